@@ -1,0 +1,52 @@
+package chanprune_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/seed"
+)
+
+// benchShapes are the layers BenchmarkEvaluate measures. seed is the seed
+// example; down is an MLP down-projection, where input-channel pruning is
+// most used; token has single-token batches (decoding).
+var benchShapes = []struct {
+	name string
+	make func() *seed.Example
+}{
+	{"seed", seed.Seed},
+	{"down", func() *seed.Example { return seed.New(4096, 1024, 25, 128, 2) }},
+	{"small", func() *seed.Example { return seed.New(256, 256, 100, 128, 3) }},
+	{"token", func() *seed.Example { return seed.New(1024, 4096, 64, 1, 4) }},
+}
+
+// BenchmarkEvaluate times one Evaluate of each shape at ratio 0.2 with every
+// kernel this CPU supports. GFLOP/s counts one product, 2·tokens·in·out.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, shape := range benchShapes {
+		ex := shape.make()
+		layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+		scores := ex.RandomScores(1)
+		for _, kern := range chanprune.Kernels() {
+			if !kern.Supported {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", shape.name, kern.Name), func(b *testing.B) {
+				e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var m chanprune.Metrics
+				b.ReportAllocs()
+				b.SetBytes(int64(4 * len(ex.Batches) * ex.Tokens * ex.In))
+				for b.Loop() {
+					if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(ex.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

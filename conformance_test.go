@@ -1,0 +1,122 @@
+package chanprune
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chanprune/chanprune/internal/npy"
+)
+
+// conformanceCase is one folder of testdata/conformance (see its README).
+type conformanceCase struct {
+	Ratio   float64 `json:"ratio"`
+	Batches int     `json:"batches"`
+	Bias    bool    `json:"bias"`
+	F64     struct {
+		RMSE             float64 `json:"rmse"`
+		CosineSimilarity float64 `json:"cosine_similarity"`
+		NumPruned        int     `json:"num_pruned"`
+	} `json:"f64"`
+
+	layer   Linear
+	batches [][]float32
+	scores  []float32
+}
+
+func loadCase(dir string) (*conformanceCase, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		return nil, err
+	}
+	c := new(conformanceCase)
+	if err := json.Unmarshal(raw, c); err != nil {
+		return nil, err
+	}
+	w, err := npy.ReadFile(filepath.Join(dir, "W.npy"))
+	if err != nil {
+		return nil, err
+	}
+	c.layer = Linear{Weight: w.Data, Out: w.Shape[0], In: w.Shape[1]}
+	if c.Bias {
+		b, err := npy.ReadFile(filepath.Join(dir, "b.npy"))
+		if err != nil {
+			return nil, err
+		}
+		c.layer.Bias = b.Data
+	}
+	s, err := npy.ReadFile(filepath.Join(dir, "scores.npy"))
+	if err != nil {
+		return nil, err
+	}
+	c.scores = s.Data
+	for i := range c.Batches {
+		x, err := npy.ReadFile(filepath.Join(dir, fmt.Sprintf("acts_%d.npy", i)))
+		if err != nil {
+			return nil, err
+		}
+		c.batches = append(c.batches, x.Data)
+	}
+	return c, nil
+}
+
+// Conformance tolerances against the float64 truth, from the README.
+const (
+	confRMSERel = 1e-5
+	confRMSEAbs = 1e-9 // where the truth is 0
+	confCosAbs  = 2e-6
+)
+
+func (c *conformanceCase) check(m Metrics) error {
+	want := c.F64
+	rmseOK := math.Abs(m.RMSE-want.RMSE) <= confRMSERel*want.RMSE ||
+		want.RMSE == 0 && math.Abs(m.RMSE) <= confRMSEAbs
+	if !rmseOK || math.Abs(m.CosineSimilarity-want.CosineSimilarity) > confCosAbs || m.NumPruned != want.NumPruned {
+		return fmt.Errorf("got rmse %.12g cos %.12g k %d, want %.12g %.12g %d",
+			m.RMSE, m.CosineSimilarity, m.NumPruned, want.RMSE, want.CosineSimilarity, want.NumPruned)
+	}
+	return nil
+}
+
+func conformanceCases(t testing.TB) map[string]*conformanceCase {
+	dirs, err := filepath.Glob("testdata/conformance/*/case.json")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no conformance cases found: %v", err)
+	}
+	cases := make(map[string]*conformanceCase)
+	for _, d := range dirs {
+		dir := filepath.Dir(d)
+		c, err := loadCase(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		cases[filepath.Base(dir)] = c
+	}
+	return cases
+}
+
+func TestConformance(t *testing.T) {
+	for name, c := range conformanceCases(t) {
+		for _, k := range Kernels() {
+			if !k.Supported {
+				continue
+			}
+			t.Run(name+"/"+k.Name, func(t *testing.T) {
+				e, err := NewEvaluator(c.layer, WithKernel(k.Name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := e.Evaluate(c.batches, c.scores, c.Ratio)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.check(m); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}

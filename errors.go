@@ -1,0 +1,22 @@
+package chanprune
+
+import "errors"
+
+// Sentinel errors. Every error returned by this package wraps one of them, so
+// callers can test the kind with errors.Is; the message names the argument and
+// the offending index or shape.
+var (
+	// ErrShape reports slices whose lengths do not match the layer's shape.
+	ErrShape = errors.New("shape mismatch")
+	// ErrRatio reports a prune ratio outside [0, 1] or NaN.
+	ErrRatio = errors.New("prune ratio must be in [0, 1]")
+	// ErrNaNScore reports a NaN importance score (±Inf scores are valid).
+	ErrNaNScore = errors.New("importance score is NaN")
+	// ErrEmpty reports an empty list of batches or a batch with no rows.
+	ErrEmpty = errors.New("empty input")
+	// ErrNonFinite reports a NaN or ±Inf in the weight, the bias or an
+	// activation batch, or a layer output that overflows float32.
+	ErrNonFinite = errors.New("non-finite value")
+	// ErrKernel reports an unknown kernel name or one this CPU cannot run.
+	ErrKernel = errors.New("kernel not available")
+)

@@ -1,0 +1,65 @@
+package chanprune
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestBadInputs(t *testing.T) {
+	r := newRand(8)
+	good := randLayer(r, 4, 3, true)
+	batches := randBatches(r, 4, 2)
+	scores := randScores(r, 4)
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	with := func(x []float32, i int, v float32) []float32 {
+		y := append([]float32(nil), x...)
+		y[i] = v
+		return y
+	}
+	for _, tc := range []struct {
+		name    string
+		layer   Linear
+		batches [][]float32
+		scores  []float32
+		ratio   float64
+		want    error
+		mention string // part of the message that locates the problem
+	}{
+		{"zero In", Linear{In: 0, Out: 3}, batches, scores, 0.5, ErrShape, "In=0"},
+		{"short weight", Linear{In: 4, Out: 3, Weight: good.Weight[:11]}, batches, scores, 0.5, ErrShape, "11 values"},
+		{"short bias", Linear{In: 4, Out: 3, Weight: good.Weight, Bias: good.Bias[:2]}, batches, scores, 0.5, ErrShape, "bias"},
+		{"huge shape", Linear{In: 1 << 31, Out: 1 << 31}, batches, scores, 0.5, ErrShape, "weight"},
+		{"NaN weight", Linear{In: 4, Out: 3, Weight: with(good.Weight, 5, nan)}, batches, scores, 0.5, ErrNonFinite, "weight [1, 1]"},
+		{"Inf bias", Linear{In: 4, Out: 3, Weight: good.Weight, Bias: with(good.Bias, 2, inf)}, batches, scores, 0.5, ErrNonFinite, "bias [2]"},
+		{"no batches", good, nil, scores, 0.5, ErrEmpty, "none"},
+		{"zero-row batch", good, [][]float32{batches[0], {}}, scores, 0.5, ErrEmpty, "batch 1"},
+		{"ragged batch", good, [][]float32{batches[0][:7]}, scores, 0.5, ErrShape, "batch 0"},
+		{"NaN activation", good, [][]float32{batches[0], with(batches[0], 6, nan)}, scores, 0.5, ErrNonFinite, "batch 1: activation [1, 2]"},
+		{"Inf activation", good, [][]float32{with(batches[0], 0, -inf)}, scores, 0.5, ErrNonFinite, "[0, 0]"},
+		{"overflow", Linear{In: 4, Out: 3, Weight: []float32{3e38, 3e38, 3e38, 3e38, 0, 0, 0, 0, 0, 0, 0, 0}},
+			[][]float32{{2, 2, 2, 2}}, scores, 0.5, ErrNonFinite, "overflows"},
+		{"scores too short", good, batches, scores[:3], 0.5, ErrShape, "scores"},
+		{"NaN score", good, batches, with(scores, 3, nan), 0.5, ErrNaNScore, "scores[3]"},
+		{"negative ratio", good, batches, scores, -0.1, ErrRatio, "-0.1"},
+		{"ratio above one", good, batches, scores, 1.5, ErrRatio, "1.5"},
+		{"NaN ratio", good, batches, scores, math.NaN(), ErrRatio, "NaN"},
+	} {
+		_, err := Evaluate(tc.layer, tc.batches, tc.scores, tc.ratio)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("%s: got %v, want %v mentioning %q", tc.name, err, tc.want, tc.mention)
+		}
+	}
+}
+
+func TestUnknownKernel(t *testing.T) {
+	l := randLayer(newRand(9), 2, 2, false)
+	if _, err := NewEvaluator(l, WithKernel("sse9")); !errors.Is(err, ErrKernel) {
+		t.Errorf("WithKernel(sse9): got %v, want ErrKernel", err)
+	}
+	t.Setenv(KernelEnv, "nope")
+	if _, err := NewEvaluator(l); !errors.Is(err, ErrKernel) {
+		t.Errorf("%s=nope: got %v, want ErrKernel", KernelEnv, err)
+	}
+}

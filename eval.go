@@ -1,0 +1,252 @@
+// Package chanprune measures how much pruning the input channels of a linear
+// layer changes its output, with the numbers of NVIDIA Model-Optimizer's
+// evaluate_importance_scores: for a layer y = x·Wᵀ + b, drop the
+// k = int(in·ratio) channels with the lowest importance scores and report the
+// RMSE and cosine similarity between the original and pruned outputs,
+// averaged over activation batches.
+//
+// One product is enough: with kept channels K and pruned channels P,
+// y' = x_K·W_Kᵀ + b and d = x_P·W_Pᵀ = y − y' come from two disjoint slices
+// of the same K-loop, and every metric is a reduction of the pair (y', d).
+// d is computed directly, never as y'−y, so the RMSE keeps its digits when
+// the bias or the kept channels dominate the output.
+package chanprune
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+)
+
+// Linear is a linear layer y = x·Wᵀ + b in PyTorch's layout.
+type Linear struct {
+	Weight []float32 // [Out, In], row-major (nn.Linear.weight)
+	Bias   []float32 // [Out], or empty for a layer without bias
+	In     int       // input channels
+	Out    int       // output features
+}
+
+// Metrics is the result of an evaluation.
+type Metrics struct {
+	RMSE             float64 // mean over batches of sqrt(mean((y'−y)²))
+	CosineSimilarity float64 // mean over batches of y·y' / (max(‖y‖,1e-8)·max(‖y'‖,1e-8))
+	NumPruned        int     // channels pruned: int(In·ratio)
+	PerBatch         []BatchMetrics
+}
+
+// BatchMetrics holds the metrics of one activation batch.
+type BatchMetrics struct {
+	RMSE             float64
+	CosineSimilarity float64
+	Tokens           int // rows of the batch: its length divided by In
+}
+
+// Evaluate prunes the NumPruned(layer.In, ratio) lowest-scoring input
+// channels of layer and measures the change of its output over the batches.
+// Each batch is a row-major [..., In] tensor, flattened. Inputs are not
+// modified. For many evaluations of one layer, use an Evaluator.
+func Evaluate(layer Linear, batches [][]float32, scores []float32, ratio float64) (Metrics, error) {
+	e, err := NewEvaluator(layer)
+	if err != nil {
+		return Metrics{}, err
+	}
+	return e.Evaluate(batches, scores, ratio)
+}
+
+// An Evaluator holds one layer's packed weight and evaluates many
+// (batches, scores, ratio) triples without packing it again. It spreads each
+// call over GOMAXPROCS goroutines (or WithWorkers) with a fixed partition, so
+// results are bitwise the same for any number of workers.
+//
+// An Evaluator reuses its scratch memory between calls and is not safe for
+// concurrent use; give each goroutine its own.
+type Evaluator struct {
+	in, out int
+	kern    *kernel
+	workers int
+	weight  []float32 // packed weight panels (packWeight)
+	bias    []float32 // bias padded to whole panels
+
+	// Scratch, grown as needed and kept between calls.
+	order, perm []int32
+	pruned      []bool
+	packed      [][]float32 // packed activations, one buffer per worker
+	batchSums   []sums
+	chunkSums   []sums
+}
+
+// An Option configures an Evaluator.
+type Option func(*config)
+
+type config struct {
+	kernel  string
+	workers int
+}
+
+// WithKernel selects the kernel by name ("generic", or a SIMD kernel that
+// Kernels lists as supported) instead of the one chosen at start-up.
+func WithKernel(name string) Option { return func(c *config) { c.kernel = name } }
+
+// WithWorkers bounds the goroutines one call uses; n ≤ 0 means GOMAXPROCS.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// NewEvaluator checks layer and packs its weight for the selected kernel.
+func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	kern, err := selectKernel(cfg.kernel)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLayer(layer); err != nil {
+		return nil, err
+	}
+	np := panels(layer.Out, kern.nr)
+	e := &Evaluator{
+		in:      layer.In,
+		out:     layer.Out,
+		kern:    kern,
+		workers: cfg.workers,
+		weight:  make([]float32, np*kern.nr*layer.In),
+		bias:    make([]float32, np*kern.nr),
+		order:   make([]int32, layer.In),
+		perm:    make([]int32, layer.In),
+		pruned:  make([]bool, layer.In),
+	}
+	packWeight(e.weight, layer.Weight, layer.In, layer.Out, kern.nr)
+	packBias(e.bias, layer.Bias)
+	return e, nil
+}
+
+// Kernel returns the name of the kernel the Evaluator runs.
+func (e *Evaluator) Kernel() string { return e.kern.name }
+
+// Evaluate measures the pruning of the NumPruned(In, ratio) lowest-scoring
+// channels over batches, as the package-level Evaluate does.
+func (e *Evaluator) Evaluate(batches [][]float32, scores []float32, ratio float64) (Metrics, error) {
+	var m Metrics
+	err := e.EvaluateTo(&m, batches, scores, ratio)
+	return m, err
+}
+
+// EvaluateTo is Evaluate writing into m and reusing the capacity of
+// m.PerBatch, so a loop that passes the same m allocates nothing.
+func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32, ratio float64) error {
+	if err := checkRatio(ratio); err != nil {
+		return err
+	}
+	if err := checkScores(scores, e.in); err != nil {
+		return err
+	}
+	if err := checkBatches(batches, e.in); err != nil {
+		return err
+	}
+	k := NumPruned(e.in, ratio)
+	pruneOrder(e.order, scores)
+	splitChannels(e.perm, e.order, k, e.pruned)
+	e.run(batches, e.in-k)
+
+	*m = Metrics{NumPruned: k, PerBatch: m.PerBatch[:0]}
+	for b, s := range e.batchSums[:len(batches)] {
+		tokens := len(batches[b]) / e.in
+		bm := batchMetrics(s, tokens, e.out)
+		if !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
+			return nonFiniteBatch(b, batches[b], e.in)
+		}
+		m.RMSE += bm.RMSE
+		m.CosineSimilarity += bm.CosineSimilarity
+		m.PerBatch = append(m.PerBatch, bm)
+	}
+	m.RMSE /= float64(len(batches))
+	m.CosineSimilarity /= float64(len(batches))
+	return nil
+}
+
+// A BatchError locates a problem in one batch of a call.
+type BatchError struct {
+	Batch int // index in the batches argument
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("batch %d: %v", e.Batch, e.Err) }
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// batchMetrics turns one batch's reductions into its metrics.
+func batchMetrics(s sums, tokens, out int) BatchMetrics {
+	const eps = 1e-8
+	ny, ny1 := math.Sqrt(s.yy), math.Sqrt(s.y1y1)
+	var cos float64
+	if ny >= eps && ny1 >= eps {
+		// The same value, exactly 1 when y' = y: sqrt(a·a) = a in IEEE.
+		cos = s.yy1 / math.Sqrt(s.yy*s.y1y1)
+	} else {
+		cos = s.yy1 / (max(ny, eps) * max(ny1, eps))
+	}
+	return BatchMetrics{
+		RMSE:             math.Sqrt(s.dd / float64(tokens*out)),
+		CosineSimilarity: cos,
+		Tokens:           tokens,
+	}
+}
+
+func (e *Evaluator) workerCount() int {
+	if e.workers > 0 {
+		return e.workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// nonFiniteBatch explains a batch whose metrics are not finite.
+func nonFiniteBatch(b int, x []float32, in int) error {
+	if i, ok := firstNonFinite(x); ok {
+		return &BatchError{b, fmt.Errorf("activation [%d, %d] is %v: %w", i/in, i%in, x[i], ErrNonFinite)}
+	}
+	return &BatchError{b, fmt.Errorf("the layer's output overflows float32: %w", ErrNonFinite)}
+}
+
+func firstNonFinite(x []float32) (int, bool) {
+	for i, v := range x {
+		if !isFinite(float64(v)) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func checkLayer(l Linear) error {
+	if l.In <= 0 || l.Out <= 0 {
+		return fmt.Errorf("layer: In=%d, Out=%d must be positive: %w", l.In, l.Out, ErrShape)
+	}
+	if l.In > math.MaxInt32 || l.Out > math.MaxInt/l.In || len(l.Weight) != l.In*l.Out {
+		return fmt.Errorf("layer: weight has %d values, want In·Out = %d·%d: %w", len(l.Weight), l.In, l.Out, ErrShape)
+	}
+	if len(l.Bias) != 0 && len(l.Bias) != l.Out {
+		return fmt.Errorf("layer: bias has %d values, want Out = %d or none: %w", len(l.Bias), l.Out, ErrShape)
+	}
+	if i, ok := firstNonFinite(l.Weight); ok {
+		return fmt.Errorf("layer: weight [%d, %d] is %v: %w", i/l.In, i%l.In, l.Weight[i], ErrNonFinite)
+	}
+	if i, ok := firstNonFinite(l.Bias); ok {
+		return fmt.Errorf("layer: bias [%d] is %v: %w", i, l.Bias[i], ErrNonFinite)
+	}
+	return nil
+}
+
+func checkBatches(batches [][]float32, in int) error {
+	if len(batches) == 0 {
+		return fmt.Errorf("batches: none given: %w", ErrEmpty)
+	}
+	for b, x := range batches {
+		if len(x) == 0 {
+			return &BatchError{b, fmt.Errorf("no rows: %w", ErrEmpty)}
+		}
+		if len(x)%in != 0 {
+			return &BatchError{b, fmt.Errorf("%d values are not rows of In = %d: %w", len(x), in, ErrShape)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module github.com/chanprune/chanprune
+
+go 1.24

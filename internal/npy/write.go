@@ -1,0 +1,123 @@
+package npy
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Write writes a as a version 1.0 .npy file with dtype '<f4' in C order.
+// It fails if len(a.Data) does not match a.Shape.
+func Write(w io.Writer, a *Array) error {
+	if a == nil {
+		return errors.New("npy: nil array")
+	}
+	for _, d := range a.Shape {
+		if d < 0 {
+			return fmt.Errorf("npy: shape %v has a negative dimension", a.Shape)
+		}
+	}
+	n, err := elemCount(a.Shape)
+	if err != nil {
+		return fmt.Errorf("npy: cannot write shape %v: too many elements", a.Shape)
+	}
+	if n != len(a.Data) {
+		return fmt.Errorf("npy: shape %v needs %d elements, data has %d", a.Shape, n, len(a.Data))
+	}
+	hdr, err := header(a.Shape)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	buf := make([]byte, min(chunkBytes, 4*len(a.Data)))
+	for data := a.Data; len(data) > 0; {
+		m := min(len(data), len(buf)/4)
+		for i, v := range data[:m] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		if _, err := w.Write(buf[:4*m]); err != nil {
+			return fmt.Errorf("npy: %w", err)
+		}
+		data = data[m:]
+	}
+	return nil
+}
+
+// header returns the magic, version and header of a version 1.0 '<f4'
+// file, laid out byte for byte as numpy.save does.
+func header(shape []int) ([]byte, error) {
+	var dict strings.Builder
+	dict.WriteString("{'descr': '<f4', 'fortran_order': False, 'shape': (")
+	for i, d := range shape {
+		if i > 0 {
+			dict.WriteString(", ")
+		}
+		dict.WriteString(strconv.Itoa(d))
+	}
+	if len(shape) == 1 {
+		dict.WriteByte(',') // a 1-tuple needs its comma
+	}
+	dict.WriteString("), }")
+	// numpy leaves room for shape[0] to grow to 21 digits in place, then
+	// pads with spaces and a final newline so the data starts at a multiple
+	// of 64 bytes (with at least one pad byte).
+	spaces := 0
+	if len(shape) > 0 {
+		spaces = 21 - len(strconv.Itoa(shape[0]))
+	}
+	used := len(magic) + 4 + dict.Len() + spaces + 1
+	spaces += 64 - used%64
+	hlen := dict.Len() + spaces + 1
+	if hlen > math.MaxUint16 {
+		return nil, fmt.Errorf("npy: shape with %d dimensions does not fit a version 1.0 header", len(shape))
+	}
+	b := make([]byte, 0, len(magic)+4+hlen)
+	b = append(b, magic...)
+	b = append(b, 1, 0)
+	b = binary.LittleEndian.AppendUint16(b, uint16(hlen))
+	b = append(b, dict.String()...)
+	b = append(b, strings.Repeat(" ", spaces)...)
+	b = append(b, '\n')
+	return b, nil
+}
+
+// WriteFile writes a to path through a temporary file in the same
+// directory that is renamed over path once complete, so an interrupted
+// write never leaves a partial file at path. The file gets mode 0644.
+func WriteFile(path string, a *Array) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := Write(f, a); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	// Sync so that after a crash the renamed file has its data.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	return nil
+}

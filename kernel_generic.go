@@ -1,0 +1,74 @@
+package chanprune
+
+// The generic kernels: plain Go, built on every architecture. They are the
+// fallback where no assembly exists and the oracle every SIMD kernel is
+// tested against, so they stay simple: each output is a dot product summed
+// in channel order, blocked in 2×4 register sub-tiles so that Go keeps the
+// accumulators in registers.
+
+// maxTile bounds mr·nr over all kernels (AVX-512's 14×32 is the largest).
+const maxTile = 16 * 32
+
+var genericKernel = newGenericKernel("generic", 4, 8)
+
+// newGenericKernel returns the generic kernel for an mr×nr tile; tests use it
+// as the twin of a SIMD kernel of the same shape.
+func newGenericKernel(name string, mr, nr int) *kernel {
+	k := &kernel{name: name, mr: mr, nr: nr}
+	k.eval = k.evalGeneric
+	return k
+}
+
+// evalGeneric is the reference evalFunc for k's tile shape.
+func (k *kernel) evalGeneric(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
+	var kept, pruned [maxTile]float32
+	mr, nr := k.mr, k.nr
+	tileProduct(mr, nr, a[:nk*mr], w, idx[:nk], kept[:mr*nr])
+	tileProduct(mr, nr, a[nk*mr:], w, idx[nk:], pruned[:mr*nr])
+	reduceTile(nr, m, kept[:], pruned[:], bias, s)
+}
+
+// tileProduct sets c (mr×nr, row-major) to the product of the packed rows
+// of a with the weight rows they name. mr must be even and nr a multiple of 4.
+func tileProduct(mr, nr int, a, w []float32, idx []int32, c []float32) {
+	for i := 0; i < mr; i += 2 {
+		for j := 0; j < nr; j += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 float32
+			for p, ch := range idx {
+				ap := a[p*mr+i:]
+				a0, a1 := ap[0], ap[1]
+				o := int(ch)*nr + j
+				b := w[o : o+4 : o+4]
+				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
+			}
+			copy(c[i*nr+j:], []float32{c00, c01, c02, c03})
+			copy(c[(i+1)*nr+j:], []float32{c10, c11, c12, c13})
+		}
+	}
+}
+
+// reduceTile adds the reductions of the first m rows of the tile to s. The
+// products of float32 values are exact in float64, so only the sums round.
+func reduceTile(nr, m int, kept, pruned, bias []float32, s *sums) {
+	var t sums
+	for i := range m {
+		for j := range nr {
+			y1 := float64(kept[i*nr+j]) + float64(bias[j])
+			d := float64(pruned[i*nr+j])
+			y := y1 + d
+			t.dd += d * d
+			t.yy1 += y * y1
+			t.yy += y * y
+			t.y1y1 += y1 * y1
+		}
+	}
+	s.add(t)
+}
