@@ -20,6 +20,8 @@ const (
 	// maxElems keeps n*8 within int (and int64), so neither the data size on
 	// disk nor the size of the []float32 result can overflow.
 	maxElems = math.MaxInt / 8
+	// maxDims is numpy's own limit on the number of dimensions.
+	maxDims = 64
 	// maxDepth bounds the nesting of tuples and lists in the header dict.
 	maxDepth = 32
 )
@@ -54,22 +56,19 @@ func Read(r io.Reader, size int64) (*Array, error) {
 	return &Array{Shape: h.Shape, Data: data}, nil
 }
 
-// ReadFile reads the .npy file at path.
+// ReadFile reads the .npy file at path. Its errors leave the path to the
+// caller, except those of the operating system, which carry it already.
 func ReadFile(path string) (*Array, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("npy: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("npy: %w", err)
+		return nil, err
 	}
-	a, err := Read(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return a, nil
+	return Read(f, st.Size())
 }
 
 // ReadHeader reads and checks the header of a .npy file, leaving r at the
@@ -182,6 +181,9 @@ func parseHeader(b []byte) (fileHeader, error) {
 func parseShape(v value) ([]int, error) {
 	if v.kind != kindTuple {
 		return nil, fmt.Errorf("%w: shape %s is not a tuple", ErrFormat, v.raw)
+	}
+	if len(v.items) > maxDims {
+		return nil, fmt.Errorf("%w: shape has %d dimensions, more than %d", ErrFormat, len(v.items), maxDims)
 	}
 	shape := make([]int, len(v.items))
 	for i, it := range v.items {

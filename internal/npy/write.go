@@ -18,6 +18,9 @@ func Write(w io.Writer, a *Array) error {
 	if a == nil {
 		return errors.New("npy: nil array")
 	}
+	if len(a.Shape) > maxDims {
+		return fmt.Errorf("npy: shape has %d dimensions, more than %d", len(a.Shape), maxDims)
+	}
 	for _, d := range a.Shape {
 		if d < 0 {
 			return fmt.Errorf("npy: shape %v has a negative dimension", a.Shape)
@@ -30,11 +33,7 @@ func Write(w io.Writer, a *Array) error {
 	if n != len(a.Data) {
 		return fmt.Errorf("npy: shape %v needs %d elements, data has %d", a.Shape, n, len(a.Data))
 	}
-	hdr, err := header(a.Shape)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(hdr); err != nil {
+	if _, err := w.Write(header(a.Shape)); err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
 	buf := make([]byte, min(chunkBytes, 4*len(a.Data)))
@@ -52,8 +51,9 @@ func Write(w io.Writer, a *Array) error {
 }
 
 // header returns the magic, version and header of a version 1.0 '<f4'
-// file, laid out byte for byte as numpy.save does.
-func header(shape []int) ([]byte, error) {
+// file, laid out byte for byte as numpy.save does. With at most maxDims
+// dimensions the header length fits its 2 bytes.
+func header(shape []int) []byte {
 	var dict strings.Builder
 	dict.WriteString("{'descr': '<f4', 'fortran_order': False, 'shape': (")
 	for i, d := range shape {
@@ -76,9 +76,6 @@ func header(shape []int) ([]byte, error) {
 	used := len(magic) + 4 + dict.Len() + spaces + 1
 	spaces += 64 - used%64
 	hlen := dict.Len() + spaces + 1
-	if hlen > math.MaxUint16 {
-		return nil, fmt.Errorf("npy: shape with %d dimensions does not fit a version 1.0 header", len(shape))
-	}
 	b := make([]byte, 0, len(magic)+4+hlen)
 	b = append(b, magic...)
 	b = append(b, 1, 0)
@@ -86,7 +83,7 @@ func header(shape []int) ([]byte, error) {
 	b = append(b, dict.String()...)
 	b = append(b, strings.Repeat(" ", spaces)...)
 	b = append(b, '\n')
-	return b, nil
+	return b
 }
 
 // WriteFile writes a to path through a temporary file in the same

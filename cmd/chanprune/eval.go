@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/chanprune/chanprune"
+)
+
+func runEval(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
+	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
+	scoresPath := fs.String("scores", "", "importance scores `S.npy`, [in]; the lowest are pruned")
+	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
+	format := fs.String("format", "text", "output `format`: text or json")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "text" && *format != "json" {
+		return fmt.Errorf("--format %q: want text or json", *format)
+	}
+	ratio, err := parseRatio(*ratioText)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
+	}
+	layer, err := loadLayer(*weight, *bias)
+	if err != nil {
+		return err
+	}
+	scores, err := loadScores(*scoresPath, layer.In)
+	if err != nil {
+		return err
+	}
+	if _, err := chanprune.PrunedChannels(scores, ratio); err != nil {
+		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
+	}
+	batches := make([][]float32, len(files))
+	for i, f := range files {
+		if batches[i], err = loadBatch(f, layer.In); err != nil {
+			return err
+		}
+	}
+	e, err := chanprune.NewEvaluator(layer)
+	if err != nil {
+		return fmt.Errorf("--weight %s: %w", *weight, err)
+	}
+	m, err := e.Evaluate(batches, scores, ratio)
+	var be *chanprune.BatchError
+	if errors.As(err, &be) {
+		return fmt.Errorf("batch %s: %w", files[be.Batch], be.Err)
+	}
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return writeJSON(stdout, m, files, layer, ratio, e.Kernel())
+	}
+	return writeText(stdout, m, files, layer, ratio, e.Kernel())
+}
+
+func parseRatio(s string) (float64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("--ratio is required")
+	}
+	r, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(r >= 0 && r <= 1) {
+		return 0, fmt.Errorf("--ratio %q: want a number in [0, 1]", s)
+	}
+	return r, nil
+}
+
+type batchJSON struct {
+	File             string  `json:"file"`
+	Tokens           int     `json:"tokens"`
+	RMSE             float64 `json:"rmse"`
+	CosineSimilarity float64 `json:"cosine_similarity"`
+}
+
+type evalJSON struct {
+	RMSE             float64     `json:"rmse"`
+	CosineSimilarity float64     `json:"cosine_similarity"`
+	NumPruned        int         `json:"num_pruned"`
+	Ratio            float64     `json:"ratio"`
+	In               int         `json:"in"`
+	Out              int         `json:"out"`
+	Kernel           string      `json:"kernel"`
+	PerBatch         []batchJSON `json:"per_batch"`
+}
+
+func writeJSON(w io.Writer, m chanprune.Metrics, files []string, l chanprune.Linear, ratio float64, kernel string) error {
+	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, ratio, l.In, l.Out, kernel, nil}
+	for i, b := range m.PerBatch {
+		out.PerBatch = append(out.PerBatch, batchJSON{files[i], b.Tokens, b.RMSE, b.CosineSimilarity})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeText(w io.Writer, m chanprune.Metrics, files []string, l chanprune.Linear, ratio float64, kernel string) error {
+	tokens, worst := 0, 0
+	for i, b := range m.PerBatch {
+		tokens += b.Tokens
+		if b.RMSE > m.PerBatch[worst].RMSE {
+			worst = i
+		}
+	}
+	_, err := fmt.Fprintf(w, `layer             %d → %d, %d batches, %d tokens
+pruned            %d of %d input channels (ratio %v)
+rmse              %.8g
+cosine_similarity %.8g
+worst batch       %s (rmse %.6g, cosine %.6g)
+kernel            %s
+`, l.In, l.Out, len(files), tokens, m.NumPruned, l.In, ratio, m.RMSE, m.CosineSimilarity,
+		files[worst], m.PerBatch[worst].RMSE, m.PerBatch[worst].CosineSimilarity, kernel)
+	return err
+}

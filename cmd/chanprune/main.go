@@ -1,0 +1,92 @@
+// Command chanprune measures how much pruning the lowest-scoring input
+// channels of a linear layer changes its output.
+//
+//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] BATCH.npy…
+//	chanprune demo [--batches N]
+//	chanprune kernels
+//
+// Errors print one line, "chanprune: <what is wrong>", and exit with status 1.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout io.Writer) error
+}
+
+var commands = []command{
+	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
+	{"demo", "evaluate simple score sources on the built-in seed example", runDemo},
+	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "chanprune: %s\n", oneLine(err.Error()))
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stderr, "chanprune: unknown command %q (try 'chanprune help')\n", args[0])
+	return 1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "chanprune: measure the output change of pruning a linear layer's input channels\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'chanprune COMMAND -h' for a command's flags.")
+}
+
+// oneLine keeps an error on the single line the tool promises.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// parseFlags parses flags and positional arguments in any order.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(os.Stdout)
+				fs.PrintDefaults()
+			}
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
