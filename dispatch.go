@@ -8,8 +8,9 @@ import (
 )
 
 // kernels lists every kernel built into this binary, generic first and the
-// fastest last; the per-architecture dispatch files append theirs.
-var kernels = []KernelInfo{{Name: genericKernel.name, Supported: true, kernel: genericKernel}}
+// fastest last. archKernels, in the per-architecture dispatch files, adds
+// the SIMD kernels with the CPU's verdict, read once at start-up.
+var kernels = append([]KernelInfo{{Name: genericKernel.name, Supported: true, kernel: genericKernel}}, archKernels()...)
 
 // KernelInfo describes one kernel built into this binary.
 type KernelInfo struct {

@@ -73,6 +73,7 @@ type Evaluator struct {
 	packed      [][]float32 // packed activations, one buffer per worker
 	batchSums   []sums
 	chunkSums   []sums
+	workerSums  []sums
 }
 
 // An Option configures an Evaluator.
@@ -176,16 +177,16 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // batchMetrics turns one batch's reductions into its metrics.
 func batchMetrics(s sums, tokens, out int) BatchMetrics {
 	const eps = 1e-8
-	ny, ny1 := math.Sqrt(s.yy), math.Sqrt(s.y1y1)
+	ny, ny1 := math.Sqrt(s[sYY]), math.Sqrt(s[sY1Y1])
 	var cos float64
 	if ny >= eps && ny1 >= eps {
 		// The same value, exactly 1 when y' = y: sqrt(a·a) = a in IEEE.
-		cos = s.yy1 / math.Sqrt(s.yy*s.y1y1)
+		cos = s[sYY1] / math.Sqrt(s[sYY]*s[sY1Y1])
 	} else {
-		cos = s.yy1 / (max(ny, eps) * max(ny1, eps))
+		cos = s[sYY1] / (max(ny, eps) * max(ny1, eps))
 	}
 	return BatchMetrics{
-		RMSE:             math.Sqrt(s.dd / float64(tokens*out)),
+		RMSE:             math.Sqrt(s[sDD] / float64(tokens*out)),
 		CosineSimilarity: cos,
 		Tokens:           tokens,
 	}

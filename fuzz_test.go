@@ -55,3 +55,70 @@ func level(b byte) float32 {
 	}
 	return float32(b%5) - 2
 }
+
+// fuzzFloats turns fuzz bytes into float32 values below 2 in magnitude:
+// the raw bits with the exponent's top bit cleared, so zeros, subnormals
+// and both signs all occur but never Inf, NaN or overflow.
+type fuzzFloats struct {
+	data []byte
+	pos  int
+}
+
+func (f *fuzzFloats) next() float32 {
+	var bits uint32
+	for range 4 {
+		bits <<= 8
+		if len(f.data) > 0 {
+			bits |= uint32(f.data[f.pos%len(f.data)])
+			f.pos++
+		}
+	}
+	return math.Float32frombits(bits &^ 0x40000000)
+}
+
+// FuzzEvalKernel runs every SIMD evaluation kernel this CPU supports against
+// its generic twin and the float64 truth on tiles decoded from the input.
+func FuzzEvalKernel(f *testing.F) {
+	for _, sh := range [][3]uint8{{0, 0, 1}, {1, 1, 1}, {7, 3, 5}, {8, 0, 6}, {9, 9, 14}, {16, 15, 8}, {17, 1, 13}, {33, 16, 4}} {
+		f.Add(sh[0], sh[1], sh[2], uint64(sh[0]), []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
+	}
+	f.Fuzz(func(t *testing.T, k, nk, m uint8, seed uint64, data []byte) {
+		ks, twins := testedKernels()
+		for i, kern := range ks {
+			kk := int(k) % 70
+			vals := &fuzzFloats{data: data}
+			c := newEvalCase(newRand(seed), kern, kk+int(seed%5), kk, int(nk)%(kk+1), int(m)%(kern.mr+1), vals.next)
+			truth, tol := c.bound(kern.mr, kern.nr)
+			got, twin := runEval(t, kern.eval, c), runEval(t, twins[i].eval, c)
+			for s := range got {
+				if math.Abs(got[s]-truth[s]) > tol[s] || math.Abs(got[s]-twin[s]) > 2*tol[s] {
+					t.Fatalf("%s k=%d nk=%d m=%d: sum %d = %v, twin %v, truth %v ± %v",
+						kern.name, kk, c.nk, c.m, s, got[s], twin[s], truth[s], tol[s])
+				}
+			}
+		}
+	})
+}
+
+// FuzzGemmKernel does the same for the dense product kernels, with guard
+// zones around the output tile.
+func FuzzGemmKernel(f *testing.F) {
+	for _, sh := range [][4]uint8{{0, 1, 1, 0}, {1, 1, 1, 0}, {7, 5, 15, 1}, {8, 6, 16, 3}, {9, 14, 31, 0}, {17, 13, 33, 2}} {
+		f.Add(sh[0], sh[1], sh[2], sh[3], []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
+	}
+	f.Fuzz(func(t *testing.T, k, m, n, pad uint8, data []byte) {
+		ks, twins := testedKernels()
+		for i, kern := range ks {
+			vals := &fuzzFloats{data: data}
+			c := gemmCase{k: int(k) % 70, m: int(m) % (kern.mr + 1), n: int(n) % (kern.nr + 1)}
+			c.ldc = c.n + int(pad)%4
+			c.a, c.w, c.bias = make([]float32, c.k*kern.mr), make([]float32, c.k*kern.nr), make([]float32, kern.nr)
+			for _, x := range [][]float32{c.a, c.w, c.bias} {
+				for j := range x {
+					x[j] = vals.next()
+				}
+			}
+			checkGemm(t, kern, c, runGemm(t, kern.gemm, c), runGemm(t, twins[i].gemm, c))
+		}
+	})
+}

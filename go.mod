@@ -1,3 +1,3 @@
 module github.com/chanprune/chanprune
 
-go 1.24
+go 1.24.0

@@ -8,6 +8,13 @@ type kernel struct {
 	name   string
 	mr, nr int
 	eval   evalFunc
+	gemm   gemmFunc
+
+	// peak runs n iterations of independent FMAs, peakFlops flops each,
+	// to measure the machine's limit for this instruction set; nil for
+	// the generic kernel.
+	peak      func(n int)
+	peakFlops int
 }
 
 // evalFunc evaluates one mr×nr tile of the pruned layer and adds its
@@ -27,17 +34,33 @@ type kernel struct {
 // against evalGeneric (kernel_generic.go).
 type evalFunc func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
 
-// sums are the reductions of (y', d) from which the metrics follow.
-type sums struct {
-	dd   float64 // Σd² = Σ(y'-y)²
-	yy1  float64 // Σy·y'
-	yy   float64 // Σy²
-	y1y1 float64 // Σy'²
-}
+// gemmFunc sets the top-left m×n part of an mr×nr tile of C to a·w + bias,
+// the dense product that serving the pruned layer and the Gram path use:
+//
+//   - a holds k rows of mr floats (packed as for evalFunc);
+//   - w holds k rows of nr floats, contiguous (no index);
+//   - bias holds nr floats (zero padded);
+//   - row i of the tile starts at c[i·ldc]; only c[i·ldc+j] for i < m,
+//     j < n are written, so c may end right after the last of them.
+//
+// Every SIMD kernel is checked against gemmGeneric (kernel_generic.go).
+type gemmFunc func(a, w []float32, k int, bias, c []float32, ldc, m, n int)
 
-func (s *sums) add(t sums) {
-	s.dd += t.dd
-	s.yy1 += t.yy1
-	s.yy += t.yy
-	s.y1y1 += t.y1y1
+// sums are the reductions of (y', d) from which the metrics follow, in the
+// order the kernels add them (an array, so assembly can name the type).
+type sums = [4]float64
+
+// Indexes into sums.
+const (
+	sDD   = iota // Σd² = Σ(y'-y)²
+	sYY1         // Σy·y'
+	sYY          // Σy²
+	sY1Y1        // Σy'²
+)
+
+// addSums adds t to s element by element.
+func addSums(s *sums, t sums) {
+	for i := range s {
+		s[i] += t[i]
+	}
 }

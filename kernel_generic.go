@@ -16,6 +16,7 @@ var genericKernel = newGenericKernel("generic", 4, 8)
 func newGenericKernel(name string, mr, nr int) *kernel {
 	k := &kernel{name: name, mr: mr, nr: nr}
 	k.eval = k.evalGeneric
+	k.gemm = k.gemmGeneric
 	return k
 }
 
@@ -28,26 +29,40 @@ func (k *kernel) evalGeneric(a, w []float32, idx []int32, nk int, bias []float32
 	reduceTile(nr, m, kept[:], pruned[:], bias, s)
 }
 
+// gemmGeneric is the reference gemmFunc for k's tile shape.
+func (k *kernel) gemmGeneric(a, w []float32, depth int, bias, c []float32, ldc, m, n int) {
+	var tile [maxTile]float32
+	mr, nr := k.mr, k.nr
+	tileProduct(mr, nr, a[:depth*mr], w, nil, tile[:mr*nr])
+	for i := range m {
+		for j := range n {
+			c[i*ldc+j] = tile[i*nr+j] + bias[j]
+		}
+	}
+}
+
 // tileProduct sets c (mr×nr, row-major) to the product of the packed rows
-// of a with the weight rows they name. mr must be even and nr a multiple of 4.
+// of a with rows of w: row idx[p] for packed row p, or row p if idx is nil.
+// mr must be even and nr a multiple of 4.
 func tileProduct(mr, nr int, a, w []float32, idx []int32, c []float32) {
 	for i := 0; i < mr; i += 2 {
 		for j := 0; j < nr; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
-			for p, ch := range idx {
-				ap := a[p*mr+i:]
-				a0, a1 := ap[0], ap[1]
-				o := int(ch)*nr + j
-				b := w[o : o+4 : o+4]
-				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
-				c00 += a0 * b0
-				c01 += a0 * b1
-				c02 += a0 * b2
-				c03 += a0 * b3
-				c10 += a1 * b0
-				c11 += a1 * b1
-				c12 += a1 * b2
-				c13 += a1 * b3
+			for p := range len(a) / mr {
+				a0, a1 := a[p*mr+i], a[p*mr+i+1]
+				row := p
+				if idx != nil {
+					row = int(idx[p])
+				}
+				b := w[row*nr+j:][:4]
+				c00 += a0 * b[0]
+				c01 += a0 * b[1]
+				c02 += a0 * b[2]
+				c03 += a0 * b[3]
+				c10 += a1 * b[0]
+				c11 += a1 * b[1]
+				c12 += a1 * b[2]
+				c13 += a1 * b[3]
 			}
 			copy(c[i*nr+j:], []float32{c00, c01, c02, c03})
 			copy(c[(i+1)*nr+j:], []float32{c10, c11, c12, c13})
@@ -64,11 +79,11 @@ func reduceTile(nr, m int, kept, pruned, bias []float32, s *sums) {
 			y1 := float64(kept[i*nr+j]) + float64(bias[j])
 			d := float64(pruned[i*nr+j])
 			y := y1 + d
-			t.dd += d * d
-			t.yy1 += y * y1
-			t.yy += y * y
-			t.y1y1 += y1 * y1
+			t[sDD] += d * d
+			t[sYY1] += y * y1
+			t[sYY] += y * y
+			t[sY1Y1] += y1 * y1
 		}
 	}
-	s.add(t)
+	addSums(s, t)
 }

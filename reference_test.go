@@ -29,7 +29,7 @@ func refEval(l Linear, batches [][]float32, scores []float32, ratio float64) ref
 	r.NumPruned = k
 	for _, x := range batches {
 		tokens := len(x) / l.In
-		var dd, yy1, yy, y1y1, maxErrKept, maxErrPruned float64
+		var dd, yy1, yy, y1y1, maxAbsKept, maxAbsPruned float64
 		for t := range tokens {
 			row := x[t*l.In : (t+1)*l.In]
 			for o := range l.Out {
@@ -53,24 +53,23 @@ func refEval(l Linear, batches [][]float32, scores []float32, ratio float64) ref
 				yy1 += y * y1
 				yy += y * y
 				y1y1 += y1 * y1
-				maxErrKept = max(maxErrKept, absKept)
-				maxErrPruned = max(maxErrPruned, absPruned)
+				maxAbsKept = max(maxAbsKept, absKept)
+				maxAbsPruned = max(maxAbsPruned, absPruned)
 			}
 		}
-		s := sums{dd: dd, yy1: yy1, yy: yy, y1y1: y1y1}
+		s := sums{dd, yy1, yy, y1y1}
 		bm := batchMetrics(s, tokens, l.Out)
 		r.PerBatch = append(r.PerBatch, bm)
 		r.RMSE += bm.RMSE
 		r.CosineSimilarity += bm.CosineSimilarity
 
-		// A float32 dot product of n terms errs by at most n·u·Σ|x||w|
-		// (Higham, Thm 3.1, to first order); the float64 reductions add
-		// nothing at this scale. The RMSE is a norm of d, so its error is
-		// at most the largest error of one d. The cosine moves by at most
-		// about 2·(‖Δy‖/‖y‖ + ‖Δy'‖/‖y'‖), each ‖Δ‖ ≤ √n·(largest error).
-		n := float64(l.In)
-		errKept := n * unitRoundoff * maxErrKept
-		errPruned := n * unitRoundoff * maxErrPruned
+		// Each output errs by at most dotError (kernel_test.go); the
+		// float64 reductions add nothing at this scale. The RMSE is a norm
+		// of d, so its error is at most the largest error of one d. The
+		// cosine moves by at most about 2·(‖Δy‖/‖y‖ + ‖Δy'‖/‖y'‖), each
+		// ‖Δ‖ ≤ √n·(largest error).
+		errKept := dotError(l.In, maxAbsKept)
+		errPruned := dotError(l.In, maxAbsPruned)
 		cnt := math.Sqrt(float64(tokens * l.Out))
 		r.tol.rmse += errPruned
 		r.tol.cos += 2 * cnt * ((errKept+errPruned)/max(math.Sqrt(yy), 1e-8) + errKept/max(math.Sqrt(y1y1), 1e-8))

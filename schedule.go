@@ -29,11 +29,14 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 		// Whole batches per worker: no synchronisation inside a batch.
 		parallel(min(workers, len(batches)), len(batches), func(w, b int) {
 			e.pack(e.packed[w], batches[b])
-			var s sums
+			chunk := &e.workerSums[w]
+			var total sums
 			for c := range e.numChunks() {
-				s.add(e.evalChunk(e.packed[w], batches[b], nk, c))
+				*chunk = sums{}
+				e.evalChunk(e.packed[w], batches[b], nk, c, chunk)
+				addSums(&total, *chunk)
 			}
-			e.batchSums[b] = s
+			e.batchSums[b] = total
 		})
 		return
 	}
@@ -41,31 +44,31 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 	for b, x := range batches {
 		e.pack(e.packed[0], x)
 		parallel(workers, e.numChunks(), func(_, c int) {
-			e.chunkSums[c] = e.evalChunk(e.packed[0], x, nk, c)
+			e.chunkSums[c] = sums{}
+			e.evalChunk(e.packed[0], x, nk, c, &e.chunkSums[c])
 		})
-		var s sums
+		var total sums
 		for _, cs := range e.chunkSums {
-			s.add(cs)
+			addSums(&total, cs)
 		}
-		e.batchSums[b] = s
+		e.batchSums[b] = total
 	}
 }
 
-// evalChunk evaluates chunk c of a batch whose activations are packed.
-func (e *Evaluator) evalChunk(packed, x []float32, nk, c int) sums {
+// evalChunk adds the reductions of chunk c of a batch, whose activations
+// are packed, to s.
+func (e *Evaluator) evalChunk(packed, x []float32, nk, c int, s *sums) {
 	mr, nr, in := e.kern.mr, e.kern.nr, e.in
 	tokens := len(x) / in
 	cp := e.chunkPanels()
-	var s sums
 	for j := c * cp; j < min((c+1)*cp, panels(e.out, nr)); j++ {
 		w := e.weight[j*in*nr : (j+1)*in*nr]
 		bias := e.bias[j*nr : (j+1)*nr]
 		for i := range panels(tokens, mr) {
 			a := packed[i*in*mr : (i+1)*in*mr]
-			e.kern.eval(a, w, e.perm, nk, bias, min(mr, tokens-i*mr), &s)
+			e.kern.eval(a, w, e.perm, nk, bias, min(mr, tokens-i*mr), s)
 		}
 	}
-	return s
 }
 
 func (e *Evaluator) pack(dst, x []float32) {
@@ -86,6 +89,9 @@ func (e *Evaluator) grow(batches [][]float32, workers int) {
 		if len(e.packed[w]) < size {
 			e.packed[w] = make([]float32, size)
 		}
+	}
+	if len(e.workerSums) < workers {
+		e.workerSums = make([]sums, workers)
 	}
 	if len(e.batchSums) < len(batches) {
 		e.batchSums = make([]sums, len(batches))
