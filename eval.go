@@ -74,6 +74,14 @@ type Evaluator struct {
 	batchSums   []sums
 	chunkSums   []sums
 	workerSums  []sums
+
+	// The call in progress, read by the jobs.
+	call struct {
+		batches            [][]float32
+		nk                 int
+		x                  []float32 // the batch whose chunks are shared
+		batchJob, chunkJob job
+	}
 }
 
 // An Option configures an Evaluator.
@@ -116,6 +124,8 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 		perm:    make([]int32, layer.In),
 		pruned:  make([]bool, layer.In),
 	}
+	e.call.batchJob.run = e.evalBatch
+	e.call.chunkJob.run = e.evalSharedChunk
 	packWeight(e.weight, layer.Weight, layer.In, layer.Out, kern.nr)
 	packBias(e.bias, layer.Bias)
 	return e, nil

@@ -238,3 +238,27 @@ func TestInputsUnmodified(t *testing.T) {
 		t.Error("inputs changed")
 	}
 }
+
+func TestEvaluateToAllocatesNothing(t *testing.T) {
+	r := newRand(12)
+	l := randLayer(r, 64, 600, true)
+	scores := randScores(r, 64)
+	e, err := NewEvaluator(l, WithWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, batches := range [][][]float32{randBatches(r, 64, 9), randBatches(r, 64, 3, 5, 2)} {
+		var m Metrics
+		if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil { // sizes the scratch
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%d batches: %v allocations per call, want 0", len(batches), allocs)
+		}
+	}
+}

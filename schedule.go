@@ -1,10 +1,5 @@
 package chanprune
 
-import (
-	"sync"
-	"sync/atomic"
-)
-
 // The work of one call is split into (batch, chunk) units, a chunk being a
 // fixed run of weight panels. Each unit's reductions are formed in the same
 // order whoever runs it, and a batch's sums are the chunk sums added in chunk
@@ -25,34 +20,44 @@ func (e *Evaluator) numChunks() int {
 func (e *Evaluator) run(batches [][]float32, nk int) {
 	workers := e.workerCount()
 	e.grow(batches, workers)
+	e.call.batches, e.call.nk = batches, nk
+	defer func() { e.call.batches, e.call.x = nil, nil }() // keep no caller memory alive
 	if workers == 1 || len(batches) >= workers {
 		// Whole batches per worker: no synchronisation inside a batch.
-		parallel(min(workers, len(batches)), len(batches), func(w, b int) {
-			e.pack(e.packed[w], batches[b])
-			chunk := &e.workerSums[w]
-			var total sums
-			for c := range e.numChunks() {
-				*chunk = sums{}
-				e.evalChunk(e.packed[w], batches[b], nk, c, chunk)
-				addSums(&total, *chunk)
-			}
-			e.batchSums[b] = total
-		})
+		e.call.batchJob.do(len(batches), min(workers, len(batches)))
 		return
 	}
 	// Fewer batches than workers: share each batch's chunks.
 	for b, x := range batches {
 		e.pack(e.packed[0], x)
-		parallel(workers, e.numChunks(), func(_, c int) {
-			e.chunkSums[c] = sums{}
-			e.evalChunk(e.packed[0], x, nk, c, &e.chunkSums[c])
-		})
+		e.call.x = x
+		e.call.chunkJob.do(e.numChunks(), workers)
 		var total sums
 		for _, cs := range e.chunkSums {
 			addSums(&total, cs)
 		}
 		e.batchSums[b] = total
 	}
+}
+
+// evalBatch is the batch job: worker slot w evaluates batch b.
+func (e *Evaluator) evalBatch(w, b int) {
+	x := e.call.batches[b]
+	e.pack(e.packed[w], x)
+	chunk := &e.workerSums[w]
+	var total sums
+	for c := range e.numChunks() {
+		*chunk = sums{}
+		e.evalChunk(e.packed[w], x, e.call.nk, c, chunk)
+		addSums(&total, *chunk)
+	}
+	e.batchSums[b] = total
+}
+
+// evalSharedChunk is the chunk job: chunk c of the batch packed in slot 0.
+func (e *Evaluator) evalSharedChunk(_, c int) {
+	e.chunkSums[c] = sums{}
+	e.evalChunk(e.packed[0], e.call.x, e.call.nk, c, &e.chunkSums[c])
 }
 
 // evalChunk adds the reductions of chunk c of a batch, whose activations
@@ -99,27 +104,4 @@ func (e *Evaluator) grow(batches [][]float32, workers int) {
 	if len(e.chunkSums) != e.numChunks() {
 		e.chunkSums = make([]sums, e.numChunks())
 	}
-}
-
-// parallel runs f(worker, i) for i in [0, n) on the given number of
-// goroutines, each taking the next i as it finishes the last.
-func parallel(workers, n int, f func(worker, i int)) {
-	if workers <= 1 {
-		for i := range n {
-			f(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(w, i)
-			}
-		}()
-	}
-	wg.Wait()
 }
