@@ -26,17 +26,19 @@ func packBias(dst, bias []float32) {
 }
 
 // packActivations gathers x ([tokens, in], row-major) into panels of mr
-// tokens, the channels in perm order (kept, then pruned): panel i holds, for
-// each p, x[i·mr : i·mr+mr, perm[p]], zero padded past the last token. This
-// is the column skipping: the kernels then run over two contiguous ranges.
+// tokens holding the channels perm lists, in that order: panel i holds, for
+// each p, x[i·mr : i·mr+mr, perm[p]], zero padded past the last token. For
+// an evaluation perm lists the kept channels, then the pruned ones: this is
+// the column skipping, after which the kernels run over two contiguous
+// ranges.
 func packActivations(dst, x []float32, in, mr int, perm []int32) {
-	tokens := len(x) / in
+	tokens, depth := len(x)/in, len(perm)
 	for i := range panels(tokens, mr) {
-		panel := dst[i*in*mr : (i+1)*in*mr]
+		panel := dst[i*depth*mr : (i+1)*depth*mr]
 		for r := range mr {
 			t := i*mr + r
 			if t >= tokens {
-				for p := range in {
+				for p := range depth {
 					panel[p*mr+r] = 0
 				}
 				continue

@@ -1,0 +1,66 @@
+package chanprune
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// BenchmarkPeak measures the machine's FMA limit for each instruction set:
+// independent register-only FMAs on every core (GOMAXPROCS goroutines).
+// Read the other benchmarks' GFLOP/s as a fraction of it, from the same run.
+func BenchmarkPeak(b *testing.B) {
+	for _, k := range Kernels() {
+		if !k.Supported || k.kernel.peak == nil {
+			continue
+		}
+		b.Run(k.Name, func(b *testing.B) {
+			const iters = 1 << 16
+			procs := runtime.GOMAXPROCS(0)
+			var wg sync.WaitGroup
+			for b.Loop() {
+				for range procs {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						k.kernel.peak(iters)
+					}()
+				}
+				wg.Wait()
+			}
+			flops := float64(k.kernel.peakFlops) * iters * float64(procs) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkMatmul times the dense product C = x·Wᵀ + b ([m, k]·[k, n]) with
+// the weight packed once, on all cores: the serving path's core.
+func BenchmarkMatmul(b *testing.B) {
+	for _, sh := range [][3]int{{128, 1024, 4096}, {128, 4096, 1024}, {1, 1024, 4096}} {
+		m, k, n := sh[0], sh[1], sh[2]
+		r := newRand(14)
+		l := randLayer(r, k, n, true)
+		x := randBatches(r, k, m)[0]
+		channels := make([]int32, k)
+		for c := range channels {
+			channels[c] = int32(c)
+		}
+		for _, kern := range Kernels() {
+			if !kern.Supported {
+				continue
+			}
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, kern.Name), func(b *testing.B) {
+				p := newProduct(kern.kernel, l.Weight, l.Bias, channels, k, n)
+				c := make([]float32, m*n)
+				b.SetBytes(int64(4 * (m*k + m*n)))
+				b.ReportAllocs()
+				for b.Loop() {
+					p.run(c, x, runtime.GOMAXPROCS(0))
+				}
+				b.ReportMetric(2*float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
