@@ -1,0 +1,53 @@
+package main
+
+import "testing"
+
+// The expected words were produced by llvm-mc -triple=aarch64 -show-encoding.
+func TestEncodings(t *testing.T) {
+	for _, tc := range []struct {
+		w    word
+		bits uint32
+		text string
+	}{
+		{fmlaElem(8, 2, 0, 0), 0x4f801048, "fmla v8.4s, v2.4s, v0.s[0]"},
+		{fmlaElem(31, 4, 1, 3), 0x4fa1189f, "fmla v31.4s, v4.4s, v1.s[3]"},
+		{fmlaElem(9, 3, 1, 2), 0x4f811869, "fmla v9.4s, v3.4s, v1.s[2]"},
+		{fmlaElem(16, 17, 20, 1), 0x4fb41230, "fmla v16.4s, v17.4s, v20.s[1]"},
+		{faddS4(8, 8, 0), 0x4e20d508, "fadd v8.4s, v8.4s, v0.4s"},
+		{faddD2(4, 5, 6), 0x4e66d4a4, "fadd v4.2d, v5.2d, v6.2d"},
+		{faddpD2(0, 4, 5), 0x6e65d480, "faddp v0.2d, v4.2d, v5.2d"},
+		{fcvtl(1, 0), 0x0e617801, "fcvtl v1.2d, v0.2s"},
+		{fcvtl2(1, 0), 0x4e617801, "fcvtl2 v1.2d, v0.4s"},
+	} {
+		if tc.w.bits != tc.bits || tc.w.text != tc.text {
+			t.Errorf("got %#08x %q, want %#08x %q", tc.w.bits, tc.w.text, tc.bits, tc.text)
+		}
+	}
+}
+
+// The formatter must leave alone what asmfmt leaves alone; this pins a few
+// of its rules on a small program.
+func TestFormat(t *testing.T) {
+	var a asm
+	a.comment("Code generated. DO NOT EDIT.")
+	a.blank()
+	a.comment("go:build x")
+	a.blank()
+	a.ins("#include", `"textflag.h"`)
+	a.blank()
+	a.comment("func f()")
+	a.ins("TEXT", "·f(SB), NOSPLIT, $0-8")
+	a.ins("MOVD", "n+0(FP), R0")
+	a.word(faddS4(8, 8, 0))
+	a.label("loop")
+	a.insc("VFMLA", "V0.D2, V1.D2, V2.D2", "x")
+	a.ins("BNE", "loop")
+	a.ins("RET", "")
+	want := "// Code generated. DO NOT EDIT.\n\n//go:build x\n\n#include \"textflag.h\"\n\n" +
+		"// func f()\nTEXT ·f(SB), NOSPLIT, $0-8\n" +
+		"\tMOVD n+0(FP), R0\n\tWORD $0x4e20d508 // fadd v8.4s, v8.4s, v0.4s\n\n" +
+		"loop:\n\tVFMLA V0.D2, V1.D2, V2.D2 // x\n\tBNE   loop\n\tRET\n"
+	if got := a.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
