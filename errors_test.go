@@ -30,7 +30,7 @@ func TestBadInputs(t *testing.T) {
 		{"zero In", Linear{In: 0, Out: 3}, batches, scores, 0.5, ErrShape, "In=0"},
 		{"short weight", Linear{In: 4, Out: 3, Weight: good.Weight[:11]}, batches, scores, 0.5, ErrShape, "11 values"},
 		{"short bias", Linear{In: 4, Out: 3, Weight: good.Weight, Bias: good.Bias[:2]}, batches, scores, 0.5, ErrShape, "bias"},
-		{"huge shape", Linear{In: 1 << 31, Out: 1 << 31}, batches, scores, 0.5, ErrShape, "weight"},
+		{"huge shape", Linear{In: math.MaxInt / 2, Out: 4}, batches, scores, 0.5, ErrShape, "weight"},
 		{"NaN weight", Linear{In: 4, Out: 3, Weight: with(good.Weight, 5, nan)}, batches, scores, 0.5, ErrNonFinite, "weight [1, 1]"},
 		{"Inf bias", Linear{In: 4, Out: 3, Weight: good.Weight, Bias: with(good.Bias, 2, inf)}, batches, scores, 0.5, ErrNonFinite, "bias [2]"},
 		{"no batches", good, nil, scores, 0.5, ErrEmpty, "none"},
