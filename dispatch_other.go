@@ -1,4 +1,4 @@
-//go:build !arm64 || purego || noasm || !gc
+//go:build (!amd64 && !arm64) || purego || noasm || !gc
 
 package chanprune
 

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/attr"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// gemm emits the gemmFunc kernel for the tile (kernel.go; the reference is
+// gemmGeneric in kernel_generic.go): the K loop over contiguous rows of w,
+// then bias added, then rows i < m stored with stride ldc, columns j < n
+// only (masked stores), so nothing past c[(m-1)·ldc+n-1] is written.
+func (t *tile) gemm() {
+	name := t.kernelName("gemm")
+	t.Function(name)
+	t.Attributes(attr.NOSPLIT)
+	t.Signature(signature(gemmSig))
+	t.Pragma("noescape")
+	t.Doc(
+		fmt.Sprintf("%s sets the top-left m×n part of a %d×%d tile of c to", name, t.mr, t.nr),
+		fmt.Sprintf("a·w + bias with %s: a holds k rows of %d floats, w k contiguous", t.title, t.mr),
+		fmt.Sprintf("rows of %d; row i of the tile starts at c[i·ldc], and only c[i·ldc+j]", t.nr),
+		"for i < m, j < n is written. k may be 0. It implements gemmFunc",
+		"(kernel.go); refer to kernel_generic.go.",
+	)
+	t.budget()
+	a := t.Load(t.Param("a").Base(), t.GP64()).(reg.GPVirtual)
+	w := t.Load(t.Param("w").Base(), t.GP64()).(reg.GPVirtual)
+	k := t.Load(t.Param("k"), t.GP64()).(reg.GPVirtual)
+	acc := t.accumulators()
+	t.zeroAll(acc)
+	t.kloop("k", k, a, w, nil, acc)
+
+	t.Comment("Add bias after the sum, in the order gemmGeneric rounds.")
+	bias := t.Load(t.Param("bias").Base(), t.GP64()).(reg.GPVirtual)
+	for _, row := range acc {
+		for j, v := range row {
+			t.VADDPS(Mem{Base: bias}.Offset(j*t.vecBytes()), v, v)
+		}
+	}
+	c := t.Load(t.Param("c").Base(), t.GP64()).(reg.GPVirtual)
+	ldc := t.Load(t.Param("ldc"), t.GP64()).(reg.GPVirtual)
+	t.SHLQ(U8(2), ldc) // ldc in bytes
+	m := t.Load(t.Param("m"), t.GP64()).(reg.GPVirtual)
+	n := t.Load(t.Param("n"), t.GP64()).(reg.GPVirtual)
+	if t.lanes == 16 {
+		t.storeMasked512(acc, c, ldc, m, n)
+	} else {
+		t.storeMasked256(acc, c, ldc, m, n)
+	}
+	t.Label("done")
+	t.VZEROUPPER()
+	t.RET()
+}
+
+// storeRows emits, for each row i of acc, store(i, row, at) with at the
+// row's address, stopping after m rows.
+func (t *tile) storeRows(acc [][]reg.VecVirtual, c, ldc, m reg.GPVirtual, store func(row []reg.VecVirtual, at Mem)) {
+	t.TESTQ(m, m)
+	t.JZ(LabelRef("done")) // if m == 0: nothing to store
+	for i, row := range acc {
+		store(row, Mem{Base: c})
+		if i == len(acc)-1 {
+			break
+		}
+		t.DECQ(m)
+		t.JZ(LabelRef("done")) // if i+1 == m: done
+		t.ADDQ(ldc, c)
+	}
+}
+
+// storeMasked512 stores with one K mask per column vector, from n.
+func (t *tile) storeMasked512(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual) {
+	t.Comment("Column masks: bits j < n of (1<<n)-1, 16 per vector.")
+	bits := t.GP64()
+	t.MOVQ(n, reg.RCX)
+	t.MOVL(U32(1), bits.As32())
+	t.SHLQ(reg.CL, bits)
+	t.DECQ(bits)
+	masks := make([]reg.OpmaskVirtual, t.vecsPerRow())
+	for j := range masks {
+		masks[j] = t.K()
+		t.KMOVW(bits.As32(), masks[j])
+		if j < len(masks)-1 {
+			t.SHRQ(U8(16), bits)
+		}
+	}
+	t.storeRows(acc, c, ldc, m, func(row []reg.VecVirtual, at Mem) {
+		for j, v := range row {
+			t.VMOVUPS(v, masks[j], at.Offset(j*t.vecBytes()))
+		}
+	})
+}
+
+// storeMasked256 stores whole rows when n == nr, else with VMASKMOVPS masks
+// loaded from a table of nr −1s then nr 0s, from element nr−n on.
+func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual) {
+	t.CMPQ(n, U32(t.nr))
+	t.JB(LabelRef("partial")) // if n < nr: masked stores
+	t.storeRows(acc, c, ldc, m, func(row []reg.VecVirtual, at Mem) {
+		for j, v := range row {
+			t.VMOVUPS(v, at.Offset(j*t.vecBytes()))
+		}
+	})
+	t.JMP(LabelRef("done"))
+
+	t.Label("partial")
+	table := t.maskTable()
+	p := t.GP64()
+	t.LEAQ(table, p)
+	t.NEGQ(n)
+	masks := make([]reg.VecVirtual, t.vecsPerRow())
+	for j := range masks {
+		masks[j] = t.vec(t.Context)
+		// mask lane l of vector j is table[nr-n+8j+l] = -1 iff 8j+l < n
+		t.VMOVUPS(Mem{Base: p, Index: n, Scale: 4}.Offset(4*t.nr+j*t.vecBytes()), masks[j])
+	}
+	t.storeRows(acc, c, ldc, m, func(row []reg.VecVirtual, at Mem) {
+		for j, v := range row {
+			t.VMASKMOVPS(v, masks[j], at.Offset(j*t.vecBytes()))
+		}
+	})
+}
+
+// maskTable returns the column mask table for the tile width: nr int32 −1s
+// followed by nr zeros, emitted once per width.
+func (t *tile) maskTable() Mem {
+	name := fmt.Sprintf("colmask%d", t.nr)
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := t.StaticGlobal(name)
+	t.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 2 * t.nr {
+		v := U32(0)
+		if i < t.nr {
+			v = U32(0xffffffff)
+		}
+		t.AddDatum(4*i, v)
+	}
+	tables[name] = m
+	return m
+}
+
+var tables = map[string]Mem{}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"go/token"
+	"go/types"
+
+	"github.com/mmcloughlin/avo/gotypes"
+)
+
+// The kernels' Go signatures name the package's own type sums (kernel.go),
+// so that the stubs are exactly evalFunc and gemmFunc. Without Package(),
+// avo resolves signature expressions in the universe scope only; instead of
+// loading the library (which would make this module depend on it), the
+// signatures are parsed in a stand-in package that declares just sums as
+// kernel.go does: an alias of [4]float64 holding Σd², Σy·y', Σy², Σy'² in
+// that order. A stub that names the package's own types prints them
+// unqualified.
+
+// libPath is the import path of the package the stubs belong to.
+const libPath = "github.com/chanprune/chanprune"
+
+// lib is the stand-in for package chanprune.
+var lib = func() *types.Package {
+	pkg := types.NewPackage(libPath, "chanprune")
+	obj := types.NewTypeName(token.NoPos, pkg, "sums", nil)
+	types.NewAlias(obj, types.NewArray(types.Typ[types.Float64], 4))
+	pkg.Scope().Insert(obj)
+	pkg.MarkComplete()
+	return pkg
+}()
+
+// Signatures of the kernel kinds (see evalFunc and gemmFunc in kernel.go).
+const (
+	evalSig = "func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)"
+	gemmSig = "func(a, w []float32, k int, bias, c []float32, ldc, m, n int)"
+	peakSig = "func(n int)"
+)
+
+// signature parses expr in the stand-in package; it panics on a malformed
+// expression, which is a bug in this program.
+func signature(expr string) *gotypes.Signature {
+	s, err := gotypes.ParseSignatureInPackage(lib, expr)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
