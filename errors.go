@@ -19,4 +19,6 @@ var (
 	ErrNonFinite = errors.New("non-finite value")
 	// ErrKernel reports an unknown kernel name or one this CPU cannot run.
 	ErrKernel = errors.New("kernel not available")
+	// ErrMethod reports an unknown method name.
+	ErrMethod = errors.New("unknown method")
 )

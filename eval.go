@@ -64,6 +64,7 @@ type Evaluator struct {
 	in, out int
 	kern    *kernel
 	workers int
+	method  Method
 	weight  []float32 // packed weight panels (packWeight)
 	bias    []float32 // bias padded to whole panels
 
@@ -74,6 +75,9 @@ type Evaluator struct {
 	batchSums   []sums
 	chunkSums   []sums
 	workerSums  []sums
+
+	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
+	gram      *gramBatch
 
 	// The call in progress, read by the jobs.
 	call struct {
@@ -90,6 +94,7 @@ type Option func(*config)
 type config struct {
 	kernel  string
 	workers int
+	method  Method
 }
 
 // WithKernel selects the kernel by name ("generic", or a SIMD kernel that
@@ -105,6 +110,9 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.method < Auto || cfg.method > Gram {
+		return nil, fmt.Errorf("WithMethod(%d): %w", int(cfg.method), ErrMethod)
+	}
 	kern, err := selectKernel(cfg.kernel)
 	if err != nil {
 		return nil, err
@@ -118,6 +126,7 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 		out:     layer.Out,
 		kern:    kern,
 		workers: cfg.workers,
+		method:  cfg.method,
 		weight:  make([]float32, np*kern.nr*layer.In),
 		bias:    make([]float32, np*kern.nr),
 		order:   make([]int32, layer.In),
@@ -157,7 +166,11 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
 	splitChannels(e.perm, e.order, k, e.pruned)
-	e.run(batches, e.in-k)
+	if e.plan(batches, 1) == Gram {
+		e.runGram(batches, k)
+	} else {
+		e.run(batches, e.in-k)
+	}
 
 	*m = Metrics{NumPruned: k, PerBatch: m.PerBatch[:0]}
 	for b, s := range e.batchSums[:len(batches)] {

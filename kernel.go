@@ -15,6 +15,11 @@ type kernel struct {
 	// the generic kernel.
 	peak      func(n int)
 	peakFlops int
+
+	// gramEntryMACs is what visiting one entry of H⊙G in scalar Go costs,
+	// in this kernel's multiply-adds: the planner's exchange rate between
+	// the two halves of the Gram path (measured on the developer machine).
+	gramEntryMACs int
 }
 
 // evalFunc evaluates one mr×nr tile of the pruned layer and adds its

@@ -1,0 +1,123 @@
+package chanprune
+
+import (
+	"math"
+	"testing"
+)
+
+// gramTolerance bounds how far the Gram path may be from the float64 truth:
+// each entry of G = xᵀx and of H = WᵀW errs by its float32 dot-product error
+// (blocks of gramRows rows) plus one rounding to float32; an entry of H⊙G
+// then errs by |H|·ΔG + |G|·ΔH + ΔH·ΔG, and each sum by the sum of those
+// errors over its entries. The metrics follow to first order.
+func gramTolerance(l Linear, batches [][]float32, pruned []bool) tolerance {
+	in := l.In
+	abs := func(x []float32, rows, i, j int) (sum, absSum float64) {
+		for t := range rows {
+			v := float64(x[t*in+i]) * float64(x[t*in+j])
+			sum += v
+			absSum += math.Abs(v)
+		}
+		return sum, absSum
+	}
+	var tol tolerance
+	for _, x := range batches {
+		tokens := len(x) / in
+		var all, allP, pp, hg, ddTrue, hgP, ySq float64
+		for i := range in {
+			for j := range in {
+				h, hAbs := abs(l.Weight, l.Out, i, j)
+				g, gAbs := abs(x, tokens, i, j)
+				eH := dotError(min(l.Out, gramRows), hAbs) + unitRoundoff*math.Abs(h)
+				eG := dotError(min(tokens, gramRows), gAbs) + unitRoundoff*math.Abs(g)
+				e := math.Abs(h)*eG + math.Abs(g)*eH + eH*eG + 0x1p-50*math.Abs(h*g)
+				all += e
+				hg += h * g
+				if pruned[j] {
+					allP += e
+					hgP += h * g
+					if pruned[i] {
+						pp += e
+						ddTrue += h * g
+					}
+				}
+			}
+		}
+		ySq = max(hg, 1e-300)
+		n := float64(tokens * l.Out)
+		ddTrue = max(ddTrue, 0)
+		if ddTrue > 0 {
+			tol.rmse += min(pp/(2*math.Sqrt(n*ddTrue)), math.Sqrt(pp/n))
+		} else {
+			tol.rmse += math.Sqrt(pp / n)
+		}
+		// cos = yy1/sqrt(yy·y1y1) with Δyy = all, Δyy1 = all + allP,
+		// Δy1y1 = all + 2·allP + pp; the bias terms are exact in float64.
+		// With every channel pruned, y' = b and only yy errs.
+		if allPruned(pruned) {
+			tol.cos += 0.5 * all / ySq
+			continue
+		}
+		y1y1 := math.Max(ySq-2*hgP+ddTrue, 1e-300)
+		tol.cos += (all+allP)/math.Sqrt(ySq*y1y1) + 0.5*(all/ySq+(all+2*allP+pp)/y1y1)
+	}
+	nb := float64(len(batches))
+	tol.rmse /= nb
+	tol.cos /= nb
+	return tol
+}
+
+func allPruned(pruned []bool) bool {
+	for _, p := range pruned {
+		if !p {
+			return false
+		}
+	}
+	return true
+}
+
+func TestGramMatchesReference(t *testing.T) {
+	r := newRand(16)
+	ks, _ := testedKernels()
+	for _, tc := range []struct {
+		in, out int
+		tokens  []int
+		ratio   float64
+		bias    bool
+	}{
+		{1, 1, []int{1}, 1, true},
+		{3, 5, []int{1, 2, 7}, 0.34, true},
+		{17, 33, []int{5, 300}, 0.41, false},
+		{40, 64, []int{13, 1, 8}, 0.5, true},
+		{24, 100, []int{3}, 0.9, true},
+		{30, 30, []int{600}, 1, false},
+	} {
+		l := randLayer(r, tc.in, tc.out, tc.bias)
+		batches := randBatches(r, tc.in, tc.tokens...)
+		scores := randScores(r, tc.in)
+		want := refEval(l, batches, scores, tc.ratio)
+		order := make([]int32, tc.in)
+		pruneOrder(order, scores)
+		pruned := make([]bool, tc.in)
+		for _, c := range order[:want.NumPruned] {
+			pruned[c] = true
+		}
+		want.tol = gramTolerance(l, batches, pruned)
+		for _, kern := range ks {
+			e, err := NewEvaluator(l, WithKernel(kern.name), WithMethod(Gram))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Evaluate(batches, scores, tc.ratio)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s %d→%d: rmse err %.2e tol %.2e; cos err %.2e tol %.2e", kern.name, tc.in, tc.out, math.Abs(got.RMSE-want.RMSE), want.tol.rmse, math.Abs(got.CosineSimilarity-want.CosineSimilarity), want.tol.cos)
+			if !want.within(got) {
+				t.Errorf("%s %d→%d ratio %v: got rmse %v cos %v k %d, want %v %v %d (tolerance %v)", kern.name,
+					tc.in, tc.out, tc.ratio, got.RMSE, got.CosineSimilarity, got.NumPruned,
+					want.RMSE, want.CosineSimilarity, want.NumPruned, want.tol)
+			}
+		}
+	}
+}
