@@ -21,9 +21,15 @@ var benchShapes = []struct {
 	{"token", func() *seed.Example { return seed.New(1024, 4096, 64, 1, 4) }},
 }
 
-// BenchmarkEvaluate times one Evaluate of each shape at ratio 0.2 with every
-// kernel this CPU supports. GFLOP/s counts one product, 2·tokens·in·out.
-func BenchmarkEvaluate(b *testing.B) {
+// BenchmarkEvaluate times one Evaluate of each shape at ratio 0.2 on the
+// direct path with every kernel this CPU supports. GFLOP/s counts one
+// product, 2·tokens·in·out, whichever method runs.
+func BenchmarkEvaluate(b *testing.B) { benchEvaluate(b, chanprune.Direct) }
+
+// BenchmarkEvaluateAuto is BenchmarkEvaluate with the planner's choice.
+func BenchmarkEvaluateAuto(b *testing.B) { benchEvaluate(b, chanprune.Auto) }
+
+func benchEvaluate(b *testing.B, method chanprune.Method) {
 	for _, shape := range benchShapes {
 		ex := shape.make()
 		layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
@@ -33,11 +39,14 @@ func BenchmarkEvaluate(b *testing.B) {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/%s", shape.name, kern.Name), func(b *testing.B) {
-				e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+				e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name), chanprune.WithMethod(method))
 				if err != nil {
 					b.Fatal(err)
 				}
 				var m chanprune.Metrics
+				if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil { // warm: scratch and, for Gram, H
+					b.Fatal(err)
+				}
 				b.ReportAllocs()
 				b.SetBytes(int64(4 * len(ex.Batches) * ex.Tokens * ex.In))
 				for b.Loop() {

@@ -15,21 +15,24 @@ const gramRows = 256
 type gramBuilder struct {
 	kern  *kernel
 	in    int
-	a, w  []float32   // a block of x's rows packed as mr- and nr-channel panels
-	tiles [][]float32 // a tile per worker slot, for the float64 accumulation
+	w     []float32   // a block of x's rows packed as nr-channel panels
+	a     [][]float32 // per worker slot: one mr-channel panel of the block
+	tiles [][]float32 // per worker slot: a tile for the float64 accumulation
 	acc   []float64   // xᵀx summed over blocks of gramRows rows
 	zeros []float32   // the gemm kernel's bias
-	job   job
+	job   job         // the tile rows
+	pack  job         // the nr-channel panels
 	call  struct {
-		g    []float32
-		acc  bool
-		rows int
+		g     []float32
+		acc   bool
+		block []float32
 	}
 }
 
 func newGramBuilder(kern *kernel, in int) *gramBuilder {
 	gb := &gramBuilder{kern: kern, in: in, zeros: make([]float32, kern.nr)}
 	gb.job.run = gb.tileRow
+	gb.pack.run = gb.packPanel
 	return gb
 }
 
@@ -40,25 +43,29 @@ func newGramBuilder(kern *kernel, in int) *gramBuilder {
 func (gb *gramBuilder) build(g, x []float32, workers int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(x) / in
-	size := min(rows, gramRows) * max(panels(in, mr)*mr, panels(in, nr)*nr)
-	if len(gb.a) < size {
-		gb.a, gb.w = make([]float32, size), make([]float32, size)
+	block := min(rows, gramRows)
+	if size := block * panels(in, nr) * nr; len(gb.w) < size {
+		gb.w = make([]float32, size)
+	}
+	for len(gb.a) < workers {
+		gb.a = append(gb.a, nil)
+		gb.tiles = append(gb.tiles, make([]float32, mr*nr))
+	}
+	for s := range gb.a[:workers] {
+		if len(gb.a[s]) < block*mr {
+			gb.a[s] = make([]float32, block*mr)
+		}
 	}
 	gb.call.g, gb.call.acc = g, rows > gramRows
 	if gb.call.acc {
-		for len(gb.tiles) < workers {
-			gb.tiles = append(gb.tiles, make([]float32, mr*nr))
-		}
 		if len(gb.acc) < in*in {
 			gb.acc = make([]float64, in*in)
 		}
 		clear(gb.acc)
 	}
 	for r0 := 0; r0 < rows; r0 += gramRows {
-		block := x[r0*in : min(rows, r0+gramRows)*in]
-		gb.call.rows = len(block) / in
-		packTransposed(gb.a, block, in, mr)
-		packTransposed(gb.w, block, in, nr)
+		gb.call.block = x[r0*in : min(rows, r0+gramRows)*in]
+		gb.pack.do(panels(in, nr), workers)
 		gb.job.do(panels(in, mr), workers)
 	}
 	if gb.call.acc {
@@ -68,14 +75,23 @@ func (gb *gramBuilder) build(g, x []float32, workers int) {
 			}
 		}
 	}
-	gb.call.g = nil
+	gb.call.g, gb.call.block = nil, nil
+}
+
+// packPanel packs nr-channel panel j of the current block of rows.
+func (gb *gramBuilder) packPanel(_, j int) {
+	nr := gb.kern.nr
+	rows := len(gb.call.block) / gb.in
+	packTransposed(gb.w[j*rows*nr:(j+1)*rows*nr], gb.call.block, gb.in, j*nr, nr)
 }
 
 // tileRow forms the upper-triangle tiles of tile row i (channels i·mr …).
 func (gb *gramBuilder) tileRow(slot, i int) {
-	mr, nr, in, rows := gb.kern.mr, gb.kern.nr, gb.in, gb.call.rows
-	a := gb.a[i*rows*mr : (i+1)*rows*mr]
+	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
+	rows := len(gb.call.block) / in
 	i0 := i * mr
+	a := gb.a[slot][:rows*mr]
+	packTransposed(a, gb.call.block, in, i0, mr)
 	m := min(mr, in-i0)
 	for j := i0 / nr; j < panels(in, nr); j++ {
 		j0 := j * nr
@@ -97,18 +113,16 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 	}
 }
 
-// packTransposed lays the rows of x ([rows, in]) out as panels of width
-// channels: panel i holds, for each row t, x[t, i·width : i·width+width],
-// zero padded past in. These are the operands of xᵀx.
-func packTransposed(dst, x []float32, in, width int) {
-	rows := len(x) / in
-	for i := range panels(in, width) {
-		panel := dst[i*rows*width : (i+1)*rows*width]
-		c0 := i * width
-		n := min(width, in-c0)
-		for t := range rows {
-			copy(panel[t*width:t*width+n], x[t*in+c0:t*in+c0+n])
-			clear(panel[t*width+n : (t+1)*width])
+// packTransposed lays columns c0 … c0+width-1 of x ([rows, in]) out as a
+// panel: row t holds x[t, c0 : c0+width], zero padded past in. Panels of
+// the columns are the operands of xᵀx.
+func packTransposed(panel, x []float32, in, c0, width int) {
+	n := min(width, in-c0)
+	for t := range len(x) / in {
+		src, out := x[t*in+c0:t*in+c0+n], panel[t*width:(t+1)*width]
+		for c, v := range src {
+			out[c] = v
 		}
+		clear(out[n:])
 	}
 }

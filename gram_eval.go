@@ -97,22 +97,33 @@ func (e *Evaluator) runGram(batches [][]float32, k int) {
 }
 
 // contractRow reduces row i of H⊙G (its upper part, counting each
-// off-diagonal entry for both of its channels) into gb.rows[i].
+// off-diagonal entry for both of its channels) into gb.rows[i]. Four
+// partial sums of each kind hide the latency of the float64 adds.
 func (e *Evaluator) contractRow(_, i int) {
 	gb, in := e.gram, e.in
 	h, g := e.layerGram.h[i*in:(i+1)*in], gb.g[i*in:(i+1)*in]
-	mask := gb.mask
-	diag := float64(h[i]) * float64(g[i])
-	var all, pruned float64 // Σ_{j>i} M_ij, Σ_{j>i, j∈P} M_ij
-	for j := i + 1; j < in; j++ {
-		v := float64(h[j]) * float64(g[j])
-		all += v
-		pruned += v * mask[j]
+	mask := gb.mask[:in]
+	var all, pruned [4]float64 // Σ_{j>i} M_ij, Σ_{j>i, j∈P} M_ij
+	j := i + 1
+	for ; j+4 <= in; j += 4 {
+		h4, g4, m4 := h[j:j+4:j+4], g[j:j+4:j+4], mask[j:j+4:j+4]
+		for l := range 4 {
+			v := float64(h4[l]) * float64(g4[l])
+			all[l] += v
+			pruned[l] += v * m4[l]
+		}
 	}
-	p := mask[i]
+	for ; j < in; j++ {
+		v := float64(h[j]) * float64(g[j])
+		all[0] += v
+		pruned[0] += v * mask[j]
+	}
+	a := (all[0] + all[1]) + (all[2] + all[3])
+	pp := (pruned[0] + pruned[1]) + (pruned[2] + pruned[3])
+	diag, p := float64(h[i])*float64(g[i]), mask[i]
 	gb.rows[i] = [3]float64{
-		diag + 2*all,
-		diag*p + p*all + pruned,
-		diag*p + 2*p*pruned,
+		diag + 2*a,
+		diag*p + p*a + pp,
+		diag*p + 2*p*pp,
 	}
 }
