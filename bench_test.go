@@ -59,3 +59,40 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 		}
 	}
 }
+
+// BenchmarkSweep times one Sweep of each shape: 5 score sets × 9 ratios, 45
+// evaluations, with the planner's choice. Compare an op with one op of
+// BenchmarkEvaluateAuto.
+func BenchmarkSweep(b *testing.B) {
+	ratios := []float64{0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9}
+	for _, shape := range benchShapes {
+		ex := shape.make()
+		layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+		sets := []chanprune.ScoreSet{{Name: "l2", Scores: ex.ActivationNorms()}}
+		for i := range 4 {
+			sets = append(sets, chanprune.ScoreSet{Name: fmt.Sprintf("random%d", i), Scores: ex.RandomScores(uint64(i))})
+		}
+		for _, kern := range chanprune.Kernels() {
+			if !kern.Supported {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", shape.name, kern.Name), func(b *testing.B) {
+				e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var points []chanprune.Point
+				if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+			})
+		}
+	}
+}

@@ -78,6 +78,7 @@ type Evaluator struct {
 
 	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
 	gram      *gramBatch
+	sweep     *Stream // reused by SweepTo
 
 	// The call in progress, read by the jobs.
 	call struct {
@@ -166,7 +167,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
 	splitChannels(e.perm, e.order, k, e.pruned)
-	if e.plan(batches, 1) == Gram {
+	if e.plan(batches, 1, false) == Gram {
 		e.runGram(batches, k)
 	} else {
 		e.run(batches, e.in-k)

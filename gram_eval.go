@@ -2,19 +2,21 @@ package chanprune
 
 // layerGram is what the Gram path keeps of the layer.
 type layerGram struct {
-	h  []float32 // H = WᵀW, upper triangle of in×in
+	h  []float32 // H = WᵀW, in×in, both triangles
 	u  []float64 // u = Wᵀb
 	bb float64   // ‖b‖²
 }
 
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
-	builder *gramBuilder
-	g       []float32    // G = xᵀx, upper triangle of in×in
-	colSum  []float64    // s = Σ_t x_t
-	mask    []float64    // 1 for a pruned channel, else 0
-	rows    [][3]float64 // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖²
-	job     job
+	builder  *gramBuilder
+	g        []float32    // G = xᵀx, in×in (upper triangle; both for sweeps)
+	colSum   []float64    // s = Σ_t x_t
+	mask     []float64    // 1 for a pruned channel, else 0
+	rows     [][3]float64 // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖²
+	c        []float64    // per channel j: Σ_i H_ij·G_ij
+	contract job          // rows, for one evaluation
+	rowSums  job          // rows, for c
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight.
@@ -29,6 +31,7 @@ func (e *Evaluator) buildLayerGram() {
 	}
 	lg := &layerGram{h: make([]float32, in*in), u: make([]float64, in)}
 	newGramBuilder(e.kern, in).build(lg.h, w, e.workerCount())
+	mirror(lg.h, in)
 	for o := range out {
 		b := float64(e.bias[o])
 		lg.bb += b * b
@@ -43,56 +46,70 @@ func (e *Evaluator) buildLayerGram() {
 		colSum:  make([]float64, in),
 		mask:    make([]float64, in),
 		rows:    make([][3]float64, in),
+		c:       make([]float64, in),
 	}
-	e.gram.job.run = e.contractRow
+	e.gram.contract.run = e.contractRow
+	e.gram.rowSums.run = e.rowSum
+}
+
+// gramInputs forms G (upper triangle) and s = Σ_t x_t for batch x, and
+// returns u·s and T·‖b‖², the bias terms of ‖y‖².
+func (e *Evaluator) gramInputs(x []float32) (us, tb float64) {
+	if e.layerGram == nil {
+		e.buildLayerGram()
+	}
+	gb, in := e.gram, e.in
+	tokens := len(x) / in
+	gb.builder.build(gb.g, x, e.workerCount())
+	clear(gb.colSum)
+	for t := range tokens {
+		for c, v := range x[t*in : (t+1)*in] {
+			gb.colSum[c] += float64(v)
+		}
+	}
+	for c, u := range e.layerGram.u {
+		us += u * gb.colSum[c]
+	}
+	return us, float64(tokens) * e.layerGram.bb
+}
+
+// gramSums turns the contractions into the sums of the metrics: yy = ‖y‖²,
+// yd = y·d and dd = ‖d‖², all channels pruned or not.
+func gramSums(yy, yd, dd float64, allPruned bool, us, tb float64) sums {
+	s := sums{sDD: max(dd, 0), sYY: yy, sYY1: yy - yd, sY1Y1: max(yy-2*yd+dd, 0)}
+	if allPruned {
+		// y' = b: its products are exact, without the cancellation.
+		s[sYY1], s[sY1Y1] = us+tb, tb
+	}
+	return s
 }
 
 // runGram fills e.batchSums on the Gram path, k channels pruned (e.pruned).
 func (e *Evaluator) runGram(batches [][]float32, k int) {
-	if e.layerGram == nil {
-		e.buildLayerGram()
-	}
-	lg, gb, in := e.layerGram, e.gram, e.in
 	if len(e.batchSums) < len(batches) {
 		e.batchSums = make([]sums, len(batches))
 	}
-	for c, p := range e.pruned {
-		gb.mask[c] = 0
-		if p {
-			gb.mask[c] = 1
-		}
-	}
-	workers := e.workerCount()
 	for b, x := range batches {
-		tokens := len(x) / in
-		gb.builder.build(gb.g, x, workers)
-		clear(gb.colSum)
-		for t := range tokens {
-			for c, v := range x[t*in : (t+1)*in] {
-				gb.colSum[c] += float64(v)
+		us, tb := e.gramInputs(x)
+		gb := e.gram
+		for c, p := range e.pruned {
+			gb.mask[c] = 0
+			if p {
+				gb.mask[c] = 1
 			}
 		}
-		gb.job.do(in, workers)
+		gb.contract.do(e.in, e.workerCount())
 		var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
 		for _, r := range gb.rows {
 			hg += r[0]
 			hgP += r[1]
 			dd += r[2]
 		}
-		var us, usP float64 // u·s over all channels and over the pruned
-		for c, u := range lg.u {
-			us += u * gb.colSum[c]
+		var usP float64
+		for c, u := range e.layerGram.u {
 			usP += u * gb.colSum[c] * gb.mask[c]
 		}
-		tb := float64(tokens) * lg.bb
-		yy := hg + 2*us + tb
-		yd := hgP + usP
-		s := sums{sDD: max(dd, 0), sYY: yy, sYY1: yy - yd, sY1Y1: max(yy-2*yd+dd, 0)}
-		if k == in {
-			// y' = b: its products are exact, without the cancellation.
-			s[sYY1], s[sY1Y1] = us+tb, tb
-		}
-		e.batchSums[b] = s
+		e.batchSums[b] = gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb)
 	}
 }
 
@@ -125,5 +142,42 @@ func (e *Evaluator) contractRow(_, i int) {
 		diag + 2*a,
 		diag*p + p*a + pp,
 		diag*p + 2*p*pp,
+	}
+}
+
+// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j (G mirrored).
+func (e *Evaluator) rowSum(_, j int) {
+	in := e.in
+	e.gram.c[j] = dot64(e.layerGram.h[j*in:(j+1)*in], e.gram.g[j*in:(j+1)*in])
+}
+
+// dot64 is Σ a_i·b_i in float64, with four partial sums.
+func dot64(a, b []float32) float64 {
+	var acc [4]float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		a4, b4 := a[i:i+4:i+4], b[i:i+4:i+4]
+		for l := range 4 {
+			acc[l] += float64(a4[l]) * float64(b4[l])
+		}
+	}
+	for ; i < len(a); i++ {
+		acc[0] += float64(a[i]) * float64(b[i])
+	}
+	return (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+// mirror copies the upper triangle of g (in×in) into the lower one, in
+// square blocks so that both the reads and the writes stay in cache.
+func mirror(g []float32, in int) {
+	const bs = 64
+	for i0 := 0; i0 < in; i0 += bs {
+		for j0 := i0; j0 < in; j0 += bs {
+			for i := i0; i < min(i0+bs, in); i++ {
+				for j := max(j0, i+1); j < min(j0+bs, in); j++ {
+					g[j*in+i] = g[i*in+j]
+				}
+			}
+		}
 	}
 }

@@ -46,13 +46,14 @@ func WithMethod(m Method) Option { return func(c *config) { c.method = m } }
 // float32 and, for batches over gramRows rows, a float64 accumulator.
 const maxGramBytes = 1 << 30
 
-// plan returns the method for evals evaluations over batches. The costs
+// plan returns the method for evals evaluations over batches, counting H
+// as paid if it is built already or will be over a long stream. The costs
 // are in multiply-adds of the kernel: the direct path does tokens·in·out
 // per evaluation; the Gram path does tokens·in²/2 per batch in the kernel,
 // then visits the in²/2 entries of H⊙G once per batch and evaluation in
 // scalar Go, each worth kernel.gramEntryMACs of the kernel's multiply-adds,
 // and builds H (out·in²/2) once.
-func (e *Evaluator) plan(batches [][]float32, evals int) Method {
+func (e *Evaluator) plan(batches [][]float32, evals int, stream bool) Method {
 	if e.method != Auto {
 		return e.method
 	}
@@ -66,7 +67,7 @@ func (e *Evaluator) plan(batches [][]float32, evals int) Method {
 	}
 	direct := float64(evals) * tokens * in * out
 	gram := tokens*in*in/2 + float64(len(batches)*evals*e.kern.gramEntryMACs)*in*in/2
-	if e.layerGram == nil {
+	if e.layerGram == nil && !stream {
 		gram += out * in * in / 2
 	}
 	if gram < direct {

@@ -1,0 +1,196 @@
+package chanprune
+
+import (
+	"fmt"
+	"slices"
+)
+
+// ScoreSet is one importance estimator's scores, one per input channel.
+type ScoreSet struct {
+	Name   string
+	Scores []float32
+}
+
+// Point is the evaluation of one (score set, ratio) pair.
+type Point struct {
+	Scores string // the score set's name
+	Ratio  float64
+	Metrics
+}
+
+// A Stream evaluates every (score set, ratio) pair over batches fed one at
+// a time, so a dump larger than memory is evaluated in bounded memory: it
+// keeps the layer, one batch's scratch and the per-batch metrics. On the
+// Gram path each batch's G serves all pairs.
+//
+// A Stream uses its Evaluator's scratch: use neither concurrently with
+// the other, and one Stream of an Evaluator at a time.
+type Stream struct {
+	e       *Evaluator
+	ratios  []float64
+	names   []string
+	orders  [][]int32 // per score set: channels by ascending score
+	points  []Point   // score set-major: points[set·len(ratios)+r]
+	cur     []sums    // per point: the sums of the batch in progress
+	byK     []int     // ratio indexes by ascending k
+	method  Method    // chosen on the first batch
+	batches int
+	job     job // the score sets, on the Gram path
+	gram    struct{ yy, us, tb float64 }
+	one     [1][]float32 // the batch in progress, as a list
+}
+
+// NewStream checks the score sets and ratios and returns a Stream that
+// evaluates each set at each ratio.
+func (e *Evaluator) NewStream(sets []ScoreSet, ratios []float64) (*Stream, error) {
+	s := &Stream{e: e}
+	s.job.run = s.gramSet
+	return s, s.reset(sets, ratios, nil)
+}
+
+// reset readies s for a new run, reusing its memory and dst's.
+func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
+	if len(sets) == 0 {
+		return fmt.Errorf("score sets: none given: %w", ErrEmpty)
+	}
+	if len(ratios) == 0 {
+		return fmt.Errorf("ratios: none given: %w", ErrEmpty)
+	}
+	for _, r := range ratios {
+		if err := checkRatio(r); err != nil {
+			return err
+		}
+	}
+	for _, set := range sets {
+		if err := checkScores(set.Scores, s.e.in); err != nil {
+			return fmt.Errorf("score set %q: %w", set.Name, err)
+		}
+	}
+	s.ratios = append(s.ratios[:0], ratios...)
+	s.names = s.names[:0]
+	for len(s.orders) < len(sets) {
+		s.orders = append(s.orders, make([]int32, s.e.in))
+	}
+	for i, set := range sets {
+		s.names = append(s.names, set.Name)
+		pruneOrder(s.orders[i], set.Scores)
+	}
+	s.points = dst[:0]
+	for _, name := range s.names {
+		for _, r := range ratios {
+			var pb []BatchMetrics
+			if len(s.points) < cap(s.points) {
+				pb = s.points[:len(s.points)+1][len(s.points)].PerBatch[:0]
+			}
+			s.points = append(s.points, Point{Scores: name, Ratio: r,
+				Metrics: Metrics{NumPruned: NumPruned(s.e.in, r), PerBatch: pb}})
+		}
+	}
+	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
+	s.byK = s.byK[:0]
+	for r := range ratios {
+		s.byK = append(s.byK, r)
+	}
+	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
+	s.method, s.batches = Auto, 0
+	return nil
+}
+
+// Observe evaluates every pair on one batch, a row-major [..., In] tensor.
+func (s *Stream) Observe(batch []float32) error {
+	e := s.e
+	s.one[0] = batch
+	defer func() { s.one[0] = nil }()
+	if err := checkBatches(s.one[:], e.in); err != nil {
+		if be, ok := err.(*BatchError); ok {
+			be.Batch = s.batches
+		}
+		return err
+	}
+	if s.method == Auto {
+		s.method = e.plan(s.one[:], len(s.points), true)
+	}
+	if s.method == Gram {
+		s.observeGram(batch)
+	} else {
+		s.observeDirect(batch)
+	}
+	tokens := len(batch) / e.in
+	for _, c := range s.cur {
+		if bm := batchMetrics(c, tokens, e.out); !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
+			return nonFiniteBatch(s.batches, batch, e.in) // and the stream stays as it was
+		}
+	}
+	for i := range s.points {
+		s.points[i].PerBatch = append(s.points[i].PerBatch, batchMetrics(s.cur[i], tokens, e.out))
+	}
+	s.batches++
+	return nil
+}
+
+// Result returns the metrics of every pair over the batches observed so
+// far, score set-major: the ratios of the first set, then of the next. The
+// points share memory with the Stream until its next Observe.
+func (s *Stream) Result() ([]Point, error) {
+	if s.batches == 0 {
+		return nil, fmt.Errorf("stream: no batches observed: %w", ErrEmpty)
+	}
+	for i := range s.points {
+		p := &s.points[i]
+		p.RMSE, p.CosineSimilarity = 0, 0
+		for _, b := range p.PerBatch {
+			p.RMSE += b.RMSE
+			p.CosineSimilarity += b.CosineSimilarity
+		}
+		p.RMSE /= float64(s.batches)
+		p.CosineSimilarity /= float64(s.batches)
+	}
+	return s.points, nil
+}
+
+// Sweep evaluates every score set at every ratio over the batches in one
+// pass and returns the points score set-major.
+func (e *Evaluator) Sweep(batches [][]float32, sets []ScoreSet, ratios []float64) ([]Point, error) {
+	var points []Point
+	err := e.SweepTo(&points, batches, sets, ratios)
+	return points, err
+}
+
+// SweepTo is Sweep writing into *dst and reusing its memory, so that a loop
+// passing the same dst allocates nothing.
+func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, ratios []float64) error {
+	if e.sweep == nil {
+		s, err := e.NewStream(sets, ratios)
+		if err != nil {
+			return err
+		}
+		e.sweep = s
+	} else if err := e.sweep.reset(sets, ratios, *dst); err != nil {
+		return err
+	}
+	s := e.sweep
+	if err := checkBatches(batches, e.in); err != nil {
+		return err
+	}
+	s.method = e.plan(batches, len(s.points), false)
+	for _, x := range batches {
+		if err := s.Observe(x); err != nil {
+			return err
+		}
+	}
+	points, err := s.Result()
+	*dst = points
+	s.points = nil // dst owns them now
+	return err
+}
+
+// observeDirect runs the direct path once per pair.
+func (s *Stream) observeDirect(batch []float32) {
+	e := s.e
+	for i := range s.points {
+		p := &s.points[i]
+		splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
+		e.run(s.one[:], e.in-p.NumPruned)
+		s.cur[i] = e.batchSums[0]
+	}
+}
