@@ -16,7 +16,8 @@ type gramBatch struct {
 	rows     [][3]float64 // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖²
 	c        []float64    // per channel j: Σ_i H_ij·G_ij
 	contract job          // rows, for one evaluation
-	rowSums  job          // rows, for c
+	rowSums  job          // rows, for c and M
+	mirror   job          // block rows of G
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight.
@@ -50,6 +51,7 @@ func (e *Evaluator) buildLayerGram() {
 	}
 	e.gram.contract.run = e.contractRow
 	e.gram.rowSums.run = e.rowSum
+	e.gram.mirror.run = func(_, i int) { mirrorBlockRow(e.gram.g, in, i) }
 }
 
 // gramInputs forms G (upper triangle) and s = Σ_t x_t for batch x, and
@@ -145,38 +147,48 @@ func (e *Evaluator) contractRow(_, i int) {
 	}
 }
 
-// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j (G mirrored).
+// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G,
+// and overwrites the row of G with M = H⊙G rounded to float32, which the
+// sweep then sums by prefixes.
 func (e *Evaluator) rowSum(_, j int) {
 	in := e.in
-	e.gram.c[j] = dot64(e.layerGram.h[j*in:(j+1)*in], e.gram.g[j*in:(j+1)*in])
-}
-
-// dot64 is Σ a_i·b_i in float64, with four partial sums.
-func dot64(a, b []float32) float64 {
+	h, g := e.layerGram.h[j*in:(j+1)*in], e.gram.g[j*in:(j+1)*in]
 	var acc [4]float64
 	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		a4, b4 := a[i:i+4:i+4], b[i:i+4:i+4]
+	for ; i+4 <= in; i += 4 {
+		h4, g4 := h[i:i+4:i+4], g[i:i+4:i+4]
 		for l := range 4 {
-			acc[l] += float64(a4[l]) * float64(b4[l])
+			v := float64(h4[l]) * float64(g4[l])
+			acc[l] += v
+			g4[l] = float32(v)
 		}
 	}
-	for ; i < len(a); i++ {
-		acc[0] += float64(a[i]) * float64(b[i])
+	for ; i < in; i++ {
+		v := float64(h[i]) * float64(g[i])
+		acc[0] += v
+		g[i] = float32(v)
 	}
-	return (acc[0] + acc[1]) + (acc[2] + acc[3])
+	e.gram.c[j] = (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
-// mirror copies the upper triangle of g (in×in) into the lower one, in
-// square blocks so that both the reads and the writes stay in cache.
+// mirrorBlock is the side of the square blocks in which mirror copies, so
+// that both its reads and its writes stay in cache.
+const mirrorBlock = 64
+
+// mirror copies the upper triangle of g (in×in) into the lower one.
 func mirror(g []float32, in int) {
-	const bs = 64
-	for i0 := 0; i0 < in; i0 += bs {
-		for j0 := i0; j0 < in; j0 += bs {
-			for i := i0; i < min(i0+bs, in); i++ {
-				for j := max(j0, i+1); j < min(j0+bs, in); j++ {
-					g[j*in+i] = g[i*in+j]
-				}
+	for i := range panels(in, mirrorBlock) {
+		mirrorBlockRow(g, in, i)
+	}
+}
+
+// mirrorBlockRow mirrors the upper triangle's rows i·mirrorBlock … onward.
+func mirrorBlockRow(g []float32, in, i int) {
+	i0 := i * mirrorBlock
+	for j0 := i0; j0 < in; j0 += mirrorBlock {
+		for r := i0; r < min(i0+mirrorBlock, in); r++ {
+			for c := max(j0, r+1); c < min(j0+mirrorBlock, in); c++ {
+				g[c*in+r] = g[r*in+c]
 			}
 		}
 	}

@@ -9,7 +9,8 @@ import (
 // each entry of G = xᵀx and of H = WᵀW errs by its float32 dot-product error
 // (blocks of gramRows rows) plus one rounding to float32; an entry of H⊙G
 // then errs by |H|·ΔG + |G|·ΔH + ΔH·ΔG, and each sum by the sum of those
-// errors over its entries. The metrics follow to first order.
+// errors over its entries, plus one float32 rounding of each entry of M
+// (the sweep keeps M in float32). The metrics follow to first order.
 func gramTolerance(l Linear, batches [][]float32, pruned []bool) tolerance {
 	in := l.In
 	abs := func(x []float32, rows, i, j int) (sum, absSum float64) {
@@ -30,7 +31,7 @@ func gramTolerance(l Linear, batches [][]float32, pruned []bool) tolerance {
 				g, gAbs := abs(x, tokens, i, j)
 				eH := dotError(min(l.Out, gramRows), hAbs) + unitRoundoff*math.Abs(h)
 				eG := dotError(min(tokens, gramRows), gAbs) + unitRoundoff*math.Abs(g)
-				e := math.Abs(h)*eG + math.Abs(g)*eH + eH*eG + 0x1p-50*math.Abs(h*g)
+				e := math.Abs(h)*eG + math.Abs(g)*eH + eH*eG + (unitRoundoff+0x1p-50)*math.Abs(h*g)
 				all += e
 				hg += h * g
 				if pruned[j] {

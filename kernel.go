@@ -16,6 +16,9 @@ type kernel struct {
 	peak      func(n int)
 	peakFlops int
 
+	// lowerSum is the sweep's row reduction (lowerSumFunc).
+	lowerSum lowerSumFunc
+
 	// gramEntryMACs is what visiting one entry of H⊙G in scalar Go costs,
 	// in this kernel's multiply-adds: the planner's exchange rate between
 	// the two halves of the Gram path (measured on the developer machine).
@@ -50,6 +53,12 @@ type evalFunc func(a, w []float32, idx []int32, nk int, bias []float32, m int, s
 //
 // Every SIMD kernel is checked against gemmGeneric (kernel_generic.go).
 type gemmFunc func(a, w []float32, k int, bias, c []float32, ldc, m, n int)
+
+// lowerSumFunc returns Σ m[j] over the j < len(m) with rank[j] < below,
+// summed in float64; len(rank) ≥ len(m). The sweep's Gram path calls it on
+// each row of M = H⊙G with the channels' ranks in a score set's pruning
+// order. Every SIMD kernel is checked against lowerSumGeneric.
+type lowerSumFunc func(m []float32, rank []int32, below int32) float64
 
 // sums are the reductions of (y', d) from which the metrics follow, in the
 // order the kernels add them (an array, so assembly can name the type).

@@ -17,6 +17,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k := &kernel{name: name, mr: mr, nr: nr, gramEntryMACs: 4}
 	k.eval = k.evalGeneric
 	k.gemm = k.gemmGeneric
+	k.lowerSum = lowerSumGeneric
 	return k
 }
 
@@ -39,6 +40,17 @@ func (k *kernel) gemmGeneric(a, w []float32, depth int, bias, c []float32, ldc, 
 			c[i*ldc+j] = tile[i*nr+j] + bias[j]
 		}
 	}
+}
+
+// lowerSumGeneric is the reference lowerSumFunc.
+func lowerSumGeneric(m []float32, rank []int32, below int32) float64 {
+	var s float64
+	for j, v := range m {
+		if rank[j] < below {
+			s += float64(v)
+		}
+	}
+	return s
 }
 
 // tileProduct sets c (mr×nr, row-major) to the product of the packed rows

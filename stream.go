@@ -30,6 +30,7 @@ type Stream struct {
 	ratios  []float64
 	names   []string
 	orders  [][]int32 // per score set: channels by ascending score
+	ranks   [][]int32 // per score set: each channel's place in its order
 	points  []Point   // score set-major: points[set·len(ratios)+r]
 	cur     []sums    // per point: the sums of the batch in progress
 	byK     []int     // ratio indexes by ascending k
@@ -70,10 +71,14 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	s.names = s.names[:0]
 	for len(s.orders) < len(sets) {
 		s.orders = append(s.orders, make([]int32, s.e.in))
+		s.ranks = append(s.ranks, make([]int32, s.e.in))
 	}
 	for i, set := range sets {
 		s.names = append(s.names, set.Name)
 		pruneOrder(s.orders[i], set.Scores)
+		for p, c := range s.orders[i] {
+			s.ranks[i][c] = int32(p)
+		}
 	}
 	s.points = dst[:0]
 	for _, name := range s.names {

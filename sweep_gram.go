@@ -7,16 +7,17 @@ package chanprune
 //	y·d(k)  = y·d(k−1) + c_{π_{k−1}} + u_{π_{k−1}}·s_{π_{k−1}}
 //	‖d‖²(k) = ‖d‖²(k−1) + M_{qq} + 2·Σ_{i<k−1} M_{π_i q},  q = π_{k−1}, M = H⊙G
 //
-// at most k_max²/2 entries of M per set and batch, after the c_j and ‖y‖²
-// that every set shares.
+// after the c_j and ‖y‖² that every set shares. Rather than gather M along
+// π, row q of M is summed over the channels ranked below q (lowerSum):
+// contiguous, k_max·in entries per set and batch.
 
 // observeGram evaluates every pair on one batch from its Gram matrix.
 func (s *Stream) observeGram(batch []float32) {
 	e := s.e
 	us, tb := e.gramInputs(batch)
 	gb := e.gram
-	mirror(gb.g, e.in)
 	workers := e.workerCount()
+	gb.mirror.do(panels(e.in, mirrorBlock), workers)
 	gb.rowSums.do(e.in, workers)
 	var hg float64
 	for _, c := range gb.c {
@@ -30,33 +31,17 @@ func (s *Stream) observeGram(batch []float32) {
 func (s *Stream) gramSet(_, i int) {
 	e, gb := s.e, s.e.gram
 	in := e.in
-	h, g, u := e.layerGram.h, gb.g, e.layerGram.u
-	order := s.orders[i]
+	m, u := gb.g, e.layerGram.u // g holds M = H⊙G now
+	order, rank := s.orders[i], s.ranks[i]
 	var yd, dd float64
 	k := 0
 	for _, r := range s.byK {
 		for want := NumPruned(in, s.ratios[r]); k < want; k++ {
 			q := int(order[k])
-			cross := gatherDot64(h[q*in:(q+1)*in], g[q*in:(q+1)*in], order[:k])
-			dd += float64(h[q*in+q])*float64(g[q*in+q]) + 2*cross
+			row := m[q*in : (q+1)*in]
+			dd += float64(row[q]) + 2*e.kern.lowerSum(row, rank, int32(k))
 			yd += gb.c[q] + u[q]*gb.colSum[q]
 		}
 		s.cur[i*len(s.ratios)+r] = gramSums(s.gram.yy, yd, dd, k == in, s.gram.us, s.gram.tb)
 	}
-}
-
-// gatherDot64 is Σ_p a[idx[p]]·b[idx[p]] in float64, four partial sums.
-func gatherDot64(a, b []float32, idx []int32) float64 {
-	var acc [4]float64
-	p := 0
-	for ; p+4 <= len(idx); p += 4 {
-		i4 := idx[p : p+4 : p+4]
-		for l := range 4 {
-			acc[l] += float64(a[i4[l]]) * float64(b[i4[l]])
-		}
-	}
-	for ; p < len(idx); p++ {
-		acc[0] += float64(a[idx[p]]) * float64(b[idx[p]])
-	}
-	return (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
