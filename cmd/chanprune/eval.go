@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ func runEval(args []string, stdout io.Writer) error {
 	scoresPath := fs.String("scores", "", "importance scores `S.npy`, [in]; the lowest are pruned")
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
 	format := fs.String("format", "text", "output `format`: text or json")
+	method := methodFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -27,53 +27,62 @@ func runEval(args []string, stdout io.Writer) error {
 	}
 	ratio, err := parseRatio(*ratioText)
 	if err != nil {
+		return fmt.Errorf("--ratio %w", err)
+	}
+	e, layer, err := newEvaluator(*weight, *bias, *method)
+	if err != nil {
 		return err
+	}
+	scores, err := loadScores(*scoresPath, *scoresPath, layer.In)
+	if err != nil {
+		return err
+	}
+	s, err := e.NewStream([]chanprune.ScoreSet{{Name: *scoresPath, Scores: scores}}, []float64{ratio})
+	if err != nil {
+		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
 	}
-	layer, err := loadLayer(*weight, *bias)
+	if err := observeFiles(s, files, layer.In); err != nil {
+		return err
+	}
+	points, err := s.Result()
 	if err != nil {
 		return err
 	}
-	scores, err := loadScores(*scoresPath, layer.In)
-	if err != nil {
-		return err
-	}
-	if _, err := chanprune.PrunedChannels(scores, ratio); err != nil {
-		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
-	}
-	batches := make([][]float32, len(files))
-	for i, f := range files {
-		if batches[i], err = loadBatch(f, layer.In); err != nil {
-			return err
-		}
-	}
-	e, err := chanprune.NewEvaluator(layer)
-	if err != nil {
-		return fmt.Errorf("--weight %s: %w", *weight, err)
-	}
-	m, err := e.Evaluate(batches, scores, ratio)
-	var be *chanprune.BatchError
-	if errors.As(err, &be) {
-		return fmt.Errorf("batch %s: %w", files[be.Batch], be.Err)
-	}
-	if err != nil {
-		return err
-	}
+	m := points[0].Metrics
 	if *format == "json" {
 		return writeJSON(stdout, m, files, layer, ratio, e.Kernel())
 	}
 	return writeText(stdout, m, files, layer, ratio, e.Kernel())
 }
 
+// newEvaluator loads the layer and builds its Evaluator for a --method.
+func newEvaluator(weight, bias, methodName string) (*chanprune.Evaluator, chanprune.Linear, error) {
+	method, err := chanprune.ParseMethod(methodName)
+	if err != nil {
+		return nil, chanprune.Linear{}, fmt.Errorf("--method %q: want auto, direct or gram", methodName)
+	}
+	layer, err := loadLayer(weight, bias)
+	if err != nil {
+		return nil, layer, err
+	}
+	e, err := chanprune.NewEvaluator(layer, chanprune.WithMethod(method))
+	if err != nil {
+		return nil, layer, fmt.Errorf("--weight %s: %w", weight, err)
+	}
+	return e, layer, nil
+}
+
+// parseRatio reads one prune ratio; the caller names the argument.
 func parseRatio(s string) (float64, error) {
 	if s == "" {
-		return 0, fmt.Errorf("--ratio is required")
+		return 0, fmt.Errorf("is required")
 	}
 	r, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(r >= 0 && r <= 1) {
-		return 0, fmt.Errorf("--ratio %q: want a number in [0, 1]", s)
+		return 0, fmt.Errorf("%q: want a number in [0, 1]", s)
 	}
 	return r, nil
 }

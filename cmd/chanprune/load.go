@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/chanprune/chanprune"
@@ -34,32 +36,54 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	return layer, nil
 }
 
-// loadScores reads one score per input channel.
-func loadScores(path string, in int) ([]float32, error) {
+// loadScores reads one score per input channel; arg is the --scores
+// argument that named the file, for messages.
+func loadScores(arg, path string, in int) ([]float32, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--scores is required")
 	}
 	s, err := npy.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--scores %s: %w", path, err)
+		return nil, fmt.Errorf("--scores %s: %w", arg, err)
 	}
 	if len(s.Shape) != 1 || s.Shape[0] != in {
-		return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", path, s.Shape, in)
+		return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", arg, s.Shape, in)
 	}
 	return s.Data, nil
 }
 
-// loadBatch reads one activation batch [..., in] with at least one row.
-func loadBatch(path string, in int) ([]float32, error) {
-	x, err := npy.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("batch %s: %w", path, err)
+// observeFiles feeds each batch file, [..., in] with at least one row, to
+// the stream, one at a time into one reused buffer: memory holds one batch
+// whatever the number of files.
+func observeFiles(s *chanprune.Stream, files []string, in int) error {
+	if len(files) == 0 {
+		return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
 	}
-	if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
-		return nil, fmt.Errorf("batch %s: shape %v does not end in the layer's %d input channels", path, x.Shape, in)
+	var buf []float32
+	for _, path := range files {
+		x, err := npy.ReadFileInto(path, buf)
+		if err != nil {
+			return fmt.Errorf("batch %s: %w", path, err)
+		}
+		if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
+			return fmt.Errorf("batch %s: shape %v does not end in the layer's %d input channels", path, x.Shape, in)
+		}
+		if len(x.Data) == 0 {
+			return fmt.Errorf("batch %s: shape %v has no rows", path, x.Shape)
+		}
+		if err := s.Observe(x.Data); err != nil {
+			var be *chanprune.BatchError
+			if errors.As(err, &be) {
+				err = be.Err
+			}
+			return fmt.Errorf("batch %s: %w", path, err)
+		}
+		buf = x.Data
 	}
-	if len(x.Data) == 0 {
-		return nil, fmt.Errorf("batch %s: shape %v has no rows", path, x.Shape)
-	}
-	return x.Data, nil
+	return nil
+}
+
+// methodFlag registers --method on fs.
+func methodFlag(fs *flag.FlagSet) *string {
+	return fs.String("method", "auto", "`method`: auto, direct (one product per evaluation) or gram (G = xᵀx per batch, shared by all evaluations)")
 }

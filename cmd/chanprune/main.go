@@ -1,7 +1,8 @@
 // Command chanprune measures how much pruning the lowest-scoring input
 // channels of a linear layer changes its output.
 //
-//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] BATCH.npy…
+//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] BATCH.npy…
+//	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] BATCH.npy…
 //	chanprune demo [--batches N]
 //	chanprune kernels
 //
@@ -24,6 +25,7 @@ type command struct {
 
 var commands = []command{
 	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
+	{"sweep", "evaluate several score sets at several prune ratios in one pass", runSweep},
 	{"demo", "evaluate simple score sources on the built-in seed example", runDemo},
 	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},
 }

@@ -484,3 +484,22 @@ func TestReadFileErrors(t *testing.T) {
 		t.Errorf("bad file: got %v, want ErrFormat", err)
 	}
 }
+
+func TestReadIntoReusesTheBuffer(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, &Array{Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]float32, 10)
+	a, err := ReadInto(bytes.NewReader(b.Bytes()), int64(b.Len()), buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &a.Data[0] != &buf[0] || len(a.Data) != 6 || a.Data[5] != 6 {
+		t.Errorf("ReadInto did not decode into the buffer: %v", a.Data)
+	}
+	small := make([]float32, 2)
+	if a, err = ReadInto(bytes.NewReader(b.Bytes()), int64(b.Len()), small); err != nil || &a.Data[0] == &small[0] || len(a.Data) != 6 {
+		t.Errorf("ReadInto with a small buffer: %v, %v", a, err)
+	}
+}

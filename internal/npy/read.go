@@ -29,7 +29,12 @@ const (
 // Read reads a .npy file from r, which must hold exactly size bytes (for a
 // file, its size). The data length the header implies is checked against
 // size before anything is allocated for it, so size must be truthful.
-func Read(r io.Reader, size int64) (*Array, error) {
+func Read(r io.Reader, size int64) (*Array, error) { return ReadInto(r, size, nil) }
+
+// ReadInto is Read decoding into buf when it has the capacity, so that a
+// loop over many files of one size reuses one buffer (Fortran-order data
+// still gets a new one).
+func ReadInto(r io.Reader, size int64, buf []float32) (*Array, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("npy: negative size %d", size)
 	}
@@ -46,7 +51,11 @@ func Read(r io.Reader, size int64) (*Array, error) {
 	case need < avail:
 		return nil, fmt.Errorf("%w: %d trailing bytes after the data", ErrFormat, avail-need)
 	}
-	data := make([]float32, h.n)
+	data := buf[:0]
+	if cap(data) < h.n {
+		data = make([]float32, h.n)
+	}
+	data = data[:h.n]
 	if err := readData(r, data, h.dtype); err != nil {
 		return nil, err
 	}
@@ -58,7 +67,10 @@ func Read(r io.Reader, size int64) (*Array, error) {
 
 // ReadFile reads the .npy file at path. Its errors leave the path to the
 // caller, except those of the operating system, which carry it already.
-func ReadFile(path string) (*Array, error) {
+func ReadFile(path string) (*Array, error) { return ReadFileInto(path, nil) }
+
+// ReadFileInto is ReadFile decoding into buf when it has the capacity.
+func ReadFileInto(path string, buf []float32) (*Array, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -68,7 +80,7 @@ func ReadFile(path string) (*Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Read(f, st.Size())
+	return ReadInto(f, st.Size(), buf)
 }
 
 // ReadHeader reads and checks the header of a .npy file, leaving r at the

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/chanprune/chanprune"
+)
+
+// scoreFlags collects repeated --scores NAME=FILE.
+type scoreFlags []struct{ name, path string }
+
+func (s *scoreFlags) String() string { return fmt.Sprint(*s) }
+
+func (s *scoreFlags) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("want NAME=FILE, got %q", v)
+	}
+	for _, have := range *s {
+		if have.name == name {
+			return fmt.Errorf("score set %q given twice", name)
+		}
+	}
+	*s = append(*s, struct{ name, path string }{name, path})
+	return nil
+}
+
+func runSweep(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
+	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
+	var scoreFiles scoreFlags
+	fs.Var(&scoreFiles, "scores", "a score set `NAME=FILE` ([in] scores); repeat for more")
+	ratiosText := fs.String("ratios", "", "comma-separated prune `ratios`, each in [0, 1]")
+	format := fs.String("format", "text", "output `format`: text, json or csv")
+	method := methodFlag(fs)
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "text" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("--format %q: want text, json or csv", *format)
+	}
+	ratios, err := parseRatios(*ratiosText)
+	if err != nil {
+		return err
+	}
+	if len(scoreFiles) == 0 {
+		return fmt.Errorf("--scores NAME=FILE is required, once per score set")
+	}
+	e, layer, err := newEvaluator(*weight, *bias, *method)
+	if err != nil {
+		return err
+	}
+	var sets []chanprune.ScoreSet
+	for _, sf := range scoreFiles {
+		scores, err := loadScores(sf.name+"="+sf.path, sf.path, layer.In)
+		if err != nil {
+			return err
+		}
+		sets = append(sets, chanprune.ScoreSet{Name: sf.name, Scores: scores})
+	}
+	s, err := e.NewStream(sets, ratios)
+	if err != nil {
+		return fmt.Errorf("--scores: %w", err)
+	}
+	if err := observeFiles(s, files, layer.In); err != nil {
+		return err
+	}
+	points, err := s.Result()
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		return writeSweepJSON(stdout, points)
+	case "csv":
+		return writeSweepCSV(stdout, points)
+	}
+	return writeSweepText(stdout, points, layer, len(files), e.Kernel())
+}
+
+func parseRatios(s string) ([]float64, error) {
+	if s == "" {
+		return nil, fmt.Errorf("--ratios is required, e.g. --ratios 0.1,0.2,0.5")
+	}
+	var ratios []float64
+	for _, f := range strings.Split(s, ",") {
+		r, err := parseRatio(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("--ratios: %w", err)
+		}
+		ratios = append(ratios, r)
+	}
+	return ratios, nil
+}
+
+type pointJSON struct {
+	Scores           string  `json:"scores"`
+	Ratio            float64 `json:"ratio"`
+	RMSE             float64 `json:"rmse"`
+	CosineSimilarity float64 `json:"cosine_similarity"`
+	NumPruned        int     `json:"num_pruned"`
+}
+
+func writeSweepJSON(w io.Writer, points []chanprune.Point) error {
+	out := make([]pointJSON, len(points))
+	for i, p := range points {
+		out[i] = pointJSON{p.Scores, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeSweepCSV(w io.Writer, points []chanprune.Point) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"scores", "ratio", "num_pruned", "rmse", "cosine_similarity"})
+	for _, p := range points {
+		cw.Write([]string{p.Scores, strconv.FormatFloat(p.Ratio, 'g', -1, 64), strconv.Itoa(p.NumPruned),
+			strconv.FormatFloat(p.RMSE, 'g', -1, 64), strconv.FormatFloat(p.CosineSimilarity, 'g', -1, 64)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeSweepText(w io.Writer, points []chanprune.Point, l chanprune.Linear, batches int, kernel string) error {
+	fmt.Fprintf(w, "layer %d → %d, %d batches, kernel %s\n\n", l.In, l.Out, batches, kernel)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\t")
+	for _, p := range points {
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t\n", p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity)
+	}
+	return tw.Flush()
+}
