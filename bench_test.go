@@ -2,7 +2,9 @@ package chanprune_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/seed"
@@ -54,9 +56,21 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(ex.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				gflops := ex.FLOPs() * float64(b.N) / b.Elapsed().Seconds() / 1e9
+				b.ReportMetric(gflops, "GFLOP/s")
+				reportPeakFraction(b, kern.Name, gflops)
 			})
 		}
+	}
+}
+
+// reportPeakFraction reports GFLOP/s as a fraction of the kernel's peak on
+// all cores, measured right after the benchmark, so that every line reads
+// on its own on any machine (BenchmarkPeak gives the same figure).
+func reportPeakFraction(b *testing.B, kernel string, gflops float64) {
+	peak, err := chanprune.MeasurePeak(kernel, runtime.GOMAXPROCS(0), 100*time.Millisecond)
+	if err == nil {
+		b.ReportMetric(gflops/peak, "peak-fraction")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBadInputs(t *testing.T) {
@@ -61,5 +62,21 @@ func TestUnknownKernel(t *testing.T) {
 	t.Setenv(KernelEnv, "nope")
 	if _, err := NewEvaluator(l); !errors.Is(err, ErrKernel) {
 		t.Errorf("%s=nope: got %v, want ErrKernel", KernelEnv, err)
+	}
+}
+
+func TestMeasurePeak(t *testing.T) {
+	if _, err := MeasurePeak("generic", 1, time.Millisecond); !errors.Is(err, ErrKernel) {
+		t.Errorf("generic: got %v, want ErrKernel (no peak loop)", err)
+	}
+	if _, err := MeasurePeak("sse9", 1, time.Millisecond); !errors.Is(err, ErrKernel) {
+		t.Errorf("sse9: got %v, want ErrKernel", err)
+	}
+	for _, k := range Kernels() {
+		if k.Supported && k.kernel.peak != nil {
+			if g, err := MeasurePeak(k.Name, 2, time.Millisecond); err != nil || !(g > 0) {
+				t.Errorf("%s: %v GFLOP/s, %v", k.Name, g, err)
+			}
+		}
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"time"
 
 	"github.com/chanprune/chanprune"
 )
 
 func runKernels(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("kernels", flag.ContinueOnError)
+	measure := fs.Bool("peak", false, "measure each supported kernel's FMA peak (0.2 s each)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -17,13 +20,18 @@ func runKernels(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%-10s %-10s %s\n", "kernel", "supported", "selected")
+	fmt.Fprintf(stdout, "%-10s %-10s %-9s %s\n", "kernel", "supported", "selected", "FMA peak, all cores")
 	for _, k := range chanprune.Kernels() {
-		mark := ""
+		mark, peak := "", ""
 		if k.Name == selected {
 			mark = "*"
 		}
-		fmt.Fprintf(stdout, "%-10s %-10s %s\n", k.Name, yesNo(k.Supported), mark)
+		if *measure && k.Supported {
+			if gflops, err := chanprune.MeasurePeak(k.Name, runtime.GOMAXPROCS(0), 200*time.Millisecond); err == nil {
+				peak = fmt.Sprintf("%.0f GFLOP/s", gflops)
+			}
+		}
+		fmt.Fprintf(stdout, "%-10s %-10s %-9s %s\n", k.Name, yesNo(k.Supported), mark, peak)
 	}
 	return nil
 }
