@@ -110,3 +110,44 @@ func BenchmarkSweep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkForward times the serving path: one Forward of T full-width rows
+// through the dense layer and through its pruned forms (the kept channels
+// gathered on the fly), for each kernel. GFLOP/s counts 2·T·kept·out.
+func BenchmarkForward(b *testing.B) {
+	for _, sh := range [][2]int{{1024, 4096}, {4096, 1024}} {
+		in, out := sh[0], sh[1]
+		ex := seed.New(in, out, 1, 128, 5)
+		layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: in, Out: out}
+		scores := ex.RandomScores(1)
+		for _, tokens := range []int{1, 8, 128} {
+			x := ex.Batches[0][:tokens*in]
+			for _, variant := range []struct {
+				name  string
+				ratio float64
+			}{{"dense", 0}, {"pruned0.2", 0.2}, {"pruned0.5", 0.5}} {
+				for _, kern := range chanprune.Kernels() {
+					if !kern.Supported {
+						continue
+					}
+					name := fmt.Sprintf("%dx%d/T%d/%s/%s", in, out, tokens, variant.name, kern.Name)
+					b.Run(name, func(b *testing.B) {
+						l, err := chanprune.CompactByScores(layer, scores, variant.ratio, chanprune.WithKernel(kern.Name))
+						if err != nil {
+							b.Fatal(err)
+						}
+						y := make([]float32, tokens*out)
+						b.ReportAllocs()
+						for b.Loop() {
+							if err := l.Forward(y, x); err != nil {
+								b.Fatal(err)
+							}
+						}
+						flops := 2 * float64(tokens*len(l.Kept())*out)
+						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
+			}
+		}
+	}
+}

@@ -1,22 +1,32 @@
 package chanprune
 
+import "sync"
+
 // product computes C = x_S·W_Sᵀ + b for a weight packed once, where S is a
 // fixed list of input channels gathered from each row of x: all of them for
 // a dense layer, the kept ones for a pruned layer. It drives the gemm
-// micro-kernel over (row panel, column chunk) tiles on the worker pool.
+// micro-kernel over (row panel, column chunk) tiles on the worker pool. The
+// packed weight is read-only; each call takes its scratch from a free list,
+// so calls may run concurrently and, in steady state, allocate nothing.
 type product struct {
 	kern     *kernel
-	channels []int32   // the channels of x that the weight's columns hold
-	in, out  int       // width of x's rows; outputs
+	channels []int32   // the channels of a full-width row that the weight's columns hold
+	identity []int32   // 0 … len(channels)-1: rows already compacted
+	in, out  int       // width of full rows; outputs
 	weight   []float32 // packed weight panels (packWeight), len(channels) rows each
 	bias     []float32 // bias padded to whole panels
-	packed   []float32 // packed activations, grown as needed
 
-	job  job
-	call struct {
-		c      []float32
-		tokens int
-	}
+	mu   sync.Mutex
+	free []*productCall
+}
+
+// productCall is one call's scratch.
+type productCall struct {
+	p      *product
+	packed []float32 // packed activations, grown as needed
+	c      []float32
+	tokens int
+	job    job
 }
 
 // newProduct packs weight ([out, len(channels)], row-major) for kern.
@@ -25,36 +35,69 @@ func newProduct(kern *kernel, weight, bias []float32, channels []int32, in, out 
 	np := panels(out, kern.nr)
 	p := &product{
 		kern: kern, channels: channels, in: in, out: out,
-		weight: make([]float32, np*kern.nr*depth),
-		bias:   make([]float32, np*kern.nr),
+		identity: make([]int32, depth),
+		weight:   make([]float32, np*kern.nr*depth),
+		bias:     make([]float32, np*kern.nr),
 	}
-	p.job.run = p.chunk
+	for i := range p.identity {
+		p.identity[i] = int32(i)
+	}
 	packWeight(p.weight, weight, depth, out, kern.nr)
 	packBias(p.bias, bias)
 	return p
 }
 
-// run sets c ([tokens, out]) to the product for x ([tokens, in]) on the
-// given number of workers.
-func (p *product) run(c, x []float32, workers int) {
-	tokens := len(x) / p.in
-	size := panels(tokens, p.kern.mr) * p.kern.mr * len(p.channels)
-	if len(p.packed) < size {
-		p.packed = make([]float32, size)
+// run sets c ([tokens, out]) to the product for full-width rows x
+// ([tokens, in]) on the given number of workers.
+func (p *product) run(c, x []float32, workers int) { p.do(c, x, p.in, p.channels, workers) }
+
+// runCompact is run for rows already compacted to the weight's channels
+// ([tokens, len(channels)]).
+func (p *product) runCompact(c, x []float32, workers int) {
+	p.do(c, x, len(p.channels), p.identity, workers)
+}
+
+func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
+	call := p.get()
+	defer p.put(call)
+	call.tokens = len(x) / width
+	size := panels(call.tokens, p.kern.mr) * p.kern.mr * len(channels)
+	if len(call.packed) < size {
+		call.packed = make([]float32, size)
 	}
-	packActivations(p.packed, x, p.in, p.kern.mr, p.channels)
-	p.call.c, p.call.tokens = c, tokens
+	packActivations(call.packed, x, width, p.kern.mr, channels)
+	call.c = c
 	chunks := (panels(p.out, p.kern.nr) + p.chunkPanels() - 1) / p.chunkPanels()
-	p.job.do(chunks, min(workers, chunks))
-	p.call.c = nil
+	call.job.do(chunks, min(workers, chunks))
+	call.c = nil
+}
+
+func (p *product) get() *productCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		call := p.free[n-1]
+		p.free = p.free[:n-1]
+		return call
+	}
+	call := &productCall{p: p}
+	call.job.run = call.chunk
+	return call
+}
+
+func (p *product) put(call *productCall) {
+	p.mu.Lock()
+	p.free = append(p.free, call)
+	p.mu.Unlock()
 }
 
 func (p *product) chunkPanels() int { return max(1, chunkOutputs/p.kern.nr) }
 
 // chunk computes the columns of chunk ch for every row panel.
-func (p *product) chunk(_, ch int) {
+func (call *productCall) chunk(_, ch int) {
+	p := call.p
 	mr, nr, depth := p.kern.mr, p.kern.nr, len(p.channels)
-	tokens, c := p.call.tokens, p.call.c
+	tokens, c := call.tokens, call.c
 	cp := p.chunkPanels()
 	for j := ch * cp; j < min((ch+1)*cp, panels(p.out, nr)); j++ {
 		w := p.weight[j*depth*nr : (j+1)*depth*nr]
@@ -62,7 +105,7 @@ func (p *product) chunk(_, ch int) {
 		n := min(nr, p.out-j*nr)
 		for i := range panels(tokens, mr) {
 			m := min(mr, tokens-i*mr)
-			a := p.packed[i*depth*mr : (i+1)*depth*mr]
+			a := call.packed[i*depth*mr : (i+1)*depth*mr]
 			off := i*mr*p.out + j*nr
 			p.kern.gemm(a, w, depth, bias, c[off:off+(m-1)*p.out+n], p.out, m, n)
 		}

@@ -3,6 +3,7 @@
 //
 //	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] BATCH.npy…
 //	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] BATCH.npy…
+//	chanprune prune --weight W.npy [--bias B.npy] --scores S.npy --ratio R --out-weight WK.npy --out-keep KEEP.npy
 //	chanprune demo [--batches N]
 //	chanprune kernels
 //
@@ -26,6 +27,7 @@ type command struct {
 var commands = []command{
 	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
 	{"sweep", "evaluate several score sets at several prune ratios in one pass", runSweep},
+	{"prune", "write the pruned layer: the kept channels and their weight columns", runPrune},
 	{"demo", "evaluate simple score sources on the built-in seed example", runDemo},
 	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},
 }

@@ -503,3 +503,24 @@ func TestReadIntoReusesTheBuffer(t *testing.T) {
 		t.Errorf("ReadInto with a small buffer: %v, %v", a, err)
 	}
 }
+
+func TestWriteIndexFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keep.npy")
+	if err := WriteIndexFile(path, []int{0, 5, 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := string(b[:len(b)-24])
+	if !strings.HasPrefix(hdr, "\x93NUMPY\x01\x00") || !strings.Contains(hdr, "'descr': '<i8'") ||
+		!strings.Contains(hdr, "'shape': (3,)") || len(hdr)%64 != 0 {
+		t.Errorf("header %q", hdr)
+	}
+	for i, want := range []uint64{0, 5, 1 << 40} {
+		if got := binary.LittleEndian.Uint64(b[len(hdr)+8*i:]); got != want {
+			t.Errorf("index %d = %d, want %d", i, got, want)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func Write(w io.Writer, a *Array) error {
 	if n != len(a.Data) {
 		return fmt.Errorf("npy: shape %v needs %d elements, data has %d", a.Shape, n, len(a.Data))
 	}
-	if _, err := w.Write(header(a.Shape)); err != nil {
+	if _, err := w.Write(header("<f4", a.Shape)); err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
 	buf := make([]byte, min(chunkBytes, 4*len(a.Data)))
@@ -50,12 +50,12 @@ func Write(w io.Writer, a *Array) error {
 	return nil
 }
 
-// header returns the magic, version and header of a version 1.0 '<f4'
-// file, laid out byte for byte as numpy.save does. With at most maxDims
-// dimensions the header length fits its 2 bytes.
-func header(shape []int) []byte {
+// header returns the magic, version and header of a version 1.0 file of
+// dtype descr, laid out byte for byte as numpy.save does. With at most
+// maxDims dimensions the header length fits its 2 bytes.
+func header(descr string, shape []int) []byte {
 	var dict strings.Builder
-	dict.WriteString("{'descr': '<f4', 'fortran_order': False, 'shape': (")
+	dict.WriteString("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (")
 	for i, d := range shape {
 		if i > 0 {
 			dict.WriteString(", ")
@@ -89,7 +89,28 @@ func header(shape []int) []byte {
 // WriteFile writes a to path through a temporary file in the same
 // directory that is renamed over path once complete, so an interrupted
 // write never leaves a partial file at path. The file gets mode 0644.
-func WriteFile(path string, a *Array) (err error) {
+func WriteFile(path string, a *Array) error {
+	return writeFile(path, func(w io.Writer) error { return Write(w, a) })
+}
+
+// WriteIndexFile writes a 1-D '<i8' array of channel indexes (what
+// PyTorch's index_select takes) to path, as WriteFile does.
+func WriteIndexFile(path string, idx []int) error {
+	return writeFile(path, func(w io.Writer) error {
+		buf := header("<i8", []int{len(idx)})
+		for _, v := range idx {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(int64(v)))
+		}
+		if _, err := w.Write(buf); err != nil {
+			return fmt.Errorf("npy: %w", err)
+		}
+		return nil
+	})
+}
+
+// writeFile writes to a temporary file beside path and renames it over
+// path once complete.
+func writeFile(path string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("npy: %w", err)
@@ -100,7 +121,7 @@ func WriteFile(path string, a *Array) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err := Write(f, a); err != nil {
+	if err := write(f); err != nil {
 		return err
 	}
 	if err := f.Chmod(0o644); err != nil {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/npy"
+)
+
+func runPrune(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
+	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
+	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional; pruning input channels leaves it as it is)")
+	scoresPath := fs.String("scores", "", "importance scores `S.npy`, [in]; the lowest are pruned")
+	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
+	outWeight := fs.String("out-weight", "", "where to write the compacted weight `WK.npy`, [out, kept] float32")
+	outKeep := fs.String("out-keep", "", "where to write the kept channels `KEEP.npy`, [kept] int64, ascending")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) > 0 {
+		return fmt.Errorf("unexpected argument %q: prune reads no batches", files[0])
+	}
+	if *outWeight == "" || *outKeep == "" {
+		return fmt.Errorf("--out-weight and --out-keep are required")
+	}
+	ratio, err := parseRatio(*ratioText)
+	if err != nil {
+		return fmt.Errorf("--ratio %w", err)
+	}
+	layer, err := loadLayer(*weight, *bias)
+	if err != nil {
+		return err
+	}
+	scores, err := loadScores(*scoresPath, *scoresPath, layer.In)
+	if err != nil {
+		return err
+	}
+	pruned, err := chanprune.CompactByScores(layer, scores, ratio)
+	if err != nil {
+		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
+	}
+	keep := pruned.Kept()
+	if err := npy.WriteFile(*outWeight, &npy.Array{Shape: []int{layer.Out, len(keep)}, Data: pruned.Weight()}); err != nil {
+		return fmt.Errorf("--out-weight %s: %w", *outWeight, err)
+	}
+	if err := npy.WriteIndexFile(*outKeep, keep); err != nil {
+		return fmt.Errorf("--out-keep %s: %w", *outKeep, err)
+	}
+	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s [%d, %d], %s [%d]\n",
+		len(keep), layer.In, layer.In-len(keep), ratio, *outWeight, layer.Out, len(keep), *outKeep, len(keep))
+	return err
+}

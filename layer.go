@@ -1,0 +1,165 @@
+package chanprune
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+)
+
+// A Layer is a linear layer prepared for serving: its weight packed once
+// for the dense micro-kernel, either whole (NewLayer) or compacted to the
+// input channels that pruning keeps (Compact). It is read-only after
+// construction and safe for concurrent use; Forward allocates nothing in
+// steady state.
+type Layer struct {
+	in, out int
+	kept    []int // ascending
+	hasBias bool
+	workers int
+	prod    *product
+}
+
+// NewLayer prepares the dense layer, for serving it unpruned or to compare
+// with its pruned form.
+func NewLayer(l Linear, opts ...Option) (*Layer, error) {
+	all := make([]int, l.In)
+	for c := range all {
+		all[c] = c
+	}
+	return Compact(l, all, opts...)
+}
+
+// CompactByScores prunes the NumPruned(In, ratio) lowest-scoring channels
+// (the channels Evaluate measures) and compacts the rest.
+func CompactByScores(l Linear, scores []float32, ratio float64, opts ...Option) (*Layer, error) {
+	if err := checkScores(scores, l.In); err != nil {
+		return nil, err
+	}
+	pruned, err := PrunedChannels(scores, ratio)
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]int, 0, l.In-len(pruned))
+	for c := range l.In {
+		if _, found := slices.BinarySearch(pruned, c); !found {
+			keep = append(keep, c)
+		}
+	}
+	return Compact(l, keep, opts...)
+}
+
+// Compact keeps the input channels listed in keep (strictly increasing, in
+// [0, In)) and packs their columns of the weight once.
+func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	kern, err := selectKernel(cfg.kernel)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLayer(l); err != nil {
+		return nil, err
+	}
+	for i, c := range keep {
+		if c < 0 || c >= l.In || i > 0 && c <= keep[i-1] {
+			return nil, fmt.Errorf("keep[%d] = %d: want strictly increasing channels in [0, %d): %w", i, c, l.In, ErrShape)
+		}
+	}
+	channels := make([]int32, len(keep))
+	wk := make([]float32, l.Out*len(keep))
+	for i, c := range keep {
+		channels[i] = int32(c)
+		for o := range l.Out {
+			wk[o*len(keep)+i] = l.Weight[o*l.In+c]
+		}
+	}
+	return &Layer{
+		in: l.In, out: l.Out, kept: slices.Clone(keep), hasBias: len(l.Bias) > 0, workers: cfg.workers,
+		prod: newProduct(kern, wk, l.Bias, channels, l.In, l.Out),
+	}, nil
+}
+
+// In returns the width of the full input rows; Out the outputs.
+func (l *Layer) In() int  { return l.in }
+func (l *Layer) Out() int { return l.out }
+
+// Kept returns the kept input channels, ascending: the columns of Weight
+// and the layout ForwardCompact expects.
+func (l *Layer) Kept() []int { return slices.Clone(l.kept) }
+
+// Kernel returns the name of the kernel the layer runs.
+func (l *Layer) Kernel() string { return l.prod.kern.name }
+
+// Weight returns the compacted weight, [Out, len(Kept())] row-major.
+func (l *Layer) Weight() []float32 {
+	depth, nr := len(l.kept), l.prod.kern.nr
+	w := make([]float32, l.out*depth)
+	for o := range l.out {
+		panel := l.prod.weight[(o/nr)*depth*nr:]
+		for i := range depth {
+			w[o*depth+i] = panel[i*nr+o%nr]
+		}
+	}
+	return w
+}
+
+// Bias returns a copy of the bias, or nil for a layer without one.
+func (l *Layer) Bias() []float32 {
+	if !l.hasBias {
+		return nil
+	}
+	return slices.Clone(l.prod.bias[:l.out])
+}
+
+// Forward sets dst ([T, Out]) to the layer's output for x ([T, In], the
+// full input rows; the kept channels are gathered on the fly). NaN and Inf
+// propagate as they would in PyTorch.
+func (l *Layer) Forward(dst, x []float32) error {
+	if err := l.check(dst, x, l.in); err != nil {
+		return err
+	}
+	l.prod.run(dst, x, l.workerCount())
+	return nil
+}
+
+// ForwardCompact is Forward for rows already compacted to the kept
+// channels, [T, len(Kept())].
+// With no channel kept, x is empty and dst's length gives T.
+func (l *Layer) ForwardCompact(dst, x []float32) error {
+	if len(l.kept) == 0 {
+		if len(x) != 0 || len(dst) == 0 || len(dst)%l.out != 0 {
+			return fmt.Errorf("forward: no channels kept: want an empty x and a dst of T·%d: %w", l.out, ErrShape)
+		}
+		for t := 0; t < len(dst); t += l.out {
+			copy(dst[t:t+l.out], l.prod.bias)
+		}
+		return nil
+	}
+	if err := l.check(dst, x, len(l.kept)); err != nil {
+		return err
+	}
+	l.prod.runCompact(dst, x, l.workerCount())
+	return nil
+}
+
+func (l *Layer) check(dst, x []float32, width int) error {
+	if len(x) == 0 {
+		return fmt.Errorf("forward: x has no rows: %w", ErrEmpty)
+	}
+	if len(x)%width != 0 {
+		return fmt.Errorf("forward: x has %d values, not rows of %d: %w", len(x), width, ErrShape)
+	}
+	if t := len(x) / width; len(dst) != t*l.out {
+		return fmt.Errorf("forward: dst has %d values, want %d·%d: %w", len(dst), t, l.out, ErrShape)
+	}
+	return nil
+}
+
+func (l *Layer) workerCount() int {
+	if l.workers > 0 {
+		return l.workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
