@@ -10,6 +10,9 @@ import (
 	"github.com/chanprune/chanprune/internal/seed"
 )
 
+// runDemo scores the seed example's channels with every estimator,
+// streaming over its batches, and evaluates all the score sets at one
+// ratio with one Sweep.
 func runDemo(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	batches := fs.Int("batches", 100, "activation batches of [16, 8, 1024] to build")
@@ -20,35 +23,68 @@ func runDemo(args []string, stdout io.Writer) error {
 	if *batches < 1 || *batches > 10000 {
 		return fmt.Errorf("--batches %d: want 1 to 10000", *batches)
 	}
+	if !(*ratio >= 0 && *ratio <= 1) {
+		return fmt.Errorf("--ratio %v: want a number in [0, 1]", *ratio)
+	}
 	start := time.Now()
 	ex := seed.New(1024, 4096, *batches, 16*8, 1)
 	layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	shape := []int{16, 8, ex.In}
+	fmt.Fprintf(stdout, "seed example: nn.Linear %d → %d, %d batches of %v with log-normal channel scales, built in %v\n\n",
+		ex.In, ex.Out, *batches, shape, time.Since(start).Round(time.Millisecond))
+
+	var sets []chanprune.ScoreSet
+	var scoring []time.Duration
+	for _, name := range chanprune.EstimatorNames() {
+		t := time.Now()
+		scores, err := estimate(name, layer, ex.Batches, shape)
+		if err != nil {
+			return err
+		}
+		sets = append(sets, chanprune.ScoreSet{Name: name, Scores: scores})
+		scoring = append(scoring, time.Since(t))
+	}
+
 	e, err := chanprune.NewEvaluator(layer)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seed example: nn.Linear %d → %d, %d batches of [16, 8, %d] with log-normal channel scales\n",
-		ex.In, ex.Out, *batches, ex.In)
-	fmt.Fprintf(stdout, "kernel %s, built in %v\n\n", e.Kernel(), time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "%-16s %8s %12s %12s %10s %10s\n", "scores", "pruned", "rmse", "cosine", "time", "GFLOP/s")
-	sources := []struct {
-		name   string
-		scores []float32
-	}{
-		{"random", ex.RandomScores(1)},
-		{"activation-l2", ex.ActivationNorms()},
+	t := time.Now()
+	points, err := e.Sweep(ex.Batches, sets, []float64{*ratio})
+	if err != nil {
+		return err
 	}
-	for _, s := range sources {
-		t := time.Now()
-		m, err := e.Evaluate(ex.Batches, s.scores, *ratio)
-		if err != nil {
-			return err
-		}
-		el := time.Since(t)
-		fmt.Fprintf(stdout, "%-16s %8d %12.6g %12.8f %10v %10.1f\n", s.name, m.NumPruned, m.RMSE, m.CosineSimilarity,
-			el.Round(time.Millisecond), ex.FLOPs()/el.Seconds()/1e9)
+	evaluation := time.Since(t)
+
+	fmt.Fprintf(stdout, "%-22s %8s %12s %12s %12s\n", "estimator", "pruned", "rmse", "cosine", "scoring")
+	for i, p := range points {
+		fmt.Fprintf(stdout, "%-22s %8d %12.6g %12.8f %12v\n", p.Scores, p.NumPruned, p.RMSE, p.CosineSimilarity,
+			scoring[i].Round(time.Millisecond))
 	}
-	fmt.Fprintf(stdout, "\ntotal %v. Lower rmse and higher cosine mean the scores found channels that matter less.\n",
-		time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "\nevaluated %d score sets at ratio %v in %v with one Sweep, kernel %s; total %v.\n",
+		len(sets), *ratio, evaluation.Round(time.Millisecond), e.Kernel(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintln(stdout, "Lower rmse and higher cosine mean the scores found channels that matter less.")
 	return nil
+}
+
+// estimate runs the estimator name over the batches, each of the given
+// shape, and returns its scores.
+func estimate(name string, layer chanprune.Linear, batches [][]float32, shape []int) ([]float32, error) {
+	var opts chanprune.EstimatorOptions
+	switch name {
+	case "iterative":
+		opts.Iterations = len(batches)
+	case "random":
+		opts.Seed = 1
+	}
+	e, err := chanprune.NewEstimator(name, layer, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range batches {
+		if err := e.Observe(x, shape); err != nil {
+			return nil, err
+		}
+	}
+	return e.Scores()
 }

@@ -52,26 +52,20 @@ func loadScores(arg, path string, in int) ([]float32, error) {
 	return s.Data, nil
 }
 
-// observeFiles feeds each batch file, [..., in] with at least one row, to
-// the stream, one at a time into one reused buffer: memory holds one batch
-// whatever the number of files.
-func observeFiles(s *chanprune.Stream, files []string, in int) error {
+// readBatches reads the batch files one at a time into one reused buffer,
+// so memory holds one batch whatever their number, and hands each to use;
+// errors name the file.
+func readBatches(files []string, use func(x *npy.Array) error) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
 	}
 	var buf []float32
 	for _, path := range files {
 		x, err := npy.ReadFileInto(path, buf)
+		if err == nil {
+			err = use(x)
+		}
 		if err != nil {
-			return fmt.Errorf("batch %s: %w", path, err)
-		}
-		if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
-			return fmt.Errorf("batch %s: shape %v does not end in the layer's %d input channels", path, x.Shape, in)
-		}
-		if len(x.Data) == 0 {
-			return fmt.Errorf("batch %s: shape %v has no rows", path, x.Shape)
-		}
-		if err := s.Observe(x.Data); err != nil {
 			var be *chanprune.BatchError
 			if errors.As(err, &be) {
 				err = be.Err
@@ -81,6 +75,20 @@ func observeFiles(s *chanprune.Stream, files []string, in int) error {
 		buf = x.Data
 	}
 	return nil
+}
+
+// observeFiles feeds each batch file, [..., in] with at least one row, to
+// the stream.
+func observeFiles(s *chanprune.Stream, files []string, in int) error {
+	return readBatches(files, func(x *npy.Array) error {
+		if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
+			return fmt.Errorf("shape %v does not end in the layer's %d input channels", x.Shape, in)
+		}
+		if len(x.Data) == 0 {
+			return fmt.Errorf("shape %v has no rows", x.Shape)
+		}
+		return s.Observe(x.Data)
+	})
 }
 
 // methodFlag registers --method on fs.

@@ -4,7 +4,8 @@
 //	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] BATCH.npy…
 //	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] BATCH.npy…
 //	chanprune prune --weight W.npy [--bias B.npy] --scores S.npy --ratio R --out-weight WK.npy --out-keep KEEP.npy
-//	chanprune demo [--batches N]
+//	chanprune score --method NAME --weight W.npy [--bias B.npy] [--calibration scale-by-magnitude] [--iterations N] [--seed S] --out S.npy [--state FILE] [--resume FILE] BATCH.npy…
+//	chanprune demo [--batches N] [--ratio R]
 //	chanprune kernels
 //
 // Errors print one line, "chanprune: <what is wrong>", and exit with status 1.
@@ -28,7 +29,8 @@ var commands = []command{
 	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
 	{"sweep", "evaluate several score sets at several prune ratios in one pass", runSweep},
 	{"prune", "write the pruned layer: the kept channels and their weight columns", runPrune},
-	{"demo", "evaluate simple score sources on the built-in seed example", runDemo},
+	{"score", "score the input channels with an importance estimator over activation batches", runScore},
+	{"demo", "compare the importance estimators on the built-in seed example", runDemo},
 	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},
 }
 

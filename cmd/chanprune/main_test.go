@@ -217,7 +217,7 @@ func TestKernelsAndDemo(t *testing.T) {
 		t.Errorf("kernels: exit %d:\n%s", code, stdout)
 	}
 	code, stdout, stderr := runCLI(t, "demo", "--batches", "1")
-	if code != 0 || !strings.Contains(stdout, "activation-l2") || !strings.Contains(stdout, "kernel") {
+	if code != 0 || !strings.Contains(stdout, "l2norm") || !strings.Contains(stdout, "kernel") {
 		t.Errorf("demo: exit %d: %s\n%s", code, stderr, stdout)
 	}
 	if code, _, stderr := runCLI(t, "demo", "--batches", "0"); code != 1 || !errLine.MatchString(stderr) {

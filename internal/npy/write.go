@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/chanprune/chanprune/internal/atomicfile"
 )
 
 // Write writes a as a version 1.0 .npy file with dtype '<f4' in C order.
@@ -90,13 +90,13 @@ func header(descr string, shape []int) []byte {
 // directory that is renamed over path once complete, so an interrupted
 // write never leaves a partial file at path. The file gets mode 0644.
 func WriteFile(path string, a *Array) error {
-	return writeFile(path, func(w io.Writer) error { return Write(w, a) })
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, a) })
 }
 
 // WriteIndexFile writes a 1-D '<i8' array of channel indexes (what
 // PyTorch's index_select takes) to path, as WriteFile does.
 func WriteIndexFile(path string, idx []int) error {
-	return writeFile(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		buf := header("<i8", []int{len(idx)})
 		for _, v := range idx {
 			buf = binary.LittleEndian.AppendUint64(buf, uint64(int64(v)))
@@ -106,36 +106,4 @@ func WriteIndexFile(path string, idx []int) error {
 		}
 		return nil
 	})
-}
-
-// writeFile writes to a temporary file beside path and renames it over
-// path once complete.
-func writeFile(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	// Sync so that after a crash the renamed file has its data.
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	return nil
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/atomicfile"
+	"github.com/chanprune/chanprune/internal/npy"
+)
+
+func runScore(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("score", flag.ContinueOnError)
+	method := fs.String("method", "", "importance estimator `NAME`: "+strings.Join(chanprune.EstimatorNames(), ", "))
+	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
+	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
+	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude (default none)")
+	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the BATCH files given)")
+	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
+	out := fs.String("out", "", "write the scores, float32 [in], to `S.npy`")
+	statePath := fs.String("state", "", "save the estimator's state to `FILE` after the batches, to resume from")
+	resume := fs.String("resume", "", "continue from the state in `FILE`, with its method and options")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *out == "" && *statePath == "" {
+		return fmt.Errorf("--out S.npy is required (or --state FILE)")
+	}
+	layer, err := loadLayer(*weight, *bias)
+	if err != nil {
+		return err
+	}
+
+	var e chanprune.Estimator
+	if *resume != "" {
+		for _, name := range []string{"calibration", "iterations", "seed"} {
+			if set[name] {
+				return fmt.Errorf("--%s: the options come from the state of --resume %s", name, *resume)
+			}
+		}
+		if e, err = loadEstimator(*resume, layer); err != nil {
+			return err
+		}
+		if set["method"] && *method != e.Name() {
+			return fmt.Errorf("--method %s: --resume %s holds the state of %s", *method, *resume, e.Name())
+		}
+	} else {
+		if *method == "" {
+			return fmt.Errorf("--method is required: one of %s", strings.Join(chanprune.EstimatorNames(), ", "))
+		}
+		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed}
+		if *method == "iterative" && !set["iterations"] {
+			if len(files) == 0 {
+				return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
+			}
+			opts.Iterations = len(files)
+		}
+		if e, err = chanprune.NewEstimator(*method, layer, opts); err != nil {
+			return fmt.Errorf("--method %s: %w", *method, err)
+		}
+	}
+
+	if len(files) > 0 { // magnitude and random need none
+		if err := readBatches(files, func(x *npy.Array) error { return e.Observe(x.Data, x.Shape) }); err != nil {
+			return err
+		}
+	}
+	var scores []float32
+	if *out != "" {
+		if scores, err = e.Scores(); err != nil {
+			if errors.Is(err, chanprune.ErrEmpty) {
+				return fmt.Errorf("no activation batches given (BATCH.npy arguments): %w", err)
+			}
+			return err
+		}
+	}
+	if *statePath != "" {
+		if err := saveState(e, *statePath); err != nil {
+			return err
+		}
+	}
+	if *out != "" {
+		if err := npy.WriteFile(*out, &npy.Array{Shape: []int{layer.In}, Data: scores}); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
+	}
+	fmt.Fprintf(stdout, "%s over %d batch files, layer %d → %d\n", e.Name(), len(files), layer.In, layer.Out)
+	if *statePath != "" {
+		fmt.Fprintf(stdout, "state  %s\n", *statePath)
+	}
+	if *out != "" {
+		fmt.Fprintf(stdout, "scores %s\n", *out)
+	}
+	return nil
+}
+
+// loadEstimator restores the estimator state in path for layer.
+func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--resume %s: %w", path, err)
+	}
+	defer f.Close()
+	e, err := chanprune.LoadEstimator(f, layer)
+	if err != nil {
+		return nil, fmt.Errorf("--resume %s: %w", path, err)
+	}
+	return e, nil
+}
+
+// saveState writes the estimator's state to path atomically.
+func saveState(e chanprune.Estimator, path string) error {
+	if err := atomicfile.Write(path, e.Save); err != nil {
+		return fmt.Errorf("--state %s: %w", path, err)
+	}
+	return nil
+}
