@@ -9,7 +9,7 @@ import "github.com/klauspost/cpuid/v2"
 func archKernels() []KernelInfo {
 	return []KernelInfo{{Name: "neon", Supported: cpuid.CPU.Supports(cpuid.ASIMD), kernel: &kernel{
 		name: "neon", mr: 8, nr: 12,
-		eval: evalNEON_8x12, gemm: gemmNEON_8x12, lowerSum: lowerSumGeneric,
+		eval: evalNEON_8x12, gemm: gemmNEON_8x12, lowerSum: lowerSumNEON,
 		peak: peakNEON, peakFlops: 192, // 24 fmla by element × 4 lanes × 2
 		gramEntryMACs: 15, // estimated from the 4-lane width: not measured on hardware
 	}}}

@@ -27,6 +27,14 @@ func gemmAVX2_6x16(a []float32, w []float32, k int, bias []float32, c []float32,
 //go:noescape
 func peakAVX2(n int)
 
+// lowerSumAVX2 returns Σ m[j] over the j < len(m) with rank[j] < below
+// (signed), summed in float64, with AVX2+FMA; len(rank) ≥ len(m). It
+// implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in
+// kernel_generic.go.
+//
+//go:noescape
+func lowerSumAVX2(m []float32, rank []int32, below int32) float64
+
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
@@ -49,3 +57,11 @@ func gemmAVX512_14x32(a []float32, w []float32, k int, bias []float32, c []float
 //
 //go:noescape
 func peakAVX512(n int)
+
+// lowerSumAVX512 returns Σ m[j] over the j < len(m) with rank[j] < below
+// (signed), summed in float64, with AVX-512; len(rank) ≥ len(m). It
+// implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in
+// kernel_generic.go.
+//
+//go:noescape
+func lowerSumAVX512(m []float32, rank []int32, below int32) float64

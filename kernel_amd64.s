@@ -420,6 +420,99 @@ done:
 	VZEROUPPER
 	RET
 
+// func lowerSumAVX2(m []float32, rank []int32, below int32) float64
+// Requires: AVX, FMA3
+TEXT ·lowerSumAVX2(SB), NOSPLIT, $0-64
+	// Register budget: 4 accumulators + 1.0 + below + 2 temporaries = 8 of 16 YMM.
+	MOVQ         m_base+0(FP), AX
+	MOVQ         m_len+8(FP), CX
+	MOVQ         rank_base+24(FP), DX
+	VBROADCASTSS below+48(FP), X0
+	VBROADCASTSD one64<>+0(SB), Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+
+	// Blocks of 16 elements, one step per accumulator.
+	MOVQ CX, BX
+	SHRQ $0x04, BX
+	JZ   steps
+
+blocks:
+	VPCMPGTD    (DX), X0, X6
+	VANDPS      (AX), X6, X6
+	VCVTPS2PD   X6, Y6
+	VFMADD231PD Y1, Y6, Y2
+	VPCMPGTD    16(DX), X0, X6
+	VANDPS      16(AX), X6, X6
+	VCVTPS2PD   X6, Y6
+	VFMADD231PD Y1, Y6, Y3
+	VPCMPGTD    32(DX), X0, X6
+	VANDPS      32(AX), X6, X6
+	VCVTPS2PD   X6, Y6
+	VFMADD231PD Y1, Y6, Y4
+	VPCMPGTD    48(DX), X0, X6
+	VANDPS      48(AX), X6, X6
+	VCVTPS2PD   X6, Y6
+	VFMADD231PD Y1, Y6, Y5
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	DECQ        BX
+	JNZ         blocks
+
+steps:
+	// Whole steps of 4 left: (len mod 16) / 4.
+	MOVQ CX, BX
+	ANDQ $0x0000000f, BX
+	SHRQ $0x02, BX
+	JZ   reduce
+
+step:
+	VPCMPGTD    (DX), X0, X6
+	VANDPS      (AX), X6, X6
+	VCVTPS2PD   X6, Y6
+	VFMADD231PD Y1, Y6, Y2
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, DX
+	DECQ        BX
+	JNZ         step
+
+reduce:
+	VADDPD       Y4, Y2, Y2
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+
+	// The last len mod 4 elements, one by one.
+	ANDQ $0x00000003, CX
+	JZ   done
+	MOVL below+48(FP), BX
+
+tail:
+	MOVL      (DX), SI
+	CMPL      SI, BX
+	JGE       next
+	VCVTSS2SD (AX), X7, X7
+	VADDSD    X7, X2, X2
+
+next:
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, DX
+	DECQ CX
+	JNZ  tail
+
+done:
+	VMOVSD X2, ret+56(FP)
+	VZEROUPPER
+	RET
+
+DATA one64<>+0(SB)/8, $0x3ff0000000000000
+GLOBL one64<>(SB), RODATA|NOPTR, $8
+
 // func evalAVX512_14x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
 // Requires: AVX, AVX512F
 TEXT ·evalAVX512_14x32(SB), $3648-120
@@ -1013,5 +1106,94 @@ loop:
 	JNZ         loop
 
 done:
+	VZEROUPPER
+	RET
+
+// func lowerSumAVX512(m []float32, rank []int32, below int32) float64
+// Requires: AVX, AVX512F
+TEXT ·lowerSumAVX512(SB), NOSPLIT, $0-64
+	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 32 ZMM; 4 K.
+	MOVQ         m_base+0(FP), AX
+	MOVQ         m_len+8(FP), CX
+	MOVQ         rank_base+24(FP), DX
+	MOVL         below+48(FP), BX
+	VPBROADCASTD BX, Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+
+	// Iterations of 2 blocks of 16.
+	MOVQ CX, BX
+	SHRQ $0x05, BX
+	JZ   blocks
+
+loop:
+	VPCMPGTD  (DX), Z0, K1
+	KSHIFTRW  $0x08, K1, K2
+	VCVTPS2PD (AX), Z5
+	VCVTPS2PD 32(AX), Z6
+	VADDPD    Z5, Z1, K1, Z1
+	VADDPD    Z6, Z2, K2, Z2
+	VPCMPGTD  64(DX), Z0, K1
+	KSHIFTRW  $0x08, K1, K2
+	VCVTPS2PD 64(AX), Z5
+	VCVTPS2PD 96(AX), Z6
+	VADDPD    Z5, Z3, K1, Z3
+	VADDPD    Z6, Z4, K2, Z4
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, DX
+	DECQ      BX
+	JNZ       loop
+
+blocks:
+	// Whole blocks left: (len mod 32) / 16.
+	MOVQ CX, BX
+	ANDQ $0x0000001f, BX
+	SHRQ $0x04, BX
+	JZ   tail
+
+block:
+	VPCMPGTD  (DX), Z0, K1
+	KSHIFTRW  $0x08, K1, K2
+	VCVTPS2PD (AX), Z5
+	VCVTPS2PD 32(AX), Z6
+	VADDPD    Z5, Z1, K1, Z1
+	VADDPD    Z6, Z2, K2, Z2
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, DX
+	DECQ      BX
+	JNZ       block
+
+tail:
+	// The last len mod 16 elements: mask bits j < len mod 16.
+	ANDQ          $0x0000000f, CX
+	JZ            reduce
+	MOVL          $0x00000001, BX
+	SHLL          CL, BX
+	DECL          BX
+	KMOVW         BX, K1
+	VMOVDQU32.Z   (DX), K1, Z5
+	VPCMPGTD      Z5, Z0, K1, K1
+	VMOVUPS.Z     (AX), K1, Z0
+	VCVTPS2PD     Y0, Z5
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z5, Z1, Z1
+	VADDPD        Z0, Z2, Z2
+
+reduce:
+	VADDPD Z3, Z1, Z1
+	VADDPD Z4, Z2, Z2
+	VADDPD Z2, Z1, Z1
+
+	// Fold the 8 lanes in ZMM registers: halves, quarters, pairs.
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VMOVSD     X1, ret+56(FP)
 	VZEROUPPER
 	RET

@@ -24,3 +24,10 @@ func gemmNEON_8x12(a, w []float32, k int, bias, c []float32, ldc, m, n int)
 //
 //go:noescape
 func peakNEON(n int)
+
+// lowerSumNEON returns Σ m[j] over the j < len(m) with rank[j] < below (signed),
+// summed in float64; len(rank) ≥ len(m): a lowerSumFunc (kernel.go). Refer to
+// lowerSumGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func lowerSumNEON(m []float32, rank []int32, below int32) float64

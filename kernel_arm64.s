@@ -910,3 +910,105 @@ loop:
 
 done:
 	RET
+
+// func lowerSumNEON(m []float32, rank []int32, below int32) float64
+// Requires: ASIMD
+// Registers: V0 below, V1–V4 m, V5–V8 rank then selected m, V9–V16 widened,
+// V24–V31 the 8 float64 sums; R0 m, R1 len, R2 rank, R3 below, R4 count.
+TEXT ·lowerSumNEON(SB), NOSPLIT, $0-64
+	MOVD m_base+0(FP), R0
+	MOVD m_len+8(FP), R1
+	MOVD rank_base+24(FP), R2
+	MOVW below+48(FP), R3          // sign-extended
+	VDUP R3, V0.S4
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+	// Iterations of 16 elements.
+	LSR $4, R1, R4
+	CBZ R4, vectors
+
+loop:
+	VLD1.P 64(R0), [V1.S4, V2.S4, V3.S4, V4.S4] // m[j : j+16]
+	VLD1.P 64(R2), [V5.S4, V6.S4, V7.S4, V8.S4] // rank[j : j+16]
+	WORD   $0x4ea53405                          // cmgt v5.4s, v0.4s, v5.4s
+	WORD   $0x4ea63406                          // cmgt v6.4s, v0.4s, v6.4s
+	WORD   $0x4ea73407                          // cmgt v7.4s, v0.4s, v7.4s
+	WORD   $0x4ea83408                          // cmgt v8.4s, v0.4s, v8.4s
+	VAND   V1.B16, V5.B16, V5.B16               // m where rank < below, else +0
+	VAND   V2.B16, V6.B16, V6.B16               // m where rank < below, else +0
+	VAND   V3.B16, V7.B16, V7.B16               // m where rank < below, else +0
+	VAND   V4.B16, V8.B16, V8.B16               // m where rank < below, else +0
+	WORD   $0x0e6178a9                          // fcvtl v9.2d, v5.2s
+	WORD   $0x4e6178aa                          // fcvtl2 v10.2d, v5.4s
+	WORD   $0x0e6178cb                          // fcvtl v11.2d, v6.2s
+	WORD   $0x4e6178cc                          // fcvtl2 v12.2d, v6.4s
+	WORD   $0x0e6178ed                          // fcvtl v13.2d, v7.2s
+	WORD   $0x4e6178ee                          // fcvtl2 v14.2d, v7.4s
+	WORD   $0x0e61790f                          // fcvtl v15.2d, v8.2s
+	WORD   $0x4e617910                          // fcvtl2 v16.2d, v8.4s
+	WORD   $0x4e69d718                          // fadd v24.2d, v24.2d, v9.2d
+	WORD   $0x4e6ad739                          // fadd v25.2d, v25.2d, v10.2d
+	WORD   $0x4e6bd75a                          // fadd v26.2d, v26.2d, v11.2d
+	WORD   $0x4e6cd77b                          // fadd v27.2d, v27.2d, v12.2d
+	WORD   $0x4e6dd79c                          // fadd v28.2d, v28.2d, v13.2d
+	WORD   $0x4e6ed7bd                          // fadd v29.2d, v29.2d, v14.2d
+	WORD   $0x4e6fd7de                          // fadd v30.2d, v30.2d, v15.2d
+	WORD   $0x4e70d7ff                          // fadd v31.2d, v31.2d, v16.2d
+	SUBS   $1, R4, R4
+	BNE    loop
+
+vectors:
+	// Whole vectors left: (len mod 16) / 4.
+	AND $15, R1, R4
+	LSR $2, R4, R4
+	CBZ R4, reduce
+
+vector:
+	VLD1.P 16(R0), [V1.S4]        // m[j : j+4]
+	VLD1.P 16(R2), [V5.S4]        // rank[j : j+4]
+	WORD   $0x4ea53405            // cmgt v5.4s, v0.4s, v5.4s
+	VAND   V1.B16, V5.B16, V5.B16 // m where rank < below, else +0
+	WORD   $0x0e6178a9            // fcvtl v9.2d, v5.2s
+	WORD   $0x4e6178aa            // fcvtl2 v10.2d, v5.4s
+	WORD   $0x4e69d718            // fadd v24.2d, v24.2d, v9.2d
+	WORD   $0x4e6ad739            // fadd v25.2d, v25.2d, v10.2d
+	SUBS   $1, R4, R4
+	BNE    vector
+
+	// Sum the accumulators pairwise, then the two lanes.
+reduce:
+	WORD $0x4e7cd718 // fadd v24.2d, v24.2d, v28.2d
+	WORD $0x4e7dd739 // fadd v25.2d, v25.2d, v29.2d
+	WORD $0x4e7ed75a // fadd v26.2d, v26.2d, v30.2d
+	WORD $0x4e7fd77b // fadd v27.2d, v27.2d, v31.2d
+	WORD $0x4e7ad718 // fadd v24.2d, v24.2d, v26.2d
+	WORD $0x4e7bd739 // fadd v25.2d, v25.2d, v27.2d
+	WORD $0x4e79d718 // fadd v24.2d, v24.2d, v25.2d
+	WORD $0x7e70db18 // faddp d24, v24.2d
+
+	// The last len mod 4 elements, one by one.
+	AND $3, R1, R1
+	CBZ R1, done
+
+tail:
+	MOVW.P  4(R2), R4    // rank[j] (sign-extended)
+	FMOVS.P 4(R0), F1    // m[j]
+	CMP     R3, R4
+	BGE     next         // if rank[j] >= below: skip
+	FCVTSD  F1, F1
+	FADDD   F1, F24, F24
+
+next:
+	SUBS $1, R1, R1
+	BNE  tail
+
+done:
+	FMOVD F24, ret+56(FP)
+	RET

@@ -7,13 +7,14 @@
 // # Algorithm and layout
 //
 // The Go reference for every kernel here is kernel_generic.go; kernel.go
-// states the contracts (evalFunc, gemmFunc). A kernel owns one register
-// tile of MR tokens × NR outputs. The activations come packed in panels of
-// MR (row p of a holds the MR tokens' values of channel idx[p], kept
-// channels first), the weight in panels of NR (row c holds W[o, c] for the
-// NR outputs), so one step of the K loop is: load the NR floats of w's row
-// (NR/lanes vector loads), then for each of the MR rows broadcast a[p·MR+i]
-// (VBROADCASTSS) and do NR/lanes FMAs into that row's accumulators.
+// states the contracts (evalFunc, gemmFunc, lowerSumFunc). A kernel owns
+// one register tile of MR tokens × NR outputs. The activations come packed
+// in panels of MR (row p of a holds the MR tokens' values of channel
+// idx[p], kept channels first), the weight in panels of NR (row c holds
+// W[o, c] for the NR outputs), so one step of the K loop is: load the NR
+// floats of w's row (NR/lanes vector loads), then for each of the MR rows
+// broadcast a[p·MR+i] (VBROADCASTSS) and do NR/lanes FMAs into that row's
+// accumulators.
 //
 //   - eval (evalFunc) runs the K loop over the kept range [0, nk) to get y',
 //     spills the tile to a scratch tile in its frame, runs it again over the
@@ -25,6 +26,15 @@
 //     and stores rows < m with stride ldc, columns < n only: K masks for
 //     AVX-512, VMASKMOVPS with masks from a −1/0 table for AVX2.
 //   - peak runs independent register-only FMAs to measure the limit.
+//   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m[j] for
+//     rank[j] < below in float64: the signed compare makes a mask, m is
+//     ANDed with it in float32 (AVX2: VPCMPGTD and VANDPS on XMM, 4 a step)
+//     or added under it (AVX-512: VPCMPGTD into K, 16 a block, the two
+//     halves widened from memory and added under the low and high byte),
+//     widened with VCVTPS2PD and summed in independent accumulators
+//     (lowersum.go). Tails: whole steps or blocks, then AVX2 adds the last
+//     len mod 4 one by one and AVX-512 does one block under a count mask
+//     with masked loads.
 //
 // # Register budgets
 //
@@ -32,6 +42,8 @@
 //	AVX512 14×32: 28 accumulators + 2 w + 1 broadcast = 31 of 32 ZMM
 //	eval epilogue (both): NR/(lanes/2) = 4 bias + 2×4 float64 sums +
 //	3 temporaries = 15 registers; the sums reuse accumulator registers
+//	lowerSum AVX2:   4 accumulators + 1.0 + below + 2 temporaries = 8 YMM
+//	lowerSum AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
 // give the accumulators enough independent chains to cover the FMA latency
@@ -63,6 +75,19 @@
 // step; 8×48 loads 224 B for 768), which matters once the panels come from
 // L2 or beyond. Unrolling the K loop by 2 or 4 (the unroll parameter)
 // changed nothing measurable on either ISA, so it is 1.
+//
+// lowerSum on a 1024-element row (L1-resident, below drawn over the row,
+// medians of 7-15 runs): lowerSumGeneric 0.9-1.0 elements/ns, AVX2 5.4-6.3,
+// AVX-512 8.8-10 (the spread is the machine's load and clock). By uop
+// count both are bound by the vector ports, not by add latency: AVX2 does
+// 5 vector uops a step of 4 (compare, AND, a 2-uop VCVTPS2PD, FMA) on
+// ports 0, 1, 5, at most 2.4 elements a cycle; AVX-512 does 8 uops on
+// ports 0 and 5 a block of 16 (compare, KSHIFTRW, 2 × 2 for the
+// conversions, 2 adds), at most 4. 2 or 8 accumulators instead of 4 moved
+// either by ≤ 4%, in the noise, and VADDPD in place of the AVX2 kernel's
+// VFMADD231PD ·1.0 measured the same (6.3 vs 6.2). In BenchmarkSweep/seed
+// (min of 6 runs) the kernels took a sweep from 625 to 398 ms (avx2) and
+// from 589 to 331 ms (avx512) against lowerSumGeneric.
 package main
 
 import (
@@ -73,15 +98,17 @@ import (
 	"github.com/mmcloughlin/avo/buildtags"
 )
 
-// shapes lists the register tiles generated for each instruction set.
+// shapes lists the register tiles generated for each instruction set, and
+// the accumulators of its lowerSum.
 var shapes = []struct {
 	isa    *isa
 	mr, nr int
 	unroll int // K steps per loop iteration
 	chains int // FMA chains of the peak kernel
+	sums   int // float64 accumulators of lowerSum
 }{
-	{avx2, 6, 16, 1, 12},
-	{avx512, 14, 32, 1, 24},
+	{avx2, 6, 16, 1, 12, 4},
+	{avx512, 14, 32, 1, 24, 4},
 }
 
 func main() {
@@ -103,6 +130,7 @@ func main() {
 		t.eval()
 		t.gemm()
 		s.isa.peak(c, s.chains)
+		s.isa.lowerSum(c, s.sums)
 	}
 	os.Exit(build.Main(flags.Config(), c))
 }

@@ -67,6 +67,17 @@ func faddpD2(d, n, m vreg) word {
 	return word{rrr(0x6e60d400, d, n, m), fmt.Sprintf("faddp v%d.2d, v%d.2d, v%d.2d", d, n, m)}
 }
 
+// faddpD is faddp dd, vn.2d: the scalar dd = vn[0] + vn[1].
+func faddpD(d, n vreg) word {
+	return word{rrr(0x7e70d800, d, n, 0), fmt.Sprintf("faddp d%d, v%d.2d", d, n)}
+}
+
+// cmgtS4 is cmgt vd.4s, vn.4s, vm.4s: each lane all ones where vn > vm
+// (signed), else zero.
+func cmgtS4(d, n, m vreg) word {
+	return word{rrr(0x4ea03400, d, n, m), fmt.Sprintf("cmgt v%d.4s, v%d.4s, v%d.4s", d, n, m)}
+}
+
 // fcvtl is fcvtl vd.2d, vn.2s: widens lanes 0, 1 of vn to float64.
 func fcvtl(d, n vreg) word {
 	return word{rrr(0x0e617800, d, n, 0), fmt.Sprintf("fcvtl v%d.2d, v%d.2s", d, n)}

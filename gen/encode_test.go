@@ -17,6 +17,11 @@ func TestEncodings(t *testing.T) {
 		{faddD2(4, 5, 6), 0x4e66d4a4, "fadd v4.2d, v5.2d, v6.2d"},
 		{faddpD2(0, 4, 5), 0x6e65d480, "faddp v0.2d, v4.2d, v5.2d"},
 		{fcvtl(1, 0), 0x0e617801, "fcvtl v1.2d, v0.2s"},
+		{fcvtl(24, 5), 0x0e6178b8, "fcvtl v24.2d, v5.2s"},
+		{faddpD(16, 16), 0x7e70da10, "faddp d16, v16.2d"},
+		{faddpD(3, 29), 0x7e70dba3, "faddp d3, v29.2d"},
+		{cmgtS4(5, 0, 5), 0x4ea53405, "cmgt v5.4s, v0.4s, v5.4s"},
+		{cmgtS4(31, 17, 2), 0x4ea2363f, "cmgt v31.4s, v17.4s, v2.4s"},
 		{fcvtl2(1, 0), 0x4e617801, "fcvtl2 v1.2d, v0.4s"},
 	} {
 		if tc.w.bits != tc.bits || tc.w.text != tc.text {

@@ -58,8 +58,8 @@ func regList(first vreg, n int, f func(vreg) string) string {
 	return "[" + strings.Join(r, ", ") + "]"
 }
 
-// param is one Go parameter; kernelFunc is one assembly function and its
-// Go declaration.
+// param is one Go parameter or result; kernelFunc is one assembly function
+// and its Go declaration.
 type param struct{ name, typ string }
 
 type kernelFunc struct {
@@ -67,19 +67,28 @@ type kernelFunc struct {
 	doc      []string // doc comment of the stub, one line each
 	comments []string // comment block before TEXT, after the signature
 	params   []param
+	results  []param // unnamed in the stub; the first is ret in assembly
 	frame    int
 	body     func(a *asm)
 }
 
+// typeSize is the size of a parameter type in the ABI0 frame; each
+// parameter is aligned to its size (8 at most, slices to 8).
 func typeSize(typ string) int {
 	switch {
 	case strings.HasPrefix(typ, "[]"):
 		return 24
-	case typ == "int" || strings.HasPrefix(typ, "*"):
+	case typ == "int" || typ == "float64" || strings.HasPrefix(typ, "*"):
 		return 8
+	case typ == "int32" || typ == "float32":
+		return 4
 	}
 	panic("unknown type " + typ)
 }
+
+func typeAlign(typ string) int { return min(typeSize(typ), 8) }
+
+func alignUp(n, a int) int { return (n + a - 1) / a * a }
 
 // goParams is the Go parameter list, consecutive parameters of the same type
 // sharing it.
@@ -99,32 +108,67 @@ func (f *kernelFunc) goParams() string {
 	return b.String()
 }
 
-func (f *kernelFunc) argSize() int {
-	n := 0
-	for _, p := range f.params {
-		n += typeSize(p.typ)
+// goResults is the Go result list, with a leading space: "", " float64" or
+// " (a, b)".
+func (f *kernelFunc) goResults() string {
+	var r []string
+	for _, p := range f.results {
+		r = append(r, p.typ)
 	}
-	return n
+	switch len(r) {
+	case 0:
+		return ""
+	case 1:
+		return " " + r[0]
+	}
+	return " (" + strings.Join(r, ", ") + ")"
 }
 
-// arg names a parameter (or, for part "base", "len", "cap", a slice's word)
-// relative to FP, as go vet's asmdecl check wants it.
-func (f *kernelFunc) arg(name, part string) string {
-	off := 0
+// offsets lays out the ABI0 argument frame: each parameter at its
+// alignment, the results from the next multiple of 8, the whole rounded up
+// to 8. The names are the parameters' and, for results, ret, ret1, ...
+func (f *kernelFunc) offsets() (names []string, off []int, size int) {
+	n := 0
 	for _, p := range f.params {
-		if p.name == name {
-			if part == "" {
-				return fmt.Sprintf("%s+%d(FP)", name, off)
-			}
-			return fmt.Sprintf("%s_%s+%d(FP)", name, part, off+8*map[string]int{"base": 0, "len": 1, "cap": 2}[part])
+		n = alignUp(n, typeAlign(p.typ))
+		names, off = append(names, p.name), append(off, n)
+		n += typeSize(p.typ)
+	}
+	n = alignUp(n, 8)
+	for i, p := range f.results {
+		n = alignUp(n, typeAlign(p.typ))
+		name := "ret"
+		if i > 0 {
+			name = fmt.Sprintf("ret%d", i)
 		}
-		off += typeSize(p.typ)
+		names, off = append(names, name), append(off, n)
+		n += typeSize(p.typ)
+	}
+	return names, off, alignUp(n, 8)
+}
+
+func (f *kernelFunc) argSize() int {
+	_, _, size := f.offsets()
+	return size
+}
+
+// arg names a parameter or result (or, for part "base", "len", "cap", a
+// slice's word) relative to FP, as go vet's asmdecl check wants it.
+func (f *kernelFunc) arg(name, part string) string {
+	names, off, _ := f.offsets()
+	for i, n := range names {
+		if n == name {
+			if part == "" {
+				return fmt.Sprintf("%s+%d(FP)", name, off[i])
+			}
+			return fmt.Sprintf("%s_%s+%d(FP)", name, part, off[i]+8*map[string]int{"base": 0, "len": 1, "cap": 2}[part])
+		}
 	}
 	panic("no parameter " + name)
 }
 
 func (f *kernelFunc) emit(a *asm) {
-	a.comment("func %s(%s)", f.name, f.goParams())
+	a.comment("func %s(%s)%s", f.name, f.goParams(), f.goResults())
 	a.comment("Requires: ASIMD")
 	for _, c := range f.comments {
 		a.comment("%s", c)

@@ -33,6 +33,13 @@
 //     so nothing past c[(m-1)·ldc + n-1] is written.
 //   - peakNEON: the loop body of the kernels without the loads, to measure
 //     the machine's fmla throughput.
+//   - lowerSumNEON (lowerSumFunc, the sweep's row reduction, lowersum.go):
+//     SumVecs vectors of m and of rank a step; cmgt below > rank gives a
+//     mask, AND zeroes the excluded m in float32 (exact), fcvtl/fcvtl2 widen
+//     and fadd .2d adds into 2·SumVecs accumulators. Whole vectors left go
+//     one at a time, then after the pairwise reduction (fadd, faddp) the
+//     last len mod 4 elements one by one (scalar fcvt, fadd), so nothing
+//     at or past len(m) is read.
 //
 // # Layout
 //
@@ -50,9 +57,15 @@
 //	epilogue V0–V3 temporaries, V4–V7 the float64 sums dd, yy1, yy, y1y1
 //	R0–R12   pointers and counters; R18, R26–R30 are never touched
 //
+// lowerSumNEON (SumVecs = 4): V0 below; V1–V4 m; V5–V8 rank, then the
+// mask, then the selected m; V9–V16 the widened halves; V24–V31 eight .2d
+// sums; R0–R4 pointers, len, below, count. Its speed has not been measured
+// on arm64 hardware (qemu timings mean nothing): eight independent fadd
+// chains cover a 4-cycle fadd latency at two fadds a cycle.
+//
 // Only base ASIMD is used, so the kernels run on every arm64 CPU (Cortex-A53
 // included). Instructions Go's assembler lacks (fmla by element, fadd, faddp,
-// fcvtl, fcvtl2) are emitted as WORD with the mnemonic beside them.
+// fcvtl, fcvtl2, cmgt) are emitted as WORD with the mnemonic beside them.
 package main
 
 import (
@@ -64,10 +77,13 @@ import (
 	"os"
 )
 
-// The tile shape of the NEON kernels.
+// The tile shape of the NEON kernels, and the vectors of 4 elements that
+// one iteration of lowerSumNEON loads (of m and of rank each).
 const (
 	MR = 8
 	NR = 12
+
+	SumVecs = 4
 )
 
 const buildConstraint = "!purego && !noasm && gc"
@@ -87,7 +103,7 @@ func main() {
 	if err := sh.validate(); err != nil {
 		log.Fatal(err)
 	}
-	funcs := []*kernelFunc{evalKernel(sh), gemmKernel(sh), peakKernel(sh)}
+	funcs := []*kernelFunc{evalKernel(sh), gemmKernel(sh), peakKernel(sh), lowerSumKernel(SumVecs)}
 
 	s, err := genAsm(header, funcs)
 	if err != nil {
@@ -131,7 +147,7 @@ func genStubs(header, pkg string, funcs []*kernelFunc) ([]byte, error) {
 				fmt.Fprintf(&b, "// %s\n", l)
 			}
 		}
-		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s(%s)\n", f.name, f.goParams())
+		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s(%s)%s\n", f.name, f.goParams(), f.goResults())
 	}
 	src, err := format.Source(b.Bytes())
 	if err != nil {

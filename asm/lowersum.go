@@ -1,0 +1,269 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// lowerSum emits lowerSum<ISA>, the lowerSumFunc of the instruction set
+// (kernel.go; the reference is lowerSumGeneric in kernel_generic.go):
+// Σ m[j] over j < len(m) with rank[j] < below, in float64. An excluded
+// lane is never added: AVX2 zeroes it in float32 before widening, AVX-512
+// adds under a K mask, so an excluded NaN or Inf cannot leak in. The accs
+// float64 accumulators are independent chains, summed pairwise at the end.
+// Neither version reads m or rank at or past len(m).
+func (x *isa) lowerSum(c *build.Context, accs int) {
+	name := "lowerSum" + x.name
+	if accs < 2 || bits.OnesCount(uint(accs)) != 1 {
+		panic(fmt.Sprintf("%s: %d accumulators, want a power of two ≥ 2", name, accs))
+	}
+	c.Function(name)
+	c.Attributes(attr.NOSPLIT)
+	c.Signature(signature(lowerSumSig))
+	c.Pragma("noescape")
+	c.Doc(
+		fmt.Sprintf("%s returns Σ m[j] over the j < len(m) with rank[j] < below", name),
+		fmt.Sprintf("(signed), summed in float64, with %s; len(rank) ≥ len(m). It", x.title),
+		"implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in",
+		"kernel_generic.go.",
+	)
+	if x.lanes == 16 {
+		lowerSum512(c, accs)
+	} else {
+		lowerSum256(c, accs)
+	}
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// addr is the stack address of a parameter or result.
+func addr(p gotypes.Component) Mem {
+	b, err := p.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// foldPairs adds acc[i+h] into acc[i] for halving h: a tree of adds, so
+// the chains stay independent to the end.
+func foldPairs(c *build.Context, acc []reg.VecVirtual) {
+	for h := len(acc) / 2; h >= 1; h /= 2 {
+		for i := range h {
+			c.VADDPD(acc[i+h], acc[i], acc[i])
+		}
+	}
+}
+
+// lowerSum256 is the AVX version. AVX has VPCMPGTD on XMM only (the YMM form
+// is AVX2), so a step takes 4 elements: the mask below > rank[j:j+4]
+// (VPCMPGTD with rank from memory), ANDed with m[j:j+4] (VANDPS from
+// memory, so excluded lanes become +0), widened (VCVTPS2PD XMM→YMM) and
+// accumulated. The accumulation is VFMADD231PD with a vector of 1.0: x·1
+// is x, so it rounds once, exactly as VADDPD would, and measured the same
+// (the loop is bound by the vector ports: 5 uops a step, the conversion
+// taking 2). It keeps the kernel's Requires line at AVX, FMA3, the one
+// the avx2 family is dispatched on (TestDispatchMatchesRequires); with
+// VADDPD it would read AVX alone. One iteration does accs steps, one per
+// accumulator; the remaining whole steps go to acc[0] and the last len mod
+// 4 elements are added one by one after the reduction (VEX scalar ops zero
+// the upper half of their YMM destination, so they cannot go first).
+func lowerSum256(c *build.Context, accs int) {
+	c.Commentf("Register budget: %d accumulators + 1.0 + below + 2 temporaries = %d of 16 YMM.", accs, accs+4)
+	const step = 4 // elements a step: one XMM of float32
+	block := step * accs
+	m := c.Load(c.Param("m").Base(), c.GP64()).(reg.GPVirtual)
+	n := c.Load(c.Param("m").Len(), c.GP64()).(reg.GPVirtual)
+	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
+	below := c.XMM()
+	c.VBROADCASTSS(addr(c.Param("below")), below)
+	one := c.YMM()
+	c.VBROADCASTSD(oneF64(c), one)
+	acc := make([]reg.VecVirtual, accs)
+	for i := range acc {
+		acc[i] = c.YMM()
+		c.VXORPS(acc[i], acc[i], acc[i])
+	}
+	// stepAt accumulates elements [off/4, off/4+4) of the current block.
+	stepAt := func(off int, acc reg.VecVirtual) {
+		t, w := c.XMM(), c.YMM()
+		c.VPCMPGTD(Mem{Base: rank}.Offset(off), below, t) // t = below > rank
+		c.VANDPS(Mem{Base: m}.Offset(off), t, t)          // m where rank < below, else +0
+		c.VCVTPS2PD(t, w)
+		c.VFMADD231PD(one, w, acc) // acc += w·1
+	}
+	cnt := c.GP64()
+	c.Commentf("Blocks of %d elements, one step per accumulator.", block)
+	c.MOVQ(n, cnt)
+	c.SHRQ(U8(bits.TrailingZeros(uint(block))), cnt)
+	c.JZ(LabelRef("steps"))
+	c.Label("blocks")
+	for s := range accs {
+		stepAt(4*step*s, acc[s])
+	}
+	c.ADDQ(U32(4*block), m)
+	c.ADDQ(U32(4*block), rank)
+	c.DECQ(cnt)
+	c.JNZ(LabelRef("blocks"))
+
+	c.Label("steps")
+	c.Commentf("Whole steps of %d left: (len mod %d) / %d.", step, block, step)
+	c.MOVQ(n, cnt)
+	c.ANDQ(U32(block-1), cnt)
+	c.SHRQ(U8(bits.TrailingZeros(step)), cnt)
+	c.JZ(LabelRef("reduce"))
+	c.Label("step")
+	stepAt(0, acc[0])
+	c.ADDQ(U32(4*step), m)
+	c.ADDQ(U32(4*step), rank)
+	c.DECQ(cnt)
+	c.JNZ(LabelRef("step"))
+
+	c.Label("reduce")
+	foldPairs(c, acc)
+	s, hi := acc[0].AsX(), c.XMM()
+	c.VEXTRACTF128(U8(1), acc[0], hi)
+	c.VADDPD(hi, s, s)
+	c.VPERMILPD(U8(1), s, hi)
+	c.VADDSD(hi, s, s)
+
+	c.Commentf("The last len mod %d elements, one by one.", step)
+	c.ANDQ(U32(step-1), n)
+	c.JZ(LabelRef("done"))
+	b := c.Load(c.Param("below"), c.GP32()).(reg.GPVirtual)
+	r, v := c.GP32(), c.XMM()
+	c.Label("tail")
+	c.MOVL(Mem{Base: rank}, r)
+	c.CMPL(r, b)
+	c.JGE(LabelRef("next")) // if rank[j] >= below: skip
+	c.VCVTSS2SD(Mem{Base: m}, v, v)
+	c.VADDSD(v, s, s)
+	c.Label("next")
+	c.ADDQ(U32(4), m)
+	c.ADDQ(U32(4), rank)
+	c.DECQ(n)
+	c.JNZ(LabelRef("tail"))
+	c.Label("done")
+	c.VMOVSD(s, addr(c.ReturnIndex(0)))
+}
+
+// oneF64 is the float64 1.0 in read-only data, for VBROADCASTSD (whose
+// register-source form is AVX2).
+func oneF64(c *build.Context) Mem {
+	if m, ok := tables["one64"]; ok {
+		return m
+	}
+	m := c.StaticGlobal("one64")
+	c.DataAttributes(attr.RODATA | attr.NOPTR)
+	c.AddDatum(0, U64(math.Float64bits(1)))
+	tables["one64"] = m
+	return m
+}
+
+// lowerSum512 is the AVX-512 version: a block is 16 elements. VPCMPGTD
+// compares them with below into a K mask, whose high byte KSHIFTRW moves
+// down; the two halves of m are widened straight from memory (VCVTPS2PD
+// m256→ZMM) and added under the low and high mask (merge masking), into
+// two accumulators. One iteration does accs/2 blocks; the remaining whole
+// blocks go to acc[0], acc[1]; the last len mod 16 elements are one
+// block under a mask of their count, read with masked loads (which fault on
+// no masked-out element) and widened in registers. Every instruction is an
+// AVX512F one on ZMM or K registers (see avx512).
+func lowerSum512(c *build.Context, accs int) {
+	c.Commentf("Register budget: %d accumulators + below + 3 temporaries = %d of 32 ZMM; 4 K.", accs, accs+4)
+	const block = 16 // elements a block: one ZMM of int32
+	blocks := accs / 2
+	unit := block * blocks
+	m := c.Load(c.Param("m").Base(), c.GP64()).(reg.GPVirtual)
+	n := c.Load(c.Param("m").Len(), c.GP64()).(reg.GPVirtual)
+	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
+	// From a general register: go vet's asmdecl check takes the memory
+	// form's operand for 64 bytes.
+	below := c.ZMM()
+	c.VPBROADCASTD(c.Load(c.Param("below"), c.GP32()), below)
+	acc := make([]reg.VecVirtual, accs)
+	for i := range acc {
+		acc[i] = c.ZMM()
+		c.VPXORD(acc[i], acc[i], acc[i])
+	}
+	// blockAt accumulates the 16 elements at byte offset off into lo, hi.
+	blockAt := func(off int, lo, hi reg.VecVirtual) {
+		k, kh := c.K(), c.K()
+		wl, wh := c.ZMM(), c.ZMM()
+		c.VPCMPGTD(Mem{Base: rank}.Offset(off), below, k) // k = below > rank
+		c.KSHIFTRW(U8(8), k, kh)
+		c.VCVTPS2PD(Mem{Base: m}.Offset(off), wl)
+		c.VCVTPS2PD(Mem{Base: m}.Offset(off+32), wh)
+		c.VADDPD(wl, lo, k, lo)
+		c.VADDPD(wh, hi, kh, hi)
+	}
+	cnt := c.GP64()
+	c.Commentf("Iterations of %d blocks of %d.", blocks, block)
+	c.MOVQ(n, cnt)
+	c.SHRQ(U8(bits.TrailingZeros(uint(unit))), cnt)
+	c.JZ(LabelRef("blocks"))
+	c.Label("loop")
+	for b := range blocks {
+		blockAt(4*block*b, acc[2*b], acc[2*b+1])
+	}
+	c.ADDQ(U32(4*unit), m)
+	c.ADDQ(U32(4*unit), rank)
+	c.DECQ(cnt)
+	c.JNZ(LabelRef("loop"))
+
+	c.Label("blocks")
+	if blocks > 1 {
+		c.Commentf("Whole blocks left: (len mod %d) / %d.", unit, block)
+		c.MOVQ(n, cnt)
+		c.ANDQ(U32(unit-1), cnt)
+		c.SHRQ(U8(bits.TrailingZeros(block)), cnt)
+		c.JZ(LabelRef("tail"))
+		c.Label("block")
+		blockAt(0, acc[0], acc[1])
+		c.ADDQ(U32(4*block), m)
+		c.ADDQ(U32(4*block), rank)
+		c.DECQ(cnt)
+		c.JNZ(LabelRef("block"))
+	}
+
+	c.Label("tail")
+	c.Commentf("The last len mod %d elements: mask bits j < len mod %d.", block, block)
+	c.ANDQ(U32(block-1), n)
+	c.JZ(LabelRef("reduce"))
+	c.MOVQ(n, reg.RCX)
+	t := c.GP32()
+	c.MOVL(U32(1), t)
+	c.SHLL(reg.CL, t)
+	c.DECL(t)
+	kt, k := c.K(), c.K()
+	c.KMOVW(t, kt)
+	r, v := c.ZMM(), c.ZMM()
+	c.VMOVDQU32_Z(Mem{Base: rank}, kt, r)
+	c.VPCMPGTD(r, below, kt, k)     // k = in range && below > rank
+	c.VMOVUPS_Z(Mem{Base: m}, k, v) // m where counted, else +0
+	wl, hy, wh := c.ZMM(), c.YMM(), c.ZMM()
+	c.VCVTPS2PD(v.AsY(), wl)
+	c.VEXTRACTF64X4(U8(1), v, hy)
+	c.VCVTPS2PD(hy, wh)
+	c.VADDPD(wl, acc[0], acc[0])
+	c.VADDPD(wh, acc[1], acc[1])
+
+	c.Label("reduce")
+	foldPairs(c, acc)
+	c.Comment("Fold the 8 lanes in ZMM registers: halves, quarters, pairs.")
+	s, u := acc[0], c.ZMM()
+	for _, imm := range []uint8{0x4e, 0xb1} { // swap 256-bit halves, then 128-bit lanes
+		c.VSHUFF64X2(U8(imm), s, s, u)
+		c.VADDPD(u, s, s)
+	}
+	c.VPERMILPD(U8(0x55), s, u) // swap the lanes of each pair
+	c.VADDPD(u, s, s)
+	c.VMOVSD(s.AsX(), addr(c.ReturnIndex(0)))
+}
