@@ -119,13 +119,13 @@ func TestSweepBadInputs(t *testing.T) {
 // The commands read batch files one at a time into one buffer: each more
 // file costs the reader's 64 KiB chunk and a header, not its megabyte.
 func TestSweepReadsBatchesLazily(t *testing.T) {
-	const in, out, tokens = 256, 256, 1024
+	const in, out, tokens = 128, 128, 512
 	dir := t.TempDir()
 	w := writeNpy(t, dir, "W.npy", []int{out, in}, fill(out*in, func(i int) float32 { return float32(i%13)/13 - 0.5 }))
 	s := writeNpy(t, dir, "s.npy", []int{in}, fill(in, func(i int) float32 { return float32(i % 17) }))
 	batch := fill(tokens*in, func(i int) float32 { return float32(i%7) - 3 })
 	var files []string
-	for i := range 80 {
+	for i := range 24 {
 		files = append(files, writeNpy(t, dir, fmt.Sprintf("x%d.npy", i), []int{tokens, in}, batch))
 	}
 	allocated := func(n int) uint64 {
@@ -139,8 +139,8 @@ func TestSweepReadsBatchesLazily(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	allocated(1) // warm: the worker pool
-	few, many := allocated(40), allocated(80)
-	perFile := (int64(many) - int64(few)) / 40
+	few, many := allocated(12), allocated(24)
+	perFile := (int64(many) - int64(few)) / 12
 	if limit := int64(65<<10 + 4<<10); perFile > limit {
 		t.Errorf("each more batch file of %d bytes allocates %d bytes, want ≤ %d", 4*tokens*in, perFile, limit)
 	}
