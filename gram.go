@@ -23,9 +23,11 @@ type gramBuilder struct {
 	job   job         // the tile rows
 	pack  job         // the nr-channel panels
 	call  struct {
-		g     []float32
-		acc   bool
-		block []float32
+		g      []float32
+		colSum []float64
+		acc    bool
+		full   bool
+		block  []float32
 	}
 }
 
@@ -39,8 +41,20 @@ func newGramBuilder(kern *kernel, in int) *gramBuilder {
 // build sets the upper triangle (j ≥ i) of g (in×in, row-major) to xᵀx for
 // x of [rows, in]; entries below the diagonal are left undefined. Up to
 // gramRows rows the kernel writes g directly; beyond, the blocks of
-// gramRows rows are summed in float64 and rounded once.
-func (gb *gramBuilder) build(g, x []float32, workers int) {
+// gramRows rows are summed in float64 and rounded once. If colSum is not
+// nil, it is set to the column sums of x, formed while x is packed.
+func (gb *gramBuilder) build(g []float32, colSum []float64, x []float32, workers int) {
+	gb.form(g, colSum, x, workers, false)
+}
+
+// buildFull is build for the whole of g, both triangles: twice the tiles,
+// but cheaper than mirroring when g is larger than the caches. Only for
+// rows ≤ gramRows.
+func (gb *gramBuilder) buildFull(g []float32, colSum []float64, x []float32, workers int) {
+	gb.form(g, colSum, x, workers, true)
+}
+
+func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers int, full bool) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(x) / in
 	block := min(rows, gramRows)
@@ -56,7 +70,8 @@ func (gb *gramBuilder) build(g, x []float32, workers int) {
 			gb.a[s] = make([]float32, block*mr)
 		}
 	}
-	gb.call.g, gb.call.acc = g, rows > gramRows
+	gb.call.g, gb.call.acc, gb.call.full, gb.call.colSum = g, rows > gramRows, full, colSum
+	clear(colSum)
 	if gb.call.acc {
 		if len(gb.acc) < in*in {
 			gb.acc = make([]float64, in*in)
@@ -75,14 +90,24 @@ func (gb *gramBuilder) build(g, x []float32, workers int) {
 			}
 		}
 	}
-	gb.call.g, gb.call.block = nil, nil
+	gb.call.g, gb.call.block, gb.call.colSum = nil, nil, nil
 }
 
 // packPanel packs nr-channel panel j of the current block of rows.
 func (gb *gramBuilder) packPanel(_, j int) {
 	nr := gb.kern.nr
 	rows := len(gb.call.block) / gb.in
-	packTransposed(gb.w[j*rows*nr:(j+1)*rows*nr], gb.call.block, gb.in, j*nr, nr)
+	panel := gb.w[j*rows*nr : (j+1)*rows*nr]
+	packTransposed(panel, gb.call.block, gb.in, j*nr, nr)
+	if gb.call.colSum == nil {
+		return
+	}
+	sums := gb.call.colSum[j*nr : j*nr+min(nr, gb.in-j*nr)]
+	for t := range rows {
+		for c, v := range panel[t*nr : t*nr+len(sums)] {
+			sums[c] += float64(v)
+		}
+	}
 }
 
 // tileRow forms the upper-triangle tiles of tile row i (channels i·mr …).
@@ -93,7 +118,11 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 	a := gb.a[slot][:rows*mr]
 	packTransposed(a, gb.call.block, in, i0, mr)
 	m := min(mr, in-i0)
-	for j := i0 / nr; j < panels(in, nr); j++ {
+	first := i0 / nr
+	if gb.call.full {
+		first = 0
+	}
+	for j := first; j < panels(in, nr); j++ {
 		j0 := j * nr
 		n := min(nr, in-j0)
 		w := gb.w[j*rows*nr : (j+1)*rows*nr]

@@ -31,7 +31,7 @@ func (e *Evaluator) buildLayerGram() {
 		}
 	}
 	lg := &layerGram{h: make([]float32, in*in), u: make([]float64, in)}
-	newGramBuilder(e.kern, in).build(lg.h, w, e.workerCount())
+	newGramBuilder(e.kern, in).build(lg.h, nil, w, e.workerCount())
 	mirror(lg.h, in)
 	for o := range out {
 		b := float64(e.bias[o])
@@ -54,20 +54,22 @@ func (e *Evaluator) buildLayerGram() {
 	e.gram.mirror.run = func(_, i int) { mirrorBlockRow(e.gram.g, in, i) }
 }
 
-// gramInputs forms G (upper triangle) and s = Σ_t x_t for batch x, and
-// returns u·s and T·‖b‖², the bias terms of ‖y‖².
-func (e *Evaluator) gramInputs(x []float32) (us, tb float64) {
+// gramInputs forms G (its upper triangle, or all of it if full) and
+// s = Σ_t x_t for batch x, and returns u·s and T·‖b‖², the bias terms of ‖y‖².
+func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
 	gb, in := e.gram, e.in
 	tokens := len(x) / in
-	gb.builder.build(gb.g, x, e.workerCount())
-	clear(gb.colSum)
-	for t := range tokens {
-		for c, v := range x[t*in : (t+1)*in] {
-			gb.colSum[c] += float64(v)
-		}
+	switch {
+	case full && tokens <= gramRows:
+		gb.builder.buildFull(gb.g, gb.colSum, x, e.workerCount())
+	case full:
+		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
+		gb.mirror.do(panels(in, mirrorBlock), e.workerCount())
+	default:
+		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
 	for c, u := range e.layerGram.u {
 		us += u * gb.colSum[c]
@@ -92,7 +94,7 @@ func (e *Evaluator) runGram(batches [][]float32, k int) {
 		e.batchSums = make([]sums, len(batches))
 	}
 	for b, x := range batches {
-		us, tb := e.gramInputs(x)
+		us, tb := e.gramInputs(x, false)
 		gb := e.gram
 		for c, p := range e.pruned {
 			gb.mask[c] = 0

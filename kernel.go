@@ -19,10 +19,12 @@ type kernel struct {
 	// lowerSum is the sweep's row reduction (lowerSumFunc).
 	lowerSum lowerSumFunc
 
-	// gramEntryMACs is what visiting one entry of H⊙G in scalar Go costs,
-	// in this kernel's multiply-adds: the planner's exchange rate between
-	// the two halves of the Gram path (measured on the developer machine).
+	// The planner's exchange rates, in this kernel's multiply-adds, fitted
+	// to BenchmarkEvaluateAuto on the developer machine: what the Gram path
+	// spends per entry of H⊙G it visits (scalar Go, memory-bound), and per
+	// batch beyond its products (packing, hand-offs between workers).
 	gramEntryMACs int
+	gramBatchMACs int
 }
 
 // evalFunc evaluates one mr×nr tile of the pruned layer and adds its

@@ -14,7 +14,7 @@ var genericKernel = newGenericKernel("generic", 4, 8)
 // newGenericKernel returns the generic kernel for an mr×nr tile; tests use it
 // as the twin of a SIMD kernel of the same shape.
 func newGenericKernel(name string, mr, nr int) *kernel {
-	k := &kernel{name: name, mr: mr, nr: nr, gramEntryMACs: 4}
+	k := &kernel{name: name, mr: mr, nr: nr, gramEntryMACs: 6, gramBatchMACs: 4e5}
 	k.eval = k.evalGeneric
 	k.gemm = k.gemmGeneric
 	k.lowerSum = lowerSumGeneric

@@ -50,9 +50,9 @@ const maxGramBytes = 1 << 30
 // as paid if it is built already or will be over a long stream. The costs
 // are in multiply-adds of the kernel: the direct path does tokens·in·out
 // per evaluation; the Gram path does tokens·in²/2 per batch in the kernel,
-// then visits the in²/2 entries of H⊙G once per batch and evaluation in
-// scalar Go, each worth kernel.gramEntryMACs of the kernel's multiply-adds,
-// and builds H (out·in²/2) once.
+// visits the in²/2 entries of H⊙G once per batch and evaluation (each worth
+// kernel.gramEntryMACs), spends kernel.gramBatchMACs more per batch, and
+// builds H (out·in²/2) once.
 func (e *Evaluator) plan(batches [][]float32, evals int, stream bool) Method {
 	if e.method != Auto {
 		return e.method
@@ -66,7 +66,8 @@ func (e *Evaluator) plan(batches [][]float32, evals int, stream bool) Method {
 		tokens += float64(len(x) / e.in)
 	}
 	direct := float64(evals) * tokens * in * out
-	gram := tokens*in*in/2 + float64(len(batches)*evals*e.kern.gramEntryMACs)*in*in/2
+	gram := tokens*in*in/2 + float64(len(batches)*evals*e.kern.gramEntryMACs)*in*in/2 +
+		float64(len(batches)*e.kern.gramBatchMACs)
 	if e.layerGram == nil && !stream {
 		gram += out * in * in / 2
 	}

@@ -14,10 +14,9 @@ package chanprune
 // observeGram evaluates every pair on one batch from its Gram matrix.
 func (s *Stream) observeGram(batch []float32) {
 	e := s.e
-	us, tb := e.gramInputs(batch)
+	us, tb := e.gramInputs(batch, true)
 	gb := e.gram
 	workers := e.workerCount()
-	gb.mirror.do(panels(e.in, mirrorBlock), workers)
 	gb.rowSums.do(e.in, workers)
 	var hg float64
 	for _, c := range gb.c {
