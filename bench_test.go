@@ -68,7 +68,7 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 // all cores, measured right after the benchmark, so that every line reads
 // on its own on any machine (BenchmarkPeak gives the same figure).
 func reportPeakFraction(b *testing.B, kernel string, gflops float64) {
-	peak, err := chanprune.MeasurePeak(kernel, runtime.GOMAXPROCS(0), 100*time.Millisecond)
+	peak, err := chanprune.MeasurePeak(kernel, runtime.GOMAXPROCS(0), 250*time.Millisecond)
 	if err == nil {
 		b.ReportMetric(gflops/peak, "peak-fraction")
 	}
