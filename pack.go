@@ -32,21 +32,27 @@ func packBias(dst, bias []float32) {
 // the column skipping, after which the kernels run over two contiguous
 // ranges.
 func packActivations(dst, x []float32, in, mr int, perm []int32) {
+	for i := range panels(len(x)/in, mr) {
+		packActivationPanel(dst, x, in, mr, perm, i)
+	}
+}
+
+// packActivationPanel packs panel i alone, for callers that spread the
+// panels over workers.
+func packActivationPanel(dst, x []float32, in, mr int, perm []int32, i int) {
 	tokens, depth := len(x)/in, len(perm)
-	for i := range panels(tokens, mr) {
-		panel := dst[i*depth*mr : (i+1)*depth*mr]
-		for r := range mr {
-			t := i*mr + r
-			if t >= tokens {
-				for p := range depth {
-					panel[p*mr+r] = 0
-				}
-				continue
+	panel := dst[i*depth*mr : (i+1)*depth*mr]
+	for r := range mr {
+		t := i*mr + r
+		if t >= tokens {
+			for p := range depth {
+				panel[p*mr+r] = 0
 			}
-			row := x[t*in : (t+1)*in]
-			for p, c := range perm {
-				panel[p*mr+r] = row[c]
-			}
+			continue
+		}
+		row := x[t*in : (t+1)*in]
+		for p, c := range perm {
+			panel[p*mr+r] = row[c]
 		}
 	}
 }

@@ -26,7 +26,13 @@ type productCall struct {
 	packed []float32 // packed activations, grown as needed
 	c      []float32
 	tokens int
-	job    job
+	job    job // the column chunks
+	pack   job // the row panels
+	call   struct {
+		x        []float32
+		width    int
+		channels []int32
+	}
 }
 
 // newProduct packs weight ([out, len(channels)], row-major) for kern.
@@ -65,11 +71,13 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	if len(call.packed) < size {
 		call.packed = make([]float32, size)
 	}
-	packActivations(call.packed, x, width, p.kern.mr, channels)
+	call.call.x, call.call.width, call.call.channels = x, width, channels
+	rowPanels := panels(call.tokens, p.kern.mr)
+	call.pack.do(rowPanels, min(workers, rowPanels))
 	call.c = c
 	chunks := (panels(p.out, p.kern.nr) + p.chunkPanels() - 1) / p.chunkPanels()
 	call.job.do(chunks, min(workers, chunks))
-	call.c = nil
+	call.c, call.call.x = nil, nil
 }
 
 func (p *product) get() *productCall {
@@ -82,6 +90,9 @@ func (p *product) get() *productCall {
 	}
 	call := &productCall{p: p}
 	call.job.run = call.chunk
+	call.pack.run = func(_, i int) {
+		packActivationPanel(call.packed, call.call.x, call.call.width, p.kern.mr, call.call.channels, i)
+	}
 	return call
 }
 
