@@ -8,36 +8,58 @@ import (
 	"testing"
 )
 
-func TestEvaluateMatchesFloat64Reference(t *testing.T) {
+// referenceCases are random layers and batches on which every kernel and
+// method is held to the float64 truth.
+var referenceCases = []struct {
+	in, out int
+	tokens  []int
+	ratio   float64
+	bias    bool
+}{
+	{1, 1, []int{1}, 1, true},
+	{3, 5, []int{1, 2, 7}, 0.34, true},
+	{17, 33, []int{5, 9, 300}, 0.41, false},
+	{40, 64, []int{13, 1, 8}, 0.5, true},
+	{64, 40, []int{13, 1, 8}, 0.5, true},
+	{100, 9, []int{3}, 0.29, true},
+	{24, 100, []int{3}, 0.9, true},
+	{30, 30, []int{600}, 1, false},
+	{257, 300, []int{33}, 0.9, true},
+}
+
+// Direct with the tolerance of refEval; Gram, where in ≤ out, with the
+// tolerance propagated from its Gram entries (gramTolerance).
+func TestMethodsMatchFloat64Reference(t *testing.T) {
 	r := newRand(1)
-	for _, tc := range []struct {
-		in, out int
-		tokens  []int
-		ratio   float64
-		bias    bool
-	}{
-		{1, 1, []int{1}, 1, true},
-		{3, 5, []int{1, 2, 7}, 0.34, true},
-		{17, 33, []int{5, 9}, 0.41, false},
-		{64, 40, []int{13, 1, 8}, 0.5, true},
-		{100, 9, []int{3}, 0.29, true},
-		{257, 300, []int{33}, 0.9, true},
-	} {
+	ks, _ := testedKernels()
+	for _, tc := range referenceCases {
 		l := randLayer(r, tc.in, tc.out, tc.bias)
 		batches := randBatches(r, tc.in, tc.tokens...)
 		scores := randScores(r, tc.in)
-		want := refEval(l, batches, scores, tc.ratio)
-		got, err := Evaluate(l, batches, scores, tc.ratio)
-		if err != nil {
-			t.Fatalf("%d→%d: %v", tc.in, tc.out, err)
-		}
-		if !want.within(got) {
-			t.Errorf("%d→%d ratio %v: got rmse %v cos %v k %d, want %v %v %d (tolerance %v %v)",
-				tc.in, tc.out, tc.ratio, got.RMSE, got.CosineSimilarity, got.NumPruned,
-				want.RMSE, want.CosineSimilarity, want.NumPruned, want.tol.rmse, want.tol.cos)
-		}
-		if len(got.PerBatch) != len(batches) {
-			t.Errorf("%d per-batch results for %d batches", len(got.PerBatch), len(batches))
+		direct := refEval(l, batches, scores, tc.ratio)
+		for _, method := range []Method{Direct, Gram} {
+			want := direct
+			if method == Gram {
+				if tc.in > tc.out {
+					continue
+				}
+				want.tol = gramTolerance(l, batches, prunedMask(scores, want.NumPruned))
+			}
+			for _, kern := range ks {
+				e, err := NewEvaluator(l, WithKernel(kern.name), WithMethod(method))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := e.Evaluate(batches, scores, tc.ratio)
+				if err != nil {
+					t.Fatalf("%d→%d: %v", tc.in, tc.out, err)
+				}
+				if !want.within(got) || len(got.PerBatch) != len(batches) {
+					t.Errorf("%v/%s %d→%d ratio %v: got rmse %v cos %v k %d (%d batches), want %v %v %d ± %v",
+						method, kern.name, tc.in, tc.out, tc.ratio, got.RMSE, got.CosineSimilarity, got.NumPruned,
+						len(got.PerBatch), want.RMSE, want.CosineSimilarity, want.NumPruned, want.tol)
+				}
+			}
 		}
 	}
 }

@@ -1,9 +1,6 @@
 package chanprune
 
-import (
-	"math"
-	"testing"
-)
+import "math"
 
 // gramTolerance bounds how far the Gram path may be from the float64 truth:
 // each entry of G = xᵀx and of H = WᵀW errs by its float32 dot-product error
@@ -75,50 +72,4 @@ func allPruned(pruned []bool) bool {
 		}
 	}
 	return true
-}
-
-func TestGramMatchesReference(t *testing.T) {
-	r := newRand(16)
-	ks, _ := testedKernels()
-	for _, tc := range []struct {
-		in, out int
-		tokens  []int
-		ratio   float64
-		bias    bool
-	}{
-		{1, 1, []int{1}, 1, true},
-		{3, 5, []int{1, 2, 7}, 0.34, true},
-		{17, 33, []int{5, 300}, 0.41, false},
-		{40, 64, []int{13, 1, 8}, 0.5, true},
-		{24, 100, []int{3}, 0.9, true},
-		{30, 30, []int{600}, 1, false},
-	} {
-		l := randLayer(r, tc.in, tc.out, tc.bias)
-		batches := randBatches(r, tc.in, tc.tokens...)
-		scores := randScores(r, tc.in)
-		want := refEval(l, batches, scores, tc.ratio)
-		order := make([]int32, tc.in)
-		pruneOrder(order, scores)
-		pruned := make([]bool, tc.in)
-		for _, c := range order[:want.NumPruned] {
-			pruned[c] = true
-		}
-		want.tol = gramTolerance(l, batches, pruned)
-		for _, kern := range ks {
-			e, err := NewEvaluator(l, WithKernel(kern.name), WithMethod(Gram))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := e.Evaluate(batches, scores, tc.ratio)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s %d→%d: rmse err %.2e tol %.2e; cos err %.2e tol %.2e", kern.name, tc.in, tc.out, math.Abs(got.RMSE-want.RMSE), want.tol.rmse, math.Abs(got.CosineSimilarity-want.CosineSimilarity), want.tol.cos)
-			if !want.within(got) {
-				t.Errorf("%s %d→%d ratio %v: got rmse %v cos %v k %d, want %v %v %d (tolerance %v)", kern.name,
-					tc.in, tc.out, tc.ratio, got.RMSE, got.CosineSimilarity, got.NumPruned,
-					want.RMSE, want.CosineSimilarity, want.NumPruned, want.tol)
-			}
-		}
-	}
 }
