@@ -18,6 +18,7 @@ func runEval(args []string, stdout io.Writer) error {
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
 	format := fs.String("format", "text", "output `format`: text or json")
 	method := methodFlag(fs)
+	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -41,21 +42,22 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
-	if len(files) == 0 {
-		return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
+	batches, err := openBatches(files, *stacked)
+	if err != nil {
+		return err
 	}
-	if err := observeFiles(s, files, layer.In); err != nil {
+	if err := observeBatches(s, batches, layer.In, noProgress{}); err != nil {
 		return err
 	}
 	points, err := s.Result()
 	if err != nil {
 		return err
 	}
-	m := points[0].Metrics
+	m, names := points[0].Metrics, batchNames(batches)
 	if *format == "json" {
-		return writeJSON(stdout, m, files, layer, ratio, e.Kernel())
+		return writeJSON(stdout, m, names, layer, ratio, e.Kernel())
 	}
-	return writeText(stdout, m, files, layer, ratio, e.Kernel())
+	return writeText(stdout, m, names, layer, ratio, e.Kernel())
 }
 
 // newEvaluator loads the layer and builds its Evaluator for a --method.
@@ -105,17 +107,17 @@ type evalJSON struct {
 	PerBatch         []batchJSON `json:"per_batch"`
 }
 
-func writeJSON(w io.Writer, m chanprune.Metrics, files []string, l chanprune.Linear, ratio float64, kernel string) error {
+func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, ratio float64, kernel string) error {
 	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, ratio, l.In, l.Out, kernel, nil}
 	for i, b := range m.PerBatch {
-		out.PerBatch = append(out.PerBatch, batchJSON{files[i], b.Tokens, b.RMSE, b.CosineSimilarity})
+		out.PerBatch = append(out.PerBatch, batchJSON{names[i], b.Tokens, b.RMSE, b.CosineSimilarity})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-func writeText(w io.Writer, m chanprune.Metrics, files []string, l chanprune.Linear, ratio float64, kernel string) error {
+func writeText(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, ratio float64, kernel string) error {
 	tokens, worst := 0, 0
 	for i, b := range m.PerBatch {
 		tokens += b.Tokens
@@ -129,7 +131,7 @@ rmse              %.8g
 cosine_similarity %.8g
 worst batch       %s (rmse %.6g, cosine %.6g)
 kernel            %s
-`, l.In, l.Out, len(files), tokens, m.NumPruned, l.In, ratio, m.RMSE, m.CosineSimilarity,
-		files[worst], m.PerBatch[worst].RMSE, m.PerBatch[worst].CosineSimilarity, kernel)
+`, l.In, l.Out, len(names), tokens, m.NumPruned, l.In, ratio, m.RMSE, m.CosineSimilarity,
+		names[worst], m.PerBatch[worst].RMSE, m.PerBatch[worst].CosineSimilarity, kernel)
 	return err
 }

@@ -7,14 +7,16 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
-// loadLayer reads the weight [out, in] and the optional bias [out].
+// loadLayer reads the weight [out, in] and the optional bias [out], each a
+// tensor reference FILE[#KEY].
 func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	if weightPath == "" {
 		return chanprune.Linear{}, fmt.Errorf("--weight is required")
 	}
-	w, err := npy.ReadFile(weightPath)
+	w, err := tensorfile.Read(tensorfile.ParseRef(weightPath))
 	if err != nil {
 		return chanprune.Linear{}, fmt.Errorf("--weight %s: %w", weightPath, err)
 	}
@@ -25,7 +27,7 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	if biasPath == "" {
 		return layer, nil
 	}
-	b, err := npy.ReadFile(biasPath)
+	b, err := tensorfile.Read(tensorfile.ParseRef(biasPath))
 	if err != nil {
 		return layer, fmt.Errorf("--bias %s: %w", biasPath, err)
 	}
@@ -36,13 +38,13 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	return layer, nil
 }
 
-// loadScores reads one score per input channel; arg is the --scores
-// argument that named the file, for messages.
-func loadScores(arg, path string, in int) ([]float32, error) {
-	if path == "" {
+// loadScores reads one score per input channel from the tensor reference
+// ref; arg is the --scores argument that named it, for messages.
+func loadScores(arg, ref string, in int) ([]float32, error) {
+	if ref == "" {
 		return nil, fmt.Errorf("--scores is required")
 	}
-	s, err := npy.ReadFile(path)
+	s, err := tensorfile.Read(tensorfile.ParseRef(ref))
 	if err != nil {
 		return nil, fmt.Errorf("--scores %s: %w", arg, err)
 	}
@@ -52,16 +54,28 @@ func loadScores(arg, path string, in int) ([]float32, error) {
 	return s.Data, nil
 }
 
-// readBatches reads the batch files one at a time into one reused buffer,
-// so memory holds one batch whatever their number, and hands each to use;
-// errors name the file.
-func readBatches(files []string, use func(x *npy.Array) error) error {
-	if len(files) == 0 {
-		return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
+// openBatches plans the batches the BATCH arguments name (tensor
+// references; containers and, with stacked, arrays of batches) without
+// reading their data.
+func openBatches(args []string, stacked bool) (*tensorfile.Batches, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("no activation batches given (BATCH arguments)")
 	}
+	b, err := tensorfile.OpenBatches(args, stacked)
+	if err != nil {
+		return nil, fmt.Errorf("batch %w", err)
+	}
+	return b, nil
+}
+
+// readBatches reads the batches one at a time into one reused buffer, so
+// memory holds one batch whatever their number, and hands each to use;
+// errors name the batch.
+func readBatches(b *tensorfile.Batches, use func(x *npy.Array) error) error {
+	defer b.Close()
 	var buf []float32
-	for _, path := range files {
-		x, err := npy.ReadFileInto(path, buf)
+	for i := range b.Len() {
+		x, err := b.Read(i, buf)
 		if err == nil {
 			err = use(x)
 		}
@@ -70,25 +84,52 @@ func readBatches(files []string, use func(x *npy.Array) error) error {
 			if errors.As(err, &be) {
 				err = be.Err
 			}
-			return fmt.Errorf("batch %s: %w", path, err)
+			return fmt.Errorf("batch %s: %w", b.Name(i), err)
 		}
 		buf = x.Data
 	}
 	return nil
 }
 
-// observeFiles feeds each batch file, [..., in] with at least one row, to
-// the stream.
-func observeFiles(s *chanprune.Stream, files []string, in int) error {
-	return readBatches(files, func(x *npy.Array) error {
+// observeBatches feeds each batch, [..., in] with at least one row, to the
+// stream, adding one to p per batch.
+func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progress) error {
+	return readBatches(b, func(x *npy.Array) error {
 		if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
 			return fmt.Errorf("shape %v does not end in the layer's %d input channels", x.Shape, in)
 		}
 		if len(x.Data) == 0 {
 			return fmt.Errorf("shape %v has no rows", x.Shape)
 		}
-		return s.Observe(x.Data)
+		if err := s.Observe(x.Data); err != nil {
+			return err
+		}
+		p.Add(1)
+		return nil
 	})
+}
+
+// observeFiles feeds the batches that files name to the stream.
+func observeFiles(s *chanprune.Stream, files []string, in int) error {
+	b, err := openBatches(files, false)
+	if err != nil {
+		return err
+	}
+	return observeBatches(s, b, in, noProgress{})
+}
+
+// batchNames names every batch, for the per-batch results.
+func batchNames(b *tensorfile.Batches) []string {
+	names := make([]string, b.Len())
+	for i := range names {
+		names[i] = b.Name(i)
+	}
+	return names
+}
+
+// stackedFlag registers --stacked on fs.
+func stackedFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("stacked", false, "each BATCH is one array [n, ...] whose leading axis enumerates n batches")
 }
 
 // methodFlag registers --method on fs.

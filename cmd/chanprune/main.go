@@ -1,12 +1,17 @@
 // Command chanprune measures how much pruning the lowest-scoring input
 // channels of a linear layer changes its output.
 //
-//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] BATCH.npy…
-//	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] BATCH.npy…
+//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] [--stacked] BATCH.npy…
+//	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] [--plot FILE.svg|FILE.png] [--quiet] [--stacked] BATCH.npy…
+//	chanprune report [--format text|json|csv] [--out FILE] [--plot FILE.svg|FILE.png] [--quiet] MANIFEST.json|MANIFEST.yaml
 //	chanprune prune --weight W.npy [--bias B.npy] --scores S.npy --ratio R --out-weight WK.npy --out-keep KEEP.npy
-//	chanprune score --method NAME --weight W.npy [--bias B.npy] [--calibration scale-by-magnitude] [--iterations N] [--seed S] --out S.npy [--state FILE] [--resume FILE] BATCH.npy…
+//	chanprune score --method NAME --weight W.npy [--bias B.npy] [--calibration scale-by-magnitude] [--iterations N] [--seed S] --out S.npy [--state FILE] [--resume FILE] [--stacked] BATCH.npy…
 //	chanprune demo [--batches N] [--ratio R]
 //	chanprune kernels
+//
+// Every tensor argument is a reference FILE[#KEY] to a .npy file or a
+// tensor of an .npz, .safetensors or torch.save file (internal/tensorfile);
+// a BATCH that names a container without a key is every tensor in it.
 //
 // Errors print one line, "chanprune: <what is wrong>", and exit with status 1.
 package main
@@ -28,6 +33,7 @@ type command struct {
 var commands = []command{
 	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
 	{"sweep", "evaluate several score sets at several prune ratios in one pass", runSweep},
+	{"report", "evaluate the layers a manifest lists and summarise across them", runReport},
 	{"prune", "write the pruned layer: the kept channels and their weight columns", runPrune},
 	{"score", "score the input channels with an importance estimator over activation batches", runScore},
 	{"demo", "compare the importance estimators on the built-in seed example", runDemo},
@@ -48,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
+		progressOut = stderr
 		err := c.run(args[1:], stdout)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

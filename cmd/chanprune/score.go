@@ -11,6 +11,7 @@ import (
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
 func runScore(args []string, stdout io.Writer) error {
@@ -19,11 +20,12 @@ func runScore(args []string, stdout io.Writer) error {
 	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
 	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
 	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude (default none)")
-	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the BATCH files given)")
+	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the batches given)")
 	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
 	out := fs.String("out", "", "write the scores, float32 [in], to `S.npy`")
 	statePath := fs.String("state", "", "save the estimator's state to `FILE` after the batches, to resume from")
 	resume := fs.String("resume", "", "continue from the state in `FILE`, with its method and options")
+	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -36,6 +38,14 @@ func runScore(args []string, stdout io.Writer) error {
 	layer, err := loadLayer(*weight, *bias)
 	if err != nil {
 		return err
+	}
+	var batches *tensorfile.Batches // nil without BATCH arguments
+	n := 0
+	if len(files) > 0 {
+		if batches, err = openBatches(files, *stacked); err != nil {
+			return err
+		}
+		n = batches.Len()
 	}
 
 	var e chanprune.Estimator
@@ -57,18 +67,18 @@ func runScore(args []string, stdout io.Writer) error {
 		}
 		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed}
 		if *method == "iterative" && !set["iterations"] {
-			if len(files) == 0 {
-				return fmt.Errorf("no activation batches given (BATCH.npy arguments)")
+			if n == 0 {
+				return fmt.Errorf("no activation batches given (BATCH arguments)")
 			}
-			opts.Iterations = len(files)
+			opts.Iterations = n
 		}
 		if e, err = chanprune.NewEstimator(*method, layer, opts); err != nil {
 			return fmt.Errorf("--method %s: %w", *method, err)
 		}
 	}
 
-	if len(files) > 0 { // magnitude and random need none
-		if err := readBatches(files, func(x *npy.Array) error { return e.Observe(x.Data, x.Shape) }); err != nil {
+	if batches != nil { // magnitude and random need none
+		if err := readBatches(batches, func(x *npy.Array) error { return e.Observe(x.Data, x.Shape) }); err != nil {
 			return err
 		}
 	}
@@ -76,7 +86,7 @@ func runScore(args []string, stdout io.Writer) error {
 	if *out != "" {
 		if scores, err = e.Scores(); err != nil {
 			if errors.Is(err, chanprune.ErrEmpty) {
-				return fmt.Errorf("no activation batches given (BATCH.npy arguments): %w", err)
+				return fmt.Errorf("no activation batches given (BATCH arguments): %w", err)
 			}
 			return err
 		}
@@ -91,7 +101,7 @@ func runScore(args []string, stdout io.Writer) error {
 			return fmt.Errorf("--out %s: %w", *out, err)
 		}
 	}
-	fmt.Fprintf(stdout, "%s over %d batch files, layer %d → %d\n", e.Name(), len(files), layer.In, layer.Out)
+	fmt.Fprintf(stdout, "%s over %d batches, layer %d → %d\n", e.Name(), n, layer.In, layer.Out)
 	if *statePath != "" {
 		fmt.Fprintf(stdout, "state  %s\n", *statePath)
 	}

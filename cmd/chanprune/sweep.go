@@ -37,16 +37,22 @@ func runSweep(args []string, stdout io.Writer) error {
 	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
 	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
 	var scoreFiles scoreFlags
-	fs.Var(&scoreFiles, "scores", "a score set `NAME=FILE` ([in] scores); repeat for more")
+	fs.Var(&scoreFiles, "scores", "a score set `NAME=FILE[#KEY]` ([in] scores); repeat for more")
 	ratiosText := fs.String("ratios", "", "comma-separated prune `ratios`, each in [0, 1]")
 	format := fs.String("format", "text", "output `format`: text, json or csv")
 	method := methodFlag(fs)
+	plotPath := fs.String("plot", "", "draw rmse and cosine against the ratio to `FILE.svg` or FILE.png")
+	quiet := fs.Bool("quiet", false, "show no progress bar")
+	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("--format %q: want text, json or csv", *format)
+	}
+	if err := checkPlotPath(*plotPath); err != nil {
+		return err
 	}
 	ratios, err := parseRatios(*ratiosText)
 	if err != nil {
@@ -71,12 +77,25 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--scores: %w", err)
 	}
-	if err := observeFiles(s, files, layer.In); err != nil {
+	batches, err := openBatches(files, *stacked)
+	if err != nil {
 		return err
 	}
+	p := newProgress(progressOut, batches.Len(), "batches", !*quiet && *format != "json")
+	defer p.Finish()
+	if err := observeBatches(s, batches, layer.In, p); err != nil {
+		return err
+	}
+	p.Finish()
 	points, err := s.Result()
 	if err != nil {
 		return err
+	}
+	if *plotPath != "" {
+		title := fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
+		if err := writePlot(*plotPath, title, sweepPlotPoints(points)); err != nil {
+			return err
+		}
 	}
 	switch *format {
 	case "json":
@@ -84,7 +103,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	case "csv":
 		return writeSweepCSV(stdout, points)
 	}
-	return writeSweepText(stdout, points, layer, len(files), e.Kernel())
+	return writeSweepText(stdout, points, layer, batches.Len(), e.Kernel())
 }
 
 func parseRatios(s string) ([]float64, error) {

@@ -2,10 +2,10 @@ package npy
 
 import "math"
 
-// float16to32 converts IEEE 754 half-precision bits to float32. Every half
+// Float16to32 converts IEEE 754 half-precision bits to float32. Every half
 // value is exactly representable as a float32, so the conversion is exact;
 // NaN payloads are kept.
-func float16to32(h uint16) float32 {
+func Float16to32(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h) & 0x3ff

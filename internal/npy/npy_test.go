@@ -334,21 +334,21 @@ func TestFloat16(t *testing.T) {
 		{0xfc00, float32(math.Inf(-1))},
 	}
 	for _, tt := range tests {
-		if got := float16to32(tt.h); got != tt.want {
-			t.Errorf("float16to32(%#04x) = %v, want %v", tt.h, got, tt.want)
+		if got := Float16to32(tt.h); got != tt.want {
+			t.Errorf("Float16to32(%#04x) = %v, want %v", tt.h, got, tt.want)
 		}
 	}
-	if got := float16to32(0x8000); got != 0 || !math.Signbit(float64(got)) {
-		t.Errorf("float16to32(0x8000) = %v, want -0", got)
+	if got := Float16to32(0x8000); got != 0 || !math.Signbit(float64(got)) {
+		t.Errorf("Float16to32(0x8000) = %v, want -0", got)
 	}
 	for _, h := range []uint16{0x7e00, 0x7c01, 0xfe00, 0x7fff} {
-		if got := float16to32(h); !math.IsNaN(float64(got)) {
-			t.Errorf("float16to32(%#04x) = %v, want NaN", h, got)
+		if got := Float16to32(h); !math.IsNaN(float64(got)) {
+			t.Errorf("Float16to32(%#04x) = %v, want NaN", h, got)
 		}
 	}
 	// Payload and sign of a NaN are kept.
-	if got := math.Float32bits(float16to32(0xfe01)); got != 0xffc02000 {
-		t.Errorf("float16to32(0xfe01) bits = %#x, want 0xffc02000", got)
+	if got := math.Float32bits(Float16to32(0xfe01)); got != 0xffc02000 {
+		t.Errorf("Float16to32(0xfe01) bits = %#x, want 0xffc02000", got)
 	}
 }
 

@@ -290,7 +290,7 @@ func (dt dtype) decode(dst []float32, src []byte) {
 	switch dt.size {
 	case 2:
 		for i := range dst {
-			dst[i] = float16to32(dt.order.Uint16(src[2*i:]))
+			dst[i] = Float16to32(dt.order.Uint16(src[2*i:]))
 		}
 	case 4:
 		for i := range dst {

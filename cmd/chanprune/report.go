@@ -1,0 +1,264 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/atomicfile"
+)
+
+// runReport evaluates the layers a manifest lists (see manifestLayer), one
+// Evaluator and Stream at a time, and summarises each (score set, ratio)
+// pair across them.
+func runReport(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	format := fs.String("format", "text", "output `format`: text, json or csv")
+	out := fs.String("out", "", "write the report to `FILE` (atomically) instead of stdout")
+	plotPath := fs.String("plot", "", "draw the mean rmse and cosine across layers against the ratio to `FILE.svg` or FILE.png")
+	quiet := fs.Bool("quiet", false, "show no progress bar")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return fmt.Errorf("want one MANIFEST (.json, .yaml or .yml), got %d arguments", len(files))
+	}
+	if *format != "text" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("--format %q: want text, json or csv", *format)
+	}
+	if err := checkPlotPath(*plotPath); err != nil {
+		return err
+	}
+	manifest, err := readManifest(files[0])
+	if err != nil {
+		return err
+	}
+
+	total := 0
+	for _, l := range manifest {
+		total += l.count
+	}
+	p := newProgress(progressOut, total, "", !*quiet && *format != "json")
+	defer p.Finish()
+	var results []layerResult
+	kernel := ""
+	for _, l := range manifest {
+		p.Describe(l.Name)
+		r, k, err := evaluateLayer(l, p)
+		if err != nil {
+			return fmt.Errorf("layer %q: %s", l.Name, strings.TrimPrefix(err.Error(), "--"))
+		}
+		results, kernel = append(results, r), k
+		// One layer in memory at a time: collect this one's evaluator and
+		// scratch before the next layer's are allocated.
+		runtime.GC()
+	}
+	p.Finish()
+	summary := summarize(results)
+
+	if *plotPath != "" {
+		names := make([]string, len(results))
+		for i, r := range results {
+			names[i] = r.Name
+		}
+		title := "mean over " + plural(len(results), "layer") + ": " + strings.Join(names, ", ")
+		var pts []plotPoint
+		for _, s := range summary {
+			pts = append(pts, plotPoint{s.Scores, s.Ratio, s.RMSE.Mean, s.CosineSimilarity.Mean})
+		}
+		if err := writePlot(*plotPath, title, pts); err != nil {
+			return err
+		}
+	}
+	write := func(w io.Writer) error {
+		switch *format {
+		case "json":
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(reportJSON{results, summary})
+		case "csv":
+			return writeReportCSV(w, results, summary)
+		}
+		return writeReportText(w, results, summary, kernel)
+	}
+	if *out != "" {
+		if err := atomicfile.Write(*out, write); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
+		return nil
+	}
+	return write(stdout)
+}
+
+type layerResult struct {
+	Name    string      `json:"name"`
+	In      int         `json:"in"`
+	Out     int         `json:"out"`
+	Batches int         `json:"batches"`
+	Points  []pointJSON `json:"points"`
+}
+
+type statsJSON struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+}
+
+type summaryJSON struct {
+	Scores           string    `json:"scores"`
+	Ratio            float64   `json:"ratio"`
+	Layers           int       `json:"layers"`
+	RMSE             statsJSON `json:"rmse"`
+	CosineSimilarity statsJSON `json:"cosine_similarity"`
+}
+
+type reportJSON struct {
+	Layers  []layerResult `json:"layers"`
+	Summary []summaryJSON `json:"summary"`
+}
+
+// evaluateLayer evaluates one manifest layer with its own Evaluator and
+// Stream, and returns its points and the kernel used.
+func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
+	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method)
+	if err != nil {
+		return layerResult{}, "", err
+	}
+	var sets []chanprune.ScoreSet
+	for _, sr := range l.Scores {
+		scores, err := loadScores(sr.Name+"="+sr.Ref, sr.Ref, layer.In)
+		if err != nil {
+			return layerResult{}, "", err
+		}
+		sets = append(sets, chanprune.ScoreSet{Name: sr.Name, Scores: scores})
+	}
+	s, err := e.NewStream(sets, l.Ratios)
+	if err != nil {
+		return layerResult{}, "", fmt.Errorf("scores: %w", err)
+	}
+	batches, err := openBatches(l.Batches, l.Stacked)
+	if err != nil {
+		return layerResult{}, "", err
+	}
+	if err := observeBatches(s, batches, layer.In, p); err != nil {
+		return layerResult{}, "", err
+	}
+	points, err := s.Result()
+	if err != nil {
+		return layerResult{}, "", err
+	}
+	r := layerResult{Name: l.Name, In: layer.In, Out: layer.Out, Batches: batches.Len()}
+	for _, pt := range points {
+		r.Points = append(r.Points, pointJSON{pt.Scores, pt.Ratio, pt.RMSE, pt.CosineSimilarity, pt.NumPruned})
+	}
+	return r, e.Kernel(), nil
+}
+
+// summarize gives, for each (score set, ratio) pair in the order first
+// met, the mean, population standard deviation, minimum and maximum of the
+// rmse and of the cosine over the layers that evaluated it.
+func summarize(results []layerResult) []summaryJSON {
+	type key struct {
+		scores string
+		ratio  float64
+	}
+	var order []key
+	rmse, cos := map[key][]float64{}, map[key][]float64{}
+	for _, r := range results {
+		for _, pt := range r.Points {
+			k := key{pt.Scores, pt.Ratio}
+			if _, ok := rmse[k]; !ok {
+				order = append(order, k)
+			}
+			rmse[k] = append(rmse[k], pt.RMSE)
+			cos[k] = append(cos[k], pt.CosineSimilarity)
+		}
+	}
+	out := make([]summaryJSON, len(order))
+	for i, k := range order {
+		out[i] = summaryJSON{k.scores, k.ratio, len(rmse[k]), stats(rmse[k]), stats(cos[k])}
+	}
+	return out
+}
+
+func stats(x []float64) statsJSON {
+	s := statsJSON{Min: math.Inf(1), Max: math.Inf(-1)}
+	for _, v := range x {
+		s.Mean += v
+		s.Min, s.Max = min(s.Min, v), max(s.Max, v)
+	}
+	s.Mean /= float64(len(x))
+	for _, v := range x {
+		s.Std += (v - s.Mean) * (v - s.Mean)
+	}
+	s.Std = math.Sqrt(s.Std / float64(len(x)))
+	return s
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, kernel string) error {
+	fmt.Fprintf(w, "%s, kernel %s\n\n", plural(len(results), "layer"), kernel)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\t")
+	for _, r := range results {
+		for _, p := range r.Points {
+			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nacross layers (mean, population std, min, max):\n\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scores\tratio\tlayers\trmse mean\tstd\tmin\tmax\tcosine mean\tstd\tmin\tmax\t")
+	for _, s := range summary {
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.3g\t%.6g\t%.6g\t%.8f\t%.3g\t%.8f\t%.8f\t\n", s.Scores, s.Ratio, s.Layers,
+			s.RMSE.Mean, s.RMSE.Std, s.RMSE.Min, s.RMSE.Max,
+			s.CosineSimilarity.Mean, s.CosineSimilarity.Std, s.CosineSimilarity.Min, s.CosineSimilarity.Max)
+	}
+	return tw.Flush()
+}
+
+// writeReportCSV writes one table: a row per layer and pair (kind
+// "layer"), then the summary's mean, std, min and max rows per pair.
+func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) error {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity"})
+	for _, r := range results {
+		for _, p := range r.Points {
+			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity)})
+		}
+	}
+	for _, s := range summary {
+		for _, st := range []struct {
+			kind      string
+			rmse, cos float64
+		}{
+			{"mean", s.RMSE.Mean, s.CosineSimilarity.Mean},
+			{"std", s.RMSE.Std, s.CosineSimilarity.Std},
+			{"min", s.RMSE.Min, s.CosineSimilarity.Min},
+			{"max", s.RMSE.Max, s.CosineSimilarity.Max},
+		} {
+			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos)})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

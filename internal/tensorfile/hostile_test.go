@@ -1,0 +1,260 @@
+package tensorfile
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/chanprune/chanprune/internal/npy"
+)
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// zipOf builds a zip of the named members, stored or deflated.
+func zipOf(method uint16, members ...string) func(contents ...[]byte) []byte {
+	return func(contents ...[]byte) []byte {
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		for i, name := range members {
+			f, err := w.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+			if err == nil {
+				_, err = f.Write(contents[i])
+			}
+			if err != nil {
+				panic(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			panic(err)
+		}
+		return buf.Bytes()
+	}
+}
+
+// torchZip builds a torch.save-like file from a pickle and one storage.
+var torchZip = zipOf(zip.Store, "archive/data.pkl", "archive/data/0")
+
+// npyBytes is a version 1.0 .npy file with any header dict and data.
+func npyBytes(dict string, data []byte) []byte {
+	hdr := dict + strings.Repeat(" ", 63-(10+len(dict))%64) + "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), 0, 0)
+	binary.LittleEndian.PutUint16(b[8:], uint16(len(hdr)))
+	return append(append(b, hdr...), data...)
+}
+
+// safetensorsBytes is a safetensors file with any header and data.
+func safetensorsBytes(header string, data []byte) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
+	return append(append(b, header...), data...)
+}
+
+// readAll opens b and reads every tensor it lists, as the CLI would.
+func readAll(b []byte) error {
+	f, err := openAt(bytes.NewReader(b), int64(len(b)), nil)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	keys := f.keys()
+	if keys == nil {
+		keys = []string{""}
+	}
+	for _, k := range keys {
+		t, err := f.tensor(k)
+		if err != nil {
+			return err
+		}
+		if _, err := t.read(nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func TestForbiddenGlobals(t *testing.T) {
+	for _, tc := range []struct {
+		name, pickle, mention string
+	}{
+		{"GLOBAL os.system", "\x80\x02cos\nsystem\nX\x02\x00\x00\x00idq\x00\x85R.", "os.system"},
+		{"INST", "(X\x02\x00\x00\x00idios\nsystem\n.", "os.system"},
+		{"STACK_GLOBAL builtins.eval", "\x80\x04\x8c\x08builtins\x8c\x04eval\x93\x8c\x011\x85R.", "builtins.eval"},
+		{"GLOBAL __builtin__.object", "\x80\x02c__builtin__\nobject\n.", "__builtin__.object"},
+		{"STACK_GLOBAL __builtin__.object", "\x80\x04\x8c\x0b__builtin__\x8c\x06object\x93.", "ObjectClass"},
+		{"storage of another module", "\x80\x02cnumpy\nFloatStorage\n.", "numpy.FloatStorage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := readAll(torchZip([]byte(tc.pickle), nil))
+			if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), tc.mention) {
+				t.Errorf("got %v, want ErrForbidden naming %s", err, tc.mention)
+			}
+		})
+	}
+}
+
+func TestHostilePickles(t *testing.T) {
+	huge := func(op byte) string { return "\x80\x04" + string(op) + "\x00\x00\x00\x00\x00\x00\x00\x10." }
+	// Dicts 40 deep, each with two keys for the one below: 2^40 paths.
+	shared := "\x80\x02}q\x00"
+	for i := 1; i <= 40; i++ {
+		prev := string(rune(i - 1))
+		shared += "}(X\x01\x00\x00\x00ah" + prev + "X\x01\x00\x00\x00bh" + prev + "uq" + string(rune(i))
+	}
+	shared += "."
+	for _, tc := range []struct {
+		name, pickle string
+		sentinel     error
+	}{
+		{"BINBYTES8 of 2^60 bytes", huge(0x8e), ErrFormat},
+		{"BINUNICODE8 of 2^60 bytes", huge(0x8d), ErrFormat},
+		{"FRAME of 2^60 bytes", huge(0x95), ErrFormat},
+		{"BINUNICODE past the end", "\x80\x02X\xff\xff\xff\x7fab.", ErrFormat},
+		{"odd SETITEMS (gopickle panics)", "}(K\x01u.", ErrFormat},
+		{"a list inside itself", "]q\x00h\x00a.", ErrTooLarge},
+		{"a dict shared 2^40 times", shared, ErrTooLarge}, // costs about maxTree
+		{"unknown opcode", "\x80\x02\xff.", ErrFormat},
+		{"LONG4 of 5000 bytes (quadratic to decode)", "\x80\x02\x8b\x88\x13\x00\x00" + strings.Repeat("\xff", 5000) + ".", ErrTooLarge},
+		{"no STOP", "\x80\x02K\x01", ErrFormat},
+		{"persistent id that is no storage", "\x80\x02K\x01Q.", ErrFormat},
+		{"a set", "\x80\x04\x8f.", ErrForbidden},
+		{"dict with a tuple key", "}))s.", ErrFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			limit := uint64(1 << 20)
+			if tc.pickle == shared {
+				limit = 2 * maxTree
+			}
+			if n := allocated(func() { err = readAll(torchZip([]byte(tc.pickle), nil)) }); n > limit {
+				t.Errorf("allocated %d bytes", n)
+			}
+			if !errors.Is(err, tc.sentinel) {
+				t.Errorf("got %v, want %v", err, tc.sentinel)
+			}
+		})
+	}
+}
+
+// A tensor pickle over storage "0" of numel floats: shape and strides as
+// given, storage offset 0.
+func tensorPickle(class string, numel int, shape, strides string) []byte {
+	return []byte(fmt.Sprintf("\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\n%s\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuJ%stQK\x00%s%s\x89tR.",
+		class, string(binary.LittleEndian.AppendUint32(nil, uint32(numel))), shape, strides))
+}
+
+func TestHostileTorchTensors(t *testing.T) {
+	four := make([]byte, 16)
+	for _, tc := range []struct {
+		name     string
+		file     []byte
+		sentinel error
+	}{
+		{"ok", torchZip(tensorPickle("FloatStorage", 4, "K\x02K\x02\x86", "K\x02K\x01\x86"), four), nil},
+		{"transposed", torchZip(tensorPickle("FloatStorage", 4, "K\x02K\x02\x86", "K\x01K\x02\x86"), four), nil},
+		{"past the storage", torchZip(tensorPickle("FloatStorage", 4, "K\x02K\x03\x86", "K\x03K\x01\x86"), four), ErrFormat},
+		{"storage shorter than numel", torchZip(tensorPickle("FloatStorage", 5, "K\x05\x85", "K\x01\x85"), four), ErrFormat},
+		{"expanded view", torchZip(tensorPickle("FloatStorage", 1, "J\x00\x00\x00\x40\x85", "K\x00\x85"), four[:4]), ErrFormat},
+		{"int64", torchZip(tensorPickle("LongStorage", 2, "K\x02\x85", "K\x01\x85"), four), ErrDtype},
+		{"missing storage", zipOf(zip.Store, "archive/data.pkl")(tensorPickle("FloatStorage", 4, "K\x04\x85", "K\x01\x85")), ErrFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := readAll(tc.file); !errors.Is(err, tc.sentinel) {
+				t.Errorf("got %v, want %v", err, tc.sentinel)
+			}
+		})
+	}
+}
+
+func TestHostileSafetensors(t *testing.T) {
+	f32 := make([]byte, 16)
+	for _, tc := range []struct {
+		name     string
+		file     []byte
+		sentinel error
+	}{
+		{"ok", safetensorsBytes(`{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"k":"v"}}`, f32), nil},
+		{"header longer than the file", safetensorsBytes(`{"a":1}`, nil)[:12], ErrTruncated},
+		{"header over 100 MiB", append(binary.LittleEndian.AppendUint64(nil, 200<<20), `{}`...), ErrTooLarge},
+		{"offsets past the data", safetensorsBytes(`{"a":{"dtype":"F32","shape":[5],"data_offsets":[0,20]}}`, f32), ErrFormat},
+		{"begin after end", safetensorsBytes(`{"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}`, f32), ErrFormat},
+		{"size does not match shape", safetensorsBytes(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}`, f32), ErrFormat},
+		{"overlap", safetensorsBytes(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}`, f32), ErrFormat},
+		{"huge shape", safetensorsBytes(`{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}`, f32), ErrTooLarge},
+		{"negative dimension", safetensorsBytes(`{"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}}`, f32), ErrFormat},
+		{"unknown dtype", safetensorsBytes(`{"a":{"dtype":"C64","shape":[2],"data_offsets":[0,16]}}`, f32), ErrDtype},
+		{"not JSON", safetensorsBytes(`{"a":`, f32), ErrFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := readAll(tc.file); !errors.Is(err, tc.sentinel) {
+				t.Errorf("got %v, want %v", err, tc.sentinel)
+			}
+		})
+	}
+}
+
+// A deflated .npz member whose sizes promise a gigabyte but whose data
+// holds 16 bytes costs what it holds, not what it promises.
+func TestDeflatedMemberThatLies(t *testing.T) {
+	member := npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (268435456,), }", make([]byte, 16))
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+	fw.Write(member)
+	fw.Close()
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	raw, err := w.CreateRaw(&zip.FileHeader{Name: "x.npy", Method: zip.Deflate,
+		CompressedSize64: uint64(comp.Len()), UncompressedSize64: 128 + 1<<30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Write(comp.Bytes())
+	w.Close()
+	if n := allocated(func() { err = readAll(buf.Bytes()) }); n > 4<<20 {
+		t.Errorf("allocated %d bytes", n)
+	}
+	if !errors.Is(err, ErrTruncated) {
+		t.Errorf("got %v, want ErrTruncated", err)
+	}
+
+	// The same lie in a stored member is caught before reading.
+	stored := zipOf(zip.Store, "x.npy")(member)
+	if err := readAll(stored); !errors.Is(err, npy.ErrTruncated) {
+		t.Errorf("stored: got %v, want npy.ErrTruncated", err)
+	}
+}
+
+func TestNotATensorFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file []byte
+	}{
+		{"text", []byte("hello, world\n")},
+		{"empty", nil},
+		{"legacy torch.save", []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")},
+		{"broken zip", []byte("PK\x03\x04 not really")},
+	} {
+		if err := readAll(tc.file); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: got %v, want ErrFormat", tc.name, err)
+		}
+	}
+}

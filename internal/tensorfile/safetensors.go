@@ -1,0 +1,149 @@
+package tensorfile
+
+import (
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// maxSafetensorsHeader is the safetensors library's own limit.
+const maxSafetensorsHeader = 100 << 20
+
+// stDtypes are the safetensors dtypes that convert to float32, and the
+// sizes of some others, whose offsets are checked all the same; a tensor
+// of any other dtype is refused when read.
+var stDtypes = map[string]dtype{
+	"F64": {kind: f64, size: 8}, "F32": {kind: f32, size: 4}, "F16": {kind: f16, size: 2}, "BF16": {kind: bf16, size: 2},
+	"I64": {size: 8}, "U64": {size: 8}, "I32": {size: 4}, "U32": {size: 4}, "I16": {size: 2}, "U16": {size: 2},
+	"I8": {size: 1}, "U8": {size: 1}, "BOOL": {size: 1}, "F8_E4M3": {size: 1}, "F8_E5M2": {size: 1},
+}
+
+// stEntry is one tensor of the JSON header.
+type stEntry struct {
+	Dtype   string   `json:"dtype"`
+	Shape   []int    `json:"shape"`
+	Offsets []uint64 `json:"data_offsets"` // [begin, end) from the start of the data
+}
+
+// safetensorsFile is a .safetensors file: an 8-byte little-endian header
+// length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
+// {…}}, then the data.
+type safetensorsFile struct {
+	r         io.ReaderAt
+	dataStart int64
+	entries   map[string]stEntry
+	names     []string // natural order
+	closer
+}
+
+func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, error) {
+	var pre [8]byte
+	if _, err := r.ReadAt(pre[:], 0); err != nil {
+		return nil, fmt.Errorf("%w: safetensors: %v", ErrTruncated, err)
+	}
+	n := binary.LittleEndian.Uint64(pre[:])
+	switch {
+	case n > maxSafetensorsHeader:
+		return nil, fmt.Errorf("%w: safetensors header of %d bytes, more than %d", ErrTooLarge, n, maxSafetensorsHeader)
+	case int64(n) > size-8:
+		return nil, fmt.Errorf("%w: safetensors header of %d bytes in a %d-byte file", ErrTruncated, n, size)
+	}
+	hdr := make([]byte, n)
+	if _, err := r.ReadAt(hdr, 8); err != nil {
+		return nil, fmt.Errorf("%w: safetensors header: %v", ErrTruncated, err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(hdr, &raw); err != nil {
+		return nil, fmt.Errorf("%w: safetensors header: %v", ErrFormat, err)
+	}
+	f := &safetensorsFile{r: r, dataStart: 8 + int64(n), entries: map[string]stEntry{}, closer: closer{c}}
+	for name, v := range raw {
+		if name == "__metadata__" {
+			continue
+		}
+		var e stEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("%w: safetensors tensor %q: %v", ErrFormat, name, err)
+		}
+		if err := checkEntry(e, size-f.dataStart); err != nil {
+			return nil, fmt.Errorf("safetensors tensor %q: %w", name, err)
+		}
+		f.entries[name] = e
+		f.names = append(f.names, name)
+	}
+	if err := f.checkOverlap(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(f.names, naturalCompare)
+	return f, nil
+}
+
+// checkEntry checks that the tensor's bytes lie in the data region and
+// match its dtype and shape.
+func checkEntry(e stEntry, dataLen int64) error {
+	if e.Dtype == "" || e.Shape == nil || len(e.Offsets) != 2 {
+		return fmt.Errorf("%w: want dtype, shape and data_offsets [begin, end]", ErrFormat)
+	}
+	if len(e.Shape) > maxDims {
+		return fmt.Errorf("%w: shape has %d dimensions, more than %d", ErrFormat, len(e.Shape), maxDims)
+	}
+	begin, end := e.Offsets[0], e.Offsets[1]
+	if begin > end || end > uint64(dataLen) {
+		return fmt.Errorf("%w: data_offsets [%d, %d] outside the %d data bytes", ErrFormat, begin, end, dataLen)
+	}
+	n, err := elemCount(e.Shape)
+	if err != nil {
+		return err
+	}
+	if dt, ok := stDtypes[e.Dtype]; ok && uint64(n)*uint64(dt.size) != end-begin {
+		return fmt.Errorf("%w: shape %v of %s needs %d bytes, data_offsets [%d, %d] give %d",
+			ErrFormat, e.Shape, e.Dtype, uint64(n)*uint64(dt.size), begin, end, end-begin)
+	}
+	return nil
+}
+
+// checkOverlap refuses tensors whose bytes overlap.
+func (f *safetensorsFile) checkOverlap() error {
+	names := slices.Clone(f.names)
+	off := func(name string) (uint64, uint64) { e := f.entries[name]; return e.Offsets[0], e.Offsets[1] }
+	slices.SortFunc(names, func(a, b string) int {
+		ab, ae := off(a)
+		bb, be := off(b)
+		return cmp.Or(cmp.Compare(ab, bb), cmp.Compare(ae, be), cmp.Compare(a, b))
+	})
+	var prev string
+	for _, name := range names {
+		begin, end := off(name)
+		if begin == end {
+			continue
+		}
+		if prev != "" {
+			if _, pend := off(prev); begin < pend {
+				return fmt.Errorf("%w: safetensors tensors %q and %q overlap", ErrFormat, prev, name)
+			}
+		}
+		prev = name
+	}
+	return nil
+}
+
+func (f *safetensorsFile) keys() []string               { return f.names }
+func (f *safetensorsFile) batchKeys() ([]string, error) { return f.names, nil }
+
+func (f *safetensorsFile) tensor(key string) (tensor, error) {
+	key, err := onlyKey(f, key)
+	if err != nil {
+		return tensor{}, err
+	}
+	e, ok := f.entries[key]
+	if !ok {
+		return tensor{}, missingKey(f, key)
+	}
+	dt := stDtypes[e.Dtype]
+	dt.name, dt.order = e.Dtype, binary.LittleEndian
+	n, _ := elemCount(e.Shape) // checkEntry checked it
+	return newTensor(f.r, f.dataStart+int64(e.Offsets[0]), int64(n), true, dt, e.Shape, cStrides(e.Shape), 0)
+}

@@ -1,0 +1,190 @@
+package tensorfile
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+
+	"github.com/chanprune/chanprune/internal/npy"
+)
+
+const (
+	// maxElems keeps element counts times 8 bytes within int and int64.
+	maxElems = math.MaxInt / 8
+	// maxDims is numpy's limit on the number of dimensions.
+	maxDims = 64
+)
+
+// tensor is an array stored in a file: elements of dt from byte base of
+// src, laid out by shape and strides (in elements) from element offset.
+type tensor struct {
+	src     io.ReaderAt
+	base    int64
+	avail   int64 // elements src holds from base: checked, or if !sized declared
+	sized   bool
+	dt      dtype
+	shape   []int
+	strides []int
+	offset  int64
+}
+
+// newTensor checks that the layout stays inside the avail elements and
+// that the dtype converts.
+func newTensor(src io.ReaderAt, base, avail int64, sized bool, dt dtype, shape, strides []int, offset int64) (tensor, error) {
+	t := tensor{src, base, avail, sized, dt, shape, strides, offset}
+	if err := dt.check(); err != nil {
+		return t, err
+	}
+	if len(shape) != len(strides) || len(shape) > maxDims {
+		return t, fmt.Errorf("%w: shape %v with strides %v", ErrFormat, shape, strides)
+	}
+	n, err := elemCount(shape)
+	if err != nil {
+		return t, err
+	}
+	if offset < 0 {
+		return t, fmt.Errorf("%w: negative offset %d", ErrFormat, offset)
+	}
+	if n == 0 {
+		return t, nil
+	}
+	last := offset // the last element the layout touches
+	for k, d := range shape {
+		s := strides[k]
+		if s < 0 {
+			return t, fmt.Errorf("%w: negative stride in %v", ErrFormat, strides)
+		}
+		if s > 0 && int64(d-1) > (maxElems-last)/int64(s) {
+			return t, fmt.Errorf("%w: shape %v with strides %v from %d", ErrTooLarge, shape, strides, offset)
+		}
+		last += int64(d-1) * int64(s)
+	}
+	if last >= avail {
+		return t, fmt.Errorf("%w: shape %v with strides %v from element %d needs %d elements, the data holds %d",
+			ErrFormat, shape, strides, offset, last+1, avail)
+	}
+	// Elements that overlap (an expanded view, stride 0) would let a few
+	// stored bytes stand for any number of elements.
+	if int64(n) > last-offset+1 {
+		return t, fmt.Errorf("%w: shape %v with strides %v reuses elements (an expanded view?): save it with .contiguous()",
+			ErrFormat, shape, strides)
+	}
+	return t, nil
+}
+
+// elemCount returns the product of shape's dimensions, at most maxElems.
+func elemCount(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("%w: negative dimension in shape %v", ErrFormat, shape)
+		}
+		if d != 0 && n > maxElems/d {
+			return 0, fmt.Errorf("%w: shape %v has more than %d elements", ErrTooLarge, shape, maxElems)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// cStrides returns the strides of a C-order (row-major) array.
+func cStrides(shape []int) []int {
+	s := make([]int, len(shape))
+	step := 1
+	for k := len(shape) - 1; k >= 0; k-- {
+		s[k] = step
+		step *= shape[k]
+	}
+	return s
+}
+
+// fortranStrides returns the strides of a Fortran-order array.
+func fortranStrides(shape []int) []int {
+	s := make([]int, len(shape))
+	step := 1
+	for k, d := range shape {
+		s[k] = step
+		step *= d
+	}
+	return s
+}
+
+// contiguous reports whether the elements lie in C order without gaps.
+func (t tensor) contiguous() bool {
+	c := cStrides(t.shape)
+	for k, d := range t.shape {
+		if d > 1 && t.strides[k] != c[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// row returns the i-th sub-array along the leading axis.
+func (t tensor) row(i int) tensor {
+	r := t
+	r.shape, r.strides = t.shape[1:], t.strides[1:]
+	r.offset += int64(i) * int64(t.strides[0])
+	return r
+}
+
+// read reads the tensor as float32 in C order, into buf's memory when it
+// has the capacity.
+func (t tensor) read(buf []float32) (*npy.Array, error) {
+	shape := slices.Clone(t.shape)
+	n, _ := elemCount(shape) // newTensor checked it
+	if n == 0 {
+		return &npy.Array{Shape: shape, Data: buf[:0]}, nil
+	}
+	span := int64(1) // elements from the first to the last one touched
+	for k, d := range shape {
+		span += int64(d-1) * int64(t.strides[k])
+	}
+	size := int64(t.dt.size)
+	r := io.NewSectionReader(t.src, t.base+t.offset*size, span*size)
+	if t.contiguous() {
+		data, err := readFloats(r, t.dt, n, buf, t.sized)
+		if err != nil {
+			return nil, err
+		}
+		return &npy.Array{Shape: shape, Data: data}, nil
+	}
+	src, err := readFloats(r, t.dt, int(span), nil, t.sized)
+	if err != nil {
+		return nil, err
+	}
+	data := buf[:0]
+	if cap(data) < n {
+		data = make([]float32, n)
+	}
+	data = data[:n]
+	gather(data, src, shape, t.strides)
+	return &npy.Array{Shape: shape, Data: data}, nil
+}
+
+// gather copies the strided elements of src into dst in C order.
+func gather(dst, src []float32, shape, strides []int) {
+	nd := len(shape)
+	if nd == 0 {
+		dst[0] = src[0]
+		return
+	}
+	inner, step := shape[nd-1], strides[nd-1]
+	idx := make([]int, nd-1)
+	off := 0 // offset in src of idx
+	for o := 0; o < len(dst); o += inner {
+		for j := range inner {
+			dst[o+j] = src[off+j*step]
+		}
+		for k := nd - 2; k >= 0; k-- { // advance idx, carrying into earlier axes
+			idx[k]++
+			off += strides[k]
+			if idx[k] < shape[k] {
+				break
+			}
+			off -= idx[k] * strides[k]
+			idx[k] = 0
+		}
+	}
+}

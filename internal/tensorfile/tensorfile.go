@@ -1,0 +1,142 @@
+// Package tensorfile reads float tensors from the files PyTorch and NumPy
+// users have: .npy, .npz (np.savez, stored or deflated), .safetensors and
+// torch.save's .pt/.pth (a zip holding a pickle and raw storages).
+//
+// A reference FILE#KEY names one tensor of a container (see ParseRef); the
+// format is told by the file's first bytes, not its name. Every tensor comes
+// back as an *npy.Array of float32 in C order, converted from float32,
+// float16, bfloat16 or float64; other dtypes are refused, naming the dtype.
+//
+// The readers trust no size a file declares: each is checked against the
+// bytes the file really has before anything is allocated for it, and data
+// from a compressed zip member grows as it arrives, capped at the count its
+// header gives. Pickles are walked opcode by opcode before they are
+// unpickled, and the unpickler builds only tensors, dicts (including
+// collections.OrderedDict), lists, tuples and scalars: every other global
+// (os.system, a module's class, …) is refused by name. Data is decoded with
+// encoding/binary, so big-endian hosts read the same values.
+package tensorfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/chanprune/chanprune/internal/npy"
+)
+
+// Sentinel errors, for use with errors.Is. Reading an .npy file or an .npz
+// member may also return one of package npy's.
+var (
+	// ErrFormat reports a file that is not a valid file of its format.
+	ErrFormat = errors.New("tensorfile: malformed file")
+	// ErrDtype reports a tensor whose dtype does not convert to float32.
+	ErrDtype = errors.New("tensorfile: unsupported dtype")
+	// ErrKey reports a key the file does not have, or a missing key.
+	ErrKey = errors.New("tensorfile: no such tensor")
+	// ErrTruncated reports data shorter than the file declares.
+	ErrTruncated = errors.New("tensorfile: data shorter than declared")
+	// ErrTooLarge reports a size beyond a limit or that overflows.
+	ErrTooLarge = errors.New("tensorfile: too large")
+	// ErrForbidden reports a pickle that names a global other than the
+	// tensor rebuilders and storage types of torch.
+	ErrForbidden = errors.New("tensorfile: forbidden pickle global")
+)
+
+// file is an open tensor file.
+type file interface {
+	// keys lists every tensor, in the file's order: natural order of the
+	// names for .npz and .safetensors, depth-first for a .pt; nil for .npy.
+	keys() []string
+	// batchKeys lists the tensors a batch argument without a key names.
+	batchKeys() ([]string, error)
+	// tensor finds a tensor by key; "" names the file's only tensor.
+	tensor(key string) (tensor, error)
+	io.Closer
+}
+
+// Read reads the tensor ref names: a .npy file, or a tensor of a container
+// (without a key, the container's only tensor).
+func Read(ref Ref) (*npy.Array, error) {
+	f, err := open(ref.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := f.tensor(ref.Key)
+	if err != nil {
+		return nil, err
+	}
+	return t.read(nil)
+}
+
+// Keys lists the tensors of the container at path, in its order (see
+// file.keys); a .npy file has none.
+func Keys(path string) ([]string, error) {
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.keys(), nil
+}
+
+// open opens the file at path and tells its format from its first bytes.
+func open(path string) (file, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		var tf file
+		if tf, err = openAt(f, st.Size(), f); err == nil {
+			return tf, nil
+		}
+	}
+	f.Close()
+	return nil, err
+}
+
+// openAt opens a tensor file of size bytes read through r; closer, if not
+// nil, is closed with it.
+func openAt(r io.ReaderAt, size int64, closer io.Closer) (file, error) {
+	var magic [9]byte
+	n, err := r.ReadAt(magic[:], 0)
+	if n < len(magic) && err != io.EOF {
+		return nil, err
+	}
+	m := string(magic[:n])
+	switch {
+	case len(m) >= 6 && m[:6] == "\x93NUMPY":
+		return openNpy(r, size, closer)
+	case len(m) >= 4 && (m[:4] == "PK\x03\x04" || m[:4] == "PK\x05\x06"):
+		z, err := openZip(r, size, closer)
+		if err != nil {
+			return nil, err
+		}
+		if pkl := z.torchPickle(); pkl != nil {
+			return openTorch(z, pkl)
+		}
+		return openNpz(z)
+	case len(m) == 9 && m[8] == '{':
+		return openSafetensors(r, size, closer)
+	case len(m) >= 1 && m[0] == 0x80:
+		return nil, fmt.Errorf("%w: a bare pickle, as torch.save wrote before torch 1.6 or with "+
+			"_use_new_zipfile_serialization=False: load it and save it again with torch.save's default", ErrFormat)
+	}
+	return nil, fmt.Errorf("%w: not a .npy, .npz, .safetensors or torch.save file", ErrFormat)
+}
+
+// closer closes what an open file holds, once.
+type closer struct{ c io.Closer }
+
+func (c *closer) Close() error {
+	if c.c == nil {
+		return nil
+	}
+	err := c.c.Close()
+	c.c = nil
+	return err
+}
