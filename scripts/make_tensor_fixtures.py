@@ -56,8 +56,33 @@ def write_safetensors(path, tensors, metadata):
         f.write(struct.pack("<Q", len(text)) + text + data)
 
 
+def walkthrough():
+    """The README walk-through on a small model: a forward hook collects a
+    Linear layer's inputs in bfloat16, saved to safetensors with the layer's
+    weight and bias (write_safetensors stands in for
+    safetensors.torch.save_file, which is not in Debian)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 12))
+    layer = model[2]
+    acts = {}
+
+    def hook(module, inputs, output):
+        acts[f"batch_{len(acts)}"] = inputs[0].detach().to(torch.bfloat16).cpu().contiguous()
+
+    handle = layer.register_forward_hook(hook)
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(4, 5, 8))
+    handle.remove()
+    write_safetensors(os.path.join(OUT, "walk_acts.safetensors"), acts, {"format": "pt"})
+    write_safetensors(os.path.join(OUT, "walk_layer.safetensors"), {
+        "weight": layer.weight.detach().contiguous(), "bias": layer.bias.detach().contiguous(),
+    }, {"format": "pt"})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    walkthrough()
     t = torch.from_numpy
 
     # .npz: the batches under names whose natural order (batch_1, batch_2,
