@@ -100,8 +100,9 @@ func FuzzEvalKernel(f *testing.F) {
 	})
 }
 
-// FuzzGemmKernel does the same for the dense product kernels, with guard
-// zones around the output tile.
+// FuzzGemmKernel does the same for the dense product kernels, gemm and
+// gemmAcc (on a C prefilled from the input) on the same operands, with
+// guard zones around the output tile.
 func FuzzGemmKernel(f *testing.F) {
 	for _, sh := range [][4]uint8{{0, 1, 1, 0}, {1, 1, 1, 0}, {7, 5, 15, 1}, {8, 6, 16, 3}, {9, 14, 31, 0}, {17, 13, 33, 2}} {
 		f.Add(sh[0], sh[1], sh[2], sh[3], []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
@@ -109,16 +110,12 @@ func FuzzGemmKernel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k, m, n, pad uint8, data []byte) {
 		ks, twins := testedKernels()
 		for i, kern := range ks {
-			vals := &fuzzFloats{data: data}
-			c := gemmCase{k: int(k) % 70, m: int(m) % (kern.mr + 1), n: int(n) % (kern.nr + 1)}
-			c.ldc = c.n + int(pad)%4
-			c.a, c.w, c.bias = make([]float32, c.k*kern.mr), make([]float32, c.k*kern.nr), make([]float32, kern.nr)
-			for _, x := range [][]float32{c.a, c.w, c.bias} {
-				for j := range x {
-					x[j] = vals.next()
-				}
+			for _, acc := range []bool{false, true} {
+				vals := &fuzzFloats{data: data}
+				mm, nn := int(m)%(kern.mr+1), int(n)%(kern.nr+1)
+				c := newGemmCase(kern, acc, int(k)%70, mm, nn, nn+int(pad)%4, vals.next)
+				checkGemm(t, kern, c, runGemm(t, kern, c), runGemm(t, twins[i], c))
 			}
-			checkGemm(t, kern, c, runGemm(t, kern.gemm, c), runGemm(t, twins[i].gemm, c))
 		}
 	})
 }

@@ -5,10 +5,11 @@ package chanprune
 // activations are packed in panels of mr tokens, the weight in panels of nr
 // outputs.
 type kernel struct {
-	name   string
-	mr, nr int
-	eval   evalFunc
-	gemm   gemmFunc
+	name    string
+	mr, nr  int
+	eval    evalFunc
+	gemm    gemmFunc
+	gemmAcc gemmAccFunc
 
 	// peak runs n iterations of independent FMAs, peakFlops flops each,
 	// to measure the machine's limit for this instruction set; nil for
@@ -55,6 +56,20 @@ type evalFunc func(a, w []float32, idx []int32, nk int, bias []float32, m int, s
 //
 // Every SIMD kernel is checked against gemmGeneric (kernel_generic.go).
 type gemmFunc func(a, w []float32, k int, bias, c []float32, ldc, m, n int)
+
+// gemmAccFunc adds a·w to the top-left m×n part of an mr×nr tile of C:
+// c[i·ldc+j] += (a·w)[i][j] for i < m, j < n, the sum over the k rows
+// formed first and then added to c. It is gemmFunc without bias, for the
+// K blocks after the first of a product blocked over its depth (product.go):
+//
+//   - a, w and the layout of c are as for gemmFunc (a block of k rows of the
+//     packed panels is itself a packed panel, so a caller addresses rows
+//     [k0, k0+k) at a[k0·mr:] and w[k0·nr:]);
+//   - only c[i·ldc+j] for i < m, j < n are read and written; k may be 0,
+//     which leaves c as it was.
+//
+// Every SIMD kernel is checked against gemmAccGeneric (kernel_generic.go).
+type gemmAccFunc func(a, w []float32, k int, c []float32, ldc, m, n int)
 
 // lowerSumFunc returns Σ m[j] over the j < len(m) with rank[j] < below,
 // summed in float64; len(rank) ≥ len(m). The sweep's Gram path calls it on

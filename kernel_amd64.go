@@ -21,6 +21,15 @@ func evalAVX2_6x16(a []float32, w []float32, idx []int32, nk int, bias []float32
 //go:noescape
 func gemmAVX2_6x16(a []float32, w []float32, k int, bias []float32, c []float32, ldc int, m int, n int)
 
+// gemmAccAVX2_6x16 adds a·w to the top-left m×n part of a 6×16 tile of c
+// with AVX2+FMA: a holds k rows of 6 floats, w k contiguous rows of 16;
+// row i of the tile starts at c[i·ldc], and only c[i·ldc+j] for i < m,
+// j < n is read and written. k may be 0. It implements gemmAccFunc
+// (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func gemmAccAVX2_6x16(a []float32, w []float32, k int, c []float32, ldc int, m int, n int)
+
 // peakAVX2 runs n iterations of 12 independent YMM FMAs, 192 flops each,
 // to measure the AVX2+FMA limit of one core.
 //
@@ -51,6 +60,15 @@ func evalAVX512_14x32(a []float32, w []float32, idx []int32, nk int, bias []floa
 //
 //go:noescape
 func gemmAVX512_14x32(a []float32, w []float32, k int, bias []float32, c []float32, ldc int, m int, n int)
+
+// gemmAccAVX512_14x32 adds a·w to the top-left m×n part of a 14×32 tile of c
+// with AVX-512: a holds k rows of 14 floats, w k contiguous rows of 32;
+// row i of the tile starts at c[i·ldc], and only c[i·ldc+j] for i < m,
+// j < n is read and written. k may be 0. It implements gemmAccFunc
+// (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func gemmAccAVX512_14x32(a []float32, w []float32, k int, c []float32, ldc int, m int, n int)
 
 // peakAVX512 runs n iterations of 24 independent ZMM FMAs, 768 flops each,
 // to measure the AVX-512 limit of one core.

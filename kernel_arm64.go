@@ -18,6 +18,13 @@ func evalNEON_8x12(a, w []float32, idx []int32, nk int, bias []float32, m int, s
 //go:noescape
 func gemmNEON_8x12(a, w []float32, k int, bias, c []float32, ldc, m, n int)
 
+// gemmAccNEON_8x12 adds a·w to the top-left m×n corner of an 8×12 tile of c (row i
+// at c[i·ldc]) and reads and writes nothing else: a gemmAccFunc (kernel.go). Refer
+// to kernel_generic.go (gemmAccGeneric, tileProduct) for the reference.
+//
+//go:noescape
+func gemmAccNEON_8x12(a, w []float32, k int, c []float32, ldc, m, n int)
+
 // peakNEON runs n iterations of the 8×12 kernels' inner loop without its loads:
 // 24 independent fmla by element on registers only, 192 flops an iteration.
 // It has no generic twin; refer to kernel_generic.go for what the kernels compute.

@@ -843,6 +843,176 @@ cols:
 done:
 	RET
 
+// func gemmAccNEON_8x12(a, w []float32, k int, c []float32, ldc, m, n int)
+// Requires: ASIMD
+// Frame: the 384-byte scratch tile, used only when n < 12.
+// Registers: V0–V1 a, V2–V4 w, V8–V31 the tile; a row of c in V0–V2.
+TEXT ·gemmAccNEON_8x12(SB), NOSPLIT, $384-104
+	MOVD a_base+0(FP), R0
+	MOVD w_base+24(FP), R1
+	MOVD k+48(FP), R2
+	MOVD c_base+56(FP), R4
+	MOVD ldc+80(FP), R5
+	MOVD m+88(FP), R6
+	MOVD n+96(FP), R7
+	LSL  $2, R5, R5        // R5 = ldc in bytes
+
+	// tile = a·w
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	CMP  $1, R2                    // if k < 1: skip
+	BLT  loop_done
+
+loop:
+	VLD1.P 32(R0), [V0.S4, V1.S4]        // a[p·8 : p·8+8]
+	VLD1.P 48(R1), [V2.S4, V3.S4, V4.S4] // w row p
+	WORD   $0x4f801048                   // fmla v8.4s, v2.4s, v0.s[0]
+	WORD   $0x4f801069                   // fmla v9.4s, v3.4s, v0.s[0]
+	WORD   $0x4f80108a                   // fmla v10.4s, v4.4s, v0.s[0]
+	WORD   $0x4fa0104b                   // fmla v11.4s, v2.4s, v0.s[1]
+	WORD   $0x4fa0106c                   // fmla v12.4s, v3.4s, v0.s[1]
+	WORD   $0x4fa0108d                   // fmla v13.4s, v4.4s, v0.s[1]
+	WORD   $0x4f80184e                   // fmla v14.4s, v2.4s, v0.s[2]
+	WORD   $0x4f80186f                   // fmla v15.4s, v3.4s, v0.s[2]
+	WORD   $0x4f801890                   // fmla v16.4s, v4.4s, v0.s[2]
+	WORD   $0x4fa01851                   // fmla v17.4s, v2.4s, v0.s[3]
+	WORD   $0x4fa01872                   // fmla v18.4s, v3.4s, v0.s[3]
+	WORD   $0x4fa01893                   // fmla v19.4s, v4.4s, v0.s[3]
+	WORD   $0x4f811054                   // fmla v20.4s, v2.4s, v1.s[0]
+	WORD   $0x4f811075                   // fmla v21.4s, v3.4s, v1.s[0]
+	WORD   $0x4f811096                   // fmla v22.4s, v4.4s, v1.s[0]
+	WORD   $0x4fa11057                   // fmla v23.4s, v2.4s, v1.s[1]
+	WORD   $0x4fa11078                   // fmla v24.4s, v3.4s, v1.s[1]
+	WORD   $0x4fa11099                   // fmla v25.4s, v4.4s, v1.s[1]
+	WORD   $0x4f81185a                   // fmla v26.4s, v2.4s, v1.s[2]
+	WORD   $0x4f81187b                   // fmla v27.4s, v3.4s, v1.s[2]
+	WORD   $0x4f81189c                   // fmla v28.4s, v4.4s, v1.s[2]
+	WORD   $0x4fa1185d                   // fmla v29.4s, v2.4s, v1.s[3]
+	WORD   $0x4fa1187e                   // fmla v30.4s, v3.4s, v1.s[3]
+	WORD   $0x4fa1189f                   // fmla v31.4s, v4.4s, v1.s[3]
+	SUBS   $1, R2, R2
+	BNE    loop
+
+loop_done:
+	CMP $12, R7 // if n < 12: partial
+	BLT partial
+
+	// Full rows: add c's rows i < m to the tile's, and store them.
+	CMP    $1, R6                             // if m <= 0: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[0·ldc : 0·ldc+12]
+	WORD   $0x4e20d508                        // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                        // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                        // fadd v10.4s, v10.4s, v2.4s
+	VST1.P [V8.S4, V9.S4, V10.S4], (R4)(R5)   // c[0·ldc : 0·ldc+12]
+	CMP    $2, R6                             // if m <= 1: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[1·ldc : 1·ldc+12]
+	WORD   $0x4e20d56b                        // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                        // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                        // fadd v13.4s, v13.4s, v2.4s
+	VST1.P [V11.S4, V12.S4, V13.S4], (R4)(R5) // c[1·ldc : 1·ldc+12]
+	CMP    $3, R6                             // if m <= 2: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[2·ldc : 2·ldc+12]
+	WORD   $0x4e20d5ce                        // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                        // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                        // fadd v16.4s, v16.4s, v2.4s
+	VST1.P [V14.S4, V15.S4, V16.S4], (R4)(R5) // c[2·ldc : 2·ldc+12]
+	CMP    $4, R6                             // if m <= 3: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[3·ldc : 3·ldc+12]
+	WORD   $0x4e20d631                        // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                        // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                        // fadd v19.4s, v19.4s, v2.4s
+	VST1.P [V17.S4, V18.S4, V19.S4], (R4)(R5) // c[3·ldc : 3·ldc+12]
+	CMP    $5, R6                             // if m <= 4: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[4·ldc : 4·ldc+12]
+	WORD   $0x4e20d694                        // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                        // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                        // fadd v22.4s, v22.4s, v2.4s
+	VST1.P [V20.S4, V21.S4, V22.S4], (R4)(R5) // c[4·ldc : 4·ldc+12]
+	CMP    $6, R6                             // if m <= 5: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[5·ldc : 5·ldc+12]
+	WORD   $0x4e20d6f7                        // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                        // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                        // fadd v25.4s, v25.4s, v2.4s
+	VST1.P [V23.S4, V24.S4, V25.S4], (R4)(R5) // c[5·ldc : 5·ldc+12]
+	CMP    $7, R6                             // if m <= 6: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[6·ldc : 6·ldc+12]
+	WORD   $0x4e20d75a                        // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                        // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                        // fadd v28.4s, v28.4s, v2.4s
+	VST1.P [V26.S4, V27.S4, V28.S4], (R4)(R5) // c[6·ldc : 6·ldc+12]
+	CMP    $8, R6                             // if m <= 7: done
+	BLT    done
+	VLD1   (R4), [V0.S4, V1.S4, V2.S4]        // c[7·ldc : 7·ldc+12]
+	WORD   $0x4e20d7bd                        // fadd v29.4s, v29.4s, v0.4s
+	WORD   $0x4e21d7de                        // fadd v30.4s, v30.4s, v1.4s
+	WORD   $0x4e22d7ff                        // fadd v31.4s, v31.4s, v2.4s
+	VST1   [V29.S4, V30.S4, V31.S4], (R4)     // c[7·ldc : 7·ldc+12]
+	RET
+
+// Partial rows: the tile to the frame, then add its m×n corner to c's.
+partial:
+	MOVD   $tile-384(SP), R8
+	VST1.P [V8.S4, V9.S4, V10.S4, V11.S4], 64(R8)
+	VST1.P [V12.S4, V13.S4, V14.S4, V15.S4], 64(R8)
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R8)
+	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R8)
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R8)
+	VST1.P [V28.S4, V29.S4, V30.S4, V31.S4], 64(R8)
+	MOVD   $tile-384(SP), R8
+	CMP    $1, R6                                   // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R7
+	BLT    done
+
+rows:
+	MOVD R8, R9
+	MOVD R4, R10
+	MOVD R7, R11
+
+cols:
+	FMOVS.P 4(R9), F0
+	FMOVS   (R10), F1
+	FADDS   F1, F0, F0   // tile[i][j] + c[i·ldc+j]
+	FMOVS.P F0, 4(R10)   // c[i·ldc+j] = the sum
+	SUBS    $1, R11, R11
+	BNE     cols
+	ADD     $48, R8, R8
+	ADD     R5, R4, R4
+	SUBS    $1, R6, R6
+	BNE     rows
+
+done:
+	RET
+
 // func peakNEON(n int)
 // Requires: ASIMD
 // 192 flops an iteration.

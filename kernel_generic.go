@@ -17,6 +17,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k := &kernel{name: name, mr: mr, nr: nr, gramEntryMACs: 6, gramBatchMACs: 4e5}
 	k.eval = k.evalGeneric
 	k.gemm = k.gemmGeneric
+	k.gemmAcc = k.gemmAccGeneric
 	k.lowerSum = lowerSumGeneric
 	return k
 }
@@ -38,6 +39,19 @@ func (k *kernel) gemmGeneric(a, w []float32, depth int, bias, c []float32, ldc, 
 	for i := range m {
 		for j := range n {
 			c[i*ldc+j] = tile[i*nr+j] + bias[j]
+		}
+	}
+}
+
+// gemmAccGeneric is the reference gemmAccFunc for k's tile shape: the
+// tile's sum as gemmGeneric forms it, then added to c.
+func (k *kernel) gemmAccGeneric(a, w []float32, depth int, c []float32, ldc, m, n int) {
+	var tile [maxTile]float32
+	mr, nr := k.mr, k.nr
+	tileProduct(mr, nr, a[:depth*mr], w, nil, tile[:mr*nr])
+	for i := range m {
+		for j := range n {
+			c[i*ldc+j] += tile[i*nr+j]
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -162,16 +163,35 @@ func TestEvalKernels(t *testing.T) {
 	}
 }
 
-// gemmCase is one call of a gemmFunc.
+// gemmCase is one call of a gemmFunc or, with acc, of a gemmAccFunc.
 type gemmCase struct {
 	a, w, bias   []float32
 	k, ldc, m, n int
+	acc          bool      // call gemmAcc, which adds to c, rather than gemm
+	c0           []float32 // with acc, the tile's values before the call (m×n, row-major)
 }
 
-// runGemm calls gemm on a C of exactly the tile's extent followed by guards,
-// all prefilled with a marker, and fails if anything outside the m×n tile
+// newGemmCase draws a call of kern's gemm, or with acc of its gemmAcc, with
+// values from gen: a, w, then bias or the prefill c0.
+func newGemmCase(kern *kernel, acc bool, k, m, n, ldc int, gen func() float32) gemmCase {
+	c := gemmCase{k: k, m: m, n: n, ldc: ldc, acc: acc,
+		a: make([]float32, k*kern.mr), w: make([]float32, k*kern.nr), bias: make([]float32, kern.nr)}
+	if acc {
+		c.bias, c.c0 = nil, make([]float32, m*n)
+	}
+	for _, x := range [][]float32{c.a, c.w, c.bias, c.c0} {
+		for i := range x {
+			x[i] = gen()
+		}
+	}
+	return c
+}
+
+// runGemm calls kern's gemm (or gemmAcc) on a C of exactly the tile's extent
+// followed by guards, all prefilled with a marker but for the tile of a
+// gemmAcc, which holds c0, and fails if anything outside the m×n tile
 // changed. It returns the tile.
-func runGemm(t *testing.T, gemm gemmFunc, c gemmCase) []float32 {
+func runGemm(t *testing.T, kern *kernel, c gemmCase) []float32 {
 	t.Helper()
 	const guard = 64
 	end := 0
@@ -183,30 +203,45 @@ func runGemm(t *testing.T, gemm gemmFunc, c gemmCase) []float32 {
 	for i := range buf {
 		buf[i] = marker
 	}
-	gemm(c.a, c.w, c.k, c.bias, buf[:end:end], c.ldc, c.m, c.n)
+	if c.acc {
+		for i := range c.m {
+			copy(buf[i*c.ldc:], c.c0[i*c.n:(i+1)*c.n])
+		}
+		kern.gemmAcc(c.a, c.w, c.k, buf[:end:end], c.ldc, c.m, c.n)
+	} else {
+		kern.gemm(c.a, c.w, c.k, c.bias, buf[:end:end], c.ldc, c.m, c.n)
+	}
 	for i, v := range buf {
 		inTile := i < end && i%c.ldc < c.n
 		if !inTile && math.Float32bits(v) != 0x7fc0dead {
-			t.Fatalf("k=%d m=%d n=%d ldc=%d: wrote c[%d] = %v outside the tile", c.k, c.m, c.n, c.ldc, i, v)
+			t.Fatalf("%s acc=%v k=%d m=%d n=%d ldc=%d: wrote c[%d] = %v outside the tile",
+				kern.name, c.acc, c.k, c.m, c.n, c.ldc, i, v)
 		}
 	}
 	return buf[:end]
 }
 
-func TestGemmKernels(t *testing.T) {
+func TestGemmKernels(t *testing.T)    { testGemmKernels(t, false) }
+func TestGemmAccKernels(t *testing.T) { testGemmKernels(t, true) }
+
+// testGemmKernels runs every gemm (or gemmAcc) kernel against its generic
+// twin and the float64 truth over every m, n tail and K around the vector
+// widths, k = 0 included; a gemmAcc's C is prefilled with known values,
+// which the result must hold plus the product.
+func testGemmKernels(t *testing.T, acc bool) {
 	ks, twins := testedKernels()
 	for i, kern := range ks {
 		t.Run(kern.name, func(t *testing.T) {
 			r := newRand(11)
+			gen := func() float32 { return float32((2*r.Float64() - 1) * 2) }
 			for _, k := range []int{0, 1, 3, 7, 8, 9, 16, 17, 64} {
 				for m := 0; m <= kern.mr; m++ {
 					for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, kern.nr - 1, kern.nr} {
 						if n > kern.nr {
 							continue
 						}
-						c := gemmCase{k: k, m: m, n: n, ldc: n + r.IntN(5),
-							a: uniform(r, k*kern.mr, 2), w: uniform(r, k*kern.nr, 2), bias: uniform(r, kern.nr, 2)}
-						got, twin := runGemm(t, kern.gemm, c), runGemm(t, twins[i].gemm, c)
+						c := newGemmCase(kern, acc, k, m, n, n+r.IntN(5), gen)
+						got, twin := runGemm(t, kern, c), runGemm(t, twins[i], c)
 						checkGemm(t, kern, c, got, twin)
 					}
 				}
@@ -216,12 +251,19 @@ func TestGemmKernels(t *testing.T) {
 }
 
 // checkGemm holds each output to the float64 truth within the error of a
-// dot product of k+1 terms, the bias being the last.
+// dot product of k+1 terms, the bias (or for gemmAcc the prefill) being the
+// last.
 func checkGemm(t *testing.T, kern *kernel, c gemmCase, got, twin []float32) {
 	t.Helper()
 	for i := range c.m {
 		for j := range c.n {
-			want, abs := float64(c.bias[j]), math.Abs(float64(c.bias[j]))
+			var want float64
+			if c.acc {
+				want = float64(c.c0[i*c.n+j])
+			} else {
+				want = float64(c.bias[j])
+			}
+			abs := math.Abs(want)
 			for p := range c.k {
 				v := float64(c.a[p*kern.mr+i]) * float64(c.w[p*kern.nr+j])
 				want += v
@@ -230,9 +272,60 @@ func checkGemm(t *testing.T, kern *kernel, c gemmCase, got, twin []float32) {
 			tol := dotError(c.k+1, abs)
 			g, tw := float64(got[i*c.ldc+j]), float64(twin[i*c.ldc+j])
 			if math.Abs(g-want) > tol || math.Abs(g-tw) > 2*tol {
-				t.Fatalf("k=%d m=%d n=%d: c[%d,%d] = %v, twin %v, truth %v ± %v", c.k, c.m, c.n, i, j, g, tw, want, tol)
+				t.Fatalf("%s acc=%v k=%d m=%d n=%d: c[%d,%d] = %v, twin %v, truth %v ± %v",
+					kern.name, c.acc, c.k, c.m, c.n, i, j, g, tw, want, tol)
 			}
 		}
+	}
+}
+
+// TestProductKBlocks runs the product with K blocks of a few rows, so that
+// small layers take the blocked path (gemm on the first block, gemmAcc on
+// the others, blocks of unequal length), and holds it to the float64 truth
+// within the bound of TestProduct, for any summation order. The result
+// must not depend on the number of workers.
+func TestProductKBlocks(t *testing.T) {
+	ks, _ := testedKernels()
+	for _, kern := range ks {
+		t.Run(kern.name, func(t *testing.T) {
+			r := newRand(18)
+			for _, sh := range [][4]int{{1, 40, 33, 7}, {29, 50, 70, 16}, {15, 17, 65, 4}, {3, 9, 9, 1}, {40, 64, 100, 64}} {
+				tokens, in, out, kc := sh[0], sh[1], sh[2], sh[3]
+				l := randLayer(r, in, out, true)
+				x := randBatches(r, in, tokens)[0]
+				channels := make([]int32, 0, in)
+				for _, c := range r.Perm(in)[:in-in/4] {
+					channels = append(channels, int32(c))
+				}
+				w := make([]float32, 0, out*len(channels))
+				for o := range out {
+					for _, c := range channels {
+						w = append(w, l.Weight[o*in+int(c)])
+					}
+				}
+				p := newProduct(kern, w, l.Bias, channels, in, out)
+				p.kc = kc
+				c1, c3 := make([]float32, tokens*out), make([]float32, tokens*out)
+				p.run(c1, x, 1)
+				p.run(c3, x, 3)
+				if !slices.Equal(c1, c3) {
+					t.Fatalf("%v: one worker and three differ", sh)
+				}
+				for ti := range tokens {
+					for o := range out {
+						want, abs := float64(l.Bias[o]), math.Abs(float64(l.Bias[o]))
+						for _, ch := range channels {
+							v := float64(x[ti*in+int(ch)]) * float64(l.Weight[o*in+int(ch)])
+							want += v
+							abs += math.Abs(v)
+						}
+						if got := float64(c1[ti*out+o]); math.Abs(got-want) > dotError(len(channels)+1, abs) {
+							t.Fatalf("%v: c[%d,%d] = %v, want %v", sh, ti, o, got, want)
+						}
+					}
+				}
+			}
+		})
 	}
 }
 

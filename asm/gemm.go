@@ -8,23 +8,54 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// gemm emits the gemmFunc kernel for the tile (kernel.go; the reference is
-// gemmGeneric in kernel_generic.go): the K loop over contiguous rows of w,
-// then bias added, then rows i < m stored with stride ldc, columns j < n
-// only (masked stores), so nothing past c[(m-1)·ldc+n-1] is written.
-func (t *tile) gemm() {
-	name := t.kernelName("gemm")
+// A gemmVariant is one of the dense product kernels. Both run the same K
+// loop (kloop) and store the same m×n corner of the tile with the same
+// masks; they differ only in what the sum gets before the store.
+type gemmVariant struct {
+	kind string // the name's prefix: gemm, gemmAcc
+	sig  string
+	// accumulate: add the tile's old values, loaded under the store's
+	// column masks (gemmAccFunc); else add bias (gemmFunc).
+	accumulate bool
+}
+
+var (
+	// gemmSet sets the tile to a·w + bias (gemmFunc).
+	gemmSet = gemmVariant{kind: "gemm", sig: gemmSig}
+	// gemmAdd adds a·w to the tile (gemmAccFunc): the later K blocks of a
+	// blocked product.
+	gemmAdd = gemmVariant{kind: "gemmAcc", sig: gemmAccSig, accumulate: true}
+)
+
+// gemm emits the variant's kernel for the tile (kernel.go; the references
+// are gemmGeneric and gemmAccGeneric in kernel_generic.go): the K loop over
+// contiguous rows of w, then bias added (gemm) or the tile's old values
+// loaded and added (gemmAcc), then rows i < m stored with stride ldc,
+// columns j < n only (masked loads and stores), so nothing past
+// c[(m-1)·ldc+n-1] is read or written.
+func (t *tile) gemm(g gemmVariant) {
+	name := t.kernelName(g.kind)
 	t.Function(name)
 	t.Attributes(attr.NOSPLIT)
-	t.Signature(signature(gemmSig))
+	t.Signature(signature(g.sig))
 	t.Pragma("noescape")
-	t.Doc(
-		fmt.Sprintf("%s sets the top-left m×n part of a %d×%d tile of c to", name, t.mr, t.nr),
-		fmt.Sprintf("a·w + bias with %s: a holds k rows of %d floats, w k contiguous", t.title, t.mr),
-		fmt.Sprintf("rows of %d; row i of the tile starts at c[i·ldc], and only c[i·ldc+j]", t.nr),
-		"for i < m, j < n is written. k may be 0. It implements gemmFunc",
-		"(kernel.go); refer to kernel_generic.go.",
-	)
+	if g.accumulate {
+		t.Doc(
+			fmt.Sprintf("%s adds a·w to the top-left m×n part of a %d×%d tile of c", name, t.mr, t.nr),
+			fmt.Sprintf("with %s: a holds k rows of %d floats, w k contiguous rows of %d;", t.title, t.mr, t.nr),
+			"row i of the tile starts at c[i·ldc], and only c[i·ldc+j] for i < m,",
+			"j < n is read and written. k may be 0. It implements gemmAccFunc",
+			"(kernel.go); refer to kernel_generic.go.",
+		)
+	} else {
+		t.Doc(
+			fmt.Sprintf("%s sets the top-left m×n part of a %d×%d tile of c to", name, t.mr, t.nr),
+			fmt.Sprintf("a·w + bias with %s: a holds k rows of %d floats, w k contiguous", t.title, t.mr),
+			fmt.Sprintf("rows of %d; row i of the tile starts at c[i·ldc], and only c[i·ldc+j]", t.nr),
+			"for i < m, j < n is written. k may be 0. It implements gemmFunc",
+			"(kernel.go); refer to kernel_generic.go.",
+		)
+	}
 	t.budget()
 	a := t.Load(t.Param("a").Base(), t.GP64()).(reg.GPVirtual)
 	w := t.Load(t.Param("w").Base(), t.GP64()).(reg.GPVirtual)
@@ -33,11 +64,13 @@ func (t *tile) gemm() {
 	t.zeroAll(acc)
 	t.kloop("k", k, a, w, nil, acc)
 
-	t.Comment("Add bias after the sum, in the order gemmGeneric rounds.")
-	bias := t.Load(t.Param("bias").Base(), t.GP64()).(reg.GPVirtual)
-	for _, row := range acc {
-		for j, v := range row {
-			t.VADDPS(Mem{Base: bias}.Offset(j*t.vecBytes()), v, v)
+	if !g.accumulate {
+		t.Comment("Add bias after the sum, in the order gemmGeneric rounds.")
+		bias := t.Load(t.Param("bias").Base(), t.GP64()).(reg.GPVirtual)
+		for _, row := range acc {
+			for j, v := range row {
+				t.VADDPS(Mem{Base: bias}.Offset(j*t.vecBytes()), v, v)
+			}
 		}
 	}
 	c := t.Load(t.Param("c").Base(), t.GP64()).(reg.GPVirtual)
@@ -45,10 +78,13 @@ func (t *tile) gemm() {
 	t.SHLQ(U8(2), ldc) // ldc in bytes
 	m := t.Load(t.Param("m"), t.GP64()).(reg.GPVirtual)
 	n := t.Load(t.Param("n"), t.GP64()).(reg.GPVirtual)
+	if g.accumulate {
+		t.Comment("Add the tile's old values to the sum, in the order gemmAccGeneric rounds.")
+	}
 	if t.lanes == 16 {
-		t.storeMasked512(acc, c, ldc, m, n)
+		t.storeMasked512(acc, c, ldc, m, n, g.accumulate)
 	} else {
-		t.storeMasked256(acc, c, ldc, m, n)
+		t.storeMasked256(acc, c, ldc, m, n, g.accumulate)
 	}
 	t.Label("done")
 	t.VZEROUPPER()
@@ -71,8 +107,9 @@ func (t *tile) storeRows(acc [][]reg.VecVirtual, c, ldc, m reg.GPVirtual, store 
 	}
 }
 
-// storeMasked512 stores with one K mask per column vector, from n.
-func (t *tile) storeMasked512(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual) {
+// storeMasked512 stores with one K mask per column vector, from n; with
+// accumulate, it first adds c's old values, loaded under the same masks.
+func (t *tile) storeMasked512(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual, accumulate bool) {
 	t.Comment("Column masks: bits j < n of (1<<n)-1, 16 per vector.")
 	bits := t.GP64()
 	t.MOVQ(n, reg.RCX)
@@ -87,20 +124,33 @@ func (t *tile) storeMasked512(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual
 			t.SHRQ(U8(16), bits)
 		}
 	}
+	var old reg.VecVirtual
+	if accumulate {
+		old = t.vec(t.Context)
+	}
 	t.storeRows(acc, c, ldc, m, func(row []reg.VecVirtual, at Mem) {
 		for j, v := range row {
+			if accumulate {
+				t.VMOVUPS_Z(at.Offset(j*t.vecBytes()), masks[j], old)
+				t.VADDPS(old, v, v)
+			}
 			t.VMOVUPS(v, masks[j], at.Offset(j*t.vecBytes()))
 		}
 	})
 }
 
 // storeMasked256 stores whole rows when n == nr, else with VMASKMOVPS masks
-// loaded from a table of nr −1s then nr 0s, from element nr−n on.
-func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual) {
+// loaded from a table of nr −1s then nr 0s, from element nr−n on. With
+// accumulate, it first adds c's old values, loaded whole or under the same
+// masks.
+func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual, accumulate bool) {
 	t.CMPQ(n, U32(t.nr))
 	t.JB(LabelRef("partial")) // if n < nr: masked stores
 	t.storeRows(acc, c, ldc, m, func(row []reg.VecVirtual, at Mem) {
 		for j, v := range row {
+			if accumulate {
+				t.VADDPS(at.Offset(j*t.vecBytes()), v, v)
+			}
 			t.VMOVUPS(v, at.Offset(j*t.vecBytes()))
 		}
 	})
@@ -117,8 +167,16 @@ func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual
 		// mask lane l of vector j is table[nr-n+8j+l] = -1 iff 8j+l < n
 		t.VMOVUPS(Mem{Base: p, Index: n, Scale: 4}.Offset(4*t.nr+j*t.vecBytes()), masks[j])
 	}
+	var old reg.VecVirtual
+	if accumulate {
+		old = t.vec(t.Context)
+	}
 	t.storeRows(acc, c, ldc, m, func(row []reg.VecVirtual, at Mem) {
 		for j, v := range row {
+			if accumulate {
+				t.VMASKMOVPS(at.Offset(j*t.vecBytes()), masks[j], old)
+				t.VADDPS(old, v, v)
+			}
 			t.VMASKMOVPS(v, masks[j], at.Offset(j*t.vecBytes()))
 		}
 	})

@@ -7,14 +7,14 @@
 // # Algorithm and layout
 //
 // The Go reference for every kernel here is kernel_generic.go; kernel.go
-// states the contracts (evalFunc, gemmFunc, lowerSumFunc). A kernel owns
-// one register tile of MR tokens × NR outputs. The activations come packed
-// in panels of MR (row p of a holds the MR tokens' values of channel
-// idx[p], kept channels first), the weight in panels of NR (row c holds
-// W[o, c] for the NR outputs), so one step of the K loop is: load the NR
-// floats of w's row (NR/lanes vector loads), then for each of the MR rows
-// broadcast a[p·MR+i] (VBROADCASTSS) and do NR/lanes FMAs into that row's
-// accumulators.
+// states the contracts (evalFunc, gemmFunc, gemmAccFunc, lowerSumFunc). A
+// kernel owns one register tile of MR tokens × NR outputs. The activations
+// come packed in panels of MR (row p of a holds the MR tokens' values of
+// channel idx[p], kept channels first), the weight in panels of NR (row c
+// holds W[o, c] for the NR outputs), so one step of the K loop is: load the
+// NR floats of w's row (NR/lanes vector loads), then for each of the MR
+// rows broadcast a[p·MR+i] (VBROADCASTSS) and do NR/lanes FMAs into that
+// row's accumulators.
 //
 //   - eval (evalFunc) runs the K loop over the kept range [0, nk) to get y',
 //     spills the tile to a scratch tile in its frame, runs it again over the
@@ -25,6 +25,11 @@
 //   - gemm (gemmFunc) runs the K loop over contiguous rows of w, adds bias
 //     and stores rows < m with stride ldc, columns < n only: K masks for
 //     AVX-512, VMASKMOVPS with masks from a −1/0 table for AVX2.
+//   - gemmAcc (gemmAccFunc, the later K blocks of a blocked product) is
+//     gemm with another epilogue: the same K loop, then instead of bias the
+//     tile's old values, loaded under the same masks (VMOVUPS.Z with the K
+//     masks for AVX-512; VADDPS from memory for whole rows and VMASKMOVPS
+//     loads for a column tail for AVX2), are added before the store.
 //   - peak runs independent register-only FMAs to measure the limit.
 //   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m[j] for
 //     rank[j] < below in float64: the signed compare makes a mask, m is
@@ -128,7 +133,8 @@ func main() {
 	for _, s := range shapes {
 		t := newTile(c, s.isa, s.mr, s.nr, s.unroll)
 		t.eval()
-		t.gemm()
+		t.gemm(gemmSet)
+		t.gemm(gemmAdd)
 		s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
 	}

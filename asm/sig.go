@@ -29,12 +29,13 @@ var lib = func() *types.Package {
 	return pkg
 }()
 
-// Signatures of the kernel kinds (see evalFunc, gemmFunc and lowerSumFunc in
-// kernel.go).
+// Signatures of the kernel kinds (see evalFunc, gemmFunc, gemmAccFunc and
+// lowerSumFunc in kernel.go).
 const (
-	evalSig = "func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)"
-	gemmSig = "func(a, w []float32, k int, bias, c []float32, ldc, m, n int)"
-	peakSig = "func(n int)"
+	evalSig    = "func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)"
+	gemmSig    = "func(a, w []float32, k int, bias, c []float32, ldc, m, n int)"
+	gemmAccSig = "func(a, w []float32, k int, c []float32, ldc, m, n int)"
+	peakSig    = "func(n int)"
 
 	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
 )

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -327,11 +328,28 @@ func evalKernel(s shape) *kernelFunc {
 	return f
 }
 
-func gemmKernel(s shape) *kernelFunc {
+// A gemmVariant is one of the dense product kernels. Both run the same
+// product loop and store the same m×n corner of the tile (whole rows, or
+// through the scratch tile when n < NR); they differ only in what the sum
+// gets before the store.
+type gemmVariant struct {
+	kind string // the name's prefix: gemm, gemmAcc
+	// accumulate: add c's old values, row by row, for a gemmAccFunc; else
+	// add bias, for a gemmFunc.
+	accumulate bool
+}
+
+var (
+	gemmSet = gemmVariant{kind: "gemm"}
+	gemmAdd = gemmVariant{kind: "gemmAcc", accumulate: true}
+)
+
+func gemmKernel(s shape, g gemmVariant) *kernelFunc {
+	name := g.kind + "NEON_" + s.tag()
 	f := &kernelFunc{
-		name: "gemmNEON_" + s.tag(),
+		name: name,
 		doc: []string{
-			fmt.Sprintf("gemmNEON_%s sets the top-left m×n corner of an %d×%d tile of c to a·w + bias", s.tag(), s.mr, s.nr),
+			fmt.Sprintf("%s sets the top-left m×n corner of an %d×%d tile of c to a·w + bias", name, s.mr, s.nr),
 			"(row i at c[i·ldc]) and writes nothing else: a gemmFunc (kernel.go). Refer to",
 			"kernel_generic.go (gemmGeneric, tileProduct) for the reference.",
 		},
@@ -344,11 +362,23 @@ func gemmKernel(s shape) *kernelFunc {
 			{"c", "[]float32"}, {"ldc", "int"}, {"m", "int"}, {"n", "int"}},
 		frame: s.tileBytes(),
 	}
+	if g.accumulate {
+		f.doc = []string{
+			fmt.Sprintf("%s adds a·w to the top-left m×n corner of an %d×%d tile of c (row i", name, s.mr, s.nr),
+			"at c[i·ldc]) and reads and writes nothing else: a gemmAccFunc (kernel.go). Refer",
+			"to kernel_generic.go (gemmAccGeneric, tileProduct) for the reference.",
+		}
+		f.comments[1] = fmt.Sprintf("Registers: V0–V%d a, V%d–V%d w, V%d–V31 the tile; a row of c in V0–V%d.",
+			s.na()-1, s.wReg(0), s.wReg(s.nv()-1), s.accBase(), s.nv()-1)
+		f.params = slices.DeleteFunc(f.params, func(p param) bool { return p.name == "bias" })
+	}
 	f.body = func(a *asm) {
 		a.ins("MOVD", f.arg("a", "base")+", R0")
 		a.ins("MOVD", f.arg("w", "base")+", R1")
 		a.ins("MOVD", f.arg("k", "")+", R2")
-		a.ins("MOVD", f.arg("bias", "base")+", R3")
+		if !g.accumulate {
+			a.ins("MOVD", f.arg("bias", "base")+", R3")
+		}
 		a.ins("MOVD", f.arg("c", "base")+", R4")
 		a.ins("MOVD", f.arg("ldc", "")+", R5")
 		a.ins("MOVD", f.arg("m", "")+", R6")
@@ -359,30 +389,47 @@ func gemmKernel(s shape) *kernelFunc {
 		zeroAcc(a, s)
 		productLoop(a, s, "loop", "R2", "k", false)
 
-		a.comment("tile += bias")
-		a.ins("VLD1", "(R3), "+regList(0, s.nv(), vreg.S4))
-		for i := range s.mr {
-			for j := range s.nv() {
-				a.word(faddS4(s.acc(i, j), s.acc(i, j), vreg(j)))
+		if !g.accumulate {
+			a.comment("tile += bias")
+			a.ins("VLD1", "(R3), "+regList(0, s.nv(), vreg.S4))
+			for i := range s.mr {
+				for j := range s.nv() {
+					a.word(faddS4(s.acc(i, j), s.acc(i, j), vreg(j)))
+				}
 			}
 		}
 		a.insc("CMP", fmt.Sprintf("$%d, R7", s.nr), fmt.Sprintf("if n < %d: partial", s.nr))
 		a.ins("BLT", "partial")
 
-		a.comment("Full rows: store rows i < m.")
+		if g.accumulate {
+			a.comment("Full rows: add c's rows i < m to the tile's, and store them.")
+		} else {
+			a.comment("Full rows: store rows i < m.")
+		}
 		for i := range s.mr {
 			a.insc("CMP", fmt.Sprintf("$%d, R6", i+1), fmt.Sprintf("if m <= %d: done", i))
 			a.ins("BLT", "done")
 			list := regList(s.acc(i, 0), s.nv(), vreg.S4)
+			row := fmt.Sprintf("c[%d·ldc : %d·ldc+%d]", i, i, s.nr)
+			if g.accumulate {
+				a.insc("VLD1", "(R4), "+regList(0, s.nv(), vreg.S4), row)
+				for j := range s.nv() {
+					a.word(faddS4(s.acc(i, j), s.acc(i, j), vreg(j)))
+				}
+			}
 			if i+1 < s.mr {
-				a.insc("VST1.P", list+", (R4)(R5)", fmt.Sprintf("c[%d·ldc : %d·ldc+%d]", i, i, s.nr))
+				a.insc("VST1.P", list+", (R4)(R5)", row)
 			} else {
-				a.insc("VST1", list+", (R4)", fmt.Sprintf("c[%d·ldc : %d·ldc+%d]", i, i, s.nr))
+				a.insc("VST1", list+", (R4)", row)
 			}
 		}
 		a.ins("RET", "")
 
-		a.comment("Partial rows: the tile to the frame, then copy its m×n corner.")
+		if g.accumulate {
+			a.comment("Partial rows: the tile to the frame, then add its m×n corner to c's.")
+		} else {
+			a.comment("Partial rows: the tile to the frame, then copy its m×n corner.")
+		}
 		a.label("partial")
 		a.ins("MOVD", tileAddr(s)+", R8")
 		storeTile(a, s, "R8")
@@ -397,7 +444,13 @@ func gemmKernel(s shape) *kernelFunc {
 		a.ins("MOVD", "R7, R11")
 		a.label("cols")
 		a.ins("FMOVS.P", "4(R9), F0")
-		a.insc("FMOVS.P", "F0, 4(R10)", "c[i·ldc+j] = tile[i][j]")
+		if g.accumulate {
+			a.ins("FMOVS", "(R10), F1")
+			a.insc("FADDS", "F1, F0, F0", "tile[i][j] + c[i·ldc+j]")
+			a.insc("FMOVS.P", "F0, 4(R10)", "c[i·ldc+j] = the sum")
+		} else {
+			a.insc("FMOVS.P", "F0, 4(R10)", "c[i·ldc+j] = tile[i][j]")
+		}
 		a.ins("SUBS", "$1, R11, R11")
 		a.ins("BNE", "cols")
 		a.ins("ADD", fmt.Sprintf("$%d, R8, R8", s.rowBytes()))

@@ -7,12 +7,12 @@
 //
 // # Algorithm
 //
-// Both kernels are outer-product micro-kernels over an MR×NR register tile
-// (MR tokens × NR outputs), the Go equivalents being tileProduct, evalGeneric
-// and gemmGeneric in kernel_generic.go. For each packed row p the MR
-// activations a[p·MR : p·MR+MR] are loaded into MR/4 registers and the NR
-// weights of the row into NR/4 registers; every accumulator (row i, vector j)
-// then gets one fused multiply-add by element,
+// The kernels are outer-product micro-kernels over an MR×NR register tile
+// (MR tokens × NR outputs), the Go equivalents being tileProduct,
+// evalGeneric, gemmGeneric and gemmAccGeneric in kernel_generic.go. For each
+// packed row p the MR activations a[p·MR : p·MR+MR] are loaded into MR/4
+// registers and the NR weights of the row into NR/4 registers; every
+// accumulator (row i, vector j) then gets one fused multiply-add by element,
 //
 //	acc[i][j] += w_j · a[i/4].s[i%4]     (fmla vd.4s, vn.4s, vm.s[lane])
 //
@@ -31,6 +31,11 @@
 //     (fadd .4s) and the tile stored row by row for i < m. When n < NR the
 //     tile goes to the scratch tile and a scalar loop copies the m×n corner,
 //     so nothing past c[(m-1)·ldc + n-1] is written.
+//   - gemmAccNEON (gemmAccFunc, the later K blocks of a blocked product):
+//     gemmNEON with another epilogue, the same product loop and the same
+//     two ways to store, but instead of bias c's old values are added: for
+//     whole rows each row of c is loaded (VLD1) and added (fadd .4s) before
+//     the store, for n < NR the scalar copy becomes load, fadds, store.
 //   - peakNEON: the loop body of the kernels without the loads, to measure
 //     the machine's fmla throughput.
 //   - lowerSumNEON (lowerSumFunc, the sweep's row reduction, lowersum.go):
@@ -51,7 +56,8 @@
 // # Register budget (MR=8, NR=12)
 //
 //	V0–V1    a[p·8 : p·8+8], two rows of lanes for fmla by element
-//	V2–V4    w row (12 float32); bias (gemm, after the loop)
+//	V2–V4    w row (12 float32)
+//	V0–V2    after the loop: bias (gemm) or a row of c (gemmAcc)
 //	V5–V7    free in the loop
 //	V8–V31   the 8×12 accumulator tile: row i, vector j in V(8 + 3i + j)
 //	epilogue V0–V3 temporaries, V4–V7 the float64 sums dd, yy1, yy, y1y1
@@ -103,7 +109,7 @@ func main() {
 	if err := sh.validate(); err != nil {
 		log.Fatal(err)
 	}
-	funcs := []*kernelFunc{evalKernel(sh), gemmKernel(sh), peakKernel(sh), lowerSumKernel(SumVecs)}
+	funcs := []*kernelFunc{evalKernel(sh), gemmKernel(sh, gemmSet), gemmKernel(sh, gemmAdd), peakKernel(sh), lowerSumKernel(SumVecs)}
 
 	s, err := genAsm(header, funcs)
 	if err != nil {
