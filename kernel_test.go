@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"testing"
 )
 
@@ -276,56 +275,6 @@ func checkGemm(t *testing.T, kern *kernel, c gemmCase, got, twin []float32) {
 					kern.name, c.acc, c.k, c.m, c.n, i, j, g, tw, want, tol)
 			}
 		}
-	}
-}
-
-// TestProductKBlocks runs the product with K blocks of a few rows, so that
-// small layers take the blocked path (gemm on the first block, gemmAcc on
-// the others, blocks of unequal length), and holds it to the float64 truth
-// within the bound of TestProduct, for any summation order. The result
-// must not depend on the number of workers.
-func TestProductKBlocks(t *testing.T) {
-	ks, _ := testedKernels()
-	for _, kern := range ks {
-		t.Run(kern.name, func(t *testing.T) {
-			r := newRand(18)
-			for _, sh := range [][4]int{{1, 40, 33, 7}, {29, 50, 70, 16}, {15, 17, 65, 4}, {3, 9, 9, 1}, {40, 64, 100, 64}} {
-				tokens, in, out, kc := sh[0], sh[1], sh[2], sh[3]
-				l := randLayer(r, in, out, true)
-				x := randBatches(r, in, tokens)[0]
-				channels := make([]int32, 0, in)
-				for _, c := range r.Perm(in)[:in-in/4] {
-					channels = append(channels, int32(c))
-				}
-				w := make([]float32, 0, out*len(channels))
-				for o := range out {
-					for _, c := range channels {
-						w = append(w, l.Weight[o*in+int(c)])
-					}
-				}
-				p := newProduct(kern, w, l.Bias, channels, in, out)
-				p.kc = kc
-				c1, c3 := make([]float32, tokens*out), make([]float32, tokens*out)
-				p.run(c1, x, 1)
-				p.run(c3, x, 3)
-				if !slices.Equal(c1, c3) {
-					t.Fatalf("%v: one worker and three differ", sh)
-				}
-				for ti := range tokens {
-					for o := range out {
-						want, abs := float64(l.Bias[o]), math.Abs(float64(l.Bias[o]))
-						for _, ch := range channels {
-							v := float64(x[ti*in+int(ch)]) * float64(l.Weight[o*in+int(ch)])
-							want += v
-							abs += math.Abs(v)
-						}
-						if got := float64(c1[ti*out+o]); math.Abs(got-want) > dotError(len(channels)+1, abs) {
-							t.Fatalf("%v: c[%d,%d] = %v, want %v", sh, ti, o, got, want)
-						}
-					}
-				}
-			}
-		})
 	}
 }
 

@@ -1,46 +1,46 @@
 package chanprune
 
 import (
-	"math"
+	"slices"
 	"testing"
 )
 
+// TestProduct holds the dense product to the float64 truth (checkForward)
+// on channel subsets in random order, with the default K blocks and with
+// small ones forced (kc) so that small layers take the blocked path too;
+// one worker and three give the same bits.
 func TestProduct(t *testing.T) {
 	ks, _ := testedKernels()
 	for _, kern := range ks {
 		t.Run(kern.name, func(t *testing.T) {
 			r := newRand(13)
-			for _, sh := range [][3]int{{1, 1, 1}, {7, 5, 3}, {33, 17, 300}, {128, 40, 65}} {
-				tokens, in, out := sh[0], sh[1], sh[2]
+			for _, sh := range [][4]int{{1, 1, 1, 0}, {7, 5, 3, 0}, {33, 17, 300, 0}, {128, 40, 65, 0},
+				{1, 40, 33, 7}, {29, 50, 70, 16}, {15, 17, 65, 4}, {3, 9, 9, 1}, {40, 64, 100, 64}} {
+				tokens, in, out, kc := sh[0], sh[1], sh[2], sh[3]
 				l := randLayer(r, in, out, true)
 				x := randBatches(r, in, tokens)[0]
-				channels := make([]int32, 0, in)
-				for _, c := range r.Perm(in)[:in-in/3] {
-					channels = append(channels, int32(c))
+				keep := r.Perm(in)[:in-in/4]
+				channels := make([]int32, len(keep))
+				w := make([]float32, 0, out*len(keep)) // [out, len(keep)]
+				for i, c := range keep {
+					channels[i] = int32(c)
 				}
-				// The weight of the chosen channels, [out, len(channels)].
-				w := make([]float32, 0, out*len(channels))
 				for o := range out {
-					for _, c := range channels {
-						w = append(w, l.Weight[o*in+int(c)])
+					for _, c := range keep {
+						w = append(w, l.Weight[o*in+c])
 					}
 				}
 				p := newProduct(kern, w, l.Bias, channels, in, out)
-				c := make([]float32, tokens*out)
-				p.run(c, x, 3)
-				for ti := range tokens {
-					for o := range out {
-						want, abs := float64(l.Bias[o]), math.Abs(float64(l.Bias[o]))
-						for _, ch := range channels {
-							v := float64(x[ti*in+int(ch)]) * float64(l.Weight[o*in+int(ch)])
-							want += v
-							abs += math.Abs(v)
-						}
-						if got := float64(c[ti*out+o]); math.Abs(got-want) > dotError(len(channels)+1, abs) {
-							t.Fatalf("%v: c[%d,%d] = %v, want %v", sh, ti, o, got, want)
-						}
-					}
+				if kc > 0 {
+					p.kc = kc
 				}
+				c1, c3 := make([]float32, tokens*out), make([]float32, tokens*out)
+				p.run(c1, x, 1)
+				p.run(c3, x, 3)
+				if !slices.Equal(c1, c3) {
+					t.Fatalf("%v: one worker and three differ", sh)
+				}
+				checkForward(t, l, keep, x, c1)
 			}
 		})
 	}
