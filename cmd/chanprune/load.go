@@ -109,15 +109,6 @@ func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progre
 	})
 }
 
-// observeFiles feeds the batches that files name to the stream.
-func observeFiles(s *chanprune.Stream, files []string, in int) error {
-	b, err := openBatches(files, false)
-	if err != nil {
-		return err
-	}
-	return observeBatches(s, b, in, noProgress{})
-}
-
 // batchNames names every batch, for the per-batch results.
 func batchNames(b *tensorfile.Batches) []string {
 	names := make([]string, b.Len())

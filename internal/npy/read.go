@@ -310,18 +310,33 @@ func fortranToC(src []float32, shape []int) []float32 {
 	if len(src) == 0 {
 		return dst
 	}
-	strides := make([]int, len(shape)) // C-order strides
+	strides := make([]int, len(shape)) // the first axis is contiguous
 	s := 1
-	for k := len(shape) - 1; k >= 0; k-- {
+	for k := range shape {
 		strides[k] = s
 		s *= shape[k]
 	}
-	idx := make([]int, len(shape))
-	off := 0 // C offset of idx
-	for _, v := range src {
-		dst[off] = v
-		// Advance idx in Fortran order, carrying into later axes.
-		for k := range idx {
+	Gather(dst, src, shape, strides)
+	return dst
+}
+
+// Gather copies the elements of src, laid out with the given strides (in
+// elements, one per axis of shape), into dst in C order: a Fortran-order
+// array, a transposed or offset torch tensor.
+func Gather(dst, src []float32, shape, strides []int) {
+	nd := len(shape)
+	if nd == 0 {
+		dst[0] = src[0]
+		return
+	}
+	inner, step := shape[nd-1], strides[nd-1]
+	idx := make([]int, nd-1)
+	off := 0 // offset in src of idx
+	for o := 0; o < len(dst); o += inner {
+		for j := range inner {
+			dst[o+j] = src[off+j*step]
+		}
+		for k := nd - 2; k >= 0; k-- { // advance idx, carrying into earlier axes
 			idx[k]++
 			off += strides[k]
 			if idx[k] < shape[k] {
@@ -331,7 +346,6 @@ func fortranToC(src []float32, shape []int) []float32 {
 			idx[k] = 0
 		}
 	}
-	return dst
 }
 
 // The header is a Python dict literal. parser handles the subset that
