@@ -21,4 +21,7 @@ var (
 	ErrKernel = errors.New("kernel not available")
 	// ErrMethod reports an unknown method name.
 	ErrMethod = errors.New("unknown method")
+	// ErrBusy reports a call on an Evaluator, or on one of its Streams,
+	// while another call on it is in progress in another goroutine.
+	ErrBusy = errors.New("evaluator in use")
 )

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 )
 
 // Linear is a linear layer y = x·Wᵀ + b in PyTorch's layout.
@@ -58,9 +59,12 @@ func Evaluate(layer Linear, batches [][]float32, scores []float32, ratio float64
 // call over GOMAXPROCS goroutines (or WithWorkers) with a fixed partition, so
 // results are bitwise the same for any number of workers.
 //
-// An Evaluator reuses its scratch memory between calls and is not safe for
-// concurrent use; give each goroutine its own.
+// An Evaluator reuses its scratch memory between calls, so one call runs at
+// a time: a call made while another is in progress on the same Evaluator
+// or one of its Streams returns ErrBusy at once and changes nothing. Give
+// each goroutine its own Evaluator.
 type Evaluator struct {
+	busy    atomic.Bool // set while a call uses the scratch
 	in, out int
 	kern    *kernel
 	workers int
@@ -155,6 +159,10 @@ func (e *Evaluator) Evaluate(batches [][]float32, scores []float32, ratio float6
 // EvaluateTo is Evaluate writing into m and reusing the capacity of
 // m.PerBatch, so a loop that passes the same m allocates nothing.
 func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32, ratio float64) error {
+	if err := e.acquire("Evaluate"); err != nil {
+		return err
+	}
+	defer e.release()
 	if err := checkRatio(ratio); err != nil {
 		return err
 	}
@@ -188,6 +196,18 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	m.CosineSimilarity /= float64(len(batches))
 	return nil
 }
+
+// acquire claims the Evaluator's scratch for call, or reports ErrBusy if
+// another call holds it.
+func (e *Evaluator) acquire(call string) error {
+	if !e.busy.CompareAndSwap(false, true) {
+		return fmt.Errorf("%s: another call on this Evaluator is in progress: %w", call, ErrBusy)
+	}
+	return nil
+}
+
+// release gives back what acquire claimed.
+func (e *Evaluator) release() { e.busy.Store(false) }
 
 // A BatchError locates a problem in one batch of a call.
 type BatchError struct {

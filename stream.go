@@ -23,8 +23,8 @@ type Point struct {
 // keeps the layer, one batch's scratch and the per-batch metrics. On the
 // Gram path each batch's G serves all pairs.
 //
-// A Stream uses its Evaluator's scratch: use neither concurrently with
-// the other, and one Stream of an Evaluator at a time.
+// A Stream uses its Evaluator's scratch: while one of its calls runs, a
+// call on the Evaluator or on any of its Streams returns ErrBusy.
 type Stream struct {
 	e       *Evaluator
 	ratios  []float64
@@ -103,6 +103,15 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 
 // Observe evaluates every pair on one batch, a row-major [..., In] tensor.
 func (s *Stream) Observe(batch []float32) error {
+	if err := s.e.acquire("Observe"); err != nil {
+		return err
+	}
+	defer s.e.release()
+	return s.observe(batch)
+}
+
+// observe is Observe on a held Evaluator.
+func (s *Stream) observe(batch []float32) error {
 	e := s.e
 	s.one[0] = batch
 	defer func() { s.one[0] = nil }()
@@ -137,6 +146,15 @@ func (s *Stream) Observe(batch []float32) error {
 // far, score set-major: the ratios of the first set, then of the next. The
 // points share memory with the Stream until its next Observe.
 func (s *Stream) Result() ([]Point, error) {
+	if err := s.e.acquire("Result"); err != nil {
+		return nil, err
+	}
+	defer s.e.release()
+	return s.result()
+}
+
+// result is Result on a held Evaluator.
+func (s *Stream) result() ([]Point, error) {
 	if s.batches == 0 {
 		return nil, fmt.Errorf("stream: no batches observed: %w", ErrEmpty)
 	}
@@ -164,6 +182,10 @@ func (e *Evaluator) Sweep(batches [][]float32, sets []ScoreSet, ratios []float64
 // SweepTo is Sweep writing into *dst and reusing its memory, so that a loop
 // passing the same dst allocates nothing.
 func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, ratios []float64) error {
+	if err := e.acquire("Sweep"); err != nil {
+		return err
+	}
+	defer e.release()
 	if e.sweep == nil {
 		s, err := e.NewStream(sets, ratios)
 		if err != nil {
@@ -179,11 +201,11 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 	}
 	s.method = e.plan(batches, len(s.points), false)
 	for _, x := range batches {
-		if err := s.Observe(x); err != nil {
+		if err := s.observe(x); err != nil {
 			return err
 		}
 	}
-	points, err := s.Result()
+	points, err := s.result()
 	*dst = points
 	s.points = nil // dst owns them now
 	return err
