@@ -45,7 +45,7 @@ func resolve(path string) (target, error) {
 		if lst.Mode().Type() != fs.ModeSymlink {
 			// The links read must lead where the kernel's did.
 			if st == nil || !os.SameFile(st, lst) {
-				return target{}, fmt.Errorf("its symbolic links do not resolve to a file beside them")
+				return target{}, fmt.Errorf("its symbolic links do not lead to the file the system opens")
 			}
 			return target{path: p, info: lst}, nil
 		}

@@ -93,13 +93,8 @@ func WriteFile(path string, a *Array) error {
 	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, a) })
 }
 
-// WriteIndexFile writes a 1-D '<i8' array of channel indexes (what
-// PyTorch's index_select takes) to path, as WriteFile does.
-func WriteIndexFile(path string, idx []int) error {
-	return atomicfile.Write(path, func(w io.Writer) error { return WriteIndex(w, idx) })
-}
-
-// WriteIndex writes idx as WriteIndexFile does, to w.
+// WriteIndex writes idx as a 1-D '<i8' .npy array of channel indexes
+// (what PyTorch's index_select takes) to w.
 func WriteIndex(w io.Writer, idx []int) error {
 	buf := header("<i8", []int{len(idx)})
 	for _, v := range idx {
