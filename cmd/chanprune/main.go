@@ -13,7 +13,9 @@
 // tensor of an .npz, .safetensors or torch.save file (internal/tensorfile);
 // a BATCH that names a container without a key is every tensor in it.
 //
-// Errors print one line, "chanprune: <what is wrong>", and exit with status 1.
+// Errors print one line, "chanprune: <what is wrong>", and exit with status 1;
+// SIGINT and SIGTERM print one line and exit with 130 and 143, outputs not
+// yet written left as they were (see exitOnSignal).
 package main
 
 import (
@@ -41,6 +43,7 @@ var commands = []command{
 }
 
 func main() {
+	exitOnSignal(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -39,41 +39,34 @@ func sweepPlotPoints(points []chanprune.Point) []plotPoint {
 	return out
 }
 
-// checkPlotPath refuses a --plot file whose format is not known, before
-// any work is done.
-func checkPlotPath(path string) error {
+// addPlot declares the --plot file path in outs, refusing a format not
+// known before any work is done; "" is no plot and gives nil.
+func addPlot(outs *atomicfile.Set, path string) (*atomicfile.Output, error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".svg", ".png":
-		return nil
+		return outs.Add("--plot", path)
 	}
-	return fmt.Errorf("--plot %s: want a .svg or .png file", path)
+	return nil, fmt.Errorf("--plot %s: want a .svg or .png file", path)
 }
 
 // writePlot draws the rmse and the cosine against the prune ratio, one
-// line per score set, side by side under title, to path (.svg or .png),
-// atomically.
-func writePlot(path, title string, points []plotPoint) error {
-	if err := checkPlotPath(path); err != nil {
-		return err
-	}
+// line per score set, side by side under title, to o (.svg or .png).
+func writePlot(o *atomicfile.Output, title string, points []plotPoint) error {
 	const width, height = 11 * vg.Inch, 4.5 * vg.Inch
 	var c interface {
 		vg.CanvasSizer
 		io.WriterTo
 	}
-	if strings.EqualFold(filepath.Ext(path), ".png") {
+	if strings.EqualFold(filepath.Ext(o.Path()), ".png") {
 		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(144))}
 	} else {
 		c = vgsvg.New(width, height)
 	}
 	drawPlot(draw.New(c), title, points)
-	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := c.WriteTo(w); return err }); err != nil {
-		return fmt.Errorf("--plot %s: %w", path, err)
-	}
-	return nil
+	return o.Write(func(w io.Writer) error { _, err := c.WriteTo(w); return err })
 }
 
 func drawPlot(dc draw.Canvas, title string, points []plotPoint) {

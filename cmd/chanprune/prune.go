@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/atomicfile"
 	"github.com/chanprune/chanprune/internal/npy"
 )
 
@@ -27,6 +28,25 @@ func runPrune(args []string, stdout io.Writer) error {
 	if *outWeight == "" || *outKeep == "" {
 		return fmt.Errorf("--out-weight and --out-keep are required")
 	}
+	var outs atomicfile.Set
+	defer outs.Abort()
+	weightOut, err := outs.Add("--out-weight", *outWeight)
+	if err != nil {
+		return err
+	}
+	keepOut, err := outs.Add("--out-keep", *outKeep)
+	if err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--weight", *weight); err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--bias", *bias); err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--scores", *scoresPath); err != nil {
+		return err
+	}
 	ratio, err := parseRatio(*ratioText)
 	if err != nil {
 		return fmt.Errorf("--ratio %w", err)
@@ -44,11 +64,15 @@ func runPrune(args []string, stdout io.Writer) error {
 		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
 	keep := pruned.Kept()
-	if err := npy.WriteFile(*outWeight, &npy.Array{Shape: []int{layer.Out, len(keep)}, Data: pruned.Weight()}); err != nil {
-		return fmt.Errorf("--out-weight %s: %w", *outWeight, err)
+	wk := &npy.Array{Shape: []int{layer.Out, len(keep)}, Data: pruned.Weight()}
+	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, wk) }); err != nil {
+		return err
 	}
-	if err := npy.WriteIndexFile(*outKeep, keep); err != nil {
-		return fmt.Errorf("--out-keep %s: %w", *outKeep, err)
+	if err := keepOut.Write(func(w io.Writer) error { return npy.WriteIndex(w, keep) }); err != nil {
+		return err
+	}
+	if err := outs.Commit(); err != nil {
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s [%d, %d], %s [%d]\n",
 		len(keep), layer.In, layer.In-len(keep), ratio, *outWeight, layer.Out, len(keep), *outKeep, len(keep))

@@ -35,11 +35,24 @@ func runReport(args []string, stdout io.Writer) error {
 	if *format != "text" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("--format %q: want text, json or csv", *format)
 	}
-	if err := checkPlotPath(*plotPath); err != nil {
+	var outs atomicfile.Set
+	defer outs.Abort()
+	plotOut, err := addPlot(&outs, *plotPath)
+	if err != nil {
+		return err
+	}
+	reportOut, err := addOutput(&outs, "--out", *out)
+	if err != nil {
+		return err
+	}
+	if err := outs.Input("manifest", files[0]); err != nil {
 		return err
 	}
 	manifest, err := readManifest(files[0])
 	if err != nil {
+		return err
+	}
+	if err := refuseManifestInputs(&outs, manifest); err != nil {
 		return err
 	}
 
@@ -65,7 +78,7 @@ func runReport(args []string, stdout io.Writer) error {
 	p.Finish()
 	summary := summarize(results)
 
-	if *plotPath != "" {
+	if plotOut != nil {
 		names := make([]string, len(results))
 		for i, r := range results {
 			names[i] = r.Name
@@ -75,7 +88,7 @@ func runReport(args []string, stdout io.Writer) error {
 		for _, s := range summary {
 			pts = append(pts, plotPoint{s.Scores, s.Ratio, s.RMSE.Mean, s.CosineSimilarity.Mean})
 		}
-		if err := writePlot(*plotPath, title, pts); err != nil {
+		if err := writePlot(plotOut, title, pts); err != nil {
 			return err
 		}
 	}
@@ -90,13 +103,38 @@ func runReport(args []string, stdout io.Writer) error {
 		}
 		return writeReportText(w, results, summary, kernel)
 	}
-	if *out != "" {
-		if err := atomicfile.Write(*out, write); err != nil {
-			return fmt.Errorf("--out %s: %w", *out, err)
+	if reportOut != nil {
+		if err := reportOut.Write(write); err != nil {
+			return err
 		}
-		return nil
+	}
+	if err := outs.Commit(); err != nil || reportOut != nil {
+		return err
 	}
 	return write(stdout)
+}
+
+// refuseManifestInputs refuses an output of outs that is a file the
+// manifest's layers read.
+func refuseManifestInputs(outs *atomicfile.Set, manifest []manifestLayer) error {
+	for _, l := range manifest {
+		where := fmt.Sprintf("layer %q ", l.Name)
+		if err := refuseInputs(outs, where+"weight", l.Weight); err != nil {
+			return err
+		}
+		if err := refuseInputs(outs, where+"bias", l.Bias); err != nil {
+			return err
+		}
+		for _, s := range l.Scores {
+			if err := refuseInputs(outs, where+"scores "+s.Name, s.Ref); err != nil {
+				return err
+			}
+		}
+		if err := refuseInputs(outs, where+"batch", l.Batches...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type layerResult struct {

@@ -35,6 +35,30 @@ func runScore(args []string, stdout io.Writer) error {
 	if *out == "" && *statePath == "" {
 		return fmt.Errorf("--out S.npy is required (or --state FILE)")
 	}
+	var outs atomicfile.Set
+	defer outs.Abort()
+	scoresOut, err := addOutput(&outs, "--out", *out)
+	if err != nil {
+		return err
+	}
+	// --state may name the --resume file, read whole before anything is
+	// written: it is declared once that one is checked.
+	if err := outs.Input("--resume", *resume); err != nil {
+		return err
+	}
+	stateOut, err := addOutput(&outs, "--state", *statePath)
+	if err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--weight", *weight); err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--bias", *bias); err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "batch", files...); err != nil {
+		return err
+	}
 	layer, err := loadLayer(*weight, *bias)
 	if err != nil {
 		return err
@@ -91,15 +115,19 @@ func runScore(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	if *statePath != "" {
-		if err := saveState(e, *statePath); err != nil {
+	if stateOut != nil {
+		if err := stateOut.Write(e.Save); err != nil {
 			return err
 		}
 	}
-	if *out != "" {
-		if err := npy.WriteFile(*out, &npy.Array{Shape: []int{layer.In}, Data: scores}); err != nil {
-			return fmt.Errorf("--out %s: %w", *out, err)
+	if scoresOut != nil {
+		a := &npy.Array{Shape: []int{layer.In}, Data: scores}
+		if err := scoresOut.Write(func(w io.Writer) error { return npy.Write(w, a) }); err != nil {
+			return err
 		}
+	}
+	if err := outs.Commit(); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s over %d batches, layer %d → %d\n", e.Name(), n, layer.In, layer.Out)
 	if *statePath != "" {
@@ -123,12 +151,4 @@ func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, er
 		return nil, fmt.Errorf("--resume %s: %w", path, err)
 	}
 	return e, nil
-}
-
-// saveState writes the estimator's state to path atomically.
-func saveState(e chanprune.Estimator, path string) error {
-	if err := atomicfile.Write(path, e.Save); err != nil {
-		return fmt.Errorf("--state %s: %w", path, err)
-	}
-	return nil
 }

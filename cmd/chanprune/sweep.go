@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/atomicfile"
 )
 
 // scoreFlags collects repeated --scores NAME=FILE.
@@ -51,7 +52,24 @@ func runSweep(args []string, stdout io.Writer) error {
 	if *format != "text" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("--format %q: want text, json or csv", *format)
 	}
-	if err := checkPlotPath(*plotPath); err != nil {
+	var outs atomicfile.Set
+	defer outs.Abort()
+	plotOut, err := addPlot(&outs, *plotPath)
+	if err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--weight", *weight); err != nil {
+		return err
+	}
+	if err := refuseInputs(&outs, "--bias", *bias); err != nil {
+		return err
+	}
+	for _, sf := range scoreFiles {
+		if err := refuseInputs(&outs, "--scores "+sf.name, sf.path); err != nil {
+			return err
+		}
+	}
+	if err := refuseInputs(&outs, "batch", files...); err != nil {
 		return err
 	}
 	ratios, err := parseRatios(*ratiosText)
@@ -91,9 +109,12 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *plotPath != "" {
+	if plotOut != nil {
 		title := fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
-		if err := writePlot(*plotPath, title, sweepPlotPoints(points)); err != nil {
+		if err := writePlot(plotOut, title, sweepPlotPoints(points)); err != nil {
+			return err
+		}
+		if err := outs.Commit(); err != nil {
 			return err
 		}
 	}

@@ -1,38 +1,35 @@
-// Package atomicfile writes files so that an interrupted run never leaves a
-// half-written one: the data goes to a temporary file beside the target,
-// which is synced and renamed over it once complete.
+// Package atomicfile writes a command's output files so that no file is
+// harmed: each goes to a temporary file beside its target, synced, and the
+// temporaries are renamed over their targets only once all are written
+// (see Set). A symbolic link is written through to its target, an existing
+// file keeps its mode, and a character device or FIFO (/dev/stdout, a
+// pipe) is written directly, never replaced.
 package atomicfile
 
 import (
+	"errors"
 	"io"
-	"os"
-	"path/filepath"
 )
 
-// Write creates path (mode 0644) with what write writes, atomically.
-func Write(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+var (
+	// ErrNotRegular reports an output that is neither a regular file, a
+	// character device nor a FIFO (a directory, a socket, a block device).
+	ErrNotRegular = errors.New("not a regular file, character device or FIFO")
+	// ErrCollision reports an output that is one of the command's inputs
+	// or another of its outputs.
+	ErrCollision = errors.New("refusing to write the same file twice or over an input")
+)
+
+// Write writes path with what write writes, as a Set of one output.
+func Write(path string, write func(io.Writer) error) error {
+	var s Set
+	defer s.Abort()
+	o, err := s.Add("", path)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
+	if err := o.Write(write); err != nil {
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	// Sync so that after a crash the renamed file has its data.
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return s.Commit()
 }

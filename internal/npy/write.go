@@ -86,24 +86,22 @@ func header(descr string, shape []int) []byte {
 	return b
 }
 
-// WriteFile writes a to path through a temporary file in the same
-// directory that is renamed over path once complete, so an interrupted
-// write never leaves a partial file at path. The file gets mode 0644.
+// WriteFile writes a to path with atomicfile.Write: through a temporary
+// file renamed over path once complete, so an interrupted write never
+// leaves a partial file at path.
 func WriteFile(path string, a *Array) error {
 	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, a) })
 }
 
-// WriteIndexFile writes a 1-D '<i8' array of channel indexes (what
-// PyTorch's index_select takes) to path, as WriteFile does.
-func WriteIndexFile(path string, idx []int) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		buf := header("<i8", []int{len(idx)})
-		for _, v := range idx {
-			buf = binary.LittleEndian.AppendUint64(buf, uint64(int64(v)))
-		}
-		if _, err := w.Write(buf); err != nil {
-			return fmt.Errorf("npy: %w", err)
-		}
-		return nil
-	})
+// WriteIndex writes idx as a 1-D '<i8' .npy array of channel indexes
+// (what PyTorch's index_select takes) to w.
+func WriteIndex(w io.Writer, idx []int) error {
+	buf := header("<i8", []int{len(idx)})
+	for _, v := range idx {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(int64(v)))
+	}
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,79 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SIGTERM or SIGINT while outputs are staged removes the temporaries and
+// exits 143 or 130 with one line. The run is held at the staged point
+// without a test hook: --state is staged first, then the scores go to a
+// FIFO whose reader never reads, so the write blocks once the pipe is full.
+func TestSignalRemovesTemporaries(t *testing.T) {
+	if binPath == "" {
+		t.Skip("no built command to signal")
+	}
+	const in = 100_000 // scores of 400 kB, more than a pipe holds
+	dir := t.TempDir()
+	w := writeNpy(t, dir, "W.npy", []int{1, in}, fill(in, func(i int) float32 { return 1 }))
+	x := writeNpy(t, dir, "x.npy", []int{2, in}, fill(2*in, func(i int) float32 { return float32(i % 7) }))
+	fifo := filepath.Join(dir, "scores.npy")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs:", err)
+	}
+	state := filepath.Join(dir, "state.json")
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
+		r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binPath, "score", "--method", "l2norm", "--weight", w, "--state", state, "--out", fifo, x)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(func() bool { return len(temporaries(dir)) > 0 }) {
+			cmd.Process.Kill()
+			t.Fatalf("no temporary appeared: %s", stderr.String())
+		}
+		cmd.Process.Signal(tc.sig)
+		err = cmd.Wait()
+		r.Close()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != tc.code {
+			t.Errorf("%v: %v, want exit status %d", tc.sig, err, tc.code)
+		}
+		if !errLine.MatchString(stderr.String()) || !strings.Contains(stderr.String(), "stopped") {
+			t.Errorf("%v: stderr %q, want one line", tc.sig, stderr.String())
+		}
+		if tmp := temporaries(dir); len(tmp) > 0 {
+			t.Errorf("%v: temporaries left: %v", tc.sig, tmp)
+		}
+		if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: --state landed from a stopped run", tc.sig)
+		}
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
+}
