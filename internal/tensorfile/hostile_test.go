@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -61,8 +62,11 @@ func safetensorsBytes(header string, data []byte) []byte {
 }
 
 // readAll opens b and reads every tensor it lists, as the CLI would.
-func readAll(b []byte) error {
-	f, err := openAt(bytes.NewReader(b), int64(len(b)), nil)
+func readAll(b []byte) error { return readAllAt(bytes.NewReader(b), int64(len(b))) }
+
+// readAllAt is readAll of a file of size bytes read through r.
+func readAllAt(r io.ReaderAt, size int64) error {
+	f, err := openAt(r, size, nil)
 	if err != nil {
 		return err
 	}
@@ -158,9 +162,18 @@ func TestHostilePickles(t *testing.T) {
 // A tensor pickle over storage "0" of numel floats: shape and strides as
 // given, storage offset 0.
 func tensorPickle(class string, numel int, shape, strides string) []byte {
-	return []byte(fmt.Sprintf("\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\n%s\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuJ%stQK\x00%s%s\x89tR.",
-		class, string(binary.LittleEndian.AppendUint32(nil, uint32(numel))), shape, strides))
+	return []byte("\x80\x02" + rebuildTensorOp(class, numel, 0, shape, strides) + ".")
 }
+
+// rebuildTensorOp is the pickle opcodes that build a tensor over storage
+// "0" of numel elements of class, from element offset.
+func rebuildTensorOp(class string, numel, offset int, shape, strides string) string {
+	return fmt.Sprintf("ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\n%s\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu%stQ%s%s%s\x89tR",
+		class, pickleInt(numel), pickleInt(offset), shape, strides)
+}
+
+// pickleInt is the BININT opcode of v.
+func pickleInt(v int) string { return "J" + string(binary.LittleEndian.AppendUint32(nil, uint32(v))) }
 
 func TestHostileTorchTensors(t *testing.T) {
 	four := make([]byte, 16)

@@ -1,6 +1,8 @@
 package tensorfile
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -130,8 +132,26 @@ func (t tensor) row(i int) tensor {
 }
 
 // read reads the tensor as float32 in C order, into buf's memory when it
-// has the capacity.
+// has the capacity, and then has its source (a zip member) verify its
+// checksum, so that no damaged value comes back.
 func (t tensor) read(buf []float32) (*npy.Array, error) {
+	a, err := t.readData(buf)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := t.src.(interface{ verify() error }); ok {
+		if err := v.verify(); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// readData reads a contiguous tensor in one pass, a strided one whose span
+// is at most twice its size by reading the span and gathering, and a
+// sparser view with readSparse, so memory follows the tensor's size, not
+// its span.
+func (t tensor) readData(buf []float32) (*npy.Array, error) {
 	shape := slices.Clone(t.shape)
 	n, _ := elemCount(shape) // newTensor checked it
 	if n == 0 {
@@ -150,15 +170,69 @@ func (t tensor) read(buf []float32) (*npy.Array, error) {
 		}
 		return &npy.Array{Shape: shape, Data: data}, nil
 	}
-	src, err := readFloats(r, t.dt, int(span), nil, t.sized)
-	if err != nil {
-		return nil, err
+	var src []float32
+	if span <= 2*int64(n) {
+		var err error
+		if src, err = readFloats(r, t.dt, int(span), nil, t.sized); err != nil {
+			return nil, err
+		}
 	}
 	data := buf[:0]
 	if cap(data) < n {
 		data = make([]float32, n)
 	}
 	data = data[:n]
+	if src == nil {
+		return &npy.Array{Shape: shape, Data: data}, t.readSparse(data, r)
+	}
 	npy.Gather(data, src, shape, t.strides)
 	return &npy.Array{Shape: shape, Data: data}, nil
+}
+
+// readSparse fills dst with the elements of a view much smaller than its
+// span, read from r (the span): it visits the elements in the order of
+// their offsets and reads a chunk at each one the last chunk did not hold,
+// so a stored member is read only where elements lie and a deflated one
+// streams once.
+func (t tensor) readSparse(dst []float32, r io.ReaderAt) error {
+	offs := make([]int64, len(dst)) // of each element of dst, from the first
+	idx := make([]int, len(t.shape))
+	for i := range offs {
+		if i > 0 {
+			offs[i] = offs[i-1]
+			for k := len(idx) - 1; k >= 0; k-- { // advance idx, carrying into earlier axes
+				idx[k]++
+				offs[i] += int64(t.strides[k])
+				if idx[k] < t.shape[k] {
+					break
+				}
+				offs[i] -= int64(idx[k]) * int64(t.strides[k])
+				idx[k] = 0
+			}
+		}
+	}
+	order := make([]int, len(dst))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(offs[a], offs[b]) })
+
+	pooled := chunks.Get().(*[chunkBytes]byte)
+	defer chunks.Put(pooled)
+	size := int64(t.dt.size)
+	var lo, hi int64 // the elements the chunk holds
+	for _, i := range order {
+		if o := offs[i]; o >= hi {
+			lo = o
+			n, err := r.ReadAt(pooled[:chunkBytes/size*size], lo*size)
+			if hi = lo + int64(n)/size; o >= hi {
+				if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					return fmt.Errorf("%w: the data ends before element %d", ErrTruncated, t.offset+o)
+				}
+				return err
+			}
+		}
+		t.dt.decode(dst[i:i+1], pooled[(offs[i]-lo)*size:])
+	}
+	return nil
 }
