@@ -75,7 +75,7 @@ func unpickle(p []byte) (v any, err error) {
 	}
 	defer func() { // gopickle panics on some malformed input (an odd SETITEMS)
 		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("%w: pickle: %v", ErrFormat, r)
+			v, err = nil, fmt.Errorf("%w: pickle: malformed opcodes (the unpickler gave up)", ErrFormat)
 		}
 	}()
 	u := pickle.NewUnpickler(bytes.NewReader(p))
