@@ -139,12 +139,19 @@ func (t tensor) read(buf []float32) (*npy.Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := t.src.(interface{ verify() error }); ok {
-		if err := v.verify(); err != nil {
-			return nil, err
-		}
+	if err := t.verify(); err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// verify has the tensor's source, if it is a zip member, check its CRC-32
+// and that it holds the bytes it declares.
+func (t tensor) verify() error {
+	if v, ok := t.src.(interface{ verify() error }); ok {
+		return v.verify()
+	}
+	return nil
 }
 
 // readData reads a contiguous tensor in one pass, a strided one whose span
@@ -174,6 +181,13 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 	if span <= 2*int64(n) {
 		var err error
 		if src, err = readFloats(r, t.dt, int(span), nil, t.sized); err != nil {
+			return nil, err
+		}
+	}
+	if src == nil && !t.sized {
+		// readSparse allocates for the view before reading: first the
+		// source must show that it holds the bytes it declares.
+		if err := t.verify(); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"math"
@@ -133,5 +134,21 @@ func TestManyViewsOfOneStorage(t *testing.T) {
 	}
 	if got := r.n.Load(); got > 3*int64(len(b)) {
 		t.Errorf("read %d bytes of a %d-byte file", got, len(b))
+	}
+}
+
+// A sparse view of a deflated storage whose declared size lies costs what
+// the storage holds, not what the view promises.
+func TestSparseViewOfLyingStorage(t *testing.T) {
+	const numel = 1 << 28
+	pkl := tensorPickle("FloatStorage", numel, "("+pickleInt(numel/8)+"t", "K\x04\x85")
+	b := rawZip(entry("archive/data.pkl", zip.Store, pkl),
+		rawEntry{name: "archive/data/0", method: zip.Deflate, body: deflate(make([]byte, 16)), size: 4 * numel})
+	var err error
+	if n := allocated(func() { err = readAll(b) }); n > 4<<20 {
+		t.Errorf("allocated %d bytes", n)
+	}
+	if !errors.Is(err, ErrTruncated) {
+		t.Errorf("got %v, want ErrTruncated", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"errors"
 	"hash/crc32"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -120,5 +121,26 @@ func TestAmbiguousOrEncryptedMembers(t *testing.T) {
 				t.Errorf("got %v, want ErrFormat saying %q", err, tc.mention)
 			}
 		})
+	}
+}
+
+// An array read whole is checked by that read: no second pass over its
+// member.
+func TestWholeMemberCheckedInOnePass(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	vals := make([]float32, 1<<18)
+	for i := range vals {
+		vals[i] = rng.Float32() // hardly compresses: a second pass would show
+	}
+	arr := npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (262144,), }", floatsLE(vals))
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		b := rawZip(entry("x.npy", method, arr))
+		r := &countingReader{r: bytes.NewReader(b)}
+		if err := readAllAt(r, int64(len(b))); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.n.Load(); got > int64(len(b))+64<<10 {
+			t.Errorf("method %d: read %d bytes of a %d-byte file", method, got, len(b))
+		}
 	}
 }
