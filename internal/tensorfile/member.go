@@ -108,15 +108,18 @@ func (m *member) fold(b []byte, off int64) {
 	}
 }
 
-// verify returns the member's verdict, first reading whatever the reads so
-// far did not pass in order.
+// verify returns the member's verdict. Unless the reads so far passed
+// every byte in order, it reads the whole member for it, with a stream of
+// its own so that the reads' stream stays where it is.
 func (m *member) verify() error {
 	if m.checked {
 		return m.verdict
 	}
-	var r io.Reader = io.NewSectionReader(m.stored, 0, m.n)
-	if m.stored == nil {
-		rc, err := m.inflate() // a stream of its own: the reads' stream stays where it is
+	var r io.Reader
+	if m.stored != nil {
+		r = io.NewSectionReader(m.stored, 0, m.n)
+	} else {
+		rc, err := m.inflate()
 		if err != nil {
 			return streamErr(err)
 		}
@@ -133,9 +136,11 @@ func (m *member) verify() error {
 	case err != nil:
 		return err
 	case k < m.n:
-		return fmt.Errorf("%w: zip member %s: %d of %d bytes", ErrTruncated, m.e.Name, k, m.n)
+		m.checked = true
+		m.verdict = fmt.Errorf("%w: zip member %s: %d of %d bytes", ErrTruncated, m.e.Name, k, m.n)
+	default:
+		m.judge(h.Sum32())
 	}
-	m.judge(h.Sum32())
 	return m.verdict
 }
 
