@@ -205,9 +205,9 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 
 // readSparse fills dst with the elements of a view much smaller than its
 // span, read from r (the span): it visits the elements in the order of
-// their offsets and reads a chunk at each one the last chunk did not hold,
-// so a stored member is read only where elements lie and a deflated one
-// streams once.
+// their offsets and, at each one the last read did not cover, reads up to
+// the last element within a chunk of it, so a stored member is read only
+// where elements lie and a deflated one streams once.
 func (t tensor) readSparse(dst []float32, r io.ReaderAt) error {
 	offs := make([]int64, len(dst)) // of each element of dst, from the first
 	idx := make([]int, len(t.shape))
@@ -234,14 +234,22 @@ func (t tensor) readSparse(dst []float32, r io.ReaderAt) error {
 	pooled := chunks.Get().(*[chunkBytes]byte)
 	defer chunks.Put(pooled)
 	size := int64(t.dt.size)
+	per := int64(chunkBytes) / size
 	var lo, hi int64 // the elements the chunk holds
-	for _, i := range order {
+	for j, i := range order {
 		if o := offs[i]; o >= hi {
-			lo = o
-			n, err := r.ReadAt(pooled[:chunkBytes/size*size], lo*size)
-			if hi = lo + int64(n)/size; o >= hi {
+			// Read from o through the last element within a chunk of it.
+			lo, hi = o, o+1
+			for _, k := range order[j+1:] {
+				if offs[k] >= lo+per {
+					break
+				}
+				hi = offs[k] + 1
+			}
+			n, err := r.ReadAt(pooled[:(hi-lo)*size], lo*size)
+			if int64(n) < (hi-lo)*size {
 				if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-					return fmt.Errorf("%w: the data ends before element %d", ErrTruncated, t.offset+o)
+					return fmt.Errorf("%w: the data ends before element %d", ErrTruncated, t.offset+hi-1)
 				}
 				return err
 			}
