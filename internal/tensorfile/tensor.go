@@ -177,30 +177,35 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 		}
 		return &npy.Array{Shape: shape, Data: data}, nil
 	}
-	var src []float32
-	if span <= 2*int64(n) {
-		var err error
-		if src, err = readFloats(r, t.dt, int(span), nil, t.sized); err != nil {
+	if span > 2*int64(n) {
+		// readSparse allocates for the view before reading: a deflated
+		// source must first show that it holds the bytes it declares.
+		if !t.sized {
+			if err := t.verify(); err != nil {
+				return nil, err
+			}
+		}
+		data := floatsIn(buf, n)
+		if err := t.readSparse(data, r); err != nil {
 			return nil, err
 		}
+		return &npy.Array{Shape: shape, Data: data}, nil
 	}
-	if src == nil && !t.sized {
-		// readSparse allocates for the view before reading: first the
-		// source must show that it holds the bytes it declares.
-		if err := t.verify(); err != nil {
-			return nil, err
-		}
+	src, err := readFloats(r, t.dt, int(span), nil, t.sized)
+	if err != nil {
+		return nil, err
 	}
-	data := buf[:0]
-	if cap(data) < n {
-		data = make([]float32, n)
-	}
-	data = data[:n]
-	if src == nil {
-		return &npy.Array{Shape: shape, Data: data}, t.readSparse(data, r)
-	}
+	data := floatsIn(buf, n)
 	npy.Gather(data, src, shape, t.strides)
 	return &npy.Array{Shape: shape, Data: data}, nil
+}
+
+// floatsIn returns n floats in buf's memory if it has the capacity.
+func floatsIn(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 // readSparse fills dst with the elements of a view much smaller than its
@@ -211,18 +216,16 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 func (t tensor) readSparse(dst []float32, r io.ReaderAt) error {
 	offs := make([]int64, len(dst)) // of each element of dst, from the first
 	idx := make([]int, len(t.shape))
-	for i := range offs {
-		if i > 0 {
-			offs[i] = offs[i-1]
-			for k := len(idx) - 1; k >= 0; k-- { // advance idx, carrying into earlier axes
-				idx[k]++
-				offs[i] += int64(t.strides[k])
-				if idx[k] < t.shape[k] {
-					break
-				}
-				offs[i] -= int64(idx[k]) * int64(t.strides[k])
-				idx[k] = 0
+	for i := 1; i < len(offs); i++ {
+		offs[i] = offs[i-1]
+		for k := len(idx) - 1; k >= 0; k-- { // advance idx, carrying into earlier axes
+			idx[k]++
+			offs[i] += int64(t.strides[k])
+			if idx[k] < t.shape[k] {
+				break
 			}
+			offs[i] -= int64(idx[k]) * int64(t.strides[k])
+			idx[k] = 0
 		}
 	}
 	order := make([]int, len(dst))
