@@ -7,8 +7,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,8 +64,11 @@ func safetensorsBytes(header string, data []byte) []byte {
 }
 
 // readAll opens b and reads every tensor it lists, as the CLI would.
-func readAll(b []byte) error {
-	f, err := openAt(bytes.NewReader(b), int64(len(b)), nil)
+func readAll(b []byte) error { return readAllAt(bytes.NewReader(b), int64(len(b))) }
+
+// readAllAt is readAll of a file of size bytes read through r.
+func readAllAt(r io.ReaderAt, size int64) error {
+	f, err := openAt(r, size, nil)
 	if err != nil {
 		return err
 	}
@@ -100,7 +106,11 @@ func TestForbiddenGlobals(t *testing.T) {
 		{"INST", "(X\x02\x00\x00\x00idios\nsystem\n.", "os.system"},
 		{"STACK_GLOBAL builtins.eval", "\x80\x04\x8c\x08builtins\x8c\x04eval\x93\x8c\x011\x85R.", "builtins.eval"},
 		{"GLOBAL __builtin__.object", "\x80\x02c__builtin__\nobject\n.", "__builtin__.object"},
-		{"STACK_GLOBAL __builtin__.object", "\x80\x04\x8c\x0b__builtin__\x8c\x06object\x93.", "ObjectClass"},
+		{"STACK_GLOBAL __builtin__.object", "\x80\x04\x8c\x0b__builtin__\x8c\x06object\x93.", "__builtin__.object"},
+		{"GLOBAL copy_reg._reconstructor", "\x80\x02ccopy_reg\n_reconstructor\n.", "copy_reg._reconstructor"},
+		{"STACK_GLOBAL copy_reg._reconstructor", "\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x08copy_reg\x94\x8c\x0e_reconstructor\x94\x93.", "copy_reg._reconstructor"},
+		{"STACK_GLOBAL names from the memo", "\x80\x04\x8c\x0b__builtin__\x940\x8c\x01x\x940h\x00\x8c\x06object\x93.", "__builtin__.object"},
+		{"STACK_GLOBAL of computed names", "\x80\x04\x8c\x01a\x8c\x01b\x86\x8c\x01c\x93.", "STACK_GLOBAL"},
 		{"storage of another module", "\x80\x02cnumpy\nFloatStorage\n.", "numpy.FloatStorage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,9 +168,18 @@ func TestHostilePickles(t *testing.T) {
 // A tensor pickle over storage "0" of numel floats: shape and strides as
 // given, storage offset 0.
 func tensorPickle(class string, numel int, shape, strides string) []byte {
-	return []byte(fmt.Sprintf("\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\n%s\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuJ%stQK\x00%s%s\x89tR.",
-		class, string(binary.LittleEndian.AppendUint32(nil, uint32(numel))), shape, strides))
+	return []byte("\x80\x02" + rebuildTensorOp(class, numel, 0, shape, strides) + ".")
 }
+
+// rebuildTensorOp is the pickle opcodes that build a tensor over storage
+// "0" of numel elements of class, from element offset.
+func rebuildTensorOp(class string, numel, offset int, shape, strides string) string {
+	return fmt.Sprintf("ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\n%s\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu%stQ%s%s%s\x89tR",
+		class, pickleInt(numel), pickleInt(offset), shape, strides)
+}
+
+// pickleInt is the BININT opcode of v.
+func pickleInt(v int) string { return "J" + string(binary.LittleEndian.AppendUint32(nil, uint32(v))) }
 
 func TestHostileTorchTensors(t *testing.T) {
 	four := make([]byte, 16)
@@ -170,6 +189,8 @@ func TestHostileTorchTensors(t *testing.T) {
 		sentinel error
 	}{
 		{"ok", torchZip(tensorPickle("FloatStorage", 4, "K\x02K\x02\x86", "K\x02K\x01\x86"), four), nil},
+		{"protocol 4", torchZip([]byte(strings.NewReplacer("ctorch._utils\n_rebuild_tensor_v2\n", "\x8c\x0ctorch._utils\x94\x8c\x12_rebuild_tensor_v2\x94\x93",
+			"ctorch\nFloatStorage\n", "\x8c\x05torch\x94\x8c\x0cFloatStorage\x94\x93").Replace(string(tensorPickle("FloatStorage", 4, "K\x04\x85", "K\x01\x85")))), four), nil},
 		{"transposed", torchZip(tensorPickle("FloatStorage", 4, "K\x02K\x02\x86", "K\x01K\x02\x86"), four), nil},
 		{"past the storage", torchZip(tensorPickle("FloatStorage", 4, "K\x02K\x03\x86", "K\x03K\x01\x86"), four), ErrFormat},
 		{"storage shorter than numel", torchZip(tensorPickle("FloatStorage", 5, "K\x05\x85", "K\x01\x85"), four), ErrFormat},
@@ -256,5 +277,62 @@ func TestNotATensorFile(t *testing.T) {
 		if err := readAll(tc.file); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: got %v, want ErrFormat", tc.name, err)
 		}
+	}
+}
+
+// A dict key set twice keeps its first place and takes the last value, as
+// torch.load's dict does, in a dict and in an OrderedDict; keys 1 and '1'
+// are refused as ambiguous.
+func TestDuplicateDictKeys(t *testing.T) {
+	storage := floatsLE([]float32{0, 1, 2, 3})
+	item := func(key string, offset int) string {
+		return "X" + string(binary.LittleEndian.AppendUint32(nil, uint32(len(key)))) + key +
+			rebuildTensorOp("FloatStorage", 4, offset, "K\x01\x85", "K\x01\x85")
+	}
+	items := item("a", 0) + item("b", 1) + item("a", 2)
+	for _, dict := range []string{"}", "ccollections\nOrderedDict\n)R"} {
+		b := torchZip([]byte("\x80\x02"+dict+"("+items+"u."), storage)
+		f, err := openAt(bytes.NewReader(b), int64(len(b)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := f.keys(); !slices.Equal(keys, []string{"a", "b"}) {
+			t.Errorf("%s: keys %v, want [a b]", dict, keys)
+		}
+		tn, err := f.tensor("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err := tn.read(nil); err != nil || !slices.Equal(a.Data, []float32{2}) {
+			t.Errorf("%s: a = %v, %v; want the last value, [2]", dict, a, err)
+		}
+	}
+	ambiguous := "\x80\x02}(K\x01" + rebuildTensorOp("FloatStorage", 4, 0, "K\x01\x85", "K\x01\x85") + item("1", 1) + "u."
+	if err := readAll(torchZip([]byte(ambiguous), storage)); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("keys 1 and '1': got %v, want ErrFormat saying ambiguous", err)
+	}
+}
+
+// Messages about a malformed pickle name what is wrong in Python's terms,
+// without Go pointers or types.
+func TestPickleMessagesShowNoGoInternals(t *testing.T) {
+	hundred := "(" + strings.Repeat("K\x01", 100) + "t"
+	goSyntax := regexp.MustCompile(`0x[0-9a-f]{6,}|&[{\[]|\*?types\.|tensorfile\.|interface \{\}|<nil>`)
+	for _, tc := range []struct{ name, pickle, mention string }{
+		{"100-dim tensor", "\x80\x02" + rebuildTensorOp("FloatStorage", 1, 0, hundred, hundred) + ".", "100 dimensions"},
+		{"stride of strings", "\x80\x02" + rebuildTensorOp("FloatStorage", 1, 0, "K\x01\x85", "X\x00\x00\x00\x00\x85") + ".", "holds a str"},
+		{"storage offset of a list", "\x80\x02" + strings.Replace(rebuildTensorOp("FloatStorage", 1, 0, "K\x01\x85", "K\x01\x85"), "Q"+pickleInt(0), "Q]", 1) + ".", "a list"},
+		{"persistent id of a dict", "\x80\x02}Q.", "a dict"},
+		{"storage of a float key", "\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nG\x00\x00\x00\x00\x00\x00\x00\x00X\x03\x00\x00\x00cpuK\x01tQ.", "a float"},
+		{"REDUCE of a tuple", "\x80\x02))R.", "REDUCE requires a Callable object"},
+		{"STACK_GLOBAL of a tuple", "\x80\x04))\x93.", "STACK_GLOBAL"},
+		{"_rebuild_parameter of a dict", "\x80\x02ctorch._utils\n_rebuild_parameter\n(}\x89tR.", "of a dict"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := readAll(torchZip([]byte(tc.pickle), make([]byte, 4)))
+			if err == nil || !strings.Contains(err.Error(), tc.mention) || goSyntax.MatchString(err.Error()) {
+				t.Errorf("got %v, want an error saying %q in Python's terms", err, tc.mention)
+			}
+		})
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// npzFile is an .npz archive: one .npy member per array, named after it.
+// npzFile is an .npz archive: one .npy member per array, named after it
+// (openZip refuses a name given twice).
 type npzFile struct {
 	*zipFile
 	members map[string]*zip.File
@@ -20,9 +21,6 @@ func openNpz(z *zipFile) (*npzFile, error) {
 		name, ok := strings.CutSuffix(e.Name, ".npy")
 		if !ok {
 			continue
-		}
-		if _, dup := f.members[name]; dup {
-			return nil, fmt.Errorf("%w: .npz member %s given twice", ErrFormat, e.Name)
 		}
 		f.members[name] = e
 		f.names = append(f.names, name)
@@ -43,11 +41,11 @@ func (f *npzFile) tensor(key string) (tensor, error) {
 	if e == nil {
 		return tensor{}, missingKey(f, key)
 	}
-	r, n, sized, err := f.member(e)
+	m, sized, err := f.member(e)
 	if err != nil {
 		return tensor{}, err
 	}
-	t, err := npyTensor(r, n, sized)
+	t, err := npyTensor(m, m.n, sized)
 	if err != nil {
 		return tensor{}, fmt.Errorf("%s: %w", e.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -23,10 +24,14 @@ const (
 // every GLOBAL and INST must pass global; and the unpickler's memory,
 // estimated per opcode (a MARK starts a new stack of 16 slots), must stay
 // under maxPickleCost.
-// STACK_GLOBAL takes its names from the stack, so the unpickler's
-// FindClass checks those.
+// STACK_GLOBAL takes its names from the stack, and gopickle builds some
+// classes (__builtin__.object, copy_reg._reconstructor) before it asks
+// FindClass, so stackNames follows the strings pushed just before each
+// STACK_GLOBAL and global checks them too; names it cannot follow are
+// refused.
 func checkPickle(p []byte, global func(module, name string) error) error {
 	cost := int64(0)
+	var names stackNames
 	for i := 0; i < len(p); {
 		op := p[i]
 		at := i
@@ -75,6 +80,17 @@ func checkPickle(p []byte, global func(module, name string) error) error {
 		if op == 0x95 && binary.LittleEndian.Uint64(p[i:]) > uint64(len(p)-i-8) {
 			return fmt.Errorf("%w: pickle: frame at byte %d runs past the end", ErrFormat, at)
 		}
+		if op == 0x93 { // STACK_GLOBAL
+			module, name, ok := names.pair()
+			if !ok {
+				return fmt.Errorf("%w: pickle: STACK_GLOBAL at byte %d takes names that are not strings pushed just before it",
+					ErrForbidden, at)
+			}
+			if err := global(module, name); err != nil {
+				return err
+			}
+		}
+		names.step(op, p[i:i+arg])
 		i += arg
 		if cost += 128 + int64(arg); cost > maxPickleCost {
 			return fmt.Errorf("%w: pickle needs more than %d bytes to unpickle", ErrTooLarge, maxPickleCost)
@@ -116,4 +132,75 @@ func counted(p []byte, size int) int {
 		return -1
 	}
 	return size + int(n)
+}
+
+// stackNames follows the strings on top of the unpickler's stack, as far
+// as STACK_GLOBAL needs: the last two pushed, by a string opcode or from
+// the memo, with nothing but memo writes, frames and protocol marks since.
+type stackNames struct {
+	last  [2]string
+	known int // how many of last are on top of the stack
+	memo  map[int]memoed
+}
+
+// memoed is a memo slot: a string, or something else.
+type memoed struct {
+	s        string
+	isString bool
+}
+
+// step follows opcode op with argument arg.
+func (n *stackNames) step(op byte, arg []byte) {
+	switch op {
+	case 'X': // BINUNICODE
+		n.push(string(arg[4:]))
+	case 0x8d: // BINUNICODE8
+		n.push(string(arg[8:]))
+	case 0x8c: // SHORT_BINUNICODE
+		n.push(string(arg[1:]))
+	case 'p', 'q', 'r', 0x94: // PUT, BINPUT, LONG_BINPUT, MEMOIZE
+		if n.memo == nil {
+			n.memo = map[int]memoed{}
+		}
+		at := memoIndex(op, arg)
+		if op == 0x94 {
+			at = len(n.memo)
+		}
+		n.memo[at] = memoed{n.last[1], n.known > 0}
+	case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
+		if m := n.memo[memoIndex(op, arg)]; m.isString {
+			n.push(m.s)
+		} else {
+			n.known = 0
+		}
+	case 0x80, 0x95: // PROTO, FRAME
+	default:
+		n.known = 0
+	}
+}
+
+func (n *stackNames) push(s string) {
+	n.last[0], n.last[1] = n.last[1], s
+	n.known = min(n.known+1, 2)
+}
+
+// pair returns the module and name a STACK_GLOBAL would take.
+func (n *stackNames) pair() (module, name string, ok bool) {
+	return n.last[0], n.last[1], n.known == 2
+}
+
+// memoIndex reads the memo index of a PUT or GET opcode's argument; -1
+// if it is not a number.
+func memoIndex(op byte, arg []byte) int {
+	switch op {
+	case 'q', 'h':
+		return int(arg[0])
+	case 'r', 'j':
+		return int(binary.LittleEndian.Uint32(arg))
+	}
+	v, err := strconv.Atoi(strings.TrimSuffix(string(arg), "\n"))
+	if err != nil {
+		return -1
+	}
+	return v
 }

@@ -1,6 +1,8 @@
 package tensorfile
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -130,8 +132,33 @@ func (t tensor) row(i int) tensor {
 }
 
 // read reads the tensor as float32 in C order, into buf's memory when it
-// has the capacity.
+// has the capacity, and then has its source (a zip member) verify its
+// checksum, so that no damaged value comes back.
 func (t tensor) read(buf []float32) (*npy.Array, error) {
+	a, err := t.readData(buf)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.verify(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// verify has the tensor's source, if it is a zip member, check its CRC-32
+// and that it holds the bytes it declares.
+func (t tensor) verify() error {
+	if v, ok := t.src.(interface{ verify() error }); ok {
+		return v.verify()
+	}
+	return nil
+}
+
+// readData reads a contiguous tensor in one pass, a strided one whose span
+// is at most twice its size by reading the span and gathering, and a
+// sparser view with readSparse, so memory follows the tensor's size, not
+// its span.
+func (t tensor) readData(buf []float32) (*npy.Array, error) {
 	shape := slices.Clone(t.shape)
 	n, _ := elemCount(shape) // newTensor checked it
 	if n == 0 {
@@ -150,15 +177,87 @@ func (t tensor) read(buf []float32) (*npy.Array, error) {
 		}
 		return &npy.Array{Shape: shape, Data: data}, nil
 	}
+	if span > 2*int64(n) {
+		// readSparse allocates for the view before reading: a deflated
+		// source must first show that it holds the bytes it declares.
+		if !t.sized {
+			if err := t.verify(); err != nil {
+				return nil, err
+			}
+		}
+		data := floatsIn(buf, n)
+		if err := t.readSparse(data, r); err != nil {
+			return nil, err
+		}
+		return &npy.Array{Shape: shape, Data: data}, nil
+	}
 	src, err := readFloats(r, t.dt, int(span), nil, t.sized)
 	if err != nil {
 		return nil, err
 	}
-	data := buf[:0]
-	if cap(data) < n {
-		data = make([]float32, n)
-	}
-	data = data[:n]
+	data := floatsIn(buf, n)
 	npy.Gather(data, src, shape, t.strides)
 	return &npy.Array{Shape: shape, Data: data}, nil
+}
+
+// floatsIn returns n floats in buf's memory if it has the capacity.
+func floatsIn(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// readSparse fills dst with the elements of a view much smaller than its
+// span, read from r (the span): it visits the elements in the order of
+// their offsets and, at each one the last read did not cover, reads up to
+// the last element within a chunk of it, so a stored member is read only
+// where elements lie and a deflated one streams once.
+func (t tensor) readSparse(dst []float32, r io.ReaderAt) error {
+	offs := make([]int64, len(dst)) // of each element of dst, from the first
+	idx := make([]int, len(t.shape))
+	for i := 1; i < len(offs); i++ {
+		offs[i] = offs[i-1]
+		for k := len(idx) - 1; k >= 0; k-- { // advance idx, carrying into earlier axes
+			idx[k]++
+			offs[i] += int64(t.strides[k])
+			if idx[k] < t.shape[k] {
+				break
+			}
+			offs[i] -= int64(idx[k]) * int64(t.strides[k])
+			idx[k] = 0
+		}
+	}
+	order := make([]int, len(dst))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(offs[a], offs[b]) })
+
+	pooled := chunks.Get().(*[chunkBytes]byte)
+	defer chunks.Put(pooled)
+	size := int64(t.dt.size)
+	per := int64(chunkBytes) / size
+	var lo, hi int64 // the elements the chunk holds
+	for j, i := range order {
+		if o := offs[i]; o >= hi {
+			// Read from o through the last element within a chunk of it.
+			lo, hi = o, o+1
+			for _, k := range order[j+1:] {
+				if offs[k] >= lo+per {
+					break
+				}
+				hi = offs[k] + 1
+			}
+			n, err := r.ReadAt(pooled[:(hi-lo)*size], lo*size)
+			if int64(n) < (hi-lo)*size {
+				if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					return fmt.Errorf("%w: the data ends before element %d", ErrTruncated, t.offset+hi-1)
+				}
+				return err
+			}
+		}
+		t.dt.decode(dst[i:i+1], pooled[(offs[i]-lo)*size:])
+	}
+	return nil
 }

@@ -10,11 +10,14 @@
 // The readers trust no size a file declares: each is checked against the
 // bytes the file really has before anything is allocated for it, and data
 // from a compressed zip member grows as it arrives, capped at the count its
-// header gives. Pickles are walked opcode by opcode before they are
-// unpickled, and the unpickler builds only tensors, dicts (including
-// collections.OrderedDict), lists, tuples and scalars: every other global
-// (os.system, a module's class, …) is refused by name. Data is decoded with
-// encoding/binary, so big-endian hosts read the same values.
+// header gives. No tensor comes back from a zip member whose bytes fail
+// the CRC-32 of the zip's directory (see member.go); encrypted members and
+// member names given twice are refused. Pickles are walked opcode by
+// opcode before they are unpickled, and the unpickler builds only tensors,
+// dicts (including collections.OrderedDict; a key set twice takes its last
+// value, as in Python), lists, tuples and scalars: every other global
+// (os.system, __builtin__.object, …) is refused by name. Data is decoded
+// with encoding/binary, so big-endian hosts read the same values.
 package tensorfile
 
 import (

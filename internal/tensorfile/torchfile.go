@@ -75,7 +75,7 @@ func unpickle(p []byte) (v any, err error) {
 	}
 	defer func() { // gopickle panics on some malformed input (an odd SETITEMS)
 		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("%w: pickle: %v", ErrFormat, r)
+			v, err = nil, fmt.Errorf("%w: pickle: malformed opcodes (the unpickler gave up)", ErrFormat)
 		}
 	}()
 	u := pickle.NewUnpickler(bytes.NewReader(p))
@@ -134,17 +134,18 @@ func (f *torchFile) tensor(key string) (tensor, error) {
 		if e.Name != name {
 			continue
 		}
-		r, size, sized, err := f.member(e)
+		m, sized, err := f.member(e)
 		if err != nil {
 			return tensor{}, err
 		}
+		size := m.n
 		dt := t.storage.dtype
 		dt.order = f.order
 		if dt.size > 0 && size != t.storage.numel*int64(dt.size) {
 			return tensor{}, fmt.Errorf("%w: storage %s has %d bytes, want %d elements of %s",
 				ErrFormat, e.Name, size, t.storage.numel, dt.name)
 		}
-		return newTensor(r, 0, t.storage.numel, sized, dt, t.shape, t.strides, t.offset)
+		return newTensor(m, 0, t.storage.numel, sized, dt, t.shape, t.strides, t.offset)
 	}
 	return tensor{}, fmt.Errorf("%w: storage %s is missing", ErrFormat, name)
 }
