@@ -54,9 +54,9 @@ var layerFields = []string{"name", "weight", "bias", "scores", "batches", "ratio
 // checks that every file it names exists, so that a mistake in the last
 // layer shows before the first is evaluated.
 func readManifest(path string) ([]manifestLayer, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readManifestFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, err
 	}
 	var root *yaml.Node
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -74,6 +74,35 @@ func readManifest(path string) ([]manifestLayer, error) {
 		}
 	}
 	return nil, fmt.Errorf("manifest %s: %w", path, err)
+}
+
+// Bounds on a manifest, which lists files and names: far above any real
+// one, and low enough that parsing a hostile one stays small and shallow.
+const (
+	maxManifestBytes = 16 << 20
+	maxManifestDepth = 64 // levels of nested lists and maps
+)
+
+// readManifestFile reads the manifest at path, a regular file of at most
+// maxManifestBytes.
+func readManifestFile(path string) ([]byte, error) {
+	f, size, err := tensorfile.OpenRegular(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	defer f.Close()
+	if size > maxManifestBytes {
+		return nil, fmt.Errorf("manifest %s: %d bytes, more than the %d MiB a manifest may have", path, size, maxManifestBytes>>20)
+	}
+	// The file may grow after the Stat: read no more than the cap allows.
+	raw, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
+	if err == nil && len(raw) > maxManifestBytes {
+		err = fmt.Errorf("more than the %d MiB a manifest may have", maxManifestBytes>>20)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", path, err)
+	}
+	return raw, nil
 }
 
 func parseManifest(root *yaml.Node, dir string) ([]manifestLayer, error) {
@@ -371,7 +400,7 @@ func yamlNode(raw []byte) (*yaml.Node, error) {
 func jsonNode(raw []byte) (*yaml.Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	n, err := jsonValue(dec)
+	n, err := jsonValue(dec, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +410,10 @@ func jsonNode(raw []byte) (*yaml.Node, error) {
 	return n, nil
 }
 
-func jsonValue(dec *json.Decoder) (*yaml.Node, error) {
+// jsonValue reads the value that starts at the decoder's next token, at
+// nesting level depth; it refuses depths past maxManifestDepth before
+// descending, so a hostile file cannot exhaust the stack.
+func jsonValue(dec *json.Decoder, depth int) (*yaml.Node, error) {
 	tok, err := dec.Token()
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -392,6 +424,9 @@ func jsonValue(dec *json.Decoder) (*yaml.Node, error) {
 	scalar := func(tag, v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v} }
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth > maxManifestDepth {
+			return nil, fmt.Errorf("offset %d: lists and maps nested more than %d levels deep", dec.InputOffset(), maxManifestDepth)
+		}
 		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		if t == '{' {
 			n.Kind, n.Tag = yaml.MappingNode, "!!map"
@@ -404,7 +439,7 @@ func jsonValue(dec *json.Decoder) (*yaml.Node, error) {
 				}
 				n.Content = append(n.Content, scalar("!!str", k.(string)))
 			}
-			v, err := jsonValue(dec)
+			v, err := jsonValue(dec, depth+1)
 			if err != nil {
 				return nil, err
 			}
