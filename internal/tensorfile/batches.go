@@ -2,6 +2,7 @@ package tensorfile
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/chanprune/chanprune/internal/npy"
@@ -48,6 +49,9 @@ func OpenBatches(args []string, stacked bool) (*Batches, error) {
 		g, err := planGroup(arg, stacked)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", arg, err)
+		}
+		if g.len() > math.MaxInt-b.n {
+			return nil, fmt.Errorf("%s: %w: %d batches after %d overflow the batch count", arg, ErrTooLarge, g.len(), b.n)
 		}
 		b.groups = append(b.groups, g)
 		b.starts = append(b.starts, b.n)
