@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// A named pipe given as a batch, a weight or a manifest is refused at once
+// A named pipe given as a batch, a weight, a manifest or a state is refused at once
 // with one line naming it, where opening it waited for a writer forever.
 func TestNamedPipeArguments(t *testing.T) {
 	f := newFixture(t)
@@ -35,6 +35,7 @@ func TestNamedPipeArguments(t *testing.T) {
 		{"weight", []string{"eval", "--weight", fifo, "--scores", f.s, "--ratio", "0.5", f.x0}, fifo},
 		{"manifest", []string{"report", manifestFifo}, manifestFifo},
 		{"manifest batch", []string{"report", withFifo}, fifo},
+		{"state", []string{"score", "--resume", fifo, "--weight", f.w, "--out", filepath.Join(f.dir, "s.npy"), f.x0}, fifo},
 	} {
 		type result struct {
 			code           int

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/chanprune/chanprune"
@@ -113,7 +112,7 @@ func runScore(args []string, stdout io.Writer) error {
 
 // loadEstimator restores the estimator state in path for layer.
 func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
-	f, err := os.Open(path)
+	f, _, err := tensorfile.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("--resume %s: %w", path, err)
 	}

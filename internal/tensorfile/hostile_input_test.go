@@ -32,7 +32,7 @@ func TestStackedBatchCountOverflow(t *testing.T) {
 func TestDirectoryRefused(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Read(ParseRef(dir))
-	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "a directory, not a regular file") || !strings.Contains(err.Error(), dir) {
-		t.Errorf("Read of a directory: %v, want ErrFormat naming it as a directory", err)
+	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "a directory, not a regular file") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("Read of a directory: %v, want ErrNotRegular naming it as a directory", err)
 	}
 }

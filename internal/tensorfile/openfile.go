@@ -1,10 +1,15 @@
 package tensorfile
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 )
+
+// ErrNotRegular reports a path that names a named pipe, a device, a socket
+// or a directory where a file is wanted.
+var ErrNotRegular = errors.New("not a regular file")
 
 // OpenRegular opens the file at path for reading and refuses anything but a
 // regular file: a named pipe, a device, a socket or a directory would block,
@@ -19,7 +24,7 @@ func OpenRegular(path string) (*os.File, int64, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %s, not a regular file: %w", path, fileKind(st.Mode()), ErrFormat)
+		err = fmt.Errorf("%s: %s, %w", path, fileKind(st.Mode()), ErrNotRegular)
 	}
 	if err != nil {
 		f.Close()
