@@ -183,6 +183,9 @@ func (e *estimator) Name() string { return e.kind.name }
 
 func (e *estimator) Observe(batch []float32, shape []int) error {
 	a, err := checkActivations(batch, shape, e.in)
+	if err == nil && e.batches == math.MaxInt { // only a crafted state gets here
+		err = fmt.Errorf("%d batches already: the batch count would overflow: %w", e.batches, ErrState)
+	}
 	if err == nil {
 		a.index = e.batches
 		err = e.scorer.observe(a)

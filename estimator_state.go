@@ -84,6 +84,12 @@ func LoadEstimator(r io.Reader, layer Linear) (Estimator, error) {
 		return nil, fmt.Errorf("estimator state: %s: %w", e.kind.name, err)
 	}
 	e.batches = f.Batches
+	if e.kind.activations && e.batches > 0 {
+		// Every check above passed; the scores must be numbers too.
+		if c, ok := firstNonFinite(e.scorer.scores()); ok {
+			return nil, fmt.Errorf("estimator state: %s: its sums give channel %d a non-finite score: %w", e.kind.name, c, ErrState)
+		}
+	}
 	return e, nil
 }
 
