@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
@@ -65,7 +66,7 @@ func readManifest(path string) ([]manifestLayer, error) {
 	case ".yaml", ".yml":
 		root, err = yamlNode(raw)
 	default:
-		return nil, fmt.Errorf("manifest %s: want a .json, .yaml or .yml file", path)
+		return nil, fmt.Errorf("manifest %s: want a .json, .yaml or .yml file", clip.Value(path))
 	}
 	if err == nil {
 		var layers []manifestLayer
@@ -73,7 +74,7 @@ func readManifest(path string) ([]manifestLayer, error) {
 			return layers, nil
 		}
 	}
-	return nil, fmt.Errorf("manifest %s: %w", path, err)
+	return nil, fmt.Errorf("manifest %s: %w", clip.Value(path), err)
 }
 
 // Bounds on a manifest, which lists files and names: far above any real
@@ -92,7 +93,7 @@ func readManifestFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	if size > maxManifestBytes {
-		return nil, fmt.Errorf("manifest %s: %d bytes, more than the %d MiB a manifest may have", path, size, maxManifestBytes>>20)
+		return nil, fmt.Errorf("manifest %s: %d bytes, more than the %d MiB a manifest may have", clip.Value(path), size, maxManifestBytes>>20)
 	}
 	// The file may grow after the Stat: read no more than the cap allows.
 	raw, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
@@ -100,7 +101,7 @@ func readManifestFile(path string) ([]byte, error) {
 		err = fmt.Errorf("more than the %d MiB a manifest may have", maxManifestBytes>>20)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", path, err)
+		return nil, fmt.Errorf("manifest %s: %w", clip.Value(path), err)
 	}
 	return raw, nil
 }
@@ -122,7 +123,7 @@ func parseManifest(root *yaml.Node, dir string) ([]manifestLayer, error) {
 			return nil, err
 		}
 		if j, ok := seen[l.Name]; ok {
-			return nil, fmt.Errorf("layer %q: name also given to layer %d", l.Name, j+1)
+			return nil, fmt.Errorf("layer %q: name also given to layer %d", clip.Value(l.Name), j+1)
 		}
 		seen[l.Name] = i
 		layers = append(layers, l)
@@ -136,7 +137,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	if n = deref(n); n.Kind == yaml.MappingNode { // name the layer in every message
 		for j := 0; j+1 < len(n.Content); j += 2 {
 			if name, err := str(n.Content[j+1]); n.Content[j].Value == "name" && err == nil {
-				label = fmt.Sprintf("layer %q", name)
+				label = fmt.Sprintf("layer %q", clip.Value(name))
 			}
 		}
 	}
@@ -150,7 +151,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	if l.Name, err = str(f["name"]); err != nil {
 		return l, fmt.Errorf("%s: name: %w", label, err)
 	}
-	label = fmt.Sprintf("layer %q", l.Name)
+	label = fmt.Sprintf("layer %q", clip.Value(l.Name))
 	fail := func(field string, err error) (manifestLayer, error) {
 		return l, fmt.Errorf("%s: %s: %w", label, field, err)
 	}
@@ -208,7 +209,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 			return fail("method", err)
 		}
 		if _, err := chanprune.ParseMethod(l.Method); err != nil {
-			return fail("method", fmt.Errorf("%q: want auto, direct or gram", l.Method))
+			return fail("method", fmt.Errorf("%q: want auto, direct or gram", clip.Value(l.Method)))
 		}
 	}
 
@@ -227,14 +228,14 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return fmt.Errorf("%s: %s %s: %w", label, field, r, err)
+			return fmt.Errorf("%s: %s %s: %w", label, field, clip.Value(r), err)
 		}
 		b, err := tensorfile.OpenBatches([]string{r}, false)
 		if err != nil {
 			return fmt.Errorf("%s: %s %w", label, field, err)
 		}
 		if n := b.Len(); n != 1 { // a container's tensors, not one
-			return fmt.Errorf("%s: %s %s: the file holds %d tensors: name one with FILE#KEY", label, field, r, n)
+			return fmt.Errorf("%s: %s %s: the file holds %d tensors: name one with FILE#KEY", label, field, clip.Value(r), n)
 		}
 		return b.Close()
 	}
@@ -294,12 +295,12 @@ func scoreRefs(n *yaml.Node, dir string) ([]scoreRef, error) {
 		}
 		for _, have := range refs {
 			if have.Name == name {
-				return nil, fmt.Errorf("score set %q given twice", name)
+				return nil, fmt.Errorf("score set %q given twice", clip.Value(name))
 			}
 		}
 		r, err := ref(pairs[j+1], dir)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", clip.Value(name), err)
 		}
 		refs = append(refs, scoreRef{name, r})
 	}
@@ -317,10 +318,10 @@ func fields(n *yaml.Node, where string, known ...string) (map[string]*yaml.Node,
 	for i := 0; i < len(n.Content); i += 2 {
 		k := n.Content[i].Value
 		if !contains(known, k) {
-			return nil, fmt.Errorf("%s: unknown field %q (want %s)", where, k, strings.Join(known, ", "))
+			return nil, fmt.Errorf("%s: unknown field %q (want %s)", where, clip.Value(k), strings.Join(known, ", "))
 		}
 		if f[k] != nil {
-			return nil, fmt.Errorf("%s: field %q given twice", where, k)
+			return nil, fmt.Errorf("%s: field %q given twice", where, clip.Value(k))
 		}
 		if v := deref(n.Content[i+1]); v.Tag != "!!null" {
 			f[k] = v
@@ -363,9 +364,9 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	if n.Tag == "!!str" {
-		return fmt.Sprintf("%q", n.Value)
+		return fmt.Sprintf("%q", clip.Value(n.Value))
 	}
-	return n.Value
+	return clip.Value(n.Value)
 }
 
 // ref reads a file reference and resolves it against dir; the part after

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
@@ -114,12 +115,12 @@ func runScore(args []string, stdout io.Writer) error {
 func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
 	f, _, err := tensorfile.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", path, err)
+		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
 	}
 	defer f.Close()
 	e, err := chanprune.LoadEstimator(f, layer)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", path, err)
+		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
 	}
 	return e, nil
 }

@@ -36,3 +36,14 @@ func TestDirectoryRefused(t *testing.T) {
 		t.Errorf("Read of a directory: %v, want ErrNotRegular naming it as a directory", err)
 	}
 }
+
+// A tensor name of 1 MB, listed when a key is not found: cut, like the key.
+func TestLongKeysCutInErrors(t *testing.T) {
+	name := strings.Repeat("n", 1<<20)
+	path := filepath.Join(t.TempDir(), "long.safetensors")
+	writeFile(t, path, safetensorsBytes(`{"`+name+`": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}`, make([]byte, 4)))
+	_, err := Read(Ref{Path: path, Key: strings.Repeat("k", 1<<20)})
+	if !errors.Is(err, ErrKey) || len(err.Error()) > 1000 || strings.Count(err.Error(), "bytes)") != 2 {
+		t.Errorf("a missing key among long names: %d bytes: %.300q…, want ErrKey quoting both cut", len(err.Error()), err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/chanprune/chanprune/internal/clip"
 )
 
 // ErrNotRegular reports a path that names a named pipe, a device, a socket
@@ -20,11 +22,15 @@ var ErrNotRegular = errors.New("not a regular file")
 func OpenRegular(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) { // a path past any limit comes back cut
+			pe.Path = clip.Value(pe.Path)
+		}
 		return nil, 0, err
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %s, %w", path, fileKind(st.Mode()), ErrNotRegular)
+		err = fmt.Errorf("%s: %s, %w", clip.Value(path), fileKind(st.Mode()), ErrNotRegular)
 	}
 	if err != nil {
 		f.Close()
