@@ -20,9 +20,9 @@ var (
 	// iterations an iterative estimator was given.
 	ErrEstimator = errors.New("invalid estimator or estimator option")
 	// ErrState reports an estimator state that is malformed, of another
-	// format version, saved for another layer, holding sums no run could
-	// reach or giving non-finite scores; or a batch that would take a
-	// restored state's batch or token count past math.MaxInt.
+	// format version, saved for another layer or holding sums no run could
+	// reach; or a batch that would take a restored state's batch or token
+	// count past math.MaxInt.
 	ErrState = errors.New("invalid estimator state")
 )
 
