@@ -78,9 +78,11 @@ func readManifest(path string) ([]manifestLayer, error) {
 }
 
 // Bounds on a manifest, which lists files and names: far above any real
-// one, and low enough that parsing a hostile one stays small and shallow.
+// one (4 MiB is thousands of layers), and low enough that parsing a
+// hostile one stays shallow and within a few hundred MB (a node of the
+// parsed tree costs ~60 times the bytes of "[],").
 const (
-	maxManifestBytes = 16 << 20
+	maxManifestBytes = 4 << 20
 	maxManifestDepth = 64 // levels of nested lists and maps
 )
 

@@ -11,7 +11,7 @@ import (
 // memory and stack.
 func TestReportHostileManifests(t *testing.T) {
 	dir := t.TempDir()
-	deep := strings.Repeat("[", 5<<20) // a few million levels: overflowed the stack
+	deep := strings.Repeat("[", maxManifestBytes-100) // four million levels overflowed the stack
 	for _, tc := range []struct{ name, file, text, mention string }{
 		{"deep JSON", "deep.json", `{"layers": ` + deep, "nested more than 64 levels"},
 		{"deep JSON in a string is fine", "str.json", `{"layers": "` + deep + `"}`, "want a non-empty list of layers"},
@@ -35,7 +35,7 @@ func TestReportHostileManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, stderr := runCLI(t, "report", big)
-	if code != 1 || !errLine.MatchString(stderr) || !strings.Contains(stderr, "more than the 16 MiB") {
+	if code != 1 || !errLine.MatchString(stderr) || !strings.Contains(stderr, "more than the 4 MiB") {
 		t.Errorf("a manifest past the size cap: exit %d, %q", code, stderr)
 	}
 }
