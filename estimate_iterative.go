@@ -232,7 +232,7 @@ func (it *iterative) restore(in, batches int) error {
 		}
 		it.isPruned[c] = true
 	}
-	if err := checkStateVector("accumulator", it.Accumulator, in, 0); err != nil {
+	if err := checkStateVector("accumulator", it.Accumulator, in, 0, maxStateSum); err != nil {
 		return err
 	}
 	for _, c := range it.Pruned {

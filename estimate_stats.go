@@ -38,7 +38,7 @@ func (l *l2Norm) observe(a activations) error {
 
 func (l *l2Norm) scores() []float32 { return sqrtScores(l.Sum) }
 
-func (l *l2Norm) restore(in, _ int) error { return checkStateVector("sum", l.Sum, in, 0) }
+func (l *l2Norm) restore(in, _ int) error { return checkStateVector("sum", l.Sum, in, 0, maxStateSum) }
 
 // channelContribution is Model-Optimizer's
 // IndependentChannelContributionHook.
@@ -79,7 +79,7 @@ func (cc *channelContribution) scores() []float32 {
 }
 
 func (cc *channelContribution) restore(in, _ int) error {
-	return checkStateVector("mean_abs", cc.MeanAbs, in, 0)
+	return checkStateVector("mean_abs", cc.MeanAbs, in, 0, maxStateSum)
 }
 
 // wandaSP is the channel form of Wanda, FLAP's WIFN.
@@ -98,6 +98,9 @@ func newWandaSP(layer Linear, _ EstimatorOptions) (scorer, error) {
 }
 
 func (w *wandaSP) observe(a activations) error {
+	if err := checkTokenCount(w.Tokens, a.tokens()); err != nil {
+		return err
+	}
 	in := len(w.SumSq)
 	for t := range a.tokens() {
 		for c, v := range a.x[t*in : (t+1)*in] {
@@ -120,7 +123,7 @@ func (w *wandaSP) restore(in, batches int) error {
 	if err := checkStateTokens(w.Tokens, batches); err != nil {
 		return err
 	}
-	return checkStateVector("sum_sq", w.SumSq, in, 0)
+	return checkStateVector("sum_sq", w.SumSq, in, 0, maxStateSum)
 }
 
 // fluctuation is FLAP's WIFV. Each batch's mean and squared deviations
@@ -141,6 +144,9 @@ func newFluctuation(layer Linear, _ EstimatorOptions) (scorer, error) {
 }
 
 func (f *fluctuation) observe(a activations) error {
+	if err := checkTokenCount(f.Tokens, a.tokens()); err != nil {
+		return err
+	}
 	in, nb := len(f.Mean), a.tokens()
 	f.batchMean, f.batchM2 = growFloat64(f.batchMean, in), growFloat64(f.batchM2, in)
 	for t := range nb {
@@ -179,10 +185,10 @@ func (f *fluctuation) restore(in, batches int) error {
 	if err := checkStateTokens(f.Tokens, batches); err != nil {
 		return err
 	}
-	if err := checkStateVector("mean", f.Mean, in, math.Inf(-1)); err != nil {
+	if err := checkStateVector("mean", f.Mean, in, -maxStateMean, maxStateMean); err != nil {
 		return err
 	}
-	return checkStateVector("m2", f.M2, in, 0)
+	return checkStateVector("m2", f.M2, in, 0, maxStateSum)
 }
 
 // magnitude scores a channel by its weight column alone.
@@ -254,16 +260,36 @@ func growFloat64(buf []float64, n int) []float64 {
 	return buf
 }
 
+// Bounds on what a saved state may hold, beyond which no run on float32
+// activations gets: a sum adds at most MaxInt terms, each at most the
+// square of a difference of two float32 values, (2·MaxFloat32)²; a mean of
+// float32 values stays within ±MaxFloat32, doubled for rounding. A state
+// within them cannot reach ±Inf, nor NaN through Inf·0 or Inf−Inf, however
+// many batches it goes on to observe.
+const (
+	maxStateSum  = 4 * math.MaxFloat32 * math.MaxFloat32 * math.MaxInt64
+	maxStateMean = 2 * math.MaxFloat32
+)
+
 // checkStateVector checks a restored per-channel vector: In values, each
-// finite and at least lowest.
-func checkStateVector(name string, v []float64, in int, lowest float64) error {
+// in [lowest, highest].
+func checkStateVector(name string, v []float64, in int, lowest, highest float64) error {
 	if len(v) != in {
 		return fmt.Errorf("%s has %d values, want In = %d: %w", name, len(v), in, ErrState)
 	}
 	for c, x := range v {
-		if !isFinite(x) || x < lowest {
-			return fmt.Errorf("%s[%d] = %v is out of range: %w", name, c, x, ErrState)
+		if !(x >= lowest && x <= highest) {
+			return fmt.Errorf("%s[%d] = %v is out of range [%g, %g]: %w", name, c, x, lowest, highest, ErrState)
 		}
+	}
+	return nil
+}
+
+// checkTokenCount refuses a batch of n tokens that would take a token
+// count past math.MaxInt, which only a crafted state can bring near.
+func checkTokenCount(tokens, n int) error {
+	if n > math.MaxInt-tokens {
+		return fmt.Errorf("tokens %d + %d overflow the token count: %w", tokens, n, ErrState)
 	}
 	return nil
 }

@@ -20,7 +20,9 @@ var (
 	// iterations an iterative estimator was given.
 	ErrEstimator = errors.New("invalid estimator or estimator option")
 	// ErrState reports an estimator state that is malformed, of another
-	// format version, or saved for another layer.
+	// format version, saved for another layer or holding sums no run could
+	// reach; or a batch that would take a restored state's batch or token
+	// count past math.MaxInt.
 	ErrState = errors.New("invalid estimator state")
 )
 
@@ -183,6 +185,9 @@ func (e *estimator) Name() string { return e.kind.name }
 
 func (e *estimator) Observe(batch []float32, shape []int) error {
 	a, err := checkActivations(batch, shape, e.in)
+	if err == nil && e.batches == math.MaxInt { // only a crafted state gets here
+		err = fmt.Errorf("%d batches already: the batch count would overflow: %w", e.batches, ErrState)
+	}
 	if err == nil {
 		a.index = e.batches
 		err = e.scorer.observe(a)

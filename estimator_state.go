@@ -52,7 +52,9 @@ func (e *estimator) Save(w io.Writer) error {
 
 // LoadEstimator restores an estimator that Save wrote, for layer: the
 // state must have been saved for a layer of the same shape, weight and
-// bias (compared by CRC-32C).
+// bias (compared by CRC-32C), and its counts and sums must be ones a run
+// on float32 data can reach, so that no later batch takes a sum to Inf or
+// a score to NaN.
 func LoadEstimator(r io.Reader, layer Linear) (Estimator, error) {
 	var f stateFile
 	if err := decodeStrict(r, &f); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
@@ -18,10 +19,10 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	}
 	w, err := tensorfile.Read(tensorfile.ParseRef(weightPath))
 	if err != nil {
-		return chanprune.Linear{}, fmt.Errorf("--weight %s: %w", weightPath, err)
+		return chanprune.Linear{}, fmt.Errorf("--weight %s: %w", clip.Value(weightPath), err)
 	}
 	if len(w.Shape) != 2 || w.Shape[0] == 0 || w.Shape[1] == 0 {
-		return chanprune.Linear{}, fmt.Errorf("--weight %s: shape %v is not [out, in] with out, in > 0", weightPath, w.Shape)
+		return chanprune.Linear{}, fmt.Errorf("--weight %s: shape %v is not [out, in] with out, in > 0", clip.Value(weightPath), w.Shape)
 	}
 	layer := chanprune.Linear{Weight: w.Data, Out: w.Shape[0], In: w.Shape[1]}
 	if biasPath == "" {
@@ -29,10 +30,10 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	}
 	b, err := tensorfile.Read(tensorfile.ParseRef(biasPath))
 	if err != nil {
-		return layer, fmt.Errorf("--bias %s: %w", biasPath, err)
+		return layer, fmt.Errorf("--bias %s: %w", clip.Value(biasPath), err)
 	}
 	if len(b.Shape) != 1 || b.Shape[0] != layer.Out {
-		return layer, fmt.Errorf("--bias %s: shape %v, want [%d] for a weight of shape %v", biasPath, b.Shape, layer.Out, w.Shape)
+		return layer, fmt.Errorf("--bias %s: shape %v, want [%d] for a weight of shape %v", clip.Value(biasPath), b.Shape, layer.Out, w.Shape)
 	}
 	layer.Bias = b.Data
 	return layer, nil
@@ -46,10 +47,10 @@ func loadScores(arg, ref string, in int) ([]float32, error) {
 	}
 	s, err := tensorfile.Read(tensorfile.ParseRef(ref))
 	if err != nil {
-		return nil, fmt.Errorf("--scores %s: %w", arg, err)
+		return nil, fmt.Errorf("--scores %s: %w", clip.Value(arg), err)
 	}
 	if len(s.Shape) != 1 || s.Shape[0] != in {
-		return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", arg, s.Shape, in)
+		return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", clip.Value(arg), s.Shape, in)
 	}
 	return s.Data, nil
 }
@@ -84,7 +85,7 @@ func readBatches(b *tensorfile.Batches, use func(x *npy.Array) error) error {
 			if errors.As(err, &be) {
 				err = be.Err
 			}
-			return fmt.Errorf("batch %s: %w", b.Name(i), err)
+			return fmt.Errorf("batch %s: %w", clip.Value(b.Name(i)), err)
 		}
 		buf = x.Data
 	}

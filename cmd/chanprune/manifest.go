@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chanprune/chanprune"
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
@@ -54,9 +55,9 @@ var layerFields = []string{"name", "weight", "bias", "scores", "batches", "ratio
 // checks that every file it names exists, so that a mistake in the last
 // layer shows before the first is evaluated.
 func readManifest(path string) ([]manifestLayer, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readManifestFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, err
 	}
 	var root *yaml.Node
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -65,7 +66,7 @@ func readManifest(path string) ([]manifestLayer, error) {
 	case ".yaml", ".yml":
 		root, err = yamlNode(raw)
 	default:
-		return nil, fmt.Errorf("manifest %s: want a .json, .yaml or .yml file", path)
+		return nil, fmt.Errorf("manifest %s: want a .json, .yaml or .yml file", clip.Value(path))
 	}
 	if err == nil {
 		var layers []manifestLayer
@@ -73,7 +74,38 @@ func readManifest(path string) ([]manifestLayer, error) {
 			return layers, nil
 		}
 	}
-	return nil, fmt.Errorf("manifest %s: %w", path, err)
+	return nil, fmt.Errorf("manifest %s: %w", clip.Value(path), err)
+}
+
+// Bounds on a manifest, which lists files and names: far above any real
+// one (4 MiB is thousands of layers), and low enough that parsing a
+// hostile one stays shallow and within a few hundred MB (a node of the
+// parsed tree costs ~60 times the bytes of "[],").
+const (
+	maxManifestBytes = 4 << 20
+	maxManifestDepth = 64 // levels of nested lists and maps
+)
+
+// readManifestFile reads the manifest at path, a regular file of at most
+// maxManifestBytes.
+func readManifestFile(path string) ([]byte, error) {
+	f, size, err := tensorfile.OpenRegular(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	defer f.Close()
+	if size > maxManifestBytes {
+		return nil, fmt.Errorf("manifest %s: %d bytes, more than the %d MiB a manifest may have", clip.Value(path), size, maxManifestBytes>>20)
+	}
+	// The file may grow after the Stat: read no more than the cap allows.
+	raw, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
+	if err == nil && len(raw) > maxManifestBytes {
+		err = fmt.Errorf("more than the %d MiB a manifest may have", maxManifestBytes>>20)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", clip.Value(path), err)
+	}
+	return raw, nil
 }
 
 func parseManifest(root *yaml.Node, dir string) ([]manifestLayer, error) {
@@ -93,7 +125,7 @@ func parseManifest(root *yaml.Node, dir string) ([]manifestLayer, error) {
 			return nil, err
 		}
 		if j, ok := seen[l.Name]; ok {
-			return nil, fmt.Errorf("layer %q: name also given to layer %d", l.Name, j+1)
+			return nil, fmt.Errorf("layer %q: name also given to layer %d", clip.Value(l.Name), j+1)
 		}
 		seen[l.Name] = i
 		layers = append(layers, l)
@@ -107,7 +139,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	if n = deref(n); n.Kind == yaml.MappingNode { // name the layer in every message
 		for j := 0; j+1 < len(n.Content); j += 2 {
 			if name, err := str(n.Content[j+1]); n.Content[j].Value == "name" && err == nil {
-				label = fmt.Sprintf("layer %q", name)
+				label = fmt.Sprintf("layer %q", clip.Value(name))
 			}
 		}
 	}
@@ -121,7 +153,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	if l.Name, err = str(f["name"]); err != nil {
 		return l, fmt.Errorf("%s: name: %w", label, err)
 	}
-	label = fmt.Sprintf("layer %q", l.Name)
+	label = fmt.Sprintf("layer %q", clip.Value(l.Name))
 	fail := func(field string, err error) (manifestLayer, error) {
 		return l, fmt.Errorf("%s: %s: %w", label, field, err)
 	}
@@ -179,7 +211,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 			return fail("method", err)
 		}
 		if _, err := chanprune.ParseMethod(l.Method); err != nil {
-			return fail("method", fmt.Errorf("%q: want auto, direct or gram", l.Method))
+			return fail("method", fmt.Errorf("%q: want auto, direct or gram", clip.Value(l.Method)))
 		}
 	}
 
@@ -198,14 +230,14 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return fmt.Errorf("%s: %s %s: %w", label, field, r, err)
+			return fmt.Errorf("%s: %s %s: %w", label, field, clip.Value(r), err)
 		}
 		b, err := tensorfile.OpenBatches([]string{r}, false)
 		if err != nil {
 			return fmt.Errorf("%s: %s %w", label, field, err)
 		}
 		if n := b.Len(); n != 1 { // a container's tensors, not one
-			return fmt.Errorf("%s: %s %s: the file holds %d tensors: name one with FILE#KEY", label, field, r, n)
+			return fmt.Errorf("%s: %s %s: the file holds %d tensors: name one with FILE#KEY", label, field, clip.Value(r), n)
 		}
 		return b.Close()
 	}
@@ -265,12 +297,12 @@ func scoreRefs(n *yaml.Node, dir string) ([]scoreRef, error) {
 		}
 		for _, have := range refs {
 			if have.Name == name {
-				return nil, fmt.Errorf("score set %q given twice", name)
+				return nil, fmt.Errorf("score set %q given twice", clip.Value(name))
 			}
 		}
 		r, err := ref(pairs[j+1], dir)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", clip.Value(name), err)
 		}
 		refs = append(refs, scoreRef{name, r})
 	}
@@ -288,10 +320,10 @@ func fields(n *yaml.Node, where string, known ...string) (map[string]*yaml.Node,
 	for i := 0; i < len(n.Content); i += 2 {
 		k := n.Content[i].Value
 		if !contains(known, k) {
-			return nil, fmt.Errorf("%s: unknown field %q (want %s)", where, k, strings.Join(known, ", "))
+			return nil, fmt.Errorf("%s: unknown field %q (want %s)", where, clip.Value(k), strings.Join(known, ", "))
 		}
 		if f[k] != nil {
-			return nil, fmt.Errorf("%s: field %q given twice", where, k)
+			return nil, fmt.Errorf("%s: field %q given twice", where, clip.Value(k))
 		}
 		if v := deref(n.Content[i+1]); v.Tag != "!!null" {
 			f[k] = v
@@ -334,9 +366,9 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	if n.Tag == "!!str" {
-		return fmt.Sprintf("%q", n.Value)
+		return fmt.Sprintf("%q", clip.Value(n.Value))
 	}
-	return n.Value
+	return clip.Value(n.Value)
 }
 
 // ref reads a file reference and resolves it against dir; the part after
@@ -371,7 +403,7 @@ func yamlNode(raw []byte) (*yaml.Node, error) {
 func jsonNode(raw []byte) (*yaml.Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	n, err := jsonValue(dec)
+	n, err := jsonValue(dec, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +413,10 @@ func jsonNode(raw []byte) (*yaml.Node, error) {
 	return n, nil
 }
 
-func jsonValue(dec *json.Decoder) (*yaml.Node, error) {
+// jsonValue reads the value that starts at the decoder's next token, at
+// nesting level depth; it refuses depths past maxManifestDepth before
+// descending, so a hostile file cannot exhaust the stack.
+func jsonValue(dec *json.Decoder, depth int) (*yaml.Node, error) {
 	tok, err := dec.Token()
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -392,6 +427,9 @@ func jsonValue(dec *json.Decoder) (*yaml.Node, error) {
 	scalar := func(tag, v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v} }
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth > maxManifestDepth {
+			return nil, fmt.Errorf("offset %d: lists and maps nested more than %d levels deep", dec.InputOffset(), maxManifestDepth)
+		}
 		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		if t == '{' {
 			n.Kind, n.Tag = yaml.MappingNode, "!!map"
@@ -404,7 +442,7 @@ func jsonValue(dec *json.Decoder) (*yaml.Node, error) {
 				}
 				n.Content = append(n.Content, scalar("!!str", k.(string)))
 			}
-			v, err := jsonValue(dec)
+			v, err := jsonValue(dec, depth+1)
 			if err != nil {
 				return nil, err
 			}

@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
@@ -141,14 +141,14 @@ func runScore(args []string, stdout io.Writer) error {
 
 // loadEstimator restores the estimator state in path for layer.
 func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
-	f, err := os.Open(path)
+	f, _, err := tensorfile.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", path, err)
+		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
 	}
 	defer f.Close()
 	e, err := chanprune.LoadEstimator(f, layer)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", path, err)
+		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
 	}
 	return e, nil
 }

@@ -2,8 +2,10 @@ package tensorfile
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 )
 
@@ -47,7 +49,10 @@ func OpenBatches(args []string, stacked bool) (*Batches, error) {
 	for _, arg := range args {
 		g, err := planGroup(arg, stacked)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", arg, err)
+			return nil, fmt.Errorf("%s: %w", clip.Value(arg), err)
+		}
+		if g.len() > math.MaxInt-b.n {
+			return nil, fmt.Errorf("%s: %w: %d batches after %d overflow the batch count", clip.Value(arg), ErrTooLarge, g.len(), b.n)
 		}
 		b.groups = append(b.groups, g)
 		b.starts = append(b.starts, b.n)

@@ -3,6 +3,8 @@ package tensorfile
 import (
 	"fmt"
 	"strings"
+
+	"github.com/chanprune/chanprune/internal/clip"
 )
 
 // maxListed is how many keys an error message lists.
@@ -22,7 +24,7 @@ func onlyKey(f file, key string) (string, error) {
 
 // missingKey reports a key the file lacks, with the keys it has.
 func missingKey(f file, key string) error {
-	return fmt.Errorf("%w %q; the file holds %s", ErrKey, key, listKeys(f.keys()))
+	return fmt.Errorf("%w %q; the file holds %s", ErrKey, clip.Value(key), listKeys(f.keys()))
 }
 
 // listKeys names the keys for a message, the first few of a long list.
@@ -31,9 +33,13 @@ func listKeys(keys []string) string {
 	case 0:
 		return "no tensors"
 	case 1:
-		return "1 tensor: " + keys[0]
+		return "1 tensor: " + clip.Value(keys[0])
 	}
-	s := fmt.Sprintf("%d tensors: %s", len(keys), strings.Join(keys[:min(len(keys), maxListed)], ", "))
+	listed := make([]string, min(len(keys), maxListed))
+	for i := range listed {
+		listed[i] = clip.Value(keys[i])
+	}
+	s := fmt.Sprintf("%d tensors: %s", len(keys), strings.Join(listed, ", "))
 	if len(keys) > maxListed {
 		s += fmt.Sprintf(", … (%d more)", len(keys)-maxListed)
 	}

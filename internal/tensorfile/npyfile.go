@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 )
 
@@ -24,7 +25,7 @@ func (f *npyFile) batchKeys() ([]string, error) { return []string{""}, nil }
 
 func (f *npyFile) tensor(key string) (tensor, error) {
 	if key != "" {
-		return tensor{}, fmt.Errorf("%w %q: a .npy file holds one array and takes no #KEY", ErrKey, key)
+		return tensor{}, fmt.Errorf("%w %q: a .npy file holds one array and takes no #KEY", ErrKey, clip.Value(key))
 	}
 	return npyTensor(f.r, f.size, true)
 }

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/chanprune/chanprune/internal/npy"
 )
@@ -87,16 +86,13 @@ func Keys(path string) ([]string, error) {
 
 // open opens the file at path and tells its format from its first bytes.
 func open(path string) (file, error) {
-	f, err := os.Open(path)
+	f, size, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
+	tf, err := openAt(f, size, f)
 	if err == nil {
-		var tf file
-		if tf, err = openAt(f, st.Size(), f); err == nil {
-			return tf, nil
-		}
+		return tf, nil
 	}
 	f.Close()
 	return nil, err

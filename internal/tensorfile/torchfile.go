@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
+
+	"github.com/chanprune/chanprune/internal/clip"
 )
 
 // maxPickle bounds data.pkl, which describes tensors but holds none.
@@ -126,7 +128,7 @@ func (f *torchFile) tensor(key string) (tensor, error) {
 				inside = append(inside, p)
 			}
 		})
-		return tensor{}, fmt.Errorf("%w: %q is a %s, not a tensor; it holds %s", ErrKey, key, n.kind, listKeys(inside))
+		return tensor{}, fmt.Errorf("%w: %q is a %s, not a tensor; it holds %s", ErrKey, clip.Value(key), n.kind, listKeys(inside))
 	}
 	t := n.tensor
 	name := f.prefix + "data/" + t.storage.key

@@ -1,0 +1,57 @@
+package tensorfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/chanprune/chanprune/internal/clip"
+)
+
+// ErrNotRegular reports a path that names a named pipe, a device, a socket
+// or a directory where a file is wanted.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens the file at path for reading and refuses anything but a
+// regular file: a named pipe, a device, a socket or a directory would block,
+// never end or not read at all. Where the system has O_NONBLOCK the open
+// itself cannot block (a FIFO without a writer would), and the check is on
+// the file opened, not on a name that could change between a Stat and the
+// open. It returns the file and its size; the error names path.
+func OpenRegular(path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) { // a path past any limit comes back cut
+			pe.Path = clip.Value(pe.Path)
+		}
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %s, %w", clip.Value(path), fileKind(st.Mode()), ErrNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// fileKind names the type of a file that is not regular.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
