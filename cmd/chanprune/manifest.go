@@ -14,6 +14,7 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/clip"
+	"github.com/chanprune/chanprune/internal/osfile"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
@@ -89,7 +90,7 @@ const (
 // readManifestFile reads the manifest at path, a regular file of at most
 // maxManifestBytes.
 func readManifestFile(path string) ([]byte, error) {
-	f, size, err := tensorfile.OpenRegular(path)
+	f, size, err := osfile.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}

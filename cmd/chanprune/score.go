@@ -11,6 +11,7 @@ import (
 	"github.com/chanprune/chanprune/internal/atomicfile"
 	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/osfile"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
@@ -141,7 +142,7 @@ func runScore(args []string, stdout io.Writer) error {
 
 // loadEstimator restores the estimator state in path for layer.
 func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
-	f, _, err := tensorfile.OpenRegular(path)
+	f, _, err := osfile.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
 	}

@@ -12,9 +12,6 @@ import (
 )
 
 var (
-	// ErrNotRegular reports an output that is neither a regular file, a
-	// character device nor a FIFO (a directory, a socket, a block device).
-	ErrNotRegular = errors.New("not a regular file, character device or FIFO")
 	// ErrCollision reports an output that is one of the command's inputs
 	// or another of its outputs.
 	ErrCollision = errors.New("refusing to write the same file twice or over an input")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // writeString is a write func that writes s.
@@ -107,8 +109,8 @@ func TestWriteThroughSymlink(t *testing.T) {
 
 func TestWriteRefusesDirectory(t *testing.T) {
 	dir := t.TempDir()
-	if err := Write(dir, writeString("x")); !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "directory") {
-		t.Errorf("a directory: got %v, want ErrNotRegular", err)
+	if err := Write(dir, writeString("x")); !errors.Is(err, osfile.ErrNotRegular) || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("a directory: got %v, want osfile.ErrNotRegular", err)
 	}
 }
 

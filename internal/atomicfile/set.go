@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // Set is one command's outputs. Declare each with Add, check the files the
@@ -105,7 +107,7 @@ func (o *Output) Write(write func(io.Writer) error) error {
 }
 
 func (o *Output) writeDirect(write func(io.Writer) error) error {
-	f, err := os.OpenFile(o.to.path, os.O_WRONLY|directFlags, 0)
+	f, err := os.OpenFile(o.to.path, os.O_WRONLY|osfile.Nonblock, 0)
 	if err != nil {
 		if o.to.info.Mode().Type() == fs.ModeNamedPipe {
 			return fmt.Errorf("a FIFO with no reader: %w", err)

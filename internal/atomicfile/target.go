@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // maxLinks bounds the symbolic links followed, as the kernel's ELOOP does.
@@ -29,7 +31,7 @@ func resolve(path string) (target, error) {
 	case err == nil && st.Mode().Type()&(fs.ModeCharDevice|fs.ModeNamedPipe) != 0:
 		return target{path: path, info: st, direct: true}, nil
 	case err == nil && !st.Mode().IsRegular():
-		return target{}, fmt.Errorf("is a %s: %w", kind(st.Mode()), ErrNotRegular)
+		return target{}, fmt.Errorf("%s, %w", osfile.Kind(st.Mode()), osfile.ErrNotRegular)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return target{}, err
 	}
@@ -59,19 +61,6 @@ func resolve(path string) (target, error) {
 		p = link
 	}
 	return target{}, fmt.Errorf("more than %d symbolic links", maxLinks)
-}
-
-// kind names a file mode's type for messages.
-func kind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	}
-	return "special file"
 }
 
 // key names a file by its absolute path with the directory's links

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // Arrays of maxElems empty batches each, the most a leading dimension may
@@ -32,8 +34,8 @@ func TestStackedBatchCountOverflow(t *testing.T) {
 func TestDirectoryRefused(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Read(ParseRef(dir))
-	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "a directory, not a regular file") || !strings.Contains(err.Error(), dir) {
-		t.Errorf("Read of a directory: %v, want ErrNotRegular naming it as a directory", err)
+	if !errors.Is(err, osfile.ErrNotRegular) || !strings.Contains(err.Error(), "a directory, not a regular file") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("Read of a directory: %v, want osfile.ErrNotRegular naming it as a directory", err)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"io"
 
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // Sentinel errors, for use with errors.Is. Reading an .npy file or an .npz
@@ -86,7 +87,7 @@ func Keys(path string) ([]string, error) {
 
 // open opens the file at path and tells its format from its first bytes.
 func open(path string) (file, error) {
-	f, size, err := OpenRegular(path)
+	f, size, err := osfile.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package tensorfile
+// Package osfile opens and names files for the rest of the module: input
+// files that must be regular, and the kinds of those that are not.
+package osfile
 
 import (
 	"errors"
@@ -20,7 +22,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // the file opened, not on a name that could change between a Stat and the
 // open. It returns the file and its size; the error names path.
 func OpenRegular(path string) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|Nonblock, 0)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) { // a path past any limit comes back cut
@@ -30,7 +32,7 @@ func OpenRegular(path string) (*os.File, int64, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %s, %w", clip.Value(path), fileKind(st.Mode()), ErrNotRegular)
+		err = fmt.Errorf("%s: %s, %w", clip.Value(path), Kind(st.Mode()), ErrNotRegular)
 	}
 	if err != nil {
 		f.Close()
@@ -39,8 +41,8 @@ func OpenRegular(path string) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
-// fileKind names the type of a file that is not regular.
-func fileKind(m fs.FileMode) string {
+// Kind names the type of a file that is not regular, for messages.
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"

@@ -1,8 +1,8 @@
 //go:build !unix
 
-package tensorfile
+package osfile
 
-// openNonblock is 0 where open takes no O_NONBLOCK (Windows, Plan 9,
+// Nonblock is 0 where open takes no O_NONBLOCK (Windows, Plan 9,
 // WASI); there OpenRegular's check of the opened file alone refuses what
 // is not a regular file.
-const openNonblock = 0
+const Nonblock = 0

@@ -1,6 +1,0 @@
-//go:build !unix
-
-package atomicfile
-
-// directFlags: no FIFOs to wait on here.
-const directFlags = 0
