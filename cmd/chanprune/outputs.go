@@ -7,7 +7,7 @@ import (
 
 // Every file a command writes goes through one atomicfile.Set: its outputs
 // are declared before any work, checked against each other and against
-// every file the command reads (refuseInputs), staged, and renamed
+// every file the command reads (inputs.refuse), staged, and renamed
 // together once all are written.
 
 // addOutput declares path, the value of flag, in outs; an empty path is
@@ -19,14 +19,23 @@ func addOutput(outs *atomicfile.Set, flag, path string) (*atomicfile.Output, err
 	return outs.Add(flag, path)
 }
 
-// refuseInputs refuses an output of outs that is the file of one of the
-// tensor references refs (empty ones skipped), read as flag.
-func refuseInputs(outs *atomicfile.Set, flag string, refs ...string) error {
+// inputs are the tensor references a command reads, each with the flag
+// that names it in messages.
+type inputs []struct{ flag, ref string }
+
+// add lists refs (empty ones skipped), read as flag.
+func (in *inputs) add(flag string, refs ...string) {
 	for _, r := range refs {
-		if r == "" {
-			continue
+		if r != "" {
+			*in = append(*in, struct{ flag, ref string }{flag, r})
 		}
-		if err := outs.Input(flag, tensorfile.ParseRef(r).Path); err != nil {
+	}
+}
+
+// refuse refuses an output of outs that is the file of one of the inputs.
+func (in inputs) refuse(outs *atomicfile.Set) error {
+	for _, r := range in {
+		if err := outs.Input(r.flag, tensorfile.ParseRef(r.ref).Path); err != nil {
 			return err
 		}
 	}

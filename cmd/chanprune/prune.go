@@ -38,13 +38,11 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseInputs(&outs, "--weight", *weight); err != nil {
-		return err
-	}
-	if err := refuseInputs(&outs, "--bias", *bias); err != nil {
-		return err
-	}
-	if err := refuseInputs(&outs, "--scores", *scoresPath); err != nil {
+	var reads inputs
+	reads.add("--weight", *weight)
+	reads.add("--bias", *bias)
+	reads.add("--scores", *scoresPath)
+	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
 	ratio, err := parseRatio(*ratioText)

@@ -117,24 +117,17 @@ func runReport(args []string, stdout io.Writer) error {
 // refuseManifestInputs refuses an output of outs that is a file the
 // manifest's layers read.
 func refuseManifestInputs(outs *atomicfile.Set, manifest []manifestLayer) error {
+	var reads inputs
 	for _, l := range manifest {
 		where := fmt.Sprintf("layer %q ", l.Name)
-		if err := refuseInputs(outs, where+"weight", l.Weight); err != nil {
-			return err
-		}
-		if err := refuseInputs(outs, where+"bias", l.Bias); err != nil {
-			return err
-		}
+		reads.add(where+"weight", l.Weight)
+		reads.add(where+"bias", l.Bias)
 		for _, s := range l.Scores {
-			if err := refuseInputs(outs, where+"scores "+s.Name, s.Ref); err != nil {
-				return err
-			}
+			reads.add(where+"scores "+s.Name, s.Ref)
 		}
-		if err := refuseInputs(outs, where+"batch", l.Batches...); err != nil {
-			return err
-		}
+		reads.add(where+"batch", l.Batches...)
 	}
-	return nil
+	return reads.refuse(outs)
 }
 
 type layerResult struct {

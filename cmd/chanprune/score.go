@@ -51,13 +51,11 @@ func runScore(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseInputs(&outs, "--weight", *weight); err != nil {
-		return err
-	}
-	if err := refuseInputs(&outs, "--bias", *bias); err != nil {
-		return err
-	}
-	if err := refuseInputs(&outs, "batch", files...); err != nil {
+	var reads inputs
+	reads.add("--weight", *weight)
+	reads.add("--bias", *bias)
+	reads.add("batch", files...)
+	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
 	layer, err := loadLayer(*weight, *bias)

@@ -58,18 +58,14 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseInputs(&outs, "--weight", *weight); err != nil {
-		return err
-	}
-	if err := refuseInputs(&outs, "--bias", *bias); err != nil {
-		return err
-	}
+	var reads inputs
+	reads.add("--weight", *weight)
+	reads.add("--bias", *bias)
 	for _, sf := range scoreFiles {
-		if err := refuseInputs(&outs, "--scores "+sf.name, sf.path); err != nil {
-			return err
-		}
+		reads.add("--scores "+sf.name, sf.path)
 	}
-	if err := refuseInputs(&outs, "batch", files...); err != nil {
+	reads.add("batch", files...)
+	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
 	ratios, err := parseRatios(*ratiosText)
