@@ -14,9 +14,11 @@ const (
 	// Gram forms G = xᵀx once per batch and contracts it with H = WᵀW:
 	// cheaper when out is large next to in, or when many (score set, ratio)
 	// pairs share the batches. Its sums cancel where W nearly annihilates
-	// the activations, which happens when in > out (H is then singular):
-	// it keeps the conformance tolerances for in ≤ out, and Auto never
-	// picks it for in > out.
+	// the activations, which happens when in > out (H is then singular),
+	// and Auto never picks it for in > out. Each batch's sums are certified
+	// (gram_certify.go); under Auto a batch that fails is redone on the
+	// direct path, under a forced Gram it is counted in
+	// Metrics.Uncertified.
 	Gram
 )
 

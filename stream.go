@@ -37,8 +37,15 @@ type Stream struct {
 	method  Method    // chosen on the first batch
 	batches int
 	job     job // the score sets, on the Gram path
-	gram    struct{ yy, us, tb float64 }
-	one     [1][]float32 // the batch in progress, as a list
+	gram    struct {
+		yy, us, tb float64
+		r, a       float64 // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
+		rounds     float64 // nG+nH (gram_certify.go)
+	}
+	// per point: the Gram sums of the batch in progress are not certified
+	// (gram_certify.go)
+	uncertified []bool
+	one         [1][]float32 // the batch in progress, as a list
 }
 
 // NewStream checks the score sets and ratios and returns a Stream that
@@ -92,6 +99,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
+	s.uncertified = slices.Grow(s.uncertified[:0], len(s.points))[:len(s.points)]
 	s.byK = s.byK[:0]
 	for r := range ratios {
 		s.byK = append(s.byK, r)
@@ -115,10 +123,11 @@ func (s *Stream) Observe(batch []float32) error {
 	if s.method == Auto {
 		s.method = e.plan(s.one[:], len(s.points), true)
 	}
+	clear(s.uncertified)
 	if s.method == Gram {
 		s.observeGram(batch)
 	} else {
-		s.observeDirect(batch)
+		s.observeDirect()
 	}
 	tokens := len(batch) / e.in
 	for _, c := range s.cur {
@@ -128,6 +137,9 @@ func (s *Stream) Observe(batch []float32) error {
 	}
 	for i := range s.points {
 		s.points[i].PerBatch = append(s.points[i].PerBatch, batchMetrics(s.cur[i], tokens, e.out))
+		if s.uncertified[i] {
+			s.points[i].Uncertified++
+		}
 	}
 	s.batches++
 	return nil
@@ -190,12 +202,17 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 }
 
 // observeDirect runs the direct path once per pair.
-func (s *Stream) observeDirect(batch []float32) {
-	e := s.e
+func (s *Stream) observeDirect() {
 	for i := range s.points {
-		p := &s.points[i]
-		splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
-		e.run(s.one[:], e.in-p.NumPruned)
-		s.cur[i] = e.batchSums[0]
+		s.observePoint(i)
 	}
+}
+
+// observePoint sets the sums of pair i on the batch in progress from the
+// direct path.
+func (s *Stream) observePoint(i int) {
+	e, p := s.e, &s.points[i]
+	splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
+	e.run(s.one[:], e.in-p.NumPruned)
+	s.cur[i] = e.batchSums[0]
 }

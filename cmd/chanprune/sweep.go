@@ -91,6 +91,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	warnUncertified(*weight, points)
 	if *plotPath != "" {
 		title := fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
 		if err := writePlot(*plotPath, title, sweepPlotPoints(points)); err != nil {
