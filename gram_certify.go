@@ -22,7 +22,8 @@ import "math"
 // every rounding's coefficient is at most Σ_t|x_ti||x_tj| ≤ sqrt(G_ii·G_jj)
 // (Cauchy–Schwarz), and so at most 2·min(T, gramRows)+1 of them; one more
 // covers the float32 rounding of M = H⊙G on the sweep path. Likewise for
-// H_ij over the out rows of W. In a contraction, G_ij's error is scaled by
+// H_ij over the out rows of W, whose blocks are summed in float32: one more
+// rounding per block. In a contraction, G_ij's error is scaled by
 // H_ij and H_ij's by G_ij, so the entry (i, j) contributes the variance proxy
 //
 //	w_ij = nG·H_ij²·G_ii·G_jj + nH·G_ij²·H_ii·H_jj

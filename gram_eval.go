@@ -27,30 +27,12 @@ type gramBatch struct {
 	mirror   job          // block rows of G
 }
 
-// buildLayerGram forms H, u and ‖b‖² from the packed weight.
+// buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
+// gramRows of its rows at a time: H = Σ over those blocks of WᵀW, each
+// block added in float32 (layerGram.rounds counts the adds), so that no
+// copy of the weight and no float64 in×in accumulator is made.
 func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
-	w := make([]float32, out*in)
-	for o := range out {
-		panel := e.weight[(o/nr)*in*nr:]
-		for c := range in {
-			w[o*in+c] = panel[c*nr+o%nr]
-		}
-	}
-	lg := &layerGram{h: make([]float32, in*in), diag: make([]float64, in), u: make([]float64, in), rounds: gramRounds(out)}
-	newGramBuilder(e.kern, in).build(lg.h, nil, w, e.workerCount())
-	mirror(lg.h, in)
-	for i := range in {
-		lg.diag[i] = float64(lg.h[i*in+i])
-	}
-	for o := range out {
-		b := float64(e.bias[o])
-		lg.bb += b * b
-		for c, v := range w[o*in : (o+1)*in] {
-			lg.u[c] += float64(v) * b
-		}
-	}
-	e.layerGram = lg
 	e.gram = &gramBatch{
 		builder: newGramBuilder(e.kern, in),
 		g:       make([]float32, in*in),
@@ -61,6 +43,32 @@ func (e *Evaluator) buildLayerGram() {
 		c:       make([]float64, in),
 		w:       make([]float64, in),
 	}
+	lg := &layerGram{
+		h:      make([]float32, in*in),
+		diag:   make([]float64, in),
+		u:      make([]float64, in),
+		rounds: gramRounds(out) + float64(panels(out, gramRows)),
+	}
+	block := make([]float32, min(out, gramRows)*in)
+	for o0 := 0; o0 < out; o0 += gramRows {
+		rows := block[:(min(out, o0+gramRows)-o0)*in]
+		for r := range len(rows) / in {
+			o, w := o0+r, rows[r*in:(r+1)*in]
+			panel := e.weight[(o/nr)*in*nr:]
+			b := float64(e.bias[o])
+			lg.bb += b * b
+			for c := range w {
+				w[c] = panel[c*nr+o%nr]
+				lg.u[c] += float64(w[c]) * b
+			}
+		}
+		e.gram.builder.add(lg.h, rows, e.workerCount())
+	}
+	mirror(lg.h, in)
+	for i := range in {
+		lg.diag[i] = float64(lg.h[i*in+i])
+	}
+	e.layerGram = lg
 	e.gram.contract.run = e.contractRow
 	e.gram.rowSums.run = e.rowSum
 	e.gram.mirror.run = func(_, i int) { mirrorBlockRow(e.gram.g, in, i) }

@@ -34,7 +34,8 @@ type Stream struct {
 	points  []Point   // score set-major: points[set·len(ratios)+r]
 	cur     []sums    // per point: the sums of the batch in progress
 	byK     []int     // ratio indexes by ascending k
-	method  Method    // chosen on the first batch
+	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
+	spent   float64   // what the direct path has cost, for planStream
 	batches int
 	job     job // the score sets, on the Gram path
 	gram    struct {
@@ -105,7 +106,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		s.byK = append(s.byK, r)
 	}
 	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
-	s.method, s.batches = Auto, 0
+	s.method, s.batches, s.spent = Auto, 0, 0
 	return nil
 }
 
@@ -120,11 +121,12 @@ func (s *Stream) Observe(batch []float32) error {
 		}
 		return err
 	}
-	if s.method == Auto {
-		s.method = e.plan(s.one[:], len(s.points), true)
+	method := s.method
+	if method == Auto {
+		method = e.planStream(s.one[:], len(s.points), &s.spent)
 	}
 	clear(s.uncertified)
-	if s.method == Gram {
+	if method == Gram {
 		s.observeGram(batch)
 	} else {
 		s.observeDirect()
