@@ -227,7 +227,7 @@ func (e *Evaluator) rowSum(_, j int) {
 	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
 	hd, gd := lg.diag[:in], gb.diag[:in]
 	fg, fh := gb.rounds*gd[j], lg.rounds*hd[j]
-	var acc, wAcc [4]float64
+	var acc, sh, sg [4]float64 // Σ_i M_ji, H_ji²·G_ii, G_ji²·H_ii
 	i := 0
 	for ; i+4 <= in; i += 4 {
 		h4, g4 := h[i:i+4:i+4], g[i:i+4:i+4]
@@ -236,7 +236,8 @@ func (e *Evaluator) rowSum(_, j int) {
 			hv, gv := float64(h4[l]), float64(g4[l])
 			v := hv * gv
 			acc[l] += v
-			wAcc[l] += fg*hv*hv*gd4[l] + fh*gv*gv*hd4[l]
+			sh[l] += hv * hv * gd4[l]
+			sg[l] += gv * gv * hd4[l]
 			g4[l] = float32(v)
 		}
 	}
@@ -244,10 +245,11 @@ func (e *Evaluator) rowSum(_, j int) {
 		hv, gv := float64(h[i]), float64(g[i])
 		v := hv * gv
 		acc[0] += v
-		wAcc[0] += fg*hv*hv*gd[i] + fh*gv*gv*hd[i]
+		sh[0] += hv * hv * gd[i]
+		sg[0] += gv * gv * hd[i]
 		g[i] = float32(v)
 	}
-	gb.c[j], gb.w[j] = sum4(acc), sum4(wAcc)
+	gb.c[j], gb.w[j] = sum4(acc), fg*sum4(sh)+fh*sum4(sg)
 }
 
 // mirrorBlock is the side of the square blocks in which mirror copies, so
