@@ -32,7 +32,12 @@ type Metrics struct {
 	RMSE             float64 // mean over batches of sqrt(mean((y'−y)²))
 	CosineSimilarity float64 // mean over batches of y·y' / (max(‖y‖,1e-8)·max(‖y'‖,1e-8))
 	NumPruned        int     // channels pruned: int(In·ratio)
-	PerBatch         []BatchMetrics
+	// Uncertified counts the batches whose Gram sums could not be shown to
+	// be within the conformance tolerances and were kept because the Gram
+	// method was forced; under Auto such batches are redone on the direct
+	// path, and this is 0.
+	Uncertified int
+	PerBatch    []BatchMetrics
 }
 
 // BatchMetrics holds the metrics of one activation batch.
@@ -175,13 +180,14 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
 	splitChannels(e.perm, e.order, k, e.pruned)
+	uncertified := 0
 	if e.plan(batches, 1, false) == Gram {
-		e.runGram(batches, k)
+		uncertified = e.runGram(batches, k)
 	} else {
 		e.run(batches, e.in-k)
 	}
 
-	*m = Metrics{NumPruned: k, PerBatch: m.PerBatch[:0]}
+	*m = Metrics{NumPruned: k, Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
 	for b, s := range e.batchSums[:len(batches)] {
 		tokens := len(batches[b]) / e.in
 		bm := batchMetrics(s, tokens, e.out)

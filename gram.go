@@ -25,7 +25,8 @@ type gramBuilder struct {
 	call  struct {
 		g      []float32
 		colSum []float64
-		acc    bool
+		acc    bool // blocks summed in gb.acc
+		add    bool // the block added to g in float32
 		full   bool
 		block  []float32
 	}
@@ -52,6 +53,15 @@ func (gb *gramBuilder) build(g []float32, colSum []float64, x []float32, workers
 // rows ≤ gramRows.
 func (gb *gramBuilder) buildFull(g []float32, colSum []float64, x []float32, workers int) {
 	gb.form(g, colSum, x, workers, true)
+}
+
+// add adds xᵀx to the upper triangle of g, for x of at most gramRows
+// rows: its entries are formed as in build, then added to g in float32.
+// A Gram matrix summed block by block this way needs no float64 copy.
+func (gb *gramBuilder) add(g, x []float32, workers int) {
+	gb.call.add = true
+	gb.form(g, nil, x, workers, false)
+	gb.call.add = false
 }
 
 func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers int, full bool) {
@@ -126,7 +136,7 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 		j0 := j * nr
 		n := min(nr, in-j0)
 		w := gb.w[j*rows*nr : (j+1)*rows*nr]
-		if !gb.call.acc {
+		if !gb.call.acc && !gb.call.add {
 			off := i0*in + j0
 			gb.kern.gemm(a, w, rows, gb.zeros, gb.call.g[off:off+(m-1)*in+n], in, m, n)
 			continue
@@ -134,8 +144,16 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 		tile := gb.tiles[slot]
 		gb.kern.gemm(a, w, rows, gb.zeros, tile, nr, m, n)
 		for r := range m {
+			first := max(0, i0+r-j0)
+			if gb.call.add {
+				row := gb.call.g[(i0+r)*in+j0:]
+				for c := first; c < n; c++ {
+					row[c] += tile[r*nr+c]
+				}
+				continue
+			}
 			row := gb.acc[(i0+r)*in+j0:]
-			for c := max(0, i0+r-j0); c < n; c++ {
+			for c := first; c < n; c++ {
 				row[c] += float64(tile[r*nr+c])
 			}
 		}

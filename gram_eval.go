@@ -2,53 +2,73 @@ package chanprune
 
 // layerGram is what the Gram path keeps of the layer.
 type layerGram struct {
-	h  []float32 // H = WᵀW, in×in, both triangles
-	u  []float64 // u = Wᵀb
-	bb float64   // ‖b‖²
+	h      []float32 // H = WᵀW, in×in, both triangles
+	diag   []float64 // H_ii
+	u      []float64 // u = Wᵀb
+	bb     float64   // ‖b‖²
+	rounds float64   // gramRounds(out): the roundings in an entry of H
 }
 
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
 	builder  *gramBuilder
 	g        []float32    // G = xᵀx, in×in (upper triangle; both for sweeps)
+	diag     []float64    // G_ii
+	rounds   float64      // gramRounds(tokens): the roundings in an entry of G
 	colSum   []float64    // s = Σ_t x_t
 	mask     []float64    // 1 for a pruned channel, else 0
-	rows     [][3]float64 // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖²
+	rows     [][6]float64 // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖², and its variances (gramVariance)
 	c        []float64    // per channel j: Σ_i H_ij·G_ij
+	w        []float64    // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	sums     []sums       // per batch of a call
+	one      [1][]float32 // a batch redone on the direct path
 	contract job          // rows, for one evaluation
 	rowSums  job          // rows, for c and M
 	mirror   job          // block rows of G
 }
 
-// buildLayerGram forms H, u and ‖b‖² from the packed weight.
+// buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
+// gramRows of its rows at a time: H = Σ over those blocks of WᵀW, each
+// block added in float32 (layerGram.rounds counts the adds), so that no
+// copy of the weight and no float64 in×in accumulator is made.
 func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
-	w := make([]float32, out*in)
-	for o := range out {
-		panel := e.weight[(o/nr)*in*nr:]
-		for c := range in {
-			w[o*in+c] = panel[c*nr+o%nr]
-		}
-	}
-	lg := &layerGram{h: make([]float32, in*in), u: make([]float64, in)}
-	newGramBuilder(e.kern, in).build(lg.h, nil, w, e.workerCount())
-	mirror(lg.h, in)
-	for o := range out {
-		b := float64(e.bias[o])
-		lg.bb += b * b
-		for c, v := range w[o*in : (o+1)*in] {
-			lg.u[c] += float64(v) * b
-		}
-	}
-	e.layerGram = lg
 	e.gram = &gramBatch{
 		builder: newGramBuilder(e.kern, in),
 		g:       make([]float32, in*in),
+		diag:    make([]float64, in),
 		colSum:  make([]float64, in),
 		mask:    make([]float64, in),
-		rows:    make([][3]float64, in),
+		rows:    make([][6]float64, in),
 		c:       make([]float64, in),
+		w:       make([]float64, in),
 	}
+	lg := &layerGram{
+		h:      make([]float32, in*in),
+		diag:   make([]float64, in),
+		u:      make([]float64, in),
+		rounds: gramRounds(out) + float64(panels(out, gramRows)),
+	}
+	block := make([]float32, min(out, gramRows)*in)
+	for o0 := 0; o0 < out; o0 += gramRows {
+		rows := block[:(min(out, o0+gramRows)-o0)*in]
+		for r := range len(rows) / in {
+			o, w := o0+r, rows[r*in:(r+1)*in]
+			panel := e.weight[(o/nr)*in*nr:]
+			b := float64(e.bias[o])
+			lg.bb += b * b
+			for c := range w {
+				w[c] = panel[c*nr+o%nr]
+				lg.u[c] += float64(w[c]) * b
+			}
+		}
+		e.gram.builder.add(lg.h, rows, e.workerCount())
+	}
+	mirror(lg.h, in)
+	for i := range in {
+		lg.diag[i] = float64(lg.h[i*in+i])
+	}
+	e.layerGram = lg
 	e.gram.contract.run = e.contractRow
 	e.gram.rowSums.run = e.rowSum
 	e.gram.mirror.run = func(_, i int) { mirrorBlockRow(e.gram.g, in, i) }
@@ -71,6 +91,10 @@ func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
 	default:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
+	for i := range in {
+		gb.diag[i] = float64(gb.g[i*in+i])
+	}
+	gb.rounds = gramRounds(tokens)
 	for c, u := range e.layerGram.u {
 		us += u * gb.colSum[c]
 	}
@@ -89,88 +113,143 @@ func gramSums(yy, yd, dd float64, allPruned bool, us, tb float64) sums {
 }
 
 // runGram fills e.batchSums on the Gram path, k channels pruned (e.pruned).
-func (e *Evaluator) runGram(batches [][]float32, k int) {
+// A batch whose sums are not certified is redone on the direct path, unless
+// the Gram path is forced; it returns how many such batches it kept.
+func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
+	if e.layerGram == nil {
+		e.buildLayerGram()
+	}
+	gb := e.gram
+	if len(gb.sums) < len(batches) {
+		gb.sums = make([]sums, len(batches))
+	}
+	for b, x := range batches {
+		s, v := e.gramBatchSums(x, k)
+		switch {
+		case certified(s, v):
+		case e.method == Gram:
+			uncertified++
+		default:
+			gb.one[0] = x
+			e.run(gb.one[:], e.in-k)
+			gb.one[0] = nil
+			s = e.batchSums[0]
+		}
+		gb.sums[b] = s
+	}
 	if len(e.batchSums) < len(batches) {
 		e.batchSums = make([]sums, len(batches))
 	}
-	for b, x := range batches {
-		us, tb := e.gramInputs(x, false)
-		gb := e.gram
-		for c, p := range e.pruned {
-			gb.mask[c] = 0
-			if p {
-				gb.mask[c] = 1
-			}
+	copy(e.batchSums, gb.sums[:len(batches)])
+	return uncertified
+}
+
+// gramBatchSums returns the sums of batch x, k channels pruned (e.pruned),
+// and the variances that bound their error.
+func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
+	us, tb := e.gramInputs(x, false)
+	gb := e.gram
+	for c, p := range e.pruned {
+		gb.mask[c] = 0
+		if p {
+			gb.mask[c] = 1
 		}
-		gb.contract.do(e.in, e.workerCount())
-		var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
-		for _, r := range gb.rows {
-			hg += r[0]
-			hgP += r[1]
-			dd += r[2]
-		}
-		var usP float64
-		for c, u := range e.layerGram.u {
-			usP += u * gb.colSum[c] * gb.mask[c]
-		}
-		e.batchSums[b] = gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb)
 	}
+	gb.contract.do(e.in, e.workerCount())
+	var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
+	var v gramVariance
+	for _, r := range gb.rows {
+		hg += r[0]
+		hgP += r[1]
+		dd += r[2]
+		v.kk += r[3]
+		v.kp += r[4]
+		v.pp += r[5]
+	}
+	var usP float64
+	for c, u := range e.layerGram.u {
+		usP += u * gb.colSum[c] * gb.mask[c]
+	}
+	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
 
 // contractRow reduces row i of H⊙G (its upper part, counting each
-// off-diagonal entry for both of its channels) into gb.rows[i]. Four
+// off-diagonal entry for both of its channels) into gb.rows[i], with its
+// share of the variances (gramVariance): w_ii, and 4·w_ij for j > i. Four
 // partial sums of each kind hide the latency of the float64 adds.
 func (e *Evaluator) contractRow(_, i int) {
-	gb, in := e.gram, e.in
-	h, g := e.layerGram.h[i*in:(i+1)*in], gb.g[i*in:(i+1)*in]
-	mask := gb.mask[:in]
-	var all, pruned [4]float64 // Σ_{j>i} M_ij, Σ_{j>i, j∈P} M_ij
+	gb, lg, in := e.gram, e.layerGram, e.in
+	h, g := lg.h[i*in:(i+1)*in], gb.g[i*in:(i+1)*in]
+	mask, hd, gd := gb.mask[:in], lg.diag[:in], gb.diag[:in]
+	fg, fh := gb.rounds*gd[i], lg.rounds*hd[i] // w_ij = fg·H_ij²·G_jj + fh·G_ij²·H_jj
+	var all, pruned, wAll, wPruned [4]float64  // Σ_{j>i} M_ij, w_ij; the same over j∈P
 	j := i + 1
 	for ; j+4 <= in; j += 4 {
 		h4, g4, m4 := h[j:j+4:j+4], g[j:j+4:j+4], mask[j:j+4:j+4]
+		hd4, gd4 := hd[j:j+4:j+4], gd[j:j+4:j+4]
 		for l := range 4 {
-			v := float64(h4[l]) * float64(g4[l])
+			hv, gv := float64(h4[l]), float64(g4[l])
+			v, w := hv*gv, fg*hv*hv*gd4[l]+fh*gv*gv*hd4[l]
 			all[l] += v
 			pruned[l] += v * m4[l]
+			wAll[l] += w
+			wPruned[l] += w * m4[l]
 		}
 	}
 	for ; j < in; j++ {
-		v := float64(h[j]) * float64(g[j])
+		hv, gv := float64(h[j]), float64(g[j])
+		v, w := hv*gv, fg*hv*hv*gd[j]+fh*gv*gv*hd[j]
 		all[0] += v
 		pruned[0] += v * mask[j]
+		wAll[0] += w
+		wPruned[0] += w * mask[j]
 	}
-	a := (all[0] + all[1]) + (all[2] + all[3])
-	pp := (pruned[0] + pruned[1]) + (pruned[2] + pruned[3])
+	a, pp, wa, wp := sum4(all), sum4(pruned), 4*sum4(wAll), 4*sum4(wPruned)
 	diag, p := float64(h[i])*float64(g[i]), mask[i]
-	gb.rows[i] = [3]float64{
+	wDiag := (fg*hd[i] + fh*gd[i]) * hd[i] * gd[i]
+	gb.rows[i] = [6]float64{
 		diag + 2*a,
 		diag*p + p*a + pp,
 		diag*p + 2*p*pp,
+		(1 - p) * (wDiag + wa - wp),
+		(1-p)*wp + p*(wa-wp),
+		p * (wDiag + wp),
 	}
 }
 
-// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G,
-// and overwrites the row of G with M = H⊙G rounded to float32, which the
-// sweep then sums by prefixes.
+func sum4(v [4]float64) float64 { return (v[0] + v[1]) + (v[2] + v[3]) }
+
+// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G and
+// w[j] = Σ_i w_ji, and overwrites the row of G with M = H⊙G rounded to
+// float32, which the sweep then sums by prefixes.
 func (e *Evaluator) rowSum(_, j int) {
-	in := e.in
-	h, g := e.layerGram.h[j*in:(j+1)*in], e.gram.g[j*in:(j+1)*in]
-	var acc [4]float64
+	gb, lg, in := e.gram, e.layerGram, e.in
+	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
+	hd, gd := lg.diag[:in], gb.diag[:in]
+	fg, fh := gb.rounds*gd[j], lg.rounds*hd[j]
+	var acc, sh, sg [4]float64 // Σ_i M_ji, H_ji²·G_ii, G_ji²·H_ii
 	i := 0
 	for ; i+4 <= in; i += 4 {
 		h4, g4 := h[i:i+4:i+4], g[i:i+4:i+4]
+		hd4, gd4 := hd[i:i+4:i+4], gd[i:i+4:i+4]
 		for l := range 4 {
-			v := float64(h4[l]) * float64(g4[l])
+			hv, gv := float64(h4[l]), float64(g4[l])
+			v := hv * gv
 			acc[l] += v
+			sh[l] += hv * hv * gd4[l]
+			sg[l] += gv * gv * hd4[l]
 			g4[l] = float32(v)
 		}
 	}
 	for ; i < in; i++ {
-		v := float64(h[i]) * float64(g[i])
+		hv, gv := float64(h[i]), float64(g[i])
+		v := hv * gv
 		acc[0] += v
+		sh[0] += hv * hv * gd[i]
+		sg[0] += gv * gv * hd[i]
 		g[i] = float32(v)
 	}
-	e.gram.c[j] = (acc[0] + acc[1]) + (acc[2] + acc[3])
+	gb.c[j], gb.w[j] = sum4(acc), fg*sum4(sh)+fh*sum4(sg)
 }
 
 // mirrorBlock is the side of the square blocks in which mirror copies, so

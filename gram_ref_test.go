@@ -4,7 +4,8 @@ import "math"
 
 // gramTolerance bounds how far the Gram path may be from the float64 truth:
 // each entry of G = xᵀx and of H = WᵀW errs by its float32 dot-product error
-// (blocks of gramRows rows) plus one rounding to float32; an entry of H⊙G
+// (blocks of gramRows rows) plus, for G, one rounding to float32 and, for
+// H, a float32 sum of its blocks; an entry of H⊙G
 // then errs by |H|·ΔG + |G|·ΔH + ΔH·ΔG, and each sum by the sum of those
 // errors over its entries, plus one float32 rounding of each entry of M
 // (the sweep keeps M in float32). The metrics follow to first order.
@@ -26,7 +27,7 @@ func gramTolerance(l Linear, batches [][]float32, pruned []bool) tolerance {
 			for j := range in {
 				h, hAbs := abs(l.Weight, l.Out, i, j)
 				g, gAbs := abs(x, tokens, i, j)
-				eH := dotError(min(l.Out, gramRows), hAbs) + unitRoundoff*math.Abs(h)
+				eH := dotError(min(l.Out, gramRows), hAbs) + dotError(panels(l.Out, gramRows), hAbs)
 				eG := dotError(min(tokens, gramRows), gAbs) + unitRoundoff*math.Abs(g)
 				e := math.Abs(h)*eG + math.Abs(g)*eH + eH*eG + (unitRoundoff+0x1p-50)*math.Abs(h*g)
 				all += e

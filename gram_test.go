@@ -2,6 +2,7 @@ package chanprune
 
 import (
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -50,5 +51,75 @@ func TestGramBuilder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Building H takes H, G and scratch of a few blocks of gramRows rows: no
+// copy of the out×in weight, no float64 in×in accumulator.
+func TestLayerGramMemory(t *testing.T) {
+	const in, out = 64, 8192
+	l := randLayer(newRand(17), in, out, true)
+	e, err := NewEvaluator(l, WithWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	e.buildLayerGram()
+	runtime.ReadMemStats(&after)
+	got := after.TotalAlloc - before.TotalAlloc
+	limit := uint64(2*in*in*4 + 4*gramRows*in*4 + 64<<10)
+	if got > limit {
+		t.Errorf("building H for %d→%d allocated %d bytes, want at most %d (the weight is %d)", in, out, got, limit, in*out*4)
+	}
+	// H itself, against float64 (as TestGramBuilder, blocks summed in float32).
+	for i := range in {
+		for j := range in {
+			var want, abs float64
+			for o := range out {
+				v := float64(l.Weight[o*in+i]) * float64(l.Weight[o*in+j])
+				want += v
+				abs += math.Abs(v)
+			}
+			tol := dotError(gramRows, abs) + dotError(panels(out, gramRows), abs)
+			if h := float64(e.layerGram.h[i*in+j]); math.Abs(h-want) > tol {
+				t.Fatalf("H[%d,%d] = %v, want %v ± %v", i, j, h, want, tol)
+			}
+		}
+	}
+}
+
+// The planner counts building H for a single Evaluate or Sweep: a batch
+// where Gram is cheaper once H is built, but not with it, goes Direct until
+// H exists. A stream goes Direct until direct has cost as much as building H.
+func TestPlanCountsBuildingH(t *testing.T) {
+	const in, out, tokens = 64, 8192, 32
+	l := randLayer(newRand(18), in, out, false)
+	batches := randBatches(newRand(19), in, tokens)
+	ks, _ := testedKernels()
+	for _, kern := range ks {
+		e, err := NewEvaluator(l, WithKernel(kern.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := e.plan(batches, 1, false); m != Direct {
+			t.Errorf("%s: first Evaluate plans %v, want Direct: building H costs more than the product", kern.name, m)
+		}
+		var spent float64
+		var methods []Method
+		for range 3 {
+			m := e.planStream(batches, 1, &spent)
+			if m == Gram && e.layerGram == nil {
+				e.buildLayerGram()
+			}
+			methods = append(methods, m)
+		}
+		// Direct costs tokens·in·out = out·in²/2 a batch: the first batch pays for H.
+		if methods[0] != Direct || methods[1] != Gram || methods[2] != Gram {
+			t.Errorf("%s: a stream plans %v, want Direct until direct has cost as much as H, then Gram", kern.name, methods)
+		}
+		if m := e.plan(batches, 1, false); m != Gram {
+			t.Errorf("%s: with H built, Evaluate plans %v, want Gram", kern.name, m)
+		}
 	}
 }

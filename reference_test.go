@@ -14,9 +14,6 @@ type refResult struct {
 // tolerance is how far a float32 evaluation may be from the float64 truth.
 type tolerance struct{ rmse, cos float64 }
 
-// unitRoundoff is 2^-24, float32's unit roundoff.
-const unitRoundoff = 0x1p-24
-
 func refEval(l Linear, batches [][]float32, scores []float32, ratio float64) refResult {
 	k := NumPruned(l.In, ratio)
 	order := make([]int32, l.In)

@@ -34,11 +34,19 @@ type Stream struct {
 	points  []Point   // score set-major: points[set·len(ratios)+r]
 	cur     []sums    // per point: the sums of the batch in progress
 	byK     []int     // ratio indexes by ascending k
-	method  Method    // chosen on the first batch
+	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
+	spent   float64   // what the direct path has cost, for planStream
 	batches int
 	job     job // the score sets, on the Gram path
-	gram    struct{ yy, us, tb float64 }
-	one     [1][]float32 // the batch in progress, as a list
+	gram    struct {
+		yy, us, tb float64
+		r, a       float64 // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
+		rounds     float64 // nG+nH (gram_certify.go)
+	}
+	// per point: the Gram sums of the batch in progress are not certified
+	// (gram_certify.go)
+	uncertified []bool
+	one         [1][]float32 // the batch in progress, as a list
 }
 
 // NewStream checks the score sets and ratios and returns a Stream that
@@ -92,12 +100,13 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
+	s.uncertified = slices.Grow(s.uncertified[:0], len(s.points))[:len(s.points)]
 	s.byK = s.byK[:0]
 	for r := range ratios {
 		s.byK = append(s.byK, r)
 	}
 	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
-	s.method, s.batches = Auto, 0
+	s.method, s.batches, s.spent = Auto, 0, 0
 	return nil
 }
 
@@ -121,13 +130,15 @@ func (s *Stream) observe(batch []float32) error {
 		}
 		return err
 	}
-	if s.method == Auto {
-		s.method = e.plan(s.one[:], len(s.points), true)
+	method := s.method
+	if method == Auto {
+		method = e.planStream(s.one[:], len(s.points), &s.spent)
 	}
-	if s.method == Gram {
+	clear(s.uncertified)
+	if method == Gram {
 		s.observeGram(batch)
 	} else {
-		s.observeDirect(batch)
+		s.observeDirect()
 	}
 	tokens := len(batch) / e.in
 	for _, c := range s.cur {
@@ -137,6 +148,9 @@ func (s *Stream) observe(batch []float32) error {
 	}
 	for i := range s.points {
 		s.points[i].PerBatch = append(s.points[i].PerBatch, batchMetrics(s.cur[i], tokens, e.out))
+		if s.uncertified[i] {
+			s.points[i].Uncertified++
+		}
 	}
 	s.batches++
 	return nil
@@ -212,12 +226,17 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 }
 
 // observeDirect runs the direct path once per pair.
-func (s *Stream) observeDirect(batch []float32) {
-	e := s.e
+func (s *Stream) observeDirect() {
 	for i := range s.points {
-		p := &s.points[i]
-		splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
-		e.run(s.one[:], e.in-p.NumPruned)
-		s.cur[i] = e.batchSums[0]
+		s.observePoint(i)
 	}
+}
+
+// observePoint sets the sums of pair i on the batch in progress from the
+// direct path.
+func (s *Stream) observePoint(i int) {
+	e, p := s.e, &s.points[i]
+	splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
+	e.run(s.one[:], e.in-p.NumPruned)
+	s.cur[i] = e.batchSums[0]
 }

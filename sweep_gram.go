@@ -19,11 +19,23 @@ func (s *Stream) observeGram(batch []float32) {
 	workers := e.workerCount()
 	gb.rowSums.do(e.in, workers)
 	var hg float64
-	for _, c := range gb.c {
+	s.gram.r, s.gram.a, s.gram.rounds = 0, 0, gb.rounds+e.layerGram.rounds
+	for j, c := range gb.c {
 		hg += c
+		s.gram.r += gb.w[j]
+		s.gram.a += e.layerGram.diag[j] * gb.diag[j]
 	}
 	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
 	s.job.do(len(s.names), min(workers, len(s.names)))
+	if e.method == Gram {
+		return // forced: the uncertified pairs are counted
+	}
+	for i, bad := range s.uncertified {
+		if bad {
+			s.observePoint(i)
+			s.uncertified[i] = false
+		}
+	}
 }
 
 // gramSet evaluates score set i at each of its ratios.
@@ -32,7 +44,7 @@ func (s *Stream) gramSet(_, i int) {
 	in := e.in
 	m, u := gb.g, e.layerGram.u // g holds M = H⊙G now
 	order, rank := s.orders[i], s.ranks[i]
-	var yd, dd float64
+	var yd, dd, w, a float64 // Σ r_q and Σ H_qq·G_qq over the pruned channels q
 	k := 0
 	for _, r := range s.byK {
 		for want := NumPruned(in, s.ratios[r]); k < want; k++ {
@@ -40,7 +52,28 @@ func (s *Stream) gramSet(_, i int) {
 			row := m[q*in : (q+1)*in]
 			dd += float64(row[q]) + 2*e.kern.lowerSum(row, rank, int32(k))
 			yd += gb.c[q] + u[q]*gb.colSum[q]
+			w += gb.w[q]
+			a += e.layerGram.diag[q] * gb.diag[q]
 		}
-		s.cur[i*len(s.ratios)+r] = gramSums(s.gram.yy, yd, dd, k == in, s.gram.us, s.gram.tb)
+		p := i*len(s.ratios) + r
+		s.cur[p] = gramSums(s.gram.yy, yd, dd, k == in, s.gram.us, s.gram.tb)
+		s.uncertified[p] = !certified(s.cur[p], s.sweepVariance(w, a))
+	}
+}
+
+// sweepVariance bounds the variances of the parts of ‖y‖² (gramVariance)
+// for the pruned channels P, from two sums over P: r = Σ r_j, where
+// r_j = Σ_i w_ij, and a = Σ H_jj·G_jj. Each pruned×pruned pair (4·w_ij)
+// counts twice in r, so 2·r bounds their variance, and likewise for the
+// kept channels K; each kept×pruned pair counts once in both. By Cauchy–
+// Schwarz, w_ij ≤ (nG+nH)·a_i·a_j too, which is tighter when P or K is
+// small.
+func (s *Stream) sweepVariance(r, a float64) gramVariance {
+	rKept, aKept := max(s.gram.r-r, 0), max(s.gram.a-a, 0)
+	n := 2 * s.gram.rounds
+	return gramVariance{
+		kk: min(2*rKept, n*aKept*aKept),
+		kp: min(4*min(r, rKept), 2*n*a*aKept),
+		pp: min(2*r, n*a*a),
 	}
 }

@@ -53,11 +53,25 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	warnUncertified(*weight, points)
 	m, names := points[0].Metrics, batchNames(batches)
 	if *format == "json" {
 		return writeJSON(stdout, m, names, layer, ratio, e.Kernel())
 	}
 	return writeText(stdout, m, names, layer, ratio, e.Kernel())
+}
+
+// warnUncertified prints one line on stderr if a forced Gram method kept
+// results it could not certify within the conformance tolerances.
+func warnUncertified(layer string, points []chanprune.Point) {
+	n, total := 0, 0
+	for _, p := range points {
+		n += p.Uncertified
+		total += len(p.PerBatch)
+	}
+	if n > 0 {
+		fmt.Fprintf(progressOut, "chanprune: warning: %s: --method gram could not certify %d of %d (pair, batch) results within the conformance tolerances: the weight nearly annihilates the activations; --method auto redoes them directly\n", layer, n, total)
+	}
 }
 
 // newEvaluator loads the layer and builds its Evaluator for a --method.

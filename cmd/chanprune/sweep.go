@@ -105,6 +105,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	warnUncertified(*weight, points)
 	if plotOut != nil {
 		title := fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
 		if err := writePlot(plotOut, title, sweepPlotPoints(points)); err != nil {
