@@ -111,9 +111,10 @@ var shapes = []struct {
 	unroll int // K steps per loop iteration
 	chains int // FMA chains of the peak kernel
 	sums   int // float64 accumulators of lowerSum
+	reads  int // float32 accumulators of readSum
 }{
-	{avx2, 6, 16, 1, 12, 4},
-	{avx512, 14, 32, 1, 24, 4},
+	{avx2, 6, 16, 1, 12, 4, 8},
+	{avx512, 14, 32, 1, 24, 4, 8},
 }
 
 func main() {
@@ -137,6 +138,7 @@ func main() {
 		t.gemm(gemmAdd)
 		s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
+		s.isa.readSum(c, s.reads)
 	}
 	os.Exit(build.Main(flags.Config(), c))
 }

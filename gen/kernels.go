@@ -126,8 +126,8 @@ func (f *kernelFunc) goResults() string {
 }
 
 // offsets lays out the ABI0 argument frame: each parameter at its
-// alignment, the results from the next multiple of 8, the whole rounded up
-// to 8. The names are the parameters' and, for results, ret, ret1, ...
+// alignment, the results from the next multiple of 8; the size ends at
+// the last result, unpadded, as go vet's asmdecl check counts it. The names are the parameters' and, for results, ret, ret1, ...
 func (f *kernelFunc) offsets() (names []string, off []int, size int) {
 	n := 0
 	for _, p := range f.params {
@@ -145,7 +145,7 @@ func (f *kernelFunc) offsets() (names []string, off []int, size int) {
 		names, off = append(names, name), append(off, n)
 		n += typeSize(p.typ)
 	}
-	return names, off, alignUp(n, 8)
+	return names, off, n
 }
 
 func (f *kernelFunc) argSize() int {
