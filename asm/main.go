@@ -31,6 +31,8 @@
 //     masks for AVX-512; VADDPS from memory for whole rows and VMASKMOVPS
 //     loads for a column tail for AVX2), are added before the store.
 //   - peak runs independent register-only FMAs to measure the limit.
+//   - readSum (readSumFunc) sums a buffer with full-width loads, each into
+//     one of 8 accumulators, for MeasureBandwidth (readsum.go).
 //   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m[j] for
 //     rank[j] < below in float64: the signed compare makes a mask, m is
 //     ANDed with it in float32 (AVX2: VPCMPGTD and VANDPS on XMM, 4 a step)

@@ -466,7 +466,15 @@ func gemmKernel(s shape, g gemmVariant) *kernelFunc {
 // peakFlops is the work of one peakNEON iteration.
 func (s shape) peakFlops() int { return 2 * s.mr * s.nr }
 
+// minPeakChains is the independent fmla chains the peak loop needs to
+// keep the widest arm64 cores busy: 4 FMA pipes × 4-cycle latency
+// (Neoverse V1/V2, Apple M1).
+const minPeakChains = 16
+
 func peakKernel(s shape) *kernelFunc {
+	if s.mr*s.nv() < minPeakChains {
+		panic(fmt.Sprintf("peakNEON: %d chains, want at least %d", s.mr*s.nv(), minPeakChains))
+	}
 	f := &kernelFunc{
 		name: "peakNEON",
 		doc: []string{

@@ -38,6 +38,8 @@
 //     the store, for n < NR the scalar copy becomes load, fadds, store.
 //   - peakNEON: the loop body of the kernels without the loads, to measure
 //     the machine's fmla throughput.
+//   - readSumNEON (readSumFunc, readsum.go): VLD1 of four registers and
+//     fadd .4s into 8 accumulators, for MeasureBandwidth.
 //   - lowerSumNEON (lowerSumFunc, the sweep's row reduction, lowersum.go):
 //     SumVecs vectors of m and of rank a step; cmgt below > rank gives a
 //     mask, AND zeroes the excluded m in float32 (exact), fcvtl/fcvtl2 widen
