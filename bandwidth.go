@@ -2,16 +2,18 @@ package chanprune
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Limits of MeasureBandwidth's buffer: one readBlock (512 bytes) a worker
-// at least, and at most 16 GiB, far past any cache.
+// at least, and at most 16 GiB, far past any cache (less where int is 32
+// bits).
 const (
 	minBandwidthBytes = 4 * readBlock
-	maxBandwidthBytes = 16 << 30
+	maxBandwidthBytes = min(16<<30, math.MaxInt)
 )
 
 // bandwidthChunk is the float32 elements of one call of the read kernel in
