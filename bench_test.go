@@ -2,9 +2,7 @@ package chanprune_test
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/seed"
@@ -25,10 +23,19 @@ var benchShapes = []struct {
 
 // BenchmarkEvaluate times one Evaluate of each shape at ratio 0.2 on the
 // direct path with every kernel this CPU supports. GFLOP/s counts one
-// product, 2·tokens·in·out, whichever method runs.
+// product, 2·tokens·in·out, whichever method runs: the useful work, so that
+// methods compare. The direct path executes exactly that (kept and pruned
+// columns, one product), so it reports peak-fraction.
 func BenchmarkEvaluate(b *testing.B) { benchEvaluate(b, chanprune.Direct) }
 
 // BenchmarkEvaluateAuto is BenchmarkEvaluate with the planner's choice.
+// Where it picks the Gram path, the op executes far fewer flops than
+// GFLOP/s counts, so it reports floor-fraction instead: the Gram path must
+// form G = xᵀx for every batch on every call (H = WᵀW is formed once and
+// kept), tokens·in² flops per evaluation over all batches (in²/2 entries,
+// each a dot product of tokens terms), and floor-fraction is the time that
+// floor takes at the kernel's peak over the op's time. Where it picks the
+// direct path it reports peak-fraction as BenchmarkEvaluate does.
 func BenchmarkEvaluateAuto(b *testing.B) { benchEvaluate(b, chanprune.Auto) }
 
 func benchEvaluate(b *testing.B, method chanprune.Method) {
@@ -56,27 +63,32 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 						b.Fatal(err)
 					}
 				}
-				gflops := ex.FLOPs() * float64(b.N) / b.Elapsed().Seconds() / 1e9
-				b.ReportMetric(gflops, "GFLOP/s")
-				reportPeakFraction(b, kern.Name, gflops)
+				b.ReportMetric(ex.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, 1), 1)
 			})
 		}
 	}
 }
 
-// reportPeakFraction reports GFLOP/s as a fraction of the kernel's peak on
-// all cores, measured right after the benchmark, so that every line reads
-// on its own on any machine (BenchmarkPeak gives the same figure).
-func reportPeakFraction(b *testing.B, kernel string, gflops float64) {
-	peak, err := chanprune.MeasurePeak(kernel, runtime.GOMAXPROCS(0), 250*time.Millisecond)
-	if err == nil {
-		b.ReportMetric(gflops/peak, "peak-fraction")
+// reportMethodFraction reports the fraction that fits the method of evals
+// evaluations of ex: floor-fraction for the Gram path, whose floor is
+// forming G once per batch (tokens·in² flops over all batches, shared by
+// every evaluation of the op), peak-fraction for the direct path, which
+// executes its 2·tokens·in·out flops per evaluation.
+func reportMethodFraction(b *testing.B, kernel string, ex *seed.Example, method chanprune.Method, evals int) {
+	if method == chanprune.Gram {
+		tokens := float64(len(ex.Batches) * ex.Tokens)
+		chanprune.ReportFloorFraction(b, kernel, tokens*float64(ex.In)*float64(ex.In))
+		return
 	}
+	chanprune.ReportPeakFraction(b, kernel, float64(evals)*ex.FLOPs())
 }
 
 // BenchmarkSweep times one Sweep of each shape: 5 score sets × 9 ratios, 45
 // evaluations, with the planner's choice. Compare an op with one op of
-// BenchmarkEvaluateAuto.
+// BenchmarkEvaluateAuto. On the Gram path G is formed once per batch for
+// all 45 evaluations, so the floor of floor-fraction is tokens·in² flops
+// per op; on the direct path it reports peak-fraction for 45 products.
 func BenchmarkSweep(b *testing.B) {
 	ratios := []float64{0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9}
 	for _, shape := range benchShapes {
@@ -106,6 +118,8 @@ func BenchmarkSweep(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+				evals := len(sets) * len(ratios)
+				reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals), evals)
 			})
 		}
 	}
@@ -113,7 +127,11 @@ func BenchmarkSweep(b *testing.B) {
 
 // BenchmarkForward times the serving path: one Forward of T full-width rows
 // through the dense layer and through its pruned forms (the kept channels
-// gathered on the fly), for each kernel. GFLOP/s counts 2·T·kept·out.
+// gathered on the fly), for each kernel. GFLOP/s counts 2·T·kept·out, which
+// the product executes. At T1 and T8 the op is bound by reading the packed
+// weight (4·kept·out bytes), so it reports bw-fraction against the
+// streaming bandwidth of a buffer that size; at T128 it reports
+// peak-fraction.
 func BenchmarkForward(b *testing.B) {
 	for _, sh := range [][2]int{{1024, 4096}, {4096, 1024}} {
 		in, out := sh[0], sh[1]
@@ -145,6 +163,11 @@ func BenchmarkForward(b *testing.B) {
 						}
 						flops := 2 * float64(tokens*len(l.Kept())*out)
 						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						if tokens < chanprune.MemoryBoundRows {
+							chanprune.ReportBandwidthFraction(b, 4*len(l.Kept())*out)
+						} else {
+							chanprune.ReportPeakFraction(b, kern.Name, flops)
+						}
 					})
 				}
 			}

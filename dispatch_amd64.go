@@ -18,9 +18,9 @@ var amd64Requires = map[string][]cpuid.FeatureID{
 func archKernels() []KernelInfo {
 	ks := []*kernel{
 		{name: "avx2", mr: 6, nr: 16, eval: evalAVX2_6x16, gemm: gemmAVX2_6x16, gemmAcc: gemmAccAVX2_6x16,
-			lowerSum: lowerSumAVX2, peak: peakAVX2, peakFlops: 12 * 8 * 2, gramEntryMACs: 95, gramBatchMACs: 7e6},
+			lowerSum: lowerSumAVX2, readSum: readSumAVX2, peak: peakAVX2, peakFlops: 12 * 8 * 2, gramEntryMACs: 95, gramBatchMACs: 7e6},
 		{name: "avx512", mr: 14, nr: 32, eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32,
-			lowerSum: lowerSumAVX512, peak: peakAVX512, peakFlops: 24 * 16 * 2, gramEntryMACs: 190, gramBatchMACs: 14e6},
+			lowerSum: lowerSumAVX512, readSum: readSumAVX512, peak: peakAVX512, peakFlops: 24 * 16 * 2, gramEntryMACs: 190, gramBatchMACs: 14e6},
 	}
 	infos := make([]KernelInfo, len(ks))
 	for i, k := range ks {

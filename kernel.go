@@ -20,6 +20,9 @@ type kernel struct {
 	// lowerSum is the sweep's row reduction (lowerSumFunc).
 	lowerSum lowerSumFunc
 
+	// readSum streams memory for MeasureBandwidth (readSumFunc).
+	readSum readSumFunc
+
 	// The planner's exchange rates, in this kernel's multiply-adds, fitted
 	// to BenchmarkEvaluateAuto on the developer machine: what the Gram path
 	// spends per entry of H⊙G it visits (scalar Go, memory-bound), and per
@@ -76,6 +79,17 @@ type gemmAccFunc func(a, w []float32, k int, c []float32, ldc, m, n int)
 // each row of M = H⊙G with the channels' ranks in a score set's pruning
 // order. Every SIMD kernel is checked against lowerSumGeneric.
 type lowerSumFunc func(m []float32, rank []int32, below int32) float64
+
+// readSumFunc returns the float32 sum of x, len(x) a multiple of
+// readBlock, reading each element once with the widest loads the kernel
+// has: MeasureBandwidth's streaming read. The sum is what makes the loads
+// observable; the SIMD kernels add in their own order, so tests hold them
+// to readSumGeneric on data whose sums are exact in any order.
+type readSumFunc func(x []float32) float32
+
+// readBlock is the length unit of readSumFunc: one iteration of the SIMD
+// kernels (512 bytes; asm/readsum.go and gen/readsum.go generate it).
+const readBlock = 128
 
 // sums are the reductions of (y', d) from which the metrics follow, in the
 // order the kernels add them (an array, so assembly can name the type).

@@ -44,6 +44,13 @@ func peakAVX2(n int)
 //go:noescape
 func lowerSumAVX2(m []float32, rank []int32, below int32) float64
 
+// readSumAVX2 returns the float32 sum of x, len(x) a multiple of 128, read with
+// YMM loads into 8 independent accumulators. It implements
+// readSumFunc (kernel.go); refer to readSumGeneric in kernel_generic.go.
+//
+//go:noescape
+func readSumAVX2(x []float32) float32
+
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
@@ -83,3 +90,10 @@ func peakAVX512(n int)
 //
 //go:noescape
 func lowerSumAVX512(m []float32, rank []int32, below int32) float64
+
+// readSumAVX512 returns the float32 sum of x, len(x) a multiple of 128, read with
+// ZMM loads into 8 independent accumulators. It implements
+// readSumFunc (kernel.go); refer to readSumGeneric in kernel_generic.go.
+//
+//go:noescape
+func readSumAVX512(x []float32) float32

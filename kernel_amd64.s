@@ -677,6 +677,68 @@ done:
 DATA one64<>+0(SB)/8, $0x3ff0000000000000
 GLOBL one64<>(SB), RODATA|NOPTR, $8
 
+// func readSumAVX2(x []float32) float32
+// Requires: AVX, FMA3
+TEXT ·readSumAVX2(SB), NOSPLIT, $0-28
+	// Register budget: 8 accumulators + 1 temporary (+ 1.0 for AVX2) of 16 YMM.
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VBROADCASTSS one32<>+0(SB), Y8
+
+	// Blocks of 128 elements: 16 loads, each added into accumulator i mod 8.
+	SHRQ $0x07, CX
+	JZ   reduce
+
+loop:
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS 32(AX), Y8, Y1
+	VFMADD231PS 64(AX), Y8, Y2
+	VFMADD231PS 96(AX), Y8, Y3
+	VFMADD231PS 128(AX), Y8, Y4
+	VFMADD231PS 160(AX), Y8, Y5
+	VFMADD231PS 192(AX), Y8, Y6
+	VFMADD231PS 224(AX), Y8, Y7
+	VFMADD231PS 256(AX), Y8, Y0
+	VFMADD231PS 288(AX), Y8, Y1
+	VFMADD231PS 320(AX), Y8, Y2
+	VFMADD231PS 352(AX), Y8, Y3
+	VFMADD231PS 384(AX), Y8, Y4
+	VFMADD231PS 416(AX), Y8, Y5
+	VFMADD231PS 448(AX), Y8, Y6
+	VFMADD231PS 480(AX), Y8, Y7
+	ADDQ        $0x00000200, AX
+	DECQ        CX
+	JNZ         loop
+
+reduce:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X9
+	VADDPS       Y9, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA one32<>+0(SB)/4, $0x3f800000
+GLOBL one32<>(SB), RODATA|NOPTR, $4
+
 // func evalAVX512_14x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
 // Requires: AVX, AVX512F
 TEXT ·evalAVX512_14x32(SB), $3648-120
@@ -1592,5 +1654,57 @@ reduce:
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VMOVSD     X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func readSumAVX512(x []float32) float32
+// Requires: AVX, AVX512F
+TEXT ·readSumAVX512(SB), NOSPLIT, $0-28
+	// Register budget: 8 accumulators + 1 temporary (+ 1.0 for AVX2) of 32 ZMM.
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+	// Blocks of 128 elements: 8 loads, each added into accumulator i mod 8.
+	SHRQ $0x07, CX
+	JZ   reduce
+
+loop:
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	ADDQ   $0x00000200, AX
+	DECQ   CX
+	JNZ    loop
+
+reduce:
+	VADDPS     Z4, Z0, Z0
+	VADDPS     Z5, Z1, Z1
+	VADDPS     Z6, Z2, Z2
+	VADDPS     Z7, Z3, Z3
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z3, Z1, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFF32X4 $0x01, Z0, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVSS     X0, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -38,3 +38,10 @@ func peakNEON(n int)
 //
 //go:noescape
 func lowerSumNEON(m []float32, rank []int32, below int32) float64
+
+// readSumNEON returns the float32 sum of x, len(x) a multiple of 128, read with
+// VLD1 into 8 independent accumulators. It implements readSumFunc
+// (kernel.go); refer to readSumGeneric in kernel_generic.go.
+//
+//go:noescape
+func readSumNEON(x []float32) float32

@@ -1182,3 +1182,80 @@ next:
 done:
 	FMOVD F24, ret+56(FP)
 	RET
+
+// func readSumNEON(x []float32) float32
+// Requires: ASIMD
+// Registers: V0–V15 loaded, V24–V31 the 8 sums; R0 x, R1 blocks.
+TEXT ·readSumNEON(SB), NOSPLIT, $0-28
+	MOVD x_base+0(FP), R0
+	MOVD x_len+8(FP), R1
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+	// Blocks of 128 elements, two rounds of 16 registers.
+	LSR $7, R1, R1 // len / readBlock
+	CBZ R1, reduce
+
+loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1.P 64(R0), [V12.S4, V13.S4, V14.S4, V15.S4]
+	WORD   $0x4e20d718                              // fadd v24.4s, v24.4s, v0.4s
+	WORD   $0x4e21d739                              // fadd v25.4s, v25.4s, v1.4s
+	WORD   $0x4e22d75a                              // fadd v26.4s, v26.4s, v2.4s
+	WORD   $0x4e23d77b                              // fadd v27.4s, v27.4s, v3.4s
+	WORD   $0x4e24d79c                              // fadd v28.4s, v28.4s, v4.4s
+	WORD   $0x4e25d7bd                              // fadd v29.4s, v29.4s, v5.4s
+	WORD   $0x4e26d7de                              // fadd v30.4s, v30.4s, v6.4s
+	WORD   $0x4e27d7ff                              // fadd v31.4s, v31.4s, v7.4s
+	WORD   $0x4e28d718                              // fadd v24.4s, v24.4s, v8.4s
+	WORD   $0x4e29d739                              // fadd v25.4s, v25.4s, v9.4s
+	WORD   $0x4e2ad75a                              // fadd v26.4s, v26.4s, v10.4s
+	WORD   $0x4e2bd77b                              // fadd v27.4s, v27.4s, v11.4s
+	WORD   $0x4e2cd79c                              // fadd v28.4s, v28.4s, v12.4s
+	WORD   $0x4e2dd7bd                              // fadd v29.4s, v29.4s, v13.4s
+	WORD   $0x4e2ed7de                              // fadd v30.4s, v30.4s, v14.4s
+	WORD   $0x4e2fd7ff                              // fadd v31.4s, v31.4s, v15.4s
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1.P 64(R0), [V12.S4, V13.S4, V14.S4, V15.S4]
+	WORD   $0x4e20d718                              // fadd v24.4s, v24.4s, v0.4s
+	WORD   $0x4e21d739                              // fadd v25.4s, v25.4s, v1.4s
+	WORD   $0x4e22d75a                              // fadd v26.4s, v26.4s, v2.4s
+	WORD   $0x4e23d77b                              // fadd v27.4s, v27.4s, v3.4s
+	WORD   $0x4e24d79c                              // fadd v28.4s, v28.4s, v4.4s
+	WORD   $0x4e25d7bd                              // fadd v29.4s, v29.4s, v5.4s
+	WORD   $0x4e26d7de                              // fadd v30.4s, v30.4s, v6.4s
+	WORD   $0x4e27d7ff                              // fadd v31.4s, v31.4s, v7.4s
+	WORD   $0x4e28d718                              // fadd v24.4s, v24.4s, v8.4s
+	WORD   $0x4e29d739                              // fadd v25.4s, v25.4s, v9.4s
+	WORD   $0x4e2ad75a                              // fadd v26.4s, v26.4s, v10.4s
+	WORD   $0x4e2bd77b                              // fadd v27.4s, v27.4s, v11.4s
+	WORD   $0x4e2cd79c                              // fadd v28.4s, v28.4s, v12.4s
+	WORD   $0x4e2dd7bd                              // fadd v29.4s, v29.4s, v13.4s
+	WORD   $0x4e2ed7de                              // fadd v30.4s, v30.4s, v14.4s
+	WORD   $0x4e2fd7ff                              // fadd v31.4s, v31.4s, v15.4s
+	SUBS   $1, R1, R1
+	BNE    loop
+
+	// Sum the accumulators pairwise, then the four lanes.
+reduce:
+	WORD  $0x4e3cd718     // fadd v24.4s, v24.4s, v28.4s
+	WORD  $0x4e3dd739     // fadd v25.4s, v25.4s, v29.4s
+	WORD  $0x4e3ed75a     // fadd v26.4s, v26.4s, v30.4s
+	WORD  $0x4e3fd77b     // fadd v27.4s, v27.4s, v31.4s
+	WORD  $0x4e3ad718     // fadd v24.4s, v24.4s, v26.4s
+	WORD  $0x4e3bd739     // fadd v25.4s, v25.4s, v27.4s
+	WORD  $0x4e39d718     // fadd v24.4s, v24.4s, v25.4s
+	WORD  $0x6e38d718     // faddp v24.4s, v24.4s, v24.4s
+	WORD  $0x6e38d718     // faddp v24.4s, v24.4s, v24.4s
+	FMOVS F24, ret+24(FP)
+	RET

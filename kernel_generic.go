@@ -19,7 +19,18 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.gemm = k.gemmGeneric
 	k.gemmAcc = k.gemmAccGeneric
 	k.lowerSum = lowerSumGeneric
+	k.readSum = readSumGeneric
 	return k
+}
+
+// readSumGeneric is the reference readSumFunc: the sum in element order,
+// for any length.
+func readSumGeneric(x []float32) float32 {
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	return s
 }
 
 // evalGeneric is the reference evalFunc for k's tile shape.

@@ -2,15 +2,19 @@ package chanprune
 
 import (
 	"fmt"
-	"sync"
 	"time"
 )
 
+// peakCall is the iterations of one call of a peak loop in a measurement:
+// a few microseconds, short against any window.
+const peakCall = 1 << 12
+
 // MeasurePeak measures the FMA throughput a kernel's instruction set
-// reaches on this machine, in GFLOP/s over the given number of goroutines
-// running for about d: independent register-only FMAs, the limit against
-// which the other figures are read. It reports the best of five windows,
-// since a peak is a maximum and a shared machine only ever lowers it. The
+// reaches on this machine, in GFLOP/s over the given number of workers
+// (goroutines locked to OS threads): independent register-only FMAs, the
+// limit against which the other figures are read. Each worker runs the loop
+// without pause for a warm-up of half a window and then 5 windows of d,
+// and the best window is reported, so a call takes about 5.5·d. The
 // generic kernel has no such loop.
 func MeasurePeak(kernel string, workers int, d time.Duration) (float64, error) {
 	k, err := selectKernel(kernel)
@@ -20,24 +24,6 @@ func MeasurePeak(kernel string, workers int, d time.Duration) (float64, error) {
 	if k.peak == nil {
 		return 0, fmt.Errorf("kernel %q has no peak loop: %w", kernel, ErrKernel)
 	}
-	workers = max(workers, 1)
-	const iters = 1 << 14
-	var wg sync.WaitGroup
-	best := 0.0
-	for range 5 {
-		start, rounds := time.Now(), 0
-		for ; rounds == 0 || time.Since(start) < d/5; rounds++ {
-			for range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					k.peak(iters)
-				}()
-			}
-			wg.Wait()
-		}
-		flops := float64(k.peakFlops) * iters * float64(workers*rounds)
-		best = max(best, flops/time.Since(start).Seconds()/1e9)
-	}
-	return best, nil
+	calls := bestRate(workers, d, func(int) { k.peak(peakCall) })
+	return calls * float64(k.peakFlops*peakCall) / 1e9, nil
 }

@@ -31,6 +31,8 @@
 //     masks for AVX-512; VADDPS from memory for whole rows and VMASKMOVPS
 //     loads for a column tail for AVX2), are added before the store.
 //   - peak runs independent register-only FMAs to measure the limit.
+//   - readSum (readSumFunc) sums a buffer with full-width loads, each into
+//     one of 8 accumulators, for MeasureBandwidth (readsum.go).
 //   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m[j] for
 //     rank[j] < below in float64: the signed compare makes a mask, m is
 //     ANDed with it in float32 (AVX2: VPCMPGTD and VANDPS on XMM, 4 a step)
@@ -111,9 +113,10 @@ var shapes = []struct {
 	unroll int // K steps per loop iteration
 	chains int // FMA chains of the peak kernel
 	sums   int // float64 accumulators of lowerSum
+	reads  int // float32 accumulators of readSum
 }{
-	{avx2, 6, 16, 1, 12, 4},
-	{avx512, 14, 32, 1, 24, 4},
+	{avx2, 6, 16, 1, 12, 4, 8},
+	{avx512, 14, 32, 1, 24, 4, 8},
 }
 
 func main() {
@@ -137,6 +140,7 @@ func main() {
 		t.gemm(gemmAdd)
 		s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
+		s.isa.readSum(c, s.reads)
 	}
 	os.Exit(build.Main(flags.Config(), c))
 }

@@ -38,6 +38,7 @@ const (
 	peakSig    = "func(n int)"
 
 	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
+	readSumSig  = "func(x []float32) float32"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed

@@ -67,6 +67,12 @@ func faddpD2(d, n, m vreg) word {
 	return word{rrr(0x6e60d400, d, n, m), fmt.Sprintf("faddp v%d.2d, v%d.2d, v%d.2d", d, n, m)}
 }
 
+// faddpS4 is faddp vd.4s, vn.4s, vm.4s: vd = [vn[0]+vn[1], vn[2]+vn[3],
+// vm[0]+vm[1], vm[2]+vm[3]].
+func faddpS4(d, n, m vreg) word {
+	return word{rrr(0x6e20d400, d, n, m), fmt.Sprintf("faddp v%d.4s, v%d.4s, v%d.4s", d, n, m)}
+}
+
 // faddpD is faddp dd, vn.2d: the scalar dd = vn[0] + vn[1].
 func faddpD(d, n vreg) word {
 	return word{rrr(0x7e70d800, d, n, 0), fmt.Sprintf("faddp d%d, v%d.2d", d, n)}

@@ -18,6 +18,8 @@ func TestEncodings(t *testing.T) {
 		{faddpD2(0, 4, 5), 0x6e65d480, "faddp v0.2d, v4.2d, v5.2d"},
 		{fcvtl(1, 0), 0x0e617801, "fcvtl v1.2d, v0.2s"},
 		{fcvtl(24, 5), 0x0e6178b8, "fcvtl v24.2d, v5.2s"},
+		{faddpS4(0, 1, 2), 0x6e22d420, "faddp v0.4s, v1.4s, v2.4s"},
+		{faddpS4(24, 24, 24), 0x6e38d718, "faddp v24.4s, v24.4s, v24.4s"},
 		{faddpD(16, 16), 0x7e70da10, "faddp d16, v16.2d"},
 		{faddpD(3, 29), 0x7e70dba3, "faddp d3, v29.2d"},
 		{cmgtS4(5, 0, 5), 0x4ea53405, "cmgt v5.4s, v0.4s, v5.4s"},

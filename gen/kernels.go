@@ -126,8 +126,8 @@ func (f *kernelFunc) goResults() string {
 }
 
 // offsets lays out the ABI0 argument frame: each parameter at its
-// alignment, the results from the next multiple of 8, the whole rounded up
-// to 8. The names are the parameters' and, for results, ret, ret1, ...
+// alignment, the results from the next multiple of 8; the size ends at
+// the last result, unpadded, as go vet's asmdecl check counts it. The names are the parameters' and, for results, ret, ret1, ...
 func (f *kernelFunc) offsets() (names []string, off []int, size int) {
 	n := 0
 	for _, p := range f.params {
@@ -145,7 +145,7 @@ func (f *kernelFunc) offsets() (names []string, off []int, size int) {
 		names, off = append(names, name), append(off, n)
 		n += typeSize(p.typ)
 	}
-	return names, off, alignUp(n, 8)
+	return names, off, n
 }
 
 func (f *kernelFunc) argSize() int {
@@ -466,7 +466,15 @@ func gemmKernel(s shape, g gemmVariant) *kernelFunc {
 // peakFlops is the work of one peakNEON iteration.
 func (s shape) peakFlops() int { return 2 * s.mr * s.nr }
 
+// minPeakChains is the independent fmla chains the peak loop needs to
+// keep the widest arm64 cores busy: 4 FMA pipes × 4-cycle latency
+// (Neoverse V1/V2, Apple M1).
+const minPeakChains = 16
+
 func peakKernel(s shape) *kernelFunc {
+	if s.mr*s.nv() < minPeakChains {
+		panic(fmt.Sprintf("peakNEON: %d chains, want at least %d", s.mr*s.nv(), minPeakChains))
+	}
 	f := &kernelFunc{
 		name: "peakNEON",
 		doc: []string{

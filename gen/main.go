@@ -38,6 +38,8 @@
 //     the store, for n < NR the scalar copy becomes load, fadds, store.
 //   - peakNEON: the loop body of the kernels without the loads, to measure
 //     the machine's fmla throughput.
+//   - readSumNEON (readSumFunc, readsum.go): VLD1 of four registers and
+//     fadd .4s into 8 accumulators, for MeasureBandwidth.
 //   - lowerSumNEON (lowerSumFunc, the sweep's row reduction, lowersum.go):
 //     SumVecs vectors of m and of rank a step; cmgt below > rank gives a
 //     mask, AND zeroes the excluded m in float32 (exact), fcvtl/fcvtl2 widen
@@ -69,6 +71,10 @@
 // on arm64 hardware (qemu timings mean nothing): eight independent fadd
 // chains cover a 4-cycle fadd latency at two fadds a cycle.
 //
+// readSumNEON (ReadSums = 8): V0–V15 loaded (four VLD1.P of four
+// registers a round), V24–V31 the .4s sums; R0 x, R1 blocks. Eight chains
+// cover a 4-cycle fadd latency at two fadds a cycle, so the loads limit it.
+//
 // Only base ASIMD is used, so the kernels run on every arm64 CPU (Cortex-A53
 // included). Instructions Go's assembler lacks (fmla by element, fadd, faddp,
 // fcvtl, fcvtl2, cmgt) are emitted as WORD with the mnemonic beside them.
@@ -84,12 +90,14 @@ import (
 )
 
 // The tile shape of the NEON kernels, and the vectors of 4 elements that
-// one iteration of lowerSumNEON loads (of m and of rank each).
+// one iteration of lowerSumNEON loads (of m and of rank each), and the
+// accumulators of readSumNEON.
 const (
 	MR = 8
 	NR = 12
 
-	SumVecs = 4
+	SumVecs  = 4
+	ReadSums = 8
 )
 
 const buildConstraint = "!purego && !noasm && gc"
@@ -109,7 +117,7 @@ func main() {
 	if err := sh.validate(); err != nil {
 		log.Fatal(err)
 	}
-	funcs := []*kernelFunc{evalKernel(sh), gemmKernel(sh, gemmSet), gemmKernel(sh, gemmAdd), peakKernel(sh), lowerSumKernel(SumVecs)}
+	funcs := []*kernelFunc{evalKernel(sh), gemmKernel(sh, gemmSet), gemmKernel(sh, gemmAdd), peakKernel(sh), lowerSumKernel(SumVecs), readSumKernel(ReadSums)}
 
 	s, err := genAsm(header, funcs)
 	if err != nil {

@@ -1,0 +1,48 @@
+package chanprune
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+)
+
+// TestReadSumKernels holds every read kernel to readSumGeneric on
+// integer-valued data, whose float32 sums are exact in any order, so any
+// element skipped, read twice or read past len(x) (the buffer goes on with
+// NaN) changes the answer.
+func TestReadSumKernels(t *testing.T) {
+	ks, _ := testedKernels()
+	r := newRand(19)
+	for _, kern := range ks {
+		for _, n := range []int{0, readBlock, 2 * readBlock, 3 * readBlock, 33 * readBlock, 1000 * readBlock} {
+			buf := make([]float32, n+readBlock)
+			for i := range buf {
+				buf[i] = float32(r.IntN(17) - 8)
+				if i >= n {
+					buf[i] = float32(math.NaN())
+				}
+			}
+			x := buf[:n]
+			got, want := kern.readSum(x), readSumGeneric(x)
+			if got != want {
+				t.Errorf("%s n=%d: %v, want %v", kern.name, n, got, want)
+			}
+		}
+	}
+}
+
+func TestMeasureBandwidth(t *testing.T) {
+	over := maxBandwidthBytes
+	over++ // wraps to negative where the limit is math.MaxInt: still refused
+	for _, bytes := range []int{-1, 0, 1023, over} {
+		if _, err := MeasureBandwidth(bytes, 2, time.Millisecond); !errors.Is(err, ErrShape) {
+			t.Errorf("%d bytes: got %v, want ErrShape", bytes, err)
+		}
+	}
+	for _, bytes := range []int{1024, 3 << 20} {
+		if g, err := MeasureBandwidth(bytes, 2, time.Millisecond); err != nil || !(g > 0) {
+			t.Errorf("%d bytes: %v GB/s, %v", bytes, g, err)
+		}
+	}
+}
