@@ -1,4 +1,4 @@
-//go:generate go run . -out ../kernel_amd64.s -stubs ../kernel_amd64.go -pkg chanprune
+//go:generate go run . -out ../kernel_amd64.s -stubs ../kernel_amd64.go -pkg chanprune -mca ../testdata/mca
 
 // Command asm generates kernel_amd64.s and its Go declarations
 // kernel_amd64.go for package chanprune with avo. Run `go generate` in this
@@ -100,6 +100,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/buildtags"
@@ -111,12 +112,13 @@ var shapes = []struct {
 	isa    *isa
 	mr, nr int
 	unroll int // K steps per loop iteration
+	bcasts int // rows broadcast by VBROADCASTSS (tile.go); the rest by {1to16}
 	chains int // FMA chains of the peak kernel
 	sums   int // float64 accumulators of lowerSum
 	reads  int // float32 accumulators of readSum
 }{
-	{avx2, 6, 16, 1, 12, 4, 8},
-	{avx512, 14, 32, 1, 24, 4, 8},
+	{avx2, 6, 16, 1, 6, 12, 4, 8},
+	{avx512, 14, 32, 1, 3, 24, 4, 8},
 }
 
 func main() {
@@ -125,6 +127,7 @@ func main() {
 	// stand-in package, sig.go), so it parses its own flag set.
 	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	flags := build.NewFlags(fs)
+	mca := fs.String("mca", "", "folder for the llvm-mca inputs (avx2_eval.s, ...), if any")
 	fs.Parse(os.Args[1:])
 
 	c := build.NewContext()
@@ -133,14 +136,23 @@ func main() {
 		buildtags.Not("noasm"),
 		buildtags.Term("gc"),
 	))
+	var loops []mcaLoop
 	for _, s := range shapes {
-		t := newTile(c, s.isa, s.mr, s.nr, s.unroll)
+		t := newTile(c, s.isa, s.mr, s.nr, s.unroll, s.bcasts)
 		t.eval()
 		t.gemm(gemmSet)
 		t.gemm(gemmAdd)
 		s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
 		s.isa.readSum(c, s.reads)
+		// gemmAcc runs gemm's loop; lowerSum and readSum are not FMA kernels.
+		stem := strings.ToLower(s.isa.name) + "_"
+		loops = append(loops, mcaLoop{t.kernelName("eval"), stem + "eval"},
+			mcaLoop{t.kernelName("gemm"), stem + "gemm"}, mcaLoop{"peak" + s.isa.name, stem + "peak"})
 	}
-	os.Exit(build.Main(flags.Config(), c))
+	cfg := flags.Config()
+	if *mca != "" {
+		cfg.Passes = append(cfg.Passes, mcaPass(*mca, loops))
+	}
+	os.Exit(build.Main(cfg, c))
 }

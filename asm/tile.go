@@ -17,15 +17,19 @@ type tile struct {
 	*isa
 	mr, nr int
 	unroll int // K steps per loop iteration, a power of two
+	// bcasts rows of the tile get a[i] by VBROADCASTSS into a register,
+	// spread evenly; the others (AVX-512 only) by {1to16} FMA operands.
+	bcasts int
 }
 
-func newTile(c *build.Context, x *isa, mr, nr, unroll int) *tile {
-	t := &tile{Context: c, isa: x, mr: mr, nr: nr, unroll: unroll}
+func newTile(c *build.Context, x *isa, mr, nr, unroll, bcasts int) *tile {
+	t := &tile{Context: c, isa: x, mr: mr, nr: nr, unroll: unroll, bcasts: bcasts}
 	// The generic twin needs mr even and nr a multiple of 4; maxTile
 	// (kernel_generic.go) bounds mr·nr.
 	if mr < 2 || mr%2 != 0 || nr < x.lanes || nr%x.lanes != 0 || mr*nr > 512 ||
-		unroll < 1 || bits.OnesCount(uint(unroll)) != 1 {
-		panic(fmt.Sprintf("%s: bad tile %dx%d (unroll %d)", x.name, mr, nr, unroll))
+		unroll < 1 || bits.OnesCount(uint(unroll)) != 1 ||
+		bcasts < 1 || bcasts > mr || (x.lanes != 16 && bcasts != mr) {
+		panic(fmt.Sprintf("%s: bad tile %dx%d (unroll %d, %d broadcasts)", x.name, mr, nr, unroll, bcasts))
 	}
 	if t.loopRegs() > x.regs {
 		panic(fmt.Sprintf("%s: tile %dx%d needs %d of %d vector registers",
@@ -134,12 +138,23 @@ func (t *tile) kstep(s int, a, w, idx reg.GPVirtual, acc [][]reg.VecVirtual) {
 	}
 	bc := t.vec(t.Context)
 	for i := range t.mr {
-		t.VBROADCASTSS(Mem{Base: a}.Offset(4*(s*t.mr+i)), bc)
+		ai := Mem{Base: a}.Offset(4 * (s*t.mr + i))
+		if !t.regBcast(i) {
+			for j := range b {
+				t.VFMADD231PS_BCST(ai, b[j], acc[i][j])
+			}
+			continue
+		}
+		t.VBROADCASTSS(ai, bc)
 		for j := range b {
 			t.VFMADD231PS(b[j], bc, acc[i][j])
 		}
 	}
 }
+
+// regBcast reports whether row i's a[i] is broadcast into a register: for
+// bcasts of mr rows, the rows where i·bcasts/mr steps up.
+func (t *tile) regBcast(i int) bool { return i*t.bcasts/t.mr != (i+1)*t.bcasts/t.mr }
 
 // advance moves a, and idx or w, on by steps packed rows.
 func (t *tile) advance(steps int, a, w, idx reg.GPVirtual) {

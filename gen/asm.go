@@ -22,6 +22,10 @@ type asm struct {
 	anyContents bool
 	queued      []stmt
 	comments    []string
+
+	// stmts is every statement and label in order (labels as "name:"),
+	// for mca.go to read the loops back.
+	stmts []stmt
 }
 
 type stmt struct {
@@ -68,7 +72,11 @@ func (a *asm) blank() {
 }
 
 // label adds a jump target.
-func (a *asm) label(name string) { a.level0(stmt{instr: name + ":"}) }
+func (a *asm) label(name string) {
+	s := stmt{instr: name + ":"}
+	a.stmts = append(a.stmts, s)
+	a.level0(s)
+}
 
 // ins adds an instruction (or TEXT, #include) with its operands.
 func (a *asm) ins(instr, params string) { a.insc(instr, params, "") }
@@ -76,6 +84,7 @@ func (a *asm) ins(instr, params string) { a.insc(instr, params, "") }
 // insc adds an instruction with a trailing comment.
 func (a *asm) insc(instr, params, comment string) {
 	s := stmt{instr, params, comment}
+	a.stmts = append(a.stmts, s)
 	if instr == "TEXT" || strings.HasPrefix(instr, "#") {
 		a.level0(s)
 		return
