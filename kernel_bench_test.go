@@ -13,8 +13,9 @@ import (
 // to an OS thread: it warms up for 50 ms while the others spin on the loop
 // too, starts the timer and the others at once, and then every worker runs
 // b.N calls of the loop (peakCall iterations) without pause. No goroutine
-// starts or wakes inside the timed part, so even -benchtime=3x measures the
-// loop. Read the other benchmarks' GFLOP/s as a fraction of it.
+// starts inside the timed part; still, a call lasts microseconds, so a few
+// of them (-benchtime=3x) measure a thread's wake-up: use 200x or more.
+// Read the other benchmarks' GFLOP/s as a fraction of it.
 func BenchmarkPeak(b *testing.B) {
 	for _, k := range Kernels() {
 		if !k.Supported || k.kernel.peak == nil {
