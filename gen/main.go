@@ -2,8 +2,10 @@
 
 // Command gen writes the NEON kernels of package chanprune, kernel_arm64.s,
 // their Go declarations, kernel_arm64.go, and the kernel table,
-// kernel_table_arm64.go (table.go), in one run so the three cannot drift. avo has no arm64 back end, so this is a small generator of its own;
-// it has no dependencies and its output depends only on its source.
+// kernel_table_arm64.go (table.go), in one run so the three cannot drift.
+// avo has no arm64 back end, so this is a small generator of its own; its
+// one dependency, asmfmt (pinned in go.mod), lays out the assembly, so the
+// output depends only on its source and that version.
 //
 // # Algorithm
 //
@@ -175,7 +177,7 @@ func genAsm(header string, funcs []*kernelFunc) ([]byte, error) {
 		a.blank()
 		f.emit(&a)
 	}
-	return []byte(a.String()), nil
+	return a.format()
 }
 
 func genStubs(header, pkg string, funcs []*kernelFunc) ([]byte, error) {
