@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
 
 	"github.com/mmcloughlin/avo/attr"
@@ -66,17 +65,13 @@ func foldPairs(c *build.Context, acc []reg.VecVirtual) {
 // is AVX2), so a step takes 4 elements: the mask below > rank[j:j+4]
 // (VPCMPGTD with rank from memory), ANDed with m[j:j+4] (VANDPS from
 // memory, so excluded lanes become +0), widened (VCVTPS2PD XMM→YMM) and
-// accumulated. The accumulation is VFMADD231PD with a vector of 1.0: x·1
-// is x, so it rounds once, exactly as VADDPD would, and measured the same
-// (the loop is bound by the vector ports: 5 uops a step, the conversion
-// taking 2). It keeps the kernel's Requires line at AVX, FMA3, the one
-// the avx2 family is dispatched on (TestDispatchMatchesRequires); with
-// VADDPD it would read AVX alone. One iteration does accs steps, one per
-// accumulator; the remaining whole steps go to acc[0] and the last len mod
-// 4 elements are added one by one after the reduction (VEX scalar ops zero
-// the upper half of their YMM destination, so they cannot go first).
+// added (VADDPD). It needs AVX alone, within the avx2 family's AVX, FMA3.
+// One iteration does accs steps, one per accumulator; the remaining whole
+// steps go to acc[0] and the last len mod 4 elements are added one by one
+// after the reduction (VEX scalar ops zero the upper half of their YMM
+// destination, so they cannot go first).
 func lowerSum256(c *build.Context, accs int) {
-	c.Commentf("Register budget: %d accumulators + 1.0 + below + 2 temporaries = %d of 16 YMM.", accs, accs+4)
+	c.Commentf("Register budget: %d accumulators + below + 2 temporaries = %d of 16 YMM.", accs, accs+3)
 	const step = 4 // elements a step: one XMM of float32
 	block := step * accs
 	m := c.Load(c.Param("m").Base(), c.GP64()).(reg.GPVirtual)
@@ -84,8 +79,6 @@ func lowerSum256(c *build.Context, accs int) {
 	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
 	below := c.XMM()
 	c.VBROADCASTSS(addr(c.Param("below")), below)
-	one := c.YMM()
-	c.VBROADCASTSD(oneF64(c), one)
 	acc := make([]reg.VecVirtual, accs)
 	for i := range acc {
 		acc[i] = c.YMM()
@@ -97,7 +90,7 @@ func lowerSum256(c *build.Context, accs int) {
 		c.VPCMPGTD(Mem{Base: rank}.Offset(off), below, t) // t = below > rank
 		c.VANDPS(Mem{Base: m}.Offset(off), t, t)          // m where rank < below, else +0
 		c.VCVTPS2PD(t, w)
-		c.VFMADD231PD(one, w, acc) // acc += w·1
+		c.VADDPD(w, acc, acc)
 	}
 	cnt := c.GP64()
 	c.Commentf("Blocks of %d elements, one step per accumulator.", block)
@@ -152,19 +145,6 @@ func lowerSum256(c *build.Context, accs int) {
 	c.JNZ(LabelRef("tail"))
 	c.Label("done")
 	c.VMOVSD(s, addr(c.ReturnIndex(0)))
-}
-
-// oneF64 is the float64 1.0 in read-only data, for VBROADCASTSD (whose
-// register-source form is AVX2).
-func oneF64(c *build.Context) Mem {
-	if m, ok := tables["one64"]; ok {
-		return m
-	}
-	m := c.StaticGlobal("one64")
-	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	c.AddDatum(0, U64(math.Float64bits(1)))
-	tables["one64"] = m
-	return m
 }
 
 // lowerSum512 is the AVX-512 version: a block is 16 elements. VPCMPGTD

@@ -1,7 +1,8 @@
-//go:generate go run . -out ../kernel_amd64.s -stubs ../kernel_amd64.go -pkg chanprune -mca ../testdata/mca
+//go:generate go run . -out ../kernel_amd64.s -stubs ../kernel_amd64.go -table ../kernel_table_amd64.go -pkg chanprune -mca ../testdata/mca
 
-// Command asm generates kernel_amd64.s and its Go declarations
-// kernel_amd64.go for package chanprune with avo. Run `go generate` in this
+// Command asm generates kernel_amd64.s, its Go declarations
+// kernel_amd64.go and the kernel table kernel_table_amd64.go (table.go) for
+// package chanprune with avo. Run `go generate` in this
 // folder; the output is deterministic and committed.
 //
 // # Algorithm and layout
@@ -49,7 +50,7 @@
 //	AVX512 14×32: 28 accumulators + 2 w + 1 broadcast = 31 of 32 ZMM
 //	eval epilogue (both): NR/(lanes/2) = 4 bias + 2×4 float64 sums +
 //	3 temporaries = 15 registers; the sums reuse accumulator registers
-//	lowerSum AVX2:   4 accumulators + 1.0 + below + 2 temporaries = 8 YMM
+//	lowerSum AVX2:   4 accumulators + below + 2 temporaries = 7 YMM
 //	lowerSum AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
@@ -87,12 +88,12 @@
 // medians of 7-15 runs): lowerSumGeneric 0.9-1.0 elements/ns, AVX2 5.4-6.3,
 // AVX-512 8.8-10 (the spread is the machine's load and clock). By uop
 // count both are bound by the vector ports, not by add latency: AVX2 does
-// 5 vector uops a step of 4 (compare, AND, a 2-uop VCVTPS2PD, FMA) on
+// 5 vector uops a step of 4 (compare, AND, a 2-uop VCVTPS2PD, add) on
 // ports 0, 1, 5, at most 2.4 elements a cycle; AVX-512 does 8 uops on
 // ports 0 and 5 a block of 16 (compare, KSHIFTRW, 2 × 2 for the
 // conversions, 2 adds), at most 4. 2 or 8 accumulators instead of 4 moved
-// either by ≤ 4%, in the noise, and VADDPD in place of the AVX2 kernel's
-// VFMADD231PD ·1.0 measured the same (6.3 vs 6.2). In BenchmarkSweep/seed
+// either by ≤ 4%, in the noise, and the AVX2 kernel's VADDPD measured the
+// same as a VFMADD231PD by 1.0 (6.2 vs 6.3). In BenchmarkSweep/seed
 // (min of 6 runs) the kernels took a sweep from 625 to 398 ms (avx2) and
 // from 589 to 331 ms (avx512) against lowerSumGeneric.
 package main
@@ -116,9 +117,14 @@ var shapes = []struct {
 	chains int // FMA chains of the peak kernel
 	sums   int // float64 accumulators of lowerSum
 	reads  int // float32 accumulators of readSum
+
+	// The planner's exchange rates (kernel.go), in this kernel's
+	// multiply-adds, fitted to BenchmarkEvaluateAuto: they go to the
+	// kernel table as they are.
+	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 12, 4, 8},
-	{avx512, 14, 32, 1, 3, 24, 4, 8},
+	{avx2, 6, 16, 1, 6, 12, 4, 8, 95, 7e6},
+	{avx512, 14, 32, 1, 3, 24, 4, 8, 190, 14e6},
 }
 
 func main() {
@@ -128,6 +134,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	flags := build.NewFlags(fs)
 	mca := fs.String("mca", "", "folder for the llvm-mca inputs (avx2_eval.s, ...), if any")
+	table := fs.String("table", "", "kernel table output file (table.go)")
 	fs.Parse(os.Args[1:])
 
 	c := build.NewContext()
@@ -137,14 +144,23 @@ func main() {
 		buildtags.Term("gc"),
 	))
 	var loops []mcaLoop
+	var fams []family
 	for _, s := range shapes {
 		t := newTile(c, s.isa, s.mr, s.nr, s.unroll, s.bcasts)
 		t.eval()
 		t.gemm(gemmSet)
 		t.gemm(gemmAdd)
-		s.isa.peak(c, s.chains)
+		flops := s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
 		s.isa.readSum(c, s.reads)
+		fams = append(fams, family{
+			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
+			funcs: kernelFuncs{
+				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
+				lowerSum: "lowerSum" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
+			},
+			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs,
+		})
 		// gemmAcc runs gemm's loop; lowerSum and readSum are not FMA kernels.
 		stem := strings.ToLower(s.isa.name) + "_"
 		loops = append(loops, mcaLoop{t.kernelName("eval"), stem + "eval"},
@@ -153,6 +169,9 @@ func main() {
 	cfg := flags.Config()
 	if *mca != "" {
 		cfg.Passes = append(cfg.Passes, mcaPass(*mca, loops))
+	}
+	if *table != "" {
+		cfg.Passes = append(cfg.Passes, tablePass(*table, fams))
 	}
 	os.Exit(build.Main(cfg, c))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
@@ -19,12 +18,10 @@ const readBlock = 128
 // len(x) a multiple of readBlock, read with full-width loads into accs
 // independent accumulators, to measure how fast a core streams memory.
 // Every load feeds an add (from memory), so none can be dropped, and the
-// sum lets the tests check that every element was read once. AVX2 adds
-// with VFMADD231PS by a vector of 1.0 (x·1 is exact), which keeps its
-// Requires line at AVX, FMA3 like the rest of the avx2 family
-// (TestDispatchMatchesRequires); AVX-512 uses VADDPS. The horizontal sum
-// stays in full-width registers and AVX512F instructions, so no VL is
-// needed.
+// sum lets the tests check that every element was read once. Both add
+// with VADDPS from memory (AVX alone for AVX2, within its family's AVX,
+// FMA3). The horizontal sum stays in full-width registers and AVX512F
+// instructions, so no VL is needed.
 func (x *isa) readSum(c *build.Context, accs int) {
 	name := "readSum" + x.name
 	loads := readBlock / x.lanes
@@ -40,7 +37,7 @@ func (x *isa) readSum(c *build.Context, accs int) {
 		fmt.Sprintf("%s loads into %d independent accumulators. It implements", x.regName(), accs),
 		"readSumFunc (kernel.go); refer to readSumGeneric in kernel_generic.go.",
 	)
-	c.Commentf("Register budget: %d accumulators + 1 temporary (+ 1.0 for AVX2) of %d %s.", accs, x.regs, x.regName())
+	c.Commentf("Register budget: %d accumulators + 1 temporary of %d %s.", accs, x.regs, x.regName())
 	p := c.Load(c.Param("x").Base(), c.GP64()).(reg.GPVirtual)
 	n := c.Load(c.Param("x").Len(), c.GP64()).(reg.GPVirtual)
 	acc := make([]reg.VecVirtual, accs)
@@ -48,22 +45,12 @@ func (x *isa) readSum(c *build.Context, accs int) {
 		acc[i] = x.vec(c)
 		x.zero(c, acc[i])
 	}
-	var one reg.VecVirtual
-	if x.lanes == 8 {
-		one = c.YMM()
-		c.VBROADCASTSS(oneF32(c), one)
-	}
 	c.Commentf("Blocks of %d elements: %d loads, each added into accumulator i mod %d.", readBlock, loads, accs)
 	c.SHRQ(U8(7), n) // len / readBlock
 	c.JZ(LabelRef("reduce"))
 	c.Label("loop")
 	for i := range loads {
-		m := Mem{Base: p}.Offset(i * x.vecBytes())
-		if x.lanes == 8 {
-			c.VFMADD231PS(m, one, acc[i%accs]) // acc += x·1
-		} else {
-			c.VADDPS(m, acc[i%accs], acc[i%accs])
-		}
+		c.VADDPS(Mem{Base: p}.Offset(i*x.vecBytes()), acc[i%accs], acc[i%accs])
 	}
 	c.ADDQ(U32(4*readBlock), p)
 	c.DECQ(n)
@@ -94,17 +81,4 @@ func (x *isa) readSum(c *build.Context, accs int) {
 	c.VMOVSS(s.AsX(), addr(c.ReturnIndex(0)))
 	c.VZEROUPPER()
 	c.RET()
-}
-
-// oneF32 is the float32 1.0 in read-only data, for VBROADCASTSS (whose
-// register-source form is AVX2).
-func oneF32(c *build.Context) Mem {
-	if m, ok := tables["one32"]; ok {
-		return m
-	}
-	m := c.StaticGlobal("one32")
-	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	c.AddDatum(0, U32(math.Float32bits(1)))
-	tables["one32"] = m
-	return m
 }

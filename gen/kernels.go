@@ -170,7 +170,7 @@ func (f *kernelFunc) arg(name, part string) string {
 
 func (f *kernelFunc) emit(a *asm) {
 	a.comment("func %s(%s)%s", f.name, f.goParams(), f.goResults())
-	a.comment("Requires: ASIMD")
+	a.comment("Requires: %s", strings.Join(requires, ", "))
 	for _, c := range f.comments {
 		a.comment("%s", c)
 	}

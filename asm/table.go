@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/mmcloughlin/avo/buildtags"
+	"github.com/mmcloughlin/avo/ir"
+	"github.com/mmcloughlin/avo/pass"
+	"github.com/mmcloughlin/avo/printer"
+)
+
+// The kernel table, kernel_table_amd64.go: one row per instruction set with
+// its tile, its functions, its peak kernel's flops, the planner's rates and
+// the extensions its functions require. The pass runs after avo's Compile,
+// which gives each function its ISA list (the "// Requires:" line above it
+// in kernel_amd64.s); a row requires their union, so dispatch checks what
+// the code needs and nothing written by hand.
+
+// A family is one instruction set's kernels as a row of the table.
+type family struct {
+	name                         string // the kernel's name: avx2
+	mr, nr                       int
+	funcs                        kernelFuncs
+	peakFlops                    int
+	gramEntryMACs, gramBatchMACs int
+}
+
+// kernelFuncs names a family's functions, one per field of the library's
+// kernel type.
+type kernelFuncs struct {
+	eval, gemm, gemmAcc, lowerSum, readSum, peak string
+}
+
+func (k kernelFuncs) all() []string {
+	return []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak}
+}
+
+// tablePass writes the table of fams to path.
+func tablePass(path string, fams []family) pass.Func {
+	return func(f *ir.File) error {
+		isa := map[string][]string{}
+		for _, fn := range f.Functions() {
+			isa[fn.Name] = fn.ISA
+		}
+		constraints, err := buildtags.Format(f.Constraints)
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "// %s\n\n%s\npackage chanprune\n\n", printer.NewGoRunConfig().GeneratedWarning(), constraints)
+		b.WriteString("// kernelTable lists the kernels of kernel_amd64.s, slowest first, each\n" +
+			"// with the extensions its functions require (their Requires lines merged).\n" +
+			"var kernelTable = []kernelSpec{\n")
+		for _, fm := range fams {
+			var requires []string
+			for _, name := range fm.funcs.all() {
+				r, ok := isa[name]
+				if !ok {
+					return fmt.Errorf("kernel table: %s: no function %s", fm.name, name)
+				}
+				requires = append(requires, r...)
+			}
+			slices.Sort(requires)
+			k := fm.funcs
+			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
+				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,\n"+
+				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},\n"+
+				"requires: []string{%s}},\n",
+				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum,
+				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs, quoted(slices.Compact(requires)))
+		}
+		b.WriteString("}\n")
+		src, err := format.Source(b.Bytes())
+		if err != nil {
+			return fmt.Errorf("kernel table: %w", err)
+		}
+		return os.WriteFile(path, src, 0o644)
+	}
+}
+
+// quoted lists ss as Go string literals.
+func quoted(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+)
+
+// The kernel table, kernel_table_arm64.go: the NEON kernel's row, written
+// by the run that writes its functions, so the library's dispatch reads the
+// tile, the functions and the peak flops from here and nowhere else.
+
+// The planner's exchange rates (kernel.go) for the NEON kernel, in its
+// multiply-adds: estimated from the 4-lane width (half of AVX2's), not
+// measured on hardware.
+const (
+	GramEntryMACs = 50
+	GramBatchMACs = 4e6
+)
+
+// requires is what the kernels need: base ASIMD only, as the assembler's
+// instructions and the WORD-encoded ones (fmla by element, fadd, faddp,
+// fcvtl, fcvtl2, cmgt) all are.
+var requires = []string{"ASIMD"}
+
+// A neonKernel names the NEON functions of the kernel's fields.
+type neonKernel struct {
+	eval, gemm, gemmAcc, lowerSum, readSum, peak *kernelFunc
+}
+
+// genTable writes the table's Go source for kernel k of shape sh.
+func genTable(header string, sh shape, k neonKernel) ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "// %s\n\n//go:build %s\n\npackage chanprune\n\n", header, buildConstraint)
+	fmt.Fprintf(&b, `// kernelTable lists the kernel of kernel_arm64.s with the extensions it requires.
+var kernelTable = []kernelSpec{{
+	kernel: &kernel{name: "neon", mr: %d, nr: %d,
+		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,
+		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},
+	requires: %#v,
+}}
+`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name,
+		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs), requires)
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("formatting the kernel table: %v\n%s", err, b.Bytes())
+	}
+	return src, nil
+}
