@@ -39,9 +39,19 @@ func TestTeamCounts(t *testing.T) {
 // rate from above whatever the machine's load (2 workers: 2000 calls/s),
 // and from below by more than one worker can make (calls of the best
 // window under 1.8 ms), which catches a worker left out or a wrong unit.
+// A loaded machine can stretch every sleep of a measurement (301 calls/s
+// was seen), so the lower bound gets a few tries; the upper one none.
 func TestBestRateCountsEveryWorker(t *testing.T) {
-	rate := bestRate(2, 20*time.Millisecond, func(int) { time.Sleep(time.Millisecond) })
-	if rate < 1100 || rate > 2000*1.05 {
-		t.Errorf("%v calls/s from 2 workers of 1 ms calls, want 1100 to 2100", rate)
+	var rates []float64
+	for range 5 {
+		rate := bestRate(2, 20*time.Millisecond, func(int) { time.Sleep(time.Millisecond) })
+		if rate > 2000*1.05 {
+			t.Fatalf("%v calls/s from 2 workers of 1 ms calls, more than 2100", rate)
+		}
+		if rate >= 1100 {
+			return
+		}
+		rates = append(rates, rate)
 	}
+	t.Errorf("%v calls/s from 2 workers of 1 ms calls, want 1100 to 2100", rates)
 }
