@@ -24,6 +24,7 @@ func runReport(args []string, stdout io.Writer) error {
 	format := fs.String("format", "text", "output `format`: text, json or csv")
 	out := fs.String("out", "", "write the report to `FILE` (atomically) instead of stdout")
 	plotPath := fs.String("plot", "", "draw the mean rmse and cosine across layers against the ratio to `FILE.svg` or FILE.png")
+	title := titleFlag(fs)
 	quiet := fs.Bool("quiet", false, "show no progress bar")
 	files, err := parseFlags(fs, args)
 	if err != nil {
@@ -77,21 +78,8 @@ func runReport(args []string, stdout io.Writer) error {
 	}
 	p.Finish()
 	summary := summarize(results)
+	warnUnevenGrids(summary, len(results))
 
-	if plotOut != nil {
-		names := make([]string, len(results))
-		for i, r := range results {
-			names[i] = r.Name
-		}
-		title := "mean over " + plural(len(results), "layer") + ": " + strings.Join(names, ", ")
-		var pts []plotPoint
-		for _, s := range summary {
-			pts = append(pts, plotPoint{s.Scores, s.Ratio, s.RMSE.Mean, s.CosineSimilarity.Mean})
-		}
-		if err := writePlot(plotOut, title, pts); err != nil {
-			return err
-		}
-	}
 	write := func(w io.Writer) error {
 		switch *format {
 		case "json":
@@ -103,15 +91,15 @@ func runReport(args []string, stdout io.Writer) error {
 		}
 		return writeReportText(w, results, summary, kernel)
 	}
-	if reportOut != nil {
-		if err := reportOut.Write(write); err != nil {
-			return err
+	emit := func() error {
+		if reportOut != nil {
+			return reportOut.Write(write)
 		}
+		return write(stdout)
 	}
-	if err := outs.Commit(); err != nil || reportOut != nil {
-		return err
-	}
-	return write(stdout)
+	return deliver(&outs, emit, plotOut, func() plotSpec {
+		return reportPlot(*title, results, summary)
+	})
 }
 
 // refuseManifestInputs refuses an output of outs that is a file the
@@ -223,6 +211,45 @@ func summarize(results []layerResult) []summaryJSON {
 	return out
 }
 
+// warnUnevenGrids warns, in one line, when layers evaluated different
+// (score set, ratio) grids, so that some summary points average fewer than
+// all of the layers.
+func warnUnevenGrids(summary []summaryJSON, layers int) {
+	fewer := 0
+	for _, s := range summary {
+		if s.Layers < layers {
+			fewer++
+		}
+	}
+	if fewer > 0 {
+		fmt.Fprintf(progressOut, "chanprune: warning: the layers' (score set, ratio) grids differ: %d of %d summary points average fewer than all %d layers (see each point's layers count; the plot rings them)\n",
+			fewer, len(summary), layers)
+	}
+}
+
+// reportPlot gives the summary's points to draw; title "" is the default,
+// which names the layers and says "up to" when grids differ.
+func reportPlot(title string, results []layerResult, summary []summaryJSON) plotSpec {
+	pts := make([]plotPoint, len(summary))
+	uneven := false
+	for i, s := range summary {
+		pts[i] = plotPoint{s.Scores, s.Ratio, s.RMSE, s.CosineSimilarity, s.Layers}
+		uneven = uneven || s.Layers < len(results)
+	}
+	if title == "" {
+		names := make([]string, len(results))
+		for i, r := range results {
+			names[i] = r.Name
+		}
+		over := "mean over "
+		if uneven {
+			over += "up to "
+		}
+		title = over + plural(len(results), "layer") + ": " + strings.Join(names, ", ")
+	}
+	return plotSpec{title, pts, len(results)}
+}
+
 func stats(x []float64) statsJSON {
 	s := statsJSON{Min: math.Inf(1), Max: math.Inf(-1)}
 	for _, v := range x {
@@ -268,14 +295,16 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 }
 
 // writeReportCSV writes one table: a row per layer and pair (kind
-// "layer"), then the summary's mean, std, min and max rows per pair.
+// "layer"), then the summary's mean, std, min and max rows per pair, each
+// with the number of layers that evaluated the pair (last, so the columns
+// before it keep their places).
 func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) error {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity"})
+	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers"})
 	for _, r := range results {
 		for _, p := range r.Points {
-			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity)})
+			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), ""})
 		}
 	}
 	for _, s := range summary {
@@ -288,7 +317,7 @@ func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) e
 			{"min", s.RMSE.Min, s.CosineSimilarity.Min},
 			{"max", s.RMSE.Max, s.CosineSimilarity.Max},
 		} {
-			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos)})
+			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers)})
 		}
 	}
 	cw.Flush()

@@ -76,7 +76,7 @@ func (l reportLayer) json() string {
 	for i, f := range l.batches {
 		q[i] = strconv.Quote(f)
 	}
-	fmt.Fprintf(&b, `"batches": [%s], "ratios": [0.25, 0.5, 0.75]`, strings.Join(q, ", "))
+	fmt.Fprintf(&b, `"batches": [%s], "ratios": [%s]`, strings.Join(q, ", "), l.ratioList())
 	if l.method != "" {
 		fmt.Fprintf(&b, `, "method": %q`, l.method)
 	}
@@ -98,11 +98,20 @@ func (l reportLayer) yaml() string {
 	for _, f := range l.batches {
 		fmt.Fprintf(&b, "      - %s\n", f)
 	}
-	fmt.Fprintf(&b, "    ratios: [0.25, 0.5, 0.75]\n")
+	fmt.Fprintf(&b, "    ratios: [%s]\n", l.ratioList())
 	if l.method != "" {
 		fmt.Fprintf(&b, "    method: %s\n", l.method)
 	}
 	return b.String()
+}
+
+// ratioList is the layer's ratios as a manifest lists them.
+func (l reportLayer) ratioList() string {
+	r := make([]string, len(l.ratios))
+	for i, v := range l.ratios {
+		r[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(r, ", ")
 }
 
 func writeManifests(t *testing.T, dir string, layers []reportLayer) (jsonPath, yamlPath string) {
@@ -195,7 +204,7 @@ func TestReport(t *testing.T) {
 		t.Fatalf("csv: exit %d: %s", code, stderr)
 	}
 	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
-	if err != nil || len(rows) != 1+12+6*4 || strings.Join(rows[0], ",") != "kind,layer,scores,ratio,num_pruned,rmse,cosine_similarity" {
+	if err != nil || len(rows) != 1+12+6*4 || strings.Join(rows[0], ",") != "kind,layer,scores,ratio,num_pruned,rmse,cosine_similarity,layers" {
 		t.Fatalf("csv: %v\n%s", err, stdout)
 	}
 	for i, row := range rows[1:13] {
@@ -209,7 +218,7 @@ func TestReport(t *testing.T) {
 		s := got.Summary[i/4]
 		cos, _ := strconv.ParseFloat(row[6], 64)
 		want := []float64{s.CosineSimilarity.Mean, s.CosineSimilarity.Std, s.CosineSimilarity.Min, s.CosineSimilarity.Max}[i%4]
-		if row[0] != []string{"mean", "std", "min", "max"}[i%4] || row[2] != s.Scores || cos != want {
+		if row[0] != []string{"mean", "std", "min", "max"}[i%4] || row[2] != s.Scores || cos != want || row[7] != strconv.Itoa(s.Layers) {
 			t.Errorf("csv summary row %v, json %+v", row, s)
 		}
 	}

@@ -43,6 +43,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	format := fs.String("format", "text", "output `format`: text, json or csv")
 	method := methodFlag(fs)
 	plotPath := fs.String("plot", "", "draw rmse and cosine against the ratio to `FILE.svg` or FILE.png")
+	title := titleFlag(fs)
 	quiet := fs.Bool("quiet", false, "show no progress bar")
 	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
@@ -106,22 +107,21 @@ func runSweep(args []string, stdout io.Writer) error {
 		return err
 	}
 	warnUncertified(*weight, points)
-	if plotOut != nil {
-		title := fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
-		if err := writePlot(plotOut, title, sweepPlotPoints(points)); err != nil {
-			return err
+	results := func() error {
+		switch *format {
+		case "json":
+			return writeSweepJSON(stdout, points)
+		case "csv":
+			return writeSweepCSV(stdout, points)
 		}
-		if err := outs.Commit(); err != nil {
-			return err
+		return writeSweepText(stdout, points, layer, batches.Len(), e.Kernel())
+	}
+	return deliver(&outs, results, plotOut, func() plotSpec {
+		if *title == "" {
+			*title = fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
 		}
-	}
-	switch *format {
-	case "json":
-		return writeSweepJSON(stdout, points)
-	case "csv":
-		return writeSweepCSV(stdout, points)
-	}
-	return writeSweepText(stdout, points, layer, batches.Len(), e.Kernel())
+		return plotSpec{*title, sweepPlotPoints(points), 0}
+	})
 }
 
 func parseRatios(s string) ([]float64, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/chanprune/chanprune/internal/osfile"
 )
@@ -194,5 +195,16 @@ func (s *Set) Abort() {
 			dropTemp(o.temp)
 			o.temp = ""
 		}
+	}
+}
+
+// Drop takes o out of the set, removing its temporary if one is staged, so
+// that Commit lands the other outputs: for an optional output (a plot)
+// whose failure must not discard the results.
+func (s *Set) Drop(o *Output) {
+	s.outs = slices.DeleteFunc(s.outs, func(p *Output) bool { return p == o })
+	if o.temp != "" {
+		dropTemp(o.temp)
+		o.temp = ""
 	}
 }

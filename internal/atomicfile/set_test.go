@@ -104,6 +104,38 @@ func TestSetAllOrNone(t *testing.T) {
 	wantFile(t, a, "old a")
 }
 
+// A dropped output is left as it was, staged or failed, and Commit lands
+// the others.
+func TestSetDrop(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "c")
+	if err := os.WriteFile(b, []byte("old b"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var s Set
+	defer s.Abort()
+	oa, _ := s.Add("--out", a)
+	ob, _ := s.Add("--plot", b)
+	oc, _ := s.Add("--other", c)
+	if err := oa.Write(writeString("new a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Write(writeString("new b")); err != nil {
+		t.Fatal(err)
+	}
+	s.Drop(ob) // staged
+	s.Drop(oc) // never written
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wantFile(t, a, "new a")
+	wantFile(t, b, "old b")
+	if _, err := os.Stat(c); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dropped unwritten output was created: %v", err)
+	}
+	wantNoTemps(t, dir)
+}
+
 // RemoveTemps deletes the staged temporaries, and nothing is renamed or
 // staged after it.
 func TestRemoveTemps(t *testing.T) {
