@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"io"
 	"os"
 	"sync"
@@ -16,6 +17,11 @@ var progressOut io.Writer = os.Stderr
 // progressDelay is how long work runs before its bar shows: quicker work
 // shows none.
 const progressDelay = time.Second
+
+// quietFlag registers --quiet, taken by every command that reads batches.
+func quietFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("quiet", false, "show no progress bar")
+}
 
 // progress counts the steps of a long piece of work.
 type progress interface {

@@ -43,7 +43,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	format := fs.String("format", "text", "output `format`: text, json or csv")
 	method := methodFlag(fs)
 	plotPath := fs.String("plot", "", "draw rmse and cosine against the ratio to `FILE.svg` or FILE.png")
-	quiet := fs.Bool("quiet", false, "show no progress bar")
+	quiet := quietFlag(fs)
 	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
