@@ -19,6 +19,7 @@ func runEval(args []string, stdout io.Writer) error {
 	format := fs.String("format", "text", "output `format`: text or json")
 	method := methodFlag(fs)
 	stacked := stackedFlag(fs)
+	quiet := quietFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -46,9 +47,12 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := observeBatches(s, batches, layer.In, noProgress{}); err != nil {
+	p := newProgress(progressOut, batches.Len(), "batches", !*quiet && *format != "json")
+	defer p.Finish()
+	if err := observeBatches(s, batches, layer.In, p); err != nil {
 		return err
 	}
+	p.Finish()
 	points, err := s.Result()
 	if err != nil {
 		return err

@@ -1,13 +1,17 @@
 // Command chanprune measures how much pruning the lowest-scoring input
 // channels of a linear layer changes its output.
 //
-//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] [--stacked] BATCH.npy…
-//	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] [--plot FILE.svg|FILE.png] [--quiet] [--stacked] BATCH.npy…
-//	chanprune report [--format text|json|csv] [--out FILE] [--plot FILE.svg|FILE.png] [--quiet] MANIFEST.json|MANIFEST.yaml
+//	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] [--quiet] [--stacked] BATCH.npy…
+//	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] [--plot FILE.svg|FILE.png] [--title T] [--quiet] [--stacked] BATCH.npy…
+//	chanprune report [--format text|json|csv] [--out FILE] [--plot FILE.svg|FILE.png] [--title T] [--quiet] MANIFEST.json|MANIFEST.yaml
 //	chanprune prune --weight W.npy [--bias B.npy] --scores S.npy --ratio R --out-weight WK.npy --out-keep KEEP.npy
-//	chanprune score --method NAME --weight W.npy [--bias B.npy] [--calibration scale-by-magnitude] [--iterations N] [--seed S] --out S.npy [--state FILE] [--resume FILE] [--stacked] BATCH.npy…
+//	chanprune score --method NAME --weight W.npy [--bias B.npy] [--calibration scale-by-magnitude] [--iterations N] [--seed S] --out S.npy [--state FILE] [--resume FILE] [--quiet] [--stacked] BATCH.npy…
 //	chanprune demo [--batches N] [--ratio R]
-//	chanprune kernels
+//	chanprune kernels [--peak] [--window D]
+//	chanprune version (or --version)
+//
+// `chanprune help COMMAND` or `chanprune COMMAND -h` prints a command's
+// synopsis, arguments, flags and an example on stdout.
 //
 // Every tensor argument is a reference FILE[#KEY] to a .npy file or a
 // tensor of an .npz, .safetensors or torch.save file (internal/tensorfile);
@@ -40,6 +44,7 @@ var commands = []command{
 	{"score", "score the input channels with an importance estimator over activation batches", runScore},
 	{"demo", "compare the importance estimators on the built-in seed example", runDemo},
 	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},
+	{"version", "print the version this binary was built from", runVersion},
 }
 
 func main() {
@@ -47,11 +52,25 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes one command line and returns the exit status.
+// run executes one command line and returns the exit status: 0, 1 for a
+// failed command, 2 for a command line that names no command.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0:
+		usage(stderr)
+		return 2
+	case len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
 		usage(stdout)
 		return 0
+	case args[0] == "help":
+		topic, err := helpTopic(args[1:])
+		if err != nil {
+			fmt.Fprintf(stderr, "chanprune: %s\n", err)
+			return 2
+		}
+		args = topic
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
 	}
 	for _, c := range commands {
 		if c.name != args[0] {
@@ -59,7 +78,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		progressOut = stderr
 		err := c.run(args[1:], stdout)
-		if errors.Is(err, flag.ErrHelp) {
+		var h *helpRequest
+		if errors.As(err, &h) {
+			printHelp(stdout, c, h.fs)
 			return 0
 		}
 		if err != nil {
@@ -73,11 +94,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "chanprune: measure the output change of pruning a linear layer's input channels\n\nCommands:")
+	fmt.Fprintln(w, "chanprune: measure the output change of pruning a linear layer's input channels\n\nUsage: chanprune COMMAND [flags] [arguments]\n\nCommands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'chanprune COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'chanprune help COMMAND' (or 'chanprune COMMAND -h') for its arguments, flags and an example.")
 }
 
 // oneLine keeps an error on the single line the tool promises.
@@ -90,8 +111,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(os.Stdout)
-				fs.PrintDefaults()
+				return nil, &helpRequest{fs}
 			}
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"io"
 	"os"
 	"sync"
@@ -17,6 +18,11 @@ var progressOut io.Writer = os.Stderr
 // shows none.
 const progressDelay = time.Second
 
+// quietFlag registers --quiet, taken by every command that reads batches.
+func quietFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("quiet", false, "show no progress bar")
+}
+
 // progress counts the steps of a long piece of work.
 type progress interface {
 	Add(n int)
@@ -26,13 +32,19 @@ type progress interface {
 
 // newProgress returns a bar of total steps on w, drawn only when enabled,
 // w is a terminal and the work lasts longer than progressDelay; otherwise
-// a progress that does nothing.
+// a progress that does nothing. The bar fits the terminal's width.
 func newProgress(w io.Writer, total int, label string, enabled bool) progress {
 	f, ok := w.(*os.File)
 	if !enabled || total <= 0 || !ok || !term.IsTerminal(int(f.Fd())) {
 		return noProgress{}
 	}
-	return newBar(w, total, label, time.Now, 100*time.Millisecond)
+	columns := func() int {
+		if c, _, err := term.GetSize(int(f.Fd())); err == nil && c > 0 {
+			return c
+		}
+		return 80
+	}
+	return newBar(w, total, label, columns, time.Now, 100*time.Millisecond)
 }
 
 type noProgress struct{}
@@ -44,29 +56,34 @@ func (noProgress) Finish()         {}
 // bar draws a progressbar through a delayWriter, so that the bar's rate
 // and ETA count from the start while nothing shows before progressDelay.
 type bar struct {
-	b    *progressbar.ProgressBar
-	gate *delayWriter
+	b         *progressbar.ProgressBar
+	gate      *delayWriter
+	labelRoom int
 }
 
-func newBar(w io.Writer, total int, label string, now func() time.Time, throttle time.Duration) *bar {
-	gate := &delayWriter{w: w, now: now, from: now().Add(progressDelay)}
+// newBar lays the bar out for the terminal's columns when it starts and
+// clips every redraw to the columns there are then.
+func newBar(w io.Writer, total int, label string, columns func() int, now func() time.Time, throttle time.Duration) *bar {
+	gate := &delayWriter{w: &clipWriter{w: w, columns: columns}, now: now, from: now().Add(progressDelay)}
+	c := columns()
+	l, room := layoutBar(c, total), labelRoom(c)
 	b := progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(gate),
-		progressbar.OptionSetDescription(label),
-		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetDescription(fitLabel(label, room)),
+		progressbar.OptionSetWidth(l.width),
 		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(l.times),
+		progressbar.OptionSetElapsedTime(l.times),
 		progressbar.OptionThrottle(throttle),
 		progressbar.OptionClearOnFinish(),
 	)
 	b.StartWithoutRender() // the rate and ETA count from now
-	return &bar{b, gate}
+	return &bar{b, gate, room}
 }
 
 func (p *bar) Add(n int) { p.b.Add(n) }
 
-func (p *bar) Describe(label string) { p.b.Describe(label) }
+func (p *bar) Describe(label string) { p.b.Describe(fitLabel(label, p.labelRoom)) }
 
 func (p *bar) Finish() {
 	if p.gate.close() {

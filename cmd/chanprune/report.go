@@ -25,7 +25,7 @@ func runReport(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "write the report to `FILE` (atomically) instead of stdout")
 	plotPath := fs.String("plot", "", "draw the mean rmse and cosine across layers against the ratio to `FILE.svg` or FILE.png")
 	title := titleFlag(fs)
-	quiet := fs.Bool("quiet", false, "show no progress bar")
+	quiet := quietFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err

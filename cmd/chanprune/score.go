@@ -27,6 +27,7 @@ func runScore(args []string, stdout io.Writer) error {
 	statePath := fs.String("state", "", "save the estimator's state to `FILE` after the batches, to resume from")
 	resume := fs.String("resume", "", "continue from the state in `FILE`, with its method and options")
 	stacked := stackedFlag(fs)
+	quiet := quietFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -101,7 +102,14 @@ func runScore(args []string, stdout io.Writer) error {
 	}
 
 	if batches != nil { // magnitude and random need none
-		if err := readBatches(batches, func(x *npy.Array) error { return e.Observe(x.Data, x.Shape) }); err != nil {
+		p := newProgress(progressOut, n, "batches", !*quiet)
+		defer p.Finish()
+		err := readBatches(batches, func(x *npy.Array) error {
+			p.Add(1)
+			return e.Observe(x.Data, x.Shape)
+		})
+		p.Finish()
+		if err != nil {
 			return err
 		}
 	}

@@ -44,7 +44,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	method := methodFlag(fs)
 	plotPath := fs.String("plot", "", "draw rmse and cosine against the ratio to `FILE.svg` or FILE.png")
 	title := titleFlag(fs)
-	quiet := fs.Bool("quiet", false, "show no progress bar")
+	quiet := quietFlag(fs)
 	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
