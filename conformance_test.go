@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
 // conformanceCase is one folder of testdata/conformance (see its README).
@@ -36,25 +36,25 @@ func loadCase(dir string) (*conformanceCase, error) {
 	if err := json.Unmarshal(raw, c); err != nil {
 		return nil, err
 	}
-	w, err := npy.ReadFile(filepath.Join(dir, "W.npy"))
+	w, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, "W.npy")})
 	if err != nil {
 		return nil, err
 	}
 	c.layer = Linear{Weight: w.Data, Out: w.Shape[0], In: w.Shape[1]}
 	if c.Bias {
-		b, err := npy.ReadFile(filepath.Join(dir, "b.npy"))
+		b, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, "b.npy")})
 		if err != nil {
 			return nil, err
 		}
 		c.layer.Bias = b.Data
 	}
-	s, err := npy.ReadFile(filepath.Join(dir, "scores.npy"))
+	s, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, "scores.npy")})
 	if err != nil {
 		return nil, err
 	}
 	c.scores = s.Data
 	for i := range c.Batches {
-		x, err := npy.ReadFile(filepath.Join(dir, fmt.Sprintf("acts_%d.npy", i)))
+		x, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, fmt.Sprintf("acts_%d.npy", i))})
 		if err != nil {
 			return nil, err
 		}

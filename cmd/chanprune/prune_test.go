@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
 func TestPrune(t *testing.T) {
@@ -18,11 +18,11 @@ func TestPrune(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "kept 3 of 6") {
 		t.Fatalf("exit %d: %s%s", code, stderr, stdout)
 	}
-	w, err := npy.ReadFile(f.w)
+	w, err := tensorfile.Read(tensorfile.Ref{Path: f.w})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := npy.ReadFile(wk)
+	got, err := tensorfile.Read(tensorfile.Ref{Path: wk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,13 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
 // readScores reads a scores file the command wrote: float32 [in].
 func readScores(t *testing.T, path string, in int) []float32 {
 	t.Helper()
-	a, err := npy.ReadFile(path)
+	a, err := tensorfile.Read(tensorfile.Ref{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func sameBits(a, b []float32) bool {
 func TestScoreMethods(t *testing.T) {
 	f := newFixture(t)
 	read := func(path string) *npy.Array {
-		a, err := npy.ReadFile(path)
+		a, err := tensorfile.Read(tensorfile.Ref{Path: path})
 		if err != nil {
 			t.Fatal(err)
 		}

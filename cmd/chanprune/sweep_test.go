@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
 // conformanceArgs returns the weight, bias and batch arguments of a case.
@@ -30,7 +30,7 @@ func TestSweepFormats(t *testing.T) {
 	dir, layer, batches := conformanceArgs(t, "seed_shape_small")
 	f := newFixture(t)
 	// A second score set: the weight's first row, 64 values like the layer's in.
-	w, err := npy.ReadFile(filepath.Join(dir, "W.npy"))
+	w, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, "W.npy")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,23 @@
-// Package npy reads and writes NumPy .npy files holding floating-point
-// arrays.
+// Package npy holds the float32 array every tensor reader returns, and
+// writes NumPy .npy files: Write produces version 1.0 files with dtype
+// '<f4', the same bytes numpy.save writes for a C-contiguous float32 array.
+// Reading .npy files is package tensorfile's job.
 //
-// Read accepts format versions 1.0, 2.0 and 3.0 with dtypes float16,
-// float32 and float64 in explicit little- or big-endian byte order ('<' or
-// '>'), in C or Fortran order, and always returns float32 data in C
-// (row-major) order. Write produces version 1.0 files with dtype '<f4', the
-// same bytes numpy.save writes for a C-contiguous float32 array.
-//
-// Data is decoded with encoding/binary, so the package behaves the same on
+// Data is encoded with encoding/binary, so the package behaves the same on
 // little- and big-endian hosts.
 package npy
 
-import "errors"
+import "math"
+
+const (
+	// Magic starts every .npy file.
+	Magic = "\x93NUMPY"
+	// MaxDims is numpy's own limit on the number of dimensions.
+	MaxDims = 64
+	// MaxElems keeps element counts times 8 bytes within int (and int64),
+	// so neither a data size on disk nor a []float32 can overflow.
+	MaxElems = math.MaxInt / 8
+)
 
 // Array is an n-dimensional float32 array in C (row-major) order.
 type Array struct {
@@ -21,7 +27,7 @@ type Array struct {
 
 // Len returns the number of elements implied by Shape: the product of the
 // dimensions, 1 for a scalar (empty Shape). It does not check for overflow;
-// arrays returned by Read never overflow.
+// arrays the readers return never overflow.
 func (a *Array) Len() int {
 	n := 1
 	for _, d := range a.Shape {
@@ -30,24 +36,18 @@ func (a *Array) Len() int {
 	return n
 }
 
-// Header is the parsed header of a .npy file.
-type Header struct {
-	Dtype        string // the 'descr' value, e.g. "<f4"
-	FortranOrder bool
-	Shape        []int
-	DataOffset   int64 // offset of the first data byte from the start of the file
+// Count returns the product of shape's dimensions; ok is false if one is
+// negative or the product exceeds MaxElems.
+func Count(shape []int) (n int, ok bool) {
+	n = 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, false
+		}
+		if d != 0 && n > MaxElems/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
-
-// Sentinel errors, for use with errors.Is. Returned errors wrap one of them
-// and add what was wrong.
-var (
-	// ErrFormat reports a bad magic string, version, header or dict, a
-	// truncated header or trailing bytes after the data.
-	ErrFormat = errors.New("npy: not a valid .npy file")
-	// ErrDtype reports a dtype other than float16/32/64 with '<' or '>'.
-	ErrDtype = errors.New("npy: unsupported dtype")
-	// ErrTruncated reports data shorter than the header's shape requires.
-	ErrTruncated = errors.New("npy: data shorter than the header's shape")
-	// ErrTooLarge reports a shape whose size overflows or exceeds a limit.
-	ErrTooLarge = errors.New("npy: shape too large")
-)

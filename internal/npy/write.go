@@ -12,22 +12,25 @@ import (
 	"github.com/chanprune/chanprune/internal/atomicfile"
 )
 
+// chunkBytes is how much data Write encodes at a time.
+const chunkBytes = 64 << 10
+
 // Write writes a as a version 1.0 .npy file with dtype '<f4' in C order.
 // It fails if len(a.Data) does not match a.Shape.
 func Write(w io.Writer, a *Array) error {
 	if a == nil {
 		return errors.New("npy: nil array")
 	}
-	if len(a.Shape) > maxDims {
-		return fmt.Errorf("npy: shape has %d dimensions, more than %d", len(a.Shape), maxDims)
+	if len(a.Shape) > MaxDims {
+		return fmt.Errorf("npy: shape has %d dimensions, more than %d", len(a.Shape), MaxDims)
 	}
 	for _, d := range a.Shape {
 		if d < 0 {
 			return fmt.Errorf("npy: shape %v has a negative dimension", a.Shape)
 		}
 	}
-	n, err := elemCount(a.Shape)
-	if err != nil {
+	n, ok := Count(a.Shape)
+	if !ok {
 		return fmt.Errorf("npy: cannot write shape %v: too many elements", a.Shape)
 	}
 	if n != len(a.Data) {
@@ -52,7 +55,7 @@ func Write(w io.Writer, a *Array) error {
 
 // header returns the magic, version and header of a version 1.0 file of
 // dtype descr, laid out byte for byte as numpy.save does. With at most
-// maxDims dimensions the header length fits its 2 bytes.
+// MaxDims dimensions the header length fits its 2 bytes.
 func header(descr string, shape []int) []byte {
 	var dict strings.Builder
 	dict.WriteString("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (")
@@ -73,11 +76,11 @@ func header(descr string, shape []int) []byte {
 	if len(shape) > 0 {
 		spaces = 21 - len(strconv.Itoa(shape[0]))
 	}
-	used := len(magic) + 4 + dict.Len() + spaces + 1
+	used := len(Magic) + 4 + dict.Len() + spaces + 1
 	spaces += 64 - used%64
 	hlen := dict.Len() + spaces + 1
-	b := make([]byte, 0, len(magic)+4+hlen)
-	b = append(b, magic...)
+	b := make([]byte, 0, len(Magic)+4+hlen)
+	b = append(b, Magic...)
 	b = append(b, 1, 0)
 	b = binary.LittleEndian.AppendUint16(b, uint16(hlen))
 	b = append(b, dict.String()...)

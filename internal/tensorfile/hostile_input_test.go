@@ -7,26 +7,27 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 )
 
-// Arrays of maxElems empty batches each, the most a leading dimension may
+// Arrays of npy.MaxElems empty batches each, the most a leading dimension may
 // hold: the files are tiny, and nine of them count past math.MaxInt. The
 // count must not wrap.
 func TestStackedBatchCountOverflow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "huge.npy")
-	writeFile(t, path, npyBytes(fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 0), }", maxElems), nil))
+	writeFile(t, path, npyBytes(fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 0), }", npy.MaxElems), nil))
 	args := []string{path, path, path, path, path, path, path, path}
-	if b, err := OpenBatches(args, true); err != nil || b.Len() != 8*maxElems {
-		t.Fatalf("%d arrays of %d batches: %v", len(args), maxElems, err)
+	if b, err := OpenBatches(args, true); err != nil || b.Len() != 8*npy.MaxElems {
+		t.Fatalf("%d arrays of %d batches: %v", len(args), npy.MaxElems, err)
 	}
 	args = append(args, path)
 	b, err := OpenBatches(args, true)
 	if err == nil {
-		t.Fatalf("%d arrays of %d batches: %d batches, want an error", len(args), maxElems, b.Len())
+		t.Fatalf("%d arrays of %d batches: %d batches, want an error", len(args), npy.MaxElems, b.Len())
 	}
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), path) {
-		t.Errorf("%d arrays of %d batches: %v, want ErrTooLarge naming %s", len(args), maxElems, err, path)
+		t.Errorf("%d arrays of %d batches: %v, want ErrTooLarge naming %s", len(args), npy.MaxElems, err, path)
 	}
 }
 

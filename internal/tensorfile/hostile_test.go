@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/chanprune/chanprune/internal/npy"
 )
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -51,10 +49,7 @@ var torchZip = zipOf(zip.Store, "archive/data.pkl", "archive/data/0")
 
 // npyBytes is a version 1.0 .npy file with any header dict and data.
 func npyBytes(dict string, data []byte) []byte {
-	hdr := dict + strings.Repeat(" ", 63-(10+len(dict))%64) + "\n"
-	b := append([]byte("\x93NUMPY\x01\x00"), 0, 0)
-	binary.LittleEndian.PutUint16(b[8:], uint16(len(hdr)))
-	return append(append(b, hdr...), data...)
+	return npyOfVersion(1, dict+strings.Repeat(" ", 63-(10+len(dict))%64), data)
 }
 
 // safetensorsBytes is a safetensors file with any header and data.
@@ -259,8 +254,8 @@ func TestDeflatedMemberThatLies(t *testing.T) {
 
 	// The same lie in a stored member is caught before reading.
 	stored := zipOf(zip.Store, "x.npy")(member)
-	if err := readAll(stored); !errors.Is(err, npy.ErrTruncated) {
-		t.Errorf("stored: got %v, want npy.ErrTruncated", err)
+	if err := readAll(stored); !errors.Is(err, ErrTruncated) {
+		t.Errorf("stored: got %v, want ErrTruncated", err)
 	}
 }
 

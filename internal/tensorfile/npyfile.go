@@ -1,12 +1,10 @@
 package tensorfile
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 
 	"github.com/chanprune/chanprune/internal/clip"
-	"github.com/chanprune/chanprune/internal/npy"
 )
 
 // npyFile is a .npy file: one array, no keys.
@@ -33,36 +31,23 @@ func (f *npyFile) tensor(key string) (tensor, error) {
 // npyTensor reads the header of the .npy data of n bytes at r and returns
 // its array, checking that the data fills the rest exactly.
 func npyTensor(r io.ReaderAt, n int64, sized bool) (tensor, error) {
-	h, err := npy.ReadHeader(io.NewSectionReader(r, 0, n))
+	h, err := readNpyHeader(io.NewSectionReader(r, 0, n), n)
 	if err != nil {
 		return tensor{}, err
 	}
-	// ReadHeader accepts only <f2, <f4, <f8 and their big-endian twins.
-	dt := dtype{name: h.Dtype, size: int(h.Dtype[2] - '0'), order: binary.LittleEndian}
-	if h.Dtype[0] == '>' {
-		dt.order = binary.BigEndian
-	}
-	switch dt.size {
-	case 2:
-		dt.kind = f16
-	case 4:
-		dt.kind = f32
-	case 8:
-		dt.kind = f64
-	}
-	count, err := elemCount(h.Shape)
+	count, err := elemCount(h.shape)
 	if err != nil {
 		return tensor{}, err
 	}
-	switch need, have := int64(count)*int64(dt.size), n-h.DataOffset; {
+	switch need, have := int64(count)*int64(h.dt.size), n-h.dataOffset; {
 	case need > have:
-		return tensor{}, fmt.Errorf("%w: shape %v of %s needs %d data bytes, have %d", npy.ErrTruncated, h.Shape, h.Dtype, need, have)
+		return tensor{}, fmt.Errorf("%w: shape %v of %s needs %d data bytes, have %d", ErrTruncated, h.shape, h.dt.name, need, have)
 	case need < have:
-		return tensor{}, fmt.Errorf("%w: %d trailing bytes after the data", npy.ErrFormat, have-need)
+		return tensor{}, fmt.Errorf("%w: %d trailing bytes after the data", ErrFormat, have-need)
 	}
-	strides := cStrides(h.Shape)
-	if h.FortranOrder {
-		strides = fortranStrides(h.Shape)
+	strides := cStrides(h.shape)
+	if h.fortran {
+		strides = fortranStrides(h.shape)
 	}
-	return newTensor(r, h.DataOffset, int64(count), sized, dt, h.Shape, strides, 0)
+	return newTensor(r, h.dataOffset, int64(count), sized, h.dt, h.shape, strides, 0)
 }

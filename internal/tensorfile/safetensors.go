@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/chanprune/chanprune/internal/npy"
 )
 
 // maxSafetensorsHeader is the safetensors library's own limit.
@@ -87,8 +89,8 @@ func checkEntry(e stEntry, dataLen int64) error {
 	if e.Dtype == "" || e.Shape == nil || len(e.Offsets) != 2 {
 		return fmt.Errorf("%w: want dtype, shape and data_offsets [begin, end]", ErrFormat)
 	}
-	if len(e.Shape) > maxDims {
-		return fmt.Errorf("%w: shape has %d dimensions, more than %d", ErrFormat, len(e.Shape), maxDims)
+	if len(e.Shape) > npy.MaxDims {
+		return fmt.Errorf("%w: shape has %d dimensions, more than %d", ErrFormat, len(e.Shape), npy.MaxDims)
 	}
 	begin, end := e.Offsets[0], e.Offsets[1]
 	if begin > end || end > uint64(dataLen) {

@@ -5,17 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 
 	"github.com/chanprune/chanprune/internal/npy"
-)
-
-const (
-	// maxElems keeps element counts times 8 bytes within int and int64.
-	maxElems = math.MaxInt / 8
-	// maxDims is numpy's limit on the number of dimensions.
-	maxDims = 64
 )
 
 // tensor is an array stored in a file: elements of dt from byte base of
@@ -38,7 +30,7 @@ func newTensor(src io.ReaderAt, base, avail int64, sized bool, dt dtype, shape, 
 	if err := dt.check(); err != nil {
 		return t, err
 	}
-	if len(shape) != len(strides) || len(shape) > maxDims {
+	if len(shape) != len(strides) || len(shape) > npy.MaxDims {
 		return t, fmt.Errorf("%w: shape %v with strides %v", ErrFormat, shape, strides)
 	}
 	n, err := elemCount(shape)
@@ -57,7 +49,7 @@ func newTensor(src io.ReaderAt, base, avail int64, sized bool, dt dtype, shape, 
 		if s < 0 {
 			return t, fmt.Errorf("%w: negative stride in %v", ErrFormat, strides)
 		}
-		if s > 0 && int64(d-1) > (maxElems-last)/int64(s) {
+		if s > 0 && int64(d-1) > (npy.MaxElems-last)/int64(s) {
 			return t, fmt.Errorf("%w: shape %v with strides %v from %d", ErrTooLarge, shape, strides, offset)
 		}
 		last += int64(d-1) * int64(s)
@@ -75,19 +67,17 @@ func newTensor(src io.ReaderAt, base, avail int64, sized bool, dt dtype, shape, 
 	return t, nil
 }
 
-// elemCount returns the product of shape's dimensions, at most maxElems.
+// elemCount returns the product of shape's dimensions, at most
+// npy.MaxElems.
 func elemCount(shape []int) (int, error) {
-	n := 1
-	for _, d := range shape {
-		if d < 0 {
-			return 0, fmt.Errorf("%w: negative dimension in shape %v", ErrFormat, shape)
-		}
-		if d != 0 && n > maxElems/d {
-			return 0, fmt.Errorf("%w: shape %v has more than %d elements", ErrTooLarge, shape, maxElems)
-		}
-		n *= d
+	n, ok := npy.Count(shape)
+	switch {
+	case ok:
+		return n, nil
+	case slices.ContainsFunc(shape, func(d int) bool { return d < 0 }):
+		return 0, fmt.Errorf("%w: negative dimension in shape %v", ErrFormat, shape)
 	}
-	return n, nil
+	return 0, fmt.Errorf("%w: shape %v has more than %d elements", ErrTooLarge, shape, npy.MaxElems)
 }
 
 // cStrides returns the strides of a C-order (row-major) array.

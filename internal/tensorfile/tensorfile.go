@@ -29,8 +29,7 @@ import (
 	"github.com/chanprune/chanprune/internal/osfile"
 )
 
-// Sentinel errors, for use with errors.Is. Reading an .npy file or an .npz
-// member may also return one of package npy's.
+// Sentinel errors, for use with errors.Is.
 var (
 	// ErrFormat reports a file that is not a valid file of its format.
 	ErrFormat = errors.New("tensorfile: malformed file")

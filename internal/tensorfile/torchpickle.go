@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/nlpodyssey/gopickle/types"
 )
 
@@ -76,7 +77,7 @@ func persistentLoad(pid any) (any, error) {
 		return nil, fmt.Errorf("%w: pickle: a storage's persistent id holds a %s, a %s and a %s: want a torch storage type, "+
 			"a str key and an int numel", ErrFormat, pyType(t.Get(1)), pyType(t.Get(2)), pyType(t.Get(4)))
 	}
-	if numel < 0 || numel > maxElems {
+	if numel < 0 || numel > npy.MaxElems {
 		return nil, fmt.Errorf("%w: pickle: storage %s of %d elements", ErrFormat, key, numel)
 	}
 	return &storage{key, class.dtype, int64(numel)}, nil
@@ -118,15 +119,15 @@ func (rebuildParameter) Call(args ...any) (any, error) {
 	return args[0], nil
 }
 
-// ints reads a tuple of at most maxDims ints; its errors complete a
+// ints reads a tuple of at most npy.MaxDims ints; its errors complete a
 // sentence naming the tuple.
 func ints(v any) ([]int, error) {
 	t, ok := v.(*types.Tuple)
 	if !ok {
 		return nil, fmt.Errorf("is a %s, not a tuple", pyType(v))
 	}
-	if t.Len() > maxDims {
-		return nil, fmt.Errorf("has %d dimensions, more than %d", t.Len(), maxDims)
+	if t.Len() > npy.MaxDims {
+		return nil, fmt.Errorf("has %d dimensions, more than %d", t.Len(), npy.MaxDims)
 	}
 	out := make([]int, t.Len())
 	for i := range out {
