@@ -8,9 +8,14 @@ The values are those of cmd/chanprune's newFixture (a layer of in 6, out 5;
 scores; batches x0 [2, 3, 6], x1 [4, 6] and x2 [4, 6]), all exact in float16
 and bfloat16, so a test can compare a container's result with the .npy one.
 
+walk_*.safetensors (a layer with a bias) and walk_nobias_*.safetensors (a
+Llama-style down_proj, which has none) are what the README walk-through's
+snippet writes for two small models, batch-first; TestReadmeWalkthrough runs
+the README's commands on both.
+
 .npz files come from np.savez and np.savez_compressed, .pt files from
-torch.save. The safetensors package is not in Debian, so write_safetensors
-below writes that format itself, following its specification
+torch.save. The safetensors package is not in Debian, so where it is missing
+write_safetensors below writes that format itself, following its specification
 (https://github.com/huggingface/safetensors#format): an 8-byte little-endian
 header length, a JSON header {name: {"dtype", "shape", "data_offsets":
 [begin, end]}, "__metadata__": {...}} padded with spaces, then the data.
@@ -56,14 +61,21 @@ def write_safetensors(path, tensors, metadata):
         f.write(struct.pack("<Q", len(text)) + text + data)
 
 
-def walkthrough():
-    """The README walk-through on a small model: a forward hook collects a
-    Linear layer's inputs in bfloat16, saved to safetensors with the layer's
-    weight and bias (write_safetensors stands in for
-    safetensors.torch.save_file, which is not in Debian)."""
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 12))
-    layer = model[2]
+def save_file(tensors, path):
+    """safetensors.torch.save_file where the package is installed, else
+    write_safetensors, which writes the same format."""
+    try:
+        from safetensors.torch import save_file as save
+    except ImportError:
+        write_safetensors(path, tensors, {"format": "pt"})
+    else:
+        save(tensors, path, metadata={"format": "pt"})
+
+
+def walkthrough(prefix, model, layer, calibration_batches):
+    """The README walk-through's snippet: a forward hook collects the layer's
+    inputs, batch-first as the module sees them ([batch, seq, in]), in
+    bfloat16; the layer's bias is saved only when it has one."""
     acts = {}
 
     def hook(module, inputs, output):
@@ -71,18 +83,61 @@ def walkthrough():
 
     handle = layer.register_forward_hook(hook)
     with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(4, 5, 8))
+        for batch in calibration_batches:
+            model(**batch)
     handle.remove()
-    write_safetensors(os.path.join(OUT, "walk_acts.safetensors"), acts, {"format": "pt"})
-    write_safetensors(os.path.join(OUT, "walk_layer.safetensors"), {
-        "weight": layer.weight.detach().contiguous(), "bias": layer.bias.detach().contiguous(),
-    }, {"format": "pt"})
+    save_file(acts, os.path.join(OUT, prefix + "acts.safetensors"))
+    tensors = {"weight": layer.weight.detach().contiguous()}
+    if layer.bias is not None:
+        tensors["bias"] = layer.bias.detach().contiguous()
+    save_file(tensors, os.path.join(OUT, prefix + "layer.safetensors"))
+
+
+class LlamaMLP(torch.nn.Module):
+    """Llama's MLP: down_proj(silu(gate_proj(x)) * up_proj(x)), no biases."""
+
+    def __init__(self, hidden, intermediate):
+        super().__init__()
+        self.gate_proj = torch.nn.Linear(hidden, intermediate, bias=False)
+        self.up_proj = torch.nn.Linear(hidden, intermediate, bias=False)
+        self.down_proj = torch.nn.Linear(intermediate, hidden, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(torch.nn.functional.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class TinyLlama(torch.nn.Module):
+    """One residual MLP block, reached as model.model.layers[0].mlp, as in
+    Hugging Face's Llama."""
+
+    def __init__(self, hidden, intermediate):
+        super().__init__()
+        self.model = torch.nn.Module()
+        self.model.layers = torch.nn.ModuleList([torch.nn.Module()])
+        self.model.layers[0].mlp = LlamaMLP(hidden, intermediate)
+
+    def forward(self, inputs_embeds):
+        return inputs_embeds + self.model.layers[0].mlp(inputs_embeds)
+
+
+def walkthroughs():
+    """walk_*: a biased Linear(16, 12) after Linear(8, 16) and a ReLU, three
+    batches [4, 5, 16]. walk_nobias_*: a bias-free down_proj(24 -> 8) of a
+    Llama-style MLP, batches [2, 5, 24], [2, 7, 24], [3, 4, 24]."""
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 12))
+    batches = [{"inputs_embeds": torch.randn(4, 5, 8)} for _ in range(3)]
+    walkthrough("walk_", lambda inputs_embeds: mlp(inputs_embeds), mlp[2], batches)
+
+    torch.manual_seed(1)
+    model = TinyLlama(8, 24)
+    batches = [{"inputs_embeds": torch.randn(b, s, 8)} for b, s in [(2, 5), (2, 7), (3, 4)]]
+    walkthrough("walk_nobias_", model, model.model.layers[0].mlp.down_proj, batches)
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    walkthrough()
+    walkthroughs()
     t = torch.from_numpy
 
     # .npz: the batches under names whose natural order (batch_1, batch_2,
