@@ -37,9 +37,11 @@ type Output struct {
 func (o *Output) Path() string { return o.path }
 
 // Add declares the output path, named flag in messages (may be ""). It
-// refuses a directory or other special file and a file that an earlier
-// output of the set names (by path, through links or as a hard link);
-// devices and FIFOs may repeat (/dev/null twice).
+// refuses a directory or other special file, a file whose directory does
+// not exist or cannot take a new file (tried with a temporary, removed at
+// once), and a file that an earlier output of the set names (by path,
+// through links or as a hard link); devices and FIFOs may repeat
+// (/dev/null twice). So a run is refused before its work, not after.
 func (s *Set) Add(flag, path string) (*Output, error) {
 	o := &Output{label: path, path: path}
 	if flag != "" {
@@ -50,6 +52,14 @@ func (s *Set) Add(flag, path string) (*Output, error) {
 		return nil, fmt.Errorf("%s: %w", o.label, err)
 	}
 	o.to = to
+	if !to.direct {
+		f, err := createTemp(to.path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot write in its directory: %w", o.label, err)
+		}
+		f.Close()
+		dropTemp(f.Name())
+	}
 	for _, p := range s.outs {
 		if !o.to.direct && o.same(key(p.to.path), p.to.info) {
 			return nil, fmt.Errorf("%s: the same file as %s: %w", o.label, p.label, ErrCollision)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -157,5 +158,24 @@ func TestRemoveTemps(t *testing.T) {
 	}
 	if err := Write(filepath.Join(dir, "b"), writeString("b")); !errors.Is(err, errStopped) {
 		t.Errorf("Write after RemoveTemps: %v", err)
+	}
+}
+
+// An output whose directory is missing, or is a file, is refused when it
+// is declared, before any work, and leaves nothing behind.
+func TestSetRefusesUnwritableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "missing", "out.npy"), filepath.Join(file, "out.npy")} {
+		var s Set
+		if _, err := s.Add("--out", path); err == nil || !strings.HasPrefix(err.Error(), "--out "+path+": ") {
+			t.Errorf("Add(%s): %v, want refused naming the output", path, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d entries left in the directory, want the one file", len(entries))
 	}
 }
