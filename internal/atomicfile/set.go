@@ -102,7 +102,7 @@ func (o *Output) Write(write func(io.Writer) error) error {
 		err = o.stage(write)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.label, err)
+		return fmt.Errorf("%s: %w", o.label, osfile.Unnamed(err))
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func (o *Output) writeDirect(write func(io.Writer) error) error {
 func (o *Output) stage(write func(io.Writer) error) (err error) {
 	f, err := createTemp(o.to.path)
 	if err != nil {
-		return err
+		return fmt.Errorf("creating a temporary file beside it: %w", osfile.Unnamed(err))
 	}
 	defer func() {
 		if err != nil {
@@ -175,7 +175,7 @@ func (s *Set) Commit() error {
 		}
 		if len(errs) == 0 {
 			if err := os.Rename(o.temp, o.to.path); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", o.label, err))
+				errs = append(errs, fmt.Errorf("%s: replacing it: %w", o.label, osfile.Unnamed(err)))
 			}
 		}
 		if len(errs) > 0 {

@@ -41,6 +41,19 @@ func OpenRegular(path string) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
+// Unnamed drops the file names from an *fs.PathError or *os.LinkError,
+// keeping the cause (errors.Is still finds fs.ErrNotExist), for a message
+// that names the file as the user gave it, not as a temporary file's name.
+func Unnamed(err error) error {
+	switch e := err.(type) { // only as returned: a wrapped one is in a message already
+	case *fs.PathError:
+		return e.Err
+	case *os.LinkError:
+		return e.Err
+	}
+	return err
+}
+
 // Kind names the type of a file that is not regular, for messages.
 func Kind(m fs.FileMode) string {
 	switch {
