@@ -28,10 +28,10 @@ func runDemo(args []string, stdout io.Writer) error {
 		return fmt.Errorf("--ratio %w", err)
 	}
 	start := time.Now()
-	ex := seed.New(1024, 4096, *batches, 16*8, 1)
+	ex := seed.Varied(1024, 4096, *batches, 16*8, 1)
 	layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
 	shape := []int{16, 8, ex.In}
-	fmt.Fprintf(stdout, "seed example: nn.Linear %d → %d, %s of %v with log-normal channel scales, built in %v\n\n",
+	fmt.Fprintf(stdout, "seed example: nn.Linear %d → %d, %s of %v channels of log-normal scales and normal means, weight columns of log-normal scales, built in %v\n\n",
 		ex.In, ex.Out, plural(*batches, "batch"), shape, time.Since(start).Round(time.Millisecond))
 
 	var sets []chanprune.ScoreSet
