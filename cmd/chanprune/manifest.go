@@ -92,7 +92,7 @@ const (
 func readManifestFile(path string) ([]byte, error) {
 	f, size, err := osfile.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, argError("manifest", path, err)
 	}
 	defer f.Close()
 	if size > maxManifestBytes {
@@ -227,11 +227,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	// each file exists, holds the key named and a tensor format.
 	check := func(field, r string) error {
 		if _, err := os.Stat(tensorfile.ParseRef(r).Path); err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return fmt.Errorf("%s: %s %s: %w", label, field, clip.Value(r), err)
+			return argError(label+": "+field, r, err)
 		}
 		b, err := tensorfile.OpenBatches([]string{r}, false)
 		if err != nil {

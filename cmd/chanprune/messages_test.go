@@ -132,3 +132,26 @@ func TestOutputErrorNamesUserPath(t *testing.T) {
 		t.Errorf("exit %d, %q; want the --out path named and no temporary", code, stderr)
 	}
 }
+
+// A file that cannot be opened is named once, as the argument gave it, not
+// again by the system's error.
+func TestFileNamedOnce(t *testing.T) {
+	f := newFixture(t)
+	gone := filepath.Join(f.dir, "gone.npy")
+	for _, tc := range []struct {
+		args []string
+		name string
+	}{
+		{[]string{"eval", "--weight", f.w, "--scores", gone, "--ratio", "0.5", f.x0}, gone},
+		{f.args("0.5", gone), gone},
+		{f.args("0.5", f.dir), f.dir},
+		{[]string{"eval", "--weight", f.dir, "--scores", f.s, "--ratio", "0.5", f.x0}, f.dir},
+		{[]string{"score", "--method", "l2norm", "--weight", f.w, "--resume", gone, "--out", filepath.Join(f.dir, "o.npy"), f.x0}, gone},
+		{[]string{"report", filepath.Join(f.dir, "gone.yaml")}, filepath.Join(f.dir, "gone.yaml")},
+	} {
+		code, _, stderr := runCLI(t, tc.args...)
+		if code != 1 || !errLine.MatchString(stderr) || strings.Count(stderr, tc.name) != 1 {
+			t.Errorf("%v: exit %d, %q; want %s named once", tc.args, code, stderr, tc.name)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
-	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 	"github.com/chanprune/chanprune/internal/tensorfile"
@@ -175,12 +174,12 @@ func checkIterativeFlags(set map[string]bool, method, calibration string) error 
 func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
 	f, _, err := osfile.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
+		return nil, argError("--resume", path, err)
 	}
 	defer f.Close()
 	e, err := chanprune.LoadEstimator(f, layer)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
+		return nil, argError("--resume", path, err)
 	}
 	return e, nil
 }

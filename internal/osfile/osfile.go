@@ -20,7 +20,8 @@ var ErrNotRegular = errors.New("not a regular file")
 // never end or not read at all. Where the system has O_NONBLOCK the open
 // itself cannot block (a FIFO without a writer would), and the check is on
 // the file opened, not on a name that could change between a Stat and the
-// open. It returns the file and its size; the error names path.
+// open. It returns the file and its size; the error is an *fs.PathError
+// naming path, which a caller that names the file itself drops (Unnamed).
 func OpenRegular(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|Nonblock, 0)
 	if err != nil {
@@ -32,7 +33,7 @@ func OpenRegular(path string) (*os.File, int64, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %s, %w", clip.Value(path), Kind(st.Mode()), ErrNotRegular)
+		err = &fs.PathError{Op: "open", Path: clip.Value(path), Err: fmt.Errorf("%s, %w", Kind(st.Mode()), ErrNotRegular)}
 	}
 	if err != nil {
 		f.Close()
