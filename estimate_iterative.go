@@ -60,8 +60,10 @@ type iterative struct {
 }
 
 func newIterative(layer Linear, opts EstimatorOptions) (scorer, error) {
-	if opts.Calibration != "" && opts.Calibration != "scale-by-magnitude" {
-		return nil, fmt.Errorf("iterative: Calibration %q: want \"\" or scale-by-magnitude: %w", opts.Calibration, ErrEstimator)
+	switch opts.Calibration {
+	case "", "scale-by-magnitude", "scale_by_magnitude": // the second is Model-Optimizer's spelling
+	default:
+		return nil, fmt.Errorf("iterative: Calibration %q: want \"\", scale-by-magnitude or scale_by_magnitude: %w", opts.Calibration, ErrEstimator)
 	}
 	if opts.Iterations < 1 || opts.Iterations > math.MaxInt32 {
 		return nil, fmt.Errorf("iterative: Iterations %d: want 1 to %d, the number of batches: %w", opts.Iterations, math.MaxInt32, ErrEstimator)

@@ -117,16 +117,20 @@ func TestIterativeByHand(t *testing.T) {
 // (3, 0), channel 1 adds (0, 4):
 //
 //	contrib_0 = ‖(4α, 4α − 4)‖,  contrib_1 = ‖(4α − 3, 4α)‖.
+//
+// Model-Optimizer's spelling, scale_by_magnitude, is the same option.
 func TestIterativeScaleByMagnitudeByHand(t *testing.T) {
 	l := Linear{In: 2, Out: 2, Weight: []float32{1, 0, 0, 1}, Bias: []float32{1, 0}}
-	e := mustEstimator(t, "iterative", l, EstimatorOptions{Iterations: 4, Calibration: "scale-by-magnitude"})
-	observeAll(t, e, []shaped{{[]float32{3, 4}, []int{1, 1, 2}}})
 	a := 5 / (math.Sqrt(32) + 1e-8)
 	want := []float64{math.Hypot(4*a, 4*a-4), math.Hypot(4*a-3, 4*a)}
-	got := iterativeOf(e).Accumulator
-	for c := range want {
-		if math.Abs(got[c]-want[c]) > 1e-6*want[c] {
-			t.Errorf("accumulator %v, want %v", got, want)
+	for _, spelling := range []string{"scale-by-magnitude", "scale_by_magnitude"} {
+		e := mustEstimator(t, "iterative", l, EstimatorOptions{Iterations: 4, Calibration: spelling})
+		observeAll(t, e, []shaped{{[]float32{3, 4}, []int{1, 1, 2}}})
+		got := iterativeOf(e).Accumulator
+		for c := range want {
+			if math.Abs(got[c]-want[c]) > 1e-6*want[c] {
+				t.Errorf("%s: accumulator %v, want %v", spelling, got, want)
+			}
 		}
 	}
 }

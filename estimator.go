@@ -46,7 +46,7 @@ type Estimator interface {
 // other estimator refuses a non-zero value.
 type EstimatorOptions struct {
 	// Calibration is iterative's token scaling: "" (none) or
-	// "scale-by-magnitude".
+	// "scale-by-magnitude" (Model-Optimizer's "scale_by_magnitude").
 	Calibration string `json:"calibration,omitempty"`
 	// Iterations is iterative's number of batches, 1 to math.MaxInt32: the
 	// pruning schedule spreads the channels over them.

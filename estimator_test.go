@@ -305,7 +305,7 @@ func TestEstimatorBadOptions(t *testing.T) {
 		{"l2norm", l, EstimatorOptions{Calibration: "scale-by-magnitude"}, ErrEstimator, "only iterative"},
 		{"wanda-sp", l, EstimatorOptions{Iterations: 4}, ErrEstimator, "only iterative"},
 		{"magnitude", l, EstimatorOptions{Seed: 3}, ErrEstimator, "only random"},
-		{"iterative", l, EstimatorOptions{Iterations: 2, Calibration: "scale_by_magnitude"}, ErrEstimator, "scale_by_magnitude"},
+		{"iterative", l, EstimatorOptions{Iterations: 2, Calibration: "magnitude"}, ErrEstimator, `"magnitude"`},
 		{"iterative", l, EstimatorOptions{}, ErrEstimator, "Iterations 0"},
 		{"iterative", l, EstimatorOptions{Iterations: -3}, ErrEstimator, "Iterations -3"},
 		{"random", Linear{In: 0, Out: 3}, EstimatorOptions{}, ErrShape, "In=0"},

@@ -16,22 +16,23 @@ import (
 func runDemo(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	batches := fs.Int("batches", 100, "activation batches of [16, 8, 1024] to build")
-	ratio := fs.Float64("ratio", 0.2, "fraction of input channels to prune")
+	ratioText := fs.String("ratio", "0.2", "fraction `R` of input channels to prune, in [0, 1]")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *batches < 1 || *batches > 10000 {
 		return fmt.Errorf("--batches %d: want 1 to 10000", *batches)
 	}
-	if !(*ratio >= 0 && *ratio <= 1) {
-		return fmt.Errorf("--ratio %v: want a number in [0, 1]", *ratio)
+	ratio, err := parseRatio(*ratioText)
+	if err != nil {
+		return fmt.Errorf("--ratio %w", err)
 	}
 	start := time.Now()
-	ex := seed.New(1024, 4096, *batches, 16*8, 1)
+	ex := seed.Varied(1024, 4096, *batches, 16*8, 1)
 	layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
 	shape := []int{16, 8, ex.In}
-	fmt.Fprintf(stdout, "seed example: nn.Linear %d → %d, %d batches of %v with log-normal channel scales, built in %v\n\n",
-		ex.In, ex.Out, *batches, shape, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "seed example: nn.Linear %d → %d, %s of %v channels of log-normal scales and normal means, weight columns of log-normal scales, built in %v\n\n",
+		ex.In, ex.Out, plural(*batches, "batch"), shape, time.Since(start).Round(time.Millisecond))
 
 	var sets []chanprune.ScoreSet
 	var scoring []time.Duration
@@ -50,7 +51,7 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 	t := time.Now()
-	points, err := e.Sweep(ex.Batches, sets, []float64{*ratio})
+	points, err := e.Sweep(ex.Batches, sets, []float64{ratio})
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func runDemo(args []string, stdout io.Writer) error {
 			scoring[i].Round(time.Millisecond))
 	}
 	fmt.Fprintf(stdout, "\nevaluated %d score sets at ratio %v in %v with one Sweep, kernel %s; total %v.\n",
-		len(sets), *ratio, evaluation.Round(time.Millisecond), e.Kernel(), time.Since(start).Round(time.Millisecond))
+		len(sets), ratio, evaluation.Round(time.Millisecond), e.Kernel(), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintln(stdout, "Lower rmse and higher cosine mean the scores found channels that matter less.")
 	return nil
 }

@@ -104,7 +104,7 @@ func parseRatio(s string) (float64, error) {
 	if err != nil || !(r >= 0 && r <= 1) {
 		return 0, fmt.Errorf("%q: want a number in [0, 1]", s)
 	}
-	return r, nil
+	return r + 0, nil // -0 + 0 is 0: no "-0" in any output
 }
 
 type batchJSON struct {
@@ -136,20 +136,25 @@ func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Lin
 }
 
 func writeText(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, ratio float64, kernel string) error {
-	tokens, worst := 0, 0
+	tokens, worstRMSE, worstCos := 0, 0, 0
 	for i, b := range m.PerBatch {
 		tokens += b.Tokens
-		if b.RMSE > m.PerBatch[worst].RMSE {
-			worst = i
+		if b.RMSE > m.PerBatch[worstRMSE].RMSE {
+			worstRMSE = i
+		}
+		if b.CosineSimilarity < m.PerBatch[worstCos].CosineSimilarity {
+			worstCos = i
 		}
 	}
-	_, err := fmt.Fprintf(w, `layer             %d → %d, %d batches, %d tokens
+	_, err := fmt.Fprintf(w, `layer             %d → %d, %s, %s
 pruned            %d of %d input channels (ratio %v)
 rmse              %.8g
 cosine_similarity %.8g
-worst batch       %s (rmse %.6g, cosine %.6g)
+worst rmse        %.6g in batch %s
+worst cosine      %.6g in batch %s
 kernel            %s
-`, l.In, l.Out, len(names), tokens, m.NumPruned, l.In, ratio, m.RMSE, m.CosineSimilarity,
-		names[worst], m.PerBatch[worst].RMSE, m.PerBatch[worst].CosineSimilarity, kernel)
+`, l.In, l.Out, plural(len(names), "batch"), plural(tokens, "token"),
+		m.NumPruned, l.In, ratio, m.RMSE, m.CosineSimilarity,
+		m.PerBatch[worstRMSE].RMSE, names[worstRMSE], m.PerBatch[worstCos].CosineSimilarity, names[worstCos], kernel)
 	return err
 }

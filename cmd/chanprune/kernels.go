@@ -42,7 +42,7 @@ func runKernels(args []string, stdout io.Writer) error {
 	if !*measure {
 		return nil
 	}
-	fmt.Fprintf(stdout, "\nstreaming read with the %s kernel's loads, %d workers:\n", selected, workers)
+	fmt.Fprintf(stdout, "\nstreaming read with the %s kernel's loads, %s:\n", selected, plural(workers, "worker"))
 	for _, b := range bandwidthBuffers(workers) {
 		gbs, err := chanprune.MeasureBandwidth(b.bytes, workers, *window)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/osfile"
 	"github.com/chanprune/chanprune/internal/tensorfile"
 )
 
@@ -19,7 +20,7 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	}
 	w, err := tensorfile.Read(tensorfile.ParseRef(weightPath))
 	if err != nil {
-		return chanprune.Linear{}, fmt.Errorf("--weight %s: %w", clip.Value(weightPath), err)
+		return chanprune.Linear{}, argError("--weight", weightPath, err)
 	}
 	if len(w.Shape) != 2 || w.Shape[0] == 0 || w.Shape[1] == 0 {
 		return chanprune.Linear{}, fmt.Errorf("--weight %s: shape %v is not [out, in] with out, in > 0", clip.Value(weightPath), w.Shape)
@@ -30,13 +31,20 @@ func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
 	}
 	b, err := tensorfile.Read(tensorfile.ParseRef(biasPath))
 	if err != nil {
-		return layer, fmt.Errorf("--bias %s: %w", clip.Value(biasPath), err)
+		return layer, argError("--bias", biasPath, err)
 	}
 	if len(b.Shape) != 1 || b.Shape[0] != layer.Out {
 		return layer, fmt.Errorf("--bias %s: shape %v, want [%d] for a weight of shape %v", clip.Value(biasPath), b.Shape, layer.Out, w.Shape)
 	}
 	layer.Bias = b.Data
 	return layer, nil
+}
+
+// argError prefixes err with the argument what (a flag, "batch") and its
+// value ref, which names the file: the name an os error repeats is
+// dropped.
+func argError(what, ref string, err error) error {
+	return fmt.Errorf("%s %s: %w", what, clip.Value(ref), osfile.Unnamed(err))
 }
 
 // loadScores reads one score per input channel from the tensor reference
@@ -47,7 +55,7 @@ func loadScores(arg, ref string, in int) ([]float32, error) {
 	}
 	s, err := tensorfile.Read(tensorfile.ParseRef(ref))
 	if err != nil {
-		return nil, fmt.Errorf("--scores %s: %w", clip.Value(arg), err)
+		return nil, argError("--scores", arg, err)
 	}
 	if len(s.Shape) != 1 || s.Shape[0] != in {
 		return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", clip.Value(arg), s.Shape, in)
@@ -85,7 +93,7 @@ func readBatches(b *tensorfile.Batches, use func(x *npy.Array) error) error {
 			if errors.As(err, &be) {
 				err = be.Err
 			}
-			return fmt.Errorf("batch %s: %w", clip.Value(b.Name(i)), err)
+			return argError("batch", b.Name(i), err)
 		}
 		buf = x.Data
 	}

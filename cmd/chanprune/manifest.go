@@ -84,7 +84,7 @@ const (
 func readManifestFile(path string) ([]byte, error) {
 	f, size, err := osfile.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, argError("manifest", path, err)
 	}
 	defer f.Close()
 	if size > maxManifestBytes {

@@ -196,11 +196,7 @@ func (l *manifestLayer) checkFiles(label string) error {
 // tensor of an existing file.
 func checkTensor(label, field, r string) error {
 	if _, err := os.Stat(tensorfile.ParseRef(r).Path); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s: %s %s: %w", label, field, clip.Value(r), err)
+		return argError(label+": "+field, r, err)
 	}
 	b, err := tensorfile.OpenBatches([]string{r}, false)
 	if err != nil {

@@ -264,13 +264,6 @@ func stats(x []float64) statsJSON {
 	return s
 }
 
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
-}
-
 func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, kernel string) error {
 	fmt.Fprintf(w, "%s, kernel %s\n\n", plural(len(results), "layer"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
-	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 	"github.com/chanprune/chanprune/internal/tensorfile"
@@ -20,7 +20,7 @@ func runScore(args []string, stdout io.Writer) error {
 	method := fs.String("method", "", "importance estimator `NAME`: "+strings.Join(chanprune.EstimatorNames(), ", "))
 	weight := fs.String("weight", "", "weight `W.npy`, [out, in]")
 	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
-	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude (default none)")
+	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude or scale_by_magnitude (default none)")
 	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the batches given)")
 	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
 	out := fs.String("out", "", "write the scores, float32 [in], to `S.npy`")
@@ -34,6 +34,9 @@ func runScore(args []string, stdout io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkIterativeFlags(set, *method, *calibration); err != nil {
+		return err
+	}
 	if *out == "" && *statePath == "" {
 		return fmt.Errorf("--out S.npy is required (or --state FILE)")
 	}
@@ -136,7 +139,7 @@ func runScore(args []string, stdout io.Writer) error {
 	if err := outs.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s over %d batches, layer %d → %d\n", e.Name(), n, layer.In, layer.Out)
+	fmt.Fprintf(stdout, "%s over %s, layer %d → %d\n", e.Name(), plural(n, "batch"), layer.In, layer.Out)
 	if *statePath != "" {
 		fmt.Fprintf(stdout, "state  %s\n", *statePath)
 	}
@@ -146,16 +149,37 @@ func runScore(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// calibrations are the values --calibration takes, ours and Model-Optimizer's
+// spelling; leaving the flag out means none.
+var calibrations = []string{"scale-by-magnitude", "scale_by_magnitude"}
+
+// checkIterativeFlags refuses, before any work, a --calibration value
+// iterative does not take and iterative's flags given to another method,
+// in the CLI's terms rather than the library's field names.
+func checkIterativeFlags(set map[string]bool, method, calibration string) error {
+	if calibration != "" && !slices.Contains(calibrations, calibration) {
+		return fmt.Errorf("--calibration %q: want %s, or leave it out for none", calibration, strings.Join(calibrations, " or "))
+	}
+	if set["method"] && method != "iterative" {
+		for _, name := range []string{"calibration", "iterations"} {
+			if set[name] {
+				return fmt.Errorf("--%s: only --method iterative takes it, not %s", name, method)
+			}
+		}
+	}
+	return nil
+}
+
 // loadEstimator restores the estimator state in path for layer.
 func loadEstimator(path string, layer chanprune.Linear) (chanprune.Estimator, error) {
 	f, _, err := osfile.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
+		return nil, argError("--resume", path, err)
 	}
 	defer f.Close()
 	e, err := chanprune.LoadEstimator(f, layer)
 	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", clip.Value(path), err)
+		return nil, argError("--resume", path, err)
 	}
 	return e, nil
 }

@@ -128,8 +128,8 @@ func TestScoreBadInputs(t *testing.T) {
 	}{
 		{"no method", with(f.x0), "--method is required"},
 		{"unknown method", with("--method", "l3norm", f.x0), "l3norm"},
-		{"bad calibration", with("--method", "iterative", "--calibration", "scale_by_magnitude", f.x0), "scale_by_magnitude"},
-		{"calibration elsewhere", with("--method", "l2norm", "--calibration", "scale-by-magnitude", f.x0), "only iterative"},
+		{"bad calibration", with("--method", "iterative", "--calibration", "by-magnitude", f.x0), "scale_by_magnitude"},
+		{"calibration elsewhere", with("--method", "l2norm", "--calibration", "scale-by-magnitude", f.x0), "only --method iterative"},
 		{"seed elsewhere", with("--method", "magnitude", "--seed", "4", f.x0), "only random"},
 		{"bad iterations", with("--method", "iterative", "--iterations", "0", f.x0), "Iterations 0"},
 		{"no out", []string{"score", "--method", "l2norm", "--weight", f.w, f.x0}, "--out"},

@@ -118,7 +118,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	}
 	return deliver(&outs, results, plotOut, func() plotSpec {
 		if *title == "" {
-			*title = fmt.Sprintf("%s (%d → %d), %d batches", *weight, layer.In, layer.Out, batches.Len())
+			*title = fmt.Sprintf("%s (%d → %d), %s", *weight, layer.In, layer.Out, plural(batches.Len(), "batch"))
 		}
 		return plotSpec{*title, sweepPlotPoints(points), 0}
 	})
@@ -128,13 +128,18 @@ func parseRatios(s string) ([]float64, error) {
 	if s == "" {
 		return nil, fmt.Errorf("--ratios is required, e.g. --ratios 0.1,0.2,0.5")
 	}
-	var ratios []float64
-	for _, f := range strings.Split(s, ",") {
-		r, err := parseRatio(strings.TrimSpace(f))
-		if err != nil {
-			return nil, fmt.Errorf("--ratios: %w", err)
+	fields := strings.Split(s, ",")
+	ratios := make([]float64, len(fields))
+	for i, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			return nil, fmt.Errorf("--ratios %q: ratio %d of %d is empty", s, i+1, len(fields))
 		}
-		ratios = append(ratios, r)
+		r, err := parseRatio(f)
+		if err != nil {
+			return nil, fmt.Errorf("--ratios %q: ratio %d of %d: %w", s, i+1, len(fields), err)
+		}
+		ratios[i] = r
 	}
 	return ratios, nil
 }
@@ -169,7 +174,7 @@ func writeSweepCSV(w io.Writer, points []chanprune.Point) error {
 }
 
 func writeSweepText(w io.Writer, points []chanprune.Point, l chanprune.Linear, batches int, kernel string) error {
-	fmt.Fprintf(w, "layer %d → %d, %d batches, kernel %s\n\n", l.In, l.Out, batches, kernel)
+	fmt.Fprintf(w, "layer %d → %d, %s, kernel %s\n\n", l.In, l.Out, plural(batches, "batch"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\t")
 	for _, p := range points {

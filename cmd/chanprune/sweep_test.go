@@ -132,7 +132,7 @@ func TestSweepReadsBatchesLazily(t *testing.T) {
 		args := append([]string{"sweep", "--weight", w, "--scores", "a=" + s, "--ratios", "0.1,0.5", "--method", "gram"}, files[:n]...)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		if code := run(args, io.Discard, os.Stderr); code != 0 {
+		if code := run(args, io.Discard, io.Discard); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
 		runtime.ReadMemStats(&after)

@@ -55,7 +55,7 @@ func (s *Set) Add(flag, path string) (*Output, error) {
 	if !to.direct {
 		f, err := createTemp(to.path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: cannot write in its directory: %w", o.label, err)
+			return nil, fmt.Errorf("%s: cannot write in its directory: %w", o.label, osfile.Unnamed(err))
 		}
 		f.Close()
 		dropTemp(f.Name())
@@ -112,7 +112,7 @@ func (o *Output) Write(write func(io.Writer) error) error {
 		err = o.stage(write)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.label, err)
+		return fmt.Errorf("%s: %w", o.label, osfile.Unnamed(err))
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func (o *Output) writeDirect(write func(io.Writer) error) error {
 func (o *Output) stage(write func(io.Writer) error) (err error) {
 	f, err := createTemp(o.to.path)
 	if err != nil {
-		return err
+		return fmt.Errorf("creating a temporary file beside it: %w", osfile.Unnamed(err))
 	}
 	defer func() {
 		if err != nil {
@@ -185,7 +185,7 @@ func (s *Set) Commit() error {
 		}
 		if len(errs) == 0 {
 			if err := os.Rename(o.temp, o.to.path); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", o.label, err))
+				errs = append(errs, fmt.Errorf("%s: replacing it: %w", o.label, osfile.Unnamed(err)))
 			}
 		}
 		if len(errs) > 0 {

@@ -20,7 +20,8 @@ var ErrNotRegular = errors.New("not a regular file")
 // never end or not read at all. Where the system has O_NONBLOCK the open
 // itself cannot block (a FIFO without a writer would), and the check is on
 // the file opened, not on a name that could change between a Stat and the
-// open. It returns the file and its size; the error names path.
+// open. It returns the file and its size; the error is an *fs.PathError
+// naming path, which a caller that names the file itself drops (Unnamed).
 func OpenRegular(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|Nonblock, 0)
 	if err != nil {
@@ -32,13 +33,26 @@ func OpenRegular(path string) (*os.File, int64, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %s, %w", clip.Value(path), Kind(st.Mode()), ErrNotRegular)
+		err = &fs.PathError{Op: "open", Path: clip.Value(path), Err: fmt.Errorf("%s, %w", Kind(st.Mode()), ErrNotRegular)}
 	}
 	if err != nil {
 		f.Close()
 		return nil, 0, err
 	}
 	return f, st.Size(), nil
+}
+
+// Unnamed drops the file names from an *fs.PathError or *os.LinkError,
+// keeping the cause (errors.Is still finds fs.ErrNotExist), for a message
+// that names the file as the user gave it, not as a temporary file's name.
+func Unnamed(err error) error {
+	switch e := err.(type) { // only as returned: a wrapped one is in a message already
+	case *fs.PathError:
+		return e.Err
+	case *os.LinkError:
+		return e.Err
+	}
+	return err
 }
 
 // Kind names the type of a file that is not regular, for messages.

@@ -45,6 +45,35 @@ func New(in, out, batches, tokens int, seed uint64) *Example {
 	return e
 }
 
+// Varied is New with what sets the estimators apart, as in trained
+// layers: each weight column c scaled by a log-normal factor of its own
+// (with nn.Linear's uniform columns, estimators that weigh activations by
+// the weight rank the channels as the weight-blind ones do) and each
+// activation channel offset by a mean of its own (with zero means, the
+// mean magnitude, the root mean square and the variance rank the channels
+// alike). The demo runs on it; the benchmarks and the conformance cases
+// keep New's example.
+func Varied(in, out, batches, tokens int, seed uint64) *Example {
+	e := New(in, out, batches, tokens, seed)
+	r := rand.New(rand.NewPCG(seed, 0xc01))
+	for c := range in {
+		f := float32(math.Exp(r.NormFloat64()))
+		for o := range out {
+			e.Weight[o*in+c] *= f
+		}
+	}
+	mean := make([]float32, in)
+	for c := range mean {
+		mean[c] = float32(2 * r.NormFloat64())
+	}
+	for _, x := range e.Batches {
+		for i := range x {
+			x[i] += mean[i%in]
+		}
+	}
+	return e
+}
+
 // RandomScores returns uniform scores in [0, 1): the baseline estimator.
 func (e *Example) RandomScores(seed uint64) []float32 {
 	return uniform(rand.New(rand.NewPCG(seed, 0x5c0e)), e.In, 0.5)

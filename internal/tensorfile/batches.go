@@ -7,6 +7,7 @@ import (
 
 	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
+	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // Batches is the list of activation batches that batch arguments name,
@@ -49,7 +50,7 @@ func OpenBatches(args []string, stacked bool) (*Batches, error) {
 	for _, arg := range args {
 		g, err := planGroup(arg, stacked)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", clip.Value(arg), err)
+			return nil, fmt.Errorf("%s: %w", clip.Value(arg), osfile.Unnamed(err))
 		}
 		if g.len() > math.MaxInt-b.n {
 			return nil, fmt.Errorf("%s: %w: %d batches after %d overflow the batch count", clip.Value(arg), ErrTooLarge, g.len(), b.n)
