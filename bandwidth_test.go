@@ -12,9 +12,8 @@ import (
 // element skipped, read twice or read past len(x) (the buffer goes on with
 // NaN) changes the answer.
 func TestReadSumKernels(t *testing.T) {
-	ks, _ := testedKernels()
-	r := newRand(19)
-	for _, kern := range ks {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(19)
 		for _, n := range []int{0, readBlock, 2 * readBlock, 3 * readBlock, 33 * readBlock, 1000 * readBlock} {
 			buf := make([]float32, n+readBlock)
 			for i := range buf {
@@ -26,10 +25,10 @@ func TestReadSumKernels(t *testing.T) {
 			x := buf[:n]
 			got, want := kern.readSum(x), readSumGeneric(x)
 			if got != want {
-				t.Errorf("%s n=%d: %v, want %v", kern.name, n, got, want)
+				t.Errorf("n=%d: %v, want %v", n, got, want)
 			}
 		}
-	}
+	})
 }
 
 func TestMeasureBandwidth(t *testing.T) {

@@ -43,30 +43,25 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 		ex := shape.make()
 		layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
 		scores := ex.RandomScores(1)
-		for _, kern := range chanprune.Kernels() {
-			if !kern.Supported {
-				continue
+		chanprune.ForEachKernelB(b, shape.name, func(b *testing.B, kern chanprune.KernelInfo) {
+			e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name), chanprune.WithMethod(method))
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.Run(fmt.Sprintf("%s/%s", shape.name, kern.Name), func(b *testing.B) {
-				e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name), chanprune.WithMethod(method))
-				if err != nil {
+			var m chanprune.Metrics
+			if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil { // warm: scratch and, for Gram, H
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(4 * len(ex.Batches) * ex.Tokens * ex.In))
+			for b.Loop() {
+				if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil {
 					b.Fatal(err)
 				}
-				var m chanprune.Metrics
-				if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil { // warm: scratch and, for Gram, H
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				b.SetBytes(int64(4 * len(ex.Batches) * ex.Tokens * ex.In))
-				for b.Loop() {
-					if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(ex.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, 1), 1)
-			})
-		}
+			}
+			b.ReportMetric(ex.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, 1), 1)
+		})
 	}
 }
 
@@ -98,30 +93,25 @@ func BenchmarkSweep(b *testing.B) {
 		for i := range 4 {
 			sets = append(sets, chanprune.ScoreSet{Name: fmt.Sprintf("random%d", i), Scores: ex.RandomScores(uint64(i))})
 		}
-		for _, kern := range chanprune.Kernels() {
-			if !kern.Supported {
-				continue
+		chanprune.ForEachKernelB(b, shape.name, func(b *testing.B, kern chanprune.KernelInfo) {
+			e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.Run(fmt.Sprintf("%s/%s", shape.name, kern.Name), func(b *testing.B) {
-				e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
-				if err != nil {
-					b.Fatal(err)
-				}
-				var points []chanprune.Point
+			var points []chanprune.Point
+			if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
 				if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
 					b.Fatal(err)
 				}
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
-				evals := len(sets) * len(ratios)
-				reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals), evals)
-			})
-		}
+			}
+			b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+			evals := len(sets) * len(ratios)
+			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals), evals)
+		})
 	}
 }
 
@@ -144,32 +134,27 @@ func BenchmarkForward(b *testing.B) {
 				name  string
 				ratio float64
 			}{{"dense", 0}, {"pruned0.2", 0.2}, {"pruned0.5", 0.5}} {
-				for _, kern := range chanprune.Kernels() {
-					if !kern.Supported {
-						continue
+				name := fmt.Sprintf("%dx%d/T%d/%s", in, out, tokens, variant.name)
+				chanprune.ForEachKernelB(b, name, func(b *testing.B, kern chanprune.KernelInfo) {
+					l, err := chanprune.CompactByScores(layer, scores, variant.ratio, chanprune.WithKernel(kern.Name))
+					if err != nil {
+						b.Fatal(err)
 					}
-					name := fmt.Sprintf("%dx%d/T%d/%s/%s", in, out, tokens, variant.name, kern.Name)
-					b.Run(name, func(b *testing.B) {
-						l, err := chanprune.CompactByScores(layer, scores, variant.ratio, chanprune.WithKernel(kern.Name))
-						if err != nil {
+					y := make([]float32, tokens*out)
+					b.ReportAllocs()
+					for b.Loop() {
+						if err := l.Forward(y, x); err != nil {
 							b.Fatal(err)
 						}
-						y := make([]float32, tokens*out)
-						b.ReportAllocs()
-						for b.Loop() {
-							if err := l.Forward(y, x); err != nil {
-								b.Fatal(err)
-							}
-						}
-						flops := 2 * float64(tokens*len(l.Kept())*out)
-						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-						if tokens < chanprune.MemoryBoundRows {
-							chanprune.ReportBandwidthFraction(b, 4*len(l.Kept())*out)
-						} else {
-							chanprune.ReportPeakFraction(b, kern.Name, flops)
-						}
-					})
-				}
+					}
+					flops := 2 * float64(tokens*len(l.Kept())*out)
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					if tokens < chanprune.MemoryBoundRows {
+						chanprune.ReportBandwidthFraction(b, 4*len(l.Kept())*out)
+					} else {
+						chanprune.ReportPeakFraction(b, kern.Name, flops)
+					}
+				})
 			}
 		}
 	}

@@ -102,28 +102,27 @@ func conformanceCases(t testing.TB) map[string]*conformanceCase {
 // Gram where in ≤ out, the layers for which it keeps the tolerances.
 func TestConformance(t *testing.T) {
 	for name, c := range conformanceCases(t) {
-		for _, k := range Kernels() {
-			if !k.Supported {
-				continue
-			}
-			for _, method := range []Method{Auto, Direct, Gram} {
-				if method == Gram && c.layer.In > c.layer.Out {
-					continue
+		t.Run(name, func(t *testing.T) {
+			forEachKernel(t, func(t *testing.T, k *kernel) {
+				for _, method := range []Method{Auto, Direct, Gram} {
+					if method == Gram && c.layer.In > c.layer.Out {
+						continue
+					}
+					t.Run(method.String(), func(t *testing.T) {
+						e, err := NewEvaluator(c.layer, WithKernel(k.name), WithMethod(method))
+						if err != nil {
+							t.Fatal(err)
+						}
+						m, err := e.Evaluate(c.batches, c.scores, c.Ratio)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := c.check(m); err != nil {
+							t.Error(err)
+						}
+					})
 				}
-				t.Run(name+"/"+k.Name+"/"+method.String(), func(t *testing.T) {
-					e, err := NewEvaluator(c.layer, WithKernel(k.Name), WithMethod(method))
-					if err != nil {
-						t.Fatal(err)
-					}
-					m, err := e.Evaluate(c.batches, c.scores, c.Ratio)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := c.check(m); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-		}
+			})
+		})
 	}
 }

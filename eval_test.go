@@ -30,22 +30,21 @@ var referenceCases = []struct {
 // Direct with the tolerance of refEval; Gram, where in ≤ out, with the
 // tolerance propagated from its Gram entries (gramTolerance).
 func TestMethodsMatchFloat64Reference(t *testing.T) {
-	r := newRand(1)
-	ks, _ := testedKernels()
-	for _, tc := range referenceCases {
-		l := randLayer(r, tc.in, tc.out, tc.bias)
-		batches := randBatches(r, tc.in, tc.tokens...)
-		scores := randScores(r, tc.in)
-		direct := refEval(l, batches, scores, tc.ratio)
-		for _, method := range []Method{Direct, Gram} {
-			want := direct
-			if method == Gram {
-				if tc.in > tc.out {
-					continue
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(1)
+		for _, tc := range referenceCases {
+			l := randLayer(r, tc.in, tc.out, tc.bias)
+			batches := randBatches(r, tc.in, tc.tokens...)
+			scores := randScores(r, tc.in)
+			direct := refEval(l, batches, scores, tc.ratio)
+			for _, method := range []Method{Direct, Gram} {
+				want := direct
+				if method == Gram {
+					if tc.in > tc.out {
+						continue
+					}
+					want.tol = gramTolerance(l, batches, prunedMask(scores, want.NumPruned))
 				}
-				want.tol = gramTolerance(l, batches, prunedMask(scores, want.NumPruned))
-			}
-			for _, kern := range ks {
 				e, err := NewEvaluator(l, WithKernel(kern.name), WithMethod(method))
 				if err != nil {
 					t.Fatal(err)
@@ -55,13 +54,13 @@ func TestMethodsMatchFloat64Reference(t *testing.T) {
 					t.Fatalf("%d→%d: %v", tc.in, tc.out, err)
 				}
 				if !want.within(got) || len(got.PerBatch) != len(batches) {
-					t.Errorf("%v/%s %d→%d ratio %v: got rmse %v cos %v k %d (%d batches), want %v %v %d ± %v",
-						method, kern.name, tc.in, tc.out, tc.ratio, got.RMSE, got.CosineSimilarity, got.NumPruned,
+					t.Errorf("%v %d→%d ratio %v: got rmse %v cos %v k %d (%d batches), want %v %v %d ± %v",
+						method, tc.in, tc.out, tc.ratio, got.RMSE, got.CosineSimilarity, got.NumPruned,
 						len(got.PerBatch), want.RMSE, want.CosineSimilarity, want.NumPruned, want.tol)
 				}
 			}
 		}
-	}
+	})
 }
 
 func TestNumPruned(t *testing.T) {

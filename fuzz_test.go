@@ -76,27 +76,26 @@ func (f *fuzzFloats) next() float32 {
 	return math.Float32frombits(bits &^ 0x40000000)
 }
 
-// FuzzEvalKernel runs every SIMD evaluation kernel this CPU supports against
+// FuzzEvalKernel runs every evaluation kernel, one subtest each, against
 // its generic twin and the float64 truth on tiles decoded from the input.
 func FuzzEvalKernel(f *testing.F) {
 	for _, sh := range [][3]uint8{{0, 0, 1}, {1, 1, 1}, {7, 3, 5}, {8, 0, 6}, {9, 9, 14}, {16, 15, 8}, {17, 1, 13}, {33, 16, 4}} {
 		f.Add(sh[0], sh[1], sh[2], uint64(sh[0]), []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
 	}
 	f.Fuzz(func(t *testing.T, k, nk, m uint8, seed uint64, data []byte) {
-		ks, twins := testedKernels()
-		for i, kern := range ks {
+		forEachKernel(t, func(t *testing.T, kern *kernel) {
 			kk := int(k) % 70
 			vals := &fuzzFloats{data: data}
 			c := newEvalCase(newRand(seed), kern, kk+int(seed%5), kk, int(nk)%(kk+1), int(m)%(kern.mr+1), vals.next)
 			truth, tol := c.bound(kern.mr, kern.nr)
-			got, twin := runEval(t, kern.eval, c), runEval(t, twins[i].eval, c)
+			got, twin := runEval(t, kern.eval, c), runEval(t, twinOf(kern).eval, c)
 			for s := range got {
 				if math.Abs(got[s]-truth[s]) > tol[s] || math.Abs(got[s]-twin[s]) > 2*tol[s] {
 					t.Fatalf("%s k=%d nk=%d m=%d: sum %d = %v, twin %v, truth %v ± %v",
 						kern.name, kk, c.nk, c.m, s, got[s], twin[s], truth[s], tol[s])
 				}
 			}
-		}
+		})
 	})
 }
 
@@ -108,30 +107,29 @@ func FuzzGemmKernel(f *testing.F) {
 		f.Add(sh[0], sh[1], sh[2], sh[3], []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
 	}
 	f.Fuzz(func(t *testing.T, k, m, n, pad uint8, data []byte) {
-		ks, twins := testedKernels()
-		for i, kern := range ks {
+		forEachKernel(t, func(t *testing.T, kern *kernel) {
+			twin := twinOf(kern)
 			for _, acc := range []bool{false, true} {
 				vals := &fuzzFloats{data: data}
 				mm, nn := int(m)%(kern.mr+1), int(n)%(kern.nr+1)
 				c := newGemmCase(kern, acc, int(k)%70, mm, nn, nn+int(pad)%4, vals.next)
-				checkGemm(t, kern, c, runGemm(t, kern, c), runGemm(t, twins[i], c))
+				checkGemm(t, kern, c, runGemm(t, kern, c), runGemm(t, twin, c))
 			}
-		}
+		})
 	})
 }
 
-// FuzzLowerSumKernel runs every SIMD lowerSum against the float64 sum on
+// FuzzLowerSumKernel runs every kernel's lowerSum against the float64 sum on
 // rows decoded from the input.
 func FuzzLowerSumKernel(f *testing.F) {
 	for _, n := range []uint16{0, 1, 7, 8, 9, 16, 17, 33, 100} {
 		f.Add(n, int32(n/2), uint64(n), []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
 	}
 	f.Fuzz(func(t *testing.T, n uint16, below int32, seed uint64, data []byte) {
-		ks, _ := testedKernels()
-		for _, kern := range ks {
+		forEachKernel(t, func(t *testing.T, kern *kernel) {
 			vals := &fuzzFloats{data: data}
 			m, rank := lowerSumCase(newRand(seed), int(n)%2000, vals.next)
 			checkLowerSum(t, kern, m, rank, below)
-		}
+		})
 	})
 }

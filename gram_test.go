@@ -7,51 +7,48 @@ import (
 )
 
 func TestGramBuilder(t *testing.T) {
-	ks, _ := testedKernels()
-	for _, kern := range ks {
-		t.Run(kern.name, func(t *testing.T) {
-			r := newRand(15)
-			for _, sh := range [][2]int{{1, 1}, {3, 5}, {300, 17}, {40, 70}, {600, 33}, {256, 9}, {257, 9}} {
-				rows, in := sh[0], sh[1]
-				x := randBatches(r, in, rows)[0]
-				g := make([]float32, in*in)
-				gb := newGramBuilder(kern, in)
-				colSum := make([]float64, in)
-				gb.build(g, colSum, x, 3)
-				full := make([]float32, in*in)
-				if rows <= gramRows {
-					gb.buildFull(full, nil, x, 2)
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(15)
+		for _, sh := range [][2]int{{1, 1}, {3, 5}, {300, 17}, {40, 70}, {600, 33}, {256, 9}, {257, 9}} {
+			rows, in := sh[0], sh[1]
+			x := randBatches(r, in, rows)[0]
+			g := make([]float32, in*in)
+			gb := newGramBuilder(kern, in)
+			colSum := make([]float64, in)
+			gb.build(g, colSum, x, 3)
+			full := make([]float32, in*in)
+			if rows <= gramRows {
+				gb.buildFull(full, nil, x, 2)
+			}
+			for c := range in {
+				var want float64
+				for t := range rows {
+					want += float64(x[t*in+c])
 				}
-				for c := range in {
-					var want float64
+				if colSum[c] != want {
+					t.Fatalf("%v: column sum %d = %v, want %v", sh, c, colSum[c], want)
+				}
+			}
+			for i := range in {
+				for j := i; j < in; j++ {
+					if rows <= gramRows && (full[i*in+j] != g[i*in+j] || full[j*in+i] != g[i*in+j]) {
+						t.Fatalf("%v: buildFull G[%d,%d] = %v, G[%d,%d] = %v; build gives %v", sh, i, j, full[i*in+j], j, i, full[j*in+i], g[i*in+j])
+					}
+					var want, abs float64
 					for t := range rows {
-						want += float64(x[t*in+c])
+						v := float64(x[t*in+i]) * float64(x[t*in+j])
+						want += v
+						abs += math.Abs(v)
 					}
-					if colSum[c] != want {
-						t.Fatalf("%v: column sum %d = %v, want %v", sh, c, colSum[c], want)
-					}
-				}
-				for i := range in {
-					for j := i; j < in; j++ {
-						if rows <= gramRows && (full[i*in+j] != g[i*in+j] || full[j*in+i] != g[i*in+j]) {
-							t.Fatalf("%v: buildFull G[%d,%d] = %v, G[%d,%d] = %v; build gives %v", sh, i, j, full[i*in+j], j, i, full[j*in+i], g[i*in+j])
-						}
-						var want, abs float64
-						for t := range rows {
-							v := float64(x[t*in+i]) * float64(x[t*in+j])
-							want += v
-							abs += math.Abs(v)
-						}
-						// γ(gramRows) within each block, and the final rounding to float32.
-						tol := dotError(min(rows, gramRows), abs) + unitRoundoff*math.Abs(want)
-						if math.Abs(float64(g[i*in+j])-want) > tol {
-							t.Fatalf("%v: G[%d,%d] = %v, want %v ± %v", sh, i, j, g[i*in+j], want, tol)
-						}
+					// γ(gramRows) within each block, and the final rounding to float32.
+					tol := dotError(min(rows, gramRows), abs) + unitRoundoff*math.Abs(want)
+					if math.Abs(float64(g[i*in+j])-want) > tol {
+						t.Fatalf("%v: G[%d,%d] = %v, want %v ± %v", sh, i, j, g[i*in+j], want, tol)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // Building H takes H, G and scratch of a few blocks of gramRows rows: no
@@ -96,14 +93,13 @@ func TestPlanCountsBuildingH(t *testing.T) {
 	const in, out, tokens = 64, 8192, 32
 	l := randLayer(newRand(18), in, out, false)
 	batches := randBatches(newRand(19), in, tokens)
-	ks, _ := testedKernels()
-	for _, kern := range ks {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		e, err := NewEvaluator(l, WithKernel(kern.name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if m := e.plan(batches, 1, false); m != Direct {
-			t.Errorf("%s: first Evaluate plans %v, want Direct: building H costs more than the product", kern.name, m)
+			t.Errorf("first Evaluate plans %v, want Direct: building H costs more than the product", m)
 		}
 		var spent float64
 		var methods []Method
@@ -116,10 +112,10 @@ func TestPlanCountsBuildingH(t *testing.T) {
 		}
 		// Direct costs tokens·in·out = out·in²/2 a batch: the first batch pays for H.
 		if methods[0] != Direct || methods[1] != Gram || methods[2] != Gram {
-			t.Errorf("%s: a stream plans %v, want Direct until direct has cost as much as H, then Gram", kern.name, methods)
+			t.Errorf("a stream plans %v, want Direct until direct has cost as much as H, then Gram", methods)
 		}
 		if m := e.plan(batches, 1, false); m != Gram {
-			t.Errorf("%s: with H built, Evaluate plans %v, want Gram", kern.name, m)
+			t.Errorf("with H built, Evaluate plans %v, want Gram", m)
 		}
-	}
+	})
 }

@@ -17,30 +17,28 @@ import (
 // of them (-benchtime=3x) measure a thread's wake-up: use 200x or more.
 // Read the other benchmarks' GFLOP/s as a fraction of it.
 func BenchmarkPeak(b *testing.B) {
-	for _, k := range Kernels() {
-		if !k.Supported || k.kernel.peak == nil {
-			continue
+	ForEachKernelB(b, "", func(b *testing.B, k KernelInfo) {
+		if k.kernel.peak == nil {
+			b.Skipf("kernel %s has no peak loop", k.Name)
 		}
-		b.Run(k.Name, func(b *testing.B) {
-			call := func(int) { k.kernel.peak(peakCall) }
-			procs := runtime.GOMAXPROCS(0)
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			others := newTeam(procs-1, uint64(b.N), call)
-			for warm := time.Now(); time.Since(warm) < 50*time.Millisecond; {
-				call(0)
-			}
-			b.ResetTimer()
-			others.start.Store(true)
-			for range b.N {
-				call(0)
-			}
-			others.done.Wait()
-			b.StopTimer()
-			flops := float64(k.kernel.peakFlops) * peakCall * float64(procs) * float64(b.N)
-			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
+		call := func(int) { k.kernel.peak(peakCall) }
+		procs := runtime.GOMAXPROCS(0)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		others := newTeam(procs-1, uint64(b.N), call)
+		for warm := time.Now(); time.Since(warm) < 50*time.Millisecond; {
+			call(0)
+		}
+		b.ResetTimer()
+		others.start.Store(true)
+		for range b.N {
+			call(0)
+		}
+		others.done.Wait()
+		b.StopTimer()
+		flops := float64(k.kernel.peakFlops) * peakCall * float64(procs) * float64(b.N)
+		b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 }
 
 // BenchmarkMatmul times the dense product C = x·Wᵀ + b ([m, k]·[k, n]) with
@@ -58,26 +56,21 @@ func BenchmarkMatmul(b *testing.B) {
 		for c := range channels {
 			channels[c] = int32(c)
 		}
-		for _, kern := range Kernels() {
-			if !kern.Supported {
-				continue
+		ForEachKernelB(b, fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B, kern KernelInfo) {
+			p := newProduct(kern.kernel, l.Weight, l.Bias, channels, k, n)
+			c := make([]float32, m*n)
+			b.SetBytes(int64(4 * (m*k + m*n)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p.run(c, x, runtime.GOMAXPROCS(0))
 			}
-			b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, kern.Name), func(b *testing.B) {
-				p := newProduct(kern.kernel, l.Weight, l.Bias, channels, k, n)
-				c := make([]float32, m*n)
-				b.SetBytes(int64(4 * (m*k + m*n)))
-				b.ReportAllocs()
-				for b.Loop() {
-					p.run(c, x, runtime.GOMAXPROCS(0))
-				}
-				flops := 2 * float64(m*k*n)
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				if m < MemoryBoundRows {
-					ReportBandwidthFraction(b, 4*k*n)
-				} else {
-					ReportPeakFraction(b, kern.Name, flops)
-				}
-			})
-		}
+			flops := 2 * float64(m*k*n)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if m < MemoryBoundRows {
+				ReportBandwidthFraction(b, 4*k*n)
+			} else {
+				ReportPeakFraction(b, kern.Name, flops)
+			}
+		})
 	}
 }

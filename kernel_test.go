@@ -24,18 +24,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testedKernels returns every kernel this CPU runs, each with its generic
-// twin: the generic kernel of the same tile shape.
-func testedKernels() (ks, twins []*kernel) {
-	for _, k := range Kernels() {
-		if k.Supported {
-			ks = append(ks, k.kernel)
-			twins = append(twins, newGenericKernel("twin", k.kernel.mr, k.kernel.nr))
-		}
-	}
-	return ks, twins
-}
-
 // evalCase is one call of an evalFunc: packed operands and the true tile.
 type evalCase struct {
 	a, w, bias []float32
@@ -142,24 +130,22 @@ func tileShapes(kern *kernel) (shapes [][3]int) {
 }
 
 func TestEvalKernels(t *testing.T) {
-	ks, twins := testedKernels()
-	for i, kern := range ks {
-		t.Run(kern.name, func(t *testing.T) {
-			r := newRand(10)
-			normal := func() float32 { return float32(r.NormFloat64()) }
-			for _, sh := range tileShapes(kern) {
-				k, nk, m := sh[0], sh[1], sh[2]
-				c := newEvalCase(r, kern, k+3, k, nk, m, normal)
-				truth, tol := c.bound(kern.mr, kern.nr)
-				got, twin := runEval(t, kern.eval, c), runEval(t, twins[i].eval, c)
-				for s := range got {
-					if math.Abs(got[s]-truth[s]) > tol[s] || math.Abs(got[s]-twin[s]) > 2*tol[s] {
-						t.Fatalf("k=%d nk=%d m=%d: sum %d = %v, twin %v, truth %v ± %v", k, nk, m, s, got[s], twin[s], truth[s], tol[s])
-					}
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(10)
+		normal := func() float32 { return float32(r.NormFloat64()) }
+		twinKern := twinOf(kern)
+		for _, sh := range tileShapes(kern) {
+			k, nk, m := sh[0], sh[1], sh[2]
+			c := newEvalCase(r, kern, k+3, k, nk, m, normal)
+			truth, tol := c.bound(kern.mr, kern.nr)
+			got, twin := runEval(t, kern.eval, c), runEval(t, twinKern.eval, c)
+			for s := range got {
+				if math.Abs(got[s]-truth[s]) > tol[s] || math.Abs(got[s]-twin[s]) > 2*tol[s] {
+					t.Fatalf("k=%d nk=%d m=%d: sum %d = %v, twin %v, truth %v ± %v", k, nk, m, s, got[s], twin[s], truth[s], tol[s])
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // gemmCase is one call of a gemmFunc or, with acc, of a gemmAccFunc.
@@ -228,25 +214,23 @@ func TestGemmAccKernels(t *testing.T) { testGemmKernels(t, true) }
 // widths, k = 0 included; a gemmAcc's C is prefilled with known values,
 // which the result must hold plus the product.
 func testGemmKernels(t *testing.T, acc bool) {
-	ks, twins := testedKernels()
-	for i, kern := range ks {
-		t.Run(kern.name, func(t *testing.T) {
-			r := newRand(11)
-			gen := func() float32 { return float32((2*r.Float64() - 1) * 2) }
-			for _, k := range []int{0, 1, 3, 7, 8, 9, 16, 17, 64} {
-				for m := 0; m <= kern.mr; m++ {
-					for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, kern.nr - 1, kern.nr} {
-						if n > kern.nr {
-							continue
-						}
-						c := newGemmCase(kern, acc, k, m, n, n+r.IntN(5), gen)
-						got, twin := runGemm(t, kern, c), runGemm(t, twins[i], c)
-						checkGemm(t, kern, c, got, twin)
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(11)
+		gen := func() float32 { return float32((2*r.Float64() - 1) * 2) }
+		twinKern := twinOf(kern)
+		for _, k := range []int{0, 1, 3, 7, 8, 9, 16, 17, 64} {
+			for m := 0; m <= kern.mr; m++ {
+				for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, kern.nr - 1, kern.nr} {
+					if n > kern.nr {
+						continue
 					}
+					c := newGemmCase(kern, acc, k, m, n, n+r.IntN(5), gen)
+					got, twin := runGemm(t, kern, c), runGemm(t, twinKern, c)
+					checkGemm(t, kern, c, got, twin)
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // checkGemm holds each output to the float64 truth within the error of a
@@ -310,19 +294,16 @@ func checkLowerSum(t *testing.T, kern *kernel, m []float32, rank []int32, below 
 }
 
 func TestLowerSumKernels(t *testing.T) {
-	ks, _ := testedKernels()
-	for _, kern := range ks {
-		t.Run(kern.name, func(t *testing.T) {
-			r := newRand(17)
-			normal := func() float32 { return float32(r.NormFloat64()) }
-			for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000} {
-				m, rank := lowerSumCase(r, n, normal)
-				// The rank slice may be longer than the row.
-				rank = append(rank, -1, -1, -1)
-				for _, below := range []int32{-1, 0, 1, int32(n / 2), int32(n - 1), int32(n), int32(n + 5)} {
-					checkLowerSum(t, kern, m, rank, below)
-				}
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(17)
+		normal := func() float32 { return float32(r.NormFloat64()) }
+		for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000} {
+			m, rank := lowerSumCase(r, n, normal)
+			// The rank slice may be longer than the row.
+			rank = append(rank, -1, -1, -1)
+			for _, below := range []int32{-1, 0, 1, int32(n / 2), int32(n - 1), int32(n), int32(n + 5)} {
+				checkLowerSum(t, kern, m, rank, below)
 			}
-		})
-	}
+		}
+	})
 }

@@ -31,63 +31,58 @@ func checkForward(t *testing.T, l Linear, keep []int, x, y []float32) {
 }
 
 func TestLayerForward(t *testing.T) {
-	for _, k := range Kernels() {
-		if !k.Supported {
-			continue
-		}
-		t.Run(k.Name, func(t *testing.T) {
-			r := newRand(30)
-			for _, sh := range [][3]int{{1, 1, 1}, {1, 40, 70}, {8, 33, 65}, {129, 64, 100}} {
-				tokens, in, out := sh[0], sh[1], sh[2]
-				l := randLayer(r, in, out, tokens%2 == 1)
-				x := randBatches(r, in, tokens)[0]
-				scores := randScores(r, in)
-				for _, ratio := range []float64{0, 0.3, 1} {
-					p, err := CompactByScores(l, scores, ratio, WithKernel(k.Name))
-					if err != nil {
-						t.Fatal(err)
-					}
-					keep := p.Kept()
-					pruned, _ := PrunedChannels(scores, ratio)
-					if len(keep)+len(pruned) != in {
-						t.Fatalf("kept %d + pruned %d channels of %d", len(keep), len(pruned), in)
-					}
-					y := make([]float32, tokens*out)
-					if err := p.Forward(y, x); err != nil {
-						t.Fatal(err)
-					}
-					checkForward(t, l, keep, x, y)
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		r := newRand(30)
+		for _, sh := range [][3]int{{1, 1, 1}, {1, 40, 70}, {8, 33, 65}, {129, 64, 100}} {
+			tokens, in, out := sh[0], sh[1], sh[2]
+			l := randLayer(r, in, out, tokens%2 == 1)
+			x := randBatches(r, in, tokens)[0]
+			scores := randScores(r, in)
+			for _, ratio := range []float64{0, 0.3, 1} {
+				p, err := CompactByScores(l, scores, ratio, WithKernel(k.name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				keep := p.Kept()
+				pruned, _ := PrunedChannels(scores, ratio)
+				if len(keep)+len(pruned) != in {
+					t.Fatalf("kept %d + pruned %d channels of %d", len(keep), len(pruned), in)
+				}
+				y := make([]float32, tokens*out)
+				if err := p.Forward(y, x); err != nil {
+					t.Fatal(err)
+				}
+				checkForward(t, l, keep, x, y)
 
-					// The same rows compacted give the same bits.
-					xk := make([]float32, 0, tokens*len(keep))
-					for ti := range tokens {
-						for _, c := range keep {
-							xk = append(xk, x[ti*in+c])
-						}
+				// The same rows compacted give the same bits.
+				xk := make([]float32, 0, tokens*len(keep))
+				for ti := range tokens {
+					for _, c := range keep {
+						xk = append(xk, x[ti*in+c])
 					}
-					yk := make([]float32, tokens*out)
-					if len(keep) == 0 {
-						xk = nil
-					}
-					if err := p.ForwardCompact(yk, xk); err != nil {
-						t.Fatal(err)
-					}
-					if !slices.Equal(y, yk) {
-						t.Errorf("%v ratio %v: ForwardCompact differs from Forward", sh, ratio)
-					}
-					// The compacted weight is W's kept columns.
-					wk := p.Weight()
-					for o := range out {
-						for i, c := range keep {
-							if wk[o*len(keep)+i] != l.Weight[o*in+c] {
-								t.Fatalf("Weight()[%d,%d] = %v, want W[%d,%d] = %v", o, i, wk[o*len(keep)+i], o, c, l.Weight[o*in+c])
-							}
+				}
+				yk := make([]float32, tokens*out)
+				if len(keep) == 0 {
+					xk = nil
+				}
+				if err := p.ForwardCompact(yk, xk); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(y, yk) {
+					t.Errorf("%v ratio %v: ForwardCompact differs from Forward", sh, ratio)
+				}
+				// The compacted weight is W's kept columns.
+				wk := p.Weight()
+				for o := range out {
+					for i, c := range keep {
+						if wk[o*len(keep)+i] != l.Weight[o*in+c] {
+							t.Fatalf("Weight()[%d,%d] = %v, want W[%d,%d] = %v", o, i, wk[o*len(keep)+i], o, c, l.Weight[o*in+c])
 						}
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestDenseLayerMatchesLinear(t *testing.T) {

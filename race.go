@@ -1,0 +1,87 @@
+//go:build race
+
+package chanprune
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// The race detector cannot see inside assembly. Under -race, every SIMD
+// kernel in the table is wrapped so that each call first reports the memory
+// its contract (kernel.go) lets it read and write; a caller that shares a
+// buffer between workers without synchronisation is then caught as it would
+// be with Go kernels. The generic kernels are Go and already instrumented;
+// peak touches no memory.
+func init() {
+	for _, k := range kernels {
+		if k.kernel != genericKernel {
+			raceWrap(k.kernel)
+		}
+	}
+}
+
+// raceWrap replaces k's function values by ones that report their operands'
+// memory to the race detector before calling the kernel.
+func raceWrap(k *kernel) {
+	mr, nr := k.mr, k.nr
+	eval, gemm, gemmAcc, lowerSum, readSum := k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum
+	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
+		raceRead(a[:len(idx)*mr])
+		raceRead(idx)
+		for _, c := range idx {
+			raceRead(w[int(c)*nr:][:nr])
+		}
+		raceRead(bias[:nr])
+		raceWrite(s[:])
+		eval(a, w, idx, nk, bias, m, s)
+	}
+	k.gemm = func(a, w []float32, depth int, bias, c []float32, ldc, m, n int) {
+		raceRead(a[:depth*mr])
+		raceRead(w[:depth*nr])
+		raceRead(bias[:nr])
+		raceWriteTile(c, ldc, m, n)
+		gemm(a, w, depth, bias, c, ldc, m, n)
+	}
+	k.gemmAcc = func(a, w []float32, depth int, c []float32, ldc, m, n int) {
+		raceRead(a[:depth*mr])
+		raceRead(w[:depth*nr])
+		raceWriteTile(c, ldc, m, n)
+		gemmAcc(a, w, depth, c, ldc, m, n)
+	}
+	k.lowerSum = func(m []float32, rank []int32, below int32) float64 {
+		raceRead(m)
+		raceRead(rank[:len(m)])
+		return lowerSum(m, rank, below)
+	}
+	k.readSum = func(x []float32) float32 {
+		raceRead(x)
+		return readSum(x)
+	}
+}
+
+// raceWriteTile reports the m×n tile of c with row stride ldc, the only
+// elements a gemm kernel reads and writes; other workers may write the
+// elements between its rows. With n = 0, c may be empty.
+func raceWriteTile(c []float32, ldc, m, n int) {
+	if n == 0 {
+		return
+	}
+	for i := range m {
+		raceWrite(c[i*ldc:][:n])
+	}
+}
+
+// raceRead reports a read of all of s.
+func raceRead[E any](s []E) {
+	if len(s) > 0 {
+		runtime.RaceReadRange(unsafe.Pointer(unsafe.SliceData(s)), len(s)*int(unsafe.Sizeof(s[0])))
+	}
+}
+
+// raceWrite reports a write of all of s.
+func raceWrite[E any](s []E) {
+	if len(s) > 0 {
+		runtime.RaceWriteRange(unsafe.Pointer(unsafe.SliceData(s)), len(s)*int(unsafe.Sizeof(s[0])))
+	}
+}
