@@ -54,12 +54,11 @@ func (e *Evaluator) buildLayerGram() {
 		rows := block[:(min(out, o0+gramRows)-o0)*in]
 		for r := range len(rows) / in {
 			o, w := o0+r, rows[r*in:(r+1)*in]
-			panel := e.weight[(o/nr)*in*nr:]
+			unpackWeightRow(w, e.weight, o, in, nr)
 			b := float64(e.bias[o])
 			lg.bb += b * b
-			for c := range w {
-				w[c] = panel[c*nr+o%nr]
-				lg.u[c] += float64(w[c]) * b
+			for c, v := range w {
+				lg.u[c] += float64(v) * b
 			}
 		}
 		e.gram.builder.add(lg.h, rows, e.workerCount())

@@ -97,10 +97,7 @@ func (l *Layer) Weight() []float32 {
 	depth, nr := len(l.kept), l.prod.kern.nr
 	w := make([]float32, l.out*depth)
 	for o := range l.out {
-		panel := l.prod.weight[(o/nr)*depth*nr:]
-		for i := range depth {
-			w[o*depth+i] = panel[i*nr+o%nr]
-		}
+		unpackWeightRow(w[o*depth:(o+1)*depth], l.prod.weight, o, depth, nr)
 	}
 	return w
 }

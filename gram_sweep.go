@@ -1,6 +1,6 @@
 package chanprune
 
-// The Gram path of a sweep (DESIGN.md, "Sweeps"): with the channels of a
+// The Gram path of a sweep: with the channels of a
 // score set in pruning order π, the pruned sets of its ratios are nested
 // prefixes of π, so y·d and ‖d‖² grow channel by channel:
 //

@@ -1,8 +1,8 @@
 package chanprune
 
 // The Gram path: with G = xᵀx per batch, H = WᵀW, u = Wᵀb and s = Σ_t x_t,
-// every quantity the metrics need is a contraction of H with G (DESIGN.md,
-// "Gram shortcut"), so one T·in²/2 pass per batch serves any number of
+// every quantity the metrics need is a contraction of H with G (README, "Methods:
+// direct and Gram"), so one T·in²/2 pass per batch serves any number of
 // (score set, ratio) pairs.
 
 // gramRows is how many rows the float32 kernel sums before a float64
