@@ -94,7 +94,7 @@ type Evaluator struct {
 		batches            [][]float32
 		nk                 int
 		x                  []float32 // the batch whose chunks are shared
-		batchJob, chunkJob job
+		batchJob, chunkJob job[Evaluator]
 	}
 }
 
@@ -143,8 +143,6 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 		perm:    make([]int32, layer.In),
 		pruned:  make([]bool, layer.In),
 	}
-	e.call.batchJob.run = e.evalBatch
-	e.call.chunkJob.run = e.evalSharedChunk
 	packWeight(e.weight, layer.Weight, layer.In, layer.Out, kern.nr)
 	packBias(e.bias, layer.Bias)
 	return e, nil

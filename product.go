@@ -29,8 +29,8 @@ type productCall struct {
 	packed []float32 // packed activations, grown as needed
 	c      []float32
 	tokens int
-	job    job // the column chunks
-	pack   job // the row panels
+	job    job[productCall] // the column chunks
+	pack   job[productCall] // the row panels
 	call   struct {
 		x        []float32
 		width    int
@@ -99,10 +99,10 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	}
 	call.call.x, call.call.width, call.call.channels = x, width, channels
 	rowPanels := panels(call.tokens, p.kern.mr)
-	call.pack.do(rowPanels, min(workers, rowPanels))
+	call.pack.do(rowPanels, min(workers, rowPanels), (*productCall).packPanel, call)
 	call.c = c
 	chunks := (panels(p.out, p.kern.nr) + p.chunkPanels() - 1) / p.chunkPanels()
-	call.job.do(chunks, min(workers, chunks))
+	call.job.do(chunks, min(workers, chunks), (*productCall).chunk, call)
 	call.c, call.call.x = nil, nil
 }
 
@@ -114,12 +114,7 @@ func (p *product) get() *productCall {
 		p.free = p.free[:n-1]
 		return call
 	}
-	call := &productCall{p: p}
-	call.job.run = call.chunk
-	call.pack.run = func(_, i int) {
-		packActivationPanel(call.packed, call.call.x, call.call.width, p.kern.mr, call.call.channels, i)
-	}
-	return call
+	return &productCall{p: p}
 }
 
 func (p *product) put(call *productCall) {
@@ -129,6 +124,11 @@ func (p *product) put(call *productCall) {
 }
 
 func (p *product) chunkPanels() int { return max(1, productChunkOutputs/p.kern.nr) }
+
+// packPanel packs row panel i of the call's rows.
+func (call *productCall) packPanel(_, i int) {
+	packActivationPanel(call.packed, call.call.x, call.call.width, call.p.kern.mr, call.call.channels, i)
+}
 
 // chunk computes the columns of chunk ch for every row panel, K block by
 // K block (see productKC).

@@ -37,7 +37,7 @@ type Stream struct {
 	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
 	spent   float64   // what the direct path has cost, for planStream
 	batches int
-	job     job // the score sets, on the Gram path
+	job     job[Stream] // the score sets, on the Gram path
 	gram    struct {
 		yy, us, tb float64
 		r, a       float64 // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
@@ -53,7 +53,6 @@ type Stream struct {
 // evaluates each set at each ratio.
 func (e *Evaluator) NewStream(sets []ScoreSet, ratios []float64) (*Stream, error) {
 	s := &Stream{e: e}
-	s.job.run = s.gramSet
 	return s, s.reset(sets, ratios, nil)
 }
 
