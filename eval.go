@@ -102,9 +102,19 @@ type Evaluator struct {
 type Option func(*config)
 
 type config struct {
-	kernel  string
-	workers int
-	method  Method
+	kernel    string
+	workers   int
+	method    Method
+	methodSet bool // WithMethod was given: only an Evaluator has a method
+}
+
+// newConfig applies opts in order.
+func newConfig(opts []Option) config {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // WithKernel selects the kernel by name ("generic", or a SIMD kernel that
@@ -116,10 +126,7 @@ func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // NewEvaluator checks layer and packs its weight for the selected kernel.
 func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := newConfig(opts)
 	if cfg.method < Auto || cfg.method > Gram {
 		return nil, fmt.Errorf("WithMethod(%d): %w", int(cfg.method), ErrMethod)
 	}

@@ -34,7 +34,7 @@ type plotPoint struct {
 func sweepPlotPoints(points []chanprune.Point) []plotPoint {
 	out := make([]plotPoint, len(points))
 	for i, p := range points {
-		out[i] = plotPoint{p.Scores, p.Ratio, p.RMSE, p.CosineSimilarity}
+		out[i] = plotPoint{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity}
 	}
 	return out
 }
