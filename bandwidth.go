@@ -31,6 +31,9 @@ const bandwidthChunk = 16 << 10
 // cache measures DRAM. The buffer is allocated and written first (so every
 // page is real memory, not the shared zero page) and freed on return; the
 // size is rounded down to a whole number of 512-byte blocks a worker.
+//
+// The package does not call it: it is exported for benchmarks and tools
+// that report their rates as fractions of the bandwidth (bw-fraction).
 func MeasureBandwidth(bytes, workers int, d time.Duration) (float64, error) {
 	k, err := selectKernel("")
 	if err != nil {

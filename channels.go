@@ -38,12 +38,18 @@ func PrunedChannels(scores []float32, ratio float64) ([]int, error) {
 	return pruned, nil
 }
 
+// allChannels sets ch to the channels 0, 1, …, len(ch)−1 and returns it.
+func allChannels(ch []int32) []int32 {
+	for c := range ch {
+		ch[c] = int32(c)
+	}
+	return ch
+}
+
 // pruneOrder fills order with the channels sorted by ascending score, ties
 // by ascending index: order[:k] are the k channels pruned first.
 func pruneOrder(order []int32, scores []float32) {
-	for c := range order {
-		order[c] = int32(c)
-	}
+	allChannels(order)
 	slices.SortFunc(order, func(a, b int32) int {
 		if c := cmp.Compare(scores[a], scores[b]); c != 0 {
 			return c

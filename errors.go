@@ -21,6 +21,9 @@ var (
 	ErrKernel = errors.New("kernel not available")
 	// ErrMethod reports an unknown method name.
 	ErrMethod = errors.New("unknown method")
+	// ErrOption reports an option given to a function it does not apply
+	// to, such as WithMethod to Compact.
+	ErrOption = errors.New("option does not apply")
 	// ErrBusy reports a call on an Evaluator, or on one of its Streams,
 	// while another call on it is in progress in another goroutine.
 	ErrBusy = errors.New("evaluator in use")

@@ -94,7 +94,7 @@ type Evaluator struct {
 		batches            [][]float32
 		nk                 int
 		x                  []float32 // the batch whose chunks are shared
-		batchJob, chunkJob job
+		batchJob, chunkJob job[Evaluator]
 	}
 }
 
@@ -102,9 +102,19 @@ type Evaluator struct {
 type Option func(*config)
 
 type config struct {
-	kernel  string
-	workers int
-	method  Method
+	kernel    string
+	workers   int
+	method    Method
+	methodSet bool // WithMethod was given: only an Evaluator has a method
+}
+
+// newConfig applies opts in order.
+func newConfig(opts []Option) config {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // WithKernel selects the kernel by name ("generic", or a SIMD kernel that
@@ -116,10 +126,7 @@ func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // NewEvaluator checks layer and packs its weight for the selected kernel.
 func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := newConfig(opts)
 	if cfg.method < Auto || cfg.method > Gram {
 		return nil, fmt.Errorf("WithMethod(%d): %w", int(cfg.method), ErrMethod)
 	}
@@ -143,8 +150,6 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 		perm:    make([]int32, layer.In),
 		pruned:  make([]bool, layer.In),
 	}
-	e.call.batchJob.run = e.evalBatch
-	e.call.chunkJob.run = e.evalSharedChunk
 	packWeight(e.weight, layer.Weight, layer.In, layer.Out, kern.nr)
 	packBias(e.bias, layer.Bias)
 	return e, nil

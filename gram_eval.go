@@ -12,19 +12,19 @@ type layerGram struct {
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
 	builder  *gramBuilder
-	g        []float32    // G = xᵀx, in×in (upper triangle; both for sweeps)
-	diag     []float64    // G_ii
-	rounds   float64      // gramRounds(tokens): the roundings in an entry of G
-	colSum   []float64    // s = Σ_t x_t
-	mask     []float64    // 1 for a pruned channel, else 0
-	rows     [][6]float64 // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖², and its variances (gramVariance)
-	c        []float64    // per channel j: Σ_i H_ij·G_ij
-	w        []float64    // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	sums     []sums       // per batch of a call
-	one      [1][]float32 // a batch redone on the direct path
-	contract job          // rows, for one evaluation
-	rowSums  job          // rows, for c and M
-	mirror   job          // block rows of G
+	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps)
+	diag     []float64      // G_ii
+	rounds   float64        // gramRounds(tokens): the roundings in an entry of G
+	colSum   []float64      // s = Σ_t x_t
+	mask     []float64      // 1 for a pruned channel, else 0
+	rows     [][6]float64   // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖², and its variances (gramVariance)
+	c        []float64      // per channel j: Σ_i H_ij·G_ij
+	w        []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	sums     []sums         // per batch of a call
+	one      [1][]float32   // a batch redone on the direct path
+	contract job[Evaluator] // rows, for one evaluation
+	rowSums  job[Evaluator] // rows, for c and M
+	mirror   job[Evaluator] // block rows of G
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
@@ -54,12 +54,11 @@ func (e *Evaluator) buildLayerGram() {
 		rows := block[:(min(out, o0+gramRows)-o0)*in]
 		for r := range len(rows) / in {
 			o, w := o0+r, rows[r*in:(r+1)*in]
-			panel := e.weight[(o/nr)*in*nr:]
+			unpackWeightRow(w, e.weight, o, in, nr)
 			b := float64(e.bias[o])
 			lg.bb += b * b
-			for c := range w {
-				w[c] = panel[c*nr+o%nr]
-				lg.u[c] += float64(w[c]) * b
+			for c, v := range w {
+				lg.u[c] += float64(v) * b
 			}
 		}
 		e.gram.builder.add(lg.h, rows, e.workerCount())
@@ -69,9 +68,6 @@ func (e *Evaluator) buildLayerGram() {
 		lg.diag[i] = float64(lg.h[i*in+i])
 	}
 	e.layerGram = lg
-	e.gram.contract.run = e.contractRow
-	e.gram.rowSums.run = e.rowSum
-	e.gram.mirror.run = func(_, i int) { mirrorBlockRow(e.gram.g, in, i) }
 }
 
 // gramInputs forms G (its upper triangle, or all of it if full) and
@@ -87,7 +83,7 @@ func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
 		gb.builder.buildFull(gb.g, gb.colSum, x, e.workerCount())
 	case full:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
-		gb.mirror.do(panels(in, mirrorBlock), e.workerCount())
+		gb.mirror.do(panels(in, mirrorBlock), e.workerCount(), (*Evaluator).mirrorGramRow, e)
 	default:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
@@ -155,7 +151,7 @@ func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
 			gb.mask[c] = 1
 		}
 	}
-	gb.contract.do(e.in, e.workerCount())
+	gb.contract.do(e.in, e.workerCount(), (*Evaluator).contractRow, e)
 	var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
 	var v gramVariance
 	for _, r := range gb.rows {
@@ -262,6 +258,9 @@ func mirror(g []float32, in int) {
 		mirrorBlockRow(g, in, i)
 	}
 }
+
+// mirrorGramRow is the mirror job: block row i of the batch's G.
+func (e *Evaluator) mirrorGramRow(_, i int) { mirrorBlockRow(e.gram.g, e.in, i) }
 
 // mirrorBlockRow mirrors the upper triangle's rows i·mirrorBlock … onward.
 func mirrorBlockRow(g []float32, in, i int) {

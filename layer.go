@@ -51,9 +51,9 @@ func CompactByScores(l Linear, scores []float32, ratio float64, opts ...Option) 
 // Compact keeps the input channels listed in keep (strictly increasing, in
 // [0, In)) and packs their columns of the weight once.
 func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
+	cfg := newConfig(opts)
+	if cfg.methodSet {
+		return nil, fmt.Errorf("WithMethod(%v): a Layer has no evaluation method, the option is for NewEvaluator: %w", cfg.method, ErrOption)
 	}
 	kern, err := selectKernel(cfg.kernel)
 	if err != nil {
@@ -97,10 +97,7 @@ func (l *Layer) Weight() []float32 {
 	depth, nr := len(l.kept), l.prod.kern.nr
 	w := make([]float32, l.out*depth)
 	for o := range l.out {
-		panel := l.prod.weight[(o/nr)*depth*nr:]
-		for i := range depth {
-			w[o*depth+i] = panel[i*nr+o%nr]
-		}
+		unpackWeightRow(w[o*depth:(o+1)*depth], l.prod.weight, o, depth, nr)
 	}
 	return w
 }

@@ -41,8 +41,12 @@ func ParseMethod(s string) (Method, error) {
 	return 0, fmt.Errorf("method %q: want auto, direct or gram: %w", s, ErrMethod)
 }
 
-// WithMethod forces a method instead of Auto.
-func WithMethod(m Method) Option { return func(c *config) { c.method = m } }
+// WithMethod forces a method instead of Auto. It is an option of
+// NewEvaluator only: NewLayer, Compact and CompactByScores, which have no
+// method to choose, refuse it with ErrOption.
+func WithMethod(m Method) Option {
+	return func(c *config) { c.method, c.methodSet = m, true }
+}
 
 // maxGramBytes bounds the memory Auto lets the Gram path take: H and G in
 // float32 and, for batches over gramRows rows, a float64 accumulator.

@@ -19,6 +19,15 @@ func packWeight(dst, weight []float32, in, out, nr int) {
 	}
 }
 
+// unpackWeightRow sets dst (len depth) to row o of a weight that packWeight
+// laid out with depth channels: the inverse of packWeight for one output.
+func unpackWeightRow(dst, packed []float32, o, depth, nr int) {
+	panel := packed[(o/nr)*depth*nr:]
+	for c := range dst[:depth] {
+		dst[c] = panel[c*nr+o%nr]
+	}
+}
+
 // packBias copies the bias (or zeros when there is none) into nr-padded form.
 func packBias(dst, bias []float32) {
 	clear(dst)

@@ -16,6 +16,10 @@ const peakCall = 1 << 12
 // without pause for a warm-up of half a window and then 5 windows of d,
 // and the best window is reported, so a call takes about 5.5·d. The
 // generic kernel has no such loop.
+//
+// The package does not call it: it is exported for benchmarks and tools
+// that report their rates as fractions of the peak (the benchmarks'
+// peak-fraction).
 func MeasurePeak(kernel string, workers int, d time.Duration) (float64, error) {
 	k, err := selectKernel(kernel)
 	if err != nil {

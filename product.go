@@ -29,8 +29,8 @@ type productCall struct {
 	packed []float32 // packed activations, grown as needed
 	c      []float32
 	tokens int
-	job    job // the column chunks
-	pack   job // the row panels
+	job    job[productCall] // the column chunks
+	pack   job[productCall] // the row panels
 	call   struct {
 		x        []float32
 		width    int
@@ -47,12 +47,9 @@ func newProduct(kern *kernel, weight, bias []float32, channels []int32, in, out 
 	np := panels(out, kern.nr)
 	p := &product{
 		kern: kern, channels: channels, in: in, out: out, kc: productKC,
-		identity: make([]int32, depth),
+		identity: allChannels(make([]int32, depth)),
 		weight:   make([]float32, np*kern.nr*depth),
 		bias:     make([]float32, np*kern.nr),
-	}
-	for i := range p.identity {
-		p.identity[i] = int32(i)
 	}
 	packWeight(p.weight, weight, depth, out, kern.nr)
 	packBias(p.bias, bias)
@@ -65,27 +62,18 @@ func newProduct(kern *kernel, weight, bias []float32, channels []int32, in, out 
 // kernel on rows [k0, k1) of a's panel i and w's panel j: gemm (with bias)
 // on the first block, gemmAcc on the others.
 //
-// Measured on the 2 vCPU Sapphire Rapids VM this was tuned on (AVX-512,
-// 14×32 tiles, T = 128, two workers; the VM's FMA peak swings between about
-// 170 and 340 GFLOP/s, so each choice was timed in paired rounds, every
-// configuration in turn, 60-100 rounds, medians of the time ratios):
+// The constants are chosen for these reasons (paired timings are in the
+// commit history):
 //
-//   - kc: 256, 384 and 512 are within 2% of one another on 4096→1024,
-//     3277→1024, 2048→1024 and 1024→4096; 512 is the best by 1-2% on
-//     4096→1024, where depth 4096 unblocked is 1.5-3.5% slower (at depth
-//     2048 to 3277 unblocked ties within 1.5%). With kc = 512 the w block
-//     (64 KB) and the chunk's a blocks (10 row panels × 28 KB) stay in the
-//     2 MB L2, so a K block of a comes from L3 once per chunk instead of
-//     once per column panel. Far more came from packing by channel
-//     (packActivationPanel): 15-18% on 4096→1024, 3% on 1024→4096.
-//   - the loop order (K block, i, j), which keeps a's block in L1 across
-//     the chunk's panels, measured the same as (K block, j, i), which keeps
-//     the w block in L2 across the row panels, within 1%; the latter stays.
-//   - chunks of 64 outputs (2 AVX-512 panels) rather than the evaluator's
-//     256: 2-3% faster on 4096→1024 and 1024→4096, 16% on 2048→1024, 2-4%
-//     at T = 1 and 8. Sixteen chunks instead of four for 1024 outputs keep
-//     the two workers even when one vCPU runs slow. The price, each K block
-//     of a read from L3 once per 2 panels rather than per 8, did not show.
+//   - kc = 512 keeps a K block of the w panel and the chunk's a blocks in
+//     a 2 MB L2, so each K block of a comes from L3 once per chunk instead
+//     of once per column panel; 256 to 512 differ by 1-2%, deep layers
+//     (depth 4096) unblocked are slower by a few percent.
+//   - the loop order (K block, j, i) keeps the w block in L2 across the row
+//     panels; (K block, i, j) measured the same.
+//   - chunks of 64 outputs rather than the evaluator's 256 give more chunks
+//     than workers even for 1024 outputs, which keeps the workers even when
+//     one runs slow.
 const (
 	productKC           = 512
 	productChunkOutputs = 64
@@ -111,10 +99,10 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	}
 	call.call.x, call.call.width, call.call.channels = x, width, channels
 	rowPanels := panels(call.tokens, p.kern.mr)
-	call.pack.do(rowPanels, min(workers, rowPanels))
+	call.pack.do(rowPanels, min(workers, rowPanels), (*productCall).packPanel, call)
 	call.c = c
 	chunks := (panels(p.out, p.kern.nr) + p.chunkPanels() - 1) / p.chunkPanels()
-	call.job.do(chunks, min(workers, chunks))
+	call.job.do(chunks, min(workers, chunks), (*productCall).chunk, call)
 	call.c, call.call.x = nil, nil
 }
 
@@ -126,12 +114,7 @@ func (p *product) get() *productCall {
 		p.free = p.free[:n-1]
 		return call
 	}
-	call := &productCall{p: p}
-	call.job.run = call.chunk
-	call.pack.run = func(_, i int) {
-		packActivationPanel(call.packed, call.call.x, call.call.width, p.kern.mr, call.call.channels, i)
-	}
-	return call
+	return &productCall{p: p}
 }
 
 func (p *product) put(call *productCall) {
@@ -141,6 +124,11 @@ func (p *product) put(call *productCall) {
 }
 
 func (p *product) chunkPanels() int { return max(1, productChunkOutputs/p.kern.nr) }
+
+// packPanel packs row panel i of the call's rows.
+func (call *productCall) packPanel(_, i int) {
+	packActivationPanel(call.packed, call.call.x, call.call.width, call.p.kern.mr, call.call.channels, i)
+}
 
 // chunk computes the columns of chunk ch for every row panel, K block by
 // K block (see productKC).

@@ -13,8 +13,8 @@ type ScoreSet struct {
 
 // Point is the evaluation of one (score set, ratio) pair.
 type Point struct {
-	Scores string // the score set's name
-	Ratio  float64
+	Set   string // the score set's name (ScoreSet.Name)
+	Ratio float64
 	Metrics
 }
 
@@ -37,7 +37,7 @@ type Stream struct {
 	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
 	spent   float64   // what the direct path has cost, for planStream
 	batches int
-	job     job // the score sets, on the Gram path
+	job     job[Stream] // the score sets, on the Gram path
 	gram    struct {
 		yy, us, tb float64
 		r, a       float64 // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
@@ -53,7 +53,6 @@ type Stream struct {
 // evaluates each set at each ratio.
 func (e *Evaluator) NewStream(sets []ScoreSet, ratios []float64) (*Stream, error) {
 	s := &Stream{e: e}
-	s.job.run = s.gramSet
 	return s, s.reset(sets, ratios, nil)
 }
 
@@ -91,12 +90,8 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	s.points = dst[:0]
 	for _, name := range s.names {
 		for _, r := range ratios {
-			var pb []BatchMetrics
-			if len(s.points) < cap(s.points) {
-				pb = s.points[:len(s.points)+1][len(s.points)].PerBatch[:0]
-			}
-			s.points = append(s.points, Point{Scores: name, Ratio: r,
-				Metrics: Metrics{NumPruned: NumPruned(s.e.in, r), PerBatch: pb}})
+			s.points = append(s.points, Point{Set: name, Ratio: r,
+				Metrics: Metrics{NumPruned: NumPruned(s.e.in, r), PerBatch: sparePerBatch(s.points)}})
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
@@ -108,6 +103,16 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
 	s.method, s.batches, s.spent = Auto, 0, 0
 	return nil
+}
+
+// sparePerBatch returns, emptied, the PerBatch memory of the point that the
+// next append to points overwrites (a point of the caller's dst beyond
+// len(points)), so that a reused dst reuses it too; nil if there is none.
+func sparePerBatch(points []Point) []BatchMetrics {
+	if len(points) == cap(points) {
+		return nil
+	}
+	return points[len(points) : len(points)+1][0].PerBatch[:0]
 }
 
 // Observe evaluates every pair on one batch, a row-major [..., In] tensor.

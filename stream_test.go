@@ -38,15 +38,15 @@ func TestSweepMatchesEvaluate(t *testing.T) {
 		}
 		for i, p := range points {
 			set := sets[i/len(sweepRatios)]
-			if p.Scores != set.Name || p.Ratio != sweepRatios[i%len(sweepRatios)] {
-				t.Fatalf("point %d is %s@%v, want %s@%v", i, p.Scores, p.Ratio, set.Name, sweepRatios[i%len(sweepRatios)])
+			if p.Set != set.Name || p.Ratio != sweepRatios[i%len(sweepRatios)] {
+				t.Fatalf("point %d is %s@%v, want %s@%v", i, p.Set, p.Ratio, set.Name, sweepRatios[i%len(sweepRatios)])
 			}
 			want := refEval(l, batches, set.Scores, p.Ratio)
 			if method == Gram {
 				want.tol = gramTolerance(l, batches, prunedMask(set.Scores, want.NumPruned))
 			}
 			if !want.within(p.Metrics) || len(p.PerBatch) != len(batches) {
-				t.Errorf("%v %s@%v: rmse %v cos %v k %d, want %v %v %d ± %v", method, p.Scores, p.Ratio,
+				t.Errorf("%v %s@%v: rmse %v cos %v k %d, want %v %v %d ± %v", method, p.Set, p.Ratio,
 					p.RMSE, p.CosineSimilarity, p.NumPruned, want.RMSE, want.CosineSimilarity, want.NumPruned, want.tol)
 			}
 		}

@@ -58,44 +58,16 @@
 // on both FMA ports (4 cycles × 2 = 8 at least), and enough FMAs per load
 // that the loads (2-3 a cycle) never limit the FMA ports.
 //
-// # Why these shapes (measured)
+// # Why these shapes
 //
-// On the 2 vCPU Sapphire Rapids VM this was written on, one core, the
-// kernels called in a loop on K = 1024 (nk = 819) with the w panel and four
-// rotating a panels L2-resident, each 10 ms burst interleaved with the
-// peak kernel of its ISA so that each ratio compares one clock; 60 rounds,
-// medians (the machine's clock varies by ±10% from run to run):
-//
-//	peakAVX2      ≈  95 GFLOP/s     peakAVX512      ≈ 175-180 GFLOP/s
-//	evalAVX2 6×16    0.90 of peak   evalAVX512 14×32   0.96 of peak
-//	gemmAVX2 6×16    0.91-0.93      gemmAVX512 14×32   0.99
-//	evalAVX2 4×24    0.71           evalAVX512 12×32   0.96
-//	                                evalAVX512 10×32   0.95
-//	                                evalAVX512  8×48   0.97
-//	                                evalAVX512  6×64   0.97
-//
-// At K = 256 the fixed epilogue shows: eval 0.86 (AVX2) and 0.88 (AVX-512).
-// AVX2 4×24 ties 6×16 as gemm (0.94 vs 0.93 in a second run), but its eval
-// falls to 0.71-0.74 (its 96-byte rows need an IMUL for the row address and
-// its epilogue fits only one set of sums; not pursued), so 6×16 stays. The
-// AVX-512 shapes tie within the noise, so
-// 14×32 stays: it loads the fewest bytes per flop (184 B for 896 flops a
-// step; 8×48 loads 224 B for 768), which matters once the panels come from
-// L2 or beyond. Unrolling the K loop by 2 or 4 (the unroll parameter)
-// changed nothing measurable on either ISA, so it is 1.
-//
-// lowerSum on a 1024-element row (L1-resident, below drawn over the row,
-// medians of 7-15 runs): lowerSumGeneric 0.9-1.0 elements/ns, AVX2 5.4-6.3,
-// AVX-512 8.8-10 (the spread is the machine's load and clock). By uop
-// count both are bound by the vector ports, not by add latency: AVX2 does
-// 5 vector uops a step of 4 (compare, AND, a 2-uop VCVTPS2PD, add) on
-// ports 0, 1, 5, at most 2.4 elements a cycle; AVX-512 does 8 uops on
-// ports 0 and 5 a block of 16 (compare, KSHIFTRW, 2 × 2 for the
-// conversions, 2 adds), at most 4. 2 or 8 accumulators instead of 4 moved
-// either by ≤ 4%, in the noise, and the AVX2 kernel's VADDPD measured the
-// same as a VFMADD231PD by 1.0 (6.2 vs 6.3). In BenchmarkSweep/seed
-// (min of 6 runs) the kernels took a sweep from 625 to 398 ms (avx2) and
-// from 589 to 331 ms (avx512) against lowerSumGeneric.
+// 6×16 (AVX2) and 14×32 (AVX-512) reach about 0.9 and 0.96 of the FMA peak
+// as eval and more as gemm, measured against the peak kernel on the same
+// core. Wider AVX2 tiles lose in eval (a 96-byte row needs an IMUL for its
+// address and the epilogue fits only one set of sums); the AVX-512 shapes
+// tie, and 14×32 loads the fewest bytes per flop, which matters once the
+// panels come from L2 or beyond. Unrolling the K loop changed nothing, so
+// unroll is 1. lowerSum is bound by the vector ports, not by add latency,
+// so 4 accumulators suffice. The measurements are in the commit history.
 package main
 
 import (

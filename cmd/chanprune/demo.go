@@ -59,7 +59,7 @@ func runDemo(args []string, stdout io.Writer) error {
 
 	fmt.Fprintf(stdout, "%-22s %8s %12s %12s %12s\n", "estimator", "pruned", "rmse", "cosine", "scoring")
 	for i, p := range points {
-		fmt.Fprintf(stdout, "%-22s %8d %12.6g %12.8f %12v\n", p.Scores, p.NumPruned, p.RMSE, p.CosineSimilarity,
+		fmt.Fprintf(stdout, "%-22s %8d %12.6g %12.8f %12v\n", p.Set, p.NumPruned, p.RMSE, p.CosineSimilarity,
 			scoring[i].Round(time.Millisecond))
 	}
 	fmt.Fprintf(stdout, "\nevaluated %d score sets at ratio %v in %v with one Sweep, kernel %s; total %v.\n",

@@ -49,7 +49,7 @@ func sweepPlotPoints(points []chanprune.Point) []plotPoint {
 	for i, p := range points {
 		rmse := statsJSON{p.RMSE, 0, p.RMSE, p.RMSE}
 		cos := statsJSON{p.CosineSimilarity, 0, p.CosineSimilarity, p.CosineSimilarity}
-		out[i] = plotPoint{p.Scores, p.Ratio, rmse, cos, 0}
+		out[i] = plotPoint{p.Set, p.Ratio, rmse, cos, 0}
 	}
 	return out
 }

@@ -179,7 +179,7 @@ func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
 	warnUncertified(l.Name, points)
 	r := layerResult{Name: l.Name, In: layer.In, Out: layer.Out, Batches: batches.Len()}
 	for _, pt := range points {
-		r.Points = append(r.Points, pointJSON{pt.Scores, pt.Ratio, pt.RMSE, pt.CosineSimilarity, pt.NumPruned})
+		r.Points = append(r.Points, pointJSON{pt.Set, pt.Ratio, pt.RMSE, pt.CosineSimilarity, pt.NumPruned})
 	}
 	return r, e.Kernel(), nil
 }

@@ -155,7 +155,7 @@ type pointJSON struct {
 func writeSweepJSON(w io.Writer, points []chanprune.Point) error {
 	out := make([]pointJSON, len(points))
 	for i, p := range points {
-		out[i] = pointJSON{p.Scores, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned}
+		out[i] = pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -166,7 +166,7 @@ func writeSweepCSV(w io.Writer, points []chanprune.Point) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"scores", "ratio", "num_pruned", "rmse", "cosine_similarity"})
 	for _, p := range points {
-		cw.Write([]string{p.Scores, strconv.FormatFloat(p.Ratio, 'g', -1, 64), strconv.Itoa(p.NumPruned),
+		cw.Write([]string{p.Set, strconv.FormatFloat(p.Ratio, 'g', -1, 64), strconv.Itoa(p.NumPruned),
 			strconv.FormatFloat(p.RMSE, 'g', -1, 64), strconv.FormatFloat(p.CosineSimilarity, 'g', -1, 64)})
 	}
 	cw.Flush()
@@ -178,7 +178,7 @@ func writeSweepText(w io.Writer, points []chanprune.Point, l chanprune.Linear, b
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\t")
 	for _, p := range points {
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t\n", p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity)
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t\n", p.Set, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity)
 	}
 	return tw.Flush()
 }

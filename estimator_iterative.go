@@ -83,8 +83,8 @@ func newIterative(layer Linear, opts EstimatorOptions) (scorer, error) {
 		scaleByMagnitude: opts.Calibration != "",
 		isPruned:         make([]bool, in),
 		bias:             make([]float64, out),
-		forward:          newProduct(kern, layer.Weight, nil, channelList(in), in, out),
-		backward:         newProduct(kern, transpose(layer.Weight, out, in), nil, channelList(out), out, in),
+		forward:          newProduct(kern, layer.Weight, nil, allChannels(make([]int32, in)), in, out),
+		backward:         newProduct(kern, transpose(layer.Weight, out, in), nil, allChannels(make([]int32, out)), out, in),
 	}
 	it.colSumSq, _ = weightColumns(layer)
 	for o, v := range layer.Bias {
@@ -115,10 +115,10 @@ func (it *iterative) observe(a activations) error {
 		return fmt.Errorf("batch %d is beyond the %d iterations given: %w", a.index, it.iterations, ErrEstimator)
 	}
 	in, out, tokens := len(it.isPruned), len(it.bias), a.tokens()
-	it.xP = growFloat32(it.xP, tokens*in)
-	it.y, it.yP, it.s = growFloat32(it.y, tokens*out), growFloat32(it.yP, tokens*out), growFloat32(it.s, tokens*out)
-	it.sW = growFloat32(it.sW, tokens*in)
-	it.sNormSq, it.mean = growFloat64(it.sNormSq, tokens), growFloat64(it.mean, in)
+	it.xP = zeroed(it.xP, tokens*in)
+	it.y, it.yP, it.s = zeroed(it.y, tokens*out), zeroed(it.yP, tokens*out), zeroed(it.s, tokens*out)
+	it.sW = zeroed(it.sW, tokens*in)
+	it.sNormSq, it.mean = zeroed(it.sNormSq, tokens), zeroed(it.mean, in)
 
 	copy(it.xP, a.x)
 	for t := range tokens {
@@ -245,15 +245,6 @@ func (it *iterative) restore(in, batches int) error {
 	return nil
 }
 
-// channelList returns the channels 0…n−1.
-func channelList(n int) []int32 {
-	ch := make([]int32, n)
-	for i := range ch {
-		ch[i] = int32(i)
-	}
-	return ch
-}
-
 // transpose returns the [cols, rows] transpose of a row-major [rows, cols]
 // matrix.
 func transpose(m []float32, rows, cols int) []float32 {
@@ -264,13 +255,4 @@ func transpose(m []float32, rows, cols int) []float32 {
 		}
 	}
 	return t
-}
-
-// growFloat32 returns buf resized to n, reusing its memory; the values are
-// left for the caller to overwrite.
-func growFloat32(buf []float32, n int) []float32 {
-	if cap(buf) < n {
-		return make([]float32, n)
-	}
-	return buf[:n]
 }

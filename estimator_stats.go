@@ -23,7 +23,7 @@ func newL2Norm(layer Linear, _ EstimatorOptions) (scorer, error) {
 func (l *l2Norm) observe(a activations) error {
 	in := len(l.Sum)
 	width := a.batch * in
-	l.seqSum = growFloat64(l.seqSum, width)
+	l.seqSum = zeroed(l.seqSum, width)
 	for s := range a.seq {
 		for i, v := range a.x[s*width : (s+1)*width] {
 			l.seqSum[i] += math.Abs(float64(v))
@@ -58,7 +58,7 @@ func newChannelContribution(layer Linear, _ EstimatorOptions) (scorer, error) {
 
 func (cc *channelContribution) observe(a activations) error {
 	in := len(cc.MeanAbs)
-	cc.batchSum = growFloat64(cc.batchSum, in)
+	cc.batchSum = zeroed(cc.batchSum, in)
 	for t := range a.tokens() {
 		for c, v := range a.x[t*in : (t+1)*in] {
 			cc.batchSum[c] += math.Abs(float64(v))
@@ -148,7 +148,7 @@ func (f *fluctuation) observe(a activations) error {
 		return err
 	}
 	in, nb := len(f.Mean), a.tokens()
-	f.batchMean, f.batchM2 = growFloat64(f.batchMean, in), growFloat64(f.batchM2, in)
+	f.batchMean, f.batchM2 = zeroed(f.batchMean, in), zeroed(f.batchM2, in)
 	for t := range nb {
 		for c, v := range a.x[t*in : (t+1)*in] {
 			f.batchMean[c] += float64(v)
@@ -250,10 +250,10 @@ func sqrtScores(v []float64) []float32 {
 	return s
 }
 
-// growFloat64 returns buf resized to n and zeroed, reusing its memory.
-func growFloat64(buf []float64, n int) []float64 {
+// zeroed returns buf resized to n and zeroed, reusing its memory.
+func zeroed[T float32 | float64](buf []T, n int) []T {
 	if cap(buf) < n {
-		return make([]float64, n)
+		return make([]T, n)
 	}
 	buf = buf[:n]
 	clear(buf)

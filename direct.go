@@ -24,14 +24,14 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 	defer func() { e.call.batches, e.call.x = nil, nil }() // keep no caller memory alive
 	if workers == 1 || len(batches) >= workers {
 		// Whole batches per worker: no synchronisation inside a batch.
-		e.call.batchJob.do(len(batches), min(workers, len(batches)))
+		e.call.batchJob.do(len(batches), min(workers, len(batches)), (*Evaluator).evalBatch, e)
 		return
 	}
 	// Fewer batches than workers: share each batch's chunks.
 	for b, x := range batches {
 		e.pack(e.packed[0], x)
 		e.call.x = x
-		e.call.chunkJob.do(e.numChunks(), workers)
+		e.call.chunkJob.do(e.numChunks(), workers, (*Evaluator).evalSharedChunk, e)
 		var total sums
 		for _, cs := range e.chunkSums {
 			addSums(&total, cs)

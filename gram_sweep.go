@@ -1,6 +1,6 @@
 package chanprune
 
-// The Gram path of a sweep (DESIGN.md, "Sweeps"): with the channels of a
+// The Gram path of a sweep: with the channels of a
 // score set in pruning order π, the pruned sets of its ratios are nested
 // prefixes of π, so y·d and ‖d‖² grow channel by channel:
 //
@@ -17,7 +17,7 @@ func (s *Stream) observeGram(batch []float32) {
 	us, tb := e.gramInputs(batch, true)
 	gb := e.gram
 	workers := e.workerCount()
-	gb.rowSums.do(e.in, workers)
+	gb.rowSums.do(e.in, workers, (*Evaluator).rowSum, e)
 	var hg float64
 	s.gram.r, s.gram.a, s.gram.rounds = 0, 0, gb.rounds+e.layerGram.rounds
 	for j, c := range gb.c {
@@ -26,7 +26,7 @@ func (s *Stream) observeGram(batch []float32) {
 		s.gram.a += e.layerGram.diag[j] * gb.diag[j]
 	}
 	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
-	s.job.do(len(s.names), min(workers, len(s.names)))
+	s.job.do(len(s.names), min(workers, len(s.names)), (*Stream).gramSet, s)
 	if e.method == Gram {
 		return // forced: the uncertified pairs are counted
 	}

@@ -191,7 +191,7 @@ func refIterative(l Linear, batches []shaped, scaleByMagnitude bool) []int32 {
 			}
 		}
 		if m := sched[i]; m > 0 {
-			order := channelList(in)
+			order := allChannels(make([]int32, in))
 			slices.SortStableFunc(order, func(a, b int32) int { return compareFloat(acc[a], acc[b]) })
 			for _, c := range order[:m] {
 				pruned = append(pruned, c)

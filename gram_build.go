@@ -1,8 +1,8 @@
 package chanprune
 
 // The Gram path: with G = xᵀx per batch, H = WᵀW, u = Wᵀb and s = Σ_t x_t,
-// every quantity the metrics need is a contraction of H with G (DESIGN.md,
-// "Gram shortcut"), so one T·in²/2 pass per batch serves any number of
+// every quantity the metrics need is a contraction of H with G (README, "Methods:
+// direct and Gram"), so one T·in²/2 pass per batch serves any number of
 // (score set, ratio) pairs.
 
 // gramRows is how many rows the float32 kernel sums before a float64
@@ -15,13 +15,13 @@ const gramRows = 256
 type gramBuilder struct {
 	kern  *kernel
 	in    int
-	w     []float32   // a block of x's rows packed as nr-channel panels
-	a     [][]float32 // per worker slot: one mr-channel panel of the block
-	tiles [][]float32 // per worker slot: a tile for the float64 accumulation
-	acc   []float64   // xᵀx summed over blocks of gramRows rows
-	zeros []float32   // the gemm kernel's bias
-	job   job         // the tile rows
-	pack  job         // the nr-channel panels
+	w     []float32        // a block of x's rows packed as nr-channel panels
+	a     [][]float32      // per worker slot: one mr-channel panel of the block
+	tiles [][]float32      // per worker slot: a tile for the float64 accumulation
+	acc   []float64        // xᵀx summed over blocks of gramRows rows
+	zeros []float32        // the gemm kernel's bias
+	job   job[gramBuilder] // the tile rows
+	pack  job[gramBuilder] // the nr-channel panels
 	call  struct {
 		g      []float32
 		colSum []float64
@@ -34,8 +34,6 @@ type gramBuilder struct {
 
 func newGramBuilder(kern *kernel, in int) *gramBuilder {
 	gb := &gramBuilder{kern: kern, in: in, zeros: make([]float32, kern.nr)}
-	gb.job.run = gb.tileRow
-	gb.pack.run = gb.packPanel
 	return gb
 }
 
@@ -90,8 +88,8 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	}
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		gb.call.block = x[r0*in : min(rows, r0+gramRows)*in]
-		gb.pack.do(panels(in, nr), workers)
-		gb.job.do(panels(in, mr), workers)
+		gb.pack.do(panels(in, nr), workers, (*gramBuilder).packPanel, gb)
+		gb.job.do(panels(in, mr), workers, (*gramBuilder).tileRow, gb)
 	}
 	if gb.call.acc {
 		for i := range in {

@@ -1,0 +1,159 @@
+package chanprune
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// counter is a job context that counts the items it runs.
+type counter struct {
+	hits []atomic.Int32
+	// slots records which slots ran, to check that none ran twice at once.
+	inSlot []atomic.Int32
+	clash  atomic.Bool
+}
+
+func (c *counter) item(slot, i int) {
+	if c.inSlot[slot].Add(1) != 1 {
+		c.clash.Store(true)
+	}
+	c.hits[i].Add(1)
+	c.inSlot[slot].Add(-1)
+}
+
+// finishes fails t if f does not return within a generous time: the pool
+// must never leave a caller waiting on work that cannot finish.
+func finishes(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		f()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not return: the pool is deadlocked", what)
+	}
+}
+
+func TestJobRunsEachItemOnce(t *testing.T) {
+	for _, slots := range []int{1, 2, 3, 8} {
+		for _, n := range []int{0, 1, 2, 7, 100} {
+			c := &counter{hits: make([]atomic.Int32, n), inSlot: make([]atomic.Int32, slots)}
+			var j job[counter]
+			j.do(n, slots, (*counter).item, c)
+			for i := range c.hits {
+				if h := c.hits[i].Load(); h != 1 {
+					t.Fatalf("slots %d, n %d: item %d ran %d times, want 1", slots, n, i, h)
+				}
+			}
+			if c.clash.Load() {
+				t.Fatalf("slots %d, n %d: a slot ran on two goroutines at once", slots, n)
+			}
+			if j.ctx != nil {
+				t.Fatalf("slots %d, n %d: the job keeps its context after do", slots, n)
+			}
+		}
+	}
+}
+
+// startedWorkers starts at least n pool workers and returns how many run.
+func startedWorkers(n int) int {
+	startWorkers(n)
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	return pool.started
+}
+
+// blocker is a job context whose items wait until it is released.
+type blocker struct {
+	started atomic.Int32
+	release chan struct{}
+}
+
+func (b *blocker) item(_, _ int) {
+	b.started.Add(1)
+	<-b.release
+}
+
+// TestJobDoesNotWaitForBusyWorkers occupies every pool worker with one
+// caller's job; another caller's job must still finish, run by its caller.
+func TestJobDoesNotWaitForBusyWorkers(t *testing.T) {
+	workers := startedWorkers(3)
+	b := &blocker{release: make(chan struct{})}
+	var busy job[blocker]
+	go busy.do(workers+1, workers+1, (*blocker).item, b)
+	defer close(b.release)
+	for deadline := time.Now().Add(time.Second); int(b.started.Load()) < workers+1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	c := &counter{hits: make([]atomic.Int32, 50), inSlot: make([]atomic.Int32, workers+1)}
+	var j job[counter]
+	finishes(t, "a job while the workers are busy", func() { j.do(50, workers+1, (*counter).item, c) })
+	for i := range c.hits {
+		if h := c.hits[i].Load(); h != 1 {
+			t.Fatalf("item %d ran %d times, want 1", i, h)
+		}
+	}
+}
+
+// nested is a job context whose items each run an inner job.
+type nested struct {
+	inner []job[counter]
+	count []*counter
+}
+
+func (n *nested) item(slot, i int) {
+	n.inner[slot].do(len(n.count[i].hits), 4, (*counter).item, n.count[i])
+}
+
+// TestJobInsideJob runs a job from inside every item of another job on a
+// slot for every worker, which leaves no idle worker for the inner jobs.
+func TestJobInsideJob(t *testing.T) {
+	const items = 16
+	slots := startedWorkers(3) + 1
+	n := &nested{inner: make([]job[counter], slots)}
+	for range items {
+		n.count = append(n.count, &counter{hits: make([]atomic.Int32, 30), inSlot: make([]atomic.Int32, 4)})
+	}
+	var outer job[nested]
+	finishes(t, "a job inside a job", func() { outer.do(items, slots, (*nested).item, n) })
+	for i, c := range n.count {
+		for k := range c.hits {
+			if h := c.hits[k].Load(); h != 1 {
+				t.Fatalf("inner job %d: item %d ran %d times, want 1", i, k, h)
+			}
+		}
+	}
+}
+
+// TestJobAlreadyRunning checks the guard against calling do on a job from
+// inside its own items.
+func TestJobAlreadyRunning(t *testing.T) {
+	type self struct {
+		j   job[self]
+		got any
+	}
+	s := &self{}
+	s.j.do(1, 1, func(s *self, _, _ int) {
+		defer func() { s.got = recover() }()
+		s.j.do(1, 1, func(*self, int, int) {}, s)
+	}, s)
+	if s.got == nil {
+		t.Fatal("do on a running job did not panic")
+	}
+	if s.j.running.Load() {
+		t.Fatal("the job is still marked running after do returned")
+	}
+}
+
+func TestJobAllocatesNothing(t *testing.T) {
+	c := &counter{hits: make([]atomic.Int32, 64), inSlot: make([]atomic.Int32, 4)}
+	var j job[counter]
+	j.do(64, 4, (*counter).item, c) // start the workers
+	if allocs := testing.AllocsPerRun(50, func() { j.do(64, 4, (*counter).item, c) }); allocs != 0 {
+		t.Fatalf("job.do allocated %v times a call, want 0", allocs)
+	}
+}
