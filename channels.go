@@ -38,6 +38,50 @@ func PrunedChannels(scores []float32, ratio float64) ([]int, error) {
 	return pruned, nil
 }
 
+// A Tie is a group of channels with equal scores that the cut splits: the
+// lower channel indexes of the group are pruned, the higher kept.
+// torch.topk promises no order among ties, so it may prune another Pruned
+// of the Pruned+Kept channels. The zero Tie means no equal scores straddle
+// the cut.
+type Tie struct {
+	Score  float32 // the score the group shares
+	Pruned int     // channels of the group that are pruned
+	Kept   int     // channels of the group that are kept
+}
+
+// Size returns the number of channels in the tied group, 0 if none.
+func (t Tie) Size() int { return t.Pruned + t.Kept }
+
+// TiesAtCut returns the group of equal scores that the cut of ratio
+// splits, or the zero Tie if the NumPruned(len(scores), ratio) lowest
+// scores are all below the rest.
+func TiesAtCut(scores []float32, ratio float64) (Tie, error) {
+	if err := checkRatio(ratio); err != nil {
+		return Tie{}, err
+	}
+	if err := checkScores(scores, len(scores)); err != nil {
+		return Tie{}, err
+	}
+	order := make([]int32, len(scores))
+	pruneOrder(order, scores)
+	return tieAt(order, scores, NumPruned(len(scores), ratio)), nil
+}
+
+// tieAt returns the tie at the cut after order[:k] (pruneOrder).
+func tieAt(order []int32, scores []float32, k int) Tie {
+	if k == 0 || k == len(order) || scores[order[k-1]] != scores[order[k]] {
+		return Tie{}
+	}
+	t := Tie{Score: scores[order[k]]}
+	for i := k - 1; i >= 0 && scores[order[i]] == t.Score; i-- {
+		t.Pruned++
+	}
+	for i := k; i < len(order) && scores[order[i]] == t.Score; i++ {
+		t.Kept++
+	}
+	return t
+}
+
 // allChannels sets ch to the channels 0, 1, …, len(ch)−1 and returns it.
 func allChannels(ch []int32) []int32 {
 	for c := range ch {

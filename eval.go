@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync/atomic"
 )
 
@@ -31,7 +32,16 @@ type Linear struct {
 type Metrics struct {
 	RMSE             float64 // mean over batches of sqrt(mean((y'−y)²))
 	CosineSimilarity float64 // mean over batches of y·y' / (max(‖y‖,1e-8)·max(‖y'‖,1e-8))
+	Ratio            float64 // the prune ratio asked for
 	NumPruned        int     // channels pruned: int(In·ratio)
+	// Method is the method that ran: Direct or Gram when every batch ran
+	// it, Auto when the batches differ (see BatchMetrics.Method). Under
+	// Auto, a stream plans each batch and a Gram batch that fails its
+	// certificate is redone directly, so the method can vary.
+	Method Method
+	// Tie describes equal scores that straddle the cut: the zero Tie when
+	// the cut falls between different scores.
+	Tie Tie
 	// Uncertified counts the batches whose Gram sums could not be shown to
 	// be within the conformance tolerances and were kept because the Gram
 	// method was forced; under Auto such batches are redone on the direct
@@ -44,7 +54,21 @@ type Metrics struct {
 type BatchMetrics struct {
 	RMSE             float64
 	CosineSimilarity float64
-	Tokens           int // rows of the batch: its length divided by In
+	Tokens           int    // rows of the batch: its length divided by In
+	Method           Method // Direct or Gram: how this batch's metrics were computed
+}
+
+// batchesMethod returns the method every batch ran, or Auto if they differ.
+func batchesMethod(per []BatchMetrics) Method {
+	m := Auto
+	for i, b := range per {
+		if i == 0 {
+			m = b.Method
+		} else if b.Method != m {
+			return Auto
+		}
+	}
+	return m
 }
 
 // Evaluate prunes the NumPruned(layer.In, ratio) lowest-scoring input
@@ -80,6 +104,7 @@ type Evaluator struct {
 	// Scratch, grown as needed and kept between calls.
 	order, perm []int32
 	pruned      []bool
+	ran         []Method    // per batch of an Evaluate: the method that ran
 	packed      [][]float32 // packed activations, one buffer per worker
 	batchSums   []sums
 	chunkSums   []sums
@@ -185,17 +210,22 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
 	splitChannels(e.perm, e.order, k, e.pruned)
+	e.ran = slices.Grow(e.ran[:0], len(batches))[:len(batches)]
 	uncertified := 0
 	if e.plan(batches, 1, false) == Gram {
 		uncertified = e.runGram(batches, k)
 	} else {
 		e.run(batches, e.in-k)
+		for b := range e.ran {
+			e.ran[b] = Direct
+		}
 	}
 
-	*m = Metrics{NumPruned: k, Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
+	*m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k), Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
 	for b, s := range e.batchSums[:len(batches)] {
 		tokens := len(batches[b]) / e.in
 		bm := batchMetrics(s, tokens, e.out)
+		bm.Method = e.ran[b]
 		if !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
 			return nonFiniteBatch(b, batches[b], e.in)
 		}
@@ -205,6 +235,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	}
 	m.RMSE /= float64(len(batches))
 	m.CosineSimilarity /= float64(len(batches))
+	m.Method = batchesMethod(m.PerBatch)
 	return nil
 }
 

@@ -110,7 +110,8 @@ func gramSums(yy, yd, dd float64, allPruned bool, us, tb float64) sums {
 
 // runGram fills e.batchSums on the Gram path, k channels pruned (e.pruned).
 // A batch whose sums are not certified is redone on the direct path, unless
-// the Gram path is forced; it returns how many such batches it kept.
+// the Gram path is forced; it records in e.ran the method each batch ran and
+// returns how many uncertified batches it kept.
 func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
@@ -121,6 +122,7 @@ func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 	}
 	for b, x := range batches {
 		s, v := e.gramBatchSums(x, k)
+		e.ran[b] = Gram
 		switch {
 		case certified(s, v):
 		case e.method == Gram:
@@ -130,6 +132,7 @@ func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 			e.run(gb.one[:], e.in-k)
 			gb.one[0] = nil
 			s = e.batchSums[0]
+			e.ran[b] = Direct
 		}
 		gb.sums[b] = s
 	}

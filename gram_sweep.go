@@ -34,6 +34,7 @@ func (s *Stream) observeGram(batch []float32) {
 		if bad {
 			s.observePoint(i)
 			s.uncertified[i] = false
+			s.ran[i] = Direct
 		}
 	}
 }

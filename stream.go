@@ -13,9 +13,8 @@ type ScoreSet struct {
 
 // Point is the evaluation of one (score set, ratio) pair.
 type Point struct {
-	Set   string // the score set's name (ScoreSet.Name)
-	Ratio float64
-	Metrics
+	Set     string // the score set's name (ScoreSet.Name)
+	Metrics        // with the pair's Ratio
 }
 
 // A Stream evaluates every (score set, ratio) pair over batches fed one at
@@ -46,6 +45,7 @@ type Stream struct {
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
+	ran         []Method     // per point: the method of the batch in progress
 	one         [1][]float32 // the batch in progress, as a list
 }
 
@@ -80,22 +80,22 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		s.orders = append(s.orders, make([]int32, s.e.in))
 		s.ranks = append(s.ranks, make([]int32, s.e.in))
 	}
+	s.points = dst[:0]
 	for i, set := range sets {
 		s.names = append(s.names, set.Name)
 		pruneOrder(s.orders[i], set.Scores)
 		for p, c := range s.orders[i] {
 			s.ranks[i][c] = int32(p)
 		}
-	}
-	s.points = dst[:0]
-	for _, name := range s.names {
 		for _, r := range ratios {
-			s.points = append(s.points, Point{Set: name, Ratio: r,
-				Metrics: Metrics{NumPruned: NumPruned(s.e.in, r), PerBatch: sparePerBatch(s.points)}})
+			k := NumPruned(s.e.in, r)
+			s.points = append(s.points, Point{Set: set.Name, Metrics: Metrics{Ratio: r, NumPruned: k,
+				Tie: tieAt(s.orders[i], set.Scores, k), PerBatch: sparePerBatch(s.points)}})
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
 	s.uncertified = slices.Grow(s.uncertified[:0], len(s.points))[:len(s.points)]
+	s.ran = slices.Grow(s.ran[:0], len(s.points))[:len(s.points)]
 	s.byK = s.byK[:0]
 	for r := range ratios {
 		s.byK = append(s.byK, r)
@@ -140,6 +140,9 @@ func (s *Stream) observe(batch []float32) error {
 		method = e.planStream(s.one[:], len(s.points), &s.spent)
 	}
 	clear(s.uncertified)
+	for i := range s.ran {
+		s.ran[i] = method
+	}
 	if method == Gram {
 		s.observeGram(batch)
 	} else {
@@ -152,7 +155,9 @@ func (s *Stream) observe(batch []float32) error {
 		}
 	}
 	for i := range s.points {
-		s.points[i].PerBatch = append(s.points[i].PerBatch, batchMetrics(s.cur[i], tokens, e.out))
+		bm := batchMetrics(s.cur[i], tokens, e.out)
+		bm.Method = s.ran[i]
+		s.points[i].PerBatch = append(s.points[i].PerBatch, bm)
 		if s.uncertified[i] {
 			s.points[i].Uncertified++
 		}
@@ -186,6 +191,7 @@ func (s *Stream) result() ([]Point, error) {
 		}
 		p.RMSE /= float64(s.batches)
 		p.CosineSimilarity /= float64(s.batches)
+		p.Method = batchesMethod(p.PerBatch)
 	}
 	return s.points, nil
 }
