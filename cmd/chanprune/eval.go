@@ -58,11 +58,12 @@ func runEval(args []string, stdout io.Writer) error {
 		return err
 	}
 	warnUncertified(*weight, points)
+	warnTies(*weight, points)
 	m, names := points[0].Metrics, batchNames(batches)
 	if *format == "json" {
-		return writeJSON(stdout, m, names, layer, ratio, e.Kernel())
+		return writeJSON(stdout, m, names, layer, e.Kernel())
 	}
-	return writeText(stdout, m, names, layer, ratio, e.Kernel())
+	return writeText(stdout, m, names, layer, e.Kernel())
 }
 
 // warnUncertified prints one line on stderr if a forced Gram method kept
@@ -112,6 +113,7 @@ type batchJSON struct {
 	Tokens           int     `json:"tokens"`
 	RMSE             float64 `json:"rmse"`
 	CosineSimilarity float64 `json:"cosine_similarity"`
+	Method           string  `json:"method"`
 }
 
 type evalJSON struct {
@@ -122,20 +124,22 @@ type evalJSON struct {
 	In               int         `json:"in"`
 	Out              int         `json:"out"`
 	Kernel           string      `json:"kernel"`
+	Method           string      `json:"method"`      // methodName
+	TiesAtCut        int         `json:"ties_at_cut"` // chanprune.Tie.Size
 	PerBatch         []batchJSON `json:"per_batch"`
 }
 
-func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, ratio float64, kernel string) error {
-	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, ratio, l.In, l.Out, kernel, nil}
+func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, kernel string) error {
+	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), nil}
 	for i, b := range m.PerBatch {
-		out.PerBatch = append(out.PerBatch, batchJSON{names[i], b.Tokens, b.RMSE, b.CosineSimilarity})
+		out.PerBatch = append(out.PerBatch, batchJSON{names[i], b.Tokens, b.RMSE, b.CosineSimilarity, methodName(b.Method)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-func writeText(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, ratio float64, kernel string) error {
+func writeText(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, kernel string) error {
 	tokens, worstRMSE, worstCos := 0, 0, 0
 	for i, b := range m.PerBatch {
 		tokens += b.Tokens
@@ -153,8 +157,9 @@ cosine_similarity %.8g
 worst rmse        %.6g in batch %s
 worst cosine      %.6g in batch %s
 kernel            %s
+method            %s
 `, l.In, l.Out, plural(len(names), "batch"), plural(tokens, "token"),
-		m.NumPruned, l.In, ratio, m.RMSE, m.CosineSimilarity,
-		m.PerBatch[worstRMSE].RMSE, names[worstRMSE], m.PerBatch[worstCos].CosineSimilarity, names[worstCos], kernel)
+		m.NumPruned, l.In, m.Ratio, m.RMSE, m.CosineSimilarity,
+		m.PerBatch[worstRMSE].RMSE, names[worstRMSE], m.PerBatch[worstCos].CosineSimilarity, names[worstCos], kernel, methodName(m.Method))
 	return err
 }

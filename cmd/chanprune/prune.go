@@ -61,6 +61,11 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
+	tie, err := chanprune.TiesAtCut(scores, ratio)
+	if err != nil {
+		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
+	}
+	warnTie(*weight, *scoresPath, ratio, tie)
 	keep := pruned.Kept()
 	wk := &npy.Array{Shape: []int{layer.Out, len(keep)}, Data: pruned.Weight()}
 	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, wk) }); err != nil {

@@ -177,9 +177,10 @@ func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
 		return layerResult{}, "", err
 	}
 	warnUncertified(l.Name, points)
+	warnTies(l.Name, points)
 	r := layerResult{Name: l.Name, In: layer.In, Out: layer.Out, Batches: batches.Len()}
 	for _, pt := range points {
-		r.Points = append(r.Points, pointJSON{pt.Set, pt.Ratio, pt.RMSE, pt.CosineSimilarity, pt.NumPruned})
+		r.Points = append(r.Points, newPointJSON(pt, e.Kernel()))
 	}
 	return r, e.Kernel(), nil
 }
@@ -267,10 +268,10 @@ func stats(x []float64) statsJSON {
 func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, kernel string) error {
 	fmt.Fprintf(w, "%s, kernel %s\n\n", plural(len(results), "layer"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\t")
+	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\tmethod\t")
 	for _, r := range results {
 		for _, p := range r.Points {
-			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity)
+			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t%s\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, p.Method)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -289,15 +290,17 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 
 // writeReportCSV writes one table: a row per layer and pair (kind
 // "layer"), then the summary's mean, std, min and max rows per pair, each
-// with the number of layers that evaluated the pair (last, so the columns
-// before it keep their places).
+// with the number of layers that evaluated the pair, then a layer row's
+// method, kernel and ties_at_cut (added last, so the columns before them
+// keep their places).
 func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) error {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers"})
+	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut"})
 	for _, r := range results {
 		for _, p := range r.Points {
-			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), ""})
+			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), "",
+				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut)})
 		}
 	}
 	for _, s := range summary {
@@ -310,7 +313,7 @@ func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) e
 			{"min", s.RMSE.Min, s.CosineSimilarity.Min},
 			{"max", s.RMSE.Max, s.CosineSimilarity.Max},
 		} {
-			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers)})
+			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", ""})
 		}
 	}
 	cw.Flush()

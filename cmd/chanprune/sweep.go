@@ -107,12 +107,13 @@ func runSweep(args []string, stdout io.Writer) error {
 		return err
 	}
 	warnUncertified(*weight, points)
+	warnTies(*weight, points)
 	results := func() error {
 		switch *format {
 		case "json":
-			return writeSweepJSON(stdout, points)
+			return writeSweepJSON(stdout, points, e.Kernel())
 		case "csv":
-			return writeSweepCSV(stdout, points)
+			return writeSweepCSV(stdout, points, e.Kernel())
 		}
 		return writeSweepText(stdout, points, layer, batches.Len(), e.Kernel())
 	}
@@ -150,24 +151,35 @@ type pointJSON struct {
 	RMSE             float64 `json:"rmse"`
 	CosineSimilarity float64 `json:"cosine_similarity"`
 	NumPruned        int     `json:"num_pruned"`
+	Method           string  `json:"method"`      // methodName
+	Kernel           string  `json:"kernel"`      // the Evaluator's
+	TiesAtCut        int     `json:"ties_at_cut"` // chanprune.Tie.Size
 }
 
-func writeSweepJSON(w io.Writer, points []chanprune.Point) error {
+func newPointJSON(p chanprune.Point, kernel string) pointJSON {
+	return pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned, methodName(p.Method), kernel, p.Tie.Size()}
+}
+
+func writeSweepJSON(w io.Writer, points []chanprune.Point, kernel string) error {
 	out := make([]pointJSON, len(points))
 	for i, p := range points {
-		out[i] = pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned}
+		out[i] = newPointJSON(p, kernel)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-func writeSweepCSV(w io.Writer, points []chanprune.Point) error {
+// writeSweepCSV writes a row per point; the columns added since the first
+// release (method, kernel, ties_at_cut) come last, so the others keep their
+// places.
+func writeSweepCSV(w io.Writer, points []chanprune.Point, kernel string) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"scores", "ratio", "num_pruned", "rmse", "cosine_similarity"})
+	cw.Write([]string{"scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "method", "kernel", "ties_at_cut"})
 	for _, p := range points {
 		cw.Write([]string{p.Set, strconv.FormatFloat(p.Ratio, 'g', -1, 64), strconv.Itoa(p.NumPruned),
-			strconv.FormatFloat(p.RMSE, 'g', -1, 64), strconv.FormatFloat(p.CosineSimilarity, 'g', -1, 64)})
+			strconv.FormatFloat(p.RMSE, 'g', -1, 64), strconv.FormatFloat(p.CosineSimilarity, 'g', -1, 64),
+			methodName(p.Method), kernel, strconv.Itoa(p.Tie.Size())})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -176,9 +188,9 @@ func writeSweepCSV(w io.Writer, points []chanprune.Point) error {
 func writeSweepText(w io.Writer, points []chanprune.Point, l chanprune.Linear, batches int, kernel string) error {
 	fmt.Fprintf(w, "layer %d → %d, %s, kernel %s\n\n", l.In, l.Out, plural(batches, "batch"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\t")
+	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\tmethod\t")
 	for _, p := range points {
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t\n", p.Set, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity)
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t%s\t\n", p.Set, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, methodName(p.Method))
 	}
 	return tw.Flush()
 }
