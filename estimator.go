@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -32,19 +33,43 @@ type Estimator interface {
 	// Name returns the estimator's name, one of EstimatorNames.
 	Name() string
 	// Observe adds one activation batch of the given shape, row-major:
-	// [seq, batch, In] (Megatron's sequence-first layout) or [tokens, In].
-	// It does not modify batch, and on an error the estimator is unchanged.
+	// [seq, batch, In] or [batch, seq, In] as the options' Layout says, or
+	// [tokens, In], one sequence. It does not modify batch, and on an error
+	// the estimator is unchanged.
 	Observe(batch []float32, shape []int) error
 	// Scores returns one score per input channel over the batches observed
 	// so far; lower means less important.
 	Scores() ([]float32, error)
 	// Save writes the estimator's state, which LoadEstimator restores.
 	Save(w io.Writer) error
+	// Options returns the options the estimator was built or saved with,
+	// Layout spelt out: a resumed run compares them with its own.
+	Options() EstimatorOptions
 }
 
+// The layouts of a three-dimensional activation batch, EstimatorOptions'
+// Layout.
+const (
+	// LayoutSeqFirst is [seq, batch, In], Megatron's, whose activations
+	// Model-Optimizer's hooks read; the default.
+	LayoutSeqFirst = "seq-first"
+	// LayoutBatchFirst is [batch, seq, In], what a Hugging Face module's
+	// forward hook sees.
+	LayoutBatchFirst = "batch-first"
+)
+
+// Layouts lists the values of EstimatorOptions' Layout, the default first.
+func Layouts() []string { return []string{LayoutSeqFirst, LayoutBatchFirst} }
+
 // EstimatorOptions are the options of the estimators that take one; every
-// other estimator refuses a non-zero value.
+// other estimator refuses a non-zero value, except Layout, which every
+// estimator takes.
 type EstimatorOptions struct {
+	// Layout is the order of a batch's two leading axes, LayoutSeqFirst
+	// (also "", the default) or LayoutBatchFirst. Only l2norm, which
+	// averages over the sequence, depends on it; every other estimator
+	// treats all tokens of a batch alike.
+	Layout string `json:"layout,omitempty"`
 	// Calibration is iterative's token scaling: "" (none) or
 	// "scale-by-magnitude" (Model-Optimizer's "scale_by_magnitude").
 	Calibration string `json:"calibration,omitempty"`
@@ -95,15 +120,26 @@ type scorer interface {
 	restore(in, batches int) error
 }
 
-// activations is one checked batch: x is [seq, batch, in] row-major, a
-// [tokens, in] batch counting as [tokens, 1, in].
+// activations is one checked batch: x is [seq, batch, in] row-major, or
+// [batch, seq, in] where batchFirst is set, a [tokens, in] batch counting
+// as one sequence of tokens.
 type activations struct {
 	x          []float32
 	seq, batch int
+	batchFirst bool
 	index      int // batches observed before this one
 }
 
 func (a activations) tokens() int { return a.seq * a.batch }
+
+// token returns x at sequence position s of sequence b, in values.
+func (a activations) token(s, b, in int) []float32 {
+	t := s*a.batch + b
+	if a.batchFirst {
+		t = b*a.seq + s
+	}
+	return a.x[t*in : (t+1)*in]
+}
 
 // estimator wraps a scorer with what every estimator does alike.
 type estimator struct {
@@ -121,8 +157,8 @@ type estimator struct {
 //
 // The estimators, all accumulating in float64:
 //   - l2norm (Model-Optimizer's MegatronL2NormHook): sqrt(Σ_batches Σ_b
-//     (mean_seq |x_{s,b,c}|)²), a [tokens, In] batch counting as
-//     [tokens, 1, In].
+//     (mean_seq |x_{s,b,c}|)²), a [tokens, In] batch counting as one
+//     sequence. The only estimator whose scores depend on Layout.
 //   - channel-contribution (IndependentChannelContributionHook):
 //     ‖W[:,c]‖₂ · Σ_batches mean_tokens |x_{t,c}|.
 //   - iterative (IterativeChannelContributionHook, Calibration none or
@@ -150,6 +186,9 @@ func NewEstimator(name string, layer Linear, opts EstimatorOptions) (Estimator, 
 	if err := checkEstimatorOptions(name, opts); err != nil {
 		return nil, err
 	}
+	if opts.Layout == "" {
+		opts.Layout = LayoutSeqFirst
+	}
 	if err := checkLayer(layer); err != nil {
 		return nil, err
 	}
@@ -175,6 +214,9 @@ func checkEstimatorOptions(name string, opts EstimatorOptions) error {
 		return fmt.Errorf("estimator %s: Calibration %q, Iterations %d: only iterative takes them: %w",
 			name, opts.Calibration, opts.Iterations, ErrEstimator)
 	}
+	if !slices.Contains(Layouts(), opts.Layout) && opts.Layout != "" {
+		return fmt.Errorf("estimator %s: Layout %q: want %s or %s: %w", name, opts.Layout, LayoutSeqFirst, LayoutBatchFirst, ErrEstimator)
+	}
 	if name != "random" && opts.Seed != 0 {
 		return fmt.Errorf("estimator %s: Seed %d: only random takes it: %w", name, opts.Seed, ErrEstimator)
 	}
@@ -183,8 +225,10 @@ func checkEstimatorOptions(name string, opts EstimatorOptions) error {
 
 func (e *estimator) Name() string { return e.kind.name }
 
+func (e *estimator) Options() EstimatorOptions { return e.opts }
+
 func (e *estimator) Observe(batch []float32, shape []int) error {
-	a, err := checkActivations(batch, shape, e.in)
+	a, err := checkActivations(batch, shape, e.in, e.opts.Layout == LayoutBatchFirst)
 	if err == nil && e.batches == math.MaxInt { // only a crafted state gets here
 		err = fmt.Errorf("%d batches already: the batch count would overflow: %w", e.batches, ErrState)
 	}
@@ -206,11 +250,15 @@ func (e *estimator) Scores() ([]float32, error) {
 	return e.scorer.scores(), nil
 }
 
-// checkActivations checks one batch of the given shape against the layer's
-// in channels.
-func checkActivations(x []float32, shape []int, in int) (activations, error) {
+// checkActivations checks one batch of the given shape, batch-first or
+// sequence-first, against the layer's in channels.
+func checkActivations(x []float32, shape []int, in int, batchFirst bool) (activations, error) {
 	if len(shape) != 2 && len(shape) != 3 {
-		return activations{}, fmt.Errorf("shape %v: want [seq, batch, %d] or [tokens, %d]: %w", shape, in, in, ErrShape)
+		leading := "seq, batch"
+		if batchFirst {
+			leading = "batch, seq"
+		}
+		return activations{}, fmt.Errorf("shape %v: want [%s, %d] or [tokens, %d]: %w", shape, leading, in, in, ErrShape)
 	}
 	if shape[len(shape)-1] != in {
 		return activations{}, fmt.Errorf("shape %v: the last dimension is not the layer's %d input channels: %w", shape, in, ErrShape)
@@ -234,6 +282,9 @@ func checkActivations(x []float32, shape []int, in int) (activations, error) {
 	a := activations{x: x, seq: shape[0], batch: 1}
 	if len(shape) == 3 {
 		a.batch = shape[1]
+		if batchFirst {
+			a = activations{x: x, seq: shape[1], batch: shape[0], batchFirst: true}
+		}
 	}
 	return a, nil
 }

@@ -10,8 +10,8 @@ import (
 
 // FuzzEstimators runs every estimator on small layers and batches decoded
 // from the input: values with zeros, subnormals and ties (fuzzFloats), a
-// mix of [seq, batch, in] and [tokens, in] shapes, and one batch of any
-// shape at all. Every estimator must refuse the bad batch with one of the
+// mix of three-dimensional and [tokens, in] shapes, read in either layout,
+// and one batch of any shape at all. Every estimator must refuse the bad batch with one of the
 // package's errors, score every channel with no NaN (iterative: a
 // permutation of the positions once all batches are in), and give bitwise
 // the same scores when saved and resumed at any batch.
@@ -42,6 +42,7 @@ func FuzzEstimators(f *testing.F) {
 		}
 		for _, name := range EstimatorNames() {
 			opts := estimatorOptions(name, len(list))
+			opts.Layout = Layouts()[seed>>1%2]
 			whole := mustEstimator(t, name, l, opts)
 			if err := whole.Observe(bad.x, bad.shape); err != nil &&
 				!errors.Is(err, ErrShape) && !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNonFinite) {
@@ -73,9 +74,7 @@ func FuzzEstimators(f *testing.F) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			observeAll(t, resumed, list[at:])
-			if got := mustScores(t, resumed); !slices.EqualFunc(got, scores, func(a, b float32) bool {
-				return math.Float32bits(a) == math.Float32bits(b)
-			}) {
+			if got := mustScores(t, resumed); !sameBits(got, scores) {
 				t.Fatalf("%s resumed at batch %d: %v, want %v", name, at, got, scores)
 			}
 		}

@@ -17,7 +17,9 @@ import (
 //	 "estimator": "l2norm", "options": {…}, "in": 1024, "out": 4096,
 //	 "layer_crc32c": 123456789, "batches": 40, "state": {…}}
 //
-// where "state" holds the estimator's own accumulators. Go's encoding/json
+// where "state" holds the estimator's own accumulators and "options" the
+// batch layout among the rest: a state saved before layouts were recorded
+// has none and loads as LayoutSeqFirst, the only layout there was. Go's encoding/json
 // writes each float64 in the shortest form that parses back to the same
 // bits, so a resumed run is bitwise the run that was never interrupted.
 

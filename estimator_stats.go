@@ -25,8 +25,11 @@ func (l *l2Norm) observe(a activations) error {
 	width := a.batch * in
 	l.seqSum = zeroed(l.seqSum, width)
 	for s := range a.seq {
-		for i, v := range a.x[s*width : (s+1)*width] {
-			l.seqSum[i] += math.Abs(float64(v))
+		for b := range a.batch {
+			sum := l.seqSum[b*in : (b+1)*in]
+			for c, v := range a.token(s, b, in) {
+				sum[c] += math.Abs(float64(v))
+			}
 		}
 	}
 	for i, v := range l.seqSum {

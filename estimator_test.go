@@ -305,6 +305,7 @@ func TestEstimatorBadOptions(t *testing.T) {
 		{"l2norm", l, EstimatorOptions{Calibration: "scale-by-magnitude"}, ErrEstimator, "only iterative"},
 		{"wanda-sp", l, EstimatorOptions{Iterations: 4}, ErrEstimator, "only iterative"},
 		{"magnitude", l, EstimatorOptions{Seed: 3}, ErrEstimator, "only random"},
+		{"l2norm", l, EstimatorOptions{Layout: "bsh"}, ErrEstimator, `Layout "bsh": want seq-first or batch-first`},
 		{"iterative", l, EstimatorOptions{Iterations: 2, Calibration: "magnitude"}, ErrEstimator, `"magnitude"`},
 		{"iterative", l, EstimatorOptions{}, ErrEstimator, "Iterations 0"},
 		{"iterative", l, EstimatorOptions{Iterations: -3}, ErrEstimator, "Iterations -3"},

@@ -25,6 +25,7 @@ import (
 //	    ratios: [0.1, 0.2, 0.5]
 //	    method: auto                # optional: auto, direct or gram
 //	    stacked: false              # optional: as --stacked
+//	    layout: batch-first         # optional: seq-first (the default) or batch-first, checked only
 //
 // or the same in JSON. scores may also be a list of one-entry maps
 // (- l2norm: l0/l2.npy). Every file is a tensor reference FILE[#KEY], as

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -31,14 +32,14 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	return l, nil
 }
 
-var layerFields = []string{"name", "weight", "bias", "scores", "batches", "ratios", "method", "stacked"}
+var layerFields = []string{"name", "weight", "bias", "scores", "batches", "ratios", "method", "stacked", "layout"}
 
 // layerDoc is a layer's mapping as written: its name, and the node of
 // every other field, nil where the field is absent or null.
 type layerDoc struct {
-	label                                                  string // names the layer in messages
-	name                                                   string
-	weight, bias, scores, batches, ratios, method, stacked *yaml.Node
+	label                                                          string // names the layer in messages
+	name                                                           string
+	weight, bias, scores, batches, ratios, method, stacked, layout *yaml.Node
 }
 
 // decodeLayer splits the i-th layer's mapping into its fields, refusing
@@ -67,7 +68,7 @@ func decodeLayer(n *yaml.Node, i int) (layerDoc, error) {
 		label:  fmt.Sprintf("layer %q", clip.Value(name)),
 		name:   name,
 		weight: f["weight"], bias: f["bias"], scores: f["scores"], batches: f["batches"],
-		ratios: f["ratios"], method: f["method"], stacked: f["stacked"],
+		ratios: f["ratios"], method: f["method"], stacked: f["stacked"], layout: f["layout"],
 	}, nil
 }
 
@@ -117,6 +118,17 @@ func (d layerDoc) validate(dir string) (manifestLayer, error) {
 			return fail("stacked", fmt.Errorf("%s: want true or false", describe(b)))
 		}
 		l.Stacked = b.Value == "true"
+	}
+	// The layout says how score reads the batches; report's metrics treat
+	// every token alike, so it is only checked here.
+	if d.layout != nil {
+		layout, err := str(d.layout)
+		if err != nil {
+			return fail("layout", err)
+		}
+		if !slices.Contains(chanprune.Layouts(), layout) {
+			return fail("layout", fmt.Errorf("%q: want %s", clip.Value(layout), strings.Join(chanprune.Layouts(), " or ")))
+		}
 	}
 	return l, nil
 }

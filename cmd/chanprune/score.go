@@ -23,6 +23,7 @@ func runScore(args []string, stdout io.Writer) error {
 	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude or scale_by_magnitude (default none)")
 	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the batches given)")
 	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
+	layout := fs.String("layout", chanprune.LayoutSeqFirst, "the batches' leading axes: `ORDER` seq-first ([seq, batch, in], Megatron's) or batch-first ([batch, seq, in], a Hugging Face hook's); only l2norm depends on it")
 	out := fs.String("out", "", "write the scores, float32 [in], to `S.npy`")
 	statePath := fs.String("state", "", "save the estimator's state to `FILE` after the batches, to resume from")
 	resume := fs.String("resume", "", "continue from the state in `FILE`, with its method and options")
@@ -36,6 +37,9 @@ func runScore(args []string, stdout io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := checkIterativeFlags(set, *method, *calibration); err != nil {
 		return err
+	}
+	if !slices.Contains(chanprune.Layouts(), *layout) {
+		return fmt.Errorf("--layout %q: want %s", *layout, strings.Join(chanprune.Layouts(), " or "))
 	}
 	if *out == "" && *statePath == "" {
 		return fmt.Errorf("--out S.npy is required (or --state FILE)")
@@ -88,11 +92,16 @@ func runScore(args []string, stdout io.Writer) error {
 		if set["method"] && *method != e.Name() {
 			return fmt.Errorf("--method %s: --resume %s holds the state of %s", *method, *resume, e.Name())
 		}
+		// The layout describes the batch files, so it is given again, and
+		// must be the one the earlier batches were read in.
+		if saved := e.Options().Layout; saved != *layout {
+			return fmt.Errorf("--layout %s: --resume %s read its batches %s: give --layout %s", *layout, *resume, saved, saved)
+		}
 	} else {
 		if *method == "" {
 			return fmt.Errorf("--method is required: one of %s", strings.Join(chanprune.EstimatorNames(), ", "))
 		}
-		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed}
+		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed, Layout: *layout}
 		if *method == "iterative" && !set["iterations"] {
 			if n == 0 {
 				return fmt.Errorf("no activation batches given (BATCH arguments)")

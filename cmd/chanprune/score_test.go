@@ -147,6 +147,8 @@ func TestScoreBadInputs(t *testing.T) {
 		{"state of another layer", []string{"score", "--weight", otherW, "--resume", state, "--out", out, f.x1}, "another layer"},
 		{"state and options", with("--resume", state, "--seed", "2", f.x1), "--seed"},
 		{"state of another method", with("--resume", state, "--method", "wanda-sp", f.x1), "holds the state of l2norm"},
+		{"unknown layout", with("--method", "l2norm", "--layout", "bsh", f.x0), `--layout "bsh": want seq-first or batch-first`},
+		{"state of another layout", with("--resume", state, "--layout", "batch-first", f.x1), "read its batches seq-first: give --layout seq-first"},
 		{"state not JSON", with("--resume", f.w, f.x1), "--resume"},
 		{"state directory missing", with("--method", "l2norm", "--state", filepath.Join(d, "no", "s.json"), f.x0), "--state"},
 		{"out directory missing", []string{"score", "--method", "l2norm", "--weight", f.w, "--out", filepath.Join(d, "no", "s.npy"), f.x0}, "--out"},

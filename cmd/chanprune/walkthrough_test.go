@@ -34,6 +34,11 @@ func TestReadmeWalkthrough(t *testing.T) {
 		switch {
 		case args[0] == "score":
 			scores++
+			// The fixtures are batch-first, as a Hugging Face hook saves
+			// them: l2norm, which averages over the sequence, must be told.
+			if slices.Contains(args, "l2norm") && !strings.Contains(strings.Join(args, " "), "--layout batch-first") {
+				t.Errorf("walk-through: chanprune %s: l2norm on batch-first activations without --layout batch-first", strings.Join(args, " "))
+			}
 		case args[0] == "sweep" && namesBias(args):
 			biased++
 		case args[0] == "sweep":
