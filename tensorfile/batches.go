@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/chanprune/chanprune/internal/clip"
-	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 )
 
@@ -125,7 +124,7 @@ func (b *Batches) Name(i int) string {
 }
 
 // Read reads batch i, into buf's memory when it has the capacity.
-func (b *Batches) Read(i int, buf []float32) (*npy.Array, error) {
+func (b *Batches) Read(i int, buf []float32) (*Array, error) {
 	g, j := b.locate(i)
 	key, row := g.keys[0], j
 	if !g.stacked {

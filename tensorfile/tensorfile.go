@@ -4,7 +4,7 @@
 //
 // A reference FILE#KEY names one tensor of a container (see ParseRef); the
 // format is told by the file's first bytes, not its name. Every tensor comes
-// back as an *npy.Array of float32 in C order, converted from float32,
+// back as an *Array of float32 in C order, converted from float32,
 // float16, bfloat16 or float64; other dtypes are refused, naming the dtype.
 //
 // The readers trust no size a file declares: each is checked against the
@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 )
 
@@ -60,7 +59,7 @@ type file interface {
 
 // Read reads the tensor ref names: a .npy file, or a tensor of a container
 // (without a key, the container's only tensor).
-func Read(ref Ref) (*npy.Array, error) {
+func Read(ref Ref) (*Array, error) {
 	f, err := open(ref.Path)
 	if err != nil {
 		return nil, err
