@@ -2,8 +2,11 @@ package tensorfile
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chanprune/chanprune/internal/npy"
 )
 
 func TestBatches(t *testing.T) {
@@ -78,7 +81,7 @@ func TestBatchErrors(t *testing.T) {
 	}{
 		{"acts.npz#nope", false, ErrKey, "batch_10"},
 		{"acts.npz", true, ErrKey, "FILE#KEY"},
-		{"layer.npz#weight_f", true, nil, "not contiguous"},
+		{"layer.npz#weight_f", true, ErrBatches, "not contiguous"},
 		{"layer.npz#scores", false, nil, ""},
 		{"rank_0.pth", false, ErrKey, "decoder.layers.0.mlp.linear_fc2/score"},
 		{"missing.npz", false, nil, "missing.npz"},
@@ -96,5 +99,29 @@ func TestBatchErrors(t *testing.T) {
 				t.Errorf("got %v, want %v naming the argument and %q", err, tc.sentinel, tc.mention)
 			}
 		})
+	}
+}
+
+// Stacked arrays without rows to read are refused with ErrBatches, naming
+// the argument and why.
+func TestStackedNoRows(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		shape   []int
+		data    []float32
+		mention string
+	}{
+		{"scalar.npy", nil, []float32{1}, "scalar"},
+		{"empty.npy", []int{0, 4}, nil, "length 0"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := npy.WriteFile(path, tc.shape, tc.data); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenBatches([]string{path}, true)
+		if !errors.Is(err, ErrBatches) || !strings.Contains(err.Error(), tc.mention) || !strings.HasPrefix(err.Error(), path+": ") {
+			t.Errorf("%s: got %v, want ErrBatches naming the file and %q", tc.name, err, tc.mention)
+		}
 	}
 }
