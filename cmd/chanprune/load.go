@@ -7,9 +7,8 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/clip"
-	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // loadLayer reads the weight [out, in] and the optional bias [out], each a
@@ -80,7 +79,7 @@ func openBatches(args []string, stacked bool) (*tensorfile.Batches, error) {
 // readBatches reads the batches one at a time into one reused buffer, so
 // memory holds one batch whatever their number, and hands each to use;
 // errors name the batch.
-func readBatches(b *tensorfile.Batches, use func(x *npy.Array) error) error {
+func readBatches(b *tensorfile.Batches, use func(x *tensorfile.Array) error) error {
 	defer b.Close()
 	var buf []float32
 	for i := range b.Len() {
@@ -103,7 +102,7 @@ func readBatches(b *tensorfile.Batches, use func(x *npy.Array) error) error {
 // observeBatches feeds each batch, [..., in] with at least one row, to the
 // stream, adding one to p per batch.
 func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progress) error {
-	return readBatches(b, func(x *npy.Array) error {
+	return readBatches(b, func(x *tensorfile.Array) error {
 		if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
 			return fmt.Errorf("shape %v does not end in the layer's %d input channels", x.Shape, in)
 		}

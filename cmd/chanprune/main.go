@@ -14,7 +14,7 @@
 // synopsis, arguments, flags and an example on stdout.
 //
 // Every tensor argument is a reference FILE[#KEY] to a .npy file or a
-// tensor of an .npz, .safetensors or torch.save file (internal/tensorfile);
+// tensor of an .npz, .safetensors or torch.save file (package tensorfile);
 // a BATCH that names a container without a key is every tensor in it.
 //
 // Errors print one line, "chanprune: <what is wrong>", and exit with status 1;

@@ -66,7 +66,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func writeNpy(t *testing.T, dir, name string, shape []int, data []float32) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	if err := npy.WriteFile(path, &npy.Array{Shape: shape, Data: data}); err != nil {
+	if err := npy.WriteFile(path, shape, data); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/clip"
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // A layer of a manifest is read in three steps: decodeLayer takes the

@@ -2,7 +2,7 @@ package main
 
 import (
 	"github.com/chanprune/chanprune/internal/atomicfile"
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // Every file a command writes goes through one atomicfile.Set: its outputs

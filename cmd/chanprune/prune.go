@@ -67,8 +67,8 @@ func runPrune(args []string, stdout io.Writer) error {
 	}
 	warnTie(*weight, *scoresPath, ratio, tie)
 	keep := pruned.Kept()
-	wk := &npy.Array{Shape: []int{layer.Out, len(keep)}, Data: pruned.Weight()}
-	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, wk) }); err != nil {
+	shape := []int{layer.Out, len(keep)}
+	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, pruned.Weight()) }); err != nil {
 		return err
 	}
 	if err := keepOut.Write(func(w io.Writer) error { return npy.WriteIndex(w, keep) }); err != nil {

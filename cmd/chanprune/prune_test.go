@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 func TestPrune(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/chanprune/chanprune/internal/atomicfile"
 	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 func runScore(args []string, stdout io.Writer) error {
@@ -116,7 +116,7 @@ func runScore(args []string, stdout io.Writer) error {
 	if batches != nil { // magnitude and random need none
 		p := newProgress(progressOut, n, "batches", !*quiet)
 		defer p.Finish()
-		err := readBatches(batches, func(x *npy.Array) error {
+		err := readBatches(batches, func(x *tensorfile.Array) error {
 			p.Add(1)
 			return e.Observe(x.Data, x.Shape)
 		})
@@ -140,8 +140,8 @@ func runScore(args []string, stdout io.Writer) error {
 		}
 	}
 	if scoresOut != nil {
-		a := &npy.Array{Shape: []int{layer.In}, Data: scores}
-		if err := scoresOut.Write(func(w io.Writer) error { return npy.Write(w, a) }); err != nil {
+		shape := []int{layer.In}
+		if err := scoresOut.Write(func(w io.Writer) error { return npy.Write(w, shape, scores) }); err != nil {
 			return err
 		}
 	}

@@ -9,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/chanprune/chanprune"
-	"github.com/chanprune/chanprune/internal/npy"
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // readScores reads a scores file the command wrote: float32 [in].
@@ -34,7 +33,7 @@ func sameBits(a, b []float32) bool {
 // fixture's [2, 3, 6] and [4, 6] batches.
 func TestScoreMethods(t *testing.T) {
 	f := newFixture(t)
-	read := func(path string) *npy.Array {
+	read := func(path string) *tensorfile.Array {
 		a, err := tensorfile.Read(tensorfile.Ref{Path: path})
 		if err != nil {
 			t.Fatal(err)

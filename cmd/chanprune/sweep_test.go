@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chanprune/chanprune/internal/tensorfile"
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // conformanceArgs returns the weight, bias and batch arguments of a case.

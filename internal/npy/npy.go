@@ -1,7 +1,7 @@
-// Package npy holds the float32 array every tensor reader returns, and
-// writes NumPy .npy files: Write produces version 1.0 files with dtype
-// '<f4', the same bytes numpy.save writes for a C-contiguous float32 array.
-// Reading .npy files is package tensorfile's job.
+// Package npy writes NumPy .npy files: Write produces version 1.0 files
+// with dtype '<f4', the same bytes numpy.save writes for a C-contiguous
+// float32 array. Reading them is package tensorfile's job; this package
+// holds the limits and conversions its readers share.
 //
 // Data is encoded with encoding/binary, so the package behaves the same on
 // little- and big-endian hosts.
@@ -18,23 +18,6 @@ const (
 	// so neither a data size on disk nor a []float32 can overflow.
 	MaxElems = math.MaxInt / 8
 )
-
-// Array is an n-dimensional float32 array in C (row-major) order.
-type Array struct {
-	Shape []int
-	Data  []float32
-}
-
-// Len returns the number of elements implied by Shape: the product of the
-// dimensions, 1 for a scalar (empty Shape). It does not check for overflow;
-// arrays the readers return never overflow.
-func (a *Array) Len() int {
-	n := 1
-	for _, d := range a.Shape {
-		n *= d
-	}
-	return n
-}
 
 // Count returns the product of shape's dimensions; ok is false if one is
 // negative or the product exceeds MaxElems.

@@ -2,7 +2,6 @@ package npy
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,32 +14,29 @@ import (
 // chunkBytes is how much data Write encodes at a time.
 const chunkBytes = 64 << 10
 
-// Write writes a as a version 1.0 .npy file with dtype '<f4' in C order.
-// It fails if len(a.Data) does not match a.Shape.
-func Write(w io.Writer, a *Array) error {
-	if a == nil {
-		return errors.New("npy: nil array")
+// Write writes data, of the given shape in C order, as a version 1.0 .npy
+// file with dtype '<f4'. It fails if len(data) does not match shape.
+func Write(w io.Writer, shape []int, data []float32) error {
+	if len(shape) > MaxDims {
+		return fmt.Errorf("npy: shape has %d dimensions, more than %d", len(shape), MaxDims)
 	}
-	if len(a.Shape) > MaxDims {
-		return fmt.Errorf("npy: shape has %d dimensions, more than %d", len(a.Shape), MaxDims)
-	}
-	for _, d := range a.Shape {
+	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("npy: shape %v has a negative dimension", a.Shape)
+			return fmt.Errorf("npy: shape %v has a negative dimension", shape)
 		}
 	}
-	n, ok := Count(a.Shape)
+	n, ok := Count(shape)
 	if !ok {
-		return fmt.Errorf("npy: cannot write shape %v: too many elements", a.Shape)
+		return fmt.Errorf("npy: cannot write shape %v: too many elements", shape)
 	}
-	if n != len(a.Data) {
-		return fmt.Errorf("npy: shape %v needs %d elements, data has %d", a.Shape, n, len(a.Data))
+	if n != len(data) {
+		return fmt.Errorf("npy: shape %v needs %d elements, data has %d", shape, n, len(data))
 	}
-	if _, err := w.Write(header("<f4", a.Shape)); err != nil {
+	if _, err := w.Write(header("<f4", shape)); err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
-	buf := make([]byte, min(chunkBytes, 4*len(a.Data)))
-	for data := a.Data; len(data) > 0; {
+	buf := make([]byte, min(chunkBytes, 4*len(data)))
+	for len(data) > 0 {
 		m := min(len(data), len(buf)/4)
 		for i, v := range data[:m] {
 			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
@@ -89,11 +85,11 @@ func header(descr string, shape []int) []byte {
 	return b
 }
 
-// WriteFile writes a to path with atomicfile.Write: through a temporary
+// WriteFile writes data of the given shape to path with atomicfile.Write: through a temporary
 // file renamed over path once complete, so an interrupted write never
 // leaves a partial file at path.
-func WriteFile(path string, a *Array) error {
-	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, a) })
+func WriteFile(path string, shape []int, data []float32) error {
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, shape, data) })
 }
 
 // WriteIndex writes idx as a 1-D '<i8' .npy array of channel indexes

@@ -124,7 +124,7 @@ func (t tensor) row(i int) tensor {
 // read reads the tensor as float32 in C order, into buf's memory when it
 // has the capacity, and then has its source (a zip member) verify its
 // checksum, so that no damaged value comes back.
-func (t tensor) read(buf []float32) (*npy.Array, error) {
+func (t tensor) read(buf []float32) (*Array, error) {
 	a, err := t.readData(buf)
 	if err != nil {
 		return nil, err
@@ -148,11 +148,11 @@ func (t tensor) verify() error {
 // is at most twice its size by reading the span and gathering, and a
 // sparser view with readSparse, so memory follows the tensor's size, not
 // its span.
-func (t tensor) readData(buf []float32) (*npy.Array, error) {
+func (t tensor) readData(buf []float32) (*Array, error) {
 	shape := slices.Clone(t.shape)
 	n, _ := elemCount(shape) // newTensor checked it
 	if n == 0 {
-		return &npy.Array{Shape: shape, Data: buf[:0]}, nil
+		return &Array{Shape: shape, Data: buf[:0]}, nil
 	}
 	span := int64(1) // elements from the first to the last one touched
 	for k, d := range shape {
@@ -165,7 +165,7 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &npy.Array{Shape: shape, Data: data}, nil
+		return &Array{Shape: shape, Data: data}, nil
 	}
 	if span > 2*int64(n) {
 		// readSparse allocates for the view before reading: a deflated
@@ -179,7 +179,7 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 		if err := t.readSparse(data, r); err != nil {
 			return nil, err
 		}
-		return &npy.Array{Shape: shape, Data: data}, nil
+		return &Array{Shape: shape, Data: data}, nil
 	}
 	src, err := readFloats(r, t.dt, int(span), nil, t.sized)
 	if err != nil {
@@ -187,7 +187,7 @@ func (t tensor) readData(buf []float32) (*npy.Array, error) {
 	}
 	data := floatsIn(buf, n)
 	npy.Gather(data, src, shape, t.strides)
-	return &npy.Array{Shape: shape, Data: data}, nil
+	return &Array{Shape: shape, Data: data}, nil
 }
 
 // floatsIn returns n floats in buf's memory if it has the capacity.

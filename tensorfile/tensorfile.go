@@ -1,23 +1,37 @@
 // Package tensorfile reads float tensors from the files PyTorch and NumPy
 // users have: .npy, .npz (np.savez, stored or deflated), .safetensors and
-// torch.save's .pt/.pth (a zip holding a pickle and raw storages).
+// torch.save's .pt/.pth (a zip holding a pickle and raw storages). It is
+// the reader the chanprune command uses, with the same guarantees.
 //
-// A reference FILE#KEY names one tensor of a container (see ParseRef); the
-// format is told by the file's first bytes, not its name. Every tensor comes
-// back as an *npy.Array of float32 in C order, converted from float32,
-// float16, bfloat16 or float64; other dtypes are refused, naming the dtype.
+// A reference FILE#KEY names one tensor of a container (ParseRef, Ref);
+// Read reads it and Keys lists a container's tensors. OpenBatches plans a
+// list of activation batches, from files, containers or the rows of one
+// stacked array, and Batches.Read reads them one at a time into a reused
+// buffer. The format is told by the file's first bytes, not its name.
+// Every tensor comes back as an *Array of float32 in C order, converted
+// from float32, float16, bfloat16 or float64; other dtypes are refused,
+// naming the dtype. Errors wrap the sentinels below (errors.Is).
 //
-// The readers trust no size a file declares: each is checked against the
-// bytes the file really has before anything is allocated for it, and data
-// from a compressed zip member grows as it arrives, capped at the count its
-// header gives. No tensor comes back from a zip member whose bytes fail
-// the CRC-32 of the zip's directory (see member.go); encrypted members and
-// member names given twice are refused. Pickles are walked opcode by
-// opcode before they are unpickled, and the unpickler builds only tensors,
-// dicts (including collections.OrderedDict; a key set twice takes its last
-// value, as in Python), lists, tuples and scalars: every other global
-// (os.system, __builtin__.object, …) is refused by name. Data is decoded
-// with encoding/binary, so big-endian hosts read the same values.
+// Guarantees, for files from anywhere:
+//
+//   - Only regular files are opened: a named pipe, device, socket or
+//     directory is refused (ErrNotRegular) without blocking on it.
+//   - No size a file declares is trusted: each is checked against the
+//     bytes the file really has before anything is allocated for it, and
+//     data from a compressed zip member grows as it arrives, capped at the
+//     count its header gives. Memory is bounded by the tensor read (one
+//     batch at a time with Batches), never by a header's claim.
+//   - No tensor comes back from a zip member whose bytes fail the CRC-32
+//     of the zip's directory; encrypted members and member names given
+//     twice are refused.
+//   - Pickles are never executed: they are walked opcode by opcode before
+//     they are unpickled, and the unpickler builds only tensors, dicts
+//     (including collections.OrderedDict; a key set twice takes its last
+//     value, as in Python), lists, tuples and scalars. Every other global
+//     (os.system, __builtin__.object, …) is refused by name (ErrForbidden).
+//   - Data is decoded with encoding/binary, so big-endian hosts read the
+//     same values. Nothing the caller passes is modified, except the
+//     buffer given to Batches.Read, which is reused.
 package tensorfile
 
 import (
@@ -25,7 +39,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 )
 
@@ -44,6 +57,12 @@ var (
 	// ErrForbidden reports a pickle that names a global other than the
 	// tensor rebuilders and storage types of torch.
 	ErrForbidden = errors.New("tensorfile: forbidden pickle global")
+	// ErrBatches reports arguments to OpenBatches that name no batches, or
+	// a stacked array whose rows cannot be read as batches.
+	ErrBatches = errors.New("tensorfile: not batches")
+	// ErrNotRegular reports a path that names a named pipe, a device, a
+	// socket or a directory rather than a regular file.
+	ErrNotRegular = osfile.ErrNotRegular
 )
 
 // file is an open tensor file.
@@ -59,8 +78,9 @@ type file interface {
 }
 
 // Read reads the tensor ref names: a .npy file, or a tensor of a container
-// (without a key, the container's only tensor).
-func Read(ref Ref) (*npy.Array, error) {
+// (without a key, the container's only tensor). The file is opened, read
+// and closed.
+func Read(ref Ref) (*Array, error) {
 	f, err := open(ref.Path)
 	if err != nil {
 		return nil, err

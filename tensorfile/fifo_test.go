@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/chanprune/chanprune/internal/osfile"
 )
 
 // A named pipe with no writer is refused at once, not waited on: opening
@@ -30,8 +28,8 @@ func TestNamedPipeRefused(t *testing.T) {
 		go func() { done <- open() }()
 		select {
 		case err := <-done:
-			if !errors.Is(err, osfile.ErrNotRegular) || !strings.Contains(err.Error(), "named pipe") || !strings.Contains(err.Error(), path) {
-				t.Errorf("%s: %v, want osfile.ErrNotRegular naming a named pipe and %s", name, err, path)
+			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "named pipe") || !strings.Contains(err.Error(), path) {
+				t.Errorf("%s: %v, want ErrNotRegular naming a named pipe and %s", name, err, path)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s of a named pipe still waits after 5s", name)

@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/chanprune/chanprune/internal/clip"
-	"github.com/chanprune/chanprune/internal/npy"
 	"github.com/chanprune/chanprune/internal/osfile"
 )
 
@@ -44,7 +43,10 @@ type group struct {
 	rows       int
 }
 
-// OpenBatches plans the batches args name. Its errors name the argument.
+// OpenBatches plans the batches args name: each argument is a reference
+// FILE[#KEY] (see ParseRef) and, with stacked, names one array whose rows
+// are the batches. It opens each file to check it and closes it again; no
+// data is read. Its errors name the argument.
 func OpenBatches(args []string, stacked bool) (*Batches, error) {
 	b := &Batches{}
 	for _, arg := range args {
@@ -77,11 +79,11 @@ func planGroup(arg string, stacked bool) (group, error) {
 			return g, err
 		}
 		if len(t.shape) == 0 {
-			return g, fmt.Errorf("--stacked: a scalar has no leading axis of batches")
+			return g, fmt.Errorf("%w: stacked, but a scalar has no leading axis", ErrBatches)
 		}
 		if !t.row(0).contiguous() {
-			return g, fmt.Errorf("--stacked: the batches of an array with strides %v for shape %v are not "+
-				"contiguous (Fortran order or a strided view): save it in C order", t.strides, t.shape)
+			return g, fmt.Errorf("%w: stacked, but the rows of an array with strides %v for shape %v are not "+
+				"contiguous (Fortran order or a strided view): save it in C order", ErrBatches, t.strides, t.shape)
 		}
 		g.rows = t.shape[0]
 	case ref.Key == "":
@@ -96,9 +98,9 @@ func planGroup(arg string, stacked bool) (group, error) {
 	case g.len() > 0:
 		return g, nil
 	case stacked:
-		return g, fmt.Errorf("--stacked: the leading axis has length 0: no batches")
+		return g, fmt.Errorf("%w: stacked, but the leading axis has length 0", ErrBatches)
 	}
-	return g, fmt.Errorf("no batches: the file holds no tensors")
+	return g, fmt.Errorf("%w: the file holds no tensors", ErrBatches)
 }
 
 func (g group) len() int {
@@ -124,8 +126,12 @@ func (b *Batches) Name(i int) string {
 	return g.name
 }
 
-// Read reads batch i, into buf's memory when it has the capacity.
-func (b *Batches) Read(i int, buf []float32) (*npy.Array, error) {
+// Read reads batch i, 0 <= i < Len(), into buf's memory when it has the
+// capacity (the returned Data then aliases buf; pass the last Data back to
+// reuse it). The file of the batch stays open for the next Read until a
+// batch from another file or Close. A Batches is for one goroutine at a
+// time.
+func (b *Batches) Read(i int, buf []float32) (*Array, error) {
 	g, j := b.locate(i)
 	key, row := g.keys[0], j
 	if !g.stacked {
@@ -152,7 +158,8 @@ func (b *Batches) Read(i int, buf []float32) (*npy.Array, error) {
 	return b.t.read(buf)
 }
 
-// Close closes the file last read from.
+// Close closes the file last read from. The batches can still be read
+// after it; Read reopens the file.
 func (b *Batches) Close() error {
 	b.t = nil
 	if b.f == nil {

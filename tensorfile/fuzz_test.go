@@ -47,7 +47,7 @@ func readEverything(t *testing.T, b []byte) {
 			checkErr(t, err)
 			continue
 		}
-		check := func(a *npy.Array, err error) {
+		check := func(a *Array, err error) {
 			if err != nil {
 				checkErr(t, err)
 				return
@@ -105,7 +105,7 @@ func FuzzNpy(f *testing.F) {
 			t.Fatalf("shape %v with %d values (%v)", a.Shape, len(a.Data), err)
 		}
 		var buf bytes.Buffer
-		if err := npy.Write(&buf, a); err != nil {
+		if err := npy.Write(&buf, a.Shape, a.Data); err != nil {
 			t.Fatalf("Write: %v", err)
 		}
 		back, err := readNpy(buf.Bytes())

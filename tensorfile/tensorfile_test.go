@@ -7,24 +7,22 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/chanprune/chanprune/internal/npy"
 )
 
 // The fixtures' values (scripts/make_tensor_fixtures.py).
 var (
 	wantW  = fill([]int{5, 6}, func(i int) float32 { return float32(i%7) - 3 })
 	wantB  = fill([]int{5}, func(i int) float32 { return float32(i) / 4 })
-	wantS  = &npy.Array{Shape: []int{6}, Data: []float32{3, 1, 4, 1, 5, 9}}
+	wantS  = &Array{Shape: []int{6}, Data: []float32{3, 1, 4, 1, 5, 9}}
 	wantX0 = fill([]int{2, 3, 6}, func(i int) float32 { return float32(i%5) - 2 })
 	wantX1 = fill([]int{4, 6}, func(i int) float32 { return float32(i%3) - 1 })
 	wantX2 = fill([]int{4, 6}, func(i int) float32 { return float32(i%4) - 1.5 })
 	// wantStack is x1 and x2 stacked, [2, 4, 6].
-	wantStack = &npy.Array{Shape: []int{2, 4, 6}, Data: append(slices.Clone(wantX1.Data), wantX2.Data...)}
+	wantStack = &Array{Shape: []int{2, 4, 6}, Data: append(slices.Clone(wantX1.Data), wantX2.Data...)}
 )
 
-func fill(shape []int, f func(i int) float32) *npy.Array {
-	a := &npy.Array{Shape: shape}
+func fill(shape []int, f func(i int) float32) *Array {
+	a := &Array{Shape: shape}
 	a.Data = make([]float32, a.Len())
 	for i := range a.Data {
 		a.Data[i] = f(i)
@@ -32,16 +30,16 @@ func fill(shape []int, f func(i int) float32) *npy.Array {
 	return a
 }
 
-func fixture(name string) string { return filepath.Join("..", "..", "testdata", "tensors", name) }
+func fixture(name string) string { return filepath.Join("..", "testdata", "tensors", name) }
 
-func sameArray(a, b *npy.Array) bool {
+func sameArray(a, b *Array) bool {
 	return slices.Equal(a.Shape, b.Shape) && slices.Equal(a.Data, b.Data)
 }
 
 func TestReadFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		ref  string
-		want *npy.Array
+		want *Array
 	}{
 		{"layer.npz#weight", wantW},
 		{"layer.npz#weight_f", wantW}, // Fortran order

@@ -2,6 +2,7 @@ package tensorfile
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,23 +15,23 @@ func TestBatches(t *testing.T) {
 		args    []string
 		stacked bool
 		names   []string // after the fixture directory
-		want    []*npy.Array
+		want    []*Array
 	}{
 		{"npz in natural order", []string{"acts.npz"}, false,
-			[]string{"acts.npz#batch_1", "acts.npz#batch_2", "acts.npz#batch_10"}, []*npy.Array{wantX0, wantX1, wantX2}},
+			[]string{"acts.npz#batch_1", "acts.npz#batch_2", "acts.npz#batch_10"}, []*Array{wantX0, wantX1, wantX2}},
 		{"deflated npz", []string{"acts_compressed.npz"}, false,
 			[]string{"acts_compressed.npz#batch_1", "acts_compressed.npz#batch_2", "acts_compressed.npz#batch_10"},
-			[]*npy.Array{wantX0, wantX1, wantX2}},
-		{"pt list", []string{"acts.pt"}, false, []string{"acts.pt#0", "acts.pt#1", "acts.pt#2"}, []*npy.Array{wantX0, wantX1, wantX2}},
+			[]*Array{wantX0, wantX1, wantX2}},
+		{"pt list", []string{"acts.pt"}, false, []string{"acts.pt#0", "acts.pt#1", "acts.pt#2"}, []*Array{wantX0, wantX1, wantX2}},
 		{"pt dict in insertion order", []string{"acts_dict.pt"}, false, []string{"acts_dict.pt#b", "acts_dict.pt#a"},
-			[]*npy.Array{wantX1, wantX0}},
+			[]*Array{wantX1, wantX0}},
 		{"keys and files", []string{"acts.npz#batch_2", "stacked.npy", "acts.pt#0"}, false,
-			[]string{"acts.npz#batch_2", "stacked.npy", "acts.pt#0"}, []*npy.Array{wantX1, wantStack, wantX0}},
+			[]string{"acts.npz#batch_2", "stacked.npy", "acts.pt#0"}, []*Array{wantX1, wantStack, wantX0}},
 		{"stacked", []string{"stacked.npy", "layer.safetensors#acts", "stacked.pt", "acts_compressed.npz#batch_10"}, true,
 			[]string{"stacked.npy[0]", "stacked.npy[1]", "layer.safetensors#acts[0]", "layer.safetensors#acts[1]",
 				"stacked.pt[0]", "stacked.pt[1]", "acts_compressed.npz#batch_10[0]", "acts_compressed.npz#batch_10[1]",
 				"acts_compressed.npz#batch_10[2]", "acts_compressed.npz#batch_10[3]"},
-			[]*npy.Array{wantX1, wantX2, wantX1, wantX2, wantX1, wantX2,
+			[]*Array{wantX1, wantX2, wantX1, wantX2, wantX1, wantX2,
 				row(wantX2, 0), row(wantX2, 1), row(wantX2, 2), row(wantX2, 3)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,9 +67,9 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-func row(a *npy.Array, i int) *npy.Array {
+func row(a *Array, i int) *Array {
 	n := a.Shape[1]
-	return &npy.Array{Shape: a.Shape[1:], Data: a.Data[i*n : (i+1)*n]}
+	return &Array{Shape: a.Shape[1:], Data: a.Data[i*n : (i+1)*n]}
 }
 
 func TestBatchErrors(t *testing.T) {
@@ -80,7 +81,7 @@ func TestBatchErrors(t *testing.T) {
 	}{
 		{"acts.npz#nope", false, ErrKey, "batch_10"},
 		{"acts.npz", true, ErrKey, "FILE#KEY"},
-		{"layer.npz#weight_f", true, nil, "not contiguous"},
+		{"layer.npz#weight_f", true, ErrBatches, "not contiguous"},
 		{"layer.npz#scores", false, nil, ""},
 		{"rank_0.pth", false, ErrKey, "decoder.layers.0.mlp.linear_fc2/score"},
 		{"missing.npz", false, nil, "missing.npz"},
@@ -98,5 +99,29 @@ func TestBatchErrors(t *testing.T) {
 				t.Errorf("got %v, want %v naming the argument and %q", err, tc.sentinel, tc.mention)
 			}
 		})
+	}
+}
+
+// Stacked arrays without rows to read are refused with ErrBatches, naming
+// the argument and why.
+func TestStackedNoRows(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		shape   []int
+		data    []float32
+		mention string
+	}{
+		{"scalar.npy", nil, []float32{1}, "scalar"},
+		{"empty.npy", []int{0, 4}, nil, "length 0"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := npy.WriteFile(path, tc.shape, tc.data); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenBatches([]string{path}, true)
+		if !errors.Is(err, ErrBatches) || !strings.Contains(err.Error(), tc.mention) || !strings.HasPrefix(err.Error(), path+": ") {
+			t.Errorf("%s: got %v, want ErrBatches naming the file and %q", tc.name, err, tc.mention)
+		}
 	}
 }
