@@ -46,7 +46,7 @@ var helpTexts = map[string]helpText{
 	"score": {
 		synopsis: "chanprune score --method NAME --weight W --out S.npy [flags] [BATCH…]",
 		args:     []string{"BATCH…  activation batches [..., in] (a container without a key: every tensor in it); magnitude and random need none"},
-		example:  "chanprune score --method l2norm --weight layer.safetensors#weight --out l2norm.npy acts.safetensors",
+		example:  "chanprune score --method l2norm --layout batch-first --weight layer.safetensors#weight --out l2norm.npy acts.safetensors",
 		tensors:  true,
 	},
 	"demo": {
