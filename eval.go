@@ -82,7 +82,7 @@ type Evaluator struct {
 	pruned      []bool
 	packed      [][]float32 // packed activations, one buffer per worker
 	batchSums   []sums
-	chunkSums   []sums
+	pieceSums   []sums
 	workerSums  []sums
 
 	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
@@ -93,8 +93,9 @@ type Evaluator struct {
 	call struct {
 		batches            [][]float32
 		nk                 int
-		x                  []float32 // the batch whose chunks are shared
-		batchJob, chunkJob job[Evaluator]
+		x                  []float32 // the batch whose pieces are shared
+		grid               pieceGrid // how x is cut
+		batchJob, pieceJob job[Evaluator]
 	}
 }
 
