@@ -276,11 +276,23 @@ func TestEvaluateToAllocatesNothing(t *testing.T) {
 	r := newRand(12)
 	l := randLayer(r, 64, 600, true)
 	scores := randScores(r, 64)
-	e, err := NewEvaluator(l, WithWorkers(2))
+	planned, err := NewEvaluator(l, WithWorkers(2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, batches := range [][][]float32{randBatches(r, 64, 9), randBatches(r, 64, 3, 5, 2)} {
+	direct, err := NewEvaluator(l, WithWorkers(2), WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		e       *Evaluator
+		batches [][]float32
+	}{
+		{planned, randBatches(r, 64, 9)},
+		{planned, randBatches(r, 64, 3, 5, 2)},
+		{direct, randBatches(r, 64, 300)}, // one batch cut into pieces that the workers share
+	} {
+		e, batches := c.e, c.batches
 		var m Metrics
 		if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil { // sizes the scratch
 			t.Fatal(err)
