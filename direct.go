@@ -28,16 +28,21 @@ type pieceGrid struct{ cp, chunks, sp, spans int }
 
 func (g pieceGrid) pieces() int { return g.chunks * g.spans }
 
-// grid cuts a batch of tokens rows into pieces: into chunks first, as a
-// narrower chunk costs nothing, then into spans, each of which reads the
-// chunk's weight panels again, until there are batchPieces or each has
-// about pieceMACs of work.
+// grid cuts a batch of tokens rows into pieces.
 func (e *Evaluator) grid(tokens int) pieceGrid {
-	wp, tp := panels(e.out, e.kern.nr), panels(tokens, e.kern.mr)
-	macs := float64(tokens) * float64(e.in) * float64(e.out) // float: no overflow on 32-bit int
-	want := max(1, int(min(batchPieces, macs/pieceMACs)))
+	return cutPieces(panels(e.out, e.kern.nr), panels(tokens, e.kern.mr), max(1, chunkOutputs/e.kern.nr),
+		float64(tokens)*float64(e.in)*float64(e.out))
+}
+
+// cutPieces cuts wp weight panels by tp token panels, macs multiply-adds in
+// all, into chunks of at most widest panels: into narrower chunks first, as
+// they cost nothing, then into spans, each of which reads the chunk's
+// weight panels again, until there are batchPieces or each has about
+// pieceMACs of work.
+func cutPieces(wp, tp, widest int, macs float64) pieceGrid {
+	want := max(1, int(min(batchPieces, macs/pieceMACs))) // float: no overflow on 32-bit int
 	var g pieceGrid
-	g.chunks = max(1, min(wp, max(want, panels(wp, max(1, chunkOutputs/e.kern.nr)))))
+	g.chunks = max(1, min(wp, max(want, panels(wp, widest))))
 	g.cp = max(1, wp/g.chunks) // rounded down: at least as many chunks as asked
 	g.chunks = max(1, panels(wp, g.cp))
 	g.spans = max(1, min(tp, panels(want, g.chunks)))
