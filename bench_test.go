@@ -10,7 +10,8 @@ import (
 
 // benchShapes are the layers BenchmarkEvaluate measures. seed is the seed
 // example; down is an MLP down-projection, where input-channel pruning is
-// most used; token has single-token batches (decoding).
+// most used; token has single-token batches (decoding); onebatch is one
+// batch of a small layer, as a Stream fed batch by batch sees it.
 var benchShapes = []struct {
 	name string
 	make func() *seed.Example
@@ -19,6 +20,7 @@ var benchShapes = []struct {
 	{"down", func() *seed.Example { return seed.New(4096, 1024, 25, 128, 2) }},
 	{"small", func() *seed.Example { return seed.New(256, 256, 100, 128, 3) }},
 	{"token", func() *seed.Example { return seed.New(1024, 4096, 64, 1, 4) }},
+	{"onebatch", func() *seed.Example { return seed.New(1024, 256, 1, 128, 5) }},
 }
 
 // BenchmarkEvaluate times one Evaluate of each shape at ratio 0.2 on the

@@ -1,19 +1,54 @@
 package chanprune
 
-// The work of one call is split into (batch, chunk) units, a chunk being a
-// fixed run of weight panels. Each unit's reductions are formed in the same
-// order whoever runs it, and a batch's sums are the chunk sums added in chunk
-// order, so the result does not depend on the number of workers.
+// The work of one call is split into (batch, piece) units, a piece being a
+// run of weight panels (a chunk) over a run of token panels (a span) of one
+// batch. The pieces of a batch depend on the layer's shape and the batch's
+// token count only, never on the number of workers; each piece's reductions
+// start from zero and are formed in the same order whoever runs it, and a
+// batch's sums are its piece sums added in piece order, so the result does
+// not depend on the number of workers.
 
-// chunkOutputs is the width of a chunk in outputs: wide enough to amortise
-// the activation panel, narrow enough to share one batch among workers.
-const chunkOutputs = 256
+const (
+	// chunkOutputs is the widest chunk in outputs: wide enough to amortise
+	// the activation panel.
+	chunkOutputs = 256
+	// batchPieces is how many pieces a batch with enough work is cut into
+	// at least: several per worker on a machine of a few cores, so that one
+	// batch (a Stream fed batch by batch) keeps every core busy.
+	batchPieces = 16
+	// pieceMACs is the least work worth a piece of its own, in
+	// multiply-adds: some microseconds, against a hand-out of some tens of
+	// nanoseconds.
+	pieceMACs = 1 << 19
+)
 
-func (e *Evaluator) chunkPanels() int { return max(1, chunkOutputs/e.kern.nr) }
+// pieceGrid is how a batch is cut: chunks of cp weight panels by spans of
+// sp token panels, piece k being chunk k/spans over span k%spans.
+type pieceGrid struct{ cp, chunks, sp, spans int }
 
-func (e *Evaluator) numChunks() int {
-	cp := e.chunkPanels()
-	return (panels(e.out, e.kern.nr) + cp - 1) / cp
+func (g pieceGrid) pieces() int { return g.chunks * g.spans }
+
+// grid cuts a batch of tokens rows into pieces.
+func (e *Evaluator) grid(tokens int) pieceGrid {
+	return cutPieces(panels(e.out, e.kern.nr), panels(tokens, e.kern.mr), max(1, chunkOutputs/e.kern.nr),
+		float64(tokens)*float64(e.in)*float64(e.out))
+}
+
+// cutPieces cuts wp weight panels by tp token panels, macs multiply-adds in
+// all, into chunks of at most widest panels: into narrower chunks first, as
+// they cost nothing, then into spans, each of which reads the chunk's
+// weight panels again, until there are batchPieces or each has about
+// pieceMACs of work.
+func cutPieces(wp, tp, widest int, macs float64) pieceGrid {
+	want := max(1, int(min(batchPieces, macs/pieceMACs))) // float: no overflow on 32-bit int
+	var g pieceGrid
+	g.chunks = max(1, min(wp, max(want, panels(wp, widest))))
+	g.cp = max(1, wp/g.chunks) // rounded down: at least as many chunks as asked
+	g.chunks = max(1, panels(wp, g.cp))
+	g.spans = max(1, min(tp, panels(want, g.chunks)))
+	g.sp = max(1, tp/g.spans)
+	g.spans = max(1, panels(tp, g.sp))
+	return g
 }
 
 // run fills e.batchSums with each batch's reductions, nk channels kept.
@@ -27,14 +62,15 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 		e.call.batchJob.do(len(batches), min(workers, len(batches)), (*Evaluator).evalBatch, e)
 		return
 	}
-	// Fewer batches than workers: share each batch's chunks.
+	// Fewer batches than workers: share each batch's pieces.
 	for b, x := range batches {
 		e.pack(e.packed[0], x)
-		e.call.x = x
-		e.call.chunkJob.do(e.numChunks(), workers, (*Evaluator).evalSharedChunk, e)
+		e.call.x, e.call.grid = x, e.grid(len(x)/e.in)
+		n := e.call.grid.pieces()
+		e.call.pieceJob.do(n, min(workers, n), (*Evaluator).evalSharedPiece, e)
 		var total sums
-		for _, cs := range e.chunkSums {
-			addSums(&total, cs)
+		for _, ps := range e.pieceSums[:n] {
+			addSums(&total, ps)
 		}
 		e.batchSums[b] = total
 	}
@@ -44,32 +80,33 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 func (e *Evaluator) evalBatch(w, b int) {
 	x := e.call.batches[b]
 	e.pack(e.packed[w], x)
-	chunk := &e.workerSums[w]
+	g := e.grid(len(x) / e.in)
+	piece := &e.workerSums[w]
 	var total sums
-	for c := range e.numChunks() {
-		*chunk = sums{}
-		e.evalChunk(e.packed[w], x, e.call.nk, c, chunk)
-		addSums(&total, *chunk)
+	for k := range g.pieces() {
+		*piece = sums{}
+		e.evalPiece(e.packed[w], x, e.call.nk, g, k, piece)
+		addSums(&total, *piece)
 	}
 	e.batchSums[b] = total
 }
 
-// evalSharedChunk is the chunk job: chunk c of the batch packed in slot 0.
-func (e *Evaluator) evalSharedChunk(_, c int) {
-	e.chunkSums[c] = sums{}
-	e.evalChunk(e.packed[0], e.call.x, e.call.nk, c, &e.chunkSums[c])
+// evalSharedPiece is the piece job: piece k of the batch packed in slot 0.
+func (e *Evaluator) evalSharedPiece(_, k int) {
+	e.pieceSums[k] = sums{}
+	e.evalPiece(e.packed[0], e.call.x, e.call.nk, e.call.grid, k, &e.pieceSums[k])
 }
 
-// evalChunk adds the reductions of chunk c of a batch, whose activations
-// are packed, to s.
-func (e *Evaluator) evalChunk(packed, x []float32, nk, c int, s *sums) {
+// evalPiece adds the reductions of piece k of a batch cut by g, whose
+// activations are packed, to s.
+func (e *Evaluator) evalPiece(packed, x []float32, nk int, g pieceGrid, k int, s *sums) {
 	mr, nr, in := e.kern.mr, e.kern.nr, e.in
 	tokens := len(x) / in
-	cp := e.chunkPanels()
-	for j := c * cp; j < min((c+1)*cp, panels(e.out, nr)); j++ {
+	c, t := k/g.spans, k%g.spans
+	for j := c * g.cp; j < min((c+1)*g.cp, panels(e.out, nr)); j++ {
 		w := e.weight[j*in*nr : (j+1)*in*nr]
 		bias := e.bias[j*nr : (j+1)*nr]
-		for i := range panels(tokens, mr) {
+		for i := t * g.sp; i < min((t+1)*g.sp, panels(tokens, mr)); i++ {
 			a := packed[i*in*mr : (i+1)*in*mr]
 			e.kern.eval(a, w, e.perm, nk, bias, min(mr, tokens-i*mr), s)
 		}
@@ -82,9 +119,10 @@ func (e *Evaluator) pack(dst, x []float32) {
 
 // grow sizes the scratch for batches and workers, keeping what is there.
 func (e *Evaluator) grow(batches [][]float32, workers int) {
-	maxTokens := 0
+	maxTokens, maxPieces := 0, 0
 	for _, x := range batches {
 		maxTokens = max(maxTokens, len(x)/e.in)
+		maxPieces = max(maxPieces, e.grid(len(x)/e.in).pieces())
 	}
 	size := panels(maxTokens, e.kern.mr) * e.kern.mr * e.in
 	for len(e.packed) < workers {
@@ -101,7 +139,7 @@ func (e *Evaluator) grow(batches [][]float32, workers int) {
 	if len(e.batchSums) < len(batches) {
 		e.batchSums = make([]sums, len(batches))
 	}
-	if len(e.chunkSums) != e.numChunks() {
-		e.chunkSums = make([]sums, e.numChunks())
+	if len(e.pieceSums) < maxPieces {
+		e.pieceSums = make([]sums, maxPieces)
 	}
 }

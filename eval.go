@@ -107,7 +107,7 @@ type Evaluator struct {
 	ran         []Method    // per batch of an Evaluate: the method that ran
 	packed      [][]float32 // packed activations, one buffer per worker
 	batchSums   []sums
-	chunkSums   []sums
+	pieceSums   []sums
 	workerSums  []sums
 
 	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
@@ -118,8 +118,9 @@ type Evaluator struct {
 	call struct {
 		batches            [][]float32
 		nk                 int
-		x                  []float32 // the batch whose chunks are shared
-		batchJob, chunkJob job[Evaluator]
+		x                  []float32 // the batch whose pieces are shared
+		grid               pieceGrid // how x is cut
+		batchJob, pieceJob job[Evaluator]
 	}
 }
 

@@ -219,17 +219,29 @@ func TestBatchesCombineByCount(t *testing.T) {
 
 func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	r := newRand(6)
-	l := randLayer(r, 70, 700, true) // several chunks per batch
-	scores := randScores(r, 70)
-	for _, batches := range [][][]float32{
-		randBatches(r, 70, 9),                        // fewer batches than workers
-		randBatches(r, 70, 5, 17, 1, 8, 3, 2, 11, 4), // more
-	} {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	wide := randLayer(r, 70, 700, true)  // several chunks per batch
+	small := randLayer(r, 512, 40, true) // one chunk of outputs: one batch is cut by tokens too
+	cases := []struct {
+		l       Linear
+		method  Method
+		batches [][]float32
+	}{
+		{wide, Auto, randBatches(r, 70, 9)},                        // fewer batches than workers
+		{wide, Auto, randBatches(r, 70, 5, 17, 1, 8, 3, 2, 11, 4)}, // more
+		{small, Direct, randBatches(r, 512, 413)},                  // one batch, as a Stream is fed
+		{small, Direct, randBatches(r, 512, 413, 29)},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c := range cases {
+		scores := randScores(r, c.l.In)
 		var first Metrics
 		for i, procs := range []int{1, 2, 7, 16} {
 			runtime.GOMAXPROCS(procs)
-			m, err := Evaluate(l, batches, scores, 0.25)
+			var m Metrics
+			e, err := NewEvaluator(c.l, WithMethod(c.method))
+			if err == nil {
+				err = e.EvaluateTo(&m, c.batches, scores, 0.25)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -264,11 +276,23 @@ func TestEvaluateToAllocatesNothing(t *testing.T) {
 	r := newRand(12)
 	l := randLayer(r, 64, 600, true)
 	scores := randScores(r, 64)
-	e, err := NewEvaluator(l, WithWorkers(2))
+	planned, err := NewEvaluator(l, WithWorkers(2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, batches := range [][][]float32{randBatches(r, 64, 9), randBatches(r, 64, 3, 5, 2)} {
+	direct, err := NewEvaluator(l, WithWorkers(2), WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		e       *Evaluator
+		batches [][]float32
+	}{
+		{planned, randBatches(r, 64, 9)},
+		{planned, randBatches(r, 64, 3, 5, 2)},
+		{direct, randBatches(r, 64, 300)}, // one batch cut into pieces that the workers share
+	} {
+		e, batches := c.e, c.batches
 		var m Metrics
 		if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil { // sizes the scratch
 			t.Fatal(err)

@@ -6,7 +6,8 @@ import "sync"
 // fixed list of input channels gathered from each row of x: all of them for
 // a dense layer, the kept ones for a pruned layer. It drives the gemm and
 // gemmAcc micro-kernels over (row panel, column panel, K block) tiles, the
-// column panels grouped in chunks that the worker pool shares out. The
+// tiles grouped in pieces (cutPieces: column chunks by row spans) that the
+// worker pool shares out. The
 // packed weight is read-only; each call takes its scratch from a free list,
 // so calls may run concurrently and, in steady state, allocate nothing. The
 // order of the sums is fixed by the shapes alone, whatever the workers.
@@ -29,7 +30,8 @@ type productCall struct {
 	packed []float32 // packed activations, grown as needed
 	c      []float32
 	tokens int
-	job    job[productCall] // the column chunks
+	grid   pieceGrid
+	job    job[productCall] // the pieces of grid
 	pack   job[productCall] // the row panels
 	call   struct {
 		x        []float32
@@ -57,8 +59,9 @@ func newProduct(kern *kernel, weight, bias []float32, channels []int32, in, out 
 }
 
 // The blocking of the product (BLIS-style, without repacking: a K block of
-// a packed panel is itself a packed panel). A column chunk runs, for each K
-// block, for each column panel j of the chunk, for each row panel i, the
+// a packed panel is itself a packed panel). A piece runs, for each K
+// block, for each column panel j of its chunk, for each row panel i of its
+// span, the
 // kernel on rows [k0, k1) of a's panel i and w's panel j: gemm (with bias)
 // on the first block, gemmAcc on the others.
 //
@@ -101,8 +104,10 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	rowPanels := panels(call.tokens, p.kern.mr)
 	call.pack.do(rowPanels, min(workers, rowPanels), (*productCall).packPanel, call)
 	call.c = c
-	chunks := (panels(p.out, p.kern.nr) + p.chunkPanels() - 1) / p.chunkPanels()
-	call.job.do(chunks, min(workers, chunks), (*productCall).chunk, call)
+	call.grid = cutPieces(panels(p.out, p.kern.nr), rowPanels, p.chunkPanels(),
+		float64(call.tokens)*float64(len(channels))*float64(p.out))
+	n := call.grid.pieces()
+	call.job.do(n, min(workers, n), (*productCall).piece, call)
 	call.c, call.call.x = nil, nil
 }
 
@@ -130,20 +135,20 @@ func (call *productCall) packPanel(_, i int) {
 	packActivationPanel(call.packed, call.call.x, call.call.width, call.p.kern.mr, call.call.channels, i)
 }
 
-// chunk computes the columns of chunk ch for every row panel, K block by
-// K block (see productKC).
-func (call *productCall) chunk(_, ch int) {
-	p := call.p
+// piece computes the tiles of piece k of the grid, K block by K block
+// (see productKC).
+func (call *productCall) piece(_, k int) {
+	p, g := call.p, call.grid
 	mr, nr, depth := p.kern.mr, p.kern.nr, len(p.channels)
 	tokens, c := call.tokens, call.c
-	cp := p.chunkPanels()
+	ch, t := k/g.spans, k%g.spans
 	blocks := p.kBlocks()
 	for b := range blocks {
 		k0, k1 := b*depth/blocks, (b+1)*depth/blocks
-		for j := ch * cp; j < min((ch+1)*cp, panels(p.out, nr)); j++ {
+		for j := ch * g.cp; j < min((ch+1)*g.cp, panels(p.out, nr)); j++ {
 			w := p.weight[j*depth*nr+k0*nr : j*depth*nr+k1*nr]
 			n := min(nr, p.out-j*nr)
-			for i := range panels(tokens, mr) {
+			for i := t * g.sp; i < min((t+1)*g.sp, panels(tokens, mr)); i++ {
 				m := min(mr, tokens-i*mr)
 				a := call.packed[i*depth*mr+k0*mr : i*depth*mr+k1*mr]
 				off := i*mr*p.out + j*nr

@@ -13,7 +13,8 @@ func TestProduct(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(13)
 		for _, sh := range [][4]int{{1, 1, 1, 0}, {7, 5, 3, 0}, {33, 17, 300, 0}, {128, 40, 65, 0},
-			{1, 40, 33, 7}, {29, 50, 70, 16}, {15, 17, 65, 4}, {3, 9, 9, 1}, {40, 64, 100, 64}} {
+			{1, 40, 33, 7}, {29, 50, 70, 16}, {15, 17, 65, 4}, {3, 9, 9, 1}, {40, 64, 100, 64},
+			{413, 512, 40, 0}, {413, 512, 40, 128}} { // few outputs, many rows: pieces split the rows
 			tokens, in, out, kc := sh[0], sh[1], sh[2], sh[3]
 			l := randLayer(r, in, out, true)
 			x := randBatches(r, in, tokens)[0]
