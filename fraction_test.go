@@ -86,14 +86,7 @@ func secondsPerOp(b *testing.B) float64 {
 // second, over the kernel's FMA peak. Only for benchmarks whose op executes
 // every flop it counts.
 func ReportPeakFraction(b *testing.B, kernel string, flopsPerOp float64) {
-	gflops := flopsPerOp / secondsPerOp(b) / 1e9
-	peak, err := benchPeak(kernel, gflops)
-	if err != nil {
-		b.Fatalf("peak of %s: %v", kernel, err)
-	}
-	if peak > 0 {
-		b.ReportMetric(gflops/peak, "peak-fraction")
-	}
+	reportOfPeak(b, kernel, flopsPerOp, "peak-fraction")
 }
 
 // ReportFloorFraction reports floor-fraction: the time the op's FLOP floor
@@ -101,13 +94,19 @@ func ReportPeakFraction(b *testing.B, kernel string, flopsPerOp float64) {
 // kernel's peak, over the op's time. For methods that skip work the
 // useful-work GFLOP/s counts, such as the Gram path.
 func ReportFloorFraction(b *testing.B, kernel string, floorFlopsPerOp float64) {
-	gflops := floorFlopsPerOp / secondsPerOp(b) / 1e9
+	reportOfPeak(b, kernel, floorFlopsPerOp, "floor-fraction")
+}
+
+// reportOfPeak reports flopsPerOp per second over the kernel's peak as
+// unit; nothing for a kernel without a peak loop.
+func reportOfPeak(b *testing.B, kernel string, flopsPerOp float64, unit string) {
+	gflops := flopsPerOp / secondsPerOp(b) / 1e9
 	peak, err := benchPeak(kernel, gflops)
 	if err != nil {
 		b.Fatalf("peak of %s: %v", kernel, err)
 	}
 	if peak > 0 {
-		b.ReportMetric(gflops/peak, "floor-fraction")
+		b.ReportMetric(gflops/peak, unit)
 	}
 }
 
