@@ -48,6 +48,11 @@ type Metrics struct {
 	// path, and this is 0.
 	Uncertified int
 	PerBatch    []BatchMetrics
+
+	// OutputRMS is the mean over batches of sqrt(mean(y²)), the scale of
+	// the original output, averaged as RMSE is: RMSE/OutputRMS compares
+	// layers. Points of one stream agree on it to float32 rounding.
+	OutputRMS float64
 }
 
 // BatchMetrics holds the metrics of one activation batch.
@@ -56,6 +61,8 @@ type BatchMetrics struct {
 	CosineSimilarity float64
 	Tokens           int    // rows of the batch: its length divided by In
 	Method           Method // Direct or Gram: how this batch's metrics were computed
+
+	OutputRMS float64 // sqrt(mean(y²)) over the batch's original outputs
 }
 
 // batchesMethod returns the method every batch ran, or Auto if they differ.
@@ -232,10 +239,12 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 		}
 		m.RMSE += bm.RMSE
 		m.CosineSimilarity += bm.CosineSimilarity
+		m.OutputRMS += bm.OutputRMS
 		m.PerBatch = append(m.PerBatch, bm)
 	}
 	m.RMSE /= float64(len(batches))
 	m.CosineSimilarity /= float64(len(batches))
+	m.OutputRMS /= float64(len(batches))
 	m.Method = batchesMethod(m.PerBatch)
 	return nil
 }
@@ -276,6 +285,7 @@ func batchMetrics(s sums, tokens, out int) BatchMetrics {
 		RMSE:             math.Sqrt(s[sDD] / float64(tokens*out)),
 		CosineSimilarity: cos,
 		Tokens:           tokens,
+		OutputRMS:        math.Sqrt(s[sYY] / float64(tokens*out)),
 	}
 }
 

@@ -184,13 +184,15 @@ func (s *Stream) result() ([]Point, error) {
 	}
 	for i := range s.points {
 		p := &s.points[i]
-		p.RMSE, p.CosineSimilarity = 0, 0
+		p.RMSE, p.CosineSimilarity, p.OutputRMS = 0, 0, 0
 		for _, b := range p.PerBatch {
 			p.RMSE += b.RMSE
 			p.CosineSimilarity += b.CosineSimilarity
+			p.OutputRMS += b.OutputRMS
 		}
 		p.RMSE /= float64(s.batches)
 		p.CosineSimilarity /= float64(s.batches)
+		p.OutputRMS /= float64(s.batches)
 		p.Method = batchesMethod(p.PerBatch)
 	}
 	return s.points, nil
