@@ -33,10 +33,20 @@ var helpTexts = map[string]helpText{
 		tensors:  true,
 	},
 	"report": {
-		synopsis: "chanprune report [flags] MANIFEST",
+		synopsis: "chanprune report [flags] MANIFEST   (with --shard I/N: a JSON part for merge)",
 		args:     []string{"MANIFEST  a .yaml, .yml or .json file listing the layers (see the README); its tensor references are relative to its directory"},
 		example:  "chanprune report --format csv --out report.csv --plot report.svg manifest.yaml",
 		tensors:  true,
+	},
+	"merge": {
+		synopsis: "chanprune merge [flags] PART…",
+		args:     []string{"PART…  the JSON parts that report --shard I/N wrote, in any order: together every layer of one manifest, once"},
+		example:  "chanprune merge --format csv --out report.csv --plot report.svg part-*.json",
+	},
+	"allocate": {
+		synopsis: "chanprune allocate --budget F --scores NAME [flags] REPORT",
+		args:     []string{"REPORT  a report's JSON (report --format json, or merge --format json)"},
+		example:  "chanprune allocate --budget 0.2 --scores l2norm --format json report.json",
 	},
 	"prune": {
 		synopsis: "chanprune prune --weight W --scores S --ratio R --out-weight WK.npy --out-keep KEEP.npy [flags]",

@@ -4,6 +4,9 @@
 //	chanprune eval --weight W.npy [--bias B.npy] --scores S.npy --ratio R [--format text|json] [--method auto|direct|gram] [--quiet] [--stacked] BATCH.npy…
 //	chanprune sweep --weight W.npy [--bias B.npy] --scores NAME=FILE… --ratios R1,R2,… [--format text|json|csv] [--method …] [--plot FILE.svg|FILE.png] [--title T] [--quiet] [--stacked] BATCH.npy…
 //	chanprune report [--format text|json|csv] [--out FILE] [--plot FILE.svg|FILE.png] [--title T] [--quiet] MANIFEST.json|MANIFEST.yaml
+//	chanprune report --shard I/N [--out PART.json] [--quiet] MANIFEST   (a part of the layers, for merge)
+//	chanprune merge [--format text|json|csv] [--out FILE] [--plot FILE.svg|FILE.png] [--title T] PART.json…
+//	chanprune allocate --budget F --scores NAME [--objective rel-rmse|one-minus-cos] [--compensate MODE] [--format text|json] REPORT.json
 //	chanprune prune --weight W.npy [--bias B.npy] --scores S.npy --ratio R --out-weight WK.npy --out-keep KEEP.npy
 //	chanprune score --method NAME --weight W.npy [--bias B.npy] [--calibration scale-by-magnitude] [--iterations N] [--seed S] --out S.npy [--state FILE] [--resume FILE] [--quiet] [--stacked] BATCH.npy…
 //	chanprune demo [--batches N] [--ratio R]
@@ -40,6 +43,8 @@ var commands = []command{
 	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
 	{"sweep", "evaluate several score sets at several prune ratios in one pass", runSweep},
 	{"report", "evaluate the layers a manifest lists and summarise across them", runReport},
+	{"merge", "join the parts of a sharded report into the report an unsharded run prints", runMerge},
+	{"allocate", "choose each layer's prune ratio from a report to meet a global budget at least cost", runAllocate},
 	{"prune", "write the pruned layer: the kept channels and their weight columns", runPrune},
 	{"score", "score the input channels with an importance estimator over activation batches", runScore},
 	{"demo", "compare the importance estimators on the built-in seed example", runDemo},

@@ -47,11 +47,12 @@ type scoreRef struct{ Name, Ref string }
 
 // readManifest reads and checks a manifest (.json, .yaml or .yml), and
 // checks that every file it names exists, so that a mistake in the last
-// layer shows before the first is evaluated.
-func readManifest(path string) ([]manifestLayer, error) {
+// layer shows before the first is evaluated. sum is the SHA-256 of the
+// file's bytes (manifestSum), which ties a sharded run's parts together.
+func readManifest(path string) (layers []manifestLayer, sum string, err error) {
 	raw, err := readManifestFile(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var root *yaml.Node
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -60,15 +61,14 @@ func readManifest(path string) ([]manifestLayer, error) {
 	case ".yaml", ".yml":
 		root, err = yamlNode(raw)
 	default:
-		return nil, fmt.Errorf("manifest %s: want a .json, .yaml or .yml file", clip.Value(path))
+		return nil, "", fmt.Errorf("manifest %s: want a .json, .yaml or .yml file", clip.Value(path))
 	}
 	if err == nil {
-		var layers []manifestLayer
 		if layers, err = parseManifest(root, filepath.Dir(path)); err == nil {
-			return layers, nil
+			return layers, manifestSum(raw), nil
 		}
 	}
-	return nil, fmt.Errorf("manifest %s: %w", clip.Value(path), err)
+	return nil, "", fmt.Errorf("manifest %s: %w", clip.Value(path), err)
 }
 
 // Bounds on a manifest, which lists files and names: far above any real

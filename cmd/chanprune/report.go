@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -21,11 +20,9 @@ import (
 // pair across them.
 func runReport(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	format := fs.String("format", "text", "output `format`: text, json or csv")
-	out := fs.String("out", "", "write the report to `FILE` (atomically) instead of stdout")
-	plotPath := fs.String("plot", "", "draw the mean rmse and cosine across layers against the ratio to `FILE.svg` or FILE.png")
-	title := titleFlag(fs)
+	flags := declareReportFlags(fs)
 	quiet := quietFlag(fs)
+	shardArg := shardFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -33,23 +30,20 @@ func runReport(args []string, stdout io.Writer) error {
 	if len(files) != 1 {
 		return fmt.Errorf("want one MANIFEST (.json, .yaml or .yml), got %d arguments", len(files))
 	}
-	if *format != "text" && *format != "json" && *format != "csv" {
-		return fmt.Errorf("--format %q: want text, json or csv", *format)
-	}
-	var outs atomicfile.Set
-	defer outs.Abort()
-	plotOut, err := addPlot(&outs, *plotPath)
+	part, err := shardOf(fs, *shardArg)
 	if err != nil {
 		return err
 	}
-	reportOut, err := addOutput(&outs, "--out", *out)
+	var outs atomicfile.Set
+	defer outs.Abort()
+	sink, err := flags.open(&outs)
 	if err != nil {
 		return err
 	}
 	if err := outs.Input("manifest", files[0]); err != nil {
 		return err
 	}
-	manifest, err := readManifest(files[0])
+	manifest, sum, err := readManifest(files[0])
 	if err != nil {
 		return err
 	}
@@ -57,15 +51,17 @@ func runReport(args []string, stdout io.Writer) error {
 		return err
 	}
 
+	indices := part.indices(len(manifest))
 	total := 0
-	for _, l := range manifest {
-		total += l.count
+	for _, i := range indices {
+		total += manifest[i].count
 	}
-	p := newProgress(progressOut, total, "", !*quiet && *format != "json")
+	p := newProgress(progressOut, total, "", !*quiet && sink.format != "json")
 	defer p.Finish()
-	var results []layerResult
+	results := []layerResult{}
 	kernel := ""
-	for _, l := range manifest {
+	for _, i := range indices {
+		l := manifest[i]
 		p.Describe(l.Name)
 		r, k, err := evaluateLayer(l, p)
 		if err != nil {
@@ -77,29 +73,10 @@ func runReport(args []string, stdout io.Writer) error {
 		runtime.GC()
 	}
 	p.Finish()
-	summary := summarize(results)
-	warnUnevenGrids(summary, len(results))
-
-	write := func(w io.Writer) error {
-		switch *format {
-		case "json":
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(reportJSON{results, summary})
-		case "csv":
-			return writeReportCSV(w, results, summary)
-		}
-		return writeReportText(w, results, summary, kernel)
+	if part.set() {
+		return deliverPart(&outs, sink, stdout, reportPart{part.String(), sum, layerNames(manifest), indices, results})
 	}
-	emit := func() error {
-		if reportOut != nil {
-			return reportOut.Write(write)
-		}
-		return write(stdout)
-	}
-	return deliver(&outs, emit, plotOut, func() plotSpec {
-		return reportPlot(*title, results, summary)
-	})
+	return sink.deliver(&outs, stdout, results, kernel)
 }
 
 // refuseManifestInputs refuses an output of outs that is a file the
@@ -124,6 +101,10 @@ type layerResult struct {
 	Out     int         `json:"out"`
 	Batches int         `json:"batches"`
 	Points  []pointJSON `json:"points"`
+	// OutputRMS is the RMS of the layer's original output over its batches
+	// (Metrics.OutputRMS of its first point; the points agree on it to
+	// float32 rounding): rmse/output_rms compares layers.
+	OutputRMS float64 `json:"output_rms"`
 }
 
 type statsJSON struct {
@@ -178,7 +159,7 @@ func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
 	}
 	warnUncertified(l.Name, points)
 	warnTies(l.Name, points)
-	r := layerResult{Name: l.Name, In: layer.In, Out: layer.Out, Batches: batches.Len()}
+	r := layerResult{Name: l.Name, In: layer.In, Out: layer.Out, Batches: batches.Len(), OutputRMS: points[0].OutputRMS}
 	for _, pt := range points {
 		r.Points = append(r.Points, newPointJSON(pt, e.Kernel()))
 	}
@@ -291,16 +272,16 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 // writeReportCSV writes one table: a row per layer and pair (kind
 // "layer"), then the summary's mean, std, min and max rows per pair, each
 // with the number of layers that evaluated the pair, then a layer row's
-// method, kernel and ties_at_cut (added last, so the columns before them
-// keep their places).
+// method, kernel, ties_at_cut and the layer's output_rms (added last, so
+// the columns before them keep their places).
 func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) error {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut"})
+	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut", "output_rms"})
 	for _, r := range results {
 		for _, p := range r.Points {
 			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), "",
-				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut)})
+				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut), g(r.OutputRMS)})
 		}
 	}
 	for _, s := range summary {
@@ -313,7 +294,7 @@ func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) e
 			{"min", s.RMSE.Min, s.CosineSimilarity.Min},
 			{"max", s.RMSE.Max, s.CosineSimilarity.Max},
 		} {
-			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", ""})
+			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", "", ""})
 		}
 	}
 	cw.Flush()

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// bruteCover tries every choice: the least cost of those meeting need.
+func bruteCover(layers [][]option, need int64) (float64, bool) {
+	best, found := math.Inf(1), false
+	var walk func(l int, w int64, c float64)
+	walk = func(l int, w int64, c float64) {
+		if l == len(layers) {
+			if w >= need && c < best {
+				best, found = c, true
+			}
+			return
+		}
+		for _, o := range layers[l] {
+			walk(l+1, w+o.weight, c+o.cost)
+		}
+	}
+	walk(0, 0, 0)
+	return best, found
+}
+
+// randomGrid makes layers of a few options each, ratio 0 first, whose
+// weights are multiples of an out and whose costs mostly rise with them,
+// with ties and dominated options among them.
+func randomGrid(r *rand.Rand, layers, options int) [][]option {
+	g := make([][]option, layers)
+	for l := range g {
+		out := int64(1 + r.IntN(5))
+		g[l] = []option{{0, 0}}
+		for range options {
+			k := int64(r.IntN(9))
+			c := float64(k)*r.Float64() + 0.3*r.Float64()
+			if r.IntN(4) == 0 {
+				c = float64(r.IntN(3)) // ties
+			}
+			g[l] = append(g[l], option{k * out, c})
+		}
+	}
+	return g
+}
+
+// solveCover's choice meets the budget, costs what it says, and costs no
+// more than the best choice found by trying them all.
+func TestSolveCoverEqualsBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(18, 1))
+	for trial := range 3000 {
+		layers := randomGrid(r, 1+r.IntN(6), 1+r.IntN(4))
+		var most int64
+		for _, opts := range layers {
+			most += maxWeight(opts)
+		}
+		need := r.Int64N(most + 3) // now and then beyond the grid
+		want, feasible := bruteCover(layers, need)
+		pick, cost, ok := solveCover(layers, need)
+		if ok != feasible {
+			t.Fatalf("trial %d: need %d of %v: ok %v, brute force %v", trial, need, layers, ok, feasible)
+		}
+		if !ok {
+			continue
+		}
+		var w int64
+		for l, i := range pick {
+			w += layers[l][i].weight
+		}
+		if w < need || math.Abs(cost-pickedCost(layers, pick)) > 1e-12 || math.Abs(cost-want) > 1e-9 {
+			t.Fatalf("trial %d: need %d of %v: pick %v weighs %d, cost %v (sums to %v), brute force %v",
+				trial, need, layers, pick, w, cost, pickedCost(layers, pick), want)
+		}
+	}
+}
+
+// realisticGrid is a model's worth of layers (the shapes of a Llama-style
+// block, repeated) with a curve per layer over ratios 0.1…0.9 (plus 0):
+// costs rising as a power of the ratio, each layer its own scale, with
+// noise.
+func realisticGrid(layers int) [][]option {
+	r := rand.New(rand.NewPCG(500, 10))
+	shapes := [][2]int64{{4096, 4096}, {4096, 1024}, {4096, 1024}, {4096, 4096}, {4096, 14336}, {4096, 14336}, {14336, 4096}}
+	g := make([][]option, layers)
+	for l := range g {
+		in, out := shapes[l%len(shapes)][0], shapes[l%len(shapes)][1]
+		scale, power := 0.05+r.Float64(), 1.2+r.Float64()
+		g[l] = []option{{0, 0}}
+		for i := 1; i <= 9; i++ {
+			ratio := float64(i) / 10
+			k := int64(float64(in) * ratio)
+			g[l] = append(g[l], option{k * out, scale*math.Pow(ratio, power) + 0.01*r.Float64()})
+		}
+	}
+	return g
+}
+
+func TestSolveCoverRealistic(t *testing.T) {
+	layers := realisticGrid(60)
+	var total int64
+	for l := range layers {
+		total += layers[l][9].weight * 10 / 9
+	}
+	for _, f := range []float64{0.05, 0.2, 0.5, 0.85} {
+		need := int64(f * float64(total))
+		pick, cost, ok := solveCover(layers, need)
+		if !ok || cost > pickedCost(layers, pick)+1e-12 {
+			t.Fatalf("budget %g: ok %v cost %v", f, ok, cost)
+		}
+		// No single change of one layer's option both meets need and costs less.
+		var w int64
+		for l, i := range pick {
+			w += layers[l][i].weight
+		}
+		for l, i := range pick {
+			for j, o := range layers[l] {
+				if w-layers[l][i].weight+o.weight >= need && o.cost < layers[l][i].cost-1e-12 {
+					t.Errorf("budget %g: layer %d option %d beats %d", f, l, j, i)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAllocate: 500 layers × 10 ratios (and 0), a fifth of the
+// weights; the target is under a second.
+func BenchmarkAllocate(b *testing.B) {
+	layers := realisticGrid(500)
+	var total int64
+	for l := range layers {
+		total += layers[l][9].weight * 10 / 9
+	}
+	for _, f := range []float64{0.2, 0.5} {
+		b.Run(fmt.Sprintf("budget=%g", f), func(b *testing.B) {
+			for b.Loop() {
+				if _, _, ok := solveCover(layers, int64(f*float64(total))); !ok {
+					b.Fatal("infeasible")
+				}
+			}
+		})
+	}
+}
