@@ -17,6 +17,7 @@ import (
 
 // allocReport is the part of a report's JSON that allocate reads.
 type allocReport struct {
+	Shard  string `json:"shard"` // set in a part of a sharded report, which merge joins first
 	Layers []struct {
 		Name      string   `json:"name"`
 		In        int      `json:"in"`
@@ -100,6 +101,9 @@ func runAllocate(args []string, stdout io.Writer) error {
 	if err := readJSONFile("report", files[0], "a report's JSON (report --format json writes it)", &rep, false); err != nil {
 		return err
 	}
+	if rep.Shard != "" {
+		return fmt.Errorf("report %s: a part (shard %s) of a sharded report: join the parts with merge --format json first", clip.Value(files[0]), clip.Value(rep.Shard))
+	}
 	layers, total, err := allocLayers(rep, *scores, *compensate, *objective)
 	if err != nil {
 		return fmt.Errorf("report %s: %w", clip.Value(files[0]), err)
@@ -111,10 +115,7 @@ func runAllocate(args []string, stdout io.Writer) error {
 	}
 	pick, cost, ok := solveCover(problem, need)
 	if !ok {
-		var most int64
-		for _, l := range layers {
-			most += maxWeight(l.options)
-		}
+		most := mostWeight(problem)
 		return fmt.Errorf("--budget %s: the grid prunes at most %d of the %d weights (%.6g): choose a budget up to that, or evaluate higher ratios",
 			clip.Value(*budgetArg), most, total, float64(most)/float64(total))
 	}
@@ -198,14 +199,6 @@ func ceilTimes(f *big.Rat, n int64) int64 {
 		q.Add(q, big.NewInt(1))
 	}
 	return q.Int64() // f ≤ 1, so q ≤ n
-}
-
-func maxWeight(opts []option) int64 {
-	var m int64
-	for _, o := range opts {
-		m = max(m, o.weight)
-	}
-	return m
 }
 
 // bestUniform is the ratio that, given to every layer, meets need at the

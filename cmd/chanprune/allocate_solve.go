@@ -35,19 +35,16 @@ type option struct {
 // Each layer costs O(S·K·log(S·K) + H) for S states, K options and H hull
 // segments, so the worst case is O(L·need·K·log(need·K)) for L layers;
 // measured curves keep S small (BenchmarkAllocate: 500 layers × 10 ratios
-// in well under a second). Costs compare with a relative slack of 1e-9 in
-// the bounds, so a choice within that of the incumbent may be dropped in
-// its favour.
+// in well under a second). The bounds compare with a relative slack of
+// 1e-9, as their float sums round: the choice is optimal to within that.
 func solveCover(layers [][]option, need int64) (pick []int, cost float64, ok bool) {
 	need = max(need, 0)
+	if mostWeight(layers) < need {
+		return nil, 0, false
+	}
 	fronts := make([][]int, len(layers))
-	var most int64
 	for l, opts := range layers {
 		fronts[l] = paretoOptions(opts, need)
-		most += min(opts[fronts[l][len(fronts[l])-1]].weight, need)
-	}
-	if most < need {
-		return nil, 0, false
 	}
 	lp := newRelaxation(layers, fronts, need)
 	ubPick, lambda := lp.incumbent(layers, fronts, need)
@@ -107,6 +104,19 @@ func solveCover(layers [][]option, need int64) (pick []int, cost float64, ok boo
 		pick[l], at = int(trace[l][at].opt), int(trace[l][at].parent)
 	}
 	return pick, states[0].c, true
+}
+
+// mostWeight is the most weight a choice reaches: every layer's heaviest.
+func mostWeight(layers [][]option) int64 {
+	var most int64
+	for _, opts := range layers {
+		var m int64
+		for _, o := range opts {
+			m = max(m, o.weight)
+		}
+		most += m
+	}
+	return most
 }
 
 // paretoOptions gives the indexes of the options that no other beats

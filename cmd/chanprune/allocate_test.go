@@ -194,6 +194,7 @@ func TestAllocateCompensateAndRefusals(t *testing.T) {
 		{"--budget 0.1 --scores a " + old, `layer "l0" has no output_rms`},
 		{"--budget 0.1 --scores a " + filepath.Join(dir, "none.json"), "none.json"},
 		{"--budget 0.1 --scores a " + writeBytes(t, dir, "bad.json", []byte("{")), "not a report's JSON"},
+		{"--budget 0.1 --scores a " + writeBytes(t, dir, "part.json", []byte(`{"shard": "0/2", `+report[1:])), "a part (shard 0/2) of a sharded report: join the parts with merge"},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"allocate"}, strings.Fields(c.args)...)...)
 		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, c.want) {
