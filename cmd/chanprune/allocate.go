@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -93,9 +94,9 @@ func runAllocate(args []string, stdout io.Writer) error {
 	if *scores == "" {
 		return errors.New("--scores NAME is required: the score set whose points to choose from")
 	}
-	budget, ok := new(big.Rat).SetString(*budgetArg)
-	if !ok || budget.Sign() < 0 || budget.Cmp(big.NewRat(1, 1)) > 0 {
-		return fmt.Errorf("--budget %q: want a fraction in [0, 1], such as 0.2 or 1/5", clip.Value(*budgetArg))
+	budget, ok := parseBudget(*budgetArg)
+	if !ok {
+		return fmt.Errorf("--budget %q: want a fraction in [0, 1], such as 0.2, 2e-1 or 1/5", clip.Value(*budgetArg))
 	}
 	var rep allocReport
 	if err := readJSONFile("report", files[0], "a report's JSON (report --format json writes it)", &rep, false); err != nil {
@@ -189,6 +190,22 @@ func allocLayers(rep allocReport, scores, compensate, objective string) ([]alloc
 		fmt.Fprintf(progressOut, "chanprune: warning: %d of %d layers have no points of --scores %q with compensation %q: they stay unpruned\n", without, len(layers), clip.Value(scores), clip.Value(compensate))
 	}
 	return layers, total, nil
+}
+
+// parseBudget reads a fraction in [0, 1] exactly, as a decimal (with an
+// exponent of at most two digits) or a ratio of integers: big.Rat alone
+// would compute 10^N for any exponent N it is given.
+func parseBudget(v string) (*big.Rat, bool) {
+	if len(v) == 0 || len(v) > 64 || strings.Trim(v, "0123456789.eE+-/") != "" {
+		return nil, false
+	}
+	if i := strings.IndexAny(v, "eE"); i >= 0 {
+		if exp, err := strconv.Atoi(v[i+1:]); err != nil || exp < -99 || exp > 99 {
+			return nil, false
+		}
+	}
+	r, ok := new(big.Rat).SetString(v)
+	return r, ok && r.Sign() >= 0 && r.Cmp(big.NewRat(1, 1)) <= 0
 }
 
 // ceilTimes is ⌈f·n⌉, exactly: the weights a budget f of n asks for.

@@ -94,7 +94,7 @@ func TestAllocateEqualsBruteForce(t *testing.T) {
 	path := writeBytes(t, t.TempDir(), "report.json", []byte(report))
 	for _, objective := range []string{"rel-rmse", "one-minus-cos"} {
 		for _, scores := range []string{"a", "s2"} {
-			for _, budget := range []string{"0", "0.05", "0.2", "1/3", "0.5", "0.6", "0.75"} {
+			for _, budget := range []string{"0", "0.05", "2e-1", "1/3", "0.5", "0.6", "0.75"} {
 				var f float64
 				if n, d, ok := strings.Cut(budget, "/"); ok {
 					f = float64(n[0]-'0') / float64(d[0]-'0')
@@ -188,6 +188,9 @@ func TestAllocateCompensateAndRefusals(t *testing.T) {
 		{"--budget 0.8 --scores a " + path, "the grid prunes at most 8 of the 16 weights (0.5)"},
 		{"--budget 1.5 --scores a " + path, `--budget "1.5": want a fraction in [0, 1]`},
 		{"--budget x --scores a " + path, "want a fraction"},
+		{"--budget 1e-999999999 --scores a " + path, "want a fraction"},
+		{"--budget 0x1p-3 --scores a " + path, "want a fraction"},
+		{"--budget 1/0 --scores a " + path, "want a fraction"},
 		{"--budget 0.1 --scores b " + path, `no layer has points of --scores "b" with compensation "none" (its score sets: a)`},
 		{"--budget 0.1 --scores a --objective mse " + path, "--objective"},
 		{"--budget 0.1 " + path, "--scores NAME is required"},
