@@ -29,11 +29,13 @@ type option struct {
 //     (where nothing is left between bound and incumbent, it is optimal);
 //   - the programme's states are the (weight, cost) pairs that no other
 //     reachable pair beats in both, weights capped at need (so at most
-//     need+1 of them), and a state whose cost plus the relaxation of the
-//     layers still to choose exceeds the incumbent is dropped.
+//     need/g+2 of them, g the gcd of the options' weights: out times the
+//     gcd of the channel counts where layers share out), and a state
+//     whose cost plus the relaxation of the layers still to choose
+//     exceeds the incumbent is dropped.
 //
 // Each layer costs O(S·K·log(S·K) + H) for S states, K options and H hull
-// segments, so the worst case is O(L·need·K·log(need·K)) for L layers;
+// segments, so the worst case is O(L·(need/g)·K·log) for L layers;
 // measured curves keep S small (BenchmarkAllocate: 500 layers × 10 ratios
 // in well under a second). The bounds compare with a relative slack of
 // 1e-9, as their float sums round: the choice is optimal to within that.

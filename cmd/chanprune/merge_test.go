@@ -97,6 +97,18 @@ func TestMergeEqualsUnsharded(t *testing.T) {
 	}
 }
 
+// Parts of different N that together hold every layer once merge too.
+func TestMergeMixedCounts(t *testing.T) {
+	manifest, _ := newShardFixture(t)
+	halves, quarters := writeParts(t, manifest, 2), writeParts(t, manifest, 4) // reversed
+	// 0/2 holds the even layers, 1/4 and 3/4 the odd ones.
+	code, merged, stderr := runCLI(t, "merge", "--format", "csv", quarters[0], halves[1], quarters[2])
+	_, whole, _ := runCLI(t, "report", "--format", "csv", manifest)
+	if code != 0 || merged != whole {
+		t.Errorf("exit %d, %s:\n%s\nunsharded:\n%s", code, stderr, merged, whole)
+	}
+}
+
 // A part holds the shard's layers, their indices and the manifest's hash.
 func TestReportShardPart(t *testing.T) {
 	manifest, names := newShardFixture(t)
