@@ -130,7 +130,7 @@ func TestReportShardPart(t *testing.T) {
 	}
 	// More shards than layers: the last parts are empty, and still parts.
 	code, stdout, _ = runCLI(t, "report", "--shard", "8/9", "--format", "json", manifest)
-	if code != 0 || !strings.Contains(stdout, `"layers": []`) {
+	if code != 0 || !strings.Contains(stdout, `"layer_indices": [],`) || !strings.Contains(stdout, `"layers": []`) {
 		t.Errorf("shard 8/9 of 7 layers: exit %d:\n%s", code, stdout)
 	}
 	for _, c := range []struct{ args, want string }{

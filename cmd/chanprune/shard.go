@@ -24,7 +24,7 @@ func (s shard) set() bool { return s.Count > 0 }
 
 // shardFlag declares --shard; its value is parsed by shardOf.
 func shardFlag(fs *flag.FlagSet) *string {
-	return fs.String("shard", "", "evaluate only the layers whose manifest index (from 0) ≡ I (mod N) of `I/N` and write a JSON part for merge")
+	return fs.String("shard", "", "evaluate shard `I/N`: the layers whose manifest index (from 0) ≡ I (mod N), written as a JSON part for merge")
 }
 
 // shardOf parses --shard's value, I/N with 0 ≤ I < N ("" is no sharding),
@@ -61,7 +61,7 @@ func parseShard(v string) (shard, bool) {
 // indices gives the manifest indices of the shard's layers among n; all
 // of them when s is not set.
 func (s shard) indices(n int) []int {
-	var out []int
+	out := []int{} // a part of no layers lists none, not null
 	for i := range n {
 		if !s.set() || i%s.Count == s.Index {
 			out = append(out, i)
