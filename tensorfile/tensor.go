@@ -125,6 +125,9 @@ func (t tensor) row(i int) tensor {
 // has the capacity, and then has its source (a zip member) verify its
 // checksum, so that no damaged value comes back.
 func (t tensor) read(buf []float32) (*Array, error) {
+	if err := t.dt.checkFloat(); err != nil {
+		return nil, err
+	}
 	a, err := t.readData(buf)
 	if err != nil {
 		return nil, err
@@ -132,6 +135,7 @@ func (t tensor) read(buf []float32) (*Array, error) {
 	if err := t.verify(); err != nil {
 		return nil, err
 	}
+	a.Dtype = t.dt.kind
 	return a, nil
 }
 
