@@ -40,7 +40,7 @@ var commands = []command{
 	{"eval", "evaluate one score set at one prune ratio over activation batches", runEval},
 	{"sweep", "evaluate several score sets at several prune ratios in one pass", runSweep},
 	{"report", "evaluate the layers a manifest lists and summarise across them", runReport},
-	{"prune", "write the pruned layer: the kept channels and their weight columns", runPrune},
+	{"prune", "write the pruned layer (or MLP block): the kept channels and their weight columns", runPrune},
 	{"score", "score the input channels with an importance estimator over activation batches", runScore},
 	{"demo", "compare the importance estimators on the built-in seed example", runDemo},
 	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},
