@@ -161,3 +161,33 @@ func TestLoadLayerRefuses(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// FuzzLoadLayer loads fuzzed files: a layer or an error that wraps
+// ErrLayerFile, never a panic.
+func FuzzLoadLayer(f *testing.F) {
+	l := randLayer(newRand(19), 5, 3, true)
+	toBFloat16(l.Weight)
+	for _, keep := range [][]int{{0, 2, 4}, {}} {
+		for _, d := range []tensorfile.Dtype{tensorfile.BFloat16, tensorfile.Float32} {
+			var b bytes.Buffer
+			if err := tensorfile.WriteSafetensors(&b, compactTensors(l, keep, d), map[string]string{LayerInFeatures: "5"}); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b.Bytes())
+		}
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "fuzz.safetensors")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		layer, err := LoadLayer(path)
+		switch {
+		case err != nil && !errors.Is(err, ErrLayerFile):
+			t.Fatalf("error without ErrLayerFile: %v", err)
+		case err == nil && len(layer.Kept()) > layer.In():
+			t.Fatalf("kept %v of %d", layer.Kept(), layer.In())
+		}
+	})
+}
