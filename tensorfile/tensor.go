@@ -67,6 +67,16 @@ func newTensor(src io.ReaderAt, base, avail int64, sized bool, dt dtype, shape, 
 	return t, nil
 }
 
+// floatTensor finds the tensor key of f and refuses it unless it
+// converts to float32, as every batch must.
+func floatTensor(f file, key string) (tensor, error) {
+	t, err := f.tensor(key)
+	if err != nil {
+		return t, err
+	}
+	return t, t.dt.checkFloat()
+}
+
 // elemCount returns the product of shape's dimensions, at most
 // npy.MaxElems.
 func elemCount(shape []int) (int, error) {
