@@ -139,6 +139,7 @@ type config struct {
 	workers   int
 	method    Method
 	methodSet bool // WithMethod was given: only an Evaluator has a method
+	format    WeightFormat
 }
 
 // newConfig applies opts in order.

@@ -2,10 +2,12 @@ package tensorfile
 
 // Array is a tensor as the readers return it: float32 elements in C
 // (row-major) order, Shape[len(Shape)-1] varying fastest. A scalar has an
-// empty Shape and one element.
+// empty Shape and one element. Dtype is the type the file stores the
+// elements in (Float32, Float16, BFloat16 or Float64).
 type Array struct {
 	Shape []int
 	Data  []float32
+	Dtype Dtype
 }
 
 // Len returns the number of elements implied by Shape: the product of the

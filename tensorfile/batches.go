@@ -74,7 +74,7 @@ func planGroup(arg string, stacked bool) (group, error) {
 	g := group{name: arg, path: ref.Path, keys: []string{ref.Key}, stacked: stacked}
 	switch {
 	case stacked:
-		t, err := f.tensor(ref.Key)
+		t, err := floatTensor(f, ref.Key)
 		if err != nil {
 			return g, err
 		}
@@ -90,7 +90,7 @@ func planGroup(arg string, stacked bool) (group, error) {
 		g.keys, err = f.batchKeys()
 		g.expanded = true
 	default:
-		_, err = f.tensor(ref.Key)
+		_, err = floatTensor(f, ref.Key)
 	}
 	switch {
 	case err != nil:

@@ -125,3 +125,13 @@ func TestStackedNoRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesRefuseInt64 refuses an int64 tensor when the batches are
+// planned, not when they are read.
+func TestBatchesRefuseInt64(t *testing.T) {
+	for _, stacked := range []bool{false, true} {
+		if _, err := OpenBatches([]string{"../testdata/tensors/layer.safetensors#ids"}, stacked); !errors.Is(err, ErrDtype) {
+			t.Errorf("stacked %v: %v, want ErrDtype", stacked, err)
+		}
+	}
+}

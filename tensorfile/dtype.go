@@ -18,48 +18,83 @@ const chunkBytes = 64 << 10
 // loop over many batches allocates none.
 var chunks = sync.Pool{New: func() any { return new([chunkBytes]byte) }}
 
-type kind uint8
+// Dtype is the element type a tensor is stored in. Read widens the float
+// dtypes to float32 exactly (float64 rounds), so an Array read from
+// bfloat16 or float16 holds the stored values themselves, and its Dtype
+// says which they were.
+type Dtype uint8
 
+// The dtypes the readers know; a tensor of any other is refused.
 const (
-	unsupported kind = iota
-	f16
-	bf16
-	f32
-	f64
+	unsupported Dtype = iota
+	Float16
+	BFloat16
+	Float32
+	Float64
+	Int64 // read with File.ReadInt64 only
 )
+
+// String returns the dtype's PyTorch name, such as "bfloat16".
+func (d Dtype) String() string {
+	switch d {
+	case Float16:
+		return "float16"
+	case BFloat16:
+		return "bfloat16"
+	case Float32:
+		return "float32"
+	case Float64:
+		return "float64"
+	case Int64:
+		return "int64"
+	}
+	return "unsupported"
+}
 
 // dtype is a stored element type.
 type dtype struct {
 	name  string // as the file spells it, for messages
-	kind  kind
+	kind  Dtype
 	size  int // bytes per element; 0 if unknown
 	order binary.ByteOrder
 }
 
-// check refuses a dtype that does not convert to float32.
+// check refuses a dtype the readers do not know.
 func (dt dtype) check() error {
 	if dt.kind == unsupported {
-		return fmt.Errorf("%w %s: want float32, float16, bfloat16 or float64", ErrDtype, dt.name)
+		return dt.floatError()
 	}
 	return nil
+}
+
+// checkFloat refuses a dtype that does not convert to float32.
+func (dt dtype) checkFloat() error {
+	if dt.kind == unsupported || dt.kind == Int64 {
+		return dt.floatError()
+	}
+	return nil
+}
+
+func (dt dtype) floatError() error {
+	return fmt.Errorf("%w %s: want float32, float16, bfloat16 or float64", ErrDtype, dt.name)
 }
 
 // decode converts len(dst) elements from src to float32.
 func (dt dtype) decode(dst []float32, src []byte) {
 	switch dt.kind {
-	case f16:
+	case Float16:
 		for i := range dst {
 			dst[i] = npy.Float16to32(dt.order.Uint16(src[2*i:]))
 		}
-	case bf16: // the upper half of a float32
+	case BFloat16: // the upper half of a float32
 		for i := range dst {
 			dst[i] = math.Float32frombits(uint32(dt.order.Uint16(src[2*i:])) << 16)
 		}
-	case f32:
+	case Float32:
 		for i := range dst {
 			dst[i] = math.Float32frombits(dt.order.Uint32(src[4*i:]))
 		}
-	case f64:
+	case Float64:
 		for i := range dst {
 			dst[i] = float32(math.Float64frombits(dt.order.Uint64(src[8*i:])))
 		}

@@ -316,7 +316,7 @@ func TestNpyHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.dt.name != ">f8" || h.dt.kind != f64 || h.dt.order != binary.BigEndian || !h.fortran ||
+	if h.dt.name != ">f8" || h.dt.kind != Float64 || h.dt.order != binary.BigEndian || !h.fortran ||
 		!slices.Equal(h.shape, []int{1, 2}) || h.dataOffset != int64(12+len(dict)+1) {
 		t.Errorf("got %+v, want >f8, Fortran order, shape [1 2], data at %d", h, 12+len(dict)+1)
 	}

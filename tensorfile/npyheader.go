@@ -151,11 +151,11 @@ func npyDtype(v pyValue) (dtype, bool) {
 	}
 	switch v.text[1:] {
 	case "f2":
-		dt.kind, dt.size = f16, 2
+		dt.kind, dt.size = Float16, 2
 	case "f4":
-		dt.kind, dt.size = f32, 4
+		dt.kind, dt.size = Float32, 4
 	case "f8":
-		dt.kind, dt.size = f64, 8
+		dt.kind, dt.size = Float64, 8
 	default:
 		return dtype{}, false
 	}

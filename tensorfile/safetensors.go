@@ -18,8 +18,8 @@ const maxSafetensorsHeader = 100 << 20
 // sizes of some others, whose offsets are checked all the same; a tensor
 // of any other dtype is refused when read.
 var stDtypes = map[string]dtype{
-	"F64": {kind: f64, size: 8}, "F32": {kind: f32, size: 4}, "F16": {kind: f16, size: 2}, "BF16": {kind: bf16, size: 2},
-	"I64": {size: 8}, "U64": {size: 8}, "I32": {size: 4}, "U32": {size: 4}, "I16": {size: 2}, "U16": {size: 2},
+	"F64": {kind: Float64, size: 8}, "F32": {kind: Float32, size: 4}, "F16": {kind: Float16, size: 2}, "BF16": {kind: BFloat16, size: 2},
+	"I64": {kind: Int64, size: 8}, "U64": {size: 8}, "I32": {size: 4}, "U32": {size: 4}, "I16": {size: 2}, "U16": {size: 2},
 	"I8": {size: 1}, "U8": {size: 1}, "BOOL": {size: 1}, "F8_E4M3": {size: 1}, "F8_E5M2": {size: 1},
 }
 
@@ -38,6 +38,7 @@ type safetensorsFile struct {
 	dataStart int64
 	entries   map[string]stEntry
 	names     []string // natural order
+	meta      map[string]string
 	closer
 }
 
@@ -64,6 +65,11 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 	f := &safetensorsFile{r: r, dataStart: 8 + int64(n), entries: map[string]stEntry{}, closer: closer{c}}
 	for name, v := range raw {
 		if name == "__metadata__" {
+			// The format says string to string; a header with other
+			// values is read all the same, without its metadata.
+			if json.Unmarshal(v, &f.meta) != nil {
+				f.meta = nil
+			}
 			continue
 		}
 		var e stEntry
@@ -133,6 +139,7 @@ func (f *safetensorsFile) checkOverlap() error {
 }
 
 func (f *safetensorsFile) keys() []string               { return f.names }
+func (f *safetensorsFile) metadata() map[string]string  { return f.meta }
 func (f *safetensorsFile) batchKeys() ([]string, error) { return f.names, nil }
 
 func (f *safetensorsFile) tensor(key string) (tensor, error) {

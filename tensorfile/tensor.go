@@ -67,6 +67,16 @@ func newTensor(src io.ReaderAt, base, avail int64, sized bool, dt dtype, shape, 
 	return t, nil
 }
 
+// floatTensor finds the tensor key of f and refuses it unless it
+// converts to float32, as every batch must.
+func floatTensor(f file, key string) (tensor, error) {
+	t, err := f.tensor(key)
+	if err != nil {
+		return t, err
+	}
+	return t, t.dt.checkFloat()
+}
+
 // elemCount returns the product of shape's dimensions, at most
 // npy.MaxElems.
 func elemCount(shape []int) (int, error) {
@@ -125,6 +135,9 @@ func (t tensor) row(i int) tensor {
 // has the capacity, and then has its source (a zip member) verify its
 // checksum, so that no damaged value comes back.
 func (t tensor) read(buf []float32) (*Array, error) {
+	if err := t.dt.checkFloat(); err != nil {
+		return nil, err
+	}
 	a, err := t.readData(buf)
 	if err != nil {
 		return nil, err
@@ -132,6 +145,7 @@ func (t tensor) read(buf []float32) (*Array, error) {
 	if err := t.verify(); err != nil {
 		return nil, err
 	}
+	a.Dtype = t.dt.kind
 	return a, nil
 }
 

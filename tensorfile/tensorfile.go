@@ -9,8 +9,12 @@
 // stacked array, and Batches.Read reads them one at a time into a reused
 // buffer. The format is told by the file's first bytes, not its name.
 // Every tensor comes back as an *Array of float32 in C order, converted
-// from float32, float16, bfloat16 or float64; other dtypes are refused,
-// naming the dtype. Errors wrap the sentinels below (errors.Is).
+// from float32, float16, bfloat16 or float64 (Array.Dtype says which);
+// other dtypes are refused, naming the dtype. Open keeps one file open to
+// read several of its tensors, its int64 ones (File.ReadInt64) and a
+// .safetensors file's metadata. WriteSafetensors writes tensors in
+// float32, bfloat16, float16 or int64, refusing a value its dtype cannot
+// hold exactly. Errors wrap the sentinels below (errors.Is).
 //
 // Guarantees, for files from anywhere:
 //

@@ -19,8 +19,8 @@ import (
 
 // torchStorages maps torch's storage classes to their dtypes.
 var torchStorages = map[string]dtype{
-	"FloatStorage": {kind: f32, size: 4}, "HalfStorage": {kind: f16, size: 2},
-	"BFloat16Storage": {kind: bf16, size: 2}, "DoubleStorage": {kind: f64, size: 8},
+	"FloatStorage": {kind: Float32, size: 4}, "HalfStorage": {kind: Float16, size: 2},
+	"BFloat16Storage": {kind: BFloat16, size: 2}, "DoubleStorage": {kind: Float64, size: 8},
 	"LongStorage": {size: 8}, "IntStorage": {size: 4}, "ShortStorage": {size: 2}, "CharStorage": {size: 1},
 	"ByteStorage": {size: 1}, "BoolStorage": {size: 1}, "ComplexFloatStorage": {size: 8},
 	"ComplexDoubleStorage": {size: 16},

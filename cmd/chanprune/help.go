@@ -49,8 +49,8 @@ var helpTexts = map[string]helpText{
 		example:  "chanprune allocate --budget 0.2 --scores l2norm --format json report.json",
 	},
 	"prune": {
-		synopsis: "chanprune prune --weight W --scores S --ratio R --out-weight WK.npy --out-keep KEEP.npy [flags]",
-		example:  "chanprune prune --weight layer.safetensors#weight --scores l2norm.npy --ratio 0.3 --out-weight w_pruned.npy --out-keep keep.npy",
+		synopsis: "chanprune prune --weight W --scores S --ratio R (--out F.safetensors | --out-weight WK.npy --out-keep KEEP.npy) [flags]",
+		example:  "chanprune prune --weight layer.safetensors#weight --scores l2norm.npy --ratio 0.3 --out pruned.safetensors",
 		tensors:  true,
 	},
 	"score": {

@@ -14,29 +14,60 @@ import (
 // loadLayer reads the weight [out, in] and the optional bias [out], each a
 // tensor reference FILE[#KEY].
 func loadLayer(weightPath, biasPath string) (chanprune.Linear, error) {
-	if weightPath == "" {
-		return chanprune.Linear{}, fmt.Errorf("--weight is required")
-	}
-	w, err := tensorfile.Read(tensorfile.ParseRef(weightPath))
+	w, b, err := loadLayerArrays(weightPath, biasPath)
 	if err != nil {
-		return chanprune.Linear{}, argError("--weight", weightPath, err)
+		return chanprune.Linear{}, err
+	}
+	return linearOf(w, b), nil
+}
+
+// linearOf is the layer of weight w and bias b (nil for none).
+func linearOf(w, b *tensorfile.Array) chanprune.Linear {
+	layer := chanprune.Linear{Weight: w.Data, Out: w.Shape[0], In: w.Shape[1]}
+	if b != nil {
+		layer.Bias = b.Data
+	}
+	return layer
+}
+
+// loadLayerArrays is loadLayer keeping the arrays, which say the dtypes
+// the files store; b is nil without a bias.
+func loadLayerArrays(weightPath, biasPath string) (w, b *tensorfile.Array, err error) {
+	if weightPath == "" {
+		return nil, nil, fmt.Errorf("--weight is required")
+	}
+	w, err = readMatrix("--weight", weightPath, "[out, in] with out, in > 0")
+	if err != nil || biasPath == "" {
+		return w, nil, err
+	}
+	b, err = readVector("--bias", biasPath, w)
+	return w, b, err
+}
+
+// readMatrix reads the 2-D tensor with dimensions over 0 that ref names,
+// given as flag; want describes it for messages.
+func readMatrix(flag, ref, want string) (*tensorfile.Array, error) {
+	w, err := tensorfile.Read(tensorfile.ParseRef(ref))
+	if err != nil {
+		return nil, argError(flag, ref, err)
 	}
 	if len(w.Shape) != 2 || w.Shape[0] == 0 || w.Shape[1] == 0 {
-		return chanprune.Linear{}, fmt.Errorf("--weight %s: shape %v is not [out, in] with out, in > 0", clip.Value(weightPath), w.Shape)
+		return nil, fmt.Errorf("%s %s: shape %v is not %s", flag, clip.Value(ref), w.Shape, want)
 	}
-	layer := chanprune.Linear{Weight: w.Data, Out: w.Shape[0], In: w.Shape[1]}
-	if biasPath == "" {
-		return layer, nil
-	}
-	b, err := tensorfile.Read(tensorfile.ParseRef(biasPath))
+	return w, nil
+}
+
+// readVector reads the bias, one value per row of the weight w, that ref
+// names, given as flag.
+func readVector(flag, ref string, w *tensorfile.Array) (*tensorfile.Array, error) {
+	b, err := tensorfile.Read(tensorfile.ParseRef(ref))
 	if err != nil {
-		return layer, argError("--bias", biasPath, err)
+		return nil, argError(flag, ref, err)
 	}
-	if len(b.Shape) != 1 || b.Shape[0] != layer.Out {
-		return layer, fmt.Errorf("--bias %s: shape %v, want [%d] for a weight of shape %v", clip.Value(biasPath), b.Shape, layer.Out, w.Shape)
+	if len(b.Shape) != 1 || b.Shape[0] != w.Shape[0] {
+		return nil, fmt.Errorf("%s %s: shape %v, want [%d] for a weight of shape %v", flag, clip.Value(ref), b.Shape, w.Shape[0], w.Shape)
 	}
-	layer.Bias = b.Data
-	return layer, nil
+	return b, nil
 }
 
 // argError prefixes err with the argument what (a flag, "batch") and its

@@ -45,7 +45,7 @@ var commands = []command{
 	{"report", "evaluate the layers a manifest lists and summarise across them", runReport},
 	{"merge", "join the parts of a sharded report into the report an unsharded run prints", runMerge},
 	{"allocate", "choose each layer's prune ratio from a report to meet a global budget at least cost", runAllocate},
-	{"prune", "write the pruned layer: the kept channels and their weight columns", runPrune},
+	{"prune", "write the pruned layer (or MLP block): the kept channels and their weight columns", runPrune},
 	{"score", "score the input channels with an importance estimator over activation batches", runScore},
 	{"demo", "compare the importance estimators on the built-in seed example", runDemo},
 	{"kernels", "list the kernels this CPU supports and the one selected", runKernels},

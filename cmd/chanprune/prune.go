@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
@@ -16,8 +17,14 @@ func runPrune(args []string, stdout io.Writer) error {
 	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional; pruning input channels leaves it as it is)")
 	scoresPath := fs.String("scores", "", "importance scores `S.npy`, [in]; the lowest are pruned")
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
-	outWeight := fs.String("out-weight", "", "where to write the compacted weight `WK.npy`, [out, kept] float32")
-	outKeep := fs.String("out-keep", "", "where to write the kept channels `KEEP.npy`, [kept] int64, ascending")
+	outWeight := fs.String("out-weight", "", "where to write the compacted weight `WK.npy`, [out, kept] float32 (with --out-keep)")
+	outKeep := fs.String("out-keep", "", "where to write the kept channels `KEEP.npy`, [kept] int64, ascending (with --out-weight)")
+	outFile := fs.String("out", "", "where to write the pruned layer as one `F.safetensors`: weight [out, kept] in the weight's dtype "+
+		"(bfloat16, float16) or float32, bias [out] if any, keep [kept] int64 ascending, metadata in_features = in "+
+		"(chanprune.LoadLayer reads it); with --couple the MLP block: down.weight, down.bias, up.weight, up.bias, gate.weight, gate.bias, keep")
+	couple := fs.String("couple", "", "`UP[,GATE]`: the layers [in, hidden] whose outputs are --weight's input channels (an MLP block's "+
+		"up and gate projections); --out gets their kept rows as up.weight and gate.weight")
+	coupleBias := fs.String("couple-bias", "", "`UB[,GB]`: the biases [in] of the --couple layers, in their order; --out gets their kept entries as up.bias and gate.bias")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -25,16 +32,29 @@ func runPrune(args []string, stdout io.Writer) error {
 	if len(files) > 0 {
 		return fmt.Errorf("unexpected argument %q: prune reads no batches", files[0])
 	}
-	if *outWeight == "" || *outKeep == "" {
-		return fmt.Errorf("--out-weight and --out-keep are required")
+	switch {
+	case *outFile == "" && *outWeight == "" && *outKeep == "":
+		return fmt.Errorf("--out, or --out-weight and --out-keep, are required")
+	case (*outWeight == "") != (*outKeep == ""):
+		return fmt.Errorf("--out-weight and --out-keep go together")
+	case *couple != "" && *outFile == "":
+		return fmt.Errorf("--couple needs --out, the .safetensors file the MLP block is written to")
 	}
-	var outs atomicfile.Set
-	defer outs.Abort()
-	weightOut, err := outs.Add("--out-weight", *outWeight)
+	feederRefs, feederBiasRefs, err := coupleRefs(*couple, *coupleBias)
 	if err != nil {
 		return err
 	}
-	keepOut, err := outs.Add("--out-keep", *outKeep)
+	var outs atomicfile.Set
+	defer outs.Abort()
+	weightOut, err := addOutput(&outs, "--out-weight", *outWeight)
+	if err != nil {
+		return err
+	}
+	keepOut, err := addOutput(&outs, "--out-keep", *outKeep)
+	if err != nil {
+		return err
+	}
+	fileOut, err := addOutput(&outs, "--out", *outFile)
 	if err != nil {
 		return err
 	}
@@ -42,6 +62,8 @@ func runPrune(args []string, stdout io.Writer) error {
 	reads.add("--weight", *weight)
 	reads.add("--bias", *bias)
 	reads.add("--scores", *scoresPath)
+	reads.add("--couple", feederRefs...)
+	reads.add("--couple-bias", feederBiasRefs...)
 	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
@@ -49,7 +71,12 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--ratio %w", err)
 	}
-	layer, err := loadLayer(*weight, *bias)
+	w, b, err := loadLayerArrays(*weight, *bias)
+	if err != nil {
+		return err
+	}
+	layer := linearOf(w, b)
+	feeders, err := loadFeeders(feederRefs, feederBiasRefs, layer.In)
 	if err != nil {
 		return err
 	}
@@ -67,17 +94,32 @@ func runPrune(args []string, stdout io.Writer) error {
 	}
 	warnTie(*weight, *scoresPath, ratio, tie)
 	keep := pruned.Kept()
-	shape := []int{layer.Out, len(keep)}
-	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, pruned.Weight()) }); err != nil {
-		return err
+	var wrote []string
+	if weightOut != nil {
+		shape := []int{layer.Out, len(keep)}
+		if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, pruned.Weight()) }); err != nil {
+			return err
+		}
+		if err := keepOut.Write(func(w io.Writer) error { return npy.WriteIndex(w, keep) }); err != nil {
+			return err
+		}
+		wrote = append(wrote, fmt.Sprintf("%s %s, %s [%d]", *outWeight, shapeText(shape), *outKeep, len(keep)))
 	}
-	if err := keepOut.Write(func(w io.Writer) error { return npy.WriteIndex(w, keep) }); err != nil {
-		return err
+	if fileOut != nil {
+		p := prunedFile{layer: pruned, dtype: w.Dtype, feeders: feeders}
+		if b != nil {
+			p.bias, p.biasDt = b.Data, b.Dtype
+		}
+		ts := p.tensors()
+		if err := fileOut.Write(func(w io.Writer) error { return p.write(w, ts) }); err != nil {
+			return err
+		}
+		wrote = append(wrote, fmt.Sprintf("%s (%s)", *outFile, describeTensors(ts)))
 	}
 	if err := outs.Commit(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s [%d, %d], %s [%d]\n",
-		len(keep), layer.In, layer.In-len(keep), ratio, *outWeight, layer.Out, len(keep), *outKeep, len(keep))
+	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s\n",
+		len(keep), layer.In, layer.In-len(keep), ratio, strings.Join(wrote, ", "))
 	return err
 }
