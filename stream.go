@@ -5,7 +5,8 @@ import (
 	"slices"
 )
 
-// ScoreSet is one importance estimator's scores, one per input channel.
+// ScoreSet is one importance estimator's scores, one per input channel, or
+// under WithGroups one per channel or one per group.
 type ScoreSet struct {
 	Name   string
 	Scores []float32
@@ -70,7 +71,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		}
 	}
 	for _, set := range sets {
-		if err := checkScores(set.Scores, s.e.in); err != nil {
+		if err := s.e.groups.reduceScores(set.Scores); err != nil {
 			return fmt.Errorf("score set %q: %w", set.Name, err)
 		}
 	}
@@ -83,14 +84,15 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	s.points = dst[:0]
 	for i, set := range sets {
 		s.names = append(s.names, set.Name)
-		pruneOrder(s.orders[i], set.Scores)
+		_ = s.e.groups.reduceScores(set.Scores) // checked above
+		s.e.groups.orderChannels(s.orders[i])
 		for p, c := range s.orders[i] {
 			s.ranks[i][c] = int32(p)
 		}
 		for _, r := range ratios {
-			k := NumPruned(s.e.in, r)
+			groups, k := s.e.groups.cut(r)
 			s.points = append(s.points, Point{Set: set.Name, Metrics: Metrics{Ratio: r, NumPruned: k,
-				Tie: tieAt(s.orders[i], set.Scores, k), PerBatch: sparePerBatch(s.points)}})
+				NumPrunedGroups: groups, GroupSize: s.e.groups.size, Tie: s.e.groups.tie(groups), PerBatch: sparePerBatch(s.points)}})
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
@@ -100,7 +102,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	for r := range ratios {
 		s.byK = append(s.byK, r)
 	}
-	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
+	slices.SortStableFunc(s.byK, func(a, b int) int { return s.points[a].NumPruned - s.points[b].NumPruned })
 	s.method, s.batches, s.spent = Auto, 0, 0
 	return nil
 }
