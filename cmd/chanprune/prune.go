@@ -18,6 +18,7 @@ func runPrune(args []string, stdout io.Writer) error {
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
 	outWeight := fs.String("out-weight", "", "where to write the compacted weight `WK.npy`, [out, kept] float32")
 	outKeep := fs.String("out-keep", "", "where to write the kept channels `KEEP.npy`, [kept] int64, ascending")
+	groups := groupFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -53,19 +54,19 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	scores, err := loadScores(*scoresPath, *scoresPath, layer.In)
+	grouped, err := groups.option(layer)
 	if err != nil {
 		return err
 	}
-	pruned, err := chanprune.CompactByScores(layer, scores, ratio)
+	scores, err := groups.loadScores(*scoresPath, *scoresPath, layer.In)
+	if err != nil {
+		return err
+	}
+	pruned, err := chanprune.CompactByScores(layer, scores, ratio, grouped)
 	if err != nil {
 		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
-	tie, err := chanprune.TiesAtCut(scores, ratio)
-	if err != nil {
-		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
-	}
-	warnTie(*weight, *scoresPath, ratio, tie)
+	warnTie(*weight, *scoresPath, ratio, pruned.Tie())
 	keep := pruned.Kept()
 	shape := []int{layer.Out, len(keep)}
 	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, pruned.Weight()) }); err != nil {
@@ -77,7 +78,7 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err := outs.Commit(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s [%d, %d], %s [%d]\n",
-		len(keep), layer.In, layer.In-len(keep), ratio, *outWeight, layer.Out, len(keep), *outKeep, len(keep))
+	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v%s): %s [%d, %d], %s [%d]\n",
+		len(keep), layer.In, layer.In-len(keep), ratio, groupsPruned((layer.In-len(keep))/groups.size, groups.size), *outWeight, layer.Out, len(keep), *outKeep, len(keep))
 	return err
 }

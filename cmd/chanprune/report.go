@@ -149,13 +149,13 @@ type reportJSON struct {
 // evaluateLayer evaluates one manifest layer with its own Evaluator and
 // Stream, and returns its points and the kernel used.
 func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
-	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method)
+	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method, l.Groups.option)
 	if err != nil {
 		return layerResult{}, "", err
 	}
 	var sets []chanprune.ScoreSet
 	for _, sr := range l.Scores {
-		scores, err := loadScores(sr.Name+"="+sr.Ref, sr.Ref, layer.In)
+		scores, err := l.Groups.loadScores(sr.Name+"="+sr.Ref, sr.Ref, layer.In)
 		if err != nil {
 			return layerResult{}, "", err
 		}
