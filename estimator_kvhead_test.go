@@ -2,16 +2,15 @@ package chanprune
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/chanprune/chanprune/internal/extcase"
 	"github.com/chanprune/chanprune/tensorfile"
 )
 
@@ -19,29 +18,13 @@ import (
 // layernorm-contribution against every case of
 // testdata/conformance-ext/estimators, to its relative 1e-5 per score.
 func TestHeadEstimatorConformance(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/conformance-ext/estimators/*/case.json")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no estimator cases: %v", err)
+	cases, err := extcase.Estimators("testdata/conformance-ext")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, path := range dirs {
-		dir := filepath.Dir(path)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			var c struct {
-				Heads     int       `json:"num_q_heads"`
-				KVHeads   int       `json:"num_kv_heads"`
-				HeadDim   int       `json:"head_dim"`
-				Batches   int       `json:"batches"`
-				KVHead    []float64 `json:"kv_head_contribution"`
-				LayerNorm []float64 `json:"layernorm_contribution"`
-			}
-			raw, err := os.ReadFile(path)
-			if err == nil {
-				err = json.Unmarshal(raw, &c)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, "W.npy")})
+	for _, c := range cases {
+		t.Run(filepath.Base(c.Dir), func(t *testing.T) {
+			w, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(c.Dir, "W.npy")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,8 +33,8 @@ func TestHeadEstimatorConformance(t *testing.T) {
 				t.Fatalf("W is %v, want %d·%d inputs", w.Shape, c.Heads, c.HeadDim)
 			}
 			var batches []shaped
-			for i := range c.Batches {
-				x, err := tensorfile.Read(tensorfile.Ref{Path: filepath.Join(dir, fmt.Sprintf("acts_%d.npy", i))})
+			for _, f := range extcase.BatchFiles(c.Dir, c.Batches) {
+				x, err := tensorfile.Read(tensorfile.Ref{Path: f})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -174,28 +157,5 @@ func TestKVHeadContributionResume(t *testing.T) {
 	bad := stateWith(t, part, func(m map[string]any) { m["state"].(map[string]any)["sum"] = []float64{1, 2, 3} })
 	if _, err := LoadEstimator(strings.NewReader(bad), l); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "KVHeads = 4") {
 		t.Errorf("a state of 3 sums for 4 KV groups: %v", err)
-	}
-}
-
-// TestKVHeadOptions checks that head counts that do not fit the layer,
-// and head counts given to another estimator, are refused in one line.
-func TestKVHeadOptions(t *testing.T) {
-	l := randLayer(newRand(73), 24, 5, true)
-	for _, tc := range []struct {
-		name string
-		opts EstimatorOptions
-		says string
-	}{
-		{"kv-head-contribution", EstimatorOptions{}, "Heads 0, KVHeads 0"},
-		{"kv-head-contribution", EstimatorOptions{Heads: 8, KVHeads: 3}, "KVHeads dividing Heads"},
-		{"kv-head-contribution", EstimatorOptions{Heads: 5, KVHeads: 5}, "Heads dividing In = 24"},
-		{"kv-head-contribution", EstimatorOptions{Heads: -4, KVHeads: 2}, "Heads -4"},
-		{"layernorm-contribution", EstimatorOptions{Heads: 4, KVHeads: 2}, "only kv-head-contribution takes them"},
-		{"l2norm", EstimatorOptions{KVHeads: 2}, "only kv-head-contribution takes them"},
-	} {
-		_, err := NewEstimator(tc.name, l, tc.opts)
-		if !errors.Is(err, ErrEstimator) || !strings.Contains(err.Error(), tc.says) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s %+v: got %v, want one line with %q", tc.name, tc.opts, err, tc.says)
-		}
 	}
 }

@@ -314,6 +314,12 @@ func TestEstimatorBadOptions(t *testing.T) {
 		{"iterative", l, EstimatorOptions{Iterations: -3}, ErrEstimator, "Iterations -3"},
 		{"random", Linear{In: 0, Out: 3}, EstimatorOptions{}, ErrShape, "In=0"},
 		{"fluctuation", Linear{In: 2, Out: 1, Weight: []float32{1, float32(math.Inf(1))}}, EstimatorOptions{}, ErrNonFinite, "weight [0, 1]"},
+		{"kv-head-contribution", l, EstimatorOptions{}, ErrEstimator, "Heads 0, KVHeads 0"},
+		{"kv-head-contribution", l, EstimatorOptions{Heads: 4, KVHeads: 3}, ErrEstimator, "KVHeads dividing Heads"},
+		{"kv-head-contribution", l, EstimatorOptions{Heads: 3, KVHeads: 3}, ErrEstimator, "Heads dividing In = 4"},
+		{"kv-head-contribution", l, EstimatorOptions{Heads: -4, KVHeads: 2}, ErrEstimator, "Heads -4"},
+		{"layernorm-contribution", l, EstimatorOptions{Heads: 4, KVHeads: 2}, ErrEstimator, "only kv-head-contribution takes them"},
+		{"l2norm", l, EstimatorOptions{KVHeads: 2}, ErrEstimator, "only kv-head-contribution takes them"},
 	} {
 		_, err := NewEstimator(tc.name, tc.layer, tc.opts)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.mention) {

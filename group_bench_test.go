@@ -39,17 +39,7 @@ func BenchmarkSweepGroups(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					var points []chanprune.Point
-					if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
-						b.Fatal(err)
-					}
-					b.ReportAllocs()
-					for b.Loop() {
-						if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+					loopSweep(b, e, ex.Batches, sets, ratios)
 				})
 			}
 		}

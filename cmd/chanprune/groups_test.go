@@ -10,53 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chanprune/chanprune/internal/extcase"
 	"github.com/chanprune/chanprune/tensorfile"
 )
 
-// cliGroupCase is one folder of testdata/conformance-ext/groups as the
-// commands take it.
-type cliGroupCase struct {
-	dir             string
-	Ratio           float64 `json:"ratio"`
-	Batches         int     `json:"batches"`
-	Bias            bool    `json:"bias"`
-	GroupSize       int     `json:"group_size"`
-	GroupReduce     *string `json:"group_reduce"`
-	NumPrunedGroups int     `json:"num_pruned_groups"`
-	F64             struct {
-		RMSE             float64 `json:"rmse"`
-		CosineSimilarity float64 `json:"cosine_similarity"`
-		NumPruned        int     `json:"num_pruned"`
-	} `json:"f64"`
-}
-
-func cliGroupCases(t *testing.T) []cliGroupCase {
-	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "conformance-ext", "groups", "*", "case.json"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no group cases: %v", err)
-	}
-	var cases []cliGroupCase
-	for _, p := range paths {
-		raw, err := os.ReadFile(p)
-		c := cliGroupCase{dir: filepath.Dir(p)}
-		if err == nil {
-			err = json.Unmarshal(raw, &c)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		cases = append(cases, c)
-	}
-	return cases
-}
-
-func (c cliGroupCase) file(name string) string { return filepath.Join(c.dir, name) }
-
-// layerArgs are the --weight, --bias and group flags of the case.
-func (c cliGroupCase) layerArgs() []string {
-	args := []string{"--weight", c.file("W.npy"), "--group-size", fmt.Sprint(c.GroupSize)}
+// groupCaseArgs are the --weight, --bias and group flags of a case.
+func groupCaseArgs(c extcase.Group) []string {
+	args := []string{"--weight", filepath.Join(c.Dir, "W.npy"), "--group-size", fmt.Sprint(c.GroupSize)}
 	if c.Bias {
-		args = append(args, "--bias", c.file("b.npy"))
+		args = append(args, "--bias", filepath.Join(c.Dir, "b.npy"))
 	}
 	if c.GroupReduce != nil {
 		args = append(args, "--group-reduce", *c.GroupReduce)
@@ -64,17 +26,9 @@ func (c cliGroupCase) layerArgs() []string {
 	return args
 }
 
-func (c cliGroupCase) batchFiles() []string {
-	var files []string
-	for i := range c.Batches {
-		files = append(files, c.file(fmt.Sprintf("acts_%d.npy", i)))
-	}
-	return files
-}
-
-// check compares one result with the case's truth, to the conformance
-// tolerances.
-func (c cliGroupCase) check(t *testing.T, cmd string, rmse, cos float64, pruned, groups, size int) {
+// checkGroupCase compares one result with the case's truth, to the
+// conformance tolerances.
+func checkGroupCase(t *testing.T, c extcase.Group, cmd string, rmse, cos float64, pruned, groups, size int) {
 	t.Helper()
 	if math.Abs(rmse-c.F64.RMSE) > 1e-5*c.F64.RMSE || math.Abs(cos-c.F64.CosineSimilarity) > 2e-6 ||
 		pruned != c.F64.NumPruned || groups != c.NumPrunedGroups || size != c.GroupSize {
@@ -86,36 +40,39 @@ func (c cliGroupCase) check(t *testing.T, cmd string, rmse, cos float64, pruned,
 // TestGroupConformanceCLI runs every group case through eval, sweep,
 // report (manifest group_size and group_reduce) and prune.
 func TestGroupConformanceCLI(t *testing.T) {
-	for _, c := range cliGroupCases(t) {
-		t.Run(filepath.Base(c.dir), func(t *testing.T) {
-			ratio := fmt.Sprint(c.Ratio)
-			args := append(append([]string{"eval", "--format", "json", "--scores", c.file("scores.npy"), "--ratio", ratio}, c.layerArgs()...), c.batchFiles()...)
+	cases, err := extcase.Groups(filepath.Join("..", "..", "testdata", "conformance-ext"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.Dir), func(t *testing.T) {
+			ratio, scores, batches := fmt.Sprint(c.Ratio), filepath.Join(c.Dir, "scores.npy"), extcase.BatchFiles(c.Dir, c.Batches)
+			args := append(append([]string{"eval", "--format", "json", "--scores", scores, "--ratio", ratio}, groupCaseArgs(c)...), batches...)
 			code, stdout, stderr := runCLI(t, args...)
 			var m evalJSON
 			if code != 0 || json.Unmarshal([]byte(stdout), &m) != nil {
 				t.Fatalf("eval: exit %d: %s%s", code, stderr, stdout)
 			}
-			c.check(t, "eval", m.RMSE, m.CosineSimilarity, m.NumPruned, m.NumPrunedGroups, m.GroupSize)
+			checkGroupCase(t, c, "eval", m.RMSE, m.CosineSimilarity, m.NumPruned, m.NumPrunedGroups, m.GroupSize)
 
-			args = append(append([]string{"sweep", "--format", "json", "--scores", "s=" + c.file("scores.npy"), "--ratios", "1," + ratio + ",0"}, c.layerArgs()...), c.batchFiles()...)
+			args = append(append([]string{"sweep", "--format", "json", "--scores", "s=" + scores, "--ratios", "1," + ratio + ",0"}, groupCaseArgs(c)...), batches...)
 			code, stdout, stderr = runCLI(t, args...)
 			var points []pointJSON
 			if code != 0 || json.Unmarshal([]byte(stdout), &points) != nil || len(points) != 3 {
 				t.Fatalf("sweep: exit %d: %s%s", code, stderr, stdout)
 			}
 			p := points[1]
-			c.check(t, "sweep", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
+			checkGroupCase(t, c, "sweep", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
 
 			abs := func(p string) string { a, _ := filepath.Abs(p); return a }
-			layer := map[string]any{"name": "l", "weight": abs(c.file("W.npy")), "scores": map[string]string{"s": abs(c.file("scores.npy"))},
-				"batches": func() (b []string) {
-					for _, f := range c.batchFiles() {
-						b = append(b, abs(f))
-					}
-					return b
-				}(), "ratios": []float64{c.Ratio}, "group_size": c.GroupSize}
+			var absBatches []string
+			for _, b := range batches {
+				absBatches = append(absBatches, abs(b))
+			}
+			layer := map[string]any{"name": "l", "weight": abs(filepath.Join(c.Dir, "W.npy")), "scores": map[string]string{"s": abs(scores)},
+				"batches": absBatches, "ratios": []float64{c.Ratio}, "group_size": c.GroupSize}
 			if c.Bias {
-				layer["bias"] = abs(c.file("b.npy"))
+				layer["bias"] = abs(filepath.Join(c.Dir, "b.npy"))
 			}
 			if c.GroupReduce != nil {
 				layer["group_reduce"] = *c.GroupReduce
@@ -131,23 +88,19 @@ func TestGroupConformanceCLI(t *testing.T) {
 				t.Fatalf("report: exit %d: %s%s", code, stderr, stdout)
 			}
 			p = rep.Layers[0].Points[0]
-			c.check(t, "report", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
+			checkGroupCase(t, c, "report", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
 
 			out := t.TempDir()
 			wk, keepPath := filepath.Join(out, "WK.npy"), filepath.Join(out, "keep.npy")
-			args = append([]string{"prune", "--scores", c.file("scores.npy"), "--ratio", ratio, "--out-weight", wk, "--out-keep", keepPath}, c.layerArgs()...)
+			args = append([]string{"prune", "--scores", scores, "--ratio", ratio, "--out-weight", wk, "--out-keep", keepPath}, groupCaseArgs(c)...)
 			if code, stdout, stderr = runCLI(t, args...); code != 0 {
 				t.Fatalf("prune: exit %d: %s%s", code, stderr, stdout)
-			}
-			w, err := tensorfile.Read(tensorfile.Ref{Path: c.file("W.npy")})
-			if err != nil {
-				t.Fatal(err)
 			}
 			got, err := tensorfile.Read(tensorfile.Ref{Path: wk})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if in := w.Shape[1]; got.Shape[1] != in-c.F64.NumPruned {
+			if in := rep.Layers[0].In; got.Shape[1] != in-c.F64.NumPruned {
 				t.Errorf("prune: kept %d of %d channels, want %d", got.Shape[1], in, in-c.F64.NumPruned)
 			}
 			if want := plural(c.NumPrunedGroups, "whole group") + fmt.Sprintf(" of %d", c.GroupSize); !strings.Contains(stdout, want) {

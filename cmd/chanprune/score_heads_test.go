@@ -4,44 +4,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chanprune/chanprune/internal/extcase"
 )
 
 // TestScoreHeadEstimatorsCLI runs every conformance-ext estimators case
 // through score, whole and resumed from a --state after the first batch,
 // and feeds the KV-head scores to eval --group-size.
 func TestScoreHeadEstimatorsCLI(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "conformance-ext", "estimators", "*", "case.json"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no estimator cases: %v", err)
+	cases, err := extcase.Estimators(filepath.Join("..", "..", "testdata", "conformance-ext"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, path := range paths {
-		dir := filepath.Dir(path)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			var c struct {
-				Heads     int       `json:"num_q_heads"`
-				KVHeads   int       `json:"num_kv_heads"`
-				HeadDim   int       `json:"head_dim"`
-				Batches   int       `json:"batches"`
-				KVHead    []float64 `json:"kv_head_contribution"`
-				LayerNorm []float64 `json:"layernorm_contribution"`
-			}
-			raw, err := os.ReadFile(path)
-			if err == nil {
-				err = json.Unmarshal(raw, &c)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var batches []string
-			for i := range c.Batches {
-				batches = append(batches, filepath.Join(dir, fmt.Sprintf("acts_%d.npy", i)))
-			}
-			weight, tmp := filepath.Join(dir, "W.npy"), t.TempDir()
+	for _, c := range cases {
+		t.Run(filepath.Base(c.Dir), func(t *testing.T) {
+			batches := extcase.BatchFiles(c.Dir, c.Batches)
+			weight, tmp := filepath.Join(c.Dir, "W.npy"), t.TempDir()
 			for _, tc := range []struct {
 				method string
 				flags  []string
