@@ -167,7 +167,7 @@ func writeText(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Lin
 		}
 	}
 	_, err := fmt.Fprintf(w, `layer             %d → %d, %s, %s
-pruned            %d of %d input channels (ratio %v)%s
+pruned            %d of %d input channels (ratio %v%s)
 rmse              %.8g
 cosine_similarity %.8g
 worst rmse        %.6g in batch %s

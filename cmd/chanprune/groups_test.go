@@ -54,6 +54,11 @@ func TestGroupConformanceCLI(t *testing.T) {
 				t.Fatalf("eval: exit %d: %s%s", code, stderr, stdout)
 			}
 			checkGroupCase(t, c, "eval", m.RMSE, m.CosineSimilarity, m.NumPruned, m.NumPrunedGroups, m.GroupSize)
+			code, stdout, stderr = runCLI(t, append([]string{"eval", "--scores", scores, "--ratio", ratio}, append(groupCaseArgs(c), batches...)...)...)
+			want := fmt.Sprintf("pruned            %d of %d input channels (ratio %s, %s of %d)", m.NumPruned, m.In, ratio, plural(c.NumPrunedGroups, "whole group"), c.GroupSize)
+			if code != 0 || !strings.Contains(stdout, want) {
+				t.Errorf("eval text: exit %d: %s; want %q in\n%s", code, stderr, want, stdout)
+			}
 
 			args = append(append([]string{"sweep", "--format", "json", "--scores", "s=" + scores, "--ratios", "1," + ratio + ",0"}, groupCaseArgs(c)...), batches...)
 			code, stdout, stderr = runCLI(t, args...)
