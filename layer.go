@@ -47,17 +47,13 @@ func CompactByScores(l Linear, scores []float32, ratio float64, opts ...Option) 
 	if err := g.reduceScores(scores); err != nil {
 		return nil, err
 	}
-	order, pruned := make([]int32, l.In), make([]bool, l.In)
+	order, perm := make([]int32, l.In), make([]int32, l.In)
 	g.orderChannels(order)
 	groups, k := g.cut(ratio)
-	for _, c := range order[:k] {
-		pruned[c] = true
-	}
-	keep := make([]int, 0, l.In-k)
-	for c, p := range pruned {
-		if !p {
-			keep = append(keep, c)
-		}
+	splitChannels(perm, order, k, make([]bool, l.In))
+	keep := make([]int, l.In-k)
+	for i, c := range perm[:l.In-k] {
+		keep[i] = int(c)
 	}
 	layer, err := Compact(l, keep, opts...)
 	if err == nil {
