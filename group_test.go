@@ -217,3 +217,37 @@ func TestGroupErrors(t *testing.T) {
 		t.Errorf("max of +Inf and -Inf: %v", err)
 	}
 }
+
+// TestSweepEqualCuts checks that ratios cutting at the same group, whose
+// points share their direct sums, each get the metrics Evaluate gives them,
+// on the direct path and when the Gram path redoes them directly.
+func TestSweepEqualCuts(t *testing.T) {
+	r := newRand(67)
+	layer := randLayer(r, 32, 32, true)
+	batches := randBatches(r, 32, 6, 11)
+	scores := randScores(r, 32)
+	ratios := []float64{0.3, 0.05, 0.26, 0.1, 0.9, 0.76} // groups of 8: 1, 0, 1, 0, 3, 3
+	for _, method := range []Method{Direct, Auto} {
+		e, err := NewEvaluator(layer, WithMethod(method), WithGroups(8, ReduceMax))
+		if err != nil {
+			t.Fatal(err)
+		}
+		points, err := e.Sweep(batches, []ScoreSet{{"s", scores}}, ratios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewEvaluator(layer, WithMethod(Direct), WithGroups(8, ReduceMax))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range points {
+			m, err := d.Evaluate(batches, scores, p.Ratio)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Method == Direct && !reflect.DeepEqual(p.Metrics, m) {
+				t.Errorf("%v: ratio %v: Sweep %+v, Evaluate %+v", method, p.Ratio, p.Metrics, m)
+			}
+		}
+	}
+}

@@ -46,6 +46,10 @@ type Stream struct {
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
+	// per point: an earlier point of the same score set that prunes as
+	// many channels, so the same ones, whose direct sums it copies; −1 if
+	// none (ratios that round to the same cut, common with groups)
+	same []int
 	ran         []Method     // per point: the method of the batch in progress
 	one         [1][]float32 // the batch in progress, as a list
 }
@@ -97,6 +101,15 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
 	s.uncertified = slices.Grow(s.uncertified[:0], len(s.points))[:len(s.points)]
+	s.same = slices.Grow(s.same[:0], len(s.points))[:len(s.points)]
+	for p := range s.points {
+		s.same[p] = -1
+		for q := p - p%len(ratios); q < p && s.same[p] < 0; q++ {
+			if s.points[q].NumPruned == s.points[p].NumPruned {
+				s.same[p] = q
+			}
+		}
+	}
 	s.ran = slices.Grow(s.ran[:0], len(s.points))[:len(s.points)]
 	s.byK = s.byK[:0]
 	for r := range ratios {
@@ -246,8 +259,13 @@ func (s *Stream) observeDirect() {
 }
 
 // observePoint sets the sums of pair i on the batch in progress from the
-// direct path.
+// direct path, copying them from s.same[i] if there is one: callers go in
+// ascending order, so its sums are this batch's direct ones.
 func (s *Stream) observePoint(i int) {
+	if j := s.same[i]; j >= 0 {
+		s.cur[i] = s.cur[j]
+		return
+	}
 	e, p := s.e, &s.points[i]
 	splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
 	e.run(s.one[:], e.in-p.NumPruned)
