@@ -46,12 +46,13 @@ type Stream struct {
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
+	ran         []Method     // per point: the method of the batch in progress
+	one         [1][]float32 // the batch in progress, as a list
+
 	// per point: an earlier point of the same score set that prunes as
 	// many channels, so the same ones, whose direct sums it copies; −1 if
 	// none (ratios that round to the same cut, common with groups)
 	same []int
-	ran         []Method     // per point: the method of the batch in progress
-	one         [1][]float32 // the batch in progress, as a list
 }
 
 // NewStream checks the score sets and ratios and returns a Stream that
