@@ -11,8 +11,8 @@ import (
 	"github.com/chanprune/chanprune/internal/clip"
 )
 
-// groupArgs is grouped pruning as eval, sweep and prune take it from
-// --group-size and --group-reduce, and report from a manifest layer's
+// groupArgs is grouped pruning as eval, sweep, prune and report take it
+// from --group-size and --group-reduce, or a manifest layer from its
 // group_size and group_reduce: whole groups of size contiguous input
 // channels (attention heads) are pruned, size 1 meaning single channels.
 type groupArgs struct {
@@ -21,6 +21,7 @@ type groupArgs struct {
 	sizeName     string // the flag or field, for messages
 	reduceName   string
 	parsedReduce chanprune.GroupReduce
+	inManifest   bool // a manifest layer set group_size or group_reduce
 }
 
 // groupFlags adds --group-size and --group-reduce to fs.
@@ -77,7 +78,7 @@ func groupsPruned(groups, size int) string {
 // manifestGroups reads a manifest layer's group_size and group_reduce,
 // either absent (nil).
 func manifestGroups(size, reduce *yaml.Node) (groupArgs, error) {
-	g := groupArgs{size: 1, reduce: "mean", sizeName: "group_size", reduceName: "group_reduce"}
+	g := groupArgs{size: 1, reduce: "mean", sizeName: "group_size", reduceName: "group_reduce", inManifest: size != nil || reduce != nil}
 	if size != nil {
 		n := deref(size)
 		v, err := strconv.Atoi(n.Value)
@@ -94,4 +95,18 @@ func manifestGroups(size, reduce *yaml.Node) (groupArgs, error) {
 		g.reduce = r
 	}
 	return g, g.check()
+}
+
+// applyTo gives report's --group-size and --group-reduce to the manifest
+// layers that set neither group_size nor group_reduce.
+func (g *groupArgs) applyTo(layers []manifestLayer) error {
+	if err := g.check(); err != nil {
+		return err
+	}
+	for i := range layers {
+		if !layers[i].Groups.inManifest {
+			layers[i].Groups = *g
+		}
+	}
+	return nil
 }

@@ -16,14 +16,20 @@ import (
 
 // groupCaseArgs are the --weight, --bias and group flags of a case.
 func groupCaseArgs(c extcase.Group) []string {
-	args := []string{"--weight", filepath.Join(c.Dir, "W.npy"), "--group-size", fmt.Sprint(c.GroupSize)}
+	args := []string{"--weight", filepath.Join(c.Dir, "W.npy")}
 	if c.Bias {
 		args = append(args, "--bias", filepath.Join(c.Dir, "b.npy"))
 	}
+	return append(args, groupCaseFlags(c)...)
+}
+
+// groupCaseFlags are the --group-size and --group-reduce of a case.
+func groupCaseFlags(c extcase.Group) []string {
+	flags := []string{"--group-size", fmt.Sprint(c.GroupSize)}
 	if c.GroupReduce != nil {
-		args = append(args, "--group-reduce", *c.GroupReduce)
+		flags = append(flags, "--group-reduce", *c.GroupReduce)
 	}
-	return args
+	return flags
 }
 
 // checkGroupCase compares one result with the case's truth, to the
@@ -75,25 +81,31 @@ func TestGroupConformanceCLI(t *testing.T) {
 				absBatches = append(absBatches, abs(b))
 			}
 			layer := map[string]any{"name": "l", "weight": abs(filepath.Join(c.Dir, "W.npy")), "scores": map[string]string{"s": abs(scores)},
-				"batches": absBatches, "ratios": []float64{c.Ratio}, "group_size": c.GroupSize}
+				"batches": absBatches, "ratios": []float64{c.Ratio}}
 			if c.Bias {
 				layer["bias"] = abs(filepath.Join(c.Dir, "b.npy"))
 			}
+			report := func(flags ...string) pointJSON {
+				raw, _ := json.Marshal(map[string]any{"layers": []any{layer}})
+				manifest := filepath.Join(t.TempDir(), "m.json")
+				if err := os.WriteFile(manifest, raw, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				code, stdout, stderr := runCLI(t, append(append([]string{"report", "--format", "json"}, flags...), manifest)...)
+				var rep reportJSON
+				if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || len(rep.Layers) != 1 || len(rep.Layers[0].Points) != 1 {
+					t.Fatalf("report: exit %d: %s%s", code, stderr, stdout)
+				}
+				return rep.Layers[0].Points[0]
+			}
+			p = report(groupCaseFlags(c)...) // the flags apply to a layer that sets no group fields
+			checkGroupCase(t, c, "report --group-size", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
+			layer["group_size"] = c.GroupSize
 			if c.GroupReduce != nil {
 				layer["group_reduce"] = *c.GroupReduce
 			}
-			raw, _ := json.Marshal(map[string]any{"layers": []any{layer}})
-			manifest := filepath.Join(t.TempDir(), "m.json")
-			if err := os.WriteFile(manifest, raw, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			code, stdout, stderr = runCLI(t, "report", "--format", "json", manifest)
-			var rep reportJSON
-			if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || len(rep.Layers) != 1 || len(rep.Layers[0].Points) != 1 {
-				t.Fatalf("report: exit %d: %s%s", code, stderr, stdout)
-			}
-			p = rep.Layers[0].Points[0]
-			checkGroupCase(t, c, "report", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
+			p = report("--group-size", "1") // the manifest's fields win
+			checkGroupCase(t, c, "report, group_size in the manifest", p.RMSE, p.CosineSimilarity, p.NumPruned, p.NumPrunedGroups, p.GroupSize)
 
 			out := t.TempDir()
 			wk, keepPath := filepath.Join(out, "WK.npy"), filepath.Join(out, "keep.npy")
@@ -105,7 +117,7 @@ func TestGroupConformanceCLI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if in := rep.Layers[0].In; got.Shape[1] != in-c.F64.NumPruned {
+			if in := m.In; got.Shape[1] != in-c.F64.NumPruned {
 				t.Errorf("prune: kept %d of %d channels, want %d", got.Shape[1], in, in-c.F64.NumPruned)
 			}
 			if want := plural(c.NumPrunedGroups, "whole group") + fmt.Sprintf(" of %d", c.GroupSize); !strings.Contains(stdout, want) {
@@ -150,6 +162,8 @@ func TestGroupBadInputs(t *testing.T) {
 		{"manifest size", []string{"report", manifest(`, "group_size": 4`)}, "group_size 4 does not divide"},
 		{"manifest size type", []string{"report", manifest(`, "group_size": "two"`)}, `group_size: "two"`},
 		{"manifest reduce", []string{"report", manifest(`, "group_size": 2, "group_reduce": "min"`)}, `group_reduce "min"`},
+		{"report flag", []string{"report", "--group-size", "0", manifest("")}, "--group-size 0"},
+		{"report flag not dividing", []string{"report", "--group-size", "4", manifest("")}, "group-size 4 does not divide the layer's 6 input channels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tc.args...)

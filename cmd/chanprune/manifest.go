@@ -26,7 +26,7 @@ import (
 //	    method: auto                # optional: auto, direct or gram
 //	    stacked: false              # optional: as --stacked
 //	    layout: batch-first         # optional: seq-first (the default) or batch-first, checked only
-//	    group_size: 128             # optional: as --group-size (1, the default: single channels)
+//	    group_size: 128             # optional: as --group-size (1, the default: single channels), which it overrides
 //	    group_reduce: mean          # optional: as --group-reduce
 //
 // or the same in JSON. scores may also be a list of one-entry maps

@@ -26,6 +26,7 @@ func runReport(args []string, stdout io.Writer) error {
 	plotPath := fs.String("plot", "", "draw the mean rmse and cosine across layers against the ratio to `FILE.svg` or FILE.png")
 	title := titleFlag(fs)
 	quiet := quietFlag(fs)
+	groups := groupFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -51,6 +52,9 @@ func runReport(args []string, stdout io.Writer) error {
 	}
 	manifest, err := readManifest(files[0])
 	if err != nil {
+		return err
+	}
+	if err := groups.applyTo(manifest); err != nil {
 		return err
 	}
 	if err := refuseManifestInputs(&outs, manifest); err != nil {
