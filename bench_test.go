@@ -100,21 +100,26 @@ func BenchmarkSweep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var points []chanprune.Point
-			if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+			loopSweep(b, e, ex.Batches, sets, ratios)
 			evals := len(sets) * len(ratios)
 			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals), evals)
 		})
 	}
+}
+
+// loopSweep times e.SweepTo after a warm-up call and reports evals/s.
+func loopSweep(b *testing.B, e *chanprune.Evaluator, batches [][]float32, sets []chanprune.ScoreSet, ratios []float64) {
+	var points []chanprune.Point
+	if err := e.SweepTo(&points, batches, sets, ratios); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.SweepTo(&points, batches, sets, ratios); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 }
 
 // BenchmarkForward times the serving path: one Forward of T full-width rows

@@ -44,7 +44,7 @@ func PrunedChannels(scores []float32, ratio float64) ([]int, error) {
 // of the Pruned+Kept channels. The zero Tie means no equal scores straddle
 // the cut.
 type Tie struct {
-	Score  float32 // the score the group shares
+	Score  float32 // the score the group shares (a group's, rounded to float32, under WithGroups)
 	Pruned int     // channels of the group that are pruned
 	Kept   int     // channels of the group that are kept
 }
@@ -67,16 +67,18 @@ func TiesAtCut(scores []float32, ratio float64) (Tie, error) {
 	return tieAt(order, scores, NumPruned(len(scores), ratio)), nil
 }
 
-// tieAt returns the tie at the cut after order[:k] (pruneOrder).
-func tieAt(order []int32, scores []float32, k int) Tie {
+// tieAt returns the tie at the cut after order[:k] (pruneOrder), counted in
+// entries of order.
+func tieAt[S float32 | float64](order []int32, scores []S, k int) Tie {
 	if k == 0 || k == len(order) || scores[order[k-1]] != scores[order[k]] {
 		return Tie{}
 	}
-	t := Tie{Score: scores[order[k]]}
-	for i := k - 1; i >= 0 && scores[order[i]] == t.Score; i-- {
+	score := scores[order[k]]
+	t := Tie{Score: float32(score)}
+	for i := k - 1; i >= 0 && scores[order[i]] == score; i-- {
 		t.Pruned++
 	}
-	for i := k; i < len(order) && scores[order[i]] == t.Score; i++ {
+	for i := k; i < len(order) && scores[order[i]] == score; i++ {
 		t.Kept++
 	}
 	return t
@@ -90,9 +92,9 @@ func allChannels(ch []int32) []int32 {
 	return ch
 }
 
-// pruneOrder fills order with the channels sorted by ascending score, ties
-// by ascending index: order[:k] are the k channels pruned first.
-func pruneOrder(order []int32, scores []float32) {
+// pruneOrder fills order with the channels (or groups) sorted by ascending
+// score, ties by ascending index: order[:k] are the k pruned first.
+func pruneOrder[S float32 | float64](order []int32, scores []S) {
 	allChannels(order)
 	slices.SortFunc(order, func(a, b int32) int {
 		if c := cmp.Compare(scores[a], scores[b]); c != 0 {

@@ -98,31 +98,37 @@ func conformanceCases(t testing.TB) map[string]*conformanceCase {
 	return cases
 }
 
-// TestConformance runs every case with every kernel, Auto and Direct; and
-// Gram where in ≤ out, the layers for which it keeps the tolerances.
+// TestConformance runs every case with every kernel and method
+// (eachKernelMethod).
 func TestConformance(t *testing.T) {
 	for name, c := range conformanceCases(t) {
 		t.Run(name, func(t *testing.T) {
-			forEachKernel(t, func(t *testing.T, k *kernel) {
-				for _, method := range []Method{Auto, Direct, Gram} {
-					if method == Gram && c.layer.In > c.layer.Out {
-						continue
-					}
-					t.Run(method.String(), func(t *testing.T) {
-						e, err := NewEvaluator(c.layer, WithKernel(k.name), WithMethod(method))
-						if err != nil {
-							t.Fatal(err)
-						}
-						m, err := e.Evaluate(c.batches, c.scores, c.Ratio)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if err := c.check(m); err != nil {
-							t.Error(err)
-						}
-					})
+			eachKernelMethod(t, c.layer, func(t *testing.T, opts ...Option) {
+				e, err := NewEvaluator(c.layer, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := e.Evaluate(c.batches, c.scores, c.Ratio)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.check(m); err != nil {
+					t.Error(err)
 				}
 			})
 		})
 	}
+}
+
+// eachKernelMethod runs f for every kernel, Auto and Direct; and Gram where
+// in ≤ out, the layers for which it keeps the tolerances; opts select them.
+func eachKernelMethod(t *testing.T, l Linear, f func(t *testing.T, opts ...Option)) {
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		for _, method := range []Method{Auto, Direct, Gram} {
+			if method == Gram && l.In > l.Out {
+				continue
+			}
+			t.Run(method.String(), func(t *testing.T) { f(t, WithKernel(k.name), WithMethod(method)) })
+		}
+	})
 }

@@ -38,7 +38,8 @@ type Estimator interface {
 	// the estimator is unchanged.
 	Observe(batch []float32, shape []int) error
 	// Scores returns one score per input channel over the batches observed
-	// so far; lower means less important.
+	// so far, or for kv-head-contribution one per KV group; lower means
+	// less important.
 	Scores() ([]float32, error)
 	// Save writes the estimator's state, which LoadEstimator restores.
 	Save(w io.Writer) error
@@ -78,6 +79,11 @@ type EstimatorOptions struct {
 	Iterations int `json:"iterations,omitempty"`
 	// Seed seeds random's generator.
 	Seed uint64 `json:"seed,omitempty"`
+	// Heads and KVHeads are kv-head-contribution's query and KV heads of
+	// the attention whose output projection the layer is: KVHeads divides
+	// Heads, and Heads divides In.
+	Heads   int `json:"heads,omitempty"`
+	KVHeads int `json:"kv_heads,omitempty"`
 }
 
 // estimatorKind is one entry of the estimator table.
@@ -95,6 +101,8 @@ var estimatorKinds = []estimatorKind{
 	{"fluctuation", true, newFluctuation},
 	{"magnitude", false, newMagnitude},
 	{"random", false, newRandom},
+	{"kv-head-contribution", true, newKVHeadContribution},
+	{"layernorm-contribution", true, newLayerNormContribution},
 }
 
 // EstimatorNames lists the estimators NewEstimator builds.
@@ -176,6 +184,14 @@ type estimator struct {
 //   - magnitude: ‖W[:,c]‖₂, with no batches needed.
 //   - random: uniform in [0, 1) from Seed, the baseline every other
 //     estimator should beat; no batches needed.
+//   - kv-head-contribution (IndependentKvHeadContributionHook), for an
+//     attention output projection with Heads query and KVHeads KV heads:
+//     one score per KV group of In/KVHeads contiguous channels,
+//     Σ_batches mean_tokens ‖x_g·W_gᵀ‖₂, for pruning with
+//     WithGroups(In/KVHeads, …).
+//   - layernorm-contribution (LayerNormContributionHook, on the tensors
+//     given, typically a LayerNorm's outputs = the layer's inputs):
+//     Σ_batches mean_tokens |x_{t,c}|, weight unused.
 //
 // mean_tokens and var_tokens run over every token of every batch.
 func NewEstimator(name string, layer Linear, opts EstimatorOptions) (Estimator, error) {
@@ -219,6 +235,9 @@ func checkEstimatorOptions(name string, opts EstimatorOptions) error {
 	}
 	if name != "random" && opts.Seed != 0 {
 		return fmt.Errorf("estimator %s: Seed %d: only random takes it: %w", name, opts.Seed, ErrEstimator)
+	}
+	if name != "kv-head-contribution" && (opts.Heads != 0 || opts.KVHeads != 0) {
+		return fmt.Errorf("estimator %s: Heads %d, KVHeads %d: only kv-head-contribution takes them: %w", name, opts.Heads, opts.KVHeads, ErrEstimator)
 	}
 	return nil
 }

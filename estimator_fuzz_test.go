@@ -41,7 +41,7 @@ func FuzzEstimators(f *testing.F) {
 			bad.shape[d] = int(int8(vals.next()*3)) % 6
 		}
 		for _, name := range EstimatorNames() {
-			opts := estimatorOptions(name, len(list))
+			opts := estimatorOptions(name, len(list), l.In)
 			opts.Layout = Layouts()[seed>>1%2]
 			whole := mustEstimator(t, name, l, opts)
 			if err := whole.Observe(bad.x, bad.shape); err != nil &&

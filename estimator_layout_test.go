@@ -41,7 +41,7 @@ func TestEstimatorLayouts(t *testing.T) {
 		}
 	}
 	scores := func(name, layout string, batches []shaped) []float32 {
-		opts := estimatorOptions(name, len(batches))
+		opts := estimatorOptions(name, len(batches), l.In)
 		opts.Layout = layout
 		e := mustEstimator(t, name, l, opts)
 		observeAll(t, e, batches)

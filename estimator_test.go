@@ -40,13 +40,16 @@ func randShaped(r *rand.Rand, scale []float64, shapes ...[]int) []shaped {
 }
 
 // estimatorOptions gives each estimator the options it takes, for
-// iterations batches.
-func estimatorOptions(name string, iterations int) EstimatorOptions {
+// iterations batches of in channels: kv-head-contribution gets one head
+// per channel, so that every estimator scores the channels.
+func estimatorOptions(name string, iterations, in int) EstimatorOptions {
 	switch name {
 	case "iterative":
 		return EstimatorOptions{Iterations: iterations}
 	case "random":
 		return EstimatorOptions{Seed: 7}
+	case "kv-head-contribution":
+		return EstimatorOptions{Heads: in, KVHeads: in}
 	}
 	return EstimatorOptions{}
 }
@@ -227,7 +230,7 @@ func TestEstimatorResume(t *testing.T) {
 	l := randLayer(r, 10, 7, true)
 	batches := randShaped(r, nil, []int{3, 2, 10}, []int{4, 10}, []int{1, 1, 10}, []int{2, 3, 10}, []int{5, 10}, []int{2, 2, 10})
 	for _, name := range EstimatorNames() {
-		opts := estimatorOptions(name, len(batches))
+		opts := estimatorOptions(name, len(batches), l.In)
 		whole := mustEstimator(t, name, l, opts)
 		observeAll(t, whole, batches)
 		for cut := range len(batches) + 1 {
@@ -266,7 +269,7 @@ func TestEstimatorInputsUntouched(t *testing.T) {
 	bad := slices.Clone(batches[1].x)
 	bad[7] = float32(math.NaN())
 	for _, name := range EstimatorNames() {
-		e := mustEstimator(t, name, l, estimatorOptions(name, 3))
+		e := mustEstimator(t, name, l, estimatorOptions(name, 3, l.In))
 		for _, b := range batches {
 			x, shape := slices.Clone(b.x), slices.Clone(b.shape)
 			if err := e.Observe(x, shape); err != nil {
@@ -311,6 +314,12 @@ func TestEstimatorBadOptions(t *testing.T) {
 		{"iterative", l, EstimatorOptions{Iterations: -3}, ErrEstimator, "Iterations -3"},
 		{"random", Linear{In: 0, Out: 3}, EstimatorOptions{}, ErrShape, "In=0"},
 		{"fluctuation", Linear{In: 2, Out: 1, Weight: []float32{1, float32(math.Inf(1))}}, EstimatorOptions{}, ErrNonFinite, "weight [0, 1]"},
+		{"kv-head-contribution", l, EstimatorOptions{}, ErrEstimator, "Heads 0, KVHeads 0"},
+		{"kv-head-contribution", l, EstimatorOptions{Heads: 4, KVHeads: 3}, ErrEstimator, "KVHeads dividing Heads"},
+		{"kv-head-contribution", l, EstimatorOptions{Heads: 3, KVHeads: 3}, ErrEstimator, "Heads dividing In = 4"},
+		{"kv-head-contribution", l, EstimatorOptions{Heads: -4, KVHeads: 2}, ErrEstimator, "Heads -4"},
+		{"layernorm-contribution", l, EstimatorOptions{Heads: 4, KVHeads: 2}, ErrEstimator, "only kv-head-contribution takes them"},
+		{"l2norm", l, EstimatorOptions{KVHeads: 2}, ErrEstimator, "only kv-head-contribution takes them"},
 	} {
 		_, err := NewEstimator(tc.name, tc.layer, tc.opts)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.mention) {
@@ -347,7 +356,7 @@ func TestEstimatorBadBatches(t *testing.T) {
 		{"Inf", inf, []int{4, in}, ErrNonFinite, "activation [1, 2] is -Inf"},
 	} {
 		for _, name := range EstimatorNames() {
-			e := mustEstimator(t, name, l, estimatorOptions(name, 2))
+			e := mustEstimator(t, name, l, estimatorOptions(name, 2, l.In))
 			observeAll(t, e, []shaped{{make([]float32, 2*in), []int{2, in}}})
 			err := e.Observe(tc.x, tc.shape)
 			var be *BatchError
@@ -362,7 +371,7 @@ func TestEstimatorBadBatches(t *testing.T) {
 func TestEstimatorScoresNeedBatches(t *testing.T) {
 	l := randLayer(newRand(28), 4, 3, true)
 	for _, name := range EstimatorNames() {
-		s, err := mustEstimator(t, name, l, estimatorOptions(name, 1)).Scores()
+		s, err := mustEstimator(t, name, l, estimatorOptions(name, 1, l.In)).Scores()
 		switch name {
 		case "magnitude", "random":
 			if err != nil || len(s) != 4 {
@@ -500,7 +509,7 @@ func TestEstimatorsBeatRandom(t *testing.T) {
 	}
 	rmse := map[string]float64{}
 	for _, name := range EstimatorNames() {
-		e := mustEstimator(t, name, l, estimatorOptions(name, batches))
+		e := mustEstimator(t, name, l, estimatorOptions(name, batches, l.In))
 		observeAll(t, e, data)
 		m, err := Evaluate(l, flat, mustScores(t, e), 0.25)
 		if err != nil {

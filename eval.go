@@ -33,7 +33,9 @@ type Metrics struct {
 	RMSE             float64 // mean over batches of sqrt(mean((y'−y)²))
 	CosineSimilarity float64 // mean over batches of y·y' / (max(‖y‖,1e-8)·max(‖y'‖,1e-8))
 	Ratio            float64 // the prune ratio asked for
-	NumPruned        int     // channels pruned: int(In·ratio)
+	NumPruned        int     // channels pruned: int(In·ratio), or the pruned groups' channels (WithGroups)
+	NumPrunedGroups  int     // groups pruned: int(groups·ratio); NumPruned without WithGroups
+	GroupSize        int     // channels per group: WithGroups' size, 1 without it
 	// Method is the method that ran: Direct or Gram when every batch ran
 	// it, Auto when the batches differ (see BatchMetrics.Method). Under
 	// Auto, a stream plans each batch and a Gram batch that fails its
@@ -107,6 +109,7 @@ type Evaluator struct {
 	method  Method
 	weight  []float32 // packed weight panels (packWeight)
 	bias    []float32 // bias padded to whole panels
+	groups  grouping  // WithGroups; groups of one channel without it
 
 	// Scratch, grown as needed and kept between calls.
 	order, perm []int32
@@ -140,6 +143,10 @@ type config struct {
 	method    Method
 	methodSet bool // WithMethod was given: only an Evaluator has a method
 	format    WeightFormat
+
+	groupSize   int // WithGroups
+	groupReduce GroupReduce
+	groupsSet   bool // WithGroups was given
 }
 
 // newConfig applies opts in order.
@@ -171,6 +178,10 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 	if err := checkLayer(layer); err != nil {
 		return nil, err
 	}
+	groups, err := newGrouping(cfg, layer.In)
+	if err != nil {
+		return nil, err
+	}
 	np := panels(layer.Out, kern.nr)
 	e := &Evaluator{
 		in:      layer.In,
@@ -180,6 +191,7 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 		method:  cfg.method,
 		weight:  make([]float32, np*kern.nr*layer.In),
 		bias:    make([]float32, np*kern.nr),
+		groups:  groups,
 		order:   make([]int32, layer.In),
 		perm:    make([]int32, layer.In),
 		pruned:  make([]bool, layer.In),
@@ -210,14 +222,14 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	if err := checkRatio(ratio); err != nil {
 		return err
 	}
-	if err := checkScores(scores, e.in); err != nil {
+	if err := e.groups.reduceScores(scores); err != nil {
 		return err
 	}
 	if err := checkBatches(batches, e.in); err != nil {
 		return err
 	}
-	k := NumPruned(e.in, ratio)
-	pruneOrder(e.order, scores)
+	groups, k := e.groups.cut(ratio)
+	e.groups.orderChannels(e.order)
 	splitChannels(e.perm, e.order, k, e.pruned)
 	e.ran = slices.Grow(e.ran[:0], len(batches))[:len(batches)]
 	uncertified := 0
@@ -230,7 +242,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 		}
 	}
 
-	*m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k), Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
+	*m = Metrics{Ratio: ratio, NumPruned: k, NumPrunedGroups: groups, GroupSize: e.groups.size, Tie: e.groups.tie(groups), Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
 	for b, s := range e.batchSums[:len(batches)] {
 		tokens := len(batches[b]) / e.in
 		bm := batchMetrics(s, tokens, e.out)

@@ -48,7 +48,8 @@ func (s *Stream) gramSet(_, i int) {
 	var yd, dd, w, a float64 // Σ r_q and Σ H_qq·G_qq over the pruned channels q
 	k := 0
 	for _, r := range s.byK {
-		for want := NumPruned(in, s.ratios[r]); k < want; k++ {
+		p := i*len(s.ratios) + r
+		for want := s.points[p].NumPruned; k < want; k++ {
 			q := int(order[k])
 			row := m[q*in : (q+1)*in]
 			dd += float64(row[q]) + 2*e.kern.lowerSum(row, rank, int32(k))
@@ -56,7 +57,6 @@ func (s *Stream) gramSet(_, i int) {
 			w += gb.w[q]
 			a += e.layerGram.diag[q] * gb.diag[q]
 		}
-		p := i*len(s.ratios) + r
 		s.cur[p] = gramSums(s.gram.yy, yd, dd, k == in, s.gram.us, s.gram.tb)
 		s.uncertified[p] = !certified(s.cur[p], s.sweepVariance(w, a))
 	}

@@ -15,6 +15,7 @@ type Layer struct {
 	in, out int
 	kept    []int // ascending
 	hasBias bool
+	tie     Tie // at CompactByScores' cut
 	workers int
 	prod    *product
 }
@@ -29,27 +30,41 @@ func NewLayer(l Linear, opts ...Option) (*Layer, error) {
 	return Compact(l, all, opts...)
 }
 
-// CompactByScores prunes the NumPruned(In, ratio) lowest-scoring channels
-// (the channels Evaluate measures) and compacts the rest.
+// CompactByScores prunes the NumPruned(In, ratio) lowest-scoring channels,
+// or with WithGroups the lowest-scoring groups (the channels Evaluate
+// measures), and compacts the rest.
 func CompactByScores(l Linear, scores []float32, ratio float64, opts ...Option) (*Layer, error) {
-	if err := checkScores(scores, l.In); err != nil {
+	if err := checkRatio(ratio); err != nil {
 		return nil, err
 	}
-	pruned, err := PrunedChannels(scores, ratio)
+	if err := checkLayer(l); err != nil {
+		return nil, err
+	}
+	g, err := newGrouping(newConfig(opts), l.In)
 	if err != nil {
 		return nil, err
 	}
-	keep := make([]int, 0, l.In-len(pruned))
-	for c := range l.In {
-		if _, found := slices.BinarySearch(pruned, c); !found {
-			keep = append(keep, c)
-		}
+	if err := g.reduceScores(scores); err != nil {
+		return nil, err
 	}
-	return Compact(l, keep, opts...)
+	order, perm := make([]int32, l.In), make([]int32, l.In)
+	g.orderChannels(order)
+	groups, k := g.cut(ratio)
+	splitChannels(perm, order, k, make([]bool, l.In))
+	keep := make([]int, l.In-k)
+	for i, c := range perm[:l.In-k] {
+		keep[i] = int(c)
+	}
+	layer, err := Compact(l, keep, opts...)
+	if err == nil {
+		layer.tie = g.tie(groups)
+	}
+	return layer, err
 }
 
 // Compact keeps the input channels listed in keep (strictly increasing, in
-// [0, In)) and packs their columns of the weight once.
+// [0, In)) and packs their columns of the weight once. With WithGroups,
+// keep must list whole groups.
 func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
 	cfg := newConfig(opts)
 	if cfg.methodSet {
@@ -66,6 +81,13 @@ func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
 		if c < 0 || c >= l.In || i > 0 && c <= keep[i-1] {
 			return nil, fmt.Errorf("keep[%d] = %d: want strictly increasing channels in [0, %d): %w", i, c, l.In, ErrShape)
 		}
+	}
+	g, err := newGrouping(cfg, l.In)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.wholeGroups(keep); err != nil {
+		return nil, err
 	}
 	channels := make([]int32, len(keep))
 	wk := make([]float32, l.Out*len(keep))
@@ -88,6 +110,11 @@ func (l *Layer) Out() int { return l.out }
 // Kept returns the kept input channels, ascending: the columns of Weight
 // and the layout ForwardCompact expects.
 func (l *Layer) Kept() []int { return slices.Clone(l.kept) }
+
+// Tie returns the equal scores that CompactByScores' cut split, as
+// Metrics.Tie reports them; the zero Tie for a layer from NewLayer or
+// Compact.
+func (l *Layer) Tie() Tie { return l.tie }
 
 // Kernel returns the name of the kernel the layer runs.
 func (l *Layer) Kernel() string { return l.prod.kern.name }

@@ -5,7 +5,8 @@ import (
 	"slices"
 )
 
-// ScoreSet is one importance estimator's scores, one per input channel.
+// ScoreSet is one importance estimator's scores, one per input channel, or
+// under WithGroups one per channel or one per group.
 type ScoreSet struct {
 	Name   string
 	Scores []float32
@@ -47,6 +48,11 @@ type Stream struct {
 	uncertified []bool
 	ran         []Method     // per point: the method of the batch in progress
 	one         [1][]float32 // the batch in progress, as a list
+
+	// per point: an earlier point of the same score set that prunes as
+	// many channels, so the same ones, whose direct sums it copies; −1 if
+	// none (ratios that round to the same cut, common with groups)
+	same []int
 }
 
 // NewStream checks the score sets and ratios and returns a Stream that
@@ -70,7 +76,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		}
 	}
 	for _, set := range sets {
-		if err := checkScores(set.Scores, s.e.in); err != nil {
+		if err := s.e.groups.reduceScores(set.Scores); err != nil {
 			return fmt.Errorf("score set %q: %w", set.Name, err)
 		}
 	}
@@ -83,24 +89,34 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	s.points = dst[:0]
 	for i, set := range sets {
 		s.names = append(s.names, set.Name)
-		pruneOrder(s.orders[i], set.Scores)
+		_ = s.e.groups.reduceScores(set.Scores) // checked above
+		s.e.groups.orderChannels(s.orders[i])
 		for p, c := range s.orders[i] {
 			s.ranks[i][c] = int32(p)
 		}
 		for _, r := range ratios {
-			k := NumPruned(s.e.in, r)
+			groups, k := s.e.groups.cut(r)
 			s.points = append(s.points, Point{Set: set.Name, Metrics: Metrics{Ratio: r, NumPruned: k,
-				Tie: tieAt(s.orders[i], set.Scores, k), PerBatch: sparePerBatch(s.points)}})
+				NumPrunedGroups: groups, GroupSize: s.e.groups.size, Tie: s.e.groups.tie(groups), PerBatch: sparePerBatch(s.points)}})
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
 	s.uncertified = slices.Grow(s.uncertified[:0], len(s.points))[:len(s.points)]
+	s.same = slices.Grow(s.same[:0], len(s.points))[:len(s.points)]
+	for p := range s.points {
+		s.same[p] = -1
+		for q := p - p%len(ratios); q < p && s.same[p] < 0; q++ {
+			if s.points[q].NumPruned == s.points[p].NumPruned {
+				s.same[p] = q
+			}
+		}
+	}
 	s.ran = slices.Grow(s.ran[:0], len(s.points))[:len(s.points)]
 	s.byK = s.byK[:0]
 	for r := range ratios {
 		s.byK = append(s.byK, r)
 	}
-	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
+	slices.SortStableFunc(s.byK, func(a, b int) int { return s.points[a].NumPruned - s.points[b].NumPruned })
 	s.method, s.batches, s.spent = Auto, 0, 0
 	return nil
 }
@@ -246,8 +262,13 @@ func (s *Stream) observeDirect() {
 }
 
 // observePoint sets the sums of pair i on the batch in progress from the
-// direct path.
+// direct path, copying them from s.same[i] if there is one: callers go in
+// ascending order, so its sums are this batch's direct ones.
 func (s *Stream) observePoint(i int) {
+	if j := s.same[i]; j >= 0 {
+		s.cur[i] = s.cur[j]
+		return
+	}
 	e, p := s.e, &s.points[i]
 	splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
 	e.run(s.one[:], e.in-p.NumPruned)

@@ -37,6 +37,9 @@ func runDemo(args []string, stdout io.Writer) error {
 	var sets []chanprune.ScoreSet
 	var scoring []time.Duration
 	for _, name := range chanprune.EstimatorNames() {
+		if name == kvHeadMethod {
+			continue // it scores attention heads; the example is an MLP layer
+		}
 		t := time.Now()
 		scores, err := estimate(name, layer, ex.Batches, shape)
 		if err != nil {

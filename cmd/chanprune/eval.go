@@ -20,6 +20,7 @@ func runEval(args []string, stdout io.Writer) error {
 	method := methodFlag(fs)
 	stacked := stackedFlag(fs)
 	quiet := quietFlag(fs)
+	groups := groupFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -31,11 +32,11 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--ratio %w", err)
 	}
-	e, layer, err := newEvaluator(*weight, *bias, *method)
+	e, layer, err := newEvaluator(*weight, *bias, *method, groups.option)
 	if err != nil {
 		return err
 	}
-	scores, err := loadScores(*scoresPath, *scoresPath, layer.In)
+	scores, err := groups.loadScores(*scoresPath, *scoresPath, layer.In)
 	if err != nil {
 		return err
 	}
@@ -79,8 +80,13 @@ func warnUncertified(layer string, points []chanprune.Point) {
 	}
 }
 
-// newEvaluator loads the layer and builds its Evaluator for a --method.
-func newEvaluator(weight, bias, methodName string) (*chanprune.Evaluator, chanprune.Linear, error) {
+// A layerOption is an Evaluator option that depends on the loaded layer,
+// such as groupArgs.option; its errors name the flag.
+type layerOption func(chanprune.Linear) (chanprune.Option, error)
+
+// newEvaluator loads the layer and builds its Evaluator for a --method and
+// the extra options.
+func newEvaluator(weight, bias, methodName string, extra ...layerOption) (*chanprune.Evaluator, chanprune.Linear, error) {
 	method, err := chanprune.ParseMethod(methodName)
 	if err != nil {
 		return nil, chanprune.Linear{}, fmt.Errorf("--method %q: want auto, direct or gram", methodName)
@@ -89,7 +95,15 @@ func newEvaluator(weight, bias, methodName string) (*chanprune.Evaluator, chanpr
 	if err != nil {
 		return nil, layer, err
 	}
-	e, err := chanprune.NewEvaluator(layer, chanprune.WithMethod(method))
+	opts := []chanprune.Option{chanprune.WithMethod(method)}
+	for _, lo := range extra {
+		o, err := lo(layer)
+		if err != nil {
+			return nil, layer, err
+		}
+		opts = append(opts, o)
+	}
+	e, err := chanprune.NewEvaluator(layer, opts...)
 	if err != nil {
 		return nil, layer, fmt.Errorf("--weight %s: %w", weight, err)
 	}
@@ -126,11 +140,13 @@ type evalJSON struct {
 	Kernel           string      `json:"kernel"`
 	Method           string      `json:"method"`      // methodName
 	TiesAtCut        int         `json:"ties_at_cut"` // chanprune.Tie.Size
+	GroupSize        int         `json:"group_size"`  // 1: single channels
+	NumPrunedGroups  int         `json:"num_pruned_groups"`
 	PerBatch         []batchJSON `json:"per_batch"`
 }
 
 func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, kernel string) error {
-	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), nil}
+	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), m.GroupSize, m.NumPrunedGroups, nil}
 	for i, b := range m.PerBatch {
 		out.PerBatch = append(out.PerBatch, batchJSON{names[i], b.Tokens, b.RMSE, b.CosineSimilarity, methodName(b.Method)})
 	}
@@ -151,7 +167,7 @@ func writeText(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Lin
 		}
 	}
 	_, err := fmt.Fprintf(w, `layer             %d → %d, %s, %s
-pruned            %d of %d input channels (ratio %v)
+pruned            %d of %d input channels (ratio %v%s)
 rmse              %.8g
 cosine_similarity %.8g
 worst rmse        %.6g in batch %s
@@ -159,7 +175,7 @@ worst cosine      %.6g in batch %s
 kernel            %s
 method            %s
 `, l.In, l.Out, plural(len(names), "batch"), plural(tokens, "token"),
-		m.NumPruned, l.In, m.Ratio, m.RMSE, m.CosineSimilarity,
+		m.NumPruned, l.In, m.Ratio, groupsPruned(m.NumPrunedGroups, m.GroupSize), m.RMSE, m.CosineSimilarity,
 		m.PerBatch[worstRMSE].RMSE, names[worstRMSE], m.PerBatch[worstCos].CosineSimilarity, names[worstCos], kernel, methodName(m.Method))
 	return err
 }

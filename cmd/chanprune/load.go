@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/clip"
@@ -79,7 +80,9 @@ func argError(what, ref string, err error) error {
 
 // loadScores reads one score per input channel from the tensor reference
 // ref; arg is the --scores argument that named it, for messages.
-func loadScores(arg, ref string, in int) ([]float32, error) {
+// With groups, one per group of in/groups channels is accepted too
+// (groupArgs.loadScores).
+func loadScores(arg, ref string, in int, groups ...int) ([]float32, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("--scores is required")
 	}
@@ -87,10 +90,14 @@ func loadScores(arg, ref string, in int) ([]float32, error) {
 	if err != nil {
 		return nil, argError("--scores", arg, err)
 	}
-	if len(s.Shape) != 1 || s.Shape[0] != in {
-		return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", clip.Value(arg), s.Shape, in)
+	if len(s.Shape) == 1 && (s.Shape[0] == in || slices.Contains(groups, s.Shape[0])) {
+		return s.Data, nil
 	}
-	return s.Data, nil
+	if len(groups) == 1 {
+		return nil, fmt.Errorf("--scores %s: shape %v, want [%d] (one score per input channel) or [%d] (one per group of %d channels)",
+			clip.Value(arg), s.Shape, in, groups[0], in/groups[0])
+	}
+	return nil, fmt.Errorf("--scores %s: shape %v, want [%d], one score per input channel", clip.Value(arg), s.Shape, in)
 }
 
 // openBatches plans the batches the BATCH arguments name (tensor

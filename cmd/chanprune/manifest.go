@@ -26,6 +26,8 @@ import (
 //	    method: auto                # optional: auto, direct or gram
 //	    stacked: false              # optional: as --stacked
 //	    layout: batch-first         # optional: seq-first (the default) or batch-first, checked only
+//	    group_size: 128             # optional: as --group-size (1, the default: single channels), which it overrides
+//	    group_reduce: mean          # optional: as --group-reduce
 //
 // or the same in JSON. scores may also be a list of one-entry maps
 // (- l2norm: l0/l2.npy). Every file is a tensor reference FILE[#KEY], as
@@ -40,6 +42,7 @@ type manifestLayer struct {
 	Ratios  []float64
 	Method  string
 	Stacked bool
+	Groups  groupArgs
 	count   int // the batches that Batches name
 }
 

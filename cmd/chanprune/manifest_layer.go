@@ -32,7 +32,7 @@ func parseLayer(n *yaml.Node, i int, dir string) (manifestLayer, error) {
 	return l, nil
 }
 
-var layerFields = []string{"name", "weight", "bias", "scores", "batches", "ratios", "method", "stacked", "layout"}
+var layerFields = []string{"name", "weight", "bias", "scores", "batches", "ratios", "method", "stacked", "layout", "group_size", "group_reduce"}
 
 // layerDoc is a layer's mapping as written: its name, and the node of
 // every other field, nil where the field is absent or null.
@@ -40,6 +40,7 @@ type layerDoc struct {
 	label                                                          string // names the layer in messages
 	name                                                           string
 	weight, bias, scores, batches, ratios, method, stacked, layout *yaml.Node
+	groupSize, groupReduce                                         *yaml.Node
 }
 
 // decodeLayer splits the i-th layer's mapping into its fields, refusing
@@ -69,6 +70,7 @@ func decodeLayer(n *yaml.Node, i int) (layerDoc, error) {
 		name:   name,
 		weight: f["weight"], bias: f["bias"], scores: f["scores"], batches: f["batches"],
 		ratios: f["ratios"], method: f["method"], stacked: f["stacked"], layout: f["layout"],
+		groupSize: f["group_size"], groupReduce: f["group_reduce"],
 	}, nil
 }
 
@@ -88,6 +90,9 @@ func (d layerDoc) validate(dir string) (manifestLayer, error) {
 	}
 	l := manifestLayer{Name: d.name, Method: "auto"}
 	var err error
+	if l.Groups, err = manifestGroups(d.groupSize, d.groupReduce); err != nil {
+		return manifestLayer{}, fmt.Errorf("%s: %w", d.label, err)
+	}
 	if l.Weight, err = ref(d.weight, dir); err != nil {
 		return fail("weight", err)
 	}

@@ -51,13 +51,13 @@ func TestManifestLayerMessages(t *testing.T) {
 	writeBytes(t, dir, "m.txt", []byte("hello"))
 	for _, tc := range []struct{ name, manifest, want string }{
 		{"not a map", "layers: [5]",
-			"layer 1: want a map with the fields name, weight, bias, scores, batches, ratios, method, stacked, layout"},
+			"layer 1: want a map with the fields name, weight, bias, scores, batches, ratios, method, stacked, layout, group_size, group_reduce"},
 		{"no name", "layers: [{weight: W.npy}]",
 			"layer 1: name is required"},
 		{"name not a string", "layers: [{name: [1], weight: W.npy}]",
 			"layer 1: name: a list: want a string"},
 		{"unknown field", "layers: [{name: l0, wieght: W.npy}]",
-			"layer \"l0\": unknown field \"wieght\" (want name, weight, bias, scores, batches, ratios, method, stacked, layout)"},
+			"layer \"l0\": unknown field \"wieght\" (want name, weight, bias, scores, batches, ratios, method, stacked, layout, group_size, group_reduce)"},
 		{"field twice", "layers: [{name: l0, weight: W.npy, weight: W.npy}]",
 			"layer \"l0\": field \"weight\" given twice"},
 		{"missing weight", "layers: [{name: l0, scores: {a: s.npy}, batches: [x.npy], ratios: [0.5]}]",

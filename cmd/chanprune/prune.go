@@ -25,6 +25,7 @@ func runPrune(args []string, stdout io.Writer) error {
 	couple := fs.String("couple", "", "`UP[,GATE]`: the layers [in, hidden] whose outputs are --weight's input channels (an MLP block's "+
 		"up and gate projections); --out gets their kept rows as up.weight and gate.weight")
 	coupleBias := fs.String("couple-bias", "", "`UB[,GB]`: the biases [in] of the --couple layers, in their order; --out gets their kept entries as up.bias and gate.bias")
+	groups := groupFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -80,19 +81,19 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	scores, err := loadScores(*scoresPath, *scoresPath, layer.In)
+	grouped, err := groups.option(layer)
 	if err != nil {
 		return err
 	}
-	pruned, err := chanprune.CompactByScores(layer, scores, ratio)
+	scores, err := groups.loadScores(*scoresPath, *scoresPath, layer.In)
+	if err != nil {
+		return err
+	}
+	pruned, err := chanprune.CompactByScores(layer, scores, ratio, grouped)
 	if err != nil {
 		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
-	tie, err := chanprune.TiesAtCut(scores, ratio)
-	if err != nil {
-		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
-	}
-	warnTie(*weight, *scoresPath, ratio, tie)
+	warnTie(*weight, *scoresPath, ratio, pruned.Tie())
 	keep := pruned.Kept()
 	var wrote []string
 	if weightOut != nil {
@@ -119,7 +120,7 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err := outs.Commit(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s\n",
-		len(keep), layer.In, layer.In-len(keep), ratio, strings.Join(wrote, ", "))
+	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v%s): %s\n",
+		len(keep), layer.In, layer.In-len(keep), ratio, groupsPruned((layer.In-len(keep))/groups.size, groups.size), strings.Join(wrote, ", "))
 	return err
 }

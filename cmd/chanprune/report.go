@@ -23,6 +23,7 @@ func runReport(args []string, stdout io.Writer) error {
 	flags := declareReportFlags(fs)
 	quiet := quietFlag(fs)
 	shardArg := shardFlag(fs)
+	groups := groupFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +46,9 @@ func runReport(args []string, stdout io.Writer) error {
 	}
 	manifest, sum, err := readManifest(files[0])
 	if err != nil {
+		return err
+	}
+	if err := groups.applyTo(manifest); err != nil {
 		return err
 	}
 	if err := refuseManifestInputs(&outs, manifest); err != nil {
@@ -130,13 +134,13 @@ type reportJSON struct {
 // evaluateLayer evaluates one manifest layer with its own Evaluator and
 // Stream, and returns its points and the kernel used.
 func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
-	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method)
+	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method, l.Groups.option)
 	if err != nil {
 		return layerResult{}, "", err
 	}
 	var sets []chanprune.ScoreSet
 	for _, sr := range l.Scores {
-		scores, err := loadScores(sr.Name+"="+sr.Ref, sr.Ref, layer.In)
+		scores, err := l.Groups.loadScores(sr.Name+"="+sr.Ref, sr.Ref, layer.In)
 		if err != nil {
 			return layerResult{}, "", err
 		}

@@ -24,7 +24,9 @@ func runScore(args []string, stdout io.Writer) error {
 	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the batches given)")
 	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
 	layout := fs.String("layout", chanprune.LayoutSeqFirst, "the batches' leading axes: `ORDER` seq-first ([seq, batch, in], Megatron's) or batch-first ([batch, seq, in], a Hugging Face hook's); only l2norm depends on it")
-	out := fs.String("out", "", "write the scores, float32 [in], to `S.npy`")
+	heads := fs.Int("heads", 0, "kv-head-contribution's query heads `Q` (head_dim = in/Q)")
+	kvHeads := fs.Int("kv-heads", 0, "kv-head-contribution's KV heads `KV`: one score per KV group of in/KV channels")
+	out := fs.String("out", "", "write the scores, float32 [in] ([KV] for kv-head-contribution), to `S.npy`")
 	statePath := fs.String("state", "", "save the estimator's state to `FILE` after the batches, to resume from")
 	resume := fs.String("resume", "", "continue from the state in `FILE`, with its method and options")
 	stacked := stackedFlag(fs)
@@ -36,6 +38,9 @@ func runScore(args []string, stdout io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := checkIterativeFlags(set, *method, *calibration); err != nil {
+		return err
+	}
+	if err := checkHeadFlags(set, *method, *resume != ""); err != nil {
 		return err
 	}
 	if !slices.Contains(chanprune.Layouts(), *layout) {
@@ -81,7 +86,7 @@ func runScore(args []string, stdout io.Writer) error {
 
 	var e chanprune.Estimator
 	if *resume != "" {
-		for _, name := range []string{"calibration", "iterations", "seed"} {
+		for _, name := range []string{"calibration", "iterations", "seed", "heads", "kv-heads"} {
 			if set[name] {
 				return fmt.Errorf("--%s: the options come from the state of --resume %s", name, *resume)
 			}
@@ -101,7 +106,8 @@ func runScore(args []string, stdout io.Writer) error {
 		if *method == "" {
 			return fmt.Errorf("--method is required: one of %s", strings.Join(chanprune.EstimatorNames(), ", "))
 		}
-		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed, Layout: *layout}
+		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed, Layout: *layout,
+			Heads: *heads, KVHeads: *kvHeads}
 		if *method == "iterative" && !set["iterations"] {
 			if n == 0 {
 				return fmt.Errorf("no activation batches given (BATCH arguments)")
@@ -140,7 +146,7 @@ func runScore(args []string, stdout io.Writer) error {
 		}
 	}
 	if scoresOut != nil {
-		shape := []int{layer.In}
+		shape := []int{len(scores)}
 		if err := scoresOut.Write(func(w io.Writer) error { return npy.Write(w, shape, scores) }); err != nil {
 			return err
 		}

@@ -23,6 +23,9 @@ func TestScoreLayout(t *testing.T) {
 	score := func(method, batch string, layout ...string) []float32 {
 		out := filepath.Join(f.dir, "s.npy")
 		args := append([]string{"score", "--method", method, "--weight", f.w, "--bias", f.b, "--out", out}, layout...)
+		if method == "kv-head-contribution" { // one head per channel: 6 scores
+			args = append(args, "--heads", "6", "--kv-heads", "6")
+		}
 		if code, stdout, stderr := runCLI(t, append(args, batch, f.x1)...); code != 0 {
 			t.Fatalf("%v: exit %d: %s\n%s", args, code, stderr, stdout)
 		}

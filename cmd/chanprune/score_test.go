@@ -51,6 +51,8 @@ func TestScoreMethods(t *testing.T) {
 			opts.Iterations = 2
 		case "random":
 			args, opts.Seed = append(args, "--seed", "3"), 3
+		case "kv-head-contribution": // one head per channel: 6 scores
+			args, opts.Heads, opts.KVHeads = append(args, "--heads", "6", "--kv-heads", "6"), 6, 6
 		}
 		code, stdout, stderr := runCLI(t, args...)
 		if code != 0 || stderr != "" || !strings.Contains(stdout, name) || !strings.Contains(stdout, out) {

@@ -46,6 +46,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	title := titleFlag(fs)
 	quiet := quietFlag(fs)
 	stacked := stackedFlag(fs)
+	groups := groupFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -76,13 +77,13 @@ func runSweep(args []string, stdout io.Writer) error {
 	if len(scoreFiles) == 0 {
 		return fmt.Errorf("--scores NAME=FILE is required, once per score set")
 	}
-	e, layer, err := newEvaluator(*weight, *bias, *method)
+	e, layer, err := newEvaluator(*weight, *bias, *method, groups.option)
 	if err != nil {
 		return err
 	}
 	var sets []chanprune.ScoreSet
 	for _, sf := range scoreFiles {
-		scores, err := loadScores(sf.name+"="+sf.path, sf.path, layer.In)
+		scores, err := groups.loadScores(sf.name+"="+sf.path, sf.path, layer.In)
 		if err != nil {
 			return err
 		}
@@ -154,10 +155,12 @@ type pointJSON struct {
 	Method           string  `json:"method"`      // methodName
 	Kernel           string  `json:"kernel"`      // the Evaluator's
 	TiesAtCut        int     `json:"ties_at_cut"` // chanprune.Tie.Size
+	GroupSize        int     `json:"group_size"`  // 1: single channels
+	NumPrunedGroups  int     `json:"num_pruned_groups"`
 }
 
 func newPointJSON(p chanprune.Point, kernel string) pointJSON {
-	return pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned, methodName(p.Method), kernel, p.Tie.Size()}
+	return pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned, methodName(p.Method), kernel, p.Tie.Size(), p.GroupSize, p.NumPrunedGroups}
 }
 
 func writeSweepJSON(w io.Writer, points []chanprune.Point, kernel string) error {
