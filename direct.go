@@ -69,8 +69,8 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 	// Fewer batches than workers: share each batch's pieces.
 	for b, x := range batches {
 		l := e.layout(x)
-		e.pack(e.packed[0], x, l)
 		e.call.x, e.call.rows, e.call.grid = x, l, e.grid(l)
+		e.call.packJob.do(l.count(), min(workers, l.count()), (*Evaluator).packSharedPanel, e)
 		n := e.call.grid.pieces()
 		e.call.pieceJob.do(n, min(workers, n), (*Evaluator).evalSharedPiece, e)
 		var total sums
@@ -95,6 +95,14 @@ func (e *Evaluator) evalBatch(w, b int) {
 		addSums(&total, *piece)
 	}
 	e.batchSums[b] = total
+}
+
+// packSharedPanel is the packing job of a shared batch: row panel i of it,
+// into slot 0, so that the workers share the packing as they share the
+// pieces. Serial, it was a fifth of a 128×1024 batch of a 1024→256 layer
+// on two cores: 0.08 ms of packing on one core against 0.58 ms of pieces.
+func (e *Evaluator) packSharedPanel(_, i int) {
+	packActivationPanel(e.packed[0], e.call.x, e.in, e.call.rows, e.perm, i)
 }
 
 // evalSharedPiece is the piece job: piece k of the batch packed in slot 0.

@@ -122,6 +122,7 @@ type Evaluator struct {
 		rows               rowLayout // how x is laid out in row panels
 		grid               pieceGrid // how x is cut
 		batchJob, pieceJob job[Evaluator]
+		packJob            job[Evaluator] // the row panels of x
 	}
 }
 
