@@ -28,11 +28,15 @@ type pieceGrid struct{ cp, chunks, sp, spans int }
 
 func (g pieceGrid) pieces() int { return g.chunks * g.spans }
 
-// grid cuts a batch of tokens rows into pieces.
-func (e *Evaluator) grid(tokens int) pieceGrid {
-	return cutPieces(panels(e.out, e.kern.nr), panels(tokens, e.kern.mr), max(1, chunkOutputs/e.kern.nr),
-		float64(tokens)*float64(e.in)*float64(e.out))
+// grid cuts a batch of tokens rows, laid out in row panels as l, into
+// pieces.
+func (e *Evaluator) grid(l rowLayout) pieceGrid {
+	return cutPieces(panels(e.out, e.kern.nr), l.count(), max(1, chunkOutputs/e.kern.nr),
+		float64(l.tokens)*float64(e.in)*float64(e.out))
 }
+
+// layout lays a batch x out in row panels.
+func (e *Evaluator) layout(x []float32) rowLayout { return newRowLayout(e.kern, len(x)/e.in) }
 
 // cutPieces cuts wp weight panels by tp token panels, macs multiply-adds in
 // all, into chunks of at most widest panels: into narrower chunks first, as
@@ -64,8 +68,9 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 	}
 	// Fewer batches than workers: share each batch's pieces.
 	for b, x := range batches {
-		e.pack(e.packed[0], x)
-		e.call.x, e.call.grid = x, e.grid(len(x)/e.in)
+		l := e.layout(x)
+		e.call.x, e.call.rows, e.call.grid = x, l, e.grid(l)
+		e.call.packJob.do(l.count(), min(workers, l.count()), (*Evaluator).packSharedPanel, e)
 		n := e.call.grid.pieces()
 		e.call.pieceJob.do(n, min(workers, n), (*Evaluator).evalSharedPiece, e)
 		var total sums
@@ -79,52 +84,62 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 // evalBatch is the batch job: worker slot w evaluates batch b.
 func (e *Evaluator) evalBatch(w, b int) {
 	x := e.call.batches[b]
-	e.pack(e.packed[w], x)
-	g := e.grid(len(x) / e.in)
+	l := e.layout(x)
+	e.pack(e.packed[w], x, l)
+	g := e.grid(l)
 	piece := &e.workerSums[w]
 	var total sums
 	for k := range g.pieces() {
 		*piece = sums{}
-		e.evalPiece(e.packed[w], x, e.call.nk, g, k, piece)
+		e.evalPiece(e.packed[w], l, e.call.nk, g, k, piece)
 		addSums(&total, *piece)
 	}
 	e.batchSums[b] = total
 }
 
+// packSharedPanel is the packing job of a shared batch: row panel i of it,
+// into slot 0, so that the workers share the packing as they share the
+// pieces. Serial, it was a fifth of a 128×1024 batch of a 1024→256 layer
+// on two cores: 0.08 ms of packing on one core against 0.58 ms of pieces.
+func (e *Evaluator) packSharedPanel(_, i int) {
+	packActivationPanel(e.packed[0], e.call.x, e.in, e.call.rows, e.perm, i)
+}
+
 // evalSharedPiece is the piece job: piece k of the batch packed in slot 0.
 func (e *Evaluator) evalSharedPiece(_, k int) {
 	e.pieceSums[k] = sums{}
-	e.evalPiece(e.packed[0], e.call.x, e.call.nk, e.call.grid, k, &e.pieceSums[k])
+	e.evalPiece(e.packed[0], e.call.rows, e.call.nk, e.call.grid, k, &e.pieceSums[k])
 }
 
-// evalPiece adds the reductions of piece k of a batch cut by g, whose
-// activations are packed, to s.
-func (e *Evaluator) evalPiece(packed, x []float32, nk int, g pieceGrid, k int, s *sums) {
-	mr, nr, in := e.kern.mr, e.kern.nr, e.in
-	tokens := len(x) / in
+// evalPiece adds the reductions of piece k of a batch laid out as l and cut
+// by g, whose activations are packed, to s.
+func (e *Evaluator) evalPiece(packed []float32, l rowLayout, nk int, g pieceGrid, k int, s *sums) {
+	nr, in := e.kern.nr, e.in
 	c, t := k/g.spans, k%g.spans
 	for j := c * g.cp; j < min((c+1)*g.cp, panels(e.out, nr)); j++ {
 		w := e.weight[j*in*nr : (j+1)*in*nr]
 		bias := e.bias[j*nr : (j+1)*nr]
-		for i := t * g.sp; i < min((t+1)*g.sp, panels(tokens, mr)); i++ {
-			a := packed[i*in*mr : (i+1)*in*mr]
-			e.kern.eval(a, w, e.perm, nk, bias, min(mr, tokens-i*mr), s)
+		for i := t * g.sp; i < min((t+1)*g.sp, l.count()); i++ {
+			kern, row := l.panel(i)
+			a := packed[row*in : (row+kern.mr)*in]
+			kern.eval(a, w, e.perm, nk, bias, min(kern.mr, l.tokens-row), s)
 		}
 	}
 }
 
-func (e *Evaluator) pack(dst, x []float32) {
-	packActivations(dst, x, e.in, e.kern.mr, e.perm)
+func (e *Evaluator) pack(dst, x []float32, l rowLayout) {
+	packActivations(dst, x, e.in, l, e.perm)
 }
 
 // grow sizes the scratch for batches and workers, keeping what is there.
 func (e *Evaluator) grow(batches [][]float32, workers int) {
-	maxTokens, maxPieces := 0, 0
+	maxRows, maxPieces := 0, 0
 	for _, x := range batches {
-		maxTokens = max(maxTokens, len(x)/e.in)
-		maxPieces = max(maxPieces, e.grid(len(x)/e.in).pieces())
+		l := e.layout(x)
+		maxRows = max(maxRows, l.rows())
+		maxPieces = max(maxPieces, e.grid(l).pieces())
 	}
-	size := panels(maxTokens, e.kern.mr) * e.kern.mr * e.in
+	size := maxRows * e.in
 	for len(e.packed) < workers {
 		e.packed = append(e.packed, nil)
 	}

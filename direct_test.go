@@ -26,8 +26,9 @@ func TestGridSplitsOneBatch(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d→%d×%d", k.Name, s.in, s.out, s.tokens), func(t *testing.T) {
 				kern := k.kernel
 				e := &Evaluator{in: s.in, out: s.out, kern: kern}
-				g := e.grid(s.tokens)
-				wp, tp := panels(s.out, kern.nr), panels(s.tokens, kern.mr)
+				l := newRowLayout(kern, s.tokens)
+				g := e.grid(l)
+				wp, tp := panels(s.out, kern.nr), l.count()
 				if g.cp*kern.nr > max(chunkOutputs, kern.nr) {
 					t.Errorf("chunk of %d outputs, want at most %d", g.cp*kern.nr, chunkOutputs)
 				}

@@ -15,6 +15,18 @@ func forEachKernel(t *testing.T, f func(t *testing.T, k *kernel)) {
 	}
 }
 
+// forEachTile is forEachKernel for the tile kernels (eval, gemm, gemmAcc):
+// it also runs f on each kernel's tail kernel, as the subtest kernel/tail.
+func forEachTile(t *testing.T, f func(t *testing.T, k *kernel)) {
+	t.Helper()
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		f(t, k)
+		if k.tail != nil {
+			t.Run("tail", func(t *testing.T) { f(t, k.tail) })
+		}
+	})
+}
+
 // ForEachKernelB is forEachKernel for benchmarks: it runs f as the
 // sub-benchmark prefix/kernel (just kernel for an empty prefix), the names
 // benchstat files already hold. It is exported for bench_test.go, which is

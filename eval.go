@@ -129,8 +129,10 @@ type Evaluator struct {
 		batches            [][]float32
 		nk                 int
 		x                  []float32 // the batch whose pieces are shared
+		rows               rowLayout // how x is laid out in row panels
 		grid               pieceGrid // how x is cut
 		batchJob, pieceJob job[Evaluator]
+		packJob            job[Evaluator] // the row panels of x
 	}
 }
 

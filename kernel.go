@@ -11,6 +11,11 @@ type kernel struct {
 	gemm    gemmFunc
 	gemmAcc gemmAccFunc
 
+	// tail, if not nil, is a kernel of fewer rows and the same nr (eval,
+	// gemm and gemmAcc only) for the last rows of a batch, so that those
+	// rows are not padded to a whole mr panel (rowLayout, pack.go).
+	tail *kernel
+
 	// peak runs n iterations of independent FMAs, peakFlops flops each,
 	// to measure the machine's limit for this instruction set; nil for
 	// the generic kernel.

@@ -30,6 +30,32 @@ func gemmAVX2_6x16(a []float32, w []float32, k int, bias []float32, c []float32,
 //go:noescape
 func gemmAccAVX2_6x16(a []float32, w []float32, k int, c []float32, ldc int, m int, n int)
 
+// evalAVX2_4x16 evaluates one 4×16 tile of the pruned layer with AVX2+FMA:
+// it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
+// adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
+// It implements evalFunc (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func evalAVX2_4x16(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+
+// gemmAVX2_4x16 sets the top-left m×n part of a 4×16 tile of c to
+// a·w + bias with AVX2+FMA: a holds k rows of 4 floats, w k contiguous
+// rows of 16; row i of the tile starts at c[i·ldc], and only c[i·ldc+j]
+// for i < m, j < n is written. k may be 0. It implements gemmFunc
+// (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func gemmAVX2_4x16(a []float32, w []float32, k int, bias []float32, c []float32, ldc int, m int, n int)
+
+// gemmAccAVX2_4x16 adds a·w to the top-left m×n part of a 4×16 tile of c
+// with AVX2+FMA: a holds k rows of 4 floats, w k contiguous rows of 16;
+// row i of the tile starts at c[i·ldc], and only c[i·ldc+j] for i < m,
+// j < n is read and written. k may be 0. It implements gemmAccFunc
+// (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func gemmAccAVX2_4x16(a []float32, w []float32, k int, c []float32, ldc int, m int, n int)
+
 // peakAVX2 runs n iterations of 12 independent YMM FMAs, 192 flops each,
 // to measure the AVX2+FMA limit of one core.
 //
@@ -76,6 +102,32 @@ func gemmAVX512_14x32(a []float32, w []float32, k int, bias []float32, c []float
 //
 //go:noescape
 func gemmAccAVX512_14x32(a []float32, w []float32, k int, c []float32, ldc int, m int, n int)
+
+// evalAVX512_8x32 evaluates one 8×32 tile of the pruned layer with AVX-512:
+// it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
+// adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
+// It implements evalFunc (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func evalAVX512_8x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+
+// gemmAVX512_8x32 sets the top-left m×n part of a 8×32 tile of c to
+// a·w + bias with AVX-512: a holds k rows of 8 floats, w k contiguous
+// rows of 32; row i of the tile starts at c[i·ldc], and only c[i·ldc+j]
+// for i < m, j < n is written. k may be 0. It implements gemmFunc
+// (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func gemmAVX512_8x32(a []float32, w []float32, k int, bias []float32, c []float32, ldc int, m int, n int)
+
+// gemmAccAVX512_8x32 adds a·w to the top-left m×n part of a 8×32 tile of c
+// with AVX-512: a holds k rows of 8 floats, w k contiguous rows of 32;
+// row i of the tile starts at c[i·ldc], and only c[i·ldc+j] for i < m,
+// j < n is read and written. k may be 0. It implements gemmAccFunc
+// (kernel.go); refer to kernel_generic.go.
+//
+//go:noescape
+func gemmAccAVX512_8x32(a []float32, w []float32, k int, c []float32, ldc int, m int, n int)
 
 // peakAVX512 runs n iterations of 24 independent ZMM FMAs, 768 flops each,
 // to measure the AVX-512 limit of one core.

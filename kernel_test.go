@@ -130,7 +130,7 @@ func tileShapes(kern *kernel) (shapes [][3]int) {
 }
 
 func TestEvalKernels(t *testing.T) {
-	forEachKernel(t, func(t *testing.T, kern *kernel) {
+	forEachTile(t, func(t *testing.T, kern *kernel) {
 		r := newRand(10)
 		normal := func() float32 { return float32(r.NormFloat64()) }
 		twinKern := twinOf(kern)
@@ -214,7 +214,7 @@ func TestGemmAccKernels(t *testing.T) { testGemmKernels(t, true) }
 // widths, k = 0 included; a gemmAcc's C is prefilled with known values,
 // which the result must hold plus the product.
 func testGemmKernels(t *testing.T, acc bool) {
-	forEachKernel(t, func(t *testing.T, kern *kernel) {
+	forEachTile(t, func(t *testing.T, kern *kernel) {
 		r := newRand(11)
 		gen := func() float32 { return float32((2*r.Float64() - 1) * 2) }
 		twinKern := twinOf(kern)

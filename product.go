@@ -29,7 +29,7 @@ type productCall struct {
 	p      *product
 	packed []float32 // packed activations, grown as needed
 	c      []float32
-	tokens int
+	rows   rowLayout
 	grid   pieceGrid
 	job    job[productCall] // the pieces of grid
 	pack   job[productCall] // the row panels
@@ -95,17 +95,17 @@ func (p *product) runCompact(c, x []float32, workers int) {
 func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	call := p.get()
 	defer p.put(call)
-	call.tokens = len(x) / width
-	size := panels(call.tokens, p.kern.mr) * p.kern.mr * len(channels)
+	call.rows = newRowLayout(p.kern, len(x)/width)
+	size := call.rows.rows() * len(channels)
 	if len(call.packed) < size {
 		call.packed = make([]float32, size)
 	}
 	call.call.x, call.call.width, call.call.channels = x, width, channels
-	rowPanels := panels(call.tokens, p.kern.mr)
+	rowPanels := call.rows.count()
 	call.pack.do(rowPanels, min(workers, rowPanels), (*productCall).packPanel, call)
 	call.c = c
 	call.grid = cutPieces(panels(p.out, p.kern.nr), rowPanels, p.chunkPanels(),
-		float64(call.tokens)*float64(len(channels))*float64(p.out))
+		float64(call.rows.tokens)*float64(len(channels))*float64(p.out))
 	n := call.grid.pieces()
 	call.job.do(n, min(workers, n), (*productCall).piece, call)
 	call.c, call.call.x = nil, nil
@@ -132,15 +132,15 @@ func (p *product) chunkPanels() int { return max(1, productChunkOutputs/p.kern.n
 
 // packPanel packs row panel i of the call's rows.
 func (call *productCall) packPanel(_, i int) {
-	packActivationPanel(call.packed, call.call.x, call.call.width, call.p.kern.mr, call.call.channels, i)
+	packActivationPanel(call.packed, call.call.x, call.call.width, call.rows, call.call.channels, i)
 }
 
 // piece computes the tiles of piece k of the grid, K block by K block
 // (see productKC).
 func (call *productCall) piece(_, k int) {
 	p, g := call.p, call.grid
-	mr, nr, depth := p.kern.mr, p.kern.nr, len(p.channels)
-	tokens, c := call.tokens, call.c
+	nr, depth := p.kern.nr, len(p.channels)
+	l, c := call.rows, call.c
 	ch, t := k/g.spans, k%g.spans
 	blocks := p.kBlocks()
 	for b := range blocks {
@@ -148,15 +148,17 @@ func (call *productCall) piece(_, k int) {
 		for j := ch * g.cp; j < min((ch+1)*g.cp, panels(p.out, nr)); j++ {
 			w := p.weight[j*depth*nr+k0*nr : j*depth*nr+k1*nr]
 			n := min(nr, p.out-j*nr)
-			for i := t * g.sp; i < min((t+1)*g.sp, panels(tokens, mr)); i++ {
-				m := min(mr, tokens-i*mr)
-				a := call.packed[i*depth*mr+k0*mr : i*depth*mr+k1*mr]
-				off := i*mr*p.out + j*nr
+			for i := t * g.sp; i < min((t+1)*g.sp, l.count()); i++ {
+				kern, row := l.panel(i)
+				mr := kern.mr
+				m := min(mr, l.tokens-row)
+				a := call.packed[row*depth+k0*mr : row*depth+k1*mr]
+				off := row*p.out + j*nr
 				tile := c[off : off+(m-1)*p.out+n]
 				if b == 0 {
-					p.kern.gemm(a, w, k1-k0, p.bias[j*nr:(j+1)*nr], tile, p.out, m, n)
+					kern.gemm(a, w, k1-k0, p.bias[j*nr:(j+1)*nr], tile, p.out, m, n)
 				} else {
-					p.kern.gemmAcc(a, w, k1-k0, tile, p.out, m, n)
+					kern.gemmAcc(a, w, k1-k0, tile, p.out, m, n)
 				}
 			}
 		}

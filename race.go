@@ -8,7 +8,7 @@ import (
 )
 
 // The race detector cannot see inside assembly. Under -race, every SIMD
-// kernel in the table is wrapped so that each call first reports the memory
+// kernel in the table, and every tail kernel, is wrapped so that each call first reports the memory
 // its contract (kernel.go) lets it read and write; a caller that shares a
 // buffer between workers without synchronisation is then caught as it would
 // be with Go kernels. The generic kernels are Go and already instrumented;
@@ -17,6 +17,9 @@ func init() {
 	for _, k := range kernels {
 		if k.kernel != genericKernel {
 			raceWrap(k.kernel)
+		}
+		if t := k.kernel.tail; t != nil {
+			raceWrap(t)
 		}
 	}
 }
@@ -48,6 +51,9 @@ func raceWrap(k *kernel) {
 		raceRead(w[:depth*nr])
 		raceWriteTile(c, ldc, m, n)
 		gemmAcc(a, w, depth, c, ldc, m, n)
+	}
+	if lowerSum == nil { // a tail kernel: eval, gemm and gemmAcc only
+		return
 	}
 	k.lowerSum = func(m []float32, rank []int32, below int32) float64 {
 		raceRead(m)

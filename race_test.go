@@ -11,7 +11,7 @@ import (
 // products share their output; race.go must report only each tile's rows,
 // or the race detector would flag this as a race.
 func TestRaceWrapNeighbourTiles(t *testing.T) {
-	forEachKernel(t, func(t *testing.T, k *kernel) {
+	forEachTile(t, func(t *testing.T, k *kernel) {
 		const depth = 5
 		a, w := make([]float32, depth*k.mr), make([]float32, depth*k.nr)
 		bias := make([]float32, k.nr)

@@ -15,7 +15,7 @@ import (
 )
 
 // The kernel table, kernel_table_amd64.go: one row per instruction set with
-// its tile, its functions, its peak kernel's flops, the planner's rates and
+// its tile, its functions, its tail tile's kernel, its peak kernel's flops, the planner's rates and
 // the extensions its functions require. The pass runs after avo's Compile,
 // which gives each function its ISA list (the "// Requires:" line above it
 // in kernel_amd64.s); a row requires their union, so dispatch checks what
@@ -26,6 +26,8 @@ type family struct {
 	name                         string // the kernel's name: avx2
 	mr, nr                       int
 	funcs                        kernelFuncs
+	tailMR                       int         // the tail tile's rows
+	tail                         kernelFuncs // the tail tile's eval, gemm and gemmAcc
 	peakFlops                    int
 	gramEntryMACs, gramBatchMACs int
 }
@@ -58,7 +60,7 @@ func tablePass(path string, fams []family) pass.Func {
 			"var kernelTable = []kernelSpec{\n")
 		for _, fm := range fams {
 			var requires []string
-			for _, name := range fm.funcs.all() {
+			for _, name := range append(fm.funcs.all(), fm.tail.eval, fm.tail.gemm, fm.tail.gemmAcc) {
 				r, ok := isa[name]
 				if !ok {
 					return fmt.Errorf("kernel table: %s: no function %s", fm.name, name)
@@ -66,13 +68,16 @@ func tablePass(path string, fams []family) pass.Func {
 				requires = append(requires, r...)
 			}
 			slices.Sort(requires)
-			k := fm.funcs
+			k, tk := fm.funcs, fm.tail
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,\n"+
-				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},\n"+
+				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
+				"tail: &kernel{name: %q, mr: %d, nr: %d, eval: %s, gemm: %s, gemmAcc: %s}},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum,
-				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs, quoted(slices.Compact(requires)))
+				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
+				fm.name+"/tail", fm.tailMR, fm.nr, tk.eval, tk.gemm, tk.gemmAcc,
+				quoted(slices.Compact(requires)))
 		}
 		b.WriteString("}\n")
 		src, err := format.Source(b.Bytes())
