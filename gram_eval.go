@@ -3,7 +3,7 @@ package chanprune
 // layerGram is what the Gram path keeps of the layer.
 type layerGram struct {
 	h      []float32 // H = WᵀW, in×in, both triangles
-	diag   []float64 // H_ii
+	diag   []float32 // H_ii, for the contract kernel
 	u      []float64 // u = Wᵀb
 	bb     float64   // ‖b‖²
 	rounds float64   // gramRounds(out): the roundings in an entry of H
@@ -13,11 +13,12 @@ type layerGram struct {
 type gramBatch struct {
 	builder  *gramBuilder
 	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps)
-	diag     []float64      // G_ii
+	diag     []float32      // G_ii, for the contract kernel
 	rounds   float64        // gramRounds(tokens): the roundings in an entry of G
 	colSum   []float64      // s = Σ_t x_t
-	mask     []float64      // 1 for a pruned channel, else 0
+	mask     []float32      // 1 for a pruned channel, else 0
 	rows     [][6]float64   // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖², and its variances (gramVariance)
+	part     []sums         // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
 	c        []float64      // per channel j: Σ_i H_ij·G_ij
 	w        []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
 	sums     []sums         // per batch of a call
@@ -36,16 +37,17 @@ func (e *Evaluator) buildLayerGram() {
 	e.gram = &gramBatch{
 		builder: newGramBuilder(e.kern, in),
 		g:       make([]float32, in*in),
-		diag:    make([]float64, in),
+		diag:    make([]float32, in),
 		colSum:  make([]float64, in),
-		mask:    make([]float64, in),
+		mask:    make([]float32, in),
 		rows:    make([][6]float64, in),
+		part:    make([]sums, in),
 		c:       make([]float64, in),
 		w:       make([]float64, in),
 	}
 	lg := &layerGram{
 		h:      make([]float32, in*in),
-		diag:   make([]float64, in),
+		diag:   make([]float32, in),
 		u:      make([]float64, in),
 		rounds: gramRounds(out) + float64(panels(out, gramRows)),
 	}
@@ -65,7 +67,7 @@ func (e *Evaluator) buildLayerGram() {
 	}
 	mirror(lg.h, in)
 	for i := range in {
-		lg.diag[i] = float64(lg.h[i*in+i])
+		lg.diag[i] = lg.h[i*in+i]
 	}
 	e.layerGram = lg
 }
@@ -88,7 +90,7 @@ func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
 	for i := range in {
-		gb.diag[i] = float64(gb.g[i*in+i])
+		gb.diag[i] = gb.g[i*in+i]
 	}
 	gb.rounds = gramRounds(tokens)
 	for c, u := range e.layerGram.u {
@@ -167,45 +169,26 @@ func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
 	}
 	var usP float64
 	for c, u := range e.layerGram.u {
-		usP += u * gb.colSum[c] * gb.mask[c]
+		usP += u * gb.colSum[c] * float64(gb.mask[c])
 	}
 	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
 
 // contractRow reduces row i of H⊙G (its upper part, counting each
 // off-diagonal entry for both of its channels) into gb.rows[i], with its
-// share of the variances (gramVariance): w_ii, and 4·w_ij for j > i. Four
-// partial sums of each kind hide the latency of the float64 adds.
+// share of the variances (gramVariance): w_ii, and 4·w_ij for j > i. The
+// kernel's contract sums the entries right of the diagonal.
 func (e *Evaluator) contractRow(_, i int) {
 	gb, lg, in := e.gram, e.layerGram, e.in
-	h, g := lg.h[i*in:(i+1)*in], gb.g[i*in:(i+1)*in]
-	mask, hd, gd := gb.mask[:in], lg.diag[:in], gb.diag[:in]
-	fg, fh := gb.rounds*gd[i], lg.rounds*hd[i] // w_ij = fg·H_ij²·G_jj + fh·G_ij²·H_jj
-	var all, pruned, wAll, wPruned [4]float64  // Σ_{j>i} M_ij, w_ij; the same over j∈P
-	j := i + 1
-	for ; j+4 <= in; j += 4 {
-		h4, g4, m4 := h[j:j+4:j+4], g[j:j+4:j+4], mask[j:j+4:j+4]
-		hd4, gd4 := hd[j:j+4:j+4], gd[j:j+4:j+4]
-		for l := range 4 {
-			hv, gv := float64(h4[l]), float64(g4[l])
-			v, w := hv*gv, fg*hv*hv*gd4[l]+fh*gv*gv*hd4[l]
-			all[l] += v
-			pruned[l] += v * m4[l]
-			wAll[l] += w
-			wPruned[l] += w * m4[l]
-		}
-	}
-	for ; j < in; j++ {
-		hv, gv := float64(h[j]), float64(g[j])
-		v, w := hv*gv, fg*hv*hv*gd[j]+fh*gv*gv*hd[j]
-		all[0] += v
-		pruned[0] += v * mask[j]
-		wAll[0] += w
-		wPruned[0] += w * mask[j]
-	}
-	a, pp, wa, wp := sum4(all), sum4(pruned), 4*sum4(wAll), 4*sum4(wPruned)
-	diag, p := float64(h[i])*float64(g[i]), mask[i]
-	wDiag := (fg*hd[i] + fh*gd[i]) * hd[i] * gd[i]
+	hd, gd := float64(lg.diag[i]), float64(gb.diag[i])
+	fg, fh := gb.rounds*gd, lg.rounds*hd // w_ij = fg·H_ij²·G_jj + fh·G_ij²·H_jj
+	s := &gb.part[i]                     // Σ_{j>i} M_ij, the same over j∈P, then w_ij likewise
+	*s = sums{}
+	e.kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
+		gb.mask[i+1:in], lg.diag[i+1:in], gb.diag[i+1:in], fg, fh, s)
+	a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
+	diag, p := hd*gd, float64(gb.mask[i])
+	wDiag := (fg*hd + fh*gd) * hd * gd
 	gb.rows[i] = [6]float64{
 		diag + 2*a,
 		diag*p + p*a + pp,
@@ -219,36 +202,20 @@ func (e *Evaluator) contractRow(_, i int) {
 func sum4(v [4]float64) float64 { return (v[0] + v[1]) + (v[2] + v[3]) }
 
 // rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G and
-// w[j] = Σ_i w_ji, and overwrites the row of G with M = H⊙G rounded to
-// float32, which the sweep then sums by prefixes.
+// w[j] = Σ_i w_ji with the kernel's contract, then overwrites the row of G
+// with M = H⊙G rounded to float32 (the exact product rounded once: a
+// float32 multiply), which the sweep then sums by prefixes.
 func (e *Evaluator) rowSum(_, j int) {
 	gb, lg, in := e.gram, e.layerGram, e.in
 	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
-	hd, gd := lg.diag[:in], gb.diag[:in]
-	fg, fh := gb.rounds*gd[j], lg.rounds*hd[j]
-	var acc, sh, sg [4]float64 // Σ_i M_ji, H_ji²·G_ii, G_ji²·H_ii
-	i := 0
-	for ; i+4 <= in; i += 4 {
-		h4, g4 := h[i:i+4:i+4], g[i:i+4:i+4]
-		hd4, gd4 := hd[i:i+4:i+4], gd[i:i+4:i+4]
-		for l := range 4 {
-			hv, gv := float64(h4[l]), float64(g4[l])
-			v := hv * gv
-			acc[l] += v
-			sh[l] += hv * hv * gd4[l]
-			sg[l] += gv * gv * hd4[l]
-			g4[l] = float32(v)
-		}
+	fg, fh := gb.rounds*float64(gb.diag[j]), lg.rounds*float64(lg.diag[j])
+	s := &gb.part[j]
+	*s = sums{}
+	e.kern.contractRow(h, g, gb.mask, lg.diag, gb.diag, fg, fh, s)
+	gb.c[j], gb.w[j] = s[0], s[2]
+	for i, v := range h {
+		g[i] *= v
 	}
-	for ; i < in; i++ {
-		hv, gv := float64(h[i]), float64(g[i])
-		v := hv * gv
-		acc[0] += v
-		sh[0] += hv * hv * gd[i]
-		sg[0] += gv * gv * hd[i]
-		g[i] = float32(v)
-	}
-	gb.c[j], gb.w[j] = sum4(acc), fg*sum4(sh)+fh*sum4(sg)
 }
 
 // mirrorBlock is the side of the square blocks in which mirror copies, so

@@ -23,7 +23,7 @@ func (s *Stream) observeGram(batch []float32) {
 	for j, c := range gb.c {
 		hg += c
 		s.gram.r += gb.w[j]
-		s.gram.a += e.layerGram.diag[j] * gb.diag[j]
+		s.gram.a += float64(e.layerGram.diag[j]) * float64(gb.diag[j])
 	}
 	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
 	s.job.do(len(s.names), min(workers, len(s.names)), (*Stream).gramSet, s)
@@ -54,7 +54,7 @@ func (s *Stream) gramSet(_, i int) {
 			dd += float64(row[q]) + 2*e.kern.lowerSum(row, rank, int32(k))
 			yd += gb.c[q] + u[q]*gb.colSum[q]
 			w += gb.w[q]
-			a += e.layerGram.diag[q] * gb.diag[q]
+			a += float64(e.layerGram.diag[q]) * float64(gb.diag[q])
 		}
 		p := i*len(s.ratios) + r
 		s.cur[p] = gramSums(s.gram.yy, yd, dd, k == in, s.gram.us, s.gram.tb)

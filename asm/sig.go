@@ -39,6 +39,7 @@ const (
 
 	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
 	readSumSig  = "func(x []float32) float32"
+	contractSig = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed

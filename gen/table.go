@@ -20,12 +20,12 @@ const (
 
 // requires is what the kernels need: base ASIMD only, as the assembler's
 // instructions and the WORD-encoded ones (fmla by element, fadd, faddp,
-// fcvtl, fcvtl2, cmgt) all are.
+// fmul, fcvtl, fcvtl2, cmgt) all are.
 var requires = []string{"ASIMD"}
 
 // A neonKernel names the NEON functions of the kernel's fields.
 type neonKernel struct {
-	eval, gemm, gemmAcc, lowerSum, readSum, peak *kernelFunc
+	eval, gemm, gemmAcc, lowerSum, readSum, peak, contract *kernelFunc
 }
 
 // genTable writes the table's Go source for kernel k of shape sh.
@@ -35,11 +35,11 @@ func genTable(header string, sh shape, k neonKernel) ([]byte, error) {
 	fmt.Fprintf(&b, `// kernelTable lists the kernel of kernel_arm64.s with the extensions it requires.
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: %d, nr: %d,
-		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,
+		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s, contract: %s,
 		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},
 	requires: %#v,
 }}
-`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name,
+`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name, k.contract.name,
 		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs), requires)
 	src, err := format.Source(b.Bytes())
 	if err != nil {
