@@ -11,17 +11,20 @@ package chanprune
 const gramRows = 256
 
 // gramBuilder forms xᵀx with the gemm micro-kernel over the tiles of the
-// upper triangle, split among workers by tile row.
+// upper triangle, split among workers by tile row. A block of x's rows is
+// packed once, in both panel layouts the kernel reads, by one pass over
+// its rows (packRows): reading x a row at a time, not a column panel at a
+// time, keeps the reads contiguous where panels would read 4·in bytes apart.
 type gramBuilder struct {
 	kern  *kernel
 	in    int
 	w     []float32        // a block of x's rows packed as nr-channel panels
-	a     [][]float32      // per worker slot: one mr-channel panel of the block
+	a     []float32        // the same block as mr-channel panels
 	tiles [][]float32      // per worker slot: a tile for the float64 accumulation
 	acc   []float64        // xᵀx summed over blocks of gramRows rows
 	zeros []float32        // the gemm kernel's bias
 	job   job[gramBuilder] // the tile rows
-	pack  job[gramBuilder] // the nr-channel panels
+	pack  job[gramBuilder] // spans of packSpan rows of the block
 	call  struct {
 		g      []float32
 		colSum []float64
@@ -69,14 +72,11 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	if size := block * panels(in, nr) * nr; len(gb.w) < size {
 		gb.w = make([]float32, size)
 	}
-	for len(gb.a) < workers {
-		gb.a = append(gb.a, nil)
-		gb.tiles = append(gb.tiles, make([]float32, mr*nr))
+	if size := block * panels(in, mr) * mr; len(gb.a) < size {
+		gb.a = make([]float32, size)
 	}
-	for s := range gb.a[:workers] {
-		if len(gb.a[s]) < block*mr {
-			gb.a[s] = make([]float32, block*mr)
-		}
+	for len(gb.tiles) < workers {
+		gb.tiles = append(gb.tiles, make([]float32, mr*nr))
 	}
 	gb.call.g, gb.call.acc, gb.call.full, gb.call.colSum = g, rows > gramRows, full, colSum
 	clear(colSum)
@@ -88,7 +88,7 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	}
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		gb.call.block = x[r0*in : min(rows, r0+gramRows)*in]
-		gb.pack.do(panels(in, nr), workers, (*gramBuilder).packPanel, gb)
+		gb.pack.do(panels(len(gb.call.block)/in, packSpan), workers, (*gramBuilder).packRows, gb)
 		gb.job.do(panels(in, mr), workers, (*gramBuilder).tileRow, gb)
 	}
 	if gb.call.acc {
@@ -101,31 +101,50 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	gb.call.g, gb.call.block, gb.call.colSum = nil, nil, nil
 }
 
-// packPanel packs nr-channel panel j of the current block of rows.
-func (gb *gramBuilder) packPanel(_, j int) {
-	nr := gb.kern.nr
-	rows := len(gb.call.block) / gb.in
-	panel := gb.w[j*rows*nr : (j+1)*rows*nr]
-	packTransposed(panel, gb.call.block, gb.in, j*nr, nr)
-	if gb.call.colSum == nil {
-		return
-	}
-	sums := gb.call.colSum[j*nr : j*nr+min(nr, gb.in-j*nr)]
-	for t := range rows {
-		for c, v := range panel[t*nr : t*nr+len(sums)] {
-			sums[c] += float64(v)
-		}
+// packSpan is the rows a pack job item takes: its writes to a panel are
+// packSpan contiguous rows.
+const packSpan = 16
+
+// packRows packs rows [s·packSpan, …) of the current block into both panel
+// layouts: row t of an nr-channel panel j holds x[t, j·nr : (j+1)·nr], of
+// an mr-channel panel x[t, i·mr : (i+1)·mr], zero padded past in.
+func (gb *gramBuilder) packRows(_, s int) {
+	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
+	rows := len(gb.call.block) / in
+	for t := s * packSpan; t < min(rows, (s+1)*packSpan); t++ {
+		x := gb.call.block[t*in : (t+1)*in]
+		packRow(gb.w, x, rows, t, nr)
+		packRow(gb.a, x, rows, t, mr)
 	}
 }
 
-// tileRow forms the upper-triangle tiles of tile row i (channels i·mr …).
+// packRow writes row x (one token, in channels) as row t of every
+// width-channel panel of panels holding rows rows each.
+func packRow(panels []float32, x []float32, rows, t, width int) {
+	c0 := 0
+	for p := 0; c0 < len(x); p, c0 = p+1, c0+width {
+		out := panels[(p*rows+t)*width : (p*rows+t+1)*width]
+		n := copy(out, x[c0:])
+		clear(out[n:])
+	}
+}
+
+// tileRow forms the upper-triangle tiles of tile row i (channels i·mr …),
+// and the column sums of its channels if they are asked for.
 func (gb *gramBuilder) tileRow(slot, i int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(gb.call.block) / in
 	i0 := i * mr
-	a := gb.a[slot][:rows*mr]
-	packTransposed(a, gb.call.block, in, i0, mr)
+	a := gb.a[i*rows*mr : (i+1)*rows*mr]
 	m := min(mr, in-i0)
+	if gb.call.colSum != nil {
+		sums := gb.call.colSum[i0 : i0+m]
+		for t := range rows {
+			for c, v := range a[t*mr : t*mr+m] {
+				sums[c] += float64(v)
+			}
+		}
+	}
 	first := i0 / nr
 	if gb.call.full {
 		first = 0
@@ -155,19 +174,5 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 				row[c] += float64(tile[r*nr+c])
 			}
 		}
-	}
-}
-
-// packTransposed lays columns c0 … c0+width-1 of x ([rows, in]) out as a
-// panel: row t holds x[t, c0 : c0+width], zero padded past in. Panels of
-// the columns are the operands of xᵀx.
-func packTransposed(panel, x []float32, in, c0, width int) {
-	n := min(width, in-c0)
-	for t := range len(x) / in {
-		src, out := x[t*in+c0:t*in+c0+n], panel[t*width:(t+1)*width]
-		for c, v := range src {
-			out[c] = v
-		}
-		clear(out[n:])
 	}
 }
