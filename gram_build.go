@@ -20,14 +20,17 @@ type gramBuilder struct {
 	in    int
 	w     []float32        // a block of x's rows packed as nr-channel panels
 	a     []float32        // the same block as mr-channel panels
-	tiles [][]float32      // per worker slot: a tile for the float64 accumulation
+	tiles [][]float32      // per worker slot: a tile for the float64 accumulation, or a strip for sink
 	acc   []float64        // xᵀx summed over blocks of gramRows rows
 	zeros []float32        // the gemm kernel's bias
 	job   job[gramBuilder] // the tile rows
 	pack  job[gramBuilder] // spans of packSpan rows of the block
+	cols  job[gramBuilder] // the mr-channel panels' column sums
 	call  struct {
 		g      []float32
 		colSum []float64
+		diag   []float32 // G_cc, for fuse
+		sink   func(i0, m, c0 int, strip []float32, ld int)
 		acc    bool // blocks summed in gb.acc
 		add    bool // the block added to g in float32
 		full   bool
@@ -56,6 +59,27 @@ func (gb *gramBuilder) buildFull(g []float32, colSum []float64, x []float32, wor
 	gb.form(g, colSum, x, workers, true)
 }
 
+// fuse forms the upper triangle of xᵀx for x of at most gramRows rows
+// without storing it: each tile row is formed strip by strip (stripWidth
+// columns of tiles, formed into the worker's scratch while it stays in L1)
+// and handed to sink: rows i0 … i0+m-1, columns c0 … min(in, c0+ld)-1 of
+// G at strip[r·ld + c-c0], those left of the diagonal undefined. One
+// worker forms a tile row, its strips left to right. colSum is set to
+// Σ_t x_tc and diag to G's diagonal (Σ_t x_tc² summed in float64, rounded
+// once) before the first strip, so sink may read them for any channel.
+func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, workers int, sink func(i0, m, c0 int, strip []float32, ld int)) {
+	if len(x)/gb.in > gramRows {
+		panic("gramBuilder.fuse: more than gramRows rows")
+	}
+	gb.call.sink, gb.call.diag = sink, diag
+	gb.form(nil, colSum, x, workers, false)
+	gb.call.sink, gb.call.diag = nil, nil
+}
+
+// stripWidth returns the columns of a strip of fuse: whole tiles, about
+// 256 columns, so a strip of mr rows stays in L1 beside its rows of H.
+func (gb *gramBuilder) stripWidth() int { return gb.kern.nr * max(1, 256/gb.kern.nr) }
+
 // add adds xᵀx to the upper triangle of g, for x of at most gramRows
 // rows: its entries are formed as in build, then added to g in float32.
 // A Gram matrix summed block by block this way needs no float64 copy.
@@ -76,7 +100,12 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 		gb.a = make([]float32, size)
 	}
 	for len(gb.tiles) < workers {
-		gb.tiles = append(gb.tiles, make([]float32, mr*nr))
+		gb.tiles = append(gb.tiles, nil)
+	}
+	for s := range gb.tiles[:workers] {
+		if size := mr * gb.stripWidth(); len(gb.tiles[s]) < size {
+			gb.tiles[s] = make([]float32, size)
+		}
 	}
 	gb.call.g, gb.call.acc, gb.call.full, gb.call.colSum = g, rows > gramRows, full, colSum
 	clear(colSum)
@@ -89,6 +118,9 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		gb.call.block = x[r0*in : min(rows, r0+gramRows)*in]
 		gb.pack.do(panels(len(gb.call.block)/in, packSpan), workers, (*gramBuilder).packRows, gb)
+		if colSum != nil || gb.call.diag != nil {
+			gb.cols.do(panels(in, mr), workers, (*gramBuilder).columnSums, gb)
+		}
 		gb.job.do(panels(in, mr), workers, (*gramBuilder).tileRow, gb)
 	}
 	if gb.call.acc {
@@ -129,21 +161,44 @@ func packRow(panels []float32, x []float32, rows, t, width int) {
 	}
 }
 
-// tileRow forms the upper-triangle tiles of tile row i (channels i·mr …),
-// and the column sums of its channels if they are asked for.
+// columnSums adds the column sums of mr-channel panel i of the current
+// block to colSum (if not nil) and, if asked for, sets its channels'
+// entries of diag, in one pass over the panel.
+func (gb *gramBuilder) columnSums(_, i int) {
+	mr, in := gb.kern.mr, gb.in
+	rows := len(gb.call.block) / in
+	i0 := i * mr
+	a := gb.a[i*rows*mr : (i+1)*rows*mr]
+	m := min(mr, in-i0)
+	var sum, sq [maxTile]float64
+	for t := range rows {
+		for c, v := range a[t*mr : t*mr+m] {
+			sum[c] += float64(v)
+			sq[c] += float64(v) * float64(v)
+		}
+	}
+	if colSum := gb.call.colSum; colSum != nil {
+		for c := range m {
+			colSum[i0+c] += sum[c]
+		}
+	}
+	if diag := gb.call.diag; diag != nil {
+		for c := range m {
+			diag[i0+c] = float32(sq[c])
+		}
+	}
+}
+
+// tileRow forms the upper-triangle tiles of tile row i (channels i·mr …).
 func (gb *gramBuilder) tileRow(slot, i int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(gb.call.block) / in
 	i0 := i * mr
 	a := gb.a[i*rows*mr : (i+1)*rows*mr]
 	m := min(mr, in-i0)
-	if gb.call.colSum != nil {
-		sums := gb.call.colSum[i0 : i0+m]
-		for t := range rows {
-			for c, v := range a[t*mr : t*mr+m] {
-				sums[c] += float64(v)
-			}
-		}
+	if gb.call.sink != nil {
+		gb.stripRow(slot, i0, m, a)
+		return
 	}
 	first := i0 / nr
 	if gb.call.full {
@@ -174,5 +229,23 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 				row[c] += float64(tile[r*nr+c])
 			}
 		}
+	}
+}
+
+// stripRow is tileRow for fuse: the tiles of rows i0 … i0+m-1 from the
+// diagonal's panel on, formed strip by strip into the slot's scratch and
+// handed to the sink.
+func (gb *gramBuilder) stripRow(slot, i0, m int, a []float32) {
+	nr, in := gb.kern.nr, gb.in
+	rows := len(gb.call.block) / in
+	ld := gb.stripWidth()
+	strip := gb.tiles[slot][:m*ld]
+	for c0 := i0 / nr * nr; c0 < in; c0 += ld {
+		for j0 := c0; j0 < min(in, c0+ld); j0 += nr {
+			n := min(nr, in-j0)
+			w := gb.w[j0*rows : (j0/nr+1)*rows*nr]
+			gb.kern.gemm(a, w, rows, gb.zeros, strip[j0-c0:], ld, m, n)
+		}
+		gb.call.sink(i0, m, c0, strip, ld)
 	}
 }

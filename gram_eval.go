@@ -12,20 +12,20 @@ type layerGram struct {
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
 	builder  *gramBuilder
-	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps)
-	diag     []float32      // G_ii, for the contract kernel
-	rounds   float64        // gramRounds(tokens): the roundings in an entry of G
-	colSum   []float64      // s = Σ_t x_t
-	mask     []float32      // 1 for a pruned channel, else 0
-	rows     [][6]float64   // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖², and its variances (gramVariance)
-	part     []sums         // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
-	c        []float64      // per channel j: Σ_i H_ij·G_ij
-	w        []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	sums     []sums         // per batch of a call
-	one      [1][]float32   // a batch redone on the direct path
-	contract job[Evaluator] // rows, for one evaluation
-	rowSums  job[Evaluator] // rows, for c and M
-	mirror   job[Evaluator] // block rows of G
+	g        []float32                                    // G = xᵀx, in×in (upper triangle; both for sweeps)
+	diag     []float32                                    // G_ii, for the contract kernel
+	rounds   float64                                      // gramRounds(tokens): the roundings in an entry of G
+	colSum   []float64                                    // s = Σ_t x_t
+	mask     []float32                                    // 1 for a pruned channel, else 0
+	part     []sums                                       // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
+	c        []float64                                    // per channel j: Σ_i H_ij·G_ij
+	w        []float64                                    // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	sums     []sums                                       // per batch of a call
+	one      [1][]float32                                 // a batch redone on the direct path
+	sink     func(i0, m, c0 int, strip []float32, ld int) // contractStrip
+	contract job[Evaluator]                               // rows, for one evaluation of a batch over gramRows
+	rowSums  job[Evaluator]                               // rows, for c and M
+	mirror   job[Evaluator]                               // block rows of G
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
@@ -40,11 +40,11 @@ func (e *Evaluator) buildLayerGram() {
 		diag:    make([]float32, in),
 		colSum:  make([]float64, in),
 		mask:    make([]float32, in),
-		rows:    make([][6]float64, in),
 		part:    make([]sums, in),
 		c:       make([]float64, in),
 		w:       make([]float64, in),
 	}
+	e.gram.sink = e.contractStrip
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),
@@ -74,13 +74,19 @@ func (e *Evaluator) buildLayerGram() {
 
 // gramInputs forms G (its upper triangle, or all of it if full) and
 // s = Σ_t x_t for batch x, and returns u·s and T·‖b‖², the bias terms of ‖y‖².
-func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
+// If fused (a batch of at most gramRows tokens, not full), it stores no G:
+// its tiles go to contractStrip as they are formed, which adds them to
+// gb.part.
+func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
 	gb, in := e.gram, e.in
 	tokens := len(x) / in
+	gb.rounds = gramRounds(tokens)
 	switch {
+	case fused:
+		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.sink)
 	case full && tokens <= gramRows:
 		gb.builder.buildFull(gb.g, gb.colSum, x, e.workerCount())
 	case full:
@@ -89,10 +95,11 @@ func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
 	default:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
-	for i := range in {
-		gb.diag[i] = gb.g[i*in+i]
+	if !fused {
+		for i := range in {
+			gb.diag[i] = gb.g[i*in+i]
+		}
 	}
-	gb.rounds = gramRounds(tokens)
 	for c, u := range e.layerGram.u {
 		us += u * gb.colSum[c]
 	}
@@ -148,24 +155,42 @@ func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 // gramBatchSums returns the sums of batch x, k channels pruned (e.pruned),
 // and the variances that bound their error.
 func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
-	us, tb := e.gramInputs(x, false)
-	gb := e.gram
+	gb, in := e.gram, e.in
 	for c, p := range e.pruned {
 		gb.mask[c] = 0
 		if p {
 			gb.mask[c] = 1
 		}
 	}
-	gb.contract.do(e.in, e.workerCount(), (*Evaluator).contractRow, e)
+	clear(gb.part)
+	fused := len(x)/in <= gramRows
+	us, tb := e.gramInputs(x, false, fused)
+	if !fused {
+		gb.contract.do(in, e.workerCount(), (*Evaluator).contractRow, e)
+	}
+	return e.contractedSums(us, tb, k)
+}
+
+// contractedSums turns the rows' contractions in gb.part into the sums of
+// the batch and their variances; us and tb are gramInputs' bias terms.
+func (e *Evaluator) contractedSums(us, tb float64, k int) (sums, gramVariance) {
+	gb := e.gram
 	var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
 	var v gramVariance
-	for _, r := range gb.rows {
-		hg += r[0]
-		hgP += r[1]
-		dd += r[2]
-		v.kk += r[3]
-		v.kp += r[4]
-		v.pp += r[5]
+	for i, s := range gb.part {
+		// Row i's share, counting each off-diagonal entry for both of its
+		// channels: its diagonal entry and Σ_{j>i}.
+		hd, gd := float64(e.layerGram.diag[i]), float64(gb.diag[i])
+		fg, fh := gb.rounds*gd, e.layerGram.rounds*hd
+		a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
+		diag, p := hd*gd, float64(gb.mask[i])
+		wDiag := (fg*hd + fh*gd) * hd * gd
+		hg += diag + 2*a
+		hgP += diag*p + p*a + pp
+		dd += diag*p + 2*p*pp
+		v.kk += (1 - p) * (wDiag + wa - wp)
+		v.kp += (1-p)*wp + p*(wa-wp)
+		v.pp += p * (wDiag + wp)
 	}
 	var usP float64
 	for c, u := range e.layerGram.u {
@@ -174,28 +199,32 @@ func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
 	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
 
-// contractRow reduces row i of H⊙G (its upper part, counting each
-// off-diagonal entry for both of its channels) into gb.rows[i], with its
-// share of the variances (gramVariance): w_ii, and 4·w_ij for j > i. The
-// kernel's contract sums the entries right of the diagonal.
+// contractRow sets gb.part[i] to the contraction (contractFunc) of row i
+// of H⊙G right of the diagonal, for a batch over gramRows tokens, whose G
+// is stored: Σ_{j>i} M_ij, the same over j∈P, and Σ_{j>i} w_ij and the
+// same over j∈P, the variance proxies (gram_certify.go) of the entries.
 func (e *Evaluator) contractRow(_, i int) {
 	gb, lg, in := e.gram, e.layerGram, e.in
-	hd, gd := float64(lg.diag[i]), float64(gb.diag[i])
-	fg, fh := gb.rounds*gd, lg.rounds*hd // w_ij = fg·H_ij²·G_jj + fh·G_ij²·H_jj
-	s := &gb.part[i]                     // Σ_{j>i} M_ij, the same over j∈P, then w_ij likewise
-	*s = sums{}
+	fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
 	e.kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
-		gb.mask[i+1:in], lg.diag[i+1:in], gb.diag[i+1:in], fg, fh, s)
-	a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
-	diag, p := hd*gd, float64(gb.mask[i])
-	wDiag := (fg*hd + fh*gd) * hd * gd
-	gb.rows[i] = [6]float64{
-		diag + 2*a,
-		diag*p + p*a + pp,
-		diag*p + 2*p*pp,
-		(1 - p) * (wDiag + wa - wp),
-		(1-p)*wp + p*(wa-wp),
-		p * (wDiag + wp),
+		gb.mask[i+1:in], lg.diag[i+1:in], gb.diag[i+1:in], fg, fh, &gb.part[i])
+}
+
+// contractStrip is contractRow for a strip of G's rows i0 … i0+m-1 as the
+// builder forms it (gramBuilder.fuse): it adds the strip's entries right
+// of the diagonal, columns c0 … on, to gb.part.
+func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
+	gb, lg, in := e.gram, e.layerGram, e.in
+	end := min(in, c0+ld)
+	for r := range m {
+		i := i0 + r
+		start := max(c0, i+1)
+		if start >= end {
+			continue
+		}
+		fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
+		e.kern.contractRow(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
+			gb.mask[start:end], lg.diag[start:end], gb.diag[start:end], fg, fh, &gb.part[i])
 	}
 }
 

@@ -14,7 +14,7 @@ package chanprune
 // observeGram evaluates every pair on one batch from its Gram matrix.
 func (s *Stream) observeGram(batch []float32) {
 	e := s.e
-	us, tb := e.gramInputs(batch, true)
+	us, tb := e.gramInputs(batch, true, false)
 	gb := e.gram
 	workers := e.workerCount()
 	gb.rowSums.do(e.in, workers, (*Evaluator).rowSum, e)
