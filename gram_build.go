@@ -33,7 +33,6 @@ type gramBuilder struct {
 		sink   func(i0, m, c0 int, strip []float32, ld int)
 		acc    bool // blocks summed in gb.acc
 		add    bool // the block added to g in float32
-		full   bool
 		block  []float32
 	}
 }
@@ -49,14 +48,7 @@ func newGramBuilder(kern *kernel, in int) *gramBuilder {
 // gramRows rows are summed in float64 and rounded once. If colSum is not
 // nil, it is set to the column sums of x, formed while x is packed.
 func (gb *gramBuilder) build(g []float32, colSum []float64, x []float32, workers int) {
-	gb.form(g, colSum, x, workers, false)
-}
-
-// buildFull is build for the whole of g, both triangles: twice the tiles,
-// but cheaper than mirroring when g is larger than the caches. Only for
-// rows ≤ gramRows.
-func (gb *gramBuilder) buildFull(g []float32, colSum []float64, x []float32, workers int) {
-	gb.form(g, colSum, x, workers, true)
+	gb.form(g, colSum, x, workers)
 }
 
 // fuse forms the upper triangle of xᵀx for x of at most gramRows rows
@@ -72,7 +64,7 @@ func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, worke
 		panic("gramBuilder.fuse: more than gramRows rows")
 	}
 	gb.call.sink, gb.call.diag = sink, diag
-	gb.form(nil, colSum, x, workers, false)
+	gb.form(nil, colSum, x, workers)
 	gb.call.sink, gb.call.diag = nil, nil
 }
 
@@ -85,11 +77,11 @@ func (gb *gramBuilder) stripWidth() int { return gb.kern.nr * max(1, 256/gb.kern
 // A Gram matrix summed block by block this way needs no float64 copy.
 func (gb *gramBuilder) add(g, x []float32, workers int) {
 	gb.call.add = true
-	gb.form(g, nil, x, workers, false)
+	gb.form(g, nil, x, workers)
 	gb.call.add = false
 }
 
-func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers int, full bool) {
+func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(x) / in
 	block := min(rows, gramRows)
@@ -107,7 +99,7 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 			gb.tiles[s] = make([]float32, size)
 		}
 	}
-	gb.call.g, gb.call.acc, gb.call.full, gb.call.colSum = g, rows > gramRows, full, colSum
+	gb.call.g, gb.call.acc, gb.call.colSum = g, rows > gramRows, colSum
 	clear(colSum)
 	if gb.call.acc {
 		if len(gb.acc) < in*in {
@@ -200,11 +192,7 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 		gb.stripRow(slot, i0, m, a)
 		return
 	}
-	first := i0 / nr
-	if gb.call.full {
-		first = 0
-	}
-	for j := first; j < panels(in, nr); j++ {
+	for j := i0 / nr; j < panels(in, nr); j++ {
 		j0 := j * nr
 		n := min(nr, in-j0)
 		w := gb.w[j*rows*nr : (j+1)*rows*nr]

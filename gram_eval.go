@@ -23,6 +23,7 @@ type gramBatch struct {
 	sums     []sums                                       // per batch of a call
 	one      [1][]float32                                 // a batch redone on the direct path
 	sink     func(i0, m, c0 int, strip []float32, ld int) // contractStrip
+	store    func(i0, m, c0 int, strip []float32, ld int) // storeStrip
 	contract job[Evaluator]                               // rows, for one evaluation of a batch over gramRows
 	rowSums  job[Evaluator]                               // rows, for c and M
 	mirror   job[Evaluator]                               // block rows of G
@@ -44,7 +45,7 @@ func (e *Evaluator) buildLayerGram() {
 		c:       make([]float64, in),
 		w:       make([]float64, in),
 	}
-	e.gram.sink = e.contractStrip
+	e.gram.sink, e.gram.store = e.contractStrip, e.storeStrip
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),
@@ -76,7 +77,8 @@ func (e *Evaluator) buildLayerGram() {
 // s = Σ_t x_t for batch x, and returns u·s and T·‖b‖², the bias terms of ‖y‖².
 // If fused (a batch of at most gramRows tokens, not full), it stores no G:
 // its tiles go to contractStrip as they are formed, which adds them to
-// gb.part.
+// gb.part. A full G of at most gramRows tokens is formed the same way, its
+// strips stored in both triangles (storeStrip).
 func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
@@ -88,14 +90,14 @@ func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
 	case fused:
 		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.sink)
 	case full && tokens <= gramRows:
-		gb.builder.buildFull(gb.g, gb.colSum, x, e.workerCount())
+		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.store)
 	case full:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 		gb.mirror.do(panels(in, mirrorBlock), e.workerCount(), (*Evaluator).mirrorGramRow, e)
 	default:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
-	if !fused {
+	if tokens > gramRows || !(fused || full) {
 		for i := range in {
 			gb.diag[i] = gb.g[i*in+i]
 		}
@@ -104,6 +106,28 @@ func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
 		us += u * gb.colSum[c]
 	}
 	return us, float64(tokens) * e.layerGram.bb
+}
+
+// storeStrip is the sink (gramBuilder.fuse) of a full G: it stores the
+// strip's entries on and right of the diagonal in their rows of gb.g and
+// those right of it in their columns too, so that every entry of G is
+// written once, by the worker of its strip, without the twice as many
+// tiles of forming both triangles or a mirroring pass over G.
+func (e *Evaluator) storeStrip(i0, m, c0 int, strip []float32, ld int) {
+	g, in := e.gram.g, e.in
+	end := min(in, c0+ld)
+	for r := range m {
+		i := i0 + r
+		if start := max(c0, i); start < end {
+			copy(g[i*in+start:i*in+end], strip[r*ld+start-c0:])
+		}
+	}
+	for c := max(c0, i0+1); c < end; c++ {
+		col := g[c*in+i0 : c*in+min(i0+m, c)] // G[c, i] for i < c
+		for r := range col {
+			col[r] = strip[r*ld+c-c0]
+		}
+	}
 }
 
 // gramSums turns the contractions into the sums of the metrics: yy = ‖y‖²,

@@ -80,3 +80,31 @@ func TestGramFusedMatchesStored(t *testing.T) {
 		}
 	})
 }
+
+// A sweep's G of at most gramRows tokens is formed by fuse and stored in
+// both triangles: every entry equal to what build stores in the upper one.
+func TestGramStoreStripFormsAllOfG(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(41)
+		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {256, 257}} {
+			rows, in, out := sh[0], sh[1], sh[1]+3
+			e, err := NewEvaluator(randLayer(r, in, out, false), WithKernel(kern.name), WithWorkers(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randBatches(r, in, rows)[0]
+			e.buildLayerGram()
+			clear(e.gram.g)
+			e.gramInputs(x, true, false)
+			want := make([]float32, in*in)
+			newGramBuilder(kern, in).build(want, nil, x, 1)
+			for i := range in {
+				for j := i; j < in; j++ {
+					if g, gt := e.gram.g[i*in+j], e.gram.g[j*in+i]; g != want[i*in+j] || gt != want[i*in+j] {
+						t.Fatalf("%v: G[%d,%d] = %v, G[%d,%d] = %v; build gives %v", sh, i, j, g, j, i, gt, want[i*in+j])
+					}
+				}
+			}
+		}
+	})
+}
