@@ -179,6 +179,9 @@ func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 // gramBatchSums returns the sums of batch x, k channels pruned (e.pruned),
 // and the variances that bound their error.
 func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
+	if e.layerGram == nil {
+		e.buildLayerGram()
+	}
 	gb, in := e.gram, e.in
 	for c, p := range e.pruned {
 		gb.mask[c] = 0

@@ -108,3 +108,48 @@ func TestGramStoreStripFormsAllOfG(t *testing.T) {
 		}
 	})
 }
+
+// A stream of one pair (the CLI's eval) runs Evaluate's contraction: its
+// metrics are Evaluate's, bit for bit, batch by batch.
+func TestStreamOfOnePairIsEvaluate(t *testing.T) {
+	r := newRand(43)
+	const in, out = 200, 320
+	l := randLayer(r, in, out, true)
+	batches := randBatches(r, in, 64, 256, 300)
+	scores := randScores(r, in)
+	e, err := NewEvaluator(l, WithMethod(Gram), WithWorkers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.Evaluate(batches, scores, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new Evaluator: the stream builds H itself.
+	e, err = NewEvaluator(l, WithMethod(Gram), WithWorkers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.NewStream([]ScoreSet{{"s", scores}}, []float64{0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range batches {
+		if err := s.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	points, err := s.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := points[0].Metrics
+	for b := range batches {
+		if got.PerBatch[b] != want.PerBatch[b] {
+			t.Errorf("batch %d: stream %+v, Evaluate %+v", b, got.PerBatch[b], want.PerBatch[b])
+		}
+	}
+	if got.Uncertified != want.Uncertified {
+		t.Errorf("uncertified: stream %d, Evaluate %d", got.Uncertified, want.Uncertified)
+	}
+}

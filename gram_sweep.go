@@ -11,8 +11,35 @@ package chanprune
 // π, row q of M is summed over the channels ranked below q (lowerSum):
 // contiguous, k_max·in entries per set and batch.
 
-// observeGram evaluates every pair on one batch from its Gram matrix.
+// observeGram evaluates every pair on one batch from its Gram matrix. A
+// stream of one pair (the CLI's eval) contracts the batch as Evaluate does,
+// never storing G for a batch of at most gramRows tokens; more pairs share
+// one full G and its row sums.
 func (s *Stream) observeGram(batch []float32) {
+	e := s.e
+	if len(s.points) == 1 {
+		k := s.points[0].NumPruned
+		splitChannels(e.perm, s.orders[0], k, e.pruned)
+		sums, v := e.gramBatchSums(batch, k)
+		s.cur[0], s.uncertified[0] = sums, !certified(sums, v)
+	} else {
+		s.observeGramSets(batch)
+	}
+	if e.method == Gram {
+		return // forced: the uncertified pairs are counted
+	}
+	for i, bad := range s.uncertified {
+		if bad {
+			s.observePoint(i)
+			s.uncertified[i] = false
+			s.ran[i] = Direct
+		}
+	}
+}
+
+// observeGramSets evaluates every pair on one batch from its full G and
+// the row sums of H⊙G, score set by score set (gramSet).
+func (s *Stream) observeGramSets(batch []float32) {
 	e := s.e
 	us, tb := e.gramInputs(batch, true, false)
 	gb := e.gram
@@ -27,16 +54,6 @@ func (s *Stream) observeGram(batch []float32) {
 	}
 	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
 	s.job.do(len(s.names), min(workers, len(s.names)), (*Stream).gramSet, s)
-	if e.method == Gram {
-		return // forced: the uncertified pairs are counted
-	}
-	for i, bad := range s.uncertified {
-		if bad {
-			s.observePoint(i)
-			s.uncertified[i] = false
-			s.ran[i] = Direct
-		}
-	}
 }
 
 // gramSet evaluates score set i at each of its ratios.
