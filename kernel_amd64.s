@@ -734,7 +734,7 @@ reduce:
 // func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
 // Requires: AVX, FMA3
 TEXT ·contractAVX2(SB), NOSPLIT, $0-144
-	// Register budget: 4 sums + fg, fh + 8 temporaries = 14 YMM.
+	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 YMM.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         mask_base+48(FP), DX
@@ -1734,7 +1734,7 @@ reduce:
 // func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
 // Requires: AVX, AVX512F
 TEXT ·contractAVX512(SB), NOSPLIT, $0-144
-	// Register budget: 4 sums + fg, fh + 8 temporaries = 14 ZMM.
+	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 ZMM.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         mask_base+48(FP), DX

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -24,11 +23,7 @@ const contractBlock = 8
 // Go, so nothing at or past len(h) is read.
 func (x *isa) contract(c *build.Context) {
 	name := "contract" + x.name
-	c.Function(name)
-	c.Attributes(attr.NOSPLIT)
-	c.Signature(signature(contractSig))
-	c.Pragma("noescape")
-	c.Doc(
+	leafFunction(c, name, contractSig,
 		fmt.Sprintf("%s adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with", name),
 		fmt.Sprintf("w = fg·h²·gd + fh·g²·hd, in float64, with %s; len(h) a multiple", x.title),
 		fmt.Sprintf("of %d. It implements contractFunc (kernel.go); refer to", contractBlock),
