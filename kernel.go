@@ -26,10 +26,10 @@ type kernel struct {
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
 
-	// The planner's exchange rates, in this kernel's multiply-adds, fitted
-	// to BenchmarkEvaluateAuto on the developer machine: what the Gram path
-	// spends per entry of H⊙G it visits (scalar Go, memory-bound), and per
-	// batch beyond its products (packing, hand-offs between workers).
+	// The planner's exchange rates, in this kernel's multiply-adds (asm/
+	// and gen/ say how each was set): what the Gram path spends per entry
+	// of H⊙G it contracts (the contract kernel), and per batch beyond its
+	// products (packing, hand-offs between workers).
 	gramEntryMACs int
 	gramBatchMACs int
 }

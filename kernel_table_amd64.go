@@ -9,10 +9,10 @@ package chanprune
 var kernelTable = []kernelSpec{
 	{kernel: &kernel{name: "avx2", mr: 6, nr: 16,
 		eval: evalAVX2_6x16, gemm: gemmAVX2_6x16, gemmAcc: gemmAccAVX2_6x16, lowerSum: lowerSumAVX2, readSum: readSumAVX2, contract: contractAVX2,
-		peak: peakAVX2, peakFlops: 192, gramEntryMACs: 95, gramBatchMACs: 7000000},
+		peak: peakAVX2, peakFlops: 192, gramEntryMACs: 50, gramBatchMACs: 7000000},
 		requires: []string{"AVX", "FMA3"}},
 	{kernel: &kernel{name: "avx512", mr: 14, nr: 32,
 		eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32, lowerSum: lowerSumAVX512, readSum: readSumAVX512, contract: contractAVX512,
-		peak: peakAVX512, peakFlops: 768, gramEntryMACs: 190, gramBatchMACs: 14000000},
+		peak: peakAVX512, peakFlops: 768, gramEntryMACs: 55, gramBatchMACs: 14000000},
 		requires: []string{"AVX", "AVX512F"}},
 }

@@ -96,12 +96,15 @@ var shapes = []struct {
 	reads  int // float32 accumulators of readSum
 
 	// The planner's exchange rates (kernel.go), in this kernel's
-	// multiply-adds, fitted to BenchmarkEvaluateAuto: they go to the
-	// kernel table as they are.
+	// multiply-adds: they go to the kernel table as they are. The entry
+	// rate is the contract kernel's time per entry over the gemm's per
+	// multiply-add, from CPU profiles of BenchmarkEvaluateAuto/seed (2-core
+	// AMD EPYC, busy); the batch rate was fitted to BenchmarkEvaluateAuto
+	// on the developer machine.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 12, 4, 8, 95, 7e6},
-	{avx512, 14, 32, 1, 3, 24, 4, 8, 190, 14e6},
+	{avx2, 6, 16, 1, 6, 12, 4, 8, 50, 7e6},
+	{avx512, 14, 32, 1, 3, 24, 4, 8, 55, 14e6},
 }
 
 func main() {

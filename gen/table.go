@@ -11,8 +11,9 @@ import (
 // tile, the functions and the peak flops from here and nowhere else.
 
 // The planner's exchange rates (kernel.go) for the NEON kernel, in its
-// multiply-adds: estimated from the 4-lane width (half of AVX2's), not
-// measured on hardware.
+// multiply-adds, not measured on hardware: the entry rate as AVX2's (the
+// contract and gemm kernels narrow alike with the vector width), the batch
+// rate estimated from the 4-lane width.
 const (
 	GramEntryMACs = 50
 	GramBatchMACs = 4e6
