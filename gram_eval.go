@@ -12,7 +12,7 @@ type layerGram struct {
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
 	builder  *gramBuilder
-	g        []float32                                    // G = xᵀx, in×in (upper triangle; both for sweeps)
+	g        []float32                                    // G = xᵀx, in×in (upper triangle; both for sweeps), made when first stored
 	diag     []float32                                    // G_ii, for the contract kernel
 	rounds   float64                                      // gramRounds(tokens): the roundings in an entry of G
 	colSum   []float64                                    // s = Σ_t x_t
@@ -37,7 +37,6 @@ func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
 	e.gram = &gramBatch{
 		builder: newGramBuilder(e.kern, in),
-		g:       make([]float32, in*in),
 		diag:    make([]float32, in),
 		colSum:  make([]float64, in),
 		mask:    make([]float32, in),
@@ -86,6 +85,9 @@ func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
 	gb, in := e.gram, e.in
 	tokens := len(x) / in
 	gb.rounds = gramRounds(tokens)
+	if !fused && gb.g == nil {
+		gb.g = make([]float32, in*in)
+	}
 	switch {
 	case fused:
 		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.sink)

@@ -93,8 +93,6 @@ func TestGramStoreStripFormsAllOfG(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := randBatches(r, in, rows)[0]
-			e.buildLayerGram()
-			clear(e.gram.g)
 			e.gramInputs(x, true, false)
 			want := make([]float32, in*in)
 			newGramBuilder(kern, in).build(want, nil, x, 1)
@@ -151,5 +149,22 @@ func TestStreamOfOnePairIsEvaluate(t *testing.T) {
 	}
 	if got.Uncertified != want.Uncertified {
 		t.Errorf("uncertified: stream %d, Evaluate %d", got.Uncertified, want.Uncertified)
+	}
+}
+
+// Evaluating batches of at most gramRows tokens never stores G, so it
+// takes no in×in memory for it.
+func TestGramEvaluateStoresNoG(t *testing.T) {
+	r := newRand(47)
+	const in, out = 100, 150
+	e, err := NewEvaluator(randLayer(r, in, out, true), WithMethod(Gram))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(randBatches(r, in, 10, gramRows), randScores(r, in), 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if e.gram.g != nil {
+		t.Errorf("G was allocated (%d floats) for batches of at most %d tokens", len(e.gram.g), gramRows)
 	}
 }
