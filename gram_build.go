@@ -30,7 +30,7 @@ type gramBuilder struct {
 		g      []float32
 		colSum []float64
 		diag   []float32 // G_cc, for fuse
-		sink   func(i0, m, c0 int, strip []float32, ld int)
+		sink   stripSink
 		acc    bool // blocks summed in gb.acc
 		add    bool // the block added to g in float32
 		block  []float32
@@ -51,6 +51,10 @@ func (gb *gramBuilder) build(g []float32, colSum []float64, x []float32, workers
 	gb.form(g, colSum, x, workers)
 }
 
+// A stripSink takes a strip of G from fuse: rows i0 … i0+m-1, columns
+// c0 … of G at strip[r·ld + c-c0].
+type stripSink func(i0, m, c0 int, strip []float32, ld int)
+
 // fuse forms the upper triangle of xᵀx for x of at most gramRows rows
 // without storing it: each tile row is formed strip by strip (stripWidth
 // columns of tiles, formed into the worker's scratch while it stays in L1)
@@ -59,7 +63,7 @@ func (gb *gramBuilder) build(g []float32, colSum []float64, x []float32, workers
 // worker forms a tile row, its strips left to right. colSum is set to
 // Σ_t x_tc and diag to G's diagonal (Σ_t x_tc² summed in float64, rounded
 // once) before the first strip, so sink may read them for any channel.
-func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, workers int, sink func(i0, m, c0 int, strip []float32, ld int)) {
+func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, workers int, sink stripSink) {
 	if len(x)/gb.in > gramRows {
 		panic("gramBuilder.fuse: more than gramRows rows")
 	}

@@ -12,21 +12,21 @@ type layerGram struct {
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
 	builder  *gramBuilder
-	g        []float32                                    // G = xᵀx, in×in (upper triangle; both for sweeps), made when first stored
-	diag     []float32                                    // G_ii, for the contract kernel
-	rounds   float64                                      // gramRounds(tokens): the roundings in an entry of G
-	colSum   []float64                                    // s = Σ_t x_t
-	mask     []float32                                    // 1 for a pruned channel, else 0
-	part     []sums                                       // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
-	c        []float64                                    // per channel j: Σ_i H_ij·G_ij
-	w        []float64                                    // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	sums     []sums                                       // per batch of a call
-	one      [1][]float32                                 // a batch redone on the direct path
-	sink     func(i0, m, c0 int, strip []float32, ld int) // contractStrip
-	store    func(i0, m, c0 int, strip []float32, ld int) // storeStrip
-	contract job[Evaluator]                               // rows, for one evaluation of a batch over gramRows
-	rowSums  job[Evaluator]                               // rows, for c and M
-	mirror   job[Evaluator]                               // block rows of G
+	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps), made when first stored
+	diag     []float32      // G_ii, for the contract kernel
+	rounds   float64        // gramRounds(tokens): the roundings in an entry of G
+	colSum   []float64      // s = Σ_t x_t
+	mask     []float32      // 1 for a pruned channel, else 0
+	part     []sums         // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
+	c        []float64      // per channel j: Σ_i H_ij·G_ij
+	w        []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	sums     []sums         // per batch of a call
+	one      [1][]float32   // a batch redone on the direct path
+	sink     stripSink      // contractStrip
+	store    stripSink      // storeStrip
+	contract job[Evaluator] // rows, for one evaluation of a batch over gramRows
+	rowSums  job[Evaluator] // rows, for c and M
+	mirror   job[Evaluator] // block rows of G
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
