@@ -11,23 +11,28 @@ package chanprune
 const gramRows = 256
 
 // gramBuilder forms xᵀx with the gemm micro-kernel over the tiles of the
-// upper triangle, split among workers by tile row.
+// upper triangle, split among workers by tile row. A block of x's rows is
+// packed once, in both panel layouts the kernel reads, by one pass over
+// its rows (packRows): reading x a row at a time, not a column panel at a
+// time, keeps the reads contiguous where panels would read 4·in bytes apart.
 type gramBuilder struct {
 	kern  *kernel
 	in    int
 	w     []float32        // a block of x's rows packed as nr-channel panels
-	a     [][]float32      // per worker slot: one mr-channel panel of the block
-	tiles [][]float32      // per worker slot: a tile for the float64 accumulation
+	a     []float32        // the same block as mr-channel panels
+	tiles [][]float32      // per worker slot: a tile for the float64 accumulation, or a strip for sink
 	acc   []float64        // xᵀx summed over blocks of gramRows rows
 	zeros []float32        // the gemm kernel's bias
 	job   job[gramBuilder] // the tile rows
-	pack  job[gramBuilder] // the nr-channel panels
+	pack  job[gramBuilder] // spans of packSpan rows of the block
+	cols  job[gramBuilder] // the mr-channel panels' column sums
 	call  struct {
 		g      []float32
 		colSum []float64
+		diag   []float32 // G_cc, for fuse
+		sink   stripSink
 		acc    bool // blocks summed in gb.acc
 		add    bool // the block added to g in float32
-		full   bool
 		block  []float32
 	}
 }
@@ -43,42 +48,62 @@ func newGramBuilder(kern *kernel, in int) *gramBuilder {
 // gramRows rows are summed in float64 and rounded once. If colSum is not
 // nil, it is set to the column sums of x, formed while x is packed.
 func (gb *gramBuilder) build(g []float32, colSum []float64, x []float32, workers int) {
-	gb.form(g, colSum, x, workers, false)
+	gb.form(g, colSum, x, workers)
 }
 
-// buildFull is build for the whole of g, both triangles: twice the tiles,
-// but cheaper than mirroring when g is larger than the caches. Only for
-// rows ≤ gramRows.
-func (gb *gramBuilder) buildFull(g []float32, colSum []float64, x []float32, workers int) {
-	gb.form(g, colSum, x, workers, true)
+// A stripSink takes a strip of G from fuse: rows i0 … i0+m-1, columns
+// c0 … of G at strip[r·ld + c-c0].
+type stripSink func(i0, m, c0 int, strip []float32, ld int)
+
+// fuse forms the upper triangle of xᵀx for x of at most gramRows rows
+// without storing it: each tile row is formed strip by strip (stripWidth
+// columns of tiles, formed into the worker's scratch while it stays in L1)
+// and handed to sink: rows i0 … i0+m-1, columns c0 … min(in, c0+ld)-1 of
+// G at strip[r·ld + c-c0], those left of the diagonal undefined. One
+// worker forms a tile row, its strips left to right. colSum is set to
+// Σ_t x_tc and diag to G's diagonal (Σ_t x_tc² summed in float64, rounded
+// once) before the first strip, so sink may read them for any channel.
+func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, workers int, sink stripSink) {
+	if len(x)/gb.in > gramRows {
+		panic("gramBuilder.fuse: more than gramRows rows")
+	}
+	gb.call.sink, gb.call.diag = sink, diag
+	gb.form(nil, colSum, x, workers)
+	gb.call.sink, gb.call.diag = nil, nil
 }
+
+// stripWidth returns the columns of a strip of fuse: whole tiles, about
+// 256 columns, so a strip of mr rows stays in L1 beside its rows of H.
+func (gb *gramBuilder) stripWidth() int { return gb.kern.nr * max(1, 256/gb.kern.nr) }
 
 // add adds xᵀx to the upper triangle of g, for x of at most gramRows
 // rows: its entries are formed as in build, then added to g in float32.
 // A Gram matrix summed block by block this way needs no float64 copy.
 func (gb *gramBuilder) add(g, x []float32, workers int) {
 	gb.call.add = true
-	gb.form(g, nil, x, workers, false)
+	gb.form(g, nil, x, workers)
 	gb.call.add = false
 }
 
-func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers int, full bool) {
+func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(x) / in
 	block := min(rows, gramRows)
 	if size := block * panels(in, nr) * nr; len(gb.w) < size {
 		gb.w = make([]float32, size)
 	}
-	for len(gb.a) < workers {
-		gb.a = append(gb.a, nil)
-		gb.tiles = append(gb.tiles, make([]float32, mr*nr))
+	if size := block * panels(in, mr) * mr; len(gb.a) < size {
+		gb.a = make([]float32, size)
 	}
-	for s := range gb.a[:workers] {
-		if len(gb.a[s]) < block*mr {
-			gb.a[s] = make([]float32, block*mr)
+	for len(gb.tiles) < workers {
+		gb.tiles = append(gb.tiles, nil)
+	}
+	for s := range gb.tiles[:workers] {
+		if size := mr * gb.stripWidth(); len(gb.tiles[s]) < size {
+			gb.tiles[s] = make([]float32, size)
 		}
 	}
-	gb.call.g, gb.call.acc, gb.call.full, gb.call.colSum = g, rows > gramRows, full, colSum
+	gb.call.g, gb.call.acc, gb.call.colSum = g, rows > gramRows, colSum
 	clear(colSum)
 	if gb.call.acc {
 		if len(gb.acc) < in*in {
@@ -88,7 +113,10 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	}
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		gb.call.block = x[r0*in : min(rows, r0+gramRows)*in]
-		gb.pack.do(panels(in, nr), workers, (*gramBuilder).packPanel, gb)
+		gb.pack.do(panels(len(gb.call.block)/in, packSpan), workers, (*gramBuilder).packRows, gb)
+		if colSum != nil || gb.call.diag != nil {
+			gb.cols.do(panels(in, mr), workers, (*gramBuilder).columnSums, gb)
+		}
 		gb.job.do(panels(in, mr), workers, (*gramBuilder).tileRow, gb)
 	}
 	if gb.call.acc {
@@ -101,19 +129,58 @@ func (gb *gramBuilder) form(g []float32, colSum []float64, x []float32, workers 
 	gb.call.g, gb.call.block, gb.call.colSum = nil, nil, nil
 }
 
-// packPanel packs nr-channel panel j of the current block of rows.
-func (gb *gramBuilder) packPanel(_, j int) {
-	nr := gb.kern.nr
-	rows := len(gb.call.block) / gb.in
-	panel := gb.w[j*rows*nr : (j+1)*rows*nr]
-	packTransposed(panel, gb.call.block, gb.in, j*nr, nr)
-	if gb.call.colSum == nil {
-		return
+// packSpan is the rows a pack job item takes: its writes to a panel are
+// packSpan contiguous rows.
+const packSpan = 16
+
+// packRows packs rows [s·packSpan, …) of the current block into both panel
+// layouts: row t of an nr-channel panel j holds x[t, j·nr : (j+1)·nr], of
+// an mr-channel panel x[t, i·mr : (i+1)·mr], zero padded past in.
+func (gb *gramBuilder) packRows(_, s int) {
+	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
+	rows := len(gb.call.block) / in
+	for t := s * packSpan; t < min(rows, (s+1)*packSpan); t++ {
+		x := gb.call.block[t*in : (t+1)*in]
+		packRow(gb.w, x, rows, t, nr)
+		packRow(gb.a, x, rows, t, mr)
 	}
-	sums := gb.call.colSum[j*nr : j*nr+min(nr, gb.in-j*nr)]
+}
+
+// packRow writes row x (one token, in channels) as row t of every
+// width-channel panel of panels holding rows rows each.
+func packRow(panels []float32, x []float32, rows, t, width int) {
+	c0 := 0
+	for p := 0; c0 < len(x); p, c0 = p+1, c0+width {
+		out := panels[(p*rows+t)*width : (p*rows+t+1)*width]
+		n := copy(out, x[c0:])
+		clear(out[n:])
+	}
+}
+
+// columnSums adds the column sums of mr-channel panel i of the current
+// block to colSum (if not nil) and, if asked for, sets its channels'
+// entries of diag, in one pass over the panel.
+func (gb *gramBuilder) columnSums(_, i int) {
+	mr, in := gb.kern.mr, gb.in
+	rows := len(gb.call.block) / in
+	i0 := i * mr
+	a := gb.a[i*rows*mr : (i+1)*rows*mr]
+	m := min(mr, in-i0)
+	var sum, sq [maxTile]float64
 	for t := range rows {
-		for c, v := range panel[t*nr : t*nr+len(sums)] {
-			sums[c] += float64(v)
+		for c, v := range a[t*mr : t*mr+m] {
+			sum[c] += float64(v)
+			sq[c] += float64(v) * float64(v)
+		}
+	}
+	if colSum := gb.call.colSum; colSum != nil {
+		for c := range m {
+			colSum[i0+c] += sum[c]
+		}
+	}
+	if diag := gb.call.diag; diag != nil {
+		for c := range m {
+			diag[i0+c] = float32(sq[c])
 		}
 	}
 }
@@ -123,14 +190,13 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	rows := len(gb.call.block) / in
 	i0 := i * mr
-	a := gb.a[slot][:rows*mr]
-	packTransposed(a, gb.call.block, in, i0, mr)
+	a := gb.a[i*rows*mr : (i+1)*rows*mr]
 	m := min(mr, in-i0)
-	first := i0 / nr
-	if gb.call.full {
-		first = 0
+	if gb.call.sink != nil {
+		gb.stripRow(slot, i0, m, a)
+		return
 	}
-	for j := first; j < panels(in, nr); j++ {
+	for j := i0 / nr; j < panels(in, nr); j++ {
 		j0 := j * nr
 		n := min(nr, in-j0)
 		w := gb.w[j*rows*nr : (j+1)*rows*nr]
@@ -158,16 +224,20 @@ func (gb *gramBuilder) tileRow(slot, i int) {
 	}
 }
 
-// packTransposed lays columns c0 … c0+width-1 of x ([rows, in]) out as a
-// panel: row t holds x[t, c0 : c0+width], zero padded past in. Panels of
-// the columns are the operands of xᵀx.
-func packTransposed(panel, x []float32, in, c0, width int) {
-	n := min(width, in-c0)
-	for t := range len(x) / in {
-		src, out := x[t*in+c0:t*in+c0+n], panel[t*width:(t+1)*width]
-		for c, v := range src {
-			out[c] = v
+// stripRow is tileRow for fuse: the tiles of rows i0 … i0+m-1 from the
+// diagonal's panel on, formed strip by strip into the slot's scratch and
+// handed to the sink.
+func (gb *gramBuilder) stripRow(slot, i0, m int, a []float32) {
+	nr, in := gb.kern.nr, gb.in
+	rows := len(gb.call.block) / in
+	ld := gb.stripWidth()
+	strip := gb.tiles[slot][:m*ld]
+	for c0 := i0 / nr * nr; c0 < in; c0 += ld {
+		for j0 := c0; j0 < min(in, c0+ld); j0 += nr {
+			n := min(nr, in-j0)
+			w := gb.w[j0*rows : (j0/nr+1)*rows*nr]
+			gb.kern.gemm(a, w, rows, gb.zeros, strip[j0-c0:], ld, m, n)
 		}
-		clear(out[n:])
+		gb.call.sink(i0, m, c0, strip, ld)
 	}
 }

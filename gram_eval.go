@@ -3,7 +3,7 @@ package chanprune
 // layerGram is what the Gram path keeps of the layer.
 type layerGram struct {
 	h      []float32 // H = WᵀW, in×in, both triangles
-	diag   []float64 // H_ii
+	diag   []float32 // H_ii, for the contract kernel
 	u      []float64 // u = Wᵀb
 	bb     float64   // ‖b‖²
 	rounds float64   // gramRounds(out): the roundings in an entry of H
@@ -12,17 +12,19 @@ type layerGram struct {
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
 	builder  *gramBuilder
-	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps)
-	diag     []float64      // G_ii
+	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps), made when first stored
+	diag     []float32      // G_ii, for the contract kernel
 	rounds   float64        // gramRounds(tokens): the roundings in an entry of G
 	colSum   []float64      // s = Σ_t x_t
-	mask     []float64      // 1 for a pruned channel, else 0
-	rows     [][6]float64   // per row of H⊙G: Σ, Σ over y·d, Σ over ‖d‖², and its variances (gramVariance)
+	mask     []float32      // 1 for a pruned channel, else 0
+	part     []sums         // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
 	c        []float64      // per channel j: Σ_i H_ij·G_ij
 	w        []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
 	sums     []sums         // per batch of a call
 	one      [1][]float32   // a batch redone on the direct path
-	contract job[Evaluator] // rows, for one evaluation
+	sink     stripSink      // contractStrip
+	store    stripSink      // storeStrip
+	contract job[Evaluator] // rows, for one evaluation of a batch over gramRows
 	rowSums  job[Evaluator] // rows, for c and M
 	mirror   job[Evaluator] // block rows of G
 }
@@ -35,17 +37,17 @@ func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
 	e.gram = &gramBatch{
 		builder: newGramBuilder(e.kern, in),
-		g:       make([]float32, in*in),
-		diag:    make([]float64, in),
+		diag:    make([]float32, in),
 		colSum:  make([]float64, in),
-		mask:    make([]float64, in),
-		rows:    make([][6]float64, in),
+		mask:    make([]float32, in),
+		part:    make([]sums, in),
 		c:       make([]float64, in),
 		w:       make([]float64, in),
 	}
+	e.gram.sink, e.gram.store = e.contractStrip, e.storeStrip
 	lg := &layerGram{
 		h:      make([]float32, in*in),
-		diag:   make([]float64, in),
+		diag:   make([]float32, in),
 		u:      make([]float64, in),
 		rounds: gramRounds(out) + float64(panels(out, gramRows)),
 	}
@@ -65,36 +67,69 @@ func (e *Evaluator) buildLayerGram() {
 	}
 	mirror(lg.h, in)
 	for i := range in {
-		lg.diag[i] = float64(lg.h[i*in+i])
+		lg.diag[i] = lg.h[i*in+i]
 	}
 	e.layerGram = lg
 }
 
 // gramInputs forms G (its upper triangle, or all of it if full) and
 // s = Σ_t x_t for batch x, and returns u·s and T·‖b‖², the bias terms of ‖y‖².
-func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
+// If fused (a batch of at most gramRows tokens, not full), it stores no G:
+// its tiles go to contractStrip as they are formed, which adds them to
+// gb.part. A full G of at most gramRows tokens is formed the same way, its
+// strips stored in both triangles (storeStrip).
+func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
 	gb, in := e.gram, e.in
 	tokens := len(x) / in
+	gb.rounds = gramRounds(tokens)
+	if !fused && gb.g == nil {
+		gb.g = make([]float32, in*in)
+	}
 	switch {
+	case fused:
+		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.sink)
 	case full && tokens <= gramRows:
-		gb.builder.buildFull(gb.g, gb.colSum, x, e.workerCount())
+		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.store)
 	case full:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 		gb.mirror.do(panels(in, mirrorBlock), e.workerCount(), (*Evaluator).mirrorGramRow, e)
 	default:
 		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
 	}
-	for i := range in {
-		gb.diag[i] = float64(gb.g[i*in+i])
+	if tokens > gramRows || !(fused || full) {
+		for i := range in {
+			gb.diag[i] = gb.g[i*in+i]
+		}
 	}
-	gb.rounds = gramRounds(tokens)
 	for c, u := range e.layerGram.u {
 		us += u * gb.colSum[c]
 	}
 	return us, float64(tokens) * e.layerGram.bb
+}
+
+// storeStrip is the sink (gramBuilder.fuse) of a full G: it stores the
+// strip's entries on and right of the diagonal in their rows of gb.g and
+// those right of it in their columns too, so that every entry of G is
+// written once, by the worker of its strip, without the twice as many
+// tiles of forming both triangles or a mirroring pass over G.
+func (e *Evaluator) storeStrip(i0, m, c0 int, strip []float32, ld int) {
+	g, in := e.gram.g, e.in
+	end := min(in, c0+ld)
+	for r := range m {
+		i := i0 + r
+		if start := max(c0, i); start < end {
+			copy(g[i*in+start:i*in+end], strip[r*ld+start-c0:])
+		}
+	}
+	for c := max(c0, i0+1); c < end; c++ {
+		col := g[c*in+i0 : c*in+min(i0+m, c)] // G[c, i] for i < c
+		for r := range col {
+			col[r] = strip[r*ld+c-c0]
+		}
+	}
 }
 
 // gramSums turns the contractions into the sums of the metrics: yy = ‖y‖²,
@@ -146,109 +181,99 @@ func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 // gramBatchSums returns the sums of batch x, k channels pruned (e.pruned),
 // and the variances that bound their error.
 func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
-	us, tb := e.gramInputs(x, false)
-	gb := e.gram
+	if e.layerGram == nil {
+		e.buildLayerGram()
+	}
+	gb, in := e.gram, e.in
 	for c, p := range e.pruned {
 		gb.mask[c] = 0
 		if p {
 			gb.mask[c] = 1
 		}
 	}
-	gb.contract.do(e.in, e.workerCount(), (*Evaluator).contractRow, e)
+	clear(gb.part)
+	fused := len(x)/in <= gramRows
+	us, tb := e.gramInputs(x, false, fused)
+	if !fused {
+		gb.contract.do(in, e.workerCount(), (*Evaluator).contractRow, e)
+	}
+	return e.contractedSums(us, tb, k)
+}
+
+// contractedSums turns the rows' contractions in gb.part into the sums of
+// the batch and their variances; us and tb are gramInputs' bias terms.
+func (e *Evaluator) contractedSums(us, tb float64, k int) (sums, gramVariance) {
+	gb := e.gram
 	var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
 	var v gramVariance
-	for _, r := range gb.rows {
-		hg += r[0]
-		hgP += r[1]
-		dd += r[2]
-		v.kk += r[3]
-		v.kp += r[4]
-		v.pp += r[5]
+	for i, s := range gb.part {
+		// Row i's share, counting each off-diagonal entry for both of its
+		// channels: its diagonal entry and Σ_{j>i}.
+		hd, gd := float64(e.layerGram.diag[i]), float64(gb.diag[i])
+		fg, fh := gb.rounds*gd, e.layerGram.rounds*hd
+		a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
+		diag, p := hd*gd, float64(gb.mask[i])
+		wDiag := (fg*hd + fh*gd) * hd * gd
+		hg += diag + 2*a
+		hgP += diag*p + p*a + pp
+		dd += diag*p + 2*p*pp
+		v.kk += (1 - p) * (wDiag + wa - wp)
+		v.kp += (1-p)*wp + p*(wa-wp)
+		v.pp += p * (wDiag + wp)
 	}
 	var usP float64
 	for c, u := range e.layerGram.u {
-		usP += u * gb.colSum[c] * gb.mask[c]
+		usP += u * gb.colSum[c] * float64(gb.mask[c])
 	}
 	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
 
-// contractRow reduces row i of H⊙G (its upper part, counting each
-// off-diagonal entry for both of its channels) into gb.rows[i], with its
-// share of the variances (gramVariance): w_ii, and 4·w_ij for j > i. Four
-// partial sums of each kind hide the latency of the float64 adds.
+// contractRow sets gb.part[i] to the contraction (contractFunc) of row i
+// of H⊙G right of the diagonal, for a batch over gramRows tokens, whose G
+// is stored: Σ_{j>i} M_ij, the same over j∈P, and Σ_{j>i} w_ij and the
+// same over j∈P, the variance proxies (gram_certify.go) of the entries.
 func (e *Evaluator) contractRow(_, i int) {
 	gb, lg, in := e.gram, e.layerGram, e.in
-	h, g := lg.h[i*in:(i+1)*in], gb.g[i*in:(i+1)*in]
-	mask, hd, gd := gb.mask[:in], lg.diag[:in], gb.diag[:in]
-	fg, fh := gb.rounds*gd[i], lg.rounds*hd[i] // w_ij = fg·H_ij²·G_jj + fh·G_ij²·H_jj
-	var all, pruned, wAll, wPruned [4]float64  // Σ_{j>i} M_ij, w_ij; the same over j∈P
-	j := i + 1
-	for ; j+4 <= in; j += 4 {
-		h4, g4, m4 := h[j:j+4:j+4], g[j:j+4:j+4], mask[j:j+4:j+4]
-		hd4, gd4 := hd[j:j+4:j+4], gd[j:j+4:j+4]
-		for l := range 4 {
-			hv, gv := float64(h4[l]), float64(g4[l])
-			v, w := hv*gv, fg*hv*hv*gd4[l]+fh*gv*gv*hd4[l]
-			all[l] += v
-			pruned[l] += v * m4[l]
-			wAll[l] += w
-			wPruned[l] += w * m4[l]
+	fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
+	e.kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
+		gb.mask[i+1:in], lg.diag[i+1:in], gb.diag[i+1:in], fg, fh, &gb.part[i])
+}
+
+// contractStrip is contractRow for a strip of G's rows i0 … i0+m-1 as the
+// builder forms it (gramBuilder.fuse): it adds the strip's entries right
+// of the diagonal, columns c0 … on, to gb.part.
+func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
+	gb, lg, in := e.gram, e.layerGram, e.in
+	end := min(in, c0+ld)
+	for r := range m {
+		i := i0 + r
+		start := max(c0, i+1)
+		if start >= end {
+			continue
 		}
-	}
-	for ; j < in; j++ {
-		hv, gv := float64(h[j]), float64(g[j])
-		v, w := hv*gv, fg*hv*hv*gd[j]+fh*gv*gv*hd[j]
-		all[0] += v
-		pruned[0] += v * mask[j]
-		wAll[0] += w
-		wPruned[0] += w * mask[j]
-	}
-	a, pp, wa, wp := sum4(all), sum4(pruned), 4*sum4(wAll), 4*sum4(wPruned)
-	diag, p := float64(h[i])*float64(g[i]), mask[i]
-	wDiag := (fg*hd[i] + fh*gd[i]) * hd[i] * gd[i]
-	gb.rows[i] = [6]float64{
-		diag + 2*a,
-		diag*p + p*a + pp,
-		diag*p + 2*p*pp,
-		(1 - p) * (wDiag + wa - wp),
-		(1-p)*wp + p*(wa-wp),
-		p * (wDiag + wp),
+		fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
+		e.kern.contractRow(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
+			gb.mask[start:end], lg.diag[start:end], gb.diag[start:end], fg, fh, &gb.part[i])
 	}
 }
 
 func sum4(v [4]float64) float64 { return (v[0] + v[1]) + (v[2] + v[3]) }
 
 // rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G and
-// w[j] = Σ_i w_ji, and overwrites the row of G with M = H⊙G rounded to
-// float32, which the sweep then sums by prefixes.
+// w[j] = Σ_i w_ji with the kernel's contract, then overwrites the row of G
+// with M = H⊙G rounded to float32 (the exact product rounded once: a
+// float32 multiply), which the sweep then sums by prefixes.
 func (e *Evaluator) rowSum(_, j int) {
 	gb, lg, in := e.gram, e.layerGram, e.in
 	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
-	hd, gd := lg.diag[:in], gb.diag[:in]
-	fg, fh := gb.rounds*gd[j], lg.rounds*hd[j]
-	var acc, sh, sg [4]float64 // Σ_i M_ji, H_ji²·G_ii, G_ji²·H_ii
-	i := 0
-	for ; i+4 <= in; i += 4 {
-		h4, g4 := h[i:i+4:i+4], g[i:i+4:i+4]
-		hd4, gd4 := hd[i:i+4:i+4], gd[i:i+4:i+4]
-		for l := range 4 {
-			hv, gv := float64(h4[l]), float64(g4[l])
-			v := hv * gv
-			acc[l] += v
-			sh[l] += hv * hv * gd4[l]
-			sg[l] += gv * gv * hd4[l]
-			g4[l] = float32(v)
-		}
+	fg, fh := gb.rounds*float64(gb.diag[j]), lg.rounds*float64(lg.diag[j])
+	s := &gb.part[j]
+	*s = sums{}
+	e.kern.contractRow(h, g, gb.mask, lg.diag, gb.diag, fg, fh, s)
+	gb.c[j], gb.w[j] = s[0], s[2]
+	for i, v := range h {
+		g[i] *= v
 	}
-	for ; i < in; i++ {
-		hv, gv := float64(h[i]), float64(g[i])
-		v := hv * gv
-		acc[0] += v
-		sh[0] += hv * hv * gd[i]
-		sg[0] += gv * gv * hd[i]
-		g[i] = float32(v)
-	}
-	gb.c[j], gb.w[j] = sum4(acc), fg*sum4(sh)+fh*sum4(sg)
 }
 
 // mirrorBlock is the side of the square blocks in which mirror copies, so

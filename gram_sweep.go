@@ -11,22 +11,20 @@ package chanprune
 // π, row q of M is summed over the channels ranked below q (lowerSum):
 // contiguous, k_max·in entries per set and batch.
 
-// observeGram evaluates every pair on one batch from its Gram matrix.
+// observeGram evaluates every pair on one batch from its Gram matrix. A
+// stream of one pair (the CLI's eval) contracts the batch as Evaluate does,
+// never storing G for a batch of at most gramRows tokens; more pairs share
+// one full G and its row sums.
 func (s *Stream) observeGram(batch []float32) {
 	e := s.e
-	us, tb := e.gramInputs(batch, true)
-	gb := e.gram
-	workers := e.workerCount()
-	gb.rowSums.do(e.in, workers, (*Evaluator).rowSum, e)
-	var hg float64
-	s.gram.r, s.gram.a, s.gram.rounds = 0, 0, gb.rounds+e.layerGram.rounds
-	for j, c := range gb.c {
-		hg += c
-		s.gram.r += gb.w[j]
-		s.gram.a += e.layerGram.diag[j] * gb.diag[j]
+	if len(s.points) == 1 {
+		k := s.points[0].NumPruned
+		splitChannels(e.perm, s.orders[0], k, e.pruned)
+		sums, v := e.gramBatchSums(batch, k)
+		s.cur[0], s.uncertified[0] = sums, !certified(sums, v)
+	} else {
+		s.observeGramSets(batch)
 	}
-	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
-	s.job.do(len(s.names), min(workers, len(s.names)), (*Stream).gramSet, s)
 	if e.method == Gram {
 		return // forced: the uncertified pairs are counted
 	}
@@ -37,6 +35,25 @@ func (s *Stream) observeGram(batch []float32) {
 			s.ran[i] = Direct
 		}
 	}
+}
+
+// observeGramSets evaluates every pair on one batch from its full G and
+// the row sums of H⊙G, score set by score set (gramSet).
+func (s *Stream) observeGramSets(batch []float32) {
+	e := s.e
+	us, tb := e.gramInputs(batch, true, false)
+	gb := e.gram
+	workers := e.workerCount()
+	gb.rowSums.do(e.in, workers, (*Evaluator).rowSum, e)
+	var hg float64
+	s.gram.r, s.gram.a, s.gram.rounds = 0, 0, gb.rounds+e.layerGram.rounds
+	for j, c := range gb.c {
+		hg += c
+		s.gram.r += gb.w[j]
+		s.gram.a += float64(e.layerGram.diag[j]) * float64(gb.diag[j])
+	}
+	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
+	s.job.do(len(s.names), min(workers, len(s.names)), (*Stream).gramSet, s)
 }
 
 // gramSet evaluates score set i at each of its ratios.
@@ -55,7 +72,7 @@ func (s *Stream) gramSet(_, i int) {
 			dd += float64(row[q]) + 2*e.kern.lowerSum(row, rank, int32(k))
 			yd += gb.c[q] + u[q]*gb.colSum[q]
 			w += gb.w[q]
-			a += e.layerGram.diag[q] * gb.diag[q]
+			a += float64(e.layerGram.diag[q]) * float64(gb.diag[q])
 		}
 		s.cur[p] = gramSums(s.gram.yy, yd, dd, k == in, s.gram.us, s.gram.tb)
 		s.uncertified[p] = !certified(s.cur[p], s.sweepVariance(w, a))

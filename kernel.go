@@ -25,13 +25,16 @@ type kernel struct {
 	// lowerSum is the sweep's row reduction (lowerSumFunc).
 	lowerSum lowerSumFunc
 
+	// contract is the Gram path's contraction of a row of H⊙G (contractFunc).
+	contract contractFunc
+
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
 
-	// The planner's exchange rates, in this kernel's multiply-adds, fitted
-	// to BenchmarkEvaluateAuto on the developer machine: what the Gram path
-	// spends per entry of H⊙G it visits (scalar Go, memory-bound), and per
-	// batch beyond its products (packing, hand-offs between workers).
+	// The planner's exchange rates, in this kernel's multiply-adds (asm/
+	// and gen/ say how each was set): what the Gram path spends per entry
+	// of H⊙G it contracts (the contract kernel), and per batch beyond its
+	// products (packing, hand-offs between workers).
 	gramEntryMACs int
 	gramBatchMACs int
 }
@@ -84,6 +87,33 @@ type gemmAccFunc func(a, w []float32, k int, c []float32, ldc, m, n int)
 // each row of M = H⊙G with the channels' ranks in a score set's pruning
 // order. Every SIMD kernel is checked against lowerSumGeneric.
 type lowerSumFunc func(m []float32, rank []int32, below int32) float64
+
+// contractFunc adds to s the contraction of one row segment of H⊙G with
+// its rounding-error proxies (gram_certify.go). For j < len(h), with
+// every float32 widened to float64, v_j = h_j·g_j and
+// w_j = fg·h_j²·gd_j + fh·g_j²·hd_j, it adds
+//
+//	s[0] += Σ v_j,  s[1] += Σ v_j·mask_j,  s[2] += Σ w_j,  s[3] += Σ w_j·mask_j
+//
+// in float64, in any order. len(h) is a multiple of contractBlock; g, mask,
+// hd and gd are at least as long. The Gram path calls it on the row of H
+// and G right of the diagonal, mask 1 for a pruned channel and 0 for a
+// kept one, hd and gd the diagonals of H and G (float32 values, so the
+// widening is exact). Every SIMD kernel is checked against contractGeneric.
+type contractFunc func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)
+
+// contractBlock is the length unit of contractFunc: one iteration of the
+// AVX-512 kernel, two of AVX2's and four of NEON's. Callers contract the
+// last len mod contractBlock entries with contractGeneric.
+const contractBlock = 8
+
+// contractRow is contractFunc for any length: the whole blocks go to the
+// kernel's contract, the rest to contractGeneric.
+func (k *kernel) contractRow(h, g, mask, hd, gd []float32, fg, fh float64, s *sums) {
+	n := len(h) - len(h)%contractBlock
+	k.contract(h[:n], g, mask, hd, gd, fg, fh, s)
+	contractGeneric(h[n:], g[n:], mask[n:], hd[n:], gd[n:], fg, fh, s)
+}
 
 // readSumFunc returns the float32 sum of x, len(x) a multiple of
 // readBlock, reading each element once with the widest loads the kernel

@@ -77,6 +77,14 @@ func lowerSumAVX2(m []float32, rank []int32, below int32) float64
 //go:noescape
 func readSumAVX2(x []float32) float32
 
+// contractAVX2 adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with
+// w = fg·h²·gd + fh·g²·hd, in float64, with AVX2+FMA; len(h) a multiple
+// of 8. It implements contractFunc (kernel.go); refer to
+// contractGeneric in kernel_generic.go.
+//
+//go:noescape
+func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
@@ -149,3 +157,11 @@ func lowerSumAVX512(m []float32, rank []int32, below int32) float64
 //
 //go:noescape
 func readSumAVX512(x []float32) float32
+
+// contractAVX512 adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with
+// w = fg·h²·gd + fh·g²·hd, in float64, with AVX-512; len(h) a multiple
+// of 8. It implements contractFunc (kernel.go); refer to
+// contractGeneric in kernel_generic.go.
+//
+//go:noescape
+func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)

@@ -1131,6 +1131,80 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+// Requires: AVX, FMA3
+TEXT ·contractAVX2(SB), NOSPLIT, $0-144
+	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 YMM.
+	MOVQ         h_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         mask_base+48(FP), DX
+	MOVQ         hd_base+72(FP), BX
+	MOVQ         gd_base+96(FP), SI
+	MOVQ         h_len+8(FP), DI
+	VBROADCASTSD fg+120(FP), Y0
+	VBROADCASTSD fh+128(FP), Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+
+	// Iterations of 8 entries.
+	SHRQ $0x03, DI
+	JZ   reduce
+
+loop:
+	VCVTPS2PD   (AX), Y6
+	VCVTPS2PD   (CX), Y7
+	VCVTPS2PD   (DX), Y8
+	VMULPD      Y7, Y6, Y9
+	VADDPD      Y9, Y2, Y2
+	VFMADD231PD Y8, Y9, Y3
+	VMULPD      Y6, Y6, Y6
+	VCVTPS2PD   (SI), Y9
+	VMULPD      Y9, Y6, Y6
+	VMULPD      Y7, Y7, Y7
+	VCVTPS2PD   (BX), Y9
+	VMULPD      Y9, Y7, Y7
+	VMULPD      Y0, Y6, Y6
+	VFMADD231PD Y1, Y7, Y6
+	VADDPD      Y6, Y4, Y4
+	VFMADD231PD Y8, Y6, Y5
+	VCVTPS2PD   16(AX), Y6
+	VCVTPS2PD   16(CX), Y7
+	VCVTPS2PD   16(DX), Y8
+	VMULPD      Y7, Y6, Y9
+	VADDPD      Y9, Y2, Y2
+	VFMADD231PD Y8, Y9, Y3
+	VMULPD      Y6, Y6, Y6
+	VCVTPS2PD   16(SI), Y9
+	VMULPD      Y9, Y6, Y6
+	VMULPD      Y7, Y7, Y7
+	VCVTPS2PD   16(BX), Y9
+	VMULPD      Y9, Y7, Y7
+	VMULPD      Y0, Y6, Y6
+	VFMADD231PD Y1, Y7, Y6
+	VADDPD      Y6, Y4, Y4
+	VFMADD231PD Y8, Y6, Y5
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	DECQ        DI
+	JNZ         loop
+
+reduce:
+	MOVQ       s+136(FP), AX
+	VHADDPD    Y3, Y2, Y2
+	VHADDPD    Y5, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y5
+	VADDPD     Y5, Y3, Y3
+	VADDPD     (AX), Y3, Y3
+	VMOVUPD    Y3, (AX)
+	VZEROUPPER
+	RET
+
 // func evalAVX512_14x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
 // Requires: AVX, AVX512F
 TEXT ·evalAVX512_14x32(SB), $3648-120
@@ -2553,5 +2627,77 @@ reduce:
 	VPERMILPS  $0xb1, Z0, Z1
 	VADDPS     Z1, Z0, Z0
 	VMOVSS     X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+// Requires: AVX, AVX512F
+TEXT ·contractAVX512(SB), NOSPLIT, $0-144
+	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 ZMM.
+	MOVQ         h_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         mask_base+48(FP), DX
+	MOVQ         hd_base+72(FP), BX
+	MOVQ         gd_base+96(FP), SI
+	MOVQ         h_len+8(FP), DI
+	MOVQ         fg+120(FP), R8
+	VPBROADCASTQ R8, Z0
+	MOVQ         fh+128(FP), R8
+	VPBROADCASTQ R8, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+
+	// Iterations of 8 entries.
+	SHRQ $0x03, DI
+	JZ   reduce
+
+loop:
+	VCVTPS2PD   (AX), Z6
+	VCVTPS2PD   (CX), Z7
+	VCVTPS2PD   (DX), Z8
+	VMULPD      Z7, Z6, Z9
+	VADDPD      Z9, Z2, Z2
+	VFMADD231PD Z8, Z9, Z3
+	VMULPD      Z6, Z6, Z6
+	VCVTPS2PD   (SI), Z9
+	VMULPD      Z9, Z6, Z6
+	VMULPD      Z7, Z7, Z7
+	VCVTPS2PD   (BX), Z9
+	VMULPD      Z9, Z7, Z7
+	VMULPD      Z0, Z6, Z6
+	VFMADD231PD Z1, Z7, Z6
+	VADDPD      Z6, Z4, Z4
+	VFMADD231PD Z8, Z6, Z5
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	DECQ        DI
+	JNZ         loop
+
+reduce:
+	MOVQ          s+136(FP), AX
+	VSHUFF64X2    $0x44, Z3, Z2, Z0
+	VSHUFF64X2    $0xee, Z3, Z2, Z2
+	VADDPD        Z0, Z2, Z2
+	VSHUFF64X2    $0x44, Z5, Z4, Z0
+	VSHUFF64X2    $0xee, Z5, Z4, Z4
+	VADDPD        Z0, Z4, Z4
+	VSHUFF64X2    $0x88, Z4, Z2, Z0
+	VSHUFF64X2    $0xdd, Z4, Z2, Z2
+	VADDPD        Z0, Z2, Z2
+	VPERMILPD     $0x55, Z2, Z0
+	VADDPD        Z0, Z2, Z2
+	MOVL          $0x00000055, CX
+	KMOVW         CX, K1
+	VCOMPRESSPD.Z Z2, K1, Z0
+	MOVL          $0x0000000f, CX
+	KMOVW         CX, K1
+	VMOVUPD.Z     (AX), K1, Z2
+	VADDPD        Z0, Z2, Z2
+	VMOVUPD       Z2, K1, (AX)
 	VZEROUPPER
 	RET

@@ -1259,3 +1259,119 @@ reduce:
 	WORD  $0x6e38d718     // faddp v24.4s, v24.4s, v24.4s
 	FMOVS F24, ret+24(FP)
 	RET
+
+// func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
+// Requires: ASIMD
+// Registers: V0 fg, V1 fh, V2–V11 h, g, mask, hd, gd (two each), V12–V17 widened
+// and products, V24–V31 two sets of the four float64 sums; R0–R4 the inputs, R5 count.
+TEXT ·contractNEON(SB), NOSPLIT, $0-144
+	MOVD h_base+0(FP), R0
+	MOVD g_base+24(FP), R1
+	MOVD mask_base+48(FP), R2
+	MOVD hd_base+72(FP), R3
+	MOVD gd_base+96(FP), R4
+	MOVD h_len+8(FP), R5
+	MOVD fg+120(FP), R6
+	VDUP R6, V0.D2
+	MOVD fh+128(FP), R6
+	VDUP R6, V1.D2
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+	// Iterations of 8 entries.
+	LSR $3, R5, R5
+	CBZ R5, reduce
+
+loop:
+	VLD1.P 32(R0), [V2.S4, V3.S4]   // h[j : j+8]
+	VLD1.P 32(R1), [V4.S4, V5.S4]   // g[j : j+8]
+	VLD1.P 32(R2), [V6.S4, V7.S4]   // mask[j : j+8]
+	VLD1.P 32(R3), [V8.S4, V9.S4]   // hd[j : j+8]
+	VLD1.P 32(R4), [V10.S4, V11.S4] // gd[j : j+8]
+	WORD   $0x0e61784c              // fcvtl v12.2d, v2.2s
+	WORD   $0x0e61788d              // fcvtl v13.2d, v4.2s
+	WORD   $0x0e6178ce              // fcvtl v14.2d, v6.2s
+	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
+	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x0e61794f              // fcvtl v15.2d, v10.2s
+	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x0e61790f              // fcvtl v15.2d, v8.2s
+	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e71d75a              // fadd v26.2d, v26.2d, v17.2d
+	VFMLA  V14.D2, V17.D2, V27.D2   // Σ w·mask
+	WORD   $0x4e61784c              // fcvtl2 v12.2d, v2.4s
+	WORD   $0x4e61788d              // fcvtl2 v13.2d, v4.4s
+	WORD   $0x4e6178ce              // fcvtl2 v14.2d, v6.4s
+	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
+	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x4e61794f              // fcvtl2 v15.2d, v10.4s
+	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x4e61790f              // fcvtl2 v15.2d, v8.4s
+	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e71d7de              // fadd v30.2d, v30.2d, v17.2d
+	VFMLA  V14.D2, V17.D2, V31.D2   // Σ w·mask
+	WORD   $0x0e61786c              // fcvtl v12.2d, v3.2s
+	WORD   $0x0e6178ad              // fcvtl v13.2d, v5.2s
+	WORD   $0x0e6178ee              // fcvtl v14.2d, v7.2s
+	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
+	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x0e61796f              // fcvtl v15.2d, v11.2s
+	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x0e61792f              // fcvtl v15.2d, v9.2s
+	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e71d75a              // fadd v26.2d, v26.2d, v17.2d
+	VFMLA  V14.D2, V17.D2, V27.D2   // Σ w·mask
+	WORD   $0x4e61786c              // fcvtl2 v12.2d, v3.4s
+	WORD   $0x4e6178ad              // fcvtl2 v13.2d, v5.4s
+	WORD   $0x4e6178ee              // fcvtl2 v14.2d, v7.4s
+	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
+	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x4e61796f              // fcvtl2 v15.2d, v11.4s
+	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x4e61792f              // fcvtl2 v15.2d, v9.4s
+	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e71d7de              // fadd v30.2d, v30.2d, v17.2d
+	VFMLA  V14.D2, V17.D2, V31.D2   // Σ w·mask
+	SUBS   $1, R5, R5
+	BNE    loop
+
+	// Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.
+reduce:
+	WORD $0x4e7cd718            // fadd v24.2d, v24.2d, v28.2d
+	WORD $0x4e7dd739            // fadd v25.2d, v25.2d, v29.2d
+	WORD $0x4e7ed75a            // fadd v26.2d, v26.2d, v30.2d
+	WORD $0x4e7fd77b            // fadd v27.2d, v27.2d, v31.2d
+	WORD $0x6e79d710            // faddp v16.2d, v24.2d, v25.2d
+	WORD $0x6e7bd751            // faddp v17.2d, v26.2d, v27.2d
+	MOVD s+136(FP), R0
+	VLD1 (R0), [V12.D2, V13.D2]
+	WORD $0x4e70d58c            // fadd v12.2d, v12.2d, v16.2d
+	WORD $0x4e71d5ad            // fadd v13.2d, v13.2d, v17.2d
+	VST1 [V12.D2, V13.D2], (R0)
+	RET

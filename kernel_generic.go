@@ -19,6 +19,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.gemm = k.gemmGeneric
 	k.gemmAcc = k.gemmAccGeneric
 	k.lowerSum = lowerSumGeneric
+	k.contract = contractGeneric
 	k.readSum = readSumGeneric
 	return k
 }
@@ -76,6 +77,27 @@ func lowerSumGeneric(m []float32, rank []int32, below int32) float64 {
 		}
 	}
 	return s
+}
+
+// contractGeneric is the reference contractFunc, for any length: four
+// partial sums of each kind (entry j into sum j mod 4) hide the latency of
+// the float64 adds.
+func contractGeneric(h, g, mask, hd, gd []float32, fg, fh float64, s *sums) {
+	var v, vm, w, wm [4]float64
+	for j := range h {
+		hv, gv, m := float64(h[j]), float64(g[j]), float64(mask[j])
+		p := hv * gv
+		q := fg*hv*hv*float64(gd[j]) + fh*gv*gv*float64(hd[j])
+		l := j % 4
+		v[l] += p
+		vm[l] += p * m
+		w[l] += q
+		wm[l] += q * m
+	}
+	s[0] += sum4(v)
+	s[1] += sum4(vm)
+	s[2] += sum4(w)
+	s[3] += sum4(wm)
 }
 
 // tileProduct sets c (mr×nr, row-major) to the product of the packed rows

@@ -8,13 +8,13 @@ package chanprune
 // with the extensions its functions require (their Requires lines merged).
 var kernelTable = []kernelSpec{
 	{kernel: &kernel{name: "avx2", mr: 6, nr: 16,
-		eval: evalAVX2_6x16, gemm: gemmAVX2_6x16, gemmAcc: gemmAccAVX2_6x16, lowerSum: lowerSumAVX2, readSum: readSumAVX2,
-		peak: peakAVX2, peakFlops: 192, gramEntryMACs: 95, gramBatchMACs: 7000000,
+		eval: evalAVX2_6x16, gemm: gemmAVX2_6x16, gemmAcc: gemmAccAVX2_6x16, lowerSum: lowerSumAVX2, readSum: readSumAVX2, contract: contractAVX2,
+		peak: peakAVX2, peakFlops: 192, gramEntryMACs: 50, gramBatchMACs: 7000000,
 		tail: &kernel{name: "avx2/tail", mr: 4, nr: 16, eval: evalAVX2_4x16, gemm: gemmAVX2_4x16, gemmAcc: gemmAccAVX2_4x16}},
 		requires: []string{"AVX", "FMA3"}},
 	{kernel: &kernel{name: "avx512", mr: 14, nr: 32,
-		eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32, lowerSum: lowerSumAVX512, readSum: readSumAVX512,
-		peak: peakAVX512, peakFlops: 768, gramEntryMACs: 190, gramBatchMACs: 14000000,
+		eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32, lowerSum: lowerSumAVX512, readSum: readSumAVX512, contract: contractAVX512,
+		peak: peakAVX512, peakFlops: 768, gramEntryMACs: 55, gramBatchMACs: 14000000,
 		tail: &kernel{name: "avx512/tail", mr: 8, nr: 32, eval: evalAVX512_8x32, gemm: gemmAVX512_8x32, gemmAcc: gemmAccAVX512_8x32}},
 		requires: []string{"AVX", "AVX512F"}},
 }

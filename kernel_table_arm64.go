@@ -7,7 +7,7 @@ package chanprune
 // kernelTable lists the kernel of kernel_arm64.s with the extensions it requires.
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: 8, nr: 12,
-		eval: evalNEON_8x12, gemm: gemmNEON_8x12, gemmAcc: gemmAccNEON_8x12, lowerSum: lowerSumNEON, readSum: readSumNEON,
+		eval: evalNEON_8x12, gemm: gemmNEON_8x12, gemmAcc: gemmAccNEON_8x12, lowerSum: lowerSumNEON, readSum: readSumNEON, contract: contractNEON,
 		peak: peakNEON, peakFlops: 192, gramEntryMACs: 50, gramBatchMACs: 4000000},
 	requires: []string{"ASIMD"},
 }}

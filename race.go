@@ -28,7 +28,7 @@ func init() {
 // memory to the race detector before calling the kernel.
 func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
-	eval, gemm, gemmAcc, lowerSum, readSum := k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum
+	eval, gemm, gemmAcc, lowerSum, readSum, contract := k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.contract
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -63,6 +63,16 @@ func raceWrap(k *kernel) {
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)
 		return readSum(x)
+	}
+	k.contract = func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums) {
+		n := len(h)
+		raceRead(h)
+		raceRead(g[:n])
+		raceRead(mask[:n])
+		raceRead(hd[:n])
+		raceRead(gd[:n])
+		raceWrite(s[:])
+		contract(h, g, mask, hd, gd, fg, fh, s)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
@@ -23,11 +22,7 @@ func (x *isa) lowerSum(c *build.Context, accs int) {
 	if accs < 2 || bits.OnesCount(uint(accs)) != 1 {
 		panic(fmt.Sprintf("%s: %d accumulators, want a power of two ≥ 2", name, accs))
 	}
-	c.Function(name)
-	c.Attributes(attr.NOSPLIT)
-	c.Signature(signature(lowerSumSig))
-	c.Pragma("noescape")
-	c.Doc(
+	leafFunction(c, name, lowerSumSig,
 		fmt.Sprintf("%s returns Σ m[j] over the j < len(m) with rank[j] < below", name),
 		fmt.Sprintf("(signed), summed in float64, with %s; len(rank) ≥ len(m). It", x.title),
 		"implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in",

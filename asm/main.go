@@ -43,6 +43,10 @@
 //     (lowersum.go). Tails: whole steps or blocks, then AVX2 adds the last
 //     len mod 4 one by one and AVX-512 does one block under a count mask
 //     with masked loads.
+//   - contract (contractFunc, the Gram path's H⊙G row contraction) widens
+//     h, g, mask and the diagonals with VCVTPS2PD from memory and sums
+//     h·g and the rounding-error proxies, plain and masked, in float64
+//     (contract.go); lengths are whole blocks of 8, the caller does the rest.
 //
 // # Register budgets
 //
@@ -53,6 +57,7 @@
 //	3 temporaries = 15 registers; the sums reuse accumulator registers
 //	lowerSum AVX2:   4 accumulators + below + 2 temporaries = 7 YMM
 //	lowerSum AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
+//	contract (both): 4 sums + fg, fh + 6 temporaries
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
 // give the accumulators enough independent chains to cover the FMA latency
@@ -106,12 +111,15 @@ var shapes = []struct {
 	reads              int // float32 accumulators of readSum
 
 	// The planner's exchange rates (kernel.go), in this kernel's
-	// multiply-adds, fitted to BenchmarkEvaluateAuto: they go to the
-	// kernel table as they are.
+	// multiply-adds: they go to the kernel table as they are. The entry
+	// rate is the contract kernel's time per entry over the gemm's per
+	// multiply-add, from CPU profiles of BenchmarkEvaluateAuto/seed (2-core
+	// AMD EPYC, busy); the batch rate was fitted to BenchmarkEvaluateAuto
+	// on the developer machine.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 8, 95, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 190, 14e6},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 8, 50, 7e6},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 55, 14e6},
 }
 
 func main() {
@@ -144,17 +152,19 @@ func main() {
 		flops := s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
 		s.isa.readSum(c, s.reads)
+		s.isa.contract(c)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSum: "lowerSum" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
+				contract: "contract" + s.isa.name,
 			},
 			tailMR:    s.tailMR,
 			tail:      kernelFuncs{eval: tail.kernelName("eval"), gemm: tail.kernelName(gemmSet.kind), gemmAcc: tail.kernelName(gemmAdd.kind)},
 			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs,
 		})
-		// gemmAcc runs gemm's loop; lowerSum and readSum are not FMA kernels.
+		// gemmAcc runs gemm's loop; lowerSum, readSum and contract are not FMA kernels.
 		stem := strings.ToLower(s.isa.name) + "_"
 		loops = append(loops, mcaLoop{t.kernelName("eval"), stem + "eval"},
 			mcaLoop{t.kernelName("gemm"), stem + "gemm"}, mcaLoop{"peak" + s.isa.name, stem + "peak"})

@@ -4,6 +4,8 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 )
 
@@ -39,6 +41,7 @@ const (
 
 	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
 	readSumSig  = "func(x []float32) float32"
+	contractSig = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed
@@ -49,4 +52,14 @@ func signature(expr string) *gotypes.Signature {
 		panic(err)
 	}
 	return s
+}
+
+// leafFunction starts a NOSPLIT, noescape assembly function name of
+// signature sig with the doc comment doc, one line each.
+func leafFunction(c *build.Context, name, sig string, doc ...string) {
+	c.Function(name)
+	c.Attributes(attr.NOSPLIT)
+	c.Signature(signature(sig))
+	c.Pragma("noescape")
+	c.Doc(doc...)
 }

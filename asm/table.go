@@ -35,11 +35,11 @@ type family struct {
 // kernelFuncs names a family's functions, one per field of the library's
 // kernel type.
 type kernelFuncs struct {
-	eval, gemm, gemmAcc, lowerSum, readSum, peak string
+	eval, gemm, gemmAcc, lowerSum, readSum, peak, contract string
 }
 
 func (k kernelFuncs) all() []string {
-	return []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak}
+	return []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak, k.contract}
 }
 
 // tablePass writes the table of fams to path.
@@ -70,11 +70,11 @@ func tablePass(path string, fams []family) pass.Func {
 			slices.Sort(requires)
 			k, tk := fm.funcs, fm.tail
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
-				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,\n"+
+				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s, contract: %s,\n"+
 				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
 				"tail: &kernel{name: %q, mr: %d, nr: %d, eval: %s, gemm: %s, gemmAcc: %s}},\n"+
 				"requires: []string{%s}},\n",
-				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum,
+				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.contract,
 				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
 				fm.name+"/tail", fm.tailMR, fm.nr, tk.eval, tk.gemm, tk.gemmAcc,
 				quoted(slices.Compact(requires)))

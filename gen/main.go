@@ -49,6 +49,11 @@
 //     one at a time, then after the pairwise reduction (fadd, faddp) the
 //     last len mod 4 elements one by one (scalar fcvt, fadd), so nothing
 //     at or past len(m) is read.
+//   - contractNEON (contractFunc, the Gram path's H⊙G row contraction,
+//     contract.go): 8 entries of h, g, mask and the diagonals an
+//     iteration, widened group by group (fcvtl, fcvtl2), the products in
+//     .2d (fmul, fmla) and the four sums in two sets of accumulators; the
+//     caller does the last len mod 8 entries.
 //
 // # Layout
 //
@@ -125,8 +130,9 @@ func main() {
 	k := neonKernel{
 		eval: evalKernel(sh), gemm: gemmKernel(sh, gemmSet), gemmAcc: gemmKernel(sh, gemmAdd),
 		peak: peakKernel(sh), lowerSum: lowerSumKernel(SumVecs), readSum: readSumKernel(ReadSums),
+		contract: contractKernel(),
 	}
-	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSum, k.readSum}
+	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSum, k.readSum, k.contract}
 
 	s, err := genAsm(header, funcs)
 	if err != nil {

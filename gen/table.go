@@ -11,8 +11,9 @@ import (
 // tile, the functions and the peak flops from here and nowhere else.
 
 // The planner's exchange rates (kernel.go) for the NEON kernel, in its
-// multiply-adds: estimated from the 4-lane width (half of AVX2's), not
-// measured on hardware.
+// multiply-adds, not measured on hardware: the entry rate as AVX2's (the
+// contract and gemm kernels narrow alike with the vector width), the batch
+// rate estimated from the 4-lane width.
 const (
 	GramEntryMACs = 50
 	GramBatchMACs = 4e6
@@ -20,12 +21,12 @@ const (
 
 // requires is what the kernels need: base ASIMD only, as the assembler's
 // instructions and the WORD-encoded ones (fmla by element, fadd, faddp,
-// fcvtl, fcvtl2, cmgt) all are.
+// fmul, fcvtl, fcvtl2, cmgt) all are.
 var requires = []string{"ASIMD"}
 
 // A neonKernel names the NEON functions of the kernel's fields.
 type neonKernel struct {
-	eval, gemm, gemmAcc, lowerSum, readSum, peak *kernelFunc
+	eval, gemm, gemmAcc, lowerSum, readSum, peak, contract *kernelFunc
 }
 
 // genTable writes the table's Go source for kernel k of shape sh.
@@ -35,11 +36,11 @@ func genTable(header string, sh shape, k neonKernel) ([]byte, error) {
 	fmt.Fprintf(&b, `// kernelTable lists the kernel of kernel_arm64.s with the extensions it requires.
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: %d, nr: %d,
-		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,
+		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s, contract: %s,
 		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},
 	requires: %#v,
 }}
-`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name,
+`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name, k.contract.name,
 		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs), requires)
 	src, err := format.Source(b.Bytes())
 	if err != nil {

@@ -1,0 +1,80 @@
+package chanprune
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// contractCase draws a row segment of n entries of H and G, a 0/1 mask
+// and positive diagonals, with values from gen.
+func contractCase(r *rand.Rand, n int, gen func() float32) (h, g, mask, hd, gd []float32) {
+	h, g, mask, hd, gd = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for j := range n {
+		h[j], g[j] = gen(), gen()
+		hd[j], gd[j] = float32(math.Abs(float64(gen()))), float32(math.Abs(float64(gen())))
+		if r.IntN(3) == 0 {
+			mask[j] = 1
+		}
+	}
+	return h, g, mask, hd, gd
+}
+
+// checkContract holds a kernel's contract to the float64 sums, which its
+// own float64 operations in another order may miss by a few roundings per
+// term and n·2⁻⁵³ of the sum of magnitudes; s starts nonzero, as the
+// kernel adds to it.
+func checkContract(t *testing.T, kern *kernel, h, g, mask, hd, gd []float32, fg, fh float64) {
+	t.Helper()
+	start := sums{0.5, -1, 2, 3}
+	var want, abs sums
+	for j := range h {
+		hv, gv, m := float64(h[j]), float64(g[j]), float64(mask[j])
+		v := hv * gv
+		w := fg*hv*hv*float64(gd[j]) + fh*gv*gv*float64(hd[j])
+		for i, x := range [4]float64{v, v * m, w, w * m} {
+			want[i] += x
+			abs[i] += math.Abs(x)
+		}
+	}
+	got, twin := start, start
+	kern.contract(h, g, mask, hd, gd, fg, fh, &got)
+	contractGeneric(h, g, mask, hd, gd, fg, fh, &twin)
+	for i := range want {
+		tol := float64(len(h)+8)*0x1p-53*abs[i] + 0x1p-50*math.Abs(start[i])
+		if math.Abs(got[i]-start[i]-want[i]) > tol || math.Abs(twin[i]-start[i]-want[i]) > tol {
+			t.Fatalf("%s n=%d: s[%d] = %v, twin %v, want %v ± %v", kern.name, len(h), i, got[i]-start[i], twin[i]-start[i], want[i], tol)
+		}
+	}
+}
+
+func TestContractKernels(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(23)
+		normal := func() float32 { return float32(r.NormFloat64()) }
+		for _, n := range []int{0, 8, 16, 24, 32, 64, 1000, 1016} {
+			h, g, mask, hd, gd := contractCase(r, n, normal)
+			// The inputs may be longer than h.
+			g, mask, hd, gd = append(g, 1, 2), append(mask, 1, 1), append(hd, 3, 4), append(gd, 5, 6)
+			checkContract(t, kern, h, g, mask, hd, gd, 0.75, 1.5)
+		}
+	})
+}
+
+// FuzzContractKernel runs every kernel's contract against the float64
+// sums on rows decoded from the input.
+func FuzzContractKernel(f *testing.F) {
+	for _, n := range []uint16{0, 1, 2, 5, 13, 100} {
+		f.Add(n, uint64(n), 0.5, 2.0, []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
+	}
+	f.Fuzz(func(t *testing.T, blocks uint16, seed uint64, fg, fh float64, data []byte) {
+		if !isFinite(fg) || !isFinite(fh) {
+			t.Skip("fg and fh are finite on the Gram path")
+		}
+		forEachKernel(t, func(t *testing.T, kern *kernel) {
+			vals := &fuzzFloats{data: data}
+			h, g, mask, hd, gd := contractCase(newRand(seed), int(blocks)%256*contractBlock, vals.next)
+			checkContract(t, kern, h, g, mask, hd, gd, fg, fh)
+		})
+	})
+}
