@@ -109,6 +109,9 @@ func TestUsageExitStatus(t *testing.T) {
 	if _, _, stderr := runBuffers("help", "bogus"); !strings.Contains(stderr, `"bogus"`) {
 		t.Errorf("help bogus: %q does not name the topic", stderr)
 	}
+	if code, out, stderr := runBuffers("bogus", "x"); code != 2 || out != "" || !strings.Contains(stderr, `unknown command "bogus"`) {
+		t.Errorf("bogus x: exit %d, stdout %q, stderr %q; want 2 (a usage error) naming the command", code, out, stderr)
+	}
 }
 
 func TestVersion(t *testing.T) {

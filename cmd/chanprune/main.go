@@ -58,7 +58,7 @@ func main() {
 }
 
 // run executes one command line and returns the exit status: 0, 1 for a
-// failed command, 2 for a command line that names no command.
+// failed command, 2 for a command line that names no command or an unknown one.
 func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 0:
@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "chanprune: unknown command %q (try 'chanprune help')\n", args[0])
-	return 1
+	return 2
 }
 
 func usage(w io.Writer) {
