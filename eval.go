@@ -48,13 +48,19 @@ type Metrics struct {
 	// be within the conformance tolerances and were kept because the Gram
 	// method was forced; under Auto such batches are redone on the direct
 	// path, and this is 0.
-	Uncertified int
-	PerBatch    []BatchMetrics
-
-	// OutputRMS is the mean over batches of sqrt(mean(y²)), the scale of
+	Uncertified int // OutputRMS is the mean over batches of sqrt(mean(y²)), the scale of
 	// the original output, averaged as RMSE is: RMSE/OutputRMS compares
 	// layers. Points of one stream agree on it to float32 rounding.
 	OutputRMS float64
+	// Compensation is the repair measured (CompensateNone: the seed's
+	// pruning); Damp is the damp a lstsq repair used; FitTokens counts the
+	// rows of the fit set, and FitEvaluated says it was the evaluated
+	// batches themselves (no held-out measure: see README, "Compensation").
+	Compensation Compensation
+	Damp         float64
+	FitTokens    int
+	FitEvaluated bool
+	PerBatch     []BatchMetrics
 }
 
 // BatchMetrics holds the metrics of one activation batch.
@@ -123,6 +129,7 @@ type Evaluator struct {
 	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
 	gram      *gramBatch
 	sweep     *Stream // reused by SweepTo
+	repair    *repairScratch
 
 	// The call in progress, read by the jobs.
 	call struct {
@@ -232,10 +239,21 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	}
 	groups, k := e.groups.cut(ratio)
 	e.groups.orderChannels(e.order)
+	if err := e.measure(m, batches, k, e.plan(batches, 1, false)); err != nil {
+		return err
+	}
+	m.Ratio, m.NumPrunedGroups, m.GroupSize, m.Tie = ratio, groups, e.groups.size, e.groups.tie(groups)
+	return nil
+}
+
+// measure evaluates batches by method (Direct or Gram, as planned) with
+// the first k channels of e.order pruned, writing into m all but its
+// Ratio, group counts and Tie.
+func (e *Evaluator) measure(m *Metrics, batches [][]float32, k int, method Method) error {
 	splitChannels(e.perm, e.order, k, e.pruned)
 	e.ran = slices.Grow(e.ran[:0], len(batches))[:len(batches)]
 	uncertified := 0
-	if e.plan(batches, 1, false) == Gram {
+	if method == Gram {
 		uncertified = e.runGram(batches, k)
 	} else {
 		e.run(batches, e.in-k)
@@ -244,7 +262,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 		}
 	}
 
-	*m = Metrics{Ratio: ratio, NumPruned: k, NumPrunedGroups: groups, GroupSize: e.groups.size, Tie: e.groups.tie(groups), Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
+	*m = Metrics{NumPruned: k, Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
 	for b, s := range e.batchSums[:len(batches)] {
 		tokens := len(batches[b]) / e.in
 		bm := batchMetrics(s, tokens, e.out)
@@ -252,16 +270,27 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 		if !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
 			return nonFiniteBatch(b, batches[b], e.in)
 		}
-		m.RMSE += bm.RMSE
-		m.CosineSimilarity += bm.CosineSimilarity
-		m.OutputRMS += bm.OutputRMS
-		m.PerBatch = append(m.PerBatch, bm)
+		m.addBatch(bm)
 	}
-	m.RMSE /= float64(len(batches))
-	m.CosineSimilarity /= float64(len(batches))
-	m.OutputRMS /= float64(len(batches))
-	m.Method = batchesMethod(m.PerBatch)
+	m.average()
 	return nil
+}
+
+// addBatch adds a batch's metrics to m's sums and PerBatch.
+func (m *Metrics) addBatch(bm BatchMetrics) {
+	m.RMSE += bm.RMSE
+	m.CosineSimilarity += bm.CosineSimilarity
+	m.OutputRMS += bm.OutputRMS
+	m.PerBatch = append(m.PerBatch, bm)
+}
+
+// average turns m's sums into the means over its PerBatch and sets its
+// Method.
+func (m *Metrics) average() {
+	m.RMSE /= float64(len(m.PerBatch))
+	m.CosineSimilarity /= float64(len(m.PerBatch))
+	m.OutputRMS /= float64(len(m.PerBatch))
+	m.Method = batchesMethod(m.PerBatch)
 }
 
 // acquire claims the Evaluator's scratch for call, or reports ErrBusy if

@@ -46,8 +46,9 @@ type Stream struct {
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
-	ran         []Method     // per point: the method of the batch in progress
-	one         [1][]float32 // the batch in progress, as a list
+	ran         []Method       // per point: the method of the batch in progress
+	one         [1][]float32   // the batch in progress, as a list
+	repair      []*repairProbe // per point, for a repaired stream (repair_stream.go)
 
 	// per point: an earlier point of the same score set that prunes as
 	// many channels, so the same ones, whose direct sums it copies; −1 if
@@ -64,21 +65,8 @@ func (e *Evaluator) NewStream(sets []ScoreSet, ratios []float64) (*Stream, error
 
 // reset readies s for a new run, reusing its memory and dst's.
 func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
-	if len(sets) == 0 {
-		return fmt.Errorf("score sets: none given: %w", ErrEmpty)
-	}
-	if len(ratios) == 0 {
-		return fmt.Errorf("ratios: none given: %w", ErrEmpty)
-	}
-	for _, r := range ratios {
-		if err := checkRatio(r); err != nil {
-			return err
-		}
-	}
-	for _, set := range sets {
-		if err := s.e.groups.reduceScores(set.Scores); err != nil {
-			return fmt.Errorf("score set %q: %w", set.Name, err)
-		}
+	if err := s.e.checkSweep(sets, ratios); err != nil {
+		return err
 	}
 	s.ratios = append(s.ratios[:0], ratios...)
 	s.names = s.names[:0]
@@ -117,7 +105,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		s.byK = append(s.byK, r)
 	}
 	slices.SortStableFunc(s.byK, func(a, b int) int { return s.points[a].NumPruned - s.points[b].NumPruned })
-	s.method, s.batches, s.spent = Auto, 0, 0
+	s.method, s.batches, s.spent, s.repair = Auto, 0, 0, nil
 	return nil
 }
 
@@ -151,18 +139,8 @@ func (s *Stream) observe(batch []float32) error {
 		}
 		return err
 	}
-	method := s.method
-	if method == Auto {
-		method = e.planStream(s.one[:], len(s.points), &s.spent)
-	}
-	clear(s.uncertified)
-	for i := range s.ran {
-		s.ran[i] = method
-	}
-	if method == Gram {
-		s.observeGram(batch)
-	} else {
-		s.observeDirect()
+	if err := s.observeSums(batch); err != nil {
+		return err
 	}
 	tokens := len(batch) / e.in
 	for _, c := range s.cur {
@@ -179,6 +157,27 @@ func (s *Stream) observe(batch []float32) error {
 		}
 	}
 	s.batches++
+	return nil
+}
+
+// observeSums sets the sums of every pair on the batch in progress.
+func (s *Stream) observeSums(batch []float32) error {
+	clear(s.uncertified)
+	if s.repair != nil {
+		return s.observeRepaired(batch)
+	}
+	method := s.method
+	if method == Auto {
+		method = s.e.planStream(s.one[:], len(s.points), &s.spent)
+	}
+	for i := range s.ran {
+		s.ran[i] = method
+	}
+	if method == Gram {
+		s.observeGram(batch)
+	} else {
+		s.observeDirect()
+	}
 	return nil
 }
 
@@ -273,4 +272,26 @@ func (s *Stream) observePoint(i int) {
 	splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
 	e.run(s.one[:], e.in-p.NumPruned)
 	s.cur[i] = e.batchSums[0]
+}
+
+// checkSweep checks the score sets (one score per channel, or per group
+// under WithGroups) and ratios of a sweep.
+func (e *Evaluator) checkSweep(sets []ScoreSet, ratios []float64) error {
+	if len(sets) == 0 {
+		return fmt.Errorf("score sets: none given: %w", ErrEmpty)
+	}
+	if len(ratios) == 0 {
+		return fmt.Errorf("ratios: none given: %w", ErrEmpty)
+	}
+	for _, r := range ratios {
+		if err := checkRatio(r); err != nil {
+			return err
+		}
+	}
+	for _, set := range sets {
+		if err := e.groups.reduceScores(set.Scores); err != nil {
+			return fmt.Errorf("score set %q: %w", set.Name, err)
+		}
+	}
+	return nil
 }

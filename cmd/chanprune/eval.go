@@ -18,6 +18,7 @@ func runEval(args []string, stdout io.Writer) error {
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
 	format := fs.String("format", "text", "output `format`: text or json")
 	method := methodFlag(fs)
+	comp := compensationFlags(fs, false, true)
 	stacked := stackedFlag(fs)
 	quiet := quietFlag(fs)
 	groups := groupFlags(fs)
@@ -40,24 +41,21 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.NewStream([]chanprune.ScoreSet{{Name: *scoresPath, Scores: scores}}, []float64{ratio})
+	modes, err := comp.modes()
 	if err != nil {
-		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
+		return err
 	}
 	batches, err := openBatches(files, *stacked)
 	if err != nil {
 		return err
 	}
-	p := newProgress(progressOut, batches.Len(), "batches", !*quiet && *format != "json")
+	p := newProgress(progressOut, batches.Len()*comp.passes(modes, 1), "batches", !*quiet && *format != "json")
 	defer p.Finish()
-	if err := observeBatches(s, batches, layer.In, p); err != nil {
-		return err
-	}
-	p.Finish()
-	points, err := s.Result()
+	points, err := comp.evaluate(e, []chanprune.ScoreSet{{Name: *scoresPath, Scores: scores}}, []float64{ratio}, modes, files, *stacked, layer.In, p, *weight)
 	if err != nil {
 		return err
 	}
+	p.Finish()
 	warnUncertified(*weight, points)
 	warnTies(*weight, points)
 	m, names := points[0].Metrics, batchNames(batches)
@@ -143,10 +141,11 @@ type evalJSON struct {
 	GroupSize        int         `json:"group_size"`  // 1: single channels
 	NumPrunedGroups  int         `json:"num_pruned_groups"`
 	PerBatch         []batchJSON `json:"per_batch"`
+	repairJSON
 }
 
 func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, kernel string) error {
-	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), m.GroupSize, m.NumPrunedGroups, nil}
+	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), m.GroupSize, m.NumPrunedGroups, nil, newRepairJSON(m)}
 	for i, b := range m.PerBatch {
 		out.PerBatch = append(out.PerBatch, batchJSON{names[i], b.Tokens, b.RMSE, b.CosineSimilarity, methodName(b.Method)})
 	}
@@ -177,5 +176,8 @@ method            %s
 `, l.In, l.Out, plural(len(names), "batch"), plural(tokens, "token"),
 		m.NumPruned, l.In, m.Ratio, groupsPruned(m.NumPrunedGroups, m.GroupSize), m.RMSE, m.CosineSimilarity,
 		m.PerBatch[worstRMSE].RMSE, names[worstRMSE], m.PerBatch[worstCos].CosineSimilarity, names[worstCos], kernel, methodName(m.Method))
+	if err == nil && m.Compensation != chanprune.CompensateNone {
+		_, err = fmt.Fprintf(w, "compensation      %s\n", repairText(m))
+	}
 	return err
 }

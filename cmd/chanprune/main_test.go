@@ -154,7 +154,6 @@ func TestEvalBadInputs(t *testing.T) {
 		{"no batches", f.args("0.5"), "batches"},
 		{"bad format", append(f.args("0.5", f.x0), "--format", "xml"), "--format"},
 		{"unknown flag", append(f.args("0.5", f.x0), "--frobnicate"), "frobnicate"},
-		{"unknown command", []string{"evaluate"}, "evaluate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tc.args...)

@@ -49,9 +49,19 @@ func sweepPlotPoints(points []chanprune.Point) []plotPoint {
 	for i, p := range points {
 		rmse := statsJSON{p.RMSE, 0, p.RMSE, p.RMSE}
 		cos := statsJSON{p.CosineSimilarity, 0, p.CosineSimilarity, p.CosineSimilarity}
-		out[i] = plotPoint{p.Set, p.Ratio, rmse, cos, 0}
+		out[i] = plotPoint{seriesName(p.Set, p.Compensation.String()), p.Ratio, rmse, cos, 0}
 	}
 	return out
+}
+
+// seriesName labels a plotted curve: the score set, and the repair when
+// there is one, so that one set's curves under several --compensate modes
+// stay apart.
+func seriesName(set, compensation string) string {
+	if compensation == "" || compensation == chanprune.CompensateNone.String() {
+		return set
+	}
+	return set + " + " + compensation
 }
 
 // addPlot declares the --plot file path in outs, refusing a format not

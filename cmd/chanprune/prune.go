@@ -26,12 +26,26 @@ func runPrune(args []string, stdout io.Writer) error {
 		"up and gate projections); --out gets their kept rows as up.weight and gate.weight")
 	coupleBias := fs.String("couple-bias", "", "`UB[,GB]`: the biases [in] of the --couple layers, in their order; --out gets their kept entries as up.bias and gate.bias")
 	groups := groupFlags(fs)
+	comp := compensationFlags(fs, false, true)
+	outBias := fs.String("out-bias", "", "with --compensate, where to write the repaired bias `B.npy`, [out] float32")
+	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(files) > 0 {
-		return fmt.Errorf("unexpected argument %q: prune reads no batches", files[0])
+	modes, err := comp.modes()
+	if err != nil {
+		return err
+	}
+	mode := modes[0]
+	if len(files) > 0 && mode == chanprune.CompensateNone {
+		return fmt.Errorf("unexpected argument %q: prune reads no batches without --compensate", files[0])
+	}
+	if *outBias != "" && mode == chanprune.CompensateNone {
+		return fmt.Errorf("--out-bias goes with --compensate bias or lstsq, which change the bias")
+	}
+	if *outBias == "" && *outFile == "" && mode != chanprune.CompensateNone {
+		return fmt.Errorf("--compensate %s changes the bias: --out-bias B.npy (or --out F.safetensors, which holds it) is required", mode)
 	}
 	switch {
 	case *outFile == "" && *outWeight == "" && *outKeep == "":
@@ -59,12 +73,18 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	biasOut, err := addOutput(&outs, "--out-bias", *outBias)
+	if err != nil {
+		return err
+	}
 	var reads inputs
 	reads.add("--weight", *weight)
 	reads.add("--bias", *bias)
 	reads.add("--scores", *scoresPath)
 	reads.add("--couple", feederRefs...)
 	reads.add("--couple-bias", feederBiasRefs...)
+	reads.add("batch", files...)
+	reads.add("--fit", comp.fit...)
 	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
@@ -95,10 +115,21 @@ func runPrune(args []string, stdout io.Writer) error {
 	}
 	warnTie(*weight, *scoresPath, ratio, pruned.Tie())
 	keep := pruned.Kept()
+	p := prunedFile{keep: keep, weight: pruned.Weight(), in: layer.In, out: layer.Out, dtype: w.Dtype, feeders: feeders}
+	if b != nil {
+		p.bias, p.biasDt = b.Data, b.Dtype
+	}
+	if mode != chanprune.CompensateNone {
+		r, err := repairPruned(layer, prunedOf(keep, layer.In), ratio, comp, mode, files, *stacked)
+		if err != nil {
+			return err
+		}
+		p.weight, p.bias = r.Weight, r.Bias
+	}
 	var wrote []string
 	if weightOut != nil {
 		shape := []int{layer.Out, len(keep)}
-		if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, pruned.Weight()) }); err != nil {
+		if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, p.weight) }); err != nil {
 			return err
 		}
 		if err := keepOut.Write(func(w io.Writer) error { return npy.WriteIndex(w, keep) }); err != nil {
@@ -106,11 +137,13 @@ func runPrune(args []string, stdout io.Writer) error {
 		}
 		wrote = append(wrote, fmt.Sprintf("%s %s, %s [%d]", *outWeight, shapeText(shape), *outKeep, len(keep)))
 	}
-	if fileOut != nil {
-		p := prunedFile{layer: pruned, dtype: w.Dtype, feeders: feeders}
-		if b != nil {
-			p.bias, p.biasDt = b.Data, b.Dtype
+	if biasOut != nil {
+		if err := biasOut.Write(func(w io.Writer) error { return npy.Write(w, []int{layer.Out}, p.bias) }); err != nil {
+			return err
 		}
+		wrote = append(wrote, fmt.Sprintf("%s [%d] (repaired by %s)", *outBias, layer.Out, mode))
+	}
+	if fileOut != nil {
 		ts := p.tensors()
 		if err := fileOut.Write(func(w io.Writer) error { return p.write(w, ts) }); err != nil {
 			return err

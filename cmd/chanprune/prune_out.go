@@ -14,7 +14,9 @@ import (
 // when it has feeders), the kept rows of its feeders, and keep, with the
 // metadata chanprune.LoadLayer needs.
 type prunedFile struct {
-	layer   *chanprune.Layer
+	keep    []int            // the kept channels, ascending
+	weight  []float32        // [out, len(keep)]: the kept columns, or their repair
+	in, out int              // the original layer's shape
 	dtype   tensorfile.Dtype // the weight's, as read
 	bias    []float32        // nil for none: the layer's, or one compensation repaired
 	biasDt  tensorfile.Dtype // the bias's, as read
@@ -23,12 +25,12 @@ type prunedFile struct {
 
 // tensors lists the file's tensors.
 func (p prunedFile) tensors() []tensorfile.Tensor {
-	keep := p.layer.Kept()
+	keep := p.keep
 	prefix := ""
 	if len(p.feeders) > 0 {
 		prefix = "down."
 	}
-	ts := []tensorfile.Tensor{outTensor(prefix+"weight", []int{p.layer.Out(), len(keep)}, p.layer.Weight(), p.dtype)}
+	ts := []tensorfile.Tensor{outTensor(prefix+"weight", []int{p.out, len(keep)}, p.weight, p.dtype)}
 	if p.bias != nil {
 		ts = append(ts, outTensor(prefix+"bias", []int{len(p.bias)}, p.bias, p.biasDt))
 	}
@@ -61,7 +63,7 @@ func outTensor(name string, shape []int, data []float32, read tensorfile.Dtype) 
 // input rows as in_features and PyTorch as the format, as
 // transformers expects.
 func (p prunedFile) write(w io.Writer, ts []tensorfile.Tensor) error {
-	meta := map[string]string{chanprune.LayerInFeatures: strconv.Itoa(p.layer.In()), "format": "pt"}
+	meta := map[string]string{chanprune.LayerInFeatures: strconv.Itoa(p.in), "format": "pt"}
 	return tensorfile.WriteSafetensors(w, ts, meta)
 }
 

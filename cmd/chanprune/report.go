@@ -24,6 +24,7 @@ func runReport(args []string, stdout io.Writer) error {
 	quiet := quietFlag(fs)
 	shardArg := shardFlag(fs)
 	groups := groupFlags(fs)
+	comp := compensationFlags(fs, true, false)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -32,6 +33,10 @@ func runReport(args []string, stdout io.Writer) error {
 		return fmt.Errorf("want one MANIFEST (.json, .yaml or .yml), got %d arguments", len(files))
 	}
 	part, err := shardOf(fs, *shardArg)
+	if err != nil {
+		return err
+	}
+	modes, err := comp.modes()
 	if err != nil {
 		return err
 	}
@@ -58,7 +63,8 @@ func runReport(args []string, stdout io.Writer) error {
 	indices := part.indices(len(manifest))
 	total := 0
 	for _, i := range indices {
-		total += manifest[i].count
+		l := manifest[i]
+		total += l.count * comp.passes(modes, len(l.Scores)*len(l.Ratios))
 	}
 	p := newProgress(progressOut, total, "", !*quiet && sink.format != "json")
 	defer p.Finish()
@@ -67,7 +73,7 @@ func runReport(args []string, stdout io.Writer) error {
 	for _, i := range indices {
 		l := manifest[i]
 		p.Describe(l.Name)
-		r, k, err := evaluateLayer(l, p)
+		r, k, err := evaluateLayer(l, p, comp, modes)
 		if err != nil {
 			return fmt.Errorf("layer %q: %s", l.Name, strings.TrimPrefix(err.Error(), "--"))
 		}
@@ -121,6 +127,7 @@ type statsJSON struct {
 type summaryJSON struct {
 	Scores           string    `json:"scores"`
 	Ratio            float64   `json:"ratio"`
+	Compensation     string    `json:"compensation"`
 	Layers           int       `json:"layers"`
 	RMSE             statsJSON `json:"rmse"`
 	CosineSimilarity statsJSON `json:"cosine_similarity"`
@@ -133,7 +140,7 @@ type reportJSON struct {
 
 // evaluateLayer evaluates one manifest layer with its own Evaluator and
 // Stream, and returns its points and the kernel used.
-func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
+func evaluateLayer(l manifestLayer, p progress, comp *compensation, modes []chanprune.Compensation) (layerResult, string, error) {
 	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method, l.Groups.option)
 	if err != nil {
 		return layerResult{}, "", err
@@ -146,18 +153,11 @@ func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
 		}
 		sets = append(sets, chanprune.ScoreSet{Name: sr.Name, Scores: scores})
 	}
-	s, err := e.NewStream(sets, l.Ratios)
-	if err != nil {
-		return layerResult{}, "", fmt.Errorf("scores: %w", err)
-	}
 	batches, err := openBatches(l.Batches, l.Stacked)
 	if err != nil {
 		return layerResult{}, "", err
 	}
-	if err := observeBatches(s, batches, layer.In, p); err != nil {
-		return layerResult{}, "", err
-	}
-	points, err := s.Result()
+	points, err := comp.evaluate(e, sets, l.Ratios, modes, l.Batches, l.Stacked, layer.In, p, l.Name)
 	if err != nil {
 		return layerResult{}, "", err
 	}
@@ -177,12 +177,13 @@ func summarize(results []layerResult) []summaryJSON {
 	type key struct {
 		scores string
 		ratio  float64
+		comp   string
 	}
 	var order []key
 	rmse, cos := map[key][]float64{}, map[key][]float64{}
 	for _, r := range results {
 		for _, pt := range r.Points {
-			k := key{pt.Scores, pt.Ratio}
+			k := key{pt.Scores, pt.Ratio, pt.Compensation}
 			if _, ok := rmse[k]; !ok {
 				order = append(order, k)
 			}
@@ -192,7 +193,7 @@ func summarize(results []layerResult) []summaryJSON {
 	}
 	out := make([]summaryJSON, len(order))
 	for i, k := range order {
-		out[i] = summaryJSON{k.scores, k.ratio, len(rmse[k]), stats(rmse[k]), stats(cos[k])}
+		out[i] = summaryJSON{k.scores, k.ratio, k.comp, len(rmse[k]), stats(rmse[k]), stats(cos[k])}
 	}
 	return out
 }
@@ -219,7 +220,7 @@ func reportPlot(title string, results []layerResult, summary []summaryJSON) plot
 	pts := make([]plotPoint, len(summary))
 	uneven := false
 	for i, s := range summary {
-		pts[i] = plotPoint{s.Scores, s.Ratio, s.RMSE, s.CosineSimilarity, s.Layers}
+		pts[i] = plotPoint{seriesName(s.Scores, s.Compensation), s.Ratio, s.RMSE, s.CosineSimilarity, s.Layers}
 		uneven = uneven || s.Layers < len(results)
 	}
 	if title == "" {
@@ -253,10 +254,10 @@ func stats(x []float64) statsJSON {
 func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, kernel string) error {
 	fmt.Fprintf(w, "%s, kernel %s\n\n", plural(len(results), "layer"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\tmethod\t")
+	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\tmethod\tcompensation\t")
 	for _, r := range results {
 		for _, p := range r.Points {
-			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t%s\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, p.Method)
+			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t%s\t%s\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, p.Method, p.Compensation)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -264,9 +265,9 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 	}
 	fmt.Fprintf(w, "\nacross layers (mean, population std, min, max):\n\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scores\tratio\tlayers\trmse mean\tstd\tmin\tmax\tcosine mean\tstd\tmin\tmax\t")
+	fmt.Fprintln(tw, "scores\tratio\tcompensation\tlayers\trmse mean\tstd\tmin\tmax\tcosine mean\tstd\tmin\tmax\t")
 	for _, s := range summary {
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.3g\t%.6g\t%.6g\t%.8f\t%.3g\t%.8f\t%.8f\t\n", s.Scores, s.Ratio, s.Layers,
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%d\t%.6g\t%.3g\t%.6g\t%.6g\t%.8f\t%.3g\t%.8f\t%.8f\t\n", s.Scores, s.Ratio, s.Compensation, s.Layers,
 			s.RMSE.Mean, s.RMSE.Std, s.RMSE.Min, s.RMSE.Max,
 			s.CosineSimilarity.Mean, s.CosineSimilarity.Std, s.CosineSimilarity.Min, s.CosineSimilarity.Max)
 	}
@@ -276,16 +277,17 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 // writeReportCSV writes one table: a row per layer and pair (kind
 // "layer"), then the summary's mean, std, min and max rows per pair, each
 // with the number of layers that evaluated the pair, then a layer row's
-// method, kernel, ties_at_cut and the layer's output_rms (added last, so
-// the columns before them keep their places).
+// method, kernel, ties_at_cut, the layer's output_rms and the point's
+// repair (compensation, damp, fit_tokens, fit; added last, so the columns
+// before them keep their places).
 func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) error {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut", "output_rms"})
+	cw.Write(append([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut", "output_rms"}, repairCSVHeader...))
 	for _, r := range results {
 		for _, p := range r.Points {
-			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), "",
-				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut), g(r.OutputRMS)})
+			cw.Write(append([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), "",
+				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut), g(r.OutputRMS)}, p.repairJSON.csv()...))
 		}
 	}
 	for _, s := range summary {
@@ -298,7 +300,7 @@ func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) e
 			{"min", s.RMSE.Min, s.CosineSimilarity.Min},
 			{"max", s.RMSE.Max, s.CosineSimilarity.Max},
 		} {
-			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", "", ""})
+			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", "", "", s.Compensation, "", "", ""})
 		}
 	}
 	cw.Flush()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,7 +61,8 @@ func TestReportOutputRMS(t *testing.T) {
 	}
 	code, stdout, _ = runCLI(t, "report", "--format", "csv", jsonPath)
 	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
-	if code != 0 || err != nil || rows[0][len(rows[0])-1] != "output_rms" {
+	col := slices.Index(rows[0], "output_rms")
+	if code != 0 || err != nil || col < 0 {
 		t.Fatalf("csv: exit %d, %v: %q", code, err, rows[:1])
 	}
 	for _, row := range rows[1:] {
@@ -72,8 +74,8 @@ func TestReportOutputRMS(t *testing.T) {
 				}
 			}
 		}
-		if row[len(row)-1] != want {
-			t.Errorf("csv row %q: output_rms %q, want %q", row, row[len(row)-1], want)
+		if row[col] != want {
+			t.Errorf("csv row %q: output_rms %q, want %q", row, row[col], want)
 		}
 	}
 }

@@ -23,6 +23,7 @@ func runScore(args []string, stdout io.Writer) error {
 	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude or scale_by_magnitude (default none)")
 	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the batches given)")
 	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
+	damp := fs.Float64("damp", 0, "obs's ridge damping `D` (default 0.01)")
 	layout := fs.String("layout", chanprune.LayoutSeqFirst, "the batches' leading axes: `ORDER` seq-first ([seq, batch, in], Megatron's) or batch-first ([batch, seq, in], a Hugging Face hook's); only l2norm depends on it")
 	heads := fs.Int("heads", 0, "kv-head-contribution's query heads `Q` (head_dim = in/Q)")
 	kvHeads := fs.Int("kv-heads", 0, "kv-head-contribution's KV heads `KV`: one score per KV group of in/KV channels")
@@ -107,7 +108,7 @@ func runScore(args []string, stdout io.Writer) error {
 			return fmt.Errorf("--method is required: one of %s", strings.Join(chanprune.EstimatorNames(), ", "))
 		}
 		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed, Layout: *layout,
-			Heads: *heads, KVHeads: *kvHeads}
+			Heads: *heads, KVHeads: *kvHeads, Damp: *damp}
 		if *method == "iterative" && !set["iterations"] {
 			if n == 0 {
 				return fmt.Errorf("no activation batches given (BATCH arguments)")

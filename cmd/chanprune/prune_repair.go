@@ -1,0 +1,45 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/chanprune/chanprune"
+)
+
+// repairPruned fits the --compensate repair of layer with the pruned
+// channels removed, on the --fit batches or, without them, on the BATCH
+// arguments, and returns the repaired compact layer.
+func repairPruned(layer chanprune.Linear, pruned []int, ratio float64, comp *compensation, mode chanprune.Compensation,
+	files []string, stacked bool) (chanprune.RepairedLayer, error) {
+	if len(files) == 0 && len(comp.fit) == 0 {
+		return chanprune.RepairedLayer{}, fmt.Errorf("--compensate %s needs the batches to fit it on: BATCH arguments or --fit REF", mode)
+	}
+	e, err := chanprune.NewEvaluator(layer)
+	if err != nil {
+		return chanprune.RepairedLayer{}, err
+	}
+	fit, err := comp.fitSet(e, files, stacked, layer.In, noProgress{})
+	if err != nil {
+		return chanprune.RepairedLayer{}, err
+	}
+	warnFewFitTokens("prune", fit, []chanprune.Compensation{mode}, []float64{ratio}, layer.In, len(comp.fit) > 0)
+	r, err := fit.Repair(layer, pruned, mode, comp.damp)
+	if errors.Is(err, chanprune.ErrNotPositiveDefinite) {
+		return r, fmt.Errorf("--compensate lstsq --damp %v: %w", comp.damp, err)
+	}
+	return r, err
+}
+
+// prunedOf lists the channels of [0, in) that keep (ascending) leaves out.
+func prunedOf(keep []int, in int) []int {
+	pruned := make([]int, 0, in-len(keep))
+	for c, k := 0, 0; c < in; c++ {
+		if k < len(keep) && keep[k] == c {
+			k++
+			continue
+		}
+		pruned = append(pruned, c)
+	}
+	return pruned
+}
