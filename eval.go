@@ -130,6 +130,7 @@ type Option func(*config)
 type config struct {
 	kernel    string
 	workers   int
+	format    WeightFormat // a Layer's weight format (format.go)
 	method    Method
 	methodSet bool // WithMethod was given: only an Evaluator has a method
 }

@@ -20,7 +20,55 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.gemmAcc = k.gemmAccGeneric
 	k.lowerSum = lowerSumGeneric
 	k.readSum = readSumGeneric
+	k.gemv32, k.gemvBF16, k.gemvF16 = genericGemvs(nr)
 	return k
+}
+
+// genericGemvs returns the reference small-T products for panels of nr
+// outputs, for 1 … gemvMaxT tokens: gemvGeneric with the panel's rows read
+// as float32, bfloat16 or float16.
+func genericGemvs(nr int) (f32 []gemv32Func, bf16, f16 []gemv16Func) {
+	for t := 1; t <= gemvMaxT; t++ {
+		f32 = append(f32, func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int) {
+			gemvGeneric(t, nr, x, ldx, depth, bias, c, ldc, n, func(p int, row []float32) { copy(row, w[p*nr:]) })
+		})
+		for _, f := range []WeightFormat{BFloat16, Float16} {
+			g := func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
+				gemvGeneric(t, nr, x, ldx, depth, bias, c, ldc, n, func(p int, row []float32) {
+					for j := range row {
+						row[j] = widen(f, w[p*nr+j])
+					}
+				})
+			}
+			if f == BFloat16 {
+				bf16 = append(bf16, g)
+			} else {
+				f16 = append(f16, g)
+			}
+		}
+	}
+	return f32, bf16, f16
+}
+
+// gemvGeneric is the reference small-T product (gemv32Func) of t tokens
+// with a panel of nr outputs whose row p row(p, dst) widens into dst.
+func gemvGeneric(t, nr int, x []float32, ldx, depth int, bias, c []float32, ldc, n int, row func(p int, dst []float32)) {
+	var acc [gemvMaxT * 32]float32
+	var w [32]float32
+	for p := range depth {
+		row(p, w[:nr])
+		for i := range t {
+			xi := x[i*ldx+p]
+			for j, v := range w[:nr] {
+				acc[i*nr+j] += xi * v
+			}
+		}
+	}
+	for i := range t {
+		for j := range n {
+			c[i*ldc+j] = acc[i*nr+j] + bias[j]
+		}
+	}
 }
 
 // readSumGeneric is the reference readSumFunc: the sum in element order,

@@ -16,7 +16,9 @@ type product struct {
 	channels []int32   // the channels of a full-width row that the weight's columns hold
 	identity []int32   // 0 … len(channels)-1: rows already compacted
 	in, out  int       // width of full rows; outputs
-	weight   []float32 // packed weight panels (packWeight), len(channels) rows each
+	weight   []float32 // packed weight panels (packWeight), len(channels) rows each; nil in a 16-bit format
+	weight16 []uint16  // the same panels in format, a 16-bit one (storeIn)
+	format   WeightFormat
 	bias     []float32 // bias padded to whole panels
 	kc       int       // the most rows of a K block: productKC (tests lower it)
 
@@ -28,11 +30,14 @@ type product struct {
 type productCall struct {
 	p      *product
 	packed []float32 // packed activations, grown as needed
+	wide   []float32 // a 16-bit weight widened for gemm (gemv.go)
+	weight []float32 // the float32 panels this call's gemm reads
 	c      []float32
 	tokens int
 	grid   pieceGrid
 	job    job[productCall] // the pieces of grid
 	pack   job[productCall] // the row panels
+	widen  job[productCall] // the weight panels of a 16-bit weight
 	call   struct {
 		x        []float32
 		width    int
@@ -96,19 +101,25 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	call := p.get()
 	defer p.put(call)
 	call.tokens = len(x) / width
+	call.c = c
+	call.call.x, call.call.width, call.call.channels = x, width, channels
+	if p.small(call.tokens) {
+		call.gemv(workers)
+		call.c, call.call.x = nil, nil
+		return
+	}
+	call.weight = call.widened(workers)
 	size := panels(call.tokens, p.kern.mr) * p.kern.mr * len(channels)
 	if len(call.packed) < size {
 		call.packed = make([]float32, size)
 	}
-	call.call.x, call.call.width, call.call.channels = x, width, channels
 	rowPanels := panels(call.tokens, p.kern.mr)
 	call.pack.do(rowPanels, min(workers, rowPanels), (*productCall).packPanel, call)
-	call.c = c
 	call.grid = cutPieces(panels(p.out, p.kern.nr), rowPanels, p.chunkPanels(),
 		float64(call.tokens)*float64(len(channels))*float64(p.out))
 	n := call.grid.pieces()
 	call.job.do(n, min(workers, n), (*productCall).piece, call)
-	call.c, call.call.x = nil, nil
+	call.c, call.call.x, call.weight = nil, nil, nil
 }
 
 func (p *product) get() *productCall {
@@ -146,7 +157,7 @@ func (call *productCall) piece(_, k int) {
 	for b := range blocks {
 		k0, k1 := b*depth/blocks, (b+1)*depth/blocks
 		for j := ch * g.cp; j < min((ch+1)*g.cp, panels(p.out, nr)); j++ {
-			w := p.weight[j*depth*nr+k0*nr : j*depth*nr+k1*nr]
+			w := call.weight[j*depth*nr+k0*nr : j*depth*nr+k1*nr]
 			n := min(nr, p.out-j*nr)
 			for i := t * g.sp; i < min((t+1)*g.sp, panels(tokens, mr)); i++ {
 				m := min(mr, tokens-i*mr)
