@@ -107,20 +107,16 @@ func (call *productCall) widened(workers int) []float32 {
 func (call *productCall) widenPanel(_, j int) {
 	p := call.p
 	size := len(p.channels) * p.kern.nr
-	for i, h := range p.weight16[j*size : (j+1)*size] {
-		call.wide[j*size+i] = widen(p.format, h)
-	}
+	unpack16(call.wide[j*size:(j+1)*size], p.weight16[j*size:(j+1)*size], p.format, p.kern.nr)
 }
 
-// storeIn keeps p's packed weight in format f alone, rounding each value:
-// Compact has checked that f holds them exactly.
+// storeIn keeps p's packed weight in format f alone (pack16.go): Compact
+// has rounded the values to f, so they are kept exactly.
 func (p *product) storeIn(f WeightFormat) {
 	if f == Float32 {
 		return
 	}
 	p.format, p.weight16 = f, make([]uint16, len(p.weight))
-	for i, v := range p.weight {
-		p.weight16[i], _ = narrow(f, v)
-	}
+	pack16(p.weight16, p.weight, f, p.kern.nr)
 	p.weight = nil
 }

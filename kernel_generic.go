@@ -6,8 +6,12 @@ package chanprune
 // in channel order, blocked in 2×4 register sub-tiles so that Go keeps the
 // accumulators in registers.
 
-// maxTile bounds mr·nr over all kernels (AVX-512's 14×32 is the largest).
-const maxTile = 16 * 32
+// maxTile bounds mr·nr over all kernels (AVX-512's 14×32 is the largest),
+// maxNR their nr.
+const (
+	maxTile = 16 * 32
+	maxNR   = 32
+)
 
 var genericKernel = newGenericKernel("generic", 4, 8)
 
@@ -26,7 +30,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 
 // genericGemvs returns the reference small-T products for panels of nr
 // outputs, for 1 … gemvMaxT tokens: gemvGeneric with the panel's rows read
-// as float32, bfloat16 or float16.
+// as float32, or as bfloat16 or float16 in their layouts (pack16.go).
 func genericGemvs(nr int) (f32 []gemv32Func, bf16, f16 []gemv16Func) {
 	for t := 1; t <= gemvMaxT; t++ {
 		f32 = append(f32, func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int) {
@@ -35,9 +39,7 @@ func genericGemvs(nr int) (f32 []gemv32Func, bf16, f16 []gemv16Func) {
 		for _, f := range []WeightFormat{BFloat16, Float16} {
 			g := func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
 				gemvGeneric(t, nr, x, ldx, depth, bias, c, ldc, n, func(p int, row []float32) {
-					for j := range row {
-						row[j] = widen(f, w[p*nr+j])
-					}
+					unpack16(row, w[p*nr:(p+1)*nr], f, nr)
 				})
 			}
 			if f == BFloat16 {
@@ -53,8 +55,8 @@ func genericGemvs(nr int) (f32 []gemv32Func, bf16, f16 []gemv16Func) {
 // gemvGeneric is the reference small-T product (gemv32Func) of t tokens
 // with a panel of nr outputs whose row p row(p, dst) widens into dst.
 func gemvGeneric(t, nr int, x []float32, ldx, depth int, bias, c []float32, ldc, n int, row func(p int, dst []float32)) {
-	var acc [gemvMaxT * 32]float32
-	var w [32]float32
+	var acc [gemvMaxT * maxNR]float32
+	var w [maxNR]float32
 	for p := range depth {
 		row(p, w[:nr])
 		for i := range t {

@@ -127,9 +127,7 @@ func (l *Layer) Weight() []float32 {
 	packed := l.prod.weight
 	if packed == nil {
 		packed = make([]float32, len(l.prod.weight16))
-		for i, h := range l.prod.weight16 {
-			packed[i] = widen(l.prod.format, h)
-		}
+		unpack16(packed, l.prod.weight16, l.prod.format, nr)
 	}
 	w := make([]float32, l.out*depth)
 	for o := range l.out {

@@ -89,14 +89,15 @@ var shapes = []struct {
 	chains int // FMA chains of the peak kernel
 	sums   int // float64 accumulators of lowerSum
 	reads  int // float32 accumulators of readSum
+	gemvT  int // the most tokens of a small-T kernel (gemv.go)
 
 	// The planner's exchange rates (kernel.go), in this kernel's
 	// multiply-adds, fitted to BenchmarkEvaluateAuto: they go to the
 	// kernel table as they are.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 12, 4, 8, 95, 7e6},
-	{avx512, 14, 32, 1, 3, 24, 4, 8, 190, 14e6},
+	{avx2, 6, 16, 1, 6, 12, 4, 8, 6, 95, 7e6},
+	{avx512, 14, 32, 1, 3, 24, 4, 8, 8, 190, 14e6},
 }
 
 func main() {
@@ -125,11 +126,13 @@ func main() {
 		flops := s.isa.peak(c, s.chains)
 		s.isa.lowerSum(c, s.sums)
 		s.isa.readSum(c, s.reads)
+		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSum: "lowerSum" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
+				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 			},
 			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs,
 		})

@@ -34,10 +34,12 @@ type family struct {
 // kernel type.
 type kernelFuncs struct {
 	eval, gemm, gemmAcc, lowerSum, readSum, peak string
+	gemv32, gemvBF16, gemvF16                    []string // by token count, from 1
 }
 
 func (k kernelFuncs) all() []string {
-	return []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak}
+	all := []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak}
+	return slices.Concat(all, k.gemv32, k.gemvBF16, k.gemvF16)
 }
 
 // tablePass writes the table of fams to path.
@@ -69,10 +71,13 @@ func tablePass(path string, fams []family) pass.Func {
 			k := fm.funcs
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,\n"+
-				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},\n"+
+				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
+				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s}},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum,
-				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs, quoted(slices.Compact(requires)))
+				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
+				strings.Join(k.gemv32, ", "), strings.Join(k.gemvBF16, ", "), strings.Join(k.gemvF16, ", "),
+				quoted(slices.Compact(requires)))
 		}
 		b.WriteString("}\n")
 		src, err := format.Source(b.Bytes())
