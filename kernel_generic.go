@@ -34,35 +34,36 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 func genericGemvs(nr int) (f32 []gemv32Func, bf16, f16 []gemv16Func) {
 	for t := 1; t <= gemvMaxT; t++ {
 		f32 = append(f32, func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int) {
-			gemvGeneric(t, nr, x, ldx, depth, bias, c, ldc, n, func(p int, row []float32) { copy(row, w[p*nr:]) })
+			gemvGeneric(t, nr, x, ldx, w, Float32, depth, bias, c, ldc, n)
 		})
-		for _, f := range []WeightFormat{BFloat16, Float16} {
-			g := func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
-				gemvGeneric(t, nr, x, ldx, depth, bias, c, ldc, n, func(p int, row []float32) {
-					unpack16(row, w[p*nr:(p+1)*nr], f, nr)
-				})
-			}
-			if f == BFloat16 {
-				bf16 = append(bf16, g)
-			} else {
-				f16 = append(f16, g)
-			}
-		}
+		bf16 = append(bf16, func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
+			gemvGeneric(t, nr, x, ldx, w, BFloat16, depth, bias, c, ldc, n)
+		})
+		f16 = append(f16, func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
+			gemvGeneric(t, nr, x, ldx, w, Float16, depth, bias, c, ldc, n)
+		})
 	}
 	return f32, bf16, f16
 }
 
 // gemvGeneric is the reference small-T product (gemv32Func) of t tokens
-// with a panel of nr outputs whose row p row(p, dst) widens into dst.
-func gemvGeneric(t, nr int, x []float32, ldx, depth int, bias, c []float32, ldc, n int, row func(p int, dst []float32)) {
+// with a panel of nr outputs in format f: each row is widened to float32,
+// then multiplied and added in channel order.
+func gemvGeneric[W float32 | uint16](t, nr int, x []float32, ldx int, w []W, f WeightFormat, depth int, bias, c []float32, ldc, n int) {
 	var acc [gemvMaxT * maxNR]float32
-	var w [maxNR]float32
+	var row [maxNR]float32
 	for p := range depth {
-		row(p, w[:nr])
+		switch w := any(w[p*nr : (p+1)*nr]).(type) {
+		case []float32:
+			copy(row[:nr], w)
+		case []uint16:
+			unpack16(row[:nr], w, f, nr)
+		}
 		for i := range t {
 			xi := x[i*ldx+p]
-			for j, v := range w[:nr] {
-				acc[i*nr+j] += xi * v
+			a := acc[i*nr : (i+1)*nr]
+			for j, v := range row[:nr] {
+				a[j] += xi * v
 			}
 		}
 	}
