@@ -7,10 +7,12 @@ import (
 )
 
 // A Layer is a linear layer prepared for serving: its weight packed once
-// for the dense micro-kernel, either whole (NewLayer) or compacted to the
-// input channels that pruning keeps (Compact). It is read-only after
+// for the dense micro-kernel, in float32 or a 16-bit format
+// (WithWeightFormat), either whole (NewLayer) or compacted to the input
+// channels that pruning keeps (Compact). It is read-only after
 // construction and safe for concurrent use; Forward allocates nothing in
-// steady state.
+// steady state. A call of up to 8 tokens streams the weight once (gemv.go);
+// WithWorkers bounds the goroutines of each call.
 type Layer struct {
 	in, out int
 	kept    []int // ascending
