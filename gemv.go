@@ -107,7 +107,7 @@ func (call *productCall) widened(workers int) []float32 {
 func (call *productCall) widenPanel(_, j int) {
 	p := call.p
 	size := len(p.channels) * p.kern.nr
-	unpack16(call.wide[j*size:(j+1)*size], p.weight16[j*size:(j+1)*size], p.format, p.kern.nr)
+	p.kern.unpack16(call.wide[j*size:(j+1)*size], p.weight16[j*size:(j+1)*size], p.format)
 }
 
 // storeIn keeps p's packed weight in format f alone (pack16.go): Compact
@@ -117,6 +117,6 @@ func (p *product) storeIn(f WeightFormat) {
 		return
 	}
 	p.format, p.weight16 = f, make([]uint16, len(p.weight))
-	pack16(p.weight16, p.weight, f, p.kern.nr)
+	p.kern.pack16(p.weight16, p.weight, f)
 	p.weight = nil
 }

@@ -29,8 +29,8 @@ func TestGemvKernels(t *testing.T) {
 						w16 := make([]uint16, len(w32))
 						wide := slices.Clone(w32)
 						if f != Float32 {
-							pack16(w16, w32, f, k.nr)
-							unpack16(wide, w16, f, k.nr)
+							k.pack16(w16, w32, f)
+							k.unpack16(wide, w16, f)
 						}
 						name := fmt.Sprintf("%v t=%d depth=%d n=%d", f, tokens, depth, n)
 						got := runGemv(k, f, tokens, x, ldx, wide, w16, depth, bias, ldc, n)

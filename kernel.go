@@ -18,6 +18,9 @@ type kernel struct {
 	gemv32   []gemv32Func
 	gemvBF16 []gemv16Func
 	gemvF16  []gemv16Func
+	// bf16Pairs: the kernel's bfloat16 panels are stored in pairs
+	// (pack16.go).
+	bf16Pairs bool
 
 	// peak runs n iterations of independent FMAs, peakFlops flops each,
 	// to measure the machine's limit for this instruction set; nil for

@@ -24,32 +24,33 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.gemmAcc = k.gemmAccGeneric
 	k.lowerSum = lowerSumGeneric
 	k.readSum = readSumGeneric
-	k.gemv32, k.gemvBF16, k.gemvF16 = genericGemvs(nr)
+	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
 	return k
 }
 
-// genericGemvs returns the reference small-T products for panels of nr
-// outputs, for 1 … gemvMaxT tokens: gemvGeneric with the panel's rows read
-// as float32, or as bfloat16 or float16 in their layouts (pack16.go).
-func genericGemvs(nr int) (f32 []gemv32Func, bf16, f16 []gemv16Func) {
+// gemvGenerics returns the reference small-T products for k's panels, for
+// 1 … gemvMaxT tokens: gemvGeneric with the panel's rows read as float32,
+// or as bfloat16 or float16 in k's layout (pack16.go).
+func (k *kernel) gemvGenerics() (f32 []gemv32Func, bf16, f16 []gemv16Func) {
 	for t := 1; t <= gemvMaxT; t++ {
 		f32 = append(f32, func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int) {
-			gemvGeneric(t, nr, x, ldx, w, Float32, depth, bias, c, ldc, n)
+			gemvGeneric(k, t, x, ldx, w, Float32, depth, bias, c, ldc, n)
 		})
 		bf16 = append(bf16, func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
-			gemvGeneric(t, nr, x, ldx, w, BFloat16, depth, bias, c, ldc, n)
+			gemvGeneric(k, t, x, ldx, w, BFloat16, depth, bias, c, ldc, n)
 		})
 		f16 = append(f16, func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
-			gemvGeneric(t, nr, x, ldx, w, Float16, depth, bias, c, ldc, n)
+			gemvGeneric(k, t, x, ldx, w, Float16, depth, bias, c, ldc, n)
 		})
 	}
 	return f32, bf16, f16
 }
 
 // gemvGeneric is the reference small-T product (gemv32Func) of t tokens
-// with a panel of nr outputs in format f: each row is widened to float32,
-// then multiplied and added in channel order.
-func gemvGeneric[W float32 | uint16](t, nr int, x []float32, ldx int, w []W, f WeightFormat, depth int, bias, c []float32, ldc, n int) {
+// with a panel of k.nr outputs in format f: each row is widened to
+// float32, then multiplied and added in channel order.
+func gemvGeneric[W float32 | uint16](k *kernel, t int, x []float32, ldx int, w []W, f WeightFormat, depth int, bias, c []float32, ldc, n int) {
+	nr := k.nr
 	var acc [gemvMaxT * maxNR]float32
 	var row [maxNR]float32
 	for p := range depth {
@@ -57,7 +58,7 @@ func gemvGeneric[W float32 | uint16](t, nr int, x []float32, ldx int, w []W, f W
 		case []float32:
 			copy(row[:nr], w)
 		case []uint16:
-			unpack16(row[:nr], w, f, nr)
+			k.unpack16(row[:nr], w, f)
 		}
 		for i := range t {
 			xi := x[i*ldx+p]

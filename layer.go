@@ -129,7 +129,7 @@ func (l *Layer) Weight() []float32 {
 	packed := l.prod.weight
 	if packed == nil {
 		packed = make([]float32, len(l.prod.weight16))
-		unpack16(packed, l.prod.weight16, l.prod.format, nr)
+		l.prod.kern.unpack16(packed, l.prod.weight16, l.prod.format)
 	}
 	w := make([]float32, l.out*depth)
 	for o := range l.out {

@@ -1,41 +1,43 @@
 package chanprune
 
 // A weight stored in 16 bits keeps the packed panels' layout (packWeight),
-// row by row of nr outputs, with one change for bfloat16, which the kernels
-// widen by moving each value to the top half of a float32: its rows are
+// row by row of nr outputs, in output order, with one exception for the
+// kernels with kernel.bf16Pairs set (the x86 ones), which widen bfloat16 by
+// moving each value to the top half of a float32: their bfloat16 rows are
 // stored in pairs, the dword d holding output d in its low half and output
 // nr/2+d in its high half, so that a shift gives the first half of the
-// outputs and a mask the second, without a shuffle (asm/gemv.go). float16
-// rows are in output order.
+// outputs and a mask the second, without a shuffle (asm/gemv.go). NEON
+// widens a row in order (USHLL), as every kernel does float16.
 
-// slot16 returns where output j of a row of nr is stored in format f.
-func slot16(f WeightFormat, j, nr int) int {
-	if f != BFloat16 {
+// slot16 returns where output j of a row is stored in format f for k.
+func (k *kernel) slot16(f WeightFormat, j int) int {
+	if f != BFloat16 || !k.bf16Pairs {
 		return j
 	}
-	if h := nr / 2; j >= h {
+	if h := k.nr / 2; j >= h {
 		return 2*(j-h) + 1
 	}
 	return 2 * j
 }
 
-// pack16 rounds src, whole rows of nr float32 values in output order, to
-// format f into dst (the same length) in f's layout. Values f cannot hold
+// pack16 rounds src, whole rows of k.nr float32 values in output order, to
+// format f into dst (the same length) in k's layout. Values f cannot hold
 // finite come out as Inf or NaN bits; Compact has ruled them out.
-func pack16(dst []uint16, src []float32, f WeightFormat, nr int) {
-	for r := 0; r < len(src); r += nr {
-		for j, v := range src[r : r+nr] {
-			dst[r+slot16(f, j, nr)], _ = narrow(f, v)
+func (k *kernel) pack16(dst []uint16, src []float32, f WeightFormat) {
+	for r := 0; r < len(src); r += k.nr {
+		for j, v := range src[r : r+k.nr] {
+			dst[r+k.slot16(f, j)], _ = narrow(f, v)
 		}
 	}
 }
 
-// unpack16 widens src, whole rows of nr values in format f's layout, into
-// dst (the same length) in output order: the inverse of pack16.
-func unpack16(dst []float32, src []uint16, f WeightFormat, nr int) {
-	for r := 0; r < len(src); r += nr {
-		for j := range dst[r : r+nr] {
-			dst[r+j] = widen(f, src[r+slot16(f, j, nr)])
+// unpack16 widens src, whole rows of k.nr values in format f and k's
+// layout, into dst (the same length) in output order: the inverse of
+// pack16.
+func (k *kernel) unpack16(dst []float32, src []uint16, f WeightFormat) {
+	for r := 0; r < len(src); r += k.nr {
+		for j := range dst[r : r+k.nr] {
+			dst[r+j] = widen(f, src[r+k.slot16(f, j)])
 		}
 	}
 }

@@ -72,7 +72,7 @@ func tablePass(path string, fams []family) pass.Func {
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,\n"+
 				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
-				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s}},\n"+
+				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\nbf16Pairs: true},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum,
 				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
