@@ -17,7 +17,7 @@ const gemvMaxT = 8
 const gemvPieceBytes = 64 << 10
 
 // small reports whether a call of tokens rows takes the small-T path: the
-// kernel has small-T products (the NEON kernel does not yet; it runs gemm).
+// kernel has small-T products (every kernel in the tables does).
 func (p *product) small(tokens int) bool {
 	return tokens <= gemvMaxT && len(p.kern.gemv32) > 0
 }

@@ -126,7 +126,11 @@ func main() {
 		eval: evalKernel(sh), gemm: gemmKernel(sh, gemmSet), gemmAcc: gemmKernel(sh, gemmAdd),
 		peak: peakKernel(sh), lowerSum: lowerSumKernel(SumVecs), readSum: readSumKernel(ReadSums),
 	}
+	k.gemv = gemvKernels()
 	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSum, k.readSum}
+	for _, f := range gemvFormats {
+		funcs = append(funcs, k.gemv[f.kind]...)
+	}
 
 	s, err := genAsm(header, funcs)
 	if err != nil {
