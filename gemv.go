@@ -84,30 +84,40 @@ func (f WeightFormat) size() int {
 	return 2
 }
 
-// widened returns the call's float32 copy of a 16-bit packed weight, for
-// the gemm path, which multiplies float32 panels: widening per call keeps
-// the layer at 2 bytes a weight, and at more than gemvMaxT tokens the
-// widening (a read of 2 and a write of 4 bytes a weight, shared by the
-// workers panel by panel) costs little beside the 2·T flops a weight. For a
-// float32 layer it is the packed weight.
-func (call *productCall) widened(workers int) []float32 {
+// block returns rows [k0, k1) of weight panel j as float32, for the gemm
+// of a piece on the given slot: the packed panel itself, or, for a 16-bit
+// weight, that K block widened into the slot's scratch. A block (at most
+// kc rows of nr) stays in L2 while the piece's row panels use it, so the
+// widening costs a read of the weight and no trip to memory beside the
+// 2·T flops a weight, and the layer stays at 2 bytes a weight.
+func (call *productCall) block(slot, j, k0, k1 int) []float32 {
 	p := call.p
+	nr, depth := p.kern.nr, len(p.channels)
+	at := j*depth*nr + k0*nr
 	if p.format == Float32 {
-		return p.weight
+		return p.weight[at : at+(k1-k0)*nr]
 	}
-	if len(call.wide) < len(p.weight16) {
-		call.wide = make([]float32, len(p.weight16))
-	}
-	np := panels(p.out, p.kern.nr)
-	call.widen.do(np, min(workers, np), (*productCall).widenPanel, call)
-	return call.wide[:len(p.weight16)]
+	w := call.blocks[slot][:(k1-k0)*nr]
+	p.kern.unpack16(w, p.weight16[at:at+len(w)], p.format)
+	return w
 }
 
-// widenPanel widens panel j of the 16-bit weight into the call's copy.
-func (call *productCall) widenPanel(_, j int) {
+// growBlocks makes sure each of slots has a block's scratch, for a 16-bit
+// weight.
+func (call *productCall) growBlocks(slots int) {
 	p := call.p
-	size := len(p.channels) * p.kern.nr
-	p.kern.unpack16(call.wide[j*size:(j+1)*size], p.weight16[j*size:(j+1)*size], p.format)
+	if p.format == Float32 {
+		return
+	}
+	size := (len(p.channels) + p.kBlocks() - 1) / p.kBlocks() * p.kern.nr
+	for len(call.blocks) < slots {
+		call.blocks = append(call.blocks, nil)
+	}
+	for s, b := range call.blocks[:slots] {
+		if len(b) < size {
+			call.blocks[s] = make([]float32, size)
+		}
+	}
 }
 
 // storeIn keeps p's packed weight in format f alone (pack16.go): Compact

@@ -1,5 +1,7 @@
 package chanprune
 
+import "math"
+
 // A weight stored in 16 bits keeps the packed panels' layout (packWeight),
 // row by row of nr outputs, in output order, with one exception for the
 // kernels with kernel.bf16Pairs set (the x86 ones), which widen bfloat16 by
@@ -33,11 +35,27 @@ func (k *kernel) pack16(dst []uint16, src []float32, f WeightFormat) {
 
 // unpack16 widens src, whole rows of k.nr values in format f and k's
 // layout, into dst (the same length) in output order: the inverse of
-// pack16.
+// pack16. It is on the gemm path of a 16-bit layer (product.block), hence
+// a loop per layout.
 func (k *kernel) unpack16(dst []float32, src []uint16, f WeightFormat) {
-	for r := 0; r < len(src); r += k.nr {
-		for j := range dst[r : r+k.nr] {
-			dst[r+j] = widen(f, src[r+k.slot16(f, j)])
+	dst = dst[:len(src)]
+	switch {
+	case f == BFloat16 && k.bf16Pairs:
+		h := k.nr / 2
+		for r := 0; r < len(src); r += k.nr {
+			s, d := src[r:r+k.nr], dst[r:r+k.nr]
+			for j := range h {
+				d[j] = math.Float32frombits(uint32(s[2*j]) << 16)
+				d[h+j] = math.Float32frombits(uint32(s[2*j+1]) << 16)
+			}
+		}
+	case f == BFloat16:
+		for i, v := range src {
+			dst[i] = math.Float32frombits(uint32(v) << 16)
+		}
+	default:
+		for i, v := range src {
+			dst[i] = float16ToFloat32(v)
 		}
 	}
 }

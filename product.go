@@ -29,15 +29,13 @@ type product struct {
 // productCall is one call's scratch.
 type productCall struct {
 	p      *product
-	packed []float32 // packed activations, grown as needed
-	wide   []float32 // a 16-bit weight widened for gemm (gemv.go)
-	weight []float32 // the float32 panels this call's gemm reads
+	packed []float32   // packed activations, grown as needed
+	blocks [][]float32 // per slot, a K block of a 16-bit panel widened (gemv.go)
 	c      []float32
 	tokens int
 	grid   pieceGrid
 	job    job[productCall] // the pieces of grid
 	pack   job[productCall] // the row panels
-	widen  job[productCall] // the weight panels of a 16-bit weight
 	call   struct {
 		x        []float32
 		width    int
@@ -108,7 +106,6 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 		call.c, call.call.x = nil, nil
 		return
 	}
-	call.weight = call.widened(workers)
 	size := panels(call.tokens, p.kern.mr) * p.kern.mr * len(channels)
 	if len(call.packed) < size {
 		call.packed = make([]float32, size)
@@ -118,8 +115,9 @@ func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	call.grid = cutPieces(panels(p.out, p.kern.nr), rowPanels, p.chunkPanels(),
 		float64(call.tokens)*float64(len(channels))*float64(p.out))
 	n := call.grid.pieces()
+	call.growBlocks(min(workers, n))
 	call.job.do(n, min(workers, n), (*productCall).piece, call)
-	call.c, call.call.x, call.weight = nil, nil, nil
+	call.c, call.call.x = nil, nil
 }
 
 func (p *product) get() *productCall {
@@ -148,7 +146,7 @@ func (call *productCall) packPanel(_, i int) {
 
 // piece computes the tiles of piece k of the grid, K block by K block
 // (see productKC).
-func (call *productCall) piece(_, k int) {
+func (call *productCall) piece(slot, k int) {
 	p, g := call.p, call.grid
 	mr, nr, depth := p.kern.mr, p.kern.nr, len(p.channels)
 	tokens, c := call.tokens, call.c
@@ -157,7 +155,7 @@ func (call *productCall) piece(_, k int) {
 	for b := range blocks {
 		k0, k1 := b*depth/blocks, (b+1)*depth/blocks
 		for j := ch * g.cp; j < min((ch+1)*g.cp, panels(p.out, nr)); j++ {
-			w := call.weight[j*depth*nr+k0*nr : j*depth*nr+k1*nr]
+			w := call.block(slot, j, k0, k1)
 			n := min(nr, p.out-j*nr)
 			for i := t * g.sp; i < min((t+1)*g.sp, panels(tokens, mr)); i++ {
 				m := min(mr, tokens-i*mr)
