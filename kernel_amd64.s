@@ -267,42 +267,42 @@ k_done:
 	VADDPS  32(AX), Y9, Y9
 	VADDPS  (AX), Y10, Y10
 	VADDPS  32(AX), Y11, Y11
-	MOVQ    c_base+80(FP), AX
-	MOVQ    ldc+104(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    m+112(FP), DX
+	MOVQ    m+112(FP), AX
+	MOVQ    c_base+80(FP), CX
+	MOVQ    ldc+104(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
 	JMP     done
 
 partial:
@@ -310,35 +310,35 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y12
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -427,56 +427,56 @@ k_one:
 	JNZ          k_one
 
 k_done:
-	MOVQ c_base+56(FP), AX
-	MOVQ ldc+80(FP), CX
-	SHLQ $0x02, CX
-	MOVQ m+88(FP), DX
-	MOVQ n+96(FP), BX
+	MOVQ m+88(FP), AX
 
 	// Add the tile's old values to the sum, in the order gemmAccGeneric rounds.
+	MOVQ    c_base+56(FP), CX
+	MOVQ    ldc+80(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+96(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VMOVUPS Y4, (AX)
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VMOVUPS Y6, (AX)
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y8, Y8
-	VMOVUPS Y8, (AX)
-	VADDPS  32(AX), Y9, Y9
-	VMOVUPS Y9, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y8, Y8
+	VMOVUPS Y8, (CX)
+	VADDPS  32(CX), Y9, Y9
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y10, Y10
-	VMOVUPS Y10, (AX)
-	VADDPS  32(AX), Y11, Y11
-	VMOVUPS Y11, 32(AX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y10, Y10
+	VMOVUPS Y10, (CX)
+	VADDPS  32(CX), Y11, Y11
+	VMOVUPS Y11, 32(CX)
 	JMP     done
 
 partial:
@@ -484,59 +484,59 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y12
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y1, Y1
-	VMASKMOVPS Y1, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y3, Y3
-	VMASKMOVPS Y3, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y5, Y5
-	VMASKMOVPS Y5, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y7, Y7
-	VMASKMOVPS Y7, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y8, Y8
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y9, Y9
-	VMASKMOVPS Y9, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y10, Y10
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y11, Y11
-	VMASKMOVPS Y11, Y13, 32(AX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -780,17 +780,17 @@ sum:
 	MOVQ    bias_base+64(FP), AX
 	VADDPS  (AX), Y0, Y0
 	VADDPS  32(AX), Y1, Y1
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000001, CX
+	MOVQ    $0x00000001, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), DX
 	CMPQ    DX, $0x00000010
 	JB      partial
-	TESTQ   CX, CX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
 	JMP     done
 
 partial:
@@ -798,10 +798,10 @@ partial:
 	NEGQ       DX
 	VMOVUPS    64(BX)(DX*4), Y2
 	VMOVUPS    96(BX)(DX*4), Y3
-	TESTQ      CX, CX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y2, (AX)
-	VMASKMOVPS Y1, Y3, 32(AX)
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y1, Y3, 32(CX)
 
 done:
 	VZEROUPPER
@@ -870,22 +870,22 @@ sum:
 	VADDPS  32(AX), Y1, Y1
 	VADDPS  (AX), Y2, Y2
 	VADDPS  32(AX), Y3, Y3
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000002, DX
+	MOVQ    $0x00000002, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
 	JMP     done
 
 partial:
@@ -893,15 +893,15 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y4
 	VMOVUPS    96(SI)(BX*4), Y5
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y4, (AX)
-	VMASKMOVPS Y1, Y5, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y4, (CX)
+	VMASKMOVPS Y1, Y5, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y4, (AX)
-	VMASKMOVPS Y3, Y5, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y4, (CX)
+	VMASKMOVPS Y3, Y5, 32(CX)
 
 done:
 	VZEROUPPER
@@ -984,27 +984,27 @@ sum:
 	VADDPS  32(AX), Y3, Y3
 	VADDPS  (AX), Y4, Y4
 	VADDPS  32(AX), Y5, Y5
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000003, DX
+	MOVQ    $0x00000003, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 	JMP     done
 
 partial:
@@ -1012,20 +1012,20 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y6
 	VMOVUPS    96(SI)(BX*4), Y7
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y6, (AX)
-	VMASKMOVPS Y1, Y7, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y6, (CX)
+	VMASKMOVPS Y1, Y7, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y6, (AX)
-	VMASKMOVPS Y3, Y7, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y6, (CX)
+	VMASKMOVPS Y3, Y7, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y6, (AX)
-	VMASKMOVPS Y5, Y7, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y6, (CX)
+	VMASKMOVPS Y5, Y7, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1122,32 +1122,32 @@ sum:
 	VADDPS  32(AX), Y5, Y5
 	VADDPS  (AX), Y6, Y6
 	VADDPS  32(AX), Y7, Y7
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000004, DX
+	MOVQ    $0x00000004, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
 	JMP     done
 
 partial:
@@ -1155,25 +1155,25 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y8
 	VMOVUPS    96(SI)(BX*4), Y9
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y8, (AX)
-	VMASKMOVPS Y1, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y8, (CX)
+	VMASKMOVPS Y1, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y8, (AX)
-	VMASKMOVPS Y3, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y8, (CX)
+	VMASKMOVPS Y3, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y8, (AX)
-	VMASKMOVPS Y5, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y8, (CX)
+	VMASKMOVPS Y5, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y8, (AX)
-	VMASKMOVPS Y7, Y9, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y8, (CX)
+	VMASKMOVPS Y7, Y9, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1284,37 +1284,37 @@ sum:
 	VADDPS  32(AX), Y7, Y7
 	VADDPS  (AX), Y8, Y8
 	VADDPS  32(AX), Y9, Y9
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000005, DX
+	MOVQ    $0x00000005, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
 	JMP     done
 
 partial:
@@ -1322,30 +1322,30 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y10
 	VMOVUPS    96(SI)(BX*4), Y11
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y10, (AX)
-	VMASKMOVPS Y1, Y11, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y10, (CX)
+	VMASKMOVPS Y1, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y10, (AX)
-	VMASKMOVPS Y3, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y10, (CX)
+	VMASKMOVPS Y3, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y10, (AX)
-	VMASKMOVPS Y5, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y10, (CX)
+	VMASKMOVPS Y5, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y10, (AX)
-	VMASKMOVPS Y7, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y10, (CX)
+	VMASKMOVPS Y7, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y10, (AX)
-	VMASKMOVPS Y9, Y11, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y10, (CX)
+	VMASKMOVPS Y9, Y11, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1470,42 +1470,42 @@ sum:
 	VADDPS  32(AX), Y9, Y9
 	VADDPS  (AX), Y10, Y10
 	VADDPS  32(AX), Y11, Y11
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000006, DX
+	MOVQ    $0x00000006, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
 	JMP     done
 
 partial:
@@ -1513,35 +1513,35 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y12
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1599,17 +1599,17 @@ sum:
 	MOVQ    bias_base+64(FP), AX
 	VADDPS  (AX), Y1, Y1
 	VADDPS  32(AX), Y2, Y2
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000001, CX
+	MOVQ    $0x00000001, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), DX
 	CMPQ    DX, $0x00000010
 	JB      partial
-	TESTQ   CX, CX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
 	JMP     done
 
 partial:
@@ -1617,10 +1617,10 @@ partial:
 	NEGQ       DX
 	VMOVUPS    64(BX)(DX*4), Y0
 	VMOVUPS    96(BX)(DX*4), Y3
-	TESTQ      CX, CX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y3, 32(AX)
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y3, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1695,22 +1695,22 @@ sum:
 	VADDPS  32(AX), Y2, Y2
 	VADDPS  (AX), Y3, Y3
 	VADDPS  32(AX), Y4, Y4
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000002, DX
+	MOVQ    $0x00000002, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	DECQ    DX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y3, (AX)
-	VMOVUPS Y4, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
 	JMP     done
 
 partial:
@@ -1718,15 +1718,15 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y0
 	VMOVUPS    96(SI)(BX*4), Y5
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y5, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y5, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y3, Y0, (AX)
-	VMASKMOVPS Y4, Y5, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y5, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1812,27 +1812,27 @@ sum:
 	VADDPS  32(AX), Y4, Y4
 	VADDPS  (AX), Y5, Y5
 	VADDPS  32(AX), Y6, Y6
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000003, DX
+	MOVQ    $0x00000003, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	DECQ    DX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y3, (AX)
-	VMOVUPS Y4, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y5, (AX)
-	VMOVUPS Y6, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 	JMP     done
 
 partial:
@@ -1840,20 +1840,20 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y0
 	VMOVUPS    96(SI)(BX*4), Y7
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y7, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y7, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y3, Y0, (AX)
-	VMASKMOVPS Y4, Y7, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y7, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y5, Y0, (AX)
-	VMASKMOVPS Y6, Y7, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y7, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1953,32 +1953,32 @@ sum:
 	VADDPS  32(AX), Y6, Y6
 	VADDPS  (AX), Y7, Y7
 	VADDPS  32(AX), Y8, Y8
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000004, DX
+	MOVQ    $0x00000004, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	DECQ    DX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y3, (AX)
-	VMOVUPS Y4, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y5, (AX)
-	VMOVUPS Y6, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y7, (AX)
-	VMOVUPS Y8, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y7, (CX)
+	VMOVUPS Y8, 32(CX)
 	JMP     done
 
 partial:
@@ -1986,25 +1986,25 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y0
 	VMOVUPS    96(SI)(BX*4), Y9
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y3, Y0, (AX)
-	VMASKMOVPS Y4, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y5, Y0, (AX)
-	VMASKMOVPS Y6, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y7, Y0, (AX)
-	VMASKMOVPS Y8, Y9, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y7, Y0, (CX)
+	VMASKMOVPS Y8, Y9, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2118,37 +2118,37 @@ sum:
 	VADDPS  32(AX), Y8, Y8
 	VADDPS  (AX), Y9, Y9
 	VADDPS  32(AX), Y10, Y10
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000005, DX
+	MOVQ    $0x00000005, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	DECQ    DX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y3, (AX)
-	VMOVUPS Y4, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y5, (AX)
-	VMOVUPS Y6, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y7, (AX)
-	VMOVUPS Y8, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y7, (CX)
+	VMOVUPS Y8, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y9, (AX)
-	VMOVUPS Y10, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y9, (CX)
+	VMOVUPS Y10, 32(CX)
 	JMP     done
 
 partial:
@@ -2156,30 +2156,30 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y0
 	VMOVUPS    96(SI)(BX*4), Y11
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y11, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y3, Y0, (AX)
-	VMASKMOVPS Y4, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y5, Y0, (AX)
-	VMASKMOVPS Y6, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y7, Y0, (AX)
-	VMASKMOVPS Y8, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y7, Y0, (CX)
+	VMASKMOVPS Y8, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y9, Y0, (AX)
-	VMASKMOVPS Y10, Y11, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y9, Y0, (CX)
+	VMASKMOVPS Y10, Y11, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2307,42 +2307,42 @@ sum:
 	VADDPS  32(AX), Y10, Y10
 	VADDPS  (AX), Y11, Y11
 	VADDPS  32(AX), Y12, Y12
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000006, DX
+	MOVQ    $0x00000006, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	DECQ    DX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y3, (AX)
-	VMOVUPS Y4, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y5, (AX)
-	VMOVUPS Y6, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y7, (AX)
-	VMOVUPS Y8, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y7, (CX)
+	VMOVUPS Y8, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y9, (AX)
-	VMOVUPS Y10, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y9, (CX)
+	VMOVUPS Y10, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y11, (AX)
-	VMOVUPS Y12, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y11, (CX)
+	VMOVUPS Y12, 32(CX)
 	JMP     done
 
 partial:
@@ -2350,35 +2350,35 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y0
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y3, Y0, (AX)
-	VMASKMOVPS Y4, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y5, Y0, (AX)
-	VMASKMOVPS Y6, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y7, Y0, (AX)
-	VMASKMOVPS Y8, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y7, Y0, (CX)
+	VMASKMOVPS Y8, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y9, Y0, (AX)
-	VMASKMOVPS Y10, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y9, Y0, (CX)
+	VMASKMOVPS Y10, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y11, Y0, (AX)
-	VMASKMOVPS Y12, Y13, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y11, Y0, (CX)
+	VMASKMOVPS Y12, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2432,17 +2432,17 @@ sum:
 	MOVQ    bias_base+64(FP), AX
 	VADDPS  (AX), Y0, Y0
 	VADDPS  32(AX), Y1, Y1
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000001, CX
+	MOVQ    $0x00000001, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), DX
 	CMPQ    DX, $0x00000010
 	JB      partial
-	TESTQ   CX, CX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
 	JMP     done
 
 partial:
@@ -2450,10 +2450,10 @@ partial:
 	NEGQ       DX
 	VMOVUPS    64(BX)(DX*4), Y2
 	VMOVUPS    96(BX)(DX*4), Y3
-	TESTQ      CX, CX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y2, (AX)
-	VMASKMOVPS Y1, Y3, 32(AX)
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y1, Y3, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2521,22 +2521,22 @@ sum:
 	VADDPS  32(AX), Y1, Y1
 	VADDPS  (AX), Y2, Y2
 	VADDPS  32(AX), Y3, Y3
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000002, DX
+	MOVQ    $0x00000002, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
 	JMP     done
 
 partial:
@@ -2544,15 +2544,15 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y4
 	VMOVUPS    96(SI)(BX*4), Y5
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y4, (AX)
-	VMASKMOVPS Y1, Y5, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y4, (CX)
+	VMASKMOVPS Y1, Y5, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y4, (AX)
-	VMASKMOVPS Y3, Y5, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y4, (CX)
+	VMASKMOVPS Y3, Y5, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2634,27 +2634,27 @@ sum:
 	VADDPS  32(AX), Y3, Y3
 	VADDPS  (AX), Y4, Y4
 	VADDPS  32(AX), Y5, Y5
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000003, DX
+	MOVQ    $0x00000003, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 	JMP     done
 
 partial:
@@ -2662,20 +2662,20 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y6
 	VMOVUPS    96(SI)(BX*4), Y7
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y6, (AX)
-	VMASKMOVPS Y1, Y7, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y6, (CX)
+	VMASKMOVPS Y1, Y7, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y6, (AX)
-	VMASKMOVPS Y3, Y7, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y6, (CX)
+	VMASKMOVPS Y3, Y7, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y6, (AX)
-	VMASKMOVPS Y5, Y7, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y6, (CX)
+	VMASKMOVPS Y5, Y7, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2771,32 +2771,32 @@ sum:
 	VADDPS  32(AX), Y5, Y5
 	VADDPS  (AX), Y6, Y6
 	VADDPS  32(AX), Y7, Y7
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000004, DX
+	MOVQ    $0x00000004, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
 	JMP     done
 
 partial:
@@ -2804,25 +2804,25 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y8
 	VMOVUPS    96(SI)(BX*4), Y9
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y8, (AX)
-	VMASKMOVPS Y1, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y8, (CX)
+	VMASKMOVPS Y1, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y8, (AX)
-	VMASKMOVPS Y3, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y8, (CX)
+	VMASKMOVPS Y3, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y8, (AX)
-	VMASKMOVPS Y5, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y8, (CX)
+	VMASKMOVPS Y5, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y8, (AX)
-	VMASKMOVPS Y7, Y9, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y8, (CX)
+	VMASKMOVPS Y7, Y9, 32(CX)
 
 done:
 	VZEROUPPER
@@ -2932,37 +2932,37 @@ sum:
 	VADDPS  32(AX), Y7, Y7
 	VADDPS  (AX), Y8, Y8
 	VADDPS  32(AX), Y9, Y9
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000005, DX
+	MOVQ    $0x00000005, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
 	JMP     done
 
 partial:
@@ -2970,30 +2970,30 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y10
 	VMOVUPS    96(SI)(BX*4), Y11
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y10, (AX)
-	VMASKMOVPS Y1, Y11, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y10, (CX)
+	VMASKMOVPS Y1, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y10, (AX)
-	VMASKMOVPS Y3, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y10, (CX)
+	VMASKMOVPS Y3, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y10, (AX)
-	VMASKMOVPS Y5, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y10, (CX)
+	VMASKMOVPS Y5, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y10, (AX)
-	VMASKMOVPS Y7, Y11, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y10, (CX)
+	VMASKMOVPS Y7, Y11, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y10, (AX)
-	VMASKMOVPS Y9, Y11, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y10, (CX)
+	VMASKMOVPS Y9, Y11, 32(CX)
 
 done:
 	VZEROUPPER
@@ -3117,42 +3117,42 @@ sum:
 	VADDPS  32(AX), Y9, Y9
 	VADDPS  (AX), Y10, Y10
 	VADDPS  32(AX), Y11, Y11
-	MOVQ    c_base+88(FP), AX
-	MOVQ    ldc+112(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    $0x00000006, DX
+	MOVQ    $0x00000006, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
 	JMP     done
 
 partial:
@@ -3160,35 +3160,35 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y12
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -3604,10 +3604,10 @@ k_done:
 	VADDPS 64(AX), Z25, Z25
 	VADDPS (AX), Z26, Z26
 	VADDPS 64(AX), Z27, Z27
-	MOVQ   c_base+80(FP), AX
-	MOVQ   ldc+104(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   m+112(FP), BX
+	MOVQ   m+112(FP), AX
+	MOVQ   c_base+80(FP), DX
+	MOVQ   ldc+104(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -3617,75 +3617,75 @@ k_done:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z14, K1, (AX)
-	VMOVUPS Z15, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z16, K1, (AX)
-	VMOVUPS Z17, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z16, K1, (DX)
+	VMOVUPS Z17, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z18, K1, (AX)
-	VMOVUPS Z19, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z18, K1, (DX)
+	VMOVUPS Z19, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z20, K1, (AX)
-	VMOVUPS Z21, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z20, K1, (DX)
+	VMOVUPS Z21, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z22, K1, (AX)
-	VMOVUPS Z23, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z22, K1, (DX)
+	VMOVUPS Z23, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z24, K1, (AX)
-	VMOVUPS Z25, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z24, K1, (DX)
+	VMOVUPS Z25, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z26, K1, (AX)
-	VMOVUPS Z27, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z26, K1, (DX)
+	VMOVUPS Z27, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -3769,13 +3769,14 @@ k_one:
 	JNZ              k_one
 
 k_done:
-	MOVQ c_base+56(FP), AX
-	MOVQ ldc+80(FP), DX
-	SHLQ $0x02, DX
-	MOVQ m+88(FP), BX
-	MOVQ n+96(FP), CX
+	MOVQ m+88(FP), AX
 
 	// Add the tile's old values to the sum, in the order gemmAccGeneric rounds.
+	MOVQ c_base+56(FP), DX
+	MOVQ ldc+80(FP), BX
+	SHLQ $0x02, BX
+	MOVQ n+96(FP), CX
+
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
 	MOVL      $0x00000001, SI
 	SHLQ      CL, SI
@@ -3783,131 +3784,131 @@ k_done:
 	KMOVW     SI, K1
 	SHRQ      $0x10, SI
 	KMOVW     SI, K2
-	TESTQ     BX, BX
+	TESTQ     AX, AX
 	JZ        done
-	VMOVUPS.Z (AX), K1, Z28
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z0, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z1, Z1
-	VMOVUPS   Z1, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z1, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z2, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z3, Z3
-	VMOVUPS   Z3, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z3, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z4, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z5, Z5
-	VMOVUPS   Z5, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z5, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z6, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z7, Z7
-	VMOVUPS   Z7, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z7, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z8, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z9, Z9
-	VMOVUPS   Z9, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z9, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z10, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z11, Z11
-	VMOVUPS   Z11, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z11, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z12, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z13, Z13
-	VMOVUPS   Z13, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z13, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z14, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z15, Z15
-	VMOVUPS   Z15, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z15, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z16, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z17, Z17
-	VMOVUPS   Z17, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z17, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z18, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z19, Z19
-	VMOVUPS   Z19, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z19, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z20, Z20
-	VMOVUPS   Z20, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z20, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z21, Z21
-	VMOVUPS   Z21, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z21, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z22, Z22
-	VMOVUPS   Z22, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z22, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z23, Z23
-	VMOVUPS   Z23, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z23, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z24, Z24
-	VMOVUPS   Z24, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z24, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z25, Z25
-	VMOVUPS   Z25, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z25, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z26, Z26
-	VMOVUPS   Z26, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z26, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z27, Z27
-	VMOVUPS   Z27, K2, 64(AX)
+	VMOVUPS   Z27, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4169,10 +4170,10 @@ sum:
 	MOVQ   bias_base+64(FP), AX
 	VADDPS (AX), Z0, Z0
 	VADDPS 64(AX), Z1, Z1
-	MOVQ   c_base+88(FP), AX
+	MOVQ   $0x00000001, AX
+	MOVQ   c_base+88(FP), DX
 	MOVQ   ldc+112(FP), CX
 	SHLQ   $0x02, CX
-	MOVQ   $0x00000001, DX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4182,10 +4183,10 @@ sum:
 	KMOVW   BX, K1
 	SHRQ    $0x10, BX
 	KMOVW   BX, K2
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4251,10 +4252,10 @@ sum:
 	VADDPS 64(AX), Z1, Z1
 	VADDPS (AX), Z2, Z2
 	VADDPS 64(AX), Z3, Z3
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000002, BX
+	MOVQ   $0x00000002, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4264,15 +4265,15 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4349,10 +4350,10 @@ sum:
 	VADDPS 64(AX), Z3, Z3
 	VADDPS (AX), Z4, Z4
 	VADDPS 64(AX), Z5, Z5
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000003, BX
+	MOVQ   $0x00000003, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4362,20 +4363,20 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4463,10 +4464,10 @@ sum:
 	VADDPS 64(AX), Z5, Z5
 	VADDPS (AX), Z6, Z6
 	VADDPS 64(AX), Z7, Z7
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000004, BX
+	MOVQ   $0x00000004, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4476,25 +4477,25 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4593,10 +4594,10 @@ sum:
 	VADDPS 64(AX), Z7, Z7
 	VADDPS (AX), Z8, Z8
 	VADDPS 64(AX), Z9, Z9
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000005, BX
+	MOVQ   $0x00000005, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4606,30 +4607,30 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4739,10 +4740,10 @@ sum:
 	VADDPS 64(AX), Z9, Z9
 	VADDPS (AX), Z10, Z10
 	VADDPS 64(AX), Z11, Z11
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000006, BX
+	MOVQ   $0x00000006, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4752,35 +4753,35 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -4901,10 +4902,10 @@ sum:
 	VADDPS 64(AX), Z11, Z11
 	VADDPS (AX), Z12, Z12
 	VADDPS 64(AX), Z13, Z13
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000007, BX
+	MOVQ   $0x00000007, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -4914,40 +4915,40 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5079,10 +5080,10 @@ sum:
 	VADDPS 64(AX), Z13, Z13
 	VADDPS (AX), Z14, Z14
 	VADDPS 64(AX), Z15, Z15
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000008, BX
+	MOVQ   $0x00000008, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5092,45 +5093,45 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z14, K1, (AX)
-	VMOVUPS Z15, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5183,10 +5184,10 @@ sum:
 	MOVQ   bias_base+64(FP), AX
 	VADDPS (AX), Z1, Z1
 	VADDPS 64(AX), Z2, Z2
-	MOVQ   c_base+88(FP), AX
+	MOVQ   $0x00000001, AX
+	MOVQ   c_base+88(FP), DX
 	MOVQ   ldc+112(FP), CX
 	SHLQ   $0x02, CX
-	MOVQ   $0x00000001, DX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5196,10 +5197,10 @@ sum:
 	KMOVW   BX, K1
 	SHRQ    $0x10, BX
 	KMOVW   BX, K2
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5263,10 +5264,10 @@ sum:
 	VADDPS 64(AX), Z2, Z2
 	VADDPS (AX), Z3, Z3
 	VADDPS 64(AX), Z4, Z4
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000002, BX
+	MOVQ   $0x00000002, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5276,15 +5277,15 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5359,10 +5360,10 @@ sum:
 	VADDPS 64(AX), Z4, Z4
 	VADDPS (AX), Z5, Z5
 	VADDPS 64(AX), Z6, Z6
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000003, BX
+	MOVQ   $0x00000003, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5372,20 +5373,20 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z5, K1, (AX)
-	VMOVUPS Z6, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5471,10 +5472,10 @@ sum:
 	VADDPS 64(AX), Z6, Z6
 	VADDPS (AX), Z7, Z7
 	VADDPS 64(AX), Z8, Z8
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000004, BX
+	MOVQ   $0x00000004, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5484,25 +5485,25 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z5, K1, (AX)
-	VMOVUPS Z6, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z7, K1, (AX)
-	VMOVUPS Z8, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5599,10 +5600,10 @@ sum:
 	VADDPS 64(AX), Z8, Z8
 	VADDPS (AX), Z9, Z9
 	VADDPS 64(AX), Z10, Z10
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000005, BX
+	MOVQ   $0x00000005, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5612,30 +5613,30 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z5, K1, (AX)
-	VMOVUPS Z6, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z7, K1, (AX)
-	VMOVUPS Z8, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z9, K1, (AX)
-	VMOVUPS Z10, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5743,10 +5744,10 @@ sum:
 	VADDPS 64(AX), Z10, Z10
 	VADDPS (AX), Z11, Z11
 	VADDPS 64(AX), Z12, Z12
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000006, BX
+	MOVQ   $0x00000006, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5756,35 +5757,35 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z5, K1, (AX)
-	VMOVUPS Z6, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z7, K1, (AX)
-	VMOVUPS Z8, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z9, K1, (AX)
-	VMOVUPS Z10, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z11, K1, (AX)
-	VMOVUPS Z12, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z11, K1, (DX)
+	VMOVUPS Z12, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -5903,10 +5904,10 @@ sum:
 	VADDPS 64(AX), Z12, Z12
 	VADDPS (AX), Z13, Z13
 	VADDPS 64(AX), Z14, Z14
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000007, BX
+	MOVQ   $0x00000007, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -5916,40 +5917,40 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z5, K1, (AX)
-	VMOVUPS Z6, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z7, K1, (AX)
-	VMOVUPS Z8, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z9, K1, (AX)
-	VMOVUPS Z10, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z11, K1, (AX)
-	VMOVUPS Z12, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z11, K1, (DX)
+	VMOVUPS Z12, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z13, K1, (AX)
-	VMOVUPS Z14, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z13, K1, (DX)
+	VMOVUPS Z14, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6079,10 +6080,10 @@ sum:
 	VADDPS 64(AX), Z14, Z14
 	VADDPS (AX), Z15, Z15
 	VADDPS 64(AX), Z16, Z16
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000008, BX
+	MOVQ   $0x00000008, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6092,45 +6093,45 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z1, K1, (AX)
-	VMOVUPS Z2, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z4, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z5, K1, (AX)
-	VMOVUPS Z6, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z7, K1, (AX)
-	VMOVUPS Z8, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z9, K1, (AX)
-	VMOVUPS Z10, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z11, K1, (AX)
-	VMOVUPS Z12, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z11, K1, (DX)
+	VMOVUPS Z12, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z13, K1, (AX)
-	VMOVUPS Z14, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z13, K1, (DX)
+	VMOVUPS Z14, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z15, K1, (AX)
-	VMOVUPS Z16, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z15, K1, (DX)
+	VMOVUPS Z16, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6182,10 +6183,10 @@ sum:
 	MOVQ   bias_base+64(FP), AX
 	VADDPS (AX), Z0, Z0
 	VADDPS 64(AX), Z1, Z1
-	MOVQ   c_base+88(FP), AX
+	MOVQ   $0x00000001, AX
+	MOVQ   c_base+88(FP), DX
 	MOVQ   ldc+112(FP), CX
 	SHLQ   $0x02, CX
-	MOVQ   $0x00000001, DX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6195,10 +6196,10 @@ sum:
 	KMOVW   BX, K1
 	SHRQ    $0x10, BX
 	KMOVW   BX, K2
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6261,10 +6262,10 @@ sum:
 	VADDPS 64(AX), Z1, Z1
 	VADDPS (AX), Z2, Z2
 	VADDPS 64(AX), Z3, Z3
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000002, BX
+	MOVQ   $0x00000002, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6274,15 +6275,15 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6356,10 +6357,10 @@ sum:
 	VADDPS 64(AX), Z3, Z3
 	VADDPS (AX), Z4, Z4
 	VADDPS 64(AX), Z5, Z5
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000003, BX
+	MOVQ   $0x00000003, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6369,20 +6370,20 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6467,10 +6468,10 @@ sum:
 	VADDPS 64(AX), Z5, Z5
 	VADDPS (AX), Z6, Z6
 	VADDPS 64(AX), Z7, Z7
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000004, BX
+	MOVQ   $0x00000004, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6480,25 +6481,25 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6594,10 +6595,10 @@ sum:
 	VADDPS 64(AX), Z7, Z7
 	VADDPS (AX), Z8, Z8
 	VADDPS 64(AX), Z9, Z9
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000005, BX
+	MOVQ   $0x00000005, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6607,30 +6608,30 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6737,10 +6738,10 @@ sum:
 	VADDPS 64(AX), Z9, Z9
 	VADDPS (AX), Z10, Z10
 	VADDPS 64(AX), Z11, Z11
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000006, BX
+	MOVQ   $0x00000006, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6750,35 +6751,35 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -6896,10 +6897,10 @@ sum:
 	VADDPS 64(AX), Z11, Z11
 	VADDPS (AX), Z12, Z12
 	VADDPS 64(AX), Z13, Z13
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000007, BX
+	MOVQ   $0x00000007, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -6909,40 +6910,40 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -7071,10 +7072,10 @@ sum:
 	VADDPS 64(AX), Z13, Z13
 	VADDPS (AX), Z14, Z14
 	VADDPS 64(AX), Z15, Z15
-	MOVQ   c_base+88(FP), AX
-	MOVQ   ldc+112(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   $0x00000008, BX
+	MOVQ   $0x00000008, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -7084,45 +7085,45 @@ sum:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z14, K1, (AX)
-	VMOVUPS Z15, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
 
 done:
 	VZEROUPPER

@@ -1306,8 +1306,11 @@ partial:
 	MOVD   $tile-48(SP), R23
 	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
 	MOVD   $tile-48(SP), R23
-	CBZ    R22, done                       // if n == 0: nothing to store
 	MOVD   $1, R25
+	CMP    $1, R25                         // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -1386,8 +1389,11 @@ partial:
 	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
 	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
 	MOVD   $tile-96(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $2, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -1479,8 +1485,11 @@ partial:
 	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
 	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
 	MOVD   $tile-144(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $3, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -1585,8 +1594,11 @@ partial:
 	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
 	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
 	MOVD   $tile-192(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $4, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -1704,8 +1716,11 @@ partial:
 	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
 	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
 	MOVD   $tile-240(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $5, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -1836,8 +1851,11 @@ partial:
 	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
 	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
 	MOVD   $tile-288(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $6, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -1981,8 +1999,11 @@ partial:
 	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
 	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
 	MOVD   $tile-336(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $7, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2139,8 +2160,11 @@ partial:
 	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
 	VST1.P [V29.S4, V30.S4, V31.S4], 48(R23)
 	MOVD   $tile-384(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $8, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2209,8 +2233,11 @@ partial:
 	MOVD   $tile-48(SP), R23
 	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
 	MOVD   $tile-48(SP), R23
-	CBZ    R22, done                       // if n == 0: nothing to store
 	MOVD   $1, R25
+	CMP    $1, R25                         // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2292,8 +2319,11 @@ partial:
 	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
 	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
 	MOVD   $tile-96(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $2, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2388,8 +2418,11 @@ partial:
 	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
 	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
 	MOVD   $tile-144(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $3, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2497,8 +2530,11 @@ partial:
 	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
 	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
 	MOVD   $tile-192(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $4, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2619,8 +2655,11 @@ partial:
 	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
 	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
 	MOVD   $tile-240(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $5, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2754,8 +2793,11 @@ partial:
 	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
 	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
 	MOVD   $tile-288(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $6, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -2902,8 +2944,11 @@ partial:
 	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
 	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
 	MOVD   $tile-336(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $7, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3063,8 +3108,11 @@ partial:
 	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
 	VST1.P [V29.S4, V30.S4, V31.S4], 48(R23)
 	MOVD   $tile-384(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $8, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3133,8 +3181,11 @@ partial:
 	MOVD   $tile-48(SP), R23
 	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
 	MOVD   $tile-48(SP), R23
-	CBZ    R22, done                       // if n == 0: nothing to store
 	MOVD   $1, R25
+	CMP    $1, R25                         // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3216,8 +3267,11 @@ partial:
 	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
 	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
 	MOVD   $tile-96(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $2, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3312,8 +3366,11 @@ partial:
 	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
 	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
 	MOVD   $tile-144(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $3, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3421,8 +3478,11 @@ partial:
 	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
 	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
 	MOVD   $tile-192(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $4, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3543,8 +3603,11 @@ partial:
 	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
 	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
 	MOVD   $tile-240(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $5, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3678,8 +3741,11 @@ partial:
 	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
 	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
 	MOVD   $tile-288(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $6, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3826,8 +3892,11 @@ partial:
 	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
 	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
 	MOVD   $tile-336(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $7, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24
@@ -3987,8 +4056,11 @@ partial:
 	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
 	VST1.P [V29.S4, V30.S4, V31.S4], 48(R23)
 	MOVD   $tile-384(SP), R23
-	CBZ    R22, done                         // if n == 0: nothing to store
 	MOVD   $8, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
 
 rows:
 	MOVD R23, R24

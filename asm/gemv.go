@@ -175,26 +175,10 @@ func (t *tile) gemv(f gemvFormat) string {
 	t.Label("sum")
 
 	t.Comment("Add bias after the sum, in the order gemvGeneric rounds.")
-	bias := t.Load(t.Param("bias").Base(), t.GP64()).(reg.GPVirtual)
-	for _, row := range acc {
-		for j, v := range row {
-			t.VADDPS(Mem{Base: bias}.Offset(j*t.vecBytes()), v, v)
-		}
-	}
-	c := t.Load(t.Param("c").Base(), t.GP64()).(reg.GPVirtual)
-	ldc := t.Load(t.Param("ldc"), t.GP64()).(reg.GPVirtual)
-	t.SHLQ(U8(2), ldc) // ldc in bytes
+	t.addBias(acc)
 	m := t.GP64()
-	t.MOVQ(U32(t.mr), m)
-	n := t.Load(t.Param("n"), t.GP64()).(reg.GPVirtual)
-	if t.lanes == 16 {
-		t.storeMasked512(acc, c, ldc, m, n, false)
-	} else {
-		t.storeMasked256(acc, c, ldc, m, n, false)
-	}
-	t.Label("done")
-	t.VZEROUPPER()
-	t.RET()
+	t.MOVQ(U32(t.mr), m) // every row is a token
+	t.storeAndReturn(acc, m, false)
 	return name
 }
 

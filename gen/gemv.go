@@ -160,23 +160,9 @@ func gemvKernel(fm gemvFormat, t int) *kernelFunc {
 			a.ins("VST1.P", fmt.Sprintf("%s, %d(R23)", regList(gemvAccReg(i, 0), nv, vreg.S4), 4*NR))
 		}
 		a.ins("MOVD", scratch+", R23")
-		a.insc("CBZ", "R22, done", "if n == 0: nothing to store")
 		a.ins("MOVD", fmt.Sprintf("$%d, R25", t))
-		a.label("rows")
-		a.ins("MOVD", "R23, R24")
-		a.ins("MOVD", "R20, R9")
-		a.ins("MOVD", "R22, R8")
-		a.label("cols")
-		a.ins("FMOVS.P", "4(R24), F0")
-		a.insc("FMOVS.P", "F0, 4(R9)", "c[i·ldc+j] = tile[i][j]")
-		a.ins("SUBS", "$1, R8, R8")
-		a.ins("BNE", "cols")
-		a.ins("ADD", fmt.Sprintf("$%d, R23, R23", 4*NR))
-		a.ins("ADD", "R21, R20, R20")
-		a.ins("SUBS", "$1, R25, R25")
-		a.ins("BNE", "rows")
-		a.label("done")
-		a.ins("RET", "")
+		copyCorner(a, cornerRegs{tile: "R23", c: "R20", ldc: "R21", m: "R25", n: "R22", src: "R24", dst: "R9", cnt: "R8"},
+			4*NR, false)
 	}
 	return f
 }
