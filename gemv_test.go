@@ -1,7 +1,6 @@
 package chanprune
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -13,41 +12,13 @@ import (
 // gives on the widened panel.
 func TestGemvKernels(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, k *kernel) {
-		if len(k.gemv32) == 0 {
-			t.Skipf("kernel %s has no small-T products", k.name)
-		}
-		twin := twinOf(k)
 		r := newRand(17)
+		gen := func() float32 { return float32(2*r.Float64() - 1) }
 		for tokens := 1; tokens <= len(k.gemv32); tokens++ {
 			for _, depth := range []int{0, 1, 7, 64, 301} {
 				for _, n := range []int{k.nr, k.nr - 1, 1} {
-					ldx, ldc := depth+3, n+5
-					x := uniform(r, (tokens-1)*ldx+depth, 1)
-					bias := uniform(r, k.nr, 1)
-					w32 := uniform(r, depth*k.nr, 1)
 					for _, f := range []WeightFormat{Float32, BFloat16, Float16} {
-						w16 := make([]uint16, len(w32))
-						wide := slices.Clone(w32)
-						if f != Float32 {
-							k.pack16(w16, w32, f)
-							k.unpack16(wide, w16, f)
-						}
-						name := fmt.Sprintf("%v t=%d depth=%d n=%d", f, tokens, depth, n)
-						got := runGemv(k, f, tokens, x, ldx, wide, w16, depth, bias, ldc, n)
-						want := runGemv(twin, f, tokens, x, ldx, wide, w16, depth, bias, ldc, n)
-						for i := range got {
-							if math.Abs(float64(got[i]-want[i])) > dotError(depth+1, float64(depth+1)) {
-								t.Fatalf("%s: c[%d] = %v, twin %v", name, i, got[i], want[i])
-							}
-							if i%ldc >= n && got[i] != -7 {
-								t.Fatalf("%s: c[%d] past n written", name, i)
-							}
-						}
-						if f != Float32 {
-							if w := runGemv(k, Float32, tokens, x, ldx, wide, nil, depth, bias, ldc, n); !slices.Equal(got, w) {
-								t.Fatalf("%s: differs from the float32 product of the widened panel", name)
-							}
-						}
+						checkGemv(t, k, newGemvCase(k, f, tokens, depth, n, gen))
 					}
 				}
 			}
@@ -55,22 +26,106 @@ func TestGemvKernels(t *testing.T) {
 	})
 }
 
-// runGemv runs kernel k's small-T product for format f into a fresh
-// [tokens, ldc] c filled with −7 (c ends right after the last output).
-func runGemv(k *kernel, f WeightFormat, tokens int, x []float32, ldx int, w32 []float32, w16 []uint16, depth int, bias []float32, ldc, n int) []float32 {
-	c := make([]float32, (tokens-1)*ldc+n)
-	for i := range c {
-		c[i] = -7
+// FuzzGemvKernel does the same on operands decoded from the input: zeros,
+// subnormals (which float16 rounds to its own or to zero) and both signs.
+func FuzzGemvKernel(f *testing.F) {
+	for _, sh := range [][4]uint8{{1, 0, 1, 0}, {1, 1, 1, 1}, {3, 7, 5, 2}, {8, 33, 31, 1}, {6, 69, 16, 0}} {
+		f.Add(sh[0], sh[1], sh[2], sh[3], []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
+	}
+	f.Fuzz(func(t *testing.T, tokens, depth, n, format uint8, data []byte) {
+		forEachKernel(t, func(t *testing.T, k *kernel) {
+			vals := &fuzzFloats{data: data}
+			c := newGemvCase(k, WeightFormat(format%3), 1+int(tokens)%len(k.gemv32), int(depth)%70, int(n)%(k.nr+1), vals.next)
+			checkGemv(t, k, c)
+		})
+	})
+}
+
+// A gemvCase is one small-T product: t rows of x (stride ldx > depth), a
+// panel of depth rows in format f, and c of stride ldc > n.
+type gemvCase struct {
+	f                          WeightFormat
+	tokens, depth, n, ldx, ldc int
+	x, bias, w32, wide         []float32
+	w16                        []uint16
+}
+
+// newGemvCase draws the operands from gen in order: x, bias, then the
+// panel, which it rounds to f in k's layout (wide is the panel widened).
+func newGemvCase(k *kernel, f WeightFormat, tokens, depth, n int, gen func() float32) gemvCase {
+	c := gemvCase{f: f, tokens: tokens, depth: depth, n: n, ldx: depth + 3, ldc: n + 5}
+	fill := func(size int) []float32 {
+		v := make([]float32, size)
+		for i := range v {
+			v[i] = gen()
+		}
+		return v
+	}
+	c.x, c.bias, c.w32 = fill((tokens-1)*c.ldx+depth), fill(k.nr), fill(depth*k.nr)
+	c.wide, c.w16 = slices.Clone(c.w32), make([]uint16, len(c.w32))
+	if f != Float32 {
+		k.pack16(c.w16, c.w32, f)
+		k.unpack16(c.wide, c.w16, f)
+	}
+	return c
+}
+
+// checkGemv holds k's product to the float64 sum and to the twin's within
+// the error of a dot product, to the bits of k's float32 product of the
+// widened panel for a 16-bit one, and checks that nothing past n is written.
+func checkGemv(t *testing.T, k *kernel, c gemvCase) {
+	t.Helper()
+	got, twin := runGemv(k, c.f, c), runGemv(twinOf(k), c.f, c)
+	for i := range c.tokens {
+		for j := range c.ldc {
+			at := i*c.ldc + j
+			if at >= len(got) {
+				break
+			}
+			if j >= c.n {
+				if got[at] != -7 {
+					t.Fatalf("%s %v t=%d depth=%d n=%d: c[%d, %d] past n written", k.name, c.f, c.tokens, c.depth, c.n, i, j)
+				}
+				continue
+			}
+			want, abs := float64(c.bias[j]), math.Abs(float64(c.bias[j]))
+			for p := range c.depth {
+				v := float64(c.x[i*c.ldx+p]) * float64(c.wide[p*k.nr+j])
+				want += v
+				abs += math.Abs(v)
+			}
+			tol := dotError(c.depth+1, abs)
+			if g := float64(got[at]); math.Abs(g-want) > tol || math.Abs(g-float64(twin[at])) > 2*tol {
+				t.Fatalf("%s %v t=%d depth=%d n=%d: c[%d, %d] = %v, twin %v, want %v ± %v",
+					k.name, c.f, c.tokens, c.depth, c.n, i, j, got[at], twin[at], want, tol)
+			}
+		}
+	}
+	if c.f != Float32 {
+		if w := runGemv(k, Float32, c); !slices.Equal(got, w) {
+			t.Fatalf("%s %v t=%d depth=%d n=%d: differs from the float32 product of the widened panel",
+				k.name, c.f, c.tokens, c.depth, c.n)
+		}
+	}
+}
+
+// runGemv runs kernel k's small-T product for format f (the case's panel
+// widened for Float32) into a fresh c filled with −7 that ends right after
+// the last output.
+func runGemv(k *kernel, f WeightFormat, c gemvCase) []float32 {
+	out := make([]float32, (c.tokens-1)*c.ldc+c.n)
+	for i := range out {
+		out[i] = -7
 	}
 	switch f {
 	case Float32:
-		k.gemv32[tokens-1](x, ldx, w32, depth, bias, c, ldc, n)
+		k.gemv32[c.tokens-1](c.x, c.ldx, c.wide, c.depth, c.bias, out, c.ldc, c.n)
 	case BFloat16:
-		k.gemvBF16[tokens-1](x, ldx, w16, depth, bias, c, ldc, n)
+		k.gemvBF16[c.tokens-1](c.x, c.ldx, c.w16, c.depth, c.bias, out, c.ldc, c.n)
 	case Float16:
-		k.gemvF16[tokens-1](x, ldx, w16, depth, bias, c, ldc, n)
+		k.gemvF16[c.tokens-1](c.x, c.ldx, c.w16, c.depth, c.bias, out, c.ldc, c.n)
 	}
-	return c
+	return out
 }
 
 // A 16-bit Layer's output equals, bit for bit, that of a float32 Layer
