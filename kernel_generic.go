@@ -47,24 +47,37 @@ func (k *kernel) gemvGenerics() (f32 []gemv32Func, bf16, f16 []gemv16Func) {
 }
 
 // gemvGeneric is the reference small-T product (gemv32Func) of t tokens
-// with a panel of k.nr outputs in format f: each row is widened to
-// float32, then multiplied and added in channel order.
+// with a panel of k.nr outputs in format f: each output summed in channel
+// order in float32, then bias added. The panel is widened gemvRows rows at
+// a time into a float32 block, and each token's outputs are summed over the
+// block four at a time, in registers.
 func gemvGeneric[W float32 | uint16](k *kernel, t int, x []float32, ldx int, w []W, f WeightFormat, depth int, bias, c []float32, ldc, n int) {
+	const gemvRows = 64
 	nr := k.nr
 	var acc [gemvMaxT * maxNR]float32
-	var row [maxNR]float32
-	for p := range depth {
-		switch w := any(w[p*nr : (p+1)*nr]).(type) {
+	var wide [gemvRows * maxNR]float32
+	for p0 := 0; p0 < depth; p0 += gemvRows {
+		p1 := min(depth, p0+gemvRows)
+		block := wide[:(p1-p0)*nr]
+		switch w := any(w[p0*nr : p1*nr]).(type) {
 		case []float32:
-			copy(row[:nr], w)
+			copy(block, w)
 		case []uint16:
-			k.unpack16(row[:nr], w, f)
+			k.unpack16(block, w, f)
 		}
 		for i := range t {
-			xi := x[i*ldx+p]
-			a := acc[i*nr : (i+1)*nr]
-			for j, v := range row[:nr] {
-				a[j] += xi * v
+			xi := x[i*ldx+p0 : i*ldx+p1]
+			for j := 0; j < nr; j += 4 {
+				a := acc[i*nr+j:][:4]
+				c0, c1, c2, c3 := a[0], a[1], a[2], a[3]
+				for p, v := range xi {
+					b := block[p*nr+j:][:4]
+					c0 += v * b[0]
+					c1 += v * b[1]
+					c2 += v * b[2]
+					c3 += v * b[3]
+				}
+				a[0], a[1], a[2], a[3] = c0, c1, c2, c3
 			}
 		}
 	}
