@@ -86,10 +86,11 @@ func (f WeightFormat) size() int {
 
 // block returns rows [k0, k1) of weight panel j as float32, for the gemm
 // of a piece on the given slot: the packed panel itself, or, for a 16-bit
-// weight, that K block widened into the slot's scratch. A block (at most
-// kc rows of nr) stays in L2 while the piece's row panels use it, so the
-// widening costs a read of the weight and no trip to memory beside the
-// 2·T flops a weight, and the layer stays at 2 bytes a weight.
+// weight, that K block widened into the slot's scratch by the kernel's
+// widening kernel. A block (at most kc rows of nr) stays in L2 while the
+// piece's row panels use it, so the widening costs a read of the weight
+// and no trip to memory beside the 2·T flops a weight, and the layer stays
+// at 2 bytes a weight.
 func (call *productCall) block(slot, j, k0, k1 int) []float32 {
 	p := call.p
 	nr, depth := p.kern.nr, len(p.channels)
@@ -98,7 +99,11 @@ func (call *productCall) block(slot, j, k0, k1 int) []float32 {
 		return p.weight[at : at+(k1-k0)*nr]
 	}
 	w := call.blocks[slot][:(k1-k0)*nr]
-	p.kern.unpack16(w, p.weight16[at:at+len(w)], p.format)
+	if p.format == BFloat16 {
+		p.kern.widenBF16(w, p.weight16[at:at+len(w)])
+	} else {
+		p.kern.widenF16(w, p.weight16[at:at+len(w)])
+	}
 	return w
 }
 

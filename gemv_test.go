@@ -181,3 +181,32 @@ func TestLayerWeightFormats(t *testing.T) {
 		}
 	})
 }
+
+// Each kernel's widening kernels give, bit for bit, what unpack16 gives,
+// for 0 to a few rows, on every 16-bit pattern that is finite.
+func TestWidenKernels(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		for _, f := range []WeightFormat{BFloat16, Float16} {
+			kernelWiden := k.widenBF16
+			if f == Float16 {
+				kernelWiden = k.widenF16
+			}
+			for _, rows := range []int{0, 1, 3, 100} {
+				src := make([]uint16, rows*k.nr)
+				for i := range src {
+					src[i] = uint16(i * 40503)
+					if v := widen(f, src[i]); v != v || math.IsInf(float64(v), 0) {
+						src[i] = 0x8001 // NaN or Inf in f: a subnormal instead
+					}
+				}
+				got, want := make([]float32, len(src)+1), make([]float32, len(src))
+				got[len(src)] = -7
+				kernelWiden(got[:len(src)], src)
+				k.unpack16(want, src, f)
+				if !slices.Equal(got[:len(src)], want) || got[len(src)] != -7 {
+					t.Fatalf("%v, %d rows: widened differently from unpack16 (or past the end)", f, rows)
+				}
+			}
+		}
+	})
+}

@@ -18,6 +18,9 @@ type kernel struct {
 	gemv32   []gemv32Func
 	gemvBF16 []gemv16Func
 	gemvF16  []gemv16Func
+	// widenBF16 and widenF16 widen whole rows of a 16-bit panel for gemm
+	// (product.block).
+	widenBF16, widenF16 widen16Func
 	// bf16Pairs: the kernel's bfloat16 panels are stored in pairs
 	// (pack16.go).
 	bf16Pairs bool
@@ -105,6 +108,12 @@ type gemv32Func func(x []float32, ldx int, w []float32, depth int, bias, c []flo
 // before the multiply-add, so it gives bit for bit what the same kernel's
 // gemv32Func gives on the widened panel.
 type gemv16Func func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// widen16Func sets dst to src widened to float32 in output order: src is
+// whole rows of nr outputs of a 16-bit panel in the kernel's layout
+// (bfloat16 or float16 by the kernel field it fills), dst as long. Every
+// SIMD kernel is checked against kernel.unpack16 (pack16.go), bit for bit.
+type widen16Func func(dst []float32, src []uint16)
 
 // lowerSumFunc returns Σ m[j] over the j < len(m) with rank[j] < below,
 // summed in float64; len(rank) ≥ len(m). The sweep's Gram path calls it on

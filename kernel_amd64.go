@@ -135,6 +135,13 @@ func gemvBF16AVX2_5x16(x []float32, ldx int, w []uint16, depth int, bias []float
 //go:noescape
 func gemvBF16AVX2_6x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
 
+// widenBF16AVX2_16 sets dst to src widened to float32 in output order: src is
+// whole rows of 16 outputs of a bfloat16 panel (stored in pairs), dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenBF16AVX2_16(dst []float32, src []uint16)
+
 // gemvF16AVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -176,6 +183,13 @@ func gemvF16AVX2_5x16(x []float32, ldx int, w []uint16, depth int, bias []float3
 //
 //go:noescape
 func gemvF16AVX2_6x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// widenF16AVX2_16 sets dst to src widened to float32 in output order: src is
+// whole rows of 16 outputs of a float16 panel, dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenF16AVX2_16(dst []float32, src []uint16)
 
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
@@ -336,6 +350,13 @@ func gemvBF16AVX512_7x32(x []float32, ldx int, w []uint16, depth int, bias []flo
 //go:noescape
 func gemvBF16AVX512_8x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
 
+// widenBF16AVX512_32 sets dst to src widened to float32 in output order: src is
+// whole rows of 32 outputs of a bfloat16 panel (stored in pairs), dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenBF16AVX512_32(dst []float32, src []uint16)
+
 // gemvF16AVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
 // It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -391,3 +412,10 @@ func gemvF16AVX512_7x32(x []float32, ldx int, w []uint16, depth int, bias []floa
 //
 //go:noescape
 func gemvF16AVX512_8x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// widenF16AVX512_32 sets dst to src widened to float32 in output order: src is
+// whole rows of 32 outputs of a float16 panel, dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenF16AVX512_32(dst []float32, src []uint16)

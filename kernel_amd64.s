@@ -2384,6 +2384,32 @@ done:
 	VZEROUPPER
 	RET
 
+// func widenBF16AVX2_16(dst []float32, src []uint16)
+// Requires: AVX, AVX2
+TEXT ·widenBF16AVX2_16(SB), NOSPLIT, $0-48
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x04, DX
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VMOVDQU (CX), Y1
+	VPAND   (CX), Y0, Y2
+	VPSLLD  $0x10, Y1, Y1
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000040, AX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvF16AVX2_1x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, F16C, FMA3, MMX+
 TEXT ·gemvF16AVX2_1x16(SB), NOSPLIT, $0-128
@@ -3189,6 +3215,30 @@ partial:
 	ADDQ       DX, CX
 	VMASKMOVPS Y10, Y12, (CX)
 	VMASKMOVPS Y11, Y13, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenF16AVX2_16(dst []float32, src []uint16)
+// Requires: AVX, F16C
+TEXT ·widenF16AVX2_16(SB), NOSPLIT, $0-48
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  src_len+32(FP), DX
+	SHRQ  $0x04, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VCVTPH2PS (CX), Y0
+	VCVTPH2PS 16(CX), Y1
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   Y1, 32(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000040, AX
+	DECQ      DX
+	JNZ       loop
 
 done:
 	VZEROUPPER
@@ -6137,6 +6187,31 @@ done:
 	VZEROUPPER
 	RET
 
+// func widenBF16AVX512_32(dst []float32, src []uint16)
+// Requires: AVX, AVX512F
+TEXT ·widenBF16AVX512_32(SB), NOSPLIT, $0-48
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x05, DX
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VPSLLD  $0x10, (CX), Z1
+	VPANDD  (CX), Z0, Z2
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000080, AX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvF16AVX512_1x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gemvF16AVX512_1x32(SB), NOSPLIT, $0-128
@@ -7124,6 +7199,30 @@ sum:
 	ADDQ    BX, DX
 	VMOVUPS Z14, K1, (DX)
 	VMOVUPS Z15, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenF16AVX512_32(dst []float32, src []uint16)
+// Requires: AVX, AVX512F
+TEXT ·widenF16AVX512_32(SB), NOSPLIT, $0-48
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  src_len+32(FP), DX
+	SHRQ  $0x05, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VCVTPH2PS (CX), Z0
+	VCVTPH2PS 32(CX), Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000080, AX
+	DECQ      DX
+	JNZ       loop
 
 done:
 	VZEROUPPER

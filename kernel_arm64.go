@@ -213,3 +213,17 @@ func gemvF16NEON_7x12(x []float32, ldx int, w []uint16, depth int, bias, c []flo
 //
 //go:noescape
 func gemvF16NEON_8x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// widenBF16NEON_12 sets dst to src widened to float32: src is whole rows of 12
+// outputs of a bfloat16 panel (in output order), dst as long. It implements widen16Func
+// (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenBF16NEON_12(dst []float32, src []uint16)
+
+// widenF16NEON_12 sets dst to src widened to float32: src is whole rows of 12
+// outputs of a float16 panel, dst as long. It implements widen16Func
+// (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenF16NEON_12(dst []float32, src []uint16)

@@ -4079,3 +4079,51 @@ cols:
 
 done:
 	RET
+
+// func widenBF16NEON_12(dst []float32, src []uint16)
+// Requires: ASIMD
+// Registers: V0–V5 the row, V6 zero; R0 dst, R1 src, R2 rows.
+TEXT ·widenBF16NEON_12(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R2
+	MOVD $12, R3
+	UDIV R3, R2, R2             // rows = len(src) / 12
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R2, done               // if no row: done
+
+loop:
+	VLD1.P 24(R1), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1  V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1  V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1  V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VST1.P [V3.S4, V4.S4, V5.S4], 48(R0)
+	SUBS   $1, R2, R2
+	BNE    loop
+
+done:
+	RET
+
+// func widenF16NEON_12(dst []float32, src []uint16)
+// Requires: ASIMD
+// Registers: V0–V5 the row, V6 zero; R0 dst, R1 src, R2 rows.
+TEXT ·widenF16NEON_12(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R2
+	MOVD $12, R3
+	UDIV R3, R2, R2             // rows = len(src) / 12
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R2, done               // if no row: done
+
+loop:
+	VLD1.P 24(R1), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD   $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD   $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD   $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VST1.P [V3.S4, V4.S4, V5.S4], 48(R0)
+	SUBS   $1, R2, R2
+	BNE    loop
+
+done:
+	RET

@@ -25,6 +25,8 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.lowerSum = lowerSumGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
+	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
+	k.widenF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, Float16) }
 	return k
 }
 

@@ -13,7 +13,7 @@ var kernelTable = []kernelSpec{
 		gemv32:    []gemv32Func{gemvAVX2_1x16, gemvAVX2_2x16, gemvAVX2_3x16, gemvAVX2_4x16, gemvAVX2_5x16, gemvAVX2_6x16},
 		gemvBF16:  []gemv16Func{gemvBF16AVX2_1x16, gemvBF16AVX2_2x16, gemvBF16AVX2_3x16, gemvBF16AVX2_4x16, gemvBF16AVX2_5x16, gemvBF16AVX2_6x16},
 		gemvF16:   []gemv16Func{gemvF16AVX2_1x16, gemvF16AVX2_2x16, gemvF16AVX2_3x16, gemvF16AVX2_4x16, gemvF16AVX2_5x16, gemvF16AVX2_6x16},
-		bf16Pairs: true},
+		widenBF16: widenBF16AVX2_16, widenF16: widenF16AVX2_16, bf16Pairs: true},
 		requires: []string{"AVX", "AVX2", "F16C", "FMA3", "MMX+"}},
 	{kernel: &kernel{name: "avx512", mr: 14, nr: 32,
 		eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32, lowerSum: lowerSumAVX512, readSum: readSumAVX512,
@@ -21,6 +21,6 @@ var kernelTable = []kernelSpec{
 		gemv32:    []gemv32Func{gemvAVX512_1x32, gemvAVX512_2x32, gemvAVX512_3x32, gemvAVX512_4x32, gemvAVX512_5x32, gemvAVX512_6x32, gemvAVX512_7x32, gemvAVX512_8x32},
 		gemvBF16:  []gemv16Func{gemvBF16AVX512_1x32, gemvBF16AVX512_2x32, gemvBF16AVX512_3x32, gemvBF16AVX512_4x32, gemvBF16AVX512_5x32, gemvBF16AVX512_6x32, gemvBF16AVX512_7x32, gemvBF16AVX512_8x32},
 		gemvF16:   []gemv16Func{gemvF16AVX512_1x32, gemvF16AVX512_2x32, gemvF16AVX512_3x32, gemvF16AVX512_4x32, gemvF16AVX512_5x32, gemvF16AVX512_6x32, gemvF16AVX512_7x32, gemvF16AVX512_8x32},
-		bf16Pairs: true},
+		widenBF16: widenBF16AVX512_32, widenF16: widenF16AVX512_32, bf16Pairs: true},
 		requires: []string{"AVX", "AVX512F", "MMX+"}},
 }

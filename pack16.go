@@ -35,8 +35,8 @@ func (k *kernel) pack16(dst []uint16, src []float32, f WeightFormat) {
 
 // unpack16 widens src, whole rows of k.nr values in format f and k's
 // layout, into dst (the same length) in output order: the inverse of
-// pack16. It is on the gemm path of a 16-bit layer (product.block), hence
-// a loop per layout.
+// pack16. It is the generic kernels' widen16Func and the reference of the
+// SIMD ones, hence a loop per layout.
 func (k *kernel) unpack16(dst []float32, src []uint16, f WeightFormat) {
 	dst = dst[:len(src)]
 	switch {

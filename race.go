@@ -58,10 +58,20 @@ func raceWrap(k *kernel) {
 		raceRead(x)
 		return readSum(x)
 	}
+	k.widenBF16, k.widenF16 = raceWiden(k.widenBF16), raceWiden(k.widenF16)
 	for i := range k.gemv32 {
 		k.gemv32[i] = raceGemv(i+1, nr, k.gemv32[i])
 		k.gemvBF16[i] = raceGemv(i+1, nr, k.gemvBF16[i])
 		k.gemvF16[i] = raceGemv(i+1, nr, k.gemvF16[i])
+	}
+}
+
+// raceWiden wraps a widening kernel.
+func raceWiden(w widen16Func) widen16Func {
+	return func(dst []float32, src []uint16) {
+		raceRead(src)
+		raceWrite(dst[:len(src)])
+		w(dst, src)
 	}
 }
 

@@ -70,13 +70,19 @@ var gemvFormats = []gemvFormat{
 const gemvPrefetch = 1024
 
 // gemvs emits the small-T kernels of x for panels of nr outputs, for 1 …
-// most tokens, in every format, and returns their names by format kind.
+// most tokens, in every format, and the widening kernels of the 16-bit
+// formats (widen.go), and returns their names by format kind: the gemv
+// kinds, and widenBF16, widenF16.
 func gemvs(c *build.Context, x *isa, nr, most int) map[string][]string {
 	names := map[string][]string{}
 	for _, f := range gemvFormats {
 		for tokens := 1; tokens <= most; tokens++ {
 			t := &tile{Context: c, isa: x, mr: tokens, nr: nr, unroll: 2}
 			names[f.kind] = append(names[f.kind], t.gemv(f))
+		}
+		if f.bytes == 2 {
+			kind := "widen" + f.kind[len("gemv"):]
+			names[kind] = []string{(&tile{Context: c, isa: x, mr: 1, nr: nr}).widen(f)}
 		}
 	}
 	return names

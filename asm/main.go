@@ -133,6 +133,7 @@ func main() {
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSum: "lowerSum" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
+				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
 			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs,
 		})

@@ -35,11 +35,12 @@ type family struct {
 type kernelFuncs struct {
 	eval, gemm, gemmAcc, lowerSum, readSum, peak string
 	gemv32, gemvBF16, gemvF16                    []string // by token count, from 1
+	widenBF16, widenF16                          string
 }
 
 func (k kernelFuncs) all() []string {
 	all := []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak}
-	return slices.Concat(all, k.gemv32, k.gemvBF16, k.gemvF16)
+	return slices.Concat(all, k.gemv32, k.gemvBF16, k.gemvF16, []string{k.widenBF16, k.widenF16})
 }
 
 // tablePass writes the table of fams to path.
@@ -72,11 +73,13 @@ func tablePass(path string, fams []family) pass.Func {
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s,\n"+
 				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
-				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\nbf16Pairs: true},\n"+
+				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\n"+
+				"widenBF16: %s, widenF16: %s, bf16Pairs: true},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum,
 				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
 				strings.Join(k.gemv32, ", "), strings.Join(k.gemvBF16, ", "), strings.Join(k.gemvF16, ", "),
+				k.widenBF16, k.widenF16,
 				quoted(slices.Compact(requires)))
 		}
 		b.WriteString("}\n")

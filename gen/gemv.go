@@ -46,7 +46,8 @@ const (
 func gemvAccReg(i, j int) vreg { return gemvAcc + vreg(i*(NR/4)+j) }
 
 // gemvKernels returns the small-T kernels by format kind, for 1 … GemvT
-// tokens.
+// tokens, and the widening kernels of the 16-bit formats (widenBF16,
+// widenF16).
 func gemvKernels() map[string][]*kernelFunc {
 	if NR/4 > 3 || GemvT*NR/4 > 32-int(gemvAcc) || GemvT > 8 {
 		panic(fmt.Sprintf("gemv: %d tokens × %d outputs do not fit the registers", GemvT, NR))
@@ -55,6 +56,10 @@ func gemvKernels() map[string][]*kernelFunc {
 	for _, f := range gemvFormats {
 		for t := 1; t <= GemvT; t++ {
 			ks[f.kind] = append(ks[f.kind], gemvKernel(f, t))
+		}
+		if f.bytes == 2 {
+			kind := "widen" + f.kind[len("gemv"):]
+			ks[kind] = []*kernelFunc{widenKernel(f)}
 		}
 	}
 	return ks
@@ -102,22 +107,7 @@ func gemvKernel(fm gemvFormat, t int) *kernelFunc {
 		a.ins("VEOR", fmt.Sprintf("%s, %s, %s", gemvZero.B16(), gemvZero.B16(), gemvZero.B16()))
 		a.insc("CBZ", "R9, sum", "if depth == 0: bias alone")
 		a.label("loop")
-		row := vreg(0) // the widened row's first register
-		switch fm.kind {
-		case "gemv":
-			a.insc("VLD1.P", fmt.Sprintf("%d(R8), %s", 4*NR, regList(0, nv, vreg.S4)), "w row p")
-		default:
-			a.insc("VLD1.P", fmt.Sprintf("%d(R8), %s", 2*NR, regList(0, nv, h4)), "w row p, 16 bits")
-			row = 3
-			for j := range nv {
-				if fm.kind == "gemvF16" {
-					a.word(fcvtlH(row+vreg(j), vreg(j)))
-				} else {
-					a.insc("VZIP1", fmt.Sprintf("V%d.H8, V%d.H8, V%d.H8", j, gemvZero, row+vreg(j)),
-						fmt.Sprintf("v%d = the bfloat16 of v%d in the top halves", row+vreg(j), j))
-				}
-			}
-		}
+		row := loadRow(a, fm, "R8")
 		for i := range t {
 			a.insc("VLD1R.P", fmt.Sprintf("4(R%d), [%s]", i, gemvBcast.S4()), fmt.Sprintf("x[%d·ldx+p] in every lane", i))
 			for j := range nv {
@@ -163,6 +153,63 @@ func gemvKernel(fm gemvFormat, t int) *kernelFunc {
 		a.ins("MOVD", fmt.Sprintf("$%d, R25", t))
 		copyCorner(a, cornerRegs{tile: "R23", c: "R20", ldc: "R21", m: "R25", n: "R22", src: "R24", dst: "R9", cnt: "R8"},
 			4*NR, false)
+	}
+	return f
+}
+
+// loadRow emits the load of the next weight row at ptr (which advances)
+// into V0–V2, widened into V3–V5 when fm is a 16-bit format, and returns
+// the first register of the float32 row.
+func loadRow(a *asm, fm gemvFormat, ptr string) vreg {
+	nv := NR / 4
+	if fm.bytes == 4 {
+		a.insc("VLD1.P", fmt.Sprintf("%d(%s), %s", 4*NR, ptr, regList(0, nv, vreg.S4)), "w row p")
+		return 0
+	}
+	a.insc("VLD1.P", fmt.Sprintf("%d(%s), %s", 2*NR, ptr, regList(0, nv, h4)), "w row p, 16 bits")
+	row := vreg(3)
+	for j := range nv {
+		if fm.kind == "gemvF16" {
+			a.word(fcvtlH(row+vreg(j), vreg(j)))
+		} else {
+			a.insc("VZIP1", fmt.Sprintf("V%d.H8, V%d.H8, V%d.H8", j, gemvZero, row+vreg(j)),
+				fmt.Sprintf("v%d = the bfloat16 of v%d in the top halves", row+vreg(j), j))
+		}
+	}
+	return row
+}
+
+// widenKernel is the widening kernel of format fm (widen16Func in
+// kernel.go; the reference is kernel.unpack16 in pack16.go): whole rows of
+// NR, each loaded and widened as the small-T kernels do (loadRow), then
+// stored.
+func widenKernel(fm gemvFormat) *kernelFunc {
+	name := fmt.Sprintf("widen%sNEON_%d", fm.kind[len("gemv"):], NR)
+	f := &kernelFunc{
+		name: name,
+		doc: []string{
+			fmt.Sprintf("%s sets dst to src widened to float32: src is whole rows of %d", name, NR),
+			fmt.Sprintf("outputs of %s, dst as long. It implements widen16Func", fm.doc),
+			"(kernel.go); refer to kernel.unpack16 in pack16.go.",
+		},
+		comments: []string{"Registers: V0–V5 the row, V6 zero; R0 dst, R1 src, R2 rows."},
+		params:   []param{{"dst", "[]float32"}, {"src", "[]uint16"}},
+	}
+	f.body = func(a *asm) {
+		a.ins("MOVD", f.arg("dst", "base")+", R0")
+		a.ins("MOVD", f.arg("src", "base")+", R1")
+		a.ins("MOVD", f.arg("src", "len")+", R2")
+		a.ins("MOVD", fmt.Sprintf("$%d, R3", NR))
+		a.insc("UDIV", "R3, R2, R2", fmt.Sprintf("rows = len(src) / %d", NR))
+		a.ins("VEOR", fmt.Sprintf("%s, %s, %s", gemvZero.B16(), gemvZero.B16(), gemvZero.B16()))
+		a.insc("CBZ", "R2, done", "if no row: done")
+		a.label("loop")
+		row := loadRow(a, fm, "R1")
+		a.ins("VST1.P", fmt.Sprintf("%s, %d(R0)", regList(row, NR/4, vreg.S4), 4*NR))
+		a.ins("SUBS", "$1, R2, R2")
+		a.ins("BNE", "loop")
+		a.label("done")
+		a.ins("RET", "")
 	}
 	return f
 }

@@ -128,8 +128,8 @@ func main() {
 	}
 	k.gemv = gemvKernels()
 	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSum, k.readSum}
-	for _, f := range gemvFormats {
-		funcs = append(funcs, k.gemv[f.kind]...)
+	for _, kind := range []string{"gemv", "gemvBF16", "gemvF16", "widenBF16", "widenF16"} {
+		funcs = append(funcs, k.gemv[kind]...)
 	}
 
 	s, err := genAsm(header, funcs)

@@ -27,7 +27,7 @@ var requires = []string{"ASIMD"}
 // A neonKernel names the NEON functions of the kernel's fields.
 type neonKernel struct {
 	eval, gemm, gemmAcc, lowerSum, readSum, peak *kernelFunc
-	gemv                                         map[string][]*kernelFunc // by format kind (gemv.go)
+	gemv                                         map[string][]*kernelFunc // by kind (gemvKernels)
 }
 
 // names lists the functions' names, comma-separated.
@@ -50,12 +50,14 @@ var kernelTable = []kernelSpec{{
 		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,
 		gemv32: []gemv32Func{%s},
 		gemvBF16: []gemv16Func{%s},
-		gemvF16: []gemv16Func{%s}},
+		gemvF16: []gemv16Func{%s},
+		widenBF16: %s, widenF16: %s},
 	requires: %#v,
 }}
 `, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name,
 		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs),
-		names(k.gemv["gemv"]), names(k.gemv["gemvBF16"]), names(k.gemv["gemvF16"]), requires)
+		names(k.gemv["gemv"]), names(k.gemv["gemvBF16"]), names(k.gemv["gemvF16"]),
+		names(k.gemv["widenBF16"]), names(k.gemv["widenF16"]), requires)
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("formatting the kernel table: %v\n%s", err, b.Bytes())
