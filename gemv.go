@@ -1,8 +1,9 @@
 package chanprune
 
 // The small-T path of a product: a call of at most gemvMaxT tokens does
-// 2·T flops per weight it reads, so it is bound by reading the weight, not
-// by the FMA units. It streams each packed weight panel once (in the
+// 2·T flops per weight it reads, so it is bound by reading the weight (at
+// T8 a 16-bit weight can make the FMAs the limit on a core with one
+// 512-bit FMA a cycle). It streams each packed weight panel once (in the
 // layer's format, widened in registers), with no packing per call beyond
 // gathering the tokens' kept channels (T·depth floats, nothing beside the
 // weight), and shares the output panels out among the workers.
@@ -16,11 +17,8 @@ const gemvMaxT = 8
 // saves.
 const gemvPieceBytes = 64 << 10
 
-// small reports whether a call of tokens rows takes the small-T path: the
-// kernel has small-T products (every kernel in the tables does).
-func (p *product) small(tokens int) bool {
-	return tokens <= gemvMaxT && len(p.kern.gemv32) > 0
-}
+// small reports whether a call of tokens rows takes the small-T path.
+func (p *product) small(tokens int) bool { return tokens <= gemvMaxT }
 
 // gemv computes the call's product on the small-T path.
 func (call *productCall) gemv(workers int) {
