@@ -123,7 +123,8 @@ func (l *Layer) Format() WeightFormat { return l.prod.format }
 // Kernel returns the name of the kernel the layer runs.
 func (l *Layer) Kernel() string { return l.prod.kern.name }
 
-// Weight returns the compacted weight, [Out, len(Kept())] row-major.
+// Weight returns the compacted weight, [Out, len(Kept())] row-major: for a
+// 16-bit layer, its weights widened to float32 (the values it multiplies).
 func (l *Layer) Weight() []float32 {
 	depth, nr := len(l.kept), l.prod.kern.nr
 	packed := l.prod.weight
