@@ -8,6 +8,12 @@ import "github.com/klauspost/cpuid/v2"
 // kernel_table_amd64.go) to the cpuid features dispatch checks for them.
 var isaFeatures = map[string]cpuid.FeatureID{
 	"AVX":     cpuid.AVX,
+	"AVX2":    cpuid.AVX2,
+	"F16C":    cpuid.F16C,
 	"FMA3":    cpuid.FMA3,
 	"AVX512F": cpuid.AVX512F,
+	// avo names PREFETCHT0's extension MMX+, the integer and prefetch
+	// instructions that came with SSE; cpuid sets its MMXEXT only from
+	// AMD's leaf, so the check is for SSE, which every such CPU has.
+	"MMX+": cpuid.SSE,
 }

@@ -54,5 +54,9 @@ func skipUnsupported(tb testing.TB, k KernelInfo) {
 }
 
 // twinOf returns k's generic twin: the generic kernel of the same tile
-// shape, which every SIMD kernel must match.
-func twinOf(k *kernel) *kernel { return newGenericKernel("twin", k.mr, k.nr) }
+// shape and 16-bit layout, which every SIMD kernel must match.
+func twinOf(k *kernel) *kernel {
+	t := newGenericKernel("twin", k.mr, k.nr)
+	t.bf16Pairs = k.bf16Pairs
+	return t
+}

@@ -149,9 +149,9 @@ type Option func(*config)
 type config struct {
 	kernel    string
 	workers   int
+	format    WeightFormat // a Layer's weight format (format.go)
 	method    Method
 	methodSet bool // WithMethod was given: only an Evaluator has a method
-	format    WeightFormat
 
 	groupSize   int // WithGroups
 	groupReduce GroupReduce
@@ -172,6 +172,11 @@ func newConfig(opts []Option) config {
 func WithKernel(name string) Option { return func(c *config) { c.kernel = name } }
 
 // WithWorkers bounds the goroutines one call uses; n ≤ 0 means GOMAXPROCS.
+// For a Layer it bounds each Forward: a call shares its pieces with the
+// package's workers that are idle at the time and does the rest itself, so
+// concurrent callers never wait for each other's pieces; a service that
+// already calls one Layer from as many goroutines as cores gets steadier
+// latency with WithWorkers(1) (BenchmarkForwardParallel measures both).
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // NewEvaluator checks layer and packs its weight for the selected kernel.

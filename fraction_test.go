@@ -126,3 +126,7 @@ func ReportBandwidthFraction(b *testing.B, bytesPerOp int) {
 func PlannedMethod(e *Evaluator, batches [][]float32, evals int) Method {
 	return e.plan(batches, evals, false)
 }
+
+// WeightBytes is the bytes of one weight in format f, for the benchmarks'
+// bandwidth fractions.
+func WeightBytes(f WeightFormat) int { return f.size() }

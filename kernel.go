@@ -15,6 +15,19 @@ type kernel struct {
 	// gemm and gemmAcc only) for the last rows of a batch, so that those
 	// rows are not padded to a whole mr panel (rowLayout, pack.go).
 	tail *kernel
+	// The small-T products (gemv.go), one function per token count:
+	// gemv32[t-1] takes t tokens and a float32 weight panel, gemvBF16 and
+	// gemvF16 the same for a panel stored in 16 bits. All three have the
+	// same length, the most tokens one call takes.
+	gemv32   []gemv32Func
+	gemvBF16 []gemv16Func
+	gemvF16  []gemv16Func
+	// widenBF16 and widenF16 widen whole rows of a 16-bit panel for gemm
+	// (product.block).
+	widenBF16, widenF16 widen16Func
+	// bf16Pairs: the kernel's bfloat16 panels are stored in pairs
+	// (pack16.go).
+	bf16Pairs bool
 
 	// peak runs n iterations of independent FMAs, peakFlops flops each,
 	// to measure the machine's limit for this instruction set; nil for
@@ -81,6 +94,33 @@ type gemmFunc func(a, w []float32, k int, bias, c []float32, ldc, m, n int)
 //
 // Every SIMD kernel is checked against gemmAccGeneric (kernel_generic.go).
 type gemmAccFunc func(a, w []float32, k int, c []float32, ldc, m, n int)
+
+// gemv32Func is the small-T product of one weight panel, for the few
+// tokens a serving call brings (its token count t is the function's: see
+// kernel.gemv32). It sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p·nr+j] + bias[j]
+// for i < t, j < n:
+//
+//   - x holds t rows of at least depth floats, row i at x[i·ldx];
+//   - w is one packed weight panel (packWeight): depth rows of nr floats;
+//   - bias holds nr floats (zero padded);
+//   - only c[i·ldc+j] for i < t, j < n are written.
+//
+// Each sum is formed in channel order p = 0, 1, … in float32, one
+// multiply-add a channel, then bias is added; the SIMD kernels fuse the
+// multiply-add and are checked against gemvGeneric (kernel_generic.go).
+type gemv32Func func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemv16Func is gemv32Func for a weight panel stored in 16 bits (bfloat16 or
+// float16 by the kernel.gemv field it fills), widened to float32 exactly
+// before the multiply-add, so it gives bit for bit what the same kernel's
+// gemv32Func gives on the widened panel.
+type gemv16Func func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// widen16Func sets dst to src widened to float32 in output order: src is
+// whole rows of nr outputs of a 16-bit panel in the kernel's layout
+// (bfloat16 or float16 by the kernel field it fills), dst as long. Every
+// SIMD kernel is checked against kernel.unpack16 (pack16.go), bit for bit.
+type widen16Func func(dst []float32, src []uint16)
 
 // lowerSumFunc returns Σ m[j] over the j < len(m) with rank[j] < below,
 // summed in float64; len(rank) ≥ len(m). The sweep's Gram path calls it on

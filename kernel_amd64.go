@@ -85,6 +85,146 @@ func readSumAVX2(x []float32) float32
 //go:noescape
 func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
 
+// gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX2_2x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX2_2x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX2_3x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX2_3x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX2_4x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX2_4x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX2_5x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX2_5x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX2_6x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX2_6x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX2_1x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX2_2x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX2_2x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX2_3x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX2_3x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX2_4x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX2_4x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX2_5x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX2_5x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX2_6x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX2_6x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// widenBF16AVX2_16 sets dst to src widened to float32 in output order: src is
+// whole rows of 16 outputs of a bfloat16 panel (stored in pairs), dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenBF16AVX2_16(dst []float32, src []uint16)
+
+// gemvF16AVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX2_1x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX2_2x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX2_2x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX2_3x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX2_3x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX2_4x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX2_4x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX2_5x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX2_5x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX2_6x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a float16 panel of 16 outputs, with AVX2+FMA.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX2_6x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// widenF16AVX2_16 sets dst to src widened to float32 in output order: src is
+// whole rows of 16 outputs of a float16 panel, dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenF16AVX2_16(dst []float32, src []uint16)
+
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
@@ -165,3 +305,185 @@ func readSumAVX512(x []float32) float32
 //
 //go:noescape
 func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+
+// gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_1x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_2x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_2x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_3x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_3x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_4x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_4x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_5x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_5x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_6x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_6x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_7x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 7 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_7x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvAVX512_8x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 8 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.
+// It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvAVX512_8x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_1x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_2x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_2x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_3x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_3x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_4x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_4x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_5x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_5x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_6x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_6x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_7x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 7 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_7x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvBF16AVX512_8x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 8 tokens and j < n outputs of a bfloat16 panel (stored in pairs) of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvBF16AVX512_8x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// widenBF16AVX512_32 sets dst to src widened to float32 in output order: src is
+// whole rows of 32 outputs of a bfloat16 panel (stored in pairs), dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenBF16AVX512_32(dst []float32, src []uint16)
+
+// gemvF16AVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_1x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_2x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_2x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_3x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_3x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_4x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_4x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_5x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_5x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_6x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_6x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_7x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 7 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_7x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// gemvF16AVX512_8x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 8 tokens and j < n outputs of a float16 panel of 32 outputs, with AVX-512.
+// It implements gemv16Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
+//
+//go:noescape
+func gemvF16AVX512_8x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+
+// widenF16AVX512_32 sets dst to src widened to float32 in output order: src is
+// whole rows of 32 outputs of a float16 panel, dst as long. It implements
+// widen16Func (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenF16AVX512_32(dst []float32, src []uint16)

@@ -267,42 +267,42 @@ k_done:
 	VADDPS  32(AX), Y9, Y9
 	VADDPS  (AX), Y10, Y10
 	VADDPS  32(AX), Y11, Y11
-	MOVQ    c_base+80(FP), AX
-	MOVQ    ldc+104(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    m+112(FP), DX
+	MOVQ    m+112(FP), AX
+	MOVQ    c_base+80(FP), CX
+	MOVQ    ldc+104(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
 	JMP     done
 
 partial:
@@ -310,35 +310,35 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y12
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -427,56 +427,56 @@ k_one:
 	JNZ          k_one
 
 k_done:
-	MOVQ c_base+56(FP), AX
-	MOVQ ldc+80(FP), CX
-	SHLQ $0x02, CX
-	MOVQ m+88(FP), DX
-	MOVQ n+96(FP), BX
+	MOVQ m+88(FP), AX
 
 	// Add the tile's old values to the sum, in the order gemmAccGeneric rounds.
+	MOVQ    c_base+56(FP), CX
+	MOVQ    ldc+80(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+96(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VMOVUPS Y4, (AX)
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VMOVUPS Y6, (AX)
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y7, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y8, Y8
-	VMOVUPS Y8, (AX)
-	VADDPS  32(AX), Y9, Y9
-	VMOVUPS Y9, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y8, Y8
+	VMOVUPS Y8, (CX)
+	VADDPS  32(CX), Y9, Y9
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y10, Y10
-	VMOVUPS Y10, (AX)
-	VADDPS  32(AX), Y11, Y11
-	VMOVUPS Y11, 32(AX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y10, Y10
+	VMOVUPS Y10, (CX)
+	VADDPS  32(CX), Y11, Y11
+	VMOVUPS Y11, 32(CX)
 	JMP     done
 
 partial:
@@ -484,59 +484,59 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y12
 	VMOVUPS    96(SI)(BX*4), Y13
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y1, Y1
-	VMASKMOVPS Y1, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y3, Y3
-	VMASKMOVPS Y3, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y5, Y5
-	VMASKMOVPS Y5, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y7, Y7
-	VMASKMOVPS Y7, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y8, Y8
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y9, Y9
-	VMASKMOVPS Y9, Y13, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y10, Y10
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS 32(CX), Y13, Y14
 	VADDPS     Y14, Y11, Y11
-	VMASKMOVPS Y11, Y13, 32(AX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 
 done:
 	VZEROUPPER
@@ -763,32 +763,32 @@ k_done:
 	VADDPS  32(AX), Y5, Y5
 	VADDPS  (AX), Y6, Y6
 	VADDPS  32(AX), Y7, Y7
-	MOVQ    c_base+80(FP), AX
-	MOVQ    ldc+104(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    m+112(FP), DX
+	MOVQ    m+112(FP), AX
+	MOVQ    c_base+80(FP), CX
+	MOVQ    ldc+104(FP), DX
+	SHLQ    $0x02, DX
 	MOVQ    n+120(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
 	JMP     done
 
 partial:
@@ -796,25 +796,25 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y8
 	VMOVUPS    96(SI)(BX*4), Y9
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y0, Y8, (AX)
-	VMASKMOVPS Y1, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y0, Y8, (CX)
+	VMASKMOVPS Y1, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y8, (AX)
-	VMASKMOVPS Y3, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y8, (CX)
+	VMASKMOVPS Y3, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y8, (AX)
-	VMASKMOVPS Y5, Y9, 32(AX)
-	DECQ       DX
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y8, (CX)
+	VMASKMOVPS Y5, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y8, (AX)
-	VMASKMOVPS Y7, Y9, 32(AX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y8, (CX)
+	VMASKMOVPS Y7, Y9, 32(CX)
 
 done:
 	VZEROUPPER
@@ -859,42 +859,42 @@ k_one:
 	JNZ          k_one
 
 k_done:
-	MOVQ c_base+56(FP), AX
-	MOVQ ldc+80(FP), CX
-	SHLQ $0x02, CX
-	MOVQ m+88(FP), DX
-	MOVQ n+96(FP), BX
+	MOVQ m+88(FP), AX
 
 	// Add the tile's old values to the sum, in the order gemmAccGeneric rounds.
+	MOVQ    c_base+56(FP), CX
+	MOVQ    ldc+80(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+96(FP), BX
 	CMPQ    BX, $0x00000010
 	JB      partial
-	TESTQ   DX, DX
+	TESTQ   AX, AX
 	JZ      done
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	DECQ    DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VMOVUPS Y4, (AX)
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y5, 32(AX)
-	DECQ    DX
+	ADDQ    DX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
 	JZ      done
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VMOVUPS Y6, (AX)
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y7, 32(AX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
 	JMP     done
 
 partial:
@@ -902,41 +902,41 @@ partial:
 	NEGQ       BX
 	VMOVUPS    64(SI)(BX*4), Y8
 	VMOVUPS    96(SI)(BX*4), Y9
-	TESTQ      DX, DX
+	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS (CX), Y8, Y10
 	VADDPS     Y10, Y0, Y0
-	VMASKMOVPS Y0, Y8, (AX)
-	VMASKMOVPS 32(AX), Y9, Y10
+	VMASKMOVPS Y0, Y8, (CX)
+	VMASKMOVPS 32(CX), Y9, Y10
 	VADDPS     Y10, Y1, Y1
-	VMASKMOVPS Y1, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y1, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y8, Y10
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y8, Y10
 	VADDPS     Y10, Y2, Y2
-	VMASKMOVPS Y2, Y8, (AX)
-	VMASKMOVPS 32(AX), Y9, Y10
+	VMASKMOVPS Y2, Y8, (CX)
+	VMASKMOVPS 32(CX), Y9, Y10
 	VADDPS     Y10, Y3, Y3
-	VMASKMOVPS Y3, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y3, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y8, Y10
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y8, Y10
 	VADDPS     Y10, Y4, Y4
-	VMASKMOVPS Y4, Y8, (AX)
-	VMASKMOVPS 32(AX), Y9, Y10
+	VMASKMOVPS Y4, Y8, (CX)
+	VMASKMOVPS 32(CX), Y9, Y10
 	VADDPS     Y10, Y5, Y5
-	VMASKMOVPS Y5, Y9, 32(AX)
-	DECQ       DX
+	VMASKMOVPS Y5, Y9, 32(CX)
+	DECQ       AX
 	JZ         done
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y8, Y10
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y8, Y10
 	VADDPS     Y10, Y6, Y6
-	VMASKMOVPS Y6, Y8, (AX)
-	VMASKMOVPS 32(AX), Y9, Y10
+	VMASKMOVPS Y6, Y8, (CX)
+	VMASKMOVPS 32(CX), Y9, Y10
 	VADDPS     Y10, Y7, Y7
-	VMASKMOVPS Y7, Y9, 32(AX)
+	VMASKMOVPS Y7, Y9, 32(CX)
 
 done:
 	VZEROUPPER
@@ -1202,6 +1202,2519 @@ reduce:
 	VADDPD     Y5, Y3, Y3
 	VADDPD     (AX), Y3, Y3
 	VMOVUPD    Y3, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
+	// Register budget: 2 accumulators + 2 w + 1 broadcast or mask = 5 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   depth+56(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   BX, BX
+	MOVQ   DX, SI
+	SHRQ   $0x01, SI
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(CX)
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(CX), Y3
+	VBROADCASTSS (AX)(BX*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	PREFETCHT0   1088(CX)
+	VMOVUPS      64(CX), Y2
+	VMOVUPS      96(CX), Y3
+	VBROADCASTSS 4(AX)(BX*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x02, BX
+	DECQ         SI
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, DX
+	JZ           sum
+	PREFETCHT0   1024(CX)
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(CX), Y3
+	VBROADCASTSS (AX)(BX*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	MOVQ    $0x00000001, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), DX
+	CMPQ    DX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), BX
+	NEGQ       DX
+	VMOVUPS    64(BX)(DX*4), Y2
+	VMOVUPS    96(BX)(DX*4), Y3
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y1, Y3, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX2_2x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvAVX2_2x16(SB), NOSPLIT, $0-128
+	// Register budget: 4 accumulators + 2 w + 1 broadcast or mask = 7 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), AX
+	MOVQ   w_base+32(FP), DX
+	MOVQ   depth+56(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   SI, SI
+	MOVQ   BX, DI
+	SHRQ   $0x01, DI
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPS      (DX), Y4
+	VMOVUPS      32(DX), Y5
+	VBROADCASTSS (CX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (AX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	PREFETCHT0   1088(DX)
+	VMOVUPS      64(DX), Y4
+	VMOVUPS      96(DX), Y5
+	VBROADCASTSS 4(CX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(AX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         $0x00000080, DX
+	ADDQ         $0x02, SI
+	DECQ         DI
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, BX
+	JZ           sum
+	PREFETCHT0   1024(DX)
+	VMOVUPS      (DX), Y4
+	VMOVUPS      32(DX), Y5
+	VBROADCASTSS (CX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (AX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	MOVQ    $0x00000002, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y4
+	VMOVUPS    96(SI)(BX*4), Y5
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y4, (CX)
+	VMASKMOVPS Y1, Y5, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y4, (CX)
+	VMASKMOVPS Y3, Y5, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX2_3x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvAVX2_3x16(SB), NOSPLIT, $0-128
+	// Register budget: 6 accumulators + 2 w + 1 broadcast or mask = 9 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), AX
+	MOVQ   w_base+32(FP), BX
+	MOVQ   depth+56(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   DI, DI
+	MOVQ   SI, R8
+	SHRQ   $0x01, R8
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(BX)
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (DX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (AX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	PREFETCHT0   1088(BX)
+	VMOVUPS      64(BX), Y6
+	VMOVUPS      96(BX), Y7
+	VBROADCASTSS 4(CX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(DX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 4(AX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         $0x00000080, BX
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, SI
+	JZ           sum
+	PREFETCHT0   1024(BX)
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (DX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (AX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	MOVQ    $0x00000003, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y6
+	VMOVUPS    96(SI)(BX*4), Y7
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y6, (CX)
+	VMASKMOVPS Y1, Y7, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y6, (CX)
+	VMASKMOVPS Y3, Y7, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y6, (CX)
+	VMASKMOVPS Y5, Y7, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX2_4x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvAVX2_4x16(SB), NOSPLIT, $0-128
+	// Register budget: 8 accumulators + 2 w + 1 broadcast or mask = 11 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), AX
+	MOVQ   w_base+32(FP), SI
+	MOVQ   depth+56(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	SHRQ   $0x01, R9
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(SI)
+	VMOVUPS      (SI), Y8
+	VMOVUPS      32(SI), Y9
+	VBROADCASTSS (CX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (DX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (BX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (AX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	PREFETCHT0   1088(SI)
+	VMOVUPS      64(SI), Y8
+	VMOVUPS      96(SI), Y9
+	VBROADCASTSS 4(CX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(DX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 4(BX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 4(AX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x02, R8
+	DECQ         R9
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, DI
+	JZ           sum
+	PREFETCHT0   1024(SI)
+	VMOVUPS      (SI), Y8
+	VMOVUPS      32(SI), Y9
+	VBROADCASTSS (CX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (DX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (BX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (AX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	VADDPS  (AX), Y6, Y6
+	VADDPS  32(AX), Y7, Y7
+	MOVQ    $0x00000004, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y8
+	VMOVUPS    96(SI)(BX*4), Y9
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y8, (CX)
+	VMASKMOVPS Y1, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y8, (CX)
+	VMASKMOVPS Y3, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y8, (CX)
+	VMASKMOVPS Y5, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y8, (CX)
+	VMASKMOVPS Y7, Y9, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX2_5x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvAVX2_5x16(SB), NOSPLIT, $0-128
+	// Register budget: 10 accumulators + 2 w + 1 broadcast or mask = 13 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), AX
+	MOVQ   w_base+32(FP), DI
+	MOVQ   depth+56(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	XORQ   R9, R9
+	MOVQ   R8, R10
+	SHRQ   $0x01, R10
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(DI)
+	VMOVUPS      (DI), Y10
+	VMOVUPS      32(DI), Y11
+	VBROADCASTSS (CX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (DX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (BX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (SI)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (AX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	PREFETCHT0   1088(DI)
+	VMOVUPS      64(DI), Y10
+	VMOVUPS      96(DI), Y11
+	VBROADCASTSS 4(CX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(DX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 4(BX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 4(SI)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 4(AX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         $0x00000080, DI
+	ADDQ         $0x02, R9
+	DECQ         R10
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, R8
+	JZ           sum
+	PREFETCHT0   1024(DI)
+	VMOVUPS      (DI), Y10
+	VMOVUPS      32(DI), Y11
+	VBROADCASTSS (CX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (DX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (BX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (SI)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (AX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	VADDPS  (AX), Y6, Y6
+	VADDPS  32(AX), Y7, Y7
+	VADDPS  (AX), Y8, Y8
+	VADDPS  32(AX), Y9, Y9
+	MOVQ    $0x00000005, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y10
+	VMOVUPS    96(SI)(BX*4), Y11
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y10, (CX)
+	VMASKMOVPS Y1, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y10, (CX)
+	VMASKMOVPS Y3, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y10, (CX)
+	VMASKMOVPS Y5, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y10, (CX)
+	VMASKMOVPS Y7, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y10, (CX)
+	VMASKMOVPS Y9, Y11, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX2_6x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvAVX2_6x16(SB), NOSPLIT, $0-128
+	// Register budget: 12 accumulators + 2 w + 1 broadcast or mask = 15 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), AX
+	MOVQ   w_base+32(FP), R8
+	MOVQ   depth+56(FP), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ   R10, R10
+	MOVQ   R9, R11
+	SHRQ   $0x01, R11
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(R8)
+	VMOVUPS      (R8), Y12
+	VMOVUPS      32(R8), Y13
+	VBROADCASTSS (CX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (DX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS (BX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (SI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS (DI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (AX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	PREFETCHT0   1088(R8)
+	VMOVUPS      64(R8), Y12
+	VMOVUPS      96(R8), Y13
+	VBROADCASTSS 4(CX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(DX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 4(BX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 4(DI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 4(AX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x02, R10
+	DECQ         R11
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, R9
+	JZ           sum
+	PREFETCHT0   1024(R8)
+	VMOVUPS      (R8), Y12
+	VMOVUPS      32(R8), Y13
+	VBROADCASTSS (CX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (DX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS (BX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (SI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS (DI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (AX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	VADDPS  (AX), Y6, Y6
+	VADDPS  32(AX), Y7, Y7
+	VADDPS  (AX), Y8, Y8
+	VADDPS  32(AX), Y9, Y9
+	VADDPS  (AX), Y10, Y10
+	VADDPS  32(AX), Y11, Y11
+	MOVQ    $0x00000006, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y12
+	VMOVUPS    96(SI)(BX*4), Y13
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX2_1x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvBF16AVX2_1x16(SB), NOSPLIT, $0-128
+	// Register budget: 2 accumulators + 2 w + 1 broadcast or mask = 5 of 16 YMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), AX
+	MOVQ         w_base+32(FP), CX
+	MOVQ         depth+56(FP), DX
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	SHRQ         $0x01, SI
+	JZ           tail
+
+loop:
+	PREFETCHT0   1024(CX)
+	VMOVDQU      (CX), Y3
+	VPAND        (CX), Y0, Y4
+	VPSLLD       $0x10, Y3, Y3
+	VBROADCASTSS (AX)(BX*4), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVDQU      32(CX), Y3
+	VPAND        32(CX), Y0, Y4
+	VPSLLD       $0x10, Y3, Y3
+	VBROADCASTSS 4(AX)(BX*4), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x02, BX
+	DECQ         SI
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, DX
+	JZ           sum
+	PREFETCHT0   1024(CX)
+	VMOVDQU      (CX), Y3
+	VPAND        (CX), Y0, Y0
+	VPSLLD       $0x10, Y3, Y3
+	VBROADCASTSS (AX)(BX*4), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VFMADD231PS  Y0, Y4, Y2
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y1, Y1
+	VADDPS  32(AX), Y2, Y2
+	MOVQ    $0x00000001, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), DX
+	CMPQ    DX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), BX
+	NEGQ       DX
+	VMOVUPS    64(BX)(DX*4), Y0
+	VMOVUPS    96(BX)(DX*4), Y3
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y3, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+DATA bf16hi<>+0(SB)/4, $0xffff0000
+GLOBL bf16hi<>(SB), RODATA|NOPTR, $4
+
+// func gemvBF16AVX2_2x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvBF16AVX2_2x16(SB), NOSPLIT, $0-128
+	// Register budget: 4 accumulators + 2 w + 1 broadcast or mask = 7 of 16 YMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), AX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         depth+56(FP), BX
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	XORQ         SI, SI
+	MOVQ         BX, DI
+	SHRQ         $0x01, DI
+	JZ           tail
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVDQU      (DX), Y5
+	VPAND        (DX), Y0, Y6
+	VPSLLD       $0x10, Y5, Y5
+	VBROADCASTSS (CX)(SI*4), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (AX)(SI*4), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVDQU      32(DX), Y5
+	VPAND        32(DX), Y0, Y6
+	VPSLLD       $0x10, Y5, Y5
+	VBROADCASTSS 4(CX)(SI*4), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(AX)(SI*4), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x02, SI
+	DECQ         DI
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, BX
+	JZ           sum
+	PREFETCHT0   1024(DX)
+	VMOVDQU      (DX), Y5
+	VPAND        (DX), Y0, Y0
+	VPSLLD       $0x10, Y5, Y5
+	VBROADCASTSS (CX)(SI*4), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VFMADD231PS  Y0, Y6, Y2
+	VBROADCASTSS (AX)(SI*4), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VFMADD231PS  Y0, Y6, Y4
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y1, Y1
+	VADDPS  32(AX), Y2, Y2
+	VADDPS  (AX), Y3, Y3
+	VADDPS  32(AX), Y4, Y4
+	MOVQ    $0x00000002, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y0
+	VMOVUPS    96(SI)(BX*4), Y5
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y5, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y5, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX2_3x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvBF16AVX2_3x16(SB), NOSPLIT, $0-128
+	// Register budget: 6 accumulators + 2 w + 1 broadcast or mask = 9 of 16 YMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), AX
+	MOVQ         w_base+32(FP), BX
+	MOVQ         depth+56(FP), SI
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	XORQ         DI, DI
+	MOVQ         SI, R8
+	SHRQ         $0x01, R8
+	JZ           tail
+
+loop:
+	PREFETCHT0   1024(BX)
+	VMOVDQU      (BX), Y7
+	VPAND        (BX), Y0, Y8
+	VPSLLD       $0x10, Y7, Y7
+	VBROADCASTSS (CX)(DI*4), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (DX)(DI*4), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (AX)(DI*4), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVDQU      32(BX), Y7
+	VPAND        32(BX), Y0, Y8
+	VPSLLD       $0x10, Y7, Y7
+	VBROADCASTSS 4(CX)(DI*4), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(DX)(DI*4), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 4(AX)(DI*4), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, SI
+	JZ           sum
+	PREFETCHT0   1024(BX)
+	VMOVDQU      (BX), Y7
+	VPAND        (BX), Y0, Y0
+	VPSLLD       $0x10, Y7, Y7
+	VBROADCASTSS (CX)(DI*4), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VFMADD231PS  Y0, Y8, Y2
+	VBROADCASTSS (DX)(DI*4), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VFMADD231PS  Y0, Y8, Y4
+	VBROADCASTSS (AX)(DI*4), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VFMADD231PS  Y0, Y8, Y6
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y1, Y1
+	VADDPS  32(AX), Y2, Y2
+	VADDPS  (AX), Y3, Y3
+	VADDPS  32(AX), Y4, Y4
+	VADDPS  (AX), Y5, Y5
+	VADDPS  32(AX), Y6, Y6
+	MOVQ    $0x00000003, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y0
+	VMOVUPS    96(SI)(BX*4), Y7
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y7, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y7, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y7, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX2_4x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvBF16AVX2_4x16(SB), NOSPLIT, $0-128
+	// Register budget: 8 accumulators + 2 w + 1 broadcast or mask = 11 of 16 YMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), AX
+	MOVQ         w_base+32(FP), SI
+	MOVQ         depth+56(FP), DI
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	XORQ         R8, R8
+	MOVQ         DI, R9
+	SHRQ         $0x01, R9
+	JZ           tail
+
+loop:
+	PREFETCHT0   1024(SI)
+	VMOVDQU      (SI), Y9
+	VPAND        (SI), Y0, Y10
+	VPSLLD       $0x10, Y9, Y9
+	VBROADCASTSS (CX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (DX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (BX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (AX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVDQU      32(SI), Y9
+	VPAND        32(SI), Y0, Y10
+	VPSLLD       $0x10, Y9, Y9
+	VBROADCASTSS 4(CX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(DX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 4(BX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 4(AX)(R8*4), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x02, R8
+	DECQ         R9
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, DI
+	JZ           sum
+	PREFETCHT0   1024(SI)
+	VMOVDQU      (SI), Y9
+	VPAND        (SI), Y0, Y0
+	VPSLLD       $0x10, Y9, Y9
+	VBROADCASTSS (CX)(R8*4), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VFMADD231PS  Y0, Y10, Y2
+	VBROADCASTSS (DX)(R8*4), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VFMADD231PS  Y0, Y10, Y4
+	VBROADCASTSS (BX)(R8*4), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VFMADD231PS  Y0, Y10, Y6
+	VBROADCASTSS (AX)(R8*4), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VFMADD231PS  Y0, Y10, Y8
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y1, Y1
+	VADDPS  32(AX), Y2, Y2
+	VADDPS  (AX), Y3, Y3
+	VADDPS  32(AX), Y4, Y4
+	VADDPS  (AX), Y5, Y5
+	VADDPS  32(AX), Y6, Y6
+	VADDPS  (AX), Y7, Y7
+	VADDPS  32(AX), Y8, Y8
+	MOVQ    $0x00000004, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y7, (CX)
+	VMOVUPS Y8, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y0
+	VMOVUPS    96(SI)(BX*4), Y9
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y7, Y0, (CX)
+	VMASKMOVPS Y8, Y9, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX2_5x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvBF16AVX2_5x16(SB), NOSPLIT, $0-128
+	// Register budget: 10 accumulators + 2 w + 1 broadcast or mask = 13 of 16 YMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), SI
+	LEAQ         (SI)(AX*1), AX
+	MOVQ         w_base+32(FP), DI
+	MOVQ         depth+56(FP), R8
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VXORPS       Y10, Y10, Y10
+	XORQ         R9, R9
+	MOVQ         R8, R10
+	SHRQ         $0x01, R10
+	JZ           tail
+
+loop:
+	PREFETCHT0   1024(DI)
+	VMOVDQU      (DI), Y11
+	VPAND        (DI), Y0, Y12
+	VPSLLD       $0x10, Y11, Y11
+	VBROADCASTSS (CX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (DX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (BX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (SI)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (AX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVDQU      32(DI), Y11
+	VPAND        32(DI), Y0, Y12
+	VPSLLD       $0x10, Y11, Y11
+	VBROADCASTSS 4(CX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(DX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 4(BX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 4(SI)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 4(AX)(R9*4), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x02, R9
+	DECQ         R10
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, R8
+	JZ           sum
+	PREFETCHT0   1024(DI)
+	VMOVDQU      (DI), Y11
+	VPAND        (DI), Y0, Y0
+	VPSLLD       $0x10, Y11, Y11
+	VBROADCASTSS (CX)(R9*4), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VFMADD231PS  Y0, Y12, Y2
+	VBROADCASTSS (DX)(R9*4), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VFMADD231PS  Y0, Y12, Y4
+	VBROADCASTSS (BX)(R9*4), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VFMADD231PS  Y0, Y12, Y6
+	VBROADCASTSS (SI)(R9*4), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VFMADD231PS  Y0, Y12, Y8
+	VBROADCASTSS (AX)(R9*4), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VFMADD231PS  Y0, Y12, Y10
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y1, Y1
+	VADDPS  32(AX), Y2, Y2
+	VADDPS  (AX), Y3, Y3
+	VADDPS  32(AX), Y4, Y4
+	VADDPS  (AX), Y5, Y5
+	VADDPS  32(AX), Y6, Y6
+	VADDPS  (AX), Y7, Y7
+	VADDPS  32(AX), Y8, Y8
+	VADDPS  (AX), Y9, Y9
+	VADDPS  32(AX), Y10, Y10
+	MOVQ    $0x00000005, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y7, (CX)
+	VMOVUPS Y8, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y9, (CX)
+	VMOVUPS Y10, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y0
+	VMOVUPS    96(SI)(BX*4), Y11
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y7, Y0, (CX)
+	VMASKMOVPS Y8, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y9, Y0, (CX)
+	VMASKMOVPS Y10, Y11, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX2_6x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvBF16AVX2_6x16(SB), NOSPLIT, $0-128
+	// Register budget: 12 accumulators + 2 w + 1 broadcast or mask = 15 of 16 YMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), SI
+	LEAQ         (SI)(AX*1), DI
+	LEAQ         (DI)(AX*1), AX
+	MOVQ         w_base+32(FP), R8
+	MOVQ         depth+56(FP), R9
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VXORPS       Y10, Y10, Y10
+	VXORPS       Y11, Y11, Y11
+	VXORPS       Y12, Y12, Y12
+	XORQ         R10, R10
+	MOVQ         R9, R11
+	SHRQ         $0x01, R11
+	JZ           tail
+
+loop:
+	PREFETCHT0   1024(R8)
+	VMOVDQU      (R8), Y13
+	VPAND        (R8), Y0, Y14
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS (CX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (DX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS (BX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS (SI)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS (DI)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS (AX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVDQU      32(R8), Y13
+	VPAND        32(R8), Y0, Y14
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(DX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 4(BX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 4(SI)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 4(DI)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 4(AX)(R10*4), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x02, R10
+	DECQ         R11
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, R9
+	JZ           sum
+	PREFETCHT0   1024(R8)
+	VMOVDQU      (R8), Y13
+	VPAND        (R8), Y0, Y0
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS (CX)(R10*4), Y14
+	VFMADD231PS  Y13, Y14, Y1
+	VFMADD231PS  Y0, Y14, Y2
+	VBROADCASTSS (DX)(R10*4), Y14
+	VFMADD231PS  Y13, Y14, Y3
+	VFMADD231PS  Y0, Y14, Y4
+	VBROADCASTSS (BX)(R10*4), Y14
+	VFMADD231PS  Y13, Y14, Y5
+	VFMADD231PS  Y0, Y14, Y6
+	VBROADCASTSS (SI)(R10*4), Y14
+	VFMADD231PS  Y13, Y14, Y7
+	VFMADD231PS  Y0, Y14, Y8
+	VBROADCASTSS (DI)(R10*4), Y14
+	VFMADD231PS  Y13, Y14, Y9
+	VFMADD231PS  Y0, Y14, Y10
+	VBROADCASTSS (AX)(R10*4), Y14
+	VFMADD231PS  Y13, Y14, Y11
+	VFMADD231PS  Y0, Y14, Y12
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y1, Y1
+	VADDPS  32(AX), Y2, Y2
+	VADDPS  (AX), Y3, Y3
+	VADDPS  32(AX), Y4, Y4
+	VADDPS  (AX), Y5, Y5
+	VADDPS  32(AX), Y6, Y6
+	VADDPS  (AX), Y7, Y7
+	VADDPS  32(AX), Y8, Y8
+	VADDPS  (AX), Y9, Y9
+	VADDPS  32(AX), Y10, Y10
+	VADDPS  (AX), Y11, Y11
+	VADDPS  32(AX), Y12, Y12
+	MOVQ    $0x00000006, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y2, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y4, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y7, (CX)
+	VMOVUPS Y8, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y9, (CX)
+	VMOVUPS Y10, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y11, (CX)
+	VMOVUPS Y12, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y0
+	VMOVUPS    96(SI)(BX*4), Y13
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y3, Y0, (CX)
+	VMASKMOVPS Y4, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y7, Y0, (CX)
+	VMASKMOVPS Y8, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y9, Y0, (CX)
+	VMASKMOVPS Y10, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y11, Y0, (CX)
+	VMASKMOVPS Y12, Y13, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenBF16AVX2_16(dst []float32, src []uint16)
+// Requires: AVX, AVX2
+TEXT ·widenBF16AVX2_16(SB), NOSPLIT, $0-48
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x04, DX
+	VBROADCASTSS bf16hi<>+0(SB), Y0
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VMOVDQU (CX), Y1
+	VPAND   (CX), Y0, Y2
+	VPSLLD  $0x10, Y1, Y1
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000040, AX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2_1x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvF16AVX2_1x16(SB), NOSPLIT, $0-128
+	// Register budget: 2 accumulators + 2 w + 1 broadcast or mask = 5 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   depth+56(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   BX, BX
+	MOVQ   DX, SI
+	SHRQ   $0x01, SI
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(CX)
+	VCVTPH2PS    (CX), Y2
+	VCVTPH2PS    16(CX), Y3
+	VBROADCASTSS (AX)(BX*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	VCVTPH2PS    32(CX), Y2
+	VCVTPH2PS    48(CX), Y3
+	VBROADCASTSS 4(AX)(BX*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x02, BX
+	DECQ         SI
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, DX
+	JZ           sum
+	PREFETCHT0   1024(CX)
+	VCVTPH2PS    (CX), Y2
+	VCVTPH2PS    16(CX), Y3
+	VBROADCASTSS (AX)(BX*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	MOVQ    $0x00000001, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), DX
+	CMPQ    DX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), BX
+	NEGQ       DX
+	VMOVUPS    64(BX)(DX*4), Y2
+	VMOVUPS    96(BX)(DX*4), Y3
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y1, Y3, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2_2x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvF16AVX2_2x16(SB), NOSPLIT, $0-128
+	// Register budget: 4 accumulators + 2 w + 1 broadcast or mask = 7 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), AX
+	MOVQ   w_base+32(FP), DX
+	MOVQ   depth+56(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   SI, SI
+	MOVQ   BX, DI
+	SHRQ   $0x01, DI
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(DX)
+	VCVTPH2PS    (DX), Y4
+	VCVTPH2PS    16(DX), Y5
+	VBROADCASTSS (CX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (AX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	VCVTPH2PS    32(DX), Y4
+	VCVTPH2PS    48(DX), Y5
+	VBROADCASTSS 4(CX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(AX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x02, SI
+	DECQ         DI
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, BX
+	JZ           sum
+	PREFETCHT0   1024(DX)
+	VCVTPH2PS    (DX), Y4
+	VCVTPH2PS    16(DX), Y5
+	VBROADCASTSS (CX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (AX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	MOVQ    $0x00000002, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y4
+	VMOVUPS    96(SI)(BX*4), Y5
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y4, (CX)
+	VMASKMOVPS Y1, Y5, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y4, (CX)
+	VMASKMOVPS Y3, Y5, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2_3x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvF16AVX2_3x16(SB), NOSPLIT, $0-128
+	// Register budget: 6 accumulators + 2 w + 1 broadcast or mask = 9 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), AX
+	MOVQ   w_base+32(FP), BX
+	MOVQ   depth+56(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   DI, DI
+	MOVQ   SI, R8
+	SHRQ   $0x01, R8
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(BX)
+	VCVTPH2PS    (BX), Y6
+	VCVTPH2PS    16(BX), Y7
+	VBROADCASTSS (CX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (DX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (AX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	VCVTPH2PS    32(BX), Y6
+	VCVTPH2PS    48(BX), Y7
+	VBROADCASTSS 4(CX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(DX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 4(AX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, SI
+	JZ           sum
+	PREFETCHT0   1024(BX)
+	VCVTPH2PS    (BX), Y6
+	VCVTPH2PS    16(BX), Y7
+	VBROADCASTSS (CX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (DX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (AX)(DI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	MOVQ    $0x00000003, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y6
+	VMOVUPS    96(SI)(BX*4), Y7
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y6, (CX)
+	VMASKMOVPS Y1, Y7, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y6, (CX)
+	VMASKMOVPS Y3, Y7, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y6, (CX)
+	VMASKMOVPS Y5, Y7, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2_4x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvF16AVX2_4x16(SB), NOSPLIT, $0-128
+	// Register budget: 8 accumulators + 2 w + 1 broadcast or mask = 11 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), AX
+	MOVQ   w_base+32(FP), SI
+	MOVQ   depth+56(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	SHRQ   $0x01, R9
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(SI)
+	VCVTPH2PS    (SI), Y8
+	VCVTPH2PS    16(SI), Y9
+	VBROADCASTSS (CX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (DX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (BX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (AX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	VCVTPH2PS    32(SI), Y8
+	VCVTPH2PS    48(SI), Y9
+	VBROADCASTSS 4(CX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(DX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 4(BX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 4(AX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x02, R8
+	DECQ         R9
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, DI
+	JZ           sum
+	PREFETCHT0   1024(SI)
+	VCVTPH2PS    (SI), Y8
+	VCVTPH2PS    16(SI), Y9
+	VBROADCASTSS (CX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (DX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (BX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (AX)(R8*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	VADDPS  (AX), Y6, Y6
+	VADDPS  32(AX), Y7, Y7
+	MOVQ    $0x00000004, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y8
+	VMOVUPS    96(SI)(BX*4), Y9
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y8, (CX)
+	VMASKMOVPS Y1, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y8, (CX)
+	VMASKMOVPS Y3, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y8, (CX)
+	VMASKMOVPS Y5, Y9, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y8, (CX)
+	VMASKMOVPS Y7, Y9, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2_5x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvF16AVX2_5x16(SB), NOSPLIT, $0-128
+	// Register budget: 10 accumulators + 2 w + 1 broadcast or mask = 13 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), AX
+	MOVQ   w_base+32(FP), DI
+	MOVQ   depth+56(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	XORQ   R9, R9
+	MOVQ   R8, R10
+	SHRQ   $0x01, R10
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(DI)
+	VCVTPH2PS    (DI), Y10
+	VCVTPH2PS    16(DI), Y11
+	VBROADCASTSS (CX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (DX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (BX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (SI)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (AX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	VCVTPH2PS    32(DI), Y10
+	VCVTPH2PS    48(DI), Y11
+	VBROADCASTSS 4(CX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(DX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 4(BX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 4(SI)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 4(AX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x02, R9
+	DECQ         R10
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, R8
+	JZ           sum
+	PREFETCHT0   1024(DI)
+	VCVTPH2PS    (DI), Y10
+	VCVTPH2PS    16(DI), Y11
+	VBROADCASTSS (CX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (DX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (BX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (SI)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (AX)(R9*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	VADDPS  (AX), Y6, Y6
+	VADDPS  32(AX), Y7, Y7
+	VADDPS  (AX), Y8, Y8
+	VADDPS  32(AX), Y9, Y9
+	MOVQ    $0x00000005, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y10
+	VMOVUPS    96(SI)(BX*4), Y11
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y10, (CX)
+	VMASKMOVPS Y1, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y10, (CX)
+	VMASKMOVPS Y3, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y10, (CX)
+	VMASKMOVPS Y5, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y10, (CX)
+	VMASKMOVPS Y7, Y11, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y10, (CX)
+	VMASKMOVPS Y9, Y11, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2_6x16(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvF16AVX2_6x16(SB), NOSPLIT, $0-128
+	// Register budget: 12 accumulators + 2 w + 1 broadcast or mask = 15 of 16 YMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), AX
+	MOVQ   w_base+32(FP), R8
+	MOVQ   depth+56(FP), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ   R10, R10
+	MOVQ   R9, R11
+	SHRQ   $0x01, R11
+	JZ     tail
+
+loop:
+	PREFETCHT0   1024(R8)
+	VCVTPH2PS    (R8), Y12
+	VCVTPH2PS    16(R8), Y13
+	VBROADCASTSS (CX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (DX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS (BX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (SI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS (DI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (AX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	VCVTPH2PS    32(R8), Y12
+	VCVTPH2PS    48(R8), Y13
+	VBROADCASTSS 4(CX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(DX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 4(BX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 4(DI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 4(AX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x02, R10
+	DECQ         R11
+	JNZ          loop
+
+tail:
+	TESTQ        $0x00000001, R9
+	JZ           sum
+	PREFETCHT0   1024(R8)
+	VCVTPH2PS    (R8), Y12
+	VCVTPH2PS    16(R8), Y13
+	VBROADCASTSS (CX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (DX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS (BX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (SI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS (DI)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (AX)(R10*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ    bias_base+64(FP), AX
+	VADDPS  (AX), Y0, Y0
+	VADDPS  32(AX), Y1, Y1
+	VADDPS  (AX), Y2, Y2
+	VADDPS  32(AX), Y3, Y3
+	VADDPS  (AX), Y4, Y4
+	VADDPS  32(AX), Y5, Y5
+	VADDPS  (AX), Y6, Y6
+	VADDPS  32(AX), Y7, Y7
+	VADDPS  (AX), Y8, Y8
+	VADDPS  32(AX), Y9, Y9
+	VADDPS  (AX), Y10, Y10
+	VADDPS  32(AX), Y11, Y11
+	MOVQ    $0x00000006, AX
+	MOVQ    c_base+88(FP), CX
+	MOVQ    ldc+112(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    n+120(FP), BX
+	CMPQ    BX, $0x00000010
+	JB      partial
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	DECQ    AX
+	JZ      done
+	ADDQ    DX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
+	JMP     done
+
+partial:
+	LEAQ       colmask16<>+0(SB), SI
+	NEGQ       BX
+	VMOVUPS    64(SI)(BX*4), Y12
+	VMOVUPS    96(SI)(BX*4), Y13
+	TESTQ      AX, AX
+	JZ         done
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	DECQ       AX
+	JZ         done
+	ADDQ       DX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenF16AVX2_16(dst []float32, src []uint16)
+// Requires: AVX, F16C
+TEXT ·widenF16AVX2_16(SB), NOSPLIT, $0-48
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  src_len+32(FP), DX
+	SHRQ  $0x04, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VCVTPH2PS (CX), Y0
+	VCVTPH2PS 16(CX), Y1
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   Y1, 32(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000040, AX
+	DECQ      DX
+	JNZ       loop
+
+done:
 	VZEROUPPER
 	RET
 
@@ -1615,10 +4128,10 @@ k_done:
 	VADDPS 64(AX), Z25, Z25
 	VADDPS (AX), Z26, Z26
 	VADDPS 64(AX), Z27, Z27
-	MOVQ   c_base+80(FP), AX
-	MOVQ   ldc+104(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   m+112(FP), BX
+	MOVQ   m+112(FP), AX
+	MOVQ   c_base+80(FP), DX
+	MOVQ   ldc+104(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -1628,75 +4141,75 @@ k_done:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z14, K1, (AX)
-	VMOVUPS Z15, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z16, K1, (AX)
-	VMOVUPS Z17, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z16, K1, (DX)
+	VMOVUPS Z17, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z18, K1, (AX)
-	VMOVUPS Z19, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z18, K1, (DX)
+	VMOVUPS Z19, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z20, K1, (AX)
-	VMOVUPS Z21, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z20, K1, (DX)
+	VMOVUPS Z21, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z22, K1, (AX)
-	VMOVUPS Z23, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z22, K1, (DX)
+	VMOVUPS Z23, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z24, K1, (AX)
-	VMOVUPS Z25, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z24, K1, (DX)
+	VMOVUPS Z25, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z26, K1, (AX)
-	VMOVUPS Z27, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z26, K1, (DX)
+	VMOVUPS Z27, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -1780,13 +4293,14 @@ k_one:
 	JNZ              k_one
 
 k_done:
-	MOVQ c_base+56(FP), AX
-	MOVQ ldc+80(FP), DX
-	SHLQ $0x02, DX
-	MOVQ m+88(FP), BX
-	MOVQ n+96(FP), CX
+	MOVQ m+88(FP), AX
 
 	// Add the tile's old values to the sum, in the order gemmAccGeneric rounds.
+	MOVQ c_base+56(FP), DX
+	MOVQ ldc+80(FP), BX
+	SHLQ $0x02, BX
+	MOVQ n+96(FP), CX
+
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
 	MOVL      $0x00000001, SI
 	SHLQ      CL, SI
@@ -1794,131 +4308,131 @@ k_done:
 	KMOVW     SI, K1
 	SHRQ      $0x10, SI
 	KMOVW     SI, K2
-	TESTQ     BX, BX
+	TESTQ     AX, AX
 	JZ        done
-	VMOVUPS.Z (AX), K1, Z28
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z0, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z1, Z1
-	VMOVUPS   Z1, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z1, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z2, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z3, Z3
-	VMOVUPS   Z3, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z3, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z4, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z5, Z5
-	VMOVUPS   Z5, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z5, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z6, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z7, Z7
-	VMOVUPS   Z7, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z7, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z8, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z9, Z9
-	VMOVUPS   Z9, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z9, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z10, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z11, Z11
-	VMOVUPS   Z11, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z11, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z12, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z13, Z13
-	VMOVUPS   Z13, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z13, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z14, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z15, Z15
-	VMOVUPS   Z15, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z15, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z16, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z17, Z17
-	VMOVUPS   Z17, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z17, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z18, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z19, Z19
-	VMOVUPS   Z19, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z19, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z20, Z20
-	VMOVUPS   Z20, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z20, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z21, Z21
-	VMOVUPS   Z21, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z21, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z22, Z22
-	VMOVUPS   Z22, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z22, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z23, Z23
-	VMOVUPS   Z23, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z23, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z24, Z24
-	VMOVUPS   Z24, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z24, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z25, Z25
-	VMOVUPS   Z25, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z25, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z28
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z26, Z26
-	VMOVUPS   Z26, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z28
+	VMOVUPS   Z26, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z28
 	VADDPS    Z28, Z27, Z27
-	VMOVUPS   Z27, K2, 64(AX)
+	VMOVUPS   Z27, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -2223,10 +4737,10 @@ k_done:
 	VADDPS 64(AX), Z13, Z13
 	VADDPS (AX), Z14, Z14
 	VADDPS 64(AX), Z15, Z15
-	MOVQ   c_base+80(FP), AX
-	MOVQ   ldc+104(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   m+112(FP), BX
+	MOVQ   m+112(FP), AX
+	MOVQ   c_base+80(FP), DX
+	MOVQ   ldc+104(FP), BX
+	SHLQ   $0x02, BX
 	MOVQ   n+120(FP), CX
 
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
@@ -2236,45 +4750,45 @@ k_done:
 	KMOVW   SI, K1
 	SHRQ    $0x10, SI
 	KMOVW   SI, K2
-	TESTQ   BX, BX
+	TESTQ   AX, AX
 	JZ      done
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	DECQ    BX
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
-	DECQ    BX
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
 	JZ      done
-	ADDQ    DX, AX
-	VMOVUPS Z14, K1, (AX)
-	VMOVUPS Z15, K2, 64(AX)
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -2333,13 +4847,14 @@ k_one:
 	JNZ              k_one
 
 k_done:
-	MOVQ c_base+56(FP), AX
-	MOVQ ldc+80(FP), DX
-	SHLQ $0x02, DX
-	MOVQ m+88(FP), BX
-	MOVQ n+96(FP), CX
+	MOVQ m+88(FP), AX
 
 	// Add the tile's old values to the sum, in the order gemmAccGeneric rounds.
+	MOVQ c_base+56(FP), DX
+	MOVQ ldc+80(FP), BX
+	SHLQ $0x02, BX
+	MOVQ n+96(FP), CX
+
 	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
 	MOVL      $0x00000001, SI
 	SHLQ      CL, SI
@@ -2347,77 +4862,77 @@ k_done:
 	KMOVW     SI, K1
 	SHRQ      $0x10, SI
 	KMOVW     SI, K2
-	TESTQ     BX, BX
+	TESTQ     AX, AX
 	JZ        done
-	VMOVUPS.Z (AX), K1, Z16
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z0, Z0
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z0, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z1, Z1
-	VMOVUPS   Z1, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z1, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z2, Z2
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z2, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z3, Z3
-	VMOVUPS   Z3, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z3, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z4, Z4
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z4, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z5, Z5
-	VMOVUPS   Z5, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z5, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z6, Z6
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z6, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z7, Z7
-	VMOVUPS   Z7, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z7, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z8, Z8
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z8, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z9, Z9
-	VMOVUPS   Z9, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z9, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z10, Z10
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z10, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z11, Z11
-	VMOVUPS   Z11, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z11, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z12, Z12
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z12, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z13, Z13
-	VMOVUPS   Z13, K2, 64(AX)
-	DECQ      BX
+	VMOVUPS   Z13, K2, 64(DX)
+	DECQ      AX
 	JZ        done
-	ADDQ      DX, AX
-	VMOVUPS.Z (AX), K1, Z16
+	ADDQ      BX, DX
+	VMOVUPS.Z (DX), K1, Z16
 	VADDPS    Z16, Z14, Z14
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS.Z 64(AX), K2, Z16
+	VMOVUPS   Z14, K1, (DX)
+	VMOVUPS.Z 64(DX), K2, Z16
 	VADDPS    Z16, Z15, Z15
-	VMOVUPS   Z15, K2, 64(AX)
+	VMOVUPS   Z15, K2, 64(DX)
 
 done:
 	VZEROUPPER
@@ -2699,5 +5214,3062 @@ reduce:
 	VMOVUPD.Z     (AX), K1, Z2
 	VADDPD        Z0, Z2, Z2
 	VMOVUPD       Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_1x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_1x32(SB), NOSPLIT, $0-128
+	// Register budget: 2 accumulators + 2 w + 1 broadcast or mask = 5 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   depth+56(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   BX, BX
+	MOVQ   DX, SI
+	SHRQ   $0x01, SI
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(CX)
+	PREFETCHT0       1088(CX)
+	VMOVUPS          (CX), Z2
+	VMOVUPS          64(CX), Z3
+	VFMADD231PS.BCST (AX)(BX*4), Z2, Z0
+	VFMADD231PS.BCST (AX)(BX*4), Z3, Z1
+	PREFETCHT0       1152(CX)
+	PREFETCHT0       1216(CX)
+	VMOVUPS          128(CX), Z2
+	VMOVUPS          192(CX), Z3
+	VFMADD231PS.BCST 4(AX)(BX*4), Z2, Z0
+	VFMADD231PS.BCST 4(AX)(BX*4), Z3, Z1
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x02, BX
+	DECQ             SI
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, DX
+	JZ               sum
+	PREFETCHT0       1024(CX)
+	PREFETCHT0       1088(CX)
+	VMOVUPS          (CX), Z2
+	VMOVUPS          64(CX), Z3
+	VFMADD231PS.BCST (AX)(BX*4), Z2, Z0
+	VFMADD231PS.BCST (AX)(BX*4), Z3, Z1
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	MOVQ   $0x00000001, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, BX
+	SHLQ    CL, BX
+	DECQ    BX
+	KMOVW   BX, K1
+	SHRQ    $0x10, BX
+	KMOVW   BX, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_2x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_2x32(SB), NOSPLIT, $0-128
+	// Register budget: 4 accumulators + 2 w + 1 broadcast or mask = 7 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), AX
+	MOVQ   w_base+32(FP), DX
+	MOVQ   depth+56(FP), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   SI, SI
+	MOVQ   BX, DI
+	SHRQ   $0x01, DI
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(DX)
+	PREFETCHT0       1088(DX)
+	VMOVUPS          (DX), Z4
+	VMOVUPS          64(DX), Z5
+	VFMADD231PS.BCST (CX)(SI*4), Z4, Z0
+	VFMADD231PS.BCST (CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST (AX)(SI*4), Z4, Z2
+	VFMADD231PS.BCST (AX)(SI*4), Z5, Z3
+	PREFETCHT0       1152(DX)
+	PREFETCHT0       1216(DX)
+	VMOVUPS          128(DX), Z4
+	VMOVUPS          192(DX), Z5
+	VFMADD231PS.BCST 4(CX)(SI*4), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST 4(AX)(SI*4), Z4, Z2
+	VFMADD231PS.BCST 4(AX)(SI*4), Z5, Z3
+	ADDQ             $0x00000100, DX
+	ADDQ             $0x02, SI
+	DECQ             DI
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, BX
+	JZ               sum
+	PREFETCHT0       1024(DX)
+	PREFETCHT0       1088(DX)
+	VMOVUPS          (DX), Z4
+	VMOVUPS          64(DX), Z5
+	VFMADD231PS.BCST (CX)(SI*4), Z4, Z0
+	VFMADD231PS.BCST (CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST (AX)(SI*4), Z4, Z2
+	VFMADD231PS.BCST (AX)(SI*4), Z5, Z3
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	MOVQ   $0x00000002, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_3x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_3x32(SB), NOSPLIT, $0-128
+	// Register budget: 6 accumulators + 2 w + 1 broadcast or mask = 9 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), AX
+	MOVQ   w_base+32(FP), BX
+	MOVQ   depth+56(FP), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   DI, DI
+	MOVQ   SI, R8
+	SHRQ   $0x01, R8
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(BX)
+	PREFETCHT0       1088(BX)
+	VMOVUPS          (BX), Z6
+	VMOVUPS          64(BX), Z7
+	VFMADD231PS.BCST (CX)(DI*4), Z6, Z0
+	VFMADD231PS.BCST (CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST (DX)(DI*4), Z6, Z2
+	VFMADD231PS.BCST (DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST (AX)(DI*4), Z6, Z4
+	VFMADD231PS.BCST (AX)(DI*4), Z7, Z5
+	PREFETCHT0       1152(BX)
+	PREFETCHT0       1216(BX)
+	VMOVUPS          128(BX), Z6
+	VMOVUPS          192(BX), Z7
+	VFMADD231PS.BCST 4(CX)(DI*4), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST 4(DX)(DI*4), Z6, Z2
+	VFMADD231PS.BCST 4(DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST 4(AX)(DI*4), Z6, Z4
+	VFMADD231PS.BCST 4(AX)(DI*4), Z7, Z5
+	ADDQ             $0x00000100, BX
+	ADDQ             $0x02, DI
+	DECQ             R8
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, SI
+	JZ               sum
+	PREFETCHT0       1024(BX)
+	PREFETCHT0       1088(BX)
+	VMOVUPS          (BX), Z6
+	VMOVUPS          64(BX), Z7
+	VFMADD231PS.BCST (CX)(DI*4), Z6, Z0
+	VFMADD231PS.BCST (CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST (DX)(DI*4), Z6, Z2
+	VFMADD231PS.BCST (DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST (AX)(DI*4), Z6, Z4
+	VFMADD231PS.BCST (AX)(DI*4), Z7, Z5
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	MOVQ   $0x00000003, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_4x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_4x32(SB), NOSPLIT, $0-128
+	// Register budget: 8 accumulators + 2 w + 1 broadcast or mask = 11 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), AX
+	MOVQ   w_base+32(FP), SI
+	MOVQ   depth+56(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	SHRQ   $0x01, R9
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(SI)
+	PREFETCHT0       1088(SI)
+	VMOVUPS          (SI), Z8
+	VMOVUPS          64(SI), Z9
+	VFMADD231PS.BCST (CX)(R8*4), Z8, Z0
+	VFMADD231PS.BCST (CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST (DX)(R8*4), Z8, Z2
+	VFMADD231PS.BCST (DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST (BX)(R8*4), Z8, Z4
+	VFMADD231PS.BCST (BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST (AX)(R8*4), Z8, Z6
+	VFMADD231PS.BCST (AX)(R8*4), Z9, Z7
+	PREFETCHT0       1152(SI)
+	PREFETCHT0       1216(SI)
+	VMOVUPS          128(SI), Z8
+	VMOVUPS          192(SI), Z9
+	VFMADD231PS.BCST 4(CX)(R8*4), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST 4(DX)(R8*4), Z8, Z2
+	VFMADD231PS.BCST 4(DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST 4(BX)(R8*4), Z8, Z4
+	VFMADD231PS.BCST 4(BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST 4(AX)(R8*4), Z8, Z6
+	VFMADD231PS.BCST 4(AX)(R8*4), Z9, Z7
+	ADDQ             $0x00000100, SI
+	ADDQ             $0x02, R8
+	DECQ             R9
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, DI
+	JZ               sum
+	PREFETCHT0       1024(SI)
+	PREFETCHT0       1088(SI)
+	VMOVUPS          (SI), Z8
+	VMOVUPS          64(SI), Z9
+	VFMADD231PS.BCST (CX)(R8*4), Z8, Z0
+	VFMADD231PS.BCST (CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST (DX)(R8*4), Z8, Z2
+	VFMADD231PS.BCST (DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST (BX)(R8*4), Z8, Z4
+	VFMADD231PS.BCST (BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST (AX)(R8*4), Z8, Z6
+	VFMADD231PS.BCST (AX)(R8*4), Z9, Z7
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	MOVQ   $0x00000004, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_5x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_5x32(SB), NOSPLIT, $0-128
+	// Register budget: 10 accumulators + 2 w + 1 broadcast or mask = 13 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), AX
+	MOVQ   w_base+32(FP), DI
+	MOVQ   depth+56(FP), R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R9, R9
+	MOVQ   R8, R10
+	SHRQ   $0x01, R10
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(DI)
+	PREFETCHT0       1088(DI)
+	VMOVUPS          (DI), Z10
+	VMOVUPS          64(DI), Z11
+	VFMADD231PS.BCST (CX)(R9*4), Z10, Z0
+	VFMADD231PS.BCST (CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST (DX)(R9*4), Z10, Z2
+	VFMADD231PS.BCST (DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST (BX)(R9*4), Z10, Z4
+	VFMADD231PS.BCST (BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST (SI)(R9*4), Z10, Z6
+	VFMADD231PS.BCST (SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST (AX)(R9*4), Z10, Z8
+	VFMADD231PS.BCST (AX)(R9*4), Z11, Z9
+	PREFETCHT0       1152(DI)
+	PREFETCHT0       1216(DI)
+	VMOVUPS          128(DI), Z10
+	VMOVUPS          192(DI), Z11
+	VFMADD231PS.BCST 4(CX)(R9*4), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST 4(DX)(R9*4), Z10, Z2
+	VFMADD231PS.BCST 4(DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST 4(BX)(R9*4), Z10, Z4
+	VFMADD231PS.BCST 4(BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST 4(SI)(R9*4), Z10, Z6
+	VFMADD231PS.BCST 4(SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST 4(AX)(R9*4), Z10, Z8
+	VFMADD231PS.BCST 4(AX)(R9*4), Z11, Z9
+	ADDQ             $0x00000100, DI
+	ADDQ             $0x02, R9
+	DECQ             R10
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R8
+	JZ               sum
+	PREFETCHT0       1024(DI)
+	PREFETCHT0       1088(DI)
+	VMOVUPS          (DI), Z10
+	VMOVUPS          64(DI), Z11
+	VFMADD231PS.BCST (CX)(R9*4), Z10, Z0
+	VFMADD231PS.BCST (CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST (DX)(R9*4), Z10, Z2
+	VFMADD231PS.BCST (DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST (BX)(R9*4), Z10, Z4
+	VFMADD231PS.BCST (BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST (SI)(R9*4), Z10, Z6
+	VFMADD231PS.BCST (SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST (AX)(R9*4), Z10, Z8
+	VFMADD231PS.BCST (AX)(R9*4), Z11, Z9
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	MOVQ   $0x00000005, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_6x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_6x32(SB), NOSPLIT, $0-128
+	// Register budget: 12 accumulators + 2 w + 1 broadcast or mask = 15 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), AX
+	MOVQ   w_base+32(FP), R8
+	MOVQ   depth+56(FP), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	MOVQ   R9, R11
+	SHRQ   $0x01, R11
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(R8)
+	PREFETCHT0       1088(R8)
+	VMOVUPS          (R8), Z12
+	VMOVUPS          64(R8), Z13
+	VFMADD231PS.BCST (CX)(R10*4), Z12, Z0
+	VFMADD231PS.BCST (CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST (DX)(R10*4), Z12, Z2
+	VFMADD231PS.BCST (DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST (BX)(R10*4), Z12, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST (SI)(R10*4), Z12, Z6
+	VFMADD231PS.BCST (SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST (DI)(R10*4), Z12, Z8
+	VFMADD231PS.BCST (DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST (AX)(R10*4), Z12, Z10
+	VFMADD231PS.BCST (AX)(R10*4), Z13, Z11
+	PREFETCHT0       1152(R8)
+	PREFETCHT0       1216(R8)
+	VMOVUPS          128(R8), Z12
+	VMOVUPS          192(R8), Z13
+	VFMADD231PS.BCST 4(CX)(R10*4), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST 4(DX)(R10*4), Z12, Z2
+	VFMADD231PS.BCST 4(DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST 4(BX)(R10*4), Z12, Z4
+	VFMADD231PS.BCST 4(BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST 4(SI)(R10*4), Z12, Z6
+	VFMADD231PS.BCST 4(SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST 4(DI)(R10*4), Z12, Z8
+	VFMADD231PS.BCST 4(DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST 4(AX)(R10*4), Z12, Z10
+	VFMADD231PS.BCST 4(AX)(R10*4), Z13, Z11
+	ADDQ             $0x00000100, R8
+	ADDQ             $0x02, R10
+	DECQ             R11
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R9
+	JZ               sum
+	PREFETCHT0       1024(R8)
+	PREFETCHT0       1088(R8)
+	VMOVUPS          (R8), Z12
+	VMOVUPS          64(R8), Z13
+	VFMADD231PS.BCST (CX)(R10*4), Z12, Z0
+	VFMADD231PS.BCST (CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST (DX)(R10*4), Z12, Z2
+	VFMADD231PS.BCST (DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST (BX)(R10*4), Z12, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST (SI)(R10*4), Z12, Z6
+	VFMADD231PS.BCST (SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST (DI)(R10*4), Z12, Z8
+	VFMADD231PS.BCST (DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST (AX)(R10*4), Z12, Z10
+	VFMADD231PS.BCST (AX)(R10*4), Z13, Z11
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	MOVQ   $0x00000006, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_7x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_7x32(SB), NOSPLIT, $0-128
+	// Register budget: 14 accumulators + 2 w + 1 broadcast or mask = 17 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), R8
+	LEAQ   (R8)(AX*1), AX
+	MOVQ   w_base+32(FP), R9
+	MOVQ   depth+56(FP), R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	XORQ   R11, R11
+	MOVQ   R10, R12
+	SHRQ   $0x01, R12
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(R9)
+	PREFETCHT0       1088(R9)
+	VMOVUPS          (R9), Z14
+	VMOVUPS          64(R9), Z15
+	VFMADD231PS.BCST (CX)(R11*4), Z14, Z0
+	VFMADD231PS.BCST (CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST (DX)(R11*4), Z14, Z2
+	VFMADD231PS.BCST (DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST (BX)(R11*4), Z14, Z4
+	VFMADD231PS.BCST (BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST (SI)(R11*4), Z14, Z6
+	VFMADD231PS.BCST (SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST (DI)(R11*4), Z14, Z8
+	VFMADD231PS.BCST (DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST (R8)(R11*4), Z14, Z10
+	VFMADD231PS.BCST (R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST (AX)(R11*4), Z14, Z12
+	VFMADD231PS.BCST (AX)(R11*4), Z15, Z13
+	PREFETCHT0       1152(R9)
+	PREFETCHT0       1216(R9)
+	VMOVUPS          128(R9), Z14
+	VMOVUPS          192(R9), Z15
+	VFMADD231PS.BCST 4(CX)(R11*4), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST 4(DX)(R11*4), Z14, Z2
+	VFMADD231PS.BCST 4(DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST 4(BX)(R11*4), Z14, Z4
+	VFMADD231PS.BCST 4(BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST 4(SI)(R11*4), Z14, Z6
+	VFMADD231PS.BCST 4(SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST 4(DI)(R11*4), Z14, Z8
+	VFMADD231PS.BCST 4(DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST 4(R8)(R11*4), Z14, Z10
+	VFMADD231PS.BCST 4(R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST 4(AX)(R11*4), Z14, Z12
+	VFMADD231PS.BCST 4(AX)(R11*4), Z15, Z13
+	ADDQ             $0x00000100, R9
+	ADDQ             $0x02, R11
+	DECQ             R12
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R10
+	JZ               sum
+	PREFETCHT0       1024(R9)
+	PREFETCHT0       1088(R9)
+	VMOVUPS          (R9), Z14
+	VMOVUPS          64(R9), Z15
+	VFMADD231PS.BCST (CX)(R11*4), Z14, Z0
+	VFMADD231PS.BCST (CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST (DX)(R11*4), Z14, Z2
+	VFMADD231PS.BCST (DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST (BX)(R11*4), Z14, Z4
+	VFMADD231PS.BCST (BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST (SI)(R11*4), Z14, Z6
+	VFMADD231PS.BCST (SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST (DI)(R11*4), Z14, Z8
+	VFMADD231PS.BCST (DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST (R8)(R11*4), Z14, Z10
+	VFMADD231PS.BCST (R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST (AX)(R11*4), Z14, Z12
+	VFMADD231PS.BCST (AX)(R11*4), Z15, Z13
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	VADDPS (AX), Z12, Z12
+	VADDPS 64(AX), Z13, Z13
+	MOVQ   $0x00000007, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvAVX512_8x32(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvAVX512_8x32(SB), NOSPLIT, $0-128
+	// Register budget: 16 accumulators + 2 w + 1 broadcast or mask = 19 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), R8
+	LEAQ   (R8)(AX*1), R9
+	LEAQ   (R9)(AX*1), AX
+	MOVQ   w_base+32(FP), R10
+	MOVQ   depth+56(FP), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R12, R12
+	MOVQ   R11, R13
+	SHRQ   $0x01, R13
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(R10)
+	PREFETCHT0       1088(R10)
+	VMOVUPS          (R10), Z16
+	VMOVUPS          64(R10), Z17
+	VFMADD231PS.BCST (CX)(R12*4), Z16, Z0
+	VFMADD231PS.BCST (CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST (DX)(R12*4), Z16, Z2
+	VFMADD231PS.BCST (DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST (BX)(R12*4), Z16, Z4
+	VFMADD231PS.BCST (BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST (SI)(R12*4), Z16, Z6
+	VFMADD231PS.BCST (SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST (DI)(R12*4), Z16, Z8
+	VFMADD231PS.BCST (DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST (R8)(R12*4), Z16, Z10
+	VFMADD231PS.BCST (R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST (R9)(R12*4), Z16, Z12
+	VFMADD231PS.BCST (R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST (AX)(R12*4), Z16, Z14
+	VFMADD231PS.BCST (AX)(R12*4), Z17, Z15
+	PREFETCHT0       1152(R10)
+	PREFETCHT0       1216(R10)
+	VMOVUPS          128(R10), Z16
+	VMOVUPS          192(R10), Z17
+	VFMADD231PS.BCST 4(CX)(R12*4), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST 4(DX)(R12*4), Z16, Z2
+	VFMADD231PS.BCST 4(DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST 4(BX)(R12*4), Z16, Z4
+	VFMADD231PS.BCST 4(BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST 4(SI)(R12*4), Z16, Z6
+	VFMADD231PS.BCST 4(SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST 4(DI)(R12*4), Z16, Z8
+	VFMADD231PS.BCST 4(DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST 4(R8)(R12*4), Z16, Z10
+	VFMADD231PS.BCST 4(R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST 4(R9)(R12*4), Z16, Z12
+	VFMADD231PS.BCST 4(R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST 4(AX)(R12*4), Z16, Z14
+	VFMADD231PS.BCST 4(AX)(R12*4), Z17, Z15
+	ADDQ             $0x00000100, R10
+	ADDQ             $0x02, R12
+	DECQ             R13
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R11
+	JZ               sum
+	PREFETCHT0       1024(R10)
+	PREFETCHT0       1088(R10)
+	VMOVUPS          (R10), Z16
+	VMOVUPS          64(R10), Z17
+	VFMADD231PS.BCST (CX)(R12*4), Z16, Z0
+	VFMADD231PS.BCST (CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST (DX)(R12*4), Z16, Z2
+	VFMADD231PS.BCST (DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST (BX)(R12*4), Z16, Z4
+	VFMADD231PS.BCST (BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST (SI)(R12*4), Z16, Z6
+	VFMADD231PS.BCST (SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST (DI)(R12*4), Z16, Z8
+	VFMADD231PS.BCST (DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST (R8)(R12*4), Z16, Z10
+	VFMADD231PS.BCST (R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST (R9)(R12*4), Z16, Z12
+	VFMADD231PS.BCST (R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST (AX)(R12*4), Z16, Z14
+	VFMADD231PS.BCST (AX)(R12*4), Z17, Z15
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	VADDPS (AX), Z12, Z12
+	VADDPS 64(AX), Z13, Z13
+	VADDPS (AX), Z14, Z14
+	VADDPS 64(AX), Z15, Z15
+	MOVQ   $0x00000008, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_1x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_1x32(SB), NOSPLIT, $0-128
+	// Register budget: 2 accumulators + 2 w + 1 broadcast or mask = 5 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), AX
+	MOVQ         w_base+32(FP), CX
+	MOVQ         depth+56(FP), DX
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	SHRQ         $0x01, SI
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(CX)
+	VPSLLD           $0x10, (CX), Z3
+	VPANDD           (CX), Z0, Z4
+	VFMADD231PS.BCST (AX)(BX*4), Z3, Z1
+	VFMADD231PS.BCST (AX)(BX*4), Z4, Z2
+	PREFETCHT0       1088(CX)
+	VPSLLD           $0x10, 64(CX), Z3
+	VPANDD           64(CX), Z0, Z4
+	VFMADD231PS.BCST 4(AX)(BX*4), Z3, Z1
+	VFMADD231PS.BCST 4(AX)(BX*4), Z4, Z2
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x02, BX
+	DECQ             SI
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, DX
+	JZ               sum
+	PREFETCHT0       1024(CX)
+	VPSLLD           $0x10, (CX), Z3
+	VPANDD           (CX), Z0, Z0
+	VFMADD231PS.BCST (AX)(BX*4), Z3, Z1
+	VFMADD231PS.BCST (AX)(BX*4), Z0, Z2
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	MOVQ   $0x00000001, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, BX
+	SHLQ    CL, BX
+	DECQ    BX
+	KMOVW   BX, K1
+	SHRQ    $0x10, BX
+	KMOVW   BX, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_2x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_2x32(SB), NOSPLIT, $0-128
+	// Register budget: 4 accumulators + 2 w + 1 broadcast or mask = 7 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), AX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         depth+56(FP), BX
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	XORQ         SI, SI
+	MOVQ         BX, DI
+	SHRQ         $0x01, DI
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(DX)
+	VPSLLD           $0x10, (DX), Z5
+	VPANDD           (DX), Z0, Z6
+	VFMADD231PS.BCST (CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST (CX)(SI*4), Z6, Z2
+	VFMADD231PS.BCST (AX)(SI*4), Z5, Z3
+	VFMADD231PS.BCST (AX)(SI*4), Z6, Z4
+	PREFETCHT0       1088(DX)
+	VPSLLD           $0x10, 64(DX), Z5
+	VPANDD           64(DX), Z0, Z6
+	VFMADD231PS.BCST 4(CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST 4(CX)(SI*4), Z6, Z2
+	VFMADD231PS.BCST 4(AX)(SI*4), Z5, Z3
+	VFMADD231PS.BCST 4(AX)(SI*4), Z6, Z4
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x02, SI
+	DECQ             DI
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, BX
+	JZ               sum
+	PREFETCHT0       1024(DX)
+	VPSLLD           $0x10, (DX), Z5
+	VPANDD           (DX), Z0, Z0
+	VFMADD231PS.BCST (CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST (CX)(SI*4), Z0, Z2
+	VFMADD231PS.BCST (AX)(SI*4), Z5, Z3
+	VFMADD231PS.BCST (AX)(SI*4), Z0, Z4
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	MOVQ   $0x00000002, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_3x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_3x32(SB), NOSPLIT, $0-128
+	// Register budget: 6 accumulators + 2 w + 1 broadcast or mask = 9 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), AX
+	MOVQ         w_base+32(FP), BX
+	MOVQ         depth+56(FP), SI
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	XORQ         DI, DI
+	MOVQ         SI, R8
+	SHRQ         $0x01, R8
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(BX)
+	VPSLLD           $0x10, (BX), Z7
+	VPANDD           (BX), Z0, Z8
+	VFMADD231PS.BCST (CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST (CX)(DI*4), Z8, Z2
+	VFMADD231PS.BCST (DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST (DX)(DI*4), Z8, Z4
+	VFMADD231PS.BCST (AX)(DI*4), Z7, Z5
+	VFMADD231PS.BCST (AX)(DI*4), Z8, Z6
+	PREFETCHT0       1088(BX)
+	VPSLLD           $0x10, 64(BX), Z7
+	VPANDD           64(BX), Z0, Z8
+	VFMADD231PS.BCST 4(CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST 4(CX)(DI*4), Z8, Z2
+	VFMADD231PS.BCST 4(DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST 4(DX)(DI*4), Z8, Z4
+	VFMADD231PS.BCST 4(AX)(DI*4), Z7, Z5
+	VFMADD231PS.BCST 4(AX)(DI*4), Z8, Z6
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x02, DI
+	DECQ             R8
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, SI
+	JZ               sum
+	PREFETCHT0       1024(BX)
+	VPSLLD           $0x10, (BX), Z7
+	VPANDD           (BX), Z0, Z0
+	VFMADD231PS.BCST (CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST (CX)(DI*4), Z0, Z2
+	VFMADD231PS.BCST (DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST (DX)(DI*4), Z0, Z4
+	VFMADD231PS.BCST (AX)(DI*4), Z7, Z5
+	VFMADD231PS.BCST (AX)(DI*4), Z0, Z6
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	VADDPS (AX), Z5, Z5
+	VADDPS 64(AX), Z6, Z6
+	MOVQ   $0x00000003, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_4x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_4x32(SB), NOSPLIT, $0-128
+	// Register budget: 8 accumulators + 2 w + 1 broadcast or mask = 11 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), AX
+	MOVQ         w_base+32(FP), SI
+	MOVQ         depth+56(FP), DI
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	XORQ         R8, R8
+	MOVQ         DI, R9
+	SHRQ         $0x01, R9
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(SI)
+	VPSLLD           $0x10, (SI), Z9
+	VPANDD           (SI), Z0, Z10
+	VFMADD231PS.BCST (CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST (CX)(R8*4), Z10, Z2
+	VFMADD231PS.BCST (DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST (DX)(R8*4), Z10, Z4
+	VFMADD231PS.BCST (BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST (BX)(R8*4), Z10, Z6
+	VFMADD231PS.BCST (AX)(R8*4), Z9, Z7
+	VFMADD231PS.BCST (AX)(R8*4), Z10, Z8
+	PREFETCHT0       1088(SI)
+	VPSLLD           $0x10, 64(SI), Z9
+	VPANDD           64(SI), Z0, Z10
+	VFMADD231PS.BCST 4(CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST 4(CX)(R8*4), Z10, Z2
+	VFMADD231PS.BCST 4(DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST 4(DX)(R8*4), Z10, Z4
+	VFMADD231PS.BCST 4(BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST 4(BX)(R8*4), Z10, Z6
+	VFMADD231PS.BCST 4(AX)(R8*4), Z9, Z7
+	VFMADD231PS.BCST 4(AX)(R8*4), Z10, Z8
+	ADDQ             $0x00000080, SI
+	ADDQ             $0x02, R8
+	DECQ             R9
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, DI
+	JZ               sum
+	PREFETCHT0       1024(SI)
+	VPSLLD           $0x10, (SI), Z9
+	VPANDD           (SI), Z0, Z0
+	VFMADD231PS.BCST (CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST (CX)(R8*4), Z0, Z2
+	VFMADD231PS.BCST (DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST (DX)(R8*4), Z0, Z4
+	VFMADD231PS.BCST (BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST (BX)(R8*4), Z0, Z6
+	VFMADD231PS.BCST (AX)(R8*4), Z9, Z7
+	VFMADD231PS.BCST (AX)(R8*4), Z0, Z8
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	VADDPS (AX), Z5, Z5
+	VADDPS 64(AX), Z6, Z6
+	VADDPS (AX), Z7, Z7
+	VADDPS 64(AX), Z8, Z8
+	MOVQ   $0x00000004, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_5x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_5x32(SB), NOSPLIT, $0-128
+	// Register budget: 10 accumulators + 2 w + 1 broadcast or mask = 13 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), SI
+	LEAQ         (SI)(AX*1), AX
+	MOVQ         w_base+32(FP), DI
+	MOVQ         depth+56(FP), R8
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	XORQ         R9, R9
+	MOVQ         R8, R10
+	SHRQ         $0x01, R10
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(DI)
+	VPSLLD           $0x10, (DI), Z11
+	VPANDD           (DI), Z0, Z12
+	VFMADD231PS.BCST (CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST (CX)(R9*4), Z12, Z2
+	VFMADD231PS.BCST (DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST (DX)(R9*4), Z12, Z4
+	VFMADD231PS.BCST (BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST (BX)(R9*4), Z12, Z6
+	VFMADD231PS.BCST (SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST (SI)(R9*4), Z12, Z8
+	VFMADD231PS.BCST (AX)(R9*4), Z11, Z9
+	VFMADD231PS.BCST (AX)(R9*4), Z12, Z10
+	PREFETCHT0       1088(DI)
+	VPSLLD           $0x10, 64(DI), Z11
+	VPANDD           64(DI), Z0, Z12
+	VFMADD231PS.BCST 4(CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST 4(CX)(R9*4), Z12, Z2
+	VFMADD231PS.BCST 4(DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST 4(DX)(R9*4), Z12, Z4
+	VFMADD231PS.BCST 4(BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST 4(BX)(R9*4), Z12, Z6
+	VFMADD231PS.BCST 4(SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST 4(SI)(R9*4), Z12, Z8
+	VFMADD231PS.BCST 4(AX)(R9*4), Z11, Z9
+	VFMADD231PS.BCST 4(AX)(R9*4), Z12, Z10
+	ADDQ             $0x00000080, DI
+	ADDQ             $0x02, R9
+	DECQ             R10
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R8
+	JZ               sum
+	PREFETCHT0       1024(DI)
+	VPSLLD           $0x10, (DI), Z11
+	VPANDD           (DI), Z0, Z0
+	VFMADD231PS.BCST (CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST (CX)(R9*4), Z0, Z2
+	VFMADD231PS.BCST (DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST (DX)(R9*4), Z0, Z4
+	VFMADD231PS.BCST (BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST (BX)(R9*4), Z0, Z6
+	VFMADD231PS.BCST (SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST (SI)(R9*4), Z0, Z8
+	VFMADD231PS.BCST (AX)(R9*4), Z11, Z9
+	VFMADD231PS.BCST (AX)(R9*4), Z0, Z10
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	VADDPS (AX), Z5, Z5
+	VADDPS 64(AX), Z6, Z6
+	VADDPS (AX), Z7, Z7
+	VADDPS 64(AX), Z8, Z8
+	VADDPS (AX), Z9, Z9
+	VADDPS 64(AX), Z10, Z10
+	MOVQ   $0x00000005, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_6x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_6x32(SB), NOSPLIT, $0-128
+	// Register budget: 12 accumulators + 2 w + 1 broadcast or mask = 15 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), SI
+	LEAQ         (SI)(AX*1), DI
+	LEAQ         (DI)(AX*1), AX
+	MOVQ         w_base+32(FP), R8
+	MOVQ         depth+56(FP), R9
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	XORQ         R10, R10
+	MOVQ         R9, R11
+	SHRQ         $0x01, R11
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(R8)
+	VPSLLD           $0x10, (R8), Z13
+	VPANDD           (R8), Z0, Z14
+	VFMADD231PS.BCST (CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST (CX)(R10*4), Z14, Z2
+	VFMADD231PS.BCST (DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST (DX)(R10*4), Z14, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST (BX)(R10*4), Z14, Z6
+	VFMADD231PS.BCST (SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST (SI)(R10*4), Z14, Z8
+	VFMADD231PS.BCST (DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST (DI)(R10*4), Z14, Z10
+	VFMADD231PS.BCST (AX)(R10*4), Z13, Z11
+	VFMADD231PS.BCST (AX)(R10*4), Z14, Z12
+	PREFETCHT0       1088(R8)
+	VPSLLD           $0x10, 64(R8), Z13
+	VPANDD           64(R8), Z0, Z14
+	VFMADD231PS.BCST 4(CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST 4(CX)(R10*4), Z14, Z2
+	VFMADD231PS.BCST 4(DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST 4(DX)(R10*4), Z14, Z4
+	VFMADD231PS.BCST 4(BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST 4(BX)(R10*4), Z14, Z6
+	VFMADD231PS.BCST 4(SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST 4(SI)(R10*4), Z14, Z8
+	VFMADD231PS.BCST 4(DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST 4(DI)(R10*4), Z14, Z10
+	VFMADD231PS.BCST 4(AX)(R10*4), Z13, Z11
+	VFMADD231PS.BCST 4(AX)(R10*4), Z14, Z12
+	ADDQ             $0x00000080, R8
+	ADDQ             $0x02, R10
+	DECQ             R11
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R9
+	JZ               sum
+	PREFETCHT0       1024(R8)
+	VPSLLD           $0x10, (R8), Z13
+	VPANDD           (R8), Z0, Z0
+	VFMADD231PS.BCST (CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST (CX)(R10*4), Z0, Z2
+	VFMADD231PS.BCST (DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST (DX)(R10*4), Z0, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST (BX)(R10*4), Z0, Z6
+	VFMADD231PS.BCST (SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST (SI)(R10*4), Z0, Z8
+	VFMADD231PS.BCST (DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST (DI)(R10*4), Z0, Z10
+	VFMADD231PS.BCST (AX)(R10*4), Z13, Z11
+	VFMADD231PS.BCST (AX)(R10*4), Z0, Z12
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	VADDPS (AX), Z5, Z5
+	VADDPS 64(AX), Z6, Z6
+	VADDPS (AX), Z7, Z7
+	VADDPS 64(AX), Z8, Z8
+	VADDPS (AX), Z9, Z9
+	VADDPS 64(AX), Z10, Z10
+	VADDPS (AX), Z11, Z11
+	VADDPS 64(AX), Z12, Z12
+	MOVQ   $0x00000006, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z11, K1, (DX)
+	VMOVUPS Z12, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_7x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_7x32(SB), NOSPLIT, $0-128
+	// Register budget: 14 accumulators + 2 w + 1 broadcast or mask = 17 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), SI
+	LEAQ         (SI)(AX*1), DI
+	LEAQ         (DI)(AX*1), R8
+	LEAQ         (R8)(AX*1), AX
+	MOVQ         w_base+32(FP), R9
+	MOVQ         depth+56(FP), R10
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	XORQ         R11, R11
+	MOVQ         R10, R12
+	SHRQ         $0x01, R12
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(R9)
+	VPSLLD           $0x10, (R9), Z15
+	VPANDD           (R9), Z0, Z16
+	VFMADD231PS.BCST (CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST (CX)(R11*4), Z16, Z2
+	VFMADD231PS.BCST (DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST (DX)(R11*4), Z16, Z4
+	VFMADD231PS.BCST (BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST (BX)(R11*4), Z16, Z6
+	VFMADD231PS.BCST (SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST (SI)(R11*4), Z16, Z8
+	VFMADD231PS.BCST (DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST (DI)(R11*4), Z16, Z10
+	VFMADD231PS.BCST (R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST (R8)(R11*4), Z16, Z12
+	VFMADD231PS.BCST (AX)(R11*4), Z15, Z13
+	VFMADD231PS.BCST (AX)(R11*4), Z16, Z14
+	PREFETCHT0       1088(R9)
+	VPSLLD           $0x10, 64(R9), Z15
+	VPANDD           64(R9), Z0, Z16
+	VFMADD231PS.BCST 4(CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST 4(CX)(R11*4), Z16, Z2
+	VFMADD231PS.BCST 4(DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST 4(DX)(R11*4), Z16, Z4
+	VFMADD231PS.BCST 4(BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST 4(BX)(R11*4), Z16, Z6
+	VFMADD231PS.BCST 4(SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST 4(SI)(R11*4), Z16, Z8
+	VFMADD231PS.BCST 4(DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST 4(DI)(R11*4), Z16, Z10
+	VFMADD231PS.BCST 4(R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST 4(R8)(R11*4), Z16, Z12
+	VFMADD231PS.BCST 4(AX)(R11*4), Z15, Z13
+	VFMADD231PS.BCST 4(AX)(R11*4), Z16, Z14
+	ADDQ             $0x00000080, R9
+	ADDQ             $0x02, R11
+	DECQ             R12
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R10
+	JZ               sum
+	PREFETCHT0       1024(R9)
+	VPSLLD           $0x10, (R9), Z15
+	VPANDD           (R9), Z0, Z0
+	VFMADD231PS.BCST (CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST (CX)(R11*4), Z0, Z2
+	VFMADD231PS.BCST (DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST (DX)(R11*4), Z0, Z4
+	VFMADD231PS.BCST (BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST (BX)(R11*4), Z0, Z6
+	VFMADD231PS.BCST (SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST (SI)(R11*4), Z0, Z8
+	VFMADD231PS.BCST (DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST (DI)(R11*4), Z0, Z10
+	VFMADD231PS.BCST (R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST (R8)(R11*4), Z0, Z12
+	VFMADD231PS.BCST (AX)(R11*4), Z15, Z13
+	VFMADD231PS.BCST (AX)(R11*4), Z0, Z14
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	VADDPS (AX), Z5, Z5
+	VADDPS 64(AX), Z6, Z6
+	VADDPS (AX), Z7, Z7
+	VADDPS 64(AX), Z8, Z8
+	VADDPS (AX), Z9, Z9
+	VADDPS 64(AX), Z10, Z10
+	VADDPS (AX), Z11, Z11
+	VADDPS 64(AX), Z12, Z12
+	VADDPS (AX), Z13, Z13
+	VADDPS 64(AX), Z14, Z14
+	MOVQ   $0x00000007, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z11, K1, (DX)
+	VMOVUPS Z12, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z13, K1, (DX)
+	VMOVUPS Z14, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvBF16AVX512_8x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvBF16AVX512_8x32(SB), NOSPLIT, $0-128
+	// Register budget: 16 accumulators + 2 w + 1 broadcast or mask = 19 of 32 ZMM.
+	MOVQ         ldx+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         x_base+0(FP), CX
+	LEAQ         (CX)(AX*1), DX
+	LEAQ         (DX)(AX*1), BX
+	LEAQ         (BX)(AX*1), SI
+	LEAQ         (SI)(AX*1), DI
+	LEAQ         (DI)(AX*1), R8
+	LEAQ         (R8)(AX*1), R9
+	LEAQ         (R9)(AX*1), AX
+	MOVQ         w_base+32(FP), R10
+	MOVQ         depth+56(FP), R11
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	XORQ         R12, R12
+	MOVQ         R11, R13
+	SHRQ         $0x01, R13
+	JZ           tail
+
+loop:
+	PREFETCHT0       1024(R10)
+	VPSLLD           $0x10, (R10), Z17
+	VPANDD           (R10), Z0, Z18
+	VFMADD231PS.BCST (CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST (CX)(R12*4), Z18, Z2
+	VFMADD231PS.BCST (DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST (DX)(R12*4), Z18, Z4
+	VFMADD231PS.BCST (BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST (BX)(R12*4), Z18, Z6
+	VFMADD231PS.BCST (SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST (SI)(R12*4), Z18, Z8
+	VFMADD231PS.BCST (DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST (DI)(R12*4), Z18, Z10
+	VFMADD231PS.BCST (R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST (R8)(R12*4), Z18, Z12
+	VFMADD231PS.BCST (R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST (R9)(R12*4), Z18, Z14
+	VFMADD231PS.BCST (AX)(R12*4), Z17, Z15
+	VFMADD231PS.BCST (AX)(R12*4), Z18, Z16
+	PREFETCHT0       1088(R10)
+	VPSLLD           $0x10, 64(R10), Z17
+	VPANDD           64(R10), Z0, Z18
+	VFMADD231PS.BCST 4(CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST 4(CX)(R12*4), Z18, Z2
+	VFMADD231PS.BCST 4(DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST 4(DX)(R12*4), Z18, Z4
+	VFMADD231PS.BCST 4(BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST 4(BX)(R12*4), Z18, Z6
+	VFMADD231PS.BCST 4(SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST 4(SI)(R12*4), Z18, Z8
+	VFMADD231PS.BCST 4(DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST 4(DI)(R12*4), Z18, Z10
+	VFMADD231PS.BCST 4(R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST 4(R8)(R12*4), Z18, Z12
+	VFMADD231PS.BCST 4(R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST 4(R9)(R12*4), Z18, Z14
+	VFMADD231PS.BCST 4(AX)(R12*4), Z17, Z15
+	VFMADD231PS.BCST 4(AX)(R12*4), Z18, Z16
+	ADDQ             $0x00000080, R10
+	ADDQ             $0x02, R12
+	DECQ             R13
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R11
+	JZ               sum
+	PREFETCHT0       1024(R10)
+	VPSLLD           $0x10, (R10), Z17
+	VPANDD           (R10), Z0, Z0
+	VFMADD231PS.BCST (CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST (CX)(R12*4), Z0, Z2
+	VFMADD231PS.BCST (DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST (DX)(R12*4), Z0, Z4
+	VFMADD231PS.BCST (BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST (BX)(R12*4), Z0, Z6
+	VFMADD231PS.BCST (SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST (SI)(R12*4), Z0, Z8
+	VFMADD231PS.BCST (DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST (DI)(R12*4), Z0, Z10
+	VFMADD231PS.BCST (R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST (R8)(R12*4), Z0, Z12
+	VFMADD231PS.BCST (R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST (R9)(R12*4), Z0, Z14
+	VFMADD231PS.BCST (AX)(R12*4), Z17, Z15
+	VFMADD231PS.BCST (AX)(R12*4), Z0, Z16
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z1, Z1
+	VADDPS 64(AX), Z2, Z2
+	VADDPS (AX), Z3, Z3
+	VADDPS 64(AX), Z4, Z4
+	VADDPS (AX), Z5, Z5
+	VADDPS 64(AX), Z6, Z6
+	VADDPS (AX), Z7, Z7
+	VADDPS 64(AX), Z8, Z8
+	VADDPS (AX), Z9, Z9
+	VADDPS 64(AX), Z10, Z10
+	VADDPS (AX), Z11, Z11
+	VADDPS 64(AX), Z12, Z12
+	VADDPS (AX), Z13, Z13
+	VADDPS 64(AX), Z14, Z14
+	VADDPS (AX), Z15, Z15
+	VADDPS 64(AX), Z16, Z16
+	MOVQ   $0x00000008, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z1, K1, (DX)
+	VMOVUPS Z2, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z3, K1, (DX)
+	VMOVUPS Z4, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z5, K1, (DX)
+	VMOVUPS Z6, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z7, K1, (DX)
+	VMOVUPS Z8, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z9, K1, (DX)
+	VMOVUPS Z10, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z11, K1, (DX)
+	VMOVUPS Z12, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z13, K1, (DX)
+	VMOVUPS Z14, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z15, K1, (DX)
+	VMOVUPS Z16, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenBF16AVX512_32(dst []float32, src []uint16)
+// Requires: AVX, AVX512F
+TEXT ·widenBF16AVX512_32(SB), NOSPLIT, $0-48
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x05, DX
+	VBROADCASTSS bf16hi<>+0(SB), Z0
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VPSLLD  $0x10, (CX), Z1
+	VPANDD  (CX), Z0, Z2
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000080, AX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_1x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_1x32(SB), NOSPLIT, $0-128
+	// Register budget: 2 accumulators + 2 w + 1 broadcast or mask = 5 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   depth+56(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   BX, BX
+	MOVQ   DX, SI
+	SHRQ   $0x01, SI
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(CX)
+	VCVTPH2PS        (CX), Z2
+	VCVTPH2PS        32(CX), Z3
+	VFMADD231PS.BCST (AX)(BX*4), Z2, Z0
+	VFMADD231PS.BCST (AX)(BX*4), Z3, Z1
+	PREFETCHT0       1088(CX)
+	VCVTPH2PS        64(CX), Z2
+	VCVTPH2PS        96(CX), Z3
+	VFMADD231PS.BCST 4(AX)(BX*4), Z2, Z0
+	VFMADD231PS.BCST 4(AX)(BX*4), Z3, Z1
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x02, BX
+	DECQ             SI
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, DX
+	JZ               sum
+	PREFETCHT0       1024(CX)
+	VCVTPH2PS        (CX), Z2
+	VCVTPH2PS        32(CX), Z3
+	VFMADD231PS.BCST (AX)(BX*4), Z2, Z0
+	VFMADD231PS.BCST (AX)(BX*4), Z3, Z1
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	MOVQ   $0x00000001, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, BX
+	SHLQ    CL, BX
+	DECQ    BX
+	KMOVW   BX, K1
+	SHRQ    $0x10, BX
+	KMOVW   BX, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_2x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_2x32(SB), NOSPLIT, $0-128
+	// Register budget: 4 accumulators + 2 w + 1 broadcast or mask = 7 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), AX
+	MOVQ   w_base+32(FP), DX
+	MOVQ   depth+56(FP), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   SI, SI
+	MOVQ   BX, DI
+	SHRQ   $0x01, DI
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(DX)
+	VCVTPH2PS        (DX), Z4
+	VCVTPH2PS        32(DX), Z5
+	VFMADD231PS.BCST (CX)(SI*4), Z4, Z0
+	VFMADD231PS.BCST (CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST (AX)(SI*4), Z4, Z2
+	VFMADD231PS.BCST (AX)(SI*4), Z5, Z3
+	PREFETCHT0       1088(DX)
+	VCVTPH2PS        64(DX), Z4
+	VCVTPH2PS        96(DX), Z5
+	VFMADD231PS.BCST 4(CX)(SI*4), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST 4(AX)(SI*4), Z4, Z2
+	VFMADD231PS.BCST 4(AX)(SI*4), Z5, Z3
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x02, SI
+	DECQ             DI
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, BX
+	JZ               sum
+	PREFETCHT0       1024(DX)
+	VCVTPH2PS        (DX), Z4
+	VCVTPH2PS        32(DX), Z5
+	VFMADD231PS.BCST (CX)(SI*4), Z4, Z0
+	VFMADD231PS.BCST (CX)(SI*4), Z5, Z1
+	VFMADD231PS.BCST (AX)(SI*4), Z4, Z2
+	VFMADD231PS.BCST (AX)(SI*4), Z5, Z3
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	MOVQ   $0x00000002, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_3x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_3x32(SB), NOSPLIT, $0-128
+	// Register budget: 6 accumulators + 2 w + 1 broadcast or mask = 9 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), AX
+	MOVQ   w_base+32(FP), BX
+	MOVQ   depth+56(FP), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   DI, DI
+	MOVQ   SI, R8
+	SHRQ   $0x01, R8
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(BX)
+	VCVTPH2PS        (BX), Z6
+	VCVTPH2PS        32(BX), Z7
+	VFMADD231PS.BCST (CX)(DI*4), Z6, Z0
+	VFMADD231PS.BCST (CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST (DX)(DI*4), Z6, Z2
+	VFMADD231PS.BCST (DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST (AX)(DI*4), Z6, Z4
+	VFMADD231PS.BCST (AX)(DI*4), Z7, Z5
+	PREFETCHT0       1088(BX)
+	VCVTPH2PS        64(BX), Z6
+	VCVTPH2PS        96(BX), Z7
+	VFMADD231PS.BCST 4(CX)(DI*4), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST 4(DX)(DI*4), Z6, Z2
+	VFMADD231PS.BCST 4(DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST 4(AX)(DI*4), Z6, Z4
+	VFMADD231PS.BCST 4(AX)(DI*4), Z7, Z5
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x02, DI
+	DECQ             R8
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, SI
+	JZ               sum
+	PREFETCHT0       1024(BX)
+	VCVTPH2PS        (BX), Z6
+	VCVTPH2PS        32(BX), Z7
+	VFMADD231PS.BCST (CX)(DI*4), Z6, Z0
+	VFMADD231PS.BCST (CX)(DI*4), Z7, Z1
+	VFMADD231PS.BCST (DX)(DI*4), Z6, Z2
+	VFMADD231PS.BCST (DX)(DI*4), Z7, Z3
+	VFMADD231PS.BCST (AX)(DI*4), Z6, Z4
+	VFMADD231PS.BCST (AX)(DI*4), Z7, Z5
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	MOVQ   $0x00000003, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_4x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_4x32(SB), NOSPLIT, $0-128
+	// Register budget: 8 accumulators + 2 w + 1 broadcast or mask = 11 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), AX
+	MOVQ   w_base+32(FP), SI
+	MOVQ   depth+56(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	SHRQ   $0x01, R9
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(SI)
+	VCVTPH2PS        (SI), Z8
+	VCVTPH2PS        32(SI), Z9
+	VFMADD231PS.BCST (CX)(R8*4), Z8, Z0
+	VFMADD231PS.BCST (CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST (DX)(R8*4), Z8, Z2
+	VFMADD231PS.BCST (DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST (BX)(R8*4), Z8, Z4
+	VFMADD231PS.BCST (BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST (AX)(R8*4), Z8, Z6
+	VFMADD231PS.BCST (AX)(R8*4), Z9, Z7
+	PREFETCHT0       1088(SI)
+	VCVTPH2PS        64(SI), Z8
+	VCVTPH2PS        96(SI), Z9
+	VFMADD231PS.BCST 4(CX)(R8*4), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST 4(DX)(R8*4), Z8, Z2
+	VFMADD231PS.BCST 4(DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST 4(BX)(R8*4), Z8, Z4
+	VFMADD231PS.BCST 4(BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST 4(AX)(R8*4), Z8, Z6
+	VFMADD231PS.BCST 4(AX)(R8*4), Z9, Z7
+	ADDQ             $0x00000080, SI
+	ADDQ             $0x02, R8
+	DECQ             R9
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, DI
+	JZ               sum
+	PREFETCHT0       1024(SI)
+	VCVTPH2PS        (SI), Z8
+	VCVTPH2PS        32(SI), Z9
+	VFMADD231PS.BCST (CX)(R8*4), Z8, Z0
+	VFMADD231PS.BCST (CX)(R8*4), Z9, Z1
+	VFMADD231PS.BCST (DX)(R8*4), Z8, Z2
+	VFMADD231PS.BCST (DX)(R8*4), Z9, Z3
+	VFMADD231PS.BCST (BX)(R8*4), Z8, Z4
+	VFMADD231PS.BCST (BX)(R8*4), Z9, Z5
+	VFMADD231PS.BCST (AX)(R8*4), Z8, Z6
+	VFMADD231PS.BCST (AX)(R8*4), Z9, Z7
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	MOVQ   $0x00000004, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_5x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_5x32(SB), NOSPLIT, $0-128
+	// Register budget: 10 accumulators + 2 w + 1 broadcast or mask = 13 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), AX
+	MOVQ   w_base+32(FP), DI
+	MOVQ   depth+56(FP), R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R9, R9
+	MOVQ   R8, R10
+	SHRQ   $0x01, R10
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(DI)
+	VCVTPH2PS        (DI), Z10
+	VCVTPH2PS        32(DI), Z11
+	VFMADD231PS.BCST (CX)(R9*4), Z10, Z0
+	VFMADD231PS.BCST (CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST (DX)(R9*4), Z10, Z2
+	VFMADD231PS.BCST (DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST (BX)(R9*4), Z10, Z4
+	VFMADD231PS.BCST (BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST (SI)(R9*4), Z10, Z6
+	VFMADD231PS.BCST (SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST (AX)(R9*4), Z10, Z8
+	VFMADD231PS.BCST (AX)(R9*4), Z11, Z9
+	PREFETCHT0       1088(DI)
+	VCVTPH2PS        64(DI), Z10
+	VCVTPH2PS        96(DI), Z11
+	VFMADD231PS.BCST 4(CX)(R9*4), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST 4(DX)(R9*4), Z10, Z2
+	VFMADD231PS.BCST 4(DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST 4(BX)(R9*4), Z10, Z4
+	VFMADD231PS.BCST 4(BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST 4(SI)(R9*4), Z10, Z6
+	VFMADD231PS.BCST 4(SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST 4(AX)(R9*4), Z10, Z8
+	VFMADD231PS.BCST 4(AX)(R9*4), Z11, Z9
+	ADDQ             $0x00000080, DI
+	ADDQ             $0x02, R9
+	DECQ             R10
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R8
+	JZ               sum
+	PREFETCHT0       1024(DI)
+	VCVTPH2PS        (DI), Z10
+	VCVTPH2PS        32(DI), Z11
+	VFMADD231PS.BCST (CX)(R9*4), Z10, Z0
+	VFMADD231PS.BCST (CX)(R9*4), Z11, Z1
+	VFMADD231PS.BCST (DX)(R9*4), Z10, Z2
+	VFMADD231PS.BCST (DX)(R9*4), Z11, Z3
+	VFMADD231PS.BCST (BX)(R9*4), Z10, Z4
+	VFMADD231PS.BCST (BX)(R9*4), Z11, Z5
+	VFMADD231PS.BCST (SI)(R9*4), Z10, Z6
+	VFMADD231PS.BCST (SI)(R9*4), Z11, Z7
+	VFMADD231PS.BCST (AX)(R9*4), Z10, Z8
+	VFMADD231PS.BCST (AX)(R9*4), Z11, Z9
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	MOVQ   $0x00000005, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_6x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_6x32(SB), NOSPLIT, $0-128
+	// Register budget: 12 accumulators + 2 w + 1 broadcast or mask = 15 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), AX
+	MOVQ   w_base+32(FP), R8
+	MOVQ   depth+56(FP), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	MOVQ   R9, R11
+	SHRQ   $0x01, R11
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(R8)
+	VCVTPH2PS        (R8), Z12
+	VCVTPH2PS        32(R8), Z13
+	VFMADD231PS.BCST (CX)(R10*4), Z12, Z0
+	VFMADD231PS.BCST (CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST (DX)(R10*4), Z12, Z2
+	VFMADD231PS.BCST (DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST (BX)(R10*4), Z12, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST (SI)(R10*4), Z12, Z6
+	VFMADD231PS.BCST (SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST (DI)(R10*4), Z12, Z8
+	VFMADD231PS.BCST (DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST (AX)(R10*4), Z12, Z10
+	VFMADD231PS.BCST (AX)(R10*4), Z13, Z11
+	PREFETCHT0       1088(R8)
+	VCVTPH2PS        64(R8), Z12
+	VCVTPH2PS        96(R8), Z13
+	VFMADD231PS.BCST 4(CX)(R10*4), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST 4(DX)(R10*4), Z12, Z2
+	VFMADD231PS.BCST 4(DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST 4(BX)(R10*4), Z12, Z4
+	VFMADD231PS.BCST 4(BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST 4(SI)(R10*4), Z12, Z6
+	VFMADD231PS.BCST 4(SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST 4(DI)(R10*4), Z12, Z8
+	VFMADD231PS.BCST 4(DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST 4(AX)(R10*4), Z12, Z10
+	VFMADD231PS.BCST 4(AX)(R10*4), Z13, Z11
+	ADDQ             $0x00000080, R8
+	ADDQ             $0x02, R10
+	DECQ             R11
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R9
+	JZ               sum
+	PREFETCHT0       1024(R8)
+	VCVTPH2PS        (R8), Z12
+	VCVTPH2PS        32(R8), Z13
+	VFMADD231PS.BCST (CX)(R10*4), Z12, Z0
+	VFMADD231PS.BCST (CX)(R10*4), Z13, Z1
+	VFMADD231PS.BCST (DX)(R10*4), Z12, Z2
+	VFMADD231PS.BCST (DX)(R10*4), Z13, Z3
+	VFMADD231PS.BCST (BX)(R10*4), Z12, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z13, Z5
+	VFMADD231PS.BCST (SI)(R10*4), Z12, Z6
+	VFMADD231PS.BCST (SI)(R10*4), Z13, Z7
+	VFMADD231PS.BCST (DI)(R10*4), Z12, Z8
+	VFMADD231PS.BCST (DI)(R10*4), Z13, Z9
+	VFMADD231PS.BCST (AX)(R10*4), Z12, Z10
+	VFMADD231PS.BCST (AX)(R10*4), Z13, Z11
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	MOVQ   $0x00000006, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_7x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_7x32(SB), NOSPLIT, $0-128
+	// Register budget: 14 accumulators + 2 w + 1 broadcast or mask = 17 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), R8
+	LEAQ   (R8)(AX*1), AX
+	MOVQ   w_base+32(FP), R9
+	MOVQ   depth+56(FP), R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	XORQ   R11, R11
+	MOVQ   R10, R12
+	SHRQ   $0x01, R12
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(R9)
+	VCVTPH2PS        (R9), Z14
+	VCVTPH2PS        32(R9), Z15
+	VFMADD231PS.BCST (CX)(R11*4), Z14, Z0
+	VFMADD231PS.BCST (CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST (DX)(R11*4), Z14, Z2
+	VFMADD231PS.BCST (DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST (BX)(R11*4), Z14, Z4
+	VFMADD231PS.BCST (BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST (SI)(R11*4), Z14, Z6
+	VFMADD231PS.BCST (SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST (DI)(R11*4), Z14, Z8
+	VFMADD231PS.BCST (DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST (R8)(R11*4), Z14, Z10
+	VFMADD231PS.BCST (R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST (AX)(R11*4), Z14, Z12
+	VFMADD231PS.BCST (AX)(R11*4), Z15, Z13
+	PREFETCHT0       1088(R9)
+	VCVTPH2PS        64(R9), Z14
+	VCVTPH2PS        96(R9), Z15
+	VFMADD231PS.BCST 4(CX)(R11*4), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST 4(DX)(R11*4), Z14, Z2
+	VFMADD231PS.BCST 4(DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST 4(BX)(R11*4), Z14, Z4
+	VFMADD231PS.BCST 4(BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST 4(SI)(R11*4), Z14, Z6
+	VFMADD231PS.BCST 4(SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST 4(DI)(R11*4), Z14, Z8
+	VFMADD231PS.BCST 4(DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST 4(R8)(R11*4), Z14, Z10
+	VFMADD231PS.BCST 4(R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST 4(AX)(R11*4), Z14, Z12
+	VFMADD231PS.BCST 4(AX)(R11*4), Z15, Z13
+	ADDQ             $0x00000080, R9
+	ADDQ             $0x02, R11
+	DECQ             R12
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R10
+	JZ               sum
+	PREFETCHT0       1024(R9)
+	VCVTPH2PS        (R9), Z14
+	VCVTPH2PS        32(R9), Z15
+	VFMADD231PS.BCST (CX)(R11*4), Z14, Z0
+	VFMADD231PS.BCST (CX)(R11*4), Z15, Z1
+	VFMADD231PS.BCST (DX)(R11*4), Z14, Z2
+	VFMADD231PS.BCST (DX)(R11*4), Z15, Z3
+	VFMADD231PS.BCST (BX)(R11*4), Z14, Z4
+	VFMADD231PS.BCST (BX)(R11*4), Z15, Z5
+	VFMADD231PS.BCST (SI)(R11*4), Z14, Z6
+	VFMADD231PS.BCST (SI)(R11*4), Z15, Z7
+	VFMADD231PS.BCST (DI)(R11*4), Z14, Z8
+	VFMADD231PS.BCST (DI)(R11*4), Z15, Z9
+	VFMADD231PS.BCST (R8)(R11*4), Z14, Z10
+	VFMADD231PS.BCST (R8)(R11*4), Z15, Z11
+	VFMADD231PS.BCST (AX)(R11*4), Z14, Z12
+	VFMADD231PS.BCST (AX)(R11*4), Z15, Z13
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	VADDPS (AX), Z12, Z12
+	VADDPS 64(AX), Z13, Z13
+	MOVQ   $0x00000007, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512_8x32(x []float32, ldx int, w []uint16, depth int, bias []float32, c []float32, ldc int, n int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemvF16AVX512_8x32(SB), NOSPLIT, $0-128
+	// Register budget: 16 accumulators + 2 w + 1 broadcast or mask = 19 of 32 ZMM.
+	MOVQ   ldx+24(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   x_base+0(FP), CX
+	LEAQ   (CX)(AX*1), DX
+	LEAQ   (DX)(AX*1), BX
+	LEAQ   (BX)(AX*1), SI
+	LEAQ   (SI)(AX*1), DI
+	LEAQ   (DI)(AX*1), R8
+	LEAQ   (R8)(AX*1), R9
+	LEAQ   (R9)(AX*1), AX
+	MOVQ   w_base+32(FP), R10
+	MOVQ   depth+56(FP), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R12, R12
+	MOVQ   R11, R13
+	SHRQ   $0x01, R13
+	JZ     tail
+
+loop:
+	PREFETCHT0       1024(R10)
+	VCVTPH2PS        (R10), Z16
+	VCVTPH2PS        32(R10), Z17
+	VFMADD231PS.BCST (CX)(R12*4), Z16, Z0
+	VFMADD231PS.BCST (CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST (DX)(R12*4), Z16, Z2
+	VFMADD231PS.BCST (DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST (BX)(R12*4), Z16, Z4
+	VFMADD231PS.BCST (BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST (SI)(R12*4), Z16, Z6
+	VFMADD231PS.BCST (SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST (DI)(R12*4), Z16, Z8
+	VFMADD231PS.BCST (DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST (R8)(R12*4), Z16, Z10
+	VFMADD231PS.BCST (R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST (R9)(R12*4), Z16, Z12
+	VFMADD231PS.BCST (R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST (AX)(R12*4), Z16, Z14
+	VFMADD231PS.BCST (AX)(R12*4), Z17, Z15
+	PREFETCHT0       1088(R10)
+	VCVTPH2PS        64(R10), Z16
+	VCVTPH2PS        96(R10), Z17
+	VFMADD231PS.BCST 4(CX)(R12*4), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST 4(DX)(R12*4), Z16, Z2
+	VFMADD231PS.BCST 4(DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST 4(BX)(R12*4), Z16, Z4
+	VFMADD231PS.BCST 4(BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST 4(SI)(R12*4), Z16, Z6
+	VFMADD231PS.BCST 4(SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST 4(DI)(R12*4), Z16, Z8
+	VFMADD231PS.BCST 4(DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST 4(R8)(R12*4), Z16, Z10
+	VFMADD231PS.BCST 4(R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST 4(R9)(R12*4), Z16, Z12
+	VFMADD231PS.BCST 4(R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST 4(AX)(R12*4), Z16, Z14
+	VFMADD231PS.BCST 4(AX)(R12*4), Z17, Z15
+	ADDQ             $0x00000080, R10
+	ADDQ             $0x02, R12
+	DECQ             R13
+	JNZ              loop
+
+tail:
+	TESTQ            $0x00000001, R11
+	JZ               sum
+	PREFETCHT0       1024(R10)
+	VCVTPH2PS        (R10), Z16
+	VCVTPH2PS        32(R10), Z17
+	VFMADD231PS.BCST (CX)(R12*4), Z16, Z0
+	VFMADD231PS.BCST (CX)(R12*4), Z17, Z1
+	VFMADD231PS.BCST (DX)(R12*4), Z16, Z2
+	VFMADD231PS.BCST (DX)(R12*4), Z17, Z3
+	VFMADD231PS.BCST (BX)(R12*4), Z16, Z4
+	VFMADD231PS.BCST (BX)(R12*4), Z17, Z5
+	VFMADD231PS.BCST (SI)(R12*4), Z16, Z6
+	VFMADD231PS.BCST (SI)(R12*4), Z17, Z7
+	VFMADD231PS.BCST (DI)(R12*4), Z16, Z8
+	VFMADD231PS.BCST (DI)(R12*4), Z17, Z9
+	VFMADD231PS.BCST (R8)(R12*4), Z16, Z10
+	VFMADD231PS.BCST (R8)(R12*4), Z17, Z11
+	VFMADD231PS.BCST (R9)(R12*4), Z16, Z12
+	VFMADD231PS.BCST (R9)(R12*4), Z17, Z13
+	VFMADD231PS.BCST (AX)(R12*4), Z16, Z14
+	VFMADD231PS.BCST (AX)(R12*4), Z17, Z15
+
+sum:
+	// Add bias after the sum, in the order gemvGeneric rounds.
+	MOVQ   bias_base+64(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	VADDPS (AX), Z12, Z12
+	VADDPS 64(AX), Z13, Z13
+	VADDPS (AX), Z14, Z14
+	VADDPS 64(AX), Z15, Z15
+	MOVQ   $0x00000008, AX
+	MOVQ   c_base+88(FP), DX
+	MOVQ   ldc+112(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   n+120(FP), CX
+
+	// Column masks: bits j < n of (1<<n)-1, 16 per vector.
+	MOVL    $0x00000001, SI
+	SHLQ    CL, SI
+	DECQ    SI
+	KMOVW   SI, K1
+	SHRQ    $0x10, SI
+	KMOVW   SI, K2
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z2, K1, (DX)
+	VMOVUPS Z3, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	DECQ    AX
+	JZ      done
+	ADDQ    BX, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenF16AVX512_32(dst []float32, src []uint16)
+// Requires: AVX, AVX512F
+TEXT ·widenF16AVX512_32(SB), NOSPLIT, $0-48
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  src_len+32(FP), DX
+	SHRQ  $0x05, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VCVTPH2PS (CX), Z0
+	VCVTPH2PS 32(CX), Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000080, AX
+	DECQ      DX
+	JNZ       loop
+
+done:
 	VZEROUPPER
 	RET

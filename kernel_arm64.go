@@ -52,3 +52,185 @@ func readSumNEON(x []float32) float32
 //
 //go:noescape
 func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
+
+// gemvNEON_1x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_1x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_2x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_2x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_3x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_3x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_4x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_4x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_5x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_5x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_6x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_6x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_7x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 7 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_7x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvNEON_8x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 8 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvNEON_8x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_1x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_1x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_2x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_2x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_3x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_3x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_4x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_4x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_5x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_5x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_6x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_6x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_7x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 7 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_7x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvBF16NEON_8x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 8 tokens and j < n outputs of a bfloat16 panel (in output order) of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvBF16NEON_8x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_1x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 1 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_1x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_2x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 2 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_2x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_3x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 3 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_3x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_4x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 4 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_4x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_5x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 5 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_5x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_6x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 6 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_6x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_7x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 7 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_7x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// gemvF16NEON_8x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
+// i < 8 tokens and j < n outputs of a float16 panel of 12 outputs: a gemv16Func
+// (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func gemvF16NEON_8x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+
+// widenBF16NEON_12 sets dst to src widened to float32: src is whole rows of 12
+// outputs of a bfloat16 panel (in output order), dst as long. It implements widen16Func
+// (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenBF16NEON_12(dst []float32, src []uint16)
+
+// widenF16NEON_12 sets dst to src widened to float32: src is whole rows of 12
+// outputs of a float16 panel, dst as long. It implements widen16Func
+// (kernel.go); refer to kernel.unpack16 in pack16.go.
+//
+//go:noescape
+func widenF16NEON_12(dst []float32, src []uint16)

@@ -1375,3 +1375,2871 @@ reduce:
 	WORD $0x4e71d5ad            // fadd v13.2d, v13.2d, v17.2d
 	VST1 [V12.D2, V13.D2], (R0)
 	RET
+
+// func gemvNEON_1x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 48-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V10 the tile.
+TEXT ·gemvNEON_1x12(SB), NOSPLIT, $48-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD bias_base+64(FP), R19
+	VLD1 (R19), [V0.S4, V1.S4, V2.S4]
+	WORD $0x4e20d508                   // fadd v8.4s, v8.4s, v0.4s
+	WORD $0x4e21d529                   // fadd v9.4s, v9.4s, v1.4s
+	WORD $0x4e22d54a                   // fadd v10.4s, v10.4s, v2.4s
+	MOVD c_base+88(FP), R20
+	MOVD ldc+112(FP), R21
+	LSL  $2, R21, R21                  // R21 = ldc in bytes
+	MOVD n+120(FP), R22
+	CMP  $12, R22                      // if n < 12: partial
+	BLT  partial
+	VST1 [V8.S4, V9.S4, V10.S4], (R20) // c row 0
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-48(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	MOVD   $tile-48(SP), R23
+	MOVD   $1, R25
+	CMP    $1, R25                         // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_2x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 96-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V13 the tile.
+TEXT ·gemvNEON_2x12(SB), NOSPLIT, $96-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                        // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                        // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                        // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                        // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                        // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                        // fadd v13.4s, v13.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                       // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                           // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21) // c row 0
+	VST1   [V11.S4, V12.S4, V13.S4], (R20)    // c row 1
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-96(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	MOVD   $tile-96(SP), R23
+	MOVD   $2, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_3x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 144-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V16 the tile.
+TEXT ·gemvNEON_3x12(SB), NOSPLIT, $144-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V14.S4
+	VFMLA   V1.S4, V7.S4, V15.S4
+	VFMLA   V2.S4, V7.S4, V16.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1   [V14.S4, V15.S4, V16.S4], (R20)      // c row 2
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-144(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	MOVD   $tile-144(SP), R23
+	MOVD   $3, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_4x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 192-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V19 the tile.
+TEXT ·gemvNEON_4x12(SB), NOSPLIT, $192-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V14.S4
+	VFMLA   V1.S4, V7.S4, V15.S4
+	VFMLA   V2.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V17.S4
+	VFMLA   V1.S4, V7.S4, V18.S4
+	VFMLA   V2.S4, V7.S4, V19.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1   [V17.S4, V18.S4, V19.S4], (R20)      // c row 3
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-192(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	MOVD   $tile-192(SP), R23
+	MOVD   $4, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_5x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 240-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V22 the tile.
+TEXT ·gemvNEON_5x12(SB), NOSPLIT, $240-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V14.S4
+	VFMLA   V1.S4, V7.S4, V15.S4
+	VFMLA   V2.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V17.S4
+	VFMLA   V1.S4, V7.S4, V18.S4
+	VFMLA   V2.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V20.S4
+	VFMLA   V1.S4, V7.S4, V21.S4
+	VFMLA   V2.S4, V7.S4, V22.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1   [V20.S4, V21.S4, V22.S4], (R20)      // c row 4
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-240(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	MOVD   $tile-240(SP), R23
+	MOVD   $5, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_6x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 288-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V25 the tile.
+TEXT ·gemvNEON_6x12(SB), NOSPLIT, $288-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V14.S4
+	VFMLA   V1.S4, V7.S4, V15.S4
+	VFMLA   V2.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V17.S4
+	VFMLA   V1.S4, V7.S4, V18.S4
+	VFMLA   V2.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V20.S4
+	VFMLA   V1.S4, V7.S4, V21.S4
+	VFMLA   V2.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V23.S4
+	VFMLA   V1.S4, V7.S4, V24.S4
+	VFMLA   V2.S4, V7.S4, V25.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1   [V23.S4, V24.S4, V25.S4], (R20)      // c row 5
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-288(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	MOVD   $tile-288(SP), R23
+	MOVD   $6, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_7x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 336-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V28 the tile.
+TEXT ·gemvNEON_7x12(SB), NOSPLIT, $336-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	ADD  R23, R5, R6               // x row 6
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V14.S4
+	VFMLA   V1.S4, V7.S4, V15.S4
+	VFMLA   V2.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V17.S4
+	VFMLA   V1.S4, V7.S4, V18.S4
+	VFMLA   V2.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V20.S4
+	VFMLA   V1.S4, V7.S4, V21.S4
+	VFMLA   V2.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V23.S4
+	VFMLA   V1.S4, V7.S4, V24.S4
+	VFMLA   V2.S4, V7.S4, V25.S4
+	VLD1R.P 4(R6), [V7.S4]                // x[6·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V26.S4
+	VFMLA   V1.S4, V7.S4, V27.S4
+	VFMLA   V2.S4, V7.S4, V28.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	WORD   $0x4e20d75a                          // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                          // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                          // fadd v28.4s, v28.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1.P [V23.S4, V24.S4, V25.S4], (R20)(R21) // c row 5
+	VST1   [V26.S4, V27.S4, V28.S4], (R20)      // c row 6
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-336(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
+	MOVD   $tile-336(SP), R23
+	MOVD   $7, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvNEON_8x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 384-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V31 the tile.
+TEXT ·gemvNEON_8x12(SB), NOSPLIT, $384-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	ADD  R23, R5, R6               // x row 6
+	ADD  R23, R6, R7               // x row 7
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  48(R8), [V0.S4, V1.S4, V2.S4] // w row p
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V8.S4
+	VFMLA   V1.S4, V7.S4, V9.S4
+	VFMLA   V2.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V11.S4
+	VFMLA   V1.S4, V7.S4, V12.S4
+	VFMLA   V2.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V14.S4
+	VFMLA   V1.S4, V7.S4, V15.S4
+	VFMLA   V2.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V17.S4
+	VFMLA   V1.S4, V7.S4, V18.S4
+	VFMLA   V2.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V20.S4
+	VFMLA   V1.S4, V7.S4, V21.S4
+	VFMLA   V2.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V23.S4
+	VFMLA   V1.S4, V7.S4, V24.S4
+	VFMLA   V2.S4, V7.S4, V25.S4
+	VLD1R.P 4(R6), [V7.S4]                // x[6·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V26.S4
+	VFMLA   V1.S4, V7.S4, V27.S4
+	VFMLA   V2.S4, V7.S4, V28.S4
+	VLD1R.P 4(R7), [V7.S4]                // x[7·ldx+p] in every lane
+	VFMLA   V0.S4, V7.S4, V29.S4
+	VFMLA   V1.S4, V7.S4, V30.S4
+	VFMLA   V2.S4, V7.S4, V31.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	WORD   $0x4e20d75a                          // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                          // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                          // fadd v28.4s, v28.4s, v2.4s
+	WORD   $0x4e20d7bd                          // fadd v29.4s, v29.4s, v0.4s
+	WORD   $0x4e21d7de                          // fadd v30.4s, v30.4s, v1.4s
+	WORD   $0x4e22d7ff                          // fadd v31.4s, v31.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1.P [V23.S4, V24.S4, V25.S4], (R20)(R21) // c row 5
+	VST1.P [V26.S4, V27.S4, V28.S4], (R20)(R21) // c row 6
+	VST1   [V29.S4, V30.S4, V31.S4], (R20)      // c row 7
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-384(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
+	VST1.P [V29.S4, V30.S4, V31.S4], 48(R23)
+	MOVD   $tile-384(SP), R23
+	MOVD   $8, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_1x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 48-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V10 the tile.
+TEXT ·gemvBF16NEON_1x12(SB), NOSPLIT, $48-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD bias_base+64(FP), R19
+	VLD1 (R19), [V0.S4, V1.S4, V2.S4]
+	WORD $0x4e20d508                   // fadd v8.4s, v8.4s, v0.4s
+	WORD $0x4e21d529                   // fadd v9.4s, v9.4s, v1.4s
+	WORD $0x4e22d54a                   // fadd v10.4s, v10.4s, v2.4s
+	MOVD c_base+88(FP), R20
+	MOVD ldc+112(FP), R21
+	LSL  $2, R21, R21                  // R21 = ldc in bytes
+	MOVD n+120(FP), R22
+	CMP  $12, R22                      // if n < 12: partial
+	BLT  partial
+	VST1 [V8.S4, V9.S4, V10.S4], (R20) // c row 0
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-48(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	MOVD   $tile-48(SP), R23
+	MOVD   $1, R25
+	CMP    $1, R25                         // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_2x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 96-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V13 the tile.
+TEXT ·gemvBF16NEON_2x12(SB), NOSPLIT, $96-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                        // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                        // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                        // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                        // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                        // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                        // fadd v13.4s, v13.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                       // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                           // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21) // c row 0
+	VST1   [V11.S4, V12.S4, V13.S4], (R20)    // c row 1
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-96(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	MOVD   $tile-96(SP), R23
+	MOVD   $2, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_3x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 144-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V16 the tile.
+TEXT ·gemvBF16NEON_3x12(SB), NOSPLIT, $144-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1   [V14.S4, V15.S4, V16.S4], (R20)      // c row 2
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-144(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	MOVD   $tile-144(SP), R23
+	MOVD   $3, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_4x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 192-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V19 the tile.
+TEXT ·gemvBF16NEON_4x12(SB), NOSPLIT, $192-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1   [V17.S4, V18.S4, V19.S4], (R20)      // c row 3
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-192(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	MOVD   $tile-192(SP), R23
+	MOVD   $4, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_5x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 240-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V22 the tile.
+TEXT ·gemvBF16NEON_5x12(SB), NOSPLIT, $240-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1   [V20.S4, V21.S4, V22.S4], (R20)      // c row 4
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-240(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	MOVD   $tile-240(SP), R23
+	MOVD   $5, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_6x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 288-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V25 the tile.
+TEXT ·gemvBF16NEON_6x12(SB), NOSPLIT, $288-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V23.S4
+	VFMLA   V4.S4, V7.S4, V24.S4
+	VFMLA   V5.S4, V7.S4, V25.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1   [V23.S4, V24.S4, V25.S4], (R20)      // c row 5
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-288(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	MOVD   $tile-288(SP), R23
+	MOVD   $6, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_7x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 336-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V28 the tile.
+TEXT ·gemvBF16NEON_7x12(SB), NOSPLIT, $336-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	ADD  R23, R5, R6               // x row 6
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V23.S4
+	VFMLA   V4.S4, V7.S4, V24.S4
+	VFMLA   V5.S4, V7.S4, V25.S4
+	VLD1R.P 4(R6), [V7.S4]                // x[6·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V26.S4
+	VFMLA   V4.S4, V7.S4, V27.S4
+	VFMLA   V5.S4, V7.S4, V28.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	WORD   $0x4e20d75a                          // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                          // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                          // fadd v28.4s, v28.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1.P [V23.S4, V24.S4, V25.S4], (R20)(R21) // c row 5
+	VST1   [V26.S4, V27.S4, V28.S4], (R20)      // c row 6
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-336(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
+	MOVD   $tile-336(SP), R23
+	MOVD   $7, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvBF16NEON_8x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 384-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V31 the tile.
+TEXT ·gemvBF16NEON_8x12(SB), NOSPLIT, $384-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	ADD  R23, R5, R6               // x row 6
+	ADD  R23, R6, R7               // x row 7
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1   V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1   V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1   V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V23.S4
+	VFMLA   V4.S4, V7.S4, V24.S4
+	VFMLA   V5.S4, V7.S4, V25.S4
+	VLD1R.P 4(R6), [V7.S4]                // x[6·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V26.S4
+	VFMLA   V4.S4, V7.S4, V27.S4
+	VFMLA   V5.S4, V7.S4, V28.S4
+	VLD1R.P 4(R7), [V7.S4]                // x[7·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V29.S4
+	VFMLA   V4.S4, V7.S4, V30.S4
+	VFMLA   V5.S4, V7.S4, V31.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	WORD   $0x4e20d75a                          // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                          // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                          // fadd v28.4s, v28.4s, v2.4s
+	WORD   $0x4e20d7bd                          // fadd v29.4s, v29.4s, v0.4s
+	WORD   $0x4e21d7de                          // fadd v30.4s, v30.4s, v1.4s
+	WORD   $0x4e22d7ff                          // fadd v31.4s, v31.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1.P [V23.S4, V24.S4, V25.S4], (R20)(R21) // c row 5
+	VST1.P [V26.S4, V27.S4, V28.S4], (R20)(R21) // c row 6
+	VST1   [V29.S4, V30.S4, V31.S4], (R20)      // c row 7
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-384(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
+	VST1.P [V29.S4, V30.S4, V31.S4], 48(R23)
+	MOVD   $tile-384(SP), R23
+	MOVD   $8, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_1x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 48-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V10 the tile.
+TEXT ·gemvF16NEON_1x12(SB), NOSPLIT, $48-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD bias_base+64(FP), R19
+	VLD1 (R19), [V0.S4, V1.S4, V2.S4]
+	WORD $0x4e20d508                   // fadd v8.4s, v8.4s, v0.4s
+	WORD $0x4e21d529                   // fadd v9.4s, v9.4s, v1.4s
+	WORD $0x4e22d54a                   // fadd v10.4s, v10.4s, v2.4s
+	MOVD c_base+88(FP), R20
+	MOVD ldc+112(FP), R21
+	LSL  $2, R21, R21                  // R21 = ldc in bytes
+	MOVD n+120(FP), R22
+	CMP  $12, R22                      // if n < 12: partial
+	BLT  partial
+	VST1 [V8.S4, V9.S4, V10.S4], (R20) // c row 0
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-48(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	MOVD   $tile-48(SP), R23
+	MOVD   $1, R25
+	CMP    $1, R25                         // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_2x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 96-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V13 the tile.
+TEXT ·gemvF16NEON_2x12(SB), NOSPLIT, $96-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                        // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                        // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                        // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                        // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                        // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                        // fadd v13.4s, v13.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                       // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                           // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21) // c row 0
+	VST1   [V11.S4, V12.S4, V13.S4], (R20)    // c row 1
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-96(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	MOVD   $tile-96(SP), R23
+	MOVD   $2, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_3x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 144-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V16 the tile.
+TEXT ·gemvF16NEON_3x12(SB), NOSPLIT, $144-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1   [V14.S4, V15.S4, V16.S4], (R20)      // c row 2
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-144(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	MOVD   $tile-144(SP), R23
+	MOVD   $3, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_4x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 192-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V19 the tile.
+TEXT ·gemvF16NEON_4x12(SB), NOSPLIT, $192-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1   [V17.S4, V18.S4, V19.S4], (R20)      // c row 3
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-192(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	MOVD   $tile-192(SP), R23
+	MOVD   $4, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_5x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 240-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V22 the tile.
+TEXT ·gemvF16NEON_5x12(SB), NOSPLIT, $240-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1   [V20.S4, V21.S4, V22.S4], (R20)      // c row 4
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-240(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	MOVD   $tile-240(SP), R23
+	MOVD   $5, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_6x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 288-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V25 the tile.
+TEXT ·gemvF16NEON_6x12(SB), NOSPLIT, $288-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V23.S4
+	VFMLA   V4.S4, V7.S4, V24.S4
+	VFMLA   V5.S4, V7.S4, V25.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1   [V23.S4, V24.S4, V25.S4], (R20)      // c row 5
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-288(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	MOVD   $tile-288(SP), R23
+	MOVD   $6, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_7x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 336-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V28 the tile.
+TEXT ·gemvF16NEON_7x12(SB), NOSPLIT, $336-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	ADD  R23, R5, R6               // x row 6
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V23.S4
+	VFMLA   V4.S4, V7.S4, V24.S4
+	VFMLA   V5.S4, V7.S4, V25.S4
+	VLD1R.P 4(R6), [V7.S4]                // x[6·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V26.S4
+	VFMLA   V4.S4, V7.S4, V27.S4
+	VFMLA   V5.S4, V7.S4, V28.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	WORD   $0x4e20d75a                          // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                          // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                          // fadd v28.4s, v28.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1.P [V23.S4, V24.S4, V25.S4], (R20)(R21) // c row 5
+	VST1   [V26.S4, V27.S4, V28.S4], (R20)      // c row 6
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-336(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
+	MOVD   $tile-336(SP), R23
+	MOVD   $7, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func gemvF16NEON_8x12(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)
+// Requires: ASIMD
+// Frame: the 384-byte scratch tile, used only when n < 12.
+// Registers: V0–V5 the row, V6 zero, V7 the token's value, V8–V31 the tile.
+TEXT ·gemvF16NEON_8x12(SB), NOSPLIT, $384-128
+	MOVD x_base+0(FP), R0
+	MOVD ldx+24(FP), R23
+	LSL  $2, R23, R23              // R23 = ldx in bytes
+	ADD  R23, R0, R1               // x row 1
+	ADD  R23, R1, R2               // x row 2
+	ADD  R23, R2, R3               // x row 3
+	ADD  R23, R3, R4               // x row 4
+	ADD  R23, R4, R5               // x row 5
+	ADD  R23, R5, R6               // x row 6
+	ADD  R23, R6, R7               // x row 7
+	MOVD w_base+32(FP), R8
+	MOVD depth+56(FP), R9
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R9, sum                   // if depth == 0: bias alone
+
+loop:
+	VLD1.P  24(R8), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD    $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD    $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD    $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VLD1R.P 4(R0), [V7.S4]                // x[0·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V8.S4
+	VFMLA   V4.S4, V7.S4, V9.S4
+	VFMLA   V5.S4, V7.S4, V10.S4
+	VLD1R.P 4(R1), [V7.S4]                // x[1·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V11.S4
+	VFMLA   V4.S4, V7.S4, V12.S4
+	VFMLA   V5.S4, V7.S4, V13.S4
+	VLD1R.P 4(R2), [V7.S4]                // x[2·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V14.S4
+	VFMLA   V4.S4, V7.S4, V15.S4
+	VFMLA   V5.S4, V7.S4, V16.S4
+	VLD1R.P 4(R3), [V7.S4]                // x[3·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V17.S4
+	VFMLA   V4.S4, V7.S4, V18.S4
+	VFMLA   V5.S4, V7.S4, V19.S4
+	VLD1R.P 4(R4), [V7.S4]                // x[4·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V20.S4
+	VFMLA   V4.S4, V7.S4, V21.S4
+	VFMLA   V5.S4, V7.S4, V22.S4
+	VLD1R.P 4(R5), [V7.S4]                // x[5·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V23.S4
+	VFMLA   V4.S4, V7.S4, V24.S4
+	VFMLA   V5.S4, V7.S4, V25.S4
+	VLD1R.P 4(R6), [V7.S4]                // x[6·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V26.S4
+	VFMLA   V4.S4, V7.S4, V27.S4
+	VFMLA   V5.S4, V7.S4, V28.S4
+	VLD1R.P 4(R7), [V7.S4]                // x[7·ldx+p] in every lane
+	VFMLA   V3.S4, V7.S4, V29.S4
+	VFMLA   V4.S4, V7.S4, V30.S4
+	VFMLA   V5.S4, V7.S4, V31.S4
+	SUBS    $1, R9, R9
+	BNE     loop
+
+sum:
+	// tile += bias, after the sum, in the order gemvGeneric rounds.
+	MOVD   bias_base+64(FP), R19
+	VLD1   (R19), [V0.S4, V1.S4, V2.S4]
+	WORD   $0x4e20d508                          // fadd v8.4s, v8.4s, v0.4s
+	WORD   $0x4e21d529                          // fadd v9.4s, v9.4s, v1.4s
+	WORD   $0x4e22d54a                          // fadd v10.4s, v10.4s, v2.4s
+	WORD   $0x4e20d56b                          // fadd v11.4s, v11.4s, v0.4s
+	WORD   $0x4e21d58c                          // fadd v12.4s, v12.4s, v1.4s
+	WORD   $0x4e22d5ad                          // fadd v13.4s, v13.4s, v2.4s
+	WORD   $0x4e20d5ce                          // fadd v14.4s, v14.4s, v0.4s
+	WORD   $0x4e21d5ef                          // fadd v15.4s, v15.4s, v1.4s
+	WORD   $0x4e22d610                          // fadd v16.4s, v16.4s, v2.4s
+	WORD   $0x4e20d631                          // fadd v17.4s, v17.4s, v0.4s
+	WORD   $0x4e21d652                          // fadd v18.4s, v18.4s, v1.4s
+	WORD   $0x4e22d673                          // fadd v19.4s, v19.4s, v2.4s
+	WORD   $0x4e20d694                          // fadd v20.4s, v20.4s, v0.4s
+	WORD   $0x4e21d6b5                          // fadd v21.4s, v21.4s, v1.4s
+	WORD   $0x4e22d6d6                          // fadd v22.4s, v22.4s, v2.4s
+	WORD   $0x4e20d6f7                          // fadd v23.4s, v23.4s, v0.4s
+	WORD   $0x4e21d718                          // fadd v24.4s, v24.4s, v1.4s
+	WORD   $0x4e22d739                          // fadd v25.4s, v25.4s, v2.4s
+	WORD   $0x4e20d75a                          // fadd v26.4s, v26.4s, v0.4s
+	WORD   $0x4e21d77b                          // fadd v27.4s, v27.4s, v1.4s
+	WORD   $0x4e22d79c                          // fadd v28.4s, v28.4s, v2.4s
+	WORD   $0x4e20d7bd                          // fadd v29.4s, v29.4s, v0.4s
+	WORD   $0x4e21d7de                          // fadd v30.4s, v30.4s, v1.4s
+	WORD   $0x4e22d7ff                          // fadd v31.4s, v31.4s, v2.4s
+	MOVD   c_base+88(FP), R20
+	MOVD   ldc+112(FP), R21
+	LSL    $2, R21, R21                         // R21 = ldc in bytes
+	MOVD   n+120(FP), R22
+	CMP    $12, R22                             // if n < 12: partial
+	BLT    partial
+	VST1.P [V8.S4, V9.S4, V10.S4], (R20)(R21)   // c row 0
+	VST1.P [V11.S4, V12.S4, V13.S4], (R20)(R21) // c row 1
+	VST1.P [V14.S4, V15.S4, V16.S4], (R20)(R21) // c row 2
+	VST1.P [V17.S4, V18.S4, V19.S4], (R20)(R21) // c row 3
+	VST1.P [V20.S4, V21.S4, V22.S4], (R20)(R21) // c row 4
+	VST1.P [V23.S4, V24.S4, V25.S4], (R20)(R21) // c row 5
+	VST1.P [V26.S4, V27.S4, V28.S4], (R20)(R21) // c row 6
+	VST1   [V29.S4, V30.S4, V31.S4], (R20)      // c row 7
+	RET
+
+// Partial rows: the tile to the frame, then its t×n corner to c.
+partial:
+	MOVD   $tile-384(SP), R23
+	VST1.P [V8.S4, V9.S4, V10.S4], 48(R23)
+	VST1.P [V11.S4, V12.S4, V13.S4], 48(R23)
+	VST1.P [V14.S4, V15.S4, V16.S4], 48(R23)
+	VST1.P [V17.S4, V18.S4, V19.S4], 48(R23)
+	VST1.P [V20.S4, V21.S4, V22.S4], 48(R23)
+	VST1.P [V23.S4, V24.S4, V25.S4], 48(R23)
+	VST1.P [V26.S4, V27.S4, V28.S4], 48(R23)
+	VST1.P [V29.S4, V30.S4, V31.S4], 48(R23)
+	MOVD   $tile-384(SP), R23
+	MOVD   $8, R25
+	CMP    $1, R25                           // if m < 1 or n < 1: done
+	BLT    done
+	CMP    $1, R22
+	BLT    done
+
+rows:
+	MOVD R23, R24
+	MOVD R20, R9
+	MOVD R22, R8
+
+cols:
+	FMOVS.P 4(R24), F0
+	FMOVS.P F0, 4(R9)     // c[i·ldc+j] = tile[i][j]
+	SUBS    $1, R8, R8
+	BNE     cols
+	ADD     $48, R23, R23
+	ADD     R21, R20, R20
+	SUBS    $1, R25, R25
+	BNE     rows
+
+done:
+	RET
+
+// func widenBF16NEON_12(dst []float32, src []uint16)
+// Requires: ASIMD
+// Registers: V0–V5 the row, V6 zero; R0 dst, R1 src, R2 rows.
+TEXT ·widenBF16NEON_12(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R2
+	MOVD $12, R3
+	UDIV R3, R2, R2             // rows = len(src) / 12
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R2, done               // if no row: done
+
+loop:
+	VLD1.P 24(R1), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	VZIP1  V0.H8, V6.H8, V3.H8           // v3 = the bfloat16 of v0 in the top halves
+	VZIP1  V1.H8, V6.H8, V4.H8           // v4 = the bfloat16 of v1 in the top halves
+	VZIP1  V2.H8, V6.H8, V5.H8           // v5 = the bfloat16 of v2 in the top halves
+	VST1.P [V3.S4, V4.S4, V5.S4], 48(R0)
+	SUBS   $1, R2, R2
+	BNE    loop
+
+done:
+	RET
+
+// func widenF16NEON_12(dst []float32, src []uint16)
+// Requires: ASIMD
+// Registers: V0–V5 the row, V6 zero; R0 dst, R1 src, R2 rows.
+TEXT ·widenF16NEON_12(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R2
+	MOVD $12, R3
+	UDIV R3, R2, R2             // rows = len(src) / 12
+	VEOR V6.B16, V6.B16, V6.B16
+	CBZ  R2, done               // if no row: done
+
+loop:
+	VLD1.P 24(R1), [V0.H4, V1.H4, V2.H4] // w row p, 16 bits
+	WORD   $0x0e217803                   // fcvtl v3.4s, v0.4h
+	WORD   $0x0e217824                   // fcvtl v4.4s, v1.4h
+	WORD   $0x0e217845                   // fcvtl v5.4s, v2.4h
+	VST1.P [V3.S4, V4.S4, V5.S4], 48(R0)
+	SUBS   $1, R2, R2
+	BNE    loop
+
+done:
+	RET

@@ -6,8 +6,12 @@ package chanprune
 // in channel order, blocked in 2×4 register sub-tiles so that Go keeps the
 // accumulators in registers.
 
-// maxTile bounds mr·nr over all kernels (AVX-512's 14×32 is the largest).
-const maxTile = 16 * 32
+// maxTile bounds mr·nr over all kernels (AVX-512's 14×32 is the largest),
+// maxNR their nr.
+const (
+	maxTile = 16 * 32
+	maxNR   = 32
+)
 
 var genericKernel = newGenericKernel("generic", 4, 8)
 
@@ -21,7 +25,70 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.lowerSum = lowerSumGeneric
 	k.contract = contractGeneric
 	k.readSum = readSumGeneric
+	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
+	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
+	k.widenF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, Float16) }
 	return k
+}
+
+// gemvGenerics returns the reference small-T products for k's panels, for
+// 1 … gemvMaxT tokens: gemvGeneric with the panel's rows read as float32,
+// or as bfloat16 or float16 in k's layout (pack16.go).
+func (k *kernel) gemvGenerics() (f32 []gemv32Func, bf16, f16 []gemv16Func) {
+	for t := 1; t <= gemvMaxT; t++ {
+		f32 = append(f32, func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int) {
+			gemvGeneric(k, t, x, ldx, w, Float32, depth, bias, c, ldc, n)
+		})
+		bf16 = append(bf16, func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
+			gemvGeneric(k, t, x, ldx, w, BFloat16, depth, bias, c, ldc, n)
+		})
+		f16 = append(f16, func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int) {
+			gemvGeneric(k, t, x, ldx, w, Float16, depth, bias, c, ldc, n)
+		})
+	}
+	return f32, bf16, f16
+}
+
+// gemvGeneric is the reference small-T product (gemv32Func) of t tokens
+// with a panel of k.nr outputs in format f: each output summed in channel
+// order in float32, then bias added. The panel is widened gemvRows rows at
+// a time into a float32 block, and each token's outputs are summed over the
+// block four at a time, in registers.
+func gemvGeneric[W float32 | uint16](k *kernel, t int, x []float32, ldx int, w []W, f WeightFormat, depth int, bias, c []float32, ldc, n int) {
+	const gemvRows = 64
+	nr := k.nr
+	var acc [gemvMaxT * maxNR]float32
+	var wide [gemvRows * maxNR]float32
+	for p0 := 0; p0 < depth; p0 += gemvRows {
+		p1 := min(depth, p0+gemvRows)
+		block := wide[:(p1-p0)*nr]
+		switch w := any(w[p0*nr : p1*nr]).(type) {
+		case []float32:
+			copy(block, w)
+		case []uint16:
+			k.unpack16(block, w, f)
+		}
+		for i := range t {
+			xi := x[i*ldx+p0 : i*ldx+p1]
+			for j := 0; j < nr; j += 4 {
+				a := acc[i*nr+j:][:4]
+				c0, c1, c2, c3 := a[0], a[1], a[2], a[3]
+				for p, v := range xi {
+					b := block[p*nr+j:][:4]
+					c0 += v * b[0]
+					c1 += v * b[1]
+					c2 += v * b[2]
+					c3 += v * b[3]
+				}
+				a[0], a[1], a[2], a[3] = c0, c1, c2, c3
+			}
+		}
+	}
+	for i := range t {
+		for j := range n {
+			c[i*ldc+j] = acc[i*nr+j] + bias[j]
+		}
+	}
 }
 
 // readSumGeneric is the reference readSumFunc: the sum in element order,

@@ -7,10 +7,12 @@ import (
 )
 
 // A Layer is a linear layer prepared for serving: its weight packed once
-// for the dense micro-kernel, either whole (NewLayer) or compacted to the
-// input channels that pruning keeps (Compact). It is read-only after
+// for the dense micro-kernel, in float32 or a 16-bit format
+// (WithWeightFormat), either whole (NewLayer) or compacted to the input
+// channels that pruning keeps (Compact). It is read-only after
 // construction and safe for concurrent use; Forward allocates nothing in
-// steady state.
+// steady state. A call of up to 8 tokens streams the weight once (gemv.go);
+// WithWorkers bounds the goroutines of each call.
 type Layer struct {
 	in, out int
 	kept    []int // ascending
@@ -77,6 +79,9 @@ func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
 	if err := checkLayer(l); err != nil {
 		return nil, err
 	}
+	if cfg.format < Float32 || cfg.format > Float16 {
+		return nil, fmt.Errorf("WithWeightFormat(%v): %w", cfg.format, ErrOption)
+	}
 	for i, c := range keep {
 		if c < 0 || c >= l.In || i > 0 && c <= keep[i-1] {
 			return nil, fmt.Errorf("keep[%d] = %d: want strictly increasing channels in [0, %d): %w", i, c, l.In, ErrShape)
@@ -97,10 +102,32 @@ func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
 			wk[o*len(keep)+i] = l.Weight[o*l.In+c]
 		}
 	}
+	if err := roundWeights(wk, cfg.format, len(keep), keep); err != nil {
+		return nil, err
+	}
+	prod := newProduct(kern, wk, l.Bias, channels, l.In, l.Out)
+	prod.storeIn(cfg.format)
 	return &Layer{
 		in: l.In, out: l.Out, kept: slices.Clone(keep), hasBias: len(l.Bias) > 0, workers: cfg.workers,
-		prod: newProduct(kern, wk, l.Bias, channels, l.In, l.Out),
+		prod: prod,
 	}, nil
+}
+
+// roundWeights rounds the compacted weight w ([out, depth], columns the
+// input channels keep) to format f in place, where f is a 16-bit format; a
+// value f cannot hold as a finite number is an error.
+func roundWeights(w []float32, f WeightFormat, depth int, keep []int) error {
+	if f == Float32 {
+		return nil
+	}
+	for i, v := range w {
+		h, ok := narrow(f, v)
+		if !ok {
+			return fmt.Errorf("weight[%d, %d] = %v: beyond the range of %v: %w", i/depth, keep[i%depth], v, f, ErrNonFinite)
+		}
+		w[i] = widen(f, h)
+	}
+	return nil
 }
 
 // In returns the width of the full input rows; Out the outputs.
@@ -116,15 +143,25 @@ func (l *Layer) Kept() []int { return slices.Clone(l.kept) }
 // Compact.
 func (l *Layer) Tie() Tie { return l.tie }
 
+// Format returns the format the layer stores its weight in
+// (WithWeightFormat).
+func (l *Layer) Format() WeightFormat { return l.prod.format }
+
 // Kernel returns the name of the kernel the layer runs.
 func (l *Layer) Kernel() string { return l.prod.kern.name }
 
-// Weight returns the compacted weight, [Out, len(Kept())] row-major.
+// Weight returns the compacted weight, [Out, len(Kept())] row-major: for a
+// 16-bit layer, its weights widened to float32 (the values it multiplies).
 func (l *Layer) Weight() []float32 {
 	depth, nr := len(l.kept), l.prod.kern.nr
+	packed := l.prod.weight
+	if packed == nil {
+		packed = make([]float32, len(l.prod.weight16))
+		l.prod.kern.unpack16(packed, l.prod.weight16, l.prod.format)
+	}
 	w := make([]float32, l.out*depth)
 	for o := range l.out {
-		unpackWeightRow(w[o*depth:(o+1)*depth], l.prod.weight, o, depth, nr)
+		unpackWeightRow(w[o*depth:(o+1)*depth], packed, o, depth, nr)
 	}
 	return w
 }

@@ -142,17 +142,23 @@ func TestLayerConcurrentForward(t *testing.T) {
 func TestLayerForwardAllocatesNothing(t *testing.T) {
 	r := newRand(33)
 	l := randLayer(r, 128, 512, true)
-	p, err := CompactByScores(l, randScores(r, 128), 0.5, WithWorkers(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := randBatches(r, 128, 40)[0]
-	y := make([]float32, 40*512)
-	if err := p.Forward(y, x); err != nil {
-		t.Fatal(err)
-	}
-	if allocs := testing.AllocsPerRun(50, func() { p.Forward(y, x) }); allocs != 0 {
-		t.Errorf("%v allocations per Forward, want 0", allocs)
+	scores := randScores(r, 128)
+	for _, f := range []WeightFormat{Float32, BFloat16, Float16} {
+		p, err := CompactByScores(l, scores, 0.5, WithWorkers(2), WithWeightFormat(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 40 tokens run gemm, 3 the small-T path.
+		for _, tokens := range []int{40, 3} {
+			x := randBatches(r, 128, tokens)[0]
+			y := make([]float32, tokens*512)
+			if err := p.Forward(y, x); err != nil {
+				t.Fatal(err)
+			}
+			if allocs := testing.AllocsPerRun(50, func() { p.Forward(y, x) }); allocs != 0 {
+				t.Errorf("%v T%d: %v allocations per Forward, want 0", f, tokens, allocs)
+			}
+		}
 	}
 }
 

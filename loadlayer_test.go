@@ -49,9 +49,9 @@ func compactTensors(l Linear, keep []int, dtype tensorfile.Dtype) []tensorfile.T
 	return ts
 }
 
-// toBFloat16 rounds the weight to bfloat16 values (by truncation: any
+// truncateToBFloat16 rounds the weight to bfloat16 values (by truncation: any
 // bfloat16 values will do).
-func toBFloat16(w []float32) {
+func truncateToBFloat16(w []float32) {
 	for i, v := range w {
 		w[i] = math.Float32frombits(math.Float32bits(v) &^ 0xffff)
 	}
@@ -73,7 +73,7 @@ func TestLoadLayer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := randLayer(r, 10, 7, tc.bias)
 			if tc.dtype == tensorfile.BFloat16 {
-				toBFloat16(l.Weight)
+				truncateToBFloat16(l.Weight)
 			}
 			path := layerFile(t, compactTensors(l, tc.keep, tc.dtype), map[string]string{LayerInFeatures: "10"})
 			got, err := LoadLayer(path)
@@ -166,7 +166,7 @@ func TestLoadLayerRefuses(t *testing.T) {
 // ErrLayerFile, never a panic.
 func FuzzLoadLayer(f *testing.F) {
 	l := randLayer(newRand(19), 5, 3, true)
-	toBFloat16(l.Weight)
+	truncateToBFloat16(l.Weight)
 	for _, keep := range [][]int{{0, 2, 4}, {}} {
 		for _, d := range []tensorfile.Dtype{tensorfile.BFloat16, tensorfile.Float32} {
 			var b bytes.Buffer

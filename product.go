@@ -16,7 +16,9 @@ type product struct {
 	channels []int32   // the channels of a full-width row that the weight's columns hold
 	identity []int32   // 0 … len(channels)-1: rows already compacted
 	in, out  int       // width of full rows; outputs
-	weight   []float32 // packed weight panels (packWeight), len(channels) rows each
+	weight   []float32 // packed weight panels (packWeight), len(channels) rows each; nil in a 16-bit format
+	weight16 []uint16  // the same panels in format, a 16-bit one (storeIn)
+	format   WeightFormat
 	bias     []float32 // bias padded to whole panels
 	kc       int       // the most rows of a K block: productKC (tests lower it)
 
@@ -27,8 +29,10 @@ type product struct {
 // productCall is one call's scratch.
 type productCall struct {
 	p      *product
-	packed []float32 // packed activations, grown as needed
+	packed []float32   // packed activations, grown as needed
+	blocks [][]float32 // per slot, a K block of a 16-bit panel widened (gemv.go)
 	c      []float32
+	tokens int // rows of the call's x
 	rows   rowLayout
 	grid   pieceGrid
 	job    job[productCall] // the pieces of grid
@@ -95,18 +99,25 @@ func (p *product) runCompact(c, x []float32, workers int) {
 func (p *product) do(c, x []float32, width int, channels []int32, workers int) {
 	call := p.get()
 	defer p.put(call)
-	call.rows = newRowLayout(p.kern, len(x)/width)
+	call.tokens = len(x) / width
+	call.c = c
+	call.call.x, call.call.width, call.call.channels = x, width, channels
+	if p.small(call.tokens) {
+		call.gemv(workers)
+		call.c, call.call.x = nil, nil
+		return
+	}
+	call.rows = newRowLayout(p.kern, call.tokens)
 	size := call.rows.rows() * len(channels)
 	if len(call.packed) < size {
 		call.packed = make([]float32, size)
 	}
-	call.call.x, call.call.width, call.call.channels = x, width, channels
 	rowPanels := call.rows.count()
 	call.pack.do(rowPanels, min(workers, rowPanels), (*productCall).packPanel, call)
-	call.c = c
 	call.grid = cutPieces(panels(p.out, p.kern.nr), rowPanels, p.chunkPanels(),
 		float64(call.rows.tokens)*float64(len(channels))*float64(p.out))
 	n := call.grid.pieces()
+	call.growBlocks(min(workers, n))
 	call.job.do(n, min(workers, n), (*productCall).piece, call)
 	call.c, call.call.x = nil, nil
 }
@@ -137,7 +148,7 @@ func (call *productCall) packPanel(_, i int) {
 
 // piece computes the tiles of piece k of the grid, K block by K block
 // (see productKC).
-func (call *productCall) piece(_, k int) {
+func (call *productCall) piece(slot, k int) {
 	p, g := call.p, call.grid
 	nr, depth := p.kern.nr, len(p.channels)
 	l, c := call.rows, call.c
@@ -146,7 +157,7 @@ func (call *productCall) piece(_, k int) {
 	for b := range blocks {
 		k0, k1 := b*depth/blocks, (b+1)*depth/blocks
 		for j := ch * g.cp; j < min((ch+1)*g.cp, panels(p.out, nr)); j++ {
-			w := p.weight[j*depth*nr+k0*nr : j*depth*nr+k1*nr]
+			w := call.block(slot, j, k0, k1)
 			n := min(nr, p.out-j*nr)
 			for i := t * g.sp; i < min((t+1)*g.sp, l.count()); i++ {
 				kern, row := l.panel(i)

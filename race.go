@@ -74,6 +74,37 @@ func raceWrap(k *kernel) {
 		raceWrite(s[:])
 		contract(h, g, mask, hd, gd, fg, fh, s)
 	}
+	k.widenBF16, k.widenF16 = raceWiden(k.widenBF16), raceWiden(k.widenF16)
+	for i := range k.gemv32 {
+		k.gemv32[i] = raceGemv(i+1, nr, k.gemv32[i])
+		k.gemvBF16[i] = raceGemv(i+1, nr, k.gemvBF16[i])
+		k.gemvF16[i] = raceGemv(i+1, nr, k.gemvF16[i])
+	}
+}
+
+// raceWiden wraps a widening kernel.
+func raceWiden(w widen16Func) widen16Func {
+	return func(dst []float32, src []uint16) {
+		raceRead(src)
+		raceWrite(dst[:len(src)])
+		w(dst, src)
+	}
+}
+
+// raceGemv wraps the small-T product g of t tokens (gemv32Func or
+// gemv16Func) for panels of nr outputs.
+func raceGemv[W any](t, nr int, g func(x []float32, ldx int, w []W, depth int, bias, c []float32, ldc, n int)) func(x []float32, ldx int, w []W, depth int, bias, c []float32, ldc, n int) {
+	return func(x []float32, ldx int, w []W, depth int, bias, c []float32, ldc, n int) {
+		if depth > 0 {
+			for i := range t {
+				raceRead(x[i*ldx:][:depth])
+			}
+		}
+		raceRead(w[:depth*nr])
+		raceRead(bias[:nr])
+		raceWriteTile(c, ldc, t, n)
+		g(x, ldx, w, depth, bias, c, ldc, n)
+	}
 }
 
 // raceWriteTile reports the m×n tile of c with row stride ldc, the only

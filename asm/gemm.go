@@ -66,29 +66,13 @@ func (t *tile) gemm(g gemmVariant) {
 
 	if !g.accumulate {
 		t.Comment("Add bias after the sum, in the order gemmGeneric rounds.")
-		bias := t.Load(t.Param("bias").Base(), t.GP64()).(reg.GPVirtual)
-		for _, row := range acc {
-			for j, v := range row {
-				t.VADDPS(Mem{Base: bias}.Offset(j*t.vecBytes()), v, v)
-			}
-		}
+		t.addBias(acc)
 	}
-	c := t.Load(t.Param("c").Base(), t.GP64()).(reg.GPVirtual)
-	ldc := t.Load(t.Param("ldc"), t.GP64()).(reg.GPVirtual)
-	t.SHLQ(U8(2), ldc) // ldc in bytes
 	m := t.Load(t.Param("m"), t.GP64()).(reg.GPVirtual)
-	n := t.Load(t.Param("n"), t.GP64()).(reg.GPVirtual)
 	if g.accumulate {
 		t.Comment("Add the tile's old values to the sum, in the order gemmAccGeneric rounds.")
 	}
-	if t.lanes == 16 {
-		t.storeMasked512(acc, c, ldc, m, n, g.accumulate)
-	} else {
-		t.storeMasked256(acc, c, ldc, m, n, g.accumulate)
-	}
-	t.Label("done")
-	t.VZEROUPPER()
-	t.RET()
+	t.storeAndReturn(acc, m, g.accumulate)
 }
 
 // storeRows emits, for each row i of acc, store(i, row, at) with at the

@@ -109,6 +109,7 @@ var shapes = []struct {
 	chains             int // FMA chains of the peak kernel
 	sums               int // float64 accumulators of lowerSum
 	reads              int // float32 accumulators of readSum
+	gemvT              int // the most tokens of a small-T kernel (gemv.go)
 
 	// The planner's exchange rates (kernel.go), in this kernel's
 	// multiply-adds: they go to the kernel table as they are. The entry
@@ -118,8 +119,8 @@ var shapes = []struct {
 	// on the developer machine.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 8, 50, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 55, 14e6},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 8, 6, 50, 7e6},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 55, 14e6},
 }
 
 func main() {
@@ -153,12 +154,15 @@ func main() {
 		s.isa.lowerSum(c, s.sums)
 		s.isa.readSum(c, s.reads)
 		s.isa.contract(c)
+		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSum: "lowerSum" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name,
+				gemv32:   gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
+				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
 			tailMR:    s.tailMR,
 			tail:      kernelFuncs{eval: tail.kernelName("eval"), gemm: tail.kernelName(gemmSet.kind), gemmAcc: tail.kernelName(gemmAdd.kind)},

@@ -38,6 +38,9 @@ const (
 	gemmSig    = "func(a, w []float32, k int, bias, c []float32, ldc, m, n int)"
 	gemmAccSig = "func(a, w []float32, k int, c []float32, ldc, m, n int)"
 	peakSig    = "func(n int)"
+	gemv32Sig  = "func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)"
+	gemv16Sig  = "func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)"
+	widen16Sig = "func(dst []float32, src []uint16)"
 
 	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
 	readSumSig  = "func(x []float32) float32"

@@ -36,10 +36,13 @@ type family struct {
 // kernel type.
 type kernelFuncs struct {
 	eval, gemm, gemmAcc, lowerSum, readSum, peak, contract string
+	gemv32, gemvBF16, gemvF16                              []string // by token count, from 1
+	widenBF16, widenF16                                    string
 }
 
 func (k kernelFuncs) all() []string {
-	return []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak, k.contract}
+	all := []string{k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.peak, k.contract}
+	return slices.Concat(all, k.gemv32, k.gemvBF16, k.gemvF16, []string{k.widenBF16, k.widenF16})
 }
 
 // tablePass writes the table of fams to path.
@@ -72,10 +75,14 @@ func tablePass(path string, fams []family) pass.Func {
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s, contract: %s,\n"+
 				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
+				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\n"+
+				"widenBF16: %s, widenF16: %s, bf16Pairs: true,\n"+
 				"tail: &kernel{name: %q, mr: %d, nr: %d, eval: %s, gemm: %s, gemmAcc: %s}},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.contract,
 				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
+				strings.Join(k.gemv32, ", "), strings.Join(k.gemvBF16, ", "), strings.Join(k.gemvF16, ", "),
+				k.widenBF16, k.widenF16,
 				fm.name+"/tail", fm.tailMR, fm.nr, tk.eval, tk.gemm, tk.gemmAcc,
 				quoted(slices.Compact(requires)))
 		}

@@ -98,3 +98,9 @@ func fcvtl(d, n vreg) word {
 func fcvtl2(d, n vreg) word {
 	return word{rrr(0x4e617800, d, n, 0), fmt.Sprintf("fcvtl2 v%d.2d, v%d.4s", d, n)}
 }
+
+// fcvtlH is fcvtl vd.4s, vn.4h: widens the four float16 lanes 0–3 of vn to
+// float32.
+func fcvtlH(d, n vreg) word {
+	return word{rrr(0x0e217800, d, n, 0), fmt.Sprintf("fcvtl v%d.4s, v%d.4h", d, n)}
+}

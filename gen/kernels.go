@@ -434,31 +434,8 @@ func gemmKernel(s shape, g gemmVariant) *kernelFunc {
 		a.ins("MOVD", tileAddr(s)+", R8")
 		storeTile(a, s, "R8")
 		a.ins("MOVD", tileAddr(s)+", R8")
-		a.insc("CMP", "$1, R6", "if m < 1 or n < 1: done")
-		a.ins("BLT", "done")
-		a.ins("CMP", "$1, R7")
-		a.ins("BLT", "done")
-		a.label("rows")
-		a.ins("MOVD", "R8, R9")
-		a.ins("MOVD", "R4, R10")
-		a.ins("MOVD", "R7, R11")
-		a.label("cols")
-		a.ins("FMOVS.P", "4(R9), F0")
-		if g.accumulate {
-			a.ins("FMOVS", "(R10), F1")
-			a.insc("FADDS", "F1, F0, F0", "tile[i][j] + c[i·ldc+j]")
-			a.insc("FMOVS.P", "F0, 4(R10)", "c[i·ldc+j] = the sum")
-		} else {
-			a.insc("FMOVS.P", "F0, 4(R10)", "c[i·ldc+j] = tile[i][j]")
-		}
-		a.ins("SUBS", "$1, R11, R11")
-		a.ins("BNE", "cols")
-		a.ins("ADD", fmt.Sprintf("$%d, R8, R8", s.rowBytes()))
-		a.ins("ADD", "R5, R4, R4")
-		a.ins("SUBS", "$1, R6, R6")
-		a.ins("BNE", "rows")
-		a.label("done")
-		a.ins("RET", "")
+		copyCorner(a, cornerRegs{tile: "R8", c: "R4", ldc: "R5", m: "R6", n: "R7", src: "R9", dst: "R10", cnt: "R11"},
+			s.rowBytes(), g.accumulate)
 	}
 	return f
 }

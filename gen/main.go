@@ -132,7 +132,11 @@ func main() {
 		peak: peakKernel(sh), lowerSum: lowerSumKernel(SumVecs), readSum: readSumKernel(ReadSums),
 		contract: contractKernel(),
 	}
+	k.gemv = gemvKernels()
 	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSum, k.readSum, k.contract}
+	for _, kind := range []string{"gemv", "gemvBF16", "gemvF16", "widenBF16", "widenF16"} {
+		funcs = append(funcs, k.gemv[kind]...)
+	}
 
 	s, err := genAsm(header, funcs)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"strings"
 )
 
 // The kernel table, kernel_table_arm64.go: the NEON kernel's row, written
@@ -21,12 +22,22 @@ const (
 
 // requires is what the kernels need: base ASIMD only, as the assembler's
 // instructions and the WORD-encoded ones (fmla by element, fadd, faddp,
-// fmul, fcvtl, fcvtl2, cmgt) all are.
+// fmul, fcvtl, fcvtl2, cmgt; fcvtl from float16 too) all are.
 var requires = []string{"ASIMD"}
 
 // A neonKernel names the NEON functions of the kernel's fields.
 type neonKernel struct {
 	eval, gemm, gemmAcc, lowerSum, readSum, peak, contract *kernelFunc
+	gemv                                                   map[string][]*kernelFunc // by kind (gemvKernels)
+}
+
+// names lists the functions' names, comma-separated.
+func names(fs []*kernelFunc) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.name)
+	}
+	return strings.Join(s, ", ")
 }
 
 // genTable writes the table's Go source for kernel k of shape sh.
@@ -37,11 +48,17 @@ func genTable(header string, sh shape, k neonKernel) ([]byte, error) {
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: %d, nr: %d,
 		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s, contract: %s,
-		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d},
+		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,
+		gemv32: []gemv32Func{%s},
+		gemvBF16: []gemv16Func{%s},
+		gemvF16: []gemv16Func{%s},
+		widenBF16: %s, widenF16: %s},
 	requires: %#v,
 }}
 `, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name, k.contract.name,
-		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs), requires)
+		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs),
+		names(k.gemv["gemv"]), names(k.gemv["gemvBF16"]), names(k.gemv["gemvF16"]),
+		names(k.gemv["widenBF16"]), names(k.gemv["widenF16"]), requires)
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("formatting the kernel table: %v\n%s", err, b.Bytes())
