@@ -47,7 +47,15 @@ type Metrics struct {
 	// method was forced; under Auto such batches are redone on the direct
 	// path, and this is 0.
 	Uncertified int
-	PerBatch    []BatchMetrics
+	// Compensation is the repair measured (CompensateNone: the seed's
+	// pruning); Damp is the damp a lstsq repair used; FitTokens counts the
+	// rows of the fit set, and FitEvaluated says it was the evaluated
+	// batches themselves (no held-out measure: see README, "Compensation").
+	Compensation Compensation
+	Damp         float64
+	FitTokens    int
+	FitEvaluated bool
+	PerBatch     []BatchMetrics
 }
 
 // BatchMetrics holds the metrics of one activation batch.
@@ -113,6 +121,7 @@ type Evaluator struct {
 	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
 	gram      *gramBatch
 	sweep     *Stream // reused by SweepTo
+	repair    *repairScratch
 
 	// The call in progress, read by the jobs.
 	call struct {
@@ -210,6 +219,16 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	}
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
+	if err := e.measure(m, batches, k); err != nil {
+		return err
+	}
+	m.Ratio, m.Tie = ratio, tieAt(e.order, scores, k)
+	return nil
+}
+
+// measure evaluates batches with the first k channels of e.order pruned,
+// writing into m all but its Ratio and Tie.
+func (e *Evaluator) measure(m *Metrics, batches [][]float32, k int) error {
 	splitChannels(e.perm, e.order, k, e.pruned)
 	e.ran = slices.Grow(e.ran[:0], len(batches))[:len(batches)]
 	uncertified := 0
@@ -222,7 +241,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 		}
 	}
 
-	*m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k), Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
+	*m = Metrics{NumPruned: k, Uncertified: uncertified, PerBatch: m.PerBatch[:0]}
 	for b, s := range e.batchSums[:len(batches)] {
 		tokens := len(batches[b]) / e.in
 		bm := batchMetrics(s, tokens, e.out)

@@ -1,0 +1,120 @@
+package chanprune
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// The lstsq solve, in float64: a Cholesky factor of S_KK + λI, then
+// Cᵀ = S_PK·(S_KK + λI)⁻¹ one pruned channel at a time.
+
+// ridgeSystem returns S_KK + λI (k×k, row-major) with λ = damp·mean_{c∈K} S_cc.
+func ridgeSystem(scatter []float64, in int, kept []int, damp float64) []float64 {
+	k := len(kept)
+	var trace float64
+	for _, c := range kept {
+		trace += scatter[c*in+c]
+	}
+	lambda := damp * trace / float64(k)
+	a := make([]float64, k*k)
+	for i, ci := range kept {
+		row := scatter[ci*in:]
+		for j, cj := range kept {
+			a[i*k+j] = row[cj]
+		}
+		a[i*k+i] += lambda
+	}
+	return a
+}
+
+// cholesky overwrites the lower triangle of a (n×n, row-major, symmetric)
+// with L, a = L·Lᵀ. A pivot that is not above n·ε of its diagonal entry
+// means a is not (numerically) positive definite: it returns the row.
+func cholesky(a []float64, n int) (row int, ok bool) {
+	tol := float64(n) * 0x1p-52
+	for i := range n {
+		ri := a[i*n : i*n+i+1]
+		for j := range i + 1 {
+			rj := a[j*n : j*n+j]
+			s := ri[j] - dot64(ri[:j], rj)
+			if j < i {
+				ri[j] = s / a[j*n+j]
+				continue
+			}
+			if !(s > tol*ri[i]) || math.IsInf(s, 0) {
+				return i, false
+			}
+			ri[i] = math.Sqrt(s)
+		}
+	}
+	return 0, true
+}
+
+func dot64(x, y []float64) float64 {
+	var s [4]float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		x4, y4 := x[i:i+4:i+4], y[i:i+4:i+4]
+		s[0] += x4[0] * y4[0]
+		s[1] += x4[1] * y4[1]
+		s[2] += x4[2] * y4[2]
+		s[3] += x4[3] * y4[3]
+	}
+	for ; i < len(x); i++ {
+		s[0] += x[i] * y[i]
+	}
+	return sum4(s)
+}
+
+// cholSolve solves L·Lᵀ·z = z in place, L the factor cholesky left in l.
+func cholSolve(l []float64, n int, z []float64) {
+	for i := range n {
+		z[i] = (z[i] - dot64(l[i*n:i*n+i], z[:i])) / l[i*n+i]
+	}
+	for i := n - 1; i >= 0; i-- {
+		z[i] /= l[i*n+i]
+		zi, row := z[i], l[i*n:i*n+i]
+		for j, v := range row {
+			z[j] -= v * zi
+		}
+	}
+}
+
+// lstsqCoefficients returns Cᵀ = S_PK·(S_KK + λI)⁻¹, p×k row-major: row j
+// expresses pruned channel P_j through the kept ones.
+func lstsqCoefficients(scatter []float64, in int, kept, pruned []int, damp float64, workers int) ([]float64, error) {
+	k := len(kept)
+	l := ridgeSystem(scatter, in, kept, damp)
+	if row, ok := cholesky(l, k); !ok {
+		return nil, fmt.Errorf("lstsq: S_KK + λI (λ = damp·mean S_cc, damp %v) is not positive definite at kept channel %d: %w",
+			damp, kept[row], ErrNotPositiveDefinite)
+	}
+	ct := make([]float64, len(pruned)*k)
+	parallelRows(len(pruned), workers, func(j int) {
+		z, row := ct[j*k:(j+1)*k], scatter[pruned[j]*in:]
+		for a, c := range kept {
+			z[a] = row[c]
+		}
+		cholSolve(l, k, z)
+	})
+	return ct, nil
+}
+
+// parallelRows calls fn(i) for every i < n, the rows split into contiguous
+// runs over up to workers goroutines. Each row is independent, so the
+// result does not depend on workers.
+func parallelRows(n, workers int, fn func(i int)) {
+	workers = max(1, min(workers, n))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * n / workers; i < (w+1)*n/workers; i++ {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,119 @@
+package chanprune
+
+import "fmt"
+
+// A RepairedLayer is a layer with its pruned input channels removed and the
+// rest refitted by a Compensation: y” = x_K·Weightᵀ + Bias, ready to build
+// a Layer (NewLayer with Kept's width) or to write out.
+type RepairedLayer struct {
+	Mode      Compensation
+	Damp      float64   // the damp the lstsq repair used
+	FitTokens int       // the rows of the fit set
+	Kept      []int     // the kept input channels, ascending
+	Pruned    []int     // the pruned input channels, ascending
+	Weight    []float32 // W_K', [Out, len(Kept)] row-major
+	Bias      []float32 // b', [Out]: a layer without bias gets one
+	Out       int
+}
+
+// Linear returns the repaired layer as a Linear of len(Kept) inputs, which
+// reads the kept channels of the original input in order.
+func (r RepairedLayer) Linear() Linear {
+	return Linear{Weight: r.Weight, Bias: r.Bias, In: len(r.Kept), Out: r.Out}
+}
+
+// Repair fits mode's repair of layer on the fit set with the given pruned
+// input channels removed (any order, no repeats) and damp (DefaultDamp is
+// the usual choice; only lstsq uses it). The layer's In must be the fit
+// set's. It does not modify layer or pruned.
+func (f *Fit) Repair(layer Linear, pruned []int, mode Compensation, damp float64) (RepairedLayer, error) {
+	if err := checkLayer(layer); err != nil {
+		return RepairedLayer{}, err
+	}
+	if layer.In != f.in {
+		return RepairedLayer{}, fmt.Errorf("repair: layer has In = %d, the fit set %d: %w", layer.In, f.in, ErrShape)
+	}
+	isPruned := make([]bool, layer.In)
+	for _, c := range pruned {
+		if c < 0 || c >= layer.In || isPruned[c] {
+			return RepairedLayer{}, fmt.Errorf("repair: pruned channel %d is out of range [0, %d) or repeated: %w", c, layer.In, ErrShape)
+		}
+		isPruned[c] = true
+	}
+	return f.repair(layer, isPruned, mode, damp)
+}
+
+// repair is Repair on a checked layer and pruned set.
+func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (RepairedLayer, error) {
+	if err := checkRepair(mode, damp); err != nil {
+		return RepairedLayer{}, err
+	}
+	if f.tokens == 0 && mode != CompensateNone {
+		return RepairedLayer{}, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
+	}
+	in, out := layer.In, layer.Out
+	r := RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, Out: out}
+	for c, p := range isPruned {
+		if p {
+			r.Pruned = append(r.Pruned, c)
+		} else {
+			r.Kept = append(r.Kept, c)
+		}
+	}
+	var mean, scatter, ct []float64
+	if mode != CompensateNone {
+		mean, scatter = f.moments()
+	}
+	if mode == CompensateLstsq && len(r.Kept) > 0 && len(r.Pruned) > 0 {
+		var err error
+		if ct, err = lstsqCoefficients(scatter, in, r.Kept, r.Pruned, damp, f.workers); err != nil {
+			return RepairedLayer{}, err
+		}
+	}
+	// v = m_P − Cᵀ·m_K, what the bias absorbs per pruned channel.
+	k := len(r.Kept)
+	v := make([]float64, len(r.Pruned))
+	if mode != CompensateNone {
+		meanKept := gather(mean, r.Kept)
+		for j, c := range r.Pruned {
+			v[j] = mean[c]
+			if ct != nil {
+				v[j] -= dot64(ct[j*k:(j+1)*k], meanKept)
+			}
+		}
+	}
+	r.Weight, r.Bias = make([]float32, out*k), make([]float32, out)
+	parallelRows(out, f.workers, func(o int) {
+		w, acc := layer.Weight[o*in:(o+1)*in], make([]float64, k)
+		for a, c := range r.Kept {
+			acc[a] = float64(w[c])
+		}
+		var b float64
+		if len(layer.Bias) > 0 {
+			b = float64(layer.Bias[o])
+		}
+		for j, c := range r.Pruned {
+			wc := float64(w[c])
+			b += wc * v[j]
+			if ct != nil && wc != 0 {
+				for a, cv := range ct[j*k : (j+1)*k] {
+					acc[a] += wc * cv
+				}
+			}
+		}
+		for a, x := range acc {
+			r.Weight[o*k+a] = float32(x)
+		}
+		r.Bias[o] = float32(b)
+	})
+	return r, nil
+}
+
+// gather returns x at the given indexes.
+func gather(x []float64, idx []int) []float64 {
+	g := make([]float64, len(idx))
+	for i, c := range idx {
+		g[i] = x[c]
+	}
+	return g
+}
