@@ -45,8 +45,9 @@ type Stream struct {
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
-	ran         []Method     // per point: the method of the batch in progress
-	one         [1][]float32 // the batch in progress, as a list
+	ran         []Method       // per point: the method of the batch in progress
+	one         [1][]float32   // the batch in progress, as a list
+	repair      []*repairProbe // per point, for a repaired stream (repair_stream.go)
 }
 
 // NewStream checks the score sets and ratios and returns a Stream that
@@ -101,7 +102,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		s.byK = append(s.byK, r)
 	}
 	slices.SortStableFunc(s.byK, func(a, b int) int { return NumPruned(s.e.in, ratios[a]) - NumPruned(s.e.in, ratios[b]) })
-	s.method, s.batches, s.spent = Auto, 0, 0
+	s.method, s.batches, s.spent, s.repair = Auto, 0, 0, nil
 	return nil
 }
 
@@ -135,18 +136,8 @@ func (s *Stream) observe(batch []float32) error {
 		}
 		return err
 	}
-	method := s.method
-	if method == Auto {
-		method = e.planStream(s.one[:], len(s.points), &s.spent)
-	}
-	clear(s.uncertified)
-	for i := range s.ran {
-		s.ran[i] = method
-	}
-	if method == Gram {
-		s.observeGram(batch)
-	} else {
-		s.observeDirect()
+	if err := s.observeSums(batch); err != nil {
+		return err
 	}
 	tokens := len(batch) / e.in
 	for _, c := range s.cur {
@@ -163,6 +154,27 @@ func (s *Stream) observe(batch []float32) error {
 		}
 	}
 	s.batches++
+	return nil
+}
+
+// observeSums sets the sums of every pair on the batch in progress.
+func (s *Stream) observeSums(batch []float32) error {
+	clear(s.uncertified)
+	if s.repair != nil {
+		return s.observeRepaired(batch)
+	}
+	method := s.method
+	if method == Auto {
+		method = s.e.planStream(s.one[:], len(s.points), &s.spent)
+	}
+	for i := range s.ran {
+		s.ran[i] = method
+	}
+	if method == Gram {
+		s.observeGram(batch)
+	} else {
+		s.observeDirect()
+	}
 	return nil
 }
 

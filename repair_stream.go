@@ -1,0 +1,97 @@
+package chanprune
+
+// NewRepairedStream is NewStream with every pair's layer repaired by r
+// after pruning, fitted on r.Fit, which a stream needs unless r.Mode is
+// CompensateNone (it cannot look ahead at the batches it will evaluate):
+// observe the fit batches into a Fit first. The Stream keeps one repaired
+// layer per pair, about 8·Out·In bytes each, and evaluates each batch once
+// per pair on the direct or Gram path as it plans.
+func (e *Evaluator) NewRepairedStream(sets []ScoreSet, ratios []float64, r Repair) (*Stream, error) {
+	if err := checkRepair(r.Mode, r.Damp); err != nil {
+		return nil, err
+	}
+	if r.Mode != CompensateNone && r.Fit == nil {
+		return nil, errNeedFit(r.Mode)
+	}
+	s, err := e.NewStream(sets, ratios)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.acquire("NewRepairedStream"); err != nil {
+		return nil, err
+	}
+	defer e.release()
+	return s, s.setRepair(r, r.Fit)
+}
+
+// setRepair fits r on fit for every pair of s. With r.Mode
+// CompensateNone the stream evaluates as a plain one.
+func (s *Stream) setRepair(r Repair, fit *Fit) error {
+	s.repair = s.repair[:0]
+	for i := range s.points {
+		s.points[i].setRepair(r, fit)
+	}
+	if r.Mode == CompensateNone {
+		return nil
+	}
+	e := s.e
+	for i := range s.points {
+		splitChannels(e.perm, s.orders[i/len(s.ratios)], s.points[i].NumPruned, e.pruned)
+		probe, err := e.newRepairProbe(fit, e.pruned, r)
+		if err != nil {
+			s.repair = nil
+			return err
+		}
+		s.repair = append(s.repair, probe)
+	}
+	return nil
+}
+
+// observeRepaired sets the sums of every pair on the batch in progress from
+// its repaired layer.
+func (s *Stream) observeRepaired(batch []float32) error {
+	x2 := s.e.augment(batch)
+	for i, probe := range s.repair {
+		var err error
+		if s.cur[i], s.ran[i], s.uncertified[i], err = probe.observe(x2, batch, s.batches); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SweepRepaired is Sweep with every pair's layer repaired by r, fitted on
+// r.Fit or, if it is nil, on the batches themselves (one more pass over
+// them). With r.Mode CompensateNone it returns Sweep's points bit for bit.
+func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios []float64, r Repair) ([]Point, error) {
+	if err := checkRepair(r.Mode, r.Damp); err != nil {
+		return nil, err
+	}
+	if r.Mode == CompensateNone {
+		return e.Sweep(batches, sets, ratios)
+	}
+	if err := e.acquire("Sweep"); err != nil {
+		return nil, err
+	}
+	defer e.release()
+	if err := checkBatches(batches, e.in); err != nil {
+		return nil, err
+	}
+	s := &Stream{e: e}
+	if err := s.reset(sets, ratios, nil); err != nil {
+		return nil, err
+	}
+	fit, err := e.fitOf(r, batches)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.setRepair(r, fit); err != nil {
+		return nil, err
+	}
+	for _, x := range batches {
+		if err := s.observe(x); err != nil {
+			return nil, err
+		}
+	}
+	return s.result()
+}

@@ -1,0 +1,211 @@
+package chanprune
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestRepairMatchesReference holds every mode, damp 0 included, to the
+// float64 least-squares reference on small random layers, fitted on the
+// evaluated batches and on held-out ones.
+func TestRepairMatchesReference(t *testing.T) {
+	r := newRand(15)
+	for _, tc := range []struct {
+		in, out int
+		bias    bool
+		ratio   float64
+		damp    float64
+		heldOut bool
+	}{
+		{7, 5, true, 0.4, 0, false},
+		{12, 9, false, 0.5, 0, true},
+		{16, 3, true, 0.25, 0.01, false},
+		{9, 20, true, 0.7, 0.1, true},
+	} {
+		l := randLayer(r, tc.in, tc.out, tc.bias)
+		batches := randBatches(r, tc.in, 40, 33)
+		fit := batches
+		if tc.heldOut {
+			fit = randBatches(r, tc.in, 50, 7)
+		}
+		scores := randScores(r, tc.in)
+		e, err := NewEvaluator(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []Compensation{CompensateNone, CompensateBias, CompensateLstsq} {
+			rep := Repair{Mode: mode, Damp: tc.damp}
+			if tc.heldOut {
+				rep.Fit = e.NewFit()
+				for _, x := range fit {
+					if err := rep.Fit.Observe(x); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			m, err := e.EvaluateRepaired(batches, scores, tc.ratio, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pruned, _ := PrunedChannels(scores, tc.ratio)
+			mask := make([]bool, tc.in)
+			for _, c := range pruned {
+				mask[c] = true
+			}
+			rmse, cos, _ := refRepaired(l, batches, fit, mask, mode, tc.damp)
+			if math.Abs(m.RMSE-rmse) > 1e-4*rmse || math.Abs(m.CosineSimilarity-cos) > 2e-6 {
+				t.Errorf("%dx%d ratio %v damp %v %v: got rmse %.9g cos %.9g, want %.9g %.9g",
+					tc.in, tc.out, tc.ratio, tc.damp, mode, m.RMSE, m.CosineSimilarity, rmse, cos)
+			}
+			if wantFit := fit[0]; m.FitTokens != (len(wantFit)+len(fit[1]))/tc.in && mode != CompensateNone {
+				t.Errorf("%v: FitTokens %d", mode, m.FitTokens)
+			}
+		}
+	}
+}
+
+// TestRepairNoneIsSeed: CompensateNone returns Evaluate's and Sweep's
+// results bit for bit.
+func TestRepairNoneIsSeed(t *testing.T) {
+	r := newRand(16)
+	l := randLayer(r, 24, 40, true)
+	batches := randBatches(r, 24, 30, 17, 5)
+	scores := randScores(r, 24)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.Evaluate(batches, scores, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.EvaluateRepaired(batches, scores, 0.3, Repair{Mode: CompensateNone, Damp: DefaultDamp})
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("EvaluateRepaired none: %v, %+v; want %+v", err, got, want)
+	}
+	sets := []ScoreSet{{"a", scores}, {"b", randScores(r, 24)}}
+	ratios := []float64{0.1, 0.5}
+	wantPts, err := e.Sweep(batches, sets, ratios)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotPts, err := e.SweepRepaired(batches, sets, ratios, Repair{Mode: CompensateNone})
+	if err != nil || !reflect.DeepEqual(gotPts, wantPts) {
+		t.Errorf("SweepRepaired none: %v, %+v; want %+v", err, gotPts, wantPts)
+	}
+}
+
+// TestRepairBiasIsLstsqWithNothingKept: with every channel pruned there is
+// nothing to refit, and lstsq is bias bit for bit.
+func TestRepairBiasIsLstsqWithNothingKept(t *testing.T) {
+	r := newRand(17)
+	l := randLayer(r, 10, 6, false)
+	batches := randBatches(r, 10, 20, 9)
+	scores := randScores(r, 10)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias, err := e.EvaluateRepaired(batches, scores, 1, Repair{Mode: CompensateBias})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lstsq, err := e.EvaluateRepaired(batches, scores, 1, Repair{Mode: CompensateLstsq, Damp: DefaultDamp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bias.RMSE != lstsq.RMSE || bias.CosineSimilarity != lstsq.CosineSimilarity {
+		t.Errorf("ratio 1: bias %v %v, lstsq %v %v", bias.RMSE, bias.CosineSimilarity, lstsq.RMSE, lstsq.CosineSimilarity)
+	}
+}
+
+// TestRepairSweepMatchesEvaluate: every point of a repaired sweep, and of
+// a repaired stream fed a fit set, equals the Evaluate of its pair.
+func TestRepairSweepMatchesEvaluate(t *testing.T) {
+	r := newRand(18)
+	l := randLayer(r, 20, 12, true)
+	batches := randBatches(r, 20, 25, 40)
+	sets := []ScoreSet{{"a", randScores(r, 20)}, {"b", randScores(r, 20)}}
+	ratios := []float64{0.2, 0.6, 0.9}
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Repair{Mode: CompensateLstsq, Damp: DefaultDamp}
+	points, err := e.SweepRepaired(batches, sets, ratios, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Fit = e.NewFit()
+	for _, x := range batches {
+		if err := rep.Fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := e.NewRepairedStream(sets, ratios, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range batches {
+		if err := s.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	streamed, err := s.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range points {
+		m, err := e.EvaluateRepaired(batches, sets[i/len(ratios)].Scores, p.Ratio, Repair{Mode: CompensateLstsq, Damp: DefaultDamp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.RMSE != m.RMSE || p.CosineSimilarity != m.CosineSimilarity || !p.FitEvaluated || p.Compensation != CompensateLstsq {
+			t.Errorf("point %d: sweep %+v, evaluate %+v", i, p.Metrics, m)
+		}
+		if q := streamed[i]; q.RMSE != m.RMSE || q.CosineSimilarity != m.CosineSimilarity || q.FitEvaluated {
+			t.Errorf("point %d: stream %+v, evaluate %+v", i, q.Metrics, m)
+		}
+	}
+}
+
+// TestRepairRefusesSingular: a kept channel that is a copy of another, with
+// no damp, is refused naming damp; a damp makes it solvable.
+func TestRepairRefusesSingular(t *testing.T) {
+	r := newRand(19)
+	l := randLayer(r, 6, 4, true)
+	batches := randBatches(r, 6, 30)
+	for t := range 30 {
+		batches[0][t*6+4] = batches[0][t*6+1] // channel 4 copies channel 1
+	}
+	scores := []float32{5, 6, 0, 7, 8, 9} // channel 2 pruned at ratio 0.2
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.EvaluateRepaired(batches, scores, 0.2, Repair{Mode: CompensateLstsq})
+	if !errors.Is(err, ErrNotPositiveDefinite) {
+		t.Fatalf("damp 0: got %v, want ErrNotPositiveDefinite", err)
+	}
+	if !strings.Contains(err.Error(), "damp") {
+		t.Errorf("error %q does not name damp", err)
+	}
+	if _, err := e.EvaluateRepaired(batches, scores, 0.2, Repair{Mode: CompensateLstsq, Damp: DefaultDamp}); err != nil {
+		t.Errorf("damp 0.01: %v", err)
+	}
+}
+
+// TestRepairedStreamNeedsFit: a stream cannot fit on batches it has not seen.
+func TestRepairedStreamNeedsFit(t *testing.T) {
+	e, err := NewEvaluator(randLayer(newRand(20), 4, 4, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.NewRepairedStream([]ScoreSet{{"a", make([]float32, 4)}}, []float64{0.5}, Repair{Mode: CompensateBias})
+	if !errors.Is(err, ErrEmpty) {
+		t.Errorf("got %v, want ErrEmpty", err)
+	}
+}
