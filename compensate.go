@@ -29,7 +29,7 @@ const DefaultDamp = 0.01
 // ErrNotPositiveDefinite reports a lstsq repair whose S_KK + λI is not
 // positive definite (a kept channel constant or a copy of others on the fit
 // set, with too small a damp): a larger damp makes it so.
-var ErrNotPositiveDefinite = errors.New("kept channels' scatter is not positive definite: raise damp")
+var ErrNotPositiveDefinite = errors.New("the kept channels are (nearly) linearly dependent on the fit set: raise damp")
 
 var compensationNames = []string{"none", "bias", "lstsq"}
 

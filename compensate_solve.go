@@ -87,7 +87,7 @@ func lstsqCoefficients(scatter []float64, in int, kept, pruned []int, damp float
 	k := len(kept)
 	l := ridgeSystem(scatter, in, kept, damp)
 	if row, ok := cholesky(l, k); !ok {
-		return nil, fmt.Errorf("lstsq: S_KK + λI (λ = damp·mean S_cc, damp %v) is not positive definite at kept channel %d: %w",
+		return nil, fmt.Errorf("lstsq with damp %v: S_KK + λI is not positive definite at kept channel %d: %w",
 			damp, kept[row], ErrNotPositiveDefinite)
 	}
 	ct := make([]float64, len(pruned)*k)

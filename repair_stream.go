@@ -1,5 +1,7 @@
 package chanprune
 
+import "fmt"
+
 // NewRepairedStream is NewStream with every pair's layer repaired by r
 // after pruning, fitted on r.Fit, which a stream needs unless r.Mode is
 // CompensateNone (it cannot look ahead at the batches it will evaluate):
@@ -40,7 +42,7 @@ func (s *Stream) setRepair(r Repair, fit *Fit) error {
 		probe, err := e.newRepairProbe(fit, e.pruned, r)
 		if err != nil {
 			s.repair = nil
-			return err
+			return fmt.Errorf("score set %q, ratio %v: %w", s.points[i].Set, s.points[i].Ratio, err)
 		}
 		s.repair = append(s.repair, probe)
 	}

@@ -18,6 +18,7 @@ func runEval(args []string, stdout io.Writer) error {
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
 	format := fs.String("format", "text", "output `format`: text or json")
 	method := methodFlag(fs)
+	comp := compensationFlags(fs, false, true)
 	stacked := stackedFlag(fs)
 	quiet := quietFlag(fs)
 	files, err := parseFlags(fs, args)
@@ -39,24 +40,21 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.NewStream([]chanprune.ScoreSet{{Name: *scoresPath, Scores: scores}}, []float64{ratio})
+	modes, err := comp.modes()
 	if err != nil {
-		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
+		return err
 	}
 	batches, err := openBatches(files, *stacked)
 	if err != nil {
 		return err
 	}
-	p := newProgress(progressOut, batches.Len(), "batches", !*quiet && *format != "json")
+	p := newProgress(progressOut, batches.Len()*comp.passes(modes), "batches", !*quiet && *format != "json")
 	defer p.Finish()
-	if err := observeBatches(s, batches, layer.In, p); err != nil {
-		return err
-	}
-	p.Finish()
-	points, err := s.Result()
+	points, err := comp.evaluate(e, []chanprune.ScoreSet{{Name: *scoresPath, Scores: scores}}, []float64{ratio}, modes, files, *stacked, layer.In, p, *weight)
 	if err != nil {
 		return err
 	}
+	p.Finish()
 	warnUncertified(*weight, points)
 	warnTies(*weight, points)
 	m, names := points[0].Metrics, batchNames(batches)
@@ -127,10 +125,11 @@ type evalJSON struct {
 	Method           string      `json:"method"`      // methodName
 	TiesAtCut        int         `json:"ties_at_cut"` // chanprune.Tie.Size
 	PerBatch         []batchJSON `json:"per_batch"`
+	repairJSON
 }
 
 func writeJSON(w io.Writer, m chanprune.Metrics, names []string, l chanprune.Linear, kernel string) error {
-	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), nil}
+	out := evalJSON{m.RMSE, m.CosineSimilarity, m.NumPruned, m.Ratio, l.In, l.Out, kernel, methodName(m.Method), m.Tie.Size(), nil, newRepairJSON(m)}
 	for i, b := range m.PerBatch {
 		out.PerBatch = append(out.PerBatch, batchJSON{names[i], b.Tokens, b.RMSE, b.CosineSimilarity, methodName(b.Method)})
 	}
@@ -161,5 +160,8 @@ method            %s
 `, l.In, l.Out, plural(len(names), "batch"), plural(tokens, "token"),
 		m.NumPruned, l.In, m.Ratio, m.RMSE, m.CosineSimilarity,
 		m.PerBatch[worstRMSE].RMSE, names[worstRMSE], m.PerBatch[worstCos].CosineSimilarity, names[worstCos], kernel, methodName(m.Method))
+	if err == nil && m.Compensation != chanprune.CompensateNone {
+		_, err = fmt.Fprintf(w, "compensation      %s\n", repairText(m))
+	}
 	return err
 }

@@ -26,6 +26,7 @@ func runReport(args []string, stdout io.Writer) error {
 	plotPath := fs.String("plot", "", "draw the mean rmse and cosine across layers against the ratio to `FILE.svg` or FILE.png")
 	title := titleFlag(fs)
 	quiet := quietFlag(fs)
+	comp := compensationFlags(fs, true, false)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -35,6 +36,10 @@ func runReport(args []string, stdout io.Writer) error {
 	}
 	if *format != "text" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("--format %q: want text, json or csv", *format)
+	}
+	modes, err := comp.modes()
+	if err != nil {
+		return err
 	}
 	var outs atomicfile.Set
 	defer outs.Abort()
@@ -59,7 +64,7 @@ func runReport(args []string, stdout io.Writer) error {
 
 	total := 0
 	for _, l := range manifest {
-		total += l.count
+		total += l.count * comp.passes(modes)
 	}
 	p := newProgress(progressOut, total, "", !*quiet && *format != "json")
 	defer p.Finish()
@@ -67,7 +72,7 @@ func runReport(args []string, stdout io.Writer) error {
 	kernel := ""
 	for _, l := range manifest {
 		p.Describe(l.Name)
-		r, k, err := evaluateLayer(l, p)
+		r, k, err := evaluateLayer(l, p, comp, modes)
 		if err != nil {
 			return fmt.Errorf("layer %q: %s", l.Name, strings.TrimPrefix(err.Error(), "--"))
 		}
@@ -136,6 +141,7 @@ type statsJSON struct {
 type summaryJSON struct {
 	Scores           string    `json:"scores"`
 	Ratio            float64   `json:"ratio"`
+	Compensation     string    `json:"compensation"`
 	Layers           int       `json:"layers"`
 	RMSE             statsJSON `json:"rmse"`
 	CosineSimilarity statsJSON `json:"cosine_similarity"`
@@ -148,7 +154,7 @@ type reportJSON struct {
 
 // evaluateLayer evaluates one manifest layer with its own Evaluator and
 // Stream, and returns its points and the kernel used.
-func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
+func evaluateLayer(l manifestLayer, p progress, comp *compensation, modes []chanprune.Compensation) (layerResult, string, error) {
 	e, layer, err := newEvaluator(l.Weight, l.Bias, l.Method)
 	if err != nil {
 		return layerResult{}, "", err
@@ -161,18 +167,11 @@ func evaluateLayer(l manifestLayer, p progress) (layerResult, string, error) {
 		}
 		sets = append(sets, chanprune.ScoreSet{Name: sr.Name, Scores: scores})
 	}
-	s, err := e.NewStream(sets, l.Ratios)
-	if err != nil {
-		return layerResult{}, "", fmt.Errorf("scores: %w", err)
-	}
 	batches, err := openBatches(l.Batches, l.Stacked)
 	if err != nil {
 		return layerResult{}, "", err
 	}
-	if err := observeBatches(s, batches, layer.In, p); err != nil {
-		return layerResult{}, "", err
-	}
-	points, err := s.Result()
+	points, err := comp.evaluate(e, sets, l.Ratios, modes, l.Batches, l.Stacked, layer.In, p, l.Name)
 	if err != nil {
 		return layerResult{}, "", err
 	}
@@ -192,12 +191,13 @@ func summarize(results []layerResult) []summaryJSON {
 	type key struct {
 		scores string
 		ratio  float64
+		comp   string
 	}
 	var order []key
 	rmse, cos := map[key][]float64{}, map[key][]float64{}
 	for _, r := range results {
 		for _, pt := range r.Points {
-			k := key{pt.Scores, pt.Ratio}
+			k := key{pt.Scores, pt.Ratio, pt.Compensation}
 			if _, ok := rmse[k]; !ok {
 				order = append(order, k)
 			}
@@ -207,7 +207,7 @@ func summarize(results []layerResult) []summaryJSON {
 	}
 	out := make([]summaryJSON, len(order))
 	for i, k := range order {
-		out[i] = summaryJSON{k.scores, k.ratio, len(rmse[k]), stats(rmse[k]), stats(cos[k])}
+		out[i] = summaryJSON{k.scores, k.ratio, k.comp, len(rmse[k]), stats(rmse[k]), stats(cos[k])}
 	}
 	return out
 }
@@ -268,10 +268,10 @@ func stats(x []float64) statsJSON {
 func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, kernel string) error {
 	fmt.Fprintf(w, "%s, kernel %s\n\n", plural(len(results), "layer"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\tmethod\t")
+	fmt.Fprintln(tw, "layer\tin → out\tscores\tratio\tpruned\trmse\tcosine\tmethod\tcompensation\t")
 	for _, r := range results {
 		for _, p := range r.Points {
-			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t%s\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, p.Method)
+			fmt.Fprintf(tw, "%s\t%d → %d\t%s\t%g\t%d\t%.6g\t%.8f\t%s\t%s\t\n", r.Name, r.In, r.Out, p.Scores, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, p.Method, p.Compensation)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -279,9 +279,9 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 	}
 	fmt.Fprintf(w, "\nacross layers (mean, population std, min, max):\n\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scores\tratio\tlayers\trmse mean\tstd\tmin\tmax\tcosine mean\tstd\tmin\tmax\t")
+	fmt.Fprintln(tw, "scores\tratio\tcompensation\tlayers\trmse mean\tstd\tmin\tmax\tcosine mean\tstd\tmin\tmax\t")
 	for _, s := range summary {
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.3g\t%.6g\t%.6g\t%.8f\t%.3g\t%.8f\t%.8f\t\n", s.Scores, s.Ratio, s.Layers,
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%d\t%.6g\t%.3g\t%.6g\t%.6g\t%.8f\t%.3g\t%.8f\t%.8f\t\n", s.Scores, s.Ratio, s.Compensation, s.Layers,
 			s.RMSE.Mean, s.RMSE.Std, s.RMSE.Min, s.RMSE.Max,
 			s.CosineSimilarity.Mean, s.CosineSimilarity.Std, s.CosineSimilarity.Min, s.CosineSimilarity.Max)
 	}
@@ -296,11 +296,11 @@ func writeReportText(w io.Writer, results []layerResult, summary []summaryJSON, 
 func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) error {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut"})
+	cw.Write(append([]string{"kind", "layer", "scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "layers", "method", "kernel", "ties_at_cut"}, repairCSVHeader...))
 	for _, r := range results {
 		for _, p := range r.Points {
-			cw.Write([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), "",
-				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut)})
+			cw.Write(append([]string{"layer", r.Name, p.Scores, g(p.Ratio), strconv.Itoa(p.NumPruned), g(p.RMSE), g(p.CosineSimilarity), "",
+				p.Method, p.Kernel, strconv.Itoa(p.TiesAtCut)}, p.repairJSON.csv()...))
 		}
 	}
 	for _, s := range summary {
@@ -313,7 +313,7 @@ func writeReportCSV(w io.Writer, results []layerResult, summary []summaryJSON) e
 			{"min", s.RMSE.Min, s.CosineSimilarity.Min},
 			{"max", s.RMSE.Max, s.CosineSimilarity.Max},
 		} {
-			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", ""})
+			cw.Write([]string{st.kind, "", s.Scores, g(s.Ratio), "", g(st.rmse), g(st.cos), strconv.Itoa(s.Layers), "", "", "", s.Compensation, "", "", ""})
 		}
 	}
 	cw.Flush()

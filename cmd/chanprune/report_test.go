@@ -204,7 +204,7 @@ func TestReport(t *testing.T) {
 		t.Fatalf("csv: exit %d: %s", code, stderr)
 	}
 	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
-	if err != nil || len(rows) != 1+12+6*4 || strings.Join(rows[0], ",") != "kind,layer,scores,ratio,num_pruned,rmse,cosine_similarity,layers,method,kernel,ties_at_cut" {
+	if err != nil || len(rows) != 1+12+6*4 || strings.Join(rows[0], ",") != "kind,layer,scores,ratio,num_pruned,rmse,cosine_similarity,layers,method,kernel,ties_at_cut,compensation,damp,fit_tokens,fit" {
 		t.Fatalf("csv: %v\n%s", err, stdout)
 	}
 	for i, row := range rows[1:13] {

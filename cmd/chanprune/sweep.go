@@ -42,6 +42,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	ratiosText := fs.String("ratios", "", "comma-separated prune `ratios`, each in [0, 1]")
 	format := fs.String("format", "text", "output `format`: text, json or csv")
 	method := methodFlag(fs)
+	comp := compensationFlags(fs, true, true)
 	plotPath := fs.String("plot", "", "draw rmse and cosine against the ratio to `FILE.svg` or FILE.png")
 	title := titleFlag(fs)
 	quiet := quietFlag(fs)
@@ -66,6 +67,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		reads.add("--scores "+sf.name, sf.path)
 	}
 	reads.add("batch", files...)
+	reads.add("--fit", comp.fit...)
 	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
@@ -88,24 +90,21 @@ func runSweep(args []string, stdout io.Writer) error {
 		}
 		sets = append(sets, chanprune.ScoreSet{Name: sf.name, Scores: scores})
 	}
-	s, err := e.NewStream(sets, ratios)
+	modes, err := comp.modes()
 	if err != nil {
-		return fmt.Errorf("--scores: %w", err)
+		return err
 	}
 	batches, err := openBatches(files, *stacked)
 	if err != nil {
 		return err
 	}
-	p := newProgress(progressOut, batches.Len(), "batches", !*quiet && *format != "json")
+	p := newProgress(progressOut, batches.Len()*comp.passes(modes), "batches", !*quiet && *format != "json")
 	defer p.Finish()
-	if err := observeBatches(s, batches, layer.In, p); err != nil {
-		return err
-	}
-	p.Finish()
-	points, err := s.Result()
+	points, err := comp.evaluate(e, sets, ratios, modes, files, *stacked, layer.In, p, *weight)
 	if err != nil {
 		return err
 	}
+	p.Finish()
 	warnUncertified(*weight, points)
 	warnTies(*weight, points)
 	results := func() error {
@@ -154,10 +153,11 @@ type pointJSON struct {
 	Method           string  `json:"method"`      // methodName
 	Kernel           string  `json:"kernel"`      // the Evaluator's
 	TiesAtCut        int     `json:"ties_at_cut"` // chanprune.Tie.Size
+	repairJSON
 }
 
 func newPointJSON(p chanprune.Point, kernel string) pointJSON {
-	return pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned, methodName(p.Method), kernel, p.Tie.Size()}
+	return pointJSON{p.Set, p.Ratio, p.RMSE, p.CosineSimilarity, p.NumPruned, methodName(p.Method), kernel, p.Tie.Size(), newRepairJSON(p.Metrics)}
 }
 
 func writeSweepJSON(w io.Writer, points []chanprune.Point, kernel string) error {
@@ -175,11 +175,11 @@ func writeSweepJSON(w io.Writer, points []chanprune.Point, kernel string) error 
 // places.
 func writeSweepCSV(w io.Writer, points []chanprune.Point, kernel string) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "method", "kernel", "ties_at_cut"})
+	cw.Write(append([]string{"scores", "ratio", "num_pruned", "rmse", "cosine_similarity", "method", "kernel", "ties_at_cut"}, repairCSVHeader...))
 	for _, p := range points {
-		cw.Write([]string{p.Set, strconv.FormatFloat(p.Ratio, 'g', -1, 64), strconv.Itoa(p.NumPruned),
+		cw.Write(append([]string{p.Set, strconv.FormatFloat(p.Ratio, 'g', -1, 64), strconv.Itoa(p.NumPruned),
 			strconv.FormatFloat(p.RMSE, 'g', -1, 64), strconv.FormatFloat(p.CosineSimilarity, 'g', -1, 64),
-			methodName(p.Method), kernel, strconv.Itoa(p.Tie.Size())})
+			methodName(p.Method), kernel, strconv.Itoa(p.Tie.Size())}, newRepairJSON(p.Metrics).csv()...))
 	}
 	cw.Flush()
 	return cw.Error()
@@ -188,9 +188,12 @@ func writeSweepCSV(w io.Writer, points []chanprune.Point, kernel string) error {
 func writeSweepText(w io.Writer, points []chanprune.Point, l chanprune.Linear, batches int, kernel string) error {
 	fmt.Fprintf(w, "layer %d → %d, %s, kernel %s\n\n", l.In, l.Out, plural(batches, "batch"), kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\tmethod\t")
+	fmt.Fprintln(tw, "scores\tratio\tpruned\trmse\tcosine\tmethod\tcompensation\t")
 	for _, p := range points {
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t%s\t\n", p.Set, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, methodName(p.Method))
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%.6g\t%.8f\t%s\t%s\t\n", p.Set, p.Ratio, p.NumPruned, p.RMSE, p.CosineSimilarity, methodName(p.Method), p.Compensation)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeFitLine(w, points)
 }

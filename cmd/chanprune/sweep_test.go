@@ -71,7 +71,7 @@ func TestSweepFormats(t *testing.T) {
 		t.Fatalf("csv: exit %d: %s", code, stderr)
 	}
 	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
-	if err != nil || len(rows) != 7 || strings.Join(rows[0], ",") != "scores,ratio,num_pruned,rmse,cosine_similarity,method,kernel,ties_at_cut" {
+	if err != nil || len(rows) != 7 || strings.Join(rows[0], ",") != "scores,ratio,num_pruned,rmse,cosine_similarity,method,kernel,ties_at_cut,compensation,damp,fit_tokens,fit" {
 		t.Fatalf("csv: %v\n%s", err, stdout)
 	}
 	for i, row := range rows[1:] {
