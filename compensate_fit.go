@@ -22,16 +22,17 @@ type Fit struct {
 
 // NewFit returns an empty fit set for the Evaluator's layer, formed with its
 // kernel and workers.
-func (e *Evaluator) NewFit() *Fit {
-	in := e.in
+func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount()) }
+
+func newFit(kern *kernel, in, workers int) *Fit {
 	return &Fit{
 		in:       in,
-		workers:  e.workerCount(),
+		workers:  workers,
 		sum:      make([]float64, in),
 		xx:       make([]float64, in*in),
 		block:    make([]float32, in*in),
 		blockSum: make([]float64, in),
-		builder:  newGramBuilder(e.kern, in),
+		builder:  newGramBuilder(kern, in),
 	}
 }
 

@@ -78,6 +78,9 @@ type EstimatorOptions struct {
 	Iterations int `json:"iterations,omitempty"`
 	// Seed seeds random's generator.
 	Seed uint64 `json:"seed,omitempty"`
+	// Damp is obs's ridge damping, λ = Damp·mean_c S_cc; 0 means
+	// DefaultDamp.
+	Damp float64 `json:"damp,omitempty"`
 }
 
 // estimatorKind is one entry of the estimator table.
@@ -93,6 +96,7 @@ var estimatorKinds = []estimatorKind{
 	{"iterative", true, newIterative},
 	{"wanda-sp", true, newWandaSP},
 	{"fluctuation", true, newFluctuation},
+	{"obs", true, newOBS},
 	{"magnitude", false, newMagnitude},
 	{"random", false, newRandom},
 }
@@ -173,6 +177,10 @@ type estimator struct {
 //   - wanda-sp (FLAP's WIFN): mean_o |W_{o,c}| · sqrt(mean_tokens x_{t,c}²).
 //   - fluctuation (FLAP's WIFV): var_tokens(x_c) · Σ_o W_{o,c}², the
 //     population variance.
+//   - obs (ZipLM's structured OBS): each channel's position in the greedy
+//     order that removes, one at a time, the channel whose removal with the
+//     rest refitted by least squares costs least (estimator_obs.go);
+//     Damp sets its ridge damping.
 //   - magnitude: ‖W[:,c]‖₂, with no batches needed.
 //   - random: uniform in [0, 1) from Seed, the baseline every other
 //     estimator should beat; no batches needed.
@@ -217,6 +225,9 @@ func checkEstimatorOptions(name string, opts EstimatorOptions) error {
 	if !slices.Contains(Layouts(), opts.Layout) && opts.Layout != "" {
 		return fmt.Errorf("estimator %s: Layout %q: want %s or %s: %w", name, opts.Layout, LayoutSeqFirst, LayoutBatchFirst, ErrEstimator)
 	}
+	if name != "obs" && opts.Damp != 0 || !(opts.Damp >= 0) || math.IsInf(opts.Damp, 0) {
+		return fmt.Errorf("estimator %s: Damp %v: only obs takes it, a finite number ≥ 0: %w", name, opts.Damp, ErrEstimator)
+	}
 	if name != "random" && opts.Seed != 0 {
 		return fmt.Errorf("estimator %s: Seed %d: only random takes it: %w", name, opts.Seed, ErrEstimator)
 	}
@@ -246,6 +257,9 @@ func (e *estimator) Observe(batch []float32, shape []int) error {
 func (e *estimator) Scores() ([]float32, error) {
 	if e.kind.activations && e.batches == 0 {
 		return nil, fmt.Errorf("%s: no activation batches observed: %w", e.kind.name, ErrEmpty)
+	}
+	if c, ok := e.scorer.(interface{ scoresChecked() ([]float32, error) }); ok {
+		return c.scoresChecked()
 	}
 	return e.scorer.scores(), nil
 }

@@ -23,6 +23,7 @@ func runScore(args []string, stdout io.Writer) error {
 	calibration := fs.String("calibration", "", "iterative's token `scaling`: scale-by-magnitude or scale_by_magnitude (default none)")
 	iterations := fs.Int("iterations", 0, "iterative's number of batches `N` over the whole run (default: the batches given)")
 	seed := fs.Uint64("seed", 0, "seed `S` of random's generator")
+	damp := fs.Float64("damp", 0, "obs's ridge damping `D` (default 0.01)")
 	layout := fs.String("layout", chanprune.LayoutSeqFirst, "the batches' leading axes: `ORDER` seq-first ([seq, batch, in], Megatron's) or batch-first ([batch, seq, in], a Hugging Face hook's); only l2norm depends on it")
 	out := fs.String("out", "", "write the scores, float32 [in], to `S.npy`")
 	statePath := fs.String("state", "", "save the estimator's state to `FILE` after the batches, to resume from")
@@ -101,7 +102,7 @@ func runScore(args []string, stdout io.Writer) error {
 		if *method == "" {
 			return fmt.Errorf("--method is required: one of %s", strings.Join(chanprune.EstimatorNames(), ", "))
 		}
-		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed, Layout: *layout}
+		opts := chanprune.EstimatorOptions{Calibration: *calibration, Iterations: *iterations, Seed: *seed, Layout: *layout, Damp: *damp}
 		if *method == "iterative" && !set["iterations"] {
 			if n == 0 {
 				return fmt.Errorf("no activation batches given (BATCH arguments)")

@@ -1,0 +1,148 @@
+package chanprune
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+)
+
+// obs is the greedy structured-OBS order (ZipLM): with the fit set's
+// centred scatter S and A = S + λI, λ = damp·mean_c S_cc over all
+// channels, fixed, it repeatedly removes the channel whose removal, with
+// the remaining weights refitted by least squares, raises
+// tr((W − W')·A·(W − W')ᵀ) least: the channel c minimising
+// Σ_o W'_oc² / [A⁻¹]_cc for the current refitted W'. Removing q refits
+// W' ← W' − W'_{:,q}·[A⁻¹]_{q,:} / [A⁻¹]_qq and downdates
+// A⁻¹ ← A⁻¹ − [A⁻¹]_{:,q}·[A⁻¹]_{q,:} / [A⁻¹]_qq (rank one), so that A⁻¹
+// stays the inverse over the remaining channels. Ties go to the lower
+// index. A channel's score is its position in the order, 0 for the first
+// removed, like iterative's: the order that lstsq compensation repairs
+// best.
+//
+// Where every channel is constant on the fit set (S = 0) A is I, and the
+// order is that of ‖W[:,c]‖.
+//
+// Cost: observing forms Σ xᵀx like a Fit (tokens·In²/2 multiply-adds on
+// the Gram kernel); Scores inverts A once (In³, float64) and then takes
+// In steps of (In + Out)·In each, In²·(In + Out) in all. The state holds
+// Σ x and Σ xᵀx in float64 (8·In² bytes, saved as JSON).
+type obs struct {
+	Tokens int       `json:"tokens"`
+	Sum    []float64 `json:"sum"` // Σ_t x_t
+	XX     []float64 `json:"xx"`  // Σ_t x_tᵀx_t, In×In row-major, upper triangle (the lower is 0)
+
+	damp   float64
+	weight []float32 // W, [out, in]
+	out    int
+	fit    *Fit // forms Σ xᵀx; its sums are Sum and XX
+}
+
+func newOBS(layer Linear, opts EstimatorOptions) (scorer, error) {
+	damp := opts.Damp
+	if damp == 0 {
+		damp = DefaultDamp
+	}
+	kern, err := selectKernel("")
+	if err != nil {
+		return nil, err
+	}
+	fit := newFit(kern, layer.In, runtime.GOMAXPROCS(0))
+	return &obs{Sum: fit.sum, XX: fit.xx, damp: damp, weight: layer.Weight, out: layer.Out, fit: fit}, nil
+}
+
+func (o *obs) observe(a activations) error {
+	if err := o.fit.Observe(a.x); err != nil {
+		return err
+	}
+	o.Tokens = o.fit.tokens
+	return nil
+}
+
+func (o *obs) restore(in, batches int) error {
+	if len(o.Sum) != in || len(o.XX) != in*in || o.Tokens < 0 || (o.Tokens == 0) != (batches == 0) {
+		return fmt.Errorf("tokens %d, %d sums and %d products for %d channels after %d batches: %w",
+			o.Tokens, len(o.Sum), len(o.XX), in, batches, ErrState)
+	}
+	for i := range in {
+		if !isFinite(o.Sum[i]) || !(o.XX[i*in+i] >= 0) {
+			return fmt.Errorf("channel %d: sum %v, Σx² %v: %w", i, o.Sum[i], o.XX[i*in+i], ErrState)
+		}
+		for j, v := range o.XX[i*in : (i+1)*in] {
+			if !isFinite(v) || (j < i && v != 0) {
+				return fmt.Errorf("Σ x_%d·x_%d is %v: %w", i, j, v, ErrState)
+			}
+		}
+	}
+	o.fit.sum, o.fit.xx, o.fit.tokens = o.Sum, o.XX, o.Tokens
+	return nil
+}
+
+func (o *obs) scores() []float32 {
+	s, err := o.scoresChecked()
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// scoresChecked returns the scores, or an error where A is not positive
+// definite.
+func (o *obs) scoresChecked() ([]float32, error) {
+	in, out := o.fit.in, o.out
+	_, scatter := o.fit.moments()
+	all := make([]int, in)
+	for c := range all {
+		all[c] = c
+	}
+	hinv := ridgeSystem(scatter, in, all, o.damp)
+	if !slices.ContainsFunc(all, func(c int) bool { return scatter[c*in+c] != 0 }) {
+		for c := range in { // every channel constant: A = I, the order of ‖W[:,c]‖
+			hinv[c*in+c] = 1
+		}
+	}
+	if row, ok := cholesky(hinv, in); !ok {
+		return nil, fmt.Errorf("obs with damp %v: S + λI is not positive definite at channel %d: %w", o.damp, row, ErrNotPositiveDefinite)
+	}
+	inverse := make([]float64, in*in)
+	parallelRows(in, o.fit.workers, func(c int) {
+		z := inverse[c*in : (c+1)*in]
+		z[c] = 1
+		cholSolve(hinv, in, z)
+	})
+	wt := make([]float64, in*out) // W'ᵀ: row c is channel c's weights
+	for r := range out {
+		for c, v := range o.weight[r*in : (r+1)*in] {
+			wt[c*out+r] = float64(v)
+		}
+	}
+	removed := make([]bool, in)
+	scores := make([]float32, in)
+	for step := range in {
+		q, best := -1, math.Inf(1)
+		for c := range in {
+			if removed[c] {
+				continue
+			}
+			if cost := dot64(wt[c*out:(c+1)*out], wt[c*out:(c+1)*out]) / inverse[c*in+c]; cost < best || q < 0 {
+				q, best = c, cost
+			}
+		}
+		removed[q], scores[q] = true, float32(step)
+		hq, wq, d := inverse[q*in:(q+1)*in], wt[q*out:(q+1)*out], inverse[q*in+q]
+		parallelRows(in, o.fit.workers, func(c int) {
+			if removed[c] {
+				return
+			}
+			f := hq[c] / d
+			row, w := inverse[c*in:(c+1)*in], wt[c*out:(c+1)*out]
+			for j, v := range hq {
+				row[j] -= f * v
+			}
+			for r, v := range wq {
+				w[r] -= f * v
+			}
+		})
+	}
+	return scores, nil
+}
