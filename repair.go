@@ -13,13 +13,31 @@ type RepairedLayer struct {
 	Pruned    []int     // the pruned input channels, ascending
 	Weight    []float32 // W_K', [Out, len(Kept)] row-major
 	Bias      []float32 // b', [Out]: a layer without bias gets one
-	Out       int
+	In, Out   int       // the original layer's shape
 }
 
 // Linear returns the repaired layer as a Linear of len(Kept) inputs, which
 // reads the kept channels of the original input in order.
 func (r RepairedLayer) Linear() Linear {
 	return Linear{Weight: r.Weight, Bias: r.Bias, In: len(r.Kept), Out: r.Out}
+}
+
+// Layer returns the repaired layer ready to serve full-width input rows
+// (Forward) or compact ones (ForwardCompact), as Compact does for an
+// unrepaired one.
+func (r RepairedLayer) Layer(opts ...Option) (*Layer, error) {
+	k := len(r.Kept)
+	if len(r.Weight) != r.Out*k || len(r.Bias) != r.Out {
+		return nil, fmt.Errorf("repaired layer: weight %d and bias %d values for %d outputs and %d kept channels: %w",
+			len(r.Weight), len(r.Bias), r.Out, k, ErrShape)
+	}
+	full := Linear{Weight: make([]float32, r.Out*r.In), Bias: r.Bias, In: r.In, Out: r.Out}
+	for o := range r.Out {
+		for a, c := range r.Kept {
+			full.Weight[o*r.In+c] = r.Weight[o*k+a]
+		}
+	}
+	return Compact(full, r.Kept, opts...)
 }
 
 // Repair fits mode's repair of layer on the fit set with the given pruned
@@ -52,7 +70,7 @@ func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp floa
 		return RepairedLayer{}, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
 	}
 	in, out := layer.In, layer.Out
-	r := RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, Out: out}
+	r := RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, In: in, Out: out}
 	for c, p := range isPruned {
 		if p {
 			r.Pruned = append(r.Pruned, c)

@@ -209,3 +209,55 @@ func TestRepairedStreamNeedsFit(t *testing.T) {
 		t.Errorf("got %v, want ErrEmpty", err)
 	}
 }
+
+// TestRepairedLayerServes: the Layer built from Fit.Repair's output
+// forwards full-width rows to the repaired output, whose RMSE against the
+// layer's own is what EvaluateRepaired reports.
+func TestRepairedLayerServes(t *testing.T) {
+	r := newRand(22)
+	l := randLayer(r, 14, 9, false)
+	batches := randBatches(r, 14, 64)
+	scores := randScores(r, 14)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := e.NewFit()
+	if err := fit.Observe(batches[0]); err != nil {
+		t.Fatal(err)
+	}
+	pruned, _ := PrunedChannels(scores, 0.4)
+	rl, err := fit.Repair(l, pruned, CompensateLstsq, DefaultDamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := rl.Layer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := batches[0]
+	y2 := make([]float32, 64*9)
+	if err := layer.Forward(y2, x); err != nil {
+		t.Fatal(err)
+	}
+	var dd float64
+	for tk := range 64 {
+		for o := range 9 {
+			var y float64
+			for c := range 14 {
+				y += float64(x[tk*14+c]) * float64(l.Weight[o*14+c])
+			}
+			dd += (y - float64(y2[tk*9+o])) * (y - float64(y2[tk*9+o]))
+		}
+	}
+	m, err := e.EvaluateRepaired(batches, scores, 0.4, Repair{Mode: CompensateLstsq, Damp: DefaultDamp, Fit: fit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rmse := math.Sqrt(dd / (64 * 9)); math.Abs(rmse-m.RMSE) > 1e-4*m.RMSE {
+		t.Errorf("served rmse %v, evaluated %v", rmse, m.RMSE)
+	}
+	if len(rl.Bias) != 9 || len(rl.Kept)+len(rl.Pruned) != 14 {
+		t.Errorf("repaired layer: %d bias values, %d+%d channels", len(rl.Bias), len(rl.Kept), len(rl.Pruned))
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // compensationCase is a case of testdata/conformance-ext/compensation.
@@ -116,5 +119,70 @@ func TestEvalWarnsFewFitTokens(t *testing.T) {
 	code, _, stderr := runCLI(t, args...)
 	if code != 0 || !strings.Contains(stderr, "overfit") || !strings.Contains(stderr, "--fit") {
 		t.Errorf("exit %d, stderr %q: want the overfitting warning", code, stderr)
+	}
+}
+
+// TestPruneCompensate: prune --compensate lstsq writes the refitted kept
+// weight and bias; the layer they make, run on the case's batches, has
+// the case's lstsq RMSE (formed here in float64 from the files alone), and
+// a layer without bias gets one.
+func TestPruneCompensate(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "conformance-ext", "compensation", "comp_no_bias")
+	c, layer, batches, _ := compensationArgs(t, dir)
+	f := newFixture(t)
+	wk, keep, bias := filepath.Join(f.dir, "WK.npy"), filepath.Join(f.dir, "keep.npy"), filepath.Join(f.dir, "B.npy")
+	args := append(append([]string{"prune", "--compensate", "lstsq", "--damp", fmt.Sprint(c.Damp), "--ratio", fmt.Sprint(c.Ratio),
+		"--out-weight", wk, "--out-keep", keep, "--out-bias", bias}, layer...), batches...)
+	if code, stdout, stderr := runCLI(t, args...); code != 0 || !strings.Contains(stdout, "repaired by lstsq") {
+		t.Fatalf("exit %d: %s%s", code, stderr, stdout)
+	}
+	read := func(p string) *tensorfile.Array {
+		a, err := tensorfile.Read(tensorfile.Ref{Path: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	w, wK, b := read(filepath.Join(dir, "W.npy")), read(wk), read(bias)
+	raw, err := os.ReadFile(keep) // int64 after the 128-byte header
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, in, kept := w.Shape[0], w.Shape[1], (len(raw)-128)/8
+	if len(b.Data) != out || wK.Shape[1] != kept {
+		t.Fatalf("bias %v, weight %v, %d kept", b.Shape, wK.Shape, kept)
+	}
+	keepIdx := make([]int, kept)
+	for i := range keepIdx {
+		keepIdx[i] = int(binary.LittleEndian.Uint64(raw[128+8*i:]))
+	}
+	var rmse float64
+	for _, p := range batches {
+		x := read(p).Data
+		var dd float64
+		tokens := len(x) / in
+		for tk := range tokens {
+			row := x[tk*in : (tk+1)*in]
+			for o := range out {
+				y, y2 := 0.0, float64(b.Data[o])
+				for ch, v := range row {
+					y += float64(v) * float64(w.Data[o*in+ch])
+				}
+				for i, ch := range keepIdx {
+					y2 += float64(row[ch]) * float64(wK.Data[o*kept+i])
+				}
+				dd += (y - y2) * (y - y2)
+			}
+		}
+		rmse += math.Sqrt(dd / float64(tokens*out))
+	}
+	rmse /= float64(len(batches))
+	if want := c.F64["lstsq"].RMSE; math.Abs(rmse-want) > 1e-4*want {
+		t.Errorf("the written layer's rmse %v, want %v", rmse, want)
+	}
+	// --out-bias is required with --compensate, refused without it.
+	args[len(args)-len(batches)-len(layer)-1] = "" // --out-bias ""
+	if code, _, stderr := runCLI(t, args...); code == 0 || !strings.Contains(stderr, "--out-bias") {
+		t.Errorf("no --out-bias: exit %d, %s", code, stderr)
 	}
 }

@@ -18,12 +18,25 @@ func runPrune(args []string, stdout io.Writer) error {
 	ratioText := fs.String("ratio", "", "fraction `R` of input channels to prune, in [0, 1]")
 	outWeight := fs.String("out-weight", "", "where to write the compacted weight `WK.npy`, [out, kept] float32")
 	outKeep := fs.String("out-keep", "", "where to write the kept channels `KEEP.npy`, [kept] int64, ascending")
+	comp := compensationFlags(fs, false, true)
+	outBias := fs.String("out-bias", "", "with --compensate, where to write the repaired bias `B.npy`, [out] float32")
+	stacked := stackedFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(files) > 0 {
-		return fmt.Errorf("unexpected argument %q: prune reads no batches", files[0])
+	modes, err := comp.modes()
+	if err != nil {
+		return err
+	}
+	mode := modes[0]
+	if len(files) > 0 && mode == chanprune.CompensateNone {
+		return fmt.Errorf("unexpected argument %q: prune reads no batches without --compensate", files[0])
+	}
+	if *outBias == "" && mode != chanprune.CompensateNone {
+		return fmt.Errorf("--compensate %s changes the bias: --out-bias B.npy is required", mode)
+	} else if *outBias != "" && mode == chanprune.CompensateNone {
+		return fmt.Errorf("--out-bias goes with --compensate bias or lstsq, which change the bias")
 	}
 	if *outWeight == "" || *outKeep == "" {
 		return fmt.Errorf("--out-weight and --out-keep are required")
@@ -38,10 +51,16 @@ func runPrune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	biasOut, err := addOutput(&outs, "--out-bias", *outBias)
+	if err != nil {
+		return err
+	}
 	var reads inputs
 	reads.add("--weight", *weight)
 	reads.add("--bias", *bias)
 	reads.add("--scores", *scoresPath)
+	reads.add("batch", files...)
+	reads.add("--fit", comp.fit...)
 	if err := reads.refuse(&outs); err != nil {
 		return err
 	}
@@ -66,9 +85,19 @@ func runPrune(args []string, stdout io.Writer) error {
 		return fmt.Errorf("--scores %s: %w", *scoresPath, err)
 	}
 	warnTie(*weight, *scoresPath, ratio, tie)
-	keep := pruned.Kept()
+	keep, kept := pruned.Kept(), pruned.Weight()
+	if mode != chanprune.CompensateNone {
+		r, err := repairPruned(layer, scores, ratio, comp, mode, files, *stacked)
+		if err != nil {
+			return err
+		}
+		kept = r.Weight
+		if err := biasOut.Write(func(w io.Writer) error { return npy.Write(w, []int{layer.Out}, r.Bias) }); err != nil {
+			return err
+		}
+	}
 	shape := []int{layer.Out, len(keep)}
-	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, pruned.Weight()) }); err != nil {
+	if err := weightOut.Write(func(w io.Writer) error { return npy.Write(w, shape, kept) }); err != nil {
 		return err
 	}
 	if err := keepOut.Write(func(w io.Writer) error { return npy.WriteIndex(w, keep) }); err != nil {
@@ -79,5 +108,8 @@ func runPrune(args []string, stdout io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "kept %d of %d input channels (pruned %d at ratio %v): %s [%d, %d], %s [%d]\n",
 		len(keep), layer.In, layer.In-len(keep), ratio, *outWeight, layer.Out, len(keep), *outKeep, len(keep))
+	if err == nil && mode != chanprune.CompensateNone {
+		_, err = fmt.Fprintf(stdout, "repaired by %s: %s [%d]\n", mode, *outBias, layer.Out)
+	}
 	return err
 }
