@@ -13,14 +13,16 @@ import (
 // most used; token has single-token batches (decoding); onebatch is one
 // batch of a small layer, as a Stream fed batch by batch sees it.
 var benchShapes = []struct {
-	name string
-	make func() *seed.Example
+	name   string
+	make   func() *seed.Example
+	repair chanprune.Compensation // seed-lstsq: fitted on the evaluated batches
 }{
-	{"seed", seed.Seed},
-	{"down", func() *seed.Example { return seed.New(4096, 1024, 25, 128, 2) }},
-	{"small", func() *seed.Example { return seed.New(256, 256, 100, 128, 3) }},
-	{"token", func() *seed.Example { return seed.New(1024, 4096, 64, 1, 4) }},
-	{"onebatch", func() *seed.Example { return seed.New(1024, 256, 1, 128, 5) }},
+	{"seed", seed.Seed, chanprune.CompensateNone},
+	{"seed-lstsq", seed.Seed, chanprune.CompensateLstsq},
+	{"down", func() *seed.Example { return seed.New(4096, 1024, 25, 128, 2) }, chanprune.CompensateNone},
+	{"small", func() *seed.Example { return seed.New(256, 256, 100, 128, 3) }, chanprune.CompensateNone},
+	{"token", func() *seed.Example { return seed.New(1024, 4096, 64, 1, 4) }, chanprune.CompensateNone},
+	{"onebatch", func() *seed.Example { return seed.New(1024, 256, 1, 128, 5) }, chanprune.CompensateNone},
 }
 
 // BenchmarkEvaluate times one Evaluate of each shape at ratio 0.2 on the
@@ -51,13 +53,20 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 				b.Fatal(err)
 			}
 			var m chanprune.Metrics
-			if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil { // warm: scratch and, for Gram, H
+			evaluate := func() error { return e.EvaluateTo(&m, ex.Batches, scores, 0.2) }
+			if shape.repair != chanprune.CompensateNone {
+				evaluate = func() (err error) {
+					m, err = e.EvaluateRepaired(ex.Batches, scores, 0.2, chanprune.Repair{Mode: shape.repair, Damp: chanprune.DefaultDamp})
+					return err
+				}
+			}
+			if err := evaluate(); err != nil { // warm: scratch and, for Gram, H
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			b.SetBytes(int64(4 * len(ex.Batches) * ex.Tokens * ex.In))
 			for b.Loop() {
-				if err := e.EvaluateTo(&m, ex.Batches, scores, 0.2); err != nil {
+				if err := evaluate(); err != nil {
 					b.Fatal(err)
 				}
 			}

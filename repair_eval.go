@@ -155,19 +155,29 @@ func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, rati
 	if err != nil {
 		return m, err
 	}
+	if err := e.evaluateRepaired(&m, batches, scores, ratio, r, fit); err != nil {
+		return Metrics{}, err
+	}
+	return m, nil
+}
+
+// evaluateRepaired sets m to the metrics of the pair (scores, ratio) with
+// the layer repaired by r fitted on fit, on a held Evaluator and checked
+// arguments. It holds one repaired layer at a time.
+func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair, fit *Fit) error {
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
 	splitChannels(e.perm, e.order, k, e.pruned)
 	probe, err := e.newRepairProbe(fit, e.pruned, r)
 	if err != nil {
-		return m, err
+		return err
 	}
-	m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k)}
+	*m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k), PerBatch: m.PerBatch[:0]}
 	m.setRepair(r, fit)
 	for b, x := range batches {
 		s, method, uncertified, err := probe.observe(e.augment(x), x, b)
 		if err != nil {
-			return Metrics{}, err
+			return err
 		}
 		bm := batchMetrics(s, len(x)/e.in, e.out)
 		bm.Method = method
@@ -181,7 +191,7 @@ func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, rati
 	m.RMSE /= float64(len(batches))
 	m.CosineSimilarity /= float64(len(batches))
 	m.Method = batchesMethod(m.PerBatch)
-	return m, nil
+	return nil
 }
 
 // setRepair records r and its fit set in m; r.Fit nil means the evaluated

@@ -6,8 +6,9 @@ import "fmt"
 // after pruning, fitted on r.Fit, which a stream needs unless r.Mode is
 // CompensateNone (it cannot look ahead at the batches it will evaluate):
 // observe the fit batches into a Fit first. The Stream keeps one repaired
-// layer per pair, about 8·Out·In bytes each, and evaluates each batch once
-// per pair on the direct or Gram path as it plans.
+// layer per pair, each about 8·Out·In bytes packed and, on the Gram path,
+// 32·In² more, and evaluates each batch once per pair: for many pairs of
+// a large layer, use a stream per pair (as the CLI does) or SweepRepaired.
 func (e *Evaluator) NewRepairedStream(sets []ScoreSet, ratios []float64, r Repair) (*Stream, error) {
 	if err := checkRepair(r.Mode, r.Damp); err != nil {
 		return nil, err
@@ -64,7 +65,9 @@ func (s *Stream) observeRepaired(batch []float32) error {
 
 // SweepRepaired is Sweep with every pair's layer repaired by r, fitted on
 // r.Fit or, if it is nil, on the batches themselves (one more pass over
-// them). With r.Mode CompensateNone it returns Sweep's points bit for bit.
+// them). It evaluates the pairs one after another, holding one repaired
+// layer at a time. With r.Mode CompensateNone it returns Sweep's points
+// bit for bit.
 func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios []float64, r Repair) ([]Point, error) {
 	if err := checkRepair(r.Mode, r.Damp); err != nil {
 		return nil, err
@@ -76,24 +79,25 @@ func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios [
 		return nil, err
 	}
 	defer e.release()
-	if err := checkBatches(batches, e.in); err != nil {
+	if err := checkSweep(sets, ratios, e.in); err != nil {
 		return nil, err
 	}
-	s := &Stream{e: e}
-	if err := s.reset(sets, ratios, nil); err != nil {
+	if err := checkBatches(batches, e.in); err != nil {
 		return nil, err
 	}
 	fit, err := e.fitOf(r, batches)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.setRepair(r, fit); err != nil {
-		return nil, err
-	}
-	for _, x := range batches {
-		if err := s.observe(x); err != nil {
-			return nil, err
+	points := make([]Point, 0, len(sets)*len(ratios))
+	for _, set := range sets {
+		for _, ratio := range ratios {
+			p := Point{Set: set.Name}
+			if err := e.evaluateRepaired(&p.Metrics, batches, set.Scores, ratio, r, fit); err != nil {
+				return nil, fmt.Errorf("score set %q, ratio %v: %w", set.Name, ratio, err)
+			}
+			points = append(points, p)
 		}
 	}
-	return s.result()
+	return points, nil
 }

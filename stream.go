@@ -59,21 +59,8 @@ func (e *Evaluator) NewStream(sets []ScoreSet, ratios []float64) (*Stream, error
 
 // reset readies s for a new run, reusing its memory and dst's.
 func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
-	if len(sets) == 0 {
-		return fmt.Errorf("score sets: none given: %w", ErrEmpty)
-	}
-	if len(ratios) == 0 {
-		return fmt.Errorf("ratios: none given: %w", ErrEmpty)
-	}
-	for _, r := range ratios {
-		if err := checkRatio(r); err != nil {
-			return err
-		}
-	}
-	for _, set := range sets {
-		if err := checkScores(set.Scores, s.e.in); err != nil {
-			return fmt.Errorf("score set %q: %w", set.Name, err)
-		}
+	if err := checkSweep(sets, ratios, s.e.in); err != nil {
+		return err
 	}
 	s.ratios = append(s.ratios[:0], ratios...)
 	s.names = s.names[:0]
@@ -262,4 +249,25 @@ func (s *Stream) observePoint(i int) {
 	splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
 	e.run(s.one[:], e.in-p.NumPruned)
 	s.cur[i] = e.batchSums[0]
+}
+
+// checkSweep checks the score sets and ratios of a sweep.
+func checkSweep(sets []ScoreSet, ratios []float64, in int) error {
+	if len(sets) == 0 {
+		return fmt.Errorf("score sets: none given: %w", ErrEmpty)
+	}
+	if len(ratios) == 0 {
+		return fmt.Errorf("ratios: none given: %w", ErrEmpty)
+	}
+	for _, r := range ratios {
+		if err := checkRatio(r); err != nil {
+			return err
+		}
+	}
+	for _, set := range sets {
+		if err := checkScores(set.Scores, in); err != nil {
+			return fmt.Errorf("score set %q: %w", set.Name, err)
+		}
+	}
+	return nil
 }

@@ -68,10 +68,18 @@ func (c *compensation) modes() ([]chanprune.Compensation, error) {
 	return modes, nil
 }
 
-// passes returns how many times the evaluated batches are read for modes:
-// once per mode, and once more to fit a repair on them without --fit.
-func (c *compensation) passes(modes []chanprune.Compensation) int {
-	n := len(modes)
+// passes returns how many times the evaluated batches are read for modes
+// and points (score set, ratio) pairs: once for none, once per point for
+// a repair, and once more to fit a repair on them without --fit.
+func (c *compensation) passes(modes []chanprune.Compensation, points int) int {
+	n := 0
+	for _, m := range modes {
+		if m == chanprune.CompensateNone {
+			n++
+		} else {
+			n += points
+		}
+	}
 	if len(c.fit) == 0 && repairs(modes) {
 		n++
 	}
@@ -87,10 +95,10 @@ func repairs(modes []chanprune.Compensation) bool {
 	return false
 }
 
-// evaluate runs one stream over the batches per mode, each point repaired
-// by it, and returns the points mode by mode. A repair is fitted first, on
-// the --fit batches or on the evaluated ones (one more pass). what names
-// the layer in warnings.
+// evaluate runs one stream over the batches for none and, for a repair,
+// one per point (so that memory holds one repaired layer), and returns the
+// points mode by mode. A repair is fitted first, on the --fit batches or on
+// the evaluated ones (one more pass). what names the layer in warnings.
 func (c *compensation) evaluate(e *chanprune.Evaluator, sets []chanprune.ScoreSet, ratios []float64, modes []chanprune.Compensation,
 	files []string, stacked bool, in int, p progress, what string) ([]chanprune.Point, error) {
 	var fit *chanprune.Fit
@@ -104,32 +112,46 @@ func (c *compensation) evaluate(e *chanprune.Evaluator, sets []chanprune.ScoreSe
 	var points []chanprune.Point
 	for _, mode := range modes {
 		r := chanprune.Repair{Mode: mode, Damp: c.damp}
-		if mode != chanprune.CompensateNone {
-			r.Fit = fit
+		if mode == chanprune.CompensateNone {
+			pts, err := c.stream(e, sets, ratios, r, files, stacked, in, p)
+			if err != nil {
+				return nil, err
+			}
+			points = append(points, pts...)
+			continue
 		}
-		s, err := e.NewRepairedStream(sets, ratios, r)
-		if errors.Is(err, chanprune.ErrNotPositiveDefinite) {
-			return nil, fmt.Errorf("--compensate lstsq --damp %v: %w", c.damp, err)
-		} else if err != nil {
-			return nil, fmt.Errorf("--scores: %w", err)
-		}
-		batches, err := openBatches(files, stacked)
-		if err != nil {
-			return nil, err
-		}
-		if err := observeBatches(s, batches, in, p); err != nil {
-			return nil, err
-		}
-		pts, err := s.Result()
-		if err != nil {
-			return nil, err
-		}
-		for _, pt := range pts {
-			pt.FitEvaluated = mode != chanprune.CompensateNone && len(c.fit) == 0
-			points = append(points, pt)
+		r.Fit = fit
+		for _, set := range sets {
+			for _, ratio := range ratios {
+				pts, err := c.stream(e, []chanprune.ScoreSet{set}, []float64{ratio}, r, files, stacked, in, p)
+				if err != nil {
+					return nil, err
+				}
+				pts[0].FitEvaluated = len(c.fit) == 0
+				points = append(points, pts...)
+			}
 		}
 	}
 	return points, nil
+}
+
+// stream evaluates sets at ratios repaired by r over the batches.
+func (c *compensation) stream(e *chanprune.Evaluator, sets []chanprune.ScoreSet, ratios []float64, r chanprune.Repair,
+	files []string, stacked bool, in int, p progress) ([]chanprune.Point, error) {
+	s, err := e.NewRepairedStream(sets, ratios, r)
+	if errors.Is(err, chanprune.ErrNotPositiveDefinite) {
+		return nil, fmt.Errorf("--compensate lstsq --damp %v: %w", c.damp, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("--scores: %w", err)
+	}
+	batches, err := openBatches(files, stacked)
+	if err != nil {
+		return nil, err
+	}
+	if err := observeBatches(s, batches, in, p); err != nil {
+		return nil, err
+	}
+	return s.Result()
 }
 
 // fitSet observes the --fit batches, or the evaluated ones, into a Fit.

@@ -48,7 +48,7 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(progressOut, batches.Len()*comp.passes(modes), "batches", !*quiet && *format != "json")
+	p := newProgress(progressOut, batches.Len()*comp.passes(modes, 1), "batches", !*quiet && *format != "json")
 	defer p.Finish()
 	points, err := comp.evaluate(e, []chanprune.ScoreSet{{Name: *scoresPath, Scores: scores}}, []float64{ratio}, modes, files, *stacked, layer.In, p, *weight)
 	if err != nil {

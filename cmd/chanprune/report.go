@@ -64,7 +64,7 @@ func runReport(args []string, stdout io.Writer) error {
 
 	total := 0
 	for _, l := range manifest {
-		total += l.count * comp.passes(modes)
+		total += l.count * comp.passes(modes, len(l.Scores)*len(l.Ratios))
 	}
 	p := newProgress(progressOut, total, "", !*quiet && *format != "json")
 	defer p.Finish()

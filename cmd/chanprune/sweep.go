@@ -98,7 +98,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(progressOut, batches.Len()*comp.passes(modes), "batches", !*quiet && *format != "json")
+	p := newProgress(progressOut, batches.Len()*comp.passes(modes, len(sets)*len(ratios)), "batches", !*quiet && *format != "json")
 	defer p.Finish()
 	points, err := comp.evaluate(e, sets, ratios, modes, files, *stacked, layer.In, p, *weight)
 	if err != nil {
