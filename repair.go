@@ -58,19 +58,23 @@ func (f *Fit) Repair(layer Linear, pruned []int, mode Compensation, damp float64
 		}
 		isPruned[c] = true
 	}
-	return f.repair(layer, isPruned, mode, damp)
+	r, _, _, err := f.repair(layer, isPruned, mode, damp)
+	return r, err
 }
 
-// repair is Repair on a checked layer and pruned set.
-func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (RepairedLayer, error) {
+// repair is Repair on a checked layer and pruned set. It also returns
+// Cᵀ (p×k, nil for none, bias, or no channel kept or pruned) and
+// v = m_P − Cᵀ·m_K (p; zero for none): the kept channels' prediction of
+// each pruned one, x_P ≈ x_K·Cᵀ + v.
+func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (r RepairedLayer, ct, v []float64, err error) {
 	if err := checkRepair(mode, damp); err != nil {
-		return RepairedLayer{}, err
+		return r, nil, nil, err
 	}
 	if f.tokens == 0 && mode != CompensateNone {
-		return RepairedLayer{}, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
+		return r, nil, nil, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
 	}
 	in, out := layer.In, layer.Out
-	r := RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, In: in, Out: out}
+	r = RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, In: in, Out: out}
 	for c, p := range isPruned {
 		if p {
 			r.Pruned = append(r.Pruned, c)
@@ -78,19 +82,18 @@ func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp floa
 			r.Kept = append(r.Kept, c)
 		}
 	}
-	var mean, scatter, ct []float64
+	var mean, scatter []float64
 	if mode != CompensateNone {
 		mean, scatter = f.moments()
 	}
 	if mode == CompensateLstsq && len(r.Kept) > 0 && len(r.Pruned) > 0 {
-		var err error
 		if ct, err = lstsqCoefficients(scatter, in, r.Kept, r.Pruned, damp, f.workers); err != nil {
-			return RepairedLayer{}, err
+			return RepairedLayer{}, nil, nil, err
 		}
 	}
 	// v = m_P − Cᵀ·m_K, what the bias absorbs per pruned channel.
 	k := len(r.Kept)
-	v := make([]float64, len(r.Pruned))
+	v = make([]float64, len(r.Pruned))
 	if mode != CompensateNone {
 		meanKept := gather(mean, r.Kept)
 		for j, c := range r.Pruned {
@@ -124,7 +127,7 @@ func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp floa
 		}
 		r.Bias[o] = float32(b)
 	})
-	return r, nil
+	return r, ct, v, nil
 }
 
 // gather returns x at the given indexes.

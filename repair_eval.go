@@ -3,14 +3,17 @@ package chanprune
 import "fmt"
 
 // Evaluating a repair: with y'' = x_K·W_K'ᵀ + b' the repaired layer's
-// output, the metrics need y'' and d = y − y'' = x·Dᵀ + δ, where D is the
-// out×in difference of W and the repaired weight (W_K − W_K' on the kept
-// channels, W_P on the pruned ones) and δ = b − b'. Both come from one
-// evaluation of the augmented layer [W'' | D | δ] (W'' being W_K' with
-// zero columns on P) on inputs [x | x | 1]: its first In channels kept give
-// y'' (bias b'), the other In+1 pruned give d, formed directly as the seed
-// forms its d, so no cancellation of y against y'' enters the RMSE. The
-// probe is an Evaluator like any other, direct or Gram as it plans.
+// output, the metrics need y'' and d = y − y''. Writing the kept channels'
+// prediction of the pruned ones x_P ≈ x_K·Cᵀ + v (C the lstsq
+// coefficients, 0 for bias; v = m_P − Cᵀ·m_K), the residual
+// r = x_P − x_K·Cᵀ − v gives d = r·W_Pᵀ exactly, since
+// W_K' = W_K + W_P·Cᵀ and b' = b + W_P·v. So one evaluation of the probe
+// layer [W_K' | W_P] with bias b' on the inputs [x_K | r], its first
+// len(K) channels kept and the rest pruned, yields y'' and d, the latter
+// formed directly from the residual as the seed forms its d: the probe has
+// the layer's own width, and runs on the direct or Gram path as it plans,
+// certified like any evaluation. r is formed per batch by the gemm kernel
+// (a product of x_K with −Cᵀ), T·len(K)·len(P) multiply-adds.
 
 // A Repair says how an evaluation repairs the layer after pruning.
 type Repair struct {
@@ -23,9 +26,8 @@ type Repair struct {
 
 // repairScratch is what an Evaluator keeps for repairs.
 type repairScratch struct {
-	layer Linear    // the layer, unpacked
-	x2    []float32 // an augmented batch [x | x | 1]
-	fit   *Fit      // the fit set of the evaluated batches
+	layer Linear // the layer, unpacked
+	fit   *Fit   // the fit set of the evaluated batches
 }
 
 // repairState returns the repair scratch, unpacking the layer on first use.
@@ -58,70 +60,103 @@ func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, error) {
 	return rs.fit, nil
 }
 
-// augment sets the scratch to the augmented batch [x | x | 1] and returns it.
-func (e *Evaluator) augment(x []float32) []float32 {
-	rs, in := e.repairState(), e.in
-	tokens, in2 := len(x)/in, 2*in+1
-	if cap(rs.x2) < tokens*in2 {
-		rs.x2 = make([]float32, tokens*in2)
-	}
-	x2 := rs.x2[:tokens*in2]
-	for t := range tokens {
-		row, dst := x[t*in:(t+1)*in], x2[t*in2:(t+1)*in2]
-		copy(dst, row)
-		copy(dst[in:], row)
-		dst[2*in] = 1
-	}
-	return x2
-}
-
 // A repairProbe evaluates one repaired layer against the original.
 type repairProbe struct {
-	layer RepairedLayer
-	e     *Evaluator // on the augmented layer, its first In channels kept
-	m     Metrics
-	one   [1][]float32
+	layer    RepairedLayer
+	e        *Evaluator // on [W_K' | W_P], b': the first len(Kept) channels kept
+	resid    *product   // x ↦ −x_K·Cᵀ − v; nil where C is 0
+	negV     []float32  // −v, when resid is nil
+	in       int
+	c, x3    []float32 // scratch: the product, and the probe's input [x_K | r]
+	m        Metrics
+	one      [1][]float32
+	workers  int
+	channels []int32 // K then P
 }
 
 // newRepairProbe fits r on fit for the pruned channels and builds the
-// Evaluator of its augmented layer.
+// Evaluator of its probe layer.
 func (e *Evaluator) newRepairProbe(fit *Fit, isPruned []bool, r Repair) (*repairProbe, error) {
 	orig := e.repairState().layer
-	rl, err := fit.repair(orig, isPruned, r.Mode, r.Damp)
+	rl, ct, v, err := fit.repair(orig, isPruned, r.Mode, r.Damp)
 	if err != nil {
 		return nil, err
 	}
-	in, in2, k := e.in, 2*e.in+1, len(rl.Kept)
-	w2 := make([]float32, e.out*in2)
+	in, k, p := e.in, len(rl.Kept), len(rl.Pruned)
+	w3 := make([]float32, e.out*in)
 	for o := range e.out {
-		w, row := orig.Weight[o*in:(o+1)*in], w2[o*in2:(o+1)*in2]
-		copy(row[in:], w)
-		for a, c := range rl.Kept {
-			v := rl.Weight[o*k+a]
-			row[c] = v
-			row[in+c] = float32(float64(w[c]) - float64(v))
+		copy(w3[o*in:], rl.Weight[o*k:(o+1)*k])
+		for j, c := range rl.Pruned {
+			w3[o*in+k+j] = orig.Weight[o*in+c]
 		}
-		row[2*in] = float32(float64(orig.Bias[o]) - float64(rl.Bias[o]))
 	}
-	pe, err := NewEvaluator(Linear{Weight: w2, Bias: rl.Bias, In: in2, Out: e.out},
+	pe, err := NewEvaluator(Linear{Weight: w3, Bias: rl.Bias, In: in, Out: e.out},
 		WithKernel(e.kern.name), WithWorkers(e.workers), WithMethod(e.method))
 	if err != nil {
 		return nil, err
 	}
-	for p := range pe.order { // the augmented channels In … 2·In pruned first
-		pe.order[p] = int32((p + in) % in2)
+	for i := range pe.order { // the residual channels k … in−1 pruned first
+		pe.order[i] = int32((i + k) % in)
 	}
-	return &repairProbe{layer: rl, e: pe}, nil
+	probe := &repairProbe{layer: rl, e: pe, in: in, workers: e.workerCount()}
+	for _, c := range rl.Kept {
+		probe.channels = append(probe.channels, int32(c))
+	}
+	for _, c := range rl.Pruned {
+		probe.channels = append(probe.channels, int32(c))
+	}
+	probe.negV = make([]float32, p)
+	for j, x := range v {
+		probe.negV[j] = float32(-x)
+	}
+	if ct != nil {
+		negC := make([]float32, len(ct))
+		for i, x := range ct {
+			negC[i] = float32(-x)
+		}
+		probe.resid = newProduct(e.kern, negC, probe.negV, probe.channels[:k], in, p)
+	}
+	return probe, nil
 }
 
-// observe evaluates the augmented batch x2 of batch b (x) and returns its
-// sums, the method that ran and whether they are uncertified.
-func (p *repairProbe) observe(x2, x []float32, b int) (sums, Method, bool, error) {
-	p.one[0] = x2
+// augment sets the probe's input to [x_K | r] for batch x and returns it.
+func (p *repairProbe) augment(x []float32) []float32 {
+	in, k := p.in, len(p.layer.Kept)
+	tokens, np := len(x)/in, in-k
+	if cap(p.x3) < len(x) {
+		p.x3 = make([]float32, len(x))
+	}
+	x3 := p.x3[:len(x)]
+	if p.resid != nil {
+		if cap(p.c) < tokens*np {
+			p.c = make([]float32, tokens*np)
+		}
+		p.resid.run(p.c[:tokens*np], x, p.workers)
+	}
+	for t := range tokens {
+		row, dst := x[t*in:(t+1)*in], x3[t*in:(t+1)*in]
+		for i, c := range p.channels[:k] {
+			dst[i] = row[c]
+		}
+		r := dst[k:]
+		for j, c := range p.channels[k:] {
+			if p.resid != nil {
+				r[j] = row[c] + p.c[t*np+j]
+			} else {
+				r[j] = row[c] + p.negV[j]
+			}
+		}
+	}
+	return x3
+}
+
+// observe evaluates batch b (x) and returns its sums, the method that ran
+// and whether they are uncertified.
+func (p *repairProbe) observe(x []float32, b int) (sums, Method, bool, error) {
+	p.one[0] = p.augment(x)
 	defer func() { p.one[0] = nil }()
-	in := p.e.in / 2
-	if err := p.e.measure(&p.m, p.one[:], in+1); err != nil {
-		return sums{}, 0, false, nonFiniteBatch(b, x, in)
+	if err := p.e.measure(&p.m, p.one[:], p.in-len(p.layer.Kept)); err != nil {
+		return sums{}, 0, false, nonFiniteBatch(b, x, p.in)
 	}
 	return p.e.batchSums[0], p.e.ran[0], p.m.Uncertified > 0, nil
 }
@@ -175,7 +210,7 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 	*m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k), PerBatch: m.PerBatch[:0]}
 	m.setRepair(r, fit)
 	for b, x := range batches {
-		s, method, uncertified, err := probe.observe(e.augment(x), x, b)
+		s, method, uncertified, err := probe.observe(x, b)
 		if err != nil {
 			return err
 		}

@@ -53,10 +53,9 @@ func (s *Stream) setRepair(r Repair, fit *Fit) error {
 // observeRepaired sets the sums of every pair on the batch in progress from
 // its repaired layer.
 func (s *Stream) observeRepaired(batch []float32) error {
-	x2 := s.e.augment(batch)
 	for i, probe := range s.repair {
 		var err error
-		if s.cur[i], s.ran[i], s.uncertified[i], err = probe.observe(x2, batch, s.batches); err != nil {
+		if s.cur[i], s.ran[i], s.uncertified[i], err = probe.observe(batch, s.batches); err != nil {
 			return err
 		}
 	}
