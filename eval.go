@@ -219,20 +219,21 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	}
 	k := NumPruned(e.in, ratio)
 	pruneOrder(e.order, scores)
-	if err := e.measure(m, batches, k); err != nil {
+	if err := e.measure(m, batches, k, e.plan(batches, 1, false)); err != nil {
 		return err
 	}
 	m.Ratio, m.Tie = ratio, tieAt(e.order, scores, k)
 	return nil
 }
 
-// measure evaluates batches with the first k channels of e.order pruned,
-// writing into m all but its Ratio and Tie.
-func (e *Evaluator) measure(m *Metrics, batches [][]float32, k int) error {
+// measure evaluates batches by method (Direct or Gram, as planned) with
+// the first k channels of e.order pruned, writing into m all but its Ratio
+// and Tie.
+func (e *Evaluator) measure(m *Metrics, batches [][]float32, k int, method Method) error {
 	splitChannels(e.perm, e.order, k, e.pruned)
 	e.ran = slices.Grow(e.ran[:0], len(batches))[:len(batches)]
 	uncertified := 0
-	if e.plan(batches, 1, false) == Gram {
+	if method == Gram {
 		uncertified = e.runGram(batches, k)
 	} else {
 		e.run(batches, e.in-k)

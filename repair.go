@@ -104,29 +104,25 @@ func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp floa
 		}
 	}
 	r.Weight, r.Bias = make([]float32, out*k), make([]float32, out)
-	parallelRows(out, f.workers, func(o int) {
-		w, acc := layer.Weight[o*in:(o+1)*in], make([]float64, k)
-		for a, c := range r.Kept {
-			acc[a] = float64(w[c])
-		}
+	shift := f.weightShift(layer, r.Kept, r.Pruned, ct) // W_P·Cᵀ, [out, k]
+	for o := range out {
+		w := layer.Weight[o*in : (o+1)*in]
 		var b float64
 		if len(layer.Bias) > 0 {
 			b = float64(layer.Bias[o])
 		}
 		for j, c := range r.Pruned {
-			wc := float64(w[c])
-			b += wc * v[j]
-			if ct != nil && wc != 0 {
-				for a, cv := range ct[j*k : (j+1)*k] {
-					acc[a] += wc * cv
-				}
-			}
-		}
-		for a, x := range acc {
-			r.Weight[o*k+a] = float32(x)
+			b += float64(w[c]) * v[j]
 		}
 		r.Bias[o] = float32(b)
-	})
+		for a, c := range r.Kept {
+			x := float64(w[c])
+			if shift != nil {
+				x += float64(shift[o*k+a])
+			}
+			r.Weight[o*k+a] = float32(x)
+		}
+	}
 	return r, ct, v, nil
 }
 
@@ -137,4 +133,29 @@ func gather(x []float64, idx []int) []float64 {
 		g[i] = x[c]
 	}
 	return g
+}
+
+// weightShift returns W_P·Cᵀ ([out, k] row-major), nil where C is, formed
+// by the gemm kernel: the rows of W are the product's inputs, their pruned
+// channels gathered, and Cᵀ its weight. Float32 sums suffice here: the
+// shift is rounded into the float32 W_K' anyway, and the metrics measure
+// the weight as written (repair_eval.go).
+func (f *Fit) weightShift(layer Linear, kept, pruned []int, ct []float64) []float32 {
+	if ct == nil {
+		return nil
+	}
+	k, p := len(kept), len(pruned)
+	c := make([]float32, k*p) // C, [k, p]: the product's weight, one row per kept channel
+	for j := range p {
+		for a := range k {
+			c[a*p+j] = float32(ct[j*k+a])
+		}
+	}
+	channels := make([]int32, p)
+	for j, ch := range pruned {
+		channels[j] = int32(ch)
+	}
+	shift := make([]float32, layer.Out*k)
+	newProduct(f.builder.kern, c, nil, channels, layer.In, k).run(shift, layer.Weight, f.workers)
+	return shift
 }

@@ -72,6 +72,7 @@ type repairProbe struct {
 	one      [1][]float32
 	workers  int
 	channels []int32 // K then P
+	spent    float64 // what the direct path has cost (planStream)
 }
 
 // newRepairProbe fits r on fit for the pruned channels and builds the
@@ -150,12 +151,16 @@ func (p *repairProbe) augment(x []float32) []float32 {
 	return x3
 }
 
-// observe evaluates batch b (x) and returns its sums, the method that ran
-// and whether they are uncertified.
-func (p *repairProbe) observe(x []float32, b int) (sums, Method, bool, error) {
+// observe evaluates batch b (x) by method, or as a stream plans it if
+// method is Auto, and returns its sums, the method that ran and whether
+// they are uncertified.
+func (p *repairProbe) observe(x []float32, b int, method Method) (sums, Method, bool, error) {
 	p.one[0] = p.augment(x)
 	defer func() { p.one[0] = nil }()
-	if err := p.e.measure(&p.m, p.one[:], p.in-len(p.layer.Kept)); err != nil {
+	if method == Auto {
+		method = p.e.planStream(p.one[:], 1, &p.spent)
+	}
+	if err := p.e.measure(&p.m, p.one[:], p.in-len(p.layer.Kept), method); err != nil {
 		return sums{}, 0, false, nonFiniteBatch(b, x, p.in)
 	}
 	return p.e.batchSums[0], p.e.ran[0], p.m.Uncertified > 0, nil
@@ -209,8 +214,9 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 	}
 	*m = Metrics{Ratio: ratio, NumPruned: k, Tie: tieAt(e.order, scores, k), PerBatch: m.PerBatch[:0]}
 	m.setRepair(r, fit)
+	plan := probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
 	for b, x := range batches {
-		s, method, uncertified, err := probe.observe(x, b)
+		s, method, uncertified, err := probe.observe(x, b, plan)
 		if err != nil {
 			return err
 		}

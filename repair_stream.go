@@ -55,7 +55,7 @@ func (s *Stream) setRepair(r Repair, fit *Fit) error {
 func (s *Stream) observeRepaired(batch []float32) error {
 	for i, probe := range s.repair {
 		var err error
-		if s.cur[i], s.ran[i], s.uncertified[i], err = probe.observe(batch, s.batches); err != nil {
+		if s.cur[i], s.ran[i], s.uncertified[i], err = probe.observe(batch, s.batches, Auto); err != nil {
 			return err
 		}
 	}
