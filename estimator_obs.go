@@ -24,8 +24,10 @@ import (
 // order is that of ‖W[:,c]‖.
 //
 // Cost: observing forms Σ xᵀx like a Fit (tokens·In²/2 multiply-adds on
-// the Gram kernel); Scores inverts A once (In³, float64) and then takes
-// In steps of (In + Out)·In each, In²·(In + Out) in all. The state holds
+// the Gram kernel); Scores inverts A once (In³, float64), forms
+// Q = WᵀW once (Out·In²/2 on the Gram kernel) and then takes In steps of
+// 2·In² each: the costs Σ_o W'_oc² are Q's diagonal, and refitting W'
+// updates Q (W' itself is never formed). The state holds
 // Σ x and Σ xᵀx in float64 (8·In² bytes, saved as JSON).
 type obs struct {
 	Tokens int       `json:"tokens"`
@@ -34,8 +36,7 @@ type obs struct {
 
 	damp   float64
 	weight []float32 // W, [out, in]
-	out    int
-	fit    *Fit // forms Σ xᵀx; its sums are Sum and XX
+	fit    *Fit      // forms Σ xᵀx; its sums are Sum and XX
 }
 
 func newOBS(layer Linear, opts EstimatorOptions) (scorer, error) {
@@ -48,7 +49,7 @@ func newOBS(layer Linear, opts EstimatorOptions) (scorer, error) {
 		return nil, err
 	}
 	fit := newFit(kern, layer.In, runtime.GOMAXPROCS(0))
-	return &obs{Sum: fit.sum, XX: fit.xx, damp: damp, weight: layer.Weight, out: layer.Out, fit: fit}, nil
+	return &obs{Sum: fit.sum, XX: fit.xx, damp: damp, weight: layer.Weight, fit: fit}, nil
 }
 
 func (o *obs) observe(a activations) error {
@@ -89,7 +90,7 @@ func (o *obs) scores() []float32 {
 // scoresChecked returns the scores, or an error where A is not positive
 // definite.
 func (o *obs) scoresChecked() ([]float32, error) {
-	in, out := o.fit.in, o.out
+	in := o.fit.in
 	_, scatter := o.fit.moments()
 	all := make([]int, in)
 	for c := range all {
@@ -110,37 +111,49 @@ func (o *obs) scoresChecked() ([]float32, error) {
 		z[c] = 1
 		cholSolve(hinv, in, z)
 	})
-	wt := make([]float64, in*out) // W'ᵀ: row c is channel c's weights
-	for r := range out {
-		for c, v := range o.weight[r*in : (r+1)*in] {
-			wt[c*out+r] = float64(v)
+	// Q = W'ᵀW' (In×In, float64), so that a channel's cost Σ_o W'_oc² is
+	// Q_cc and a step costs In² rather than Out·In: formed once like a
+	// fit set's Σ xᵀx, the rows of W standing for tokens.
+	wFit := newFit(o.fit.builder.kern, in, o.fit.workers)
+	if err := wFit.Observe(o.weight); err != nil {
+		return nil, fmt.Errorf("obs: %w", err)
+	}
+	q := wFit.xx
+	for i := range in {
+		for j := i + 1; j < in; j++ {
+			q[j*in+i] = q[i*in+j]
 		}
 	}
 	removed := make([]bool, in)
 	scores := make([]float32, in)
+	hq, qq := make([]float64, in), make([]float64, in) // row p of A⁻¹ and of Q before the step
 	for step := range in {
-		q, best := -1, math.Inf(1)
+		p, best := -1, math.Inf(1)
 		for c := range in {
 			if removed[c] {
 				continue
 			}
-			if cost := dot64(wt[c*out:(c+1)*out], wt[c*out:(c+1)*out]) / inverse[c*in+c]; cost < best || q < 0 {
-				q, best = c, cost
+			if cost := q[c*in+c] / inverse[c*in+c]; cost < best || p < 0 {
+				p, best = c, cost
 			}
 		}
-		removed[q], scores[q] = true, float32(step)
-		hq, wq, d := inverse[q*in:(q+1)*in], wt[q*out:(q+1)*out], inverse[q*in+q]
-		parallelRows(in, o.fit.workers, func(c int) {
-			if removed[c] {
+		removed[p], scores[p] = true, float32(step)
+		copy(hq, inverse[p*in:(p+1)*in])
+		copy(qq, q[p*in:(p+1)*in])
+		d, qpp := hq[p], qq[p]
+		// W'_c −= f_c·W'_p with f_c = [A⁻¹]_pc / [A⁻¹]_pp, so
+		// Q_ab −= f_b·Q_ap + f_a·Q_pb − f_a·f_b·Q_pp.
+		parallelRows(in, o.fit.workers, func(a int) {
+			if removed[a] {
 				return
 			}
-			f := hq[c] / d
-			row, w := inverse[c*in:(c+1)*in], wt[c*out:(c+1)*out]
-			for j, v := range hq {
-				row[j] -= f * v
-			}
-			for r, v := range wq {
-				w[r] -= f * v
+			fa := hq[a] / d
+			row, qrow := inverse[a*in:(a+1)*in], q[a*in:(a+1)*in]
+			qap := qrow[p]
+			for b, h := range hq {
+				fb := h / d
+				row[b] -= fa * h
+				qrow[b] -= fb*qap + fa*qq[b] - fa*fb*qpp
 			}
 		})
 	}
