@@ -9,25 +9,35 @@ import (
 // batches, their column sums and Σ_t x_tᵀx_t, all in float64, so that a fit
 // set larger than memory streams through it. Σ xᵀx is formed by the float32
 // Gram kernel over blocks of at most gramRows rows, each block rounded once
-// into the float64 sum. A Fit holds 12·In² bytes; it is not safe for
+// into the float64 sum. The rows are first shifted by the first batch's
+// column means (x − μ₀, rounded to float32 relative to the difference), so
+// that channels whose mean dwarfs their spread keep the digits of their
+// scatter: S = Σ(x−μ₀)ᵀ(x−μ₀) − T·(m−μ₀)ᵀ(m−μ₀) cancels only what the
+// shift leaves. A Fit holds about 12·In² bytes; it is not safe for
 // concurrent use, but is independent of the Evaluator that made it.
 type Fit struct {
 	in, tokens, workers int
-	sum                 []float64 // Σ_t x_t
-	xx                  []float64 // Σ_t x_tᵀx_t, In×In, upper triangle
-	block               []float32 // one block's xᵀx
+	centre              bool      // shift the rows by the first batch's means
+	shift               []float32 // μ₀, set by the first batch (centre only)
+	sum                 []float64 // Σ_t (x_t − μ₀)
+	xx                  []float64 // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In, upper triangle
+	block               []float32 // one block's Gram matrix
 	blockSum            []float64 // one block's column sums
+	rows                []float32 // one block's shifted rows
 	builder             *gramBuilder
 }
 
 // NewFit returns an empty fit set for the Evaluator's layer, formed with its
 // kernel and workers.
-func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount()) }
+func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount(), true) }
 
-func newFit(kern *kernel, in, workers int) *Fit {
+// newFit returns an empty fit set, shifting its rows if centre; without,
+// xx is Σ xᵀx itself.
+func newFit(kern *kernel, in, workers int, centre bool) *Fit {
 	return &Fit{
 		in:       in,
 		workers:  workers,
+		centre:   centre,
 		sum:      make([]float64, in),
 		xx:       make([]float64, in*in),
 		block:    make([]float32, in*in),
@@ -52,8 +62,16 @@ func (f *Fit) Observe(batch []float32) error {
 		return fmt.Errorf("fit batch: activation [%d, %d] is %v: %w", i/in, i%in, batch[i], ErrNonFinite)
 	}
 	rows := len(batch) / in
+	if f.centre && f.shift == nil {
+		f.shift = columnMeans(batch, in)
+	}
 	for r0 := 0; r0 < rows; r0 += gramRows {
-		f.builder.build(f.block, f.blockSum, batch[r0*in:min(rows, r0+gramRows)*in], f.workers)
+		block := batch[r0*in : min(rows, r0+gramRows)*in]
+		if f.shift != nil {
+			f.rows = shiftRows(f.rows, block, f.shift)
+			block = f.rows
+		}
+		f.builder.build(f.block, f.blockSum, block, f.workers)
 		for i := range in {
 			f.sum[i] += f.blockSum[i]
 			acc, g := f.xx[i*in+i:(i+1)*in], f.block[i*in+i:(i+1)*in]
@@ -70,26 +88,65 @@ func (f *Fit) Observe(batch []float32) error {
 func (f *Fit) Tokens() int { return f.tokens }
 
 // moments returns the fit set's mean m and its centred scatter
-// S = Σ xᵀx − T·m·mᵀ, In×In with both triangles, in float64.
+// S = Σ xᵀx − T·m·mᵀ (of the shifted rows: the same S), In×In with both
+// triangles, in float64.
 func (f *Fit) moments() (mean, scatter []float64) {
 	in, t := f.in, float64(f.tokens)
-	mean = make([]float64, in)
-	for i, s := range f.sum {
-		mean[i] = s / t
-	}
 	scatter = make([]float64, in*in)
 	for i := range in {
 		for j := i; j < in; j++ {
-			v := f.xx[i*in+j] - f.sum[i]*mean[j]
+			v := f.xx[i*in+j] - f.sum[i]*f.sum[j]/t
 			scatter[i*in+j], scatter[j*in+i] = v, v
 		}
 	}
-	return mean, scatter
+	return f.mean(), scatter
+}
+
+// mean returns the fit set's mean.
+func (f *Fit) mean() []float64 {
+	m := make([]float64, f.in)
+	for i, s := range f.sum {
+		m[i] = s / float64(f.tokens)
+		if f.shift != nil {
+			m[i] += float64(f.shift[i])
+		}
+	}
+	return m
+}
+
+// columnMeans returns the mean of each of x's in columns, in float32.
+func columnMeans(x []float32, in int) []float32 {
+	sums := make([]float64, in)
+	for t := range len(x) / in {
+		for c, v := range x[t*in : (t+1)*in] {
+			sums[c] += float64(v)
+		}
+	}
+	means := make([]float32, in)
+	for c, s := range sums {
+		means[c] = float32(s / float64(len(x)/in))
+	}
+	return means
+}
+
+// shiftRows sets dst (grown as needed) to the rows of x less shift.
+func shiftRows(dst, x, shift []float32) []float32 {
+	if cap(dst) < len(x) {
+		dst = make([]float32, len(x))
+	}
+	dst = dst[:len(x)]
+	in := len(shift)
+	for t := 0; t < len(x); t += in {
+		for c, v := range x[t : t+in] {
+			dst[t+c] = v - shift[c]
+		}
+	}
+	return dst
 }
 
 // reset empties the fit set, keeping its memory.
 func (f *Fit) reset() {
-	f.tokens = 0
+	f.tokens, f.shift = 0, nil
 	clear(f.sum)
 	clear(f.xx)
 }

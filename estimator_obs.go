@@ -31,8 +31,9 @@ import (
 // Σ x and Σ xᵀx in float64 (8·In² bytes, saved as JSON).
 type obs struct {
 	Tokens int       `json:"tokens"`
-	Sum    []float64 `json:"sum"` // Σ_t x_t
-	XX     []float64 `json:"xx"`  // Σ_t x_tᵀx_t, In×In row-major, upper triangle (the lower is 0)
+	Shift  []float32 `json:"shift"` // μ₀, the first batch's column means (Fit)
+	Sum    []float64 `json:"sum"`   // Σ_t (x_t − μ₀)
+	XX     []float64 `json:"xx"`    // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In row-major, upper triangle (the lower is 0)
 
 	damp   float64
 	weight []float32 // W, [out, in]
@@ -48,7 +49,7 @@ func newOBS(layer Linear, opts EstimatorOptions) (scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	fit := newFit(kern, layer.In, runtime.GOMAXPROCS(0))
+	fit := newFit(kern, layer.In, runtime.GOMAXPROCS(0), true)
 	return &obs{Sum: fit.sum, XX: fit.xx, damp: damp, weight: layer.Weight, fit: fit}, nil
 }
 
@@ -56,12 +57,13 @@ func (o *obs) observe(a activations) error {
 	if err := o.fit.Observe(a.x); err != nil {
 		return err
 	}
-	o.Tokens = o.fit.tokens
+	o.Tokens, o.Shift = o.fit.tokens, o.fit.shift
 	return nil
 }
 
 func (o *obs) restore(in, batches int) error {
-	if len(o.Sum) != in || len(o.XX) != in*in || o.Tokens < 0 || (o.Tokens == 0) != (batches == 0) {
+	if len(o.Sum) != in || len(o.XX) != in*in || o.Tokens < 0 || (o.Tokens == 0) != (batches == 0) ||
+		len(o.Shift) != in && (len(o.Shift) != 0 || batches != 0) {
 		return fmt.Errorf("tokens %d, %d sums and %d products for %d channels after %d batches: %w",
 			o.Tokens, len(o.Sum), len(o.XX), in, batches, ErrState)
 	}
@@ -75,7 +77,12 @@ func (o *obs) restore(in, batches int) error {
 			}
 		}
 	}
-	o.fit.sum, o.fit.xx, o.fit.tokens = o.Sum, o.XX, o.Tokens
+	for i, v := range o.Shift {
+		if !isFinite(float64(v)) {
+			return fmt.Errorf("shift[%d] is %v: %w", i, v, ErrState)
+		}
+	}
+	o.fit.sum, o.fit.xx, o.fit.tokens, o.fit.shift = o.Sum, o.XX, o.Tokens, o.Shift
 	return nil
 }
 
@@ -114,7 +121,7 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	// Q = W'ᵀW' (In×In, float64), so that a channel's cost Σ_o W'_oc² is
 	// Q_cc and a step costs In² rather than Out·In: formed once like a
 	// fit set's Σ xᵀx, the rows of W standing for tokens.
-	wFit := newFit(o.fit.builder.kern, in, o.fit.workers)
+	wFit := newFit(o.fit.builder.kern, in, o.fit.workers, false)
 	if err := wFit.Observe(o.weight); err != nil {
 		return nil, fmt.Errorf("obs: %w", err)
 	}

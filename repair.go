@@ -58,20 +58,19 @@ func (f *Fit) Repair(layer Linear, pruned []int, mode Compensation, damp float64
 		}
 		isPruned[c] = true
 	}
-	r, _, _, err := f.repair(layer, isPruned, mode, damp)
+	r, _, err := f.repair(layer, isPruned, mode, damp)
 	return r, err
 }
 
 // repair is Repair on a checked layer and pruned set. It also returns
-// Cᵀ (p×k, nil for none, bias, or no channel kept or pruned) and
-// v = m_P − Cᵀ·m_K (p; zero for none): the kept channels' prediction of
-// each pruned one, x_P ≈ x_K·Cᵀ + v.
-func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (r RepairedLayer, ct, v []float64, err error) {
+// Cᵀ (p×k; nil for none, bias, or no channel kept or pruned): the kept
+// channels' prediction of each pruned one, x_P − m_P ≈ (x_K − m_K)·Cᵀ.
+func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (r RepairedLayer, ct []float64, err error) {
 	if err := checkRepair(mode, damp); err != nil {
-		return r, nil, nil, err
+		return r, nil, err
 	}
 	if f.tokens == 0 && mode != CompensateNone {
-		return r, nil, nil, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
+		return r, nil, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
 	}
 	in, out := layer.In, layer.Out
 	r = RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, In: in, Out: out}
@@ -88,12 +87,12 @@ func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp floa
 	}
 	if mode == CompensateLstsq && len(r.Kept) > 0 && len(r.Pruned) > 0 {
 		if ct, err = lstsqCoefficients(scatter, in, r.Kept, r.Pruned, damp, f.workers); err != nil {
-			return RepairedLayer{}, nil, nil, err
+			return RepairedLayer{}, nil, err
 		}
 	}
 	// v = m_P − Cᵀ·m_K, what the bias absorbs per pruned channel.
 	k := len(r.Kept)
-	v = make([]float64, len(r.Pruned))
+	v := make([]float64, len(r.Pruned))
 	if mode != CompensateNone {
 		meanKept := gather(mean, r.Kept)
 		for j, c := range r.Pruned {
@@ -123,7 +122,7 @@ func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp floa
 			r.Weight[o*k+a] = float32(x)
 		}
 	}
-	return r, ct, v, nil
+	return r, ct, nil
 }
 
 // gather returns x at the given indexes.

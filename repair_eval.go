@@ -6,14 +6,16 @@ import "fmt"
 // output, the metrics need y'' and d = y − y''. Writing the kept channels'
 // prediction of the pruned ones x_P ≈ x_K·Cᵀ + v (C the lstsq
 // coefficients, 0 for bias; v = m_P − Cᵀ·m_K), the residual
-// r = x_P − x_K·Cᵀ − v gives d = r·W_Pᵀ exactly, since
+// r = x_P − x_K·Cᵀ − v = (x_P − m_P) − (x_K − m_K)·Cᵀ gives d = r·W_Pᵀ exactly, since
 // W_K' = W_K + W_P·Cᵀ and b' = b + W_P·v. So one evaluation of the probe
 // layer [W_K' | W_P] with bias b' on the inputs [x_K | r], its first
 // len(K) channels kept and the rest pruned, yields y'' and d, the latter
 // formed directly from the residual as the seed forms its d: the probe has
 // the layer's own width, and runs on the direct or Gram path as it plans,
 // certified like any evaluation. r is formed per batch by the gemm kernel
-// (a product of x_K with −Cᵀ), T·len(K)·len(P) multiply-adds.
+// from the centred rows x − m (a product of x_K − m_K with −Cᵀ),
+// T·len(K)·len(P) multiply-adds: centred, channels whose mean dwarfs their
+// spread do not cost r its digits.
 
 // A Repair says how an evaluation repairs the layer after pruning.
 type Repair struct {
@@ -64,10 +66,11 @@ func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, error) {
 type repairProbe struct {
 	layer    RepairedLayer
 	e        *Evaluator // on [W_K' | W_P], b': the first len(Kept) channels kept
-	resid    *product   // x ↦ −x_K·Cᵀ − v; nil where C is 0
-	negV     []float32  // −v, when resid is nil
+	resid    *product   // x ↦ −x_K·Cᵀ on centred rows; nil where C is 0
+	mean     []float32  // the fit set's mean m
 	in       int
 	c, x3    []float32 // scratch: the product, and the probe's input [x_K | r]
+	xs       []float32 // scratch: the centred rows x − m
 	m        Metrics
 	one      [1][]float32
 	workers  int
@@ -79,7 +82,7 @@ type repairProbe struct {
 // Evaluator of its probe layer.
 func (e *Evaluator) newRepairProbe(fit *Fit, isPruned []bool, r Repair) (*repairProbe, error) {
 	orig := e.repairState().layer
-	rl, ct, v, err := fit.repair(orig, isPruned, r.Mode, r.Damp)
+	rl, ct, err := fit.repair(orig, isPruned, r.Mode, r.Damp)
 	if err != nil {
 		return nil, err
 	}
@@ -106,16 +109,18 @@ func (e *Evaluator) newRepairProbe(fit *Fit, isPruned []bool, r Repair) (*repair
 	for _, c := range rl.Pruned {
 		probe.channels = append(probe.channels, int32(c))
 	}
-	probe.negV = make([]float32, p)
-	for j, x := range v {
-		probe.negV[j] = float32(-x)
+	probe.mean = make([]float32, in)
+	if r.Mode != CompensateNone {
+		for c, m := range fit.mean() {
+			probe.mean[c] = float32(m)
+		}
 	}
 	if ct != nil {
 		negC := make([]float32, len(ct))
 		for i, x := range ct {
 			negC[i] = float32(-x)
 		}
-		probe.resid = newProduct(e.kern, negC, probe.negV, probe.channels[:k], in, p)
+		probe.resid = newProduct(e.kern, negC, nil, probe.channels[:k], in, p)
 	}
 	return probe, nil
 }
@@ -128,23 +133,23 @@ func (p *repairProbe) augment(x []float32) []float32 {
 		p.x3 = make([]float32, len(x))
 	}
 	x3 := p.x3[:len(x)]
+	p.xs = shiftRows(p.xs, x, p.mean)
 	if p.resid != nil {
 		if cap(p.c) < tokens*np {
 			p.c = make([]float32, tokens*np)
 		}
-		p.resid.run(p.c[:tokens*np], x, p.workers)
+		p.resid.run(p.c[:tokens*np], p.xs, p.workers)
 	}
 	for t := range tokens {
-		row, dst := x[t*in:(t+1)*in], x3[t*in:(t+1)*in]
+		row, xs, dst := x[t*in:(t+1)*in], p.xs[t*in:(t+1)*in], x3[t*in:(t+1)*in]
 		for i, c := range p.channels[:k] {
 			dst[i] = row[c]
 		}
 		r := dst[k:]
 		for j, c := range p.channels[k:] {
+			r[j] = xs[c]
 			if p.resid != nil {
-				r[j] = row[c] + p.c[t*np+j]
-			} else {
-				r[j] = row[c] + p.negV[j]
+				r[j] += p.c[t*np+j]
 			}
 		}
 	}

@@ -4,8 +4,10 @@ import "math"
 
 // refRepaired evaluates a repair in float64 from the definitions alone
 // (README, "Compensation"): two-pass centred scatter, a Gauss–Jordan solve
-// with partial pivoting, the repaired layer in float64 and the metrics
-// from y and y” formed directly. ok is false where S_KK + λI is singular.
+// with partial pivoting, the repaired layer in float64 rounded to the
+// float32 it is written as, and the metrics from the outputs of the layer
+// and of the repaired layer, formed directly in float64. ok is false where
+// S_KK + λI is singular.
 func refRepaired(l Linear, batches, fit [][]float32, pruned []bool, mode Compensation, damp float64) (rmse, cos float64, ok bool) {
 	in, out := l.In, l.Out
 	var kept, pr []int
@@ -112,6 +114,12 @@ func refRepaired(l Linear, batches, fit [][]float32, pruned []bool, mode Compens
 				v -= c[a][j] * mean[ca]
 			}
 			b2[o] += wj * v
+		}
+	}
+	for o := range out { // the repaired layer as written: float32
+		b2[o] = float64(float32(b2[o]))
+		for c := range w2[o] {
+			w2[o][c] = float64(float32(w2[o][c]))
 		}
 	}
 	for _, x := range batches {
