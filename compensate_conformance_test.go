@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,27 +54,11 @@ func loadCompensationCase(t testing.TB, dir string) *compensationCase {
 }
 
 func compensationCases(t testing.TB) map[string]*compensationCase {
-	dirs, err := filepath.Glob("testdata/conformance-ext/compensation/*/case.json")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no compensation cases found: %v", err)
-	}
 	cases := make(map[string]*compensationCase)
-	for _, d := range dirs {
-		cases[filepath.Base(filepath.Dir(d))] = loadCompensationCase(t, filepath.Dir(d))
+	for _, dir := range caseDirs(t, "testdata/conformance-ext/compensation/*") {
+		cases[filepath.Base(dir)] = loadCompensationCase(t, dir)
 	}
 	return cases
-}
-
-// checkCompensation holds m to the f64 truth of mode within the README's
-// tolerances; a null truth means m must not exist.
-func checkCompensation(want *compensationF64, m Metrics) error {
-	rmseOK := math.Abs(m.RMSE-want.RMSE) <= compRMSERel*want.RMSE ||
-		math.Abs(m.RMSE-want.RMSE) <= confRMSEAbs // the truth is 0 up to its own rounding
-	if !rmseOK || math.Abs(m.CosineSimilarity-want.CosineSimilarity) > confCosAbs || m.NumPruned != want.NumPruned {
-		return fmt.Errorf("got rmse %.12g cos %.12g k %d, want %.12g %.12g %d",
-			m.RMSE, m.CosineSimilarity, m.NumPruned, want.RMSE, want.CosineSimilarity, want.NumPruned)
-	}
-	return nil
 }
 
 // TestCompensationConformance runs every compensation case in every mode
@@ -126,7 +109,7 @@ func (c *compensationCase) run(t *testing.T, e *Evaluator, mode Compensation, me
 	if m.Uncertified > 0 && method == Gram {
 		return // a forced Gram path may keep what it cannot certify
 	}
-	if err := checkCompensation(want, m); err != nil {
+	if err := checkTruth(m, want.RMSE, want.CosineSimilarity, want.NumPruned, compRMSERel); err != nil {
 		t.Errorf("%v: %v", mode, err)
 	}
 	if m.Compensation != mode || m.FitEvaluated != (c.FitBatches == 0 && mode != CompensateNone) {

@@ -71,24 +71,38 @@ const (
 )
 
 func (c *conformanceCase) check(m Metrics) error {
-	want := c.F64
-	rmseOK := math.Abs(m.RMSE-want.RMSE) <= confRMSERel*want.RMSE ||
-		want.RMSE == 0 && math.Abs(m.RMSE) <= confRMSEAbs
-	if !rmseOK || math.Abs(m.CosineSimilarity-want.CosineSimilarity) > confCosAbs || m.NumPruned != want.NumPruned {
+	return checkTruth(m, c.F64.RMSE, c.F64.CosineSimilarity, c.F64.NumPruned, confRMSERel)
+}
+
+// checkTruth holds m to a case's float64 truth, the RMSE to rmseRel
+// relative (confRMSEAbs absolute where the truth is 0, up to its own
+// rounding: below confRMSEAbs).
+func checkTruth(m Metrics, rmse, cos float64, k int, rmseRel float64) error {
+	rmseOK := math.Abs(m.RMSE-rmse) <= rmseRel*rmse || rmse <= confRMSEAbs && math.Abs(m.RMSE) <= confRMSEAbs
+	if !rmseOK || math.Abs(m.CosineSimilarity-cos) > confCosAbs || m.NumPruned != k {
 		return fmt.Errorf("got rmse %.12g cos %.12g k %d, want %.12g %.12g %d",
-			m.RMSE, m.CosineSimilarity, m.NumPruned, want.RMSE, want.CosineSimilarity, want.NumPruned)
+			m.RMSE, m.CosineSimilarity, m.NumPruned, rmse, cos, k)
 	}
 	return nil
 }
 
-func conformanceCases(t testing.TB) map[string]*conformanceCase {
-	dirs, err := filepath.Glob("testdata/conformance/*/case.json")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no conformance cases found: %v", err)
+// caseDirs returns the folders of the cases that pattern's case.json
+// files name.
+func caseDirs(t testing.TB, pattern string) []string {
+	files, err := filepath.Glob(filepath.Join(pattern, "case.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cases %s found: %v", pattern, err)
 	}
+	dirs := make([]string, len(files))
+	for i, f := range files {
+		dirs[i] = filepath.Dir(f)
+	}
+	return dirs
+}
+
+func conformanceCases(t testing.TB) map[string]*conformanceCase {
 	cases := make(map[string]*conformanceCase)
-	for _, d := range dirs {
-		dir := filepath.Dir(d)
+	for _, dir := range caseDirs(t, "testdata/conformance/*") {
 		c, err := loadCase(dir)
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)

@@ -250,14 +250,25 @@ func (e *Evaluator) measure(m *Metrics, batches [][]float32, k int, method Metho
 		if !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
 			return nonFiniteBatch(b, batches[b], e.in)
 		}
-		m.RMSE += bm.RMSE
-		m.CosineSimilarity += bm.CosineSimilarity
-		m.PerBatch = append(m.PerBatch, bm)
+		m.addBatch(bm)
 	}
-	m.RMSE /= float64(len(batches))
-	m.CosineSimilarity /= float64(len(batches))
-	m.Method = batchesMethod(m.PerBatch)
+	m.average()
 	return nil
+}
+
+// addBatch adds a batch's metrics to m's sums and PerBatch.
+func (m *Metrics) addBatch(bm BatchMetrics) {
+	m.RMSE += bm.RMSE
+	m.CosineSimilarity += bm.CosineSimilarity
+	m.PerBatch = append(m.PerBatch, bm)
+}
+
+// average turns m's sums into the means over its PerBatch and sets its
+// Method.
+func (m *Metrics) average() {
+	m.RMSE /= float64(len(m.PerBatch))
+	m.CosineSimilarity /= float64(len(m.PerBatch))
+	m.Method = batchesMethod(m.PerBatch)
 }
 
 // acquire claims the Evaluator's scratch for call, or reports ErrBusy if

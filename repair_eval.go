@@ -230,13 +230,9 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 		if uncertified {
 			m.Uncertified++
 		}
-		m.RMSE += bm.RMSE
-		m.CosineSimilarity += bm.CosineSimilarity
-		m.PerBatch = append(m.PerBatch, bm)
+		m.addBatch(bm)
 	}
-	m.RMSE /= float64(len(batches))
-	m.CosineSimilarity /= float64(len(batches))
-	m.Method = batchesMethod(m.PerBatch)
+	m.average()
 	return nil
 }
 
