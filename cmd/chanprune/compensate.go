@@ -107,7 +107,7 @@ func (c *compensation) evaluate(e *chanprune.Evaluator, sets []chanprune.ScoreSe
 		if fit, err = c.fitSet(e, files, stacked, in, p); err != nil {
 			return nil, err
 		}
-		warnFewFitTokens(what, fit, modes, ratios, in)
+		warnFewFitTokens(what, fit, modes, ratios, in, len(c.fit) > 0)
 	}
 	var points []chanprune.Point
 	for _, mode := range modes {
@@ -186,8 +186,9 @@ func (c *compensation) fitSet(e *chanprune.Evaluator, files []string, stacked bo
 const minFitTokensPerChannel = 16
 
 // warnFewFitTokens warns, in one line, when lstsq is fitted on fewer than
-// minFitTokensPerChannel tokens per kept channel at some ratio.
-func warnFewFitTokens(what string, fit *chanprune.Fit, modes []chanprune.Compensation, ratios []float64, in int) {
+// minFitTokensPerChannel tokens per kept channel at some ratio; heldOut
+// says the fit set was given by --fit.
+func warnFewFitTokens(what string, fit *chanprune.Fit, modes []chanprune.Compensation, ratios []float64, in int, heldOut bool) {
 	lstsq := false
 	for _, m := range modes {
 		lstsq = lstsq || m == chanprune.CompensateLstsq
@@ -201,8 +202,12 @@ func warnFewFitTokens(what string, fit *chanprune.Fit, modes []chanprune.Compens
 	if !lstsq || kept == 0 || fit.Tokens() >= minFitTokensPerChannel*kept {
 		return
 	}
-	fmt.Fprintf(progressOut, "chanprune: warning: %s: lstsq is fitted on %d tokens for up to %d kept channels (fewer than %d per channel): the refit can overfit and be worse than no repair on other batches; measure it on held-out batches with --fit\n",
-		what, fit.Tokens(), kept, minFitTokensPerChannel)
+	advice := "measure it on held-out batches with --fit"
+	if heldOut {
+		advice = "more --fit batches make it safer"
+	}
+	fmt.Fprintf(progressOut, "chanprune: warning: %s: lstsq is fitted on %d tokens for up to %d kept channels (fewer than %d per channel): the refit can overfit and be worse than no repair on other batches; %s\n",
+		what, fit.Tokens(), kept, minFitTokensPerChannel, advice)
 }
 
 // repairJSON is what a result says of its repair, in json.

@@ -23,7 +23,7 @@ func repairPruned(layer chanprune.Linear, scores []float32, ratio float64, comp 
 	if err != nil {
 		return chanprune.RepairedLayer{}, err
 	}
-	warnFewFitTokens("--weight", fit, []chanprune.Compensation{mode}, []float64{ratio}, layer.In)
+	warnFewFitTokens("prune", fit, []chanprune.Compensation{mode}, []float64{ratio}, layer.In, len(comp.fit) > 0)
 	pruned, err := chanprune.PrunedChannels(scores, ratio)
 	if err != nil {
 		return chanprune.RepairedLayer{}, err
