@@ -25,7 +25,6 @@ type gramBatch struct {
 	sink     stripSink      // contractStrip
 	store    stripSink      // storeStrip
 	contract job[Evaluator] // rows, for one evaluation of a batch over gramRows
-	rowSums  job[Evaluator] // rows, for c and M
 	mirror   job[Evaluator] // block rows of G
 }
 
@@ -258,23 +257,6 @@ func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
 }
 
 func sum4(v [4]float64) float64 { return (v[0] + v[1]) + (v[2] + v[3]) }
-
-// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G and
-// w[j] = Σ_i w_ji with the kernel's contract, then overwrites the row of G
-// with M = H⊙G rounded to float32 (the exact product rounded once: a
-// float32 multiply), which the sweep then sums by prefixes.
-func (e *Evaluator) rowSum(_, j int) {
-	gb, lg, in := e.gram, e.layerGram, e.in
-	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
-	fg, fh := gb.rounds*float64(gb.diag[j]), lg.rounds*float64(lg.diag[j])
-	s := &gb.part[j]
-	*s = sums{}
-	e.kern.contractRow(h, g, gb.mask, lg.diag, gb.diag, fg, fh, s)
-	gb.c[j], gb.w[j] = s[0], s[2]
-	for i, v := range h {
-		g[i] *= v
-	}
-}
 
 // mirrorBlock is the side of the square blocks in which mirror copies, so
 // that both its reads and its writes stay in cache.
