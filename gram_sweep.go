@@ -43,7 +43,7 @@ func (s *Stream) observeGram(batch []float32) {
 // the row sums of H⊙G, score set by score set (gramSet).
 func (s *Stream) observeGramSets(batch []float32) {
 	e := s.e
-	us, tb := e.gramInputs(batch, true, false)
+	us, tb := e.gramInputs(batch, true)
 	gb := e.gram
 	workers := e.workerCount()
 	for len(s.rowM) < workers {
