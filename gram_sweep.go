@@ -9,9 +9,9 @@ package chanprune
 //
 // after the c_j and ‖y‖² that every set shares. Rather than gather M along
 // π, row q of M is summed over the channels ranked below q (lowerSum):
-// contiguous, k_max·in entries per set and batch. The row is formed once,
-// in a worker's scratch, and summed there for every set (gramRow), so M
-// never goes to memory and each row of G is read once for all the sets.
+// contiguous, k_max·in entries per set and batch. The kernel forms the row
+// of M from those of H and G as it sums (gramRow), so M is never stored,
+// and one worker sums a row for every set while it is in L1.
 
 // observeGram evaluates every pair on one batch from its Gram matrix. A
 // stream of one pair (the CLI's eval) contracts the batch as Evaluate does,
@@ -46,9 +46,6 @@ func (s *Stream) observeGramSets(batch []float32) {
 	us, tb := e.gramInputs(batch, true)
 	gb := e.gram
 	workers := e.workerCount()
-	for len(s.rowM) < workers {
-		s.rowM = append(s.rowM, make([]float32, e.in))
-	}
 	s.rows.do(e.in, workers, (*Stream).gramRow, s)
 	var hg float64
 	s.gram.r, s.gram.a, s.gram.rounds = 0, 0, gb.rounds+e.layerGram.rounds
@@ -63,13 +60,13 @@ func (s *Stream) observeGramSets(batch []float32) {
 	}
 }
 
-// gramRow sets c_j and w_j (gramBatch) from the full row j of H⊙G (G
-// mirrored) with the kernel's contract, forms the row of M = H⊙G rounded
-// to float32 (the exact product rounded once: a float32 multiply) in the
-// slot's scratch and, for each score set that prunes channel j at one of
-// its ratios, sets lower[set][j] to the row's share of ‖d‖²: M_jj plus
-// twice its sum over the channels ranked below j (lowerSum), read from L1.
-func (s *Stream) gramRow(slot, j int) {
+// gramRow sets c_j and w_j (gramBatch) from the full row j of H⊙G (G in
+// both triangles) with the kernel's contract and, for each score set that
+// prunes channel j at one of its ratios, sets lower[set][j] to the row's
+// share of ‖d‖²: M_jj plus twice the row of M = H⊙G (each entry the exact
+// product rounded once to float32) summed over the channels ranked below j
+// (lowerSum), the rows of H and G read from L1 after the first.
+func (s *Stream) gramRow(_, j int) {
 	e := s.e
 	gb, lg, in := e.gram, e.layerGram, e.in
 	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
@@ -78,14 +75,10 @@ func (s *Stream) gramRow(slot, j int) {
 	*p = sums{}
 	e.kern.contractRow(h, g, gb.mask, lg.diag, gb.diag, fg, fh, p)
 	gb.c[j], gb.w[j] = p[0], p[2]
-	m := s.rowM[slot][:in]
-	for i, v := range h {
-		m[i] = v * g[i]
-	}
 	last := s.byK[len(s.byK)-1] // the ratio that prunes the most
 	for set, rank := range s.ranks[:len(s.names)] {
 		if r := rank[j]; int(r) < s.points[set*len(s.ratios)+last].NumPruned {
-			s.lower[set][j] = float64(m[j]) + 2*e.kern.lowerSum(m, rank, r)
+			s.lower[set][j] = float64(h[j]*g[j]) + 2*e.kern.lowerSum(h, g, rank, r)
 		}
 	}
 }

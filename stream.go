@@ -38,7 +38,6 @@ type Stream struct {
 	spent   float64   // what the direct path has cost, for planStream
 	batches int
 	rows    job[Stream] // the rows of H⊙G, on the Gram path (gramRow)
-	rowM    [][]float32 // per worker slot: a row of M = H⊙G (gramRow)
 	lower   [][]float64 // per score set: each channel's share of ‖d‖² (gramRow)
 	gram    struct {
 		yy, us, tb float64

@@ -39,7 +39,7 @@ const (
 	gemmAccSig = "func(a, w []float32, k int, c []float32, ldc, m, n int)"
 	peakSig    = "func(n int)"
 
-	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
+	lowerSumSig = "func(h, g []float32, rank []int32, below int32) float64"
 	readSumSig  = "func(x []float32) float32"
 	contractSig = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
 )

@@ -26,6 +26,7 @@ func TestEncodings(t *testing.T) {
 		{cmgtS4(31, 17, 2), 0x4ea2363f, "cmgt v31.4s, v17.4s, v2.4s"},
 		{fcvtl2(1, 0), 0x4e617801, "fcvtl2 v1.2d, v0.4s"},
 		{fmulD2(1, 2, 3), 0x6e63dc41, "fmul v1.2d, v2.2d, v3.2d"},
+		{fmulS4(1, 2, 3), 0x6e23dc41, "fmul v1.4s, v2.4s, v3.4s"},
 	} {
 		if tc.w.bits != tc.bits || tc.w.text != tc.text {
 			t.Errorf("got %#08x %q, want %#08x %q", tc.w.bits, tc.w.text, tc.bits, tc.text)
