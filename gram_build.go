@@ -45,7 +45,7 @@ func newGramBuilder(kern *kernel, in int) *gramBuilder {
 // c0 … of G at strip[r·ld + c-c0].
 type stripSink func(i0, m, c0 int, strip []float32, ld int)
 
-// fuse forms the upper triangle of xᵀx, for x of any number of rows,
+// fuse forms the upper triangle of xᵀx, for x of one row or more,
 // without storing it: each tile row is formed strip by strip (stripWidth
 // columns of tiles, formed into the worker's scratch while it stays in L1)
 // and handed to sink: rows i0 … i0+m-1, columns c0 … min(in, c0+ld)-1 of
