@@ -22,7 +22,6 @@ type Fit struct {
 	sum                 []float64 // Σ_t (x_t − μ₀)
 	xx                  []float64 // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In, upper triangle
 	block               []float32 // one block's Gram matrix
-	blockSum            []float64 // one block's column sums
 	rows                []float32 // one block's shifted rows
 	builder             *gramBuilder
 }
@@ -35,14 +34,13 @@ func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount(),
 // xx is Σ xᵀx itself.
 func newFit(kern *kernel, in, workers int, centre bool) *Fit {
 	return &Fit{
-		in:       in,
-		workers:  workers,
-		centre:   centre,
-		sum:      make([]float64, in),
-		xx:       make([]float64, in*in),
-		block:    make([]float32, in*in),
-		blockSum: make([]float64, in),
-		builder:  newGramBuilder(kern, in),
+		in:      in,
+		workers: workers,
+		centre:  centre,
+		sum:     make([]float64, in),
+		xx:      make([]float64, in*in),
+		block:   make([]float32, in*in),
+		builder: newGramBuilder(kern, in),
 	}
 }
 
@@ -71,9 +69,14 @@ func (f *Fit) Observe(batch []float32) error {
 			f.rows = shiftRows(f.rows, block, f.shift)
 			block = f.rows
 		}
-		f.builder.build(f.block, f.blockSum, block, f.workers)
+		clear(f.block)
+		f.builder.add(f.block, block, f.workers)
+		for r := range len(block) / in {
+			for i, v := range block[r*in : (r+1)*in] {
+				f.sum[i] += float64(v)
+			}
+		}
 		for i := range in {
-			f.sum[i] += f.blockSum[i]
 			acc, g := f.xx[i*in+i:(i+1)*in], f.block[i*in+i:(i+1)*in]
 			for j, v := range g {
 				acc[j] += float64(v)

@@ -23,7 +23,9 @@ func contractCase(r *rand.Rand, n int, gen func() float32) (h, g, mask, hd, gd [
 // checkContract holds a kernel's contract to the float64 sums, which its
 // own float64 operations in another order may miss by a few roundings per
 // term and n·2⁻⁵³ of the sum of magnitudes; s starts nonzero, as the
-// kernel adds to it.
+// kernel adds to it. A variance term w = fg·h²·gd + fh·g²·hd is rounded
+// in its two parts before they are added, so its magnitude is that of
+// the parts (which cancel when fg and fh differ in sign).
 func checkContract(t *testing.T, kern *kernel, h, g, mask, hd, gd []float32, fg, fh float64) {
 	t.Helper()
 	start := sums{0.5, -1, 2, 3}
@@ -31,9 +33,12 @@ func checkContract(t *testing.T, kern *kernel, h, g, mask, hd, gd []float32, fg,
 	for j := range h {
 		hv, gv, m := float64(h[j]), float64(g[j]), float64(mask[j])
 		v := hv * gv
-		w := fg*hv*hv*float64(gd[j]) + fh*gv*gv*float64(hd[j])
+		wg, wh := fg*hv*hv*float64(gd[j]), fh*gv*gv*float64(hd[j])
+		w, wAbs := wg+wh, math.Abs(wg)+math.Abs(wh)
 		for i, x := range [4]float64{v, v * m, w, w * m} {
 			want[i] += x
+		}
+		for i, x := range [4]float64{v, v * m, wAbs, wAbs * m} {
 			abs[i] += math.Abs(x)
 		}
 	}

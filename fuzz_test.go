@@ -128,8 +128,8 @@ func FuzzLowerSumKernel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, n uint16, below int32, seed uint64, data []byte) {
 		forEachKernel(t, func(t *testing.T, kern *kernel) {
 			vals := &fuzzFloats{data: data}
-			m, rank := lowerSumCase(newRand(seed), int(n)%2000, vals.next)
-			checkLowerSum(t, kern, m, rank, below)
+			h, g, rank := lowerSumCase(newRand(seed), int(n)%2000, vals.next)
+			checkLowerSum(t, kern, h, g, rank, below)
 		})
 	})
 }

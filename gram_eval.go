@@ -11,22 +11,19 @@ type layerGram struct {
 
 // gramBatch is the Gram path's scratch for one batch.
 type gramBatch struct {
-	builder  *gramBuilder
-	g        []float32      // G = xᵀx, in×in (upper triangle; both for sweeps), made when first stored
-	diag     []float32      // G_ii, for the contract kernel
-	rounds   float64        // gramRounds(tokens): the roundings in an entry of G
-	colSum   []float64      // s = Σ_t x_t
-	mask     []float32      // 1 for a pruned channel, else 0
-	part     []sums         // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
-	c        []float64      // per channel j: Σ_i H_ij·G_ij
-	w        []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	sums     []sums         // per batch of a call
-	one      [1][]float32   // a batch redone on the direct path
-	sink     stripSink      // contractStrip
-	store    stripSink      // storeStrip
-	contract job[Evaluator] // rows, for one evaluation of a batch over gramRows
-	rowSums  job[Evaluator] // rows, for c and M
-	mirror   job[Evaluator] // block rows of G
+	builder *gramBuilder
+	g       []float32    // G = xᵀx, in×in, both triangles: a sweep's, made when first stored
+	diag    []float32    // G_ii, for the contract kernel
+	rounds  float64      // gramRounds(tokens): the roundings in an entry of G
+	colSum  []float64    // s = Σ_t x_t
+	mask    []float32    // 1 for a pruned channel, else 0
+	part    []sums       // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
+	c       []float64    // per channel j: Σ_i H_ij·G_ij
+	w       []float64    // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	sums    []sums       // per batch of a call
+	one     [1][]float32 // a batch redone on the direct path
+	sink    stripSink    // contractStrip
+	store   stripSink    // storeStrip
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
@@ -72,42 +69,28 @@ func (e *Evaluator) buildLayerGram() {
 	e.layerGram = lg
 }
 
-// gramInputs forms G (its upper triangle, or all of it if full) and
-// s = Σ_t x_t for batch x, and returns u·s and T·‖b‖², the bias terms of ‖y‖².
-// If fused (a batch of at most gramRows tokens, not full), it stores no G:
-// its tiles go to contractStrip as they are formed, which adds them to
-// gb.part. A full G of at most gramRows tokens is formed the same way, its
-// strips stored in both triangles (storeStrip).
-func (e *Evaluator) gramInputs(x []float32, full, fused bool) (us, tb float64) {
+// gramInputs forms G and s = Σ_t x_t for batch x (gramBuilder.fuse), and
+// returns u·s and T·‖b‖², the bias terms of ‖y‖². Unless full, it stores
+// no G: its strips go to contractStrip as they are formed, which adds them
+// to gb.part. A full G is stored in both triangles (storeStrip).
+func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
 	gb, in := e.gram, e.in
-	tokens := len(x) / in
-	gb.rounds = gramRounds(tokens)
-	if !fused && gb.g == nil {
-		gb.g = make([]float32, in*in)
-	}
-	switch {
-	case fused:
-		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.sink)
-	case full && tokens <= gramRows:
-		gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), gb.store)
-	case full:
-		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
-		gb.mirror.do(panels(in, mirrorBlock), e.workerCount(), (*Evaluator).mirrorGramRow, e)
-	default:
-		gb.builder.build(gb.g, gb.colSum, x, e.workerCount())
-	}
-	if tokens > gramRows || !(fused || full) {
-		for i := range in {
-			gb.diag[i] = gb.g[i*in+i]
+	gb.rounds = gramRounds(len(x) / in)
+	sink := gb.sink
+	if full {
+		if gb.g == nil {
+			gb.g = make([]float32, in*in)
 		}
+		sink = gb.store
 	}
+	gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), sink)
 	for c, u := range e.layerGram.u {
 		us += u * gb.colSum[c]
 	}
-	return us, float64(tokens) * e.layerGram.bb
+	return us, float64(len(x)/in) * e.layerGram.bb
 }
 
 // storeStrip is the sink (gramBuilder.fuse) of a full G: it stores the
@@ -184,7 +167,7 @@ func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
-	gb, in := e.gram, e.in
+	gb := e.gram
 	for c, p := range e.pruned {
 		gb.mask[c] = 0
 		if p {
@@ -192,11 +175,7 @@ func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
 		}
 	}
 	clear(gb.part)
-	fused := len(x)/in <= gramRows
-	us, tb := e.gramInputs(x, false, fused)
-	if !fused {
-		gb.contract.do(in, e.workerCount(), (*Evaluator).contractRow, e)
-	}
+	us, tb := e.gramInputs(x, false)
 	return e.contractedSums(us, tb, k)
 }
 
@@ -228,20 +207,11 @@ func (e *Evaluator) contractedSums(us, tb float64, k int) (sums, gramVariance) {
 	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
 
-// contractRow sets gb.part[i] to the contraction (contractFunc) of row i
-// of H⊙G right of the diagonal, for a batch over gramRows tokens, whose G
-// is stored: Σ_{j>i} M_ij, the same over j∈P, and Σ_{j>i} w_ij and the
-// same over j∈P, the variance proxies (gram_certify.go) of the entries.
-func (e *Evaluator) contractRow(_, i int) {
-	gb, lg, in := e.gram, e.layerGram, e.in
-	fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
-	e.kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
-		gb.mask[i+1:in], lg.diag[i+1:in], gb.diag[i+1:in], fg, fh, &gb.part[i])
-}
-
-// contractStrip is contractRow for a strip of G's rows i0 … i0+m-1 as the
-// builder forms it (gramBuilder.fuse): it adds the strip's entries right
-// of the diagonal, columns c0 … on, to gb.part.
+// contractStrip is the sink (gramBuilder.fuse) of one evaluation: it sets
+// gb.part[i], for the strip's rows i, to the contraction (contractFunc) of
+// the row of H⊙G right of the diagonal, strip by strip: Σ_{j>i} M_ij, the
+// same over j∈P, and Σ_{j>i} w_ij and the same over j∈P, the variance
+// proxies (gram_certify.go) of the entries.
 func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
 	gb, lg, in := e.gram, e.layerGram, e.in
 	end := min(in, c0+ld)
@@ -259,23 +229,6 @@ func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
 
 func sum4(v [4]float64) float64 { return (v[0] + v[1]) + (v[2] + v[3]) }
 
-// rowSum sets c[j] = Σ_i H_ji·G_ji over the full row j of a mirrored G and
-// w[j] = Σ_i w_ji with the kernel's contract, then overwrites the row of G
-// with M = H⊙G rounded to float32 (the exact product rounded once: a
-// float32 multiply), which the sweep then sums by prefixes.
-func (e *Evaluator) rowSum(_, j int) {
-	gb, lg, in := e.gram, e.layerGram, e.in
-	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
-	fg, fh := gb.rounds*float64(gb.diag[j]), lg.rounds*float64(lg.diag[j])
-	s := &gb.part[j]
-	*s = sums{}
-	e.kern.contractRow(h, g, gb.mask, lg.diag, gb.diag, fg, fh, s)
-	gb.c[j], gb.w[j] = s[0], s[2]
-	for i, v := range h {
-		g[i] *= v
-	}
-}
-
 // mirrorBlock is the side of the square blocks in which mirror copies, so
 // that both its reads and its writes stay in cache.
 const mirrorBlock = 64
@@ -286,9 +239,6 @@ func mirror(g []float32, in int) {
 		mirrorBlockRow(g, in, i)
 	}
 }
-
-// mirrorGramRow is the mirror job: block row i of the batch's G.
-func (e *Evaluator) mirrorGramRow(_, i int) { mirrorBlockRow(e.gram.g, e.in, i) }
 
 // mirrorBlockRow mirrors the upper triangle's rows i·mirrorBlock … onward.
 func mirrorBlockRow(g []float32, in, i int) {

@@ -5,17 +5,53 @@ import (
 	"testing"
 )
 
+// gramReference forms the upper triangle of xᵀx as fuse must, tile by
+// tile without strips: each block of gramRows rows a float32 product of
+// the gemm kernel, the blocks summed in float64 and rounded once.
+func gramReference(kern *kernel, x []float32, in int) []float32 {
+	mr, nr := kern.mr, kern.nr
+	rows := len(x) / in
+	acc := make([]float64, in*in)
+	tile, zeros := make([]float32, mr*nr), make([]float32, nr)
+	for r0 := 0; r0 < rows; r0 += gramRows {
+		n := min(rows-r0, gramRows)
+		a, w := make([]float32, n*panels(in, mr)*mr), make([]float32, n*panels(in, nr)*nr)
+		for t := range n {
+			packRow(a, x[(r0+t)*in:(r0+t+1)*in], n, t, mr)
+			packRow(w, x[(r0+t)*in:(r0+t+1)*in], n, t, nr)
+		}
+		for i0 := 0; i0 < in; i0 += mr {
+			for j0 := i0 / nr * nr; j0 < in; j0 += nr {
+				m, k := min(mr, in-i0), min(nr, in-j0)
+				kern.gemm(a[i0*n:(i0+mr)*n], w[j0*n:(j0+nr)*n], n, zeros, tile, nr, m, k)
+				for r := range m {
+					for c := max(0, i0+r-j0); c < k; c++ {
+						acc[(i0+r)*in+j0+c] += float64(tile[r*nr+c])
+					}
+				}
+			}
+		}
+	}
+	g := make([]float32, in*in)
+	for i := range in {
+		for j := i; j < in; j++ {
+			g[i*in+j] = float32(acc[i*in+j])
+		}
+	}
+	return g
+}
+
 // fuse hands every entry of the upper triangle to the sink exactly once,
-// equal to what build stores, with the column sums and the diagonal.
+// equal to gramReference's, with the column sums and the diagonal, for
+// batches of one block of gramRows rows or several.
 func TestGramBuilderFuse(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(31)
-		for _, sh := range [][2]int{{1, 1}, {3, 5}, {40, 70}, {256, 300}, {100, 257}, {7, 600}} {
+		for _, sh := range [][2]int{{1, 1}, {3, 5}, {40, 70}, {256, 300}, {100, 257}, {7, 600}, {257, 40}, {600, 33}, {513, 70}} {
 			rows, in := sh[0], sh[1]
 			x := randBatches(r, in, rows)[0]
-			want := make([]float32, in*in)
+			want := gramReference(kern, x, in)
 			gb := newGramBuilder(kern, in)
-			gb.build(want, nil, x, 2)
 			got, seen := make([]float32, in*in), make([]int, in*in)
 			colSum, diag := make([]float64, in), make([]float32, in)
 			gb.fuse(colSum, diag, x, 3, func(i0, m, c0 int, strip []float32, ld int) {
@@ -39,7 +75,7 @@ func TestGramBuilderFuse(t *testing.T) {
 				}
 				for j := i; j < in; j++ {
 					if seen[i*in+j] != 1 || got[i*in+j] != want[i*in+j] {
-						t.Fatalf("%v: G[%d,%d] handed over %d times, %v; build gives %v", sh, i, j, seen[i*in+j], got[i*in+j], want[i*in+j])
+						t.Fatalf("%v: G[%d,%d] handed over %d times, %v; gramReference gives %v", sh, i, j, seen[i*in+j], got[i*in+j], want[i*in+j])
 					}
 				}
 			}
@@ -47,8 +83,9 @@ func TestGramBuilderFuse(t *testing.T) {
 	})
 }
 
-// A batch of at most gramRows tokens is contracted strip by strip as G is
-// formed; the sums and variances match the contraction of the stored G.
+// One evaluation contracts G strip by strip as it is formed, for a batch
+// of one block of gramRows tokens or several; the sums and variances
+// match the contraction of the stored G (a sweep's) row by row.
 func TestGramFusedMatchesStored(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(37)
@@ -57,49 +94,53 @@ func TestGramFusedMatchesStored(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := randBatches(r, in, 200)[0]
-		scores := randScores(r, in)
-		pruneOrder(e.order, scores)
-		splitChannels(e.perm, e.order, 90, e.pruned)
-		e.buildLayerGram()
-		fused, fv := e.gramBatchSums(x, 90)
-		gb := e.gram
-		clear(gb.part)
-		us, tb := e.gramInputs(x, false, false)
-		gb.contract.do(in, 3, (*Evaluator).contractRow, e)
-		stored, sv := e.contractedSums(us, tb, 90)
-		for i := range fused {
-			if d := math.Abs(fused[i] - stored[i]); d > 1e-6*math.Abs(stored[i]) {
-				t.Errorf("sum %d: fused %v, stored %v", i, fused[i], stored[i])
+		for _, tokens := range []int{200, 600} {
+			x := randBatches(r, in, tokens)[0]
+			scores := randScores(r, in)
+			pruneOrder(e.order, scores)
+			splitChannels(e.perm, e.order, 90, e.pruned)
+			fused, fv := e.gramBatchSums(x, 90)
+			gb, lg := e.gram, e.layerGram
+			clear(gb.part)
+			us, tb := e.gramInputs(x, true)
+			for i := range in {
+				fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
+				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
+					gb.mask[i+1:], lg.diag[i+1:], gb.diag[i+1:], fg, fh, &gb.part[i])
 			}
-		}
-		for i, pair := range [][2]float64{{fv.kk, sv.kk}, {fv.kp, sv.kp}, {fv.pp, sv.pp}} {
-			if d := math.Abs(pair[0] - pair[1]); d > 1e-6*math.Abs(pair[1]) {
-				t.Errorf("variance %d: fused %v, stored %v", i, pair[0], pair[1])
+			stored, sv := e.contractedSums(us, tb, 90)
+			for i := range fused {
+				if d := math.Abs(fused[i] - stored[i]); d > 1e-6*math.Abs(stored[i]) {
+					t.Errorf("%d tokens: sum %d: fused %v, stored %v", tokens, i, fused[i], stored[i])
+				}
+			}
+			for i, pair := range [][2]float64{{fv.kk, sv.kk}, {fv.kp, sv.kp}, {fv.pp, sv.pp}} {
+				if d := math.Abs(pair[0] - pair[1]); d > 1e-6*math.Abs(pair[1]) {
+					t.Errorf("%d tokens: variance %d: fused %v, stored %v", tokens, i, pair[0], pair[1])
+				}
 			}
 		}
 	})
 }
 
-// A sweep's G of at most gramRows tokens is formed by fuse and stored in
-// both triangles: every entry equal to what build stores in the upper one.
+// A sweep's G is formed by fuse and stored in both triangles: every entry
+// equal to gramReference's.
 func TestGramStoreStripFormsAllOfG(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(41)
-		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {256, 257}} {
+		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {256, 257}, {300, 40}, {600, 70}} {
 			rows, in, out := sh[0], sh[1], sh[1]+3
 			e, err := NewEvaluator(randLayer(r, in, out, false), WithKernel(kern.name), WithWorkers(3))
 			if err != nil {
 				t.Fatal(err)
 			}
 			x := randBatches(r, in, rows)[0]
-			e.gramInputs(x, true, false)
-			want := make([]float32, in*in)
-			newGramBuilder(kern, in).build(want, nil, x, 1)
+			e.gramInputs(x, true)
+			want := gramReference(kern, x, in)
 			for i := range in {
 				for j := i; j < in; j++ {
 					if g, gt := e.gram.g[i*in+j], e.gram.g[j*in+i]; g != want[i*in+j] || gt != want[i*in+j] {
-						t.Fatalf("%v: G[%d,%d] = %v, G[%d,%d] = %v; build gives %v", sh, i, j, g, j, i, gt, want[i*in+j])
+						t.Fatalf("%v: G[%d,%d] = %v, G[%d,%d] = %v; gramReference gives %v", sh, i, j, g, j, i, gt, want[i*in+j])
 					}
 				}
 			}
@@ -152,8 +193,8 @@ func TestStreamOfOnePairIsEvaluate(t *testing.T) {
 	}
 }
 
-// Evaluating batches of at most gramRows tokens never stores G, so it
-// takes no in×in memory for it.
+// Evaluating never stores G, whatever the batches' tokens, so it takes no
+// in×in memory for it.
 func TestGramEvaluateStoresNoG(t *testing.T) {
 	r := newRand(47)
 	const in, out = 100, 150
@@ -161,10 +202,10 @@ func TestGramEvaluateStoresNoG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Evaluate(randBatches(r, in, 10, gramRows), randScores(r, in), 0.5); err != nil {
+	if _, err := e.Evaluate(randBatches(r, in, 10, gramRows, gramRows+1, 3*gramRows+5), randScores(r, in), 0.5); err != nil {
 		t.Fatal(err)
 	}
 	if e.gram.g != nil {
-		t.Errorf("G was allocated (%d floats) for batches of at most %d tokens", len(e.gram.g), gramRows)
+		t.Errorf("G was allocated (%d floats) for one evaluation", len(e.gram.g))
 	}
 }

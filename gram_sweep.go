@@ -9,7 +9,9 @@ package chanprune
 //
 // after the c_j and ‖y‖² that every set shares. Rather than gather M along
 // π, row q of M is summed over the channels ranked below q (lowerSum):
-// contiguous, k_max·in entries per set and batch.
+// contiguous, k_max·in entries per set and batch. The kernel forms the row
+// of M from those of H and G as it sums (gramRow), so M is never stored,
+// and one worker sums a row for every set while it is in L1.
 
 // observeGram evaluates every pair on one batch from its Gram matrix. A
 // stream of one pair (the CLI's eval) contracts the batch as Evaluate does,
@@ -41,10 +43,10 @@ func (s *Stream) observeGram(batch []float32) {
 // the row sums of H⊙G, score set by score set (gramSet).
 func (s *Stream) observeGramSets(batch []float32) {
 	e := s.e
-	us, tb := e.gramInputs(batch, true, false)
+	us, tb := e.gramInputs(batch, true)
 	gb := e.gram
 	workers := e.workerCount()
-	gb.rowSums.do(e.in, workers, (*Evaluator).rowSum, e)
+	s.rows.do(e.in, workers, (*Stream).gramRow, s)
 	var hg float64
 	s.gram.r, s.gram.a, s.gram.rounds = 0, 0, gb.rounds+e.layerGram.rounds
 	for j, c := range gb.c {
@@ -53,23 +55,46 @@ func (s *Stream) observeGramSets(batch []float32) {
 		s.gram.a += float64(e.layerGram.diag[j]) * float64(gb.diag[j])
 	}
 	s.gram.yy, s.gram.us, s.gram.tb = hg+2*us+tb, us, tb
-	s.job.do(len(s.names), min(workers, len(s.names)), (*Stream).gramSet, s)
+	for i := range s.names {
+		s.gramSet(i)
+	}
+}
+
+// gramRow sets c_j and w_j (gramBatch) from the full row j of H⊙G (G in
+// both triangles) with the kernel's contract and, for each score set that
+// prunes channel j at one of its ratios, sets lower[set][j] to the row's
+// share of ‖d‖²: M_jj plus twice the row of M = H⊙G (each entry the exact
+// product rounded once to float32) summed over the channels ranked below j
+// (lowerSum), the rows of H and G read from L1 after the first.
+func (s *Stream) gramRow(_, j int) {
+	e := s.e
+	gb, lg, in := e.gram, e.layerGram, e.in
+	h, g := lg.h[j*in:(j+1)*in], gb.g[j*in:(j+1)*in]
+	fg, fh := gb.rounds*float64(gb.diag[j]), lg.rounds*float64(lg.diag[j])
+	p := &gb.part[j]
+	*p = sums{}
+	e.kern.contractRow(h, g, gb.mask, lg.diag, gb.diag, fg, fh, p)
+	gb.c[j], gb.w[j] = p[0], p[2]
+	last := s.byK[len(s.byK)-1] // the ratio that prunes the most
+	for set, rank := range s.ranks[:len(s.names)] {
+		if r := rank[j]; int(r) < s.points[set*len(s.ratios)+last].NumPruned {
+			s.lower[set][j] = float64(h[j]*g[j]) + 2*e.kern.lowerSum(h, g, rank, r)
+		}
+	}
 }
 
 // gramSet evaluates score set i at each of its ratios.
-func (s *Stream) gramSet(_, i int) {
+func (s *Stream) gramSet(i int) {
 	e, gb := s.e, s.e.gram
-	in := e.in
-	m, u := gb.g, e.layerGram.u // g holds M = H⊙G now
-	order, rank := s.orders[i], s.ranks[i]
+	in, u := e.in, e.layerGram.u
+	order, lower := s.orders[i], s.lower[i]
 	var yd, dd, w, a float64 // Σ r_q and Σ H_qq·G_qq over the pruned channels q
 	k := 0
 	for _, r := range s.byK {
 		p := i*len(s.ratios) + r
 		for want := s.points[p].NumPruned; k < want; k++ {
 			q := int(order[k])
-			row := m[q*in : (q+1)*in]
-			dd += float64(row[q]) + 2*e.kern.lowerSum(row, rank, int32(k))
+			dd += lower[q]
 			yd += gb.c[q] + u[q]*gb.colSum[q]
 			w += gb.w[q]
 			a += float64(e.layerGram.diag[q]) * float64(gb.diag[q])

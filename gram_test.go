@@ -12,10 +12,15 @@ func TestGramBuilder(t *testing.T) {
 		for _, sh := range [][2]int{{1, 1}, {3, 5}, {300, 17}, {40, 70}, {600, 33}, {256, 9}, {257, 9}} {
 			rows, in := sh[0], sh[1]
 			x := randBatches(r, in, rows)[0]
-			g := make([]float32, in*in)
-			gb := newGramBuilder(kern, in)
-			colSum := make([]float64, in)
-			gb.build(g, colSum, x, 3)
+			g, colSum := make([]float32, in*in), make([]float64, in)
+			newGramBuilder(kern, in).fuse(colSum, make([]float32, in), x, 3, func(i0, m, c0 int, strip []float32, ld int) {
+				for r := range m {
+					i := i0 + r
+					if start := max(c0, i); start < min(in, c0+ld) {
+						copy(g[i*in+start:i*in+min(in, c0+ld)], strip[r*ld+start-c0:])
+					}
+				}
+			})
 			for c := range in {
 				var want float64
 				for t := range rows {

@@ -122,11 +122,13 @@ type gemv16Func func(x []float32, ldx int, w []uint16, depth int, bias, c []floa
 // SIMD kernel is checked against kernel.unpack16 (pack16.go), bit for bit.
 type widen16Func func(dst []float32, src []uint16)
 
-// lowerSumFunc returns Σ m[j] over the j < len(m) with rank[j] < below,
-// summed in float64; len(rank) ≥ len(m). The sweep's Gram path calls it on
-// each row of M = H⊙G with the channels' ranks in a score set's pruning
-// order. Every SIMD kernel is checked against lowerSumGeneric.
-type lowerSumFunc func(m []float32, rank []int32, below int32) float64
+// lowerSumFunc returns Σ m_j over the j < len(h) with rank[j] < below,
+// summed in float64, where m_j = h[j]·g[j] rounded to float32 (a float32
+// multiply); len(g) and len(rank) ≥ len(h). The sweep's Gram path calls it
+// on each row of H and G, so m is the row of M = H⊙G, with the channels'
+// ranks in a score set's pruning order. Every SIMD kernel is checked
+// against lowerSumGeneric.
+type lowerSumFunc func(h, g []float32, rank []int32, below int32) float64
 
 // contractFunc adds to s the contraction of one row segment of H⊙G with
 // its rounding-error proxies (gram_certify.go). For j < len(h), with

@@ -62,13 +62,13 @@ func gemmAccAVX2_4x16(a []float32, w []float32, k int, c []float32, ldc int, m i
 //go:noescape
 func peakAVX2(n int)
 
-// lowerSumAVX2 returns Σ m[j] over the j < len(m) with rank[j] < below
-// (signed), summed in float64, with AVX2+FMA; len(rank) ≥ len(m). It
-// implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in
-// kernel_generic.go.
+// lowerSumAVX2 returns Σ h[j]·g[j] (a float32 product) over the j < len(h)
+// with rank[j] < below (signed), summed in float64, with AVX2+FMA;
+// len(g), len(rank) ≥ len(h). It implements lowerSumFunc (kernel.go); refer
+// to lowerSumGeneric in kernel_generic.go.
 //
 //go:noescape
-func lowerSumAVX2(m []float32, rank []int32, below int32) float64
+func lowerSumAVX2(h []float32, g []float32, rank []int32, below int32) float64
 
 // readSumAVX2 returns the float32 sum of x, len(x) a multiple of 128, read with
 // YMM loads into 8 independent accumulators. It implements
@@ -283,13 +283,13 @@ func gemmAccAVX512_8x32(a []float32, w []float32, k int, c []float32, ldc int, m
 //go:noescape
 func peakAVX512(n int)
 
-// lowerSumAVX512 returns Σ m[j] over the j < len(m) with rank[j] < below
-// (signed), summed in float64, with AVX-512; len(rank) ≥ len(m). It
-// implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in
-// kernel_generic.go.
+// lowerSumAVX512 returns Σ h[j]·g[j] (a float32 product) over the j < len(h)
+// with rank[j] < below (signed), summed in float64, with AVX-512;
+// len(g), len(rank) ≥ len(h). It implements lowerSumFunc (kernel.go); refer
+// to lowerSumGeneric in kernel_generic.go.
 //
 //go:noescape
-func lowerSumAVX512(m []float32, rank []int32, below int32) float64
+func lowerSumAVX512(h []float32, g []float32, rank []int32, below int32) float64
 
 // readSumAVX512 returns the float32 sum of x, len(x) a multiple of 128, read with
 // ZMM loads into 8 independent accumulators. It implements

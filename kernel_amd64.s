@@ -984,61 +984,74 @@ done:
 	VZEROUPPER
 	RET
 
-// func lowerSumAVX2(m []float32, rank []int32, below int32) float64
+// func lowerSumAVX2(h []float32, g []float32, rank []int32, below int32) float64
 // Requires: AVX
-TEXT ·lowerSumAVX2(SB), NOSPLIT, $0-64
-	// Register budget: 4 accumulators + below + 2 temporaries = 7 of 16 YMM.
-	MOVQ         m_base+0(FP), AX
-	MOVQ         m_len+8(FP), CX
-	MOVQ         rank_base+24(FP), DX
-	VBROADCASTSS below+48(FP), X0
+TEXT ·lowerSumAVX2(SB), NOSPLIT, $0-88
+	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 16 YMM.
+	MOVQ         h_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         h_len+8(FP), DX
+	MOVQ         rank_base+48(FP), BX
+	VBROADCASTSS below+72(FP), X0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y4, Y4, Y4
 
 	// Blocks of 16 elements, one step per accumulator.
-	MOVQ CX, BX
-	SHRQ $0x04, BX
+	MOVQ DX, SI
+	SHRQ $0x04, SI
 	JZ   steps
 
 blocks:
-	VPCMPGTD  (DX), X0, X5
-	VANDPS    (AX), X5, X5
+	VPCMPGTD  (BX), X0, X5
+	VMOVUPS   (AX), X6
+	VMULPS    (CX), X6, X6
+	VANDPS    X6, X5, X5
 	VCVTPS2PD X5, Y5
 	VADDPD    Y5, Y1, Y1
-	VPCMPGTD  16(DX), X0, X5
-	VANDPS    16(AX), X5, X5
+	VPCMPGTD  16(BX), X0, X5
+	VMOVUPS   16(AX), X6
+	VMULPS    16(CX), X6, X6
+	VANDPS    X6, X5, X5
 	VCVTPS2PD X5, Y5
 	VADDPD    Y5, Y2, Y2
-	VPCMPGTD  32(DX), X0, X5
-	VANDPS    32(AX), X5, X5
+	VPCMPGTD  32(BX), X0, X5
+	VMOVUPS   32(AX), X6
+	VMULPS    32(CX), X6, X6
+	VANDPS    X6, X5, X5
 	VCVTPS2PD X5, Y5
 	VADDPD    Y5, Y3, Y3
-	VPCMPGTD  48(DX), X0, X5
-	VANDPS    48(AX), X5, X5
+	VPCMPGTD  48(BX), X0, X5
+	VMOVUPS   48(AX), X6
+	VMULPS    48(CX), X6, X6
+	VANDPS    X6, X5, X5
 	VCVTPS2PD X5, Y5
 	VADDPD    Y5, Y4, Y4
 	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, DX
-	DECQ      BX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, BX
+	DECQ      SI
 	JNZ       blocks
 
 steps:
 	// Whole steps of 4 left: (len mod 16) / 4.
-	MOVQ CX, BX
-	ANDQ $0x0000000f, BX
-	SHRQ $0x02, BX
+	MOVQ DX, SI
+	ANDQ $0x0000000f, SI
+	SHRQ $0x02, SI
 	JZ   reduce
 
 step:
-	VPCMPGTD  (DX), X0, X5
-	VANDPS    (AX), X5, X5
+	VPCMPGTD  (BX), X0, X5
+	VMOVUPS   (AX), X6
+	VMULPS    (CX), X6, X6
+	VANDPS    X6, X5, X5
 	VCVTPS2PD X5, Y5
 	VADDPD    Y5, Y1, Y1
 	ADDQ      $0x00000010, AX
-	ADDQ      $0x00000010, DX
-	DECQ      BX
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000010, BX
+	DECQ      SI
 	JNZ       step
 
 reduce:
@@ -1051,25 +1064,28 @@ reduce:
 	VADDSD       X0, X1, X1
 
 	// The last len mod 4 elements, one by one.
-	ANDQ $0x00000003, CX
+	ANDQ $0x00000003, DX
 	JZ   done
-	MOVL below+48(FP), BX
+	MOVL below+72(FP), SI
 
 tail:
-	MOVL      (DX), SI
-	CMPL      SI, BX
+	MOVL      (BX), DI
+	CMPL      DI, SI
 	JGE       next
-	VCVTSS2SD (AX), X6, X6
-	VADDSD    X6, X1, X1
+	VMOVSS    (AX), X0
+	VMULSS    (CX), X0, X0
+	VCVTSS2SD X0, X0, X0
+	VADDSD    X0, X1, X1
 
 next:
 	ADDQ $0x00000004, AX
-	ADDQ $0x00000004, DX
-	DECQ CX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, BX
+	DECQ DX
 	JNZ  tail
 
 done:
-	VMOVSD X1, ret+56(FP)
+	VMOVSD X1, ret+80(FP)
 	VZEROUPPER
 	RET
 
@@ -5004,73 +5020,87 @@ done:
 	VZEROUPPER
 	RET
 
-// func lowerSumAVX512(m []float32, rank []int32, below int32) float64
+// func lowerSumAVX512(h []float32, g []float32, rank []int32, below int32) float64
 // Requires: AVX, AVX512F
-TEXT ·lowerSumAVX512(SB), NOSPLIT, $0-64
-	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 32 ZMM; 4 K.
-	MOVQ         m_base+0(FP), AX
-	MOVQ         m_len+8(FP), CX
-	MOVQ         rank_base+24(FP), DX
-	MOVL         below+48(FP), BX
-	VPBROADCASTD BX, Z0
+TEXT ·lowerSumAVX512(SB), NOSPLIT, $0-88
+	// Register budget: 4 accumulators + below + 4 temporaries = 9 of 32 ZMM; 4 K.
+	MOVQ         h_base+0(FP), AX
+	MOVQ         g_base+24(FP), DX
+	MOVQ         h_len+8(FP), CX
+	MOVQ         rank_base+48(FP), BX
+	MOVL         below+72(FP), SI
+	VPBROADCASTD SI, Z0
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
 
 	// Iterations of 2 blocks of 16.
-	MOVQ CX, BX
-	SHRQ $0x05, BX
+	MOVQ CX, SI
+	SHRQ $0x05, SI
 	JZ   blocks
 
 loop:
-	VPCMPGTD  (DX), Z0, K1
-	KSHIFTRW  $0x08, K1, K2
-	VCVTPS2PD (AX), Z5
-	VCVTPS2PD 32(AX), Z6
-	VADDPD    Z5, Z1, K1, Z1
-	VADDPD    Z6, Z2, K2, Z2
-	VPCMPGTD  64(DX), Z0, K1
-	KSHIFTRW  $0x08, K1, K2
-	VCVTPS2PD 64(AX), Z5
-	VCVTPS2PD 96(AX), Z6
-	VADDPD    Z5, Z3, K1, Z3
-	VADDPD    Z6, Z4, K2, Z4
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, DX
-	DECQ      BX
-	JNZ       loop
+	VPCMPGTD      (BX), Z0, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS       (AX), Z5
+	VMULPS        (DX), Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z1, K1, Z1
+	VADDPD        Z5, Z2, K2, Z2
+	VPCMPGTD      64(BX), Z0, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS       64(AX), Z5
+	VMULPS        64(DX), Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z3, K1, Z3
+	VADDPD        Z5, Z4, K2, Z4
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x00000080, DX
+	ADDQ          $0x00000080, BX
+	DECQ          SI
+	JNZ           loop
 
 blocks:
 	// Whole blocks left: (len mod 32) / 16.
-	MOVQ CX, BX
-	ANDQ $0x0000001f, BX
-	SHRQ $0x04, BX
+	MOVQ CX, SI
+	ANDQ $0x0000001f, SI
+	SHRQ $0x04, SI
 	JZ   tail
 
 block:
-	VPCMPGTD  (DX), Z0, K1
-	KSHIFTRW  $0x08, K1, K2
-	VCVTPS2PD (AX), Z5
-	VCVTPS2PD 32(AX), Z6
-	VADDPD    Z5, Z1, K1, Z1
-	VADDPD    Z6, Z2, K2, Z2
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, DX
-	DECQ      BX
-	JNZ       block
+	VPCMPGTD      (BX), Z0, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS       (AX), Z5
+	VMULPS        (DX), Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z1, K1, Z1
+	VADDPD        Z5, Z2, K2, Z2
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, DX
+	ADDQ          $0x00000040, BX
+	DECQ          SI
+	JNZ           block
 
 tail:
 	// The last len mod 16 elements: mask bits j < len mod 16.
 	ANDQ          $0x0000000f, CX
 	JZ            reduce
-	MOVL          $0x00000001, BX
-	SHLL          CL, BX
-	DECL          BX
-	KMOVW         BX, K1
-	VMOVDQU32.Z   (DX), K1, Z5
+	MOVL          $0x00000001, SI
+	SHLL          CL, SI
+	DECL          SI
+	KMOVW         SI, K1
+	VMOVDQU32.Z   (BX), K1, Z5
 	VPCMPGTD      Z5, Z0, K1, K1
 	VMOVUPS.Z     (AX), K1, Z0
+	VMOVUPS.Z     (DX), K1, Z5
+	VMULPS        Z5, Z0, Z0
 	VCVTPS2PD     Y0, Z5
 	VEXTRACTF64X4 $0x01, Z0, Y0
 	VCVTPS2PD     Y0, Z0
@@ -5089,7 +5119,7 @@ reduce:
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
-	VMOVSD     X1, ret+56(FP)
+	VMOVSD     X1, ret+80(FP)
 	VZEROUPPER
 	RET
 

@@ -32,12 +32,12 @@ func gemmAccNEON_8x12(a, w []float32, k int, c []float32, ldc, m, n int)
 //go:noescape
 func peakNEON(n int)
 
-// lowerSumNEON returns Σ m[j] over the j < len(m) with rank[j] < below (signed),
-// summed in float64; len(rank) ≥ len(m): a lowerSumFunc (kernel.go). Refer to
-// lowerSumGeneric in kernel_generic.go for the reference.
+// lowerSumNEON returns Σ h[j]·g[j] (a float32 product) over the j < len(h) with
+// rank[j] < below (signed), summed in float64; len(g), len(rank) ≥ len(h): a
+// lowerSumFunc (kernel.go). Refer to lowerSumGeneric in kernel_generic.go.
 //
 //go:noescape
-func lowerSumNEON(m []float32, rank []int32, below int32) float64
+func lowerSumNEON(h, g []float32, rank []int32, below int32) float64
 
 // readSumNEON returns the float32 sum of x, len(x) a multiple of 128, read with
 // VLD1 into 8 independent accumulators. It implements readSumFunc

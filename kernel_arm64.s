@@ -1081,15 +1081,17 @@ loop:
 done:
 	RET
 
-// func lowerSumNEON(m []float32, rank []int32, below int32) float64
+// func lowerSumNEON(h, g []float32, rank []int32, below int32) float64
 // Requires: ASIMD
-// Registers: V0 below, V1–V4 m, V5–V8 rank then selected m, V9–V16 widened,
-// V24–V31 the 8 float64 sums; R0 m, R1 len, R2 rank, R3 below, R4 count.
-TEXT ·lowerSumNEON(SB), NOSPLIT, $0-64
-	MOVD m_base+0(FP), R0
-	MOVD m_len+8(FP), R1
-	MOVD rank_base+24(FP), R2
-	MOVW below+48(FP), R3          // sign-extended
+// Registers: V0 below, V1–V4 h then m, V5–V8 g, V9–V12 rank then selected m,
+// V13–V20 widened, V24–V31 the 8 float64 sums; R0 h, R1 len, R2 rank, R3 below,
+// R4 count, R5 g.
+TEXT ·lowerSumNEON(SB), NOSPLIT, $0-88
+	MOVD h_base+0(FP), R0
+	MOVD h_len+8(FP), R1
+	MOVD g_base+24(FP), R5
+	MOVD rank_base+48(FP), R2
+	MOVW below+72(FP), R3          // sign-extended
 	VDUP R3, V0.S4
 	VEOR V24.B16, V24.B16, V24.B16
 	VEOR V25.B16, V25.B16, V25.B16
@@ -1105,32 +1107,37 @@ TEXT ·lowerSumNEON(SB), NOSPLIT, $0-64
 	CBZ R4, vectors
 
 loop:
-	VLD1.P 64(R0), [V1.S4, V2.S4, V3.S4, V4.S4] // m[j : j+16]
-	VLD1.P 64(R2), [V5.S4, V6.S4, V7.S4, V8.S4] // rank[j : j+16]
-	WORD   $0x4ea53405                          // cmgt v5.4s, v0.4s, v5.4s
-	WORD   $0x4ea63406                          // cmgt v6.4s, v0.4s, v6.4s
-	WORD   $0x4ea73407                          // cmgt v7.4s, v0.4s, v7.4s
-	WORD   $0x4ea83408                          // cmgt v8.4s, v0.4s, v8.4s
-	VAND   V1.B16, V5.B16, V5.B16               // m where rank < below, else +0
-	VAND   V2.B16, V6.B16, V6.B16               // m where rank < below, else +0
-	VAND   V3.B16, V7.B16, V7.B16               // m where rank < below, else +0
-	VAND   V4.B16, V8.B16, V8.B16               // m where rank < below, else +0
-	WORD   $0x0e6178a9                          // fcvtl v9.2d, v5.2s
-	WORD   $0x4e6178aa                          // fcvtl2 v10.2d, v5.4s
-	WORD   $0x0e6178cb                          // fcvtl v11.2d, v6.2s
-	WORD   $0x4e6178cc                          // fcvtl2 v12.2d, v6.4s
-	WORD   $0x0e6178ed                          // fcvtl v13.2d, v7.2s
-	WORD   $0x4e6178ee                          // fcvtl2 v14.2d, v7.4s
-	WORD   $0x0e61790f                          // fcvtl v15.2d, v8.2s
-	WORD   $0x4e617910                          // fcvtl2 v16.2d, v8.4s
-	WORD   $0x4e69d718                          // fadd v24.2d, v24.2d, v9.2d
-	WORD   $0x4e6ad739                          // fadd v25.2d, v25.2d, v10.2d
-	WORD   $0x4e6bd75a                          // fadd v26.2d, v26.2d, v11.2d
-	WORD   $0x4e6cd77b                          // fadd v27.2d, v27.2d, v12.2d
-	WORD   $0x4e6dd79c                          // fadd v28.2d, v28.2d, v13.2d
-	WORD   $0x4e6ed7bd                          // fadd v29.2d, v29.2d, v14.2d
-	WORD   $0x4e6fd7de                          // fadd v30.2d, v30.2d, v15.2d
-	WORD   $0x4e70d7ff                          // fadd v31.2d, v31.2d, v16.2d
+	VLD1.P 64(R0), [V1.S4, V2.S4, V3.S4, V4.S4]    // h[j : j+16]
+	VLD1.P 64(R5), [V5.S4, V6.S4, V7.S4, V8.S4]    // g[j : j+16]
+	VLD1.P 64(R2), [V9.S4, V10.S4, V11.S4, V12.S4] // rank[j : j+16]
+	WORD   $0x6e25dc21                             // fmul v1.4s, v1.4s, v5.4s
+	WORD   $0x6e26dc42                             // fmul v2.4s, v2.4s, v6.4s
+	WORD   $0x6e27dc63                             // fmul v3.4s, v3.4s, v7.4s
+	WORD   $0x6e28dc84                             // fmul v4.4s, v4.4s, v8.4s
+	WORD   $0x4ea93409                             // cmgt v9.4s, v0.4s, v9.4s
+	WORD   $0x4eaa340a                             // cmgt v10.4s, v0.4s, v10.4s
+	WORD   $0x4eab340b                             // cmgt v11.4s, v0.4s, v11.4s
+	WORD   $0x4eac340c                             // cmgt v12.4s, v0.4s, v12.4s
+	VAND   V1.B16, V9.B16, V9.B16                  // m where rank < below, else +0
+	VAND   V2.B16, V10.B16, V10.B16                // m where rank < below, else +0
+	VAND   V3.B16, V11.B16, V11.B16                // m where rank < below, else +0
+	VAND   V4.B16, V12.B16, V12.B16                // m where rank < below, else +0
+	WORD   $0x0e61792d                             // fcvtl v13.2d, v9.2s
+	WORD   $0x4e61792e                             // fcvtl2 v14.2d, v9.4s
+	WORD   $0x0e61794f                             // fcvtl v15.2d, v10.2s
+	WORD   $0x4e617950                             // fcvtl2 v16.2d, v10.4s
+	WORD   $0x0e617971                             // fcvtl v17.2d, v11.2s
+	WORD   $0x4e617972                             // fcvtl2 v18.2d, v11.4s
+	WORD   $0x0e617993                             // fcvtl v19.2d, v12.2s
+	WORD   $0x4e617994                             // fcvtl2 v20.2d, v12.4s
+	WORD   $0x4e6dd718                             // fadd v24.2d, v24.2d, v13.2d
+	WORD   $0x4e6ed739                             // fadd v25.2d, v25.2d, v14.2d
+	WORD   $0x4e6fd75a                             // fadd v26.2d, v26.2d, v15.2d
+	WORD   $0x4e70d77b                             // fadd v27.2d, v27.2d, v16.2d
+	WORD   $0x4e71d79c                             // fadd v28.2d, v28.2d, v17.2d
+	WORD   $0x4e72d7bd                             // fadd v29.2d, v29.2d, v18.2d
+	WORD   $0x4e73d7de                             // fadd v30.2d, v30.2d, v19.2d
+	WORD   $0x4e74d7ff                             // fadd v31.2d, v31.2d, v20.2d
 	SUBS   $1, R4, R4
 	BNE    loop
 
@@ -1141,14 +1148,16 @@ vectors:
 	CBZ R4, reduce
 
 vector:
-	VLD1.P 16(R0), [V1.S4]        // m[j : j+4]
-	VLD1.P 16(R2), [V5.S4]        // rank[j : j+4]
-	WORD   $0x4ea53405            // cmgt v5.4s, v0.4s, v5.4s
-	VAND   V1.B16, V5.B16, V5.B16 // m where rank < below, else +0
-	WORD   $0x0e6178a9            // fcvtl v9.2d, v5.2s
-	WORD   $0x4e6178aa            // fcvtl2 v10.2d, v5.4s
-	WORD   $0x4e69d718            // fadd v24.2d, v24.2d, v9.2d
-	WORD   $0x4e6ad739            // fadd v25.2d, v25.2d, v10.2d
+	VLD1.P 16(R0), [V1.S4]        // h[j : j+4]
+	VLD1.P 16(R5), [V5.S4]        // g[j : j+4]
+	VLD1.P 16(R2), [V9.S4]        // rank[j : j+4]
+	WORD   $0x6e25dc21            // fmul v1.4s, v1.4s, v5.4s
+	WORD   $0x4ea93409            // cmgt v9.4s, v0.4s, v9.4s
+	VAND   V1.B16, V9.B16, V9.B16 // m where rank < below, else +0
+	WORD   $0x0e61792d            // fcvtl v13.2d, v9.2s
+	WORD   $0x4e61792e            // fcvtl2 v14.2d, v9.4s
+	WORD   $0x4e6dd718            // fadd v24.2d, v24.2d, v13.2d
+	WORD   $0x4e6ed739            // fadd v25.2d, v25.2d, v14.2d
 	SUBS   $1, R4, R4
 	BNE    vector
 
@@ -1169,9 +1178,11 @@ reduce:
 
 tail:
 	MOVW.P  4(R2), R4    // rank[j] (sign-extended)
-	FMOVS.P 4(R0), F1    // m[j]
+	FMOVS.P 4(R0), F1    // h[j]
+	FMOVS.P 4(R5), F2    // g[j]
 	CMP     R3, R4
 	BGE     next         // if rank[j] >= below: skip
+	FMULS   F2, F1, F1   // m = h·g in float32
 	FCVTSD  F1, F1
 	FADDD   F1, F24, F24
 
@@ -1180,7 +1191,7 @@ next:
 	BNE  tail
 
 done:
-	FMOVD F24, ret+56(FP)
+	FMOVD F24, ret+80(FP)
 	RET
 
 // func readSumNEON(x []float32) float32

@@ -136,11 +136,11 @@ func (k *kernel) gemmAccGeneric(a, w []float32, depth int, c []float32, ldc, m, 
 }
 
 // lowerSumGeneric is the reference lowerSumFunc.
-func lowerSumGeneric(m []float32, rank []int32, below int32) float64 {
+func lowerSumGeneric(h, g []float32, rank []int32, below int32) float64 {
 	var s float64
-	for j, v := range m {
+	for j, v := range h {
 		if rank[j] < below {
-			s += float64(v)
+			s += float64(v * g[j])
 		}
 	}
 	return s

@@ -262,34 +262,37 @@ func checkGemm(t *testing.T, kern *kernel, c gemmCase, got, twin []float32) {
 	}
 }
 
-// lowerSumCase draws a row of M and ranks: a permutation, as a score set's.
-func lowerSumCase(r *rand.Rand, n int, gen func() float32) ([]float32, []int32) {
-	m := make([]float32, n)
-	for j := range m {
-		m[j] = gen()
+// lowerSumCase draws a row of H and of G and ranks: a permutation, as a
+// score set's.
+func lowerSumCase(r *rand.Rand, n int, gen func() float32) (h, g []float32, rank []int32) {
+	h, g = make([]float32, n), make([]float32, n)
+	for j := range h {
+		h[j], g[j] = gen(), gen()
 	}
-	rank := make([]int32, n)
+	rank = make([]int32, n)
 	for j, p := range r.Perm(n) {
 		rank[j] = int32(p)
 	}
-	return m, rank
+	return h, g, rank
 }
 
-// checkLowerSum holds a kernel's lowerSum to the float64 sum, which its own
-// float64 additions in another order may miss by at most n·2^-53·Σ|m|.
-func checkLowerSum(t *testing.T, kern *kernel, m []float32, rank []int32, below int32) {
+// checkLowerSum holds a kernel's lowerSum to the float64 sum of the
+// float32 products, which its own float64 additions in another order may
+// miss by at most n·2^-53·Σ|m|.
+func checkLowerSum(t *testing.T, kern *kernel, h, g []float32, rank []int32, below int32) {
 	t.Helper()
 	var want, abs float64
-	for j, v := range m {
+	for j, v := range h {
 		if rank[j] < below {
-			want += float64(v)
-			abs += math.Abs(float64(v))
+			m := float64(v * g[j])
+			want += m
+			abs += math.Abs(m)
 		}
 	}
-	got, twin := kern.lowerSum(m, rank, below), lowerSumGeneric(m, rank, below)
-	tol := float64(len(m)) * 0x1p-53 * abs
-	if math.Abs(got-want) > tol || math.Abs(twin-want) > tol {
-		t.Fatalf("%s n=%d below=%d: %v, twin %v, want %v ± %v", kern.name, len(m), below, got, twin, want, tol)
+	got, twin := kern.lowerSum(h, g, rank, below), lowerSumGeneric(h, g, rank, below)
+	tol := float64(len(h)) * 0x1p-53 * abs
+	if !(math.Abs(got-want) <= tol) || !(math.Abs(twin-want) <= tol) { // a NaN fails too
+		t.Fatalf("%s n=%d below=%d: %v, twin %v, want %v ± %v", kern.name, len(h), below, got, twin, want, tol)
 	}
 }
 
@@ -298,11 +301,12 @@ func TestLowerSumKernels(t *testing.T) {
 		r := newRand(17)
 		normal := func() float32 { return float32(r.NormFloat64()) }
 		for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000} {
-			m, rank := lowerSumCase(r, n, normal)
-			// The rank slice may be longer than the row.
-			rank = append(rank, -1, -1, -1)
+			h, g, rank := lowerSumCase(r, n, normal)
+			// The g and rank slices may be longer than the row; a
+			// NaN past it would show if it were read.
+			g, rank = append(g, float32(math.NaN())), append(rank, -1, -1, -1)
 			for _, below := range []int32{-1, 0, 1, int32(n / 2), int32(n - 1), int32(n), int32(n + 5)} {
-				checkLowerSum(t, kern, m, rank, below)
+				checkLowerSum(t, kern, h, g, rank, below)
 			}
 		}
 	})

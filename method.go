@@ -49,7 +49,7 @@ func WithMethod(m Method) Option {
 }
 
 // maxGramBytes bounds the memory Auto lets the Gram path take: H and G in
-// float32 and, for batches over gramRows rows, a float64 accumulator.
+// float32, 8·in² bytes, counted twice to leave room for its scratch.
 const maxGramBytes = 1 << 30
 
 // plan returns the method for evals evaluations over batches, counting H

@@ -55,10 +55,11 @@ func raceWrap(k *kernel) {
 	if lowerSum == nil { // a tail kernel: eval, gemm and gemmAcc only
 		return
 	}
-	k.lowerSum = func(m []float32, rank []int32, below int32) float64 {
-		raceRead(m)
-		raceRead(rank[:len(m)])
-		return lowerSum(m, rank, below)
+	k.lowerSum = func(h, g []float32, rank []int32, below int32) float64 {
+		raceRead(h)
+		raceRead(g[:len(h)])
+		raceRead(rank[:len(h)])
+		return lowerSum(h, g, rank, below)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

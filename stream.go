@@ -37,7 +37,8 @@ type Stream struct {
 	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
 	spent   float64   // what the direct path has cost, for planStream
 	batches int
-	job     job[Stream] // the score sets, on the Gram path
+	rows    job[Stream] // the rows of H⊙G, on the Gram path (gramRow)
+	lower   [][]float64 // per score set: each channel's share of ‖d‖² (gramRow)
 	gram    struct {
 		yy, us, tb float64
 		r, a       float64 // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
@@ -73,6 +74,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	for len(s.orders) < len(sets) {
 		s.orders = append(s.orders, make([]int32, s.e.in))
 		s.ranks = append(s.ranks, make([]int32, s.e.in))
+		s.lower = append(s.lower, make([]float64, s.e.in))
 	}
 	s.points = dst[:0]
 	for i, set := range sets {

@@ -12,21 +12,23 @@ import (
 
 // lowerSum emits lowerSum<ISA>, the lowerSumFunc of the instruction set
 // (kernel.go; the reference is lowerSumGeneric in kernel_generic.go):
-// Σ m[j] over j < len(m) with rank[j] < below, in float64. An excluded
-// lane is never added: AVX2 zeroes it in float32 before widening, AVX-512
-// adds under a K mask, so an excluded NaN or Inf cannot leak in. The accs
-// float64 accumulators are independent chains, summed pairwise at the end.
-// Neither version reads m or rank at or past len(m).
+// Σ m_j over j < len(h) with rank[j] < below, in float64, where
+// m_j = h[j]·g[j] is a float32 multiply (VMULPS, one operand from memory).
+// An excluded lane is never added: AVX2 zeroes it in float32 before
+// widening, AVX-512 adds under a K mask, so an excluded NaN or Inf cannot
+// leak in. The accs float64 accumulators are independent chains, summed
+// pairwise at the end. Neither version reads h, g or rank at or past
+// len(h).
 func (x *isa) lowerSum(c *build.Context, accs int) {
 	name := "lowerSum" + x.name
 	if accs < 2 || bits.OnesCount(uint(accs)) != 1 {
 		panic(fmt.Sprintf("%s: %d accumulators, want a power of two ≥ 2", name, accs))
 	}
 	leafFunction(c, name, lowerSumSig,
-		fmt.Sprintf("%s returns Σ m[j] over the j < len(m) with rank[j] < below", name),
-		fmt.Sprintf("(signed), summed in float64, with %s; len(rank) ≥ len(m). It", x.title),
-		"implements lowerSumFunc (kernel.go); refer to lowerSumGeneric in",
-		"kernel_generic.go.",
+		fmt.Sprintf("%s returns Σ h[j]·g[j] (a float32 product) over the j < len(h)", name),
+		fmt.Sprintf("with rank[j] < below (signed), summed in float64, with %s;", x.title),
+		"len(g), len(rank) ≥ len(h). It implements lowerSumFunc (kernel.go); refer",
+		"to lowerSumGeneric in kernel_generic.go.",
 	)
 	if x.lanes == 16 {
 		lowerSum512(c, accs)
@@ -58,19 +60,20 @@ func foldPairs(c *build.Context, acc []reg.VecVirtual) {
 
 // lowerSum256 is the AVX version. AVX has VPCMPGTD on XMM only (the YMM form
 // is AVX2), so a step takes 4 elements: the mask below > rank[j:j+4]
-// (VPCMPGTD with rank from memory), ANDed with m[j:j+4] (VANDPS from
-// memory, so excluded lanes become +0), widened (VCVTPS2PD XMM→YMM) and
-// added (VADDPD). It needs AVX alone, within the avx2 family's AVX, FMA3.
+// (VPCMPGTD with rank from memory), ANDed (VANDPS) with m = h[j:j+4] times
+// g[j:j+4] (VMOVUPS, VMULPS from memory), so excluded lanes become +0,
+// widened (VCVTPS2PD XMM→YMM) and added (VADDPD). It needs AVX alone, within the avx2 family's AVX, FMA3.
 // One iteration does accs steps, one per accumulator; the remaining whole
 // steps go to acc[0] and the last len mod 4 elements are added one by one
 // after the reduction (VEX scalar ops zero the upper half of their YMM
 // destination, so they cannot go first).
 func lowerSum256(c *build.Context, accs int) {
-	c.Commentf("Register budget: %d accumulators + below + 2 temporaries = %d of 16 YMM.", accs, accs+3)
+	c.Commentf("Register budget: %d accumulators + below + 3 temporaries = %d of 16 YMM.", accs, accs+4)
 	const step = 4 // elements a step: one XMM of float32
 	block := step * accs
-	m := c.Load(c.Param("m").Base(), c.GP64()).(reg.GPVirtual)
-	n := c.Load(c.Param("m").Len(), c.GP64()).(reg.GPVirtual)
+	h := c.Load(c.Param("h").Base(), c.GP64()).(reg.GPVirtual)
+	g := c.Load(c.Param("g").Base(), c.GP64()).(reg.GPVirtual)
+	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
 	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
 	below := c.XMM()
 	c.VBROADCASTSS(addr(c.Param("below")), below)
@@ -81,9 +84,11 @@ func lowerSum256(c *build.Context, accs int) {
 	}
 	// stepAt accumulates elements [off/4, off/4+4) of the current block.
 	stepAt := func(off int, acc reg.VecVirtual) {
-		t, w := c.XMM(), c.YMM()
+		t, v, w := c.XMM(), c.XMM(), c.YMM()
 		c.VPCMPGTD(Mem{Base: rank}.Offset(off), below, t) // t = below > rank
-		c.VANDPS(Mem{Base: m}.Offset(off), t, t)          // m where rank < below, else +0
+		c.VMOVUPS(Mem{Base: h}.Offset(off), v)
+		c.VMULPS(Mem{Base: g}.Offset(off), v, v) // m = h·g
+		c.VANDPS(v, t, t)                        // m where rank < below, else +0
 		c.VCVTPS2PD(t, w)
 		c.VADDPD(w, acc, acc)
 	}
@@ -96,8 +101,9 @@ func lowerSum256(c *build.Context, accs int) {
 	for s := range accs {
 		stepAt(4*step*s, acc[s])
 	}
-	c.ADDQ(U32(4*block), m)
-	c.ADDQ(U32(4*block), rank)
+	for _, p := range []reg.GPVirtual{h, g, rank} {
+		c.ADDQ(U32(4*block), p)
+	}
 	c.DECQ(cnt)
 	c.JNZ(LabelRef("blocks"))
 
@@ -109,8 +115,9 @@ func lowerSum256(c *build.Context, accs int) {
 	c.JZ(LabelRef("reduce"))
 	c.Label("step")
 	stepAt(0, acc[0])
-	c.ADDQ(U32(4*step), m)
-	c.ADDQ(U32(4*step), rank)
+	for _, p := range []reg.GPVirtual{h, g, rank} {
+		c.ADDQ(U32(4*step), p)
+	}
 	c.DECQ(cnt)
 	c.JNZ(LabelRef("step"))
 
@@ -131,11 +138,14 @@ func lowerSum256(c *build.Context, accs int) {
 	c.MOVL(Mem{Base: rank}, r)
 	c.CMPL(r, b)
 	c.JGE(LabelRef("next")) // if rank[j] >= below: skip
-	c.VCVTSS2SD(Mem{Base: m}, v, v)
+	c.VMOVSS(Mem{Base: h}, v)
+	c.VMULSS(Mem{Base: g}, v, v) // m = h·g in float32
+	c.VCVTSS2SD(v, v, v)
 	c.VADDSD(v, s, s)
 	c.Label("next")
-	c.ADDQ(U32(4), m)
-	c.ADDQ(U32(4), rank)
+	for _, p := range []reg.GPVirtual{h, g, rank} {
+		c.ADDQ(U32(4), p)
+	}
 	c.DECQ(n)
 	c.JNZ(LabelRef("tail"))
 	c.Label("done")
@@ -144,20 +154,21 @@ func lowerSum256(c *build.Context, accs int) {
 
 // lowerSum512 is the AVX-512 version: a block is 16 elements. VPCMPGTD
 // compares them with below into a K mask, whose high byte KSHIFTRW moves
-// down; the two halves of m are widened straight from memory (VCVTPS2PD
-// m256→ZMM) and added under the low and high mask (merge masking), into
-// two accumulators. One iteration does accs/2 blocks; the remaining whole
+// down; m = h·g (VMOVUPS, VMULPS from memory) is widened a half at a time
+// (VCVTPS2PD, the high half extracted with VEXTRACTF64X4) and added under
+// the low and high mask (merge masking), into two accumulators. One iteration does accs/2 blocks; the remaining whole
 // blocks go to acc[0], acc[1]; the last len mod 16 elements are one
 // block under a mask of their count, read with masked loads (which fault on
 // no masked-out element) and widened in registers. Every instruction is an
 // AVX512F one on ZMM or K registers (see avx512).
 func lowerSum512(c *build.Context, accs int) {
-	c.Commentf("Register budget: %d accumulators + below + 3 temporaries = %d of 32 ZMM; 4 K.", accs, accs+4)
+	c.Commentf("Register budget: %d accumulators + below + 4 temporaries = %d of 32 ZMM; 4 K.", accs, accs+5)
 	const block = 16 // elements a block: one ZMM of int32
 	blocks := accs / 2
 	unit := block * blocks
-	m := c.Load(c.Param("m").Base(), c.GP64()).(reg.GPVirtual)
-	n := c.Load(c.Param("m").Len(), c.GP64()).(reg.GPVirtual)
+	h := c.Load(c.Param("h").Base(), c.GP64()).(reg.GPVirtual)
+	g := c.Load(c.Param("g").Base(), c.GP64()).(reg.GPVirtual)
+	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
 	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
 	// From a general register: go vet's asmdecl check takes the memory
 	// form's operand for 64 bytes.
@@ -171,11 +182,14 @@ func lowerSum512(c *build.Context, accs int) {
 	// blockAt accumulates the 16 elements at byte offset off into lo, hi.
 	blockAt := func(off int, lo, hi reg.VecVirtual) {
 		k, kh := c.K(), c.K()
-		wl, wh := c.ZMM(), c.ZMM()
+		v, hy, wl, wh := c.ZMM(), c.YMM(), c.ZMM(), c.ZMM()
 		c.VPCMPGTD(Mem{Base: rank}.Offset(off), below, k) // k = below > rank
 		c.KSHIFTRW(U8(8), k, kh)
-		c.VCVTPS2PD(Mem{Base: m}.Offset(off), wl)
-		c.VCVTPS2PD(Mem{Base: m}.Offset(off+32), wh)
+		c.VMOVUPS(Mem{Base: h}.Offset(off), v)
+		c.VMULPS(Mem{Base: g}.Offset(off), v, v) // m = h·g
+		c.VCVTPS2PD(v.AsY(), wl)
+		c.VEXTRACTF64X4(U8(1), v, hy)
+		c.VCVTPS2PD(hy, wh)
 		c.VADDPD(wl, lo, k, lo)
 		c.VADDPD(wh, hi, kh, hi)
 	}
@@ -188,8 +202,9 @@ func lowerSum512(c *build.Context, accs int) {
 	for b := range blocks {
 		blockAt(4*block*b, acc[2*b], acc[2*b+1])
 	}
-	c.ADDQ(U32(4*unit), m)
-	c.ADDQ(U32(4*unit), rank)
+	for _, p := range []reg.GPVirtual{h, g, rank} {
+		c.ADDQ(U32(4*unit), p)
+	}
 	c.DECQ(cnt)
 	c.JNZ(LabelRef("loop"))
 
@@ -202,8 +217,9 @@ func lowerSum512(c *build.Context, accs int) {
 		c.JZ(LabelRef("tail"))
 		c.Label("block")
 		blockAt(0, acc[0], acc[1])
-		c.ADDQ(U32(4*block), m)
-		c.ADDQ(U32(4*block), rank)
+		for _, p := range []reg.GPVirtual{h, g, rank} {
+			c.ADDQ(U32(4*block), p)
+		}
 		c.DECQ(cnt)
 		c.JNZ(LabelRef("block"))
 	}
@@ -219,10 +235,12 @@ func lowerSum512(c *build.Context, accs int) {
 	c.DECL(t)
 	kt, k := c.K(), c.K()
 	c.KMOVW(t, kt)
-	r, v := c.ZMM(), c.ZMM()
+	r, v, gv := c.ZMM(), c.ZMM(), c.ZMM()
 	c.VMOVDQU32_Z(Mem{Base: rank}, kt, r)
-	c.VPCMPGTD(r, below, kt, k)     // k = in range && below > rank
-	c.VMOVUPS_Z(Mem{Base: m}, k, v) // m where counted, else +0
+	c.VPCMPGTD(r, below, kt, k)      // k = in range && below > rank
+	c.VMOVUPS_Z(Mem{Base: h}, k, v)  // h where counted, else +0
+	c.VMOVUPS_Z(Mem{Base: g}, k, gv) // g likewise
+	c.VMULPS(gv, v, v)               // m = h·g where counted, else +0
 	wl, hy, wh := c.ZMM(), c.YMM(), c.ZMM()
 	c.VCVTPS2PD(v.AsY(), wl)
 	c.VEXTRACTF64X4(U8(1), v, hy)

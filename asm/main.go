@@ -34,11 +34,11 @@
 //   - peak runs independent register-only FMAs to measure the limit.
 //   - readSum (readSumFunc) sums a buffer with full-width loads, each into
 //     one of 8 accumulators, for MeasureBandwidth (readsum.go).
-//   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m[j] for
-//     rank[j] < below in float64: the signed compare makes a mask, m is
-//     ANDed with it in float32 (AVX2: VPCMPGTD and VANDPS on XMM, 4 a step)
-//     or added under it (AVX-512: VPCMPGTD into K, 16 a block, the two
-//     halves widened from memory and added under the low and high byte),
+//   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m = h[j]·g[j]
+//     (VMULPS) for rank[j] < below in float64: the signed compare makes a
+//     mask, m is ANDed with it in float32 (AVX2: VPCMPGTD and VANDPS on
+//     XMM, 4 a step) or added under it (AVX-512: VPCMPGTD into K, 16 a
+//     block, the two halves widened and added under the low and high byte),
 //     widened with VCVTPS2PD and summed in independent accumulators
 //     (lowersum.go). Tails: whole steps or blocks, then AVX2 adds the last
 //     len mod 4 one by one and AVX-512 does one block under a count mask
@@ -55,8 +55,8 @@
 //	tails: AVX2 4×16 (8 + 2 + 1 = 11 YMM), AVX512 8×32 (16 + 2 + 1 = 19 ZMM)
 //	eval epilogue (both): NR/(lanes/2) = 4 bias + 2×4 float64 sums +
 //	3 temporaries = 15 registers; the sums reuse accumulator registers
-//	lowerSum AVX2:   4 accumulators + below + 2 temporaries = 7 YMM
-//	lowerSum AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
+//	lowerSum AVX2:   4 accumulators + below + 3 temporaries = 8 YMM
+//	lowerSum AVX512: 4 accumulators + below + 4 temporaries = 9 ZMM, 4 K
 //	contract (both): 4 sums + fg, fh + 6 temporaries
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must

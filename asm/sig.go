@@ -42,7 +42,7 @@ const (
 	gemv16Sig  = "func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)"
 	widen16Sig = "func(dst []float32, src []uint16)"
 
-	lowerSumSig = "func(m []float32, rank []int32, below int32) float64"
+	lowerSumSig = "func(h, g []float32, rank []int32, below int32) float64"
 	readSumSig  = "func(x []float32) float32"
 	contractSig = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
 )

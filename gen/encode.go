@@ -67,6 +67,11 @@ func fmulD2(d, n, m vreg) word {
 	return word{rrr(0x6e60dc00, d, n, m), fmt.Sprintf("fmul v%d.2d, v%d.2d, v%d.2d", d, n, m)}
 }
 
+// fmulS4 is fmul vd.4s, vn.4s, vm.4s.
+func fmulS4(d, n, m vreg) word {
+	return word{rrr(0x6e20dc00, d, n, m), fmt.Sprintf("fmul v%d.4s, v%d.4s, v%d.4s", d, n, m)}
+}
+
 // faddpD2 is faddp vd.2d, vn.2d, vm.2d: vd = [vn[0]+vn[1], vm[0]+vm[1]].
 func faddpD2(d, n, m vreg) word {
 	return word{rrr(0x6e60d400, d, n, m), fmt.Sprintf("faddp v%d.2d, v%d.2d, v%d.2d", d, n, m)}

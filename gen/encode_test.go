@@ -27,6 +27,7 @@ func TestEncodings(t *testing.T) {
 		{fcvtl2(1, 0), 0x4e617801, "fcvtl2 v1.2d, v0.4s"},
 		{fmulD2(1, 2, 3), 0x6e63dc41, "fmul v1.2d, v2.2d, v3.2d"},
 		{fcvtlH(3, 0), 0x0e217803, "fcvtl v3.4s, v0.4h"},
+		{fmulS4(1, 2, 3), 0x6e23dc41, "fmul v1.4s, v2.4s, v3.4s"},
 	} {
 		if tc.w.bits != tc.bits || tc.w.text != tc.text {
 			t.Errorf("got %#08x %q, want %#08x %q", tc.w.bits, tc.w.text, tc.bits, tc.text)

@@ -43,7 +43,8 @@
 //   - readSumNEON (readSumFunc, readsum.go): VLD1 of four registers and
 //     fadd .4s into 8 accumulators, for MeasureBandwidth.
 //   - lowerSumNEON (lowerSumFunc, the sweep's row reduction, lowersum.go):
-//     SumVecs vectors of m and of rank a step; cmgt below > rank gives a
+//     SumVecs vectors of h, g and rank a step; fmul .4s forms m = h·g,
+//     cmgt below > rank gives a
 //     mask, AND zeroes the excluded m in float32 (exact), fcvtl/fcvtl2 widen
 //     and fadd .2d adds into 2·SumVecs accumulators. Whole vectors left go
 //     one at a time, then after the pairwise reduction (fadd, faddp) the
@@ -72,9 +73,9 @@
 //	epilogue V0–V3 temporaries, V4–V7 the float64 sums dd, yy1, yy, y1y1
 //	R0–R12   pointers and counters; R18, R26–R30 are never touched
 //
-// lowerSumNEON (SumVecs = 4): V0 below; V1–V4 m; V5–V8 rank, then the
-// mask, then the selected m; V9–V16 the widened halves; V24–V31 eight .2d
-// sums; R0–R4 pointers, len, below, count. Its speed has not been measured
+// lowerSumNEON (SumVecs = 4): V0 below; V1–V4 h, then m; V5–V8 g; V9–V12
+// rank, then the mask, then the selected m; V13–V20 the widened halves;
+// V24–V31 eight .2d sums; R0–R5 pointers, len, below, count. Its speed has not been measured
 // on arm64 hardware (qemu timings mean nothing): eight independent fadd
 // chains cover a 4-cycle fadd latency at two fadds a cycle.
 //
@@ -83,8 +84,8 @@
 // cover a 4-cycle fadd latency at two fadds a cycle, so the loads limit it.
 //
 // Only base ASIMD is used, so the kernels run on every arm64 CPU (Cortex-A53
-// included). Instructions Go's assembler lacks (fmla by element, fadd, faddp,
-// fcvtl, fcvtl2, cmgt) are emitted as WORD with the mnemonic beside them.
+// included). Instructions Go's assembler lacks (fmla by element, fadd, fmul,
+// faddp, fcvtl, fcvtl2, cmgt) are emitted as WORD with the mnemonic beside them.
 package main
 
 import (
@@ -98,7 +99,7 @@ import (
 )
 
 // The tile shape of the NEON kernels, and the vectors of 4 elements that
-// one iteration of lowerSumNEON loads (of m and of rank each), and the
+// one iteration of lowerSumNEON loads (of h, g and rank each), and the
 // accumulators of readSumNEON.
 const (
 	MR = 8
