@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync/atomic"
 )
 
 // A Layer is a linear layer prepared for serving: its weight packed once
@@ -218,7 +219,9 @@ func (l *Layer) Forward(dst, x []float32) error {
 	if err := l.check(dst, x, l.in); err != nil {
 		return err
 	}
-	l.prod.run(dst, x, l.workerCount())
+	calls := forwardCalls.Add(1)
+	defer forwardCalls.Add(-1)
+	l.prod.run(dst, x, l.workerCount(int(calls)))
 	return nil
 }
 
@@ -238,7 +241,9 @@ func (l *Layer) ForwardCompact(dst, x []float32) error {
 	if err := l.check(dst, x, len(l.kept)); err != nil {
 		return err
 	}
-	l.prod.runCompact(dst, x, l.workerCount())
+	calls := forwardCalls.Add(1)
+	defer forwardCalls.Add(-1)
+	l.prod.runCompact(dst, x, l.workerCount(int(calls)))
 	return nil
 }
 
@@ -255,9 +260,17 @@ func (l *Layer) check(dst, x []float32, width int) error {
 	return nil
 }
 
-func (l *Layer) workerCount() int {
+// forwardCalls counts the Forward and ForwardCompact calls in flight, of
+// all Layers.
+var forwardCalls atomic.Int32
+
+// workerCount returns the workers of a call when calls are in flight (this
+// one among them): the call's share of GOMAXPROCS, the processors the other
+// calls do not run on, at most WithWorkers's bound.
+func (l *Layer) workerCount(calls int) int {
+	share := max(1, runtime.GOMAXPROCS(0)-calls+1)
 	if l.workers > 0 {
-		return l.workers
+		return min(l.workers, share)
 	}
-	return runtime.GOMAXPROCS(0)
+	return share
 }

@@ -3,6 +3,7 @@ package chanprune
 import (
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -137,6 +138,26 @@ func TestLayerConcurrentForward(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if n := forwardCalls.Load(); n != 0 {
+		t.Errorf("%d Forward calls in flight after all returned", n)
+	}
+}
+
+// TestForwardWorkerShare: a Forward call's workers are its share of
+// GOMAXPROCS, the processors that the other calls in flight do not run on:
+// all of them for a call alone, one once as many calls as processors are
+// in flight, and never more than WithWorkers.
+func TestForwardWorkerShare(t *testing.T) {
+	p := runtime.GOMAXPROCS(0)
+	free, bounded := &Layer{}, &Layer{workers: 3}
+	for _, tc := range []struct{ calls, want int }{{1, p}, {2, max(1, p-1)}, {p, 1}, {2 * p, 1}} {
+		if got := free.workerCount(tc.calls); got != tc.want {
+			t.Errorf("%d calls on %d processors: %d workers, want %d", tc.calls, p, got, tc.want)
+		}
+		if got := bounded.workerCount(tc.calls); got != min(3, tc.want) {
+			t.Errorf("WithWorkers(3), %d calls on %d processors: %d workers, want %d", tc.calls, p, got, min(3, tc.want))
+		}
+	}
 }
 
 func TestLayerForwardAllocatesNothing(t *testing.T) {
