@@ -225,3 +225,21 @@ func TestLayerBadInputs(t *testing.T) {
 		t.Errorf("ForwardCompact with full-width rows: got %v, want ErrShape", err)
 	}
 }
+
+// TestRepairedLayerKeepsItsWeight: RepairedLayer.Layer in a 16-bit format
+// rounds a copy of the weight, never the RepairedLayer's own.
+func TestRepairedLayerKeepsItsWeight(t *testing.T) {
+	r := newRand(33)
+	rl := RepairedLayer{In: 10, Out: 3, Kept: []int{1, 4, 7, 8}, Weight: uniform(r, 3*4, 1), Bias: uniform(r, 3, 1)}
+	before := slices.Clone(rl.Weight)
+	layer, err := rl.Layer(WithWeightFormat(BFloat16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rl.Weight, before) {
+		t.Error("Layer rounded the RepairedLayer's weight")
+	}
+	if got := layer.Weight(); slices.Equal(got, before) || len(got) != len(before) {
+		t.Errorf("the layer's weight %v is not the bfloat16 rounding of %v", got, before)
+	}
+}
