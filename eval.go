@@ -174,9 +174,11 @@ func WithKernel(name string) Option { return func(c *config) { c.kernel = name }
 // WithWorkers bounds the goroutines one call uses; n ≤ 0 means GOMAXPROCS.
 // For a Layer it bounds each Forward: a call shares its pieces with the
 // package's workers that are idle at the time and does the rest itself, so
-// concurrent callers never wait for each other's pieces; a service that
-// already calls one Layer from as many goroutines as cores gets steadier
-// latency with WithWorkers(1) (BenchmarkForwardParallel measures both).
+// concurrent callers never wait for each other's pieces, and it takes at
+// most its share of GOMAXPROCS, the processors the other Forward calls in
+// flight do not run on (one when they are as many as the processors), so
+// that no piece waits for a processor (BenchmarkForwardParallel measures
+// 8 callers with and without WithWorkers(1)).
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // NewEvaluator checks layer and packs its weight for the selected kernel.

@@ -85,7 +85,8 @@ const forwardCallers = 8
 
 // BenchmarkForwardParallel times T1 and T8 calls of 1024x4096 from 8
 // goroutines at once on one Layer, each call as Forward makes it by default
-// (workersmax: a call shares its pieces with the idle pool workers) and
+// (workersmax: a call shares its pieces with the idle pool workers, within
+// its share of GOMAXPROCS, which 8 callers on fewer cores leave at one) and
 // with WithWorkers(1) (workers1: each call on its own goroutine alone). It
 // reports the latency of one call, p50-us and p99-us, over all the calls
 // of the run, and calls/s. Each caller yields between calls, as a handler

@@ -64,6 +64,18 @@ type grouping struct {
 
 // newGrouping checks cfg's groups against in channels.
 func newGrouping(cfg config, in int) (grouping, error) {
+	g, err := groupLayout(cfg, in)
+	if err != nil {
+		return grouping{}, err
+	}
+	g.scores = make([]float64, in/g.size)
+	g.order = make([]int32, in/g.size)
+	return g, nil
+}
+
+// groupLayout is newGrouping without the scratch, which takes memory in in:
+// enough for wholeGroups.
+func groupLayout(cfg config, in int) (grouping, error) {
 	g := grouping{size: 1}
 	if cfg.groupsSet {
 		g.size, g.reduce = cfg.groupSize, cfg.groupReduce
@@ -74,8 +86,6 @@ func newGrouping(cfg config, in int) (grouping, error) {
 	if g.reduce < ReduceMean || g.reduce > ReduceMax {
 		return grouping{}, fmt.Errorf("WithGroups: reduction %v: want ReduceMean, ReduceSum or ReduceMax: %w", g.reduce, ErrOption)
 	}
-	g.scores = make([]float64, in/g.size)
-	g.order = make([]int32, in/g.size)
 	return g, nil
 }
 

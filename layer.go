@@ -2,8 +2,10 @@ package chanprune
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
+	"sync/atomic"
 )
 
 // A Layer is a linear layer prepared for serving: its weight packed once
@@ -68,6 +70,28 @@ func CompactByScores(l Linear, scores []float32, ratio float64, opts ...Option) 
 // [0, In)) and packs their columns of the weight once. With WithGroups,
 // keep must list whole groups.
 func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
+	if err := checkLayer(l); err != nil {
+		return nil, err
+	}
+	if err := checkKeep(keep, l.In); err != nil {
+		return nil, err
+	}
+	wk := make([]float32, l.Out*len(keep))
+	for o := range l.Out {
+		for i, c := range keep {
+			wk[o*len(keep)+i] = l.Weight[o*l.In+c]
+		}
+	}
+	return compactColumns(l.In, l.Out, keep, wk, l.Bias, opts)
+}
+
+// compactColumns builds the Layer of in-wide input rows from its kept
+// columns alone: weight is [out, len(keep)], the columns of the channels
+// keep, and bias [out] or empty. It checks all of that, so that a Layer
+// read from a file (LoadLayer) or repaired (RepairedLayer.Layer) takes
+// memory in the kept columns, never in in. It rounds weight in place to
+// the format and keeps keep and bias only as copies.
+func compactColumns(in, out int, keep []int, weight, bias []float32, opts []Option) (*Layer, error) {
 	cfg := newConfig(opts)
 	if cfg.methodSet {
 		return nil, fmt.Errorf("WithMethod(%v): a Layer has no evaluation method, the option is for NewEvaluator: %w", cfg.method, ErrOption)
@@ -76,41 +100,55 @@ func Compact(l Linear, keep []int, opts ...Option) (*Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLayer(l); err != nil {
-		return nil, err
-	}
 	if cfg.format < Float32 || cfg.format > Float16 {
 		return nil, fmt.Errorf("WithWeightFormat(%v): %w", cfg.format, ErrOption)
 	}
-	for i, c := range keep {
-		if c < 0 || c >= l.In || i > 0 && c <= keep[i-1] {
-			return nil, fmt.Errorf("keep[%d] = %d: want strictly increasing channels in [0, %d): %w", i, c, l.In, ErrShape)
-		}
+	depth := len(keep)
+	if in <= 0 || out <= 0 || in > math.MaxInt32 || depth > 0 && out > math.MaxInt/depth || len(weight) != out*depth {
+		return nil, fmt.Errorf("layer: weight has %d values for %d outputs and %d kept of %d channels: %w", len(weight), out, depth, in, ErrShape)
 	}
-	g, err := newGrouping(cfg, l.In)
+	if len(bias) != 0 && len(bias) != out {
+		return nil, fmt.Errorf("layer: bias has %d values, want Out = %d or none: %w", len(bias), out, ErrShape)
+	}
+	if err := checkKeep(keep, in); err != nil {
+		return nil, err
+	}
+	if i, ok := firstNonFinite(weight); ok {
+		return nil, fmt.Errorf("layer: weight [%d, %d] is %v: %w", i/depth, keep[i%depth], weight[i], ErrNonFinite)
+	}
+	if i, ok := firstNonFinite(bias); ok {
+		return nil, fmt.Errorf("layer: bias [%d] is %v: %w", i, bias[i], ErrNonFinite)
+	}
+	g, err := groupLayout(cfg, in)
 	if err != nil {
 		return nil, err
 	}
 	if err := g.wholeGroups(keep); err != nil {
 		return nil, err
 	}
-	channels := make([]int32, len(keep))
-	wk := make([]float32, l.Out*len(keep))
-	for i, c := range keep {
-		channels[i] = int32(c)
-		for o := range l.Out {
-			wk[o*len(keep)+i] = l.Weight[o*l.In+c]
-		}
-	}
-	if err := roundWeights(wk, cfg.format, len(keep), keep); err != nil {
+	if err := roundWeights(weight, cfg.format, depth, keep); err != nil {
 		return nil, err
 	}
-	prod := newProduct(kern, wk, l.Bias, channels, l.In, l.Out)
+	channels := make([]int32, depth)
+	for i, c := range keep {
+		channels[i] = int32(c)
+	}
+	prod := newProduct(kern, weight, bias, channels, in, out)
 	prod.storeIn(cfg.format)
 	return &Layer{
-		in: l.In, out: l.Out, kept: slices.Clone(keep), hasBias: len(l.Bias) > 0, workers: cfg.workers,
+		in: in, out: out, kept: slices.Clone(keep), hasBias: len(bias) > 0, workers: cfg.workers,
 		prod: prod,
 	}, nil
+}
+
+// checkKeep checks that keep lists strictly increasing channels in [0, in).
+func checkKeep(keep []int, in int) error {
+	for i, c := range keep {
+		if c < 0 || c >= in || i > 0 && c <= keep[i-1] {
+			return fmt.Errorf("keep[%d] = %d: want strictly increasing channels in [0, %d): %w", i, c, in, ErrShape)
+		}
+	}
+	return nil
 }
 
 // roundWeights rounds the compacted weight w ([out, depth], columns the
@@ -181,7 +219,9 @@ func (l *Layer) Forward(dst, x []float32) error {
 	if err := l.check(dst, x, l.in); err != nil {
 		return err
 	}
-	l.prod.run(dst, x, l.workerCount())
+	calls := forwardCalls.Add(1)
+	defer forwardCalls.Add(-1)
+	l.prod.run(dst, x, l.workerCount(int(calls)))
 	return nil
 }
 
@@ -201,7 +241,9 @@ func (l *Layer) ForwardCompact(dst, x []float32) error {
 	if err := l.check(dst, x, len(l.kept)); err != nil {
 		return err
 	}
-	l.prod.runCompact(dst, x, l.workerCount())
+	calls := forwardCalls.Add(1)
+	defer forwardCalls.Add(-1)
+	l.prod.runCompact(dst, x, l.workerCount(int(calls)))
 	return nil
 }
 
@@ -218,9 +260,17 @@ func (l *Layer) check(dst, x []float32, width int) error {
 	return nil
 }
 
-func (l *Layer) workerCount() int {
+// forwardCalls counts the Forward and ForwardCompact calls in flight, of
+// all Layers.
+var forwardCalls atomic.Int32
+
+// workerCount returns the workers of a call when calls are in flight (this
+// one among them): the call's share of GOMAXPROCS, the processors the other
+// calls do not run on, at most WithWorkers's bound.
+func (l *Layer) workerCount(calls int) int {
+	share := max(1, runtime.GOMAXPROCS(0)-calls+1)
 	if l.workers > 0 {
-		return l.workers
+		return min(l.workers, share)
 	}
-	return runtime.GOMAXPROCS(0)
+	return share
 }

@@ -3,6 +3,7 @@ package chanprune
 import (
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -137,6 +138,26 @@ func TestLayerConcurrentForward(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if n := forwardCalls.Load(); n != 0 {
+		t.Errorf("%d Forward calls in flight after all returned", n)
+	}
+}
+
+// TestForwardWorkerShare: a Forward call's workers are its share of
+// GOMAXPROCS, the processors that the other calls in flight do not run on:
+// all of them for a call alone, one once as many calls as processors are
+// in flight, and never more than WithWorkers.
+func TestForwardWorkerShare(t *testing.T) {
+	p := runtime.GOMAXPROCS(0)
+	free, bounded := &Layer{}, &Layer{workers: 3}
+	for _, tc := range []struct{ calls, want int }{{1, p}, {2, max(1, p-1)}, {p, 1}, {2 * p, 1}} {
+		if got := free.workerCount(tc.calls); got != tc.want {
+			t.Errorf("%d calls on %d processors: %d workers, want %d", tc.calls, p, got, tc.want)
+		}
+		if got := bounded.workerCount(tc.calls); got != min(3, tc.want) {
+			t.Errorf("WithWorkers(3), %d calls on %d processors: %d workers, want %d", tc.calls, p, got, min(3, tc.want))
+		}
+	}
 }
 
 func TestLayerForwardAllocatesNothing(t *testing.T) {
@@ -202,5 +223,23 @@ func TestLayerBadInputs(t *testing.T) {
 	}
 	if err := p.ForwardCompact(make([]float32, 4), make([]float32, 6)); !errors.Is(err, ErrShape) {
 		t.Errorf("ForwardCompact with full-width rows: got %v, want ErrShape", err)
+	}
+}
+
+// TestRepairedLayerKeepsItsWeight: RepairedLayer.Layer in a 16-bit format
+// rounds a copy of the weight, never the RepairedLayer's own.
+func TestRepairedLayerKeepsItsWeight(t *testing.T) {
+	r := newRand(33)
+	rl := RepairedLayer{In: 10, Out: 3, Kept: []int{1, 4, 7, 8}, Weight: uniform(r, 3*4, 1), Bias: uniform(r, 3, 1)}
+	before := slices.Clone(rl.Weight)
+	layer, err := rl.Layer(WithWeightFormat(BFloat16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rl.Weight, before) {
+		t.Error("Layer rounded the RepairedLayer's weight")
+	}
+	if got := layer.Weight(); slices.Equal(got, before) || len(got) != len(before) {
+		t.Errorf("the layer's weight %v is not the bfloat16 rounding of %v", got, before)
 	}
 }

@@ -3,6 +3,7 @@ package chanprune
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -25,14 +26,10 @@ const (
 	layerKeep       = "keep"
 )
 
-// LoadLayer builds its full-width weight for Compact once: files whose
-// in_features makes that more than maxWiden times the stored weight, and
-// over minWiden elements, are refused as implausible (a prune ratio above
-// 255/256 on a large layer) rather than trusted with the memory.
-const (
-	maxWiden = 256
-	minWiden = 1 << 20
-)
+// A file that keeps no channel and has no bias holds no value of its out
+// outputs (a layer of zeros): out is accepted up to maxUnbackedOut then,
+// since the Layer's bias takes memory in it.
+const maxUnbackedOut = 1 << 20
 
 // LoadLayer reads a pruned layer from the .safetensors file at path, as
 // chanprune prune --out writes it: weight [out, kept] (float32, bfloat16
@@ -48,11 +45,11 @@ func LoadLayer(path string, opts ...Option) (*Layer, error) {
 		return nil, layerFileError(path, err)
 	}
 	defer f.Close()
-	l, keep, format, err := readLayerFile(f)
+	c, err := readLayerFile(f)
 	if err != nil {
 		return nil, layerFileError(path, err)
 	}
-	layer, err := Compact(l, keep, append([]Option{WithWeightFormat(format)}, opts...)...)
+	layer, err := compactColumns(c.in, c.out, c.keep, c.weight, c.bias, append([]Option{WithWeightFormat(c.format)}, opts...))
 	if err != nil {
 		return nil, layerFileError(path, err)
 	}
@@ -64,52 +61,53 @@ func layerFileError(path string, err error) error {
 	return fmt.Errorf("load layer %s: %w (%w)", path, err, ErrLayerFile)
 }
 
-// readLayerFile reads the tensors of a pruned-layer file and widens the
-// weight to the full rows, zero in the pruned columns.
-func readLayerFile(f *tensorfile.File) (Linear, []int, WeightFormat, error) {
+// layerColumns are the tensors of a pruned-layer file, as compactColumns
+// takes them.
+type layerColumns struct {
+	in, out      int
+	keep         []int
+	weight, bias []float32
+	format       WeightFormat
+}
+
+// readLayerFile reads the tensors of a pruned-layer file.
+func readLayerFile(f *tensorfile.File) (layerColumns, error) {
 	in, err := strconv.Atoi(f.Metadata()[LayerInFeatures])
-	if err != nil || in <= 0 {
-		return Linear{}, nil, 0, fmt.Errorf("metadata %s = %q: want the width of the full input rows, a positive integer",
+	if err != nil || in <= 0 || in > math.MaxInt32 {
+		return layerColumns{}, fmt.Errorf("metadata %s = %q: want the width of the full input rows, a positive integer of at most 2³¹-1",
 			LayerInFeatures, f.Metadata()[LayerInFeatures])
 	}
 	w, err := f.Read(layerWeight)
 	if err != nil {
-		return Linear{}, nil, 0, fmt.Errorf("%s: %w", layerWeight, err)
+		return layerColumns{}, fmt.Errorf("%s: %w", layerWeight, err)
 	}
 	format, ok := map[tensorfile.Dtype]WeightFormat{
 		tensorfile.Float32: Float32, tensorfile.BFloat16: BFloat16, tensorfile.Float16: Float16}[w.Dtype]
 	if !ok {
-		return Linear{}, nil, 0, fmt.Errorf("%s is %v: want float32, bfloat16 or float16", layerWeight, w.Dtype)
+		return layerColumns{}, fmt.Errorf("%s is %v: want float32, bfloat16 or float16", layerWeight, w.Dtype)
 	}
 	if len(w.Shape) != 2 || w.Shape[0] == 0 {
-		return Linear{}, nil, 0, fmt.Errorf("%s has shape %v: want [out, kept] with out > 0", layerWeight, w.Shape)
+		return layerColumns{}, fmt.Errorf("%s has shape %v: want [out, kept] with out > 0", layerWeight, w.Shape)
 	}
-	out, kept := w.Shape[0], w.Shape[1]
-	keep, err := readKeep(f, kept, in)
-	if err != nil {
-		return Linear{}, nil, 0, err
-	}
-	if in > max(maxWiden*kept, minWiden/out) {
-		return Linear{}, nil, 0, fmt.Errorf("metadata %s = %d: more than %d times the %d kept channels", LayerInFeatures, in, maxWiden, kept)
-	}
-	l := Linear{In: in, Out: out, Weight: make([]float32, out*in)}
-	for o := range out {
-		for i, c := range keep {
-			l.Weight[o*in+c] = w.Data[o*kept+i]
-		}
+	c := layerColumns{in: in, out: w.Shape[0], weight: w.Data, format: format}
+	if c.keep, err = readKeep(f, w.Shape[1], in); err != nil {
+		return layerColumns{}, err
 	}
 	if !slices.Contains(f.Keys(), layerBias) {
-		return l, keep, format, nil
+		if len(c.keep) == 0 && c.out > maxUnbackedOut {
+			return layerColumns{}, fmt.Errorf("%s has shape %v and the file no %s: more than %d outputs of no value", layerWeight, w.Shape, layerBias, maxUnbackedOut)
+		}
+		return c, nil
 	}
 	b, err := f.Read(layerBias)
 	if err != nil {
-		return Linear{}, nil, 0, fmt.Errorf("%s: %w", layerBias, err)
+		return layerColumns{}, fmt.Errorf("%s: %w", layerBias, err)
 	}
-	if len(b.Shape) != 1 || b.Shape[0] != out {
-		return Linear{}, nil, 0, fmt.Errorf("%s has shape %v: want [%d] for a weight of shape %v", layerBias, b.Shape, out, w.Shape)
+	if len(b.Shape) != 1 || b.Shape[0] != c.out {
+		return layerColumns{}, fmt.Errorf("%s has shape %v: want [%d] for a weight of shape %v", layerBias, b.Shape, c.out, w.Shape)
 	}
-	l.Bias = b.Data
-	return l, keep, format, nil
+	c.bias = b.Data
+	return c, nil
 }
 
 // readKeep reads the kept channels: kept of them, strictly ascending, in

@@ -6,7 +6,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -134,7 +136,11 @@ func TestLoadLayerRefuses(t *testing.T) {
 		{"no in_features", good, nil, ErrLayerFile, "in_features"},
 		{"bad in_features", good, map[string]string{LayerInFeatures: "six"}, ErrLayerFile, `"six"`},
 		{"zero in_features", good, map[string]string{LayerInFeatures: "0"}, ErrLayerFile, "positive"},
-		{"huge in_features", good, map[string]string{LayerInFeatures: "70000000"}, ErrLayerFile, "more than 256 times"},
+		{"in_features past 32 bits", good, map[string]string{LayerInFeatures: "3000000000"}, ErrLayerFile, "in_features"},
+		{"no column and no bias for many outputs", []tensorfile.Tensor{
+			{Name: "weight", Shape: []int{maxUnbackedOut + 1, 0}, Dtype: tensorfile.Float32},
+			*keepOf(),
+		}, meta, ErrLayerFile, "no bias"},
 		{"no weight", with("weight", nil), meta, tensorfile.ErrKey, "weight"},
 		{"no keep", with("keep", nil), meta, tensorfile.ErrKey, "keep"},
 		{"weight 1-D", with("weight", &tensorfile.Tensor{Name: "weight", Shape: []int{9}, Dtype: tensorfile.Float32, Floats: make([]float32, 9)}), meta, ErrLayerFile, "[9]"},
@@ -159,6 +165,50 @@ func TestLoadLayerRefuses(t *testing.T) {
 	}
 	if _, err := LoadLayer(filepath.Join(t.TempDir(), "none.safetensors")); !errors.Is(err, ErrLayerFile) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestLoadLayerMemoryFollowsTheFile loads a layer that keeps 256 of 2²⁰
+// channels: its memory is a few times the file's weight (256 KiB), not
+// the full-width weight (1 GiB).
+func TestLoadLayerMemoryFollowsTheFile(t *testing.T) {
+	const in, out, kept = 1 << 20, 256, 256
+	r := newRand(20)
+	keep := make([]int64, kept)
+	for i := range keep {
+		keep[i] = int64(i*(in/kept) + r.IntN(in/kept))
+	}
+	weight := uniform(r, out*kept, 1)
+	path := layerFile(t, []tensorfile.Tensor{
+		{Name: "weight", Shape: []int{out, kept}, Dtype: tensorfile.Float32, Floats: weight},
+		{Name: "keep", Shape: []int{kept}, Dtype: tensorfile.Int64, Ints: keep},
+	}, map[string]string{LayerInFeatures: strconv.Itoa(in)})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	layer, err := LoadLayer(path)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, bound := after.TotalAlloc-before.TotalAlloc, uint64(4*len(weight)*4); got > bound {
+		t.Errorf("LoadLayer allocated %d bytes, want at most %d (4 times the file's weight)", got, bound)
+	}
+	if !slices.Equal(layer.Weight(), weight) {
+		t.Fatal("the loaded weight is not the file's")
+	}
+	x, xk := uniform(r, in, 1), make([]float32, kept)
+	for i, c := range keep {
+		xk[i] = x[c]
+	}
+	y, yk := make([]float32, out), make([]float32, out)
+	if err := layer.Forward(y, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := layer.ForwardCompact(yk, xk); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(y, yk) {
+		t.Errorf("Forward of the full row %v, ForwardCompact of its kept channels %v", y[:4], yk[:4])
 	}
 }
 

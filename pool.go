@@ -33,7 +33,7 @@ type slotWork struct {
 
 var pool struct {
 	mu      sync.Mutex
-	started int
+	started atomic.Int64 // written under mu, read without it
 	work    chan slotWork
 }
 
@@ -42,8 +42,12 @@ var pool struct {
 // idle now: when every worker is busy, with another caller's job or with
 // the job this one is called from, the caller's own slot 0 takes the rest,
 // so a caller never waits for another's work and a job may call do on
-// another job from inside its fn. Calling do on a job that is running is a
-// bug in the package: it panics.
+// another job from inside its fn. An idle worker may still have no
+// processor to run on: handed a slot then, it waits in a run queue, maybe
+// behind another caller's whole call, and the caller, its own pieces done,
+// waits for it to find none left; Layer bounds a call's slots by its share
+// of GOMAXPROCS (workerCount) so that this does not happen. Calling do on a
+// job that is running is a bug in the package: it panics.
 func (j *job[T]) do(n, slots int, fn func(ctx *T, slot, i int), ctx *T) {
 	if !j.running.CompareAndSwap(false, true) {
 		panic("job.do: the job is already running")
@@ -83,18 +87,22 @@ func (j *job[T]) runHanded(slot int) {
 
 // startWorkers makes sure at least n pool goroutines run, and returns once
 // the new ones are about to wait for work, so that the call that started
-// them can hand them slots.
+// them can hand them slots. Once they run, it takes no lock: concurrent
+// calls of do share nothing but the channel of idle workers.
 func startWorkers(n int) {
+	if pool.started.Load() >= int64(n) {
+		return
+	}
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
-	if pool.started >= n {
+	if pool.started.Load() >= int64(n) {
 		return
 	}
 	if pool.work == nil {
 		pool.work = make(chan slotWork)
 	}
 	ready := new(sync.WaitGroup) // allocated only when workers start
-	for ; pool.started < n; pool.started++ {
+	for ; pool.started.Load() < int64(n); pool.started.Add(1) {
 		ready.Add(1)
 		go func() {
 			ready.Done()

@@ -62,9 +62,7 @@ func TestJobRunsEachItemOnce(t *testing.T) {
 // startedWorkers starts at least n pool workers and returns how many run.
 func startedWorkers(n int) int {
 	startWorkers(n)
-	pool.mu.Lock()
-	defer pool.mu.Unlock()
-	return pool.started
+	return int(pool.started.Load())
 }
 
 // blocker is a job context whose items wait until it is released.

@@ -1,6 +1,9 @@
 package chanprune
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // A RepairedLayer is a layer with its pruned input channels removed and the
 // rest refitted by a Compensation: y” = x_K·Weightᵀ + Bias, ready to build
@@ -31,13 +34,7 @@ func (r RepairedLayer) Layer(opts ...Option) (*Layer, error) {
 		return nil, fmt.Errorf("repaired layer: weight %d and bias %d values for %d outputs and %d kept channels: %w",
 			len(r.Weight), len(r.Bias), r.Out, k, ErrShape)
 	}
-	full := Linear{Weight: make([]float32, r.Out*r.In), Bias: r.Bias, In: r.In, Out: r.Out}
-	for o := range r.Out {
-		for a, c := range r.Kept {
-			full.Weight[o*r.In+c] = r.Weight[o*k+a]
-		}
-	}
-	return Compact(full, r.Kept, opts...)
+	return compactColumns(r.In, r.Out, r.Kept, slices.Clone(r.Weight), r.Bias, opts)
 }
 
 // Repair fits mode's repair of layer on the fit set with the given pruned
