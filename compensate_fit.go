@@ -19,6 +19,7 @@ type Fit struct {
 	in, tokens, workers int
 	centre              bool      // shift the rows by the first batch's means
 	shift               []float32 // μ₀, set by the first batch (centre only)
+	shiftBuf            []float32 // shift's memory, kept by reset
 	sum                 []float64 // Σ_t (x_t − μ₀)
 	xx                  []float64 // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In, upper triangle
 	block               []float32 // one block's Gram matrix
@@ -49,6 +50,23 @@ func newFit(kern *kernel, in, workers int, centre bool) *Fit {
 // Observe adds one batch, a row-major [..., In] tensor, to the fit set. On
 // an error the fit set is unchanged.
 func (f *Fit) Observe(batch []float32) error {
+	if err := f.check(batch); err != nil {
+		return err
+	}
+	f.observe(batch, func(block []float32) {
+		f.builder.build(f.block, f.blockSum, block, f.workers)
+		for i := range f.in {
+			acc, g := f.xx[i*f.in+i:(i+1)*f.in], f.block[i*f.in+i:(i+1)*f.in]
+			for j, v := range g {
+				acc[j] += float64(v)
+			}
+		}
+	})
+	return nil
+}
+
+// check refuses a batch Observe cannot add.
+func (f *Fit) check(batch []float32) error {
 	in := f.in
 	switch {
 	case len(batch) == 0:
@@ -61,27 +79,36 @@ func (f *Fit) Observe(batch []float32) error {
 	if i, ok := firstNonFinite(batch); ok {
 		return fmt.Errorf("fit batch: activation [%d, %d] is %v: %w", i/in, i%in, batch[i], ErrNonFinite)
 	}
+	return nil
+}
+
+// observe adds a checked batch: it hands each block of at most gramRows
+// rows, shifted, to gram, which adds its xᵀx to f.xx and sets f.blockSum
+// to its column sums.
+func (f *Fit) observe(batch []float32, gram func(block []float32)) {
+	in := f.in
 	rows := len(batch) / in
-	if f.centre && f.shift == nil {
-		f.shift = columnMeans(batch, in)
-	}
+	f.setShift(batch)
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		block := batch[r0*in : min(rows, r0+gramRows)*in]
 		if f.shift != nil {
 			f.rows = shiftRows(f.rows, block, f.shift)
 			block = f.rows
 		}
-		f.builder.build(f.block, f.blockSum, block, f.workers)
-		for i := range in {
-			f.sum[i] += f.blockSum[i]
-			acc, g := f.xx[i*in+i:(i+1)*in], f.block[i*in+i:(i+1)*in]
-			for j, v := range g {
-				acc[j] += float64(v)
-			}
+		gram(block)
+		for i, v := range f.blockSum {
+			f.sum[i] += v
 		}
 	}
 	f.tokens += rows
-	return nil
+}
+
+// setShift sets μ₀ from batch if the fit set shifts its rows and has none.
+func (f *Fit) setShift(batch []float32) {
+	if f.centre && f.shift == nil {
+		f.shiftBuf = columnMeans(f.shiftBuf, batch, f.in)
+		f.shift = f.shiftBuf
+	}
 }
 
 // Tokens returns the rows observed so far.
@@ -114,19 +141,27 @@ func (f *Fit) mean() []float64 {
 	return m
 }
 
-// columnMeans returns the mean of each of x's in columns, in float32.
-func columnMeans(x []float32, in int) []float32 {
-	sums := make([]float64, in)
-	for t := range len(x) / in {
-		for c, v := range x[t*in : (t+1)*in] {
-			sums[c] += float64(v)
+// columnMeans sets dst (made if nil) to the mean of each of x's in
+// columns, in float32, and returns it.
+func columnMeans(dst, x []float32, in int) []float32 {
+	if dst == nil {
+		dst = make([]float32, in)
+	}
+	clear(dst)
+	var sums [64]float64
+	for c0 := 0; c0 < in; c0 += len(sums) {
+		n := min(len(sums), in-c0)
+		clear(sums[:n])
+		for t := range len(x) / in {
+			for c, v := range x[t*in+c0 : t*in+c0+n] {
+				sums[c] += float64(v)
+			}
+		}
+		for c, s := range sums[:n] {
+			dst[c0+c] = float32(s / float64(len(x)/in))
 		}
 	}
-	means := make([]float32, in)
-	for c, s := range sums {
-		means[c] = float32(s / float64(len(x)/in))
-	}
-	return means
+	return dst
 }
 
 // shiftRows sets dst (grown as needed) to the rows of x less shift.

@@ -29,26 +29,47 @@ func ridgeSystem(scatter []float64, in int, kept []int, damp float64) []float64 
 }
 
 // cholesky overwrites the lower triangle of a (n×n, row-major, symmetric)
-// with L, a = L·Lᵀ. A pivot that is not above n·ε of its diagonal entry
-// means a is not (numerically) positive definite: it returns the row.
-func cholesky(a []float64, n int) (row int, ok bool) {
+// with L, a = L·Lᵀ, on up to workers goroutines. A pivot that is not above
+// n·ε of its diagonal entry means a is not (numerically) positive
+// definite: it returns the row.
+//
+// Entry L_ij = (a_ij − L_i,:j·L_j,:j)/L_jj needs only row i left of j and
+// row j, so the columns go in panels of cholPanel: one goroutine factors a
+// panel's diagonal block, then the rows below take the panel's columns in
+// parallel, each row in the order of the unblocked algorithm, whose result
+// it is bit for bit.
+func cholesky(a []float64, n, workers int) (row int, ok bool) {
 	tol := float64(n) * 0x1p-52
-	for i := range n {
-		ri := a[i*n : i*n+i+1]
-		for j := range i + 1 {
-			rj := a[j*n : j*n+j]
-			s := ri[j] - dot64(ri[:j], rj)
-			if j < i {
-				ri[j] = s / a[j*n+j]
-				continue
-			}
+	for j0 := 0; j0 < n; j0 += cholPanel {
+		j1 := min(n, j0+cholPanel)
+		for i := j0; i < j1; i++ {
+			ri := a[i*n : i*n+i+1]
+			choleskyRow(a, n, ri, j0, i)
+			s := ri[i] - dot64(ri[:i], ri[:i])
 			if !(s > tol*ri[i]) || math.IsInf(s, 0) {
 				return i, false
 			}
 			ri[i] = math.Sqrt(s)
 		}
+		if below := n - j1; below > 0 {
+			parallelRows(below, workers, func(r int) {
+				i := j1 + r
+				choleskyRow(a, n, a[i*n:i*n+j1], j0, j1)
+			})
+		}
 	}
 	return 0, true
+}
+
+// cholPanel is the columns of a panel of cholesky.
+const cholPanel = 64
+
+// choleskyRow sets L_ij for j0 ≤ j < j1 in row ri (row i of a) from
+// L_i,:j and the rows j, whose entries up to j are final.
+func choleskyRow(a []float64, n int, ri []float64, j0, j1 int) {
+	for j := j0; j < j1; j++ {
+		ri[j] = (ri[j] - dot64(ri[:j], a[j*n:j*n+j])) / a[j*n+j]
+	}
 }
 
 func dot64(x, y []float64) float64 {
@@ -86,7 +107,7 @@ func cholSolve(l []float64, n int, z []float64) {
 func lstsqCoefficients(scatter []float64, in int, kept, pruned []int, damp float64, workers int) ([]float64, error) {
 	k := len(kept)
 	l := ridgeSystem(scatter, in, kept, damp)
-	if row, ok := cholesky(l, k); !ok {
+	if row, ok := cholesky(l, k, workers); !ok {
 		return nil, fmt.Errorf("lstsq with damp %v: S_KK + λI is not positive definite at kept channel %d: %w",
 			damp, kept[row], ErrNotPositiveDefinite)
 	}

@@ -28,8 +28,18 @@ type Repair struct {
 
 // repairScratch is what an Evaluator keeps for repairs.
 type repairScratch struct {
-	layer Linear // the layer, unpacked
-	fit   *Fit   // the fit set of the evaluated batches
+	layer Linear       // the layer, unpacked
+	fit   *Fit         // the fit set of the evaluated batches
+	norms []outputNorm // ‖y‖² of each evaluated batch (repair_gram.go)
+	// fitWithNorms's: the fit being formed, its strip sink, and the
+	// bias terms of the shifted rows.
+	fitting *Fit
+	fitSink stripSink
+	uShift  []float64
+	bbShift float64
+	shift   []float32 // shiftedNorms's: the shift, a block of rows and its column sums
+	rows    []float32
+	colSum  []float64
 }
 
 // repairState returns the repair scratch, unpacking the layer on first use.
@@ -44,22 +54,31 @@ func (e *Evaluator) repairState() *repairScratch {
 	return e.repair
 }
 
-// fitOf returns r's fit set, or one formed from batches when r has none.
-func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, error) {
+// fitOf returns r's fit set, or one formed from batches when r has none,
+// and ‖y‖² of each batch where repaired evaluations take the fast route
+// (repair_gram.go), else nil.
+func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, []outputNorm, error) {
 	if r.Fit != nil || r.Mode == CompensateNone {
-		return r.Fit, nil
+		if r.Fit == nil || r.Fit.tokens == 0 || !e.gramRepairs() {
+			return r.Fit, nil, nil
+		}
+		return r.Fit, e.shiftedNorms(batches, r.Fit.mean()), nil
 	}
 	rs := e.repairState()
 	if rs.fit == nil {
 		rs.fit = e.NewFit()
 	}
+	if e.gramRepairs() {
+		norms, err := e.fitWithNorms(rs.fit, batches)
+		return rs.fit, norms, err
+	}
 	rs.fit.reset()
 	for b, x := range batches {
 		if err := rs.fit.Observe(x); err != nil {
-			return nil, &BatchError{b, err}
+			return nil, nil, &BatchError{b, err}
 		}
 	}
-	return rs.fit, nil
+	return rs.fit, nil, nil
 }
 
 // A repairProbe evaluates one repaired layer against the original.
@@ -196,11 +215,11 @@ func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, rati
 	if err := checkBatches(batches, e.in); err != nil {
 		return m, err
 	}
-	fit, err := e.fitOf(r, batches)
+	fit, norms, err := e.fitOf(r, batches)
 	if err != nil {
 		return m, err
 	}
-	if err := e.evaluateRepaired(&m, batches, scores, ratio, r, fit); err != nil {
+	if err := e.evaluateRepaired(&m, batches, scores, ratio, r, fit, norms); err != nil {
 		return Metrics{}, err
 	}
 	return m, nil
@@ -208,33 +227,69 @@ func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, rati
 
 // evaluateRepaired sets m to the metrics of the pair (scores, ratio) with
 // the layer repaired by r fitted on fit, on a held Evaluator and checked
-// arguments. It holds one repaired layer at a time.
-func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair, fit *Fit) error {
+// arguments: by the fast route given the batches' norms, else by the probe.
+// It holds one repaired layer at a time.
+func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair, fit *Fit, norms []outputNorm) error {
 	_ = e.groups.reduceScores(scores) // checked by the callers
 	groups, k := e.groups.cut(ratio)
 	e.groups.orderChannels(e.order)
 	splitChannels(e.perm, e.order, k, e.pruned)
-	probe, err := e.newRepairProbe(fit, e.pruned, r)
-	if err != nil {
-		return err
-	}
 	*m = Metrics{Ratio: ratio, NumPruned: k, NumPrunedGroups: groups, GroupSize: e.groups.size, Tie: e.groups.tie(groups), PerBatch: m.PerBatch[:0]}
 	m.setRepair(r, fit)
-	plan := probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
-	for b, x := range batches {
-		s, method, uncertified, err := probe.observe(x, b, plan)
+	var g *repairGram
+	if norms != nil {
+		rl, ct, err := fit.repair(e.repairState().layer, e.pruned, r.Mode, r.Damp)
 		if err != nil {
 			return err
 		}
-		bm := batchMetrics(s, len(x)/e.in, e.out)
-		bm.Method = method
-		if uncertified {
-			m.Uncertified++
+		g = e.newRepairGram(rl, ct, fit.mean())
+	}
+	var probe *repairProbe // made when first needed
+	plan := Direct         // the probe redoes an uncertified batch
+	if g == nil {
+		var err error
+		if probe, err = e.newRepairProbe(fit, e.pruned, r); err != nil {
+			return err
 		}
-		m.addBatch(bm)
+		plan = probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
+	}
+	for b, x := range batches {
+		var s sums
+		method, uncertified := Gram, false
+		if g != nil {
+			var ok bool
+			s, ok = g.observe(x, norms[b])
+			uncertified = !ok && e.method == Gram
+			if ok || uncertified {
+				m.addBatch(repairedBatch(s, method, uncertified, m, len(x)/e.in, e.out))
+				continue
+			}
+		}
+		if probe == nil {
+			var err error
+			if probe, err = e.newRepairProbe(fit, e.pruned, r); err != nil {
+				return err
+			}
+		}
+		var err error
+		if s, method, uncertified, err = probe.observe(x, b, plan); err != nil {
+			return err
+		}
+		m.addBatch(repairedBatch(s, method, uncertified, m, len(x)/e.in, e.out))
 	}
 	m.average()
 	return nil
+}
+
+// repairedBatch returns the metrics of one batch, counting it in m if
+// uncertified.
+func repairedBatch(s sums, method Method, uncertified bool, m *Metrics, tokens, out int) BatchMetrics {
+	bm := batchMetrics(s, tokens, out)
+	bm.Method = method
+	if uncertified {
+		m.Uncertified++
+	}
+	return bm
 }
 
 // setRepair records r and its fit set in m; r.Fit nil means the evaluated

@@ -1,0 +1,90 @@
+package chanprune
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestRepairFastRouteMatchesReference holds the fast route of a repaired
+// evaluation (repair_gram.go) to the float64 reference with every kernel,
+// fitted on the evaluated batches (one Gram matrix per block for both) and
+// on held-out ones, with batches over gramRows tokens and channels whose
+// mean dwarfs their spread; it fails if the route runs for fewer than
+// half the batches (it may leave a batch it cannot certify to the probe).
+func TestRepairFastRouteMatchesReference(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		r := newRand(151)
+		fast, batchCount := 0, 0
+		for _, tc := range []struct {
+			in, out int
+			offset  float32 // added to every activation
+			heldOut bool
+		}{
+			{24, 40, 0, false},
+			{33, 70, 20, false},
+			{16, 16, 0, true},
+			{40, 64, 5, true},
+		} {
+			l := randLayer(r, tc.in, tc.out, true)
+			batches := randBatches(r, tc.in, 300, 41, 7)
+			fit := batches
+			if tc.heldOut {
+				fit = randBatches(r, tc.in, 90, 260)
+			}
+			for _, x := range append(batches, fit...) {
+				for i := range x {
+					x[i] += tc.offset
+				}
+			}
+			if tc.heldOut {
+				for _, x := range fit {
+					for i := range x {
+						x[i] -= tc.offset / 2 // a fit set whose mean is not the batches'
+					}
+				}
+			}
+			scores := randScores(r, tc.in)
+			e, err := NewEvaluator(l, WithKernel(k.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+				for _, ratio := range []float64{0.3, 0.75} {
+					name := fmt.Sprintf("%dx%d offset %v held-out %v %v ratio %v", tc.in, tc.out, tc.offset, tc.heldOut, mode, ratio)
+					rep := Repair{Mode: mode, Damp: DefaultDamp}
+					if tc.heldOut {
+						rep.Fit = e.NewFit()
+						for _, x := range fit {
+							if err := rep.Fit.Observe(x); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					m, err := e.EvaluateRepaired(batches, scores, ratio, rep)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, b := range m.PerBatch {
+						if b.Method == Gram {
+							fast++
+						}
+					}
+					batchCount += len(m.PerBatch)
+					pruned, _ := PrunedChannels(scores, ratio)
+					mask := make([]bool, tc.in)
+					for _, c := range pruned {
+						mask[c] = true
+					}
+					rmse, cos, _ := refRepaired(l, batches, fit, mask, mode, DefaultDamp)
+					if math.Abs(m.RMSE-rmse) > compRMSERel*rmse || math.Abs(m.CosineSimilarity-cos) > 2e-6 {
+						t.Errorf("%s: got rmse %.9g cos %.9g, want %.9g %.9g", name, m.RMSE, m.CosineSimilarity, rmse, cos)
+					}
+				}
+			}
+		}
+		if 2*fast < batchCount {
+			t.Errorf("%d of %d batches took the fast route", fast, batchCount)
+		}
+	})
+}
