@@ -55,9 +55,8 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 			var m chanprune.Metrics
 			evaluate := func() error { return e.EvaluateTo(&m, ex.Batches, scores, 0.2) }
 			if shape.repair != chanprune.CompensateNone {
-				evaluate = func() (err error) {
-					m, err = e.EvaluateRepaired(ex.Batches, scores, 0.2, chanprune.Repair{Mode: shape.repair, Damp: chanprune.DefaultDamp})
-					return err
+				evaluate = func() error {
+					return e.EvaluateRepairedTo(&m, ex.Batches, scores, 0.2, chanprune.Repair{Mode: shape.repair, Damp: chanprune.DefaultDamp})
 				}
 			}
 			if err := evaluate(); err != nil { // warm: scratch and, for Gram, H

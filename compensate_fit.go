@@ -129,9 +129,23 @@ func (f *Fit) moments() (mean, scatter []float64) {
 	return f.mean(), scatter
 }
 
+// scatterAt returns S_ij, from the upper triangle of Σ xᵀx.
+func (f *Fit) scatterAt(i, j int) float64 {
+	if i > j {
+		i, j = j, i
+	}
+	return f.xx[i*f.in+j] - f.sum[i]*f.sum[j]/float64(f.tokens)
+}
+
 // mean returns the fit set's mean.
-func (f *Fit) mean() []float64 {
-	m := make([]float64, f.in)
+func (f *Fit) mean() []float64 { return f.meanInto(nil) }
+
+// meanInto sets dst (grown as needed) to the fit set's mean and returns it.
+func (f *Fit) meanInto(dst []float64) []float64 {
+	if cap(dst) < f.in {
+		dst = make([]float64, f.in)
+	}
+	m := dst[:f.in]
 	for i, s := range f.sum {
 		m[i] = s / float64(f.tokens)
 		if f.shift != nil {

@@ -28,15 +28,18 @@ type Repair struct {
 
 // repairScratch is what an Evaluator keeps for repairs.
 type repairScratch struct {
-	layer Linear       // the layer, unpacked
-	fit   *Fit         // the fit set of the evaluated batches
-	norms []outputNorm // ‖y‖² of each evaluated batch (repair_gram.go)
+	layer  Linear       // the layer, unpacked
+	fit    *Fit         // the fit set of the evaluated batches
+	norms  []outputNorm // ‖y‖² of each evaluated batch (repair_gram.go)
+	fitted repairFit    // the fast route's pair: its fit and products
+	gram   repairGram
 	// fitWithNorms's: the fit being formed, its strip sink, and the
 	// bias terms of the shifted rows.
 	fitting *Fit
 	fitSink stripSink
 	uShift  []float64
 	bbShift float64
+	fitMean []float64 // a given fit set's mean
 	shift   []float32 // shiftedNorms's: the shift, a block of rows and its column sums
 	rows    []float32
 	colSum  []float64
@@ -62,7 +65,9 @@ func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, []outputNorm, er
 		if r.Fit == nil || r.Fit.tokens == 0 || !e.gramRepairs() {
 			return r.Fit, nil, nil
 		}
-		return r.Fit, e.shiftedNorms(batches, r.Fit.mean()), nil
+		rs := e.repairState()
+		rs.fitMean = r.Fit.meanInto(rs.fitMean)
+		return r.Fit, e.shiftedNorms(batches, rs.fitMean), nil
 	}
 	rs := e.repairState()
 	if rs.fit == nil {
@@ -195,34 +200,41 @@ func (p *repairProbe) observe(x []float32, b int, method Method) (sums, Method, 
 // r.Mode CompensateNone it returns Evaluate's metrics bit for bit.
 func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, ratio float64, r Repair) (Metrics, error) {
 	var m Metrics
-	if err := checkRepair(r.Mode, r.Damp); err != nil {
-		return m, err
-	}
-	if r.Mode == CompensateNone {
-		err := e.EvaluateTo(&m, batches, scores, ratio)
-		return m, err
-	}
-	if err := e.acquire("Evaluate"); err != nil {
-		return m, err
-	}
-	defer e.release()
-	if err := checkRatio(ratio); err != nil {
-		return m, err
-	}
-	if err := e.groups.reduceScores(scores); err != nil {
-		return m, err
-	}
-	if err := checkBatches(batches, e.in); err != nil {
-		return m, err
-	}
-	fit, norms, err := e.fitOf(r, batches)
-	if err != nil {
-		return m, err
-	}
-	if err := e.evaluateRepaired(&m, batches, scores, ratio, r, fit, norms); err != nil {
+	if err := e.EvaluateRepairedTo(&m, batches, scores, ratio, r); err != nil {
 		return Metrics{}, err
 	}
 	return m, nil
+}
+
+// EvaluateRepairedTo is EvaluateRepaired into m, reusing m.PerBatch, as
+// EvaluateTo is Evaluate: in steady state (the same shapes again) a
+// repaired evaluation on the planned or Gram path allocates nothing. On an
+// error m is undefined.
+func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair) error {
+	if err := checkRepair(r.Mode, r.Damp); err != nil {
+		return err
+	}
+	if r.Mode == CompensateNone {
+		return e.EvaluateTo(m, batches, scores, ratio)
+	}
+	if err := e.acquire("Evaluate"); err != nil {
+		return err
+	}
+	defer e.release()
+	if err := checkRatio(ratio); err != nil {
+		return err
+	}
+	if err := e.groups.reduceScores(scores); err != nil {
+		return err
+	}
+	if err := checkBatches(batches, e.in); err != nil {
+		return err
+	}
+	fit, norms, err := e.fitOf(r, batches)
+	if err != nil {
+		return err
+	}
+	return e.evaluateRepaired(m, batches, scores, ratio, r, fit, norms)
 }
 
 // evaluateRepaired sets m to the metrics of the pair (scores, ratio) with
@@ -238,11 +250,12 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 	m.setRepair(r, fit)
 	var g *repairGram
 	if norms != nil {
-		rl, ct, err := fit.repair(e.repairState().layer, e.pruned, r.Mode, r.Damp)
-		if err != nil {
+		rs := e.repairState()
+		if err := rs.fitted.fitTo(fit, e.pruned, r.Mode, r.Damp); err != nil {
 			return err
 		}
-		g = e.newRepairGram(rl, ct, fit.mean())
+		g = &rs.gram
+		g.set(e, &rs.fitted)
 	}
 	var probe *repairProbe // made when first needed
 	plan := Direct         // the probe redoes an uncertified batch

@@ -34,13 +34,16 @@ func (e *Evaluator) gramRepairs() bool {
 	return e.in <= e.out && 16*float64(e.in)*float64(e.in) <= maxGramBytes
 }
 
-// A repairGram evaluates one repaired pair by the fast route.
+// A repairGram evaluates one repaired pair by the fast route. The
+// Evaluator keeps one and sets it to each pair, reusing its memory.
 type repairGram struct {
 	e         *Evaluator
-	k, p      int
+	p         int
 	mean      []float32 // m
 	beta      []float64 // (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
 	hDiag     []float64 // H_jj for the pruned channels j
+	w, hpp    []float32 // the products' weights, unpacked
+	channels  []int32   // 0 … in−1
 	resid     *product  // xs ↦ [r | xs·H_{:,P}], 2p outputs
 	quad      *product  // r ↦ r·H_PP: the first p of the 2p outputs above
 	xs, c, z  []float32 // scratch: centred rows, [r | xs·H_{:,P}], r·H_PP
@@ -49,47 +52,67 @@ type repairGram struct {
 	colSquare []float64 // per channel, Σ_t x_tc² of the batch
 }
 
-// newRepairGram builds the products of the pair repaired as rl, ct its
-// Cᵀ (nil for bias), mean the fit set's mean.
-func (e *Evaluator) newRepairGram(rl RepairedLayer, ct []float64, mean []float64) *repairGram {
+// set prepares g for the pair repaired as rf (bias or lstsq).
+func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
 	lg, in := e.layerGram, e.in
-	k, p := len(rl.Kept), len(rl.Pruned)
-	g := &repairGram{e: e, k: k, p: p, rounds: lg.rounds, nResid: float64(in)}
-	g.mean = make([]float32, in)
-	for c, v := range mean {
+	k, p := len(rf.kept), len(rf.pruned)
+	g.e, g.p, g.rounds, g.nResid = e, p, lg.rounds, float64(in)
+	g.mean = grow(g.mean, in)
+	for c, v := range rf.mean {
 		g.mean[c] = float32(v)
 	}
 	// The first product's weight, [2p, in]: row j is column j of E, row
 	// p+j column P_j of H (a row of it: H is symmetric).
-	w := make([]float32, 2*p*in)
-	g.beta, g.hDiag = make([]float64, p), make([]float64, p)
-	for j, c := range rl.Pruned {
-		row := w[j*in : (j+1)*in]
+	g.w = grow(g.w, 2*p*in)
+	clear(g.w[:p*in])
+	g.beta, g.hDiag = growFloat64(g.beta, p), growFloat64(g.hDiag, p)
+	for j, c := range rf.pruned {
+		row := g.w[j*in : (j+1)*in]
 		row[c] = 1
-		if ct != nil {
-			for a, kc := range rl.Kept {
-				row[kc] = float32(-ct[j*k+a])
+		if rf.ct != nil {
+			for a, kc := range rf.kept {
+				row[kc] = float32(-rf.ct[j*k+a])
 			}
 		}
-		copy(w[(p+j)*in:(p+j+1)*in], lg.h[c*in:(c+1)*in])
+		h := lg.h[c*in : (c+1)*in]
+		copy(g.w[(p+j)*in:(p+j+1)*in], h)
 		g.beta[j], g.hDiag[j] = lg.u[c], float64(lg.diag[c])
-		for i, h := range lg.h[c*in : (c+1)*in] {
-			g.beta[j] += float64(h) * mean[i]
+		for i, v := range h {
+			g.beta[j] += float64(v) * rf.mean[i]
 		}
 	}
-	g.resid = newProduct(e.kern, w, nil, allChannels(make([]int32, in)), in, 2*p)
-	hpp := make([]float32, p*p)
-	for i, ci := range rl.Pruned {
-		for j, cj := range rl.Pruned {
-			hpp[i*p+j] = lg.h[ci*in+cj]
+	if len(g.channels) != in {
+		g.channels = allChannels(make([]int32, in))
+	}
+	g.resid = repack(g.resid, e.kern, g.w, g.channels, in, 2*p)
+	g.hpp = grow(g.hpp, p*p)
+	for i, ci := range rf.pruned {
+		for j, cj := range rf.pruned {
+			g.hpp[i*p+j] = lg.h[ci*in+cj]
 		}
 	}
-	g.quad = newProduct(e.kern, hpp, nil, allChannels(make([]int32, p)), 2*p, p)
-	g.colSquare = make([]float64, in)
-	return g
+	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], 2*p, p)
+	g.colSquare = growFloat64(g.colSquare, in)
+}
+
+// repack returns a product of weight ([out, len(channels)], row-major) for
+// kern as newProduct does, reusing p's memory (and its calls' scratch)
+// where it is large enough.
+func repack(p *product, kern *kernel, weight []float32, channels []int32, in, out int) *product {
+	np := panels(out, kern.nr) * kern.nr
+	size := np * len(channels)
+	if p == nil || p.kern != kern || cap(p.weight) < size || cap(p.bias) < np || cap(p.identity) < len(channels) {
+		return newProduct(kern, weight, nil, channels, in, out)
+	}
+	p.channels, p.in, p.out = channels, in, out
+	p.identity = allChannels(p.identity[:len(channels)])
+	p.weight, p.bias = p.weight[:size], p.bias[:np]
+	packWeight(p.weight, weight, len(channels), out, kern.nr)
+	packBias(p.bias, nil)
+	return p
 }
 
 // observe returns the sums of batch x, ‖y‖² given, and whether they are
@@ -162,6 +185,14 @@ func certifyRepair(s sums, vyy, vyd, vdd float64) bool {
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
 		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// growFloat64 is grow for float64.
+func growFloat64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
 	}
 	return s[:n]
 }

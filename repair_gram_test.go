@@ -88,3 +88,41 @@ func TestRepairFastRouteMatchesReference(t *testing.T) {
 		}
 	})
 }
+
+// TestEvaluateRepairedToAllocatesNothing holds a repaired evaluation that
+// takes the fast route to no allocation once its scratch is sized, fitted
+// on the evaluated batches and on a fit set.
+func TestEvaluateRepairedToAllocatesNothing(t *testing.T) {
+	r := newRand(16)
+	l := randLayer(r, 64, 600, true)
+	scores := randScores(r, 64)
+	e, err := NewEvaluator(l, WithWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := e.NewFit()
+	for _, x := range randBatches(r, 64, 40, 300) {
+		if err := fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batches := randBatches(r, 64, 9, 300, 20)
+	for _, rep := range []Repair{
+		{Mode: CompensateBias},
+		{Mode: CompensateLstsq, Damp: DefaultDamp},
+		{Mode: CompensateLstsq, Damp: DefaultDamp, Fit: fit},
+	} {
+		var m Metrics
+		if err := e.EvaluateRepairedTo(&m, batches, scores, 0.3, rep); err != nil { // sizes the scratch
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := e.EvaluateRepairedTo(&m, batches, scores, 0.3, rep); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v, fit set given %v: %v allocations per repaired evaluation, want 0", rep.Mode, rep.Fit != nil, allocs)
+		}
+	}
+}
