@@ -37,19 +37,20 @@ func (e *Evaluator) gramRepairs() bool {
 // A repairGram evaluates one repaired pair by the fast route. The
 // Evaluator keeps one and sets it to each pair, reusing its memory.
 type repairGram struct {
-	e         *Evaluator
-	p         int
-	mean      []float32 // m
-	beta      []float64 // (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
-	hDiag     []float64 // H_jj for the pruned channels j
-	w, hpp    []float32 // the products' weights, unpacked
-	channels  []int32   // 0 … in−1
-	resid     *product  // xs ↦ [r | xs·H_{:,P}], 2p outputs
-	quad      *product  // r ↦ r·H_PP: the first p of the 2p outputs above
-	xs, c, z  []float32 // scratch: centred rows, [r | xs·H_{:,P}], r·H_PP
-	rounds    float64   // the roundings in an entry of H
-	nResid    float64   // the adds of a sum of the first product
-	colSquare []float64 // per channel, Σ_t x_tc² of the batch
+	e        *Evaluator
+	p        int
+	mean     []float32 // m
+	beta     []float64 // (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
+	w, hpp   []float32 // the products' weights, unpacked
+	channels []int32   // 0 … in−1
+	resid    *product  // xs ↦ [r | xs·H_{:,P}], 2p outputs
+	quad     *product  // r ↦ r·H_PP: the first p of the 2p outputs above
+	xs, c, z []float32 // scratch: centred rows, [r | xs·H_{:,P}], r·H_PP
+	rounds   float64   // the roundings in an entry of H
+	// variances's: √H_cc for every channel and the pruned ones, the
+	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
+	sqrtH, sqrtHP, bx, qr, k1, k2 []float32
+	outerX, outerR                *product
 }
 
 // set prepares g for the pair repaired as rf (bias or lstsq).
@@ -59,7 +60,7 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	}
 	lg, in := e.layerGram, e.in
 	k, p := len(rf.kept), len(rf.pruned)
-	g.e, g.p, g.rounds, g.nResid = e, p, lg.rounds, float64(in)
+	g.e, g.p, g.rounds = e, p, lg.rounds
 	g.mean = grow(g.mean, in)
 	for c, v := range rf.mean {
 		g.mean[c] = float32(v)
@@ -68,7 +69,7 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	// p+j column P_j of H (a row of it: H is symmetric).
 	g.w = grow(g.w, 2*p*in)
 	clear(g.w[:p*in])
-	g.beta, g.hDiag = growFloat64(g.beta, p), growFloat64(g.hDiag, p)
+	g.beta = growFloat64(g.beta, p)
 	for j, c := range rf.pruned {
 		row := g.w[j*in : (j+1)*in]
 		row[c] = 1
@@ -79,7 +80,7 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 		}
 		h := lg.h[c*in : (c+1)*in]
 		copy(g.w[(p+j)*in:(p+j+1)*in], h)
-		g.beta[j], g.hDiag[j] = lg.u[c], float64(lg.diag[c])
+		g.beta[j] = lg.u[c]
 		for i, v := range h {
 			g.beta[j] += float64(v) * rf.mean[i]
 		}
@@ -95,7 +96,13 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 		}
 	}
 	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], 2*p, p)
-	g.colSquare = growFloat64(g.colSquare, in)
+	g.sqrtH, g.sqrtHP = grow(g.sqrtH, in), grow(g.sqrtHP, p)
+	for c, h := range lg.diag {
+		g.sqrtH[c] = float32(math.Sqrt(float64(h)))
+	}
+	for j, c := range rf.pruned {
+		g.sqrtHP[j] = g.sqrtH[c]
+	}
 }
 
 // repack returns a product of weight ([out, len(channels)], row-major) for
@@ -127,40 +134,61 @@ func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
 		g.resid.run(g.c, g.xs, workers)
 		g.quad.run(g.z, g.c, workers)
 	}
-	var yd, dd, rr float64 // rr = Σ_j H_jj·Σ_t r_tj²
+	var yd, dd float64
 	for t := range tokens {
 		r, hx, z := g.c[t*2*p:t*2*p+p], g.c[t*2*p+p:(t+1)*2*p], g.z[t*p:(t+1)*p]
 		for j, v := range r {
 			rv := float64(v)
 			dd += float64(z[j]) * rv
 			yd += (float64(hx[j]) + g.beta[j]) * rv
-			rr += g.hDiag[j] * rv * rv
 		}
-	}
-	// ‖x‖²_H = Σ_c H_cc·Σ_t x_tc², for the bound below.
-	clear(g.colSquare)
-	for t := range tokens {
-		for c, v := range x[t*in : (t+1)*in] {
-			g.colSquare[c] += float64(v) * float64(v)
-		}
-	}
-	var xx float64
-	for c, s := range g.colSquare {
-		xx += float64(g.e.layerGram.diag[c]) * s
 	}
 	s := gramSums(norm.yy, yd, dd, false, 0, 0)
-	// Each entry of H (and each sum of a product) carries up to n
-	// roundings of coefficients bounded by Cauchy–Schwarz as in
-	// gram_certify.go: Σ_ij A_ij²·H_ii·H_jj ≤ (Σ_i H_ii·A_ii)² for
-	// A = RᵀR, and ≤ (Σ_i H_ii·G_ii)·(Σ_j H_jj·M_jj) for A = XᵀR.
-	vdd := (g.rounds + float64(p)) * rr * rr
-	vyd := (g.rounds + g.nResid) * xx * rr
+	vyd, vdd := g.variances(x, tokens)
 	return s, certifyRepair(s, norm.v, vyd, vdd)
+}
+
+// variances returns the variance proxies of y·d and ‖d‖² for the batch
+// just observed. Their error is that of H's entries, each carrying up to
+// n = g.rounds roundings of coefficients at most sqrt(H_ii·H_jj)
+// (gram_certify.go): Σ_ij n·H_ii·H_jj·A_ij² for y·d = ⟨H_{:,P}, A⟩,
+// A = Σ_t x_tᵀr_t, and likewise for ‖d‖² = ⟨H_PP, RᵀR⟩. With B = x·D½ and
+// Q = r·D½_P (D the diagonal of H), Σ_ij H_ii·H_jj·A_ij² = ‖BᵀQ‖² =
+// ⟨B·Bᵀ, Q·Qᵀ⟩ and that of RᵀR is ‖Q·Qᵀ‖²: two T×T products. The products'
+// own float32 sums are not counted, as the direct path's are not.
+func (g *repairGram) variances(x []float32, tokens int) (vyd, vdd float64) {
+	in, p, workers := g.e.in, g.p, g.e.workerCount()
+	if p == 0 {
+		return 0, 0
+	}
+	g.bx = grow(g.bx, tokens*in)
+	for t := range tokens {
+		for c, v := range x[t*in : (t+1)*in] {
+			g.bx[t*in+c] = v * g.sqrtH[c]
+		}
+	}
+	g.qr = grow(g.qr, tokens*p)
+	for t := range tokens {
+		for j, v := range g.c[t*2*p : t*2*p+p] {
+			g.qr[t*p+j] = v * g.sqrtHP[j]
+		}
+	}
+	g.k1, g.k2 = grow(g.k1, tokens*tokens), grow(g.k2, tokens*tokens)
+	g.outerX = repack(g.outerX, g.e.kern, g.bx, g.channels, in, tokens)
+	g.outerX.run(g.k1, g.bx, workers)
+	g.outerR = repack(g.outerR, g.e.kern, g.qr, g.channels[:p], p, tokens)
+	g.outerR.run(g.k2, g.qr, workers)
+	for i, v := range g.k2 {
+		vyd += float64(g.k1[i]) * float64(v)
+		vdd += float64(v) * float64(v)
+	}
+	return g.rounds * max(vyd, 0), g.rounds * vdd
 }
 
 // certifyRepair reports whether the sums s of one repaired batch are within
 // the conformance tolerances, given the variance proxies of ‖y‖², y·d and
-// ‖d‖² (their errors independent): as certified does for the seed's parts.
+// ‖d‖², as certified does for the seed's parts; their errors, all from
+// H's, may be correlated, so their bounds add.
 func certifyRepair(s sums, vyy, vyd, vdd float64) bool {
 	scale := certLambda * unitRoundoff
 	yy, yy1, y1y1, dd := s[sYY], s[sYY1], s[sY1Y1], s[sDD]
@@ -178,7 +206,7 @@ func certifyRepair(s sums, vyy, vyd, vdd float64) bool {
 		return dyy1/norm - cos*(dyy/(2*yy)+dy1y1/(2*y1y1))
 	}
 	gy, gd, gdd := slope(1, 1, 1)*ey, slope(0, -1, -2)*ed, slope(0, 0, 1)*edd
-	return math.Sqrt(gy*gy+gd*gd+gdd*gdd) <= certCos
+	return math.Abs(gy)+math.Abs(gd)+math.Abs(gdd) <= certCos
 }
 
 // grow returns s resized to n, reallocated only when too small.

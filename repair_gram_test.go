@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/chanprune/chanprune/internal/seed"
 )
 
 // TestRepairFastRouteMatchesReference holds the fast route of a repaired
@@ -125,4 +127,37 @@ func TestEvaluateRepairedToAllocatesNothing(t *testing.T) {
 			t.Errorf("%v, fit set given %v: %v allocations per repaired evaluation, want 0", rep.Mode, rep.Fit != nil, allocs)
 		}
 	}
+}
+
+// TestRepairFastRouteCertifiesSeedLike holds the fast route's bounds to
+// certifying every batch of the seed's layer (2048 outputs, 2 batches) at ratios
+// up to 0.5, where bounding y·d by Cauchy–Schwarz over whole norms
+// (‖x‖_H·‖r‖_H) certified none at 0.5.
+func TestRepairFastRouteCertifiesSeedLike(t *testing.T) {
+	ex := seed.New(1024, 2048, 2, 128, 1)
+	scores := ex.RandomScores(1)
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		e, err := NewEvaluator(Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}, WithKernel(k.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, total := 0, 0
+		for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+			for _, ratio := range []float64{0.05, 0.2, 0.3, 0.5} {
+				m, err := e.EvaluateRepaired(ex.Batches, scores, ratio, Repair{Mode: mode, Damp: DefaultDamp})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, bm := range m.PerBatch {
+					if bm.Method == Gram {
+						fast++
+					}
+				}
+				total += len(m.PerBatch)
+			}
+		}
+		if fast < total {
+			t.Errorf("%d of %d batches took the fast route, want all", fast, total)
+		}
+	})
 }
