@@ -15,7 +15,8 @@ import "fmt"
 // certified like any evaluation. r is formed per batch by the gemm kernel
 // from the centred rows x − m (a product of x_K − m_K with −Cᵀ),
 // T·len(K)·len(P) multiply-adds: centred, channels whose mean dwarfs their
-// spread do not cost r its digits.
+// spread do not cost r its digits. This probe is the route where H is not
+// kept, and redoes a batch the fast route (repair_gram.go) cannot certify.
 
 // A Repair says how an evaluation repairs the layer after pruning.
 type Repair struct {
