@@ -144,8 +144,32 @@ func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
 		}
 	}
 	s := gramSums(norm.yy, yd, dd, false, 0, 0)
+	if vyd, vdd := g.looseVariances(x, tokens); certifyRepair(s, norm.v, vyd, vdd) {
+		return s, true
+	}
 	vyd, vdd := g.variances(x, tokens)
 	return s, certifyRepair(s, norm.v, vyd, vdd)
+}
+
+// looseVariances bounds what variances returns without its products, by
+// Cauchy–Schwarz: A_ij² ≤ G_ii·M_jj with G = XᵀX and M = RᵀR, so the
+// proxy of y·d is at most n·(Σ_i H_ii·G_ii)·(Σ_j H_jj·M_jj) and that of
+// ‖d‖² n·(Σ_j H_jj·M_jj)². Where it certifies a batch (small ratios), the
+// products are not needed.
+func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) {
+	in, p := g.e.in, g.p
+	var xx, rr float64
+	for t := range tokens {
+		for c, v := range x[t*in : (t+1)*in] {
+			h := float64(g.sqrtH[c]) * float64(v)
+			xx += h * h
+		}
+		for j, v := range g.c[t*2*p : t*2*p+p] {
+			h := float64(g.sqrtHP[j]) * float64(v)
+			rr += h * h
+		}
+	}
+	return g.rounds * xx * rr, g.rounds * rr * rr
 }
 
 // variances returns the variance proxies of y·d and ‖d‖² for the batch
