@@ -55,9 +55,8 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 			var m chanprune.Metrics
 			evaluate := func() error { return e.EvaluateTo(&m, ex.Batches, scores, 0.2) }
 			if shape.repair != chanprune.CompensateNone {
-				evaluate = func() (err error) {
-					m, err = e.EvaluateRepaired(ex.Batches, scores, 0.2, chanprune.Repair{Mode: shape.repair, Damp: chanprune.DefaultDamp})
-					return err
+				evaluate = func() error {
+					return e.EvaluateRepairedTo(&m, ex.Batches, scores, 0.2, chanprune.Repair{Mode: shape.repair, Damp: chanprune.DefaultDamp})
 				}
 			}
 			if err := evaluate(); err != nil { // warm: scratch and, for Gram, H
@@ -96,14 +95,10 @@ func reportMethodFraction(b *testing.B, kernel string, ex *seed.Example, method 
 // all 45 evaluations, so the floor of floor-fraction is tokens·in² flops
 // per op; on the direct path it reports peak-fraction for 45 products.
 func BenchmarkSweep(b *testing.B) {
-	ratios := []float64{0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9}
 	for _, shape := range benchShapes {
 		ex := shape.make()
 		layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
-		sets := []chanprune.ScoreSet{{Name: "l2", Scores: ex.ActivationNorms()}}
-		for i := range 4 {
-			sets = append(sets, chanprune.ScoreSet{Name: fmt.Sprintf("random%d", i), Scores: ex.RandomScores(uint64(i))})
-		}
+		sets, ratios := sweepPairs(ex)
 		chanprune.ForEachKernelB(b, shape.name, func(b *testing.B, kern chanprune.KernelInfo) {
 			e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
 			if err != nil {
@@ -114,6 +109,54 @@ func BenchmarkSweep(b *testing.B) {
 			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals), evals)
 		})
 	}
+}
+
+// sweepPairs returns BenchmarkSweep's 45 pairs: 5 score sets (the
+// activation norms and 4 random) at 9 ratios.
+func sweepPairs(ex *seed.Example) ([]chanprune.ScoreSet, []float64) {
+	sets := []chanprune.ScoreSet{{Name: "l2", Scores: ex.ActivationNorms()}}
+	for i := range 4 {
+		sets = append(sets, chanprune.ScoreSet{Name: fmt.Sprintf("random%d", i), Scores: ex.RandomScores(uint64(i))})
+	}
+	return sets, []float64{0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9}
+}
+
+// BenchmarkSweepModes times BenchmarkSweep's 45 pairs of the seed example
+// in all three compensation modes, each repair fitted on the evaluated
+// batches: a Sweep, then SweepRepaired with bias and with lstsq. Issue 15
+// sets its target against one none evaluation (BenchmarkEvaluateAuto/seed).
+func BenchmarkSweepModes(b *testing.B) {
+	ex := seed.Seed()
+	layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	sets, ratios := sweepPairs(ex)
+	chanprune.ForEachKernelB(b, "seed-3modes", func(b *testing.B, kern chanprune.KernelInfo) {
+		e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var points []chanprune.Point
+		sweep := func() error {
+			if err := e.SweepTo(&points, ex.Batches, sets, ratios); err != nil {
+				return err
+			}
+			for _, mode := range []chanprune.Compensation{chanprune.CompensateBias, chanprune.CompensateLstsq} {
+				if _, err := e.SweepRepaired(ex.Batches, sets, ratios, chanprune.Repair{Mode: mode, Damp: chanprune.DefaultDamp}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := sweep(); err != nil { // warm: scratch and H
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := sweep(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(3*len(points))*float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+	})
 }
 
 // loopSweep times e.SweepTo after a warm-up call and reports evals/s.

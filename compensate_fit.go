@@ -19,9 +19,11 @@ type Fit struct {
 	in, tokens, workers int
 	centre              bool      // shift the rows by the first batch's means
 	shift               []float32 // μ₀, set by the first batch (centre only)
+	shiftBuf            []float32 // shift's memory, kept by reset
 	sum                 []float64 // Σ_t (x_t − μ₀)
 	xx                  []float64 // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In, upper triangle
 	block               []float32 // one block's Gram matrix
+	blockSum            []float64 // one block's column sums
 	rows                []float32 // one block's shifted rows
 	builder             *gramBuilder
 }
@@ -34,19 +36,44 @@ func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount(),
 // xx is Σ xᵀx itself.
 func newFit(kern *kernel, in, workers int, centre bool) *Fit {
 	return &Fit{
-		in:      in,
-		workers: workers,
-		centre:  centre,
-		sum:     make([]float64, in),
-		xx:      make([]float64, in*in),
-		block:   make([]float32, in*in),
-		builder: newGramBuilder(kern, in),
+		in:       in,
+		workers:  workers,
+		centre:   centre,
+		sum:      make([]float64, in),
+		xx:       make([]float64, in*in),
+		block:    make([]float32, in*in),
+		blockSum: make([]float64, in),
+		builder:  newGramBuilder(kern, in),
 	}
 }
 
 // Observe adds one batch, a row-major [..., In] tensor, to the fit set. On
 // an error the fit set is unchanged.
 func (f *Fit) Observe(batch []float32) error {
+	if err := f.check(batch); err != nil {
+		return err
+	}
+	f.observe(batch, func(block []float32) {
+		clear(f.block)
+		f.builder.add(f.block, block, f.workers)
+		clear(f.blockSum)
+		for r := range len(block) / f.in {
+			for i, v := range block[r*f.in : (r+1)*f.in] {
+				f.blockSum[i] += float64(v)
+			}
+		}
+		for i := range f.in {
+			acc, g := f.xx[i*f.in+i:(i+1)*f.in], f.block[i*f.in+i:(i+1)*f.in]
+			for j, v := range g {
+				acc[j] += float64(v)
+			}
+		}
+	})
+	return nil
+}
+
+// check refuses a batch Observe cannot add.
+func (f *Fit) check(batch []float32) error {
 	in := f.in
 	switch {
 	case len(batch) == 0:
@@ -59,32 +86,36 @@ func (f *Fit) Observe(batch []float32) error {
 	if i, ok := firstNonFinite(batch); ok {
 		return fmt.Errorf("fit batch: activation [%d, %d] is %v: %w", i/in, i%in, batch[i], ErrNonFinite)
 	}
+	return nil
+}
+
+// observe adds a checked batch: it hands each block of at most gramRows
+// rows, shifted, to gram, which adds its xᵀx to f.xx and sets f.blockSum
+// to its column sums.
+func (f *Fit) observe(batch []float32, gram func(block []float32)) {
+	in := f.in
 	rows := len(batch) / in
-	if f.centre && f.shift == nil {
-		f.shift = columnMeans(batch, in)
-	}
+	f.setShift(batch)
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		block := batch[r0*in : min(rows, r0+gramRows)*in]
 		if f.shift != nil {
 			f.rows = shiftRows(f.rows, block, f.shift)
 			block = f.rows
 		}
-		clear(f.block)
-		f.builder.add(f.block, block, f.workers)
-		for r := range len(block) / in {
-			for i, v := range block[r*in : (r+1)*in] {
-				f.sum[i] += float64(v)
-			}
-		}
-		for i := range in {
-			acc, g := f.xx[i*in+i:(i+1)*in], f.block[i*in+i:(i+1)*in]
-			for j, v := range g {
-				acc[j] += float64(v)
-			}
+		gram(block)
+		for i, v := range f.blockSum {
+			f.sum[i] += v
 		}
 	}
 	f.tokens += rows
-	return nil
+}
+
+// setShift sets μ₀ from batch if the fit set shifts its rows and has none.
+func (f *Fit) setShift(batch []float32) {
+	if f.centre && f.shift == nil {
+		f.shiftBuf = columnMeans(f.shiftBuf, batch, f.in)
+		f.shift = f.shiftBuf
+	}
 }
 
 // Tokens returns the rows observed so far.
@@ -105,9 +136,23 @@ func (f *Fit) moments() (mean, scatter []float64) {
 	return f.mean(), scatter
 }
 
+// scatterAt returns S_ij, from the upper triangle of Σ xᵀx.
+func (f *Fit) scatterAt(i, j int) float64 {
+	if i > j {
+		i, j = j, i
+	}
+	return f.xx[i*f.in+j] - f.sum[i]*f.sum[j]/float64(f.tokens)
+}
+
 // mean returns the fit set's mean.
-func (f *Fit) mean() []float64 {
-	m := make([]float64, f.in)
+func (f *Fit) mean() []float64 { return f.meanInto(nil) }
+
+// meanInto sets dst (grown as needed) to the fit set's mean and returns it.
+func (f *Fit) meanInto(dst []float64) []float64 {
+	if cap(dst) < f.in {
+		dst = make([]float64, f.in)
+	}
+	m := dst[:f.in]
 	for i, s := range f.sum {
 		m[i] = s / float64(f.tokens)
 		if f.shift != nil {
@@ -117,19 +162,27 @@ func (f *Fit) mean() []float64 {
 	return m
 }
 
-// columnMeans returns the mean of each of x's in columns, in float32.
-func columnMeans(x []float32, in int) []float32 {
-	sums := make([]float64, in)
-	for t := range len(x) / in {
-		for c, v := range x[t*in : (t+1)*in] {
-			sums[c] += float64(v)
+// columnMeans sets dst (made if nil) to the mean of each of x's in
+// columns, in float32, and returns it.
+func columnMeans(dst, x []float32, in int) []float32 {
+	if dst == nil {
+		dst = make([]float32, in)
+	}
+	clear(dst)
+	var sums [64]float64
+	for c0 := 0; c0 < in; c0 += len(sums) {
+		n := min(len(sums), in-c0)
+		clear(sums[:n])
+		for t := range len(x) / in {
+			for c, v := range x[t*in+c0 : t*in+c0+n] {
+				sums[c] += float64(v)
+			}
+		}
+		for c, s := range sums[:n] {
+			dst[c0+c] = float32(s / float64(len(x)/in))
 		}
 	}
-	means := make([]float32, in)
-	for c, s := range sums {
-		means[c] = float32(s / float64(len(x)/in))
-	}
-	return means
+	return dst
 }
 
 // shiftRows sets dst (grown as needed) to the rows of x less shift.

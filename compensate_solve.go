@@ -9,19 +9,22 @@ import (
 // The lstsq solve, in float64: a Cholesky factor of S_KK + λI, then
 // Cᵀ = S_PK·(S_KK + λI)⁻¹ one pruned channel at a time.
 
-// ridgeSystem returns S_KK + λI (k×k, row-major) with λ = damp·mean_{c∈K} S_cc.
-func ridgeSystem(scatter []float64, in int, kept []int, damp float64) []float64 {
+// ridgeSystem sets dst (grown as needed) to S_KK + λI (k×k, row-major),
+// λ = damp·mean_{c∈K} S_cc, S_ij given by at, and returns it.
+func ridgeSystem(dst []float64, at func(i, j int) float64, kept []int, damp float64) []float64 {
 	k := len(kept)
 	var trace float64
 	for _, c := range kept {
-		trace += scatter[c*in+c]
+		trace += at(c, c)
 	}
 	lambda := damp * trace / float64(k)
-	a := make([]float64, k*k)
+	if cap(dst) < k*k {
+		dst = make([]float64, k*k)
+	}
+	a := dst[:k*k]
 	for i, ci := range kept {
-		row := scatter[ci*in:]
-		for j, cj := range kept {
-			a[i*k+j] = row[cj]
+		for j, cj := range kept[:i+1] {
+			a[i*k+j] = at(ci, cj)
 		}
 		a[i*k+i] += lambda
 	}
@@ -29,26 +32,67 @@ func ridgeSystem(scatter []float64, in int, kept []int, damp float64) []float64 
 }
 
 // cholesky overwrites the lower triangle of a (n×n, row-major, symmetric)
-// with L, a = L·Lᵀ. A pivot that is not above n·ε of its diagonal entry
-// means a is not (numerically) positive definite: it returns the row.
-func cholesky(a []float64, n int) (row int, ok bool) {
+// with L, a = L·Lᵀ, on up to workers goroutines. A pivot that is not above
+// n·ε of its diagonal entry means a is not (numerically) positive
+// definite: it returns the row.
+//
+// Entry L_ij = (a_ij − L_i,:j·L_j,:j)/L_jj needs only row i left of j and
+// row j, so the columns go in panels of cholPanel: one goroutine factors a
+// panel's diagonal block, then the rows below take the panel's columns in
+// parallel, each row in the order of the unblocked algorithm, whose result
+// it is bit for bit.
+func cholesky(a []float64, n, workers int) (row int, ok bool) {
+	var c cholFactor
+	return c.factor(a, n, workers)
+}
+
+// cholFactor is cholesky's state, kept by a caller that factors often so
+// that a factorisation allocates nothing.
+type cholFactor struct {
+	a      []float64
+	n, end int // the panel just factored ends at column end
+	rows   job[cholFactor]
+}
+
+// factor is cholesky.
+func (c *cholFactor) factor(a []float64, n, workers int) (row int, ok bool) {
 	tol := float64(n) * 0x1p-52
-	for i := range n {
-		ri := a[i*n : i*n+i+1]
-		for j := range i + 1 {
-			rj := a[j*n : j*n+j]
-			s := ri[j] - dot64(ri[:j], rj)
-			if j < i {
-				ri[j] = s / a[j*n+j]
-				continue
-			}
+	c.a, c.n = a, n
+	defer func() { c.a = nil }()
+	for j0 := 0; j0 < n; j0 += cholPanel {
+		j1 := min(n, j0+cholPanel)
+		for i := j0; i < j1; i++ {
+			ri := a[i*n : i*n+i+1]
+			choleskyRow(a, n, ri, j0, i)
+			s := ri[i] - dot64(ri[:i], ri[:i])
 			if !(s > tol*ri[i]) || math.IsInf(s, 0) {
 				return i, false
 			}
 			ri[i] = math.Sqrt(s)
 		}
+		c.end = j1
+		if below := n - j1; below > 0 {
+			c.rows.do(below, min(workers, below), (*cholFactor).panelRow, c)
+		}
 	}
 	return 0, true
+}
+
+// panelRow sets the entries of the panel just factored in row end+r.
+func (c *cholFactor) panelRow(_, r int) {
+	i, n := c.end+r, c.n
+	choleskyRow(c.a, n, c.a[i*n:i*n+c.end], max(0, c.end-cholPanel), c.end)
+}
+
+// cholPanel is the columns of a panel of cholesky.
+const cholPanel = 64
+
+// choleskyRow sets L_ij for j0 ≤ j < j1 in row ri (row i of a) from
+// L_i,:j and the rows j, whose entries up to j are final.
+func choleskyRow(a []float64, n int, ri []float64, j0, j1 int) {
+	for j := j0; j < j1; j++ {
+		ri[j] = (ri[j] - dot64(ri[:j], a[j*n:j*n+j])) / a[j*n+j]
+	}
 }
 
 func dot64(x, y []float64) float64 {
@@ -81,24 +125,44 @@ func cholSolve(l []float64, n int, z []float64) {
 	}
 }
 
-// lstsqCoefficients returns Cᵀ = S_PK·(S_KK + λI)⁻¹, p×k row-major: row j
-// expresses pruned channel P_j through the kept ones.
-func lstsqCoefficients(scatter []float64, in int, kept, pruned []int, damp float64, workers int) ([]float64, error) {
-	k := len(kept)
-	l := ridgeSystem(scatter, in, kept, damp)
-	if row, ok := cholesky(l, k); !ok {
-		return nil, fmt.Errorf("lstsq with damp %v: S_KK + λI is not positive definite at kept channel %d: %w",
+// A ridgeSolver forms Cᵀ = S_PK·(S_KK + λI)⁻¹ (p×k row-major: row j
+// expresses pruned channel P_j through the kept ones), keeping its memory
+// from one solve to the next.
+type ridgeSolver struct {
+	fit          *Fit
+	kept, pruned []int
+	l            []float64 // S_KK + λI, then its Cholesky factor
+	ct           []float64
+	chol         cholFactor
+	rows         job[ridgeSolver]
+}
+
+// solve sets s.ct for the kept and pruned channels of fit.
+func (s *ridgeSolver) solve(fit *Fit, kept, pruned []int, damp float64) error {
+	k, p := len(kept), len(pruned)
+	s.fit, s.kept, s.pruned = fit, kept, pruned
+	defer func() { s.fit = nil }()
+	s.l = ridgeSystem(s.l, fit.scatterAt, kept, damp)
+	if row, ok := s.chol.factor(s.l, k, fit.workers); !ok {
+		return fmt.Errorf("lstsq with damp %v: S_KK + λI is not positive definite at kept channel %d: %w",
 			damp, kept[row], ErrNotPositiveDefinite)
 	}
-	ct := make([]float64, len(pruned)*k)
-	parallelRows(len(pruned), workers, func(j int) {
-		z, row := ct[j*k:(j+1)*k], scatter[pruned[j]*in:]
-		for a, c := range kept {
-			z[a] = row[c]
-		}
-		cholSolve(l, k, z)
-	})
-	return ct, nil
+	if cap(s.ct) < p*k {
+		s.ct = make([]float64, p*k)
+	}
+	s.ct = s.ct[:p*k]
+	s.rows.do(p, min(fit.workers, p), (*ridgeSolver).solveRow, s)
+	return nil
+}
+
+// solveRow sets row j of Cᵀ.
+func (s *ridgeSolver) solveRow(_, j int) {
+	k := len(s.kept)
+	z := s.ct[j*k : (j+1)*k]
+	for a, c := range s.kept {
+		z[a] = s.fit.scatterAt(s.pruned[j], c)
+	}
+	cholSolve(s.l, k, z)
 }
 
 // parallelRows calls fn(i) for every i < n, the rows split into contiguous

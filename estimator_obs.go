@@ -103,13 +103,13 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	for c := range all {
 		all[c] = c
 	}
-	hinv := ridgeSystem(scatter, in, all, o.damp)
+	hinv := ridgeSystem(nil, o.fit.scatterAt, all, o.damp)
 	if !slices.ContainsFunc(all, func(c int) bool { return scatter[c*in+c] != 0 }) {
 		for c := range in { // every channel constant: A = I, the order of ‖W[:,c]‖
 			hinv[c*in+c] = 1
 		}
 	}
-	if row, ok := cholesky(hinv, in); !ok {
+	if row, ok := cholesky(hinv, in, o.fit.workers); !ok {
 		return nil, fmt.Errorf("obs with damp %v: S + λI is not positive definite at channel %d: %w", o.damp, row, ErrNotPositiveDefinite)
 	}
 	inverse := make([]float64, in*in)

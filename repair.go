@@ -59,41 +59,64 @@ func (f *Fit) Repair(layer Linear, pruned []int, mode Compensation, damp float64
 	return r, err
 }
 
-// repair is Repair on a checked layer and pruned set. It also returns
-// Cᵀ (p×k; nil for none, bias, or no channel kept or pruned): the kept
-// channels' prediction of each pruned one, x_P − m_P ≈ (x_K − m_K)·Cᵀ.
-func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (r RepairedLayer, ct []float64, err error) {
+// A repairFit is what a repair takes from the fit set for one pruned set:
+// the kept and pruned channels (ascending), the mean m, and Cᵀ (p×k; nil
+// for none, bias, or no channel kept or pruned), the kept channels'
+// prediction of each pruned one, x_P − m_P ≈ (x_K − m_K)·Cᵀ. An Evaluator
+// keeps one, so that fitting allocates nothing in steady state.
+type repairFit struct {
+	kept, pruned []int
+	mean         []float64 // nil for none
+	ct           []float64
+	solver       ridgeSolver
+}
+
+// fitTo fits mode's repair on f for the pruned channels.
+func (rf *repairFit) fitTo(f *Fit, isPruned []bool, mode Compensation, damp float64) error {
 	if err := checkRepair(mode, damp); err != nil {
-		return r, nil, err
+		return err
 	}
 	if f.tokens == 0 && mode != CompensateNone {
-		return r, nil, fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
+		return fmt.Errorf("repair: the fit set has no batches: %w", ErrEmpty)
 	}
-	in, out := layer.In, layer.Out
-	r = RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, In: in, Out: out}
+	rf.kept, rf.pruned, rf.mean, rf.ct = rf.kept[:0], rf.pruned[:0], rf.mean[:0], nil
 	for c, p := range isPruned {
 		if p {
-			r.Pruned = append(r.Pruned, c)
+			rf.pruned = append(rf.pruned, c)
 		} else {
-			r.Kept = append(r.Kept, c)
+			rf.kept = append(rf.kept, c)
 		}
 	}
-	var mean, scatter []float64
-	if mode != CompensateNone {
-		mean, scatter = f.moments()
+	if mode == CompensateNone {
+		return nil
 	}
-	if mode == CompensateLstsq && len(r.Kept) > 0 && len(r.Pruned) > 0 {
-		if ct, err = lstsqCoefficients(scatter, in, r.Kept, r.Pruned, damp, f.workers); err != nil {
-			return RepairedLayer{}, nil, err
+	rf.mean = f.meanInto(rf.mean)
+	if mode == CompensateLstsq && len(rf.kept) > 0 && len(rf.pruned) > 0 {
+		if err := rf.solver.solve(f, rf.kept, rf.pruned, damp); err != nil {
+			return err
 		}
+		rf.ct = rf.solver.ct
 	}
+	return nil
+}
+
+// repair is Repair on a checked layer and pruned set. It also returns Cᵀ
+// (repairFit).
+func (f *Fit) repair(layer Linear, isPruned []bool, mode Compensation, damp float64) (r RepairedLayer, ct []float64, err error) {
+	var rf repairFit
+	if err := rf.fitTo(f, isPruned, mode, damp); err != nil {
+		return r, nil, err
+	}
+	in, out := layer.In, layer.Out
+	r = RepairedLayer{Mode: mode, Damp: damp, FitTokens: f.tokens, In: in, Out: out, Kept: rf.kept, Pruned: rf.pruned}
+	ct = rf.ct
 	// v = m_P − Cᵀ·m_K, what the bias absorbs per pruned channel.
 	k := len(r.Kept)
 	v := make([]float64, len(r.Pruned))
 	if mode != CompensateNone {
-		meanKept := gather(mean, r.Kept)
+		meanKept := gather(rf.mean, r.Kept)
 		for j, c := range r.Pruned {
-			v[j] = mean[c]
+			v[j] = rf.mean[c]
 			if ct != nil {
 				v[j] -= dot64(ct[j*k:(j+1)*k], meanKept)
 			}

@@ -15,7 +15,8 @@ import "fmt"
 // certified like any evaluation. r is formed per batch by the gemm kernel
 // from the centred rows x − m (a product of x_K − m_K with −Cᵀ),
 // T·len(K)·len(P) multiply-adds: centred, channels whose mean dwarfs their
-// spread do not cost r its digits.
+// spread do not cost r its digits. This probe is the route where H is not
+// kept, and redoes a batch the fast route (repair_gram.go) cannot certify.
 
 // A Repair says how an evaluation repairs the layer after pruning.
 type Repair struct {
@@ -28,8 +29,21 @@ type Repair struct {
 
 // repairScratch is what an Evaluator keeps for repairs.
 type repairScratch struct {
-	layer Linear // the layer, unpacked
-	fit   *Fit   // the fit set of the evaluated batches
+	layer  Linear       // the layer, unpacked
+	fit    *Fit         // the fit set of the evaluated batches
+	norms  []outputNorm // ‖y‖² of each evaluated batch (repair_gram.go)
+	fitted repairFit    // the fast route's pair: its fit and products
+	gram   repairGram
+	// fitWithNorms's: the fit being formed, its strip sink, and the
+	// bias terms of the shifted rows.
+	fitting *Fit
+	fitSink stripSink
+	uShift  []float64
+	bbShift float64
+	fitMean []float64 // a given fit set's mean
+	shift   []float32 // shiftedNorms's: the shift, a block of rows and its column sums
+	rows    []float32
+	colSum  []float64
 }
 
 // repairState returns the repair scratch, unpacking the layer on first use.
@@ -44,22 +58,33 @@ func (e *Evaluator) repairState() *repairScratch {
 	return e.repair
 }
 
-// fitOf returns r's fit set, or one formed from batches when r has none.
-func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, error) {
+// fitOf returns r's fit set, or one formed from batches when r has none,
+// and ‖y‖² of each batch where repaired evaluations take the fast route
+// (repair_gram.go), else nil.
+func (e *Evaluator) fitOf(r Repair, batches [][]float32) (*Fit, []outputNorm, error) {
 	if r.Fit != nil || r.Mode == CompensateNone {
-		return r.Fit, nil
+		if r.Fit == nil || r.Fit.tokens == 0 || !e.gramRepairs() {
+			return r.Fit, nil, nil
+		}
+		rs := e.repairState()
+		rs.fitMean = r.Fit.meanInto(rs.fitMean)
+		return r.Fit, e.shiftedNorms(batches, rs.fitMean), nil
 	}
 	rs := e.repairState()
 	if rs.fit == nil {
 		rs.fit = e.NewFit()
 	}
+	if e.gramRepairs() {
+		norms, err := e.fitWithNorms(rs.fit, batches)
+		return rs.fit, norms, err
+	}
 	rs.fit.reset()
 	for b, x := range batches {
 		if err := rs.fit.Observe(x); err != nil {
-			return nil, &BatchError{b, err}
+			return nil, nil, &BatchError{b, err}
 		}
 	}
-	return rs.fit, nil
+	return rs.fit, nil, nil
 }
 
 // A repairProbe evaluates one repaired layer against the original.
@@ -176,65 +201,109 @@ func (p *repairProbe) observe(x []float32, b int, method Method) (sums, Method, 
 // r.Mode CompensateNone it returns Evaluate's metrics bit for bit.
 func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, ratio float64, r Repair) (Metrics, error) {
 	var m Metrics
-	if err := checkRepair(r.Mode, r.Damp); err != nil {
-		return m, err
-	}
-	if r.Mode == CompensateNone {
-		err := e.EvaluateTo(&m, batches, scores, ratio)
-		return m, err
-	}
-	if err := e.acquire("Evaluate"); err != nil {
-		return m, err
-	}
-	defer e.release()
-	if err := checkRatio(ratio); err != nil {
-		return m, err
-	}
-	if err := e.groups.reduceScores(scores); err != nil {
-		return m, err
-	}
-	if err := checkBatches(batches, e.in); err != nil {
-		return m, err
-	}
-	fit, err := e.fitOf(r, batches)
-	if err != nil {
-		return m, err
-	}
-	if err := e.evaluateRepaired(&m, batches, scores, ratio, r, fit); err != nil {
+	if err := e.EvaluateRepairedTo(&m, batches, scores, ratio, r); err != nil {
 		return Metrics{}, err
 	}
 	return m, nil
 }
 
+// EvaluateRepairedTo is EvaluateRepaired into m, reusing m.PerBatch, as
+// EvaluateTo is Evaluate: in steady state (the same shapes again) a
+// repaired evaluation on the planned or Gram path allocates nothing. On an
+// error m is undefined.
+func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair) error {
+	if err := checkRepair(r.Mode, r.Damp); err != nil {
+		return err
+	}
+	if r.Mode == CompensateNone {
+		return e.EvaluateTo(m, batches, scores, ratio)
+	}
+	if err := e.acquire("Evaluate"); err != nil {
+		return err
+	}
+	defer e.release()
+	if err := checkRatio(ratio); err != nil {
+		return err
+	}
+	if err := e.groups.reduceScores(scores); err != nil {
+		return err
+	}
+	if err := checkBatches(batches, e.in); err != nil {
+		return err
+	}
+	fit, norms, err := e.fitOf(r, batches)
+	if err != nil {
+		return err
+	}
+	return e.evaluateRepaired(m, batches, scores, ratio, r, fit, norms)
+}
+
 // evaluateRepaired sets m to the metrics of the pair (scores, ratio) with
 // the layer repaired by r fitted on fit, on a held Evaluator and checked
-// arguments. It holds one repaired layer at a time.
-func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair, fit *Fit) error {
+// arguments: by the fast route given the batches' norms, else by the probe.
+// It holds one repaired layer at a time.
+func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair, fit *Fit, norms []outputNorm) error {
 	_ = e.groups.reduceScores(scores) // checked by the callers
 	groups, k := e.groups.cut(ratio)
 	e.groups.orderChannels(e.order)
 	splitChannels(e.perm, e.order, k, e.pruned)
-	probe, err := e.newRepairProbe(fit, e.pruned, r)
-	if err != nil {
-		return err
-	}
 	*m = Metrics{Ratio: ratio, NumPruned: k, NumPrunedGroups: groups, GroupSize: e.groups.size, Tie: e.groups.tie(groups), PerBatch: m.PerBatch[:0]}
 	m.setRepair(r, fit)
-	plan := probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
-	for b, x := range batches {
-		s, method, uncertified, err := probe.observe(x, b, plan)
-		if err != nil {
+	var g *repairGram
+	if norms != nil {
+		rs := e.repairState()
+		if err := rs.fitted.fitTo(fit, e.pruned, r.Mode, r.Damp); err != nil {
 			return err
 		}
-		bm := batchMetrics(s, len(x)/e.in, e.out)
-		bm.Method = method
-		if uncertified {
-			m.Uncertified++
+		g = &rs.gram
+		g.set(e, &rs.fitted)
+	}
+	var probe *repairProbe // made when first needed
+	plan := Direct         // the probe redoes an uncertified batch
+	if g == nil {
+		var err error
+		if probe, err = e.newRepairProbe(fit, e.pruned, r); err != nil {
+			return err
 		}
-		m.addBatch(bm)
+		plan = probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
+	}
+	for b, x := range batches {
+		var s sums
+		method, uncertified := Gram, false
+		if g != nil {
+			var ok bool
+			s, ok = g.observe(x, norms[b])
+			uncertified = !ok && e.method == Gram
+			if ok || uncertified {
+				m.addBatch(repairedBatch(s, method, uncertified, m, len(x)/e.in, e.out))
+				continue
+			}
+		}
+		if probe == nil {
+			var err error
+			if probe, err = e.newRepairProbe(fit, e.pruned, r); err != nil {
+				return err
+			}
+		}
+		var err error
+		if s, method, uncertified, err = probe.observe(x, b, plan); err != nil {
+			return err
+		}
+		m.addBatch(repairedBatch(s, method, uncertified, m, len(x)/e.in, e.out))
 	}
 	m.average()
 	return nil
+}
+
+// repairedBatch returns the metrics of one batch, counting it in m if
+// uncertified.
+func repairedBatch(s sums, method Method, uncertified bool, m *Metrics, tokens, out int) BatchMetrics {
+	bm := batchMetrics(s, tokens, out)
+	bm.Method = method
+	if uncertified {
+		m.Uncertified++
+	}
+	return bm
 }
 
 // setRepair records r and its fit set in m; r.Fit nil means the evaluated

@@ -84,7 +84,7 @@ func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios [
 	if err := checkBatches(batches, e.in); err != nil {
 		return nil, err
 	}
-	fit, err := e.fitOf(r, batches)
+	fit, norms, err := e.fitOf(r, batches)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios [
 	for _, set := range sets {
 		for _, ratio := range ratios {
 			p := Point{Set: set.Name}
-			if err := e.evaluateRepaired(&p.Metrics, batches, set.Scores, ratio, r, fit); err != nil {
+			if err := e.evaluateRepaired(&p.Metrics, batches, set.Scores, ratio, r, fit, norms); err != nil {
 				return nil, fmt.Errorf("score set %q, ratio %v: %w", set.Name, ratio, err)
 			}
 			points = append(points, p)

@@ -1,0 +1,125 @@
+package chanprune
+
+// ‖y‖² of the evaluated batches for the fast route, from their rows
+// shifted by a vector μ (the fit set's μ₀ when it is formed from them, else
+// its mean): with x = x̃ + μ, y = x̃·Wᵀ + b̃ for b̃ = b + W·μ, so
+// ‖y‖² = ⟨H, G̃⟩ + 2·(Wᵀb̃)·s̃ + T·‖b̃‖², the bias terms formed in float64
+// from the weight itself. Shifted, channels whose mean dwarfs their spread
+// keep the digits of G̃ that certify it. Fitting on the evaluated batches,
+// each block's G̃ is formed once and serves both the fit (added to its
+// float64 Σ xᵀx) and ‖y‖².
+
+// fitWithNorms resets fit (the Evaluator's own) to the batches and returns
+// ‖y‖² of each.
+func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, error) {
+	rs := e.repairState()
+	for b, x := range batches {
+		if err := fit.check(x); err != nil {
+			return nil, &BatchError{b, err}
+		}
+	}
+	if rs.fitSink == nil {
+		rs.fitSink = func(i0, m, c0 int, strip []float32, ld int) {
+			e.contractStrip(i0, m, c0, strip, ld)
+			addStrip(rs.fitting.xx, e.in, i0, m, c0, strip, ld)
+		}
+	}
+	fit.reset()
+	fit.setShift(batches[0])
+	e.shiftedBias(fit.shift)
+	rs.fitting, rs.norms = fit, rs.norms[:0]
+	defer func() { rs.fitting = nil }()
+	for _, x := range batches {
+		var n outputNorm
+		fit.observe(x, func(block []float32) { n.add(e.blockNorm(block, fit.blockSum, rs.fitSink)) })
+		rs.norms = append(rs.norms, n)
+	}
+	return rs.norms, nil
+}
+
+// shiftedNorms returns ‖y‖² of each batch, its rows shifted by mean.
+func (e *Evaluator) shiftedNorms(batches [][]float32, mean []float64) []outputNorm {
+	rs := e.repairState()
+	rs.shift = grow(rs.shift, e.in)
+	for c, m := range mean {
+		rs.shift[c] = float32(m)
+	}
+	e.shiftedBias(rs.shift)
+	if len(rs.colSum) < e.in {
+		rs.colSum = make([]float64, e.in)
+	}
+	rs.norms = rs.norms[:0]
+	for _, x := range batches {
+		var n outputNorm
+		for r0 := 0; r0 < len(x); r0 += gramRows * e.in {
+			rs.rows = shiftRows(rs.rows, x[r0:min(len(x), r0+gramRows*e.in)], rs.shift)
+			n.add(e.blockNorm(rs.rows, rs.colSum, e.gram.sink))
+		}
+		rs.norms = append(rs.norms, n)
+	}
+	return rs.norms
+}
+
+// blockNorm returns ‖y‖² of a block of at most gramRows shifted rows,
+// contracting its G̃ as the builder forms it and handing its strips to
+// sink (which contracts them: contractStrip), colSum set to its column
+// sums.
+func (e *Evaluator) blockNorm(block []float32, colSum []float64, sink stripSink) outputNorm {
+	rs, gb := e.repairState(), e.gram
+	tokens := len(block) / e.in
+	gb.rounds = gramRounds(tokens)
+	clear(gb.part)
+	clear(gb.mask)
+	gb.builder.fuse(colSum, gb.diag, block, e.workerCount(), sink)
+	var us float64
+	for c, u := range rs.uShift {
+		us += u * colSum[c]
+	}
+	s, v := e.contractedSums(us, float64(tokens)*rs.bbShift, 0)
+	return outputNorm{s[sYY], v.kk + v.kp + v.pp}
+}
+
+func (n *outputNorm) add(m outputNorm) { n.yy, n.v = n.yy+m.yy, n.v+m.v }
+
+// shiftedBias sets rs.uShift = Wᵀb̃ and rs.bbShift = ‖b̃‖² for
+// b̃ = b + W·shift, building H first if needed.
+func (e *Evaluator) shiftedBias(shift []float32) {
+	if e.layerGram == nil {
+		e.buildLayerGram()
+	}
+	rs := e.repairState()
+	l := rs.layer
+	if rs.uShift == nil {
+		rs.uShift = make([]float64, e.in)
+	}
+	clear(rs.uShift)
+	rs.bbShift = 0
+	for o := range e.out {
+		w := l.Weight[o*e.in : (o+1)*e.in]
+		b := float64(e.bias[o])
+		for c, v := range w {
+			b += float64(v) * float64(shift[c])
+		}
+		rs.bbShift += b * b
+		for c, v := range w {
+			rs.uShift[c] += float64(v) * b
+		}
+	}
+}
+
+// addStrip adds the entries of a strip of G (stripSink) on and right of
+// the diagonal to acc, in×in row-major.
+func addStrip(acc []float64, in, i0, m, c0 int, strip []float32, ld int) {
+	end := min(in, c0+ld)
+	for r := range m {
+		i := i0 + r
+		start := max(c0, i)
+		if start >= end {
+			continue
+		}
+		row := acc[i*in+start : i*in+end]
+		for j, v := range strip[r*ld+start-c0 : r*ld+end-c0] {
+			row[j] += float64(v)
+		}
+	}
+}

@@ -1,0 +1,250 @@
+package chanprune
+
+import "math"
+
+// The fast route of a repaired evaluation. With xs = x − m the rows centred
+// on the fit set's mean and E the in×p map xs ↦ r = xs_P − xs_K·C (the
+// pruned channels' residual after the kept ones' prediction), the
+// difference is d = y − y” = r·W_Pᵀ exactly (repair_eval.go), so
+//
+//	‖d‖² = Σ_t r_t·H_PP·r_tᵀ,  y·d = Σ_t (x_t·H_{:,P} + u_P)·r_tᵀ
+//
+// with H = WᵀW and u = Wᵀb the Gram path's, and ‖y‖² is the seed's own
+// (one Gram contraction per batch, shared by every repaired pair). Per
+// batch that is one product xs·[E | H_{:,P}] (T·in·2p multiply-adds) and
+// one r·H_PP (T·p²): no repaired layer is packed, no H of it formed, and
+// the layer's product never runs. The float32 roundings of H and of the
+// two products bound the error of each sum (certifyRepair); a batch not
+// certified is redone by the probe (repairProbe), as the Gram path redoes
+// one directly.
+
+// outputNorm is ‖y‖² of one batch and the variance proxy of its error.
+type outputNorm struct{ yy, v float64 }
+
+// gramRepairs reports whether a repaired evaluation takes the fast route:
+// it needs H, which the Gram path keeps, so not where that path is never
+// planned (a layer wider than tall or too large for H) or Direct is forced.
+func (e *Evaluator) gramRepairs() bool {
+	switch e.method {
+	case Gram:
+		return true
+	case Direct:
+		return false
+	}
+	return e.in <= e.out && 16*float64(e.in)*float64(e.in) <= maxGramBytes
+}
+
+// A repairGram evaluates one repaired pair by the fast route. The
+// Evaluator keeps one and sets it to each pair, reusing its memory.
+type repairGram struct {
+	e        *Evaluator
+	p        int
+	mean     []float32 // m
+	beta     []float64 // (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
+	w, hpp   []float32 // the products' weights, unpacked
+	channels []int32   // 0 … in−1
+	resid    *product  // xs ↦ [r | xs·H_{:,P}], 2p outputs
+	quad     *product  // r ↦ r·H_PP: the first p of the 2p outputs above
+	xs, c, z []float32 // scratch: centred rows, [r | xs·H_{:,P}], r·H_PP
+	rounds   float64   // the roundings in an entry of H
+	// variances's: √H_cc for every channel and the pruned ones, the
+	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
+	sqrtH, sqrtHP, bx, qr, k1, k2 []float32
+	outerX, outerR                *product
+}
+
+// set prepares g for the pair repaired as rf (bias or lstsq).
+func (g *repairGram) set(e *Evaluator, rf *repairFit) {
+	if e.layerGram == nil {
+		e.buildLayerGram()
+	}
+	lg, in := e.layerGram, e.in
+	k, p := len(rf.kept), len(rf.pruned)
+	g.e, g.p, g.rounds = e, p, lg.rounds
+	g.mean = grow(g.mean, in)
+	for c, v := range rf.mean {
+		g.mean[c] = float32(v)
+	}
+	// The first product's weight, [2p, in]: row j is column j of E, row
+	// p+j column P_j of H (a row of it: H is symmetric).
+	g.w = grow(g.w, 2*p*in)
+	clear(g.w[:p*in])
+	g.beta = growFloat64(g.beta, p)
+	for j, c := range rf.pruned {
+		row := g.w[j*in : (j+1)*in]
+		row[c] = 1
+		if rf.ct != nil {
+			for a, kc := range rf.kept {
+				row[kc] = float32(-rf.ct[j*k+a])
+			}
+		}
+		h := lg.h[c*in : (c+1)*in]
+		copy(g.w[(p+j)*in:(p+j+1)*in], h)
+		g.beta[j] = lg.u[c]
+		for i, v := range h {
+			g.beta[j] += float64(v) * rf.mean[i]
+		}
+	}
+	if len(g.channels) != in {
+		g.channels = allChannels(make([]int32, in))
+	}
+	g.resid = repack(g.resid, e.kern, g.w, g.channels, in, 2*p)
+	g.hpp = grow(g.hpp, p*p)
+	for i, ci := range rf.pruned {
+		for j, cj := range rf.pruned {
+			g.hpp[i*p+j] = lg.h[ci*in+cj]
+		}
+	}
+	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], 2*p, p)
+	g.sqrtH, g.sqrtHP = grow(g.sqrtH, in), grow(g.sqrtHP, p)
+	for c, h := range lg.diag {
+		g.sqrtH[c] = float32(math.Sqrt(float64(h)))
+	}
+	for j, c := range rf.pruned {
+		g.sqrtHP[j] = g.sqrtH[c]
+	}
+}
+
+// repack returns a product of weight ([out, len(channels)], row-major) for
+// kern as newProduct does, reusing p's memory (and its calls' scratch)
+// where it is large enough.
+func repack(p *product, kern *kernel, weight []float32, channels []int32, in, out int) *product {
+	np := panels(out, kern.nr) * kern.nr
+	size := np * len(channels)
+	if p == nil || p.kern != kern || cap(p.weight) < size || cap(p.bias) < np || cap(p.identity) < len(channels) {
+		return newProduct(kern, weight, nil, channels, in, out)
+	}
+	p.channels, p.in, p.out = channels, in, out
+	p.identity = allChannels(p.identity[:len(channels)])
+	p.weight, p.bias = p.weight[:size], p.bias[:np]
+	packWeight(p.weight, weight, len(channels), out, kern.nr)
+	packBias(p.bias, nil)
+	return p
+}
+
+// observe returns the sums of batch x, ‖y‖² given, and whether they are
+// certified.
+func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
+	in, p, workers := g.e.in, g.p, g.e.workerCount()
+	tokens := len(x) / in
+	g.xs = shiftRows(g.xs, x, g.mean)
+	g.c = grow(g.c, tokens*2*p)
+	g.z = grow(g.z, tokens*p)
+	if p > 0 {
+		g.resid.run(g.c, g.xs, workers)
+		g.quad.run(g.z, g.c, workers)
+	}
+	var yd, dd float64
+	for t := range tokens {
+		r, hx, z := g.c[t*2*p:t*2*p+p], g.c[t*2*p+p:(t+1)*2*p], g.z[t*p:(t+1)*p]
+		for j, v := range r {
+			rv := float64(v)
+			dd += float64(z[j]) * rv
+			yd += (float64(hx[j]) + g.beta[j]) * rv
+		}
+	}
+	s := gramSums(norm.yy, yd, dd, false, 0, 0)
+	if vyd, vdd := g.looseVariances(x, tokens); certifyRepair(s, norm.v, vyd, vdd) {
+		return s, true
+	}
+	vyd, vdd := g.variances(x, tokens)
+	return s, certifyRepair(s, norm.v, vyd, vdd)
+}
+
+// looseVariances bounds what variances returns without its products, by
+// Cauchy–Schwarz: A_ij² ≤ G_ii·M_jj with G = XᵀX and M = RᵀR, so the
+// proxy of y·d is at most n·(Σ_i H_ii·G_ii)·(Σ_j H_jj·M_jj) and that of
+// ‖d‖² n·(Σ_j H_jj·M_jj)². Where it certifies a batch (small ratios), the
+// products are not needed.
+func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) {
+	in, p := g.e.in, g.p
+	var xx, rr float64
+	for t := range tokens {
+		for c, v := range x[t*in : (t+1)*in] {
+			h := float64(g.sqrtH[c]) * float64(v)
+			xx += h * h
+		}
+		for j, v := range g.c[t*2*p : t*2*p+p] {
+			h := float64(g.sqrtHP[j]) * float64(v)
+			rr += h * h
+		}
+	}
+	return g.rounds * xx * rr, g.rounds * rr * rr
+}
+
+// variances returns the variance proxies of y·d and ‖d‖² for the batch
+// just observed. Their error is that of H's entries, each carrying up to
+// n = g.rounds roundings of coefficients at most sqrt(H_ii·H_jj)
+// (gram_certify.go): Σ_ij n·H_ii·H_jj·A_ij² for y·d = ⟨H_{:,P}, A⟩,
+// A = Σ_t x_tᵀr_t, and likewise for ‖d‖² = ⟨H_PP, RᵀR⟩. With B = x·D½ and
+// Q = r·D½_P (D the diagonal of H), Σ_ij H_ii·H_jj·A_ij² = ‖BᵀQ‖² =
+// ⟨B·Bᵀ, Q·Qᵀ⟩ and that of RᵀR is ‖Q·Qᵀ‖²: two T×T products. The products'
+// own float32 sums are not counted, as the direct path's are not.
+func (g *repairGram) variances(x []float32, tokens int) (vyd, vdd float64) {
+	in, p, workers := g.e.in, g.p, g.e.workerCount()
+	if p == 0 {
+		return 0, 0
+	}
+	g.bx = grow(g.bx, tokens*in)
+	for t := range tokens {
+		for c, v := range x[t*in : (t+1)*in] {
+			g.bx[t*in+c] = v * g.sqrtH[c]
+		}
+	}
+	g.qr = grow(g.qr, tokens*p)
+	for t := range tokens {
+		for j, v := range g.c[t*2*p : t*2*p+p] {
+			g.qr[t*p+j] = v * g.sqrtHP[j]
+		}
+	}
+	g.k1, g.k2 = grow(g.k1, tokens*tokens), grow(g.k2, tokens*tokens)
+	g.outerX = repack(g.outerX, g.e.kern, g.bx, g.channels, in, tokens)
+	g.outerX.run(g.k1, g.bx, workers)
+	g.outerR = repack(g.outerR, g.e.kern, g.qr, g.channels[:p], p, tokens)
+	g.outerR.run(g.k2, g.qr, workers)
+	for i, v := range g.k2 {
+		vyd += float64(g.k1[i]) * float64(v)
+		vdd += float64(v) * float64(v)
+	}
+	return g.rounds * max(vyd, 0), g.rounds * vdd
+}
+
+// certifyRepair reports whether the sums s of one repaired batch are within
+// the conformance tolerances, given the variance proxies of ‖y‖², y·d and
+// ‖d‖², as certified does for the seed's parts; their errors, all from
+// H's, may be correlated, so their bounds add.
+func certifyRepair(s sums, vyy, vyd, vdd float64) bool {
+	scale := certLambda * unitRoundoff
+	yy, yy1, y1y1, dd := s[sYY], s[sYY1], s[sY1Y1], s[sDD]
+	if scale*math.Sqrt(vdd) > 2*certRMSE*dd {
+		return false
+	}
+	ey, ed, edd := scale*math.Sqrt(vyy), scale*math.Sqrt(vyd), scale*math.Sqrt(vdd)
+	const floor = 1e-16
+	if !(ey < yy/2 && yy > floor && ey+2*ed+edd < y1y1/2 && y1y1 > floor) {
+		return false
+	}
+	norm := math.Sqrt(yy * y1y1)
+	cos := yy1 / norm
+	slope := func(dyy, dyy1, dy1y1 float64) float64 {
+		return dyy1/norm - cos*(dyy/(2*yy)+dy1y1/(2*y1y1))
+	}
+	gy, gd, gdd := slope(1, 1, 1)*ey, slope(0, -1, -2)*ed, slope(0, 0, 1)*edd
+	return math.Abs(gy)+math.Abs(gd)+math.Abs(gdd) <= certCos
+}
+
+// grow returns s resized to n, reallocated only when too small.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// growFloat64 is grow for float64.
+func growFloat64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}

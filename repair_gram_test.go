@@ -1,0 +1,167 @@
+package chanprune
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/chanprune/chanprune/internal/seed"
+)
+
+// TestRepairFastRouteMatchesReference holds the fast route of a repaired
+// evaluation (repair_gram.go) to the float64 reference with every kernel,
+// fitted on the evaluated batches (one Gram matrix per block for both) and
+// on held-out ones, with batches over gramRows tokens and channels whose
+// mean dwarfs their spread; it fails if the route runs for fewer than
+// half the batches (it may leave a batch it cannot certify to the probe).
+func TestRepairFastRouteMatchesReference(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		r := newRand(151)
+		fast, batchCount := 0, 0
+		for _, tc := range []struct {
+			in, out int
+			offset  float32 // added to every activation
+			heldOut bool
+		}{
+			{24, 40, 0, false},
+			{33, 70, 20, false},
+			{16, 16, 0, true},
+			{40, 64, 5, true},
+		} {
+			l := randLayer(r, tc.in, tc.out, true)
+			batches := randBatches(r, tc.in, 300, 41, 7)
+			fit := batches
+			if tc.heldOut {
+				fit = randBatches(r, tc.in, 90, 260)
+			}
+			for _, x := range append(batches, fit...) {
+				for i := range x {
+					x[i] += tc.offset
+				}
+			}
+			if tc.heldOut {
+				for _, x := range fit {
+					for i := range x {
+						x[i] -= tc.offset / 2 // a fit set whose mean is not the batches'
+					}
+				}
+			}
+			scores := randScores(r, tc.in)
+			e, err := NewEvaluator(l, WithKernel(k.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+				for _, ratio := range []float64{0.3, 0.75} {
+					name := fmt.Sprintf("%dx%d offset %v held-out %v %v ratio %v", tc.in, tc.out, tc.offset, tc.heldOut, mode, ratio)
+					rep := Repair{Mode: mode, Damp: DefaultDamp}
+					if tc.heldOut {
+						rep.Fit = e.NewFit()
+						for _, x := range fit {
+							if err := rep.Fit.Observe(x); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					m, err := e.EvaluateRepaired(batches, scores, ratio, rep)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fast += fastBatches(m)
+					batchCount += len(m.PerBatch)
+					pruned, _ := PrunedChannels(scores, ratio)
+					mask := make([]bool, tc.in)
+					for _, c := range pruned {
+						mask[c] = true
+					}
+					rmse, cos, _ := refRepaired(l, batches, fit, mask, mode, DefaultDamp)
+					if math.Abs(m.RMSE-rmse) > compRMSERel*rmse || math.Abs(m.CosineSimilarity-cos) > 2e-6 {
+						t.Errorf("%s: got rmse %.9g cos %.9g, want %.9g %.9g", name, m.RMSE, m.CosineSimilarity, rmse, cos)
+					}
+				}
+			}
+		}
+		if 2*fast < batchCount {
+			t.Errorf("%d of %d batches took the fast route", fast, batchCount)
+		}
+	})
+}
+
+// TestEvaluateRepairedToAllocatesNothing holds a repaired evaluation that
+// takes the fast route to no allocation once its scratch is sized, fitted
+// on the evaluated batches and on a fit set.
+func TestEvaluateRepairedToAllocatesNothing(t *testing.T) {
+	r := newRand(16)
+	l := randLayer(r, 64, 600, true)
+	scores := randScores(r, 64)
+	e, err := NewEvaluator(l, WithWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := e.NewFit()
+	for _, x := range randBatches(r, 64, 40, 300) {
+		if err := fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batches := randBatches(r, 64, 9, 300, 20)
+	for _, rep := range []Repair{
+		{Mode: CompensateBias},
+		{Mode: CompensateLstsq, Damp: DefaultDamp},
+		{Mode: CompensateLstsq, Damp: DefaultDamp, Fit: fit},
+	} {
+		var m Metrics
+		if err := e.EvaluateRepairedTo(&m, batches, scores, 0.3, rep); err != nil { // sizes the scratch
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := e.EvaluateRepairedTo(&m, batches, scores, 0.3, rep); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v, fit set given %v: %v allocations per repaired evaluation, want 0", rep.Mode, rep.Fit != nil, allocs)
+		}
+	}
+}
+
+// TestRepairFastRouteCertifiesSeedLike holds the fast route's bounds to
+// certifying every batch of the seed's layer (2048 outputs, 2 batches) at ratios
+// up to 0.5, where bounding y·d by Cauchy–Schwarz over whole norms
+// (‖x‖_H·‖r‖_H) certified none at 0.5.
+func TestRepairFastRouteCertifiesSeedLike(t *testing.T) {
+	ex := seed.New(1024, 2048, 2, 128, 1)
+	scores := ex.RandomScores(1)
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		e, err := NewEvaluator(Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}, WithKernel(k.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, total := 0, 0
+		for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+			for _, ratio := range []float64{0.05, 0.2, 0.3, 0.5} {
+				m, err := e.EvaluateRepaired(ex.Batches, scores, ratio, Repair{Mode: mode, Damp: DefaultDamp})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fast += fastBatches(m)
+				total += len(m.PerBatch)
+			}
+		}
+		if fast < total {
+			t.Errorf("%d of %d batches took the fast route, want all", fast, total)
+		}
+	})
+}
+
+// fastBatches counts the batches of m that the fast route evaluated: it
+// reports Gram, the probe's redo Direct.
+func fastBatches(m Metrics) int {
+	n := 0
+	for _, b := range m.PerBatch {
+		if b.Method == Gram {
+			n++
+		}
+	}
+	return n
+}
