@@ -314,10 +314,12 @@ func TestEvaluateToAllocatesNothing(t *testing.T) {
 // set) gives the same points bit for bit however many workers run it.
 func TestSweepDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	r := newRand(61)
-	l := randLayer(r, 300, 40, true) // two strips a tile row, many tile rows
-	batches := randBatches(r, 300, 9, 300, 130)
+	// rows enough that the workers handed slots take some of them: several
+	// strips a tile row, many tile rows
+	l := randLayer(r, 1000, 8, true)
+	batches := randBatches(r, 1000, 9, 300, 130)
 	var sets []ScoreSet
-	for i := range 3 {
+	for i := range 5 {
 		sets = append(sets, ScoreSet{Name: fmt.Sprint(i), Scores: randScores(r, l.In)})
 	}
 	ratios := []float64{0.1, 0.3, 0.6, 0.9}
