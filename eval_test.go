@@ -2,6 +2,7 @@ package chanprune
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -304,6 +305,45 @@ func TestEvaluateToAllocatesNothing(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("%d batches: %v allocations per call, want 0", len(batches), allocs)
+		}
+	}
+}
+
+// TestSweepDeterministicAcrossGOMAXPROCS: a sweep on the Gram path (G in
+// strips formed by several workers, the rows of H⊙G summed for every score
+// set) gives the same points bit for bit however many workers run it.
+func TestSweepDeterministicAcrossGOMAXPROCS(t *testing.T) {
+	r := newRand(61)
+	// rows enough that the workers handed slots take some of them: several
+	// strips a tile row, many tile rows
+	l := randLayer(r, 1000, 8, true)
+	batches := randBatches(r, 1000, 9, 300, 130)
+	var sets []ScoreSet
+	for i := range 5 {
+		sets = append(sets, ScoreSet{Name: fmt.Sprint(i), Scores: randScores(r, l.In)})
+	}
+	ratios := []float64{0.1, 0.3, 0.6, 0.9}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var first []Point
+	for i, procs := range []int{1, 2, 7, 16} {
+		runtime.GOMAXPROCS(procs)
+		e, err := NewEvaluator(l, WithMethod(Gram))
+		if err != nil {
+			t.Fatal(err)
+		}
+		points, err := e.Sweep(batches, sets, ratios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = points
+			continue
+		}
+		for p := range points {
+			if a, b := points[p], first[p]; a.RMSE != b.RMSE || a.CosineSimilarity != b.CosineSimilarity ||
+				!slices.Equal(a.PerBatch, b.PerBatch) {
+				t.Errorf("GOMAXPROCS=%d, point %d: %v %v, GOMAXPROCS=1: %v %v", procs, p, a.RMSE, a.CosineSimilarity, b.RMSE, b.CosineSimilarity)
+			}
 		}
 	}
 }
