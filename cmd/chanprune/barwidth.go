@@ -3,7 +3,9 @@ package main
 import (
 	"io"
 	"strconv"
-	"unicode/utf8"
+	"strings"
+
+	"github.com/rivo/uniseg"
 )
 
 // barLayout is what one bar line holds: the bar's width in columns, and
@@ -21,17 +23,27 @@ const minBar, maxBar = 10, 40
 // change while it runs (report names each layer).
 func labelRoom(columns int) int { return columns / 4 }
 
-// fitLabel cuts a label longer than room to its end, where layer names
-// differ, after an ellipsis.
+// fitLabel cuts a label wider than room columns to its end, where layer
+// names differ, after an ellipsis. Widths are display columns (a CJK
+// character takes two, a combining mark none), counted by grapheme.
 func fitLabel(label string, room int) string {
-	r := []rune(label)
-	if len(r) <= room {
+	if uniseg.StringWidth(label) <= room {
 		return label
 	}
 	if room < 1 {
 		return ""
 	}
-	return "…" + string(r[len(r)-room+1:])
+	var clusters []string
+	var widths []int
+	for g := uniseg.NewGraphemes(label); g.Next(); {
+		clusters, widths = append(clusters, g.Str()), append(widths, g.Width())
+	}
+	start, used := len(clusters), 1 // the ellipsis
+	for start > 0 && used+widths[start-1] <= room {
+		start--
+		used += widths[start]
+	}
+	return "…" + strings.Join(clusters[start:], "")
 }
 
 // layoutBar fits a line "LABEL 30% |███   | (3/10) [1m2s:2m4s]" into
@@ -60,19 +72,20 @@ func layoutBar(columns, total int) barLayout {
 type clipWriter struct {
 	w       io.Writer
 	columns func() int
-	column  int // of the next rune on the current line
+	column  int // display columns used on the current line
 }
 
 func (c *clipWriter) Write(b []byte) (int, error) {
 	last := c.columns() - 1
 	out := make([]byte, 0, len(b))
-	for _, r := range string(b) {
-		if r == '\r' || r == '\n' {
+	for g := uniseg.NewGraphemes(string(b)); g.Next(); {
+		cluster := g.Str()
+		if strings.ContainsAny(cluster, "\r\n") {
 			c.column = 0
-		} else if c.column++; c.column > last {
+		} else if c.column += g.Width(); c.column > last {
 			continue
 		}
-		out = utf8.AppendRune(out, r)
+		out = append(out, cluster...)
 	}
 	if _, err := c.w.Write(out); err != nil {
 		return 0, err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rivo/uniseg"
 )
 
 func TestProgressSilentWithoutTerminal(t *testing.T) {
@@ -157,5 +159,29 @@ func TestLayoutBar(t *testing.T) {
 		if got := layoutBar(tc.columns, tc.total); got != tc.want {
 			t.Errorf("layoutBar(%d, %d) = %+v, want %+v", tc.columns, tc.total, got, tc.want)
 		}
+	}
+}
+
+// TestProgressWideLabel: a label of double-width characters (layer names
+// in CJK) and combining marks is fitted by display columns, not runes, so
+// that no line wraps.
+func TestProgressWideLabel(t *testing.T) {
+	label := strings.Repeat("模型.第十七层.多层感知器.下投影.", 3) + "cafe\u0301"
+	for _, c := range []int{120, 80, 40, 20} {
+		now := time.Unix(1e9, 0)
+		var buf bytes.Buffer
+		p := newBar(&buf, 100, "batches", columns(c), func() time.Time { return now }, 0)
+		now = now.Add(2 * progressDelay)
+		p.Describe(label)
+		p.Add(40)
+		p.Finish()
+		for _, l := range lines(buf.String()) {
+			if w := uniseg.StringWidth(l); w >= c {
+				t.Errorf("%d columns: a line %d columns wide: %q", c, w, l)
+			}
+		}
+	}
+	if got := fitLabel(label, 9); uniseg.StringWidth(got) > 9 || !strings.HasSuffix(got, "e\u0301") {
+		t.Errorf("fitLabel to 9 columns: %q (%d columns), want the tail with its combining mark", got, uniseg.StringWidth(got))
 	}
 }
