@@ -3,20 +3,22 @@ package chanprune
 import "math"
 
 // The fast route of a repaired evaluation. With xs = x − m the rows centred
-// on the fit set's mean and E the in×p map xs ↦ r = xs_P − xs_K·C (the
-// pruned channels' residual after the kept ones' prediction), the
-// difference is d = y − y” = r·W_Pᵀ exactly (repair_eval.go), so
+// on the fit set's mean and r = xs_P − xs_K·Cᵀ the pruned channels'
+// residual after the kept ones' prediction, the difference is
+// d = y − y” = r·W_Pᵀ exactly (repair_eval.go), so
 //
-//	‖d‖² = Σ_t r_t·H_PP·r_tᵀ,  y·d = Σ_t (x_t·H_{:,P} + u_P)·r_tᵀ
+//	‖d‖² = Σ_t r_t·H_PP·r_tᵀ,  y·d = Σ_t (xs_t·H_{:,P} + β_P)·r_tᵀ
 //
-// with H = WᵀW and u = Wᵀb the Gram path's, and ‖y‖² is the seed's own
-// (one Gram contraction per batch, shared by every repaired pair). Per
-// batch that is one product xs·[E | H_{:,P}] (T·in·2p multiply-adds) and
-// one r·H_PP (T·p²): no repaired layer is packed, no H of it formed, and
-// the layer's product never runs. The float32 roundings of H and of the
-// two products bound the error of each sum (certifyRepair); a batch not
-// certified is redone by the probe (repairProbe), as the Gram path redoes
-// one directly.
+// with H = WᵀW, β = u + H·m and u = Wᵀb the Gram path's, and ‖y‖² is the
+// seed's own (one Gram contraction per batch, shared by every repaired
+// pair). xs·H depends on the batch and the fit set only, so a sweep forms
+// it once per batch and every pair reads its columns P; per pair and batch
+// there remain the residual's product xs_K·(−C)ᵀ (T·k·p multiply-adds;
+// none for bias) and r·H_PP (T·p²): no repaired layer is packed, no H of
+// it formed, and the layer's product never runs. The float32 roundings of
+// H and of the products bound the error of each sum (certifyRepair); a
+// batch not certified is redone by the probe (repairProbe), as the Gram
+// path redoes one directly.
 
 // outputNorm is ‖y‖² of one batch and the variance proxy of its error.
 type outputNorm struct{ yy, v float64 }
@@ -39,19 +41,41 @@ func (e *Evaluator) gramRepairs() bool {
 type repairGram struct {
 	e        *Evaluator
 	p        int
+	pruned   []int
 	mean     []float32 // m
-	beta     []float64 // (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
-	w, hpp   []float32 // the products' weights, unpacked
-	channels []int32   // 0 … in−1
-	resid    *product  // xs ↦ [r | xs·H_{:,P}], 2p outputs
-	quad     *product  // r ↦ r·H_PP: the first p of the 2p outputs above
-	xs, c, z []float32 // scratch: centred rows, [r | xs·H_{:,P}], r·H_PP
+	beta     []float64 // β_P = (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
+	w, hpp   []float32 // the products' weights, unpacked: −C and H_PP
+	kept     []int32
+	channels []int32  // 0 … in−1
+	resid    *product // xs ↦ −xs_K·Cᵀ; nil for bias
+	residMem *product // resid's memory, kept across pairs
+	quad     *product // r ↦ r·H_PP
+	hprod    *product // xs ↦ xs·H
+	// hx holds xs·H of each batch while shared (a sweep's pairs share the
+	// fit set, hence m), hx[0] the current batch's otherwise.
+	hx       [][]float32
+	hxFormed []bool
+	shared   bool
+	xs, r, c []float32 // scratch: centred rows, r, the residual's product
+	z        []float32 // r·H_PP
 	rounds   float64   // the roundings in an entry of H
 	// variances's: √H_cc for every channel and the pruned ones, the
 	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
 	sqrtH, sqrtHP, bx, qr, k1, k2 []float32
 	outerX, outerR                *product
 }
+
+// share makes the pairs evaluated next on batches batches share xs·H,
+// formed once per batch; unshare ends it. The fit set must stay the same.
+func (g *repairGram) share(batches int) {
+	g.shared = true
+	for len(g.hx) < batches {
+		g.hx = append(g.hx, nil)
+	}
+	g.hxFormed = append(g.hxFormed[:0], make([]bool, batches)...)
+}
+
+func (g *repairGram) unshare() { g.shared = false }
 
 // set prepares g for the pair repaired as rf (bias or lstsq).
 func (g *repairGram) set(e *Evaluator, rf *repairFit) {
@@ -60,42 +84,44 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	}
 	lg, in := e.layerGram, e.in
 	k, p := len(rf.kept), len(rf.pruned)
-	g.e, g.p, g.rounds = e, p, lg.rounds
+	g.e, g.p, g.rounds, g.pruned = e, p, lg.rounds, rf.pruned
+	if len(g.channels) != in {
+		g.channels = allChannels(make([]int32, in))
+	}
+	if g.hprod == nil {
+		g.hprod = newProduct(e.kern, lg.h, nil, g.channels, in, in)
+	}
 	g.mean = grow(g.mean, in)
 	for c, v := range rf.mean {
 		g.mean[c] = float32(v)
 	}
-	// The first product's weight, [2p, in]: row j is column j of E, row
-	// p+j column P_j of H (a row of it: H is symmetric).
-	g.w = grow(g.w, 2*p*in)
-	clear(g.w[:p*in])
 	g.beta = growFloat64(g.beta, p)
 	for j, c := range rf.pruned {
-		row := g.w[j*in : (j+1)*in]
-		row[c] = 1
-		if rf.ct != nil {
-			for a, kc := range rf.kept {
-				row[kc] = float32(-rf.ct[j*k+a])
-			}
-		}
-		h := lg.h[c*in : (c+1)*in]
-		copy(g.w[(p+j)*in:(p+j+1)*in], h)
 		g.beta[j] = lg.u[c]
-		for i, v := range h {
+		for i, v := range lg.h[c*in : (c+1)*in] {
 			g.beta[j] += float64(v) * rf.mean[i]
 		}
 	}
-	if len(g.channels) != in {
-		g.channels = allChannels(make([]int32, in))
+	g.kept = g.kept[:0]
+	for _, c := range rf.kept {
+		g.kept = append(g.kept, int32(c))
 	}
-	g.resid = repack(g.resid, e.kern, g.w, g.channels, in, 2*p)
+	g.resid = nil
+	if rf.ct != nil && k > 0 && p > 0 {
+		g.w = grow(g.w, p*k)
+		for i, v := range rf.ct[:p*k] {
+			g.w[i] = float32(-v)
+		}
+		g.residMem = repack(g.residMem, e.kern, g.w, g.kept, in, p)
+		g.resid = g.residMem
+	}
 	g.hpp = grow(g.hpp, p*p)
 	for i, ci := range rf.pruned {
 		for j, cj := range rf.pruned {
 			g.hpp[i*p+j] = lg.h[ci*in+cj]
 		}
 	}
-	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], 2*p, p)
+	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], p, p)
 	g.sqrtH, g.sqrtHP = grow(g.sqrtH, in), grow(g.sqrtHP, p)
 	for c, h := range lg.diag {
 		g.sqrtH[c] = float32(math.Sqrt(float64(h)))
@@ -122,25 +148,39 @@ func repack(p *product, kern *kernel, weight []float32, channels []int32, in, ou
 	return p
 }
 
-// observe returns the sums of batch x, ‖y‖² given, and whether they are
-// certified.
-func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
+// observe returns the sums of batch b (x), ‖y‖² given, and whether they
+// are certified.
+func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	in, p, workers := g.e.in, g.p, g.e.workerCount()
 	tokens := len(x) / in
 	g.xs = shiftRows(g.xs, x, g.mean)
-	g.c = grow(g.c, tokens*2*p)
-	g.z = grow(g.z, tokens*p)
+	hx := g.hxOf(b, tokens)
+	g.r, g.z = grow(g.r, tokens*p), grow(g.z, tokens*p)
 	if p > 0 {
-		g.resid.run(g.c, g.xs, workers)
-		g.quad.run(g.z, g.c, workers)
+		if g.resid != nil {
+			g.c = grow(g.c, tokens*p)
+			g.resid.run(g.c, g.xs, workers)
+		}
+		for t := range tokens {
+			xs, r := g.xs[t*in:(t+1)*in], g.r[t*p:(t+1)*p]
+			for j, c := range g.pruned {
+				r[j] = xs[c]
+			}
+			if g.resid != nil {
+				for j, v := range g.c[t*p : (t+1)*p] {
+					r[j] += v
+				}
+			}
+		}
+		g.quad.run(g.z, g.r, workers)
 	}
 	var yd, dd float64
 	for t := range tokens {
-		r, hx, z := g.c[t*2*p:t*2*p+p], g.c[t*2*p+p:(t+1)*2*p], g.z[t*p:(t+1)*p]
+		r, hx, z := g.r[t*p:(t+1)*p], hx[t*in:(t+1)*in], g.z[t*p:(t+1)*p]
 		for j, v := range r {
 			rv := float64(v)
 			dd += float64(z[j]) * rv
-			yd += (float64(hx[j]) + g.beta[j]) * rv
+			yd += (float64(hx[g.pruned[j]]) + g.beta[j]) * rv
 		}
 	}
 	s := gramSums(norm.yy, yd, dd, false, 0, 0)
@@ -149,6 +189,26 @@ func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
 	}
 	vyd, vdd := g.variances(x, tokens)
 	return s, certifyRepair(s, norm.v, vyd, vdd)
+}
+
+// hxOf returns xs·H of batch b, its centred rows in g.xs: formed once per
+// batch while shared, else each time.
+func (g *repairGram) hxOf(b, tokens int) []float32 {
+	slot := 0
+	if g.shared {
+		slot = b
+	} else if len(g.hx) == 0 {
+		g.hx = append(g.hx, nil)
+	}
+	hx := grow(g.hx[slot], tokens*g.e.in)
+	g.hx[slot] = hx
+	if !g.shared || !g.hxFormed[b] {
+		g.hprod.run(hx, g.xs, g.e.workerCount())
+		if g.shared {
+			g.hxFormed[b] = true
+		}
+	}
+	return hx
 }
 
 // looseVariances bounds what variances returns without its products, by
@@ -164,7 +224,7 @@ func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) 
 			h := float64(g.sqrtH[c]) * float64(v)
 			xx += h * h
 		}
-		for j, v := range g.c[t*2*p : t*2*p+p] {
+		for j, v := range g.r[t*p : (t+1)*p] {
 			h := float64(g.sqrtHP[j]) * float64(v)
 			rr += h * h
 		}
@@ -193,7 +253,7 @@ func (g *repairGram) variances(x []float32, tokens int) (vyd, vdd float64) {
 	}
 	g.qr = grow(g.qr, tokens*p)
 	for t := range tokens {
-		for j, v := range g.c[t*2*p : t*2*p+p] {
+		for j, v := range g.r[t*p : (t+1)*p] {
 			g.qr[t*p+j] = v * g.sqrtHP[j]
 		}
 	}

@@ -165,3 +165,52 @@ func fastBatches(m Metrics) int {
 	}
 	return n
 }
+
+// TestRepairFastRouteSweepSharesHx: a repaired sweep on the fast route
+// forms xs·H once per batch for all its pairs; each point must equal the
+// Evaluate of its pair, in both modes and with a fit set given, and a
+// second sweep on other batches of the same shape must not read the
+// first's xs·H.
+func TestRepairFastRouteSweepSharesHx(t *testing.T) {
+	r := newRand(152)
+	l := randLayer(r, 24, 48, true)
+	sets := []ScoreSet{{"a", randScores(r, 24)}, {"b", randScores(r, 24)}}
+	ratios := []float64{0.2, 0.5, 0.9}
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := e.NewFit()
+	for _, x := range randBatches(r, 24, 200, 5) {
+		if err := fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fast := 0
+	for round := range 2 {
+		batches := randBatches(r, 24, 60, 3)
+		for _, rep := range []Repair{
+			{Mode: CompensateBias},
+			{Mode: CompensateLstsq, Damp: DefaultDamp},
+			{Mode: CompensateLstsq, Damp: DefaultDamp, Fit: fit},
+		} {
+			points, err := e.SweepRepaired(batches, sets, ratios, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range points {
+				m, err := e.EvaluateRepaired(batches, sets[i/len(ratios)].Scores, p.Ratio, rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fast += fastBatches(m)
+				if p.RMSE != m.RMSE || p.CosineSimilarity != m.CosineSimilarity {
+					t.Errorf("round %d, %v, fit given %v, point %d: sweep %v %v, evaluate %v %v", round, rep.Mode, rep.Fit != nil, i, p.RMSE, p.CosineSimilarity, m.RMSE, m.CosineSimilarity)
+				}
+			}
+		}
+	}
+	if fast == 0 {
+		t.Error("no batch took the fast route")
+	}
+}
