@@ -51,31 +51,62 @@ type repairGram struct {
 	residMem *product // resid's memory, kept across pairs
 	quad     *product // r ↦ r·H_PP
 	hprod    *product // xs ↦ xs·H
-	// hx holds xs·H of each batch while shared (a sweep's pairs share the
-	// fit set, hence m), hx[0] the current batch's otherwise.
-	hx       [][]float32
-	hxFormed []bool
-	shared   bool
+	// xs·H of each batch, and K1 = B·Bᵀ of variances: they depend on
+	// the batch and the fit set only (a sweep's pairs share both).
+	hx, k1   batchCache
 	xs, r, c []float32 // scratch: centred rows, r, the residual's product
 	z        []float32 // r·H_PP
 	rounds   float64   // the roundings in an entry of H
 	// variances's: √H_cc for every channel and the pruned ones, the
 	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
-	sqrtH, sqrtHP, bx, qr, k1, k2 []float32
-	outerX, outerR                *product
+	sqrtH, sqrtHP, bx, qr, k1tmp, k2 []float32
+	outerX, outerR                   *product
 }
 
-// share makes the pairs evaluated next on batches batches share xs·H,
-// formed once per batch; unshare ends it. The fit set must stay the same.
+// share makes the pairs evaluated next on batches batches share what
+// depends on the batch alone (batchCache), formed once per batch; unshare
+// ends it. The fit set must stay the same.
 func (g *repairGram) share(batches int) {
-	g.shared = true
-	for len(g.hx) < batches {
-		g.hx = append(g.hx, nil)
-	}
-	g.hxFormed = append(g.hxFormed[:0], make([]bool, batches)...)
+	g.hx.share(batches)
+	g.k1.share(batches)
 }
 
-func (g *repairGram) unshare() { g.shared = false }
+func (g *repairGram) unshare() { g.hx.shared, g.k1.shared = false, false }
+
+// A batchCache holds a slice per batch while shared, else one slice for
+// the current batch.
+type batchCache struct {
+	slots  [][]float32
+	formed []bool
+	shared bool
+}
+
+func (c *batchCache) share(batches int) {
+	c.shared = true
+	for len(c.slots) < batches {
+		c.slots = append(c.slots, nil)
+	}
+	c.formed = append(c.formed[:0], make([]bool, batches)...)
+}
+
+// slot returns batch b's slice, n long, and whether the caller must form
+// it (always unless shared and formed before).
+func (c *batchCache) slot(b, n int) ([]float32, bool) {
+	i := 0
+	if c.shared {
+		i = b
+	} else if len(c.slots) == 0 {
+		c.slots = append(c.slots, nil)
+	}
+	s := grow(c.slots[i], n)
+	c.slots[i] = s
+	if !c.shared {
+		return s, true
+	}
+	fresh := !c.formed[b]
+	c.formed[b] = true
+	return s, fresh
+}
 
 // set prepares g for the pair repaired as rf (bias or lstsq).
 func (g *repairGram) set(e *Evaluator, rf *repairFit) {
@@ -187,26 +218,15 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	if vyd, vdd := g.looseVariances(x, tokens); certifyRepair(s, norm.v, vyd, vdd) {
 		return s, true
 	}
-	vyd, vdd := g.variances(x, tokens)
+	vyd, vdd := g.variances(x, b, tokens)
 	return s, certifyRepair(s, norm.v, vyd, vdd)
 }
 
-// hxOf returns xs·H of batch b, its centred rows in g.xs: formed once per
-// batch while shared, else each time.
+// hxOf returns xs·H of batch b, its centred rows in g.xs.
 func (g *repairGram) hxOf(b, tokens int) []float32 {
-	slot := 0
-	if g.shared {
-		slot = b
-	} else if len(g.hx) == 0 {
-		g.hx = append(g.hx, nil)
-	}
-	hx := grow(g.hx[slot], tokens*g.e.in)
-	g.hx[slot] = hx
-	if !g.shared || !g.hxFormed[b] {
+	hx, fresh := g.hx.slot(b, tokens*g.e.in)
+	if fresh {
 		g.hprod.run(hx, g.xs, g.e.workerCount())
-		if g.shared {
-			g.hxFormed[b] = true
-		}
 	}
 	return hx
 }
@@ -240,16 +260,28 @@ func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) 
 // Q = r·D½_P (D the diagonal of H), Σ_ij H_ii·H_jj·A_ij² = ‖BᵀQ‖² =
 // ⟨B·Bᵀ, Q·Qᵀ⟩ and that of RᵀR is ‖Q·Qᵀ‖²: two T×T products. The products'
 // own float32 sums are not counted, as the direct path's are not.
-func (g *repairGram) variances(x []float32, tokens int) (vyd, vdd float64) {
+func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 	in, p, workers := g.e.in, g.p, g.e.workerCount()
 	if p == 0 {
 		return 0, 0
 	}
-	g.bx = grow(g.bx, tokens*in)
-	for t := range tokens {
-		for c, v := range x[t*in : (t+1)*in] {
-			g.bx[t*in+c] = v * g.sqrtH[c]
+	// K1 is kept per batch only where no larger than the batch itself.
+	k1, fresh := g.k1tmp, true
+	if tokens <= in {
+		k1, fresh = g.k1.slot(b, tokens*tokens)
+	} else {
+		g.k1tmp = grow(g.k1tmp, tokens*tokens)
+		k1 = g.k1tmp
+	}
+	if fresh {
+		g.bx = grow(g.bx, tokens*in)
+		for t := range tokens {
+			for c, v := range x[t*in : (t+1)*in] {
+				g.bx[t*in+c] = v * g.sqrtH[c]
+			}
 		}
+		g.outerX = repack(g.outerX, g.e.kern, g.bx, g.channels, in, tokens)
+		g.outerX.run(k1, g.bx, workers)
 	}
 	g.qr = grow(g.qr, tokens*p)
 	for t := range tokens {
@@ -257,13 +289,11 @@ func (g *repairGram) variances(x []float32, tokens int) (vyd, vdd float64) {
 			g.qr[t*p+j] = v * g.sqrtHP[j]
 		}
 	}
-	g.k1, g.k2 = grow(g.k1, tokens*tokens), grow(g.k2, tokens*tokens)
-	g.outerX = repack(g.outerX, g.e.kern, g.bx, g.channels, in, tokens)
-	g.outerX.run(g.k1, g.bx, workers)
+	g.k2 = grow(g.k2, tokens*tokens)
 	g.outerR = repack(g.outerR, g.e.kern, g.qr, g.channels[:p], p, tokens)
 	g.outerR.run(g.k2, g.qr, workers)
 	for i, v := range g.k2 {
-		vyd += float64(g.k1[i]) * float64(v)
+		vyd += float64(k1[i]) * float64(v)
 		vdd += float64(v) * float64(v)
 	}
 	return g.rounds * max(vyd, 0), g.rounds * vdd

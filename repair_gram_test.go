@@ -214,3 +214,47 @@ func TestRepairFastRouteSweepSharesHx(t *testing.T) {
 		t.Error("no batch took the fast route")
 	}
 }
+
+// TestRepairGramSharedMatchesFresh: with its per-batch quantities shared
+// (a sweep), the fast route's sums and variance proxies of a batch equal
+// those formed afresh, also after a second sweep on other batches.
+func TestRepairGramSharedMatchesFresh(t *testing.T) {
+	r := newRand(153)
+	const in = 16
+	l := randLayer(r, in, 32, true)
+	first, second := randBatches(r, in, 10, 3), randBatches(r, in, 10, 3)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := e.NewFit()
+	for _, x := range append(first, second...) {
+		if err := fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isPruned := make([]bool, in)
+	for c := range in / 2 {
+		isPruned[2*c] = true
+	}
+	var rf repairFit
+	if err := rf.fitTo(fit, isPruned, CompensateLstsq, DefaultDamp); err != nil {
+		t.Fatal(err)
+	}
+	var shared, fresh repairGram
+	shared.set(e, &rf)
+	fresh.set(e, &rf)
+	for _, batches := range [][][]float32{first, second} {
+		shared.share(len(batches))
+		for b, x := range batches {
+			s1, _ := shared.observe(x, b, outputNorm{})
+			vyd1, vdd1 := shared.variances(x, b, len(x)/in)
+			s2, _ := fresh.observe(x, b, outputNorm{})
+			vyd2, vdd2 := fresh.variances(x, b, len(x)/in)
+			if s1 != s2 || vyd1 != vyd2 || vdd1 != vdd2 {
+				t.Errorf("batch %d: shared %v %v %v, fresh %v %v %v", b, s1, vyd1, vdd1, s2, vyd2, vdd2)
+			}
+		}
+		shared.unshare()
+	}
+}
