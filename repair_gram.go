@@ -46,11 +46,14 @@ type repairGram struct {
 	beta     []float64 // β_P = (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
 	w, hpp   []float32 // the products' weights, unpacked: −C and H_PP
 	kept     []int32
-	channels []int32  // 0 … in−1
-	resid    *product // xs ↦ −xs_K·Cᵀ; nil for bias
-	residMem *product // resid's memory, kept across pairs
-	quad     *product // r ↦ r·H_PP
-	hprod    *product // xs ↦ xs·H
+	channels []int32   // 0 … in−1
+	resid    *product  // xs ↦ −xs_K·Cᵀ; nil for bias
+	residMem *product  // resid's memory, kept across pairs
+	quad     *product  // r ↦ r·H_PP
+	hprod    *product  // xs ↦ xs·H, while shared
+	hpart    *product  // xs ↦ xs·H_{:,P}, otherwise
+	hw       []float32 // hpart's weight: the rows P of H
+	colsP    []int     // 0 … p−1: the columns P of hpart's output
 	// xs·H of each batch, and K1 = B·Bᵀ of variances: they depend on
 	// the batch and the fit set only (a sweep's pairs share both).
 	hx, k1   batchCache
@@ -119,8 +122,14 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	if len(g.channels) != in {
 		g.channels = allChannels(make([]int32, in))
 	}
-	if g.hprod == nil {
-		g.hprod = newProduct(e.kern, lg.h, nil, g.channels, in, in)
+	if !g.hx.shared && p > 0 {
+		g.hw = grow(g.hw, p*in)
+		g.colsP = g.colsP[:0]
+		for j, c := range rf.pruned {
+			copy(g.hw[j*in:(j+1)*in], lg.h[c*in:(c+1)*in])
+			g.colsP = append(g.colsP, j)
+		}
+		g.hpart = repack(g.hpart, e.kern, g.hw, g.channels, in, p)
 	}
 	g.mean = grow(g.mean, in)
 	for c, v := range rf.mean {
@@ -185,7 +194,8 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	in, p, workers := g.e.in, g.p, g.e.workerCount()
 	tokens := len(x) / in
 	g.xs = shiftRows(g.xs, x, g.mean)
-	hx := g.hxOf(b, tokens)
+	hx, cols := g.hxOf(b, tokens)
+	width := len(hx) / max(tokens, 1)
 	g.r, g.z = grow(g.r, tokens*p), grow(g.z, tokens*p)
 	if p > 0 {
 		if g.resid != nil {
@@ -207,11 +217,11 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	}
 	var yd, dd float64
 	for t := range tokens {
-		r, hx, z := g.r[t*p:(t+1)*p], hx[t*in:(t+1)*in], g.z[t*p:(t+1)*p]
+		r, hx, z := g.r[t*p:(t+1)*p], hx[t*width:(t+1)*width], g.z[t*p:(t+1)*p]
 		for j, v := range r {
 			rv := float64(v)
 			dd += float64(z[j]) * rv
-			yd += (float64(hx[g.pruned[j]]) + g.beta[j]) * rv
+			yd += (float64(hx[cols[j]]) + g.beta[j]) * rv
 		}
 	}
 	s := gramSums(norm.yy, yd, dd, false, 0, 0)
@@ -222,13 +232,26 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	return s, certifyRepair(s, norm.v, vyd, vdd)
 }
 
-// hxOf returns xs·H of batch b, its centred rows in g.xs.
-func (g *repairGram) hxOf(b, tokens int) []float32 {
-	hx, fresh := g.hx.slot(b, tokens*g.e.in)
-	if fresh {
-		g.hprod.run(hx, g.xs, g.e.workerCount())
+// hxOf returns xs·H_{:,P} of batch b, its centred rows in g.xs, and the
+// columns P in it: while shared all of xs·H, formed once per batch, else
+// the p columns alone.
+func (g *repairGram) hxOf(b, tokens int) ([]float32, []int) {
+	in, workers := g.e.in, g.e.workerCount()
+	if !g.hx.shared {
+		hx, _ := g.hx.slot(b, tokens*g.p)
+		if g.p > 0 {
+			g.hpart.run(hx, g.xs, workers)
+		}
+		return hx, g.colsP
 	}
-	return hx
+	if g.hprod == nil {
+		g.hprod = newProduct(g.e.kern, g.e.layerGram.h, nil, g.channels, in, in)
+	}
+	hx, fresh := g.hx.slot(b, tokens*in)
+	if fresh {
+		g.hprod.run(hx, g.xs, workers)
+	}
+	return hx, g.pruned
 }
 
 // looseVariances bounds what variances returns without its products, by
