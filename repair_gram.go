@@ -54,9 +54,11 @@ type repairGram struct {
 	hpart    *product  // xs ↦ xs·H_{:,P}, otherwise
 	hw       []float32 // hpart's weight: the rows P of H
 	colsP    []int     // 0 … p−1: the columns P of hpart's output
-	// xs·H of each batch, and K1 = B·Bᵀ of variances: they depend on
-	// the batch and the fit set only (a sweep's pairs share both).
-	hx, k1   batchCache
+	// xs·H of each batch, K1 = B·Bᵀ of variances and Σ (x·D½)² of
+	// looseVariances: they depend on the batch and the fit set only (a
+	// sweep's pairs share them).
+	hx, k1   batchCache[float32]
+	xx       batchCache[float64]
 	xs, r, c []float32 // scratch: centred rows, r, the residual's product
 	z        []float32 // r·H_PP
 	rounds   float64   // the roundings in an entry of H
@@ -72,19 +74,20 @@ type repairGram struct {
 func (g *repairGram) share(batches int) {
 	g.hx.share(batches)
 	g.k1.share(batches)
+	g.xx.share(batches)
 }
 
-func (g *repairGram) unshare() { g.hx.shared, g.k1.shared = false, false }
+func (g *repairGram) unshare() { g.hx.shared, g.k1.shared, g.xx.shared = false, false, false }
 
 // A batchCache holds a slice per batch while shared, else one slice for
 // the current batch.
-type batchCache struct {
-	slots  [][]float32
+type batchCache[T float32 | float64] struct {
+	slots  [][]T
 	formed []bool
 	shared bool
 }
 
-func (c *batchCache) share(batches int) {
+func (c *batchCache[T]) share(batches int) {
 	c.shared = true
 	for len(c.slots) < batches {
 		c.slots = append(c.slots, nil)
@@ -94,14 +97,18 @@ func (c *batchCache) share(batches int) {
 
 // slot returns batch b's slice, n long, and whether the caller must form
 // it (always unless shared and formed before).
-func (c *batchCache) slot(b, n int) ([]float32, bool) {
+func (c *batchCache[T]) slot(b, n int) ([]T, bool) {
 	i := 0
 	if c.shared {
 		i = b
 	} else if len(c.slots) == 0 {
 		c.slots = append(c.slots, nil)
 	}
-	s := grow(c.slots[i], n)
+	s := c.slots[i]
+	if cap(s) < n {
+		s = make([]T, n)
+	}
+	s = s[:n]
 	c.slots[i] = s
 	if !c.shared {
 		return s, true
@@ -225,7 +232,7 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 		}
 	}
 	s := gramSums(norm.yy, yd, dd, false, 0, 0)
-	if vyd, vdd := g.looseVariances(x, tokens); certifyRepair(s, norm.v, vyd, vdd) {
+	if vyd, vdd := g.looseVariances(x, b, tokens); certifyRepair(s, norm.v, vyd, vdd) {
 		return s, true
 	}
 	vyd, vdd := g.variances(x, b, tokens)
@@ -259,20 +266,27 @@ func (g *repairGram) hxOf(b, tokens int) ([]float32, []int) {
 // proxy of y·d is at most n·(Σ_i H_ii·G_ii)·(Σ_j H_jj·M_jj) and that of
 // ‖d‖² n·(Σ_j H_jj·M_jj)². Where it certifies a batch (small ratios), the
 // products are not needed.
-func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) {
+func (g *repairGram) looseVariances(x []float32, b, tokens int) (vyd, vdd float64) {
 	in, p := g.e.in, g.p
-	var xx, rr float64
-	for t := range tokens {
-		for c, v := range x[t*in : (t+1)*in] {
-			h := float64(g.sqrtH[c]) * float64(v)
-			xx += h * h
+	xx, fresh := g.xx.slot(b, 1)
+	if fresh { // the batch's alone: once per batch while shared
+		var sum float64
+		for t := range tokens {
+			for c, v := range x[t*in : (t+1)*in] {
+				h := float64(g.sqrtH[c]) * float64(v)
+				sum += h * h
+			}
 		}
+		xx[0] = sum
+	}
+	var rr float64
+	for t := range tokens {
 		for j, v := range g.r[t*p : (t+1)*p] {
 			h := float64(g.sqrtHP[j]) * float64(v)
 			rr += h * h
 		}
 	}
-	return g.rounds * xx * rr, g.rounds * rr * rr
+	return g.rounds * xx[0] * rr, g.rounds * rr * rr
 }
 
 // variances returns the variance proxies of y·d and ‖d‖² for the batch

@@ -216,8 +216,9 @@ func TestRepairFastRouteSweepSharesHx(t *testing.T) {
 }
 
 // TestRepairGramSharedMatchesFresh: with its per-batch quantities shared
-// (a sweep), the fast route's sums and variance proxies of a batch equal
-// those formed afresh, also after a second sweep on other batches.
+// (a sweep), the fast route's sums and variance proxies (and their loose
+// bounds) of a batch equal those formed afresh, also after a second sweep
+// on other batches.
 func TestRepairGramSharedMatchesFresh(t *testing.T) {
 	r := newRand(153)
 	const in = 16
@@ -253,6 +254,11 @@ func TestRepairGramSharedMatchesFresh(t *testing.T) {
 			vyd2, vdd2 := fresh.variances(x, b, len(x)/in)
 			if s1 != s2 || vyd1 != vyd2 || vdd1 != vdd2 {
 				t.Errorf("batch %d: shared %v %v %v, fresh %v %v %v", b, s1, vyd1, vdd1, s2, vyd2, vdd2)
+			}
+			lyd1, ldd1 := shared.looseVariances(x, b, len(x)/in)
+			lyd2, ldd2 := fresh.looseVariances(x, b, len(x)/in)
+			if lyd1 != lyd2 || ldd1 != ldd2 {
+				t.Errorf("batch %d: loose bounds shared %v %v, fresh %v %v", b, lyd1, ldd1, lyd2, ldd2)
 			}
 		}
 		shared.unshare()
