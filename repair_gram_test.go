@@ -98,12 +98,7 @@ func TestEvaluateRepairedToAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fit := e.NewFit()
-	for _, x := range randBatches(r, 64, 40, 300) {
-		if err := fit.Observe(x); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fit := fitOn(t, e, randBatches(r, 64, 40, 300))
 	batches := randBatches(r, 64, 9, 300, 20)
 	for _, rep := range []Repair{
 		{Mode: CompensateBias},
@@ -180,12 +175,7 @@ func TestRepairFastRouteSweepSharesHx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fit := e.NewFit()
-	for _, x := range randBatches(r, 24, 200, 5) {
-		if err := fit.Observe(x); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fit := fitOn(t, e, randBatches(r, 24, 200, 5))
 	fast := 0
 	for round := range 2 {
 		batches := randBatches(r, 24, 60, 3)
@@ -228,12 +218,7 @@ func TestRepairGramSharedMatchesFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fit := e.NewFit()
-	for _, x := range append(first, second...) {
-		if err := fit.Observe(x); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fit := fitOn(t, e, append(first, second...))
 	isPruned := make([]bool, in)
 	for c := range in / 2 {
 		isPruned[2*c] = true
@@ -263,4 +248,16 @@ func TestRepairGramSharedMatchesFresh(t *testing.T) {
 		}
 		shared.unshare()
 	}
+}
+
+// fitOn returns e's fit set of batches.
+func fitOn(t *testing.T, e *Evaluator, batches [][]float32) *Fit {
+	t.Helper()
+	fit := e.NewFit()
+	for _, x := range batches {
+		if err := fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fit
 }
