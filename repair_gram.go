@@ -79,6 +79,20 @@ func (g *repairGram) share(batches int) {
 
 func (g *repairGram) unshare() { g.hx.shared, g.k1.shared, g.xx.shared = false, false, false }
 
+// maxShareBytes bounds what a sweep keeps per batch (xs·H, and K1 no
+// larger): past it each pair forms its own, as one evaluation does.
+const maxShareBytes = 1 << 30
+
+// sharesBatches reports whether a sweep on batches keeps what depends on
+// a batch alone within maxShareBytes.
+func sharesBatches(batches [][]float32) bool {
+	n := 0
+	for _, x := range batches {
+		n += len(x)
+	}
+	return 8*float64(n) <= maxShareBytes
+}
+
 // A batchCache holds a slice per batch while shared, else one slice for
 // the current batch.
 type batchCache[T float32 | float64] struct {

@@ -88,7 +88,7 @@ func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios [
 	if err != nil {
 		return nil, err
 	}
-	if norms != nil { // the pairs share the fit set: xs·H once per batch
+	if norms != nil && sharesBatches(batches) { // the pairs share the fit set: xs·H once per batch
 		g := &e.repairState().gram
 		g.share(len(batches))
 		defer g.unshare()
