@@ -272,7 +272,7 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 		method, uncertified := Gram, false
 		if g != nil {
 			var ok bool
-			s, ok = g.observe(x, norms[b])
+			s, ok = g.observe(x, b, norms[b])
 			uncertified = !ok && e.method == Gram
 			if ok || uncertified {
 				m.addBatch(repairedBatch(s, method, uncertified, m, len(x)/e.in, e.out))

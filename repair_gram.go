@@ -3,20 +3,22 @@ package chanprune
 import "math"
 
 // The fast route of a repaired evaluation. With xs = x − m the rows centred
-// on the fit set's mean and E the in×p map xs ↦ r = xs_P − xs_K·C (the
-// pruned channels' residual after the kept ones' prediction), the
-// difference is d = y − y” = r·W_Pᵀ exactly (repair_eval.go), so
+// on the fit set's mean and r = xs_P − xs_K·Cᵀ the pruned channels'
+// residual after the kept ones' prediction, the difference is
+// d = y − y” = r·W_Pᵀ exactly (repair_eval.go), so
 //
-//	‖d‖² = Σ_t r_t·H_PP·r_tᵀ,  y·d = Σ_t (x_t·H_{:,P} + u_P)·r_tᵀ
+//	‖d‖² = Σ_t r_t·H_PP·r_tᵀ,  y·d = Σ_t (xs_t·H_{:,P} + β_P)·r_tᵀ
 //
-// with H = WᵀW and u = Wᵀb the Gram path's, and ‖y‖² is the seed's own
-// (one Gram contraction per batch, shared by every repaired pair). Per
-// batch that is one product xs·[E | H_{:,P}] (T·in·2p multiply-adds) and
-// one r·H_PP (T·p²): no repaired layer is packed, no H of it formed, and
-// the layer's product never runs. The float32 roundings of H and of the
-// two products bound the error of each sum (certifyRepair); a batch not
-// certified is redone by the probe (repairProbe), as the Gram path redoes
-// one directly.
+// with H = WᵀW, β = u + H·m and u = Wᵀb the Gram path's, and ‖y‖² is the
+// seed's own (one Gram contraction per batch, shared by every repaired
+// pair). xs·H depends on the batch and the fit set only, so a sweep forms
+// it once per batch and every pair reads its columns P; per pair and batch
+// there remain the residual's product xs_K·(−C)ᵀ (T·k·p multiply-adds;
+// none for bias) and r·H_PP (T·p²): no repaired layer is packed, no H of
+// it formed, and the layer's product never runs. The float32 roundings of
+// H and of the products bound the error of each sum (certifyRepair); a
+// batch not certified is redone by the probe (repairProbe), as the Gram
+// path redoes one directly.
 
 // outputNorm is ‖y‖² of one batch and the variance proxy of its error.
 type outputNorm struct{ yy, v float64 }
@@ -39,18 +41,95 @@ func (e *Evaluator) gramRepairs() bool {
 type repairGram struct {
 	e        *Evaluator
 	p        int
+	pruned   []int
 	mean     []float32 // m
-	beta     []float64 // (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
-	w, hpp   []float32 // the products' weights, unpacked
+	beta     []float64 // β_P = (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
+	w, hpp   []float32 // the products' weights, unpacked: −C and H_PP
+	kept     []int32
 	channels []int32   // 0 … in−1
-	resid    *product  // xs ↦ [r | xs·H_{:,P}], 2p outputs
-	quad     *product  // r ↦ r·H_PP: the first p of the 2p outputs above
-	xs, c, z []float32 // scratch: centred rows, [r | xs·H_{:,P}], r·H_PP
+	resid    *product  // xs ↦ −xs_K·Cᵀ; nil for bias
+	residMem *product  // resid's memory, kept across pairs
+	quad     *product  // r ↦ r·H_PP
+	hprod    *product  // xs ↦ xs·H, while shared
+	hpart    *product  // xs ↦ xs·H_{:,P}, otherwise
+	hw       []float32 // hpart's weight: the rows P of H
+	colsP    []int     // 0 … p−1: the columns P of hpart's output
+	// xs·H of each batch, K1 = B·Bᵀ of variances and Σ (x·D½)² of
+	// looseVariances: they depend on the batch and the fit set only (a
+	// sweep's pairs share them).
+	hx, k1   batchCache[float32]
+	xx       batchCache[float64]
+	xs, r, c []float32 // scratch: centred rows, r, the residual's product
+	z        []float32 // r·H_PP
 	rounds   float64   // the roundings in an entry of H
 	// variances's: √H_cc for every channel and the pruned ones, the
 	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
-	sqrtH, sqrtHP, bx, qr, k1, k2 []float32
-	outerX, outerR                *product
+	sqrtH, sqrtHP, bx, qr, k1tmp, k2 []float32
+	outerX, outerR                   *product
+}
+
+// share makes the pairs evaluated next on batches batches share what
+// depends on the batch alone (batchCache), formed once per batch; unshare
+// ends it. The fit set must stay the same.
+func (g *repairGram) share(batches int) {
+	g.hx.share(batches)
+	g.k1.share(batches)
+	g.xx.share(batches)
+}
+
+func (g *repairGram) unshare() { g.hx.shared, g.k1.shared, g.xx.shared = false, false, false }
+
+// maxShareBytes bounds what a sweep keeps per batch (xs·H, and K1 no
+// larger): past it each pair forms its own, as one evaluation does.
+const maxShareBytes = 1 << 30
+
+// sharesBatches reports whether a sweep on batches keeps what depends on
+// a batch alone within maxShareBytes.
+func sharesBatches(batches [][]float32) bool {
+	n := 0
+	for _, x := range batches {
+		n += len(x)
+	}
+	return 8*float64(n) <= maxShareBytes
+}
+
+// A batchCache holds a slice per batch while shared, else one slice for
+// the current batch.
+type batchCache[T float32 | float64] struct {
+	slots  [][]T
+	formed []bool
+	shared bool
+}
+
+func (c *batchCache[T]) share(batches int) {
+	c.shared = true
+	for len(c.slots) < batches {
+		c.slots = append(c.slots, nil)
+	}
+	c.formed = append(c.formed[:0], make([]bool, batches)...)
+}
+
+// slot returns batch b's slice, n long, and whether the caller must form
+// it (always unless shared and formed before).
+func (c *batchCache[T]) slot(b, n int) ([]T, bool) {
+	i := 0
+	if c.shared {
+		i = b
+	} else if len(c.slots) == 0 {
+		c.slots = append(c.slots, nil)
+	}
+	s := c.slots[i]
+	if cap(s) < n {
+		s = make([]T, n)
+	}
+	s = s[:n]
+	c.slots[i] = s
+	if !c.shared {
+		return s, true
+	}
+	fresh := !c.formed[b]
+	c.formed[b] = true
+	return s, fresh
 }
 
 // set prepares g for the pair repaired as rf (bias or lstsq).
@@ -60,42 +139,50 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	}
 	lg, in := e.layerGram, e.in
 	k, p := len(rf.kept), len(rf.pruned)
-	g.e, g.p, g.rounds = e, p, lg.rounds
+	g.e, g.p, g.rounds, g.pruned = e, p, lg.rounds, rf.pruned
+	if len(g.channels) != in {
+		g.channels = allChannels(make([]int32, in))
+	}
+	if !g.hx.shared && p > 0 {
+		g.hw = grow(g.hw, p*in)
+		g.colsP = g.colsP[:0]
+		for j, c := range rf.pruned {
+			copy(g.hw[j*in:(j+1)*in], lg.h[c*in:(c+1)*in])
+			g.colsP = append(g.colsP, j)
+		}
+		g.hpart = repack(g.hpart, e.kern, g.hw, g.channels, in, p)
+	}
 	g.mean = grow(g.mean, in)
 	for c, v := range rf.mean {
 		g.mean[c] = float32(v)
 	}
-	// The first product's weight, [2p, in]: row j is column j of E, row
-	// p+j column P_j of H (a row of it: H is symmetric).
-	g.w = grow(g.w, 2*p*in)
-	clear(g.w[:p*in])
 	g.beta = growFloat64(g.beta, p)
 	for j, c := range rf.pruned {
-		row := g.w[j*in : (j+1)*in]
-		row[c] = 1
-		if rf.ct != nil {
-			for a, kc := range rf.kept {
-				row[kc] = float32(-rf.ct[j*k+a])
-			}
-		}
-		h := lg.h[c*in : (c+1)*in]
-		copy(g.w[(p+j)*in:(p+j+1)*in], h)
 		g.beta[j] = lg.u[c]
-		for i, v := range h {
+		for i, v := range lg.h[c*in : (c+1)*in] {
 			g.beta[j] += float64(v) * rf.mean[i]
 		}
 	}
-	if len(g.channels) != in {
-		g.channels = allChannels(make([]int32, in))
+	g.kept = g.kept[:0]
+	for _, c := range rf.kept {
+		g.kept = append(g.kept, int32(c))
 	}
-	g.resid = repack(g.resid, e.kern, g.w, g.channels, in, 2*p)
+	g.resid = nil
+	if rf.ct != nil && k > 0 && p > 0 {
+		g.w = grow(g.w, p*k)
+		for i, v := range rf.ct[:p*k] {
+			g.w[i] = float32(-v)
+		}
+		g.residMem = repack(g.residMem, e.kern, g.w, g.kept, in, p)
+		g.resid = g.residMem
+	}
 	g.hpp = grow(g.hpp, p*p)
 	for i, ci := range rf.pruned {
 		for j, cj := range rf.pruned {
 			g.hpp[i*p+j] = lg.h[ci*in+cj]
 		}
 	}
-	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], 2*p, p)
+	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], p, p)
 	g.sqrtH, g.sqrtHP = grow(g.sqrtH, in), grow(g.sqrtHP, p)
 	for c, h := range lg.diag {
 		g.sqrtH[c] = float32(math.Sqrt(float64(h)))
@@ -122,33 +209,70 @@ func repack(p *product, kern *kernel, weight []float32, channels []int32, in, ou
 	return p
 }
 
-// observe returns the sums of batch x, ‖y‖² given, and whether they are
-// certified.
-func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
+// observe returns the sums of batch b (x), ‖y‖² given, and whether they
+// are certified.
+func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	in, p, workers := g.e.in, g.p, g.e.workerCount()
 	tokens := len(x) / in
 	g.xs = shiftRows(g.xs, x, g.mean)
-	g.c = grow(g.c, tokens*2*p)
-	g.z = grow(g.z, tokens*p)
+	hx, cols := g.hxOf(b, tokens)
+	width := len(hx) / max(tokens, 1)
+	g.r, g.z = grow(g.r, tokens*p), grow(g.z, tokens*p)
 	if p > 0 {
-		g.resid.run(g.c, g.xs, workers)
-		g.quad.run(g.z, g.c, workers)
+		if g.resid != nil {
+			g.c = grow(g.c, tokens*p)
+			g.resid.run(g.c, g.xs, workers)
+		}
+		for t := range tokens {
+			xs, r := g.xs[t*in:(t+1)*in], g.r[t*p:(t+1)*p]
+			for j, c := range g.pruned {
+				r[j] = xs[c]
+			}
+			if g.resid != nil {
+				for j, v := range g.c[t*p : (t+1)*p] {
+					r[j] += v
+				}
+			}
+		}
+		g.quad.run(g.z, g.r, workers)
 	}
 	var yd, dd float64
 	for t := range tokens {
-		r, hx, z := g.c[t*2*p:t*2*p+p], g.c[t*2*p+p:(t+1)*2*p], g.z[t*p:(t+1)*p]
+		r, hx, z := g.r[t*p:(t+1)*p], hx[t*width:(t+1)*width], g.z[t*p:(t+1)*p]
 		for j, v := range r {
 			rv := float64(v)
 			dd += float64(z[j]) * rv
-			yd += (float64(hx[j]) + g.beta[j]) * rv
+			yd += (float64(hx[cols[j]]) + g.beta[j]) * rv
 		}
 	}
 	s := gramSums(norm.yy, yd, dd, false, 0, 0)
-	if vyd, vdd := g.looseVariances(x, tokens); certifyRepair(s, norm.v, vyd, vdd) {
+	if vyd, vdd := g.looseVariances(x, b, tokens); certifyRepair(s, norm.v, vyd, vdd) {
 		return s, true
 	}
-	vyd, vdd := g.variances(x, tokens)
+	vyd, vdd := g.variances(x, b, tokens)
 	return s, certifyRepair(s, norm.v, vyd, vdd)
+}
+
+// hxOf returns xs·H_{:,P} of batch b, its centred rows in g.xs, and the
+// columns P in it: while shared all of xs·H, formed once per batch, else
+// the p columns alone.
+func (g *repairGram) hxOf(b, tokens int) ([]float32, []int) {
+	in, workers := g.e.in, g.e.workerCount()
+	if !g.hx.shared {
+		hx, _ := g.hx.slot(b, tokens*g.p)
+		if g.p > 0 {
+			g.hpart.run(hx, g.xs, workers)
+		}
+		return hx, g.colsP
+	}
+	if g.hprod == nil {
+		g.hprod = newProduct(g.e.kern, g.e.layerGram.h, nil, g.channels, in, in)
+	}
+	hx, fresh := g.hx.slot(b, tokens*in)
+	if fresh {
+		g.hprod.run(hx, g.xs, workers)
+	}
+	return hx, g.pruned
 }
 
 // looseVariances bounds what variances returns without its products, by
@@ -156,20 +280,27 @@ func (g *repairGram) observe(x []float32, norm outputNorm) (sums, bool) {
 // proxy of y·d is at most n·(Σ_i H_ii·G_ii)·(Σ_j H_jj·M_jj) and that of
 // ‖d‖² n·(Σ_j H_jj·M_jj)². Where it certifies a batch (small ratios), the
 // products are not needed.
-func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) {
+func (g *repairGram) looseVariances(x []float32, b, tokens int) (vyd, vdd float64) {
 	in, p := g.e.in, g.p
-	var xx, rr float64
-	for t := range tokens {
-		for c, v := range x[t*in : (t+1)*in] {
-			h := float64(g.sqrtH[c]) * float64(v)
-			xx += h * h
+	xx, fresh := g.xx.slot(b, 1)
+	if fresh { // the batch's alone: once per batch while shared
+		var sum float64
+		for t := range tokens {
+			for c, v := range x[t*in : (t+1)*in] {
+				h := float64(g.sqrtH[c]) * float64(v)
+				sum += h * h
+			}
 		}
-		for j, v := range g.c[t*2*p : t*2*p+p] {
+		xx[0] = sum
+	}
+	var rr float64
+	for t := range tokens {
+		for j, v := range g.r[t*p : (t+1)*p] {
 			h := float64(g.sqrtHP[j]) * float64(v)
 			rr += h * h
 		}
 	}
-	return g.rounds * xx * rr, g.rounds * rr * rr
+	return g.rounds * xx[0] * rr, g.rounds * rr * rr
 }
 
 // variances returns the variance proxies of y·d and ‖d‖² for the batch
@@ -180,30 +311,40 @@ func (g *repairGram) looseVariances(x []float32, tokens int) (vyd, vdd float64) 
 // Q = r·D½_P (D the diagonal of H), Σ_ij H_ii·H_jj·A_ij² = ‖BᵀQ‖² =
 // ⟨B·Bᵀ, Q·Qᵀ⟩ and that of RᵀR is ‖Q·Qᵀ‖²: two T×T products. The products'
 // own float32 sums are not counted, as the direct path's are not.
-func (g *repairGram) variances(x []float32, tokens int) (vyd, vdd float64) {
+func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 	in, p, workers := g.e.in, g.p, g.e.workerCount()
 	if p == 0 {
 		return 0, 0
 	}
-	g.bx = grow(g.bx, tokens*in)
-	for t := range tokens {
-		for c, v := range x[t*in : (t+1)*in] {
-			g.bx[t*in+c] = v * g.sqrtH[c]
+	// K1 is kept per batch only where no larger than the batch itself.
+	k1, fresh := g.k1tmp, true
+	if tokens <= in {
+		k1, fresh = g.k1.slot(b, tokens*tokens)
+	} else {
+		g.k1tmp = grow(g.k1tmp, tokens*tokens)
+		k1 = g.k1tmp
+	}
+	if fresh {
+		g.bx = grow(g.bx, tokens*in)
+		for t := range tokens {
+			for c, v := range x[t*in : (t+1)*in] {
+				g.bx[t*in+c] = v * g.sqrtH[c]
+			}
 		}
+		g.outerX = repack(g.outerX, g.e.kern, g.bx, g.channels, in, tokens)
+		g.outerX.run(k1, g.bx, workers)
 	}
 	g.qr = grow(g.qr, tokens*p)
 	for t := range tokens {
-		for j, v := range g.c[t*2*p : t*2*p+p] {
+		for j, v := range g.r[t*p : (t+1)*p] {
 			g.qr[t*p+j] = v * g.sqrtHP[j]
 		}
 	}
-	g.k1, g.k2 = grow(g.k1, tokens*tokens), grow(g.k2, tokens*tokens)
-	g.outerX = repack(g.outerX, g.e.kern, g.bx, g.channels, in, tokens)
-	g.outerX.run(g.k1, g.bx, workers)
+	g.k2 = grow(g.k2, tokens*tokens)
 	g.outerR = repack(g.outerR, g.e.kern, g.qr, g.channels[:p], p, tokens)
 	g.outerR.run(g.k2, g.qr, workers)
 	for i, v := range g.k2 {
-		vyd += float64(g.k1[i]) * float64(v)
+		vyd += float64(k1[i]) * float64(v)
 		vdd += float64(v) * float64(v)
 	}
 	return g.rounds * max(vyd, 0), g.rounds * vdd

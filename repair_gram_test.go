@@ -98,12 +98,7 @@ func TestEvaluateRepairedToAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fit := e.NewFit()
-	for _, x := range randBatches(r, 64, 40, 300) {
-		if err := fit.Observe(x); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fit := fitOn(t, e, randBatches(r, 64, 40, 300))
 	batches := randBatches(r, 64, 9, 300, 20)
 	for _, rep := range []Repair{
 		{Mode: CompensateBias},
@@ -164,4 +159,105 @@ func fastBatches(m Metrics) int {
 		}
 	}
 	return n
+}
+
+// TestRepairFastRouteSweepSharesHx: a repaired sweep on the fast route
+// forms xs·H once per batch for all its pairs; each point must equal the
+// Evaluate of its pair, in both modes and with a fit set given, and a
+// second sweep on other batches of the same shape must not read the
+// first's xs·H.
+func TestRepairFastRouteSweepSharesHx(t *testing.T) {
+	r := newRand(152)
+	l := randLayer(r, 24, 48, true)
+	sets := []ScoreSet{{"a", randScores(r, 24)}, {"b", randScores(r, 24)}}
+	ratios := []float64{0.2, 0.5, 0.9}
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := fitOn(t, e, randBatches(r, 24, 200, 5))
+	fast := 0
+	for round := range 2 {
+		batches := randBatches(r, 24, 60, 3)
+		for _, rep := range []Repair{
+			{Mode: CompensateBias},
+			{Mode: CompensateLstsq, Damp: DefaultDamp},
+			{Mode: CompensateLstsq, Damp: DefaultDamp, Fit: fit},
+		} {
+			points, err := e.SweepRepaired(batches, sets, ratios, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range points {
+				m, err := e.EvaluateRepaired(batches, sets[i/len(ratios)].Scores, p.Ratio, rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fast += fastBatches(m)
+				if p.RMSE != m.RMSE || p.CosineSimilarity != m.CosineSimilarity {
+					t.Errorf("round %d, %v, fit given %v, point %d: sweep %v %v, evaluate %v %v", round, rep.Mode, rep.Fit != nil, i, p.RMSE, p.CosineSimilarity, m.RMSE, m.CosineSimilarity)
+				}
+			}
+		}
+	}
+	if fast == 0 {
+		t.Error("no batch took the fast route")
+	}
+}
+
+// TestRepairGramSharedMatchesFresh: with its per-batch quantities shared
+// (a sweep), the fast route's sums and variance proxies (and their loose
+// bounds) of a batch equal those formed afresh, also after a second sweep
+// on other batches.
+func TestRepairGramSharedMatchesFresh(t *testing.T) {
+	r := newRand(153)
+	const in = 16
+	l := randLayer(r, in, 32, true)
+	first, second := randBatches(r, in, 10, 3), randBatches(r, in, 10, 3)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := fitOn(t, e, append(first, second...))
+	isPruned := make([]bool, in)
+	for c := range in / 2 {
+		isPruned[2*c] = true
+	}
+	var rf repairFit
+	if err := rf.fitTo(fit, isPruned, CompensateLstsq, DefaultDamp); err != nil {
+		t.Fatal(err)
+	}
+	var shared, fresh repairGram
+	shared.set(e, &rf)
+	fresh.set(e, &rf)
+	for _, batches := range [][][]float32{first, second} {
+		shared.share(len(batches))
+		for b, x := range batches {
+			s1, _ := shared.observe(x, b, outputNorm{})
+			vyd1, vdd1 := shared.variances(x, b, len(x)/in)
+			s2, _ := fresh.observe(x, b, outputNorm{})
+			vyd2, vdd2 := fresh.variances(x, b, len(x)/in)
+			if s1 != s2 || vyd1 != vyd2 || vdd1 != vdd2 {
+				t.Errorf("batch %d: shared %v %v %v, fresh %v %v %v", b, s1, vyd1, vdd1, s2, vyd2, vdd2)
+			}
+			lyd1, ldd1 := shared.looseVariances(x, b, len(x)/in)
+			lyd2, ldd2 := fresh.looseVariances(x, b, len(x)/in)
+			if lyd1 != lyd2 || ldd1 != ldd2 {
+				t.Errorf("batch %d: loose bounds shared %v %v, fresh %v %v", b, lyd1, ldd1, lyd2, ldd2)
+			}
+		}
+		shared.unshare()
+	}
+}
+
+// fitOn returns e's fit set of batches.
+func fitOn(t *testing.T, e *Evaluator, batches [][]float32) *Fit {
+	t.Helper()
+	fit := e.NewFit()
+	for _, x := range batches {
+		if err := fit.Observe(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fit
 }

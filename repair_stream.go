@@ -88,6 +88,11 @@ func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios [
 	if err != nil {
 		return nil, err
 	}
+	if norms != nil && sharesBatches(batches) { // the pairs share the fit set: xs·H once per batch
+		g := &e.repairState().gram
+		g.share(len(batches))
+		defer g.unshare()
+	}
 	points := make([]Point, 0, len(sets)*len(ratios))
 	for _, set := range sets {
 		for _, ratio := range ratios {
