@@ -125,23 +125,29 @@ func (f *Fit) Tokens() int { return f.tokens }
 // S = Σ xᵀx − T·m·mᵀ (of the shifted rows: the same S), In×In with both
 // triangles, in float64.
 func (f *Fit) moments() (mean, scatter []float64) {
-	in, t := f.in, float64(f.tokens)
+	in := f.in
 	scatter = make([]float64, in*in)
 	for i := range in {
 		for j := i; j < in; j++ {
-			v := f.xx[i*in+j] - f.sum[i]*f.sum[j]/t
+			v := f.scatterAt(i, j)
 			scatter[i*in+j], scatter[j*in+i] = v, v
 		}
 	}
 	return f.mean(), scatter
 }
 
-// scatterAt returns S_ij, from the upper triangle of Σ xᵀx.
+// scatterAt returns S_ij, from the upper triangle of Σ xᵀx. A diagonal
+// entry is a sum of squares: where rounding leaves it below zero (a
+// channel constant over the fit set, Σx² and (Σx)²/T cancelling) it is 0.
 func (f *Fit) scatterAt(i, j int) float64 {
 	if i > j {
 		i, j = j, i
 	}
-	return f.xx[i*f.in+j] - f.sum[i]*f.sum[j]/float64(f.tokens)
+	v := f.xx[i*f.in+j] - f.sum[i]*f.sum[j]/float64(f.tokens)
+	if i == j {
+		return max(v, 0)
+	}
+	return v
 }
 
 // mean returns the fit set's mean.
