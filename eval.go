@@ -228,6 +228,18 @@ func (e *Evaluator) Evaluate(batches [][]float32, scores []float32, ratio float6
 	return m, err
 }
 
+// checkPair checks an evaluation's ratio, its scores (one per channel, or
+// per group under WithGroups) and its batches.
+func (e *Evaluator) checkPair(batches [][]float32, scores []float32, ratio float64) error {
+	if err := checkRatio(ratio); err != nil {
+		return err
+	}
+	if err := e.groups.reduceScores(scores); err != nil {
+		return err
+	}
+	return checkBatches(batches, e.in)
+}
+
 // EvaluateTo is Evaluate writing into m and reusing the capacity of
 // m.PerBatch, so a loop that passes the same m allocates nothing.
 func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32, ratio float64) error {
@@ -235,13 +247,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 		return err
 	}
 	defer e.release()
-	if err := checkRatio(ratio); err != nil {
-		return err
-	}
-	if err := e.groups.reduceScores(scores); err != nil {
-		return err
-	}
-	if err := checkBatches(batches, e.in); err != nil {
+	if err := e.checkPair(batches, scores, ratio); err != nil {
 		return err
 	}
 	groups, k := e.groups.cut(ratio)

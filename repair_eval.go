@@ -222,13 +222,7 @@ func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores [
 		return err
 	}
 	defer e.release()
-	if err := checkRatio(ratio); err != nil {
-		return err
-	}
-	if err := e.groups.reduceScores(scores); err != nil {
-		return err
-	}
-	if err := checkBatches(batches, e.in); err != nil {
+	if err := e.checkPair(batches, scores, ratio); err != nil {
 		return err
 	}
 	fit, norms, err := e.fitOf(r, batches)
