@@ -12,7 +12,8 @@ import (
 // from the input: values with zeros, subnormals and ties (fuzzFloats), a
 // mix of three-dimensional and [tokens, in] shapes, read in either layout,
 // and one batch of any shape at all. Every estimator must refuse the bad batch with one of the
-// package's errors, score every channel with no NaN (iterative: a
+// package's errors, score every channel with no NaN (obs may instead refuse
+// a numerically singular S + λI with ErrNotPositiveDefinite) (iterative: a
 // permutation of the positions once all batches are in), and give bitwise
 // the same scores when saved and resumed at any batch.
 func FuzzEstimators(f *testing.F) {
@@ -50,7 +51,17 @@ func FuzzEstimators(f *testing.F) {
 			}
 			whole = mustEstimator(t, name, l, opts)
 			observeAll(t, whole, list)
-			scores := mustScores(t, whole)
+			scores, err := whole.Scores()
+			if name == "obs" && errors.Is(err, ErrNotPositiveDefinite) {
+				// obs's contract, as lstsq's: a system S + λI that is not
+				// numerically positive definite is refused, naming damp
+				// (here: activations near 1e-22, whose float32 squares
+				// underflow, leave S rounding noise).
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: Scores: %v", name, err)
+			}
 			if len(scores) != n || slices.ContainsFunc(scores, func(v float32) bool { return math.IsNaN(float64(v)) }) {
 				t.Fatalf("%s: scores %v", name, scores)
 			}
