@@ -13,6 +13,8 @@ Run with Debian's interpreter (apt-get install -y python3-torch python3-numpy), 
 
   # time one shape: seed | down | small | token
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 scripts/torch_reference.py --bench seed --threads 2
+  # the same on a GPU (any torch with CUDA; the data are moved there before the clock starts)
+  python3 scripts/torch_reference.py --bench seed --device cuda
 
 torch must use OpenBLAS through Debian's libblas.so.3 alternative (apt-get install -y libopenblas0-openmp);
 with only the reference libblas3 that python3-torch pulls in, timings are meaningless.
@@ -33,11 +35,12 @@ import torch.nn.functional as F
 
 
 def evaluate(W, b, batches, scores, ratio):
-    """Returns (mean rmse, mean cosine, k); W [out,in], b [out] or None, batches [..., in], float32."""
+    """Returns (mean rmse, mean cosine, k); W [out,in], b [out] or None, batches [..., in], float32,
+    all on one device."""
     n_in = W.shape[1]
     k = int(n_in * ratio)
     # Lowest scores first; a stable sort sends ties to the lower channel index.
-    pruned = torch.argsort(scores, stable=True)[:k]
+    pruned = torch.argsort(scores.cpu(), stable=True)[:k].to(W.device)
     rmses, coss = [], []
     with torch.inference_mode():
         for x in batches:
@@ -77,7 +80,7 @@ SHAPES = {
 }
 
 
-def bench(shape, threads):
+def bench(shape, threads, device):
     n_in, n_out, n_batches, lead, ratio = SHAPES[shape]
     torch.set_num_threads(threads)
     # For the record: torch version, thread setting, which libblas.so.3 is loaded (the
@@ -93,6 +96,10 @@ def bench(shape, threads):
     scale = torch.exp(torch.randn(n_in, generator=g))  # per-channel log-normal scale
     batches = [torch.randn(*lead, n_in, generator=g) * scale for _ in range(n_batches)]
     scores = torch.rand(n_in, generator=g)
+    # On a GPU the data are moved there first and are not part of the time; evaluate's .item()
+    # calls synchronise every batch, as Model-Optimizer's loop does.
+    W, b, scores = W.to(device), b.to(device), scores.to(device)
+    batches = [x.to(device) for x in batches]
 
     evaluate(W, b, batches, scores, ratio)  # warm-up
     times = []
@@ -103,7 +110,7 @@ def bench(shape, threads):
     median = statistics.median(times)
     tokens = sum(x.numel() // n_in for x in batches)
     gflops = 2 * tokens * n_in * n_out / median / 1e9  # useful flops: one product per batch
-    print(f"torch {shape} threads={threads} median_s={median:.4f} gflops={gflops:.2f} "
+    print(f"torch {shape} device={device} threads={threads} median_s={median:.4f} gflops={gflops:.2f} "
           f"runs_s={','.join(f'{t:.4f}' for t in times)}")
 
 
@@ -113,10 +120,11 @@ def main():
     mode.add_argument("--conformance", metavar="DIR", help="case folder with W.npy, scores.npy, acts_*.npy, case.json")
     mode.add_argument("--bench", choices=sorted(SHAPES), help="time one benchmark shape")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads for --bench (default 2)")
+    p.add_argument("--device", default="cpu", help="torch device for --bench: cpu (default) or cuda")
     args = p.parse_args()
     if args.conformance:
         sys.exit(0 if conformance(args.conformance) <= 1e-6 else 1)
-    bench(args.bench, args.threads)
+    bench(args.bench, args.threads, args.device)
 
 
 if __name__ == "__main__":
