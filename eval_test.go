@@ -229,6 +229,7 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	}{
 		{wide, Auto, randBatches(r, 70, 9)},                        // fewer batches than workers
 		{wide, Auto, randBatches(r, 70, 5, 17, 1, 8, 3, 2, 11, 4)}, // more
+		{wide, Gram, randBatches(r, 70, 5, 17, 1, 8, 3, 2, 11, 4)}, // side by side (gram_side.go), the rest shared
 		{small, Direct, randBatches(r, 512, 413)},                  // one batch, as a Stream is fed
 		{small, Direct, randBatches(r, 512, 413, 29)},
 	}

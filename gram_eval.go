@@ -9,21 +9,48 @@ type layerGram struct {
 	rounds float64   // gramRounds(out): the roundings in an entry of H
 }
 
-// gramBatch is the Gram path's scratch for one batch.
-type gramBatch struct {
+// gramScratch is one worker's scratch for the contraction of a batch's G
+// with H as G is formed (batchSums). gramBatch holds the first; batches
+// contracted side by side (runGram) take one each.
+type gramScratch struct {
+	e       *Evaluator
 	builder *gramBuilder
-	g       []float32    // G = xᵀx, in×in, both triangles: a sweep's, made when first stored
-	diag    []float32    // G_ii, for the contract kernel
-	rounds  float64      // gramRounds(tokens): the roundings in an entry of G
-	colSum  []float64    // s = Σ_t x_t
-	mask    []float32    // 1 for a pruned channel, else 0
-	part    []sums       // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
-	c       []float64    // per channel j: Σ_i H_ij·G_ij
-	w       []float64    // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	sums    []sums       // per batch of a call
-	one     [1][]float32 // a batch redone on the direct path
-	sink    stripSink    // contractStrip
-	store   stripSink    // storeStrip
+	diag    []float32 // G_ii, for the contract kernel
+	rounds  float64   // gramRounds(tokens): the roundings in an entry of G
+	colSum  []float64 // s = Σ_t x_t
+	part    []sums    // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
+	sink    stripSink // contractStrip
+}
+
+func newGramScratch(e *Evaluator) *gramScratch {
+	s := &gramScratch{
+		e:       e,
+		builder: newGramBuilder(e.kern, e.in),
+		diag:    make([]float32, e.in),
+		colSum:  make([]float64, e.in),
+		part:    make([]sums, e.in),
+	}
+	s.sink = s.contractStrip
+	return s
+}
+
+// gramBatch is the Gram path's scratch for the batches of a call.
+type gramBatch struct {
+	*gramScratch                // the first worker's; the sweep's and the repair's
+	side         []*gramScratch // the other workers' of runGram's batches side by side
+	g            []float32      // G = xᵀx, in×in, both triangles: a sweep's, made when first stored
+	mask         []float32      // 1 for a pruned channel, else 0
+	c            []float64      // per channel j: Σ_i H_ij·G_ij
+	w            []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	sums         []sums         // per batch of a call
+	vars         []gramVariance // per batch of a call: the variances of its sums
+	one          [1][]float32   // a batch redone on the direct path
+	store        stripSink      // storeStrip
+	each         job[gramBatch] // runGram's batches side by side
+	call         struct {
+		batches [][]float32
+		k       int
+	}
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
@@ -33,15 +60,12 @@ type gramBatch struct {
 func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
 	e.gram = &gramBatch{
-		builder: newGramBuilder(e.kern, in),
-		diag:    make([]float32, in),
-		colSum:  make([]float64, in),
-		mask:    make([]float32, in),
-		part:    make([]sums, in),
-		c:       make([]float64, in),
-		w:       make([]float64, in),
+		gramScratch: newGramScratch(e),
+		mask:        make([]float32, in),
+		c:           make([]float64, in),
+		w:           make([]float64, in),
 	}
-	e.gram.sink, e.gram.store = e.contractStrip, e.storeStrip
+	e.gram.store = e.storeStrip
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),
@@ -69,28 +93,30 @@ func (e *Evaluator) buildLayerGram() {
 	e.layerGram = lg
 }
 
-// gramInputs forms G and s = Σ_t x_t for batch x (gramBuilder.fuse), and
-// returns u·s and T·‖b‖², the bias terms of ‖y‖². Unless full, it stores
-// no G: its strips go to contractStrip as they are formed, which adds them
-// to gb.part. A full G is stored in both triangles (storeStrip).
-func (e *Evaluator) gramInputs(x []float32, full bool) (us, tb float64) {
+// form forms G and s = Σ_t x_t for batch x (gramBuilder.fuse) on the
+// given number of workers, handing G's strips to sink, and returns u·s and
+// T·‖b‖², the bias terms of ‖y‖².
+func (s *gramScratch) form(x []float32, workers int, sink stripSink) (us, tb float64) {
+	lg := s.e.layerGram
+	s.rounds = gramRounds(len(x) / s.e.in)
+	s.builder.fuse(s.colSum, s.diag, x, workers, sink)
+	for c, u := range lg.u {
+		us += u * s.colSum[c]
+	}
+	return us, float64(len(x)/s.e.in) * lg.bb
+}
+
+// storeGram forms G of batch x in both triangles of gb.g (storeStrip), and
+// s, and returns form's bias terms.
+func (e *Evaluator) storeGram(x []float32) (us, tb float64) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
-	gb, in := e.gram, e.in
-	gb.rounds = gramRounds(len(x) / in)
-	sink := gb.sink
-	if full {
-		if gb.g == nil {
-			gb.g = make([]float32, in*in)
-		}
-		sink = gb.store
+	gb := e.gram
+	if gb.g == nil {
+		gb.g = make([]float32, e.in*e.in)
 	}
-	gb.builder.fuse(gb.colSum, gb.diag, x, e.workerCount(), sink)
-	for c, u := range e.layerGram.u {
-		us += u * gb.colSum[c]
-	}
-	return us, float64(len(x)/in) * e.layerGram.bb
+	return gb.form(x, e.workerCount(), gb.store)
 }
 
 // storeStrip is the sink (gramBuilder.fuse) of a full G: it stores the
@@ -131,18 +157,25 @@ func gramSums(yy, yd, dd float64, allPruned bool, us, tb float64) sums {
 // the Gram path is forced; it records in e.ran the method each batch ran and
 // returns how many uncertified batches it kept.
 func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
-	if e.layerGram == nil {
-		e.buildLayerGram()
-	}
+	e.setGramMask()
 	gb := e.gram
 	if len(gb.sums) < len(batches) {
 		gb.sums = make([]sums, len(batches))
+		gb.vars = make([]gramVariance, len(batches))
+	}
+	workers := e.workerCount()
+	side := gb.sideBySide(batches, workers)
+	gb.call.batches, gb.call.k = batches, k
+	gb.each.do(side, workers, (*gramBatch).sideBatch, gb)
+	gb.call.batches = nil
+	for b := side; b < len(batches); b++ {
+		gb.sums[b], gb.vars[b] = gb.batchSums(batches[b], k, workers)
 	}
 	for b, x := range batches {
-		s, v := e.gramBatchSums(x, k)
+		s := gb.sums[b]
 		e.ran[b] = Gram
 		switch {
-		case certified(s, v):
+		case certified(s, gb.vars[b]):
 		case e.method == Gram:
 			uncertified++
 		default:
@@ -161,37 +194,42 @@ func (e *Evaluator) runGram(batches [][]float32, k int) (uncertified int) {
 	return uncertified
 }
 
-// gramBatchSums returns the sums of batch x, k channels pruned (e.pruned),
-// and the variances that bound their error.
-func (e *Evaluator) gramBatchSums(x []float32, k int) (sums, gramVariance) {
+// setGramMask sets gb.mask to the pruned channels (e.pruned), building H
+// first if needed.
+func (e *Evaluator) setGramMask() {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
-	gb := e.gram
 	for c, p := range e.pruned {
-		gb.mask[c] = 0
+		e.gram.mask[c] = 0
 		if p {
-			gb.mask[c] = 1
+			e.gram.mask[c] = 1
 		}
 	}
-	clear(gb.part)
-	us, tb := e.gramInputs(x, false)
-	return e.contractedSums(us, tb, k)
 }
 
-// contractedSums turns the rows' contractions in gb.part into the sums of
-// the batch and their variances; us and tb are gramInputs' bias terms.
-func (e *Evaluator) contractedSums(us, tb float64, k int) (sums, gramVariance) {
-	gb := e.gram
+// batchSums returns the sums of batch x, k channels pruned (gb.mask), and
+// the variances that bound their error, G formed on workers workers and
+// contracted strip by strip, never stored.
+func (s *gramScratch) batchSums(x []float32, k, workers int) (sums, gramVariance) {
+	clear(s.part)
+	us, tb := s.form(x, workers, s.sink)
+	return s.contractedSums(us, tb, k)
+}
+
+// contractedSums turns the rows' contractions in gs.part into the sums of
+// the batch and their variances; us and tb are form's bias terms.
+func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance) {
+	e, mask := gs.e, gs.e.gram.mask
 	var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
 	var v gramVariance
-	for i, s := range gb.part {
+	for i, s := range gs.part {
 		// Row i's share, counting each off-diagonal entry for both of its
 		// channels: its diagonal entry and Σ_{j>i}.
-		hd, gd := float64(e.layerGram.diag[i]), float64(gb.diag[i])
-		fg, fh := gb.rounds*gd, e.layerGram.rounds*hd
+		hd, gd := float64(e.layerGram.diag[i]), float64(gs.diag[i])
+		fg, fh := gs.rounds*gd, e.layerGram.rounds*hd
 		a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
-		diag, p := hd*gd, float64(gb.mask[i])
+		diag, p := hd*gd, float64(mask[i])
 		wDiag := (fg*hd + fh*gd) * hd * gd
 		hg += diag + 2*a
 		hgP += diag*p + p*a + pp
@@ -202,18 +240,19 @@ func (e *Evaluator) contractedSums(us, tb float64, k int) (sums, gramVariance) {
 	}
 	var usP float64
 	for c, u := range e.layerGram.u {
-		usP += u * gb.colSum[c] * float64(gb.mask[c])
+		usP += u * gs.colSum[c] * float64(mask[c])
 	}
 	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
 
 // contractStrip is the sink (gramBuilder.fuse) of one evaluation: it sets
-// gb.part[i], for the strip's rows i, to the contraction (contractFunc) of
+// gs.part[i], for the strip's rows i, to the contraction (contractFunc) of
 // the row of H⊙G right of the diagonal, strip by strip: Σ_{j>i} M_ij, the
 // same over j∈P, and Σ_{j>i} w_ij and the same over j∈P, the variance
 // proxies (gram_certify.go) of the entries.
-func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
-	gb, lg, in := e.gram, e.layerGram, e.in
+func (gs *gramScratch) contractStrip(i0, m, c0 int, strip []float32, ld int) {
+	e := gs.e
+	lg, in, mask := e.layerGram, e.in, e.gram.mask
 	end := min(in, c0+ld)
 	for r := range m {
 		i := i0 + r
@@ -221,9 +260,9 @@ func (e *Evaluator) contractStrip(i0, m, c0 int, strip []float32, ld int) {
 		if start >= end {
 			continue
 		}
-		fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
+		fg, fh := gs.rounds*float64(gs.diag[i]), lg.rounds*float64(lg.diag[i])
 		e.kern.contractRow(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
-			gb.mask[start:end], lg.diag[start:end], gb.diag[start:end], fg, fh, &gb.part[i])
+			mask[start:end], lg.diag[start:end], gs.diag[start:end], fg, fh, &gs.part[i])
 	}
 }
 

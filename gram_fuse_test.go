@@ -99,16 +99,17 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			scores := randScores(r, in)
 			pruneOrder(e.order, scores)
 			splitChannels(e.perm, e.order, 90, e.pruned)
-			fused, fv := e.gramBatchSums(x, 90)
+			e.setGramMask()
+			fused, fv := e.gram.batchSums(x, 90, 3)
 			gb, lg := e.gram, e.layerGram
 			clear(gb.part)
-			us, tb := e.gramInputs(x, true)
+			us, tb := e.storeGram(x)
 			for i := range in {
 				fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
 				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
 					gb.mask[i+1:], lg.diag[i+1:], gb.diag[i+1:], fg, fh, &gb.part[i])
 			}
-			stored, sv := e.contractedSums(us, tb, 90)
+			stored, sv := gb.contractedSums(us, tb, 90)
 			for i := range fused {
 				if d := math.Abs(fused[i] - stored[i]); d > 1e-6*math.Abs(stored[i]) {
 					t.Errorf("%d tokens: sum %d: fused %v, stored %v", tokens, i, fused[i], stored[i])
@@ -135,7 +136,7 @@ func TestGramStoreStripFormsAllOfG(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := randBatches(r, in, rows)[0]
-			e.gramInputs(x, true)
+			e.storeGram(x)
 			want := gramReference(kern, x, in)
 			for i := range in {
 				for j := i; j < in; j++ {

@@ -22,7 +22,8 @@ func (s *Stream) observeGram(batch []float32) {
 	if len(s.points) == 1 {
 		k := s.points[0].NumPruned
 		splitChannels(e.perm, s.orders[0], k, e.pruned)
-		sums, v := e.gramBatchSums(batch, k)
+		e.setGramMask()
+		sums, v := e.gram.batchSums(batch, k, e.workerCount())
 		s.cur[0], s.uncertified[0] = sums, !certified(sums, v)
 	} else {
 		s.observeGramSets(batch)
@@ -43,7 +44,7 @@ func (s *Stream) observeGram(batch []float32) {
 // the row sums of H⊙G, score set by score set (gramSet).
 func (s *Stream) observeGramSets(batch []float32) {
 	e := s.e
-	us, tb := e.gramInputs(batch, true)
+	us, tb := e.storeGram(batch)
 	gb := e.gram
 	workers := e.workerCount()
 	s.rows.do(e.in, workers, (*Stream).gramRow, s)

@@ -20,7 +20,7 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 	}
 	if rs.fitSink == nil {
 		rs.fitSink = func(i0, m, c0 int, strip []float32, ld int) {
-			e.contractStrip(i0, m, c0, strip, ld)
+			e.gram.contractStrip(i0, m, c0, strip, ld)
 			addStrip(rs.fitting.xx, e.in, i0, m, c0, strip, ld)
 		}
 	}
@@ -75,7 +75,7 @@ func (e *Evaluator) blockNorm(block []float32, colSum []float64, sink stripSink)
 	for c, u := range rs.uShift {
 		us += u * colSum[c]
 	}
-	s, v := e.contractedSums(us, float64(tokens)*rs.bbShift, 0)
+	s, v := gb.contractedSums(us, float64(tokens)*rs.bbShift, 0)
 	return outputNorm{s[sYY], v.kk + v.kp + v.pp}
 }
 
