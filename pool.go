@@ -1,13 +1,31 @@
 package chanprune
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The package keeps its worker goroutines between calls, so that a call in
-// steady state allocates nothing: a job is handed out as slots over a
-// channel to idle workers, and the caller works on slot 0 itself.
+// steady state allocates nothing: a job's slots are offered over a channel
+// to the workers, and the caller works on slot 0 itself.
+//
+// A worker that finishes a slot polls for the next offer for a while
+// (workerSpin) before it blocks. A call made of several short jobs (one
+// batch's Gram matrix is three, a sweep's batch four) would otherwise wake
+// a parked worker at each of them and wait for it at the end: tens of
+// microseconds a job (BenchmarkJobHandOff: 8 items of a few microseconds
+// ran slower on two slots than on one).
+
+// workerSpin is how long an idle worker polls for work before it blocks:
+// longer than the gaps between the jobs of one call, short beside a
+// processor's time slice. It polls without yielding: runtime.Gosched
+// would move it to the global run queue, other processors' idle threads
+// take it from there, and a worker that parks on one processor and wakes
+// on another drained the runtime's per-processor caches (2 to 30
+// allocations an evaluation at GOMAXPROCS 16).
+const workerSpin = 20 * time.Microsecond
 
 // A job runs fn(ctx, slot, i) for every i in [0, n); each slot takes the
 // next i as it finishes the last, and a slot indexes per-worker scratch. A
@@ -21,53 +39,77 @@ type job[T any] struct {
 	next    atomic.Int64
 	wg      sync.WaitGroup
 	running atomic.Bool
+	call    uint64 // the number of this call of do
+	// per slot: 2·call while the call's offer of the slot is open, 2·call+1
+	// once a worker took it or the caller withdrew it. Made at the first
+	// call and never replaced, so that a worker holding an old offer may
+	// read it at any time.
+	offers []atomic.Uint64
 }
 
 // slotRunner is a job of any context, as the workers see it.
-type slotRunner interface{ runHanded(slot int) }
+type slotRunner interface{ take(slot int, call uint64) }
 
-type slotWork struct {
+// slotOffer is slot of call number call of job j.
+type slotOffer struct {
 	j    slotRunner
 	slot int
+	call uint64
 }
 
 var pool struct {
 	mu      sync.Mutex
 	started atomic.Int64 // written under mu, read without it
-	work    chan slotWork
+	work    chan slotOffer
 }
 
+// offerBuffer is the capacity of pool.work: offers that no worker took in
+// time are withdrawn by their caller and dropped by the worker that
+// receives them.
+const offerBuffer = 256
+
 // do runs fn(ctx, slot, i) for i in [0, n) on at most the given number of
-// slots and returns when all are done. A slot goes only to a worker that is
-// idle now: when every worker is busy, with another caller's job or with
-// the job this one is called from, the caller's own slot 0 takes the rest,
-// so a caller never waits for another's work and a job may call do on
-// another job from inside its fn. An idle worker may still have no
-// processor to run on: handed a slot then, it waits in a run queue, maybe
-// behind another caller's whole call, and the caller, its own pieces done,
-// waits for it to find none left; Layer bounds a call's slots by its share
-// of GOMAXPROCS (workerCount) so that this does not happen. Calling do on a
-// job that is running is a bug in the package: it panics.
+// slots and returns when all are done. Slots 1 … are offered to the pool's
+// workers, and the caller runs slot 0; when it has run out of items it
+// withdraws the offers no worker has taken, so a caller never waits for a
+// worker busy with another caller's job or with the job this one is called
+// from, and a job may call do on another job from inside its fn. A worker
+// that took an offer may still have no processor to run on: then the
+// caller, its own pieces done, waits for it to find none left; Layer
+// bounds a call's slots by its share of GOMAXPROCS (workerCount) so that
+// this does not happen. Calling do on a job that is running is a bug in
+// the package: it panics.
 func (j *job[T]) do(n, slots int, fn func(ctx *T, slot, i int), ctx *T) {
 	if !j.running.CompareAndSwap(false, true) {
 		panic("job.do: the job is already running")
 	}
 	j.fn, j.ctx, j.n = fn, ctx, n
 	j.next.Store(0)
-	if slots > 1 {
+	j.call++
+	offered := 1
+	if slots = min(slots, n); slots > 1 {
+		if j.offers == nil {
+			j.offers = make([]atomic.Uint64, max(slots, runtime.GOMAXPROCS(0), runtime.NumCPU()))
+		}
 		startWorkers(slots - 1)
-	handOut:
-		for s := 1; s < slots; s++ {
+		for ; offered < min(slots, len(j.offers)); offered++ {
+			j.offers[offered].Store(2 * j.call)
 			j.wg.Add(1)
 			select {
-			case pool.work <- slotWork{j, s}:
+			case pool.work <- slotOffer{j, offered, j.call}:
+				continue
 			default:
 				j.wg.Done()
-				break handOut
 			}
+			break
 		}
 	}
 	j.runSlot(0)
+	for s := 1; s < offered; s++ {
+		if j.offers[s].CompareAndSwap(2*j.call, 2*j.call+1) {
+			j.wg.Done() // withdrawn: no worker took it
+		}
+	}
 	j.wg.Wait()
 	j.fn, j.ctx = nil, nil // keep no caller memory alive
 	j.running.Store(false)
@@ -79,16 +121,17 @@ func (j *job[T]) runSlot(slot int) {
 	}
 }
 
-// runHanded is runSlot for a worker that do handed the slot to.
-func (j *job[T]) runHanded(slot int) {
-	j.runSlot(slot)
-	j.wg.Done()
+// take runs slot of call number call if its offer is still open.
+func (j *job[T]) take(slot int, call uint64) {
+	if j.offers[slot].CompareAndSwap(2*call, 2*call+1) {
+		j.runSlot(slot)
+		j.wg.Done()
+	}
 }
 
 // startWorkers makes sure at least n pool goroutines run, and returns once
-// the new ones are about to wait for work, so that the call that started
-// them can hand them slots. Once they run, it takes no lock: concurrent
-// calls of do share nothing but the channel of idle workers.
+// the new ones are about to wait for work. Once they run, it takes no
+// lock: concurrent calls of do share nothing but the channel of offers.
 func startWorkers(n int) {
 	if pool.started.Load() >= int64(n) {
 		return
@@ -99,17 +142,31 @@ func startWorkers(n int) {
 		return
 	}
 	if pool.work == nil {
-		pool.work = make(chan slotWork)
+		pool.work = make(chan slotOffer, offerBuffer)
 	}
 	ready := new(sync.WaitGroup) // allocated only when workers start
 	for ; pool.started.Load() < int64(n); pool.started.Add(1) {
 		ready.Add(1)
 		go func() {
 			ready.Done()
-			for sw := range pool.work {
-				sw.j.runHanded(sw.slot)
+			for {
+				o := nextOffer()
+				o.j.take(o.slot, o.call)
 			}
 		}()
 	}
 	ready.Wait()
+}
+
+// nextOffer returns the next offer, polling for workerSpin before it
+// blocks.
+func nextOffer() slotOffer {
+	for start := time.Now(); time.Since(start) < workerSpin; {
+		select {
+		case o := <-pool.work:
+			return o
+		default:
+		}
+	}
+	return <-pool.work
 }
