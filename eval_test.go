@@ -312,19 +312,28 @@ func TestEvaluateToAllocatesNothing(t *testing.T) {
 
 // TestSweepDeterministicAcrossGOMAXPROCS: a sweep on the Gram path (G in
 // strips formed by several workers, the rows of H⊙G summed for every score
-// set) gives the same points bit for bit however many workers run it.
+// set; or small batches side by side, one per worker) gives the same points
+// bit for bit however many workers run it.
 func TestSweepDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	r := newRand(61)
 	// rows enough that the workers handed slots take some of them: several
 	// strips a tile row, many tile rows
 	l := randLayer(r, 1000, 8, true)
-	batches := randBatches(r, 1000, 9, 300, 130)
 	var sets []ScoreSet
 	for i := range 5 {
 		sets = append(sets, ScoreSet{Name: fmt.Sprint(i), Scores: randScores(r, l.In)})
 	}
 	ratios := []float64{0.1, 0.3, 0.6, 0.9}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	// A batch above sideBatchFloats makes every batch shared; nine small
+	// ones go side by side, the last batches mod workers shared.
+	for _, batches := range [][][]float32{randBatches(r, 1000, 9, 300, 130), randBatches(r, 1000, 9, 40, 130, 7, 64, 3, 100, 1, 20)} {
+		sweepSameForAnyGOMAXPROCS(t, l, batches, sets, ratios)
+	}
+}
+
+func sweepSameForAnyGOMAXPROCS(t *testing.T, l Linear, batches [][]float32, sets []ScoreSet, ratios []float64) {
+	t.Helper()
 	var first []Point
 	for i, procs := range []int{1, 2, 7, 16} {
 		runtime.GOMAXPROCS(procs)

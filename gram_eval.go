@@ -36,16 +36,12 @@ func newGramScratch(e *Evaluator) *gramScratch {
 
 // gramBatch is the Gram path's scratch for the batches of a call.
 type gramBatch struct {
-	*gramScratch                // the first worker's; the sweep's and the repair's
+	*gramScratch                // the first worker's; a stream's and the repair's
 	side         []*gramScratch // the other workers' of runGram's batches side by side
-	g            []float32      // G = xᵀx, in×in, both triangles: a sweep's, made when first stored
 	mask         []float32      // 1 for a pruned channel, else 0
-	c            []float64      // per channel j: Σ_i H_ij·G_ij
-	w            []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
 	sums         []sums         // per batch of a call
 	vars         []gramVariance // per batch of a call: the variances of its sums
 	one          [1][]float32   // a batch redone on the direct path
-	store        stripSink      // storeStrip
 	each         job[gramBatch] // runGram's batches side by side
 	call         struct {
 		batches [][]float32
@@ -59,13 +55,7 @@ type gramBatch struct {
 // copy of the weight and no float64 in×in accumulator is made.
 func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
-	e.gram = &gramBatch{
-		gramScratch: newGramScratch(e),
-		mask:        make([]float32, in),
-		c:           make([]float64, in),
-		w:           make([]float64, in),
-	}
-	e.gram.store = e.storeStrip
+	e.gram = &gramBatch{gramScratch: newGramScratch(e), mask: make([]float32, in)}
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),
@@ -104,41 +94,6 @@ func (s *gramScratch) form(x []float32, workers int, sink stripSink) (us, tb flo
 		us += u * s.colSum[c]
 	}
 	return us, float64(len(x)/s.e.in) * lg.bb
-}
-
-// storeGram forms G of batch x in both triangles of gb.g (storeStrip), and
-// s, and returns form's bias terms.
-func (e *Evaluator) storeGram(x []float32) (us, tb float64) {
-	if e.layerGram == nil {
-		e.buildLayerGram()
-	}
-	gb := e.gram
-	if gb.g == nil {
-		gb.g = make([]float32, e.in*e.in)
-	}
-	return gb.form(x, e.workerCount(), gb.store)
-}
-
-// storeStrip is the sink (gramBuilder.fuse) of a full G: it stores the
-// strip's entries on and right of the diagonal in their rows of gb.g and
-// those right of it in their columns too, so that every entry of G is
-// written once, by the worker of its strip, without the twice as many
-// tiles of forming both triangles or a mirroring pass over G.
-func (e *Evaluator) storeStrip(i0, m, c0 int, strip []float32, ld int) {
-	g, in := e.gram.g, e.in
-	end := min(in, c0+ld)
-	for r := range m {
-		i := i0 + r
-		if start := max(c0, i); start < end {
-			copy(g[i*in+start:i*in+end], strip[r*ld+start-c0:])
-		}
-	}
-	for c := max(c0, i0+1); c < end; c++ {
-		col := g[c*in+i0 : c*in+min(i0+m, c)] // G[c, i] for i < c
-		for r := range col {
-			col[r] = strip[r*ld+c-c0]
-		}
-	}
 }
 
 // gramSums turns the contractions into the sums of the metrics: yy = ‖y‖²,

@@ -103,10 +103,10 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			fused, fv := e.gram.batchSums(x, 90, 3)
 			gb, lg := e.gram, e.layerGram
 			clear(gb.part)
-			us, tb := e.storeGram(x)
+			sg, us, tb := storedGram(e, x)
 			for i := range in {
 				fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
-				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], gb.g[i*in+i+1:(i+1)*in],
+				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], sg.g[i*in+i+1:(i+1)*in],
 					gb.mask[i+1:], lg.diag[i+1:], gb.diag[i+1:], fg, fh, &gb.part[i])
 			}
 			stored, sv := gb.contractedSums(us, tb, 90)
@@ -136,11 +136,11 @@ func TestGramStoreStripFormsAllOfG(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := randBatches(r, in, rows)[0]
-			e.storeGram(x)
+			sg, _, _ := storedGram(e, x)
 			want := gramReference(kern, x, in)
 			for i := range in {
 				for j := i; j < in; j++ {
-					if g, gt := e.gram.g[i*in+j], e.gram.g[j*in+i]; g != want[i*in+j] || gt != want[i*in+j] {
+					if g, gt := sg.g[i*in+j], sg.g[j*in+i]; g != want[i*in+j] || gt != want[i*in+j] {
 						t.Fatalf("%v: G[%d,%d] = %v, G[%d,%d] = %v; gramReference gives %v", sh, i, j, g, j, i, gt, want[i*in+j])
 					}
 				}
@@ -194,19 +194,13 @@ func TestStreamOfOnePairIsEvaluate(t *testing.T) {
 	}
 }
 
-// Evaluating never stores G, whatever the batches' tokens, so it takes no
-// in×in memory for it.
-func TestGramEvaluateStoresNoG(t *testing.T) {
-	r := newRand(47)
-	const in, out = 100, 150
-	e, err := NewEvaluator(randLayer(r, in, out, true), WithMethod(Gram))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Evaluate(randBatches(r, in, 10, gramRows, gramRows+1, 3*gramRows+5), randScores(r, in), 0.5); err != nil {
-		t.Fatal(err)
-	}
-	if e.gram.g != nil {
-		t.Errorf("G was allocated (%d floats) for one evaluation", len(e.gram.g))
-	}
+// storedGram forms G of batch x in both triangles of a sweep's Gram state
+// on the Evaluator's first scratch, as a stream of several pairs does, and
+// returns it with form's bias terms.
+func storedGram(e *Evaluator, x []float32) (sg *sweepGram, us, tb float64) {
+	e.setGramMask()
+	sg = newSweepGram(&Stream{e: e}, e.gram.gramScratch)
+	sg.ready()
+	us, tb = sg.form(x, e.workerCount(), sg.store)
+	return sg, us, tb
 }

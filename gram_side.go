@@ -15,11 +15,11 @@ package chanprune
 // stays small beside the layer. A larger batch has work enough to share.
 const sideBatchFloats = 256 << 10
 
-// sideBySide returns how many of batches, from the first, runGram
-// contracts one per worker: a multiple of workers, so that the rest, fewer
-// than workers, are shared among all of them batch by batch; none if any
-// batch is larger than sideBatchFloats. It makes the workers' scratch.
-func (gb *gramBatch) sideBySide(batches [][]float32, workers int) int {
+// sideCount returns how many of batches, from the first, go one per
+// worker: a multiple of workers, so that the rest, fewer than workers, are
+// shared among all of them batch by batch; none if any batch is larger
+// than sideBatchFloats.
+func sideCount(batches [][]float32, workers int) int {
 	if workers < 2 {
 		return 0
 	}
@@ -28,7 +28,12 @@ func (gb *gramBatch) sideBySide(batches [][]float32, workers int) int {
 			return 0
 		}
 	}
-	side := len(batches) - len(batches)%workers
+	return len(batches) - len(batches)%workers
+}
+
+// sideBySide returns sideCount and makes the workers' scratch.
+func (gb *gramBatch) sideBySide(batches [][]float32, workers int) int {
+	side := sideCount(batches, workers)
 	for side > 0 && len(gb.side) < workers-1 {
 		gb.side = append(gb.side, newGramScratch(gb.e))
 	}

@@ -37,13 +37,9 @@ type Stream struct {
 	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
 	spent   float64   // what the direct path has cost, for planStream
 	batches int
-	rows    job[Stream] // the rows of H⊙G, on the Gram path (gramRow)
-	lower   [][]float64 // per score set: each channel's share of ‖d‖² (gramRow)
-	gram    struct {
-		yy, us, tb float64
-		r, a       float64 // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
-		rounds     float64 // nG+nH (gram_certify.go)
-	}
+	gram    *sweepGram   // a batch's Gram state, made at first use
+	side    []*sweepGram // the other workers' of a sweep's batches side by side
+	sideOut sideResults  // those batches' sums, until they are recorded in order
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
@@ -74,7 +70,6 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	for len(s.orders) < len(sets) {
 		s.orders = append(s.orders, make([]int32, s.e.in))
 		s.ranks = append(s.ranks, make([]int32, s.e.in))
-		s.lower = append(s.lower, make([]float64, s.e.in))
 	}
 	s.points = dst[:0]
 	for i, set := range sets {
@@ -144,10 +139,18 @@ func (s *Stream) observe(batch []float32) error {
 	if err := s.observeSums(batch); err != nil {
 		return err
 	}
+	return s.record(batch)
+}
+
+// record adds the sums of every pair on batch (s.cur) to the points, or
+// returns the error of a pair whose metrics are not finite and leaves the
+// stream as it was.
+func (s *Stream) record(batch []float32) error {
+	e := s.e
 	tokens := len(batch) / e.in
 	for _, c := range s.cur {
 		if bm := batchMetrics(c, tokens, e.out); !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
-			return nonFiniteBatch(s.batches, batch, e.in) // and the stream stays as it was
+			return nonFiniteBatch(s.batches, batch, e.in)
 		}
 	}
 	for i := range s.points {
@@ -244,7 +247,11 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 		return err
 	}
 	s.method = e.plan(batches, len(s.points), false)
-	for _, x := range batches {
+	side, err := s.sweepSide(batches)
+	if err != nil {
+		return err
+	}
+	for _, x := range batches[side:] {
 		if err := s.observe(x); err != nil {
 			return err
 		}

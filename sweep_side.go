@@ -1,0 +1,88 @@
+package chanprune
+
+import "slices"
+
+// A sweep's batches side by side, as an evaluation's (gram_side.go): each
+// worker forms a batch's G, stores it and sums its rows for every pair on
+// its own, then the batches are recorded in order, so the points do not
+// depend on the worker count.
+
+// sideSweepFloats bounds G, in² floats, for a sweep of batches side by
+// side: each worker keeps its own (4 MiB at in = 1024).
+const sideSweepFloats = 1 << 20
+
+// sideChunk is how many batches a worker of a sweep side by side takes
+// before the chunk is recorded: their sums wait in memory until then.
+const sideChunk = 4
+
+// sideResults holds a chunk of a sweep's batches and, batch-major, every
+// pair's sums on them and whether they are certified.
+type sideResults struct {
+	batches [][]float32
+	cur     []sums
+	bad     []bool
+	job     job[Stream]
+}
+
+// sweepSide evaluates batches from the first side by side, if the sweep
+// runs the Gram path and they and G are small enough, a chunk at a time,
+// and records each as observe does (redoing its uncertified pairs on the
+// direct path). It returns how many batches it took.
+func (s *Stream) sweepSide(batches [][]float32) (int, error) {
+	e := s.e
+	workers := e.workerCount()
+	if s.method != Gram || len(s.points) == 1 || e.in*e.in > sideSweepFloats {
+		return 0, nil
+	}
+	n := sideCount(batches, workers)
+	if n == 0 {
+		return 0, nil
+	}
+	if s.gram == nil {
+		e.setGramMask() // builds H
+		s.gram = newSweepGram(s, e.gram.gramScratch)
+	}
+	for len(s.side) < workers-1 {
+		s.side = append(s.side, newSweepGram(s, newGramScratch(e)))
+	}
+	s.gram.ready()
+	for _, sg := range s.side[:workers-1] {
+		sg.ready()
+	}
+	points, out := len(s.points), &s.sideOut
+	defer func() { out.batches = nil }()
+	for b0 := 0; b0 < n; b0 += workers * sideChunk {
+		out.batches = batches[b0:min(n, b0+workers*sideChunk)]
+		size := len(out.batches) * points
+		out.cur = slices.Grow(out.cur[:0], size)[:size]
+		out.bad = slices.Grow(out.bad[:0], size)[:size]
+		out.job.do(len(out.batches), workers, (*Stream).sideBatch, s)
+		for b, x := range out.batches {
+			copy(s.cur, out.cur[b*points:(b+1)*points])
+			copy(s.uncertified, out.bad[b*points:(b+1)*points])
+			for i := range s.ran {
+				s.ran[i] = Gram
+			}
+			s.one[0] = x
+			s.redoUncertified()
+			err := s.record(x)
+			s.one[0] = nil
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// sideBatch evaluates batch b of the chunk on the slot's Gram state alone.
+func (s *Stream) sideBatch(slot, b int) {
+	sg := s.gram
+	if slot > 0 {
+		sg = s.side[slot-1]
+	}
+	sg.observe(s.sideOut.batches[b], 1)
+	points := len(s.points)
+	copy(s.sideOut.cur[b*points:], sg.cur)
+	copy(s.sideOut.bad[b*points:], sg.bad)
+}
