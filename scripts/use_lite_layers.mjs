@@ -45,41 +45,27 @@ const SEED = 15;
 const ENC = "module_apply_default/Encoder_en/KonaTransformer/Encode/";
 const stack = (l) => `${ENC}TransformerStack/Layer_${l}/TransformerLayer/`;
 const vars = (l) => `${ENC}Layer_${l}/TransformerLayer/`;
-const kernel = (l, name) =>
-  `module/Encoder_en/KonaTransformer/Encode/Layer_${l}/TransformerLayer/MultiheadAttention/${name}/kernel/part_0`;
 
 // The layers captured. x: the node holding the layer's input; y: the node holding its output
 // (bias added); padded: whether x and y carry a row per (sentence, position) up to the longest
 // sentence, padding included (attention), rather than one per real token (the FFN gathers them).
-const LAYERS = [];
-for (const l of [0, 1]) {
-  LAYERS.push(
-    {
-      name: `l${l}_attn_out`,
-      x: `${stack(l)}MultiheadAttention/ExpandDims_1`,
-      y: `${stack(l)}MultiheadAttention/Squeeze_1`,
-      w: kernel(l, "output_transform_single"),
-      b: `${vars(l)}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`,
-      padded: true,
-    },
-    {
-      name: `l${l}_ffn_conv1`,
-      x: `${stack(l)}FFN/conv1/Tensordot/Reshape`,
-      y: `${stack(l)}FFN/conv1/BiasAdd`,
-      w: `${stack(l)}FFN/conv1/Tensordot/Reshape_1`,
-      b: `${vars(l)}FFN/conv1/bias/ConcatPartitions/concat`,
-      padded: false,
-    },
-    {
-      name: `l${l}_ffn_conv2`,
-      x: `${stack(l)}FFN/conv2/Tensordot/Reshape`,
-      y: `${stack(l)}FFN/conv2/BiasAdd`,
-      w: `${stack(l)}FFN/conv2/Tensordot/Reshape_1`,
-      b: `${vars(l)}FFN/conv2/bias/ConcatPartitions/concat`,
-      padded: false,
-    },
-  );
-}
+const ffn = (l, conv) => ({
+  name: `l${l}_ffn_${conv}`,
+  x: `${stack(l)}FFN/${conv}/Tensordot/Reshape`,
+  y: `${stack(l)}FFN/${conv}/BiasAdd`,
+  w: `${stack(l)}FFN/${conv}/Tensordot/Reshape_1`,
+  b: `${vars(l)}FFN/${conv}/bias/ConcatPartitions/concat`,
+  padded: false,
+});
+const attnOut = (l) => ({
+  name: `l${l}_attn_out`,
+  x: `${stack(l)}MultiheadAttention/ExpandDims_1`,
+  y: `${stack(l)}MultiheadAttention/Squeeze_1`,
+  w: `module/Encoder_en/KonaTransformer/Encode/Layer_${l}/TransformerLayer/MultiheadAttention/output_transform_single/kernel/part_0`,
+  b: `${vars(l)}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`,
+  padded: true,
+});
+const LAYERS = [0, 1].flatMap((l) => [attnOut(l), ffn(l, "conv1"), ffn(l, "conv2")]);
 // Encode/Greater is true at a real token of the [sentence, position] grid.
 const MASK = `${ENC}Greater`;
 
