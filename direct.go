@@ -61,13 +61,17 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 	e.grow(batches, workers)
 	e.call.batches, e.call.nk = batches, nk
 	defer func() { e.call.batches, e.call.x = nil, nil }() // keep no caller memory alive
-	if workers == 1 || len(batches) >= workers {
-		// Whole batches per worker: no synchronisation inside a batch.
-		e.call.batchJob.do(len(batches), min(workers, len(batches)), (*Evaluator).evalBatch, e)
-		return
+	// Whole batches per worker, with no synchronisation inside a batch; the
+	// last batches mod workers would leave workers idle while the others
+	// finish a batch each (25 batches on 16 workers: two rounds for 1.6 of
+	// work), so their pieces are shared.
+	whole := len(batches)
+	if workers > 1 {
+		whole -= len(batches) % workers
 	}
-	// Fewer batches than workers: share each batch's pieces.
-	for b, x := range batches {
+	e.call.batchJob.do(whole, workers, (*Evaluator).evalBatch, e)
+	for b := whole; b < len(batches); b++ {
+		x := batches[b]
 		l := e.layout(x)
 		e.call.x, e.call.rows, e.call.grid = x, l, e.grid(l)
 		e.call.packJob.do(l.count(), min(workers, l.count()), (*Evaluator).packSharedPanel, e)

@@ -232,6 +232,7 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 		{wide, Gram, randBatches(r, 70, 5, 17, 1, 8, 3, 2, 11, 4)}, // side by side (gram_side.go), the rest shared
 		{small, Direct, randBatches(r, 512, 413)},                  // one batch, as a Stream is fed
 		{small, Direct, randBatches(r, 512, 413, 29)},
+		{small, Direct, randBatches(r, 512, 413, 29, 77)}, // whole batches, then one shared (direct.go)
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, c := range cases {
