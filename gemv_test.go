@@ -15,7 +15,7 @@ func TestGemvKernels(t *testing.T) {
 		r := newRand(17)
 		gen := func() float32 { return float32(2*r.Float64() - 1) }
 		for tokens := 1; tokens <= len(k.gemv32); tokens++ {
-			for _, depth := range []int{0, 1, 7, 64, 301} {
+			for _, depth := range []int{0, 1, 3, 4, 7, 64, 301} {
 				for _, n := range []int{k.nr, k.nr - 1, 1} {
 					for _, f := range []WeightFormat{Float32, BFloat16, Float16} {
 						checkGemv(t, k, newGemvCase(k, f, tokens, depth, n, gen))
