@@ -2,6 +2,7 @@ package chanprune
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -15,7 +16,7 @@ func TestGemvKernels(t *testing.T) {
 		r := newRand(17)
 		gen := func() float32 { return float32(2*r.Float64() - 1) }
 		for tokens := 1; tokens <= len(k.gemv32); tokens++ {
-			for _, depth := range []int{0, 1, 7, 64, 301} {
+			for _, depth := range []int{0, 1, 3, 4, 7, 64, 301} {
 				for _, n := range []int{k.nr, k.nr - 1, 1} {
 					for _, f := range []WeightFormat{Float32, BFloat16, Float16} {
 						checkGemv(t, k, newGemvCase(k, f, tokens, depth, n, gen))
@@ -206,6 +207,66 @@ func TestWidenKernels(t *testing.T) {
 				if !slices.Equal(got[:len(src)], want) || got[len(src)] != -7 {
 					t.Fatalf("%v, %d rows: widened differently from unpack16 (or past the end)", f, rows)
 				}
+			}
+		}
+	})
+}
+
+// The small-T path cuts the weight into pieces of whole panels, about
+// gemvPieceBytes each or one panel, that cover every panel once: small
+// pieces let a worker that starts late take half of what is left.
+func TestGemvGrid(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		for _, sh := range [][2]int{{0, 5}, {3, 1}, {384, 1536}, {3072, 768}, {1024, 4096}, {4096, 1024}, {4096, 4096}} {
+			for _, f := range []WeightFormat{Float32, BFloat16} {
+				p := &product{kern: k, out: sh[1], channels: make([]int32, sh[0]), format: f}
+				g := p.gemvGrid()
+				np, panel := panels(p.out, k.nr), f.size()*sh[0]*k.nr
+				if g.spans != 1 || g.cp < 1 || g.pieces()*g.cp < np || (g.pieces()-1)*g.cp >= np {
+					t.Fatalf("%v %dx%d: grid %+v does not cover %d panels once", f, sh[0], sh[1], g, np)
+				}
+				if bytes := g.cp * panel; g.cp > 1 && (bytes > gemvPieceBytes || bytes+panel <= gemvPieceBytes && g.cp < np) {
+					t.Fatalf("%v %dx%d: pieces of %d panels of %d bytes, want about %d bytes or one panel",
+						f, sh[0], sh[1], g.cp, panel, gemvPieceBytes)
+				}
+			}
+		}
+	})
+}
+
+// On the small-T path each slot gathers a pruned layer's kept channels
+// itself, on its first piece of a call: calls of changing rows on several
+// workers give the bits that the same rows compacted give.
+func TestGemvGatherEachSlot(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		r := newRand(19)
+		in, out := 96, 1500
+		l, err := CompactByScores(randLayer(r, in, out, true), randScores(r, in), 0.5, WithKernel(k.name), WithWorkers(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := l.prod.gemvGrid(); g.pieces() < 4 {
+			t.Fatalf("%d pieces, want 4 or more to share", g.pieces())
+		}
+		for round := range 40 {
+			tokens := 1 + round%gemvMaxT
+			x := randBatches(r, in, tokens)[0]
+			compact := make([]float32, 0, tokens*len(l.kept))
+			for i := range tokens {
+				for _, c := range l.kept {
+					compact = append(compact, x[i*in+c])
+				}
+			}
+			got, want := make([]float32, tokens*out), make([]float32, tokens*out)
+			if err := l.Forward(got, x); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.ForwardCompact(want, compact); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("call %d, T%d: Forward differs from ForwardCompact of the same rows", round, tokens)
 			}
 		}
 	})

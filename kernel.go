@@ -107,7 +107,10 @@ type gemmAccFunc func(a, w []float32, k int, c []float32, ldc, m, n int)
 //
 // Each sum is formed in channel order p = 0, 1, … in float32, one
 // multiply-add a channel, then bias is added; the SIMD kernels fuse the
-// multiply-add and are checked against gemvGeneric (kernel_generic.go).
+// multiply-add and, for few tokens, may keep up to four partial sums in
+// channel order that they add pairwise before bias (asm/gemv.go); they are
+// checked against gemvGeneric (kernel_generic.go) within a dot product's
+// error.
 type gemv32Func func(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
 
 // gemv16Func is gemv32Func for a weight panel stored in 16 bits (bfloat16 or

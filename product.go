@@ -42,6 +42,9 @@ type productCall struct {
 		width    int
 		channels []int32
 	}
+
+	// per slot, the rows gathered to the kept channels on the small-T path (gemv.go)
+	gathered []gatheredRows
 }
 
 // newProduct packs weight ([out, len(channels)], row-major) for kern.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
@@ -16,10 +17,17 @@ import (
 // per t: each K step loads the panel's row, widening it to float32 in
 // registers when it is stored in 16 bits, and does t·nr/lanes FMAs with the
 // tokens' values of that channel ({1to16} operands for AVX-512, a
-// VBROADCASTSS for AVX2), one FMA chain per accumulator in channel order,
-// which is also gemvGeneric's order. Then bias is added and rows i < t are
-// stored under gemm's column masks. The steps are unrolled by two, with a
-// one-step tail, and the row a few cache lines ahead is prefetched.
+// VBROADCASTSS for AVX2). The steps are unrolled by four (gemvUnroll), with
+// a loop of single steps for the last depth mod 4; where t·nr/lanes
+// accumulators are fewer than gemvChains (few tokens), step s of an
+// iteration adds into its own set of accumulators (s mod 2 or 4), so that
+// the FMAs do not wait on each other, and the sets are added pairwise at the
+// end: each output is a sum of up to four partial sums in channel order,
+// within a dot product's error of gemvGeneric's one (checkGemv). Then bias
+// is added and rows i < t are stored under gemm's column masks. There is no
+// software prefetch: each worker streams whole panels, which the hardware
+// prefetcher follows, and a PREFETCHT0 1 KiB ahead of each cache line read
+// made the float32 T1 kernel 25% slower on Zen 4 (one core, 16 MiB).
 //
 // Widening (packing in product.storeIn and pack16.go):
 //   - float16: VCVTPH2PS (AVX-512F; F16C for YMM), the row in output order;
@@ -66,9 +74,6 @@ var gemvFormats = []gemvFormat{
 		}},
 }
 
-// gemvPrefetch is how far ahead of the row it reads a kernel prefetches.
-const gemvPrefetch = 1024
-
 // gemvs emits the small-T kernels of x for panels of nr outputs, for 1 …
 // most tokens, in every format, and the widening kernels of the 16-bit
 // formats (widen.go), and returns their names by format kind: the gemv
@@ -88,12 +93,39 @@ func gemvs(c *build.Context, x *isa, nr, most int) map[string][]string {
 	return names
 }
 
+// gemvChains is how many independent FMA chains a K step should keep in
+// flight: an FMA's latency (4 cycles) times the FMAs a cycle (2), so that
+// the few tokens of a small-T kernel do not wait on their own sums.
+const gemvChains = 8
+
+// gemvUnroll is the K steps of one iteration of a small-T kernel's loop;
+// the accumulator sets divide it.
+const gemvUnroll = 4
+
+// gemvSets returns the accumulator sets of the small-T kernel of format f
+// for t.mr tokens (a power of two dividing gemvUnroll; step s of an
+// iteration adds into set s mod sets): enough sets for gemvChains chains,
+// as many as the registers hold, and the registers that takes.
+func (t *tile) gemvSets(f gemvFormat) (sets, regs int) {
+	fixed := t.vecsPerRow() // one row of w
+	if t.lanes != 16 {
+		fixed++ // the VBROADCASTSS register
+	}
+	if f.hiMask {
+		fixed++
+	}
+	acc := t.mr * t.vecsPerRow()
+	for sets = 1; sets < gemvUnroll && sets*acc < gemvChains && 2*sets*acc+fixed <= t.regs; sets *= 2 {
+	}
+	return sets, sets*acc + fixed
+}
+
 // gemv emits the small-T kernel of format f for t.mr tokens.
 func (t *tile) gemv(f gemvFormat) string {
 	if f.hiMask && t.vecsPerRow() != 2 {
 		panic(fmt.Sprintf("%s: bfloat16 pairs need a row of two vectors, not %d", t.name, t.vecsPerRow()))
 	}
-	regs := t.mr*t.vecsPerRow() + t.vecsPerRow() + 1
+	sets, regs := t.gemvSets(f)
 	if regs > t.regs {
 		panic(fmt.Sprintf("%s: %d tokens need %d of %d vector registers", t.name, t.mr, regs, t.regs))
 	}
@@ -107,8 +139,8 @@ func (t *tile) gemv(f gemvFormat) string {
 		fmt.Sprintf("i < %d tokens and j < n outputs of %s of %d outputs, with %s.", t.mr, f.doc, t.nr, t.title),
 		fmt.Sprintf("It implements %s (kernel.go); refer to gemvGeneric in kernel_generic.go.", map[bool]string{true: "gemv16Func", false: "gemv32Func"}[f.bytes == 2]),
 	)
-	t.Commentf("Register budget: %d accumulators + %d w + 1 broadcast or mask = %d of %d %s.",
-		t.mr*t.vecsPerRow(), t.vecsPerRow(), regs, t.regs, t.regName())
+	t.Commentf("Register budget: %d sets of %d accumulators + %d w + broadcast and mask = %d of %d %s.",
+		sets, t.mr*t.vecsPerRow(), t.vecsPerRow(), regs, t.regs, t.regName())
 	ldx := t.Load(t.Param("ldx"), t.GP64()).(reg.GPVirtual)
 	t.SHLQ(U8(2), ldx) // ldx in bytes
 	rows := make([]reg.GPVirtual, t.mr)
@@ -127,19 +159,17 @@ func (t *tile) gemv(f gemvFormat) string {
 		hi = t.vec(t.Context)
 		t.VBROADCASTSS(t.hiMaskTable(), hi)
 	}
-	acc := t.accumulators()
-	t.zeroAll(acc)
+	acc := make([][][]reg.VecVirtual, sets)
+	for s := range acc {
+		acc[s] = t.accumulators()
+		t.zeroAll(acc[s])
+	}
 	p := t.GP64()
 	t.XORQ(p, p)
 	rowBytes := t.nr * f.bytes
-	step := func(s int) {
+	// step emits K step s of an iteration into accumulator set a.
+	step := func(s int, a [][]reg.VecVirtual) {
 		row := Mem{Base: w}.Offset(s * rowBytes)
-		// One prefetch for each cache line the step starts.
-		for l := 0; l < rowBytes; l += 64 {
-			if rowBytes >= 64 || s*rowBytes%64 == 0 {
-				t.PREFETCHT0(row.Offset(gemvPrefetch + l))
-			}
-		}
 		b := make([]reg.VecVirtual, t.vecsPerRow())
 		for j := range b {
 			b[j] = t.vec(t.Context)
@@ -150,7 +180,7 @@ func (t *tile) gemv(f gemvFormat) string {
 			xi := Mem{Base: r, Index: p, Scale: 4}.Offset(4 * s)
 			if t.lanes == 16 {
 				for j := range b {
-					t.VFMADD231PS_BCST(xi, b[j], acc[i][j])
+					t.VFMADD231PS_BCST(xi, b[j], a[i][j])
 				}
 				continue
 			}
@@ -159,32 +189,47 @@ func (t *tile) gemv(f gemvFormat) string {
 			}
 			t.VBROADCASTSS(xi, bc)
 			for j := range b {
-				t.VFMADD231PS(b[j], bc, acc[i][j])
+				t.VFMADD231PS(b[j], bc, a[i][j])
 			}
 		}
 	}
-	pairs := t.GP64()
-	t.MOVQ(depth, pairs)
-	t.SHRQ(U8(1), pairs)
-	t.JZ(LabelRef("tail")) // if depth < 2: one step at most
+	n := t.GP64()
+	t.MOVQ(depth, n)
+	t.SHRQ(U8(bits.TrailingZeros(gemvUnroll)), n)
+	t.JZ(LabelRef("tail")) // if depth < gemvUnroll: single steps only
 	t.Label("loop")
-	step(0)
-	step(1)
-	t.ADDQ(U32(2*rowBytes), w)
-	t.ADDQ(U8(2), p)
-	t.DECQ(pairs)
+	for s := range gemvUnroll {
+		step(s, acc[s%sets])
+	}
+	t.ADDQ(U32(gemvUnroll*rowBytes), w)
+	t.ADDQ(U8(gemvUnroll), p)
+	t.DECQ(n)
 	t.JNZ(LabelRef("loop"))
 	t.Label("tail")
-	t.TESTQ(U32(1), depth)
-	t.JZ(LabelRef("sum")) // if depth is even: no step left
-	step(0)
+	t.ANDQ(U8(gemvUnroll-1), depth)
+	t.JZ(LabelRef("sum")) // if no step is left: sum
+	t.Label("one")
+	step(0, acc[0])
+	t.ADDQ(U32(rowBytes), w)
+	t.INCQ(p)
+	t.DECQ(depth)
+	t.JNZ(LabelRef("one"))
 	t.Label("sum")
 
-	t.Comment("Add bias after the sum, in the order gemvGeneric rounds.")
-	t.addBias(acc)
+	t.Comment("Sum the sets pairwise into set 0, then add bias.")
+	for d := sets / 2; d > 0; d /= 2 {
+		for s := range d {
+			for i := range acc[s] {
+				for j := range acc[s][i] {
+					t.VADDPS(acc[s+d][i][j], acc[s][i][j], acc[s][i][j])
+				}
+			}
+		}
+	}
+	t.addBias(acc[0])
 	m := t.GP64()
 	t.MOVQ(U32(t.mr), m) // every row is a token
-	t.storeAndReturn(acc, m, false)
+	t.storeAndReturn(acc[0], m, false)
 	return name
 }
 
