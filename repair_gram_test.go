@@ -261,3 +261,57 @@ func fitOn(t *testing.T, e *Evaluator, batches [][]float32) *Fit {
 	}
 	return fit
 }
+
+// TestRepairKeptRouteCertifiesHighRatios: where most of the output is
+// pruned (random scores at ratios 0.75 and 0.9 on a seed-like layer), the
+// fast route's y·y” = ‖y‖² − y·d cannot be certified and every batch went
+// to the probe; the kept route (repair_kept.go) forms y·y” and ‖y”‖²
+// directly and must certify them all, on the evaluated batches and on a
+// held-out fit set whose mean is not theirs, and agree with the probe (a
+// Direct Evaluator) within the tolerances.
+func TestRepairKeptRouteCertifiesHighRatios(t *testing.T) {
+	ex := seed.New(1024, 2048, 2, 128, 1)
+	layer := Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	scores := ex.RandomScores(1)
+	held := seed.New(1024, 2048, 2, 128, 2).Batches
+	for _, x := range held {
+		for i := range x {
+			x[i] += 0.5
+		}
+	}
+	probe, err := NewEvaluator(layer, WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		e, err := NewEvaluator(layer, WithKernel(k.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, heldOut := range []bool{false, true} {
+			for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+				for _, ratio := range []float64{0.75, 0.9} {
+					rep, want := Repair{Mode: mode, Damp: DefaultDamp}, Repair{Mode: mode, Damp: DefaultDamp}
+					if heldOut {
+						rep.Fit, want.Fit = fitOn(t, e, held), fitOn(t, probe, held)
+					}
+					m, err := e.EvaluateRepaired(ex.Batches, scores, ratio, rep)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ref, err := probe.EvaluateRepaired(ex.Batches, scores, ratio, want)
+					if err != nil {
+						t.Fatal(err)
+					}
+					name := fmt.Sprintf("%v ratio %v held-out %v", mode, ratio, heldOut)
+					if fast := fastBatches(m); fast < len(m.PerBatch) {
+						t.Errorf("%s: %d of %d batches took the fast route, want all", name, fast, len(m.PerBatch))
+					}
+					if math.Abs(m.RMSE-ref.RMSE) > compRMSERel*ref.RMSE || math.Abs(m.CosineSimilarity-ref.CosineSimilarity) > 2e-6 {
+						t.Errorf("%s: got rmse %.9g cos %.9g, the probe %.9g %.9g", name, m.RMSE, m.CosineSimilarity, ref.RMSE, ref.CosineSimilarity)
+					}
+				}
+			}
+		}
+	})
+}
