@@ -32,16 +32,7 @@ type gramBatch struct {
 // copy of the weight and no float64 in×in accumulator is made.
 func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
-	e.gram = &gramBatch{
-		builder: newGramBuilder(e.kern, in),
-		diag:    make([]float32, in),
-		colSum:  make([]float64, in),
-		mask:    make([]float32, in),
-		part:    make([]sums, in),
-		c:       make([]float64, in),
-		w:       make([]float64, in),
-	}
-	e.gram.sink, e.gram.store = e.contractStrip, e.storeStrip
+	e.newGramBatch()
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),
@@ -67,6 +58,21 @@ func (e *Evaluator) buildLayerGram() {
 		lg.diag[i] = lg.h[i*in+i]
 	}
 	e.layerGram = lg
+}
+
+// newGramBatch sets e.gram to fresh scratch for the Gram path.
+func (e *Evaluator) newGramBatch() {
+	in := e.in
+	e.gram = &gramBatch{
+		builder: newGramBuilder(e.kern, in),
+		diag:    make([]float32, in),
+		colSum:  make([]float64, in),
+		mask:    make([]float32, in),
+		part:    make([]sums, in),
+		c:       make([]float64, in),
+		w:       make([]float64, in),
+	}
+	e.gram.sink, e.gram.store = e.contractStrip, e.storeStrip
 }
 
 // gramInputs forms G and s = Σ_t x_t for batch x (gramBuilder.fuse), and

@@ -67,8 +67,10 @@ func TestRepairFastRouteMatchesReference(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					fast += fastBatches(m)
-					batchCount += len(m.PerBatch)
+					if mode == CompensateLstsq { // bias runs the seed's route (repair_bias.go)
+						fast += fastBatches(m)
+						batchCount += len(m.PerBatch)
+					}
 					pruned, _ := PrunedChannels(scores, ratio)
 					mask := make([]bool, tc.in)
 					for _, c := range pruned {
