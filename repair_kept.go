@@ -132,12 +132,20 @@ func (g *repairGram) keptSums(x []float32, tokens int, norm outputNorm, dd, vdd 
 	s := sums{sYY: norm.yy, sYY1: xq + xb + zb + tc, sY1Y1: max(zq+2*zb+tc, 0), sDD: dd}
 	scale := certLambda * unitRoundoff
 	ey, edd := scale*math.Sqrt(norm.v), scale*math.Sqrt(vdd)
-	e1, e11 := scale*math.Sqrt(g.rounds*g.xxCur*zz), scale*math.Sqrt(g.rounds)*zz // Cauchy–Schwarz, as looseVariances
+	// Cauchy–Schwarz, as looseVariances; symmetricTwice: H_ij and H_ji
+	// are one rounded value, so the error of a symmetric sum counts it twice.
+	n := symmetricTwice * g.rounds
+	e1, e11 := scale*math.Sqrt(n*g.xxCur*zz), scale*math.Sqrt(n)*zz
 	if certifyBounds(s, ey, e11, edd, [3]errorPart{{ey, 1, 0, 0}, {e1, 0, 1, 0}, {e11, 0, 0, 1}}) {
 		return s, true
 	}
 	return s, g.certifyKeptJoint(s, x, tokens, ey, edd)
 }
+
+// symmetricTwice bounds the variance of ⟨ΔH, M⟩ for a symmetric M by
+// twice Σ_ij v_ij·M_ij²: ΔH_ij = ΔH_ji (H is formed once and mirrored), so
+// an off-diagonal pair contributes v_ij·(2M_ij)², twice its two terms.
+const symmetricTwice = 2
 
 // certifyKeptJoint certifies the kept route's sums s of the batch x (ẑ·D½
 // in g.keptRt.qz) by the variance of the first-order error of the cosine:
@@ -178,8 +186,9 @@ func (g *repairGram) certifyKeptJoint(s sums, x []float32, tokens int, ey, edd f
 	b, c := 1/norm, -yy1/norm/(2*y1y1)
 	v := b*b/2*(k1k3+llt) + 2*b*c*lk3 + c*c*k3k3
 	scale := certLambda * unitRoundoff
-	ecos := scale * math.Sqrt(g.rounds*max(v, 0))
-	e11 := scale * math.Sqrt(g.rounds*k3k3)
+	n := symmetricTwice * g.rounds
+	ecos := scale * math.Sqrt(n*max(v, 0))
+	e11 := scale * math.Sqrt(n*k3k3)
 	// ecos·norm along y·y” moves the cosine by ecos.
 	return certifyBounds(s, ey, e11, edd, [3]errorPart{{ey, 1, 0, 0}, {ecos * norm, 0, 1, 0}, {}})
 }
