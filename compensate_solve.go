@@ -125,6 +125,42 @@ func cholSolve(l []float64, n int, z []float64) {
 	}
 }
 
+// cholSolve4 is cholSolve for four right-hand sides at once: each entry of
+// L is loaded once for all four, where the solve of one reads all of L
+// per right-hand side (from memory once L outgrows the cache).
+func cholSolve4(l []float64, n int, z0, z1, z2, z3 []float64) {
+	z0, z1, z2, z3 = z0[:n], z1[:n], z2[:n], z3[:n]
+	for i := range n {
+		row := l[i*n : i*n+i]
+		a0, a1, a2, a3 := z0[:i], z1[:i], z2[:i], z3[:i]
+		var s0, s1, s2, s3 float64
+		for j, v := range row {
+			s0 += v * a0[j]
+			s1 += v * a1[j]
+			s2 += v * a2[j]
+			s3 += v * a3[j]
+		}
+		d := l[i*n+i]
+		z0[i], z1[i], z2[i], z3[i] = (z0[i]-s0)/d, (z1[i]-s1)/d, (z2[i]-s2)/d, (z3[i]-s3)/d
+	}
+	for i := n - 1; i >= 0; i-- {
+		d := l[i*n+i]
+		z0[i] /= d
+		z1[i] /= d
+		z2[i] /= d
+		z3[i] /= d
+		x0, x1, x2, x3 := z0[i], z1[i], z2[i], z3[i]
+		row := l[i*n : i*n+i]
+		a0, a1, a2, a3 := z0[:i], z1[:i], z2[:i], z3[:i]
+		for j, v := range row {
+			a0[j] -= v * x0
+			a1[j] -= v * x1
+			a2[j] -= v * x2
+			a3[j] -= v * x3
+		}
+	}
+}
+
 // A ridgeSolver forms Cᵀ = S_PK·(S_KK + λI)⁻¹ (p×k row-major: row j
 // expresses pruned channel P_j through the kept ones), keeping its memory
 // from one solve to the next.
@@ -151,18 +187,30 @@ func (s *ridgeSolver) solve(fit *Fit, kept, pruned []int, damp float64) error {
 		s.ct = make([]float64, p*k)
 	}
 	s.ct = s.ct[:p*k]
-	s.rows.do(p, min(fit.workers, p), (*ridgeSolver).solveRow, s)
+	quads := (p + 3) / 4
+	s.rows.do(quads, min(fit.workers, quads), (*ridgeSolver).solveRows, s)
 	return nil
 }
 
-// solveRow sets row j of Cᵀ.
-func (s *ridgeSolver) solveRow(_, j int) {
-	k := len(s.kept)
-	z := s.ct[j*k : (j+1)*k]
-	for a, c := range s.kept {
-		z[a] = s.fit.scatterAt(s.pruned[j], c)
+// solveRows sets rows 4q … 4q+3 of Cᵀ (those there are), four at once
+// where there are four: the same rows for any number of workers.
+func (s *ridgeSolver) solveRows(_, q int) {
+	k, p := len(s.kept), len(s.pruned)
+	j0, j1 := 4*q, min(p, 4*q+4)
+	for j := j0; j < j1; j++ {
+		z := s.ct[j*k : (j+1)*k]
+		for a, c := range s.kept {
+			z[a] = s.fit.scatterAt(s.pruned[j], c)
+		}
 	}
-	cholSolve(s.l, k, z)
+	if j1-j0 < 4 {
+		for j := j0; j < j1; j++ {
+			cholSolve(s.l, k, s.ct[j*k:(j+1)*k])
+		}
+		return
+	}
+	z := s.ct[j0*k : j1*k]
+	cholSolve4(s.l, k, z[:k], z[k:2*k], z[2*k:3*k], z[3*k:])
 }
 
 // parallelRows calls fn(i) for every i < n, the rows split into contiguous

@@ -49,13 +49,18 @@ type gramBatch struct {
 	}
 }
 
+// newGramBatch sets e.gram to fresh scratch for the Gram path.
+func (e *Evaluator) newGramBatch() {
+	e.gram = &gramBatch{gramScratch: newGramScratch(e), mask: make([]float32, e.in)}
+}
+
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
 // gramRows of its rows at a time: H = Σ over those blocks of WᵀW, each
 // block added in float32 (layerGram.rounds counts the adds), so that no
 // copy of the weight and no float64 in×in accumulator is made.
 func (e *Evaluator) buildLayerGram() {
 	in, out, nr := e.in, e.out, e.kern.nr
-	e.gram = &gramBatch{gramScratch: newGramScratch(e), mask: make([]float32, in)}
+	e.newGramBatch()
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),

@@ -41,6 +41,7 @@ type repairScratch struct {
 	uShift  []float64
 	bbShift float64
 	fitMean []float64 // a given fit set's mean
+	bias    biasSibling
 	shift   []float32 // shiftedNorms's: the shift, a block of rows and its column sums
 	rows    []float32
 	colSum  []float64
@@ -225,6 +226,9 @@ func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores [
 	if err := e.checkPair(batches, scores, ratio); err != nil {
 		return err
 	}
+	if r.Mode == CompensateBias {
+		return e.evaluateBias(m, batches, scores, ratio, r)
+	}
 	fit, norms, err := e.fitOf(r, batches)
 	if err != nil {
 		return err
@@ -239,6 +243,9 @@ func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores [
 func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair, fit *Fit, norms []outputNorm) error {
 	_ = e.groups.reduceScores(scores) // checked by the callers
 	groups, k := e.groups.cut(ratio)
+	if k == e.in { // lstsq with no channel kept is bias
+		return e.evaluateBias(m, batches, scores, ratio, r)
+	}
 	e.groups.orderChannels(e.order)
 	splitChannels(e.perm, e.order, k, e.pruned)
 	*m = Metrics{Ratio: ratio, NumPruned: k, NumPrunedGroups: groups, GroupSize: e.groups.size, Tie: e.groups.tie(groups), PerBatch: m.PerBatch[:0]}

@@ -44,6 +44,9 @@ type repairGram struct {
 	pruned   []int
 	mean     []float32 // m
 	beta     []float64 // β_P = (u + H·m)_P: y_t = xs_t·Wᵀ + (W·m + b)
+	fitBeta  []float64 // β = u + H·m over every channel, for the mean fitMean
+	fitMean  []float64
+	cc       float64   // ‖W·m + b‖² as m·H·m + 2u·m + ‖b‖², from the same H
 	w, hpp   []float32 // the products' weights, unpacked: −C and H_PP
 	kept     []int32
 	channels []int32   // 0 … in−1
@@ -66,6 +69,9 @@ type repairGram struct {
 	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
 	sqrtH, sqrtHP, bx, qr, k1tmp, k2 []float32
 	outerX, outerR                   *product
+	k1cur                            []float32 // K1 of the batch variances last saw
+	xxCur                            float64   // Σ (x·D½)² of the batch looseVariances last saw
+	keptRt                           keptRoute // the route for a batch the sums above cannot certify
 }
 
 // share makes the pairs evaluated next on batches batches share what
@@ -156,18 +162,16 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	for c, v := range rf.mean {
 		g.mean[c] = float32(v)
 	}
+	g.setMean(rf.mean)
 	g.beta = growFloat64(g.beta, p)
 	for j, c := range rf.pruned {
-		g.beta[j] = lg.u[c]
-		for i, v := range lg.h[c*in : (c+1)*in] {
-			g.beta[j] += float64(v) * rf.mean[i]
-		}
+		g.beta[j] = g.fitBeta[c]
 	}
 	g.kept = g.kept[:0]
 	for _, c := range rf.kept {
 		g.kept = append(g.kept, int32(c))
 	}
-	g.resid = nil
+	g.resid, g.keptRt.ready = nil, false
 	if rf.ct != nil && k > 0 && p > 0 {
 		g.w = grow(g.w, p*k)
 		for i, v := range rf.ct[:p*k] {
@@ -250,7 +254,13 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 		return s, true
 	}
 	vyd, vdd := g.variances(x, b, tokens)
-	return s, certifyRepair(s, norm.v, vyd, vdd)
+	if certifyRepair(s, norm.v, vyd, vdd) {
+		return s, true
+	}
+	if ks, ok := g.keptSums(x, tokens, norm, s[sDD], vdd); ok {
+		return ks, true
+	}
+	return s, false
 }
 
 // hxOf returns xs·H_{:,P} of batch b, its centred rows in g.xs, and the
@@ -293,6 +303,7 @@ func (g *repairGram) looseVariances(x []float32, b, tokens int) (vyd, vdd float6
 		}
 		xx[0] = sum
 	}
+	g.xxCur = xx[0]
 	var rr float64
 	for t := range tokens {
 		for j, v := range g.r[t*p : (t+1)*p] {
@@ -324,6 +335,7 @@ func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 		g.k1tmp = grow(g.k1tmp, tokens*tokens)
 		k1 = g.k1tmp
 	}
+	g.k1cur = k1
 	if fresh {
 		g.bx = grow(g.bx, tokens*in)
 		for t := range tokens {
@@ -356,22 +368,35 @@ func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 // H's, may be correlated, so their bounds add.
 func certifyRepair(s sums, vyy, vyd, vdd float64) bool {
 	scale := certLambda * unitRoundoff
+	ey, ed, edd := scale*math.Sqrt(vyy), scale*math.Sqrt(vyd), scale*math.Sqrt(vdd)
+	// y·y” = ‖y‖² − y·d and ‖y”‖² = ‖y‖² − 2y·d + ‖d‖²: each error moves
+	// (‖y‖², y·y”, ‖y”‖²) along its direction.
+	return certifyBounds(s, ey, ey+2*ed+edd, edd, [3]errorPart{{ey, 1, 1, 1}, {ed, 0, -1, -2}, {edd, 0, 0, 1}})
+}
+
+// An errorPart is the bound of one error and how it moves ‖y‖², y·y” and
+// ‖y”‖² per unit.
+type errorPart struct{ bound, yy, yy1, y1y1 float64 }
+
+// certifyBounds reports whether sums s are within the conformance
+// tolerances given the bounds ey, e11 and edd of the errors of ‖y‖², ‖y”‖²
+// and ‖d‖², and the parts of the errors, whose bounds add.
+func certifyBounds(s sums, ey, e11, edd float64, parts [3]errorPart) bool {
 	yy, yy1, y1y1, dd := s[sYY], s[sYY1], s[sY1Y1], s[sDD]
-	if scale*math.Sqrt(vdd) > 2*certRMSE*dd {
+	if edd > 2*certRMSE*dd {
 		return false
 	}
-	ey, ed, edd := scale*math.Sqrt(vyy), scale*math.Sqrt(vyd), scale*math.Sqrt(vdd)
 	const floor = 1e-16
-	if !(ey < yy/2 && yy > floor && ey+2*ed+edd < y1y1/2 && y1y1 > floor) {
+	if !(ey < yy/2 && yy > floor && e11 < y1y1/2 && y1y1 > floor) {
 		return false
 	}
 	norm := math.Sqrt(yy * y1y1)
 	cos := yy1 / norm
-	slope := func(dyy, dyy1, dy1y1 float64) float64 {
-		return dyy1/norm - cos*(dyy/(2*yy)+dy1y1/(2*y1y1))
+	var g float64
+	for _, p := range parts {
+		g += math.Abs(p.yy1/norm-cos*(p.yy/(2*yy)+p.y1y1/(2*y1y1))) * p.bound
 	}
-	gy, gd, gdd := slope(1, 1, 1)*ey, slope(0, -1, -2)*ed, slope(0, 0, 1)*edd
-	return math.Abs(gy)+math.Abs(gd)+math.Abs(gdd) <= certCos
+	return g <= certCos
 }
 
 // grow returns s resized to n, reallocated only when too small.

@@ -67,8 +67,10 @@ func TestRepairFastRouteMatchesReference(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					fast += fastBatches(m)
-					batchCount += len(m.PerBatch)
+					if mode == CompensateLstsq { // bias runs the seed's route (repair_bias.go)
+						fast += fastBatches(m)
+						batchCount += len(m.PerBatch)
+					}
 					pruned, _ := PrunedChannels(scores, ratio)
 					mask := make([]bool, tc.in)
 					for _, c := range pruned {
@@ -260,4 +262,103 @@ func fitOn(t *testing.T, e *Evaluator, batches [][]float32) *Fit {
 		}
 	}
 	return fit
+}
+
+// TestRepairKeptRouteCertifiesHighRatios: where most of the output is
+// pruned (random scores at ratios 0.75 and 0.9 on a seed-like layer), the
+// fast route's y·y” = ‖y‖² − y·d often cannot be certified (here most
+// cases with a held-out fit set whose mean is not the batches'), and those
+// batches went to the probe; the kept route (repair_kept.go) forms y·y”
+// and ‖y”‖² directly and must certify every batch, fitted on the
+// evaluated batches and on the held-out ones, and agree with the probe (a
+// Direct Evaluator) within the tolerances.
+func TestRepairKeptRouteCertifiesHighRatios(t *testing.T) {
+	ex := seed.New(1024, 2048, 2, 128, 1)
+	layer := Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	scores := ex.RandomScores(1)
+	held := seed.New(1024, 2048, 2, 128, 2).Batches
+	for _, x := range held {
+		for i := range x {
+			x[i] += 0.5
+		}
+	}
+	probe, err := NewEvaluator(layer, WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachKernel(t, func(t *testing.T, k *kernel) {
+		e, err := NewEvaluator(layer, WithKernel(k.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, heldOut := range []bool{false, true} {
+			for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+				for _, ratio := range []float64{0.75, 0.9} {
+					rep, want := Repair{Mode: mode, Damp: DefaultDamp}, Repair{Mode: mode, Damp: DefaultDamp}
+					if heldOut {
+						rep.Fit, want.Fit = fitOn(t, e, held), fitOn(t, probe, held)
+					}
+					m, err := e.EvaluateRepaired(ex.Batches, scores, ratio, rep)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ref, err := probe.EvaluateRepaired(ex.Batches, scores, ratio, want)
+					if err != nil {
+						t.Fatal(err)
+					}
+					name := fmt.Sprintf("%v ratio %v held-out %v", mode, ratio, heldOut)
+					if fast := fastBatches(m); fast < len(m.PerBatch) {
+						t.Errorf("%s: %d of %d batches took the fast route, want all", name, fast, len(m.PerBatch))
+					}
+					if math.Abs(m.RMSE-ref.RMSE) > compRMSERel*ref.RMSE || math.Abs(m.CosineSimilarity-ref.CosineSimilarity) > 2e-6 {
+						t.Errorf("%s: got rmse %.9g cos %.9g, the probe %.9g %.9g", name, m.RMSE, m.CosineSimilarity, ref.RMSE, ref.CosineSimilarity)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestRepairRoutesIgnoreWorkers: repaired sweeps give the same points bit
+// for bit with one worker and with three, in both modes, on a seed-like
+// layer fitted on held-out batches of another mean, where the kept route
+// (repair_kept.go) certifies the mostly-pruned pairs, and bias runs the
+// seed's route on shifted rows (repair_bias.go).
+func TestRepairRoutesIgnoreWorkers(t *testing.T) {
+	ex := seed.New(1024, 2048, 2, 128, 1)
+	layer := Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	sets := []ScoreSet{{"random", ex.RandomScores(1)}}
+	ratios := []float64{0.3, 0.9}
+	held := seed.New(1024, 2048, 2, 128, 2).Batches
+	for _, x := range held {
+		for i := range x {
+			x[i] += 0.5
+		}
+	}
+	var got [][]Point
+	for _, workers := range []int{1, 3} {
+		e, err := NewEvaluator(layer, WithWorkers(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fit := fitOn(t, e, held)
+		var points []Point
+		for _, mode := range []Compensation{CompensateBias, CompensateLstsq} {
+			p, err := e.SweepRepaired(ex.Batches, sets, ratios, Repair{Mode: mode, Damp: DefaultDamp, Fit: fit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			points = append(points, p...)
+		}
+		if !e.repair.gram.keptRt.ready {
+			t.Fatalf("%d workers: the kept route did not run", workers)
+		}
+		got = append(got, points)
+	}
+	for i, p := range got[0] {
+		q := got[1][i]
+		if p.RMSE != q.RMSE || p.CosineSimilarity != q.CosineSimilarity || p.Method != q.Method {
+			t.Errorf("point %d (%v, ratio %v): one worker %v %v %v, three %v %v %v", i, p.Compensation, p.Ratio, p.RMSE, p.CosineSimilarity, p.Method, q.RMSE, q.CosineSimilarity, q.Method)
+		}
+	}
 }

@@ -84,6 +84,10 @@ func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios [
 	if err := checkBatches(batches, e.in); err != nil {
 		return nil, err
 	}
+	if r.Mode == CompensateBias {
+		var points []Point
+		return points, e.sweepBias(&points, batches, sets, ratios, r)
+	}
 	fit, norms, err := e.fitOf(r, batches)
 	if err != nil {
 		return nil, err

@@ -261,3 +261,79 @@ func TestRepairedLayerServes(t *testing.T) {
 		t.Errorf("repaired layer: %d bias values, %d+%d channels", len(rl.Bias), len(rl.Kept), len(rl.Pruned))
 	}
 }
+
+// TestRepairBiasIsSeedOnCentredRows: a bias repair is the seed's pruning
+// of the layer with bias c₀ = b + W·m on the rows less m (repair_bias.go),
+// and a bias sweep or evaluation returns, bit for bit, the seed's sweep of
+// that layer on those rows, fitted on the evaluated batches or on others.
+func TestRepairBiasIsSeedOnCentredRows(t *testing.T) {
+	r := newRand(154)
+	const in, out = 24, 48
+	l := randLayer(r, in, out, true)
+	batches := randBatches(r, in, 60, 33, 7)
+	for _, x := range batches {
+		for i := range x {
+			x[i] += 3
+		}
+	}
+	sets := []ScoreSet{{"a", randScores(r, in)}, {"b", randScores(r, in)}}
+	ratios := []float64{0.1, 0.5, 0.9}
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := fitOn(t, e, randBatches(r, in, 100, 20))
+	evaluated, _, err := e.batchesMean(nil, batches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rep  Repair
+		mean []float64
+	}{
+		{Repair{Mode: CompensateBias}, evaluated},
+		{Repair{Mode: CompensateBias, Fit: fit}, fit.mean()},
+	} {
+		m := make([]float32, in)
+		for c, v := range tc.mean {
+			m[c] = float32(v)
+		}
+		c0 := make([]float32, out)
+		for o := range out {
+			b := float64(l.Bias[o])
+			for c := range in {
+				b += float64(l.Weight[o*in+c]) * float64(m[c])
+			}
+			c0[o] = float32(b)
+		}
+		var centred [][]float32
+		for _, x := range batches {
+			centred = append(centred, shiftRows(nil, x, m))
+		}
+		seedE, err := NewEvaluator(Linear{Weight: l.Weight, Bias: c0, In: in, Out: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := seedE.Sweep(centred, sets, ratios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.SweepRepaired(batches, sets, ratios, tc.rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range got {
+			w := want[i]
+			if p.RMSE != w.RMSE || p.CosineSimilarity != w.CosineSimilarity || p.Compensation != CompensateBias || p.FitEvaluated != (tc.rep.Fit == nil) {
+				t.Errorf("fit given %v, point %d: %+v, the seed on centred rows %+v", tc.rep.Fit != nil, i, p.Metrics, w.Metrics)
+			}
+			one, err := e.EvaluateRepaired(batches, sets[i/len(ratios)].Scores, p.Ratio, tc.rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if one.RMSE != p.RMSE || one.CosineSimilarity != p.CosineSimilarity {
+				t.Errorf("fit given %v, point %d: evaluate %v %v, sweep %v %v", tc.rep.Fit != nil, i, one.RMSE, one.CosineSimilarity, p.RMSE, p.CosineSimilarity)
+			}
+		}
+	}
+}

@@ -233,6 +233,12 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 		return err
 	}
 	defer e.release()
+	return e.sweepTo(dst, batches, sets, ratios, nil, nil)
+}
+
+// sweepTo is SweepTo on a held Evaluator, each batch's rows less shift
+// (formed in *rows) unless shift is nil.
+func (e *Evaluator) sweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, ratios []float64, shift []float32, rows *[]float32) error {
 	if e.sweep == nil {
 		s, err := e.NewStream(sets, ratios)
 		if err != nil {
@@ -247,11 +253,18 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 		return err
 	}
 	s.method = e.plan(batches, len(s.points), false)
-	side, err := s.sweepSide(batches)
-	if err != nil {
-		return err
+	side := 0
+	if shift == nil { // shifted rows are made one batch at a time
+		var err error
+		if side, err = s.sweepSide(batches); err != nil {
+			return err
+		}
 	}
 	for _, x := range batches[side:] {
+		if shift != nil {
+			*rows = shiftRows(*rows, x, shift)
+			x = *rows
+		}
 		if err := s.observe(x); err != nil {
 			return err
 		}
