@@ -311,7 +311,8 @@ func (g *repairGram) looseVariances(x []float32, b, tokens int) (vyd, vdd float6
 			rr += h * h
 		}
 	}
-	return g.rounds * xx[0] * rr, g.rounds * rr * rr
+	n := symmetricTwice * g.rounds
+	return n * xx[0] * rr, n * rr * rr
 }
 
 // variances returns the variance proxies of y·d and ‖d‖² for the batch
@@ -320,8 +321,10 @@ func (g *repairGram) looseVariances(x []float32, b, tokens int) (vyd, vdd float6
 // (gram_certify.go): Σ_ij n·H_ii·H_jj·A_ij² for y·d = ⟨H_{:,P}, A⟩,
 // A = Σ_t x_tᵀr_t, and likewise for ‖d‖² = ⟨H_PP, RᵀR⟩. With B = x·D½ and
 // Q = r·D½_P (D the diagonal of H), Σ_ij H_ii·H_jj·A_ij² = ‖BᵀQ‖² =
-// ⟨B·Bᵀ, Q·Qᵀ⟩ and that of RᵀR is ‖Q·Qᵀ‖²: two T×T products. The products'
-// own float32 sums are not counted, as the direct path's are not.
+// ⟨B·Bᵀ, Q·Qᵀ⟩ and that of RᵀR is ‖Q·Qᵀ‖²: two T×T products. H_ij and
+// H_ji are one rounded value, so both proxies count twice (symmetricTwice:
+// for y·d its pairs within P carry A_ij + A_ji). The products' own float32
+// sums are not counted, as the direct path's are not.
 func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 	in, p, workers := g.e.in, g.p, g.e.workerCount()
 	if p == 0 {
@@ -359,7 +362,8 @@ func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 		vyd += float64(k1[i]) * float64(v)
 		vdd += float64(v) * float64(v)
 	}
-	return g.rounds * max(vyd, 0), g.rounds * vdd
+	n := symmetricTwice * g.rounds
+	return n * max(vyd, 0), n * vdd
 }
 
 // certifyRepair reports whether the sums s of one repaired batch are within

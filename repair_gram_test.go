@@ -362,3 +362,79 @@ func TestRepairRoutesIgnoreWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestRepairGramVariancesCountMirroredEntries: H_ij and H_ji are one
+// rounded value, so the first-order error of y·d and ‖d‖² carries each
+// stored entry's rounding with the sum of its two coefficients. The
+// fast route's proxies (and their loose bounds) must be at least the
+// variance proxy computed entry by entry over H's upper triangle.
+func TestRepairGramVariancesCountMirroredEntries(t *testing.T) {
+	r := newRand(157)
+	const in = 12
+	l := randLayer(r, in, 24, true)
+	batches := randBatches(r, in, 9, 5)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := fitOn(t, e, batches)
+	isPruned := make([]bool, in)
+	for _, c := range []int{1, 2, 5, 8, 9} {
+		isPruned[c] = true
+	}
+	var rf repairFit
+	if err := rf.fitTo(fit, isPruned, CompensateLstsq, DefaultDamp); err != nil {
+		t.Fatal(err)
+	}
+	var g repairGram
+	g.set(e, &rf)
+	diag := e.layerGram.diag
+	for b, x := range batches {
+		g.observe(x, b, outputNorm{})
+		tokens, p := len(x)/in, g.p
+		at := make(map[int]int) // channel → its column in r
+		for j, c := range g.pruned {
+			at[c] = j
+		}
+		// coefficient of H_ab's rounding (a ≤ b) in y·d = Σ_t Σ_i Σ_{j∈P} x_ti·H_ij·r_tj
+		// and in ‖d‖² = Σ_t Σ_{i,j∈P} r_ti·H_ij·r_tj
+		var wantYD, wantDD float64
+		for a := range in {
+			for bb := a; bb < in; bb++ {
+				var cyd, cdd float64
+				for tk := range tokens {
+					xt, rt := x[tk*in:(tk+1)*in], g.r[tk*p:(tk+1)*p]
+					if j, ok := at[bb]; ok {
+						cyd += float64(xt[a]) * float64(rt[j])
+					}
+					if j, ok := at[a]; ok && a != bb {
+						cyd += float64(xt[bb]) * float64(rt[j])
+					}
+					ja, okA := at[a]
+					jb, okB := at[bb]
+					if okA && okB {
+						if a == bb {
+							cdd += float64(rt[ja]) * float64(rt[jb])
+						} else {
+							cdd += 2 * float64(rt[ja]) * float64(rt[jb])
+						}
+					}
+				}
+				v := g.rounds * float64(diag[a]) * float64(diag[bb])
+				wantYD += v * cyd * cyd
+				wantDD += v * cdd * cdd
+			}
+		}
+		vyd, vdd := g.variances(x, b, tokens)
+		lyd, ldd := g.looseVariances(x, b, tokens)
+		const slack = 1 - 1e-4 // the proxies' own float32 products
+		for _, c := range []struct {
+			name      string
+			got, want float64
+		}{{"y·d", vyd, wantYD}, {"‖d‖²", vdd, wantDD}, {"loose y·d", lyd, wantYD}, {"loose ‖d‖²", ldd, wantDD}} {
+			if c.got < slack*c.want {
+				t.Errorf("batch %d: %s proxy %v, below the entry-by-entry %v", b, c.name, c.got, c.want)
+			}
+		}
+	}
+}
