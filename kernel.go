@@ -35,8 +35,10 @@ type kernel struct {
 	peak      func(n int)
 	peakFlops int
 
-	// lowerSum is the sweep's row reduction (lowerSumFunc).
-	lowerSum lowerSumFunc
+	// lowerSplit and contractSplit are the sweep's reductions of a row
+	// segment of H⊙G, with column adds (lowerSplitFunc, contractSplitFunc).
+	lowerSplit    lowerSplitFunc
+	contractSplit contractSplitFunc
 
 	// contract is the Gram path's contraction of a row of H⊙G (contractFunc).
 	contract contractFunc
@@ -125,13 +127,17 @@ type gemv16Func func(x []float32, ldx int, w []uint16, depth int, bias, c []floa
 // SIMD kernel is checked against kernel.unpack16 (pack16.go), bit for bit.
 type widen16Func func(dst []float32, src []uint16)
 
-// lowerSumFunc returns Σ m_j over the j < len(h) with rank[j] < below,
-// summed in float64, where m_j = h[j]·g[j] rounded to float32 (a float32
-// multiply); len(g) and len(rank) ≥ len(h). The sweep's Gram path calls it
-// on each row of H and G, so m is the row of M = H⊙G, with the channels'
-// ranks in a score set's pruning order. Every SIMD kernel is checked
-// against lowerSumGeneric.
-type lowerSumFunc func(h, g []float32, rank []int32, below int32) float64
+// lowerSplitFunc splits a row segment of M = H⊙G by rank: with
+// m_j = h[j]·g[j] rounded to float32 (a float32 multiply) and widened, it
+// returns Σ m_j over the j < len(h) with rank[j] < below, summed in float64
+// in any order, and adds m_j to col[j] for every other j < len(h) (one
+// float64 add each, so col is the same whatever the kernel). len(g),
+// len(rank) and len(col) ≥ len(h); any length. The sweep's Gram path calls
+// it on the upper triangle's row i right of the diagonal, below = rank[i]
+// in a score set's pruning order: a pair belongs to its channel ranked
+// later, row i's sum or column j's (gram_sweep.go). Every SIMD kernel is
+// checked against lowerSplitGeneric.
+type lowerSplitFunc func(h, g []float32, rank []int32, below int32, col []float64) float64
 
 // contractFunc adds to s the contraction of one row segment of H⊙G with
 // its rounding-error proxies (gram_certify.go). For j < len(h), with
@@ -147,7 +153,18 @@ type lowerSumFunc func(h, g []float32, rank []int32, below int32) float64
 // widening is exact). Every SIMD kernel is checked against contractGeneric.
 type contractFunc func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)
 
-// contractBlock is the length unit of contractFunc: one iteration of the
+// contractSplitFunc is contractFunc without the mask and with column
+// adds: for j < len(h), with v_j and w_j as there, it adds Σ v_j to s[0]
+// and Σ w_j to s[2] (float64, any order), leaves s[1] and s[3], and adds
+// v_j to colV[j] and w_j to colW[j] (one float64 add each). len(h) is a
+// multiple of contractBlock; g, hd, gd, colV and colW are at least as
+// long. The sweep's Gram path calls it on the upper triangle's row right
+// of the diagonal, so a row's sums and its column adds make the full rows
+// of H⊙G (gram_sweep.go). Every SIMD kernel is checked against
+// contractSplitGeneric.
+type contractSplitFunc func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)
+
+// contractBlock is the length unit of contractFunc and contractSplitFunc: one iteration of the
 // AVX-512 kernel, two of AVX2's and four of NEON's. Callers contract the
 // last len mod contractBlock entries with contractGeneric.
 const contractBlock = 8
@@ -158,6 +175,13 @@ func (k *kernel) contractRow(h, g, mask, hd, gd []float32, fg, fh float64, s *su
 	n := len(h) - len(h)%contractBlock
 	k.contract(h[:n], g, mask, hd, gd, fg, fh, s)
 	contractGeneric(h[n:], g[n:], mask[n:], hd[n:], gd[n:], fg, fh, s)
+}
+
+// contractSplitRow is contractSplitFunc for any length, as contractRow.
+func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
+	n := len(h) - len(h)%contractBlock
+	k.contractSplit(h[:n], g, hd, gd, fg, fh, colV, colW, s)
+	contractSplitGeneric(h[n:], g[n:], hd[n:], gd[n:], fg, fh, colV[n:], colW[n:], s)
 }
 
 // readSumFunc returns the float32 sum of x, len(x) a multiple of

@@ -22,7 +22,8 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.eval = k.evalGeneric
 	k.gemm = k.gemmGeneric
 	k.gemmAcc = k.gemmAccGeneric
-	k.lowerSum = lowerSumGeneric
+	k.lowerSplit = lowerSplitGeneric
+	k.contractSplit = contractSplitGeneric
 	k.contract = contractGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
@@ -135,12 +136,15 @@ func (k *kernel) gemmAccGeneric(a, w []float32, depth int, c []float32, ldc, m, 
 	}
 }
 
-// lowerSumGeneric is the reference lowerSumFunc.
-func lowerSumGeneric(h, g []float32, rank []int32, below int32) float64 {
+// lowerSplitGeneric is the reference lowerSplitFunc.
+func lowerSplitGeneric(h, g []float32, rank []int32, below int32, col []float64) float64 {
 	var s float64
 	for j, v := range h {
+		m := float64(v * g[j])
 		if rank[j] < below {
-			s += float64(v * g[j])
+			s += m
+		} else {
+			col[j] += m
 		}
 	}
 	return s
@@ -212,4 +216,21 @@ func reduceTile(nr, m int, kept, pruned, bias []float32, s *sums) {
 		}
 	}
 	addSums(s, t)
+}
+
+// contractSplitGeneric is the reference contractSplitFunc, its sums in
+// four partial sums as contractGeneric's.
+func contractSplitGeneric(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
+	var v, w [4]float64
+	for j := range h {
+		hv, gv := float64(h[j]), float64(g[j])
+		p := hv * gv
+		q := fg*hv*hv*float64(gd[j]) + fh*gv*gv*float64(hd[j])
+		v[j%4] += p
+		w[j%4] += q
+		colV[j] += p
+		colW[j] += q
+	}
+	s[0] += sum4(v)
+	s[2] += sum4(w)
 }
