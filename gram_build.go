@@ -31,6 +31,7 @@ type gramBuilder struct {
 		colSum []float64
 		diag   []float32 // G_cc, for fuse
 		sink   stripSink
+		bands  []int     // fuse's bands, if any
 		x      []float32 // all the rows
 		block  int       // the block being packed
 	}
@@ -56,8 +57,10 @@ type stripSink func(i0, m, c0 int, strip []float32, ld int)
 // rounded once, which bounds its error by γ(gramRows)·Σ|x_i·x_j| however
 // many rows there are. colSum is set to Σ_t x_tc and diag to G's
 // diagonal (Σ_t x_tc² summed in float64, rounded once) before the first
-// strip, so sink may read them for any channel.
-func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, workers int, sink stripSink) {
+// strip, so sink may read them for any channel. With bands (tileBands),
+// one worker forms the tile rows of a band, in order, so that sink may
+// keep state per band; without (nil), each tile row is an item of work.
+func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, workers int, bands []int, sink stripSink) {
 	mr, in := gb.kern.mr, gb.in
 	rows := len(x) / in
 	gb.scratch(rows, workers)
@@ -71,14 +74,51 @@ func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, worke
 			}
 		}
 	}
-	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.sink = x, colSum, diag, sink
+	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.sink, gb.call.bands = x, colSum, diag, sink, bands
 	for b := range panels(rows, gramRows) {
 		gb.call.block = b
 		gb.pack.do(panels(min(rows-b*gramRows, gramRows), packSpan), workers, (*gramBuilder).packRows, gb)
 	}
 	gb.cols.do(panels(in, mr), workers, (*gramBuilder).columnSums, gb)
-	gb.job.do(panels(in, mr), workers, (*gramBuilder).stripRow, gb)
-	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.sink = nil, nil, nil, nil
+	if bands != nil {
+		gb.job.do(len(bands)-1, workers, (*gramBuilder).stripBand, gb)
+	} else {
+		gb.job.do(panels(in, mr), workers, (*gramBuilder).stripRow, gb)
+	}
+	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.sink, gb.call.bands = nil, nil, nil, nil, nil
+}
+
+// tileBands cuts the tile rows of an in×in upper triangle (tiles of mr
+// rows) into at most n bands of about equal area, for fuse, in dst's
+// memory: bands[b] is band b's first tile row, bands[len(bands)-1] the
+// number of tile rows.
+func tileBands(dst []int, in, mr, n int) []int {
+	rows := panels(in, mr)
+	n = max(1, min(n, rows))
+	area := func(t int) int { return in - t*mr } // columns from the diagonal on
+	total := 0
+	for t := range rows {
+		total += area(t)
+	}
+	bands := append(dst[:0], 0)
+	done := 0
+	for t := range rows {
+		done += area(t)
+		if len(bands) < n && done*n >= len(bands)*total {
+			bands = append(bands, t+1)
+		}
+	}
+	if bands[len(bands)-1] != rows {
+		bands = append(bands, rows)
+	}
+	return bands
+}
+
+// stripBand forms the tile rows of band b (fuse), in order.
+func (gb *gramBuilder) stripBand(slot, b int) {
+	for i := gb.call.bands[b]; i < gb.call.bands[b+1]; i++ {
+		gb.stripRow(slot, i)
+	}
 }
 
 // stripWidth returns the columns of a strip of fuse: whole tiles, about

@@ -91,10 +91,10 @@ func (e *Evaluator) buildLayerGram() {
 // form forms G and s = Σ_t x_t for batch x (gramBuilder.fuse) on the
 // given number of workers, handing G's strips to sink, and returns u·s and
 // T·‖b‖², the bias terms of ‖y‖².
-func (s *gramScratch) form(x []float32, workers int, sink stripSink) (us, tb float64) {
+func (s *gramScratch) form(x []float32, workers int, bands []int, sink stripSink) (us, tb float64) {
 	lg := s.e.layerGram
 	s.rounds = gramRounds(len(x) / s.e.in)
-	s.builder.fuse(s.colSum, s.diag, x, workers, sink)
+	s.builder.fuse(s.colSum, s.diag, x, workers, bands, sink)
 	for c, u := range lg.u {
 		us += u * s.colSum[c]
 	}
@@ -173,7 +173,7 @@ func (e *Evaluator) setGramMask() {
 // contracted strip by strip, never stored.
 func (s *gramScratch) batchSums(x []float32, k, workers int) (sums, gramVariance) {
 	clear(s.part)
-	us, tb := s.form(x, workers, s.sink)
+	us, tb := s.form(x, workers, nil, s.sink)
 	return s.contractedSums(us, tb, k)
 }
 

@@ -2,6 +2,8 @@ package chanprune
 
 import (
 	"math"
+	"sort"
+	"sync"
 	"testing"
 )
 
@@ -43,18 +45,34 @@ func gramReference(kern *kernel, x []float32, in int) []float32 {
 
 // fuse hands every entry of the upper triangle to the sink exactly once,
 // equal to gramReference's, with the column sums and the diagonal, for
-// batches of one block of gramRows rows or several.
+// batches of one block of gramRows rows or several, tile row by tile row
+// or in bands: each band's tile rows in order, from one worker.
 func TestGramBuilderFuse(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(31)
-		for _, sh := range [][2]int{{1, 1}, {3, 5}, {40, 70}, {256, 300}, {100, 257}, {7, 600}, {257, 40}, {600, 33}, {513, 70}} {
+		for k, sh := range [][2]int{{1, 1}, {3, 5}, {40, 70}, {256, 300}, {100, 257}, {7, 600}, {257, 40}, {600, 33}, {513, 70}} {
 			rows, in := sh[0], sh[1]
 			x := randBatches(r, in, rows)[0]
 			want := gramReference(kern, x, in)
 			gb := newGramBuilder(kern, in)
 			got, seen := make([]float32, in*in), make([]int, in*in)
 			colSum, diag := make([]float64, in), make([]float32, in)
-			gb.fuse(colSum, diag, x, 3, func(i0, m, c0 int, strip []float32, ld int) {
+			var bands []int
+			lastRow := make(map[int]int) // per band: the tile row it formed last
+			if k%2 == 1 {
+				bands = tileBands(nil, in, kern.mr, 5)
+			}
+			var mu sync.Mutex
+			gb.fuse(colSum, diag, x, 3, bands, func(i0, m, c0 int, strip []float32, ld int) {
+				if bands != nil {
+					mu.Lock()
+					b := sort.SearchInts(bands, i0/kern.mr+1) - 1
+					if last, ok := lastRow[b]; ok && last > i0/kern.mr {
+						t.Errorf("%v: band %d formed tile row %d after %d", sh, b, i0/kern.mr, last)
+					}
+					lastRow[b] = i0 / kern.mr
+					mu.Unlock()
+				}
 				for r := range m {
 					i := i0 + r
 					for c := max(c0, i); c < min(in, c0+ld); c++ {
@@ -103,10 +121,11 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			fused, fv := e.gram.batchSums(x, 90, 3)
 			gb, lg := e.gram, e.layerGram
 			clear(gb.part)
-			sg, us, tb := storedGram(e, x)
+			us, tb := gb.form(x, 3, nil, func(int, int, int, []float32, int) {})
+			g := gramReference(kern, x, in)
 			for i := range in {
 				fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
-				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], sg.g[i*in+i+1:(i+1)*in],
+				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], g[i*in+i+1:(i+1)*in],
 					gb.mask[i+1:], lg.diag[i+1:], gb.diag[i+1:], fg, fh, &gb.part[i])
 			}
 			stored, sv := gb.contractedSums(us, tb, 90)
@@ -118,31 +137,6 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			for i, pair := range [][2]float64{{fv.kk, sv.kk}, {fv.kp, sv.kp}, {fv.pp, sv.pp}} {
 				if d := math.Abs(pair[0] - pair[1]); d > 1e-6*math.Abs(pair[1]) {
 					t.Errorf("%d tokens: variance %d: fused %v, stored %v", tokens, i, pair[0], pair[1])
-				}
-			}
-		}
-	})
-}
-
-// A sweep's G is formed by fuse and stored in both triangles: every entry
-// equal to gramReference's.
-func TestGramStoreStripFormsAllOfG(t *testing.T) {
-	forEachKernel(t, func(t *testing.T, kern *kernel) {
-		r := newRand(41)
-		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {256, 257}, {300, 40}, {600, 70}} {
-			rows, in, out := sh[0], sh[1], sh[1]+3
-			e, err := NewEvaluator(randLayer(r, in, out, false), WithKernel(kern.name), WithWorkers(3))
-			if err != nil {
-				t.Fatal(err)
-			}
-			x := randBatches(r, in, rows)[0]
-			sg, _, _ := storedGram(e, x)
-			want := gramReference(kern, x, in)
-			for i := range in {
-				for j := i; j < in; j++ {
-					if g, gt := sg.g[i*in+j], sg.g[j*in+i]; g != want[i*in+j] || gt != want[i*in+j] {
-						t.Fatalf("%v: G[%d,%d] = %v, G[%d,%d] = %v; gramReference gives %v", sh, i, j, g, j, i, gt, want[i*in+j])
-					}
 				}
 			}
 		}
@@ -192,15 +186,4 @@ func TestStreamOfOnePairIsEvaluate(t *testing.T) {
 	if got.Uncertified != want.Uncertified {
 		t.Errorf("uncertified: stream %d, Evaluate %d", got.Uncertified, want.Uncertified)
 	}
-}
-
-// storedGram forms G of batch x in both triangles of a sweep's Gram state
-// on the Evaluator's first scratch, as a stream of several pairs does, and
-// returns it with form's bias terms.
-func storedGram(e *Evaluator, x []float32) (sg *sweepGram, us, tb float64) {
-	e.setGramMask()
-	sg = newSweepGram(&Stream{e: e}, e.gram.gramScratch)
-	sg.ready()
-	us, tb = sg.form(x, e.workerCount(), sg.store)
-	return sg, us, tb
 }

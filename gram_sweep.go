@@ -9,58 +9,104 @@ import "slices"
 //	y·d(k)  = y·d(k−1) + c_{π_{k−1}} + u_{π_{k−1}}·s_{π_{k−1}}
 //	‖d‖²(k) = ‖d‖²(k−1) + M_{qq} + 2·Σ_{i<k−1} M_{π_i q},  q = π_{k−1}, M = H⊙G
 //
-// after the c_j and ‖y‖² that every set shares. Rather than gather M along
-// π, row q of M is summed over the channels ranked below q (lowerSum):
-// contiguous, k_max·in entries per set and batch. The kernel forms the row
-// of M from those of H and G as it sums (gramRow), so M is never stored,
-// and one worker sums a row for every set while it is in L1.
+// after the c_j and ‖y‖² that every set shares. Each pair (i, j) of
+// channels belongs to the one of the two ranked later in π: its share of
+// ‖d‖², lower[j], is M_jj plus twice the entries of row j of M ranked
+// before j. M is symmetric, so the sweep reads its upper triangle once,
+// strip by strip as the gemm forms G (sweepStrip), never storing G: row
+// i's entries right of the diagonal go to row i's sums and, by column
+// adds, to their columns' (lowerSplit, contractSplit). The column adds of a
+// band of tile rows go to the band's own partial sums, which are added
+// band by band after the batch, so the sums do not depend on which worker
+// formed which band.
 
-// sweepGram is the Gram state of one batch of a sweep: its G in both
-// triangles, the row sums every pair shares and every pair's sums. A
-// stream has one; a sweep of small batches one per worker (sweep_side.go).
+// sweepBands is the most bands (tileBands) a batch's triangle is cut into:
+// enough for the workers of a large machine to share one batch, few enough
+// that adding up the bands' column sums costs little beside the batch.
+const sweepBands = 16
+
+// sweepColsBudget bounds the bands' column sums, in float64s: with many
+// score sets a wide layer gets fewer bands.
+const sweepColsBudget = 4 << 20
+
+// sweepGram is the Gram state of one batch of a sweep: the row sums every
+// pair shares and every pair's sums. A stream has one; a sweep of small
+// batches one per worker (sweep_side.go).
 type sweepGram struct {
 	*gramScratch
-	s     *Stream
-	g     []float32      // G = xᵀx, in×in, both triangles, made at first use
-	c     []float64      // per channel j: Σ_i H_ij·G_ij
-	w     []float64      // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	lower [][]float64    // per score set: each channel's share of ‖d‖² (gramRow)
-	store stripSink      // storeStrip
-	rows  job[sweepGram] // the rows of H⊙G (gramRow)
-	yy    float64        // ‖y‖²
-	us    float64        // u·s
-	tb    float64        // T·‖b‖²
-	r, a  float64        // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
-	nGH   float64        // nG+nH (gram_certify.go)
-	cur   []sums         // per point: the batch's sums
-	bad   []bool         // per point: its sums are not certified
+	s      *Stream
+	c      []float64   // per channel j: Σ_i H_ij·G_ij
+	w      []float64   // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	lower  [][]float64 // per score set: each channel's share of ‖d‖²
+	mdiag  []float64   // per channel j: M_jj rounded to float32, lower's diagonal
+	bands  []int       // the tile rows' bands (tileBands)
+	bandOf []int       // per tile row: its band
+	cols   []float64   // per band: (2 + sets)·in column sums (bandCols)
+	kmax   int32       // the most channels a ratio prunes: lower is needed below it
+	sink   stripSink   // sweepStrip
+	yy     float64     // ‖y‖²
+	us     float64     // u·s
+	tb     float64     // T·‖b‖²
+	r, a   float64     // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
+	nGH    float64     // nG+nH (gram_certify.go)
+	cur    []sums      // per point: the batch's sums
+	bad    []bool      // per point: its sums are not certified
 }
 
 func newSweepGram(s *Stream, scratch *gramScratch) *sweepGram {
 	sg := &sweepGram{gramScratch: scratch, s: s}
-	sg.store = sg.storeStrip
+	sg.sink = sg.sweepStrip
 	return sg
 }
 
+// sweepBandCount returns how many bands a sweep of sets score sets cuts
+// an in-channel triangle of tiles of mr rows into.
+func sweepBandCount(in, mr, sets int) int {
+	return max(1, min(sweepBands, panels(in, mr), sweepColsBudget/((2+sets)*in)))
+}
+
+// sweepColsLen returns the length of a sweep's band column sums for sets
+// score sets (bands bands of in channels, 2+sets sums each).
+func sweepColsLen(in, sets, bands int) int { return bands * (2 + sets) * in }
+
 // ready sizes sg for s's score sets and points.
 func (sg *sweepGram) ready() {
-	in, s := sg.e.in, sg.s
-	if sg.g == nil {
-		sg.g = make([]float32, in*in)
+	e, s := sg.e, sg.s
+	in, sets := e.in, len(s.names)
+	if sg.c == nil {
 		sg.c = make([]float64, in)
 		sg.w = make([]float64, in)
+		sg.mdiag = make([]float64, in)
 	}
-	for len(sg.lower) < len(s.names) {
+	for len(sg.lower) < sets {
 		sg.lower = append(sg.lower, make([]float64, in))
 	}
+	sg.bands = tileBands(sg.bands, in, e.kern.mr, sweepBandCount(in, e.kern.mr, sets))
+	sg.bandOf = slices.Grow(sg.bandOf[:0], sg.bands[len(sg.bands)-1])
+	for b := range len(sg.bands) - 1 {
+		for range sg.bands[b+1] - sg.bands[b] {
+			sg.bandOf = append(sg.bandOf, b)
+		}
+	}
+	size := sweepColsLen(in, sets, len(sg.bands)-1)
+	sg.cols = slices.Grow(sg.cols[:0], size)[:size]
+	sg.kmax = int32(s.points[s.byK[len(s.byK)-1]].NumPruned)
 	sg.cur = slices.Grow(sg.cur[:0], len(s.points))[:len(s.points)]
 	sg.bad = slices.Grow(sg.bad[:0], len(s.points))[:len(s.points)]
 }
 
+// bandCols returns band b's column sums: k = 0 for Σ v_ij, 1 for Σ w_ij,
+// 2+set for score set set's shares of ‖d‖², over the band's rows i < j.
+func (sg *sweepGram) bandCols(b, k int) []float64 {
+	in := sg.e.in
+	at := (b*(2+len(sg.s.names)) + k) * in
+	return sg.cols[at : at+in]
+}
+
 // observeGram evaluates every pair on one batch from its Gram matrix. A
-// stream of one pair (the CLI's eval) contracts the batch as Evaluate does,
-// never storing G for a batch of at most gramRows tokens; more pairs share
-// one full G and its row sums.
+// stream of one pair (the CLI's eval) contracts the batch as Evaluate does;
+// more pairs share the batch's row and column sums (sweepGram). Neither
+// stores G.
 func (s *Stream) observeGram(batch []float32) {
 	e := s.e
 	if len(s.points) == 1 {
@@ -97,13 +143,18 @@ func (s *Stream) redoUncertified() {
 	}
 }
 
-// observe sets sg.cur and sg.bad for every pair on batch x from its full G
-// and the row sums of H⊙G, score set by score set (gramSet), on workers
-// workers.
+// observe sets sg.cur and sg.bad for every pair on batch x, G formed and
+// summed strip by strip (sweepStrip) on workers workers, then score set by
+// score set (gramSet).
 func (sg *sweepGram) observe(x []float32, workers int) {
 	e := sg.e
-	sg.us, sg.tb = sg.form(x, workers, sg.store)
-	sg.rows.do(e.in, workers, (*sweepGram).gramRow, sg)
+	clear(sg.part)
+	for _, l := range sg.lower[:len(sg.s.names)] {
+		clear(l)
+	}
+	clear(sg.cols)
+	sg.us, sg.tb = sg.form(x, workers, sg.bands, sg.sink)
+	sg.addBands()
 	var hg float64
 	sg.r, sg.a, sg.nGH = 0, 0, sg.rounds+e.layerGram.rounds
 	for j, c := range sg.c {
@@ -117,48 +168,68 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 	}
 }
 
-// storeStrip is the sink (gramBuilder.fuse) of a full G: it stores the
-// strip's entries on and right of the diagonal in their rows of sg.g and
-// those right of it in their columns too, so that every entry of G is
-// written once, by the worker of its strip, without the twice as many
-// tiles of forming both triangles or a mirroring pass over G.
-func (sg *sweepGram) storeStrip(i0, m, c0 int, strip []float32, ld int) {
-	g, in := sg.g, sg.e.in
+// sweepStrip is the sink (gramBuilder.fuse) of a sweep: for each row i of
+// the strip it adds the entries of M on and right of the diagonal to row
+// i's sums (c, w and, for each score set that may prune channel i, the
+// share of ‖d‖² of the entries ranked before i) and those right of it to
+// their columns' sums in the band's partials.
+func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
+	e, s := sg.e, sg.s
+	lg, in := e.layerGram, e.in
 	end := min(in, c0+ld)
+	b := sg.bandOf[i0/e.kern.mr]
+	colV, colW := sg.bandCols(b, 0), sg.bandCols(b, 1)
 	for r := range m {
 		i := i0 + r
-		if start := max(c0, i); start < end {
-			copy(g[i*in+start:i*in+end], strip[r*ld+start-c0:])
+		start := max(c0, i)
+		if start >= end {
+			continue
 		}
-	}
-	for c := max(c0, i0+1); c < end; c++ {
-		col := g[c*in+i0 : c*in+min(i0+m, c)] // G[c, i] for i < c
-		for r := range col {
-			col[r] = strip[r*ld+c-c0]
+		h, g := lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:r*ld+end-c0]
+		fg, fh := sg.rounds*float64(sg.diag[i]), lg.rounds*float64(lg.diag[i])
+		p := &sg.part[i]
+		if start == i { // the diagonal entry, row i's alone
+			hv, gv := float64(h[0]), float64(g[0])
+			p[0] += hv * gv
+			p[2] += fg*hv*hv*float64(sg.diag[i]) + fh*gv*gv*float64(lg.diag[i])
+			sg.mdiag[i] = float64(h[0] * g[0])
+			h, g, start = h[1:], g[1:], i+1
+		}
+		e.kern.contractSplitRow(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, colV[start:end], colW[start:end], p)
+		for set, rank := range s.ranks[:len(s.names)] {
+			if below := rank[i]; below < sg.kmax {
+				sg.lower[set][i] += e.kern.lowerSplit(h, g, rank[start:end], below, sg.bandCols(b, 2+set)[start:end])
+			}
 		}
 	}
 }
 
-// gramRow sets c_j and w_j from the full row j of H⊙G (G in both
-// triangles) with the kernel's contract and, for each score set that
-// prunes channel j at one of its ratios, sets lower[set][j] to the row's
-// share of ‖d‖²: M_jj plus twice the row of M = H⊙G (each entry the exact
-// product rounded once to float32) summed over the channels ranked below j
-// (lowerSum), the rows of H and G read from L1 after the first.
-func (sg *sweepGram) gramRow(_, j int) {
-	e, s := sg.e, sg.s
-	lg, in := e.layerGram, e.in
-	h, g := lg.h[j*in:(j+1)*in], sg.g[j*in:(j+1)*in]
-	fg, fh := sg.rounds*float64(sg.diag[j]), lg.rounds*float64(lg.diag[j])
-	p := &sg.part[j]
-	*p = sums{}
-	e.kern.contractRow(h, g, e.gram.mask, lg.diag, sg.diag, fg, fh, p)
-	sg.c[j], sg.w[j] = p[0], p[2]
-	last := s.byK[len(s.byK)-1] // the ratio that prunes the most
-	for set, rank := range s.ranks[:len(s.names)] {
-		if r := rank[j]; int(r) < s.points[set*len(s.ratios)+last].NumPruned {
-			sg.lower[set][j] = float64(h[j]*g[j]) + 2*e.kern.lowerSum(h, g, rank, r)
+// addBands completes the channels' sums from the rows' (gramScratch.part,
+// lower) and the bands' column sums, band after band.
+func (sg *sweepGram) addBands() {
+	in, mr := sg.e.in, sg.e.kern.mr
+	for j, p := range sg.part {
+		sg.c[j], sg.w[j] = p[0], p[2]
+	}
+	for b := range len(sg.bands) - 1 {
+		j0 := min(in, sg.bands[b]*mr+1) // the band's columns right of its first row
+		addTo(sg.c[j0:], sg.bandCols(b, 0)[j0:])
+		addTo(sg.w[j0:], sg.bandCols(b, 1)[j0:])
+		for set, l := range sg.lower[:len(sg.s.names)] {
+			addTo(l[j0:], sg.bandCols(b, 2+set)[j0:])
 		}
+	}
+	for _, l := range sg.lower[:len(sg.s.names)] {
+		for j, v := range l {
+			l[j] = sg.mdiag[j] + 2*v
+		}
+	}
+}
+
+// addTo adds src to dst entry by entry.
+func addTo(dst, src []float64) {
+	for j, v := range src {
+		dst[j] += v
 	}
 }
 

@@ -70,7 +70,7 @@ func (e *Evaluator) blockNorm(block []float32, colSum []float64, sink stripSink)
 	gb.rounds = gramRounds(tokens)
 	clear(gb.part)
 	clear(gb.mask)
-	gb.builder.fuse(colSum, gb.diag, block, e.workerCount(), sink)
+	gb.builder.fuse(colSum, gb.diag, block, e.workerCount(), nil, sink)
 	var us float64
 	for c, u := range rs.uShift {
 		us += u * colSum[c]

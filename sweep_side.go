@@ -3,12 +3,13 @@ package chanprune
 import "slices"
 
 // A sweep's batches side by side, as an evaluation's (gram_side.go): each
-// worker forms a batch's G, stores it and sums its rows for every pair on
-// its own, then the batches are recorded in order, so the points do not
-// depend on the worker count.
+// worker forms a batch's G and sums it for every pair on its own, then the
+// batches are recorded in order, so the points do not depend on the worker
+// count.
 
-// sideSweepFloats bounds G, in² floats, for a sweep of batches side by
-// side: each worker keeps its own (4 MiB at in = 1024).
+// sideSweepFloats bounds the bands' column sums (sweepColsLen), in
+// float64s, for a sweep of batches side by side: each worker keeps its own
+// (0.9 MiB for 5 score sets at in = 1024).
 const sideSweepFloats = 1 << 20
 
 // sideChunk is how many batches a worker of a sweep side by side takes
@@ -31,7 +32,7 @@ type sideResults struct {
 func (s *Stream) sweepSide(batches [][]float32) (int, error) {
 	e := s.e
 	workers := e.workerCount()
-	if s.method != Gram || len(s.points) == 1 || e.in*e.in > sideSweepFloats {
+	if s.method != Gram || len(s.points) == 1 || sweepColsLen(e.in, len(s.names), sweepBandCount(e.in, e.kern.mr, len(s.names))) > sideSweepFloats {
 		return 0, nil
 	}
 	n := sideCount(batches, workers)

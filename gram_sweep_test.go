@@ -1,0 +1,86 @@
+package chanprune
+
+import (
+	"math"
+	"testing"
+)
+
+// A sweep's per-channel sums, gathered from the upper triangle's rows and
+// the bands' column adds, are the full rows of M = H⊙G summed directly
+// from gramReference's G: c_j = Σ_i v_ij, w_j = Σ_i w_ij and, for the
+// channels a ratio may prune, lower_j = M_jj + 2·Σ_{rank_i<rank_j} M_ij.
+// Only the order of the float64 adds differs, so each holds to
+// n·2⁻⁵³·Σ|terms|; w_ij's five products are also formed in another order
+// here, a few more roundings each. They are the same bit for bit on 1 and
+// 3 workers.
+func TestSweepStripSumsAreFullRows(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(47)
+		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {300, 257}, {40, 70}} {
+			rows, in := sh[0], sh[1]
+			e, err := NewEvaluator(randLayer(r, in, in+3, true), WithKernel(kern.name), WithMethod(Gram))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets := []ScoreSet{{"a", randScores(r, in)}, {"b", randScores(r, in)}}
+			s, err := e.NewStream(sets, []float64{0.2, 0.9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.setGramMask()
+			x := randBatches(r, in, rows)[0]
+			var runs [2]*sweepGram
+			for k, workers := range []int{1, 3} {
+				sg := newSweepGram(s, newGramScratch(e))
+				sg.ready()
+				sg.observe(x, workers)
+				runs[k] = sg
+			}
+			sg, lg := runs[0], e.layerGram
+			g := gramReference(kern, x, in)
+			at := func(i, j int) (float32, float32) { // H_ij, G_ij from the upper triangle
+				if j < i {
+					i, j = j, i
+				}
+				return lg.h[i*in+j], g[i*in+j]
+			}
+			for j := range in {
+				var c, cAbs, w, wAbs float64
+				for i := range in {
+					hv, gv := at(i, j)
+					h, gg := float64(hv), float64(gv)
+					v := h * gg
+					q := sg.rounds*float64(sg.diag[i])*h*h*float64(sg.diag[j]) + lg.rounds*float64(lg.diag[i])*gg*gg*float64(lg.diag[j])
+					c, cAbs = c+v, cAbs+math.Abs(v)
+					w, wAbs = w+q, wAbs+math.Abs(q)
+				}
+				tol := float64(in) * 0x1p-53
+				if math.Abs(sg.c[j]-c) > tol*cAbs || math.Abs(sg.w[j]-w) > (tol+8*0x1p-53)*wAbs {
+					t.Fatalf("%v: channel %d: c %v, w %v; full rows give %v, %v", sh, j, sg.c[j], sg.w[j], c, w)
+				}
+				for set, rank := range s.ranks[:len(sets)] {
+					if rank[j] >= sg.kmax {
+						continue
+					}
+					hv, gv := at(j, j)
+					want, abs := float64(hv*gv), math.Abs(float64(hv*gv))
+					for i := range in {
+						if rank[i] < rank[j] {
+							hv, gv := at(i, j)
+							m := float64(hv * gv)
+							want, abs = want+2*m, abs+2*math.Abs(m)
+						}
+					}
+					if math.Abs(sg.lower[set][j]-want) > tol*abs {
+						t.Fatalf("%v: set %d channel %d: lower %v, full row gives %v", sh, set, j, sg.lower[set][j], want)
+					}
+				}
+			}
+			for j := range in {
+				if runs[1].c[j] != sg.c[j] || runs[1].w[j] != sg.w[j] || runs[1].lower[0][j] != sg.lower[0][j] || runs[1].lower[1][j] != sg.lower[1][j] {
+					t.Fatalf("%v: channel %d: 3 workers differ from 1", sh, j)
+				}
+			}
+		}
+	})
+}
