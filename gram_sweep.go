@@ -130,7 +130,14 @@ func (s *Stream) observeGram(batch []float32) {
 
 // redoUncertified redoes on the direct path the pairs whose Gram sums are
 // not certified, unless the Gram path is forced (then they are counted).
+// A sweep's pairs are first contracted alone, as Evaluate does
+// (recheckAlone): the sweep bounds a pair's variances from its channels'
+// row sums (sweepVariance), which fails pairs that their own variances
+// certify, and forming G again costs a fraction of a direct product.
 func (s *Stream) redoUncertified() {
+	if len(s.points) > 1 {
+		s.recheckAlone()
+	}
 	if s.e.method == Gram {
 		return
 	}
@@ -140,6 +147,27 @@ func (s *Stream) redoUncertified() {
 			s.uncertified[i] = false
 			s.ran[i] = Direct
 		}
+	}
+}
+
+// recheckAlone replaces the sums of each uncertified pair on the batch in
+// progress by its own contraction (Evaluate's, gramScratch.batchSums),
+// certified by its own variances, or copies them from s.same.
+func (s *Stream) recheckAlone() {
+	e := s.e
+	for i, bad := range s.uncertified {
+		if !bad {
+			continue
+		}
+		if j := s.same[i]; j >= 0 {
+			s.cur[i], s.uncertified[i] = s.cur[j], s.uncertified[j]
+			continue
+		}
+		k := s.points[i].NumPruned
+		splitChannels(e.perm, s.orders[i/len(s.ratios)], k, e.pruned)
+		e.setGramMask()
+		sums, v := e.gram.batchSums(s.one[0], k, e.workerCount())
+		s.cur[i], s.uncertified[i] = sums, !certified(sums, v)
 	}
 }
 
