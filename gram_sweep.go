@@ -41,7 +41,7 @@ type sweepGram struct {
 	mdiag  []float64   // per channel j: M_jj rounded to float32, lower's diagonal
 	bands  []int       // the tile rows' bands (tileBands)
 	bandOf []int       // per tile row: its band
-	cols   []float64   // per band: (2 + sets)·in column sums (bandCols)
+	cols   []float64   // per band: (2 + sets)·in column sums (bandCols), zero between batches
 	kmax   int32       // the most channels a ratio prunes: lower is needed below it
 	sink   stripSink   // sweepStrip
 	yy     float64     // ‖y‖²
@@ -88,8 +88,10 @@ func (sg *sweepGram) ready() {
 			sg.bandOf = append(sg.bandOf, b)
 		}
 	}
-	size := sweepColsLen(in, sets, len(sg.bands)-1)
-	sg.cols = slices.Grow(sg.cols[:0], size)[:size]
+	if size := sweepColsLen(in, sets, len(sg.bands)-1); len(sg.cols) != size {
+		sg.cols = slices.Grow(sg.cols[:0], size)[:size]
+		clear(sg.cols) // then zero after each batch (addBands)
+	}
 	sg.kmax = int32(s.points[s.byK[len(s.byK)-1]].NumPruned)
 	sg.cur = slices.Grow(sg.cur[:0], len(s.points))[:len(s.points)]
 	sg.bad = slices.Grow(sg.bad[:0], len(s.points))[:len(s.points)]
@@ -180,8 +182,8 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 	for _, l := range sg.lower[:len(sg.s.names)] {
 		clear(l)
 	}
-	clear(sg.cols)
-	sg.us, sg.tb = sg.form(x, workers, sg.bands, sg.sink)
+	sg.us, sg.tb = sg.form(x, workers, sg.bands, sg.sink) // sg.cols are zero: addBands
+
 	sg.addBands()
 	var hg float64
 	sg.r, sg.a, sg.nGH = 0, 0, sg.rounds+e.layerGram.rounds
@@ -233,7 +235,8 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 }
 
 // addBands completes the channels' sums from the rows' (gramScratch.part,
-// lower) and the bands' column sums, band after band.
+// lower) and the bands' column sums, band after band, and zeroes the
+// bands' sums for the next batch.
 func (sg *sweepGram) addBands() {
 	in, mr := sg.e.in, sg.e.kern.mr
 	for j, p := range sg.part {
@@ -241,10 +244,10 @@ func (sg *sweepGram) addBands() {
 	}
 	for b := range len(sg.bands) - 1 {
 		j0 := min(in, sg.bands[b]*mr+1) // the band's columns right of its first row
-		addTo(sg.c[j0:], sg.bandCols(b, 0)[j0:])
-		addTo(sg.w[j0:], sg.bandCols(b, 1)[j0:])
+		moveAdd(sg.c[j0:], sg.bandCols(b, 0)[j0:])
+		moveAdd(sg.w[j0:], sg.bandCols(b, 1)[j0:])
 		for set, l := range sg.lower[:len(sg.s.names)] {
-			addTo(l[j0:], sg.bandCols(b, 2+set)[j0:])
+			moveAdd(l[j0:], sg.bandCols(b, 2+set)[j0:])
 		}
 	}
 	for _, l := range sg.lower[:len(sg.s.names)] {
@@ -254,10 +257,12 @@ func (sg *sweepGram) addBands() {
 	}
 }
 
-// addTo adds src to dst entry by entry.
-func addTo(dst, src []float64) {
+// moveAdd adds src to dst entry by entry and zeroes src.
+func moveAdd(dst, src []float64) {
+	dst = dst[:len(src)]
 	for j, v := range src {
 		dst[j] += v
+		src[j] = 0
 	}
 }
 
