@@ -19,6 +19,7 @@ type gramScratch struct {
 	rounds  float64   // gramRounds(tokens): the roundings in an entry of G
 	colSum  []float64 // s = Σ_t x_t
 	part    []sums    // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
+	mask    []float32 // 1 for a pruned channel, else 0
 	sink    stripSink // contractStrip
 }
 
@@ -29,6 +30,7 @@ func newGramScratch(e *Evaluator) *gramScratch {
 		diag:    make([]float32, e.in),
 		colSum:  make([]float64, e.in),
 		part:    make([]sums, e.in),
+		mask:    make([]float32, e.in),
 	}
 	s.sink = s.contractStrip
 	return s
@@ -37,8 +39,7 @@ func newGramScratch(e *Evaluator) *gramScratch {
 // gramBatch is the Gram path's scratch for the batches of a call.
 type gramBatch struct {
 	*gramScratch                // the first worker's; a stream's and the repair's
-	side         []*gramScratch // the other workers' of runGram's batches side by side
-	mask         []float32      // 1 for a pruned channel, else 0
+	side         []*gramScratch // the other workers' of runGram's batches side by side, with its mask
 	sums         []sums         // per batch of a call
 	vars         []gramVariance // per batch of a call: the variances of its sums
 	one          [1][]float32   // a batch redone on the direct path
@@ -51,7 +52,7 @@ type gramBatch struct {
 
 // newGramBatch sets e.gram to fresh scratch for the Gram path.
 func (e *Evaluator) newGramBatch() {
-	e.gram = &gramBatch{gramScratch: newGramScratch(e), mask: make([]float32, e.in)}
+	e.gram = &gramBatch{gramScratch: newGramScratch(e)}
 }
 
 // buildLayerGram forms H, u and ‖b‖² from the packed weight, unpacking
@@ -168,7 +169,7 @@ func (e *Evaluator) setGramMask() {
 	}
 }
 
-// batchSums returns the sums of batch x, k channels pruned (gb.mask), and
+// batchSums returns the sums of batch x, k channels pruned (s.mask), and
 // the variances that bound their error, G formed on workers workers and
 // contracted strip by strip, never stored.
 func (s *gramScratch) batchSums(x []float32, k, workers int) (sums, gramVariance) {
@@ -180,7 +181,7 @@ func (s *gramScratch) batchSums(x []float32, k, workers int) (sums, gramVariance
 // contractedSums turns the rows' contractions in gs.part into the sums of
 // the batch and their variances; us and tb are form's bias terms.
 func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance) {
-	e, mask := gs.e, gs.e.gram.mask
+	e, mask := gs.e, gs.mask
 	var hg, hgP, dd float64 // ⟨H,G⟩, ⟨H[:,P],G[:,P]⟩, ⟨H[P,P],G[P,P]⟩
 	var v gramVariance
 	for i, s := range gs.part {
@@ -212,7 +213,7 @@ func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance
 // proxies (gram_certify.go) of the entries.
 func (gs *gramScratch) contractStrip(i0, m, c0 int, strip []float32, ld int) {
 	e := gs.e
-	lg, in, mask := e.layerGram, e.in, e.gram.mask
+	lg, in, mask := e.layerGram, e.in, gs.mask
 	end := min(in, c0+ld)
 	for r := range m {
 		i := i0 + r

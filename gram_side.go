@@ -35,7 +35,9 @@ func sideCount(batches [][]float32, workers int) int {
 func (gb *gramBatch) sideBySide(batches [][]float32, workers int) int {
 	side := sideCount(batches, workers)
 	for side > 0 && len(gb.side) < workers-1 {
-		gb.side = append(gb.side, newGramScratch(gb.e))
+		s := newGramScratch(gb.e)
+		s.mask = gb.mask
+		gb.side = append(gb.side, s)
 	}
 	return side
 }

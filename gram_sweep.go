@@ -132,14 +132,7 @@ func (s *Stream) observeGram(batch []float32) {
 
 // redoUncertified redoes on the direct path the pairs whose Gram sums are
 // not certified, unless the Gram path is forced (then they are counted).
-// A sweep's pairs are first contracted alone, as Evaluate does
-// (recheckAlone): the sweep bounds a pair's variances from its channels'
-// row sums (sweepVariance), which fails pairs that their own variances
-// certify, and forming G again costs a fraction of a direct product.
 func (s *Stream) redoUncertified() {
-	if len(s.points) > 1 {
-		s.recheckAlone()
-	}
 	if s.e.method == Gram {
 		return
 	}
@@ -149,27 +142,6 @@ func (s *Stream) redoUncertified() {
 			s.uncertified[i] = false
 			s.ran[i] = Direct
 		}
-	}
-}
-
-// recheckAlone replaces the sums of each uncertified pair on the batch in
-// progress by its own contraction (Evaluate's, gramScratch.batchSums),
-// certified by its own variances, or copies them from s.same.
-func (s *Stream) recheckAlone() {
-	e := s.e
-	for i, bad := range s.uncertified {
-		if !bad {
-			continue
-		}
-		if j := s.same[i]; j >= 0 {
-			s.cur[i], s.uncertified[i] = s.cur[j], s.uncertified[j]
-			continue
-		}
-		k := s.points[i].NumPruned
-		splitChannels(e.perm, s.orders[i/len(s.ratios)], k, e.pruned)
-		e.setGramMask()
-		sums, v := e.gram.batchSums(s.one[0], k, e.workerCount())
-		s.cur[i], s.uncertified[i] = sums, !certified(sums, v)
 	}
 }
 
@@ -195,6 +167,34 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 	sg.yy = hg + 2*sg.us + sg.tb
 	for i := range sg.s.names {
 		sg.gramSet(i)
+	}
+	sg.recheck(x, workers)
+}
+
+// recheck replaces the sums of each pair that sweepVariance leaves
+// uncertified by the pair's own contraction (Evaluate's,
+// gramScratch.batchSums), certified by its own variances: the sweep bounds
+// a pair's variances from its channels' row sums, which fails pairs their
+// own variances certify, and forming G again costs a fraction of a direct
+// product. A pair that prunes as many channels as an earlier one of its
+// score set copies that one's.
+func (sg *sweepGram) recheck(x []float32, workers int) {
+	s := sg.s
+	for p, bad := range sg.bad {
+		if !bad {
+			continue
+		}
+		if q := s.same[p]; q >= 0 {
+			sg.cur[p], sg.bad[p] = sg.cur[q], sg.bad[q]
+			continue
+		}
+		k := s.points[p].NumPruned
+		clear(sg.mask)
+		for _, c := range s.orders[p/len(s.ratios)][:k] {
+			sg.mask[c] = 1
+		}
+		sums, v := sg.batchSums(x, k, workers)
+		sg.cur[p], sg.bad[p] = sums, !certified(sums, v)
 	}
 }
 
