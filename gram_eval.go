@@ -212,9 +212,14 @@ func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance
 // same over j∈P, and Σ_{j>i} w_ij and the same over j∈P, the variance
 // proxies (gram_certify.go) of the entries.
 func (gs *gramScratch) contractStrip(i0, m, c0 int, strip []float32, ld int) {
+	gs.contractRows(i0, m, c0, min(gs.e.in, c0+ld), strip, ld)
+}
+
+// contractRows is contractStrip for the strip's columns c0 … end-1, its
+// rows ld floats apart.
+func (gs *gramScratch) contractRows(i0, m, c0, end int, strip []float32, ld int) {
 	e := gs.e
 	lg, in, mask := e.layerGram, e.in, gs.mask
-	end := min(in, c0+ld)
 	for r := range m {
 		i := i0 + r
 		start := max(c0, i+1)

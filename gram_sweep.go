@@ -43,6 +43,8 @@ type sweepGram struct {
 	bandOf []int       // per tile row: its band
 	cols   []float64   // per band: (2 + sets)·in column sums (bandCols), zero between batches
 	kmax   int32       // the most channels a ratio prunes: lower is needed below it
+	keep   bool        // store G's upper triangle in g (recheck)
+	g      []float32   // G's upper triangle, in×in row-major, if keep
 	sink   stripSink   // sweepStrip
 	yy     float64     // ‖y‖²
 	us     float64     // u·s
@@ -172,14 +174,16 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 }
 
 // recheck replaces the sums of each pair that sweepVariance leaves
-// uncertified by the pair's own contraction (Evaluate's,
-// gramScratch.batchSums), certified by its own variances: the sweep bounds
-// a pair's variances from its channels' row sums, which fails pairs their
-// own variances certify, and forming G again costs a fraction of a direct
-// product. A pair that prunes as many channels as an earlier one of its
-// score set copies that one's.
+// uncertified by the pair's own contraction (Evaluate's, batchSums),
+// certified by its own variances: the sweep bounds a pair's variances from
+// its channels' row sums, which fails pairs their own variances certify.
+// Once a batch needs it, the next batches keep G's upper triangle (if it
+// is small enough), so that the contraction need not form G again
+// (storedSums, the same sums bit for bit). A pair that prunes as many
+// channels as an earlier one of its score set copies that one's.
 func (sg *sweepGram) recheck(x []float32, workers int) {
 	s := sg.s
+	rechecked := false
 	for p, bad := range sg.bad {
 		if !bad {
 			continue
@@ -193,9 +197,38 @@ func (sg *sweepGram) recheck(x []float32, workers int) {
 		for _, c := range s.orders[p/len(s.ratios)][:k] {
 			sg.mask[c] = 1
 		}
-		sums, v := sg.batchSums(x, k, workers)
+		var sums sums
+		var v gramVariance
+		if sg.keep {
+			sums, v = sg.storedSums(k)
+		} else {
+			sums, v = sg.batchSums(x, k, workers)
+		}
 		sg.cur[p], sg.bad[p] = sums, !certified(sums, v)
+		rechecked = true
 	}
+	if rechecked && !sg.keep && sg.e.in*sg.e.in <= keptGramFloats {
+		sg.keep = true
+		sg.g = make([]float32, sg.e.in*sg.e.in)
+	}
+}
+
+// keptGramFloats bounds the G that recheck keeps (16 MiB at in = 2048).
+const keptGramFloats = 4 << 20
+
+// storedSums is batchSums from the stored G of the batch: its strips
+// contracted as fuse hands them to contractStrip, so the sums are the same
+// bit for bit.
+func (sg *sweepGram) storedSums(k int) (sums, gramVariance) {
+	mr, nr, in := sg.e.kern.mr, sg.e.kern.nr, sg.e.in
+	ld := sg.builder.stripWidth()
+	clear(sg.part)
+	for i0 := 0; i0 < in; i0 += mr {
+		for c0 := i0 / nr * nr; c0 < in; c0 += ld {
+			sg.contractRows(i0, min(mr, in-i0), c0, min(in, c0+ld), sg.g[i0*in+c0:], in)
+		}
+	}
+	return sg.contractedSums(sg.us, sg.tb, k)
 }
 
 // sweepStrip is the sink (gramBuilder.fuse) of a sweep: for each row i of
@@ -216,6 +249,9 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 			continue
 		}
 		h, g := lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:r*ld+end-c0]
+		if sg.keep {
+			copy(sg.g[i*in+start:], g)
+		}
 		fg, fh := sg.rounds*float64(sg.diag[i]), lg.rounds*float64(lg.diag[i])
 		p := &sg.part[i]
 		if start == i { // the diagonal entry, row i's alone

@@ -84,3 +84,39 @@ func TestSweepStripSumsAreFullRows(t *testing.T) {
 		}
 	})
 }
+
+// recheck's contraction of a kept G is batchSums's, bit for bit: the same
+// strips in the same order, from memory rather than from the gemm.
+func TestSweepStoredSumsAreBatchSums(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(53)
+		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {300, 257}} {
+			rows, in := sh[0], sh[1]
+			e, err := NewEvaluator(randLayer(r, in, in+3, true), WithKernel(kern.name), WithMethod(Gram))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets := []ScoreSet{{"a", randScores(r, in)}, {"b", randScores(r, in)}}
+			s, err := e.NewStream(sets, []float64{0.2, 0.9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.setGramMask()
+			x := randBatches(r, in, rows)[0]
+			sg := newSweepGram(s, newGramScratch(e))
+			sg.ready()
+			sg.keep, sg.g = true, make([]float32, in*in)
+			sg.observe(x, 3)
+			k := in / 3
+			clear(sg.mask)
+			for _, c := range s.orders[1][:k] {
+				sg.mask[c] = 1
+			}
+			stored, sv := sg.storedSums(k)
+			formed, fv := sg.batchSums(x, k, 3)
+			if stored != formed || sv != fv {
+				t.Fatalf("%v: stored G gives %v %+v, forming it %v %+v", sh, stored, sv, formed, fv)
+			}
+		}
+	})
+}
