@@ -41,18 +41,22 @@ type sweepGram struct {
 	mdiag  []float64   // per channel j: M_jj rounded to float32, lower's diagonal
 	bands  []int       // the tile rows' bands (tileBands)
 	bandOf []int       // per tile row: its band
-	cols   []float64   // per band: (2 + sets)·in column sums (bandCols), zero between batches
-	kmax   int32       // the most channels a ratio prunes: lower is needed below it
-	keep   bool        // store G's upper triangle in g (recheck)
-	g      []float32   // G's upper triangle, in×in row-major, if keep
-	sink   stripSink   // sweepStrip
-	yy     float64     // ‖y‖²
-	us     float64     // u·s
-	tb     float64     // T·‖b‖²
-	r, a   float64     // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
-	nGH    float64     // nG+nH (gram_certify.go)
-	cur    []sums      // per point: the batch's sums
-	bad    []bool      // per point: its sums are not certified
+	cols   []float64   // per band: (2 + sets)·in column sums, zero between batches
+	// per band, its column sums in cols: Σ v_ij, Σ w_ij, then each score
+	// set's shares of ‖d‖², over the band's rows i < j
+	bandCols [][][]float64
+	colSets  int       // the score sets that bandCols is laid out for
+	kmax     int32     // the most channels a ratio prunes: lower is needed below it
+	keep     bool      // store G's upper triangle in g (recheck)
+	g        []float32 // G's upper triangle, in×in row-major, if keep
+	sink     stripSink // sweepStrip
+	yy       float64   // ‖y‖²
+	us       float64   // u·s
+	tb       float64   // T·‖b‖²
+	r, a     float64   // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
+	nGH      float64   // nG+nH (gram_certify.go)
+	cur      []sums    // per point: the batch's sums
+	bad      []bool    // per point: its sums are not certified
 }
 
 func newSweepGram(s *Stream, scratch *gramScratch) *sweepGram {
@@ -90,21 +94,23 @@ func (sg *sweepGram) ready() {
 			sg.bandOf = append(sg.bandOf, b)
 		}
 	}
-	if size := sweepColsLen(in, sets, len(sg.bands)-1); len(sg.cols) != size {
+	if size := sweepColsLen(in, sets, len(sg.bands)-1); len(sg.cols) != size || sg.colSets != sets {
+		sg.colSets = sets
 		sg.cols = slices.Grow(sg.cols[:0], size)[:size]
 		clear(sg.cols) // then zero after each batch (addBands)
+		sg.bandCols = sg.bandCols[:0]
+		for b := range len(sg.bands) - 1 {
+			var cols [][]float64
+			for k := range 2 + sets {
+				at := (b*(2+sets) + k) * in
+				cols = append(cols, sg.cols[at:at+in])
+			}
+			sg.bandCols = append(sg.bandCols, cols)
+		}
 	}
 	sg.kmax = int32(s.points[s.byK[len(s.byK)-1]].NumPruned)
 	sg.cur = slices.Grow(sg.cur[:0], len(s.points))[:len(s.points)]
 	sg.bad = slices.Grow(sg.bad[:0], len(s.points))[:len(s.points)]
-}
-
-// bandCols returns band b's column sums: k = 0 for Σ v_ij, 1 for Σ w_ij,
-// 2+set for score set set's shares of ‖d‖², over the band's rows i < j.
-func (sg *sweepGram) bandCols(b, k int) []float64 {
-	in := sg.e.in
-	at := (b*(2+len(sg.s.names)) + k) * in
-	return sg.cols[at : at+in]
 }
 
 // observeGram evaluates every pair on one batch from its Gram matrix. A
@@ -240,8 +246,7 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	e, s := sg.e, sg.s
 	lg, in := e.layerGram, e.in
 	end := min(in, c0+ld)
-	b := sg.bandOf[i0/e.kern.mr]
-	colV, colW := sg.bandCols(b, 0), sg.bandCols(b, 1)
+	cols := sg.bandCols[sg.bandOf[i0/e.kern.mr]]
 	for r := range m {
 		i := i0 + r
 		start := max(c0, i)
@@ -261,10 +266,10 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 			sg.mdiag[i] = float64(h[0] * g[0])
 			h, g, start = h[1:], g[1:], i+1
 		}
-		e.kern.contractSplitRow(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, colV[start:end], colW[start:end], p)
+		e.kern.contractSplitRow(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, cols[0][start:end], cols[1][start:end], p)
 		for set, rank := range s.ranks[:len(s.names)] {
 			if below := rank[i]; below < sg.kmax {
-				sg.lower[set][i] += e.kern.lowerSplit(h, g, rank[start:end], below, sg.bandCols(b, 2+set)[start:end])
+				sg.lower[set][i] += e.kern.lowerSplit(h, g, rank[start:end], below, cols[2+set][start:end])
 			}
 		}
 	}
@@ -280,10 +285,11 @@ func (sg *sweepGram) addBands() {
 	}
 	for b := range len(sg.bands) - 1 {
 		j0 := min(in, sg.bands[b]*mr+1) // the band's columns right of its first row
-		moveAdd(sg.c[j0:], sg.bandCols(b, 0)[j0:])
-		moveAdd(sg.w[j0:], sg.bandCols(b, 1)[j0:])
+		cols := sg.bandCols[b]
+		moveAdd(sg.c[j0:], cols[0][j0:])
+		moveAdd(sg.w[j0:], cols[1][j0:])
 		for set, l := range sg.lower[:len(sg.s.names)] {
-			moveAdd(l[j0:], sg.bandCols(b, 2+set)[j0:])
+			moveAdd(l[j0:], cols[2+set][j0:])
 		}
 	}
 	for _, l := range sg.lower[:len(sg.s.names)] {
