@@ -157,7 +157,7 @@ func (sg *sweepGram) gramRow(_, j int) {
 	last := s.byK[len(s.byK)-1] // the ratio that prunes the most
 	for set, rank := range s.ranks[:len(s.names)] {
 		if r := rank[j]; int(r) < s.points[set*len(s.ratios)+last].NumPruned {
-			sg.lower[set][j] = float64(h[j]*g[j]) + 2*e.kern.lowerSum(h, g, rank, r)
+			sg.lower[set][j] = float64(h[j]*g[j]) + 2*lowerSumRef(h, g, rank, r)
 		}
 	}
 }
@@ -198,4 +198,15 @@ func (sg *sweepGram) sweepVariance(r, a float64) gramVariance {
 		kp: min(4*min(r, rKept), 2*n*a*aKept),
 		pp: min(2*r, n*a*a),
 	}
+}
+
+// lowerSumRef is Σ h[j]·g[j] (float32 products) over rank[j] < below, in
+// float64: a stand-in until the sweep consumes lowerSplit.
+func lowerSumRef(h, g []float32, rank []int32, below int32) (s float64) {
+	for j, v := range h {
+		if rank[j] < below {
+			s += float64(v * g[j])
+		}
+	}
+	return s
 }
