@@ -990,9 +990,9 @@ TEXT ·lowerSplitAVX2(SB), NOSPLIT, $0-112
 	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 16 YMM.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
-	MOVQ         h_len+8(FP), DX
-	MOVQ         rank_base+48(FP), BX
-	MOVQ         col_base+80(FP), SI
+	MOVQ         rank_base+48(FP), DX
+	MOVQ         col_base+80(FP), BX
+	MOVQ         h_len+8(FP), SI
 	MOVL         below+72(FP), DI
 	VCVTSI2SDL   DI, X0, X0
 	VBROADCASTSD X0, Y0
@@ -1002,80 +1002,80 @@ TEXT ·lowerSplitAVX2(SB), NOSPLIT, $0-112
 	VXORPS       Y4, Y4, Y4
 
 	// Blocks of 16 entries, one step per accumulator.
-	MOVQ DX, R8
+	MOVQ SI, R8
 	SHRQ $0x04, R8
 	JZ   steps
 
 blocks:
-	VCVTDQ2PD (BX), Y5
+	VCVTDQ2PD (DX), Y5
 	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   (AX), X6
 	VMULPS    (CX), X6, X6
 	VCVTPS2PD X6, Y6
 	VANDPD    Y5, Y6, Y7
 	VADDPD    Y7, Y1, Y1
-	VADDPD    (SI), Y6, Y7
-	VBLENDVPD Y5, (SI), Y7, Y7
-	VMOVUPD   Y7, (SI)
-	VCVTDQ2PD 16(BX), Y5
+	VADDPD    (BX), Y6, Y7
+	VBLENDVPD Y5, (BX), Y7, Y7
+	VMOVUPD   Y7, (BX)
+	VCVTDQ2PD 16(DX), Y5
 	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   16(AX), X6
 	VMULPS    16(CX), X6, X6
 	VCVTPS2PD X6, Y6
 	VANDPD    Y5, Y6, Y7
 	VADDPD    Y7, Y2, Y2
-	VADDPD    32(SI), Y6, Y7
-	VBLENDVPD Y5, 32(SI), Y7, Y7
-	VMOVUPD   Y7, 32(SI)
-	VCVTDQ2PD 32(BX), Y5
+	VADDPD    32(BX), Y6, Y7
+	VBLENDVPD Y5, 32(BX), Y7, Y7
+	VMOVUPD   Y7, 32(BX)
+	VCVTDQ2PD 32(DX), Y5
 	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   32(AX), X6
 	VMULPS    32(CX), X6, X6
 	VCVTPS2PD X6, Y6
 	VANDPD    Y5, Y6, Y7
 	VADDPD    Y7, Y3, Y3
-	VADDPD    64(SI), Y6, Y7
-	VBLENDVPD Y5, 64(SI), Y7, Y7
-	VMOVUPD   Y7, 64(SI)
-	VCVTDQ2PD 48(BX), Y5
+	VADDPD    64(BX), Y6, Y7
+	VBLENDVPD Y5, 64(BX), Y7, Y7
+	VMOVUPD   Y7, 64(BX)
+	VCVTDQ2PD 48(DX), Y5
 	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   48(AX), X6
 	VMULPS    48(CX), X6, X6
 	VCVTPS2PD X6, Y6
 	VANDPD    Y5, Y6, Y7
 	VADDPD    Y7, Y4, Y4
-	VADDPD    96(SI), Y6, Y7
-	VBLENDVPD Y5, 96(SI), Y7, Y7
-	VMOVUPD   Y7, 96(SI)
+	VADDPD    96(BX), Y6, Y7
+	VBLENDVPD Y5, 96(BX), Y7, Y7
+	VMOVUPD   Y7, 96(BX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, BX
-	ADDQ      $0x00000080, SI
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000080, BX
 	DECQ      R8
 	JNZ       blocks
 
 steps:
 	// Whole steps of 4 left: (len mod 16) / 4.
-	MOVQ DX, R8
+	MOVQ SI, R8
 	ANDQ $0x0000000f, R8
 	SHRQ $0x02, R8
 	JZ   reduce
 
 step:
-	VCVTDQ2PD (BX), Y5
+	VCVTDQ2PD (DX), Y5
 	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   (AX), X6
 	VMULPS    (CX), X6, X6
 	VCVTPS2PD X6, Y6
 	VANDPD    Y5, Y6, Y7
 	VADDPD    Y7, Y1, Y1
-	VADDPD    (SI), Y6, Y7
-	VBLENDVPD Y5, (SI), Y7, Y7
-	VMOVUPD   Y7, (SI)
+	VADDPD    (BX), Y6, Y7
+	VBLENDVPD Y5, (BX), Y7, Y7
+	VMOVUPD   Y7, (BX)
 	ADDQ      $0x00000010, AX
 	ADDQ      $0x00000010, CX
-	ADDQ      $0x00000010, BX
-	ADDQ      $0x00000020, SI
+	ADDQ      $0x00000010, DX
+	ADDQ      $0x00000020, BX
 	DECQ      R8
 	JNZ       step
 
@@ -1089,29 +1089,29 @@ reduce:
 	VADDSD       X0, X1, X1
 
 	// The last len mod 4 entries, one by one.
-	ANDQ $0x00000003, DX
+	ANDQ $0x00000003, SI
 	JZ   done
 
 tail:
 	VMOVSS    (AX), X0
 	VMULSS    (CX), X0, X0
 	VCVTSS2SD X0, X0, X0
-	MOVL      (BX), R8
+	MOVL      (DX), R8
 	CMPL      R8, DI
 	JGE       column
 	VADDSD    X0, X1, X1
 	JMP       next
 
 column:
-	VADDSD (SI), X0, X0
-	VMOVSD X0, (SI)
+	VADDSD (BX), X0, X0
+	VMOVSD X0, (BX)
 
 next:
 	ADDQ $0x00000004, AX
 	ADDQ $0x00000004, CX
-	ADDQ $0x00000004, BX
-	ADDQ $0x00000008, SI
-	DECQ DX
+	ADDQ $0x00000004, DX
+	ADDQ $0x00000008, BX
+	DECQ SI
 	JNZ  tail
 
 done:
@@ -5761,9 +5761,9 @@ TEXT ·lowerSplitAVX512(SB), NOSPLIT, $0-112
 	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 32 ZMM; 4 K, 6 in the tail.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), DX
-	MOVQ         h_len+8(FP), CX
 	MOVQ         rank_base+48(FP), BX
 	MOVQ         col_base+80(FP), SI
+	MOVQ         h_len+8(FP), CX
 	MOVL         below+72(FP), DI
 	VPBROADCASTD DI, Z0
 	VPXORD       Z1, Z1, Z1

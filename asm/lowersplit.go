@@ -74,11 +74,8 @@ func lowerSplit256(c *build.Context, accs int) {
 	c.Commentf("Register budget: %d accumulators + below + 3 temporaries = %d of 16 YMM.", accs, accs+4)
 	const step = 4 // entries a step: one YMM of float64
 	block := step * accs
-	h := c.Load(c.Param("h").Base(), c.GP64()).(reg.GPVirtual)
-	g := c.Load(c.Param("g").Base(), c.GP64()).(reg.GPVirtual)
+	h, g, rank, col := ptr(c, "h"), ptr(c, "g"), ptr(c, "rank"), ptr(c, "col")
 	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
-	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
-	col := c.Load(c.Param("col").Base(), c.GP64()).(reg.GPVirtual)
 	b := c.Load(c.Param("below"), c.GP32()).(reg.GPVirtual)
 	below := c.YMM()
 	c.VCVTSI2SDL(b, below.AsX(), below.AsX())
@@ -205,11 +202,8 @@ func lowerSplit512(c *build.Context, accs int) {
 	const block = 16 // entries a block: one ZMM of int32
 	blocks := accs / 2
 	unit := block * blocks
-	h := c.Load(c.Param("h").Base(), c.GP64()).(reg.GPVirtual)
-	g := c.Load(c.Param("g").Base(), c.GP64()).(reg.GPVirtual)
+	h, g, rank, col := ptr(c, "h"), ptr(c, "g"), ptr(c, "rank"), ptr(c, "col")
 	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
-	rank := c.Load(c.Param("rank").Base(), c.GP64()).(reg.GPVirtual)
-	col := c.Load(c.Param("col").Base(), c.GP64()).(reg.GPVirtual)
 	// From a general register: go vet's asmdecl check takes the memory
 	// form's operand for 64 bytes.
 	below := c.ZMM()

@@ -38,24 +38,7 @@ func contractKernel() *kernelFunc {
 			{"hd", "[]float32"}, {"gd", "[]float32"}, {"fg", "float64"}, {"fh", "float64"}, {"s", "*[4]float64"}},
 	}
 	f.body = func(a *asm) {
-		for i, name := range []string{"h", "g", "mask", "hd", "gd"} {
-			a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, "base"), i))
-		}
-		a.ins("MOVD", f.arg("h", "len")+", R5")
-		for i, name := range []string{"fg", "fh"} {
-			a.ins("MOVD", f.arg(name, "")+", R6")
-			a.ins("VDUP", fmt.Sprintf("R6, %s", vreg(i).D2()))
-		}
-		for v := accs; v < accs+8; v++ {
-			a.ins("VEOR", fmt.Sprintf("%s, %s, %s", v.B16(), v.B16(), v.B16()))
-		}
-		a.comment("Iterations of %d entries.", contractBlock)
-		a.ins("LSR", "$3, R5, R5")
-		a.ins("CBZ", "R5, reduce")
-		a.label("loop")
-		for i, name := range []string{"h", "g", "mask", "hd", "gd"} {
-			a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", i, regList(loaded+vreg(2*i), 2, vreg.S4)), name+"[j : j+8]")
-		}
+		contractStart(a, f, []string{"h", "g", "mask", "hd", "gd"}, nil, loaded, accs, 8)
 		for group := range 4 {
 			acc := func(i int) vreg { return accs + vreg(4*(group%2)+i) }
 			a.word(widen(mw, 2, group))
@@ -65,7 +48,7 @@ func contractKernel() *kernelFunc {
 			a.word(faddD2(acc(2), acc(2), ww))
 			a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", mw.D2(), ww.D2(), acc(3).D2()), "Σ w·mask")
 		}
-		a.ins("SUBS", "$1, R5, R5")
+		a.ins("SUBS", "$1, R5, R5") // the count, after the five inputs
 		a.ins("BNE", "loop")
 
 		a.comment("Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.")
@@ -83,6 +66,35 @@ func contractKernel() *kernelFunc {
 		a.ins("RET", "")
 	}
 	return f
+}
+
+// contractStart emits the start of contractNEON and contractSplitNEON: the
+// bases of the float32 inputs in, then of the float64 columns cols, into
+// R0, R1, …; in the next register the count of iterations, len(h) /
+// contractBlock (none: on to reduce); fg and fh broadcast into V0, V1;
+// nacc accumulators from acc on zeroed; then the loop label and each
+// input's contractBlock entries loaded into two registers from loaded on.
+func contractStart(a *asm, f *kernelFunc, in, cols []string, loaded, acc vreg, nacc int) {
+	ptrs := append(append([]string(nil), in...), cols...)
+	for i, name := range ptrs {
+		a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, "base"), i))
+	}
+	count, tmp := len(ptrs), len(ptrs)+1
+	a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg("h", "len"), count))
+	for i, name := range []string{"fg", "fh"} {
+		a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, ""), tmp))
+		a.ins("VDUP", fmt.Sprintf("R%d, %s", tmp, vreg(i).D2()))
+	}
+	for v := acc; v < acc+vreg(nacc); v++ {
+		a.ins("VEOR", fmt.Sprintf("%s, %s, %s", v.B16(), v.B16(), v.B16()))
+	}
+	a.comment("Iterations of %d entries.", contractBlock)
+	a.ins("LSR", fmt.Sprintf("$3, R%d, R%d", count, count))
+	a.ins("CBZ", fmt.Sprintf("R%d, reduce", count))
+	a.label("loop")
+	for i, name := range in {
+		a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", i, regList(loaded+vreg(2*i), 2, vreg.S4)), name+"[j : j+8]")
+	}
 }
 
 // The registers contractNEON and contractSplitNEON share: the broadcast
@@ -159,24 +171,7 @@ func contractSplitKernel() *kernelFunc {
 			{"fg", "float64"}, {"fh", "float64"}, {"colV", "[]float64"}, {"colW", "[]float64"}, {"s", "*[4]float64"}},
 	}
 	f.body = func(a *asm) {
-		for i, name := range []string{"h", "g", "hd", "gd", "colV", "colW"} {
-			a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, "base"), i))
-		}
-		a.ins("MOVD", f.arg("h", "len")+", R6")
-		for i, name := range []string{"fg", "fh"} {
-			a.ins("MOVD", f.arg(name, "")+", R7")
-			a.ins("VDUP", fmt.Sprintf("R7, %s", vreg(i).D2()))
-		}
-		for v := accs; v < accs+4; v++ {
-			a.ins("VEOR", fmt.Sprintf("%s, %s, %s", v.B16(), v.B16(), v.B16()))
-		}
-		a.comment("Iterations of %d entries.", contractBlock)
-		a.ins("LSR", "$3, R6, R6")
-		a.ins("CBZ", "R6, reduce")
-		a.label("loop")
-		for i, name := range []string{"h", "g", "hd", "gd"} {
-			a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", i, regList(loaded+vreg(2*i), 2, vreg.S4)), name+"[j : j+8]")
-		}
+		contractStart(a, f, []string{"h", "g", "hd", "gd"}, []string{"colV", "colW"}, loaded, accs, 4)
 		a.insc("VLD1", fmt.Sprintf("(R4), %s", regList(colV, 4, vreg.D2)), "colV[j : j+8]")
 		a.insc("VLD1", fmt.Sprintf("(R5), %s", regList(colW, 4, vreg.D2)), "colW[j : j+8]")
 		for group := range 4 {
@@ -189,7 +184,7 @@ func contractSplitKernel() *kernelFunc {
 		}
 		a.ins("VST1.P", fmt.Sprintf("%s, 64(R4)", regList(colV, 4, vreg.D2)))
 		a.ins("VST1.P", fmt.Sprintf("%s, 64(R5)", regList(colW, 4, vreg.D2)))
-		a.ins("SUBS", "$1, R6, R6")
+		a.ins("SUBS", "$1, R6, R6") // the count, after the six pointers
 		a.ins("BNE", "loop")
 
 		a.comment("Fold the sets and the lanes, then add Σv to s[0] and Σw to s[2].")

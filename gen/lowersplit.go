@@ -129,12 +129,7 @@ func lowerSplitKernel(vecs int) *kernelFunc {
 
 		a.comment("Sum the accumulators pairwise, then the two lanes.")
 		a.label("reduce")
-		for h := nacc / 2; h >= 1; h /= 2 {
-			for i := range h {
-				d := accBase + vreg(i)
-				a.word(faddD2(d, d, d+vreg(h)))
-			}
-		}
+		foldTree(a, accBase, nacc, faddD2)
 		s := accBase
 		a.word(faddpD(s, s))
 
