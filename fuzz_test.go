@@ -118,18 +118,3 @@ func FuzzGemmKernel(f *testing.F) {
 		})
 	})
 }
-
-// FuzzLowerSumKernel runs every kernel's lowerSum against the float64 sum on
-// rows decoded from the input.
-func FuzzLowerSumKernel(f *testing.F) {
-	for _, n := range []uint16{0, 1, 7, 8, 9, 16, 17, 33, 100} {
-		f.Add(n, int32(n/2), uint64(n), []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
-	}
-	f.Fuzz(func(t *testing.T, n uint16, below int32, seed uint64, data []byte) {
-		forEachKernel(t, func(t *testing.T, kern *kernel) {
-			vals := &fuzzFloats{data: data}
-			h, g, rank := lowerSumCase(newRand(seed), int(n)%2000, vals.next)
-			checkLowerSum(t, kern, h, g, rank, below)
-		})
-	})
-}

@@ -62,13 +62,14 @@ func gemmAccAVX2_4x16(a []float32, w []float32, k int, c []float32, ldc int, m i
 //go:noescape
 func peakAVX2(n int)
 
-// lowerSumAVX2 returns Σ h[j]·g[j] (a float32 product) over the j < len(h)
-// with rank[j] < below (signed), summed in float64, with AVX2+FMA;
-// len(g), len(rank) ≥ len(h). It implements lowerSumFunc (kernel.go); refer
-// to lowerSumGeneric in kernel_generic.go.
+// lowerSplitAVX2 returns Σ h[j]·g[j] (a float32 product) over the j < len(h)
+// with rank[j] < below (signed), summed in float64, and adds the product
+// to col[j] for every other j < len(h), with AVX2+FMA; len(g),
+// len(rank), len(col) ≥ len(h). It implements lowerSplitFunc (kernel.go);
+// refer to lowerSplitGeneric in kernel_generic.go.
 //
 //go:noescape
-func lowerSumAVX2(h []float32, g []float32, rank []int32, below int32) float64
+func lowerSplitAVX2(h []float32, g []float32, rank []int32, below int32, col []float64) float64
 
 // readSumAVX2 returns the float32 sum of x, len(x) a multiple of 128, read with
 // YMM loads into 8 independent accumulators. It implements
@@ -84,6 +85,14 @@ func readSumAVX2(x []float32) float32
 //
 //go:noescape
 func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+
+// contractSplitAVX2 adds to s[0] Σ v and to s[2] Σ w with v = h·g and
+// w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j],
+// with AVX2+FMA; len(h) a multiple of 8. It implements
+// contractSplitFunc (kernel.go); refer to contractSplitGeneric in kernel_generic.go.
+//
+//go:noescape
+func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
@@ -283,13 +292,14 @@ func gemmAccAVX512_8x32(a []float32, w []float32, k int, c []float32, ldc int, m
 //go:noescape
 func peakAVX512(n int)
 
-// lowerSumAVX512 returns Σ h[j]·g[j] (a float32 product) over the j < len(h)
-// with rank[j] < below (signed), summed in float64, with AVX-512;
-// len(g), len(rank) ≥ len(h). It implements lowerSumFunc (kernel.go); refer
-// to lowerSumGeneric in kernel_generic.go.
+// lowerSplitAVX512 returns Σ h[j]·g[j] (a float32 product) over the j < len(h)
+// with rank[j] < below (signed), summed in float64, and adds the product
+// to col[j] for every other j < len(h), with AVX-512; len(g),
+// len(rank), len(col) ≥ len(h). It implements lowerSplitFunc (kernel.go);
+// refer to lowerSplitGeneric in kernel_generic.go.
 //
 //go:noescape
-func lowerSumAVX512(h []float32, g []float32, rank []int32, below int32) float64
+func lowerSplitAVX512(h []float32, g []float32, rank []int32, below int32, col []float64) float64
 
 // readSumAVX512 returns the float32 sum of x, len(x) a multiple of 128, read with
 // ZMM loads into 8 independent accumulators. It implements
@@ -305,6 +315,14 @@ func readSumAVX512(x []float32) float32
 //
 //go:noescape
 func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+
+// contractSplitAVX512 adds to s[0] Σ v and to s[2] Σ w with v = h·g and
+// w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j],
+// with AVX-512; len(h) a multiple of 8. It implements
+// contractSplitFunc (kernel.go); refer to contractSplitGeneric in kernel_generic.go.
+//
+//go:noescape
+func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

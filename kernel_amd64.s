@@ -984,74 +984,99 @@ done:
 	VZEROUPPER
 	RET
 
-// func lowerSumAVX2(h []float32, g []float32, rank []int32, below int32) float64
-// Requires: AVX
-TEXT ·lowerSumAVX2(SB), NOSPLIT, $0-88
+// func lowerSplitAVX2(h []float32, g []float32, rank []int32, below int32, col []float64) float64
+// Requires: AVX, AVX2
+TEXT ·lowerSplitAVX2(SB), NOSPLIT, $0-112
 	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 16 YMM.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
-	MOVQ         h_len+8(FP), DX
-	MOVQ         rank_base+48(FP), BX
-	VBROADCASTSS below+72(FP), X0
+	MOVQ         rank_base+48(FP), DX
+	MOVQ         col_base+80(FP), BX
+	MOVQ         h_len+8(FP), SI
+	MOVL         below+72(FP), DI
+	VCVTSI2SDL   DI, X0, X0
+	VBROADCASTSD X0, Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y4, Y4, Y4
 
-	// Blocks of 16 elements, one step per accumulator.
-	MOVQ DX, SI
-	SHRQ $0x04, SI
+	// Blocks of 16 entries, one step per accumulator.
+	MOVQ SI, R8
+	SHRQ $0x04, R8
 	JZ   steps
 
 blocks:
-	VPCMPGTD  (BX), X0, X5
+	VCVTDQ2PD (DX), Y5
+	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   (AX), X6
 	VMULPS    (CX), X6, X6
-	VANDPS    X6, X5, X5
-	VCVTPS2PD X5, Y5
-	VADDPD    Y5, Y1, Y1
-	VPCMPGTD  16(BX), X0, X5
+	VCVTPS2PD X6, Y6
+	VANDPD    Y5, Y6, Y7
+	VADDPD    Y7, Y1, Y1
+	VADDPD    (BX), Y6, Y7
+	VBLENDVPD Y5, (BX), Y7, Y7
+	VMOVUPD   Y7, (BX)
+	VCVTDQ2PD 16(DX), Y5
+	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   16(AX), X6
 	VMULPS    16(CX), X6, X6
-	VANDPS    X6, X5, X5
-	VCVTPS2PD X5, Y5
-	VADDPD    Y5, Y2, Y2
-	VPCMPGTD  32(BX), X0, X5
+	VCVTPS2PD X6, Y6
+	VANDPD    Y5, Y6, Y7
+	VADDPD    Y7, Y2, Y2
+	VADDPD    32(BX), Y6, Y7
+	VBLENDVPD Y5, 32(BX), Y7, Y7
+	VMOVUPD   Y7, 32(BX)
+	VCVTDQ2PD 32(DX), Y5
+	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   32(AX), X6
 	VMULPS    32(CX), X6, X6
-	VANDPS    X6, X5, X5
-	VCVTPS2PD X5, Y5
-	VADDPD    Y5, Y3, Y3
-	VPCMPGTD  48(BX), X0, X5
+	VCVTPS2PD X6, Y6
+	VANDPD    Y5, Y6, Y7
+	VADDPD    Y7, Y3, Y3
+	VADDPD    64(BX), Y6, Y7
+	VBLENDVPD Y5, 64(BX), Y7, Y7
+	VMOVUPD   Y7, 64(BX)
+	VCVTDQ2PD 48(DX), Y5
+	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   48(AX), X6
 	VMULPS    48(CX), X6, X6
-	VANDPS    X6, X5, X5
-	VCVTPS2PD X5, Y5
-	VADDPD    Y5, Y4, Y4
+	VCVTPS2PD X6, Y6
+	VANDPD    Y5, Y6, Y7
+	VADDPD    Y7, Y4, Y4
+	VADDPD    96(BX), Y6, Y7
+	VBLENDVPD Y5, 96(BX), Y7, Y7
+	VMOVUPD   Y7, 96(BX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, BX
-	DECQ      SI
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000080, BX
+	DECQ      R8
 	JNZ       blocks
 
 steps:
 	// Whole steps of 4 left: (len mod 16) / 4.
-	MOVQ DX, SI
-	ANDQ $0x0000000f, SI
-	SHRQ $0x02, SI
+	MOVQ SI, R8
+	ANDQ $0x0000000f, R8
+	SHRQ $0x02, R8
 	JZ   reduce
 
 step:
-	VPCMPGTD  (BX), X0, X5
+	VCVTDQ2PD (DX), Y5
+	VCMPPD    $0x01, Y0, Y5, Y5
 	VMOVUPS   (AX), X6
 	VMULPS    (CX), X6, X6
-	VANDPS    X6, X5, X5
-	VCVTPS2PD X5, Y5
-	VADDPD    Y5, Y1, Y1
+	VCVTPS2PD X6, Y6
+	VANDPD    Y5, Y6, Y7
+	VADDPD    Y7, Y1, Y1
+	VADDPD    (BX), Y6, Y7
+	VBLENDVPD Y5, (BX), Y7, Y7
+	VMOVUPD   Y7, (BX)
 	ADDQ      $0x00000010, AX
 	ADDQ      $0x00000010, CX
-	ADDQ      $0x00000010, BX
-	DECQ      SI
+	ADDQ      $0x00000010, DX
+	ADDQ      $0x00000020, BX
+	DECQ      R8
 	JNZ       step
 
 reduce:
@@ -1063,29 +1088,34 @@ reduce:
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
 
-	// The last len mod 4 elements, one by one.
-	ANDQ $0x00000003, DX
+	// The last len mod 4 entries, one by one.
+	ANDQ $0x00000003, SI
 	JZ   done
-	MOVL below+72(FP), SI
 
 tail:
-	MOVL      (BX), DI
-	CMPL      DI, SI
-	JGE       next
 	VMOVSS    (AX), X0
 	VMULSS    (CX), X0, X0
 	VCVTSS2SD X0, X0, X0
+	MOVL      (DX), R8
+	CMPL      R8, DI
+	JGE       column
 	VADDSD    X0, X1, X1
+	JMP       next
+
+column:
+	VADDSD (BX), X0, X0
+	VMOVSD X0, (BX)
 
 next:
 	ADDQ $0x00000004, AX
 	ADDQ $0x00000004, CX
-	ADDQ $0x00000004, BX
-	DECQ DX
+	ADDQ $0x00000004, DX
+	ADDQ $0x00000008, BX
+	DECQ SI
 	JNZ  tail
 
 done:
-	VMOVSD X1, ret+80(FP)
+	VMOVSD X1, ret+104(FP)
 	VZEROUPPER
 	RET
 
@@ -1153,60 +1183,60 @@ TEXT ·contractAVX2(SB), NOSPLIT, $0-144
 	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 YMM.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
-	MOVQ         mask_base+48(FP), DX
-	MOVQ         hd_base+72(FP), BX
-	MOVQ         gd_base+96(FP), SI
-	MOVQ         h_len+8(FP), DI
+	MOVQ         hd_base+72(FP), DX
+	MOVQ         gd_base+96(FP), BX
+	MOVQ         h_len+8(FP), SI
 	VBROADCASTSD fg+120(FP), Y0
 	VBROADCASTSD fh+128(FP), Y1
+	MOVQ         mask_base+48(FP), DI
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
 
 	// Iterations of 8 entries.
-	SHRQ $0x03, DI
+	SHRQ $0x03, SI
 	JZ   reduce
 
 loop:
-	VCVTPS2PD   (AX), Y6
-	VCVTPS2PD   (CX), Y7
-	VCVTPS2PD   (DX), Y8
-	VMULPD      Y7, Y6, Y9
-	VADDPD      Y9, Y2, Y2
-	VFMADD231PD Y8, Y9, Y3
-	VMULPD      Y6, Y6, Y6
-	VCVTPS2PD   (SI), Y9
-	VMULPD      Y9, Y6, Y6
+	VCVTPS2PD   (DI), Y6
+	VCVTPS2PD   (AX), Y7
+	VCVTPS2PD   (CX), Y8
+	VMULPD      Y8, Y7, Y10
 	VMULPD      Y7, Y7, Y7
 	VCVTPS2PD   (BX), Y9
 	VMULPD      Y9, Y7, Y7
-	VMULPD      Y0, Y6, Y6
-	VFMADD231PD Y1, Y7, Y6
-	VADDPD      Y6, Y4, Y4
-	VFMADD231PD Y8, Y6, Y5
-	VCVTPS2PD   16(AX), Y6
-	VCVTPS2PD   16(CX), Y7
-	VCVTPS2PD   16(DX), Y8
-	VMULPD      Y7, Y6, Y9
-	VADDPD      Y9, Y2, Y2
-	VFMADD231PD Y8, Y9, Y3
-	VMULPD      Y6, Y6, Y6
-	VCVTPS2PD   16(SI), Y9
-	VMULPD      Y9, Y6, Y6
+	VMULPD      Y8, Y8, Y8
+	VCVTPS2PD   (DX), Y9
+	VMULPD      Y9, Y8, Y8
+	VMULPD      Y0, Y7, Y7
+	VFMADD231PD Y1, Y8, Y7
+	VADDPD      Y10, Y2, Y2
+	VFMADD231PD Y6, Y10, Y3
+	VADDPD      Y7, Y4, Y4
+	VFMADD231PD Y6, Y7, Y5
+	VCVTPS2PD   16(DI), Y6
+	VCVTPS2PD   16(AX), Y7
+	VCVTPS2PD   16(CX), Y8
+	VMULPD      Y8, Y7, Y10
 	VMULPD      Y7, Y7, Y7
 	VCVTPS2PD   16(BX), Y9
 	VMULPD      Y9, Y7, Y7
-	VMULPD      Y0, Y6, Y6
-	VFMADD231PD Y1, Y7, Y6
-	VADDPD      Y6, Y4, Y4
-	VFMADD231PD Y8, Y6, Y5
+	VMULPD      Y8, Y8, Y8
+	VCVTPS2PD   16(DX), Y9
+	VMULPD      Y9, Y8, Y8
+	VMULPD      Y0, Y7, Y7
+	VFMADD231PD Y1, Y8, Y7
+	VADDPD      Y10, Y2, Y2
+	VFMADD231PD Y6, Y10, Y3
+	VADDPD      Y7, Y4, Y4
+	VFMADD231PD Y6, Y7, Y5
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
 	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
-	DECQ        DI
+	ADDQ        $0x00000020, DI
+	DECQ        SI
 	JNZ         loop
 
 reduce:
@@ -1218,6 +1248,87 @@ reduce:
 	VADDPD     Y5, Y3, Y3
 	VADDPD     (AX), Y3, Y3
 	VMOVUPD    Y3, (AX)
+	VZEROUPPER
+	RET
+
+// func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+// Requires: AVX, FMA3
+TEXT ·contractSplitAVX2(SB), NOSPLIT, $0-168
+	// Register budget: 2 sums + fg, fh + 4 temporaries = 8 YMM.
+	MOVQ         h_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         hd_base+48(FP), DX
+	MOVQ         gd_base+72(FP), BX
+	MOVQ         h_len+8(FP), SI
+	VBROADCASTSD fg+96(FP), Y0
+	VBROADCASTSD fh+104(FP), Y1
+	MOVQ         colV_base+112(FP), DI
+	MOVQ         colW_base+136(FP), R8
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+
+	// Iterations of 8 entries.
+	SHRQ $0x03, SI
+	JZ   reduce
+
+loop:
+	VCVTPS2PD   (AX), Y4
+	VCVTPS2PD   (CX), Y5
+	VMULPD      Y5, Y4, Y7
+	VMULPD      Y4, Y4, Y4
+	VCVTPS2PD   (BX), Y6
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y5, Y5, Y5
+	VCVTPS2PD   (DX), Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y1, Y5, Y4
+	VADDPD      Y7, Y2, Y2
+	VADDPD      Y4, Y3, Y3
+	VADDPD      (DI), Y7, Y7
+	VMOVUPD     Y7, (DI)
+	VADDPD      (R8), Y4, Y4
+	VMOVUPD     Y4, (R8)
+	VCVTPS2PD   16(AX), Y4
+	VCVTPS2PD   16(CX), Y5
+	VMULPD      Y5, Y4, Y7
+	VMULPD      Y4, Y4, Y4
+	VCVTPS2PD   16(BX), Y6
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y5, Y5, Y5
+	VCVTPS2PD   16(DX), Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y1, Y5, Y4
+	VADDPD      Y7, Y2, Y2
+	VADDPD      Y4, Y3, Y3
+	VADDPD      32(DI), Y7, Y7
+	VMOVUPD     Y7, 32(DI)
+	VADDPD      32(R8), Y4, Y4
+	VMOVUPD     Y4, 32(R8)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        SI
+	JNZ         loop
+
+reduce:
+	MOVQ         s+160(FP), AX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VADDSD       (AX), X2, X2
+	VMOVSD       X2, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VADDSD       16(AX), X3, X3
+	VMOVSD       X3, 16(AX)
 	VZEROUPPER
 	RET
 
@@ -5644,29 +5755,32 @@ done:
 	VZEROUPPER
 	RET
 
-// func lowerSumAVX512(h []float32, g []float32, rank []int32, below int32) float64
+// func lowerSplitAVX512(h []float32, g []float32, rank []int32, below int32, col []float64) float64
 // Requires: AVX, AVX512F
-TEXT ·lowerSumAVX512(SB), NOSPLIT, $0-88
-	// Register budget: 4 accumulators + below + 4 temporaries = 9 of 32 ZMM; 4 K.
+TEXT ·lowerSplitAVX512(SB), NOSPLIT, $0-112
+	// Register budget: 4 accumulators + below + 3 temporaries = 8 of 32 ZMM; 4 K, 6 in the tail.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), DX
-	MOVQ         h_len+8(FP), CX
 	MOVQ         rank_base+48(FP), BX
-	MOVL         below+72(FP), SI
-	VPBROADCASTD SI, Z0
+	MOVQ         col_base+80(FP), SI
+	MOVQ         h_len+8(FP), CX
+	MOVL         below+72(FP), DI
+	VPBROADCASTD DI, Z0
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
 
 	// Iterations of 2 blocks of 16.
-	MOVQ CX, SI
-	SHRQ $0x05, SI
+	MOVQ CX, DI
+	SHRQ $0x05, DI
 	JZ   blocks
 
 loop:
 	VPCMPGTD      (BX), Z0, K1
+	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
 	VMOVUPS       (AX), Z5
 	VMULPS        (DX), Z5, Z5
 	VCVTPS2PD     Y5, Z6
@@ -5674,8 +5788,16 @@ loop:
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z6, Z1, K1, Z1
 	VADDPD        Z5, Z2, K2, Z2
+	VMOVUPD       (SI), Z7
+	VADDPD        Z6, Z7, K3, Z7
+	VMOVUPD       Z7, (SI)
+	VMOVUPD       64(SI), Z6
+	VADDPD        Z5, Z6, K4, Z6
+	VMOVUPD       Z6, 64(SI)
 	VPCMPGTD      64(BX), Z0, K1
+	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
 	VMOVUPS       64(AX), Z5
 	VMULPS        64(DX), Z5, Z5
 	VCVTPS2PD     Y5, Z6
@@ -5683,22 +5805,31 @@ loop:
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z6, Z3, K1, Z3
 	VADDPD        Z5, Z4, K2, Z4
+	VMOVUPD       128(SI), Z7
+	VADDPD        Z6, Z7, K3, Z7
+	VMOVUPD       Z7, 128(SI)
+	VMOVUPD       192(SI), Z6
+	VADDPD        Z5, Z6, K4, Z6
+	VMOVUPD       Z6, 192(SI)
 	ADDQ          $0x00000080, AX
 	ADDQ          $0x00000080, DX
 	ADDQ          $0x00000080, BX
-	DECQ          SI
+	ADDQ          $0x00000100, SI
+	DECQ          DI
 	JNZ           loop
 
 blocks:
 	// Whole blocks left: (len mod 32) / 16.
-	MOVQ CX, SI
-	ANDQ $0x0000001f, SI
-	SHRQ $0x04, SI
+	MOVQ CX, DI
+	ANDQ $0x0000001f, DI
+	SHRQ $0x04, DI
 	JZ   tail
 
 block:
 	VPCMPGTD      (BX), Z0, K1
+	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
 	VMOVUPS       (AX), Z5
 	VMULPS        (DX), Z5, Z5
 	VCVTPS2PD     Y5, Z6
@@ -5706,44 +5837,59 @@ block:
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z6, Z1, K1, Z1
 	VADDPD        Z5, Z2, K2, Z2
+	VMOVUPD       (SI), Z7
+	VADDPD        Z6, Z7, K3, Z7
+	VMOVUPD       Z7, (SI)
+	VMOVUPD       64(SI), Z6
+	VADDPD        Z5, Z6, K4, Z6
+	VMOVUPD       Z6, 64(SI)
 	ADDQ          $0x00000040, AX
 	ADDQ          $0x00000040, DX
 	ADDQ          $0x00000040, BX
-	DECQ          SI
+	ADDQ          $0x00000080, SI
+	DECQ          DI
 	JNZ           block
 
 tail:
-	// The last len mod 16 elements: mask bits j < len mod 16.
+	// The last len mod 16 entries: mask bits j < len mod 16.
 	ANDQ          $0x0000000f, CX
 	JZ            reduce
-	MOVL          $0x00000001, SI
-	SHLL          CL, SI
-	DECL          SI
-	KMOVW         SI, K1
+	MOVL          $0x00000001, DI
+	SHLL          CL, DI
+	DECL          DI
+	KMOVW         DI, K1
+	KSHIFTRW      $0x08, K1, K2
 	VMOVDQU32.Z   (BX), K1, Z5
-	VPCMPGTD      Z5, Z0, K1, K1
+	VPCMPGTD      Z5, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
 	VMOVUPS.Z     (AX), K1, Z0
 	VMOVUPS.Z     (DX), K1, Z5
 	VMULPS        Z5, Z0, Z0
 	VCVTPS2PD     Y0, Z5
 	VEXTRACTF64X4 $0x01, Z0, Y0
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z5, Z1, Z1
-	VADDPD        Z0, Z2, Z2
+	VADDPD        Z5, Z1, K3, Z1
+	VADDPD        Z0, Z2, K4, Z2
+	VMOVUPD.Z     (SI), K1, Z6
+	VADDPD        Z5, Z6, K5, Z6
+	VMOVUPD       Z6, K5, (SI)
+	VMOVUPD.Z     64(SI), K2, Z5
+	VADDPD        Z0, Z5, K6, Z5
+	VMOVUPD       Z5, K6, 64(SI)
 
 reduce:
-	VADDPD Z3, Z1, Z1
-	VADDPD Z4, Z2, Z2
-	VADDPD Z2, Z1, Z1
-
-	// Fold the 8 lanes in ZMM registers: halves, quarters, pairs.
+	VADDPD     Z3, Z1, Z1
+	VADDPD     Z4, Z2, Z2
+	VADDPD     Z2, Z1, Z1
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
-	VMOVSD     X1, ret+80(FP)
+	VMOVSD     X1, ret+104(FP)
 	VZEROUPPER
 	RET
 
@@ -5805,46 +5951,46 @@ TEXT ·contractAVX512(SB), NOSPLIT, $0-144
 	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 ZMM.
 	MOVQ         h_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
-	MOVQ         mask_base+48(FP), DX
-	MOVQ         hd_base+72(FP), BX
-	MOVQ         gd_base+96(FP), SI
-	MOVQ         h_len+8(FP), DI
-	MOVQ         fg+120(FP), R8
-	VPBROADCASTQ R8, Z0
-	MOVQ         fh+128(FP), R8
-	VPBROADCASTQ R8, Z1
+	MOVQ         hd_base+72(FP), DX
+	MOVQ         gd_base+96(FP), BX
+	MOVQ         h_len+8(FP), SI
+	MOVQ         fg+120(FP), DI
+	VPBROADCASTQ DI, Z0
+	MOVQ         fh+128(FP), DI
+	VPBROADCASTQ DI, Z1
+	MOVQ         mask_base+48(FP), DI
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
 	VPXORD       Z5, Z5, Z5
 
 	// Iterations of 8 entries.
-	SHRQ $0x03, DI
+	SHRQ $0x03, SI
 	JZ   reduce
 
 loop:
-	VCVTPS2PD   (AX), Z6
-	VCVTPS2PD   (CX), Z7
-	VCVTPS2PD   (DX), Z8
-	VMULPD      Z7, Z6, Z9
-	VADDPD      Z9, Z2, Z2
-	VFMADD231PD Z8, Z9, Z3
-	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD   (SI), Z9
-	VMULPD      Z9, Z6, Z6
+	VCVTPS2PD   (DI), Z6
+	VCVTPS2PD   (AX), Z7
+	VCVTPS2PD   (CX), Z8
+	VMULPD      Z8, Z7, Z10
 	VMULPD      Z7, Z7, Z7
 	VCVTPS2PD   (BX), Z9
 	VMULPD      Z9, Z7, Z7
-	VMULPD      Z0, Z6, Z6
-	VFMADD231PD Z1, Z7, Z6
-	VADDPD      Z6, Z4, Z4
-	VFMADD231PD Z8, Z6, Z5
+	VMULPD      Z8, Z8, Z8
+	VCVTPS2PD   (DX), Z9
+	VMULPD      Z9, Z8, Z8
+	VMULPD      Z0, Z7, Z7
+	VFMADD231PD Z1, Z8, Z7
+	VADDPD      Z10, Z2, Z2
+	VFMADD231PD Z6, Z10, Z3
+	VADDPD      Z7, Z4, Z4
+	VFMADD231PD Z6, Z7, Z5
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
 	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
-	DECQ        DI
+	ADDQ        $0x00000020, DI
+	DECQ        SI
 	JNZ         loop
 
 reduce:
@@ -5868,6 +6014,76 @@ reduce:
 	VMOVUPD.Z     (AX), K1, Z2
 	VADDPD        Z0, Z2, Z2
 	VMOVUPD       Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+// Requires: AVX, AVX512F
+TEXT ·contractSplitAVX512(SB), NOSPLIT, $0-168
+	// Register budget: 2 sums + fg, fh + 4 temporaries = 8 ZMM.
+	MOVQ         h_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         hd_base+48(FP), DX
+	MOVQ         gd_base+72(FP), BX
+	MOVQ         h_len+8(FP), SI
+	MOVQ         fg+96(FP), DI
+	VPBROADCASTQ DI, Z0
+	MOVQ         fh+104(FP), DI
+	VPBROADCASTQ DI, Z1
+	MOVQ         colV_base+112(FP), DI
+	MOVQ         colW_base+136(FP), R8
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+
+	// Iterations of 8 entries.
+	SHRQ $0x03, SI
+	JZ   reduce
+
+loop:
+	VCVTPS2PD   (AX), Z4
+	VCVTPS2PD   (CX), Z5
+	VMULPD      Z5, Z4, Z7
+	VMULPD      Z4, Z4, Z4
+	VCVTPS2PD   (BX), Z6
+	VMULPD      Z6, Z4, Z4
+	VMULPD      Z5, Z5, Z5
+	VCVTPS2PD   (DX), Z6
+	VMULPD      Z6, Z5, Z5
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z1, Z5, Z4
+	VADDPD      Z7, Z2, Z2
+	VADDPD      Z4, Z3, Z3
+	VADDPD      (DI), Z7, Z7
+	VMOVUPD     Z7, (DI)
+	VADDPD      (R8), Z4, Z4
+	VMOVUPD     Z4, (R8)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        SI
+	JNZ         loop
+
+reduce:
+	MOVQ       s+160(FP), AX
+	VSHUFF64X2 $0x4e, Z2, Z2, Z0
+	VADDPD     Z0, Z2, Z2
+	VSHUFF64X2 $0xb1, Z2, Z2, Z0
+	VADDPD     Z0, Z2, Z2
+	VPERMILPD  $0x55, Z2, Z0
+	VADDPD     Z0, Z2, Z2
+	VADDSD     (AX), X2, X2
+	VMOVSD     X2, (AX)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VADDSD     16(AX), X3, X3
+	VMOVSD     X3, 16(AX)
 	VZEROUPPER
 	RET
 

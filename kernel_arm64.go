@@ -32,12 +32,13 @@ func gemmAccNEON_8x12(a, w []float32, k int, c []float32, ldc, m, n int)
 //go:noescape
 func peakNEON(n int)
 
-// lowerSumNEON returns Σ h[j]·g[j] (a float32 product) over the j < len(h) with
-// rank[j] < below (signed), summed in float64; len(g), len(rank) ≥ len(h): a
-// lowerSumFunc (kernel.go). Refer to lowerSumGeneric in kernel_generic.go.
+// lowerSplitNEON returns Σ h[j]·g[j] (a float32 product) over the j < len(h) with
+// rank[j] < below (signed), summed in float64, and adds the product to col[j] for
+// every other j < len(h); len(g), len(rank), len(col) ≥ len(h): a lowerSplitFunc
+// (kernel.go). Refer to lowerSplitGeneric in kernel_generic.go.
 //
 //go:noescape
-func lowerSumNEON(h, g []float32, rank []int32, below int32) float64
+func lowerSplitNEON(h, g []float32, rank []int32, below int32, col []float64) float64
 
 // readSumNEON returns the float32 sum of x, len(x) a multiple of 128, read with
 // VLD1 into 8 independent accumulators. It implements readSumFunc
@@ -52,6 +53,14 @@ func readSumNEON(x []float32) float32
 //
 //go:noescape
 func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
+
+// contractSplitNEON adds to s[0] Σ v and to s[2] Σ w with v = h·g and
+// w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j];
+// len(h) a multiple of 8: a contractSplitFunc (kernel.go). Refer to
+// contractSplitGeneric in kernel_generic.go for the reference.
+//
+//go:noescape
+func contractSplitNEON(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *[4]float64)
 
 // gemvNEON_1x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func

@@ -1081,16 +1081,19 @@ loop:
 done:
 	RET
 
-// func lowerSumNEON(h, g []float32, rank []int32, below int32) float64
+// func lowerSplitNEON(h, g []float32, rank []int32, below int32, col []float64) float64
 // Requires: ASIMD
-// Registers: V0 below, V1–V4 h then m, V5–V8 g, V9–V12 rank then selected m,
-// V13–V20 widened, V24–V31 the 8 float64 sums; R0 h, R1 len, R2 rank, R3 below,
-// R4 count, R5 g.
-TEXT ·lowerSumNEON(SB), NOSPLIT, $0-88
+// Registers: V0 below, V1–V4 h then m, V5–V8 g then the low halves taken,
+// V9–V12 rank then mask then the high halves, V13–V18 masks, m and col (.2d),
+// V24–V31 the 8 float64 sums; R0 h, R1 len, R2 rank, R3 below, R4 count, R5 g,
+// R6 col (loads), R7 col (stores).
+TEXT ·lowerSplitNEON(SB), NOSPLIT, $0-112
 	MOVD h_base+0(FP), R0
 	MOVD h_len+8(FP), R1
 	MOVD g_base+24(FP), R5
 	MOVD rank_base+48(FP), R2
+	MOVD col_base+80(FP), R6
+	MOVD R6, R7
 	MOVW below+72(FP), R3          // sign-extended
 	VDUP R3, V0.S4
 	VEOR V24.B16, V24.B16, V24.B16
@@ -1102,7 +1105,7 @@ TEXT ·lowerSumNEON(SB), NOSPLIT, $0-88
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
 
-	// Iterations of 16 elements.
+	// Iterations of 16 entries.
 	LSR $4, R1, R4
 	CBZ R4, vectors
 
@@ -1118,26 +1121,62 @@ loop:
 	WORD   $0x4eaa340a                             // cmgt v10.4s, v0.4s, v10.4s
 	WORD   $0x4eab340b                             // cmgt v11.4s, v0.4s, v11.4s
 	WORD   $0x4eac340c                             // cmgt v12.4s, v0.4s, v12.4s
-	VAND   V1.B16, V9.B16, V9.B16                  // m where rank < below, else +0
-	VAND   V2.B16, V10.B16, V10.B16                // m where rank < below, else +0
-	VAND   V3.B16, V11.B16, V11.B16                // m where rank < below, else +0
-	VAND   V4.B16, V12.B16, V12.B16                // m where rank < below, else +0
-	WORD   $0x0e61792d                             // fcvtl v13.2d, v9.2s
-	WORD   $0x4e61792e                             // fcvtl2 v14.2d, v9.4s
-	WORD   $0x0e61794f                             // fcvtl v15.2d, v10.2s
-	WORD   $0x4e617950                             // fcvtl2 v16.2d, v10.4s
-	WORD   $0x0e617971                             // fcvtl v17.2d, v11.2s
-	WORD   $0x4e617972                             // fcvtl2 v18.2d, v11.4s
-	WORD   $0x0e617993                             // fcvtl v19.2d, v12.2s
-	WORD   $0x4e617994                             // fcvtl2 v20.2d, v12.4s
-	WORD   $0x4e6dd718                             // fadd v24.2d, v24.2d, v13.2d
-	WORD   $0x4e6ed739                             // fadd v25.2d, v25.2d, v14.2d
-	WORD   $0x4e6fd75a                             // fadd v26.2d, v26.2d, v15.2d
-	WORD   $0x4e70d77b                             // fadd v27.2d, v27.2d, v16.2d
-	WORD   $0x4e71d79c                             // fadd v28.2d, v28.2d, v17.2d
-	WORD   $0x4e72d7bd                             // fadd v29.2d, v29.2d, v18.2d
-	WORD   $0x4e73d7de                             // fadd v30.2d, v30.2d, v19.2d
-	WORD   $0x4e74d7ff                             // fadd v31.2d, v31.2d, v20.2d
+	WORD   $0x0f20a52d                             // sxtl v13.2d, v9.2s
+	WORD   $0x4f20a52e                             // sxtl2 v14.2d, v9.4s
+	WORD   $0x0e61782f                             // fcvtl v15.2d, v1.2s
+	WORD   $0x4e617830                             // fcvtl2 v16.2d, v1.4s
+	VAND   V13.B16, V15.B16, V5.B16                // m where rank < below, else +0
+	VAND   V14.B16, V16.B16, V9.B16
+	WORD   $0x4e65d718                             // fadd v24.2d, v24.2d, v5.2d
+	WORD   $0x4e69d739                             // fadd v25.2d, v25.2d, v9.2d
+	VLD1.P 32(R6), [V17.D2, V18.D2]                // col[j : j+4]
+	WORD   $0x4e6fd62f                             // fadd v15.2d, v17.2d, v15.2d
+	WORD   $0x4e70d650                             // fadd v16.2d, v18.2d, v16.2d
+	VBIT   V13.B16, V17.B16, V15.B16               // col where rank < below, else col + m
+	VBIT   V14.B16, V18.B16, V16.B16
+	VST1.P [V15.D2, V16.D2], 32(R7)
+	WORD   $0x0f20a54d                             // sxtl v13.2d, v10.2s
+	WORD   $0x4f20a54e                             // sxtl2 v14.2d, v10.4s
+	WORD   $0x0e61784f                             // fcvtl v15.2d, v2.2s
+	WORD   $0x4e617850                             // fcvtl2 v16.2d, v2.4s
+	VAND   V13.B16, V15.B16, V6.B16                // m where rank < below, else +0
+	VAND   V14.B16, V16.B16, V10.B16
+	WORD   $0x4e66d75a                             // fadd v26.2d, v26.2d, v6.2d
+	WORD   $0x4e6ad77b                             // fadd v27.2d, v27.2d, v10.2d
+	VLD1.P 32(R6), [V17.D2, V18.D2]                // col[j : j+4]
+	WORD   $0x4e6fd62f                             // fadd v15.2d, v17.2d, v15.2d
+	WORD   $0x4e70d650                             // fadd v16.2d, v18.2d, v16.2d
+	VBIT   V13.B16, V17.B16, V15.B16               // col where rank < below, else col + m
+	VBIT   V14.B16, V18.B16, V16.B16
+	VST1.P [V15.D2, V16.D2], 32(R7)
+	WORD   $0x0f20a56d                             // sxtl v13.2d, v11.2s
+	WORD   $0x4f20a56e                             // sxtl2 v14.2d, v11.4s
+	WORD   $0x0e61786f                             // fcvtl v15.2d, v3.2s
+	WORD   $0x4e617870                             // fcvtl2 v16.2d, v3.4s
+	VAND   V13.B16, V15.B16, V7.B16                // m where rank < below, else +0
+	VAND   V14.B16, V16.B16, V11.B16
+	WORD   $0x4e67d79c                             // fadd v28.2d, v28.2d, v7.2d
+	WORD   $0x4e6bd7bd                             // fadd v29.2d, v29.2d, v11.2d
+	VLD1.P 32(R6), [V17.D2, V18.D2]                // col[j : j+4]
+	WORD   $0x4e6fd62f                             // fadd v15.2d, v17.2d, v15.2d
+	WORD   $0x4e70d650                             // fadd v16.2d, v18.2d, v16.2d
+	VBIT   V13.B16, V17.B16, V15.B16               // col where rank < below, else col + m
+	VBIT   V14.B16, V18.B16, V16.B16
+	VST1.P [V15.D2, V16.D2], 32(R7)
+	WORD   $0x0f20a58d                             // sxtl v13.2d, v12.2s
+	WORD   $0x4f20a58e                             // sxtl2 v14.2d, v12.4s
+	WORD   $0x0e61788f                             // fcvtl v15.2d, v4.2s
+	WORD   $0x4e617890                             // fcvtl2 v16.2d, v4.4s
+	VAND   V13.B16, V15.B16, V8.B16                // m where rank < below, else +0
+	VAND   V14.B16, V16.B16, V12.B16
+	WORD   $0x4e68d7de                             // fadd v30.2d, v30.2d, v8.2d
+	WORD   $0x4e6cd7ff                             // fadd v31.2d, v31.2d, v12.2d
+	VLD1.P 32(R6), [V17.D2, V18.D2]                // col[j : j+4]
+	WORD   $0x4e6fd62f                             // fadd v15.2d, v17.2d, v15.2d
+	WORD   $0x4e70d650                             // fadd v16.2d, v18.2d, v16.2d
+	VBIT   V13.B16, V17.B16, V15.B16               // col where rank < below, else col + m
+	VBIT   V14.B16, V18.B16, V16.B16
+	VST1.P [V15.D2, V16.D2], 32(R7)
 	SUBS   $1, R4, R4
 	BNE    loop
 
@@ -1148,16 +1187,25 @@ vectors:
 	CBZ R4, reduce
 
 vector:
-	VLD1.P 16(R0), [V1.S4]        // h[j : j+4]
-	VLD1.P 16(R5), [V5.S4]        // g[j : j+4]
-	VLD1.P 16(R2), [V9.S4]        // rank[j : j+4]
-	WORD   $0x6e25dc21            // fmul v1.4s, v1.4s, v5.4s
-	WORD   $0x4ea93409            // cmgt v9.4s, v0.4s, v9.4s
-	VAND   V1.B16, V9.B16, V9.B16 // m where rank < below, else +0
-	WORD   $0x0e61792d            // fcvtl v13.2d, v9.2s
-	WORD   $0x4e61792e            // fcvtl2 v14.2d, v9.4s
-	WORD   $0x4e6dd718            // fadd v24.2d, v24.2d, v13.2d
-	WORD   $0x4e6ed739            // fadd v25.2d, v25.2d, v14.2d
+	VLD1.P 16(R0), [V1.S4]           // h[j : j+4]
+	VLD1.P 16(R5), [V5.S4]           // g[j : j+4]
+	VLD1.P 16(R2), [V9.S4]           // rank[j : j+4]
+	WORD   $0x6e25dc21               // fmul v1.4s, v1.4s, v5.4s
+	WORD   $0x4ea93409               // cmgt v9.4s, v0.4s, v9.4s
+	WORD   $0x0f20a52d               // sxtl v13.2d, v9.2s
+	WORD   $0x4f20a52e               // sxtl2 v14.2d, v9.4s
+	WORD   $0x0e61782f               // fcvtl v15.2d, v1.2s
+	WORD   $0x4e617830               // fcvtl2 v16.2d, v1.4s
+	VAND   V13.B16, V15.B16, V5.B16  // m where rank < below, else +0
+	VAND   V14.B16, V16.B16, V9.B16
+	WORD   $0x4e65d718               // fadd v24.2d, v24.2d, v5.2d
+	WORD   $0x4e69d739               // fadd v25.2d, v25.2d, v9.2d
+	VLD1.P 32(R6), [V17.D2, V18.D2]  // col[j : j+4]
+	WORD   $0x4e6fd62f               // fadd v15.2d, v17.2d, v15.2d
+	WORD   $0x4e70d650               // fadd v16.2d, v18.2d, v16.2d
+	VBIT   V13.B16, V17.B16, V15.B16 // col where rank < below, else col + m
+	VBIT   V14.B16, V18.B16, V16.B16
+	VST1.P [V15.D2, V16.D2], 32(R7)
 	SUBS   $1, R4, R4
 	BNE    vector
 
@@ -1172,7 +1220,7 @@ reduce:
 	WORD $0x4e79d718 // fadd v24.2d, v24.2d, v25.2d
 	WORD $0x7e70db18 // faddp d24, v24.2d
 
-	// The last len mod 4 elements, one by one.
+	// The last len mod 4 entries, one by one.
 	AND $3, R1, R1
 	CBZ R1, done
 
@@ -1180,18 +1228,25 @@ tail:
 	MOVW.P  4(R2), R4    // rank[j] (sign-extended)
 	FMOVS.P 4(R0), F1    // h[j]
 	FMOVS.P 4(R5), F2    // g[j]
-	CMP     R3, R4
-	BGE     next         // if rank[j] >= below: skip
 	FMULS   F2, F1, F1   // m = h·g in float32
 	FCVTSD  F1, F1
+	CMP     R3, R4
+	BGE     column       // if rank[j] >= below: to col[j]
 	FADDD   F1, F24, F24
+	B       next
+
+column:
+	FMOVD (R6), F2
+	FADDD F1, F2, F2 // col[j] + m
+	FMOVD F2, (R6)
 
 next:
+	ADD  $8, R6, R6
 	SUBS $1, R1, R1
 	BNE  tail
 
 done:
-	FMOVD F24, ret+80(FP)
+	FMOVD F24, ret+104(FP)
 	RET
 
 // func readSumNEON(x []float32) float32
@@ -1305,12 +1360,10 @@ loop:
 	VLD1.P 32(R2), [V6.S4, V7.S4]   // mask[j : j+8]
 	VLD1.P 32(R3), [V8.S4, V9.S4]   // hd[j : j+8]
 	VLD1.P 32(R4), [V10.S4, V11.S4] // gd[j : j+8]
+	WORD   $0x0e6178ce              // fcvtl v14.2d, v6.2s
 	WORD   $0x0e61784c              // fcvtl v12.2d, v2.2s
 	WORD   $0x0e61788d              // fcvtl v13.2d, v4.2s
-	WORD   $0x0e6178ce              // fcvtl v14.2d, v6.2s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
-	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
 	WORD   $0x0e61794f              // fcvtl v15.2d, v10.2s
 	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
@@ -1319,14 +1372,14 @@ loop:
 	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
 	WORD   $0x4e71d75a              // fadd v26.2d, v26.2d, v17.2d
 	VFMLA  V14.D2, V17.D2, V27.D2   // Σ w·mask
+	WORD   $0x4e6178ce              // fcvtl2 v14.2d, v6.4s
 	WORD   $0x4e61784c              // fcvtl2 v12.2d, v2.4s
 	WORD   $0x4e61788d              // fcvtl2 v13.2d, v4.4s
-	WORD   $0x4e6178ce              // fcvtl2 v14.2d, v6.4s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
-	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
 	WORD   $0x4e61794f              // fcvtl2 v15.2d, v10.4s
 	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
@@ -1335,14 +1388,14 @@ loop:
 	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
 	WORD   $0x4e71d7de              // fadd v30.2d, v30.2d, v17.2d
 	VFMLA  V14.D2, V17.D2, V31.D2   // Σ w·mask
+	WORD   $0x0e6178ee              // fcvtl v14.2d, v7.2s
 	WORD   $0x0e61786c              // fcvtl v12.2d, v3.2s
 	WORD   $0x0e6178ad              // fcvtl v13.2d, v5.2s
-	WORD   $0x0e6178ee              // fcvtl v14.2d, v7.2s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
-	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
 	WORD   $0x0e61796f              // fcvtl v15.2d, v11.2s
 	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
@@ -1351,14 +1404,14 @@ loop:
 	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
 	WORD   $0x4e71d75a              // fadd v26.2d, v26.2d, v17.2d
 	VFMLA  V14.D2, V17.D2, V27.D2   // Σ w·mask
+	WORD   $0x4e6178ee              // fcvtl2 v14.2d, v7.4s
 	WORD   $0x4e61786c              // fcvtl2 v12.2d, v3.4s
 	WORD   $0x4e6178ad              // fcvtl2 v13.2d, v5.4s
-	WORD   $0x4e6178ee              // fcvtl2 v14.2d, v7.4s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
-	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
 	WORD   $0x4e61796f              // fcvtl2 v15.2d, v11.4s
 	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
@@ -1367,6 +1420,8 @@ loop:
 	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
+	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
 	WORD   $0x4e71d7de              // fadd v30.2d, v30.2d, v17.2d
 	VFMLA  V14.D2, V17.D2, V31.D2   // Σ w·mask
 	SUBS   $1, R5, R5
@@ -1385,6 +1440,119 @@ reduce:
 	WORD $0x4e70d58c            // fadd v12.2d, v12.2d, v16.2d
 	WORD $0x4e71d5ad            // fadd v13.2d, v13.2d, v17.2d
 	VST1 [V12.D2, V13.D2], (R0)
+	RET
+
+// func contractSplitNEON(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *[4]float64)
+// Requires: ASIMD
+// Registers: V0 fg, V1 fh, V2–V9 h, g, hd, gd (two each), V12–V17 widened and
+// products, V18–V21 colV, V22–V25 colW, V28–V31 two sets of Σv, Σw; R0–R3 the
+// inputs, R4 colV, R5 colW, R6 count.
+TEXT ·contractSplitNEON(SB), NOSPLIT, $0-168
+	MOVD h_base+0(FP), R0
+	MOVD g_base+24(FP), R1
+	MOVD hd_base+48(FP), R2
+	MOVD gd_base+72(FP), R3
+	MOVD colV_base+112(FP), R4
+	MOVD colW_base+136(FP), R5
+	MOVD h_len+8(FP), R6
+	MOVD fg+96(FP), R7
+	VDUP R7, V0.D2
+	MOVD fh+104(FP), R7
+	VDUP R7, V1.D2
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+	// Iterations of 8 entries.
+	LSR $3, R6, R6
+	CBZ R6, reduce
+
+loop:
+	VLD1.P 32(R0), [V2.S4, V3.S4]                   // h[j : j+8]
+	VLD1.P 32(R1), [V4.S4, V5.S4]                   // g[j : j+8]
+	VLD1.P 32(R2), [V6.S4, V7.S4]                   // hd[j : j+8]
+	VLD1.P 32(R3), [V8.S4, V9.S4]                   // gd[j : j+8]
+	VLD1   (R4), [V18.D2, V19.D2, V20.D2, V21.D2]   // colV[j : j+8]
+	VLD1   (R5), [V22.D2, V23.D2, V24.D2, V25.D2]   // colW[j : j+8]
+	WORD   $0x0e61784c                              // fcvtl v12.2d, v2.2s
+	WORD   $0x0e61788d                              // fcvtl v13.2d, v4.2s
+	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x0e61790f                              // fcvtl v15.2d, v8.2s
+	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x0e6178cf                              // fcvtl v15.2d, v6.2s
+	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d79c                              // fadd v28.2d, v28.2d, v16.2d
+	WORD   $0x4e71d7bd                              // fadd v29.2d, v29.2d, v17.2d
+	WORD   $0x4e70d652                              // fadd v18.2d, v18.2d, v16.2d
+	WORD   $0x4e71d6d6                              // fadd v22.2d, v22.2d, v17.2d
+	WORD   $0x4e61784c                              // fcvtl2 v12.2d, v2.4s
+	WORD   $0x4e61788d                              // fcvtl2 v13.2d, v4.4s
+	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x4e61790f                              // fcvtl2 v15.2d, v8.4s
+	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x4e6178cf                              // fcvtl2 v15.2d, v6.4s
+	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d7de                              // fadd v30.2d, v30.2d, v16.2d
+	WORD   $0x4e71d7ff                              // fadd v31.2d, v31.2d, v17.2d
+	WORD   $0x4e70d673                              // fadd v19.2d, v19.2d, v16.2d
+	WORD   $0x4e71d6f7                              // fadd v23.2d, v23.2d, v17.2d
+	WORD   $0x0e61786c                              // fcvtl v12.2d, v3.2s
+	WORD   $0x0e6178ad                              // fcvtl v13.2d, v5.2s
+	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x0e61792f                              // fcvtl v15.2d, v9.2s
+	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x0e6178ef                              // fcvtl v15.2d, v7.2s
+	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d79c                              // fadd v28.2d, v28.2d, v16.2d
+	WORD   $0x4e71d7bd                              // fadd v29.2d, v29.2d, v17.2d
+	WORD   $0x4e70d694                              // fadd v20.2d, v20.2d, v16.2d
+	WORD   $0x4e71d718                              // fadd v24.2d, v24.2d, v17.2d
+	WORD   $0x4e61786c                              // fcvtl2 v12.2d, v3.4s
+	WORD   $0x4e6178ad                              // fcvtl2 v13.2d, v5.4s
+	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
+	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
+	WORD   $0x4e61792f                              // fcvtl2 v15.2d, v9.4s
+	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
+	WORD   $0x4e6178ef                              // fcvtl2 v15.2d, v7.4s
+	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
+	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
+	WORD   $0x4e70d7de                              // fadd v30.2d, v30.2d, v16.2d
+	WORD   $0x4e71d7ff                              // fadd v31.2d, v31.2d, v17.2d
+	WORD   $0x4e70d6b5                              // fadd v21.2d, v21.2d, v16.2d
+	WORD   $0x4e71d739                              // fadd v25.2d, v25.2d, v17.2d
+	VST1.P [V18.D2, V19.D2, V20.D2, V21.D2], 64(R4)
+	VST1.P [V22.D2, V23.D2, V24.D2, V25.D2], 64(R5)
+	SUBS   $1, R6, R6
+	BNE    loop
+
+	// Fold the sets and the lanes, then add Σv to s[0] and Σw to s[2].
+reduce:
+	WORD  $0x4e7ed79c   // fadd v28.2d, v28.2d, v30.2d
+	WORD  $0x4e7fd7bd   // fadd v29.2d, v29.2d, v31.2d
+	WORD  $0x7e70db9c   // faddp d28, v28.2d
+	WORD  $0x7e70dbbd   // faddp d29, v29.2d
+	MOVD  s+160(FP), R0
+	FMOVD 0(R0), F15
+	FADDD F28, F15, F15
+	FMOVD F15, 0(R0)
+	FMOVD 16(R0), F15
+	FADDD F29, F15, F15
+	FMOVD F15, 16(R0)
 	RET
 
 // func gemvNEON_1x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)

@@ -74,3 +74,41 @@ func BenchmarkMatmul(b *testing.B) {
 		})
 	}
 }
+
+// splitBenchLen is the row length of the split kernels' benchmarks: a
+// row of a 1024-channel layer's upper triangle, from its start.
+const splitBenchLen = 1024
+
+// BenchmarkLowerSplitKernel times one kernel's lowerSplit on a row of
+// splitBenchLen entries on one core, half of them ranked below: bytes are
+// those read and written (h, g, rank, col in and out: 28 an entry).
+func BenchmarkLowerSplitKernel(b *testing.B) {
+	const n = splitBenchLen
+	ForEachKernelB(b, "", func(b *testing.B, k KernelInfo) {
+		r := newRand(47)
+		c := newLowerSplitCase(r, n, n/2, func() float32 { return float32(r.NormFloat64()) })
+		b.SetBytes(28 * n)
+		for b.Loop() {
+			k.kernel.lowerSplit(c.h, c.g, c.rank, c.below, c.col)
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+	})
+}
+
+// BenchmarkContractSplitKernel times one kernel's contractSplit on a row
+// of splitBenchLen entries on one core: bytes are those read and written
+// (h, g and the diagonals, colV and colW in and out: 48 an entry).
+func BenchmarkContractSplitKernel(b *testing.B) {
+	const n = splitBenchLen
+	ForEachKernelB(b, "", func(b *testing.B, k KernelInfo) {
+		r := newRand(53)
+		h, g, hd, gd := splitRow(n, func() float32 { return float32(r.NormFloat64()) })
+		colV, colW := make([]float64, n), make([]float64, n)
+		b.SetBytes(48 * n)
+		var s sums
+		for b.Loop() {
+			k.kernel.contractSplit(h, g, hd, gd, 0.75, 1.5, colV, colW, &s)
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+	})
+}

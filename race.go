@@ -28,7 +28,8 @@ func init() {
 // memory to the race detector before calling the kernel.
 func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
-	eval, gemm, gemmAcc, lowerSum, readSum, contract := k.eval, k.gemm, k.gemmAcc, k.lowerSum, k.readSum, k.contract
+	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
+	lowerSplit, contract, contractSplit := k.lowerSplit, k.contract, k.contractSplit
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -52,14 +53,16 @@ func raceWrap(k *kernel) {
 		raceWriteTile(c, ldc, m, n)
 		gemmAcc(a, w, depth, c, ldc, m, n)
 	}
-	if lowerSum == nil { // a tail kernel: eval, gemm and gemmAcc only
+	if lowerSplit == nil { // a tail kernel: eval, gemm and gemmAcc only
 		return
 	}
-	k.lowerSum = func(h, g []float32, rank []int32, below int32) float64 {
+	k.lowerSplit = func(h, g []float32, rank []int32, below int32, col []float64) float64 {
+		n := len(h)
 		raceRead(h)
-		raceRead(g[:len(h)])
-		raceRead(rank[:len(h)])
-		return lowerSum(h, g, rank, below)
+		raceRead(g[:n])
+		raceRead(rank[:n])
+		raceWrite(col[:n])
+		return lowerSplit(h, g, rank, below, col)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)
@@ -74,6 +77,17 @@ func raceWrap(k *kernel) {
 		raceRead(gd[:n])
 		raceWrite(s[:])
 		contract(h, g, mask, hd, gd, fg, fh, s)
+	}
+	k.contractSplit = func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
+		n := len(h)
+		raceRead(h)
+		raceRead(g[:n])
+		raceRead(hd[:n])
+		raceRead(gd[:n])
+		raceWrite(colV[:n])
+		raceWrite(colW[:n])
+		raceWrite(s[:])
+		contractSplit(h, g, hd, gd, fg, fh, colV, colW, s)
 	}
 	k.widenBF16, k.widenF16 = raceWiden(k.widenBF16), raceWiden(k.widenF16)
 	for i := range k.gemv32 {

@@ -16,11 +16,11 @@ const contractBlock = 8
 // (kernel.go; the reference is contractGeneric in kernel_generic.go). A
 // step widens f64Lanes entries of h, g, mask, hd and gd straight from memory
 // (VCVTPS2PD m→register) and forms v = h·g and w = fg·(h·h·gd) +
-// fh·(g·g·hd); four accumulators take Σv, Σv·mask, Σw, Σw·mask. A step is
-// about 17 vector operations into four chains, so the chains never wait on
-// the add latency. An iteration is contractBlock entries (one AVX-512 step,
-// two AVX2 steps); the caller contracts the rest (len mod contractBlock) in
-// Go, so nothing at or past len(h) is read.
+// fh·(g·g·hd) (contractRow.terms); four accumulators take Σv, Σv·mask, Σw,
+// Σw·mask. A step is about 17 vector operations into four chains, so the
+// chains never wait on the add latency. An iteration is contractBlock
+// entries (one AVX-512 step, two AVX2 steps); the caller contracts the rest
+// (len mod contractBlock) in Go, so nothing at or past len(h) is read.
 func (x *isa) contract(c *build.Context) {
 	name := "contract" + x.name
 	leafFunction(c, name, contractSig,
@@ -30,65 +30,145 @@ func (x *isa) contract(c *build.Context) {
 		"contractGeneric in kernel_generic.go.",
 	)
 	c.Commentf("Register budget: 4 sums + fg, fh + 6 temporaries = 12 %s.", x.regName())
-	ptr := func(name string) reg.GPVirtual { return c.Load(c.Param(name).Base(), c.GP64()).(reg.GPVirtual) }
-	h, g, mask, hd, gd := ptr("h"), ptr("g"), ptr("mask"), ptr("hd"), ptr("gd")
-	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
-	fg, fh := x.vec(c), x.vec(c)
+	r := x.contractRow(c)
+	mask := ptr(c, "mask")
+	var acc [4]reg.VecVirtual
+	for i := range acc {
+		acc[i] = x.vec(c)
+		x.zero(c, acc[i])
+	}
+	r.loop(c, x, []reg.GPVirtual{mask}, nil, func(off int) {
+		mv := x.vec(c)
+		c.VCVTPS2PD(Mem{Base: mask}.Offset(off), mv)
+		v, w := r.terms(c, x, off)
+		c.VADDPD(v, acc[0], acc[0])
+		c.VFMADD231PD(mv, v, acc[1])
+		c.VADDPD(w, acc[2], acc[2])
+		c.VFMADD231PD(mv, w, acc[3])
+	})
+	x.reduce(c, acc, Mem{Base: c.Load(c.Param("s"), c.GP64())})
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// contractSplit emits contractSplit<ISA>, the contractSplitFunc of the
+// instruction set (kernel.go; the reference is contractSplitGeneric in
+// kernel_generic.go): contract's v and w, the same arithmetic in the same
+// order (contractRow.terms), without the mask, summed into two accumulators
+// (Σv, Σw) and added to colV and colW entry by entry: VADDPD from memory
+// and a full store per vector of each. A step is about 17 vector
+// operations into two chains. Lengths as for contract.
+func (x *isa) contractSplit(c *build.Context) {
+	name := "contractSplit" + x.name
+	leafFunction(c, name, contractSplitSig,
+		fmt.Sprintf("%s adds to s[0] Σ v and to s[2] Σ w with v = h·g and", name),
+		"w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j],",
+		fmt.Sprintf("with %s; len(h) a multiple of %d. It implements", x.title, contractBlock),
+		"contractSplitFunc (kernel.go); refer to contractSplitGeneric in kernel_generic.go.",
+	)
+	c.Commentf("Register budget: 2 sums + fg, fh + 4 temporaries = 8 %s.", x.regName())
+	r := x.contractRow(c)
+	colV, colW := ptr(c, "colV"), ptr(c, "colW")
+	sv, sw := x.vec(c), x.vec(c)
+	x.zero(c, sv)
+	x.zero(c, sw)
+	r.loop(c, x, nil, []reg.GPVirtual{colV, colW}, func(off int) {
+		v, w := r.terms(c, x, off)
+		c.VADDPD(v, sv, sv)
+		c.VADDPD(w, sw, sw)
+		for _, a := range []struct {
+			col reg.GPVirtual
+			v   reg.VecVirtual
+		}{{colV, v}, {colW, w}} {
+			m := Mem{Base: a.col}.Offset(2 * off)
+			c.VADDPD(m, a.v, a.v) // col + v, col + w
+			c.VMOVUPD(a.v, m)
+		}
+	})
+	s := c.Load(c.Param("s"), c.GP64())
+	for i, v := range []reg.VecVirtual{sv, sw} {
+		m := Mem{Base: s}.Offset(16 * i) // s[0], s[2]
+		t := fold(c, v)
+		c.VADDSD(m, t, t)
+		c.VMOVSD(t, m)
+	}
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// ptr loads the base of the slice parameter name.
+func ptr(c *build.Context, name string) reg.GPVirtual {
+	return c.Load(c.Param(name).Base(), c.GP64()).(reg.GPVirtual)
+}
+
+// A contractRow holds what contract and contractSplit share: the pointers
+// to h, g and the diagonals, the length and the broadcast factors.
+type contractRow struct {
+	h, g, hd, gd, n reg.GPVirtual
+	fg, fh          reg.VecVirtual
+}
+
+// contractRow loads the shared parameters.
+func (x *isa) contractRow(c *build.Context) *contractRow {
+	r := &contractRow{h: ptr(c, "h"), g: ptr(c, "g"), hd: ptr(c, "hd"), gd: ptr(c, "gd")}
+	r.n = c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
+	r.fg, r.fh = x.vec(c), x.vec(c)
 	if x.lanes == 16 {
 		// From a general register: go vet's asmdecl check takes the
 		// memory form's operand for the vector's size.
 		for _, b := range []struct {
 			name string
 			v    reg.VecVirtual
-		}{{"fg", fg}, {"fh", fh}} {
-			r := c.GP64()
-			c.MOVQ(addr(c.Param(b.name)), r)
-			c.VPBROADCASTQ(r, b.v)
+		}{{"fg", r.fg}, {"fh", r.fh}} {
+			t := c.GP64()
+			c.MOVQ(addr(c.Param(b.name)), t)
+			c.VPBROADCASTQ(t, b.v)
 		}
 	} else {
-		c.VBROADCASTSD(addr(c.Param("fg")), fg)
-		c.VBROADCASTSD(addr(c.Param("fh")), fh)
+		c.VBROADCASTSD(addr(c.Param("fg")), r.fg)
+		c.VBROADCASTSD(addr(c.Param("fh")), r.fh)
 	}
-	var acc [4]reg.VecVirtual
-	for i := range acc {
-		acc[i] = x.vec(c)
-		x.zero(c, acc[i])
-	}
-	// step contracts the f64Lanes entries at byte offset off.
-	step := func(off int) {
-		hv, gv, mv, t, v, w := x.vec(c), x.vec(c), x.vec(c), x.vec(c), x.vec(c), x.vec(c)
-		c.VCVTPS2PD(Mem{Base: h}.Offset(off), hv)
-		c.VCVTPS2PD(Mem{Base: g}.Offset(off), gv)
-		c.VCVTPS2PD(Mem{Base: mask}.Offset(off), mv)
-		c.VMULPD(gv, hv, v) // v = h·g
-		c.VADDPD(v, acc[0], acc[0])
-		c.VFMADD231PD(mv, v, acc[1])
-		c.VMULPD(hv, hv, hv)
-		c.VCVTPS2PD(Mem{Base: gd}.Offset(off), t)
-		c.VMULPD(t, hv, hv) // h²·gd
-		c.VMULPD(gv, gv, gv)
-		c.VCVTPS2PD(Mem{Base: hd}.Offset(off), t)
-		c.VMULPD(t, gv, gv) // g²·hd
-		c.VMULPD(fg, hv, w)
-		c.VFMADD231PD(fh, gv, w) // w = fg·h²·gd + fh·g²·hd
-		c.VADDPD(w, acc[2], acc[2])
-		c.VFMADD231PD(mv, w, acc[3])
-	}
+	return r
+}
+
+// loop emits the iterations of contractBlock entries: step(off) for each
+// vector's byte offset off in the float32 rows, then h, g, the diagonals,
+// the float32 rows rows32 and the float64 rows rows64 advance.
+func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirtual, step func(off int)) {
 	c.Commentf("Iterations of %d entries.", contractBlock)
-	c.SHRQ(U8(3), n)
+	c.SHRQ(U8(3), r.n)
 	c.JZ(LabelRef("reduce"))
 	c.Label("loop")
 	for off := 0; off < 4*contractBlock; off += 4 * x.f64Lanes() {
 		step(off)
 	}
-	for _, p := range []reg.GPVirtual{h, g, mask, hd, gd} {
+	for _, p := range append([]reg.GPVirtual{r.h, r.g, r.hd, r.gd}, rows32...) {
 		c.ADDQ(U32(4*contractBlock), p)
 	}
-	c.DECQ(n)
+	for _, p := range rows64 {
+		c.ADDQ(U32(8*contractBlock), p)
+	}
+	c.DECQ(r.n)
 	c.JNZ(LabelRef("loop"))
-
 	c.Label("reduce")
-	x.reduce(c, acc, Mem{Base: c.Load(c.Param("s"), c.GP64())})
-	c.VZEROUPPER()
-	c.RET()
+}
+
+// terms widens the f64Lanes entries at byte offset off of h, g, gd and hd
+// (VCVTPS2PD from memory) and returns v = h·g and w = fg·(h·h·gd) +
+// fh·(g·g·hd), in that order of operations.
+func (r *contractRow) terms(c *build.Context, x *isa, off int) (v, w reg.VecVirtual) {
+	hv, gv, t := x.vec(c), x.vec(c), x.vec(c)
+	v, w = x.vec(c), x.vec(c)
+	c.VCVTPS2PD(Mem{Base: r.h}.Offset(off), hv)
+	c.VCVTPS2PD(Mem{Base: r.g}.Offset(off), gv)
+	c.VMULPD(gv, hv, v) // v = h·g
+	c.VMULPD(hv, hv, hv)
+	c.VCVTPS2PD(Mem{Base: r.gd}.Offset(off), t)
+	c.VMULPD(t, hv, hv) // h²·gd
+	c.VMULPD(gv, gv, gv)
+	c.VCVTPS2PD(Mem{Base: r.hd}.Offset(off), t)
+	c.VMULPD(t, gv, gv) // g²·hd
+	c.VMULPD(r.fg, hv, w)
+	c.VFMADD231PD(r.fh, gv, w) // w = fg·h²·gd + fh·g²·hd
+	return v, w
 }

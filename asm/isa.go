@@ -9,7 +9,7 @@ import (
 // An isa is one x86 vector instruction set as the kernels use it: the width
 // of its registers and the few instructions that differ between VEX (AVX2)
 // and EVEX (AVX-512) encodings. Everything else is written once, in terms of
-// these, by the generators in eval.go, gemm.go, peak.go and lowersum.go.
+// these, by the generators in eval.go, gemm.go, peak.go, lowersplit.go and contract.go.
 type isa struct {
 	name  string // in kernel names: evalAVX2_6x16
 	title string // in doc comments

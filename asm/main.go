@@ -8,7 +8,7 @@
 // # Algorithm and layout
 //
 // The Go reference for every kernel here is kernel_generic.go; kernel.go
-// states the contracts (evalFunc, gemmFunc, gemmAccFunc, lowerSumFunc). A
+// states the contracts (evalFunc, gemmFunc, gemmAccFunc, lowerSplitFunc, ...). A
 // kernel owns one register tile of MR tokens × NR outputs. The activations
 // come packed in panels of MR (row p of a holds the MR tokens' values of
 // channel idx[p], kept channels first), the weight in panels of NR (row c
@@ -34,19 +34,25 @@
 //   - peak runs independent register-only FMAs to measure the limit.
 //   - readSum (readSumFunc) sums a buffer with full-width loads, each into
 //     one of 8 accumulators, for MeasureBandwidth (readsum.go).
-//   - lowerSum (lowerSumFunc, the sweep's row reduction) adds m = h[j]·g[j]
-//     (VMULPS) for rank[j] < below in float64: the signed compare makes a
-//     mask, m is ANDed with it in float32 (AVX2: VPCMPGTD and VANDPS on
-//     XMM, 4 a step) or added under it (AVX-512: VPCMPGTD into K, 16 a
-//     block, the two halves widened and added under the low and high byte),
-//     widened with VCVTPS2PD and summed in independent accumulators
-//     (lowersum.go). Tails: whole steps or blocks, then AVX2 adds the last
-//     len mod 4 one by one and AVX-512 does one block under a count mask
-//     with masked loads.
+//   - lowerSplit (lowerSplitFunc, the sweep's split of a row segment of
+//     H⊙G) forms m = h[j]·g[j] (VMULPS), widens it and adds it to the
+//     row's float64 accumulators where rank[j] < below and to col[j]
+//     elsewhere: AVX2 compares rank (widened, VCVTDQ2PD) with below in
+//     float64 lanes (VCMPPD), ANDs m for the row and blends col back
+//     (VBLENDVPD) where the row takes m, 4 a step; AVX-512 compares into
+//     K (VPCMPGTD, KNOTW for the complement), 16 a block, and adds each
+//     widened half under the mask to an accumulator and under the
+//     complement to col (merge masking). Tails: whole steps or blocks,
+//     then AVX2 does the last len mod 4 one by one and AVX-512 one block
+//     under a count mask with masked loads and stores (lowersplit.go).
 //   - contract (contractFunc, the Gram path's H⊙G row contraction) widens
 //     h, g, mask and the diagonals with VCVTPS2PD from memory and sums
 //     h·g and the rounding-error proxies, plain and masked, in float64
 //     (contract.go); lengths are whole blocks of 8, the caller does the rest.
+//   - contractSplit (contractSplitFunc, the sweep's contraction of the
+//     upper triangle's rows) forms the same v = h·g and proxy w in the same
+//     order, sums them unmasked and adds them to colV and colW (VADDPD
+//     from memory, full stores); lengths as for contract (contract.go).
 //
 // # Register budgets
 //
@@ -55,9 +61,11 @@
 //	tails: AVX2 4×16 (8 + 2 + 1 = 11 YMM), AVX512 8×32 (16 + 2 + 1 = 19 ZMM)
 //	eval epilogue (both): NR/(lanes/2) = 4 bias + 2×4 float64 sums +
 //	3 temporaries = 15 registers; the sums reuse accumulator registers
-//	lowerSum AVX2:   4 accumulators + below + 3 temporaries = 8 YMM
-//	lowerSum AVX512: 4 accumulators + below + 4 temporaries = 9 ZMM, 4 K
+//	lowerSplit AVX2:   4 accumulators + below + 3 temporaries = 8 YMM
+//	lowerSplit AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
+//	                   (6 K in the tail)
 //	contract (both): 4 sums + fg, fh + 6 temporaries
+//	contractSplit (both): 2 sums + fg, fh + 4 temporaries
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
 // give the accumulators enough independent chains to cover the FMA latency
@@ -72,8 +80,10 @@
 // address and the epilogue fits only one set of sums); the AVX-512 shapes
 // tie, and 14×32 loads the fewest bytes per flop, which matters once the
 // panels come from L2 or beyond. Unrolling the K loop changed nothing, so
-// unroll is 1. lowerSum is bound by the vector ports, not by add latency,
-// so 4 accumulators suffice. The measurements are in the commit history.
+// unroll is 1. lowerSum, which lowerSplit replaced, was bound by the vector
+// ports, not by add latency, with 4 accumulators; lowerSplit adds column
+// loads and stores on top, so 4 still suffice. The measurements are in the
+// commit history.
 //
 // Each instruction set also has a tail tile of fewer rows and the same NR
 // (eval, gemm and gemmAcc only), which the library runs on a batch's last
@@ -95,7 +105,7 @@ import (
 )
 
 // shapes lists the register tiles generated for each instruction set, and
-// the accumulators of its lowerSum.
+// the accumulators of its lowerSplit.
 var shapes = []struct {
 	isa    *isa
 	mr, nr int
@@ -107,7 +117,7 @@ var shapes = []struct {
 	// 14 (140 rows, 9% of the work on padding).
 	tailMR, tailBcasts int
 	chains             int // FMA chains of the peak kernel
-	sums               int // float64 accumulators of lowerSum
+	sums               int // float64 accumulators of lowerSplit
 	reads              int // float32 accumulators of readSum
 	gemvT              int // the most tokens of a small-T kernel (gemv.go)
 
@@ -151,24 +161,25 @@ func main() {
 		tail.gemm(gemmSet)
 		tail.gemm(gemmAdd)
 		flops := s.isa.peak(c, s.chains)
-		s.isa.lowerSum(c, s.sums)
+		s.isa.lowerSplit(c, s.sums)
 		s.isa.readSum(c, s.reads)
 		s.isa.contract(c)
+		s.isa.contractSplit(c)
 		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
-				lowerSum: "lowerSum" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
-				contract: "contract" + s.isa.name,
-				gemv32:   gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
+				lowerSplit: "lowerSplit" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
+				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name,
+				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
 			tailMR:    s.tailMR,
 			tail:      kernelFuncs{eval: tail.kernelName("eval"), gemm: tail.kernelName(gemmSet.kind), gemmAcc: tail.kernelName(gemmAdd.kind)},
 			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs,
 		})
-		// gemmAcc runs gemm's loop; lowerSum, readSum and contract are not FMA kernels.
+		// gemmAcc runs gemm's loop; lowerSplit, readSum and the contracts are not FMA kernels.
 		stem := strings.ToLower(s.isa.name) + "_"
 		loops = append(loops, mcaLoop{t.kernelName("eval"), stem + "eval"},
 			mcaLoop{t.kernelName("gemm"), stem + "gemm"}, mcaLoop{"peak" + s.isa.name, stem + "peak"})

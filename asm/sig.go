@@ -31,8 +31,8 @@ var lib = func() *types.Package {
 	return pkg
 }()
 
-// Signatures of the kernel kinds (see evalFunc, gemmFunc, gemmAccFunc and
-// lowerSumFunc in kernel.go).
+// Signatures of the kernel kinds (see evalFunc, gemmFunc, gemmAccFunc,
+// lowerSplitFunc and the others in kernel.go).
 const (
 	evalSig    = "func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)"
 	gemmSig    = "func(a, w []float32, k int, bias, c []float32, ldc, m, n int)"
@@ -42,9 +42,10 @@ const (
 	gemv16Sig  = "func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)"
 	widen16Sig = "func(dst []float32, src []uint16)"
 
-	lowerSumSig = "func(h, g []float32, rank []int32, below int32) float64"
-	readSumSig  = "func(x []float32) float32"
-	contractSig = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
+	lowerSplitSig    = "func(h, g []float32, rank []int32, below int32, col []float64) float64"
+	readSumSig       = "func(x []float32) float32"
+	contractSig      = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
+	contractSplitSig = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed

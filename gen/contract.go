@@ -18,20 +18,11 @@ const contractBlock = 8
 // is read.
 func contractKernel() *kernelFunc {
 	const (
-		fg, fh = vreg(0), vreg(1)
-		loaded = vreg(2) // h V2–V3, g V4–V5, mask V6–V7, hd V8–V9, gd V10–V11
-		hw, gw = vreg(12), vreg(13)
-		mw, tw = vreg(14), vreg(15)
-		pw, ww = vreg(16), vreg(17)
+		loaded = vreg(2)  // h V2–V3, g V4–V5, mask V6–V7, hd V8–V9, gd V10–V11
+		mw     = vreg(14) // the widened mask
 		accs   = vreg(24) // set s: V24+4s … V27+4s
 	)
-	src := func(input, group int) vreg { return loaded + vreg(2*input+group/2) }
-	widen := func(d vreg, input, group int) word {
-		if group%2 == 0 {
-			return fcvtl(d, src(input, group))
-		}
-		return fcvtl2(d, src(input, group))
-	}
+	widen := func(d vreg, input, group int) word { return widenGroup(d, loaded, input, group) }
 	f := &kernelFunc{
 		name: "contractNEON",
 		doc: []string{
@@ -47,44 +38,17 @@ func contractKernel() *kernelFunc {
 			{"hd", "[]float32"}, {"gd", "[]float32"}, {"fg", "float64"}, {"fh", "float64"}, {"s", "*[4]float64"}},
 	}
 	f.body = func(a *asm) {
-		for i, name := range []string{"h", "g", "mask", "hd", "gd"} {
-			a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, "base"), i))
-		}
-		a.ins("MOVD", f.arg("h", "len")+", R5")
-		for i, name := range []string{"fg", "fh"} {
-			a.ins("MOVD", f.arg(name, "")+", R6")
-			a.ins("VDUP", fmt.Sprintf("R6, %s", vreg(i).D2()))
-		}
-		for v := accs; v < accs+8; v++ {
-			a.ins("VEOR", fmt.Sprintf("%s, %s, %s", v.B16(), v.B16(), v.B16()))
-		}
-		a.comment("Iterations of %d entries.", contractBlock)
-		a.ins("LSR", "$3, R5, R5")
-		a.ins("CBZ", "R5, reduce")
-		a.label("loop")
-		for i, name := range []string{"h", "g", "mask", "hd", "gd"} {
-			a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", i, regList(src(i, 0), 2, vreg.S4)), name+"[j : j+8]")
-		}
+		contractStart(a, f, []string{"h", "g", "mask", "hd", "gd"}, nil, loaded, accs, 8)
 		for group := range 4 {
 			acc := func(i int) vreg { return accs + vreg(4*(group%2)+i) }
-			a.word(widen(hw, 0, group))
-			a.word(widen(gw, 1, group))
 			a.word(widen(mw, 2, group))
-			a.word(fmulD2(pw, hw, gw))
+			contractTerms(a, func(d vreg, input int) word { return widen(d, []int{0, 1, 3, 4}[input], group) })
 			a.word(faddD2(acc(0), acc(0), pw))
 			a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", mw.D2(), pw.D2(), acc(1).D2()), "Σ v·mask")
-			a.word(fmulD2(hw, hw, hw))
-			a.word(widen(tw, 4, group))
-			a.word(fmulD2(hw, hw, tw))
-			a.word(fmulD2(gw, gw, gw))
-			a.word(widen(tw, 3, group))
-			a.word(fmulD2(gw, gw, tw))
-			a.word(fmulD2(ww, hw, fg))
-			a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", fh.D2(), gw.D2(), ww.D2()), "w = fg·h²·gd + fh·g²·hd")
 			a.word(faddD2(acc(2), acc(2), ww))
 			a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", mw.D2(), ww.D2(), acc(3).D2()), "Σ w·mask")
 		}
-		a.ins("SUBS", "$1, R5, R5")
+		a.ins("SUBS", "$1, R5, R5") // the count, after the five inputs
 		a.ins("BNE", "loop")
 
 		a.comment("Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.")
@@ -99,6 +63,142 @@ func contractKernel() *kernelFunc {
 		a.word(faddD2(hw, hw, pw))
 		a.word(faddD2(gw, gw, ww))
 		a.ins("VST1", fmt.Sprintf("%s, (R0)", regList(hw, 2, vreg.D2)))
+		a.ins("RET", "")
+	}
+	return f
+}
+
+// contractStart emits the start of contractNEON and contractSplitNEON: the
+// bases of the float32 inputs in, then of the float64 columns cols, into
+// R0, R1, …; in the next register the count of iterations, len(h) /
+// contractBlock (none: on to reduce); fg and fh broadcast into V0, V1;
+// nacc accumulators from acc on zeroed; then the loop label and each
+// input's contractBlock entries loaded into two registers from loaded on.
+func contractStart(a *asm, f *kernelFunc, in, cols []string, loaded, acc vreg, nacc int) {
+	ptrs := append(append([]string(nil), in...), cols...)
+	for i, name := range ptrs {
+		a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, "base"), i))
+	}
+	count, tmp := len(ptrs), len(ptrs)+1
+	a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg("h", "len"), count))
+	for i, name := range []string{"fg", "fh"} {
+		a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, ""), tmp))
+		a.ins("VDUP", fmt.Sprintf("R%d, %s", tmp, vreg(i).D2()))
+	}
+	for v := acc; v < acc+vreg(nacc); v++ {
+		a.ins("VEOR", fmt.Sprintf("%s, %s, %s", v.B16(), v.B16(), v.B16()))
+	}
+	a.comment("Iterations of %d entries.", contractBlock)
+	a.ins("LSR", fmt.Sprintf("$3, R%d, R%d", count, count))
+	a.ins("CBZ", fmt.Sprintf("R%d, reduce", count))
+	a.label("loop")
+	for i, name := range in {
+		a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", i, regList(loaded+vreg(2*i), 2, vreg.S4)), name+"[j : j+8]")
+	}
+}
+
+// The registers contractNEON and contractSplitNEON share: the broadcast
+// factors, the widened h and g of a group of two lanes (squared and scaled
+// in place), a widened diagonal, and the group's v and w.
+const (
+	fg, fh = vreg(0), vreg(1)
+	hw, gw = vreg(12), vreg(13)
+	tw     = vreg(15)
+	pw, ww = vreg(16), vreg(17)
+)
+
+// widenGroup widens group (two lanes: 0, 1 of the first register, 2, 3 of
+// it, then of the second) of input, loaded two registers an input from
+// register loaded on, into d (fcvtl or fcvtl2).
+func widenGroup(d, loaded vreg, input, group int) word {
+	src := loaded + vreg(2*input+group/2)
+	if group%2 == 0 {
+		return fcvtl(d, src)
+	}
+	return fcvtl2(d, src)
+}
+
+// contractTerms emits the arithmetic of one group of two lanes, the same in
+// both kernels: v = h·g into pw and w = fg·((h·h)·gd) + fh·((g·g)·hd) into
+// ww, in that order. widen(d, i) widens the group of h, g, hd or gd (i = 0
+// to 3) into d.
+func contractTerms(a *asm, widen func(d vreg, input int) word) {
+	a.word(widen(hw, 0))
+	a.word(widen(gw, 1))
+	a.word(fmulD2(pw, hw, gw))
+	a.word(fmulD2(hw, hw, hw))
+	a.word(widen(tw, 3))
+	a.word(fmulD2(hw, hw, tw))
+	a.word(fmulD2(gw, gw, gw))
+	a.word(widen(tw, 2))
+	a.word(fmulD2(gw, gw, tw))
+	a.word(fmulD2(ww, hw, fg))
+	a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", fh.D2(), gw.D2(), ww.D2()), "w = fg·h²·gd + fh·g²·hd")
+}
+
+// contractSplitKernel is contractSplitNEON, the contractSplitFunc
+// (kernel.go; the reference is contractSplitGeneric in kernel_generic.go):
+// contractNEON's v and w, the same arithmetic in the same order
+// (contractTerms), without the mask, summed into s[0] and s[2] (s[1] and
+// s[3] are not touched) and added to colV and colW entry by entry. An
+// iteration loads contractBlock entries of h, g, hd and gd (one VLD1 of
+// two registers each) and of colV and colW (one VLD1 of four .2d
+// registers each), takes the inputs in four groups of two lanes, even
+// groups into one pair of accumulators and odd groups into another, adds
+// each group's v and w to its column registers (fadd .2d) and stores the
+// columns whole. The caller does the last len mod contractBlock entries.
+func contractSplitKernel() *kernelFunc {
+	const (
+		loaded = vreg(2)  // h V2–V3, g V4–V5, hd V6–V7, gd V8–V9
+		colV   = vreg(18) // V18–V21
+		colW   = vreg(22) // V22–V25
+		accs   = vreg(28) // set s: Σv V28+2s, Σw V29+2s
+	)
+	f := &kernelFunc{
+		name: "contractSplitNEON",
+		doc: []string{
+			"contractSplitNEON adds to s[0] Σ v and to s[2] Σ w with v = h·g and",
+			"w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j];",
+			"len(h) a multiple of 8: a contractSplitFunc (kernel.go). Refer to",
+			"contractSplitGeneric in kernel_generic.go for the reference.",
+		},
+		comments: []string{
+			"Registers: V0 fg, V1 fh, V2–V9 h, g, hd, gd (two each), V12–V17 widened and",
+			"products, V18–V21 colV, V22–V25 colW, V28–V31 two sets of Σv, Σw; R0–R3 the",
+			"inputs, R4 colV, R5 colW, R6 count.",
+		},
+		params: []param{{"h", "[]float32"}, {"g", "[]float32"}, {"hd", "[]float32"}, {"gd", "[]float32"},
+			{"fg", "float64"}, {"fh", "float64"}, {"colV", "[]float64"}, {"colW", "[]float64"}, {"s", "*[4]float64"}},
+	}
+	f.body = func(a *asm) {
+		contractStart(a, f, []string{"h", "g", "hd", "gd"}, []string{"colV", "colW"}, loaded, accs, 4)
+		a.insc("VLD1", fmt.Sprintf("(R4), %s", regList(colV, 4, vreg.D2)), "colV[j : j+8]")
+		a.insc("VLD1", fmt.Sprintf("(R5), %s", regList(colW, 4, vreg.D2)), "colW[j : j+8]")
+		for group := range 4 {
+			set := accs + vreg(2*(group%2))
+			contractTerms(a, func(d vreg, input int) word { return widenGroup(d, loaded, input, group) })
+			a.word(faddD2(set, set, pw))
+			a.word(faddD2(set+1, set+1, ww))
+			a.word(faddD2(colV+vreg(group), colV+vreg(group), pw))
+			a.word(faddD2(colW+vreg(group), colW+vreg(group), ww))
+		}
+		a.ins("VST1.P", fmt.Sprintf("%s, 64(R4)", regList(colV, 4, vreg.D2)))
+		a.ins("VST1.P", fmt.Sprintf("%s, 64(R5)", regList(colW, 4, vreg.D2)))
+		a.ins("SUBS", "$1, R6, R6") // the count, after the six pointers
+		a.ins("BNE", "loop")
+
+		a.comment("Fold the sets and the lanes, then add Σv to s[0] and Σw to s[2].")
+		a.label("reduce")
+		a.word(faddD2(accs, accs, accs+2))
+		a.word(faddD2(accs+1, accs+1, accs+3))
+		a.word(faddpD(accs, accs))
+		a.word(faddpD(accs+1, accs+1))
+		a.ins("MOVD", f.arg("s", "")+", R0")
+		for i := range 2 {
+			a.ins("FMOVD", fmt.Sprintf("%d(R0), %s", 16*i, tw.F()))
+			a.ins("FADDD", fmt.Sprintf("%s, %s, %s", (accs+vreg(i)).F(), tw.F(), tw.F()))
+			a.ins("FMOVD", fmt.Sprintf("%s, %d(R0)", tw.F(), 16*i))
+		}
 		a.ins("RET", "")
 	}
 	return f

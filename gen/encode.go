@@ -109,3 +109,14 @@ func fcvtl2(d, n vreg) word {
 func fcvtlH(d, n vreg) word {
 	return word{rrr(0x0e217800, d, n, 0), fmt.Sprintf("fcvtl v%d.4s, v%d.4h", d, n)}
 }
+
+// sxtl is sxtl vd.2d, vn.2s (sshll #0): sign-extends lanes 0, 1 of vn to
+// 64 bits, so a .4s compare mask becomes a .2d one.
+func sxtl(d, n vreg) word {
+	return word{rrr(0x0f20a400, d, n, 0), fmt.Sprintf("sxtl v%d.2d, v%d.2s", d, n)}
+}
+
+// sxtl2 is sxtl2 vd.2d, vn.4s (sshll2 #0): sign-extends lanes 2, 3 of vn.
+func sxtl2(d, n vreg) word {
+	return word{rrr(0x4f20a400, d, n, 0), fmt.Sprintf("sxtl2 v%d.2d, v%d.4s", d, n)}
+}

@@ -28,6 +28,10 @@ func TestEncodings(t *testing.T) {
 		{fmulD2(1, 2, 3), 0x6e63dc41, "fmul v1.2d, v2.2d, v3.2d"},
 		{fcvtlH(3, 0), 0x0e217803, "fcvtl v3.4s, v0.4h"},
 		{fmulS4(1, 2, 3), 0x6e23dc41, "fmul v1.4s, v2.4s, v3.4s"},
+		{sxtl(1, 2), 0x0f20a441, "sxtl v1.2d, v2.2s"},
+		{sxtl(5, 6), 0x0f20a4c5, "sxtl v5.2d, v6.2s"},
+		{sxtl2(3, 4), 0x4f20a483, "sxtl2 v3.2d, v4.4s"},
+		{sxtl2(31, 17), 0x4f20a63f, "sxtl2 v31.2d, v17.4s"},
 	} {
 		if tc.w.bits != tc.bits || tc.w.text != tc.text {
 			t.Errorf("got %#08x %q, want %#08x %q", tc.w.bits, tc.w.text, tc.bits, tc.text)

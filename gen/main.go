@@ -42,19 +42,25 @@
 //     the machine's fmla throughput.
 //   - readSumNEON (readSumFunc, readsum.go): VLD1 of four registers and
 //     fadd .4s into 8 accumulators, for MeasureBandwidth.
-//   - lowerSumNEON (lowerSumFunc, the sweep's row reduction, lowersum.go):
-//     SumVecs vectors of h, g and rank a step; fmul .4s forms m = h·g,
-//     cmgt below > rank gives a
-//     mask, AND zeroes the excluded m in float32 (exact), fcvtl/fcvtl2 widen
-//     and fadd .2d adds into 2·SumVecs accumulators. Whole vectors left go
-//     one at a time, then after the pairwise reduction (fadd, faddp) the
-//     last len mod 4 elements one by one (scalar fcvt, fadd), so nothing
-//     at or past len(m) is read.
+//   - lowerSplitNEON (lowerSplitFunc, the sweep's split of a row segment
+//     of H⊙G, lowersplit.go): SumVecs vectors of h, g and rank a step;
+//     fmul .4s forms m = h·g, cmgt below > rank gives a mask, sxtl/sxtl2
+//     widen it to .2d and fcvtl/fcvtl2 widen m; the row's 2·SumVecs
+//     accumulators take m ANDed with the mask (fadd .2d), the column takes
+//     m (fadd .2d on the loaded entries) except where the mask puts the
+//     loaded entries back (bit), and is stored whole. Whole vectors left
+//     go one at a time, then after the pairwise reduction (fadd, faddp)
+//     the last len mod 4 entries one by one (scalar fcvt, fadd), so
+//     nothing at or past len(h) is read or written.
 //   - contractNEON (contractFunc, the Gram path's H⊙G row contraction,
 //     contract.go): 8 entries of h, g, mask and the diagonals an
 //     iteration, widened group by group (fcvtl, fcvtl2), the products in
 //     .2d (fmul, fmla) and the four sums in two sets of accumulators; the
 //     caller does the last len mod 8 entries.
+//   - contractSplitNEON (contractSplitFunc, contract.go): contractNEON's v
+//     and w in the same order, unmasked, into two sets of Σv, Σw, and
+//     added to 8 entries of colV and colW an iteration (VLD1, fadd .2d,
+//     VST1); the caller does the last len mod 8 entries.
 //
 // # Layout
 //
@@ -73,11 +79,12 @@
 //	epilogue V0–V3 temporaries, V4–V7 the float64 sums dd, yy1, yy, y1y1
 //	R0–R12   pointers and counters; R18, R26–R30 are never touched
 //
-// lowerSumNEON (SumVecs = 4): V0 below; V1–V4 h, then m; V5–V8 g; V9–V12
-// rank, then the mask, then the selected m; V13–V20 the widened halves;
-// V24–V31 eight .2d sums; R0–R5 pointers, len, below, count. Its speed has not been measured
-// on arm64 hardware (qemu timings mean nothing): eight independent fadd
-// chains cover a 4-cycle fadd latency at two fadds a cycle.
+// lowerSplitNEON (SumVecs = 4): V0 below; V1–V4 h, then m; V5–V8 g, then
+// the low halves the row takes; V9–V12 rank, then the mask, then the high
+// halves; V13–V18 one vector's masks, widened m and column (.2d); V24–V31
+// eight .2d sums; R0–R7 pointers, len, below, count. Its speed has not been
+// measured on arm64 hardware (qemu timings mean nothing): eight independent
+// fadd chains cover a 4-cycle fadd latency at two fadds a cycle.
 //
 // readSumNEON (ReadSums = 8): V0–V15 loaded (four VLD1.P of four
 // registers a round), V24–V31 the .4s sums; R0 x, R1 blocks. Eight chains
@@ -85,7 +92,7 @@
 //
 // Only base ASIMD is used, so the kernels run on every arm64 CPU (Cortex-A53
 // included). Instructions Go's assembler lacks (fmla by element, fadd, fmul,
-// faddp, fcvtl, fcvtl2, cmgt) are emitted as WORD with the mnemonic beside them.
+// faddp, fcvtl, fcvtl2, cmgt, sxtl, sxtl2) are emitted as WORD with the mnemonic beside them.
 package main
 
 import (
@@ -98,8 +105,8 @@ import (
 	"path/filepath"
 )
 
-// The tile shape of the NEON kernels, and the vectors of 4 elements that
-// one iteration of lowerSumNEON loads (of h, g and rank each), and the
+// The tile shape of the NEON kernels, and the vectors of 4 entries that
+// one iteration of lowerSplitNEON loads (of h, g and rank each), and the
 // accumulators of readSumNEON.
 const (
 	MR = 8
@@ -130,11 +137,11 @@ func main() {
 	}
 	k := neonKernel{
 		eval: evalKernel(sh), gemm: gemmKernel(sh, gemmSet), gemmAcc: gemmKernel(sh, gemmAdd),
-		peak: peakKernel(sh), lowerSum: lowerSumKernel(SumVecs), readSum: readSumKernel(ReadSums),
-		contract: contractKernel(),
+		peak: peakKernel(sh), lowerSplit: lowerSplitKernel(SumVecs), readSum: readSumKernel(ReadSums),
+		contract: contractKernel(), contractSplit: contractSplitKernel(),
 	}
 	k.gemv = gemvKernels()
-	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSum, k.readSum, k.contract}
+	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSplit, k.readSum, k.contract, k.contractSplit}
 	for _, kind := range []string{"gemv", "gemvBF16", "gemvF16", "widenBF16", "widenF16"} {
 		funcs = append(funcs, k.gemv[kind]...)
 	}
@@ -162,7 +169,7 @@ func main() {
 	if *mca == "" {
 		return
 	}
-	// gemmAcc runs gemm's loop; lowerSum is not an FMA kernel.
+	// gemmAcc runs gemm's loop; lowerSplit and the contracts are not FMA kernels.
 	for _, l := range []struct {
 		kind string
 		f    *kernelFunc

@@ -57,12 +57,7 @@ func readSumKernel(accs int) *kernelFunc {
 
 		a.comment("Sum the accumulators pairwise, then the four lanes.")
 		a.label("reduce")
-		for h := accs / 2; h >= 1; h /= 2 {
-			for i := range h {
-				d := accBase + vreg(i)
-				a.word(faddS4(d, d, d+vreg(h)))
-			}
-		}
+		foldTree(a, accBase, accs, faddS4)
 		s := accBase
 		a.word(faddpS4(s, s, s))
 		a.word(faddpS4(s, s, s))
@@ -70,4 +65,16 @@ func readSumKernel(accs int) *kernelFunc {
 		a.ins("RET", "")
 	}
 	return f
+}
+
+// foldTree adds the n accumulators from first on (n a power of two) into
+// first with add, halving: first+i += first+i+h for h = n/2, n/4, …, 1, a
+// tree, so the chains stay independent to the end.
+func foldTree(a *asm, first vreg, n int, add func(d, n, m vreg) word) {
+	for h := n / 2; h >= 1; h /= 2 {
+		for i := range h {
+			d := first + vreg(i)
+			a.word(add(d, d, d+vreg(h)))
+		}
+	}
 }

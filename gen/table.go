@@ -22,13 +22,13 @@ const (
 
 // requires is what the kernels need: base ASIMD only, as the assembler's
 // instructions and the WORD-encoded ones (fmla by element, fadd, faddp,
-// fmul, fcvtl, fcvtl2, cmgt; fcvtl from float16 too) all are.
+// fmul, fcvtl, fcvtl2, cmgt, sxtl, sxtl2; fcvtl from float16 too) all are.
 var requires = []string{"ASIMD"}
 
 // A neonKernel names the NEON functions of the kernel's fields.
 type neonKernel struct {
-	eval, gemm, gemmAcc, lowerSum, readSum, peak, contract *kernelFunc
-	gemv                                                   map[string][]*kernelFunc // by kind (gemvKernels)
+	eval, gemm, gemmAcc, lowerSplit, readSum, peak, contract, contractSplit *kernelFunc
+	gemv                                                                    map[string][]*kernelFunc // by kind (gemvKernels)
 }
 
 // names lists the functions' names, comma-separated.
@@ -47,7 +47,8 @@ func genTable(header string, sh shape, k neonKernel) ([]byte, error) {
 	fmt.Fprintf(&b, `// kernelTable lists the kernel of kernel_arm64.s with the extensions it requires.
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: %d, nr: %d,
-		eval: %s, gemm: %s, gemmAcc: %s, lowerSum: %s, readSum: %s, contract: %s,
+		eval: %s, gemm: %s, gemmAcc: %s, lowerSplit: %s, readSum: %s,
+		contract: %s, contractSplit: %s,
 		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,
 		gemv32: []gemv32Func{%s},
 		gemvBF16: []gemv16Func{%s},
@@ -55,7 +56,7 @@ var kernelTable = []kernelSpec{{
 		widenBF16: %s, widenF16: %s},
 	requires: %#v,
 }}
-`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSum.name, k.readSum.name, k.contract.name,
+`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSplit.name, k.readSum.name, k.contract.name, k.contractSplit.name,
 		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs),
 		names(k.gemv["gemv"]), names(k.gemv["gemvBF16"]), names(k.gemv["gemvF16"]),
 		names(k.gemv["widenBF16"]), names(k.gemv["widenF16"]), requires)
