@@ -2,6 +2,7 @@ package chanprune
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -18,17 +19,7 @@ func TestSweepStripSumsAreFullRows(t *testing.T) {
 		r := newRand(47)
 		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {300, 257}, {40, 70}} {
 			rows, in := sh[0], sh[1]
-			e, err := NewEvaluator(randLayer(r, in, in+3, true), WithKernel(kern.name), WithMethod(Gram))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sets := []ScoreSet{{"a", randScores(r, in)}, {"b", randScores(r, in)}}
-			s, err := e.NewStream(sets, []float64{0.2, 0.9})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.setGramMask()
-			x := randBatches(r, in, rows)[0]
+			e, s, x := twoSetSweep(t, r, kern, rows, in)
 			var runs [2]*sweepGram
 			for k, workers := range []int{1, 3} {
 				sg := newSweepGram(s, newGramScratch(e))
@@ -58,7 +49,7 @@ func TestSweepStripSumsAreFullRows(t *testing.T) {
 				if math.Abs(sg.c[j]-c) > tol*cAbs || math.Abs(sg.w[j]-w) > (tol+8*0x1p-53)*wAbs {
 					t.Fatalf("%v: channel %d: c %v, w %v; full rows give %v, %v", sh, j, sg.c[j], sg.w[j], c, w)
 				}
-				for set, rank := range s.ranks[:len(sets)] {
+				for set, rank := range s.ranks[:len(s.names)] {
 					if rank[j] >= sg.kmax {
 						continue
 					}
@@ -92,17 +83,7 @@ func TestSweepStoredSumsAreBatchSums(t *testing.T) {
 		r := newRand(53)
 		for _, sh := range [][2]int{{1, 1}, {9, 30}, {128, 300}, {300, 257}} {
 			rows, in := sh[0], sh[1]
-			e, err := NewEvaluator(randLayer(r, in, in+3, true), WithKernel(kern.name), WithMethod(Gram))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sets := []ScoreSet{{"a", randScores(r, in)}, {"b", randScores(r, in)}}
-			s, err := e.NewStream(sets, []float64{0.2, 0.9})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.setGramMask()
-			x := randBatches(r, in, rows)[0]
+			e, s, x := twoSetSweep(t, r, kern, rows, in)
 			sg := newSweepGram(s, newGramScratch(e))
 			sg.ready()
 			sg.keep, sg.g = true, make([]float32, in*in)
@@ -119,4 +100,22 @@ func TestSweepStoredSumsAreBatchSums(t *testing.T) {
 			}
 		}
 	})
+}
+
+// twoSetSweep returns a Gram Evaluator of a random in→in+3 layer with bias
+// on kern, with H built, a stream of two random score sets at 0.2 and 0.9
+// on it, and a random batch of rows tokens.
+func twoSetSweep(t *testing.T, r *rand.Rand, kern *kernel, rows, in int) (*Evaluator, *Stream, []float32) {
+	t.Helper()
+	e, err := NewEvaluator(randLayer(r, in, in+3, true), WithKernel(kern.name), WithMethod(Gram))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := []ScoreSet{{"a", randScores(r, in)}, {"b", randScores(r, in)}}
+	s, err := e.NewStream(sets, []float64{0.2, 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.setGramMask()
+	return e, s, randBatches(r, in, rows)[0]
 }
