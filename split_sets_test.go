@@ -139,16 +139,10 @@ func TestLowerSplitSetsKernelsKeepSidesApart(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(61)
 		normal := func() float32 { return float32(r.NormFloat64()) }
-		specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
 		for n := 1; n <= 40; n++ {
 			for j := range n {
 				c := newLowerSplitSetsCase(r, n, 1+j%9, setBelows(n), normal)
-				v := specials[j%len(specials)]
-				if j%2 == 0 {
-					c.h[j] = v
-				} else {
-					c.g[j] = v
-				}
+				putSpecial(c.h, c.g, j)
 				checkLowerSplitSets(t, kern, c)
 			}
 		}
@@ -169,7 +163,7 @@ func FuzzLowerSplitSetsKernel(f *testing.F) {
 			rows := int(n) % 700
 			c := newLowerSplitSetsCase(r, rows, int(sets)%20, func(int) int32 { return int32(r.IntN(rows+3)) - 1 }, vals.next)
 			if rows > 0 && special%4 != 0 {
-				c.h[int(special)%rows] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[special%4-1]
+				c.h[int(special)%rows] = splitSpecials[special%4-1]
 			}
 			checkLowerSplitSets(t, kern, c)
 		})

@@ -118,6 +118,7 @@ var shapes = []struct {
 	tailMR, tailBcasts int
 	chains             int // FMA chains of the peak kernel
 	sums               int // float64 accumulators of lowerSplit
+	sets               int // score sets a pass of lowerSplitSets
 	reads              int // float32 accumulators of readSum
 	gemvT              int // the most tokens of a small-T kernel (gemv.go)
 
@@ -129,8 +130,8 @@ var shapes = []struct {
 	// on the developer machine.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 8, 6, 50, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 55, 14e6},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 8, 6, 50, 7e6},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 55, 14e6},
 }
 
 func main() {
@@ -162,6 +163,7 @@ func main() {
 		tail.gemm(gemmAdd)
 		flops := s.isa.peak(c, s.chains)
 		s.isa.lowerSplit(c, s.sums)
+		s.isa.lowerSplitSets(c, s.sets)
 		s.isa.readSum(c, s.reads)
 		s.isa.contract(c)
 		s.isa.contractSplit(c)
@@ -170,7 +172,7 @@ func main() {
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
-				lowerSplit: "lowerSplit" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
+				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
