@@ -30,10 +30,10 @@ type lowerSplitSetsCase struct {
 const setsStart = 0.25
 
 // newLowerSplitSetsCase draws sets rows of n entries as newLowerSplitCase
-// does, set t with below[t] = belows(t), laid out stride = n + setsGap
-// apart; h and g are the first set's.
-func newLowerSplitSetsCase(r *rand.Rand, n, sets int, belows func(t int) int32, gen func() float32) *lowerSplitSetsCase {
-	stride := n + setsGap
+// does, set t with below[t] = belows(t), laid out stride = n + gap apart;
+// h and g are the first set's.
+func newLowerSplitSetsCase(r *rand.Rand, n, gap, sets int, belows func(t int) int32, gen func() float32) *lowerSplitSetsCase {
+	stride := n + gap
 	size := max(0, sets-1)*stride + n + splitGuards
 	c := &lowerSplitSetsCase{stride: stride, ranks: make([]int32, size), cols: make([]float64, size)}
 	for j := range size {
@@ -124,9 +124,9 @@ func TestLowerSplitSetsKernels(t *testing.T) {
 		for _, k := range []*kernel{kern, withEach(kern)} {
 			for sets := range 10 {
 				for n := range 71 {
-					checkLowerSplitSets(t, k, newLowerSplitSetsCase(r, n, sets, setBelows(n), normal))
+					checkLowerSplitSets(t, k, newLowerSplitSetsCase(r, n, setsGap, sets, setBelows(n), normal))
 				}
-				checkLowerSplitSets(t, k, newLowerSplitSetsCase(r, 1000, sets, setBelows(1000), normal))
+				checkLowerSplitSets(t, k, newLowerSplitSetsCase(r, 1000, setsGap, sets, setBelows(1000), normal))
 			}
 		}
 	})
@@ -141,7 +141,7 @@ func TestLowerSplitSetsKernelsKeepSidesApart(t *testing.T) {
 		normal := func() float32 { return float32(r.NormFloat64()) }
 		for n := 1; n <= 40; n++ {
 			for j := range n {
-				c := newLowerSplitSetsCase(r, n, 1+j%9, setBelows(n), normal)
+				c := newLowerSplitSetsCase(r, n, setsGap, 1+j%9, setBelows(n), normal)
 				putSpecial(c.h, c.g, j)
 				checkLowerSplitSets(t, kern, c)
 			}
@@ -161,7 +161,7 @@ func FuzzLowerSplitSetsKernel(f *testing.F) {
 			vals := &fuzzFloats{data: data}
 			r := newRand(seed)
 			rows := int(n) % 700
-			c := newLowerSplitSetsCase(r, rows, int(sets)%20, func(int) int32 { return int32(r.IntN(rows+3)) - 1 }, vals.next)
+			c := newLowerSplitSetsCase(r, rows, setsGap, int(sets)%20, func(int) int32 { return int32(r.IntN(rows+3)) - 1 }, vals.next)
 			if rows > 0 && special%4 != 0 {
 				c.h[int(special)%rows] = splitSpecials[special%4-1]
 			}
