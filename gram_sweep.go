@@ -46,7 +46,8 @@ type sweepGram struct {
 	// set's shares of ‖d‖², over the band's rows i < j
 	bandCols [][][]float64
 	colSets  int       // the score sets that bandCols is laid out for
-	kmax     int32     // the most channels a ratio prunes: lower is needed below it
+	setBelow []int32   // per band, then score set: a row's rank (sweepStrip; a band has one worker)
+	setSums  []float64 // per band, then score set: a row segment's share of ‖d‖² (sweepStrip)
 	keep     bool      // store G's upper triangle in g (recheck)
 	g        []float32 // G's upper triangle, in×in row-major, if keep
 	sink     stripSink // sweepStrip
@@ -108,7 +109,9 @@ func (sg *sweepGram) ready() {
 			sg.bandCols = append(sg.bandCols, cols)
 		}
 	}
-	sg.kmax = int32(s.points[s.byK[len(s.byK)-1]].NumPruned)
+	n := (len(sg.bands) - 1) * sets
+	sg.setBelow = slices.Grow(sg.setBelow[:0], n)[:n]
+	sg.setSums = slices.Grow(sg.setSums[:0], n)[:n]
 	sg.cur = slices.Grow(sg.cur[:0], len(s.points))[:len(s.points)]
 	sg.bad = slices.Grow(sg.bad[:0], len(s.points))[:len(s.points)]
 }
@@ -246,7 +249,11 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	e, s := sg.e, sg.s
 	lg, in := e.layerGram, e.in
 	end := min(in, c0+ld)
-	cols := sg.bandCols[sg.bandOf[i0/e.kern.mr]]
+	b := sg.bandOf[i0/e.kern.mr]
+	cols := sg.bandCols[b]
+	sets := len(s.names)
+	setCols := sg.cols[(b*(2+sets)+2)*in:] // cols[2:] as one slice, stride in
+	below, lower := sg.setBelow[b*sets:(b+1)*sets], sg.setSums[b*sets:(b+1)*sets]
 	for r := range m {
 		i := i0 + r
 		start := max(c0, i)
@@ -267,10 +274,15 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 			h, g, start = h[1:], g[1:], i+1
 		}
 		e.kern.contractSplitRow(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, cols[0][start:end], cols[1][start:end], p)
-		for set, rank := range s.ranks[:len(s.names)] {
-			if below := rank[i]; below < sg.kmax {
-				sg.lower[set][i] += e.kern.lowerSplit(h, g, rank[start:end], below, cols[2+set][start:end])
-			}
+		// Every set splits every row, also one ranked at or past the most
+		// channels a ratio prunes: its sum is never read, nor are the
+		// column adds, which go to channels ranked later still.
+		for set, rank := range s.ranks[:sets] {
+			below[set], lower[set] = rank[i], 0
+		}
+		e.kern.lowerSplitSets(h, g, s.rankBuf[start:], below, setCols[start:], in, lower)
+		for set, v := range lower {
+			sg.lower[set][i] += v
 		}
 	}
 }

@@ -39,6 +39,10 @@ type kernel struct {
 	// segment of H⊙G, with column adds (lowerSplitFunc, contractSplitFunc).
 	lowerSplit    lowerSplitFunc
 	contractSplit contractSplitFunc
+	// lowerSplitSets is lowerSplit for several score sets at once
+	// (lowerSplitSetsFunc); a table that leaves it nil gets
+	// lowerSplitEach (dispatch_asm.go).
+	lowerSplitSets lowerSplitSetsFunc
 
 	// contract is the Gram path's contraction of a row of H⊙G (contractFunc).
 	contract contractFunc
@@ -138,6 +142,32 @@ type widen16Func func(dst []float32, src []uint16)
 // later, row i's sum or column j's (gram_sweep.go). Every SIMD kernel is
 // checked against lowerSplitGeneric.
 type lowerSplitFunc func(h, g []float32, rank []int32, below int32, col []float64) float64
+
+// lowerSplitSetsFunc is lowerSplitFunc for several score sets in one pass
+// over a row segment, so m_j is formed once for all of them. Set t <
+// len(below) has its ranks at ranks[t·stride:] and its column at
+// cols[t·stride:]: for j < len(h), with m_j as for lowerSplitFunc, it adds
+// m_j to sums[t] (float64, any order) if ranks[t·stride+j] < below[t], and
+// to cols[t·stride+j] otherwise (one float64 add). len(sums) ≥ len(below);
+// len(ranks) and len(cols) ≥ (len(below)−1)·stride + len(h) when there is
+// a set; any len(h) and any number of sets. Each set gets exactly what
+// lowerSplitFunc gives it (cols bit for bit; a NaN or infinity stays on
+// its side), so every SIMD kernel is checked set by set against
+// lowerSplitGeneric, which the generic kernel calls once per set
+// (lowerSplitEach). The sweep calls it once per row segment for all its
+// score sets (gram_sweep.go).
+type lowerSplitSetsFunc func(h, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+
+// lowerSplitEach is a lowerSplitSetsFunc from k's lowerSplit, one call per
+// set: the generic kernel's, and the fallback of a kernel table without
+// lowerSplitSets.
+func (k *kernel) lowerSplitEach(h, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64) {
+	n := len(h)
+	for t, b := range below {
+		at := t * stride
+		sums[t] += k.lowerSplit(h, g, ranks[at:at+n], b, cols[at:at+n])
+	}
+}
 
 // contractFunc adds to s the contraction of one row segment of H⊙G with
 // its rounding-error proxies (gram_certify.go). For j < len(h), with

@@ -71,6 +71,16 @@ func peakAVX2(n int)
 //go:noescape
 func lowerSplitAVX2(h []float32, g []float32, rank []int32, below int32, col []float64) float64
 
+// lowerSplitSetsAVX2 does lowerSplit for each set t < len(below): it adds to sums[t]
+// Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <
+// below[t] (signed), summed in float64, and the product to cols[t·stride+j] for
+// every other j < len(h), with AVX2+FMA, 4 sets a pass. It implements
+// lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go
+// for each set.
+//
+//go:noescape
+func lowerSplitSetsAVX2(h []float32, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+
 // readSumAVX2 returns the float32 sum of x, len(x) a multiple of 128, read with
 // YMM loads into 8 independent accumulators. It implements
 // readSumFunc (kernel.go); refer to readSumGeneric in kernel_generic.go.
@@ -300,6 +310,16 @@ func peakAVX512(n int)
 //
 //go:noescape
 func lowerSplitAVX512(h []float32, g []float32, rank []int32, below int32, col []float64) float64
+
+// lowerSplitSetsAVX512 does lowerSplit for each set t < len(below): it adds to sums[t]
+// Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <
+// below[t] (signed), summed in float64, and the product to cols[t·stride+j] for
+// every other j < len(h), with AVX-512, 8 sets a pass. It implements
+// lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go
+// for each set.
+//
+//go:noescape
+func lowerSplitSetsAVX512(h []float32, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
 
 // readSumAVX512 returns the float32 sum of x, len(x) a multiple of 128, read with
 // ZMM loads into 8 independent accumulators. It implements

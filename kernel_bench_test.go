@@ -95,6 +95,35 @@ func BenchmarkLowerSplitKernel(b *testing.B) {
 	})
 }
 
+// BenchmarkLowerSplitSetsKernel times one kernel's lowerSplitSets on
+// splitBenchSets score sets of a row of splitBenchLen entries on one core
+// (sets/…), and the same sets as one lowerSplit call each (each/…,
+// kernel.lowerSplitEach): bytes as for BenchmarkLowerSplitKernel, each
+// set's. The sets lie splitBenchLen entries apart, as the sweep lays out
+// a 1024-channel layer's: the same addresses modulo 4096 (step512).
+func BenchmarkLowerSplitSetsKernel(b *testing.B) {
+	const n, sets = splitBenchLen, splitBenchSets
+	for _, way := range []string{"sets", "each"} {
+		ForEachKernelB(b, way, func(b *testing.B, k KernelInfo) {
+			r := newRand(47)
+			c := newLowerSplitSetsCase(r, n, 0, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, func() float32 { return float32(r.NormFloat64()) })
+			split := k.kernel.lowerSplitSets
+			if way == "each" {
+				split = k.kernel.lowerSplitEach
+			}
+			b.SetBytes(28 * n * sets)
+			for b.Loop() {
+				split(c.h, c.g, c.ranks, c.below, c.cols, c.stride, c.sums)
+			}
+			b.ReportMetric(float64(n*sets)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+		})
+	}
+}
+
+// splitBenchSets is the number of score sets of BenchmarkLowerSplitSetsKernel,
+// as many as BenchmarkSweep's.
+const splitBenchSets = 5
+
 // BenchmarkContractSplitKernel times one kernel's contractSplit on a row
 // of splitBenchLen entries on one core: bytes are those read and written
 // (h, g and the diagonals, colV and colW in and out: 48 an entry).

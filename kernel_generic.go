@@ -23,6 +23,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.gemm = k.gemmGeneric
 	k.gemmAcc = k.gemmAccGeneric
 	k.lowerSplit = lowerSplitGeneric
+	k.lowerSplitSets = k.lowerSplitEach // lowerSplitGeneric set by set: the reference
 	k.contractSplit = contractSplitGeneric
 	k.contract = contractGeneric
 	k.readSum = readSumGeneric

@@ -29,7 +29,7 @@ func init() {
 func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
-	lowerSplit, contract, contractSplit := k.lowerSplit, k.contract, k.contractSplit
+	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -63,6 +63,18 @@ func raceWrap(k *kernel) {
 		raceRead(rank[:n])
 		raceWrite(col[:n])
 		return lowerSplit(h, g, rank, below, col)
+	}
+	k.lowerSplitSets = func(h, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64) {
+		n := len(h)
+		raceRead(h)
+		raceRead(g[:n])
+		raceRead(below)
+		for t := range below {
+			raceRead(ranks[t*stride:][:n])
+			raceWrite(cols[t*stride:][:n])
+		}
+		raceWrite(sums[:len(below)])
+		lowerSplitSets(h, g, ranks, below, cols, stride, sums)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

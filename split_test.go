@@ -97,6 +97,20 @@ func checkLowerSplit(t *testing.T, kern *kernel, c *lowerSplitCase) {
 	}
 }
 
+// splitSpecials are the values that must stay on their side of a split.
+var splitSpecials = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+
+// putSpecial puts one of splitSpecials (by j) at entry j of h (even j) or
+// of g (odd j).
+func putSpecial(h, g []float32, j int) {
+	v := splitSpecials[j%len(splitSpecials)]
+	if j%2 == 0 {
+		h[j] = v
+	} else {
+		g[j] = v
+	}
+}
+
 // sameFloat reports whether a and b have the same bits, or are both NaN.
 func sameFloat(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
@@ -133,16 +147,10 @@ func TestLowerSplitKernelsKeepSidesApart(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(31)
 		normal := func() float32 { return float32(r.NormFloat64()) }
-		specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
 		for n := 1; n <= 70; n++ {
 			for j := range n {
 				c := newLowerSplitCase(r, n, int32(n/2), normal)
-				v := specials[j%len(specials)]
-				if j%2 == 0 {
-					c.h[j] = v
-				} else {
-					c.g[j] = v
-				}
+				putSpecial(c.h, c.g, j)
 				checkLowerSplit(t, kern, c)
 			}
 		}
@@ -161,7 +169,7 @@ func FuzzLowerSplitKernel(f *testing.F) {
 			vals := &fuzzFloats{data: data}
 			c := newLowerSplitCase(newRand(seed), int(n)%2000, below, vals.next)
 			if len(c.h) > 0 && special%4 != 0 {
-				c.h[int(special)%len(c.h)] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[special%4-1]
+				c.h[int(special)%len(c.h)] = splitSpecials[special%4-1]
 			}
 			checkLowerSplit(t, kern, c)
 		})
@@ -277,12 +285,11 @@ func TestContractSplitKernelsNonFinite(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
 		r := newRand(41)
 		normal := func() float32 { return float32(r.NormFloat64()) }
-		specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
 		const n = 4 * contractBlock
 		for j := range n {
 			for which := range 4 {
 				h, g, hd, gd := splitRow(n, normal)
-				[][]float32{h, g, hd, gd}[which][j] = specials[(j+which)%len(specials)]
+				[][]float32{h, g, hd, gd}[which][j] = splitSpecials[(j+which)%len(splitSpecials)]
 				checkContractSplit(t, kern, r, h, g, hd, gd, 0.75, 1.5)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -141,7 +142,7 @@ func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual
 	t.JMP(LabelRef("done"))
 
 	t.Label("partial")
-	table := t.maskTable()
+	table := colMaskTable(t.Context, t.nr)
 	p := t.GP64()
 	t.LEAQ(table, p)
 	t.NEGQ(n)
@@ -166,21 +167,21 @@ func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual
 	})
 }
 
-// maskTable returns the column mask table for the tile width: nr int32 −1s
-// followed by nr zeros, emitted once per width.
-func (t *tile) maskTable() Mem {
-	name := fmt.Sprintf("colmask%d", t.nr)
+// colMaskTable returns the column mask table for a tile width: nr int32
+// −1s followed by nr zeros, emitted once per width.
+func colMaskTable(c *build.Context, nr int) Mem {
+	name := fmt.Sprintf("colmask%d", nr)
 	if m, ok := tables[name]; ok {
 		return m
 	}
-	m := t.StaticGlobal(name)
-	t.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 2 * t.nr {
+	m := c.StaticGlobal(name)
+	c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 2 * nr {
 		v := U32(0)
-		if i < t.nr {
+		if i < nr {
 			v = U32(0xffffffff)
 		}
-		t.AddDatum(4*i, v)
+		c.AddDatum(4*i, v)
 	}
 	tables[name] = m
 	return m

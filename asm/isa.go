@@ -39,8 +39,9 @@ func (x *isa) regName() string {
 	return "YMM"
 }
 
-// avx2 is AVX2-class code on YMM registers. It needs only AVX and FMA3:
-// no AVX2 integer instruction is used.
+// avx2 is AVX2-class code on YMM registers. Its eval and gemm kernels need
+// only AVX and FMA3; others (lowerSplit, lowerSplitSets, the bfloat16
+// kernels) use AVX2 instructions, as each function's Requires line says.
 var avx2 = &isa{
 	name:  "AVX2",
 	title: "AVX2+FMA",

@@ -214,49 +214,11 @@ func lowerSplit512(c *build.Context, accs int) {
 		c.VPXORD(acc[i], acc[i], acc[i])
 	}
 	ptrs := []reg.GPVirtual{h, g, rank}
-	// split adds the halves wl, wh of a block to lo, hi under k (low byte)
-	// and kh, and to col at byte offset off under the complement kc, kch;
-	// in, when not nil, is the mask of the block's entries that exist, for
-	// the masked loads and stores of col.
-	split := func(wl, wh reg.VecVirtual, k, kh, kc, kch reg.Register, lo, hi reg.VecVirtual, off int, in []reg.Register) {
-		c.VADDPD(wl, lo, k, lo)
-		c.VADDPD(wh, hi, kh, hi)
-		for i, half := range []struct {
-			w  reg.VecVirtual
-			kc reg.Register
-		}{{wl, kc}, {wh, kch}} {
-			cm, cv := Mem{Base: col}.Offset(off+64*i), c.ZMM()
-			if in == nil {
-				c.VMOVUPD(cm, cv)
-				c.VADDPD(half.w, cv, half.kc, cv) // col + m where rank ≥ below
-				c.VMOVUPD(cv, cm)
-				continue
-			}
-			c.VMOVUPD_Z(cm, in[i], cv)
-			c.VADDPD(half.w, cv, half.kc, cv)
-			c.VMOVUPD(cv, half.kc, cm)
-		}
-	}
-	// widen returns the float64 halves of the float32 vector v.
-	widen := func(v reg.VecVirtual) (wl, wh reg.VecVirtual) {
-		wl, hy, wh := c.ZMM(), c.YMM(), c.ZMM()
-		c.VCVTPS2PD(v.AsY(), wl)
-		c.VEXTRACTF64X4(U8(1), v, hy)
-		c.VCVTPS2PD(hy, wh)
-		return wl, wh
-	}
 	// blockAt splits the 16 entries at byte offset off into lo, hi and col.
 	blockAt := func(off int, lo, hi reg.VecVirtual) {
-		k, kh, kc, kch := c.K(), c.K(), c.K(), c.K()
-		v := c.ZMM()
-		c.VPCMPGTD(Mem{Base: rank}.Offset(off), below, k) // k = below > rank
-		c.KNOTW(k, kc)
-		c.KSHIFTRW(U8(8), k, kh)
-		c.KSHIFTRW(U8(8), kc, kch)
-		c.VMOVUPS(Mem{Base: h}.Offset(off), v)
-		c.VMULPS(Mem{Base: g}.Offset(off), v, v) // m = h·g
-		wl, wh := widen(v)
-		split(wl, wh, k, kh, kc, kch, lo, hi, 2*off, nil)
+		k := compare512(c, Mem{Base: rank}.Offset(off), below, nil)
+		wl, wh := widen512(c, loadProduct512(c, Mem{Base: h}.Offset(off), Mem{Base: g}.Offset(off), nil))
+		split512(c, wl, wh, k, lo, hi, Mem{Base: col}.Offset(2*off), nil)
 	}
 	cnt := c.GP64()
 	c.Commentf("Iterations of %d blocks of %d.", blocks, block)
@@ -289,27 +251,100 @@ func lowerSplit512(c *build.Context, accs int) {
 	c.Commentf("The last len mod %d entries: mask bits j < len mod %d.", block, block)
 	c.ANDQ(U32(block-1), n)
 	c.JZ(LabelRef("reduce"))
+	in := tailMask512(c, n)
+	k := compare512(c, Mem{Base: rank}, below, in)
+	wl, wh := widen512(c, loadProduct512(c, Mem{Base: h}, Mem{Base: g}, in[0]))
+	split512(c, wl, wh, k, acc[0], acc[1], Mem{Base: col}, in)
+
+	c.Label("reduce")
+	foldPairs(c, acc)
+	c.VMOVSD(fold(c, acc[0]), addr(c.ReturnIndex(0)))
+}
+
+// masks512 are the K masks of one block of 16 entries: k (rank < below),
+// kh (its high byte moved down), and their complements kc, kch.
+type masks512 struct{ k, kh, kc, kch reg.Register }
+
+// compare512 compares the 16 ranks at rank with below into K masks: the
+// row takes the lanes with below > rank (VPCMPGTD), the column the others.
+// in, when not nil, masks the entries that exist (tailMask512): the ranks
+// are loaded under it and both sides are limited to it.
+func compare512(c *build.Context, rank Mem, below reg.VecVirtual, in []reg.Register) masks512 {
+	m := masks512{c.K(), c.K(), c.K(), c.K()}
+	if in == nil {
+		c.VPCMPGTD(rank, below, m.k) // k = below > rank
+		c.KNOTW(m.k, m.kc)
+	} else {
+		r := c.ZMM()
+		c.VMOVDQU32_Z(rank, in[0], r)
+		c.VPCMPGTD(r, below, in[0], m.k) // k = in range && below > rank
+		c.KANDNW(in[0], m.k, m.kc)       // kc = in range && !(below > rank)
+	}
+	c.KSHIFTRW(U8(8), m.k, m.kh)
+	c.KSHIFTRW(U8(8), m.kc, m.kch)
+	return m
+}
+
+// tailMask512 returns the K masks of bits j < n (n < 16, the entries of
+// a last block), and their high byte moved down, for masked loads and
+// stores.
+func tailMask512(c *build.Context, n reg.GPVirtual) []reg.Register {
 	c.MOVQ(n, reg.RCX)
 	t := c.GP32()
 	c.MOVL(U32(1), t)
 	c.SHLL(reg.CL, t)
 	c.DECL(t)
-	kt, kth, k, kh, kc, kch := c.K(), c.K(), c.K(), c.K(), c.K(), c.K()
+	kt, kth := c.K(), c.K()
 	c.KMOVW(t, kt)
 	c.KSHIFTRW(U8(8), kt, kth)
-	r, v, gv := c.ZMM(), c.ZMM(), c.ZMM()
-	c.VMOVDQU32_Z(Mem{Base: rank}, kt, r)
-	c.VPCMPGTD(r, below, kt, k) // k = in range && below > rank
-	c.KANDNW(kt, k, kc)         // kc = in range && !(below > rank)
-	c.KSHIFTRW(U8(8), k, kh)
-	c.KSHIFTRW(U8(8), kc, kch)
-	c.VMOVUPS_Z(Mem{Base: h}, kt, v)
-	c.VMOVUPS_Z(Mem{Base: g}, kt, gv)
-	c.VMULPS(gv, v, v) // m = h·g in range, else +0
-	wl, wh := widen(v)
-	split(wl, wh, k, kh, kc, kch, acc[0], acc[1], 0, []reg.Register{kt, kth})
+	return []reg.Register{kt, kth}
+}
 
-	c.Label("reduce")
-	foldPairs(c, acc)
-	c.VMOVSD(fold(c, acc[0]), addr(c.ReturnIndex(0)))
+// loadProduct512 returns m = h·g of the 16 entries at h and g, under the
+// mask in (+0 where it is clear) if it is not nil.
+func loadProduct512(c *build.Context, h, g Mem, in reg.Register) reg.VecVirtual {
+	v := c.ZMM()
+	if in == nil {
+		c.VMOVUPS(h, v)
+		c.VMULPS(g, v, v) // m = h·g
+		return v
+	}
+	gv := c.ZMM()
+	c.VMOVUPS_Z(h, in, v)
+	c.VMOVUPS_Z(g, in, gv)
+	c.VMULPS(gv, v, v) // m = h·g in range, else +0
+	return v
+}
+
+// widen512 returns the float64 halves of the float32 vector v.
+func widen512(c *build.Context, v reg.VecVirtual) (wl, wh reg.VecVirtual) {
+	wl, hy, wh := c.ZMM(), c.YMM(), c.ZMM()
+	c.VCVTPS2PD(v.AsY(), wl)
+	c.VEXTRACTF64X4(U8(1), v, hy)
+	c.VCVTPS2PD(hy, wh)
+	return wl, wh
+}
+
+// split512 adds the halves wl, wh of a block to lo, hi under m.k and m.kh,
+// and to the 16 float64 at col under the complements (merge masking); in,
+// when not nil, masks the entries that exist, for the masked loads and
+// stores of col.
+func split512(c *build.Context, wl, wh reg.VecVirtual, m masks512, lo, hi reg.VecVirtual, col Mem, in []reg.Register) {
+	c.VADDPD(wl, lo, m.k, lo)
+	c.VADDPD(wh, hi, m.kh, hi)
+	for i, half := range []struct {
+		w  reg.VecVirtual
+		kc reg.Register
+	}{{wl, m.kc}, {wh, m.kch}} {
+		cm, cv := col.Offset(64*i), c.ZMM()
+		if in == nil {
+			c.VMOVUPD(cm, cv)
+			c.VADDPD(half.w, cv, half.kc, cv) // col + m where rank ≥ below
+			c.VMOVUPD(cv, cm)
+			continue
+		}
+		c.VMOVUPD_Z(cm, in[i], cv)
+		c.VADDPD(half.w, cv, half.kc, cv)
+		c.VMOVUPD(cv, half.kc, cm)
+	}
 }

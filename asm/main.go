@@ -45,6 +45,15 @@
 //     complement to col (merge masking). Tails: whole steps or blocks,
 //     then AVX2 does the last len mod 4 one by one and AVX-512 one block
 //     under a count mask with masked loads and stores (lowersplit.go).
+//   - lowerSplitSets (lowerSplitSetsFunc, lowerSplit for all the sweep's
+//     score sets in one pass) forms and widens m once a step and splits it
+//     for up to 4 (AVX2) or 8 (AVX-512) sets a pass, each set's below and
+//     row sum in registers; AVX2 compares the int32 ranks (VPCMPGTD),
+//     widens the mask (VPMOVSXDQ) and adds m blended with −0 to the
+//     columns, 8 a step; AVX-512 splits as lowerSplit does, 16 a step. More
+//     sets go in passes of one generated body per chunk size; the last
+//     len mod step entries are one step under a count mask
+//     (lowersplitsets.go).
 //   - contract (contractFunc, the Gram path's H⊙G row contraction) widens
 //     h, g, mask and the diagonals with VCVTPS2PD from memory and sums
 //     h·g and the rounding-error proxies, plain and masked, in float64
@@ -64,6 +73,10 @@
 //	lowerSplit AVX2:   4 accumulators + below + 3 temporaries = 8 YMM
 //	lowerSplit AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
 //	                   (6 K in the tail)
+//	lowerSplitSets AVX2 (k ≤ 4 sets):   k below + k accumulators + 2 m +
+//	                   4 temporaries = 2k+6 YMM (3 more in the last step)
+//	lowerSplitSets AVX512 (k ≤ 8 sets): k below + 2k accumulators +
+//	                   5 temporaries = 3k+5 ZMM, 4 K (6 in the last step)
 //	contract (both): 4 sums + fg, fh + 6 temporaries
 //	contractSplit (both): 2 sums + fg, fh + 4 temporaries
 //
@@ -118,6 +131,7 @@ var shapes = []struct {
 	tailMR, tailBcasts int
 	chains             int // FMA chains of the peak kernel
 	sums               int // float64 accumulators of lowerSplit
+	sets               int // score sets a pass of lowerSplitSets
 	reads              int // float32 accumulators of readSum
 	gemvT              int // the most tokens of a small-T kernel (gemv.go)
 
@@ -129,8 +143,8 @@ var shapes = []struct {
 	// on the developer machine.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 8, 6, 50, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 55, 14e6},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 8, 6, 50, 7e6},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 55, 14e6},
 }
 
 func main() {
@@ -162,6 +176,7 @@ func main() {
 		tail.gemm(gemmAdd)
 		flops := s.isa.peak(c, s.chains)
 		s.isa.lowerSplit(c, s.sums)
+		s.isa.lowerSplitSets(c, s.sets)
 		s.isa.readSum(c, s.reads)
 		s.isa.contract(c)
 		s.isa.contractSplit(c)
@@ -170,7 +185,7 @@ func main() {
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
-				lowerSplit: "lowerSplit" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
+				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],

@@ -42,10 +42,11 @@ const (
 	gemv16Sig  = "func(x []float32, ldx int, w []uint16, depth int, bias, c []float32, ldc, n int)"
 	widen16Sig = "func(dst []float32, src []uint16)"
 
-	lowerSplitSig    = "func(h, g []float32, rank []int32, below int32, col []float64) float64"
-	readSumSig       = "func(x []float32) float32"
-	contractSig      = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
-	contractSplitSig = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)"
+	lowerSplitSig     = "func(h, g []float32, rank []int32, below int32, col []float64) float64"
+	lowerSplitSetsSig = "func(h, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)"
+	readSumSig        = "func(x []float32) float32"
+	contractSig       = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
+	contractSplitSig  = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed

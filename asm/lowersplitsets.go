@@ -1,0 +1,297 @@
+package main
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// lowerSplitSets emits lowerSplitSets<ISA>, the lowerSplitSetsFunc of the
+// instruction set (kernel.go; each set's reference is lowerSplitGeneric in
+// kernel_generic.go): lowerSplit for up to maxSets score sets in one pass
+// over the row, so that m = h·g is loaded, multiplied and widened once per
+// step for all of them. Each set keeps its below and its row sum in
+// registers and costs per step only the rank compare, the masked row add
+// and the column's load, add and store. More sets are done in chunks of
+// maxSets, one pass each; a chunk of fewer sets (the last) has code of its
+// own, one body per chunk size, chosen by a compare chain at the chunk's
+// start. The last len mod step entries are one step under a mask of
+// their count, so no entry at or past len(h) is read or written.
+//
+// A set's ranks and column are addressed from a base pointer (set 0, or
+// set 4 of the chunk) and an index register of 1, 2 or 3 strides, scaled
+// by the entry size: 10 general registers in the steps (one pointer pair
+// fewer for 4 sets or fewer), 13 in the last; the chunk's first set waits
+// in the frame.
+func (x *isa) lowerSplitSets(c *build.Context, maxSets int) {
+	name := "lowerSplitSets" + x.name
+	if maxSets < 1 || maxSets > 8 {
+		panic(fmt.Sprintf("%s: chunks of %d sets, want 1 to 8 (two base pointers of 4)", name, maxSets))
+	}
+	leafFunction(c, name, lowerSplitSetsSig,
+		fmt.Sprintf("%s does lowerSplit for each set t < len(below): it adds to sums[t]", name),
+		"Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <",
+		"below[t] (signed), summed in float64, and the product to cols[t·stride+j] for",
+		fmt.Sprintf("every other j < len(h), with %s, %d sets a pass. It implements", x.title, maxSets),
+		"lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go",
+		"for each set.",
+	)
+	ls := &setsSplit{isa: x, c: c, stride: [4]reg.Register{nil, c.GP64(), c.GP64(), c.GP64()}, first: c.AllocLocal(8)}
+	// The sets' registers are the same virtual registers in every chunk
+	// body: zeroing reads a register, so each body's own would be live
+	// around the chunk loop and clash with all the others'.
+	for range maxSets {
+		ls.below = append(ls.below, x.vec(c))
+		for range x.lanes / 8 {
+			ls.acc = append(ls.acc, x.vec(c))
+		}
+	}
+	s := ls.stride
+	c.Load(c.Param("stride"), s[1])
+	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 1}, s[2])
+	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 2}, s[3])
+	c.MOVQ(U32(0), ls.first)
+
+	c.Label("chunk")
+	left := c.GP64()
+	c.Load(c.Param("below").Len(), left)
+	c.SUBQ(ls.first, left)
+	c.JLE(LabelRef("done")) // if no set is left: return
+	c.CMPQ(left, U8(maxSets))
+	c.JAE(LabelRef(fmt.Sprintf("sets%d", maxSets)))
+	for k := 1; k < maxSets; k++ {
+		c.CMPQ(left, U8(k))
+		c.JEQ(LabelRef(fmt.Sprintf("sets%d", k)))
+	}
+	for k := maxSets; k >= 1; k-- {
+		ls.chunk(k)
+	}
+	c.Label("done")
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// setsSplit is the state of lowerSplitSets' generation.
+type setsSplit struct {
+	*isa
+	c      *build.Context
+	stride [4]reg.Register // 0, 1, 2, 3 strides (entries)
+	first  Mem             // the chunk's first set, in the frame
+	// per chunk: the pointers to h, g and to the ranks and columns of the
+	// chunk's sets 0 and 4
+	h, g       reg.GPVirtual
+	rank, col  [2]reg.GPVirtual
+	below, acc []reg.VecVirtual // per set of a chunk; acc: 2 a set for AVX-512
+}
+
+// at returns the address of set t's entry at byte offset off in the
+// set-major array at base, whose entries are size bytes.
+func (ls *setsSplit) at(base [2]reg.GPVirtual, t, size, off int) Mem {
+	m := Mem{Base: base[t/4], Disp: off}
+	if t%4 > 0 {
+		m.Index, m.Scale = ls.stride[t%4], uint8(size)
+	}
+	return m
+}
+
+// chunk emits the body for a chunk of k sets: the chunk's pointers and
+// registers, the steps, the masked last step, the sums, then the next chunk.
+func (ls *setsSplit) chunk(k int) {
+	c := ls.c
+	c.Label(fmt.Sprintf("sets%d", k))
+	if ls.lanes == 16 {
+		c.Commentf("%d sets: %d below + %d accumulators + 5 temporaries = %d of 32 ZMM; 4 K, 6 in the last step.", k, k, 2*k, 3*k+5)
+	} else {
+		c.Commentf("%d sets: %d below + %d accumulators + m's 2 halves + 4 temporaries = %d of 16 YMM, 3 more in the last step.", k, k, k, 2*k+6)
+	}
+	first, off := c.GP64(), c.GP64()
+	c.MOVQ(ls.first, first)
+	c.MOVQ(first, off)
+	c.IMULQ(ls.stride[1], off) // the chunk's offset in ranks and cols: first·stride entries
+	ls.h, ls.g = ptr(c, "h"), ptr(c, "g")
+	ls.rank[0], ls.col[0] = ptr(c, "ranks"), ptr(c, "cols")
+	c.LEAQ(Mem{Base: ls.rank[0], Index: off, Scale: 4}, ls.rank[0])
+	c.LEAQ(Mem{Base: ls.col[0], Index: off, Scale: 8}, ls.col[0])
+	if k > 4 {
+		ls.rank[1], ls.col[1] = c.GP64(), c.GP64()
+		c.LEAQ(Mem{Base: ls.rank[0], Index: ls.stride[2], Scale: 8}, ls.rank[1]) // + 4 strides of int32
+		c.LEAQ(Mem{Base: ls.stride[2], Index: ls.stride[2], Scale: 1}, off)
+		c.LEAQ(Mem{Base: ls.col[0], Index: off, Scale: 8}, ls.col[1]) // + 4 strides of float64
+	}
+	bp := ptr(c, "below")
+	for t := range k {
+		c.VPBROADCASTD(Mem{Base: bp, Index: first, Scale: 4, Disp: 4 * t}, ls.below[t])
+	}
+	for _, a := range ls.acc[:k*ls.lanes/8] {
+		ls.zero(c, a)
+	}
+	step := ls.lanes // entries a step: one vector of int32
+	cnt := c.GP64()
+	c.Load(c.Param("h").Len(), cnt)
+	c.SHRQ(U8(bits.TrailingZeros(uint(step))), cnt)
+	c.JZ(LabelRef(fmt.Sprintf("last%d", k)))
+	c.Label(fmt.Sprintf("steps%d", k))
+	ls.step(k, nil)
+	for _, p := range []reg.GPVirtual{ls.h, ls.g, ls.rank[0], ls.rank[1]} {
+		if p != nil {
+			c.ADDQ(U32(4*step), p)
+		}
+	}
+	for _, p := range ls.col {
+		if p != nil {
+			c.ADDQ(U32(8*step), p)
+		}
+	}
+	c.DECQ(cnt)
+	c.JNZ(LabelRef(fmt.Sprintf("steps%d", k)))
+
+	c.Label(fmt.Sprintf("last%d", k))
+	c.Commentf("The last len mod %d entries: one step under a mask of their count.", step)
+	n := c.GP64()
+	c.Load(c.Param("h").Len(), n)
+	c.ANDQ(U32(step-1), n)
+	c.JZ(LabelRef(fmt.Sprintf("sums%d", k)))
+	ls.step(k, n)
+
+	c.Label(fmt.Sprintf("sums%d", k))
+	sp := ptr(c, "sums")
+	c.MOVQ(ls.first, first)
+	c.LEAQ(Mem{Base: sp, Index: first, Scale: 8}, sp)
+	for t := range k {
+		a := ls.acc[t*ls.lanes/8]
+		if ls.lanes == 16 {
+			c.VADDPD(ls.acc[2*t+1], a, a)
+		}
+		s := fold(c, a)
+		at := Mem{Base: sp, Disp: 8 * t}
+		c.VADDSD(at, s, s)
+		c.VMOVSD(s, at)
+	}
+	c.ADDQ(U32(k), ls.first)
+	c.JMP(LabelRef("chunk"))
+	ls.rank[1], ls.col[1] = nil, nil
+}
+
+// step emits one step for the chunk's k sets: the entries at the pointers,
+// or, with a count n (< one step), the first n of them under a mask.
+func (ls *setsSplit) step(k int, n reg.GPVirtual) {
+	if ls.lanes == 16 {
+		ls.step512(k, n)
+	} else {
+		ls.step256(k, n)
+	}
+}
+
+// step512 is step for AVX-512: 16 entries, m widened once, each set split
+// as lowerSplit512 splits its block (compare512, split512).
+func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
+	c := ls.c
+	var in []reg.Register
+	var inAll reg.Register
+	if n != nil {
+		in = tailMask512(c, n)
+		inAll = in[0]
+	}
+	wl, wh := widen512(c, loadProduct512(c, Mem{Base: ls.h}, Mem{Base: ls.g}, inAll))
+	for t := range k {
+		m := compare512(c, ls.at(ls.rank, t, 4, 0), ls.below[t], in)
+		split512(c, wl, wh, m, ls.acc[2*t], ls.acc[2*t+1], ls.at(ls.col, t, 8, 0), in)
+	}
+}
+
+// step256 is step for AVX2: 8 entries. m is widened to two YMM of float64
+// once; for each set VPCMPGTD compares the 8 ranks with below (int32
+// lanes) and VPMOVSXDQ widens the mask to the halves' float64 lanes. The
+// row adds m ANDed with the mask (+0 elsewhere); the column adds m blended
+// with −0 where the row takes it (VBLENDVPD), which leaves every column
+// entry, −0 and NaN included, as it was. The last step loads h, g and the
+// ranks under a mask of the n entries (VMASKMOVPS, VPMASKMOVD: +0 and rank
+// 0 elsewhere) and loads and stores the columns under its widened halves
+// (VMASKMOVPD), formed per half as needed to stay within 16 YMM.
+func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
+	c := ls.c
+	var in reg.VecVirtual
+	v := c.YMM()
+	if n == nil {
+		c.VMOVUPS(Mem{Base: ls.h}, v)
+		c.VMULPS(Mem{Base: ls.g}, v, v) // m = h·g
+	} else {
+		p := c.GP64()
+		c.LEAQ(colMaskTable(c, 16), p)
+		c.NEGQ(n)
+		in = c.YMM()
+		c.VMOVUPS(Mem{Base: p, Index: n, Scale: 4, Disp: 4 * 16}, in) // lane l: −1 iff l < n
+		gv := c.YMM()
+		c.VMASKMOVPS(Mem{Base: ls.h}, in, v)
+		c.VMASKMOVPS(Mem{Base: ls.g}, in, gv)
+		c.VMULPS(gv, v, v) // m = h·g in range, else +0
+	}
+	m := [2]reg.VecVirtual{c.YMM(), c.YMM()}
+	hi := c.XMM()
+	c.VCVTPS2PD(v.AsX(), m[0])
+	c.VEXTRACTF128(U8(1), v, hi)
+	c.VCVTPS2PD(hi, m[1])
+	negZero := negZeroTable(c)
+	for t := range k {
+		rank, kv := ls.at(ls.rank, t, 4, 0), c.YMM()
+		if n == nil {
+			c.VPCMPGTD(rank, ls.below[t], kv) // kv = below > rank
+		} else {
+			r := c.YMM()
+			c.VPMASKMOVD(rank, in, r)
+			c.VPCMPGTD(r, ls.below[t], kv)
+		}
+		mask := [2]reg.VecVirtual{widenHalf(c, kv, 0), widenHalf(c, kv, 1)}
+		for i := range 2 {
+			u := c.YMM()
+			c.VANDPD(mask[i], m[i], u) // m where rank < below, else +0
+			c.VADDPD(u, ls.acc[t], ls.acc[t])
+		}
+		for i := range 2 {
+			col, u := ls.at(ls.col, t, 8, 32*i), c.YMM()
+			c.VBLENDVPD(mask[i], negZero, m[i], u) // −0 where rank < below, else m
+			if n == nil {
+				c.VADDPD(col, u, u)
+				c.VMOVUPD(u, col)
+				continue
+			}
+			inHalf, old := widenHalf(c, in, i), c.YMM()
+			c.VMASKMOVPD(col, inHalf, old)
+			c.VADDPD(old, u, u)
+			c.VMASKMOVPD(u, inHalf, col)
+		}
+	}
+}
+
+// widenHalf returns half i (0 low, 1 high) of the int32 lanes of v
+// sign-extended to int64 lanes: a 32-bit mask as a 64-bit one.
+func widenHalf(c *build.Context, v reg.VecVirtual, i int) reg.VecVirtual {
+	w := c.YMM()
+	if i == 0 {
+		c.VPMOVSXDQ(v.AsX(), w)
+		return w
+	}
+	x := c.XMM()
+	c.VEXTRACTI128(U8(1), v, x)
+	c.VPMOVSXDQ(x, w)
+	return w
+}
+
+// negZeroTable returns four float64 −0, emitted once.
+func negZeroTable(c *build.Context) Mem {
+	const name = "negzero64"
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := c.StaticGlobal(name)
+	c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 4 {
+		c.AddDatum(8*i, U64(1<<63))
+	}
+	tables[name] = m
+	return m
+}
