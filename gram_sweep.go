@@ -69,12 +69,20 @@ func newSweepGram(s *Stream, scratch *gramScratch) *sweepGram {
 // sweepBandCount returns how many bands a sweep of sets score sets cuts
 // an in-channel triangle of tiles of mr rows into.
 func sweepBandCount(in, mr, sets int) int {
-	return max(1, min(sweepBands, panels(in, mr), sweepColsBudget/((2+sets)*in)))
+	return max(1, min(sweepBands, panels(in, mr), sweepColsBudget/((2+sets)*setStride(in))))
 }
 
 // sweepColsLen returns the length of a sweep's band column sums for sets
-// score sets (bands bands of in channels, 2+sets sums each).
-func sweepColsLen(in, sets, bands int) int { return bands * (2 + sets) * in }
+// score sets (bands bands of 2+sets sums of in channels, setStride(in)
+// apart).
+func sweepColsLen(in, sets, bands int) int { return bands * (2 + sets) * setStride(in) }
+
+// setStride is how far apart, in entries, lowerSplitSets finds the score
+// sets' ranks and column sums of in channels: in rounded up to 32, plus
+// 16, so that no two of the first 32 sets lie a multiple of 4 KiB apart,
+// whose loads and stores the CPU would take to alias (4K aliasing: sets
+// exactly in = 1024 entries apart made the AVX-512 pass a fifth slower).
+func setStride(in int) int { return (in+31)/32*32 + 16 }
 
 // ready sizes sg for s's score sets and points.
 func (sg *sweepGram) ready() {
@@ -103,7 +111,7 @@ func (sg *sweepGram) ready() {
 		for b := range len(sg.bands) - 1 {
 			var cols [][]float64
 			for k := range 2 + sets {
-				at := (b*(2+sets) + k) * in
+				at := (b*(2+sets) + k) * setStride(in)
 				cols = append(cols, sg.cols[at:at+in])
 			}
 			sg.bandCols = append(sg.bandCols, cols)
@@ -252,7 +260,8 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	b := sg.bandOf[i0/e.kern.mr]
 	cols := sg.bandCols[b]
 	sets := len(s.names)
-	setCols := sg.cols[(b*(2+sets)+2)*in:] // cols[2:] as one slice, stride in
+	stride := setStride(in)
+	setCols := sg.cols[(b*(2+sets)+2)*stride:] // cols[2:] as one slice
 	below, lower := sg.setBelow[b*sets:(b+1)*sets], sg.setSums[b*sets:(b+1)*sets]
 	for r := range m {
 		i := i0 + r
@@ -280,7 +289,7 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 		for set, rank := range s.ranks[:sets] {
 			below[set], lower[set] = rank[i], 0
 		}
-		e.kern.lowerSplitSets(h, g, s.rankBuf[start:], below, setCols[start:], in, lower)
+		e.kern.lowerSplitSets(h, g, s.rankBuf[start:], below, setCols[start:], stride, lower)
 		for set, v := range lower {
 			sg.lower[set][i] += v
 		}

@@ -31,7 +31,7 @@ type Stream struct {
 	names   []string
 	orders  [][]int32 // per score set: channels by ascending score
 	ranks   [][]int32 // per score set: each channel's place in its order
-	rankBuf []int32   // ranks' backing array, set i at [i·in:], for lowerSplitSets
+	rankBuf []int32   // ranks' backing array, set i at [i·setStride(in):], for lowerSplitSets
 	points  []Point   // score set-major: points[set·len(ratios)+r]
 	cur     []sums    // per point: the sums of the batch in progress
 	byK     []int     // ratio indexes by ascending k
@@ -71,11 +71,11 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 	for len(s.orders) < len(sets) {
 		s.orders = append(s.orders, make([]int32, s.e.in))
 	}
-	if in := s.e.in; len(s.ranks) < len(sets) {
-		s.rankBuf = make([]int32, len(sets)*in)
+	if in, stride := s.e.in, setStride(s.e.in); len(s.ranks) < len(sets) {
+		s.rankBuf = make([]int32, len(sets)*stride)
 		s.ranks = s.ranks[:0]
 		for i := range sets {
-			s.ranks = append(s.ranks, s.rankBuf[i*in:(i+1)*in:(i+1)*in])
+			s.ranks = append(s.ranks, s.rankBuf[i*stride:i*stride+in:i*stride+in])
 		}
 	}
 	s.points = dst[:0]
