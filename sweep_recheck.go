@@ -1,0 +1,82 @@
+package chanprune
+
+// Certifying a sweep's pairs. A sweep bounds each pair's variances
+// (gram_certify.go) from sums over its pruned channels' rows
+// (sweepVariance); a pair that bound leaves uncertified is contracted
+// again alone with its own variances, as Evaluate does (recheck), before
+// anything goes to the direct path.
+
+// recheck replaces the sums of each pair that sweepVariance leaves
+// uncertified by the pair's own contraction (Evaluate's, batchSums),
+// certified by its own variances: the sweep bounds a pair's variances from
+// its channels' row sums, which fails pairs their own variances certify.
+// Once a batch needs it, the next batches keep G's upper triangle (if it
+// is small enough), so that the contraction need not form G again
+// (storedSums, the same sums bit for bit). A pair that prunes as many
+// channels as an earlier one of its score set copies that one's.
+func (sg *sweepGram) recheck(x []float32, workers int) {
+	s := sg.s
+	rechecked := false
+	for p, bad := range sg.bad {
+		if !bad {
+			continue
+		}
+		if q := s.same[p]; q >= 0 {
+			sg.cur[p], sg.bad[p] = sg.cur[q], sg.bad[q]
+			continue
+		}
+		k := s.points[p].NumPruned
+		clear(sg.mask)
+		for _, c := range s.orders[p/len(s.ratios)][:k] {
+			sg.mask[c] = 1
+		}
+		var sums sums
+		var v gramVariance
+		if sg.keep {
+			sums, v = sg.storedSums(k)
+		} else {
+			sums, v = sg.batchSums(x, k, workers)
+		}
+		sg.cur[p], sg.bad[p] = sums, !certified(sums, v)
+		rechecked = true
+	}
+	if rechecked && !sg.keep && sg.e.in*sg.e.in <= keptGramFloats {
+		sg.keep = true
+		sg.g = make([]float32, sg.e.in*sg.e.in)
+	}
+}
+
+// keptGramFloats bounds the G that recheck keeps (16 MiB at in = 2048).
+const keptGramFloats = 4 << 20
+
+// storedSums is batchSums from the stored G of the batch: its strips
+// contracted as fuse hands them to contractStrip, so the sums are the same
+// bit for bit.
+func (sg *sweepGram) storedSums(k int) (sums, gramVariance) {
+	mr, nr, in := sg.e.kern.mr, sg.e.kern.nr, sg.e.in
+	ld := sg.builder.stripWidth()
+	clear(sg.part)
+	for i0 := 0; i0 < in; i0 += mr {
+		for c0 := i0 / nr * nr; c0 < in; c0 += ld {
+			sg.contractRows(i0, min(mr, in-i0), c0, min(in, c0+ld), sg.g[i0*in+c0:], in)
+		}
+	}
+	return sg.contractedSums(sg.us, sg.tb, k)
+}
+
+// sweepVariance bounds the variances of the parts of ‖y‖² (gramVariance)
+// for the pruned channels P, from two sums over P: r = Σ r_j, where
+// r_j = Σ_i w_ij, and a = Σ H_jj·G_jj. Each pruned×pruned pair (4·w_ij)
+// counts twice in r, so 2·r bounds their variance, and likewise for the
+// kept channels K; each kept×pruned pair counts once in both. By Cauchy–
+// Schwarz, w_ij ≤ (nG+nH)·a_i·a_j too, which is tighter when P or K is
+// small.
+func (sg *sweepGram) sweepVariance(r, a float64) gramVariance {
+	rKept, aKept := max(sg.r-r, 0), max(sg.a-a, 0)
+	n := 2 * sg.nGH
+	return gramVariance{
+		kk: min(2*rKept, n*aKept*aKept),
+		kp: min(4*min(r, rKept), 2*n*a*aKept),
+		pp: min(2*r, n*a*a),
+	}
+}
