@@ -39,6 +39,7 @@ type sweepGram struct {
 	w      []float64   // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
 	lower  [][]float64 // per score set: each channel's share of ‖d‖²
 	mdiag  []float64   // per channel j: M_jj rounded to float32, lower's diagonal
+	wdiag  []float64   // per channel j: w_jj, its term of w_j (splitVariances)
 	bands  []int       // the tile rows' bands (tileBands)
 	bandOf []int       // per tile row: its band
 	cols   []float64   // per band: (2 + sets)·in column sums, zero between batches
@@ -55,6 +56,7 @@ type sweepGram struct {
 	us       float64   // u·s
 	tb       float64   // T·‖b‖²
 	r, a     float64   // Σ_j r_j and Σ_j H_jj·G_jj over all channels (sweepVariance)
+	dw       float64   // Σ_j w_jj over all channels (splitVariances)
 	nGH      float64   // nG+nH (gram_certify.go)
 	cur      []sums    // per point: the batch's sums
 	bad      []bool    // per point: its sums are not certified
@@ -92,6 +94,7 @@ func (sg *sweepGram) ready() {
 		sg.c = make([]float64, in)
 		sg.w = make([]float64, in)
 		sg.mdiag = make([]float64, in)
+		sg.wdiag = make([]float64, in)
 	}
 	for len(sg.lower) < sets {
 		sg.lower = append(sg.lower, make([]float64, in))
@@ -177,10 +180,11 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 
 	sg.addBands()
 	var hg float64
-	sg.r, sg.a, sg.nGH = 0, 0, sg.rounds+e.layerGram.rounds
+	sg.r, sg.a, sg.dw, sg.nGH = 0, 0, 0, sg.rounds+e.layerGram.rounds
 	for j, c := range sg.c {
 		hg += c
 		sg.r += sg.w[j]
+		sg.dw += sg.wdiag[j]
 		sg.a += float64(e.layerGram.diag[j]) * float64(sg.diag[j])
 	}
 	sg.yy = hg + 2*sg.us + sg.tb
@@ -220,7 +224,10 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 		if start == i { // the diagonal entry, row i's alone
 			hv, gv := float64(h[0]), float64(g[0])
 			p[0] += hv * gv
-			p[2] += fg*hv*hv*float64(sg.diag[i]) + fh*gv*gv*float64(lg.diag[i])
+			// w_ii from the diagonals, as Evaluate's contraction forms it
+			hd, gd := float64(lg.diag[i]), float64(sg.diag[i])
+			sg.wdiag[i] = (fg*hd + fh*gd) * hd * gd
+			p[2] += sg.wdiag[i]
 			sg.mdiag[i] = float64(h[0] * g[0])
 			h, g, start = h[1:], g[1:], i+1
 		}
@@ -276,7 +283,8 @@ func (sg *sweepGram) gramSet(i int) {
 	e, s := sg.e, sg.s
 	in, u := e.in, e.layerGram.u
 	order, lower := s.orders[i], sg.lower[i]
-	var yd, dd, w, a float64 // Σ r_q and Σ H_qq·G_qq over the pruned channels q
+	var yd, dd float64
+	var w, a, dw float64 // Σ r_q, Σ H_qq·G_qq and Σ w_qq over the pruned channels q
 	k := 0
 	for _, r := range s.byK {
 		p := i*len(s.ratios) + r
@@ -286,8 +294,9 @@ func (sg *sweepGram) gramSet(i int) {
 			yd += sg.c[q] + u[q]*sg.colSum[q]
 			w += sg.w[q]
 			a += float64(e.layerGram.diag[q]) * float64(sg.diag[q])
+			dw += sg.wdiag[q]
 		}
 		sg.cur[p] = gramSums(sg.yy, yd, dd, k == in, sg.us, sg.tb)
-		sg.bad[p] = !certified(sg.cur[p], sg.sweepVariance(w, a))
+		sg.bad[p] = !sg.sweepCertified(sg.cur[p], w, a, dw)
 	}
 }

@@ -2,7 +2,7 @@ package chanprune
 
 // Certifying a sweep's pairs. A sweep bounds each pair's variances
 // (gram_certify.go) from sums over its pruned channels' rows
-// (sweepVariance); a pair that bound leaves uncertified is contracted
+// (sweepCertified); a pair those bounds leave uncertified is contracted
 // again alone with its own variances, as Evaluate does (recheck), before
 // anything goes to the direct path.
 
@@ -62,6 +62,38 @@ func (sg *sweepGram) storedSums(k int) (sums, gramVariance) {
 		}
 	}
 	return sg.contractedSums(sg.us, sg.tb, k)
+}
+
+// sweepCertified reports whether the sums s of a pair are certified by
+// either of two bounds of its variances from sums over its pruned
+// channels P: r = Σ r_j, a = Σ H_jj·G_jj and dw = Σ w_jj over j ∈ P.
+func (sg *sweepGram) sweepCertified(s sums, r, a, dw float64) bool {
+	if certified(s, sg.sweepVariance(r, a)) {
+		return true
+	}
+	v0, v1 := sg.splitVariances(r, dw)
+	return certified(s, v0) && certified(s, v1)
+}
+
+// splitVariances returns the two extremes of the parts' variances that r
+// and dw leave possible. With the sums of w_ij over the pairs i < j that
+// are kept×kept, kept×pruned and pruned×pruned, KK, KP, PP ≥ 0, and the
+// diagonals' D_K and D_P = dw:
+//
+//	r − D_P = 2·PP + KP,  rKept − D_K = 2·KK + KP,
+//	kk = D_K + 4·KK,  kp = 4·KP,  pp = D_P + 4·PP.
+//
+// certified's bound is a weighted sum of kk, kp and pp, linear in KP over
+// 0 ≤ KP ≤ min(r − D_P, rKept − D_K), so it is largest at one end: a pair
+// certified at both ends is certified. Its other checks use pp, kk and
+// kk+kp+pp, which are largest at KP = 0 or do not depend on KP.
+func (sg *sweepGram) splitVariances(r, dw float64) (v0, v1 gramVariance) {
+	dK := max(sg.dw-dw, 0)
+	pruned, kept := max(r-dw, 0), max(sg.r-r-dK, 0) // 2·PP + KP, 2·KK + KP
+	kp := min(pruned, kept)
+	v0 = gramVariance{kk: dK + 2*kept, pp: dw + 2*pruned}
+	v1 = gramVariance{kk: dK + 2*(kept-kp), kp: 4 * kp, pp: dw + 2*(pruned-kp)}
+	return v0, v1
 }
 
 // sweepVariance bounds the variances of the parts of ‖y‖² (gramVariance)
