@@ -1,6 +1,7 @@
 package chanprune
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -28,16 +29,23 @@ const MemoryBoundRows = 64
 // limitWindow is the window of the limits' measurements.
 const limitWindow = 200 * time.Millisecond
 
-// limits holds the best measurement per key: "peak/<kernel>" or the buffer
-// size.
+// limits holds the best measurement per key: a limitKey. A limit depends
+// on how many cores measure it, so a run with -cpu 1,2 keeps one per
+// GOMAXPROCS.
 var limits struct {
 	sync.Mutex
-	best map[any]float64
+	best map[limitKey]float64
+}
+
+// limitKey names a limit: what is measured, on how many cores.
+type limitKey struct {
+	what  string
+	procs int
 }
 
 // limit returns the limit named key, measuring it if it is unknown or
 // below rate, the rate a benchmark just reached; at most once per call.
-func limit(key any, rate float64, measure func() (float64, error)) (float64, error) {
+func limit(key limitKey, rate float64, measure func() (float64, error)) (float64, error) {
 	limits.Lock()
 	defer limits.Unlock()
 	best, ok := limits.best[key]
@@ -49,7 +57,7 @@ func limit(key any, rate float64, measure func() (float64, error)) (float64, err
 		return 0, err
 	}
 	if limits.best == nil {
-		limits.best = map[any]float64{}
+		limits.best = map[limitKey]float64{}
 	}
 	limits.best[key] = max(best, m)
 	return limits.best[key], nil
@@ -62,16 +70,18 @@ func benchPeak(kernel string, gflops float64) (float64, error) {
 	if k, err := selectKernel(kernel); err == nil && k.peak == nil {
 		return 0, nil
 	}
-	return limit("peak/"+kernel, gflops, func() (float64, error) {
-		return MeasurePeak(kernel, runtime.GOMAXPROCS(0), limitWindow)
+	procs := runtime.GOMAXPROCS(0)
+	return limit(limitKey{"peak/" + kernel, procs}, gflops, func() (float64, error) {
+		return MeasurePeak(kernel, procs, limitWindow)
 	})
 }
 
 // benchBandwidth is the bandwidth of a buffer of bytes in GB/s, at least
 // gbps if the machine allows.
 func benchBandwidth(bytes int, gbps float64) (float64, error) {
-	return limit(bytes, gbps, func() (float64, error) {
-		return MeasureBandwidth(bytes, runtime.GOMAXPROCS(0), limitWindow)
+	procs := runtime.GOMAXPROCS(0)
+	return limit(limitKey{fmt.Sprintf("bandwidth/%d", bytes), procs}, gbps, func() (float64, error) {
+		return MeasureBandwidth(bytes, procs, limitWindow)
 	})
 }
 
