@@ -355,7 +355,7 @@ func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f
 
 // sweepSplitAVX512 does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then
 // lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over
-// the row, any len(h), with AVX-512, the contract and 4 sets in the first
+// the row, any len(h), with AVX-512, the contract and 8 sets in the first
 // pass, 8 sets a pass after it. It implements sweepSplitFunc (kernel.go);
 // refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.
 //

@@ -65,7 +65,7 @@
 //   - sweepSplit (sweepSplitFunc, contractSplit then lowerSplitSets of
 //     one row segment) does both in one pass: its first pass over the row
 //     carries contractSplit's v and w (the same operations in the same
-//     order) with up to 2 (AVX2) or 4 (AVX-512) sets, the other sets go
+//     order) with up to 2 (AVX2) or 8 (AVX-512) sets, the other sets go
 //     in lowerSplitSets' passes; a step is lowerSplitSets', and the last
 //     len mod step entries are one step under a count mask for the
 //     contract part too (masked widening loads and column loads and
@@ -142,9 +142,15 @@ var shapes = []struct {
 	chains             int // FMA chains of the peak kernel
 	sums               int // float64 accumulators of lowerSplit
 	sets               int // score sets a pass of lowerSplitSets
-	conSets            int // score sets in sweepSplit's first pass, with the contract
-	reads              int // float32 accumulators of readSum
-	gemvT              int // the most tokens of a small-T kernel (gemv.go)
+	// conSets is the most score sets in sweepSplit's first pass, the
+	// one with the contract part. AVX2: with 4 the allocator ran past
+	// 16 YMM (Y16 and up, which VEX cannot encode); 1, 2 and 3 timed
+	// alike on 5 sets, 2 a shade ahead. AVX-512: 5 sets in that one pass
+	// were about a tenth faster than 4 and a pass for the fifth, and 8
+	// fit in 32 ZMM.
+	conSets int
+	reads   int // float32 accumulators of readSum
+	gemvT   int // the most tokens of a small-T kernel (gemv.go)
 
 	// The planner's exchange rates (kernel.go), in this kernel's
 	// multiply-adds: they go to the kernel table as they are. The entry
@@ -155,7 +161,7 @@ var shapes = []struct {
 	gramEntryMACs, gramBatchMACs int
 }{
 	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 50, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 4, 8, 8, 55, 14e6},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 55, 14e6},
 }
 
 func main() {
