@@ -125,6 +125,7 @@ import (
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/buildtags"
+	"github.com/mmcloughlin/avo/pass"
 )
 
 // shapes lists the register tiles generated for each instruction set, and
@@ -218,6 +219,7 @@ func main() {
 			mcaLoop{t.kernelName("gemm"), stem + "gemm"}, mcaLoop{"peak" + s.isa.name, stem + "peak"})
 	}
 	cfg := flags.Config()
+	cfg.Passes = append(cfg.Passes, pass.Func(vexPass))
 	if *mca != "" {
 		cfg.Passes = append(cfg.Passes, mcaPass(*mca, loops))
 	}
