@@ -16,12 +16,17 @@ type kernelSpec struct {
 // archKernels adds the kernel table's kernels, each supported when the CPU
 // (and the OS, which cpuid checks for the wider registers) has every
 // feature it requires. A row without a lowerSplitSets kernel (NEON's) gets
-// one made of its lowerSplit (kernel.lowerSplitEach).
+// one made of its lowerSplit (kernel.lowerSplitEach), one without
+// sweepSplit one made of its contractSplitRow and lowerSplitSets
+// (kernel.sweepSplitEach).
 func archKernels() []KernelInfo {
 	infos := make([]KernelInfo, len(kernelTable))
 	for i, s := range kernelTable {
 		if s.kernel.lowerSplitSets == nil {
 			s.kernel.lowerSplitSets = s.kernel.lowerSplitEach
+		}
+		if s.kernel.sweepSplit == nil {
+			s.kernel.sweepSplit = s.kernel.sweepSplitEach
 		}
 		infos[i] = KernelInfo{Name: s.kernel.name, Supported: supports(s.requires), kernel: s.kernel}
 	}

@@ -231,14 +231,14 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 			sg.mdiag[i] = float64(h[0] * g[0])
 			h, g, start = h[1:], g[1:], i+1
 		}
-		e.kern.contractSplitRow(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, cols[0][start:end], cols[1][start:end], p)
 		// Every set splits every row, also one ranked at or past the most
 		// channels a ratio prunes: its sum is never read, nor are the
 		// column adds, which go to channels ranked later still.
 		for set, rank := range s.ranks[:sets] {
 			below[set], lower[set] = rank[i], 0
 		}
-		e.kern.lowerSplitSets(h, g, s.rankBuf[start:], below, setCols[start:], stride, lower)
+		e.kern.sweepSplit(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, cols[0][start:end], cols[1][start:end], p,
+			s.rankBuf[start:], below, setCols[start:], stride, lower)
 		for set, v := range lower {
 			sg.lower[set][i] += v
 		}

@@ -43,6 +43,10 @@ type kernel struct {
 	// (lowerSplitSetsFunc); a table that leaves it nil gets
 	// lowerSplitEach (dispatch_asm.go).
 	lowerSplitSets lowerSplitSetsFunc
+	// sweepSplit is contractSplit and lowerSplitSets of a row segment in
+	// one pass, any length (sweepSplitFunc); a table that leaves it nil
+	// gets sweepSplitEach (dispatch_asm.go).
+	sweepSplit sweepSplitFunc
 
 	// contract is the Gram path's contraction of a row of H⊙G (contractFunc).
 	contract contractFunc
@@ -212,6 +216,28 @@ func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, 
 	n := len(h) - len(h)%contractBlock
 	k.contractSplit(h[:n], g, hd, gd, fg, fh, colV, colW, s)
 	contractSplitGeneric(h[n:], g[n:], hd[n:], gd[n:], fg, fh, colV[n:], colW[n:], s)
+}
+
+// sweepSplitFunc is contractSplitFunc followed by lowerSplitSetsFunc on
+// the same row segment, in one pass over it and for any len(h): it adds
+// v_j and w_j to colV[j] and colW[j] and their sums to s[0] and s[2] as
+// contractSplitFunc does, then splits m_j for each score set as
+// lowerSplitSetsFunc does (ranks, below, cols, stride, sums as there).
+// Every column entry is what the two give it: colV and cols bit for bit,
+// and colW bit for bit as the kernel's contractSplit forms w, for the last
+// len mod contractBlock entries too, which a SIMD kernel does under a mask
+// (the row padded with zeros, as it were); sweepSplitEach forms those as
+// contractSplitRow does (contractSplitGeneric). The sums are held to the
+// tolerances of the two. g, hd, gd, colV and colW are at least as long as
+// h. The sweep calls it once per row segment (gram_sweep.go).
+type sweepSplitFunc func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+
+// sweepSplitEach is a sweepSplitFunc from k's contractSplitRow and
+// lowerSplitSets, one call each: the generic kernel's, and the fallback
+// of a kernel table without sweepSplit.
+func (k *kernel) sweepSplitEach(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64) {
+	k.contractSplitRow(h, g, hd, gd, fg, fh, colV, colW, s)
+	k.lowerSplitSets(h, g, ranks, below, cols, stride, setSums)
 }
 
 // readSumFunc returns the float32 sum of x, len(x) a multiple of

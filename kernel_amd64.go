@@ -104,6 +104,15 @@ func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []f
 //go:noescape
 func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
+// sweepSplitAVX2 does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then
+// lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over
+// the row, any len(h), with AVX2+FMA, the contract and 2 sets in the first
+// pass, 4 sets a pass after it. It implements sweepSplitFunc (kernel.go);
+// refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.
+//
+//go:noescape
+func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -343,6 +352,15 @@ func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd [
 //
 //go:noescape
 func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+
+// sweepSplitAVX512 does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then
+// lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over
+// the row, any len(h), with AVX-512, the contract and 8 sets in the first
+// pass, 8 sets a pass after it. It implements sweepSplitFunc (kernel.go);
+// refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.
+//
+//go:noescape
+func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

@@ -1987,6 +1987,1267 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·sweepSplitAVX2(SB), NOSPLIT, $8-272
+	MOVQ stride+240(FP), AX
+	LEAQ (AX)(AX*1), CX
+	LEAQ (AX)(AX*2), DX
+	MOVQ $0x00000000, (SP)
+	MOVQ below_len+200(FP), BX
+	CMPQ BX, $0x02
+	JAE  csets2
+	CMPQ BX, $0x01
+	JEQ  csets1
+
+	// 0 sets: 0 below + 0 accumulators + m's 2 halves + 4 temporaries = 6 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), BX
+	IMULQ AX, BX
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	VBROADCASTSD fg+96(FP), Y0
+	VBROADCASTSD fh+104(FP), Y1
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(BX*4), R12
+	LEAQ         (R13)(BX*8), R13
+	MOVQ         below_base+192(FP), BX
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           clast0
+
+csteps0:
+	VCVTPS2PD   (SI), Y2
+	VCVTPS2PD   (DI), Y3
+	VMULPD      Y3, Y2, Y7
+	VMULPD      Y2, Y2, Y2
+	VCVTPS2PD   (R9), Y6
+	VMULPD      Y6, Y2, Y2
+	VMULPD      Y3, Y3, Y3
+	VCVTPS2PD   (R8), Y6
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y0, Y2, Y2
+	VFMADD231PD Y1, Y3, Y2
+	VADDPD      Y7, Y4, Y4
+	VADDPD      Y2, Y5, Y5
+	VADDPD      (R10), Y7, Y7
+	VMOVUPD     Y7, (R10)
+	VADDPD      (R11), Y2, Y2
+	VMOVUPD     Y2, (R11)
+	VCVTPS2PD   16(SI), Y2
+	VCVTPS2PD   16(DI), Y3
+	VMULPD      Y3, Y2, Y7
+	VMULPD      Y2, Y2, Y2
+	VCVTPS2PD   16(R9), Y6
+	VMULPD      Y6, Y2, Y2
+	VMULPD      Y3, Y3, Y3
+	VCVTPS2PD   16(R8), Y6
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y0, Y2, Y2
+	VFMADD231PD Y1, Y3, Y2
+	VADDPD      Y7, Y4, Y4
+	VADDPD      Y2, Y5, Y5
+	VADDPD      32(R10), Y7, Y7
+	VMOVUPD     Y7, 32(R10)
+	VADDPD      32(R11), Y2, Y2
+	VMOVUPD     Y2, 32(R11)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000040, R13
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	DECQ        BX
+	JNZ         csteps0
+
+clast0:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           csums0
+	LEAQ         colmask16<>+0(SB), R12
+	NEGQ         BX
+	VMOVUPS      64(R12)(BX*4), Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMASKMOVPS   (SI), X2, X6
+	VCVTPS2PD    X6, Y6
+	VMASKMOVPS   (DI), X2, X7
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y6
+	VMASKMOVPS   (R9), X2, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y6, Y6
+	VMULPD       Y7, Y7, Y7
+	VMASKMOVPS   (R8), X2, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y7, Y7
+	VMULPD       Y0, Y6, Y6
+	VFMADD231PD  Y1, Y7, Y6
+	VADDPD       Y9, Y4, Y4
+	VADDPD       Y6, Y5, Y5
+	VPMOVSXDQ    X2, Y7
+	VMASKMOVPD   (R10), Y7, Y8
+	VADDPD       Y8, Y9, Y9
+	VMASKMOVPD   Y9, Y7, (R10)
+	VPMOVSXDQ    X2, Y7
+	VMASKMOVPD   (R11), Y7, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y7, (R11)
+	VMASKMOVPS   16(SI), X3, X6
+	VCVTPS2PD    X6, Y6
+	VMASKMOVPS   16(DI), X3, X7
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y6
+	VMASKMOVPS   16(R9), X3, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y6, Y6
+	VMULPD       Y7, Y7, Y7
+	VMASKMOVPS   16(R8), X3, X3
+	VCVTPS2PD    X3, Y8
+	VMULPD       Y8, Y7, Y7
+	VMULPD       Y0, Y6, Y0
+	VFMADD231PD  Y1, Y7, Y0
+	VADDPD       Y9, Y4, Y4
+	VADDPD       Y0, Y5, Y5
+	VEXTRACTI128 $0x01, Y2, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R10), Y1, Y3
+	VADDPD       Y3, Y9, Y9
+	VMASKMOVPD   Y9, Y1, 32(R10)
+	VEXTRACTI128 $0x01, Y2, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R11), Y1, Y2
+	VADDPD       Y2, Y0, Y0
+	VMASKMOVPD   Y0, Y1, 32(R11)
+
+csums0:
+	MOVQ         s+160(FP), BX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	VADDSD       (BX), X4, X4
+	VMOVSD       X4, (BX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPD       X0, X5, X5
+	VPERMILPD    $0x01, X5, X0
+	VADDSD       X0, X5, X5
+	VADDSD       16(BX), X5, X5
+	VMOVSD       X5, 16(BX)
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	ADDQ         $0x00000000, (SP)
+	JMP          chunk
+
+csets1:
+	// 1 sets: 1 below + 1 accumulators + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), BX
+	MOVQ  BX, SI
+	IMULQ AX, SI
+	MOVQ  h_base+0(FP), DI
+	MOVQ  g_base+24(FP), R8
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R9
+	MOVQ         gd_base+72(FP), R10
+	VBROADCASTSD fg+96(FP), Y2
+	VBROADCASTSD fh+104(FP), Y3
+	MOVQ         colV_base+112(FP), R11
+	MOVQ         colW_base+136(FP), R12
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	MOVQ         ranks_base+168(FP), R13
+	MOVQ         cols_base+216(FP), R14
+	LEAQ         (R13)(SI*4), R13
+	LEAQ         (R14)(SI*8), R14
+	MOVQ         below_base+192(FP), SI
+	VPBROADCASTD (SI)(BX*4), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           clast1
+
+csteps1:
+	VCVTPS2PD    (DI), Y6
+	VCVTPS2PD    (R8), Y7
+	VMULPD       Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y6
+	VCVTPS2PD    (R10), Y8
+	VMULPD       Y8, Y6, Y6
+	VMULPD       Y7, Y7, Y7
+	VCVTPS2PD    (R9), Y8
+	VMULPD       Y8, Y7, Y7
+	VMULPD       Y2, Y6, Y6
+	VFMADD231PD  Y3, Y7, Y6
+	VADDPD       Y9, Y4, Y4
+	VADDPD       Y6, Y5, Y5
+	VADDPD       (R11), Y9, Y9
+	VMOVUPD      Y9, (R11)
+	VADDPD       (R12), Y6, Y6
+	VMOVUPD      Y6, (R12)
+	VCVTPS2PD    16(DI), Y6
+	VCVTPS2PD    16(R8), Y7
+	VMULPD       Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y6
+	VCVTPS2PD    16(R10), Y8
+	VMULPD       Y8, Y6, Y6
+	VMULPD       Y7, Y7, Y7
+	VCVTPS2PD    16(R9), Y8
+	VMULPD       Y8, Y7, Y7
+	VMULPD       Y2, Y6, Y6
+	VFMADD231PD  Y3, Y7, Y6
+	VADDPD       Y9, Y4, Y4
+	VADDPD       Y6, Y5, Y5
+	VADDPD       32(R11), Y9, Y9
+	VMOVUPD      Y9, 32(R11)
+	VADDPD       32(R12), Y6, Y6
+	VMOVUPD      Y6, 32(R12)
+	VMOVUPS      (DI), Y6
+	VMULPS       (R8), Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VPCMPGTD     (R13), Y0, Y8
+	VPMOVSXDQ    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VANDPD       Y9, Y7, Y10
+	VADDPD       Y10, Y1, Y1
+	VANDPD       Y8, Y6, Y10
+	VADDPD       Y10, Y1, Y1
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       (R14), Y7, Y7
+	VMOVUPD      Y7, (R14)
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       32(R14), Y6, Y6
+	VMOVUPD      Y6, 32(R14)
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000040, R14
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	DECQ         BX
+	JNZ          csteps1
+
+clast1:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           csums1
+	LEAQ         colmask16<>+0(SB), SI
+	NEGQ         BX
+	VMOVUPS      64(SI)(BX*4), Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VMASKMOVPS   (DI), X6, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   (R8), X6, X9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMASKMOVPS   (R10), X6, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMASKMOVPS   (R9), X6, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y2, Y8, Y8
+	VFMADD231PD  Y3, Y9, Y8
+	VADDPD       Y11, Y4, Y4
+	VADDPD       Y8, Y5, Y5
+	VPMOVSXDQ    X6, Y9
+	VMASKMOVPD   (R11), Y9, Y10
+	VADDPD       Y10, Y11, Y11
+	VMASKMOVPD   Y11, Y9, (R11)
+	VPMOVSXDQ    X6, Y9
+	VMASKMOVPD   (R12), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R12)
+	VMASKMOVPS   16(DI), X7, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   16(R8), X7, X9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMASKMOVPS   16(R10), X7, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMASKMOVPS   16(R9), X7, X7
+	VCVTPS2PD    X7, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y2, Y8, Y2
+	VFMADD231PD  Y3, Y9, Y2
+	VADDPD       Y11, Y4, Y4
+	VADDPD       Y2, Y5, Y5
+	VEXTRACTI128 $0x01, Y6, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R11), Y3, Y7
+	VADDPD       Y7, Y11, Y11
+	VMASKMOVPD   Y11, Y3, 32(R11)
+	VEXTRACTI128 $0x01, Y6, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R12), Y3, Y7
+	VADDPD       Y7, Y2, Y2
+	VMASKMOVPD   Y2, Y3, 32(R12)
+	VMASKMOVPS   (DI), Y6, Y2
+	VMASKMOVPS   (R8), Y6, Y3
+	VMULPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VPMASKMOVD   (R13), Y6, Y7
+	VPCMPGTD     Y7, Y0, Y0
+	VPMOVSXDQ    X0, Y7
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y7, Y3, Y8
+	VADDPD       Y8, Y1, Y1
+	VANDPD       Y0, Y2, Y8
+	VADDPD       Y8, Y1, Y1
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y3
+	VPMOVSXDQ    X6, Y7
+	VMASKMOVPD   (R14), Y7, Y8
+	VADDPD       Y8, Y3, Y3
+	VMASKMOVPD   Y3, Y7, (R14)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
+	VEXTRACTI128 $0x01, Y6, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R14), Y2, Y3
+	VADDPD       Y3, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R14)
+
+csums1:
+	MOVQ         s+160(FP), BX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	VADDSD       (BX), X4, X4
+	VMOVSD       X4, (BX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPD       X0, X5, X5
+	VPERMILPD    $0x01, X5, X0
+	VADDSD       X0, X5, X5
+	VADDSD       16(BX), X5, X5
+	VMOVSD       X5, 16(BX)
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VADDSD       (SI), X1, X1
+	VMOVSD       X1, (SI)
+	ADDQ         $0x00000001, (SP)
+	JMP          chunk
+
+csets2:
+	// 2 sets: 2 below + 2 accumulators + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), BX
+	MOVQ  BX, SI
+	IMULQ AX, SI
+	MOVQ  h_base+0(FP), DI
+	MOVQ  g_base+24(FP), R8
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R9
+	MOVQ         gd_base+72(FP), R10
+	VBROADCASTSD fg+96(FP), Y6
+	VBROADCASTSD fh+104(FP), Y7
+	MOVQ         colV_base+112(FP), R11
+	MOVQ         colW_base+136(FP), R12
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	MOVQ         ranks_base+168(FP), R13
+	MOVQ         cols_base+216(FP), R14
+	LEAQ         (R13)(SI*4), R13
+	LEAQ         (R14)(SI*8), R14
+	MOVQ         below_base+192(FP), SI
+	VPBROADCASTD (SI)(BX*4), Y0
+	VPBROADCASTD 4(SI)(BX*4), Y2
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           clast2
+
+csteps2:
+	VCVTPS2PD    (DI), Y8
+	VCVTPS2PD    (R8), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VCVTPS2PD    (R10), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VCVTPS2PD    (R9), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y6, Y8, Y8
+	VFMADD231PD  Y7, Y9, Y8
+	VADDPD       Y11, Y4, Y4
+	VADDPD       Y8, Y5, Y5
+	VADDPD       (R11), Y11, Y11
+	VMOVUPD      Y11, (R11)
+	VADDPD       (R12), Y8, Y8
+	VMOVUPD      Y8, (R12)
+	VCVTPS2PD    16(DI), Y8
+	VCVTPS2PD    16(R8), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VCVTPS2PD    16(R10), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VCVTPS2PD    16(R9), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y6, Y8, Y8
+	VFMADD231PD  Y7, Y9, Y8
+	VADDPD       Y11, Y4, Y4
+	VADDPD       Y8, Y5, Y5
+	VADDPD       32(R11), Y11, Y11
+	VMOVUPD      Y11, 32(R11)
+	VADDPD       32(R12), Y8, Y8
+	VMOVUPD      Y8, 32(R12)
+	VMOVUPS      (DI), Y8
+	VMULPS       (R8), Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VPCMPGTD     (R13), Y0, Y10
+	VPMOVSXDQ    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VANDPD       Y11, Y9, Y12
+	VADDPD       Y12, Y1, Y1
+	VANDPD       Y10, Y8, Y12
+	VADDPD       Y12, Y1, Y1
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       (R14), Y11, Y11
+	VMOVUPD      Y11, (R14)
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       32(R14), Y10, Y10
+	VMOVUPD      Y10, 32(R14)
+	VPCMPGTD     (R13)(AX*4), Y2, Y10
+	VPMOVSXDQ    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VANDPD       Y11, Y9, Y12
+	VADDPD       Y12, Y3, Y3
+	VANDPD       Y10, Y8, Y12
+	VADDPD       Y12, Y3, Y3
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
+	VADDPD       (R14)(AX*8), Y9, Y9
+	VMOVUPD      Y9, (R14)(AX*8)
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       32(R14)(AX*8), Y8, Y8
+	VMOVUPD      Y8, 32(R14)(AX*8)
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000040, R14
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	DECQ         BX
+	JNZ          csteps2
+
+clast2:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           csums2
+	LEAQ         colmask16<>+0(SB), SI
+	NEGQ         BX
+	VMOVUPS      64(SI)(BX*4), Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VMASKMOVPS   (DI), X8, X10
+	VCVTPS2PD    X10, Y10
+	VMASKMOVPS   (R8), X8, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y10, Y13
+	VMULPD       Y10, Y10, Y10
+	VMASKMOVPS   (R10), X8, X12
+	VCVTPS2PD    X12, Y12
+	VMULPD       Y12, Y10, Y10
+	VMULPD       Y11, Y11, Y11
+	VMASKMOVPS   (R9), X8, X12
+	VCVTPS2PD    X12, Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       Y6, Y10, Y10
+	VFMADD231PD  Y7, Y11, Y10
+	VADDPD       Y13, Y4, Y4
+	VADDPD       Y10, Y5, Y5
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R11), Y11, Y12
+	VADDPD       Y12, Y13, Y13
+	VMASKMOVPD   Y13, Y11, (R11)
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R12), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R12)
+	VMASKMOVPS   16(DI), X9, X10
+	VCVTPS2PD    X10, Y10
+	VMASKMOVPS   16(R8), X9, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y10, Y13
+	VMULPD       Y10, Y10, Y10
+	VMASKMOVPS   16(R10), X9, X12
+	VCVTPS2PD    X12, Y12
+	VMULPD       Y12, Y10, Y10
+	VMULPD       Y11, Y11, Y11
+	VMASKMOVPS   16(R9), X9, X9
+	VCVTPS2PD    X9, Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       Y6, Y10, Y6
+	VFMADD231PD  Y7, Y11, Y6
+	VADDPD       Y13, Y4, Y4
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R11), Y7, Y9
+	VADDPD       Y9, Y13, Y13
+	VMASKMOVPD   Y13, Y7, 32(R11)
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R12), Y7, Y9
+	VADDPD       Y9, Y6, Y6
+	VMASKMOVPD   Y6, Y7, 32(R12)
+	VMASKMOVPS   (DI), Y8, Y6
+	VMASKMOVPS   (R8), Y8, Y7
+	VMULPS       Y7, Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VPMASKMOVD   (R13), Y8, Y9
+	VPCMPGTD     Y9, Y0, Y0
+	VPMOVSXDQ    X0, Y9
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y9, Y7, Y10
+	VADDPD       Y10, Y1, Y1
+	VANDPD       Y0, Y6, Y10
+	VADDPD       Y10, Y1, Y1
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VPMOVSXDQ    X8, Y10
+	VMASKMOVPD   (R14), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R14)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VEXTRACTI128 $0x01, Y8, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R14), Y9, Y10
+	VADDPD       Y10, Y0, Y0
+	VMASKMOVPD   Y0, Y9, 32(R14)
+	VPMASKMOVD   (R13)(AX*4), Y8, Y0
+	VPCMPGTD     Y0, Y2, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y7, Y9
+	VADDPD       Y9, Y3, Y3
+	VANDPD       Y0, Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y7, Y2
+	VPMOVSXDQ    X8, Y7
+	VMASKMOVPD   (R14)(AX*8), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VMASKMOVPD   Y2, Y7, (R14)(AX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VEXTRACTI128 $0x01, Y8, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R14)(AX*8), Y2, Y6
+	VADDPD       Y6, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R14)(AX*8)
+
+csums2:
+	MOVQ         s+160(FP), BX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	VADDSD       (BX), X4, X4
+	VMOVSD       X4, (BX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPD       X0, X5, X5
+	VPERMILPD    $0x01, X5, X0
+	VADDSD       X0, X5, X5
+	VADDSD       16(BX), X5, X5
+	VMOVSD       X5, 16(BX)
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VADDSD       (SI), X1, X1
+	VMOVSD       X1, (SI)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VADDSD       8(SI), X3, X3
+	VMOVSD       X3, 8(SI)
+	ADDQ         $0x00000002, (SP)
+
+chunk:
+	MOVQ below_len+200(FP), BX
+	SUBQ (SP), BX
+	JLE  done
+	CMPQ BX, $0x04
+	JAE  sets4
+	CMPQ BX, $0x01
+	JEQ  sets1
+	CMPQ BX, $0x02
+	JEQ  sets2
+	CMPQ BX, $0x03
+	JEQ  sets3
+
+sets4:
+	// 4 sets: 4 below + 4 accumulators + m's 2 halves + 4 temporaries = 14 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), BX
+	MOVQ         BX, SI
+	IMULQ        AX, SI
+	MOVQ         h_base+0(FP), DI
+	MOVQ         g_base+24(FP), R8
+	MOVQ         ranks_base+168(FP), R9
+	MOVQ         cols_base+216(FP), R10
+	LEAQ         (R9)(SI*4), R9
+	LEAQ         (R10)(SI*8), R10
+	MOVQ         below_base+192(FP), SI
+	VPBROADCASTD (SI)(BX*4), Y0
+	VPBROADCASTD 4(SI)(BX*4), Y2
+	VPBROADCASTD 8(SI)(BX*4), Y4
+	VPBROADCASTD 12(SI)(BX*4), Y6
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y7, Y7, Y7
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           last4
+
+steps4:
+	VMOVUPS      (DI), Y8
+	VMULPS       (R8), Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VPCMPGTD     (R9), Y0, Y10
+	VPMOVSXDQ    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VANDPD       Y11, Y9, Y12
+	VADDPD       Y12, Y1, Y1
+	VANDPD       Y10, Y8, Y12
+	VADDPD       Y12, Y1, Y1
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       (R10), Y11, Y11
+	VMOVUPD      Y11, (R10)
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       32(R10), Y10, Y10
+	VMOVUPD      Y10, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y10
+	VPMOVSXDQ    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VANDPD       Y11, Y9, Y12
+	VADDPD       Y12, Y3, Y3
+	VANDPD       Y10, Y8, Y12
+	VADDPD       Y12, Y3, Y3
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       (R10)(AX*8), Y11, Y11
+	VMOVUPD      Y11, (R10)(AX*8)
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       32(R10)(AX*8), Y10, Y10
+	VMOVUPD      Y10, 32(R10)(AX*8)
+	VPCMPGTD     (R9)(CX*4), Y4, Y10
+	VPMOVSXDQ    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VANDPD       Y11, Y9, Y12
+	VADDPD       Y12, Y5, Y5
+	VANDPD       Y10, Y8, Y12
+	VADDPD       Y12, Y5, Y5
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       (R10)(CX*8), Y11, Y11
+	VMOVUPD      Y11, (R10)(CX*8)
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       32(R10)(CX*8), Y10, Y10
+	VMOVUPD      Y10, 32(R10)(CX*8)
+	VPCMPGTD     (R9)(DX*4), Y6, Y10
+	VPMOVSXDQ    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VANDPD       Y11, Y9, Y12
+	VADDPD       Y12, Y7, Y7
+	VANDPD       Y10, Y8, Y12
+	VADDPD       Y12, Y7, Y7
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
+	VADDPD       (R10)(DX*8), Y9, Y9
+	VMOVUPD      Y9, (R10)(DX*8)
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       32(R10)(DX*8), Y8, Y8
+	VMOVUPD      Y8, 32(R10)(DX*8)
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000040, R10
+	DECQ         BX
+	JNZ          steps4
+
+last4:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           sums4
+	LEAQ         colmask16<>+0(SB), SI
+	NEGQ         BX
+	VMOVUPS      64(SI)(BX*4), Y9
+	VMASKMOVPS   (DI), Y9, Y8
+	VMASKMOVPS   (R8), Y9, Y10
+	VMULPS       Y10, Y8, Y8
+	VCVTPS2PD    X8, Y10
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VPMASKMOVD   (R9), Y9, Y11
+	VPCMPGTD     Y11, Y0, Y0
+	VPMOVSXDQ    X0, Y11
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y11, Y10, Y12
+	VADDPD       Y12, Y1, Y1
+	VANDPD       Y0, Y8, Y12
+	VADDPD       Y12, Y1, Y1
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y10, Y11
+	VPMOVSXDQ    X9, Y12
+	VMASKMOVPD   (R10), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R10)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
+	VEXTRACTI128 $0x01, Y9, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R10), Y11, Y12
+	VADDPD       Y12, Y0, Y0
+	VMASKMOVPD   Y0, Y11, 32(R10)
+	VPMASKMOVD   (R9)(AX*4), Y9, Y0
+	VPCMPGTD     Y0, Y2, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y10, Y11
+	VADDPD       Y11, Y3, Y3
+	VANDPD       Y0, Y8, Y11
+	VADDPD       Y11, Y3, Y3
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
+	VPMOVSXDQ    X9, Y11
+	VMASKMOVPD   (R10)(AX*8), Y11, Y12
+	VADDPD       Y12, Y2, Y2
+	VMASKMOVPD   Y2, Y11, (R10)(AX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
+	VEXTRACTI128 $0x01, Y9, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y11
+	VADDPD       Y11, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
+	VPMASKMOVD   (R9)(CX*4), Y9, Y0
+	VPCMPGTD     Y0, Y4, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y10, Y4
+	VADDPD       Y4, Y5, Y5
+	VANDPD       Y0, Y8, Y4
+	VADDPD       Y4, Y5, Y5
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
+	VPMOVSXDQ    X9, Y4
+	VMASKMOVPD   (R10)(CX*8), Y4, Y11
+	VADDPD       Y11, Y2, Y2
+	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
+	VEXTRACTI128 $0x01, Y9, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
+	VPMASKMOVD   (R9)(DX*4), Y9, Y0
+	VPCMPGTD     Y0, Y6, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y10, Y4
+	VADDPD       Y4, Y7, Y7
+	VANDPD       Y0, Y8, Y4
+	VADDPD       Y4, Y7, Y7
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
+	VPMOVSXDQ    X9, Y4
+	VMASKMOVPD   (R10)(DX*8), Y4, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPD   Y2, Y4, (R10)(DX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
+	VEXTRACTI128 $0x01, Y9, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10)(DX*8), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)(DX*8)
+
+sums4:
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VADDSD       (SI), X1, X1
+	VMOVSD       X1, (SI)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VADDSD       8(SI), X3, X3
+	VMOVSD       X3, 8(SI)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPD       X0, X5, X5
+	VPERMILPD    $0x01, X5, X0
+	VADDSD       X0, X5, X5
+	VADDSD       16(SI), X5, X5
+	VMOVSD       X5, 16(SI)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPD       X0, X7, X7
+	VPERMILPD    $0x01, X7, X0
+	VADDSD       X0, X7, X7
+	VADDSD       24(SI), X7, X7
+	VMOVSD       X7, 24(SI)
+	ADDQ         $0x00000004, (SP)
+	JMP          chunk
+
+sets3:
+	// 3 sets: 3 below + 3 accumulators + m's 2 halves + 4 temporaries = 12 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), BX
+	MOVQ         BX, SI
+	IMULQ        AX, SI
+	MOVQ         h_base+0(FP), DI
+	MOVQ         g_base+24(FP), R8
+	MOVQ         ranks_base+168(FP), R9
+	MOVQ         cols_base+216(FP), R10
+	LEAQ         (R9)(SI*4), R9
+	LEAQ         (R10)(SI*8), R10
+	MOVQ         below_base+192(FP), SI
+	VPBROADCASTD (SI)(BX*4), Y0
+	VPBROADCASTD 4(SI)(BX*4), Y2
+	VPBROADCASTD 8(SI)(BX*4), Y4
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           last3
+
+steps3:
+	VMOVUPS      (DI), Y6
+	VMULPS       (R8), Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VPCMPGTD     (R9), Y0, Y8
+	VPMOVSXDQ    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VANDPD       Y9, Y7, Y10
+	VADDPD       Y10, Y1, Y1
+	VANDPD       Y8, Y6, Y10
+	VADDPD       Y10, Y1, Y1
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       (R10), Y9, Y9
+	VMOVUPD      Y9, (R10)
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       32(R10), Y8, Y8
+	VMOVUPD      Y8, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y8
+	VPMOVSXDQ    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VANDPD       Y9, Y7, Y10
+	VADDPD       Y10, Y3, Y3
+	VANDPD       Y8, Y6, Y10
+	VADDPD       Y10, Y3, Y3
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       (R10)(AX*8), Y9, Y9
+	VMOVUPD      Y9, (R10)(AX*8)
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       32(R10)(AX*8), Y8, Y8
+	VMOVUPD      Y8, 32(R10)(AX*8)
+	VPCMPGTD     (R9)(CX*4), Y4, Y8
+	VPMOVSXDQ    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VANDPD       Y9, Y7, Y10
+	VADDPD       Y10, Y5, Y5
+	VANDPD       Y8, Y6, Y10
+	VADDPD       Y10, Y5, Y5
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       (R10)(CX*8), Y7, Y7
+	VMOVUPD      Y7, (R10)(CX*8)
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       32(R10)(CX*8), Y6, Y6
+	VMOVUPD      Y6, 32(R10)(CX*8)
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000040, R10
+	DECQ         BX
+	JNZ          steps3
+
+last3:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           sums3
+	LEAQ         colmask16<>+0(SB), SI
+	NEGQ         BX
+	VMOVUPS      64(SI)(BX*4), Y7
+	VMASKMOVPS   (DI), Y7, Y6
+	VMASKMOVPS   (R8), Y7, Y8
+	VMULPS       Y8, Y6, Y6
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VPMASKMOVD   (R9), Y7, Y9
+	VPCMPGTD     Y9, Y0, Y0
+	VPMOVSXDQ    X0, Y9
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y9, Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VANDPD       Y0, Y6, Y10
+	VADDPD       Y10, Y1, Y1
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y9
+	VPMOVSXDQ    X7, Y10
+	VMASKMOVPD   (R10), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R10)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VEXTRACTI128 $0x01, Y7, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R10), Y9, Y10
+	VADDPD       Y10, Y0, Y0
+	VMASKMOVPD   Y0, Y9, 32(R10)
+	VPMASKMOVD   (R9)(AX*4), Y7, Y0
+	VPCMPGTD     Y0, Y2, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y8, Y9
+	VADDPD       Y9, Y3, Y3
+	VANDPD       Y0, Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y8, Y2
+	VPMOVSXDQ    X7, Y9
+	VMASKMOVPD   (R10)(AX*8), Y9, Y10
+	VADDPD       Y10, Y2, Y2
+	VMASKMOVPD   Y2, Y9, (R10)(AX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VEXTRACTI128 $0x01, Y7, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y9
+	VADDPD       Y9, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
+	VPMASKMOVD   (R9)(CX*4), Y7, Y0
+	VPCMPGTD     Y0, Y4, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y8, Y4
+	VADDPD       Y4, Y5, Y5
+	VANDPD       Y0, Y6, Y4
+	VADDPD       Y4, Y5, Y5
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y8, Y2
+	VPMOVSXDQ    X7, Y4
+	VMASKMOVPD   (R10)(CX*8), Y4, Y8
+	VADDPD       Y8, Y2, Y2
+	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VEXTRACTI128 $0x01, Y7, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
+
+sums3:
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VADDSD       (SI), X1, X1
+	VMOVSD       X1, (SI)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VADDSD       8(SI), X3, X3
+	VMOVSD       X3, 8(SI)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPD       X0, X5, X5
+	VPERMILPD    $0x01, X5, X0
+	VADDSD       X0, X5, X5
+	VADDSD       16(SI), X5, X5
+	VMOVSD       X5, 16(SI)
+	ADDQ         $0x00000003, (SP)
+	JMP          chunk
+
+sets2:
+	// 2 sets: 2 below + 2 accumulators + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), BX
+	MOVQ         BX, SI
+	IMULQ        AX, SI
+	MOVQ         h_base+0(FP), DI
+	MOVQ         g_base+24(FP), R8
+	MOVQ         ranks_base+168(FP), R9
+	MOVQ         cols_base+216(FP), R10
+	LEAQ         (R9)(SI*4), R9
+	LEAQ         (R10)(SI*8), R10
+	MOVQ         below_base+192(FP), SI
+	VPBROADCASTD (SI)(BX*4), Y0
+	VPBROADCASTD 4(SI)(BX*4), Y2
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           last2
+
+steps2:
+	VMOVUPS      (DI), Y4
+	VMULPS       (R8), Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VPCMPGTD     (R9), Y0, Y6
+	VPMOVSXDQ    X6, Y7
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VANDPD       Y7, Y5, Y8
+	VADDPD       Y8, Y1, Y1
+	VANDPD       Y6, Y4, Y8
+	VADDPD       Y8, Y1, Y1
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y7
+	VADDPD       (R10), Y7, Y7
+	VMOVUPD      Y7, (R10)
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
+	VADDPD       32(R10), Y6, Y6
+	VMOVUPD      Y6, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y6
+	VPMOVSXDQ    X6, Y7
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VANDPD       Y7, Y5, Y8
+	VADDPD       Y8, Y3, Y3
+	VANDPD       Y6, Y4, Y8
+	VADDPD       Y8, Y3, Y3
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y5
+	VADDPD       (R10)(AX*8), Y5, Y5
+	VMOVUPD      Y5, (R10)(AX*8)
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       32(R10)(AX*8), Y4, Y4
+	VMOVUPD      Y4, 32(R10)(AX*8)
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000040, R10
+	DECQ         BX
+	JNZ          steps2
+
+last2:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           sums2
+	LEAQ         colmask16<>+0(SB), SI
+	NEGQ         BX
+	VMOVUPS      64(SI)(BX*4), Y5
+	VMASKMOVPS   (DI), Y5, Y4
+	VMASKMOVPS   (R8), Y5, Y6
+	VMULPS       Y6, Y4, Y4
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VPMASKMOVD   (R9), Y5, Y7
+	VPCMPGTD     Y7, Y0, Y0
+	VPMOVSXDQ    X0, Y7
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y7, Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VANDPD       Y0, Y4, Y8
+	VADDPD       Y8, Y1, Y1
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
+	VPMOVSXDQ    X5, Y8
+	VMASKMOVPD   (R10), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, (R10)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
+	VEXTRACTI128 $0x01, Y5, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R10), Y7, Y8
+	VADDPD       Y8, Y0, Y0
+	VMASKMOVPD   Y0, Y7, 32(R10)
+	VPMASKMOVD   (R9)(AX*4), Y5, Y0
+	VPCMPGTD     Y0, Y2, Y0
+	VPMOVSXDQ    X0, Y2
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y2, Y6, Y7
+	VADDPD       Y7, Y3, Y3
+	VANDPD       Y0, Y4, Y7
+	VADDPD       Y7, Y3, Y3
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y6, Y2
+	VPMOVSXDQ    X5, Y6
+	VMASKMOVPD   (R10)(AX*8), Y6, Y7
+	VADDPD       Y7, Y2, Y2
+	VMASKMOVPD   Y2, Y6, (R10)(AX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
+	VEXTRACTI128 $0x01, Y5, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
+
+sums2:
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VADDSD       (SI), X1, X1
+	VMOVSD       X1, (SI)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VADDSD       8(SI), X3, X3
+	VMOVSD       X3, 8(SI)
+	ADDQ         $0x00000002, (SP)
+	JMP          chunk
+
+sets1:
+	// 1 sets: 1 below + 1 accumulators + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), BX
+	MOVQ         BX, SI
+	IMULQ        AX, SI
+	MOVQ         h_base+0(FP), DI
+	MOVQ         g_base+24(FP), R8
+	MOVQ         ranks_base+168(FP), R9
+	MOVQ         cols_base+216(FP), R10
+	LEAQ         (R9)(SI*4), R9
+	LEAQ         (R10)(SI*8), R10
+	MOVQ         below_base+192(FP), SI
+	VPBROADCASTD (SI)(BX*4), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         h_len+8(FP), BX
+	SHRQ         $0x03, BX
+	JZ           last1
+
+steps1:
+	VMOVUPS      (DI), Y2
+	VMULPS       (R8), Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VPCMPGTD     (R9), Y0, Y4
+	VPMOVSXDQ    X4, Y5
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VANDPD       Y5, Y3, Y6
+	VADDPD       Y6, Y1, Y1
+	VANDPD       Y4, Y2, Y6
+	VADDPD       Y6, Y1, Y1
+	VBLENDVPD    Y5, negzero64<>+0(SB), Y3, Y3
+	VADDPD       (R10), Y3, Y3
+	VMOVUPD      Y3, (R10)
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       32(R10), Y2, Y2
+	VMOVUPD      Y2, 32(R10)
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000040, R10
+	DECQ         BX
+	JNZ          steps1
+
+last1:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           sums1
+	LEAQ         colmask16<>+0(SB), SI
+	NEGQ         BX
+	VMOVUPS      64(SI)(BX*4), Y3
+	VMASKMOVPS   (DI), Y3, Y2
+	VMASKMOVPS   (R8), Y3, Y4
+	VMULPS       Y4, Y2, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VPMASKMOVD   (R9), Y3, Y5
+	VPCMPGTD     Y5, Y0, Y0
+	VPMOVSXDQ    X0, Y5
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y5, Y4, Y6
+	VADDPD       Y6, Y1, Y1
+	VANDPD       Y0, Y2, Y6
+	VADDPD       Y6, Y1, Y1
+	VBLENDVPD    Y5, negzero64<>+0(SB), Y4, Y4
+	VPMOVSXDQ    X3, Y5
+	VMASKMOVPD   (R10), Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMASKMOVPD   Y4, Y5, (R10)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
+	VEXTRACTI128 $0x01, Y3, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10), Y2, Y3
+	VADDPD       Y3, Y0, Y0
+	VMASKMOVPD   Y0, Y2, 32(R10)
+
+sums1:
+	MOVQ         sums_base+248(FP), SI
+	MOVQ         (SP), BX
+	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VADDSD       (SI), X1, X1
+	VMOVSD       X1, (SI)
+	ADDQ         $0x00000001, (SP)
+	JMP          chunk
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, FMA3
 TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
@@ -8548,6 +9809,4592 @@ reduce:
 	VADDPD     Z0, Z3, Z3
 	VADDSD     16(AX), X3, X3
 	VMOVSD     X3, 16(AX)
+	VZEROUPPER
+	RET
+
+// func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+// Requires: AVX, AVX512F
+TEXT ·sweepSplitAVX512(SB), NOSPLIT, $8-272
+	MOVQ stride+240(FP), AX
+	LEAQ (AX)(AX*1), DX
+	LEAQ (AX)(AX*2), BX
+	MOVQ $0x00000000, (SP)
+	MOVQ below_len+200(FP), CX
+	CMPQ CX, $0x08
+	JAE  csets8
+	CMPQ CX, $0x01
+	JEQ  csets1
+	CMPQ CX, $0x02
+	JEQ  csets2
+	CMPQ CX, $0x03
+	JEQ  csets3
+	CMPQ CX, $0x04
+	JEQ  csets4
+	CMPQ CX, $0x05
+	JEQ  csets5
+	CMPQ CX, $0x06
+	JEQ  csets6
+	CMPQ CX, $0x07
+	JEQ  csets7
+
+	// 0 sets: 0 below + 0 accumulators + 5 temporaries = 5 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	IMULQ AX, CX
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z0
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z3
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(CX*4), R12
+	LEAQ         (R13)(CX*8), R13
+	MOVQ         below_base+192(FP), CX
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast0
+
+csteps0:
+	VCVTPS2PD   (SI), Z6
+	VCVTPS2PD   (DI), Z9
+	VMULPD      Z9, Z6, Z15
+	VMULPD      Z6, Z6, Z6
+	VCVTPS2PD   (R9), Z12
+	VMULPD      Z12, Z6, Z6
+	VMULPD      Z9, Z9, Z9
+	VCVTPS2PD   (R8), Z12
+	VMULPD      Z12, Z9, Z9
+	VMULPD      Z0, Z6, Z6
+	VFMADD231PD Z3, Z9, Z6
+	VADDPD      Z15, Z24, Z24
+	VADDPD      Z6, Z25, Z25
+	VADDPD      (R10), Z15, Z15
+	VMOVUPD     Z15, (R10)
+	VADDPD      (R11), Z6, Z6
+	VMOVUPD     Z6, (R11)
+	VCVTPS2PD   32(SI), Z6
+	VCVTPS2PD   32(DI), Z9
+	VMULPD      Z9, Z6, Z15
+	VMULPD      Z6, Z6, Z6
+	VCVTPS2PD   32(R9), Z12
+	VMULPD      Z12, Z6, Z6
+	VMULPD      Z9, Z9, Z9
+	VCVTPS2PD   32(R8), Z12
+	VMULPD      Z12, Z9, Z9
+	VMULPD      Z0, Z6, Z6
+	VFMADD231PD Z3, Z9, Z6
+	VADDPD      Z15, Z24, Z24
+	VADDPD      Z6, Z25, Z25
+	VADDPD      64(R10), Z15, Z15
+	VMOVUPD     Z15, 64(R10)
+	VADDPD      64(R11), Z6, Z6
+	VMOVUPD     Z6, 64(R11)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000080, R13
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	DECQ        CX
+	JNZ         csteps0
+
+clast0:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ        h_len+8(FP), CX
+	ANDQ        $0x0000000f, CX
+	JZ          csums0
+	MOVL        $0x00000001, R12
+	SHLL        CL, R12
+	DECL        R12
+	KMOVW       R12, K1
+	KSHIFTRW    $0x08, K1, K2
+	VCVTPS2PD.Z (SI), K1, Z6
+	VCVTPS2PD.Z (DI), K1, Z9
+	VMULPD      Z9, Z6, Z15
+	VMULPD      Z6, Z6, Z6
+	VCVTPS2PD.Z (R9), K1, Z12
+	VMULPD      Z12, Z6, Z6
+	VMULPD      Z9, Z9, Z9
+	VCVTPS2PD.Z (R8), K1, Z12
+	VMULPD      Z12, Z9, Z9
+	VMULPD      Z0, Z6, Z6
+	VFMADD231PD Z3, Z9, Z6
+	VADDPD      Z15, Z24, Z24
+	VADDPD      Z6, Z25, Z25
+	VMOVUPD.Z   (R10), K1, Z9
+	VADDPD      Z9, Z15, Z15
+	VMOVUPD     Z15, K1, (R10)
+	VMOVUPD.Z   (R11), K1, Z9
+	VADDPD      Z9, Z6, Z6
+	VMOVUPD     Z6, K1, (R11)
+	VCVTPS2PD.Z 32(SI), K2, Z6
+	VCVTPS2PD.Z 32(DI), K2, Z9
+	VMULPD      Z9, Z6, Z15
+	VMULPD      Z6, Z6, Z6
+	VCVTPS2PD.Z 32(R9), K2, Z12
+	VMULPD      Z12, Z6, Z6
+	VMULPD      Z9, Z9, Z9
+	VCVTPS2PD.Z 32(R8), K2, Z12
+	VMULPD      Z12, Z9, Z9
+	VMULPD      Z0, Z6, Z0
+	VFMADD231PD Z3, Z9, Z0
+	VADDPD      Z15, Z24, Z24
+	VADDPD      Z0, Z25, Z25
+	VMOVUPD.Z   64(R10), K2, Z3
+	VADDPD      Z3, Z15, Z15
+	VMOVUPD     Z15, K2, 64(R10)
+	VMOVUPD.Z   64(R11), K2, Z3
+	VADDPD      Z3, Z0, Z0
+	VMOVUPD     Z0, K2, 64(R11)
+
+csums0:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	ADDQ       $0x00000000, (SP)
+	JMP        chunk
+
+csets1:
+	// 1 sets: 1 below + 2 accumulators + 5 temporaries = 8 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R14
+	IMULQ AX, R14
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z3
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z6
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R14*4), R12
+	LEAQ         (R13)(R14*8), R13
+	MOVQ         below_base+192(FP), R14
+	VPBROADCASTD (R14)(CX*4), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast1
+
+csteps1:
+	VCVTPS2PD     (SI), Z9
+	VCVTPS2PD     (DI), Z12
+	VMULPD        Z12, Z9, Z18
+	VMULPD        Z9, Z9, Z9
+	VCVTPS2PD     (R9), Z15
+	VMULPD        Z15, Z9, Z9
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     (R8), Z15
+	VMULPD        Z15, Z12, Z12
+	VMULPD        Z3, Z9, Z9
+	VFMADD231PD   Z6, Z12, Z9
+	VADDPD        Z18, Z24, Z24
+	VADDPD        Z9, Z25, Z25
+	VADDPD        (R10), Z18, Z18
+	VMOVUPD       Z18, (R10)
+	VADDPD        (R11), Z9, Z9
+	VMOVUPD       Z9, (R11)
+	VCVTPS2PD     32(SI), Z9
+	VCVTPS2PD     32(DI), Z12
+	VMULPD        Z12, Z9, Z18
+	VMULPD        Z9, Z9, Z9
+	VCVTPS2PD     32(R9), Z15
+	VMULPD        Z15, Z9, Z9
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     32(R8), Z15
+	VMULPD        Z15, Z12, Z12
+	VMULPD        Z3, Z9, Z9
+	VFMADD231PD   Z6, Z12, Z9
+	VADDPD        Z18, Z24, Z24
+	VADDPD        Z9, Z25, Z25
+	VADDPD        64(R10), Z18, Z18
+	VMOVUPD       Z18, 64(R10)
+	VADDPD        64(R11), Z9, Z9
+	VMOVUPD       Z9, 64(R11)
+	VMOVUPS       (SI), Z9
+	VMULPS        (DI), Z9, Z9
+	VCVTPS2PD     Y9, Z12
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z1, K1, Z1
+	VADDPD        Z9, Z2, K2, Z2
+	VMOVUPD       (R13), Z15
+	VADDPD        Z12, Z15, K3, Z15
+	VMOVUPD       Z15, (R13)
+	VMOVUPD       64(R13), Z12
+	VADDPD        Z9, Z12, K4, Z12
+	VMOVUPD       Z12, 64(R13)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps1
+
+clast1:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums1
+	MOVL          $0x00000001, R14
+	SHLL          CL, R14
+	DECL          R14
+	KMOVW         R14, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z9
+	VCVTPS2PD.Z   (DI), K1, Z12
+	VMULPD        Z12, Z9, Z18
+	VMULPD        Z9, Z9, Z9
+	VCVTPS2PD.Z   (R9), K1, Z15
+	VMULPD        Z15, Z9, Z9
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   (R8), K1, Z15
+	VMULPD        Z15, Z12, Z12
+	VMULPD        Z3, Z9, Z9
+	VFMADD231PD   Z6, Z12, Z9
+	VADDPD        Z18, Z24, Z24
+	VADDPD        Z9, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z12
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD       Z18, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z12
+	VADDPD        Z12, Z9, Z9
+	VMOVUPD       Z9, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z9
+	VCVTPS2PD.Z   32(DI), K2, Z12
+	VMULPD        Z12, Z9, Z18
+	VMULPD        Z9, Z9, Z9
+	VCVTPS2PD.Z   32(R9), K2, Z15
+	VMULPD        Z15, Z9, Z9
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   32(R8), K2, Z15
+	VMULPD        Z15, Z12, Z12
+	VMULPD        Z3, Z9, Z3
+	VFMADD231PD   Z6, Z12, Z3
+	VADDPD        Z18, Z24, Z24
+	VADDPD        Z3, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z6
+	VADDPD        Z6, Z18, Z18
+	VMOVUPD       Z18, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z6
+	VADDPD        Z6, Z3, Z3
+	VMOVUPD       Z3, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z3
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z3, Z3
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VMOVDQU32.Z   (R12), K1, Z9
+	VPCMPGTD      Z9, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z3, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z6, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z3, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+
+csums1:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	ADDQ       $0x00000001, (SP)
+	JMP        chunk
+
+csets2:
+	// 2 sets: 2 below + 4 accumulators + 5 temporaries = 11 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R14
+	IMULQ AX, R14
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z6
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z9
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R14*4), R12
+	LEAQ         (R13)(R14*8), R13
+	MOVQ         below_base+192(FP), R14
+	VPBROADCASTD (R14)(CX*4), Z0
+	VPBROADCASTD 4(R14)(CX*4), Z3
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast2
+
+csteps2:
+	VCVTPS2PD     (SI), Z12
+	VCVTPS2PD     (DI), Z15
+	VMULPD        Z15, Z12, Z21
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     (R9), Z18
+	VMULPD        Z18, Z12, Z12
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD     (R8), Z18
+	VMULPD        Z18, Z15, Z15
+	VMULPD        Z6, Z12, Z12
+	VFMADD231PD   Z9, Z15, Z12
+	VADDPD        Z21, Z24, Z24
+	VADDPD        Z12, Z25, Z25
+	VADDPD        (R10), Z21, Z21
+	VMOVUPD       Z21, (R10)
+	VADDPD        (R11), Z12, Z12
+	VMOVUPD       Z12, (R11)
+	VCVTPS2PD     32(SI), Z12
+	VCVTPS2PD     32(DI), Z15
+	VMULPD        Z15, Z12, Z21
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     32(R9), Z18
+	VMULPD        Z18, Z12, Z12
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD     32(R8), Z18
+	VMULPD        Z18, Z15, Z15
+	VMULPD        Z6, Z12, Z12
+	VFMADD231PD   Z9, Z15, Z12
+	VADDPD        Z21, Z24, Z24
+	VADDPD        Z12, Z25, Z25
+	VADDPD        64(R10), Z21, Z21
+	VMOVUPD       Z21, 64(R10)
+	VADDPD        64(R11), Z12, Z12
+	VMOVUPD       Z12, 64(R11)
+	VMOVUPS       (SI), Z12
+	VMULPS        (DI), Z12, Z12
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z15, Z1, K1, Z1
+	VADDPD        Z12, Z2, K2, Z2
+	VMOVUPD       (R13), Z18
+	VADDPD        Z15, Z18, K3, Z18
+	VMOVUPD       Z18, (R13)
+	VMOVUPD       64(R13), Z18
+	VADDPD        Z12, Z18, K4, Z18
+	VMOVUPD       Z18, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z15, Z4, K1, Z4
+	VADDPD        Z12, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z18
+	VADDPD        Z15, Z18, K3, Z18
+	VMOVUPD       Z18, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z15
+	VADDPD        Z12, Z15, K4, Z15
+	VMOVUPD       Z15, 64(R13)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps2
+
+clast2:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums2
+	MOVL          $0x00000001, R14
+	SHLL          CL, R14
+	DECL          R14
+	KMOVW         R14, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z12
+	VCVTPS2PD.Z   (DI), K1, Z15
+	VMULPD        Z15, Z12, Z21
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   (R9), K1, Z18
+	VMULPD        Z18, Z12, Z12
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD.Z   (R8), K1, Z18
+	VMULPD        Z18, Z15, Z15
+	VMULPD        Z6, Z12, Z12
+	VFMADD231PD   Z9, Z15, Z12
+	VADDPD        Z21, Z24, Z24
+	VADDPD        Z12, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z15
+	VADDPD        Z15, Z21, Z21
+	VMOVUPD       Z21, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z15
+	VADDPD        Z15, Z12, Z12
+	VMOVUPD       Z12, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z12
+	VCVTPS2PD.Z   32(DI), K2, Z15
+	VMULPD        Z15, Z12, Z21
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   32(R9), K2, Z18
+	VMULPD        Z18, Z12, Z12
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD.Z   32(R8), K2, Z18
+	VMULPD        Z18, Z15, Z15
+	VMULPD        Z6, Z12, Z6
+	VFMADD231PD   Z9, Z15, Z6
+	VADDPD        Z21, Z24, Z24
+	VADDPD        Z6, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z9
+	VADDPD        Z9, Z21, Z21
+	VMOVUPD       Z21, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z9
+	VADDPD        Z9, Z6, Z6
+	VMOVUPD       Z6, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z9
+	VMULPS        Z9, Z6, Z6
+	VCVTPS2PD     Y6, Z9
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VMOVDQU32.Z   (R12), K1, Z12
+	VPCMPGTD      Z12, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z9, Z1, K3, Z1
+	VADDPD        Z6, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z9, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z6, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z9, Z4, K3, Z4
+	VADDPD        Z6, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z9, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z6, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+
+csums2:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	ADDQ       $0x00000002, (SP)
+	JMP        chunk
+
+csets3:
+	// 3 sets: 3 below + 6 accumulators + 5 temporaries = 14 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R14
+	IMULQ AX, R14
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z9
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z12
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R14*4), R12
+	LEAQ         (R13)(R14*8), R13
+	MOVQ         below_base+192(FP), R14
+	VPBROADCASTD (R14)(CX*4), Z0
+	VPBROADCASTD 4(R14)(CX*4), Z3
+	VPBROADCASTD 8(R14)(CX*4), Z6
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast3
+
+csteps3:
+	VCVTPS2PD     (SI), Z15
+	VCVTPS2PD     (DI), Z18
+	VMULPD        Z18, Z15, Z26
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD     (R9), Z21
+	VMULPD        Z21, Z15, Z15
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD     (R8), Z21
+	VMULPD        Z21, Z18, Z18
+	VMULPD        Z9, Z15, Z15
+	VFMADD231PD   Z12, Z18, Z15
+	VADDPD        Z26, Z24, Z24
+	VADDPD        Z15, Z25, Z25
+	VADDPD        (R10), Z26, Z26
+	VMOVUPD       Z26, (R10)
+	VADDPD        (R11), Z15, Z15
+	VMOVUPD       Z15, (R11)
+	VCVTPS2PD     32(SI), Z15
+	VCVTPS2PD     32(DI), Z18
+	VMULPD        Z18, Z15, Z26
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD     32(R9), Z21
+	VMULPD        Z21, Z15, Z15
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD     32(R8), Z21
+	VMULPD        Z21, Z18, Z18
+	VMULPD        Z9, Z15, Z15
+	VFMADD231PD   Z12, Z18, Z15
+	VADDPD        Z26, Z24, Z24
+	VADDPD        Z15, Z25, Z25
+	VADDPD        64(R10), Z26, Z26
+	VMOVUPD       Z26, 64(R10)
+	VADDPD        64(R11), Z15, Z15
+	VMOVUPD       Z15, 64(R11)
+	VMOVUPS       (SI), Z15
+	VMULPS        (DI), Z15, Z15
+	VCVTPS2PD     Y15, Z18
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z1, K1, Z1
+	VADDPD        Z15, Z2, K2, Z2
+	VMOVUPD       (R13), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R13)
+	VMOVUPD       64(R13), Z21
+	VADDPD        Z15, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z4, K1, Z4
+	VADDPD        Z15, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z21
+	VADDPD        Z15, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R13)(AX*8)
+	VPCMPGTD      (R12)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z7, K1, Z7
+	VADDPD        Z15, Z8, K2, Z8
+	VMOVUPD       (R13)(DX*8), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z18
+	VADDPD        Z15, Z18, K4, Z18
+	VMOVUPD       Z18, 64(R13)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps3
+
+clast3:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums3
+	MOVL          $0x00000001, R14
+	SHLL          CL, R14
+	DECL          R14
+	KMOVW         R14, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z15
+	VCVTPS2PD.Z   (DI), K1, Z18
+	VMULPD        Z18, Z15, Z26
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD.Z   (R9), K1, Z21
+	VMULPD        Z21, Z15, Z15
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD.Z   (R8), K1, Z21
+	VMULPD        Z21, Z18, Z18
+	VMULPD        Z9, Z15, Z15
+	VFMADD231PD   Z12, Z18, Z15
+	VADDPD        Z26, Z24, Z24
+	VADDPD        Z15, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z18
+	VADDPD        Z18, Z26, Z26
+	VMOVUPD       Z26, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z18
+	VADDPD        Z18, Z15, Z15
+	VMOVUPD       Z15, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z15
+	VCVTPS2PD.Z   32(DI), K2, Z18
+	VMULPD        Z18, Z15, Z26
+	VMULPD        Z15, Z15, Z15
+	VCVTPS2PD.Z   32(R9), K2, Z21
+	VMULPD        Z21, Z15, Z15
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD.Z   32(R8), K2, Z21
+	VMULPD        Z21, Z18, Z18
+	VMULPD        Z9, Z15, Z9
+	VFMADD231PD   Z12, Z18, Z9
+	VADDPD        Z26, Z24, Z24
+	VADDPD        Z9, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z12
+	VADDPD        Z12, Z26, Z26
+	VMOVUPD       Z26, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z12
+	VADDPD        Z12, Z9, Z9
+	VMOVUPD       Z9, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z9
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z9, Z9
+	VCVTPS2PD     Y9, Z12
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VMOVDQU32.Z   (R12), K1, Z15
+	VPCMPGTD      Z15, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z9, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z12, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z9, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z12, Z4, K3, Z4
+	VADDPD        Z9, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z12, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z9, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z9, Z8, K4, Z8
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z12, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z9, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+
+csums3:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	ADDQ       $0x00000003, (SP)
+	JMP        chunk
+
+csets4:
+	// 4 sets: 4 below + 8 accumulators + 5 temporaries = 17 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R14
+	IMULQ AX, R14
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z12
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z15
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R14*4), R12
+	LEAQ         (R13)(R14*8), R13
+	MOVQ         below_base+192(FP), R14
+	VPBROADCASTD (R14)(CX*4), Z0
+	VPBROADCASTD 4(R14)(CX*4), Z3
+	VPBROADCASTD 8(R14)(CX*4), Z6
+	VPBROADCASTD 12(R14)(CX*4), Z9
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast4
+
+csteps4:
+	VCVTPS2PD     (SI), Z18
+	VCVTPS2PD     (DI), Z21
+	VMULPD        Z21, Z18, Z27
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD     (R9), Z26
+	VMULPD        Z26, Z18, Z18
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     (R8), Z26
+	VMULPD        Z26, Z21, Z21
+	VMULPD        Z12, Z18, Z18
+	VFMADD231PD   Z15, Z21, Z18
+	VADDPD        Z27, Z24, Z24
+	VADDPD        Z18, Z25, Z25
+	VADDPD        (R10), Z27, Z27
+	VMOVUPD       Z27, (R10)
+	VADDPD        (R11), Z18, Z18
+	VMOVUPD       Z18, (R11)
+	VCVTPS2PD     32(SI), Z18
+	VCVTPS2PD     32(DI), Z21
+	VMULPD        Z21, Z18, Z27
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD     32(R9), Z26
+	VMULPD        Z26, Z18, Z18
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     32(R8), Z26
+	VMULPD        Z26, Z21, Z21
+	VMULPD        Z12, Z18, Z18
+	VFMADD231PD   Z15, Z21, Z18
+	VADDPD        Z27, Z24, Z24
+	VADDPD        Z18, Z25, Z25
+	VADDPD        64(R10), Z27, Z27
+	VMOVUPD       Z27, 64(R10)
+	VADDPD        64(R11), Z18, Z18
+	VMOVUPD       Z18, 64(R11)
+	VMOVUPS       (SI), Z18
+	VMULPS        (DI), Z18, Z18
+	VCVTPS2PD     Y18, Z21
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z1, K1, Z1
+	VADDPD        Z18, Z2, K2, Z2
+	VMOVUPD       (R13), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R13)
+	VMOVUPD       64(R13), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z4, K1, Z4
+	VADDPD        Z18, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R13)(AX*8)
+	VPCMPGTD      (R12)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z7, K1, Z7
+	VADDPD        Z18, Z8, K2, Z8
+	VMOVUPD       (R13)(DX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R13)(DX*8)
+	VPCMPGTD      (R12)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z10, K1, Z10
+	VADDPD        Z18, Z11, K2, Z11
+	VMOVUPD       (R13)(BX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z21
+	VADDPD        Z18, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R13)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps4
+
+clast4:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums4
+	MOVL          $0x00000001, R14
+	SHLL          CL, R14
+	DECL          R14
+	KMOVW         R14, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z18
+	VCVTPS2PD.Z   (DI), K1, Z21
+	VMULPD        Z21, Z18, Z27
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD.Z   (R9), K1, Z26
+	VMULPD        Z26, Z18, Z18
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   (R8), K1, Z26
+	VMULPD        Z26, Z21, Z21
+	VMULPD        Z12, Z18, Z18
+	VFMADD231PD   Z15, Z21, Z18
+	VADDPD        Z27, Z24, Z24
+	VADDPD        Z18, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z21
+	VADDPD        Z21, Z27, Z27
+	VMOVUPD       Z27, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z21
+	VADDPD        Z21, Z18, Z18
+	VMOVUPD       Z18, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z18
+	VCVTPS2PD.Z   32(DI), K2, Z21
+	VMULPD        Z21, Z18, Z27
+	VMULPD        Z18, Z18, Z18
+	VCVTPS2PD.Z   32(R9), K2, Z26
+	VMULPD        Z26, Z18, Z18
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   32(R8), K2, Z26
+	VMULPD        Z26, Z21, Z21
+	VMULPD        Z12, Z18, Z12
+	VFMADD231PD   Z15, Z21, Z12
+	VADDPD        Z27, Z24, Z24
+	VADDPD        Z12, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z15
+	VADDPD        Z15, Z27, Z27
+	VMOVUPD       Z27, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z15
+	VADDPD        Z15, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z15
+	VMULPS        Z15, Z12, Z12
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VMOVDQU32.Z   (R12), K1, Z18
+	VPCMPGTD      Z18, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z1, K3, Z1
+	VADDPD        Z12, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z4, K3, Z4
+	VADDPD        Z12, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z7, K3, Z7
+	VADDPD        Z12, Z8, K4, Z8
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z10, K3, Z10
+	VADDPD        Z12, Z11, K4, Z11
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+
+csums4:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	ADDQ       $0x00000004, (SP)
+	JMP        chunk
+
+csets5:
+	// 5 sets: 5 below + 10 accumulators + 5 temporaries = 20 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R15
+	IMULQ AX, R15
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z15
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z18
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R15*4), R12
+	LEAQ         (R13)(R15*8), R13
+	LEAQ         (R12)(DX*8), R14
+	LEAQ         (DX)(DX*1), R15
+	LEAQ         (R13)(R15*8), R15
+	MOVQ         below_base+192(FP), BP
+	VPBROADCASTD (BP)(CX*4), Z0
+	VPBROADCASTD 4(BP)(CX*4), Z3
+	VPBROADCASTD 8(BP)(CX*4), Z6
+	VPBROADCASTD 12(BP)(CX*4), Z9
+	VPBROADCASTD 16(BP)(CX*4), Z12
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast5
+
+csteps5:
+	VCVTPS2PD     (SI), Z21
+	VCVTPS2PD     (DI), Z26
+	VMULPD        Z26, Z21, Z28
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     (R9), Z27
+	VMULPD        Z27, Z21, Z21
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD     (R8), Z27
+	VMULPD        Z27, Z26, Z26
+	VMULPD        Z15, Z21, Z21
+	VFMADD231PD   Z18, Z26, Z21
+	VADDPD        Z28, Z24, Z24
+	VADDPD        Z21, Z25, Z25
+	VADDPD        (R10), Z28, Z28
+	VMOVUPD       Z28, (R10)
+	VADDPD        (R11), Z21, Z21
+	VMOVUPD       Z21, (R11)
+	VCVTPS2PD     32(SI), Z21
+	VCVTPS2PD     32(DI), Z26
+	VMULPD        Z26, Z21, Z28
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     32(R9), Z27
+	VMULPD        Z27, Z21, Z21
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD     32(R8), Z27
+	VMULPD        Z27, Z26, Z26
+	VMULPD        Z15, Z21, Z21
+	VFMADD231PD   Z18, Z26, Z21
+	VADDPD        Z28, Z24, Z24
+	VADDPD        Z21, Z25, Z25
+	VADDPD        64(R10), Z28, Z28
+	VMOVUPD       Z28, 64(R10)
+	VADDPD        64(R11), Z21, Z21
+	VMOVUPD       Z21, 64(R11)
+	VMOVUPS       (SI), Z21
+	VMULPS        (DI), Z21, Z21
+	VCVTPS2PD     Y21, Z26
+	VEXTRACTF64X4 $0x01, Z21, Y21
+	VCVTPS2PD     Y21, Z21
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z26, Z1, K1, Z1
+	VADDPD        Z21, Z2, K2, Z2
+	VMOVUPD       (R13), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R13)
+	VMOVUPD       64(R13), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z26, Z4, K1, Z4
+	VADDPD        Z21, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R13)(AX*8)
+	VPCMPGTD      (R12)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z26, Z7, K1, Z7
+	VADDPD        Z21, Z8, K2, Z8
+	VMOVUPD       (R13)(DX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R13)(DX*8)
+	VPCMPGTD      (R12)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z26, Z10, K1, Z10
+	VADDPD        Z21, Z11, K2, Z11
+	VMOVUPD       (R13)(BX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R13)(BX*8)
+	VPCMPGTD      (R14), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z26, Z13, K1, Z13
+	VADDPD        Z21, Z14, K2, Z14
+	VMOVUPD       (R15), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R15)
+	VMOVUPD       64(R15), Z26
+	VADDPD        Z21, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R15)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps5
+
+clast5:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums5
+	MOVL          $0x00000001, BP
+	SHLL          CL, BP
+	DECL          BP
+	KMOVW         BP, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z21
+	VCVTPS2PD.Z   (DI), K1, Z26
+	VMULPD        Z26, Z21, Z28
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   (R9), K1, Z27
+	VMULPD        Z27, Z21, Z21
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD.Z   (R8), K1, Z27
+	VMULPD        Z27, Z26, Z26
+	VMULPD        Z15, Z21, Z21
+	VFMADD231PD   Z18, Z26, Z21
+	VADDPD        Z28, Z24, Z24
+	VADDPD        Z21, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z26
+	VADDPD        Z26, Z28, Z28
+	VMOVUPD       Z28, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z26
+	VADDPD        Z26, Z21, Z21
+	VMOVUPD       Z21, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z21
+	VCVTPS2PD.Z   32(DI), K2, Z26
+	VMULPD        Z26, Z21, Z28
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   32(R9), K2, Z27
+	VMULPD        Z27, Z21, Z21
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD.Z   32(R8), K2, Z27
+	VMULPD        Z27, Z26, Z26
+	VMULPD        Z15, Z21, Z15
+	VFMADD231PD   Z18, Z26, Z15
+	VADDPD        Z28, Z24, Z24
+	VADDPD        Z15, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z18
+	VADDPD        Z18, Z28, Z28
+	VMOVUPD       Z28, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z18
+	VADDPD        Z18, Z15, Z15
+	VMOVUPD       Z15, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z15
+	VMOVUPS.Z     (DI), K1, Z18
+	VMULPS        Z18, Z15, Z15
+	VCVTPS2PD     Y15, Z18
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VMOVDQU32.Z   (R12), K1, Z21
+	VPCMPGTD      Z21, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z1, K3, Z1
+	VADDPD        Z15, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z4, K3, Z4
+	VADDPD        Z15, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z7, K3, Z7
+	VADDPD        Z15, Z8, K4, Z8
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z10, K3, Z10
+	VADDPD        Z15, Z11, K4, Z11
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z13, K3, Z13
+	VADDPD        Z15, Z14, K4, Z14
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)
+
+csums5:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	ADDQ       $0x00000005, (SP)
+	JMP        chunk
+
+csets6:
+	// 6 sets: 6 below + 12 accumulators + 5 temporaries = 23 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R15
+	IMULQ AX, R15
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z18
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z21
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R15*4), R12
+	LEAQ         (R13)(R15*8), R13
+	LEAQ         (R12)(DX*8), R14
+	LEAQ         (DX)(DX*1), R15
+	LEAQ         (R13)(R15*8), R15
+	MOVQ         below_base+192(FP), BP
+	VPBROADCASTD (BP)(CX*4), Z0
+	VPBROADCASTD 4(BP)(CX*4), Z3
+	VPBROADCASTD 8(BP)(CX*4), Z6
+	VPBROADCASTD 12(BP)(CX*4), Z9
+	VPBROADCASTD 16(BP)(CX*4), Z12
+	VPBROADCASTD 20(BP)(CX*4), Z15
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast6
+
+csteps6:
+	VCVTPS2PD     (SI), Z26
+	VCVTPS2PD     (DI), Z27
+	VMULPD        Z27, Z26, Z29
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD     (R9), Z28
+	VMULPD        Z28, Z26, Z26
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD     (R8), Z28
+	VMULPD        Z28, Z27, Z27
+	VMULPD        Z18, Z26, Z26
+	VFMADD231PD   Z21, Z27, Z26
+	VADDPD        Z29, Z24, Z24
+	VADDPD        Z26, Z25, Z25
+	VADDPD        (R10), Z29, Z29
+	VMOVUPD       Z29, (R10)
+	VADDPD        (R11), Z26, Z26
+	VMOVUPD       Z26, (R11)
+	VCVTPS2PD     32(SI), Z26
+	VCVTPS2PD     32(DI), Z27
+	VMULPD        Z27, Z26, Z29
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD     32(R9), Z28
+	VMULPD        Z28, Z26, Z26
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD     32(R8), Z28
+	VMULPD        Z28, Z27, Z27
+	VMULPD        Z18, Z26, Z26
+	VFMADD231PD   Z21, Z27, Z26
+	VADDPD        Z29, Z24, Z24
+	VADDPD        Z26, Z25, Z25
+	VADDPD        64(R10), Z29, Z29
+	VMOVUPD       Z29, 64(R10)
+	VADDPD        64(R11), Z26, Z26
+	VMOVUPD       Z26, 64(R11)
+	VMOVUPS       (SI), Z26
+	VMULPS        (DI), Z26, Z26
+	VCVTPS2PD     Y26, Z27
+	VEXTRACTF64X4 $0x01, Z26, Y26
+	VCVTPS2PD     Y26, Z26
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z27, Z1, K1, Z1
+	VADDPD        Z26, Z2, K2, Z2
+	VMOVUPD       (R13), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R13)
+	VMOVUPD       64(R13), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z27, Z4, K1, Z4
+	VADDPD        Z26, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R13)(AX*8)
+	VPCMPGTD      (R12)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z27, Z7, K1, Z7
+	VADDPD        Z26, Z8, K2, Z8
+	VMOVUPD       (R13)(DX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R13)(DX*8)
+	VPCMPGTD      (R12)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z27, Z10, K1, Z10
+	VADDPD        Z26, Z11, K2, Z11
+	VMOVUPD       (R13)(BX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R13)(BX*8)
+	VPCMPGTD      (R14), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z27, Z13, K1, Z13
+	VADDPD        Z26, Z14, K2, Z14
+	VMOVUPD       (R15), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R15)
+	VMOVUPD       64(R15), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R15)
+	VPCMPGTD      (R14)(AX*4), Z15, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z27, Z16, K1, Z16
+	VADDPD        Z26, Z17, K2, Z17
+	VMOVUPD       (R15)(AX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R15)(AX*8)
+	VMOVUPD       64(R15)(AX*8), Z27
+	VADDPD        Z26, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R15)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps6
+
+clast6:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums6
+	MOVL          $0x00000001, BP
+	SHLL          CL, BP
+	DECL          BP
+	KMOVW         BP, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z26
+	VCVTPS2PD.Z   (DI), K1, Z27
+	VMULPD        Z27, Z26, Z29
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD.Z   (R9), K1, Z28
+	VMULPD        Z28, Z26, Z26
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD.Z   (R8), K1, Z28
+	VMULPD        Z28, Z27, Z27
+	VMULPD        Z18, Z26, Z26
+	VFMADD231PD   Z21, Z27, Z26
+	VADDPD        Z29, Z24, Z24
+	VADDPD        Z26, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z27
+	VADDPD        Z27, Z29, Z29
+	VMOVUPD       Z29, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z27
+	VADDPD        Z27, Z26, Z26
+	VMOVUPD       Z26, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z26
+	VCVTPS2PD.Z   32(DI), K2, Z27
+	VMULPD        Z27, Z26, Z29
+	VMULPD        Z26, Z26, Z26
+	VCVTPS2PD.Z   32(R9), K2, Z28
+	VMULPD        Z28, Z26, Z26
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD.Z   32(R8), K2, Z28
+	VMULPD        Z28, Z27, Z27
+	VMULPD        Z18, Z26, Z18
+	VFMADD231PD   Z21, Z27, Z18
+	VADDPD        Z29, Z24, Z24
+	VADDPD        Z18, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z21
+	VADDPD        Z21, Z29, Z29
+	VMOVUPD       Z29, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z21
+	VADDPD        Z21, Z18, Z18
+	VMOVUPD       Z18, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z18
+	VMOVUPS.Z     (DI), K1, Z21
+	VMULPS        Z21, Z18, Z18
+	VCVTPS2PD     Y18, Z21
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VMOVDQU32.Z   (R12), K1, Z26
+	VPCMPGTD      Z26, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z1, K3, Z1
+	VADDPD        Z18, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z4, K3, Z4
+	VADDPD        Z18, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z7, K3, Z7
+	VADDPD        Z18, Z8, K4, Z8
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z10, K3, Z10
+	VADDPD        Z18, Z11, K4, Z11
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z13, K3, Z13
+	VADDPD        Z18, Z14, K4, Z14
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z15, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z16, K3, Z16
+	VADDPD        Z18, Z17, K4, Z17
+	VMOVUPD.Z     (R15)(AX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)(AX*8)
+
+csums6:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VADDSD     40(SI), X16, X16
+	VMOVSD     X16, 40(SI)
+	ADDQ       $0x00000006, (SP)
+	JMP        chunk
+
+csets7:
+	// 7 sets: 7 below + 14 accumulators + 5 temporaries = 26 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R15
+	IMULQ AX, R15
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z21
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z26
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R15*4), R12
+	LEAQ         (R13)(R15*8), R13
+	LEAQ         (R12)(DX*8), R14
+	LEAQ         (DX)(DX*1), R15
+	LEAQ         (R13)(R15*8), R15
+	MOVQ         below_base+192(FP), BP
+	VPBROADCASTD (BP)(CX*4), Z0
+	VPBROADCASTD 4(BP)(CX*4), Z3
+	VPBROADCASTD 8(BP)(CX*4), Z6
+	VPBROADCASTD 12(BP)(CX*4), Z9
+	VPBROADCASTD 16(BP)(CX*4), Z12
+	VPBROADCASTD 20(BP)(CX*4), Z15
+	VPBROADCASTD 24(BP)(CX*4), Z18
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast7
+
+csteps7:
+	VCVTPS2PD     (SI), Z27
+	VCVTPS2PD     (DI), Z28
+	VMULPD        Z28, Z27, Z30
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD     (R9), Z29
+	VMULPD        Z29, Z27, Z27
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD     (R8), Z29
+	VMULPD        Z29, Z28, Z28
+	VMULPD        Z21, Z27, Z27
+	VFMADD231PD   Z26, Z28, Z27
+	VADDPD        Z30, Z24, Z24
+	VADDPD        Z27, Z25, Z25
+	VADDPD        (R10), Z30, Z30
+	VMOVUPD       Z30, (R10)
+	VADDPD        (R11), Z27, Z27
+	VMOVUPD       Z27, (R11)
+	VCVTPS2PD     32(SI), Z27
+	VCVTPS2PD     32(DI), Z28
+	VMULPD        Z28, Z27, Z30
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD     32(R9), Z29
+	VMULPD        Z29, Z27, Z27
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD     32(R8), Z29
+	VMULPD        Z29, Z28, Z28
+	VMULPD        Z21, Z27, Z27
+	VFMADD231PD   Z26, Z28, Z27
+	VADDPD        Z30, Z24, Z24
+	VADDPD        Z27, Z25, Z25
+	VADDPD        64(R10), Z30, Z30
+	VMOVUPD       Z30, 64(R10)
+	VADDPD        64(R11), Z27, Z27
+	VMOVUPD       Z27, 64(R11)
+	VMOVUPS       (SI), Z27
+	VMULPS        (DI), Z27, Z27
+	VCVTPS2PD     Y27, Z28
+	VEXTRACTF64X4 $0x01, Z27, Y27
+	VCVTPS2PD     Y27, Z27
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z1, K1, Z1
+	VADDPD        Z27, Z2, K2, Z2
+	VMOVUPD       (R13), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R13)
+	VMOVUPD       64(R13), Z29
+	VADDPD        Z27, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z4, K1, Z4
+	VADDPD        Z27, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z29
+	VADDPD        Z27, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R13)(AX*8)
+	VPCMPGTD      (R12)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z7, K1, Z7
+	VADDPD        Z27, Z8, K2, Z8
+	VMOVUPD       (R13)(DX*8), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z29
+	VADDPD        Z27, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R13)(DX*8)
+	VPCMPGTD      (R12)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z10, K1, Z10
+	VADDPD        Z27, Z11, K2, Z11
+	VMOVUPD       (R13)(BX*8), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z29
+	VADDPD        Z27, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R13)(BX*8)
+	VPCMPGTD      (R14), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z13, K1, Z13
+	VADDPD        Z27, Z14, K2, Z14
+	VMOVUPD       (R15), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R15)
+	VMOVUPD       64(R15), Z29
+	VADDPD        Z27, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R15)
+	VPCMPGTD      (R14)(AX*4), Z15, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z16, K1, Z16
+	VADDPD        Z27, Z17, K2, Z17
+	VMOVUPD       (R15)(AX*8), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R15)(AX*8)
+	VMOVUPD       64(R15)(AX*8), Z29
+	VADDPD        Z27, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R15)(AX*8)
+	VPCMPGTD      (R14)(DX*4), Z18, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z28, Z19, K1, Z19
+	VADDPD        Z27, Z20, K2, Z20
+	VMOVUPD       (R15)(DX*8), Z29
+	VADDPD        Z28, Z29, K3, Z29
+	VMOVUPD       Z29, (R15)(DX*8)
+	VMOVUPD       64(R15)(DX*8), Z28
+	VADDPD        Z27, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R15)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps7
+
+clast7:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums7
+	MOVL          $0x00000001, BP
+	SHLL          CL, BP
+	DECL          BP
+	KMOVW         BP, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z27
+	VCVTPS2PD.Z   (DI), K1, Z28
+	VMULPD        Z28, Z27, Z30
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD.Z   (R9), K1, Z29
+	VMULPD        Z29, Z27, Z27
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD.Z   (R8), K1, Z29
+	VMULPD        Z29, Z28, Z28
+	VMULPD        Z21, Z27, Z27
+	VFMADD231PD   Z26, Z28, Z27
+	VADDPD        Z30, Z24, Z24
+	VADDPD        Z27, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z28
+	VADDPD        Z28, Z30, Z30
+	VMOVUPD       Z30, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z28
+	VADDPD        Z28, Z27, Z27
+	VMOVUPD       Z27, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z27
+	VCVTPS2PD.Z   32(DI), K2, Z28
+	VMULPD        Z28, Z27, Z30
+	VMULPD        Z27, Z27, Z27
+	VCVTPS2PD.Z   32(R9), K2, Z29
+	VMULPD        Z29, Z27, Z27
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD.Z   32(R8), K2, Z29
+	VMULPD        Z29, Z28, Z28
+	VMULPD        Z21, Z27, Z21
+	VFMADD231PD   Z26, Z28, Z21
+	VADDPD        Z30, Z24, Z24
+	VADDPD        Z21, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z26
+	VADDPD        Z26, Z30, Z30
+	VMOVUPD       Z30, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z26
+	VADDPD        Z26, Z21, Z21
+	VMOVUPD       Z21, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z21
+	VMOVUPS.Z     (DI), K1, Z26
+	VMULPS        Z26, Z21, Z21
+	VCVTPS2PD     Y21, Z26
+	VEXTRACTF64X4 $0x01, Z21, Y21
+	VCVTPS2PD     Y21, Z21
+	VMOVDQU32.Z   (R12), K1, Z27
+	VPCMPGTD      Z27, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z1, K3, Z1
+	VADDPD        Z21, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z4, K3, Z4
+	VADDPD        Z21, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z7, K3, Z7
+	VADDPD        Z21, Z8, K4, Z8
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z10, K3, Z10
+	VADDPD        Z21, Z11, K4, Z11
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z13, K3, Z13
+	VADDPD        Z21, Z14, K4, Z14
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z15, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z16, K3, Z16
+	VADDPD        Z21, Z17, K4, Z17
+	VMOVUPD.Z     (R15)(AX*8), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)(AX*8)
+	VMOVDQU32.Z   (R14)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z18, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z26, Z19, K3, Z19
+	VADDPD        Z21, Z20, K4, Z20
+	VMOVUPD.Z     (R15)(DX*8), K1, Z0
+	VADDPD        Z26, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)(DX*8)
+	VMOVUPD.Z     64(R15)(DX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)(DX*8)
+
+csums7:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VADDSD     40(SI), X16, X16
+	VMOVSD     X16, 40(SI)
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x4e, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VSHUFF64X2 $0xb1, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VPERMILPD  $0x55, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VADDSD     48(SI), X19, X19
+	VMOVSD     X19, 48(SI)
+	ADDQ       $0x00000007, (SP)
+	JMP        chunk
+
+csets8:
+	// 8 sets: 8 below + 16 accumulators + 5 temporaries = 29 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ  (SP), CX
+	MOVQ  CX, R15
+	IMULQ AX, R15
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         fg+96(FP), R10
+	VPBROADCASTQ R10, Z26
+	MOVQ         fh+104(FP), R10
+	VPBROADCASTQ R10, Z27
+	MOVQ         colV_base+112(FP), R10
+	MOVQ         colW_base+136(FP), R11
+	VPXORD       Z24, Z24, Z24
+	VPXORD       Z25, Z25, Z25
+	MOVQ         ranks_base+168(FP), R12
+	MOVQ         cols_base+216(FP), R13
+	LEAQ         (R12)(R15*4), R12
+	LEAQ         (R13)(R15*8), R13
+	LEAQ         (R12)(DX*8), R14
+	LEAQ         (DX)(DX*1), R15
+	LEAQ         (R13)(R15*8), R15
+	MOVQ         below_base+192(FP), BP
+	VPBROADCASTD (BP)(CX*4), Z0
+	VPBROADCASTD 4(BP)(CX*4), Z3
+	VPBROADCASTD 8(BP)(CX*4), Z6
+	VPBROADCASTD 12(BP)(CX*4), Z9
+	VPBROADCASTD 16(BP)(CX*4), Z12
+	VPBROADCASTD 20(BP)(CX*4), Z15
+	VPBROADCASTD 24(BP)(CX*4), Z18
+	VPBROADCASTD 28(BP)(CX*4), Z21
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z22, Z22, Z22
+	VPXORD       Z23, Z23, Z23
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           clast8
+
+csteps8:
+	VCVTPS2PD     (SI), Z28
+	VCVTPS2PD     (DI), Z29
+	VMULPD        Z29, Z28, Z31
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD     (R9), Z30
+	VMULPD        Z30, Z28, Z28
+	VMULPD        Z29, Z29, Z29
+	VCVTPS2PD     (R8), Z30
+	VMULPD        Z30, Z29, Z29
+	VMULPD        Z26, Z28, Z28
+	VFMADD231PD   Z27, Z29, Z28
+	VADDPD        Z31, Z24, Z24
+	VADDPD        Z28, Z25, Z25
+	VADDPD        (R10), Z31, Z31
+	VMOVUPD       Z31, (R10)
+	VADDPD        (R11), Z28, Z28
+	VMOVUPD       Z28, (R11)
+	VCVTPS2PD     32(SI), Z28
+	VCVTPS2PD     32(DI), Z29
+	VMULPD        Z29, Z28, Z31
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD     32(R9), Z30
+	VMULPD        Z30, Z28, Z28
+	VMULPD        Z29, Z29, Z29
+	VCVTPS2PD     32(R8), Z30
+	VMULPD        Z30, Z29, Z29
+	VMULPD        Z26, Z28, Z28
+	VFMADD231PD   Z27, Z29, Z28
+	VADDPD        Z31, Z24, Z24
+	VADDPD        Z28, Z25, Z25
+	VADDPD        64(R10), Z31, Z31
+	VMOVUPD       Z31, 64(R10)
+	VADDPD        64(R11), Z28, Z28
+	VMOVUPD       Z28, 64(R11)
+	VMOVUPS       (SI), Z28
+	VMULPS        (DI), Z28, Z28
+	VCVTPS2PD     Y28, Z29
+	VEXTRACTF64X4 $0x01, Z28, Y28
+	VCVTPS2PD     Y28, Z28
+	VPCMPGTD      (R12), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z1, K1, Z1
+	VADDPD        Z28, Z2, K2, Z2
+	VMOVUPD       (R13), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R13)
+	VMOVUPD       64(R13), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R13)
+	VPCMPGTD      (R12)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z4, K1, Z4
+	VADDPD        Z28, Z5, K2, Z5
+	VMOVUPD       (R13)(AX*8), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R13)(AX*8)
+	VPCMPGTD      (R12)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z7, K1, Z7
+	VADDPD        Z28, Z8, K2, Z8
+	VMOVUPD       (R13)(DX*8), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R13)(DX*8)
+	VPCMPGTD      (R12)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z10, K1, Z10
+	VADDPD        Z28, Z11, K2, Z11
+	VMOVUPD       (R13)(BX*8), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R13)(BX*8)
+	VPCMPGTD      (R14), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z13, K1, Z13
+	VADDPD        Z28, Z14, K2, Z14
+	VMOVUPD       (R15), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R15)
+	VMOVUPD       64(R15), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R15)
+	VPCMPGTD      (R14)(AX*4), Z15, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z16, K1, Z16
+	VADDPD        Z28, Z17, K2, Z17
+	VMOVUPD       (R15)(AX*8), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R15)(AX*8)
+	VMOVUPD       64(R15)(AX*8), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R15)(AX*8)
+	VPCMPGTD      (R14)(DX*4), Z18, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z19, K1, Z19
+	VADDPD        Z28, Z20, K2, Z20
+	VMOVUPD       (R15)(DX*8), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R15)(DX*8)
+	VMOVUPD       64(R15)(DX*8), Z30
+	VADDPD        Z28, Z30, K4, Z30
+	VMOVUPD       Z30, 64(R15)(DX*8)
+	VPCMPGTD      (R14)(BX*4), Z21, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z29, Z22, K1, Z22
+	VADDPD        Z28, Z23, K2, Z23
+	VMOVUPD       (R15)(BX*8), Z30
+	VADDPD        Z29, Z30, K3, Z30
+	VMOVUPD       Z30, (R15)(BX*8)
+	VMOVUPD       64(R15)(BX*8), Z29
+	VADDPD        Z28, Z29, K4, Z29
+	VMOVUPD       Z29, 64(R15)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           csteps8
+
+clast8:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            csums8
+	MOVL          $0x00000001, BP
+	SHLL          CL, BP
+	DECL          BP
+	KMOVW         BP, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z28
+	VCVTPS2PD.Z   (DI), K1, Z29
+	VMULPD        Z29, Z28, Z31
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD.Z   (R9), K1, Z30
+	VMULPD        Z30, Z28, Z28
+	VMULPD        Z29, Z29, Z29
+	VCVTPS2PD.Z   (R8), K1, Z30
+	VMULPD        Z30, Z29, Z29
+	VMULPD        Z26, Z28, Z28
+	VFMADD231PD   Z27, Z29, Z28
+	VADDPD        Z31, Z24, Z24
+	VADDPD        Z28, Z25, Z25
+	VMOVUPD.Z     (R10), K1, Z29
+	VADDPD        Z29, Z31, Z31
+	VMOVUPD       Z31, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z29
+	VADDPD        Z29, Z28, Z28
+	VMOVUPD       Z28, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z28
+	VCVTPS2PD.Z   32(DI), K2, Z29
+	VMULPD        Z29, Z28, Z31
+	VMULPD        Z28, Z28, Z28
+	VCVTPS2PD.Z   32(R9), K2, Z30
+	VMULPD        Z30, Z28, Z28
+	VMULPD        Z29, Z29, Z29
+	VCVTPS2PD.Z   32(R8), K2, Z30
+	VMULPD        Z30, Z29, Z29
+	VMULPD        Z26, Z28, Z26
+	VFMADD231PD   Z27, Z29, Z26
+	VADDPD        Z31, Z24, Z24
+	VADDPD        Z26, Z25, Z25
+	VMOVUPD.Z     64(R10), K2, Z27
+	VADDPD        Z27, Z31, Z31
+	VMOVUPD       Z31, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z27
+	VADDPD        Z27, Z26, Z26
+	VMOVUPD       Z26, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z26
+	VMOVUPS.Z     (DI), K1, Z27
+	VMULPS        Z27, Z26, Z26
+	VCVTPS2PD     Y26, Z27
+	VEXTRACTF64X4 $0x01, Z26, Y26
+	VCVTPS2PD     Y26, Z26
+	VMOVDQU32.Z   (R12), K1, Z28
+	VPCMPGTD      Z28, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z1, K3, Z1
+	VADDPD        Z26, Z2, K4, Z2
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z4, K3, Z4
+	VADDPD        Z26, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z7, K3, Z7
+	VADDPD        Z26, Z8, K4, Z8
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z10, K3, Z10
+	VADDPD        Z26, Z11, K4, Z11
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z13, K3, Z13
+	VADDPD        Z26, Z14, K4, Z14
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z15, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z16, K3, Z16
+	VADDPD        Z26, Z17, K4, Z17
+	VMOVUPD.Z     (R15)(AX*8), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)(AX*8)
+	VMOVDQU32.Z   (R14)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z18, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z19, K3, Z19
+	VADDPD        Z26, Z20, K4, Z20
+	VMOVUPD.Z     (R15)(DX*8), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)(DX*8)
+	VMOVUPD.Z     64(R15)(DX*8), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)(DX*8)
+	VMOVDQU32.Z   (R14)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z21, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z27, Z22, K3, Z22
+	VADDPD        Z26, Z23, K4, Z23
+	VMOVUPD.Z     (R15)(BX*8), K1, Z0
+	VADDPD        Z27, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R15)(BX*8)
+	VMOVUPD.Z     64(R15)(BX*8), K2, Z0
+	VADDPD        Z26, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R15)(BX*8)
+
+csums8:
+	MOVQ       s+160(FP), CX
+	VSHUFF64X2 $0x4e, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VSHUFF64X2 $0xb1, Z24, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VPERMILPD  $0x55, Z24, Z0
+	VADDPD     Z0, Z24, Z24
+	VADDSD     (CX), X24, X24
+	VMOVSD     X24, (CX)
+	VSHUFF64X2 $0x4e, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VSHUFF64X2 $0xb1, Z25, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VPERMILPD  $0x55, Z25, Z0
+	VADDPD     Z0, Z25, Z25
+	VADDSD     16(CX), X25, X25
+	VMOVSD     X25, 16(CX)
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VADDSD     40(SI), X16, X16
+	VMOVSD     X16, 40(SI)
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x4e, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VSHUFF64X2 $0xb1, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VPERMILPD  $0x55, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VADDSD     48(SI), X19, X19
+	VMOVSD     X19, 48(SI)
+	VADDPD     Z23, Z22, Z22
+	VSHUFF64X2 $0x4e, Z22, Z22, Z0
+	VADDPD     Z0, Z22, Z22
+	VSHUFF64X2 $0xb1, Z22, Z22, Z0
+	VADDPD     Z0, Z22, Z22
+	VPERMILPD  $0x55, Z22, Z0
+	VADDPD     Z0, Z22, Z22
+	VADDSD     56(SI), X22, X22
+	VMOVSD     X22, 56(SI)
+	ADDQ       $0x00000008, (SP)
+
+chunk:
+	MOVQ below_len+200(FP), CX
+	SUBQ (SP), CX
+	JLE  done
+	CMPQ CX, $0x08
+	JAE  sets8
+	CMPQ CX, $0x01
+	JEQ  sets1
+	CMPQ CX, $0x02
+	JEQ  sets2
+	CMPQ CX, $0x03
+	JEQ  sets3
+	CMPQ CX, $0x04
+	JEQ  sets4
+	CMPQ CX, $0x05
+	JEQ  sets5
+	CMPQ CX, $0x06
+	JEQ  sets6
+	CMPQ CX, $0x07
+	JEQ  sets7
+
+sets8:
+	// 8 sets: 8 below + 16 accumulators + 5 temporaries = 29 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R11
+	IMULQ        AX, R11
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R11*4), R8
+	LEAQ         (R9)(R11*8), R9
+	LEAQ         (R8)(DX*8), R10
+	LEAQ         (DX)(DX*1), R11
+	LEAQ         (R9)(R11*8), R11
+	MOVQ         below_base+192(FP), R12
+	VPBROADCASTD (R12)(CX*4), Z0
+	VPBROADCASTD 4(R12)(CX*4), Z3
+	VPBROADCASTD 8(R12)(CX*4), Z6
+	VPBROADCASTD 12(R12)(CX*4), Z9
+	VPBROADCASTD 16(R12)(CX*4), Z12
+	VPBROADCASTD 20(R12)(CX*4), Z15
+	VPBROADCASTD 24(R12)(CX*4), Z18
+	VPBROADCASTD 28(R12)(CX*4), Z21
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z22, Z22, Z22
+	VPXORD       Z23, Z23, Z23
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last8
+
+steps8:
+	VMOVUPS       (SI), Z24
+	VMULPS        (DI), Z24, Z24
+	VCVTPS2PD     Y24, Z25
+	VEXTRACTF64X4 $0x01, Z24, Y24
+	VCVTPS2PD     Y24, Z24
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z1, K1, Z1
+	VADDPD        Z24, Z2, K2, Z2
+	VMOVUPD       (R9), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)
+	VMOVUPD       64(R9), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z4, K1, Z4
+	VADDPD        Z24, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)(AX*8)
+	VPCMPGTD      (R8)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z7, K1, Z7
+	VADDPD        Z24, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)(DX*8)
+	VPCMPGTD      (R8)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z10, K1, Z10
+	VADDPD        Z24, Z11, K2, Z11
+	VMOVUPD       (R9)(BX*8), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)(BX*8)
+	VPCMPGTD      (R10), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z13, K1, Z13
+	VADDPD        Z24, Z14, K2, Z14
+	VMOVUPD       (R11), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R11)
+	VMOVUPD       64(R11), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R11)
+	VPCMPGTD      (R10)(AX*4), Z15, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z16, K1, Z16
+	VADDPD        Z24, Z17, K2, Z17
+	VMOVUPD       (R11)(AX*8), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R11)(AX*8)
+	VPCMPGTD      (R10)(DX*4), Z18, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z19, K1, Z19
+	VADDPD        Z24, Z20, K2, Z20
+	VMOVUPD       (R11)(DX*8), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z26
+	VADDPD        Z24, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R11)(DX*8)
+	VPCMPGTD      (R10)(BX*4), Z21, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z25, Z22, K1, Z22
+	VADDPD        Z24, Z23, K2, Z23
+	VMOVUPD       (R11)(BX*8), Z26
+	VADDPD        Z25, Z26, K3, Z26
+	VMOVUPD       Z26, (R11)(BX*8)
+	VMOVUPD       64(R11)(BX*8), Z25
+	VADDPD        Z24, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R11)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           steps8
+
+last8:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums8
+	MOVL          $0x00000001, R12
+	SHLL          CL, R12
+	DECL          R12
+	KMOVW         R12, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z24
+	VMOVUPS.Z     (DI), K1, Z25
+	VMULPS        Z25, Z24, Z24
+	VCVTPS2PD     Y24, Z25
+	VEXTRACTF64X4 $0x01, Z24, Y24
+	VCVTPS2PD     Y24, Z24
+	VMOVDQU32.Z   (R8), K1, Z26
+	VPCMPGTD      Z26, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z1, K3, Z1
+	VADDPD        Z24, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z4, K3, Z4
+	VADDPD        Z24, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z7, K3, Z7
+	VADDPD        Z24, Z8, K4, Z8
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z10, K3, Z10
+	VADDPD        Z24, Z11, K4, Z11
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z13, K3, Z13
+	VADDPD        Z24, Z14, K4, Z14
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z15, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z16, K3, Z16
+	VADDPD        Z24, Z17, K4, Z17
+	VMOVUPD.Z     (R11)(AX*8), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z18, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z19, K3, Z19
+	VADDPD        Z24, Z20, K4, Z20
+	VMOVUPD.Z     (R11)(DX*8), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)(DX*8)
+	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)(DX*8)
+	VMOVDQU32.Z   (R10)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z21, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z25, Z22, K3, Z22
+	VADDPD        Z24, Z23, K4, Z23
+	VMOVUPD.Z     (R11)(BX*8), K1, Z0
+	VADDPD        Z25, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)(BX*8)
+	VMOVUPD.Z     64(R11)(BX*8), K2, Z0
+	VADDPD        Z24, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)(BX*8)
+
+sums8:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VADDSD     40(SI), X16, X16
+	VMOVSD     X16, 40(SI)
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x4e, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VSHUFF64X2 $0xb1, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VPERMILPD  $0x55, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VADDSD     48(SI), X19, X19
+	VMOVSD     X19, 48(SI)
+	VADDPD     Z23, Z22, Z22
+	VSHUFF64X2 $0x4e, Z22, Z22, Z0
+	VADDPD     Z0, Z22, Z22
+	VSHUFF64X2 $0xb1, Z22, Z22, Z0
+	VADDPD     Z0, Z22, Z22
+	VPERMILPD  $0x55, Z22, Z0
+	VADDPD     Z0, Z22, Z22
+	VADDSD     56(SI), X22, X22
+	VMOVSD     X22, 56(SI)
+	ADDQ       $0x00000008, (SP)
+	JMP        chunk
+
+sets7:
+	// 7 sets: 7 below + 14 accumulators + 5 temporaries = 26 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R11
+	IMULQ        AX, R11
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R11*4), R8
+	LEAQ         (R9)(R11*8), R9
+	LEAQ         (R8)(DX*8), R10
+	LEAQ         (DX)(DX*1), R11
+	LEAQ         (R9)(R11*8), R11
+	MOVQ         below_base+192(FP), R12
+	VPBROADCASTD (R12)(CX*4), Z0
+	VPBROADCASTD 4(R12)(CX*4), Z3
+	VPBROADCASTD 8(R12)(CX*4), Z6
+	VPBROADCASTD 12(R12)(CX*4), Z9
+	VPBROADCASTD 16(R12)(CX*4), Z12
+	VPBROADCASTD 20(R12)(CX*4), Z15
+	VPBROADCASTD 24(R12)(CX*4), Z18
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last7
+
+steps7:
+	VMOVUPS       (SI), Z21
+	VMULPS        (DI), Z21, Z21
+	VCVTPS2PD     Y21, Z24
+	VEXTRACTF64X4 $0x01, Z21, Y21
+	VCVTPS2PD     Y21, Z21
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z1, K1, Z1
+	VADDPD        Z21, Z2, K2, Z2
+	VMOVUPD       (R9), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R9)
+	VMOVUPD       64(R9), Z25
+	VADDPD        Z21, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z4, K1, Z4
+	VADDPD        Z21, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z25
+	VADDPD        Z21, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R9)(AX*8)
+	VPCMPGTD      (R8)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z7, K1, Z7
+	VADDPD        Z21, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z25
+	VADDPD        Z21, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R9)(DX*8)
+	VPCMPGTD      (R8)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z10, K1, Z10
+	VADDPD        Z21, Z11, K2, Z11
+	VMOVUPD       (R9)(BX*8), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z25
+	VADDPD        Z21, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R9)(BX*8)
+	VPCMPGTD      (R10), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z13, K1, Z13
+	VADDPD        Z21, Z14, K2, Z14
+	VMOVUPD       (R11), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R11)
+	VMOVUPD       64(R11), Z25
+	VADDPD        Z21, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R11)
+	VPCMPGTD      (R10)(AX*4), Z15, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z16, K1, Z16
+	VADDPD        Z21, Z17, K2, Z17
+	VMOVUPD       (R11)(AX*8), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z25
+	VADDPD        Z21, Z25, K4, Z25
+	VMOVUPD       Z25, 64(R11)(AX*8)
+	VPCMPGTD      (R10)(DX*4), Z18, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z24, Z19, K1, Z19
+	VADDPD        Z21, Z20, K2, Z20
+	VMOVUPD       (R11)(DX*8), Z25
+	VADDPD        Z24, Z25, K3, Z25
+	VMOVUPD       Z25, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z24
+	VADDPD        Z21, Z24, K4, Z24
+	VMOVUPD       Z24, 64(R11)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           steps7
+
+last7:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums7
+	MOVL          $0x00000001, R12
+	SHLL          CL, R12
+	DECL          R12
+	KMOVW         R12, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z21
+	VMOVUPS.Z     (DI), K1, Z24
+	VMULPS        Z24, Z21, Z21
+	VCVTPS2PD     Y21, Z24
+	VEXTRACTF64X4 $0x01, Z21, Y21
+	VCVTPS2PD     Y21, Z21
+	VMOVDQU32.Z   (R8), K1, Z25
+	VPCMPGTD      Z25, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z1, K3, Z1
+	VADDPD        Z21, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z4, K3, Z4
+	VADDPD        Z21, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z7, K3, Z7
+	VADDPD        Z21, Z8, K4, Z8
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z10, K3, Z10
+	VADDPD        Z21, Z11, K4, Z11
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z13, K3, Z13
+	VADDPD        Z21, Z14, K4, Z14
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z15, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z16, K3, Z16
+	VADDPD        Z21, Z17, K4, Z17
+	VMOVUPD.Z     (R11)(AX*8), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z18, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z24, Z19, K3, Z19
+	VADDPD        Z21, Z20, K4, Z20
+	VMOVUPD.Z     (R11)(DX*8), K1, Z0
+	VADDPD        Z24, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)(DX*8)
+	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
+	VADDPD        Z21, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)(DX*8)
+
+sums7:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VADDSD     40(SI), X16, X16
+	VMOVSD     X16, 40(SI)
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x4e, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VSHUFF64X2 $0xb1, Z19, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VPERMILPD  $0x55, Z19, Z0
+	VADDPD     Z0, Z19, Z19
+	VADDSD     48(SI), X19, X19
+	VMOVSD     X19, 48(SI)
+	ADDQ       $0x00000007, (SP)
+	JMP        chunk
+
+sets6:
+	// 6 sets: 6 below + 12 accumulators + 5 temporaries = 23 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R11
+	IMULQ        AX, R11
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R11*4), R8
+	LEAQ         (R9)(R11*8), R9
+	LEAQ         (R8)(DX*8), R10
+	LEAQ         (DX)(DX*1), R11
+	LEAQ         (R9)(R11*8), R11
+	MOVQ         below_base+192(FP), R12
+	VPBROADCASTD (R12)(CX*4), Z0
+	VPBROADCASTD 4(R12)(CX*4), Z3
+	VPBROADCASTD 8(R12)(CX*4), Z6
+	VPBROADCASTD 12(R12)(CX*4), Z9
+	VPBROADCASTD 16(R12)(CX*4), Z12
+	VPBROADCASTD 20(R12)(CX*4), Z15
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last6
+
+steps6:
+	VMOVUPS       (SI), Z18
+	VMULPS        (DI), Z18, Z18
+	VCVTPS2PD     Y18, Z21
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z1, K1, Z1
+	VADDPD        Z18, Z2, K2, Z2
+	VMOVUPD       (R9), Z24
+	VADDPD        Z21, Z24, K3, Z24
+	VMOVUPD       Z24, (R9)
+	VMOVUPD       64(R9), Z24
+	VADDPD        Z18, Z24, K4, Z24
+	VMOVUPD       Z24, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z4, K1, Z4
+	VADDPD        Z18, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z24
+	VADDPD        Z21, Z24, K3, Z24
+	VMOVUPD       Z24, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z24
+	VADDPD        Z18, Z24, K4, Z24
+	VMOVUPD       Z24, 64(R9)(AX*8)
+	VPCMPGTD      (R8)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z7, K1, Z7
+	VADDPD        Z18, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z24
+	VADDPD        Z21, Z24, K3, Z24
+	VMOVUPD       Z24, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z24
+	VADDPD        Z18, Z24, K4, Z24
+	VMOVUPD       Z24, 64(R9)(DX*8)
+	VPCMPGTD      (R8)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z10, K1, Z10
+	VADDPD        Z18, Z11, K2, Z11
+	VMOVUPD       (R9)(BX*8), Z24
+	VADDPD        Z21, Z24, K3, Z24
+	VMOVUPD       Z24, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z24
+	VADDPD        Z18, Z24, K4, Z24
+	VMOVUPD       Z24, 64(R9)(BX*8)
+	VPCMPGTD      (R10), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z13, K1, Z13
+	VADDPD        Z18, Z14, K2, Z14
+	VMOVUPD       (R11), Z24
+	VADDPD        Z21, Z24, K3, Z24
+	VMOVUPD       Z24, (R11)
+	VMOVUPD       64(R11), Z24
+	VADDPD        Z18, Z24, K4, Z24
+	VMOVUPD       Z24, 64(R11)
+	VPCMPGTD      (R10)(AX*4), Z15, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z16, K1, Z16
+	VADDPD        Z18, Z17, K2, Z17
+	VMOVUPD       (R11)(AX*8), Z24
+	VADDPD        Z21, Z24, K3, Z24
+	VMOVUPD       Z24, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z21
+	VADDPD        Z18, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R11)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           steps6
+
+last6:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums6
+	MOVL          $0x00000001, R12
+	SHLL          CL, R12
+	DECL          R12
+	KMOVW         R12, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z18
+	VMOVUPS.Z     (DI), K1, Z21
+	VMULPS        Z21, Z18, Z18
+	VCVTPS2PD     Y18, Z21
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VMOVDQU32.Z   (R8), K1, Z24
+	VPCMPGTD      Z24, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z1, K3, Z1
+	VADDPD        Z18, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z4, K3, Z4
+	VADDPD        Z18, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z7, K3, Z7
+	VADDPD        Z18, Z8, K4, Z8
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z10, K3, Z10
+	VADDPD        Z18, Z11, K4, Z11
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z13, K3, Z13
+	VADDPD        Z18, Z14, K4, Z14
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z15, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z21, Z16, K3, Z16
+	VADDPD        Z18, Z17, K4, Z17
+	VMOVUPD.Z     (R11)(AX*8), K1, Z0
+	VADDPD        Z21, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
+	VADDPD        Z18, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+
+sums6:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VADDSD     40(SI), X16, X16
+	VMOVSD     X16, 40(SI)
+	ADDQ       $0x00000006, (SP)
+	JMP        chunk
+
+sets5:
+	// 5 sets: 5 below + 10 accumulators + 5 temporaries = 20 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R11
+	IMULQ        AX, R11
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R11*4), R8
+	LEAQ         (R9)(R11*8), R9
+	LEAQ         (R8)(DX*8), R10
+	LEAQ         (DX)(DX*1), R11
+	LEAQ         (R9)(R11*8), R11
+	MOVQ         below_base+192(FP), R12
+	VPBROADCASTD (R12)(CX*4), Z0
+	VPBROADCASTD 4(R12)(CX*4), Z3
+	VPBROADCASTD 8(R12)(CX*4), Z6
+	VPBROADCASTD 12(R12)(CX*4), Z9
+	VPBROADCASTD 16(R12)(CX*4), Z12
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last5
+
+steps5:
+	VMOVUPS       (SI), Z15
+	VMULPS        (DI), Z15, Z15
+	VCVTPS2PD     Y15, Z18
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z1, K1, Z1
+	VADDPD        Z15, Z2, K2, Z2
+	VMOVUPD       (R9), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R9)
+	VMOVUPD       64(R9), Z21
+	VADDPD        Z15, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z4, K1, Z4
+	VADDPD        Z15, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z21
+	VADDPD        Z15, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R9)(AX*8)
+	VPCMPGTD      (R8)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z7, K1, Z7
+	VADDPD        Z15, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z21
+	VADDPD        Z15, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R9)(DX*8)
+	VPCMPGTD      (R8)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z10, K1, Z10
+	VADDPD        Z15, Z11, K2, Z11
+	VMOVUPD       (R9)(BX*8), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z21
+	VADDPD        Z15, Z21, K4, Z21
+	VMOVUPD       Z21, 64(R9)(BX*8)
+	VPCMPGTD      (R10), Z12, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z18, Z13, K1, Z13
+	VADDPD        Z15, Z14, K2, Z14
+	VMOVUPD       (R11), Z21
+	VADDPD        Z18, Z21, K3, Z21
+	VMOVUPD       Z21, (R11)
+	VMOVUPD       64(R11), Z18
+	VADDPD        Z15, Z18, K4, Z18
+	VMOVUPD       Z18, 64(R11)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	DECQ          CX
+	JNZ           steps5
+
+last5:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums5
+	MOVL          $0x00000001, R12
+	SHLL          CL, R12
+	DECL          R12
+	KMOVW         R12, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z15
+	VMOVUPS.Z     (DI), K1, Z18
+	VMULPS        Z18, Z15, Z15
+	VCVTPS2PD     Y15, Z18
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VMOVDQU32.Z   (R8), K1, Z21
+	VPCMPGTD      Z21, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z1, K3, Z1
+	VADDPD        Z15, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z4, K3, Z4
+	VADDPD        Z15, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z7, K3, Z7
+	VADDPD        Z15, Z8, K4, Z8
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z10, K3, Z10
+	VADDPD        Z15, Z11, K4, Z11
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPGTD      Z0, Z12, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z18, Z13, K3, Z13
+	VADDPD        Z15, Z14, K4, Z14
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z18, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z15, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R11)
+
+sums5:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VADDSD     32(SI), X13, X13
+	VMOVSD     X13, 32(SI)
+	ADDQ       $0x00000005, (SP)
+	JMP        chunk
+
+sets4:
+	// 4 sets: 4 below + 8 accumulators + 5 temporaries = 17 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R10
+	IMULQ        AX, R10
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R10*4), R8
+	LEAQ         (R9)(R10*8), R9
+	MOVQ         below_base+192(FP), R10
+	VPBROADCASTD (R10)(CX*4), Z0
+	VPBROADCASTD 4(R10)(CX*4), Z3
+	VPBROADCASTD 8(R10)(CX*4), Z6
+	VPBROADCASTD 12(R10)(CX*4), Z9
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last4
+
+steps4:
+	VMOVUPS       (SI), Z12
+	VMULPS        (DI), Z12, Z12
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z15, Z1, K1, Z1
+	VADDPD        Z12, Z2, K2, Z2
+	VMOVUPD       (R9), Z18
+	VADDPD        Z15, Z18, K3, Z18
+	VMOVUPD       Z18, (R9)
+	VMOVUPD       64(R9), Z18
+	VADDPD        Z12, Z18, K4, Z18
+	VMOVUPD       Z18, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z15, Z4, K1, Z4
+	VADDPD        Z12, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z18
+	VADDPD        Z15, Z18, K3, Z18
+	VMOVUPD       Z18, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z18
+	VADDPD        Z12, Z18, K4, Z18
+	VMOVUPD       Z18, 64(R9)(AX*8)
+	VPCMPGTD      (R8)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z15, Z7, K1, Z7
+	VADDPD        Z12, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z18
+	VADDPD        Z15, Z18, K3, Z18
+	VMOVUPD       Z18, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z18
+	VADDPD        Z12, Z18, K4, Z18
+	VMOVUPD       Z18, 64(R9)(DX*8)
+	VPCMPGTD      (R8)(BX*4), Z9, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z15, Z10, K1, Z10
+	VADDPD        Z12, Z11, K2, Z11
+	VMOVUPD       (R9)(BX*8), Z18
+	VADDPD        Z15, Z18, K3, Z18
+	VMOVUPD       Z18, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z15
+	VADDPD        Z12, Z15, K4, Z15
+	VMOVUPD       Z15, 64(R9)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	DECQ          CX
+	JNZ           steps4
+
+last4:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums4
+	MOVL          $0x00000001, R10
+	SHLL          CL, R10
+	DECL          R10
+	KMOVW         R10, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z15
+	VMULPS        Z15, Z12, Z12
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VMOVDQU32.Z   (R8), K1, Z18
+	VPCMPGTD      Z18, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z1, K3, Z1
+	VADDPD        Z12, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z4, K3, Z4
+	VADDPD        Z12, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z7, K3, Z7
+	VADDPD        Z12, Z8, K4, Z8
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPGTD      Z0, Z9, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z15, Z10, K3, Z10
+	VADDPD        Z12, Z11, K4, Z11
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z15, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z12, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+
+sums4:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0x4e, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VSHUFF64X2 $0xb1, Z10, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VPERMILPD  $0x55, Z10, Z0
+	VADDPD     Z0, Z10, Z10
+	VADDSD     24(SI), X10, X10
+	VMOVSD     X10, 24(SI)
+	ADDQ       $0x00000004, (SP)
+	JMP        chunk
+
+sets3:
+	// 3 sets: 3 below + 6 accumulators + 5 temporaries = 14 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R10
+	IMULQ        AX, R10
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R10*4), R8
+	LEAQ         (R9)(R10*8), R9
+	MOVQ         below_base+192(FP), R10
+	VPBROADCASTD (R10)(CX*4), Z0
+	VPBROADCASTD 4(R10)(CX*4), Z3
+	VPBROADCASTD 8(R10)(CX*4), Z6
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last3
+
+steps3:
+	VMOVUPS       (SI), Z9
+	VMULPS        (DI), Z9, Z9
+	VCVTPS2PD     Y9, Z12
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z1, K1, Z1
+	VADDPD        Z9, Z2, K2, Z2
+	VMOVUPD       (R9), Z15
+	VADDPD        Z12, Z15, K3, Z15
+	VMOVUPD       Z15, (R9)
+	VMOVUPD       64(R9), Z15
+	VADDPD        Z9, Z15, K4, Z15
+	VMOVUPD       Z15, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z4, K1, Z4
+	VADDPD        Z9, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z15
+	VADDPD        Z12, Z15, K3, Z15
+	VMOVUPD       Z15, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z15
+	VADDPD        Z9, Z15, K4, Z15
+	VMOVUPD       Z15, 64(R9)(AX*8)
+	VPCMPGTD      (R8)(DX*4), Z6, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z7, K1, Z7
+	VADDPD        Z9, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z15
+	VADDPD        Z12, Z15, K3, Z15
+	VMOVUPD       Z15, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z12
+	VADDPD        Z9, Z12, K4, Z12
+	VMOVUPD       Z12, 64(R9)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	DECQ          CX
+	JNZ           steps3
+
+last3:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums3
+	MOVL          $0x00000001, R10
+	SHLL          CL, R10
+	DECL          R10
+	KMOVW         R10, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z9
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z9, Z9
+	VCVTPS2PD     Y9, Z12
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VMOVDQU32.Z   (R8), K1, Z15
+	VPCMPGTD      Z15, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z9, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z12, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z9, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z12, Z4, K3, Z4
+	VADDPD        Z9, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z12, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z9, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPGTD      Z0, Z6, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z9, Z8, K4, Z8
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z12, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z9, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+
+sums3:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VADDSD     16(SI), X7, X7
+	VMOVSD     X7, 16(SI)
+	ADDQ       $0x00000003, (SP)
+	JMP        chunk
+
+sets2:
+	// 2 sets: 2 below + 4 accumulators + 5 temporaries = 11 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R10
+	IMULQ        AX, R10
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R10*4), R8
+	LEAQ         (R9)(R10*8), R9
+	MOVQ         below_base+192(FP), R10
+	VPBROADCASTD (R10)(CX*4), Z0
+	VPBROADCASTD 4(R10)(CX*4), Z3
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last2
+
+steps2:
+	VMOVUPS       (SI), Z6
+	VMULPS        (DI), Z6, Z6
+	VCVTPS2PD     Y6, Z9
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z9, Z1, K1, Z1
+	VADDPD        Z6, Z2, K2, Z2
+	VMOVUPD       (R9), Z12
+	VADDPD        Z9, Z12, K3, Z12
+	VMOVUPD       Z12, (R9)
+	VMOVUPD       64(R9), Z12
+	VADDPD        Z6, Z12, K4, Z12
+	VMOVUPD       Z12, 64(R9)
+	VPCMPGTD      (R8)(AX*4), Z3, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z9, Z4, K1, Z4
+	VADDPD        Z6, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z12
+	VADDPD        Z9, Z12, K3, Z12
+	VMOVUPD       Z12, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z9
+	VADDPD        Z6, Z9, K4, Z9
+	VMOVUPD       Z9, 64(R9)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	DECQ          CX
+	JNZ           steps2
+
+last2:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums2
+	MOVL          $0x00000001, R10
+	SHLL          CL, R10
+	DECL          R10
+	KMOVW         R10, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z9
+	VMULPS        Z9, Z6, Z6
+	VCVTPS2PD     Y6, Z9
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VMOVDQU32.Z   (R8), K1, Z12
+	VPCMPGTD      Z12, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z9, Z1, K3, Z1
+	VADDPD        Z6, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z9, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z6, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPGTD      Z0, Z3, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z9, Z4, K3, Z4
+	VADDPD        Z6, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z9, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z6, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+
+sums2:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z0
+	VADDPD     Z0, Z4, Z4
+	VADDSD     8(SI), X4, X4
+	VMOVSD     X4, 8(SI)
+	ADDQ       $0x00000002, (SP)
+	JMP        chunk
+
+sets1:
+	// 1 sets: 1 below + 2 accumulators + 5 temporaries = 8 of 32 ZMM; 4 K, 6 in the last step.
+	MOVQ         (SP), CX
+	MOVQ         CX, R10
+	IMULQ        AX, R10
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+168(FP), R8
+	MOVQ         cols_base+216(FP), R9
+	LEAQ         (R8)(R10*4), R8
+	LEAQ         (R9)(R10*8), R9
+	MOVQ         below_base+192(FP), R10
+	VPBROADCASTD (R10)(CX*4), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	MOVQ         h_len+8(FP), CX
+	SHRQ         $0x04, CX
+	JZ           last1
+
+steps1:
+	VMOVUPS       (SI), Z3
+	VMULPS        (DI), Z3, Z3
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VPCMPGTD      (R8), Z0, K1
+	KNOTW         K1, K3
+	KSHIFTRW      $0x08, K1, K2
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z1, K1, Z1
+	VADDPD        Z3, Z2, K2, Z2
+	VMOVUPD       (R9), Z9
+	VADDPD        Z6, Z9, K3, Z9
+	VMOVUPD       Z9, (R9)
+	VMOVUPD       64(R9), Z6
+	VADDPD        Z3, Z6, K4, Z6
+	VMOVUPD       Z6, 64(R9)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	DECQ          CX
+	JNZ           steps1
+
+last1:
+	// The last len mod 16 entries: one step under a mask of their count.
+	MOVQ          h_len+8(FP), CX
+	ANDQ          $0x0000000f, CX
+	JZ            sums1
+	MOVL          $0x00000001, R10
+	SHLL          CL, R10
+	DECL          R10
+	KMOVW         R10, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z3
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z3, Z3
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VMOVDQU32.Z   (R8), K1, Z9
+	VPCMPGTD      Z9, Z0, K1, K3
+	KANDNW        K1, K3, K5
+	KSHIFTRW      $0x08, K3, K4
+	KSHIFTRW      $0x08, K5, K6
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z3, Z2, K4, Z2
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z6, Z0, K5, Z0
+	VMOVUPD       Z0, K5, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z3, Z0, K6, Z0
+	VMOVUPD       Z0, K6, 64(R9)
+
+sums1:
+	MOVQ       sums_base+248(FP), SI
+	MOVQ       (SP), CX
+	LEAQ       (SI)(CX*8), SI
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	ADDQ       $0x00000001, (SP)
+	JMP        chunk
+
+done:
 	VZEROUPPER
 	RET
 

@@ -141,3 +141,33 @@ func BenchmarkContractSplitKernel(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
 	})
 }
+
+// BenchmarkSweepSplitKernel times one kernel's sweepSplit (fused/…) on a
+// row of splitBenchLen entries and splitBenchSets score sets on one core,
+// and the same as its contractSplitRow and lowerSplitSets, one call each
+// (apart/…, kernel.sweepSplitEach): bytes are those of
+// BenchmarkContractSplitKernel and of BenchmarkLowerSplitSetsKernel
+// together. The sets lie setStride(splitBenchLen) apart, as the sweep
+// lays out a 1024-channel layer's.
+func BenchmarkSweepSplitKernel(b *testing.B) {
+	const n, sets = splitBenchLen, splitBenchSets
+	for _, way := range []string{"fused", "apart"} {
+		ForEachKernelB(b, way, func(b *testing.B, k KernelInfo) {
+			r := newRand(73)
+			normal := func() float32 { return float32(r.NormFloat64()) }
+			c := newLowerSplitSetsCase(r, n, setStride(n)-n, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, normal)
+			_, _, hd, gd := splitRow(n, normal)
+			colV, colW := make([]float64, n), make([]float64, n)
+			split := k.kernel.sweepSplit
+			if way == "apart" {
+				split = k.kernel.sweepSplitEach
+			}
+			b.SetBytes((48 + 28*sets) * n)
+			var s sums
+			for b.Loop() {
+				split(c.h, c.g, hd, gd, 0.75, 1.5, colV, colW, &s, c.ranks, c.below, c.cols, c.stride, c.sums)
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+		})
+	}
+}

@@ -25,6 +25,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.lowerSplit = lowerSplitGeneric
 	k.lowerSplitSets = k.lowerSplitEach // lowerSplitGeneric set by set: the reference
 	k.contractSplit = contractSplitGeneric
+	k.sweepSplit = k.sweepSplitEach
 	k.contract = contractGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()

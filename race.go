@@ -30,6 +30,7 @@ func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
+	sweepSplit := k.sweepSplit
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -68,13 +69,13 @@ func raceWrap(k *kernel) {
 		n := len(h)
 		raceRead(h)
 		raceRead(g[:n])
-		raceRead(below)
-		for t := range below {
-			raceRead(ranks[t*stride:][:n])
-			raceWrite(cols[t*stride:][:n])
-		}
-		raceWrite(sums[:len(below)])
+		raceSets(n, ranks, below, cols, stride, sums)
 		lowerSplitSets(h, g, ranks, below, cols, stride, sums)
+	}
+	k.sweepSplit = func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64) {
+		raceContractSplit(h, g, hd, gd, colV, colW, s)
+		raceSets(len(h), ranks, below, cols, stride, sums)
+		sweepSplit(h, g, hd, gd, fg, fh, colV, colW, s, ranks, below, cols, stride, sums)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)
@@ -91,14 +92,7 @@ func raceWrap(k *kernel) {
 		contract(h, g, mask, hd, gd, fg, fh, s)
 	}
 	k.contractSplit = func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
-		n := len(h)
-		raceRead(h)
-		raceRead(g[:n])
-		raceRead(hd[:n])
-		raceRead(gd[:n])
-		raceWrite(colV[:n])
-		raceWrite(colW[:n])
-		raceWrite(s[:])
+		raceContractSplit(h, g, hd, gd, colV, colW, s)
 		contractSplit(h, g, hd, gd, fg, fh, colV, colW, s)
 	}
 	k.widenBF16, k.widenF16 = raceWiden(k.widenBF16), raceWiden(k.widenF16)
@@ -107,6 +101,29 @@ func raceWrap(k *kernel) {
 		k.gemvBF16[i] = raceGemv(i+1, nr, k.gemvBF16[i])
 		k.gemvF16[i] = raceGemv(i+1, nr, k.gemvF16[i])
 	}
+}
+
+// raceContractSplit reports the operands of a contractSplitFunc.
+func raceContractSplit(h, g, hd, gd []float32, colV, colW []float64, s *sums) {
+	n := len(h)
+	raceRead(h)
+	raceRead(g[:n])
+	raceRead(hd[:n])
+	raceRead(gd[:n])
+	raceWrite(colV[:n])
+	raceWrite(colW[:n])
+	raceWrite(s[:])
+}
+
+// raceSets reports the score sets' operands of a lowerSplitSetsFunc on a
+// row of n entries.
+func raceSets(n int, ranks, below []int32, cols []float64, stride int, sums []float64) {
+	raceRead(below)
+	for t := range below {
+		raceRead(ranks[t*stride:][:n])
+		raceWrite(cols[t*stride:][:n])
+	}
+	raceWrite(sums[:len(below)])
 }
 
 // raceWiden wraps a widening kernel.

@@ -153,19 +153,29 @@ func TestLowerSplitSetsKernelsKeepSidesApart(t *testing.T) {
 // lowerSplitGeneric set by set on rows decoded from the input, with a NaN
 // or infinity at one entry when special asks for it.
 func FuzzLowerSplitSetsKernel(f *testing.F) {
+	fuzzSets(f, func(t *testing.T, kern *kernel, r *rand.Rand, rows, sets int, gen func() float32, special func(h []float32)) {
+		c := newLowerSplitSetsCase(r, rows, setsGap, sets, func(int) int32 { return int32(r.IntN(rows+3)) - 1 }, gen)
+		special(c.h)
+		checkLowerSplitSets(t, kern, c)
+	})
+}
+
+// fuzzSets is the body of the score-set kernels' fuzz targets: for each
+// input and kernel, run gets a row length and a number of sets decoded
+// from it, a generator of its values, and special, which puts the NaN or
+// infinity the input asks for, if any, into a row.
+func fuzzSets(f *testing.F, run func(t *testing.T, kern *kernel, r *rand.Rand, rows, sets int, gen func() float32, special func(h []float32))) {
 	for _, n := range []uint16{0, 1, 7, 8, 9, 16, 17, 33, 100} {
 		f.Add(n, uint8(n%10), uint64(n), uint16(n), []byte{0x3f, 0x80, 0, 1, 0xbf, 0x7f, 0xff, 0xff})
 	}
 	f.Fuzz(func(t *testing.T, n uint16, sets uint8, seed uint64, special uint16, data []byte) {
 		forEachKernel(t, func(t *testing.T, kern *kernel) {
 			vals := &fuzzFloats{data: data}
-			r := newRand(seed)
-			rows := int(n) % 700
-			c := newLowerSplitSetsCase(r, rows, setsGap, int(sets)%20, func(int) int32 { return int32(r.IntN(rows+3)) - 1 }, vals.next)
-			if rows > 0 && special%4 != 0 {
-				c.h[int(special)%rows] = splitSpecials[special%4-1]
-			}
-			checkLowerSplitSets(t, kern, c)
+			run(t, kern, newRand(seed), int(n)%700, int(sets)%20, vals.next, func(h []float32) {
+				if len(h) > 0 && special%4 != 0 {
+					h[int(special)%len(h)] = splitSpecials[special%4-1]
+				}
+			})
 		})
 	})
 }

@@ -74,17 +74,31 @@ func (x *isa) contractSplit(c *build.Context) {
 	x.zero(c, sw)
 	r.loop(c, x, nil, []reg.GPVirtual{colV, colW}, func(off int) {
 		v, w := r.terms(c, x, off)
-		c.VADDPD(v, sv, sv)
-		c.VADDPD(w, sw, sw)
-		for _, a := range []struct {
-			col reg.GPVirtual
-			v   reg.VecVirtual
-		}{{colV, v}, {colW, w}} {
-			m := Mem{Base: a.col}.Offset(2 * off)
-			c.VADDPD(m, a.v, a.v) // col + v, col + w
-			c.VMOVUPD(a.v, m)
-		}
+		addSplit(c, v, w, sv, sw, Mem{Base: colV}.Offset(2*off), Mem{Base: colW}.Offset(2*off), addColumn)
 	})
+	addSplitSums(c, sv, sw)
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// addSplit adds v to the sum sv and w to sw, and v to the column entries
+// at colV and w to those at colW with add (v + col, one add each).
+func addSplit(c *build.Context, v, w, sv, sw reg.VecVirtual, colV, colW Mem, add func(c *build.Context, col Mem, v reg.VecVirtual)) {
+	c.VADDPD(v, sv, sv)
+	c.VADDPD(w, sw, sw)
+	add(c, colV, v)
+	add(c, colW, w)
+}
+
+// addColumn adds v to the whole vector of float64 at col: v = v + col,
+// stored back.
+func addColumn(c *build.Context, col Mem, v reg.VecVirtual) {
+	c.VADDPD(col, v, v) // v + col
+	c.VMOVUPD(v, col)
+}
+
+// addSplitSums adds the lanes of sv to s[0] and those of sw to s[2].
+func addSplitSums(c *build.Context, sv, sw reg.VecVirtual) {
 	s := c.Load(c.Param("s"), c.GP64())
 	for i, v := range []reg.VecVirtual{sv, sw} {
 		m := Mem{Base: s}.Offset(16 * i) // s[0], s[2]
@@ -92,8 +106,6 @@ func (x *isa) contractSplit(c *build.Context) {
 		c.VADDSD(m, t, t)
 		c.VMOVSD(t, m)
 	}
-	c.VZEROUPPER()
-	c.RET()
 }
 
 // ptr loads the base of the slice parameter name.
@@ -112,23 +124,29 @@ type contractRow struct {
 func (x *isa) contractRow(c *build.Context) *contractRow {
 	r := &contractRow{h: ptr(c, "h"), g: ptr(c, "g"), hd: ptr(c, "hd"), gd: ptr(c, "gd")}
 	r.n = c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
-	r.fg, r.fh = x.vec(c), x.vec(c)
+	r.fg, r.fh = x.factors(c)
+	return r
+}
+
+// factors broadcasts the parameters fg and fh to a vector each.
+func (x *isa) factors(c *build.Context) (fg, fh reg.VecVirtual) {
+	fg, fh = x.vec(c), x.vec(c)
 	if x.lanes == 16 {
 		// From a general register: go vet's asmdecl check takes the
 		// memory form's operand for the vector's size.
 		for _, b := range []struct {
 			name string
 			v    reg.VecVirtual
-		}{{"fg", r.fg}, {"fh", r.fh}} {
+		}{{"fg", fg}, {"fh", fh}} {
 			t := c.GP64()
 			c.MOVQ(addr(c.Param(b.name)), t)
 			c.VPBROADCASTQ(t, b.v)
 		}
 	} else {
-		c.VBROADCASTSD(addr(c.Param("fg")), r.fg)
-		c.VBROADCASTSD(addr(c.Param("fh")), r.fh)
+		c.VBROADCASTSD(addr(c.Param("fg")), fg)
+		c.VBROADCASTSD(addr(c.Param("fh")), fh)
 	}
-	return r
+	return fg, fh
 }
 
 // loop emits the iterations of contractBlock entries: step(off) for each
@@ -157,16 +175,24 @@ func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirt
 // (VCVTPS2PD from memory) and returns v = h·g and w = fg·(h·h·gd) +
 // fh·(g·g·hd), in that order of operations.
 func (r *contractRow) terms(c *build.Context, x *isa, off int) (v, w reg.VecVirtual) {
+	return r.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
+		c.VCVTPS2PD(Mem{Base: row}.Offset(off), dst)
+	})
+}
+
+// termsBy is terms with the widening of each row's entries (h, g, gd and
+// hd, by their base register) left to widen, which may mask the loads.
+func (r *contractRow) termsBy(c *build.Context, x *isa, widen func(row reg.GPVirtual, dst reg.VecVirtual)) (v, w reg.VecVirtual) {
 	hv, gv, t := x.vec(c), x.vec(c), x.vec(c)
 	v, w = x.vec(c), x.vec(c)
-	c.VCVTPS2PD(Mem{Base: r.h}.Offset(off), hv)
-	c.VCVTPS2PD(Mem{Base: r.g}.Offset(off), gv)
+	widen(r.h, hv)
+	widen(r.g, gv)
 	c.VMULPD(gv, hv, v) // v = h·g
 	c.VMULPD(hv, hv, hv)
-	c.VCVTPS2PD(Mem{Base: r.gd}.Offset(off), t)
+	widen(r.gd, t)
 	c.VMULPD(t, hv, hv) // h²·gd
 	c.VMULPD(gv, gv, gv)
-	c.VCVTPS2PD(Mem{Base: r.hd}.Offset(off), t)
+	widen(r.hd, t)
 	c.VMULPD(t, gv, gv) // g²·hd
 	c.VMULPD(r.fg, hv, w)
 	c.VFMADD231PD(r.fh, gv, w) // w = fg·h²·gd + fh·g²·hd

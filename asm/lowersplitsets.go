@@ -40,6 +40,13 @@ func (x *isa) lowerSplitSets(c *build.Context, maxSets int) {
 		"lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go",
 		"for each set.",
 	)
+	ls := x.newSetsSplit(c, maxSets)
+	ls.chunks(maxSets)
+}
+
+// newSetsSplit allocates the sets' registers for chunks of up to maxSets
+// sets and loads the strides; the first chunk starts at set 0.
+func (x *isa) newSetsSplit(c *build.Context, maxSets int) *setsSplit {
 	ls := &setsSplit{isa: x, c: c, stride: [4]reg.Register{nil, c.GP64(), c.GP64(), c.GP64()}, first: c.AllocLocal(8)}
 	// The sets' registers are the same virtual registers in every chunk
 	// body: zeroing reads a register, so each body's own would be live
@@ -55,24 +62,37 @@ func (x *isa) lowerSplitSets(c *build.Context, maxSets int) {
 	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 1}, s[2])
 	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 2}, s[3])
 	c.MOVQ(U32(0), ls.first)
+	return ls
+}
 
+// chunks emits the passes over the sets from ls.first on, maxSets a pass,
+// and the return.
+func (ls *setsSplit) chunks(maxSets int) {
+	c := ls.c
 	c.Label("chunk")
 	left := c.GP64()
 	c.Load(c.Param("below").Len(), left)
 	c.SUBQ(ls.first, left)
 	c.JLE(LabelRef("done")) // if no set is left: return
-	c.CMPQ(left, U8(maxSets))
-	c.JAE(LabelRef(fmt.Sprintf("sets%d", maxSets)))
-	for k := 1; k < maxSets; k++ {
-		c.CMPQ(left, U8(k))
-		c.JEQ(LabelRef(fmt.Sprintf("sets%d", k)))
-	}
+	ls.dispatch(left, maxSets, "sets")
 	for k := maxSets; k >= 1; k-- {
 		ls.chunk(k)
 	}
 	c.Label("done")
 	c.VZEROUPPER()
 	c.RET()
+}
+
+// dispatch jumps to the body label+k of the chunk of k = min(left, most)
+// sets for 0 < left; left ≤ 0 falls through.
+func (ls *setsSplit) dispatch(left reg.GPVirtual, most int, label string) {
+	c := ls.c
+	c.CMPQ(left, U8(most))
+	c.JAE(LabelRef(fmt.Sprintf("%s%d", label, most)))
+	for k := 1; k < most; k++ {
+		c.CMPQ(left, U8(k))
+		c.JEQ(LabelRef(fmt.Sprintf("%s%d", label, k)))
+	}
 }
 
 // setsSplit is the state of lowerSplitSets' generation.
@@ -86,6 +106,18 @@ type setsSplit struct {
 	h, g       reg.GPVirtual
 	rank, col  [2]reg.GPVirtual
 	below, acc []reg.VecVirtual // per set of a chunk; acc: 2 a set for AVX-512
+	// con, when not nil, is the contract part that the chunks being
+	// emitted carry (sweepSplit).
+	con *setsContract
+}
+
+// label names the chunk of k sets' label stem: a chunk that carries the
+// contract part has labels of its own.
+func (ls *setsSplit) label(stem string, k int) string {
+	if ls.con != nil {
+		stem = "c" + stem
+	}
+	return fmt.Sprintf("%s%d", stem, k)
 }
 
 // at returns the address of set t's entry at byte offset off in the
@@ -102,7 +134,7 @@ func (ls *setsSplit) at(base [2]reg.GPVirtual, t, size, off int) Mem {
 // registers, the steps, the masked last step, the sums, then the next chunk.
 func (ls *setsSplit) chunk(k int) {
 	c := ls.c
-	c.Label(fmt.Sprintf("sets%d", k))
+	c.Label(ls.label("sets", k))
 	if ls.lanes == 16 {
 		c.Commentf("%d sets: %d below + %d accumulators + 5 temporaries = %d of 32 ZMM; 4 K, 6 in the last step.", k, k, 2*k, 3*k+5)
 	} else {
@@ -113,6 +145,9 @@ func (ls *setsSplit) chunk(k int) {
 	c.MOVQ(first, off)
 	c.IMULQ(ls.stride[1], off) // the chunk's offset in ranks and cols: first·stride entries
 	ls.h, ls.g = ptr(c, "h"), ptr(c, "g")
+	if ls.con != nil {
+		ls.con.start(ls)
+	}
 	ls.rank[0], ls.col[0] = ptr(c, "ranks"), ptr(c, "cols")
 	c.LEAQ(Mem{Base: ls.rank[0], Index: off, Scale: 4}, ls.rank[0])
 	c.LEAQ(Mem{Base: ls.col[0], Index: off, Scale: 8}, ls.col[0])
@@ -133,8 +168,8 @@ func (ls *setsSplit) chunk(k int) {
 	cnt := c.GP64()
 	c.Load(c.Param("h").Len(), cnt)
 	c.SHRQ(U8(bits.TrailingZeros(uint(step))), cnt)
-	c.JZ(LabelRef(fmt.Sprintf("last%d", k)))
-	c.Label(fmt.Sprintf("steps%d", k))
+	c.JZ(LabelRef(ls.label("last", k)))
+	c.Label(ls.label("steps", k))
 	ls.step(k, nil)
 	for _, p := range []reg.GPVirtual{ls.h, ls.g, ls.rank[0], ls.rank[1]} {
 		if p != nil {
@@ -146,18 +181,24 @@ func (ls *setsSplit) chunk(k int) {
 			c.ADDQ(U32(8*step), p)
 		}
 	}
+	if ls.con != nil {
+		ls.con.advance(c, step)
+	}
 	c.DECQ(cnt)
-	c.JNZ(LabelRef(fmt.Sprintf("steps%d", k)))
+	c.JNZ(LabelRef(ls.label("steps", k)))
 
-	c.Label(fmt.Sprintf("last%d", k))
+	c.Label(ls.label("last", k))
 	c.Commentf("The last len mod %d entries: one step under a mask of their count.", step)
 	n := c.GP64()
 	c.Load(c.Param("h").Len(), n)
 	c.ANDQ(U32(step-1), n)
-	c.JZ(LabelRef(fmt.Sprintf("sums%d", k)))
+	c.JZ(LabelRef(ls.label("sums", k)))
 	ls.step(k, n)
 
-	c.Label(fmt.Sprintf("sums%d", k))
+	c.Label(ls.label("sums", k))
+	if ls.con != nil {
+		ls.con.finish(c)
+	}
 	sp := ptr(c, "sums")
 	c.MOVQ(ls.first, first)
 	c.LEAQ(Mem{Base: sp, Index: first, Scale: 8}, sp)
@@ -196,6 +237,12 @@ func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 		in = tailMask512(c, n)
 		inAll = in[0]
 	}
+	if ls.con != nil {
+		ls.con.step512(c, in)
+	}
+	if k == 0 {
+		return
+	}
 	wl, wh := widen512(c, loadProduct512(c, Mem{Base: ls.h}, Mem{Base: ls.g}, inAll))
 	for t := range k {
 		m := compare512(c, ls.at(ls.rank, t, 4, 0), ls.below[t], in)
@@ -215,16 +262,24 @@ func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 	c := ls.c
 	var in reg.VecVirtual
-	v := c.YMM()
-	if n == nil {
-		c.VMOVUPS(Mem{Base: ls.h}, v)
-		c.VMULPS(Mem{Base: ls.g}, v, v) // m = h·g
-	} else {
+	v := c.YMM() // m; allocated first, as before sweepSplit, so lowerSplitSets' registers stay
+	if n != nil {
 		p := c.GP64()
 		c.LEAQ(colMaskTable(c, 16), p)
 		c.NEGQ(n)
 		in = c.YMM()
 		c.VMOVUPS(Mem{Base: p, Index: n, Scale: 4, Disp: 4 * 16}, in) // lane l: −1 iff l < n
+	}
+	if ls.con != nil {
+		ls.con.step256(c, in)
+	}
+	if k == 0 {
+		return
+	}
+	if n == nil {
+		c.VMOVUPS(Mem{Base: ls.h}, v)
+		c.VMULPS(Mem{Base: ls.g}, v, v) // m = h·g
+	} else {
 		gv := c.YMM()
 		c.VMASKMOVPS(Mem{Base: ls.h}, in, v)
 		c.VMASKMOVPS(Mem{Base: ls.g}, in, gv)

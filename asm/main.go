@@ -62,6 +62,14 @@
 //     upper triangle's rows) forms the same v = h·g and proxy w in the same
 //     order, sums them unmasked and adds them to colV and colW (VADDPD
 //     from memory, full stores); lengths as for contract (contract.go).
+//   - sweepSplit (sweepSplitFunc, contractSplit then lowerSplitSets of
+//     one row segment) does both in one pass: its first pass over the row
+//     carries contractSplit's v and w (the same operations in the same
+//     order) with up to 2 (AVX2) or 8 (AVX-512) sets, the other sets go
+//     in lowerSplitSets' passes; a step is lowerSplitSets', and the last
+//     len mod step entries are one step under a count mask for the
+//     contract part too (masked widening loads and column loads and
+//     stores), so any length is done in the kernel (sweepsplit.go).
 //
 // # Register budgets
 //
@@ -79,6 +87,8 @@
 //	                   5 temporaries = 3k+5 ZMM, 4 K (6 in the last step)
 //	contract (both): 4 sums + fg, fh + 6 temporaries
 //	contractSplit (both): 2 sums + fg, fh + 4 temporaries
+//	sweepSplit: a pass with the contract is lowerSplitSets' for its k sets
+//	           plus 2 sums + fg, fh and contractSplit's temporaries
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
 // give the accumulators enough independent chains to cover the FMA latency
@@ -115,6 +125,7 @@ import (
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/buildtags"
+	"github.com/mmcloughlin/avo/pass"
 )
 
 // shapes lists the register tiles generated for each instruction set, and
@@ -132,8 +143,15 @@ var shapes = []struct {
 	chains             int // FMA chains of the peak kernel
 	sums               int // float64 accumulators of lowerSplit
 	sets               int // score sets a pass of lowerSplitSets
-	reads              int // float32 accumulators of readSum
-	gemvT              int // the most tokens of a small-T kernel (gemv.go)
+	// conSets is the most score sets in sweepSplit's first pass, the
+	// one with the contract part. AVX2: with 4 the allocator ran past
+	// 16 YMM (Y16 and up, which VEX cannot encode); 1, 2 and 3 timed
+	// alike on 5 sets, 2 a shade ahead. AVX-512: 5 sets in that one pass
+	// were about a tenth faster than 4 and a pass for the fifth, and 8
+	// fit in 32 ZMM.
+	conSets int
+	reads   int // float32 accumulators of readSum
+	gemvT   int // the most tokens of a small-T kernel (gemv.go)
 
 	// The planner's exchange rates (kernel.go), in this kernel's
 	// multiply-adds: they go to the kernel table as they are. The entry
@@ -143,8 +161,8 @@ var shapes = []struct {
 	// on the developer machine.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 8, 6, 50, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 55, 14e6},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 50, 7e6},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 55, 14e6},
 }
 
 func main() {
@@ -180,13 +198,14 @@ func main() {
 		s.isa.readSum(c, s.reads)
 		s.isa.contract(c)
 		s.isa.contractSplit(c)
+		s.isa.sweepSplit(c, s.sets, s.conSets)
 		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
 			funcs: kernelFuncs{
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
-				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name,
+				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name, sweepSplit: "sweepSplit" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
@@ -200,6 +219,7 @@ func main() {
 			mcaLoop{t.kernelName("gemm"), stem + "gemm"}, mcaLoop{"peak" + s.isa.name, stem + "peak"})
 	}
 	cfg := flags.Config()
+	cfg.Passes = append(cfg.Passes, pass.Func(vexPass))
 	if *mca != "" {
 		cfg.Passes = append(cfg.Passes, mcaPass(*mca, loops))
 	}

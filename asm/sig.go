@@ -47,6 +47,7 @@ const (
 	readSumSig        = "func(x []float32) float32"
 	contractSig       = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
 	contractSplitSig  = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)"
+	sweepSplitSig     = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed

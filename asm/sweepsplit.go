@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// sweepSplit emits sweepSplit<ISA>, the sweepSplitFunc of the instruction
+// set (kernel.go): contractSplit and lowerSplitSets of a row segment in one
+// pass, so that the sweep pays one call and one loop for both. The first
+// pass over the row carries the contract part (contractSplit's v and w in
+// the same order, contractRow.termsBy, so the columns get the same bits)
+// and up to conSets score sets; the sets past those go in lowerSplitSets'
+// passes of maxSets. A step is lowerSplitSets' (one vector of int32); the
+// last len mod step entries are one step under a mask of their count, the
+// contract part's loads and column stores masked too, so any length is
+// done in the kernel and nothing at or past len(h) is read or written.
+func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
+	name := "sweepSplit" + x.name
+	if conSets > maxSets {
+		panic(fmt.Sprintf("%s: %d sets with the contract, more than the %d of a pass", name, conSets, maxSets))
+	}
+	leafFunction(c, name, sweepSplitSig,
+		fmt.Sprintf("%s does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then", name),
+		"lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over",
+		fmt.Sprintf("the row, any len(h), with %s, the contract and %d sets in the first", x.title, conSets),
+		fmt.Sprintf("pass, %d sets a pass after it. It implements sweepSplitFunc (kernel.go);", maxSets),
+		"refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.",
+	)
+	ls := x.newSetsSplit(c, maxSets)
+	// Like the sets' registers, the sums are the same virtual registers
+	// in every body that carries the contract.
+	ls.con = &setsContract{sv: x.vec(c), sw: x.vec(c)}
+	left := c.GP64()
+	c.Load(c.Param("below").Len(), left)
+	ls.dispatch(left, conSets, "csets") // no set: falls through to csets0
+	for k := range conSets + 1 {
+		ls.chunk(k)
+	}
+	ls.con = nil
+	ls.chunks(maxSets)
+}
+
+// setsContract is the contract part of a sweepSplit pass.
+type setsContract struct {
+	row        *contractRow // h, g (the pass's), the diagonals, fg and fh
+	colV, colW reg.GPVirtual
+	sv, sw     reg.VecVirtual // Σv, Σw
+}
+
+// start loads the contract part's pointers and factors and zeroes its sums.
+func (sc *setsContract) start(ls *setsSplit) {
+	c := ls.c
+	c.Comment("The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.")
+	sc.row = &contractRow{h: ls.h, g: ls.g, hd: ptr(c, "hd"), gd: ptr(c, "gd")}
+	sc.row.fg, sc.row.fh = ls.factors(c)
+	sc.colV, sc.colW = ptr(c, "colV"), ptr(c, "colW")
+	ls.zero(c, sc.sv)
+	ls.zero(c, sc.sw)
+}
+
+// advance moves the diagonals' and columns' pointers on by n entries (h
+// and g are the pass's).
+func (sc *setsContract) advance(c *build.Context, n int) {
+	c.ADDQ(U32(4*n), sc.row.hd)
+	c.ADDQ(U32(4*n), sc.row.gd)
+	c.ADDQ(U32(8*n), sc.colV)
+	c.ADDQ(U32(8*n), sc.colW)
+}
+
+// finish adds the sums to s[0] and s[2].
+func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, sc.sv, sc.sw) }
+
+// halves emits the contract part of one step, a vector of float64 at a
+// time: widen converts a row's entries at a byte offset, add adds a vector
+// to a column.
+func (sc *setsContract) halves(c *build.Context, x *isa, widen func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual)) {
+	for i := range 2 {
+		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) { widen(i, row, dst) })
+		off := 8 * x.f64Lanes() * i
+		addSplit(c, v, w, sc.sv, sc.sw, Mem{Base: sc.colV}.Offset(off), Mem{Base: sc.colW}.Offset(off), add(i))
+	}
+}
+
+// step512 is the contract part of an AVX-512 step: 16 entries, two halves
+// of 8; in, when not nil, holds the K masks of the last step's entries
+// (tailMask512): the rows are widened from memory under them (zero
+// elsewhere) and the columns loaded and stored under them.
+func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
+	sc.halves(c, avx512, func(i int, row reg.GPVirtual, dst reg.VecVirtual) {
+		m := Mem{Base: row}.Offset(32 * i)
+		if in == nil {
+			c.VCVTPS2PD(m, dst)
+			return
+		}
+		c.VCVTPS2PD_Z(m, in[i], dst)
+	}, func(i int) func(c *build.Context, col Mem, v reg.VecVirtual) {
+		if in == nil {
+			return addColumn
+		}
+		return func(c *build.Context, col Mem, v reg.VecVirtual) {
+			t := c.ZMM()
+			c.VMOVUPD_Z(col, in[i], t)
+			c.VADDPD(t, v, v) // v + col
+			c.VMOVUPD(v, in[i], col)
+		}
+	})
+}
+
+// step256 is the contract part of an AVX2 step: 8 entries, two halves of
+// 4; in, when not nil, is the last step's mask of its entries (int32
+// lanes): the rows are loaded under its halves (VMASKMOVPS, zero
+// elsewhere) and the columns under its halves widened (VMASKMOVPD).
+func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
+	var half [2]reg.Register
+	if in != nil {
+		half[0], half[1] = in.AsX(), c.XMM()
+		c.VEXTRACTF128(U8(1), in, half[1])
+	}
+	sc.halves(c, avx2, func(i int, row reg.GPVirtual, dst reg.VecVirtual) {
+		m := Mem{Base: row}.Offset(16 * i)
+		if in == nil {
+			c.VCVTPS2PD(m, dst)
+			return
+		}
+		t := c.XMM()
+		c.VMASKMOVPS(m, half[i], t)
+		c.VCVTPS2PD(t, dst)
+	}, func(i int) func(c *build.Context, col Mem, v reg.VecVirtual) {
+		if in == nil {
+			return addColumn
+		}
+		return func(c *build.Context, col Mem, v reg.VecVirtual) {
+			m, t := widenHalf(c, in, i), c.YMM()
+			c.VMASKMOVPD(col, m, t)
+			c.VADDPD(t, v, v) // v + col
+			c.VMASKMOVPD(v, m, col)
+		}
+	})
+}
