@@ -99,14 +99,14 @@ func BenchmarkLowerSplitKernel(b *testing.B) {
 // splitBenchSets score sets of a row of splitBenchLen entries on one core
 // (sets/…), and the same sets as one lowerSplit call each (each/…,
 // kernel.lowerSplitEach): bytes as for BenchmarkLowerSplitKernel, each
-// set's. The sets lie splitBenchLen entries apart, as the sweep lays out
-// a 1024-channel layer's: the same addresses modulo 4096 (step512).
+// set's. The sets lie setStride(splitBenchLen) apart, as the sweep lays
+// out a 1024-channel layer's.
 func BenchmarkLowerSplitSetsKernel(b *testing.B) {
 	const n, sets = splitBenchLen, splitBenchSets
 	for _, way := range []string{"sets", "each"} {
 		ForEachKernelB(b, way, func(b *testing.B, k KernelInfo) {
 			r := newRand(47)
-			c := newLowerSplitSetsCase(r, n, 0, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, func() float32 { return float32(r.NormFloat64()) })
+			c := newLowerSplitSetsCase(r, n, setStride(n)-n, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, func() float32 { return float32(r.NormFloat64()) })
 			split := k.kernel.lowerSplitSets
 			if way == "each" {
 				split = k.kernel.lowerSplitEach
