@@ -300,7 +300,7 @@ func TestEvaluateToAllocatesNothing(t *testing.T) {
 		if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil { // sizes the scratch
 			t.Fatal(err)
 		}
-		allocs := testing.AllocsPerRun(20, func() {
+		allocs := testing.AllocsPerRun(allocRuns, func() {
 			if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil {
 				t.Fatal(err)
 			}

@@ -176,7 +176,7 @@ func TestLayerForwardAllocatesNothing(t *testing.T) {
 			if err := p.Forward(y, x); err != nil {
 				t.Fatal(err)
 			}
-			if allocs := testing.AllocsPerRun(50, func() { p.Forward(y, x) }); allocs != 0 {
+			if allocs := testing.AllocsPerRun(allocRuns, func() { p.Forward(y, x) }); allocs != 0 {
 				t.Errorf("%v T%d: %v allocations per Forward, want 0", f, tokens, allocs)
 			}
 		}

@@ -153,7 +153,7 @@ func TestJobAllocatesNothing(t *testing.T) {
 	c := &counter{hits: make([]atomic.Int32, 64), inSlot: make([]atomic.Int32, 4)}
 	var j job[counter]
 	j.do(64, 4, (*counter).item, c) // start the workers
-	if allocs := testing.AllocsPerRun(50, func() { j.do(64, 4, (*counter).item, c) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(allocRuns, func() { j.do(64, 4, (*counter).item, c) }); allocs != 0 {
 		t.Fatalf("job.do allocated %v times a call, want 0", allocs)
 	}
 }

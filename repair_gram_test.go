@@ -111,7 +111,7 @@ func TestEvaluateRepairedToAllocatesNothing(t *testing.T) {
 		if err := e.EvaluateRepairedTo(&m, batches, scores, 0.3, rep); err != nil { // sizes the scratch
 			t.Fatal(err)
 		}
-		allocs := testing.AllocsPerRun(20, func() {
+		allocs := testing.AllocsPerRun(allocRuns, func() {
 			if err := e.EvaluateRepairedTo(&m, batches, scores, 0.3, rep); err != nil {
 				t.Fatal(err)
 			}

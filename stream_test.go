@@ -108,7 +108,7 @@ func TestSweepAllocatesNothing(t *testing.T) {
 		if err := e.SweepTo(&points, batches, sets, sweepRatios); err != nil {
 			t.Fatal(err)
 		}
-		allocs := testing.AllocsPerRun(10, func() {
+		allocs := testing.AllocsPerRun(allocRuns, func() {
 			if err := e.SweepTo(&points, batches, sets, sweepRatios); err != nil {
 				t.Fatal(err)
 			}
