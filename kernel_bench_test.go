@@ -2,6 +2,7 @@ package chanprune
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func BenchmarkLowerSplitKernel(b *testing.B) {
 		for b.Loop() {
 			k.kernel.lowerSplit(c.h, c.g, c.rank, c.below, c.col)
 		}
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+		reportGentries(b, n)
 	})
 }
 
@@ -106,7 +107,7 @@ func BenchmarkLowerSplitSetsKernel(b *testing.B) {
 	for _, way := range []string{"sets", "each"} {
 		ForEachKernelB(b, way, func(b *testing.B, k KernelInfo) {
 			r := newRand(47)
-			c := newLowerSplitSetsCase(r, n, setStride(n)-n, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, func() float32 { return float32(r.NormFloat64()) })
+			c := benchSetsCase(r, func() float32 { return float32(r.NormFloat64()) })
 			split := k.kernel.lowerSplitSets
 			if way == "each" {
 				split = k.kernel.lowerSplitEach
@@ -115,7 +116,7 @@ func BenchmarkLowerSplitSetsKernel(b *testing.B) {
 			for b.Loop() {
 				split(c.h, c.g, c.ranks, c.below, c.cols, c.stride, c.sums)
 			}
-			b.ReportMetric(float64(n*sets)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+			reportGentries(b, n*sets)
 		})
 	}
 }
@@ -123,6 +124,19 @@ func BenchmarkLowerSplitSetsKernel(b *testing.B) {
 // splitBenchSets is the number of score sets of BenchmarkLowerSplitSetsKernel,
 // as many as BenchmarkSweep's.
 const splitBenchSets = 5
+
+// benchSetsCase returns splitBenchSets score sets of a row of
+// splitBenchLen entries, setStride(splitBenchLen) apart as the sweep lays
+// out a 1024-channel layer's, set t's below at (t+1)/(sets+1) of the row.
+func benchSetsCase(r *rand.Rand, gen func() float32) *lowerSplitSetsCase {
+	const n, sets = splitBenchLen, splitBenchSets
+	return newLowerSplitSetsCase(r, n, setStride(n)-n, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, gen)
+}
+
+// reportGentries reports Gentries/s: entries an op, per second, in 10⁹.
+func reportGentries(b *testing.B, entries int) {
+	b.ReportMetric(float64(entries)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+}
 
 // BenchmarkContractSplitKernel times one kernel's contractSplit on a row
 // of splitBenchLen entries on one core: bytes are those read and written
@@ -138,7 +152,7 @@ func BenchmarkContractSplitKernel(b *testing.B) {
 		for b.Loop() {
 			k.kernel.contractSplit(h, g, hd, gd, 0.75, 1.5, colV, colW, &s)
 		}
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+		reportGentries(b, n)
 	})
 }
 
@@ -147,15 +161,16 @@ func BenchmarkContractSplitKernel(b *testing.B) {
 // and the same as its contractSplitRow and lowerSplitSets, one call each
 // (apart/…, kernel.sweepSplitEach): bytes are those of
 // BenchmarkContractSplitKernel and of BenchmarkLowerSplitSetsKernel
-// together. The sets lie setStride(splitBenchLen) apart, as the sweep
-// lays out a 1024-channel layer's.
+// together; Gentries/s counts the row's entries. The sets lie
+// setStride(splitBenchLen) apart, as the sweep lays out a 1024-channel
+// layer's.
 func BenchmarkSweepSplitKernel(b *testing.B) {
 	const n, sets = splitBenchLen, splitBenchSets
 	for _, way := range []string{"fused", "apart"} {
 		ForEachKernelB(b, way, func(b *testing.B, k KernelInfo) {
 			r := newRand(73)
 			normal := func() float32 { return float32(r.NormFloat64()) }
-			c := newLowerSplitSetsCase(r, n, setStride(n)-n, sets, func(t int) int32 { return int32(n * (t + 1) / (sets + 1)) }, normal)
+			c := benchSetsCase(r, normal)
 			_, _, hd, gd := splitRow(n, normal)
 			colV, colW := make([]float64, n), make([]float64, n)
 			split := k.kernel.sweepSplit
@@ -167,7 +182,7 @@ func BenchmarkSweepSplitKernel(b *testing.B) {
 			for b.Loop() {
 				split(c.h, c.g, hd, gd, 0.75, 1.5, colV, colW, &s, c.ranks, c.below, c.cols, c.stride, c.sums)
 			}
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gentries/s")
+			reportGentries(b, n)
 		})
 	}
 }
