@@ -268,10 +268,14 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 		}
 		plan = probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
 	}
+	end := 0 // of the group g last formed
 	for b, x := range batches {
 		var s sums
 		method, uncertified := Gram, false
 		if g != nil {
+			if b == end {
+				end = g.group(batches, b)
+			}
 			var ok bool
 			s, ok = g.observe(x, b, norms[b])
 			uncertified = !ok && e.method == Gram

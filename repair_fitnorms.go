@@ -117,9 +117,23 @@ func addStrip(acc []float64, in, i0, m, c0 int, strip []float32, ld int) {
 		if start >= end {
 			continue
 		}
-		row := acc[i*in+start : i*in+end]
-		for j, v := range strip[r*ld+start-c0 : r*ld+end-c0] {
-			row[j] += float64(v)
-		}
+		src := strip[r*ld+start-c0 : r*ld+end-c0]
+		widenAdd(acc[i*in+start:][:len(src)], src)
+	}
+}
+
+// widenAdd adds src to dst (as long), widened to float64; four at a time
+// with the bounds proven, which the loop of one measured at half the speed.
+func widenAdd(dst []float64, src []float32) {
+	j := 0
+	for ; j+4 <= len(src); j += 4 {
+		s, d := src[j:j+4:j+4], dst[j:j+4:j+4]
+		d[0] += float64(s[0])
+		d[1] += float64(s[1])
+		d[2] += float64(s[2])
+		d[3] += float64(s[3])
+	}
+	for ; j < len(src); j++ {
+		dst[j] += float64(src[j])
 	}
 }

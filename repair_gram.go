@@ -60,11 +60,17 @@ type repairGram struct {
 	// xs·H of each batch, K1 = B·Bᵀ of variances and Σ (x·D½)² of
 	// looseVariances: they depend on the batch and the fit set only (a
 	// sweep's pairs share them).
-	hx, k1   batchCache[float32]
-	xx       batchCache[float64]
-	xs, r, c []float32 // scratch: centred rows, r, the residual's product
-	z        []float32 // r·H_PP
-	rounds   float64   // the roundings in an entry of H
+	hx, k1 batchCache[float32]
+	xx     batchCache[float64]
+	// The batches of the group last formed (group): the first, and where
+	// each one's rows start; their centred rows, r, the residual's product
+	// and r·H_PP, all rows of the group together; xs, r, c and z are the
+	// batch just observed's rows of them, and hxRows xs·H's (or xs·H_{:,P}'s).
+	first                   int
+	starts                  []int
+	xsAll, rAll, cAll, zAll []float32
+	xs, r, c, z, hxRows     []float32
+	rounds                  float64 // the roundings in an entry of H
 	// variances's: √H_cc for every channel and the pruned ones, the
 	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
 	sqrtH, sqrtHP, bx, qr, k1tmp, k2 []float32
@@ -214,32 +220,21 @@ func repack(p *product, kern *kernel, weight []float32, channels []int32, in, ou
 }
 
 // observe returns the sums of batch b (x), ‖y‖² given, and whether they
-// are certified.
+// are certified; b must be in the group last formed (group).
 func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
-	in, p, workers := g.e.in, g.p, g.e.workerCount()
+	in, p := g.e.in, g.p
 	tokens := len(x) / in
-	g.xs = shiftRows(g.xs, x, g.mean)
-	hx, cols := g.hxOf(b, tokens)
-	width := len(hx) / max(tokens, 1)
-	g.r, g.z = grow(g.r, tokens*p), grow(g.z, tokens*p)
-	if p > 0 {
-		if g.resid != nil {
-			g.c = grow(g.c, tokens*p)
-			g.resid.run(g.c, g.xs, workers)
-		}
-		for t := range tokens {
-			xs, r := g.xs[t*in:(t+1)*in], g.r[t*p:(t+1)*p]
-			for j, c := range g.pruned {
-				r[j] = xs[c]
-			}
-			if g.resid != nil {
-				for j, v := range g.c[t*p : (t+1)*p] {
-					r[j] += v
-				}
-			}
-		}
-		g.quad.run(g.z, g.r, workers)
+	t0 := g.starts[b-g.first]
+	g.xs = g.xsAll[t0*in : (t0+tokens)*in]
+	g.r, g.z = g.rAll[t0*p:(t0+tokens)*p], g.zAll[t0*p:(t0+tokens)*p]
+	if g.resid != nil {
+		g.c = g.cAll[t0*p : (t0+tokens)*p]
 	}
+	width, cols := p, g.colsP
+	if g.hx.shared {
+		width, cols = in, g.pruned
+	}
+	hx := g.hxRows[t0*width : (t0+tokens)*width]
 	var yd, dd float64
 	for t := range tokens {
 		r, hx, z := g.r[t*p:(t+1)*p], hx[t*width:(t+1)*width], g.z[t*p:(t+1)*p]
@@ -261,28 +256,6 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 		return ks, true
 	}
 	return s, false
-}
-
-// hxOf returns xs·H_{:,P} of batch b, its centred rows in g.xs, and the
-// columns P in it: while shared all of xs·H, formed once per batch, else
-// the p columns alone.
-func (g *repairGram) hxOf(b, tokens int) ([]float32, []int) {
-	in, workers := g.e.in, g.e.workerCount()
-	if !g.hx.shared {
-		hx, _ := g.hx.slot(b, tokens*g.p)
-		if g.p > 0 {
-			g.hpart.run(hx, g.xs, workers)
-		}
-		return hx, g.colsP
-	}
-	if g.hprod == nil {
-		g.hprod = newProduct(g.e.kern, g.e.layerGram.h, nil, g.channels, in, in)
-	}
-	hx, fresh := g.hx.slot(b, tokens*in)
-	if fresh {
-		g.hprod.run(hx, g.xs, workers)
-	}
-	return hx, g.pruned
 }
 
 // looseVariances bounds what variances returns without its products, by

@@ -235,8 +235,10 @@ func TestRepairGramSharedMatchesFresh(t *testing.T) {
 	for _, batches := range [][][]float32{first, second} {
 		shared.share(len(batches))
 		for b, x := range batches {
+			shared.group(batches, b)
 			s1, _ := shared.observe(x, b, outputNorm{})
 			vyd1, vdd1 := shared.variances(x, b, len(x)/in)
+			fresh.group(batches, b)
 			s2, _ := fresh.observe(x, b, outputNorm{})
 			vyd2, vdd2 := fresh.variances(x, b, len(x)/in)
 			if s1 != s2 || vyd1 != vyd2 || vdd1 != vdd2 {
@@ -390,6 +392,7 @@ func TestRepairGramVariancesCountMirroredEntries(t *testing.T) {
 	g.set(e, &rf)
 	diag := e.layerGram.diag
 	for b, x := range batches {
+		g.group(batches, b)
 		g.observe(x, b, outputNorm{})
 		tokens, p := len(x)/in, g.p
 		at := make(map[int]int) // channel → its column in r
