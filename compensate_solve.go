@@ -32,25 +32,27 @@ func ridgeSystem(dst []float64, at func(i, j int) float64, kept []int, damp floa
 }
 
 // cholesky overwrites the lower triangle of a (n×n, row-major, symmetric)
-// with L, a = L·Lᵀ, on up to workers goroutines. A pivot that is not above
-// n·ε of its diagonal entry means a is not (numerically) positive
-// definite: it returns the row.
+// with L, a = L·Lᵀ, on up to workers goroutines, its inner products on
+// kern's dot4. A pivot that is not above n·ε of its diagonal entry means a
+// is not (numerically) positive definite: it returns the row.
 //
 // Entry L_ij = (a_ij − L_i,:j·L_j,:j)/L_jj needs only row i left of j and
 // row j, so the columns go in panels of cholPanel: one goroutine factors a
 // panel's diagonal block, then the rows below take the panel's columns in
-// parallel, each row in the order of the unblocked algorithm, whose result
-// it is bit for bit.
-func cholesky(a []float64, n, workers int) (row int, ok bool) {
-	var c cholFactor
+// parallel, four rows at a time against each row j (dot4), each row in the
+// order of the unblocked algorithm, whose result it is bit for bit.
+func cholesky(kern *kernel, a []float64, n, workers int) (row int, ok bool) {
+	c := cholFactor{kern: kern}
 	return c.factor(a, n, workers)
 }
 
 // cholFactor is cholesky's state, kept by a caller that factors often so
 // that a factorisation allocates nothing.
 type cholFactor struct {
+	kern   *kernel
 	a      []float64
-	n, end int // the panel just factored ends at column end
+	n, end int          // the panel just factored ends at column end
+	dots   [][4]float64 // per slot, dot4's sums
 	rows   job[cholFactor]
 }
 
@@ -59,6 +61,9 @@ func (c *cholFactor) factor(a []float64, n, workers int) (row int, ok bool) {
 	tol := float64(n) * 0x1p-52
 	c.a, c.n = a, n
 	defer func() { c.a = nil }()
+	for len(c.dots) < workers {
+		c.dots = append(c.dots, [4]float64{})
+	}
 	for j0 := 0; j0 < n; j0 += cholPanel {
 		j1 := min(n, j0+cholPanel)
 		for i := j0; i < j1; i++ {
@@ -71,17 +76,31 @@ func (c *cholFactor) factor(a []float64, n, workers int) (row int, ok bool) {
 			ri[i] = math.Sqrt(s)
 		}
 		c.end = j1
-		if below := n - j1; below > 0 {
-			c.rows.do(below, min(workers, below), (*cholFactor).panelRow, c)
+		if quads := (n - j1 + 3) / 4; quads > 0 {
+			c.rows.do(quads, min(workers, quads), (*cholFactor).panelRows, c)
 		}
 	}
 	return 0, true
 }
 
-// panelRow sets the entries of the panel just factored in row end+r.
-func (c *cholFactor) panelRow(_, r int) {
-	i, n := c.end+r, c.n
-	choleskyRow(c.a, n, c.a[i*n:i*n+c.end], max(0, c.end-cholPanel), c.end)
+// panelRows sets the entries of the panel just factored in rows
+// end+4q … end+4q+3 (those there are): four at once where there are four.
+func (c *cholFactor) panelRows(slot, q int) {
+	n, a, j0 := c.n, c.a, max(0, c.end-cholPanel)
+	i0, i1 := c.end+4*q, min(n, c.end+4*q+4)
+	if i1-i0 < 4 {
+		for i := i0; i < i1; i++ {
+			choleskyRow(a, n, a[i*n:i*n+c.end], j0, c.end)
+		}
+		return
+	}
+	r0, r1, r2, r3 := a[i0*n:i0*n+c.end], a[(i0+1)*n:(i0+1)*n+c.end], a[(i0+2)*n:(i0+2)*n+c.end], a[(i0+3)*n:(i0+3)*n+c.end]
+	s := &c.dots[slot]
+	for j := j0; j < c.end; j++ {
+		c.kern.dot4(a[j*n:j*n+j], r0[:j], r1[:j], r2[:j], r3[:j], s)
+		d := a[j*n+j]
+		r0[j], r1[j], r2[j], r3[j] = (r0[j]-s[0])/d, (r1[j]-s[1])/d, (r2[j]-s[2])/d, (r3[j]-s[3])/d
+	}
 }
 
 // cholPanel is the columns of a panel of cholesky.
@@ -95,53 +114,75 @@ func choleskyRow(a []float64, n int, ri []float64, j0, j1 int) {
 	}
 }
 
+// dot64 is the dot product of x and y (len(x) entries) in the order
+// dot4Func states: eight partial sums of fused multiply-adds over whole
+// blocks of 8, added pairwise, then the rest one by one. Every kernel's
+// dot4 agrees with it bit for bit.
 func dot64(x, y []float64) float64 {
-	var s [4]float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		x4, y4 := x[i:i+4:i+4], y[i:i+4:i+4]
-		s[0] += x4[0] * y4[0]
-		s[1] += x4[1] * y4[1]
-		s[2] += x4[2] * y4[2]
-		s[3] += x4[3] * y4[3]
+	var p [8]float64
+	n := len(x)
+	y = y[:n]
+	whole := n &^ 7
+	for i := 0; i < whole; i += 8 {
+		x8, y8 := x[i:i+8:i+8], y[i:i+8:i+8]
+		for l := range 8 {
+			p[l] = math.FMA(x8[l], y8[l], p[l])
+		}
 	}
-	for ; i < len(x); i++ {
-		s[0] += x[i] * y[i]
+	for l := range 4 {
+		p[l] += p[l+4]
 	}
-	return sum4(s)
+	s := (p[0] + p[2]) + (p[1] + p[3])
+	for i := whole; i < n; i++ {
+		s = math.FMA(x[i], y[i], s)
+	}
+	return s
 }
 
-// cholSolve solves L·Lᵀ·z = z in place, L the factor cholesky left in l.
+// dot4Generic is the reference dot4Func: dot64 four times.
+func dot4Generic(a, b0, b1, b2, b3 []float64, s *[4]float64) {
+	s[0], s[1], s[2], s[3] = dot64(a, b0), dot64(a, b1), dot64(a, b2), dot64(a, b3)
+}
+
+// axpy64 adds s·x to y (len(x) entries), each with one rounding.
+func axpy64(s float64, x, y []float64) {
+	y = y[:len(x)]
+	for j, v := range x {
+		y[j] = math.FMA(s, v, y[j])
+	}
+}
+
+// axpy4Generic is the reference axpy4Func: axpy64 four times.
+func axpy4Generic(x []float64, s *[4]float64, y0, y1, y2, y3 []float64) {
+	axpy64(s[0], x, y0)
+	axpy64(s[1], x, y1)
+	axpy64(s[2], x, y2)
+	axpy64(s[3], x, y3)
+}
+
+// cholSolve solves L·Lᵀ·z = z in place, L the factor cholesky left in l;
+// the same arithmetic as cholSolve4 for each of its right-hand sides.
 func cholSolve(l []float64, n int, z []float64) {
+	z = z[:n]
 	for i := range n {
 		z[i] = (z[i] - dot64(l[i*n:i*n+i], z[:i])) / l[i*n+i]
 	}
 	for i := n - 1; i >= 0; i-- {
 		z[i] /= l[i*n+i]
-		zi, row := z[i], l[i*n:i*n+i]
-		for j, v := range row {
-			z[j] -= v * zi
-		}
+		axpy64(-z[i], l[i*n:i*n+i], z[:i])
 	}
 }
 
-// cholSolve4 is cholSolve for four right-hand sides at once: each entry of
-// L is loaded once for all four, where the solve of one reads all of L
-// per right-hand side (from memory once L outgrows the cache).
-func cholSolve4(l []float64, n int, z0, z1, z2, z3 []float64) {
+// cholSolve4 is cholSolve for four right-hand sides at once on kern's dot4
+// and axpy4, s their scratch: each entry of L is loaded once for all four,
+// where the solve of one reads all of L per right-hand side (from memory
+// once L outgrows the cache).
+func cholSolve4(kern *kernel, l []float64, n int, z0, z1, z2, z3 []float64, s *[4]float64) {
 	z0, z1, z2, z3 = z0[:n], z1[:n], z2[:n], z3[:n]
 	for i := range n {
-		row := l[i*n : i*n+i]
-		a0, a1, a2, a3 := z0[:i], z1[:i], z2[:i], z3[:i]
-		var s0, s1, s2, s3 float64
-		for j, v := range row {
-			s0 += v * a0[j]
-			s1 += v * a1[j]
-			s2 += v * a2[j]
-			s3 += v * a3[j]
-		}
+		kern.dot4(l[i*n:i*n+i], z0[:i], z1[:i], z2[:i], z3[:i], s)
 		d := l[i*n+i]
-		z0[i], z1[i], z2[i], z3[i] = (z0[i]-s0)/d, (z1[i]-s1)/d, (z2[i]-s2)/d, (z3[i]-s3)/d
+		z0[i], z1[i], z2[i], z3[i] = (z0[i]-s[0])/d, (z1[i]-s[1])/d, (z2[i]-s[2])/d, (z3[i]-s[3])/d
 	}
 	for i := n - 1; i >= 0; i-- {
 		d := l[i*n+i]
@@ -149,15 +190,8 @@ func cholSolve4(l []float64, n int, z0, z1, z2, z3 []float64) {
 		z1[i] /= d
 		z2[i] /= d
 		z3[i] /= d
-		x0, x1, x2, x3 := z0[i], z1[i], z2[i], z3[i]
-		row := l[i*n : i*n+i]
-		a0, a1, a2, a3 := z0[:i], z1[:i], z2[:i], z3[:i]
-		for j, v := range row {
-			a0[j] -= v * x0
-			a1[j] -= v * x1
-			a2[j] -= v * x2
-			a3[j] -= v * x3
-		}
+		s[0], s[1], s[2], s[3] = -z0[i], -z1[i], -z2[i], -z3[i]
+		kern.axpy4(l[i*n:i*n+i], s, z0[:i], z1[:i], z2[:i], z3[:i])
 	}
 }
 
@@ -179,6 +213,7 @@ func (s *ridgeSolver) solve(fit *Fit, kept, pruned []int, damp float64) error {
 	s.fit, s.kept, s.pruned = fit, kept, pruned
 	defer func() { s.fit = nil }()
 	s.l = ridgeSystem(s.l, fit.scatterAt, kept, damp)
+	s.chol.kern = fit.builder.kern
 	if row, ok := s.chol.factor(s.l, k, fit.workers); !ok {
 		return fmt.Errorf("lstsq with damp %v: S_KK + λI is not positive definite at kept channel %d: %w",
 			damp, kept[row], ErrNotPositiveDefinite)
@@ -194,7 +229,7 @@ func (s *ridgeSolver) solve(fit *Fit, kept, pruned []int, damp float64) error {
 
 // solveRows sets rows 4q … 4q+3 of Cᵀ (those there are), four at once
 // where there are four: the same rows for any number of workers.
-func (s *ridgeSolver) solveRows(_, q int) {
+func (s *ridgeSolver) solveRows(slot, q int) {
 	k, p := len(s.kept), len(s.pruned)
 	j0, j1 := 4*q, min(p, 4*q+4)
 	for j := j0; j < j1; j++ {
@@ -210,7 +245,7 @@ func (s *ridgeSolver) solveRows(_, q int) {
 		return
 	}
 	z := s.ct[j0*k : j1*k]
-	cholSolve4(s.l, k, z[:k], z[k:2*k], z[2*k:3*k], z[3*k:])
+	cholSolve4(s.chol.kern, s.l, k, z[:k], z[k:2*k], z[2*k:3*k], z[3*k:], &s.chol.dots[slot])
 }
 
 // parallelRows calls fn(i) for every i < n, the rows split into contiguous

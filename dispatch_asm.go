@@ -18,7 +18,8 @@ type kernelSpec struct {
 // feature it requires. A row without a lowerSplitSets kernel (NEON's) gets
 // one made of its lowerSplit (kernel.lowerSplitEach), one without
 // sweepSplit one made of its contractSplitRow and lowerSplitSets
-// (kernel.sweepSplitEach).
+// (kernel.sweepSplitEach), one without the solves' dot4 and axpy4 the
+// generic ones.
 func archKernels() []KernelInfo {
 	infos := make([]KernelInfo, len(kernelTable))
 	for i, s := range kernelTable {
@@ -27,6 +28,9 @@ func archKernels() []KernelInfo {
 		}
 		if s.kernel.sweepSplit == nil {
 			s.kernel.sweepSplit = s.kernel.sweepSplitEach
+		}
+		if s.kernel.dot4 == nil {
+			s.kernel.dot4, s.kernel.axpy4 = dot4Generic, axpy4Generic
 		}
 		infos[i] = KernelInfo{Name: s.kernel.name, Supported: supports(s.requires), kernel: s.kernel}
 	}

@@ -109,7 +109,7 @@ func (o *obs) scoresChecked() ([]float32, error) {
 			hinv[c*in+c] = 1
 		}
 	}
-	if row, ok := cholesky(hinv, in, o.fit.workers); !ok {
+	if row, ok := cholesky(o.fit.builder.kern, hinv, in, o.fit.workers); !ok {
 		return nil, fmt.Errorf("obs with damp %v: S + λI is not positive definite at channel %d: %w", o.damp, row, ErrNotPositiveDefinite)
 	}
 	inverse := make([]float64, in*in)

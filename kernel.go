@@ -51,6 +51,13 @@ type kernel struct {
 	// contract is the Gram path's contraction of a row of H⊙G (contractFunc).
 	contract contractFunc
 
+	// dot4 and axpy4 are the inner loops of the float64 Cholesky factor
+	// and solves of a lstsq repair (compensate_solve.go): four dot
+	// products with one vector, four fused axpys of one vector. A table
+	// that leaves them nil gets the generic ones (dispatch_asm.go).
+	dot4  dot4Func
+	axpy4 axpy4Func
+
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
 
@@ -269,3 +276,17 @@ func addSums(s *sums, t sums) {
 		s[i] += t[i]
 	}
 }
+
+// dot4Func sets s[k] to the dot product of a with b_k over len(a) entries
+// (each b_k at least as long), k < 4, each summed as dot64 sums: entry i of
+// a whole block of 8 is fused-multiply-added into partial sum i mod 8, the
+// partials are added pairwise as (l, l+4), then (l, l+2), then (0, 1), and
+// the entries past the last whole block are fused-multiply-added into that
+// sum one by one. Every kernel's result is therefore dot64's bit for bit
+// (dot4Generic), so a solve does not depend on the kernel.
+type dot4Func func(a, b0, b1, b2, b3 []float64, s *[4]float64)
+
+// axpy4Func adds s[k]·x to y_k (each at least len(x) long) for k < 4, each
+// entry with one rounding (a fused multiply-add), so that every kernel
+// agrees with axpy4Generic bit for bit.
+type axpy4Func func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)

@@ -27,6 +27,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.contractSplit = contractSplitGeneric
 	k.sweepSplit = k.sweepSplitEach
 	k.contract = contractGeneric
+	k.dot4, k.axpy4 = dot4Generic, axpy4Generic
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
 	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
