@@ -112,11 +112,24 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	if row, ok := cholesky(o.fit.builder.kern, hinv, in, o.fit.workers); !ok {
 		return nil, fmt.Errorf("obs with damp %v: S + λI is not positive definite at channel %d: %w", o.damp, row, ErrNotPositiveDefinite)
 	}
+	// The columns of the inverse, four at a time (cholSolve4 is cholSolve
+	// for each bit for bit, so the order of the columns does not matter).
 	inverse := make([]float64, in*in)
-	parallelRows(in, o.fit.workers, func(c int) {
-		z := inverse[c*in : (c+1)*in]
-		z[c] = 1
-		cholSolve(hinv, in, z)
+	kern := o.fit.builder.kern
+	parallelRows((in+3)/4, o.fit.workers, func(q int) {
+		c0, c1 := 4*q, min(in, 4*q+4)
+		for c := c0; c < c1; c++ {
+			inverse[c*in+c] = 1
+		}
+		if c1-c0 < 4 {
+			for c := c0; c < c1; c++ {
+				cholSolve(hinv, in, inverse[c*in:(c+1)*in])
+			}
+			return
+		}
+		z := inverse[c0*in : c1*in]
+		var s [4]float64
+		cholSolve4(kern, hinv, in, z[:in], z[in:2*in], z[2*in:3*in], z[3*in:], &s)
 	})
 	// Q = W'ᵀW' (In×In, float64), so that a channel's cost Σ_o W'_oc² is
 	// Q_cc and a step costs In² rather than Out·In: formed once like a

@@ -113,6 +113,20 @@ func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg 
 //go:noescape
 func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
 
+// dot4AVX2 sets s[k] to the float64 dot product of a with bk (len(a)
+// entries) for k < 4, with AVX2+FMA. It implements dot4Func (kernel.go);
+// refer to dot4Generic in compensate_solve.go.
+//
+//go:noescape
+func dot4AVX2(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float64, s *[4]float64)
+
+// axpy4AVX2 adds s[k]·x to yk (len(x) entries) for k < 4, one rounding
+// an entry, with AVX2+FMA. It implements axpy4Func (kernel.go); refer
+// to axpy4Generic in compensate_solve.go.
+//
+//go:noescape
+func axpy4AVX2(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []float64, y3 []float64)
+
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -361,6 +375,20 @@ func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f
 //
 //go:noescape
 func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+
+// dot4AVX512 sets s[k] to the float64 dot product of a with bk (len(a)
+// entries) for k < 4, with AVX-512. It implements dot4Func (kernel.go);
+// refer to dot4Generic in compensate_solve.go.
+//
+//go:noescape
+func dot4AVX512(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float64, s *[4]float64)
+
+// axpy4AVX512 adds s[k]·x to yk (len(x) entries) for k < 4, one rounding
+// an entry, with AVX-512. It implements axpy4Func (kernel.go); refer
+// to axpy4Generic in compensate_solve.go.
+//
+//go:noescape
+func axpy4AVX512(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []float64, y3 []float64)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

@@ -3248,6 +3248,156 @@ done:
 	VZEROUPPER
 	RET
 
+// func dot4AVX2(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float64, s *[4]float64)
+// Requires: AVX, FMA3
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-128
+	// Register budget: 4×2 accumulators + 2 for a = 10 YMM.
+	MOVQ   a_base+0(FP), AX
+	MOVQ   b0_base+24(FP), CX
+	MOVQ   b1_base+48(FP), DX
+	MOVQ   b2_base+72(FP), BX
+	MOVQ   b3_base+96(FP), SI
+	MOVQ   a_len+8(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   DI, R8
+	ANDQ   $-64, R8
+	XORQ   R9, R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Blocks of 8: entry 8m+l into partial l of each right-hand side.
+	CMPQ R9, R8
+	JAE  fold
+
+block:
+	VMOVUPD     (AX)(R9*1), Y8
+	VMOVUPD     32(AX)(R9*1), Y9
+	VFMADD231PD (CX)(R9*1), Y8, Y0
+	VFMADD231PD 32(CX)(R9*1), Y9, Y1
+	VFMADD231PD (DX)(R9*1), Y8, Y2
+	VFMADD231PD 32(DX)(R9*1), Y9, Y3
+	VFMADD231PD (BX)(R9*1), Y8, Y4
+	VFMADD231PD 32(BX)(R9*1), Y9, Y5
+	VFMADD231PD (SI)(R9*1), Y8, Y6
+	VFMADD231PD 32(SI)(R9*1), Y9, Y7
+	ADDQ        $0x00000040, R9
+	CMPQ        R9, R8
+	JB          block
+
+fold:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X2
+	VPERMILPD    $0x01, X2, X1
+	VADDSD       X1, X2, X2
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X4
+	VPERMILPD    $0x01, X4, X1
+	VADDSD       X1, X4, X4
+	VADDPD       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X1
+	VADDPD       X1, X6, X6
+	VPERMILPD    $0x01, X6, X1
+	VADDSD       X1, X6, X6
+
+	// The entries past the last block, one by one into the folded sums.
+	CMPQ R9, DI
+	JAE  store
+
+tail:
+	VMOVSD      (AX)(R9*1), X1
+	VFMADD231SD (CX)(R9*1), X1, X0
+	VFMADD231SD (DX)(R9*1), X1, X2
+	VFMADD231SD (BX)(R9*1), X1, X4
+	VFMADD231SD (SI)(R9*1), X1, X6
+	ADDQ        $0x00000008, R9
+	CMPQ        R9, DI
+	JB          tail
+
+store:
+	MOVQ   s+120(FP), AX
+	VMOVSD X0, (AX)
+	VMOVSD X2, 8(AX)
+	VMOVSD X4, 16(AX)
+	VMOVSD X6, 24(AX)
+	VZEROUPPER
+	RET
+
+// func axpy4AVX2(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []float64, y3 []float64)
+// Requires: AVX, FMA3
+TEXT ·axpy4AVX2(SB), NOSPLIT, $0-128
+	// Register budget: 4 factors + x + 4 temporaries = 9 YMM.
+	MOVQ         x_base+0(FP), AX
+	MOVQ         y0_base+32(FP), CX
+	MOVQ         y1_base+56(FP), DX
+	MOVQ         y2_base+80(FP), BX
+	MOVQ         y3_base+104(FP), SI
+	MOVQ         s+24(FP), DI
+	VBROADCASTSD (DI), Y0
+	VBROADCASTSD 8(DI), Y1
+	VBROADCASTSD 16(DI), Y2
+	VBROADCASTSD 24(DI), Y3
+	MOVQ         x_len+8(FP), DI
+	SHLQ         $0x03, DI
+	MOVQ         DI, R8
+	ANDQ         $-32, R8
+	XORQ         R9, R9
+	CMPQ         R9, R8
+	JAE          tail
+
+step:
+	VMOVUPD     (AX)(R9*1), Y4
+	VMOVUPD     (CX)(R9*1), Y5
+	VFMADD231PD Y4, Y0, Y5
+	VMOVUPD     Y5, (CX)(R9*1)
+	VMOVUPD     (DX)(R9*1), Y5
+	VFMADD231PD Y4, Y1, Y5
+	VMOVUPD     Y5, (DX)(R9*1)
+	VMOVUPD     (BX)(R9*1), Y5
+	VFMADD231PD Y4, Y2, Y5
+	VMOVUPD     Y5, (BX)(R9*1)
+	VMOVUPD     (SI)(R9*1), Y5
+	VFMADD231PD Y4, Y3, Y5
+	VMOVUPD     Y5, (SI)(R9*1)
+	ADDQ        $0x00000020, R9
+	CMPQ        R9, R8
+	JB          step
+
+tail:
+	CMPQ        R9, DI
+	JAE         done
+	VMOVSD      (AX)(R9*1), X4
+	VMOVSD      (CX)(R9*1), X5
+	VFMADD231SD X4, X0, X5
+	VMOVSD      X5, (CX)(R9*1)
+	VMOVSD      (DX)(R9*1), X5
+	VFMADD231SD X4, X1, X5
+	VMOVSD      X5, (DX)(R9*1)
+	VMOVSD      (BX)(R9*1), X5
+	VFMADD231SD X4, X2, X5
+	VMOVSD      X5, (BX)(R9*1)
+	VMOVSD      (SI)(R9*1), X5
+	VFMADD231SD X4, X3, X5
+	VMOVSD      X5, (SI)(R9*1)
+	ADDQ        $0x00000008, R9
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, FMA3
 TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
@@ -14393,6 +14543,151 @@ sums1:
 	VMOVSD     X1, (SI)
 	ADDQ       $0x00000001, (SP)
 	JMP        chunk
+
+done:
+	VZEROUPPER
+	RET
+
+// func dot4AVX512(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float64, s *[4]float64)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·dot4AVX512(SB), NOSPLIT, $0-128
+	// Register budget: 4×1 accumulators + 1 for a = 5 ZMM.
+	MOVQ   a_base+0(FP), AX
+	MOVQ   b0_base+24(FP), CX
+	MOVQ   b1_base+48(FP), DX
+	MOVQ   b2_base+72(FP), BX
+	MOVQ   b3_base+96(FP), SI
+	MOVQ   a_len+8(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   DI, R8
+	ANDQ   $-64, R8
+	XORQ   R9, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+	// Blocks of 8: entry 8m+l into partial l of each right-hand side.
+	CMPQ R9, R8
+	JAE  fold
+
+block:
+	VMOVUPD     (AX)(R9*1), Z4
+	VFMADD231PD (CX)(R9*1), Z4, Z0
+	VFMADD231PD (DX)(R9*1), Z4, Z1
+	VFMADD231PD (BX)(R9*1), Z4, Z2
+	VFMADD231PD (SI)(R9*1), Z4, Z3
+	ADDQ        $0x00000040, R9
+	CMPQ        R9, R8
+	JB          block
+
+fold:
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z4, Z0, Z0
+	VSHUFF64X2 $0x01, Z0, Z0, Z4
+	VADDPD     Z4, Z0, Z0
+	VPERMILPD  $0x01, Z0, Z4
+	VADDPD     Z4, Z0, Z0
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VSHUFF64X2 $0x01, Z1, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VPERMILPD  $0x01, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+	VSHUFF64X2 $0x01, Z2, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+	VPERMILPD  $0x01, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+	VSHUFF64X2 $0xee, Z3, Z3, Z4
+	VADDPD     Z4, Z3, Z3
+	VSHUFF64X2 $0x01, Z3, Z3, Z4
+	VADDPD     Z4, Z3, Z3
+	VPERMILPD  $0x01, Z3, Z4
+	VADDPD     Z4, Z3, Z3
+
+	// The entries past the last block, one by one into the folded sums.
+	CMPQ R9, DI
+	JAE  store
+
+tail:
+	VMOVSD      (AX)(R9*1), X4
+	VFMADD231SD (CX)(R9*1), X4, X0
+	VFMADD231SD (DX)(R9*1), X4, X1
+	VFMADD231SD (BX)(R9*1), X4, X2
+	VFMADD231SD (SI)(R9*1), X4, X3
+	ADDQ        $0x00000008, R9
+	CMPQ        R9, DI
+	JB          tail
+
+store:
+	MOVQ   s+120(FP), AX
+	VMOVSD X0, (AX)
+	VMOVSD X1, 8(AX)
+	VMOVSD X2, 16(AX)
+	VMOVSD X3, 24(AX)
+	VZEROUPPER
+	RET
+
+// func axpy4AVX512(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []float64, y3 []float64)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·axpy4AVX512(SB), NOSPLIT, $0-128
+	// Register budget: 4 factors + x + 4 temporaries = 9 ZMM.
+	MOVQ         x_base+0(FP), AX
+	MOVQ         y0_base+32(FP), CX
+	MOVQ         y1_base+56(FP), DX
+	MOVQ         y2_base+80(FP), BX
+	MOVQ         y3_base+104(FP), SI
+	MOVQ         s+24(FP), DI
+	VBROADCASTSD (DI), Z0
+	VBROADCASTSD 8(DI), Z1
+	VBROADCASTSD 16(DI), Z2
+	VBROADCASTSD 24(DI), Z3
+	MOVQ         x_len+8(FP), DI
+	SHLQ         $0x03, DI
+	MOVQ         DI, R8
+	ANDQ         $-64, R8
+	XORQ         R9, R9
+	CMPQ         R9, R8
+	JAE          tail
+
+step:
+	VMOVUPD     (AX)(R9*1), Z4
+	VMOVUPD     (CX)(R9*1), Z5
+	VFMADD231PD Z4, Z0, Z5
+	VMOVUPD     Z5, (CX)(R9*1)
+	VMOVUPD     (DX)(R9*1), Z5
+	VFMADD231PD Z4, Z1, Z5
+	VMOVUPD     Z5, (DX)(R9*1)
+	VMOVUPD     (BX)(R9*1), Z5
+	VFMADD231PD Z4, Z2, Z5
+	VMOVUPD     Z5, (BX)(R9*1)
+	VMOVUPD     (SI)(R9*1), Z5
+	VFMADD231PD Z4, Z3, Z5
+	VMOVUPD     Z5, (SI)(R9*1)
+	ADDQ        $0x00000040, R9
+	CMPQ        R9, R8
+	JB          step
+
+tail:
+	CMPQ        R9, DI
+	JAE         done
+	VMOVSD      (AX)(R9*1), X4
+	VMOVSD      (CX)(R9*1), X5
+	VFMADD231SD X4, X0, X5
+	VMOVSD      X5, (CX)(R9*1)
+	VMOVSD      (DX)(R9*1), X5
+	VFMADD231SD X4, X1, X5
+	VMOVSD      X5, (DX)(R9*1)
+	VMOVSD      (BX)(R9*1), X5
+	VFMADD231SD X4, X2, X5
+	VMOVSD      X5, (BX)(R9*1)
+	VMOVSD      (SI)(R9*1), X5
+	VFMADD231SD X4, X3, X5
+	VMOVSD      X5, (SI)(R9*1)
+	ADDQ        $0x00000008, R9
+	JMP         tail
 
 done:
 	VZEROUPPER

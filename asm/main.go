@@ -70,6 +70,11 @@
 //     len mod step entries are one step under a count mask for the
 //     contract part too (masked widening loads and column loads and
 //     stores), so any length is done in the kernel (sweepsplit.go).
+//   - dot4 and axpy4 (dot4Func, axpy4Func: the float64 solves of a lstsq
+//     repair) follow the generic arithmetic exactly: dot4's eight partials
+//     per right-hand side are one ZMM or two YMM, folded as the contract
+//     adds them, the rest fused one by one; axpy4 fuses entry by entry
+//     (solve64.go).
 //
 // # Register budgets
 //
@@ -199,6 +204,8 @@ func main() {
 		s.isa.contract(c)
 		s.isa.contractSplit(c)
 		s.isa.sweepSplit(c, s.sets, s.conSets)
+		s.isa.dot4(c)
+		s.isa.axpy4(c)
 		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
@@ -206,6 +213,7 @@ func main() {
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name, sweepSplit: "sweepSplit" + s.isa.name,
+				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
