@@ -209,7 +209,14 @@ func repack(p *product, kern *kernel, weight []float32, channels []int32, in, ou
 	np := panels(out, kern.nr) * kern.nr
 	size := np * len(channels)
 	if p == nil || p.kern != kern || cap(p.weight) < size || cap(p.bias) < np || cap(p.identity) < len(channels) {
-		return newProduct(kern, weight, nil, channels, in, out)
+		q := newProduct(kern, weight, nil, channels, in, out)
+		if p != nil && p.kern == kern { // keep the idle calls' scratch (packed rows of a whole group)
+			q.free, p.free = p.free, nil
+			for _, call := range q.free {
+				call.p = q
+			}
+		}
+		return q
 	}
 	p.channels, p.in, p.out = channels, in, out
 	p.identity = allChannels(p.identity[:len(channels)])
