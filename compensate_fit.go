@@ -74,6 +74,17 @@ func (f *Fit) Observe(batch []float32) error {
 
 // check refuses a batch Observe cannot add.
 func (f *Fit) check(batch []float32) error {
+	if err := f.checkShape(batch); err != nil {
+		return err
+	}
+	if i, ok := firstNonFinite(batch); ok {
+		return fmt.Errorf("fit batch: activation [%d, %d] is %v: %w", i/f.in, i%f.in, batch[i], ErrNonFinite)
+	}
+	return nil
+}
+
+// checkShape is check without the scan for non-finite values.
+func (f *Fit) checkShape(batch []float32) error {
 	in := f.in
 	switch {
 	case len(batch) == 0:
@@ -82,9 +93,6 @@ func (f *Fit) check(batch []float32) error {
 		return fmt.Errorf("fit batch: %d values are not rows of In = %d: %w", len(batch), in, ErrShape)
 	case f.tokens > math.MaxInt-len(batch)/in:
 		return fmt.Errorf("fit batch: the token count would overflow: %w", ErrShape)
-	}
-	if i, ok := firstNonFinite(batch); ok {
-		return fmt.Errorf("fit batch: activation [%d, %d] is %v: %w", i/in, i%in, batch[i], ErrNonFinite)
 	}
 	return nil
 }

@@ -1,5 +1,7 @@
 package chanprune
 
+import "math"
+
 // ‖y‖² of the evaluated batches for the fast route, from their rows
 // shifted by a vector μ (the fit set's μ₀ when it is formed from them, else
 // its mean): with x = x̃ + μ, y = x̃·Wᵀ + b̃ for b̃ = b + W·μ, so
@@ -14,7 +16,7 @@ package chanprune
 func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, error) {
 	rs := e.repairState()
 	for b, x := range batches {
-		if err := fit.check(x); err != nil {
+		if err := fit.checkShape(x); err != nil {
 			return nil, &BatchError{b, err}
 		}
 	}
@@ -29,12 +31,38 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 	e.shiftedBias(fit.shift)
 	rs.fitting, rs.norms = fit, rs.norms[:0]
 	defer func() { rs.fitting = nil }()
-	for _, x := range batches {
+	// A non-finite activation makes its channel's sum non-finite, so the
+	// batches are scanned for one (check) only from the batch whose sums
+	// first are; from there on each one is (a finite row whose shift
+	// overflows float32 leaves the sums infinite and is no error).
+	scan := false
+	for b, x := range batches {
+		if scan {
+			if err := fit.check(x); err != nil {
+				return nil, &BatchError{b, err}
+			}
+		}
 		var n outputNorm
 		fit.observe(x, func(block []float32) { n.add(e.blockNorm(block, fit.blockSum, rs.fitSink)) })
+		if !scan && !finite64(fit.sum) {
+			if err := fit.check(x); err != nil {
+				return nil, &BatchError{b, err}
+			}
+			scan = true
+		}
 		rs.norms = append(rs.norms, n)
 	}
 	return rs.norms, nil
+}
+
+// finite64 reports whether every entry of v is finite.
+func finite64(v []float64) bool {
+	for _, x := range v {
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // shiftedNorms returns ‖y‖² of each batch, its rows shifted by mean.

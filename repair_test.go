@@ -2,6 +2,7 @@ package chanprune
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -333,6 +334,41 @@ func TestRepairBiasIsSeedOnCentredRows(t *testing.T) {
 			}
 			if one.RMSE != p.RMSE || one.CosineSimilarity != p.CosineSimilarity {
 				t.Errorf("fit given %v, point %d: evaluate %v %v, sweep %v %v", tc.rep.Fit != nil, i, one.RMSE, one.CosineSimilarity, p.RMSE, p.CosineSimilarity)
+			}
+		}
+	}
+}
+
+// TestRepairNonFiniteBatch: a non-finite activation in any batch of a
+// repaired evaluation fitted on its batches is refused naming the batch
+// and the entry, whether it sets the first batch's shift (batch 0), comes
+// later, or cancels to NaN (+Inf and −Inf in one channel), on the fast
+// route (a layer taller than wide) and the probe's.
+func TestRepairNonFiniteBatch(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, out := range []int{16, 4} {
+		r := newRand(31)
+		l := randLayer(r, 8, out, true)
+		e, err := NewEvaluator(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			batch, t, c int
+			vals        []float32
+		}{
+			{0, 1, 3, []float32{float32(math.NaN())}},
+			{2, 4, 0, []float32{-inf}},
+			{3, 2, 5, []float32{inf, -inf}}, // rows 2 and 3 of channel 5
+		} {
+			batches := randBatches(r, 8, 6, 6, 6, 6)
+			for i, v := range tc.vals {
+				batches[tc.batch][(tc.t+i)*8+tc.c] = v
+			}
+			_, err := e.EvaluateRepaired(batches, randScores(r, 8), 0.5, Repair{Mode: CompensateLstsq, Damp: DefaultDamp})
+			want := fmt.Sprintf("batch %d: fit batch: activation [%d, %d]", tc.batch, tc.t, tc.c)
+			if !errors.Is(err, ErrNonFinite) || err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("out %d, %v in batch %d: got %v, want ErrNonFinite naming %q", out, tc.vals, tc.batch, err, want)
 			}
 		}
 	}
