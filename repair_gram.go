@@ -70,7 +70,10 @@ type repairGram struct {
 	starts                  []int
 	xsAll, rAll, cAll, zAll []float32
 	xs, r, c, z, hxRows     []float32
-	rounds                  float64 // the roundings in an entry of H
+	parts                   []batchParts    // per batch of the group
+	grouped                 [][]float32     // the group's batches, while group runs
+	groupJob                job[repairGram] // group's work per batch
+	rounds                  float64         // the roundings in an entry of H
 	// variances's: √H_cc for every channel and the pruned ones, the
 	// scaled rows x·D½ and r·D½_P, their T×T products and the products.
 	sqrtH, sqrtHP, bx, qr, k1tmp, k2 []float32
@@ -237,22 +240,9 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 	if g.resid != nil {
 		g.c = g.cAll[t0*p : (t0+tokens)*p]
 	}
-	width, cols := p, g.colsP
-	if g.hx.shared {
-		width, cols = in, g.pruned
-	}
-	hx := g.hxRows[t0*width : (t0+tokens)*width]
-	var yd, dd float64
-	for t := range tokens {
-		r, hx, z := g.r[t*p:(t+1)*p], hx[t*width:(t+1)*width], g.z[t*p:(t+1)*p]
-		for j, v := range r {
-			rv := float64(v)
-			dd += float64(z[j]) * rv
-			yd += (float64(hx[cols[j]]) + g.beta[j]) * rv
-		}
-	}
-	s := gramSums(norm.yy, yd, dd, false, 0, 0)
-	if vyd, vdd := g.looseVariances(x, b, tokens); certifyRepair(s, norm.v, vyd, vdd) {
+	pt := g.parts[b-g.first]
+	s := gramSums(norm.yy, pt.yd, pt.dd, false, 0, 0)
+	if vyd, vdd := g.looseVariances(b); certifyRepair(s, norm.v, vyd, vdd) {
 		return s, true
 	}
 	vyd, vdd := g.variances(x, b, tokens)
@@ -268,31 +258,13 @@ func (g *repairGram) observe(x []float32, b int, norm outputNorm) (sums, bool) {
 // looseVariances bounds what variances returns without its products, by
 // Cauchy–Schwarz: A_ij² ≤ G_ii·M_jj with G = XᵀX and M = RᵀR, so the
 // proxy of y·d is at most n·(Σ_i H_ii·G_ii)·(Σ_j H_jj·M_jj) and that of
-// ‖d‖² n·(Σ_j H_jj·M_jj)². Where it certifies a batch (small ratios), the
-// products are not needed.
-func (g *repairGram) looseVariances(x []float32, b, tokens int) (vyd, vdd float64) {
-	in, p := g.e.in, g.p
-	xx, fresh := g.xx.slot(b, 1)
-	if fresh { // the batch's alone: once per batch while shared
-		var sum float64
-		for t := range tokens {
-			for c, v := range x[t*in : (t+1)*in] {
-				h := float64(g.sqrtH[c]) * float64(v)
-				sum += h * h
-			}
-		}
-		xx[0] = sum
-	}
-	g.xxCur = xx[0]
-	var rr float64
-	for t := range tokens {
-		for j, v := range g.r[t*p : (t+1)*p] {
-			h := float64(g.sqrtHP[j]) * float64(v)
-			rr += h * h
-		}
-	}
+// ‖d‖² n·(Σ_j H_jj·M_jj)², both sums formed by group (batchParts). Where
+// it certifies batch b (small ratios), the products are not needed.
+func (g *repairGram) looseVariances(b int) (vyd, vdd float64) {
+	pt := g.parts[b-g.first]
+	g.xxCur = pt.xx
 	n := symmetricTwice * g.rounds
-	return n * xx[0] * rr, n * rr * rr
+	return n * pt.xx * pt.rr, n * pt.rr * pt.rr
 }
 
 // variances returns the variance proxies of y·d and ‖d‖² for the batch

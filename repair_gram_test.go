@@ -244,8 +244,8 @@ func TestRepairGramSharedMatchesFresh(t *testing.T) {
 			if s1 != s2 || vyd1 != vyd2 || vdd1 != vdd2 {
 				t.Errorf("batch %d: shared %v %v %v, fresh %v %v %v", b, s1, vyd1, vdd1, s2, vyd2, vdd2)
 			}
-			lyd1, ldd1 := shared.looseVariances(x, b, len(x)/in)
-			lyd2, ldd2 := fresh.looseVariances(x, b, len(x)/in)
+			lyd1, ldd1 := shared.looseVariances(b)
+			lyd2, ldd2 := fresh.looseVariances(b)
 			if lyd1 != lyd2 || ldd1 != ldd2 {
 				t.Errorf("batch %d: loose bounds shared %v %v, fresh %v %v", b, lyd1, ldd1, lyd2, ldd2)
 			}
@@ -429,7 +429,7 @@ func TestRepairGramVariancesCountMirroredEntries(t *testing.T) {
 			}
 		}
 		vyd, vdd := g.variances(x, b, tokens)
-		lyd, ldd := g.looseVariances(x, b, tokens)
+		lyd, ldd := g.looseVariances(b)
 		const slack = 1 - 1e-4 // the proxies' own float32 products
 		for _, c := range []struct {
 			name      string
