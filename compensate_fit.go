@@ -25,6 +25,8 @@ type Fit struct {
 	block               []float32 // one block's Gram matrix
 	blockSum            []float64 // one block's column sums
 	rows                []float32 // one block's shifted rows
+	shifting            []float32 // the block shiftJob centres into rows
+	shiftJob            job[Fit]
 	builder             *gramBuilder
 }
 
@@ -107,8 +109,9 @@ func (f *Fit) observe(batch []float32, gram func(block []float32)) {
 	for r0 := 0; r0 < rows; r0 += gramRows {
 		block := batch[r0*in : min(rows, r0+gramRows)*in]
 		if f.shift != nil {
-			f.rows = shiftRows(f.rows, block, f.shift)
-			block = f.rows
+			f.rows, f.shifting = grow(f.rows, len(block)), block
+			f.shiftJob.do(panels(len(block)/in, shiftSpanRows), f.workers, (*Fit).shiftSpan, f)
+			block, f.shifting = f.rows, nil
 		}
 		gram(block)
 		for i, v := range f.blockSum {
@@ -116,6 +119,15 @@ func (f *Fit) observe(batch []float32, gram func(block []float32)) {
 		}
 	}
 	f.tokens += rows
+}
+
+// shiftSpanRows is the rows of a block one item of Fit.shiftJob centres.
+const shiftSpanRows = 32
+
+// shiftSpan centres rows s·shiftSpanRows … of the block being shifted.
+func (f *Fit) shiftSpan(_, s int) {
+	lo, hi := s*shiftSpanRows*f.in, min(len(f.shifting), (s+1)*shiftSpanRows*f.in)
+	shiftRows(f.rows[lo:hi], f.shifting[lo:hi], f.shift)
 }
 
 // setShift sets μ₀ from batch if the fit set shifts its rows and has none.
