@@ -169,24 +169,12 @@ func TestAxpy4Kernels(t *testing.T) {
 	})
 }
 
-// fuzzFloat64s turns fuzz bytes into finite float64 values: eight bytes
-// a value (the bytes reused in a cycle), whose sign and mantissa are the
-// raw bits and whose exponent is brought within 2^±16, so that sums
-// cancel and round but never overflow; an exponent byte of 0 gives a zero.
-type fuzzFloat64s struct {
-	data []byte
-	pos  int
-}
-
-func (f *fuzzFloat64s) next() float64 {
-	var bits uint64
-	for range 8 {
-		bits <<= 8
-		if len(f.data) > 0 {
-			bits |= uint64(f.data[f.pos%len(f.data)])
-			f.pos++
-		}
-	}
+// next64 turns the next eight bytes into a finite float64: sign and
+// mantissa are the raw bits, the exponent is brought within 2^±16 so that
+// sums cancel and round but never overflow, and an exponent byte of 0
+// gives a zero.
+func (f *fuzzFloats) next64() float64 {
+	bits := f.bits(8)
 	e := bits >> 52 & 0xff
 	bits &^= 0x7ff << 52
 	if e != 0 {
@@ -195,10 +183,11 @@ func (f *fuzzFloat64s) next() float64 {
 	return math.Float64frombits(bits)
 }
 
-func (f *fuzzFloat64s) vector(n int) []float64 {
+// vector64 returns the next n values of next64.
+func (f *fuzzFloats) vector64(n int) []float64 {
 	v := make([]float64, n)
 	for i := range v {
-		v[i] = f.next()
+		v[i] = f.next64()
 	}
 	return v
 }
@@ -212,10 +201,10 @@ func FuzzDot4(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, n uint16, data []byte) {
 		forEachKernel(t, func(t *testing.T, kern *kernel) {
-			vals := &fuzzFloat64s{data: data}
-			c := newSolveCase(int(n)%300, vals.vector)
+			vals := &fuzzFloats{data: data}
+			c := newSolveCase(int(n)%300, vals.vector64)
 			checkDot4(t, kern, c)
-			checkAxpy4(t, kern, c, [4]float64(vals.vector(4)))
+			checkAxpy4(t, kern, c, [4]float64(vals.vector64(4)))
 		})
 	})
 }

@@ -57,17 +57,16 @@ func dot4Kernel() *kernelFunc {
 		a.comment("Blocks of %d entries.", solveBlock)
 		a.insc("LSR", "$3, R5, R7", "len / 8")
 		a.ins("CBZ", "R7, reduce")
-		a.label("loop")
-		a.insc("VLD1.P", fmt.Sprintf("64(R0), %s", regList(loadA, 4, vreg.D2)), "a[i : i+8]")
-		for k := range 4 {
-			b := loadB + vreg(4*(k%2))
-			a.insc("VLD1.P", fmt.Sprintf("64(%s), %s", bPtr(k), regList(b, 4, vreg.D2)), fmt.Sprintf("b%d[i : i+8]", k))
-			for j := range 4 {
-				a.ins("VFMLA", fmt.Sprintf("%s, %s, %s", (b+vreg(j)).D2(), (loadA+vreg(j)).D2(), acc(k, j).D2()))
+		countedLoop(a, "loop", "R7", func() {
+			a.insc("VLD1.P", fmt.Sprintf("64(R0), %s", regList(loadA, 4, vreg.D2)), "a[i : i+8]")
+			for k := range 4 {
+				b := loadB + vreg(4*(k%2))
+				a.insc("VLD1.P", fmt.Sprintf("64(%s), %s", bPtr(k), regList(b, 4, vreg.D2)), fmt.Sprintf("b%d[i : i+8]", k))
+				for j := range 4 {
+					a.ins("VFMLA", fmt.Sprintf("%s, %s, %s", (b+vreg(j)).D2(), (loadA+vreg(j)).D2(), acc(k, j).D2()))
+				}
 			}
-		}
-		a.ins("SUBS", "$1, R7, R7")
-		a.ins("BNE", "loop")
+		})
 
 		a.comment("p[l] += p[l+4]; then (p0+p2, p1+p3); then their sum, into lane 0.")
 		a.label("reduce")
@@ -85,15 +84,14 @@ func dot4Kernel() *kernelFunc {
 		a.comment("The last len mod 8 entries, one by one.")
 		a.ins("AND", "$7, R5, R5")
 		a.ins("CBZ", "R5, store")
-		a.label("tail")
-		a.insc("FMOVD.P", "8(R0), F0", "a[i]")
-		for k := range 4 {
-			b, s := (loadB + vreg(k)).F(), acc(k, 0).F()
-			a.insc("FMOVD.P", fmt.Sprintf("8(%s), %s", bPtr(k), b), fmt.Sprintf("b%d[i]", k))
-			a.insc("FMADDD", fmt.Sprintf("%s, %s, F0, %s", b, s, s), fmt.Sprintf("s%d = a[i]·b%d[i] + s%d, one rounding", k, k, k))
-		}
-		a.ins("SUBS", "$1, R5, R5")
-		a.ins("BNE", "tail")
+		countedLoop(a, "tail", "R5", func() {
+			a.insc("FMOVD.P", "8(R0), F0", "a[i]")
+			for k := range 4 {
+				b, s := (loadB + vreg(k)).F(), acc(k, 0).F()
+				a.insc("FMOVD.P", fmt.Sprintf("8(%s), %s", bPtr(k), b), fmt.Sprintf("b%d[i]", k))
+				a.insc("FMADDD", fmt.Sprintf("%s, %s, F0, %s", b, s, s), fmt.Sprintf("s%d = a[i]·b%d[i] + s%d, one rounding", k, k, k))
+			}
+		})
 		a.label("store")
 		for k := range 4 {
 			a.ins("FMOVD", fmt.Sprintf("%s, %d(R6)", acc(k, 0).F(), 8*k))
@@ -162,20 +160,14 @@ func axpy4Kernel() *kernelFunc {
 		a.comment("Blocks of %d entries.", solveBlock)
 		a.insc("LSR", "$3, R1, R7", "len / 8")
 		a.ins("CBZ", "R7, pairs")
-		a.label("loop")
-		step(a, 4)
-		a.ins("SUBS", "$1, R7, R7")
-		a.ins("BNE", "loop")
+		countedLoop(a, "loop", "R7", func() { step(a, 4) })
 
 		a.comment("Whole pairs left: (len mod 8) / 2.")
 		a.label("pairs")
 		a.ins("AND", "$7, R1, R7")
 		a.ins("LSR", "$1, R7, R7")
 		a.ins("CBZ", "R7, last")
-		a.label("pair")
-		step(a, 1)
-		a.ins("SUBS", "$1, R7, R7")
-		a.ins("BNE", "pair")
+		countedLoop(a, "pair", "R7", func() { step(a, 1) })
 
 		a.comment("An odd last entry.")
 		a.label("last")
@@ -191,4 +183,13 @@ func axpy4Kernel() *kernelFunc {
 		a.ins("RET", "")
 	}
 	return f
+}
+
+// countedLoop emits a loop at label: body, then count (a register, at
+// least 1 on entry) decremented and a branch back while it is not zero.
+func countedLoop(a *asm, label, count string, body func()) {
+	a.label(label)
+	body()
+	a.ins("SUBS", fmt.Sprintf("$1, %s, %s", count, count))
+	a.ins("BNE", label)
 }
