@@ -65,15 +65,20 @@ type fuzzFloats struct {
 }
 
 func (f *fuzzFloats) next() float32 {
-	var bits uint32
-	for range 4 {
+	return math.Float32frombits(uint32(f.bits(4)) &^ 0x40000000)
+}
+
+// bits returns the next n bytes (n ≤ 8), reused in a cycle, big-endian.
+func (f *fuzzFloats) bits(n int) uint64 {
+	var bits uint64
+	for range n {
 		bits <<= 8
 		if len(f.data) > 0 {
-			bits |= uint32(f.data[f.pos%len(f.data)])
+			bits |= uint64(f.data[f.pos%len(f.data)])
 			f.pos++
 		}
 	}
-	return math.Float32frombits(bits &^ 0x40000000)
+	return bits
 }
 
 // FuzzEvalKernel runs every evaluation kernel, one subtest each, against

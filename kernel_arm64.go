@@ -62,6 +62,21 @@ func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
 //go:noescape
 func contractSplitNEON(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *[4]float64)
 
+// dot4NEON sets s[k] to the dot product of a and b_k over len(a) entries, summed
+// as dot64 sums (eight partials of fused multiply-adds over blocks of 8, added
+// pairwise, then the rest one by one): a dot4Func (kernel.go). Refer to
+// dot4Generic in compensate_solve.go for the reference.
+//
+//go:noescape
+func dot4NEON(a, b0, b1, b2, b3 []float64, s *[4]float64)
+
+// axpy4NEON adds s[k]·x to y_k, entry by entry with one rounding (a fused
+// multiply-add), for k < 4 and the first len(x) entries: an axpy4Func
+// (kernel.go). Refer to axpy4Generic in compensate_solve.go for the reference.
+//
+//go:noescape
+func axpy4NEON(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)
+
 // gemvNEON_1x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
 // (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.

@@ -1555,6 +1555,200 @@ reduce:
 	FMOVD F15, 16(R0)
 	RET
 
+// func dot4NEON(a, b0, b1, b2, b3 []float64, s *[4]float64)
+// Requires: ASIMD
+// Registers: V0–V3 a, V4–V11 b_k, V16–V31 the partial sums (four a right-hand
+// side); R0 a, R1–R4 b_k, R5 len, R6 s, R7 count.
+TEXT ·dot4NEON(SB), NOSPLIT, $0-128
+	MOVD a_base+0(FP), R0
+	MOVD b0_base+24(FP), R1
+	MOVD b1_base+48(FP), R2
+	MOVD b2_base+72(FP), R3
+	MOVD b3_base+96(FP), R4
+	MOVD a_len+8(FP), R5
+	MOVD s+120(FP), R6
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+	// Blocks of 8 entries.
+	LSR $3, R5, R7 // len / 8
+	CBZ R7, reduce
+
+loop:
+	VLD1.P 64(R0), [V0.D2, V1.D2, V2.D2, V3.D2]   // a[i : i+8]
+	VLD1.P 64(R1), [V4.D2, V5.D2, V6.D2, V7.D2]   // b0[i : i+8]
+	VFMLA  V4.D2, V0.D2, V16.D2
+	VFMLA  V5.D2, V1.D2, V17.D2
+	VFMLA  V6.D2, V2.D2, V18.D2
+	VFMLA  V7.D2, V3.D2, V19.D2
+	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2] // b1[i : i+8]
+	VFMLA  V8.D2, V0.D2, V20.D2
+	VFMLA  V9.D2, V1.D2, V21.D2
+	VFMLA  V10.D2, V2.D2, V22.D2
+	VFMLA  V11.D2, V3.D2, V23.D2
+	VLD1.P 64(R3), [V4.D2, V5.D2, V6.D2, V7.D2]   // b2[i : i+8]
+	VFMLA  V4.D2, V0.D2, V24.D2
+	VFMLA  V5.D2, V1.D2, V25.D2
+	VFMLA  V6.D2, V2.D2, V26.D2
+	VFMLA  V7.D2, V3.D2, V27.D2
+	VLD1.P 64(R4), [V8.D2, V9.D2, V10.D2, V11.D2] // b3[i : i+8]
+	VFMLA  V8.D2, V0.D2, V28.D2
+	VFMLA  V9.D2, V1.D2, V29.D2
+	VFMLA  V10.D2, V2.D2, V30.D2
+	VFMLA  V11.D2, V3.D2, V31.D2
+	SUBS   $1, R7, R7
+	BNE    loop
+
+	// p[l] += p[l+4]; then (p0+p2, p1+p3); then their sum, into lane 0.
+reduce:
+	WORD $0x4e72d610 // fadd v16.2d, v16.2d, v18.2d
+	WORD $0x4e73d631 // fadd v17.2d, v17.2d, v19.2d
+	WORD $0x4e76d694 // fadd v20.2d, v20.2d, v22.2d
+	WORD $0x4e77d6b5 // fadd v21.2d, v21.2d, v23.2d
+	WORD $0x4e7ad718 // fadd v24.2d, v24.2d, v26.2d
+	WORD $0x4e7bd739 // fadd v25.2d, v25.2d, v27.2d
+	WORD $0x4e7ed79c // fadd v28.2d, v28.2d, v30.2d
+	WORD $0x4e7fd7bd // fadd v29.2d, v29.2d, v31.2d
+	WORD $0x4e71d610 // fadd v16.2d, v16.2d, v17.2d
+	WORD $0x4e75d694 // fadd v20.2d, v20.2d, v21.2d
+	WORD $0x4e79d718 // fadd v24.2d, v24.2d, v25.2d
+	WORD $0x4e7dd79c // fadd v28.2d, v28.2d, v29.2d
+	WORD $0x7e70da10 // faddp d16, v16.2d
+	WORD $0x7e70da94 // faddp d20, v20.2d
+	WORD $0x7e70db18 // faddp d24, v24.2d
+	WORD $0x7e70db9c // faddp d28, v28.2d
+
+	// The last len mod 8 entries, one by one.
+	AND $7, R5, R5
+	CBZ R5, store
+
+tail:
+	FMOVD.P 8(R0), F0        // a[i]
+	FMOVD.P 8(R1), F4        // b0[i]
+	FMADDD  F4, F16, F0, F16 // s0 = a[i]·b0[i] + s0, one rounding
+	FMOVD.P 8(R2), F5        // b1[i]
+	FMADDD  F5, F20, F0, F20 // s1 = a[i]·b1[i] + s1, one rounding
+	FMOVD.P 8(R3), F6        // b2[i]
+	FMADDD  F6, F24, F0, F24 // s2 = a[i]·b2[i] + s2, one rounding
+	FMOVD.P 8(R4), F7        // b3[i]
+	FMADDD  F7, F28, F0, F28 // s3 = a[i]·b3[i] + s3, one rounding
+	SUBS    $1, R5, R5
+	BNE     tail
+
+store:
+	FMOVD F16, 0(R6)
+	FMOVD F20, 8(R6)
+	FMOVD F24, 16(R6)
+	FMOVD F28, 24(R6)
+	RET
+
+// func axpy4NEON(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)
+// Requires: ASIMD
+// Registers: V0–V3 x, V4–V7 s[k] broadcast, V16–V31 y_k (four a right-hand
+// side); R0 x, R1 len, R2 s, R3–R6 y_k, R7 count.
+TEXT ·axpy4NEON(SB), NOSPLIT, $0-128
+	MOVD    x_base+0(FP), R0
+	MOVD    x_len+8(FP), R1
+	MOVD    s+24(FP), R2
+	MOVD    y0_base+32(FP), R3
+	MOVD    y1_base+56(FP), R4
+	MOVD    y2_base+80(FP), R5
+	MOVD    y3_base+104(FP), R6
+	VLD1R.P 8(R2), [V4.D2]      // s[0], both lanes
+	VLD1R.P 8(R2), [V5.D2]      // s[1], both lanes
+	VLD1R.P 8(R2), [V6.D2]      // s[2], both lanes
+	VLD1R.P 8(R2), [V7.D2]      // s[3], both lanes
+
+	// Blocks of 8 entries.
+	LSR $3, R1, R7 // len / 8
+	CBZ R7, pairs
+
+loop:
+	VLD1.P 64(R0), [V0.D2, V1.D2, V2.D2, V3.D2]     // x[j : j+8]
+	VLD1   (R3), [V16.D2, V17.D2, V18.D2, V19.D2]   // y0[j : j+8]
+	VLD1   (R4), [V20.D2, V21.D2, V22.D2, V23.D2]   // y1[j : j+8]
+	VLD1   (R5), [V24.D2, V25.D2, V26.D2, V27.D2]   // y2[j : j+8]
+	VLD1   (R6), [V28.D2, V29.D2, V30.D2, V31.D2]   // y3[j : j+8]
+	VFMLA  V4.D2, V0.D2, V16.D2
+	VFMLA  V4.D2, V1.D2, V17.D2
+	VFMLA  V4.D2, V2.D2, V18.D2
+	VFMLA  V4.D2, V3.D2, V19.D2
+	VFMLA  V5.D2, V0.D2, V20.D2
+	VFMLA  V5.D2, V1.D2, V21.D2
+	VFMLA  V5.D2, V2.D2, V22.D2
+	VFMLA  V5.D2, V3.D2, V23.D2
+	VFMLA  V6.D2, V0.D2, V24.D2
+	VFMLA  V6.D2, V1.D2, V25.D2
+	VFMLA  V6.D2, V2.D2, V26.D2
+	VFMLA  V6.D2, V3.D2, V27.D2
+	VFMLA  V7.D2, V0.D2, V28.D2
+	VFMLA  V7.D2, V1.D2, V29.D2
+	VFMLA  V7.D2, V2.D2, V30.D2
+	VFMLA  V7.D2, V3.D2, V31.D2
+	VST1.P [V16.D2, V17.D2, V18.D2, V19.D2], 64(R3)
+	VST1.P [V20.D2, V21.D2, V22.D2, V23.D2], 64(R4)
+	VST1.P [V24.D2, V25.D2, V26.D2, V27.D2], 64(R5)
+	VST1.P [V28.D2, V29.D2, V30.D2, V31.D2], 64(R6)
+	SUBS   $1, R7, R7
+	BNE    loop
+
+	// Whole pairs left: (len mod 8) / 2.
+pairs:
+	AND $7, R1, R7
+	LSR $1, R7, R7
+	CBZ R7, last
+
+pair:
+	VLD1.P 16(R0), [V0.D2]      // x[j : j+2]
+	VLD1   (R3), [V16.D2]       // y0[j : j+2]
+	VLD1   (R4), [V20.D2]       // y1[j : j+2]
+	VLD1   (R5), [V24.D2]       // y2[j : j+2]
+	VLD1   (R6), [V28.D2]       // y3[j : j+2]
+	VFMLA  V4.D2, V0.D2, V16.D2
+	VFMLA  V5.D2, V0.D2, V20.D2
+	VFMLA  V6.D2, V0.D2, V24.D2
+	VFMLA  V7.D2, V0.D2, V28.D2
+	VST1.P [V16.D2], 16(R3)
+	VST1.P [V20.D2], 16(R4)
+	VST1.P [V24.D2], 16(R5)
+	VST1.P [V28.D2], 16(R6)
+	SUBS   $1, R7, R7
+	BNE    pair
+
+	// An odd last entry.
+last:
+	TBZ    $0, R1, done
+	FMOVD  (R0), F0         // x[j]
+	FMOVD  (R3), F16        // y0[j]
+	FMADDD F0, F16, F4, F16 // y0[j] += s[0]·x[j], one rounding
+	FMOVD  F16, (R3)
+	FMOVD  (R4), F20        // y1[j]
+	FMADDD F0, F20, F5, F20 // y1[j] += s[1]·x[j], one rounding
+	FMOVD  F20, (R4)
+	FMOVD  (R5), F24        // y2[j]
+	FMADDD F0, F24, F6, F24 // y2[j] += s[2]·x[j], one rounding
+	FMOVD  F24, (R5)
+	FMOVD  (R6), F28        // y3[j]
+	FMADDD F0, F28, F7, F28 // y3[j] += s[3]·x[j], one rounding
+	FMOVD  F28, (R6)
+
+done:
+	RET
+
 // func gemvNEON_1x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
 // Requires: ASIMD
 // Frame: the 48-byte scratch tile, used only when n < 12.

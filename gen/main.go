@@ -61,6 +61,14 @@
 //     and w in the same order, unmasked, into two sets of Σv, Σw, and
 //     added to 8 entries of colV and colW an iteration (VLD1, fadd .2d,
 //     VST1); the caller does the last len mod 8 entries.
+//   - dot4NEON and axpy4NEON (dot4Func, axpy4Func, solve.go: the float64
+//     inner loops of a lstsq repair's Cholesky factor and solves): four
+//     right-hand sides at once, 8 entries of each an iteration in four .2d
+//     registers; dot4 keeps dot64's eight partials per right-hand side in
+//     sixteen fmla .2d chains, reduces them in dot64's order (fadd .2d,
+//     faddp) and takes the last len mod 8 entries by scalar fmadd; axpy4
+//     broadcasts s[k] (ld1r) and updates y_k with fmla .2d, then pairs,
+//     then an odd entry by fmadd. Both match the generic ones bit for bit.
 //
 // # Layout
 //
@@ -139,9 +147,10 @@ func main() {
 		eval: evalKernel(sh), gemm: gemmKernel(sh, gemmSet), gemmAcc: gemmKernel(sh, gemmAdd),
 		peak: peakKernel(sh), lowerSplit: lowerSplitKernel(SumVecs), readSum: readSumKernel(ReadSums),
 		contract: contractKernel(), contractSplit: contractSplitKernel(),
+		dot4: dot4Kernel(), axpy4: axpy4Kernel(),
 	}
 	k.gemv = gemvKernels()
-	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSplit, k.readSum, k.contract, k.contractSplit}
+	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSplit, k.readSum, k.contract, k.contractSplit, k.dot4, k.axpy4}
 	for _, kind := range []string{"gemv", "gemvBF16", "gemvF16", "widenBF16", "widenF16"} {
 		funcs = append(funcs, k.gemv[kind]...)
 	}
