@@ -30,7 +30,7 @@ func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
-	sweepSplit := k.sweepSplit
+	sweepSplit, dot4, axpy4 := k.sweepSplit, k.dot4, k.axpy4
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -76,6 +76,22 @@ func raceWrap(k *kernel) {
 		raceContractSplit(h, g, hd, gd, colV, colW, s)
 		raceSets(len(h), ranks, below, cols, stride, sums)
 		sweepSplit(h, g, hd, gd, fg, fh, colV, colW, s, ranks, below, cols, stride, sums)
+	}
+	k.dot4 = func(a, b0, b1, b2, b3 []float64, s *[4]float64) {
+		raceRead(a)
+		for _, b := range [...][]float64{b0, b1, b2, b3} {
+			raceRead(b[:len(a)])
+		}
+		raceWrite(s[:])
+		dot4(a, b0, b1, b2, b3, s)
+	}
+	k.axpy4 = func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64) {
+		raceRead(x)
+		raceRead(s[:])
+		for _, y := range [...][]float64{y0, y1, y2, y3} {
+			raceWrite(y[:len(x)])
+		}
+		axpy4(x, s, y0, y1, y2, y3)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)
