@@ -67,8 +67,17 @@ func (c *cholFactor) factor(a []float64, n, workers int) (row int, ok bool) {
 	for j0 := 0; j0 < n; j0 += cholPanel {
 		j1 := min(n, j0+cholPanel)
 		for i := j0; i < j1; i++ {
+			// Rows go in fours: the panel's columns left of the four on
+			// dot4, then the four's own triangle row by row.
+			from := j0
+			if q := j0 + (i-j0)&^3; q+4 <= j1 {
+				if i == q {
+					c.fourRows(0, q, j0, q)
+				}
+				from = q
+			}
 			ri := a[i*n : i*n+i+1]
-			choleskyRow(a, n, ri, j0, i)
+			choleskyRow(a, n, ri, from, i)
 			s := ri[i] - dot64(ri[:i], ri[:i])
 			if !(s > tol*ri[i]) || math.IsInf(s, 0) {
 				return i, false
@@ -86,17 +95,25 @@ func (c *cholFactor) factor(a []float64, n, workers int) (row int, ok bool) {
 // panelRows sets the entries of the panel just factored in rows
 // end+4q … end+4q+3 (those there are): four at once where there are four.
 func (c *cholFactor) panelRows(slot, q int) {
-	n, a, j0 := c.n, c.a, max(0, c.end-cholPanel)
+	n, j0 := c.n, max(0, c.end-cholPanel)
 	i0, i1 := c.end+4*q, min(n, c.end+4*q+4)
 	if i1-i0 < 4 {
 		for i := i0; i < i1; i++ {
-			choleskyRow(a, n, a[i*n:i*n+c.end], j0, c.end)
+			choleskyRow(c.a, n, c.a[i*n:i*n+c.end], j0, c.end)
 		}
 		return
 	}
-	r0, r1, r2, r3 := a[i0*n:i0*n+c.end], a[(i0+1)*n:(i0+1)*n+c.end], a[(i0+2)*n:(i0+2)*n+c.end], a[(i0+3)*n:(i0+3)*n+c.end]
+	c.fourRows(slot, i0, j0, c.end)
+}
+
+// fourRows sets L_ij for j0 ≤ j < j1 in rows i0 … i0+3 (j1 ≤ i0: the rows
+// j are final), four at once against each row j on dot4: the entries
+// choleskyRow sets, bit for bit.
+func (c *cholFactor) fourRows(slot, i0, j0, j1 int) {
+	n, a := c.n, c.a
+	r0, r1, r2, r3 := a[i0*n:i0*n+j1], a[(i0+1)*n:(i0+1)*n+j1], a[(i0+2)*n:(i0+2)*n+j1], a[(i0+3)*n:(i0+3)*n+j1]
 	s := &c.dots[slot]
-	for j := j0; j < c.end; j++ {
+	for j := j0; j < j1; j++ {
 		c.kern.dot4(a[j*n:j*n+j], r0[:j], r1[:j], r2[:j], r3[:j], s)
 		d := a[j*n+j]
 		r0[j], r1[j], r2[j], r3[j] = (r0[j]-s[0])/d, (r1[j]-s[1])/d, (r2[j]-s[2])/d, (r3[j]-s[3])/d
