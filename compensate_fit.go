@@ -65,10 +65,7 @@ func (f *Fit) Observe(batch []float32) error {
 			}
 		}
 		for i := range f.in {
-			acc, g := f.xx[i*f.in+i:(i+1)*f.in], f.block[i*f.in+i:(i+1)*f.in]
-			for j, v := range g {
-				acc[j] += float64(v)
-			}
+			f.builder.kern.widenAdd(f.xx[i*f.in+i:(i+1)*f.in], f.block[i*f.in+i:(i+1)*f.in])
 		}
 	})
 	return nil

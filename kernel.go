@@ -57,6 +57,9 @@ type kernel struct {
 	// that leaves them nil gets the generic ones (dispatch_asm.go).
 	dot4  dot4Func
 	axpy4 axpy4Func
+	// widenAdd adds a strip of a fit set's Gram blocks into its float64
+	// Σ xᵀx (widenAddFunc); a table that leaves it nil gets the generic one.
+	widenAdd widenAddFunc
 
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
@@ -290,3 +293,8 @@ type dot4Func func(a, b0, b1, b2, b3 []float64, s *[4]float64)
 // entry with one rounding (a fused multiply-add), so that every kernel
 // agrees with axpy4Generic bit for bit.
 type axpy4Func func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)
+
+// widenAddFunc adds src, widened to float64, to dst (at least len(src)
+// long): dst[i] += float64(src[i]). Widening is exact and each add rounds
+// once, so every kernel agrees with widenAddGeneric bit for bit.
+type widenAddFunc func(dst []float64, src []float32)

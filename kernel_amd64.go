@@ -127,6 +127,13 @@ func dot4AVX2(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float6
 //go:noescape
 func axpy4AVX2(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []float64, y3 []float64)
 
+// widenAddAVX2 adds src, widened to float64, to dst (len(src) entries), with
+// AVX2+FMA. It implements widenAddFunc (kernel.go); refer to
+// widenAddGeneric in kernel_generic.go.
+//
+//go:noescape
+func widenAddAVX2(dst []float64, src []float32)
+
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -389,6 +396,13 @@ func dot4AVX512(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []floa
 //
 //go:noescape
 func axpy4AVX512(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []float64, y3 []float64)
+
+// widenAddAVX512 adds src, widened to float64, to dst (len(src) entries), with
+// AVX-512. It implements widenAddFunc (kernel.go); refer to
+// widenAddGeneric in kernel_generic.go.
+//
+//go:noescape
+func widenAddAVX512(dst []float64, src []float32)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

@@ -3398,6 +3398,43 @@ done:
 	VZEROUPPER
 	RET
 
+// func widenAddAVX2(dst []float64, src []float32)
+// Requires: AVX
+TEXT ·widenAddAVX2(SB), NOSPLIT, $0-48
+	// Register budget: 2 YMM.
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ DX, BX
+	ANDQ $-8, BX
+	XORQ SI, SI
+	CMPQ SI, BX
+	JAE  tail
+
+step:
+	VCVTPS2PD (CX)(SI*4), Y0
+	VADDPD    (AX)(SI*8), Y0, Y0
+	VMOVUPD   Y0, (AX)(SI*8)
+	VCVTPS2PD 16(CX)(SI*4), Y0
+	VADDPD    32(AX)(SI*8), Y0, Y0
+	VMOVUPD   Y0, 32(AX)(SI*8)
+	ADDQ      $0x00000008, SI
+	CMPQ      SI, BX
+	JB        step
+
+tail:
+	CMPQ      SI, DX
+	JAE       done
+	VCVTSS2SD (CX)(SI*4), X1, X1
+	VADDSD    (AX)(SI*8), X1, X1
+	VMOVSD    X1, (AX)(SI*8)
+	INCQ      SI
+	JMP       tail
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, FMA3
 TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
@@ -14688,6 +14725,43 @@ tail:
 	VMOVSD      X5, (SI)(R9*1)
 	ADDQ        $0x00000008, R9
 	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func widenAddAVX512(dst []float64, src []float32)
+// Requires: AVX, AVX512F
+TEXT ·widenAddAVX512(SB), NOSPLIT, $0-48
+	// Register budget: 2 ZMM.
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ DX, BX
+	ANDQ $-16, BX
+	XORQ SI, SI
+	CMPQ SI, BX
+	JAE  tail
+
+step:
+	VCVTPS2PD (CX)(SI*4), Z0
+	VADDPD    (AX)(SI*8), Z0, Z0
+	VMOVUPD   Z0, (AX)(SI*8)
+	VCVTPS2PD 32(CX)(SI*4), Z0
+	VADDPD    64(AX)(SI*8), Z0, Z0
+	VMOVUPD   Z0, 64(AX)(SI*8)
+	ADDQ      $0x00000010, SI
+	CMPQ      SI, BX
+	JB        step
+
+tail:
+	CMPQ      SI, DX
+	JAE       done
+	VCVTSS2SD (CX)(SI*4), X1, X1
+	VADDSD    (AX)(SI*8), X1, X1
+	VMOVSD    X1, (AX)(SI*8)
+	INCQ      SI
+	JMP       tail
 
 done:
 	VZEROUPPER

@@ -27,7 +27,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.contractSplit = contractSplitGeneric
 	k.sweepSplit = k.sweepSplitEach
 	k.contract = contractGeneric
-	k.dot4, k.axpy4 = dot4Generic, axpy4Generic
+	k.dot4, k.axpy4, k.widenAdd = dot4Generic, axpy4Generic, widenAddGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
 	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
@@ -236,4 +236,21 @@ func contractSplitGeneric(h, g, hd, gd []float32, fg, fh float64, colV, colW []f
 	}
 	s[0] += sum4(v)
 	s[2] += sum4(w)
+}
+
+// widenAddGeneric is the reference widenAddFunc, four entries at a time
+// with the bounds proven (the loop of one ran at half the speed).
+func widenAddGeneric(dst []float64, src []float32) {
+	dst = dst[:len(src)]
+	j := 0
+	for ; j+4 <= len(src); j += 4 {
+		s, d := src[j:j+4:j+4], dst[j:j+4:j+4]
+		d[0] += float64(s[0])
+		d[1] += float64(s[1])
+		d[2] += float64(s[2])
+		d[3] += float64(s[3])
+	}
+	for ; j < len(src); j++ {
+		dst[j] += float64(src[j])
+	}
 }

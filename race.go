@@ -30,7 +30,7 @@ func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
-	sweepSplit, dot4, axpy4 := k.sweepSplit, k.dot4, k.axpy4
+	sweepSplit, dot4, axpy4, widenAdd := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -92,6 +92,11 @@ func raceWrap(k *kernel) {
 			raceWrite(y[:len(x)])
 		}
 		axpy4(x, s, y0, y1, y2, y3)
+	}
+	k.widenAdd = func(dst []float64, src []float32) {
+		raceRead(src)
+		raceWrite(dst[:len(src)])
+		widenAdd(dst, src)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

@@ -23,7 +23,7 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 	if rs.fitSink == nil {
 		rs.fitSink = func(i0, m, c0 int, strip []float32, ld int) {
 			e.gram.contractStrip(i0, m, c0, strip, ld)
-			addStrip(rs.fitting.xx, e.in, i0, m, c0, strip, ld)
+			addStrip(e.kern, rs.fitting.xx, e.in, i0, m, c0, strip, ld)
 		}
 	}
 	fit.reset()
@@ -137,7 +137,7 @@ func (e *Evaluator) shiftedBias(shift []float32) {
 
 // addStrip adds the entries of a strip of G (stripSink) on and right of
 // the diagonal to acc, in×in row-major.
-func addStrip(acc []float64, in, i0, m, c0 int, strip []float32, ld int) {
+func addStrip(kern *kernel, acc []float64, in, i0, m, c0 int, strip []float32, ld int) {
 	end := min(in, c0+ld)
 	for r := range m {
 		i := i0 + r
@@ -146,22 +146,6 @@ func addStrip(acc []float64, in, i0, m, c0 int, strip []float32, ld int) {
 			continue
 		}
 		src := strip[r*ld+start-c0 : r*ld+end-c0]
-		widenAdd(acc[i*in+start:][:len(src)], src)
-	}
-}
-
-// widenAdd adds src to dst (as long), widened to float64; four at a time
-// with the bounds proven, which the loop of one measured at half the speed.
-func widenAdd(dst []float64, src []float32) {
-	j := 0
-	for ; j+4 <= len(src); j += 4 {
-		s, d := src[j:j+4:j+4], dst[j:j+4:j+4]
-		d[0] += float64(s[0])
-		d[1] += float64(s[1])
-		d[2] += float64(s[2])
-		d[3] += float64(s[3])
-	}
-	for ; j < len(src); j++ {
-		dst[j] += float64(src[j])
+		kern.widenAdd(acc[i*in+start:], src)
 	}
 }

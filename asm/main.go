@@ -75,6 +75,9 @@
 //     per right-hand side are one ZMM or two YMM, folded as the contract
 //     adds them, the rest fused one by one; axpy4 fuses entry by entry
 //     (solve64.go).
+//   - widenAdd (widenAddFunc, a Gram strip added into the float64 Σ xᵀx of
+//     a fit set) widens from memory (VCVTPS2PD) and adds dst from memory,
+//     two registers a step, the rest one by one (widenadd.go).
 //
 // # Register budgets
 //
@@ -206,6 +209,7 @@ func main() {
 		s.isa.sweepSplit(c, s.sets, s.conSets)
 		s.isa.dot4(c)
 		s.isa.axpy4(c)
+		s.isa.widenAdd(c)
 		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
@@ -213,7 +217,7 @@ func main() {
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name, sweepSplit: "sweepSplit" + s.isa.name,
-				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name,
+				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name, widenAdd: "widenAdd" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},

@@ -50,6 +50,7 @@ const (
 	sweepSplitSig     = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)"
 	dot4Sig           = "func(a, b0, b1, b2, b3 []float64, s *[4]float64)"
 	axpy4Sig          = "func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)"
+	widenAddSig       = "func(dst []float64, src []float32)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed
