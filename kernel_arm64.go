@@ -77,6 +77,13 @@ func dot4NEON(a, b0, b1, b2, b3 []float64, s *[4]float64)
 //go:noescape
 func axpy4NEON(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)
 
+// widenAddNEON adds src, widened to float64, to dst (len(src) entries), with
+// NEON. It implements widenAddFunc (kernel.go); refer to widenAddGeneric in
+// kernel_generic.go.
+//
+//go:noescape
+func widenAddNEON(dst []float64, src []float32)
+
 // gemvNEON_1x12 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 12 outputs: a gemv32Func
 // (kernel.go). Refer to gemvGeneric in kernel_generic.go for the reference.

@@ -1749,6 +1749,50 @@ last:
 done:
 	RET
 
+// func widenAddNEON(dst []float64, src []float32)
+// Requires: ASIMD
+// Registers: V0–V1 src, V2–V5 dst, V6–V9 src widened; R0 dst, R1 src, R2 len, R3 count.
+TEXT ·widenAddNEON(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R2
+
+	// Blocks of 8 entries.
+	LSR $3, R2, R3 // len / 8
+	CBZ R3, rest
+
+loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]               // src[i : i+8]
+	VLD1   (R0), [V2.D2, V3.D2, V4.D2, V5.D2]   // dst[i : i+8]
+	WORD   $0x0e617806                          // fcvtl v6.2d, v0.2s
+	WORD   $0x4e617807                          // fcvtl2 v7.2d, v0.4s
+	WORD   $0x0e617828                          // fcvtl v8.2d, v1.2s
+	WORD   $0x4e617829                          // fcvtl2 v9.2d, v1.4s
+	WORD   $0x4e66d442                          // fadd v2.2d, v2.2d, v6.2d
+	WORD   $0x4e67d463                          // fadd v3.2d, v3.2d, v7.2d
+	WORD   $0x4e68d484                          // fadd v4.2d, v4.2d, v8.2d
+	WORD   $0x4e69d4a5                          // fadd v5.2d, v5.2d, v9.2d
+	VST1.P [V2.D2, V3.D2, V4.D2, V5.D2], 64(R0)
+	SUBS   $1, R3, R3
+	BNE    loop
+
+	// The last len mod 8 entries, one by one.
+rest:
+	AND $7, R2, R2
+	CBZ R2, done
+
+tail:
+	FMOVS.P 4(R1), F0  // src[i]
+	FCVTSD  F0, F0
+	FMOVD   (R0), F1   // dst[i]
+	FADDD   F0, F1, F1 // dst[i] + src[i], one rounding
+	FMOVD.P F1, 8(R0)
+	SUBS    $1, R2, R2
+	BNE     tail
+
+done:
+	RET
+
 // func gemvNEON_1x12(x []float32, ldx int, w []float32, depth int, bias, c []float32, ldc, n int)
 // Requires: ASIMD
 // Frame: the 48-byte scratch tile, used only when n < 12.

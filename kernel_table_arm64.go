@@ -8,7 +8,7 @@ package chanprune
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: 8, nr: 12,
 		eval: evalNEON_8x12, gemm: gemmNEON_8x12, gemmAcc: gemmAccNEON_8x12, lowerSplit: lowerSplitNEON, readSum: readSumNEON,
-		contract: contractNEON, contractSplit: contractSplitNEON, dot4: dot4NEON, axpy4: axpy4NEON,
+		contract: contractNEON, contractSplit: contractSplitNEON, dot4: dot4NEON, axpy4: axpy4NEON, widenAdd: widenAddNEON,
 		peak: peakNEON, peakFlops: 192, gramEntryMACs: 50, gramBatchMACs: 4000000,
 		gemv32:    []gemv32Func{gemvNEON_1x12, gemvNEON_2x12, gemvNEON_3x12, gemvNEON_4x12, gemvNEON_5x12, gemvNEON_6x12, gemvNEON_7x12, gemvNEON_8x12},
 		gemvBF16:  []gemv16Func{gemvBF16NEON_1x12, gemvBF16NEON_2x12, gemvBF16NEON_3x12, gemvBF16NEON_4x12, gemvBF16NEON_5x12, gemvBF16NEON_6x12, gemvBF16NEON_7x12, gemvBF16NEON_8x12},

@@ -69,6 +69,11 @@
 //     faddp) and takes the last len mod 8 entries by scalar fmadd; axpy4
 //     broadcasts s[k] (ld1r) and updates y_k with fmla .2d, then pairs,
 //     then an odd entry by fmadd. Both match the generic ones bit for bit.
+//   - widenAddNEON (widenAddFunc, widenadd.go: a fit set's Gram strips
+//     into its float64 Σ xᵀx): 8 entries of src a step, widened exactly
+//     (fcvtl, fcvtl2) and added to dst's (VLD1, fadd .2d, VST1.P); the
+//     last len mod 8 entries one by one (fcvt, fadd). One rounding an
+//     entry, so it matches the generic one bit for bit.
 //
 // # Layout
 //
@@ -147,10 +152,10 @@ func main() {
 		eval: evalKernel(sh), gemm: gemmKernel(sh, gemmSet), gemmAcc: gemmKernel(sh, gemmAdd),
 		peak: peakKernel(sh), lowerSplit: lowerSplitKernel(SumVecs), readSum: readSumKernel(ReadSums),
 		contract: contractKernel(), contractSplit: contractSplitKernel(),
-		dot4: dot4Kernel(), axpy4: axpy4Kernel(),
+		dot4: dot4Kernel(), axpy4: axpy4Kernel(), widenAdd: widenAddKernel(),
 	}
 	k.gemv = gemvKernels()
-	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSplit, k.readSum, k.contract, k.contractSplit, k.dot4, k.axpy4}
+	funcs := []*kernelFunc{k.eval, k.gemm, k.gemmAcc, k.peak, k.lowerSplit, k.readSum, k.contract, k.contractSplit, k.dot4, k.axpy4, k.widenAdd}
 	for _, kind := range []string{"gemv", "gemvBF16", "gemvF16", "widenBF16", "widenF16"} {
 		funcs = append(funcs, k.gemv[kind]...)
 	}

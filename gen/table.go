@@ -27,8 +27,8 @@ var requires = []string{"ASIMD"}
 
 // A neonKernel names the NEON functions of the kernel's fields.
 type neonKernel struct {
-	eval, gemm, gemmAcc, lowerSplit, readSum, peak, contract, contractSplit, dot4, axpy4 *kernelFunc
-	gemv                                                                                 map[string][]*kernelFunc // by kind (gemvKernels)
+	eval, gemm, gemmAcc, lowerSplit, readSum, peak, contract, contractSplit, dot4, axpy4, widenAdd *kernelFunc
+	gemv                                                                                           map[string][]*kernelFunc // by kind (gemvKernels)
 }
 
 // names lists the functions' names, comma-separated.
@@ -48,7 +48,7 @@ func genTable(header string, sh shape, k neonKernel) ([]byte, error) {
 var kernelTable = []kernelSpec{{
 	kernel: &kernel{name: "neon", mr: %d, nr: %d,
 		eval: %s, gemm: %s, gemmAcc: %s, lowerSplit: %s, readSum: %s,
-		contract: %s, contractSplit: %s, dot4: %s, axpy4: %s,
+		contract: %s, contractSplit: %s, dot4: %s, axpy4: %s, widenAdd: %s,
 		peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,
 		gemv32: []gemv32Func{%s},
 		gemvBF16: []gemv16Func{%s},
@@ -56,7 +56,7 @@ var kernelTable = []kernelSpec{{
 		widenBF16: %s, widenF16: %s},
 	requires: %#v,
 }}
-`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSplit.name, k.readSum.name, k.contract.name, k.contractSplit.name, k.dot4.name, k.axpy4.name,
+`, sh.mr, sh.nr, k.eval.name, k.gemm.name, k.gemmAcc.name, k.lowerSplit.name, k.readSum.name, k.contract.name, k.contractSplit.name, k.dot4.name, k.axpy4.name, k.widenAdd.name,
 		k.peak.name, sh.peakFlops(), GramEntryMACs, int(GramBatchMACs),
 		names(k.gemv["gemv"]), names(k.gemv["gemvBF16"]), names(k.gemv["gemvF16"]),
 		names(k.gemv["widenBF16"]), names(k.gemv["widenF16"]), requires)
