@@ -18,8 +18,7 @@ type kernelSpec struct {
 // feature it requires. A row without a lowerSplitSets kernel (NEON's) gets
 // one made of its lowerSplit (kernel.lowerSplitEach), one without
 // sweepSplit one made of its contractSplitRow and lowerSplitSets
-// (kernel.sweepSplitEach), one without the solves' dot4 and axpy4 or
-// the fit's widenAdd the generic ones.
+// (kernel.sweepSplitEach).
 func archKernels() []KernelInfo {
 	infos := make([]KernelInfo, len(kernelTable))
 	for i, s := range kernelTable {
@@ -28,12 +27,6 @@ func archKernels() []KernelInfo {
 		}
 		if s.kernel.sweepSplit == nil {
 			s.kernel.sweepSplit = s.kernel.sweepSplitEach
-		}
-		if s.kernel.dot4 == nil {
-			s.kernel.dot4, s.kernel.axpy4 = dot4Generic, axpy4Generic
-		}
-		if s.kernel.widenAdd == nil {
-			s.kernel.widenAdd = widenAddGeneric
 		}
 		infos[i] = KernelInfo{Name: s.kernel.name, Supported: supports(s.requires), kernel: s.kernel}
 	}

@@ -53,12 +53,11 @@ type kernel struct {
 
 	// dot4 and axpy4 are the inner loops of the float64 Cholesky factor
 	// and solves of a lstsq repair (compensate_solve.go): four dot
-	// products with one vector, four fused axpys of one vector. A table
-	// that leaves them nil gets the generic ones (dispatch_asm.go).
+	// products with one vector, four fused axpys of one vector.
 	dot4  dot4Func
 	axpy4 axpy4Func
 	// widenAdd adds a strip of a fit set's Gram blocks into its float64
-	// Σ xᵀx (widenAddFunc); a table that leaves it nil gets the generic one.
+	// Σ xᵀx (widenAddFunc).
 	widenAdd widenAddFunc
 
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
