@@ -147,6 +147,7 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	removed := make([]bool, in)
 	scores := make([]float32, in)
 	hq, qq := make([]float64, in), make([]float64, in) // row p of A⁻¹ and of Q before the step
+	f := make([]float64, in)                            // f_c = [A⁻¹]_pc / [A⁻¹]_pp
 	for step := range in {
 		p, best := -1, math.Inf(1)
 		for c := range in {
@@ -161,19 +162,22 @@ func (o *obs) scoresChecked() ([]float32, error) {
 		copy(hq, inverse[p*in:(p+1)*in])
 		copy(qq, q[p*in:(p+1)*in])
 		d, qpp := hq[p], qq[p]
-		// W'_c −= f_c·W'_p with f_c = [A⁻¹]_pc / [A⁻¹]_pp, so
-		// Q_ab −= f_b·Q_ap + f_a·Q_pb − f_a·f_b·Q_pp.
+		for c, h := range hq {
+			f[c] = h / d
+		}
+		// W'_c −= f_c·W'_p, so Q_ab −= f_b·Q_ap + f_a·Q_pb − f_a·f_b·Q_pp
+		// (f formed once a step: a division per entry was most of a step).
 		parallelRows(in, o.fit.workers, func(a int) {
 			if removed[a] {
 				return
 			}
-			fa := hq[a] / d
+			fa := f[a]
 			row, qrow := inverse[a*in:(a+1)*in], q[a*in:(a+1)*in]
 			qap := qrow[p]
+			row, qrow, f, qq := row[:len(hq)], qrow[:len(hq)], f[:len(hq)], qq[:len(hq)]
 			for b, h := range hq {
-				fb := h / d
 				row[b] -= fa * h
-				qrow[b] -= fb*qap + fa*qq[b] - fa*fb*qpp
+				qrow[b] -= f[b]*qap + fa*qq[b] - fa*f[b]*qpp
 			}
 		})
 	}
