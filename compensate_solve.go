@@ -255,14 +255,20 @@ func (s *ridgeSolver) solveRows(slot, q int) {
 			z[a] = s.fit.scatterAt(s.pruned[j], c)
 		}
 	}
-	if j1-j0 < 4 {
-		for j := j0; j < j1; j++ {
-			cholSolve(s.l, k, s.ct[j*k:(j+1)*k])
-		}
+	cholSolveRows(s.chol.kern, s.l, k, s.ct[j0*k:j1*k], &s.chol.dots[slot])
+}
+
+// cholSolveRows solves each row of z (one to four rows of n, row-major) in
+// place with the factor l: four at once on cholSolve4, fewer one by one,
+// which is the same arithmetic; s is cholSolve4's scratch.
+func cholSolveRows(kern *kernel, l []float64, n int, z []float64, s *[4]float64) {
+	if len(z) == 4*n {
+		cholSolve4(kern, l, n, z[:n], z[n:2*n], z[2*n:3*n], z[3*n:], s)
 		return
 	}
-	z := s.ct[j0*k : j1*k]
-	cholSolve4(s.chol.kern, s.l, k, z[:k], z[k:2*k], z[2*k:3*k], z[3*k:], &s.chol.dots[slot])
+	for r := 0; r < len(z); r += n {
+		cholSolve(l, n, z[r:r+n])
+	}
 }
 
 // parallelRows calls fn(i) for every i < n, the rows split into contiguous

@@ -113,24 +113,18 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	if row, ok := cholesky(o.fit.builder.kern, hinv, in, o.fit.workers); !ok {
 		return nil, fmt.Errorf("obs with damp %v: S + λI is not positive definite at channel %d: %w", o.damp, row, ErrNotPositiveDefinite)
 	}
-	// The columns of the inverse, four at a time (cholSolve4 is cholSolve
-	// for each bit for bit, so the order of the columns does not matter).
+	// The columns of the inverse, four at a time (cholSolveRows: the same
+	// bits as one at a time, so the grouping does not matter).
 	inverse := make([]float64, in*in)
 	kern := o.fit.builder.kern
-	parallelRows((in+3)/4, o.fit.workers, func(q int) {
+	quads := (in + 3) / 4
+	dots := make([][4]float64, quads) // per four columns, cholSolve4's scratch
+	parallelRows(quads, o.fit.workers, func(q int) {
 		c0, c1 := 4*q, min(in, 4*q+4)
 		for c := c0; c < c1; c++ {
 			inverse[c*in+c] = 1
 		}
-		if c1-c0 < 4 {
-			for c := c0; c < c1; c++ {
-				cholSolve(hinv, in, inverse[c*in:(c+1)*in])
-			}
-			return
-		}
-		z := inverse[c0*in : c1*in]
-		var s [4]float64
-		cholSolve4(kern, hinv, in, z[:in], z[in:2*in], z[2*in:3*in], z[3*in:], &s)
+		cholSolveRows(kern, hinv, in, inverse[c0*in:c1*in], &dots[q])
 	})
 	// Q = W'ᵀW' (In×In, float64), so that a channel's cost Σ_o W'_oc² is
 	// Q_cc and a step costs In² rather than Out·In: formed once like a
@@ -152,7 +146,7 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	}
 	hq, qq := make([]float64, in), make([]float64, in) // row p of A⁻¹ and of Q before the step
 	f := make([]float64, in)                           // f_c = [A⁻¹]_pc / [A⁻¹]_pp
-	factors := make([][2][4]float64, (in+3)/4)         // per four rows: their axpys' factors
+	factors := make([][2][4]float64, quads)            // per four rows: their axpys' factors
 	for step := range in {
 		at, best := 0, math.Inf(1)
 		for i, c := range active {

@@ -1,6 +1,6 @@
 package chanprune
 
-import "math"
+import "slices"
 
 // ‖y‖² of the evaluated batches for the fast route, from their rows
 // shifted by a vector μ (the fit set's μ₀ when it is formed from them, else
@@ -37,33 +37,19 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 	// overflows float32 leaves the sums infinite and is no error).
 	scan := false
 	for b, x := range batches {
-		if scan {
-			if err := fit.check(x); err != nil {
-				return nil, &BatchError{b, err}
-			}
-		}
 		var n outputNorm
 		fit.observe(x, func(block []float32) { n.add(e.blockNorm(block, fit.blockSum, rs.fitSink)) })
-		if !scan && !finite64(fit.sum) {
+		if scan = scan || slices.ContainsFunc(fit.sum, notFinite); scan {
 			if err := fit.check(x); err != nil {
 				return nil, &BatchError{b, err}
 			}
-			scan = true
 		}
 		rs.norms = append(rs.norms, n)
 	}
 	return rs.norms, nil
 }
 
-// finite64 reports whether every entry of v is finite.
-func finite64(v []float64) bool {
-	for _, x := range v {
-		if math.IsInf(x, 0) || math.IsNaN(x) {
-			return false
-		}
-	}
-	return true
-}
+func notFinite(v float64) bool { return !isFinite(v) }
 
 // shiftedNorms returns ‖y‖² of each batch, its rows shifted by mean.
 func (e *Evaluator) shiftedNorms(batches [][]float32, mean []float64) []outputNorm {
