@@ -3,8 +3,8 @@ package chanprune
 // The fast route forms its products (the residual's, r·H_PP and xs·H) for
 // a group of batches at once: each product then reads its packed weight
 // once per group rather than once per batch, and runs on panels of up to
-// 1024 rows instead of a batch's 128, which the products' own benchmark
-// ran ~20% faster. A row of a product does not depend on the other rows
+// 1024 rows instead of a batch's 128 (xs·H_{:,P} of the seed's shape
+// alone, timed once: 158 against 194 GFLOP/s on two Zen 4 cores). A row of a product does not depend on the other rows
 // of its call, and the groups depend on the batches' shapes alone, so a
 // sweep's pairs and an evaluation group alike and agree bit for bit.
 
