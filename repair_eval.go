@@ -40,11 +40,15 @@ type repairScratch struct {
 	fitSink stripSink
 	uShift  []float64
 	bbShift float64
-	fitMean []float64 // a given fit set's mean
-	bias    biasSibling
-	shift   []float32 // shiftedNorms's: the shift, a block of rows and its column sums
-	rows    []float32
-	colSum  []float64
+	// shiftedBias's: b̃, the shift it is formed for, and its job
+	bShift   []float64
+	shifting []float32
+	biasJob  job[repairScratch]
+	fitMean  []float64 // a given fit set's mean
+	bias     biasSibling
+	shift    []float32 // shiftedNorms's: the shift, a block of rows and its column sums
+	rows     []float32
+	colSum   []float64
 }
 
 // repairState returns the repair scratch, unpacking the layer on first use.

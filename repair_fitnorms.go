@@ -96,29 +96,67 @@ func (e *Evaluator) blockNorm(block []float32, colSum []float64, sink stripSink)
 func (n *outputNorm) add(m outputNorm) { n.yy, n.v = n.yy+m.yy, n.v+m.v }
 
 // shiftedBias sets rs.uShift = Wᵀb̃ and rs.bbShift = ‖b̃‖² for
-// b̃ = b + W·shift, building H first if needed.
+// b̃ = b + W·shift, building H first if needed: b̃ a span of rows of W at a
+// time, then Wᵀb̃ a span of columns at a time, on the workers, each entry
+// in one goroutine's order, so the sums do not depend on them.
 func (e *Evaluator) shiftedBias(shift []float32) {
 	if e.layerGram == nil {
 		e.buildLayerGram()
 	}
 	rs := e.repairState()
-	l := rs.layer
-	if rs.uShift == nil {
-		rs.uShift = make([]float64, e.in)
-	}
-	clear(rs.uShift)
+	rs.uShift, rs.bShift = growFloat64(rs.uShift, e.in), growFloat64(rs.bShift, e.out)
+	rs.shifting = shift
+	workers := e.workerCount()
+	rs.biasJob.do(panels(e.out, biasSpan), workers, (*repairScratch).shiftedRows, rs)
+	rs.biasJob.do(panels(e.in, biasSpan), workers, (*repairScratch).weightedColumns, rs)
+	rs.shifting = nil
 	rs.bbShift = 0
-	for o := range e.out {
-		w := l.Weight[o*e.in : (o+1)*e.in]
-		b := float64(e.bias[o])
-		for c, v := range w {
-			b += float64(v) * float64(shift[c])
-		}
+	for _, b := range rs.bShift {
 		rs.bbShift += b * b
-		for c, v := range w {
-			rs.uShift[c] += float64(v) * b
+	}
+}
+
+// biasSpan is the rows (shiftedRows) or columns (weightedColumns) of W
+// one item of shiftedBias takes.
+const biasSpan = 64
+
+// shiftedRows sets b̃_o for the rows o of W in span item.
+func (rs *repairScratch) shiftedRows(_, item int) {
+	l, in := &rs.layer, rs.layer.In
+	for o := item * biasSpan; o < min(l.Out, (item+1)*biasSpan); o++ {
+		rs.bShift[o] = float64(l.Bias[o]) + dotWiden(l.Weight[o*in:(o+1)*in], rs.shifting)
+	}
+}
+
+// weightedColumns sets (Wᵀb̃)_c for the columns c of W in span item.
+func (rs *repairScratch) weightedColumns(_, item int) {
+	l, in := &rs.layer, rs.layer.In
+	c0, c1 := item*biasSpan, min(in, (item+1)*biasSpan)
+	u := rs.uShift[c0:c1]
+	clear(u)
+	for o, b := range rs.bShift {
+		for c, v := range l.Weight[o*in+c0 : o*in+c1] {
+			u[c] += float64(v) * b
 		}
 	}
+}
+
+// dotWiden is Σ w_c·x_c in float64, in four partial sums (one chain of
+// adds would wait on each).
+func dotWiden(w, x []float32) float64 {
+	var s [4]float64
+	x = x[:len(w)]
+	c := 0
+	for ; c+4 <= len(w); c += 4 {
+		s[0] += float64(w[c]) * float64(x[c])
+		s[1] += float64(w[c+1]) * float64(x[c+1])
+		s[2] += float64(w[c+2]) * float64(x[c+2])
+		s[3] += float64(w[c+3]) * float64(x[c+3])
+	}
+	for ; c < len(w); c++ {
+		s[0] += float64(w[c]) * float64(x[c])
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
 }
 
 // addStrip adds the entries of a strip of G (stripSink) on and right of
