@@ -9,11 +9,12 @@ import (
 // batches, their column sums and Σ_t x_tᵀx_t, all in float64, so that a fit
 // set larger than memory streams through it. Σ xᵀx is formed by the float32
 // Gram kernel over blocks of at most gramRows rows, each block rounded once
-// into the float64 sum. The rows are first shifted by the first batch's
+// into the float64 sum strip by strip as the workers form it (fuse), so
+// that no block's matrix is stored. The rows are first shifted by the first batch's
 // column means (x − μ₀, rounded to float32 relative to the difference), so
 // that channels whose mean dwarfs their spread keep the digits of their
 // scatter: S = Σ(x−μ₀)ᵀ(x−μ₀) − T·(m−μ₀)ᵀ(m−μ₀) cancels only what the
-// shift leaves. A Fit holds about 12·In² bytes; it is not safe for
+// shift leaves. A Fit holds about 8·In² bytes; it is not safe for
 // concurrent use, but is independent of the Evaluator that made it.
 type Fit struct {
 	in, tokens, workers int
@@ -22,7 +23,8 @@ type Fit struct {
 	shiftBuf            []float32 // shift's memory, kept by reset
 	sum                 []float64 // Σ_t (x_t − μ₀)
 	xx                  []float64 // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In, upper triangle
-	block               []float32 // one block's Gram matrix
+	diag                []float32 // one block's Gram diagonal (fuse's)
+	sink                stripSink // adds a strip of a block's Gram matrix to xx
 	blockSum            []float64 // one block's column sums
 	rows                []float32 // one block's shifted rows
 	shifting            []float32 // the block shiftJob centres into rows
@@ -37,16 +39,18 @@ func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount(),
 // newFit returns an empty fit set, shifting its rows if centre; without,
 // xx is Σ xᵀx itself.
 func newFit(kern *kernel, in, workers int, centre bool) *Fit {
-	return &Fit{
+	f := &Fit{
 		in:       in,
 		workers:  workers,
 		centre:   centre,
 		sum:      make([]float64, in),
 		xx:       make([]float64, in*in),
-		block:    make([]float32, in*in),
+		diag:     make([]float32, in),
 		blockSum: make([]float64, in),
 		builder:  newGramBuilder(kern, in),
 	}
+	f.sink = func(i0, m, c0 int, strip []float32, ld int) { addStrip(kern, f.xx, in, i0, m, c0, strip, ld) }
+	return f
 }
 
 // Observe adds one batch, a row-major [..., In] tensor, to the fit set. On
@@ -56,17 +60,7 @@ func (f *Fit) Observe(batch []float32) error {
 		return err
 	}
 	f.observe(batch, func(block []float32) {
-		clear(f.block)
-		f.builder.add(f.block, block, f.workers)
-		clear(f.blockSum)
-		for r := range len(block) / f.in {
-			for i, v := range block[r*f.in : (r+1)*f.in] {
-				f.blockSum[i] += float64(v)
-			}
-		}
-		for i := range f.in {
-			f.builder.kern.widenAdd(f.xx[i*f.in+i:(i+1)*f.in], f.block[i*f.in+i:(i+1)*f.in])
-		}
+		f.builder.fuse(f.blockSum, f.diag, block, f.workers, nil, f.sink)
 	})
 	return nil
 }
