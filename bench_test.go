@@ -159,6 +159,33 @@ func BenchmarkSweepModes(b *testing.B) {
 	})
 }
 
+// BenchmarkFitObserve times a fit set formed from the seed example's
+// batches through the public API (NewFit, then Observe for each batch), as
+// for a --fit set or the obs estimator: Σxᵀx in float64 from the Gram
+// kernel's blocks. Its floor is forming G of every block, tokens·in² flops
+// (floor-fraction); an op allocates the Fit (8·In² bytes).
+func BenchmarkFitObserve(b *testing.B) {
+	ex := seed.Seed()
+	layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	chanprune.ForEachKernelB(b, "seed", func(b *testing.B, kern chanprune.KernelInfo) {
+		e, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(int64(4 * len(ex.Batches) * ex.Tokens * ex.In))
+		for b.Loop() {
+			fit := e.NewFit()
+			for _, x := range ex.Batches {
+				if err := fit.Observe(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportMethodFraction(b, kern.Name, ex, chanprune.Gram, 1)
+	})
+}
+
 // loopSweep times e.SweepTo after a warm-up call and reports evals/s.
 func loopSweep(b *testing.B, e *chanprune.Evaluator, batches [][]float32, sets []chanprune.ScoreSet, ratios []float64) {
 	var points []chanprune.Point
