@@ -38,6 +38,7 @@ type repairScratch struct {
 	// bias terms of the shifted rows.
 	fitting *Fit
 	fitSink stripSink
+	side    fitSide // fitWithNorms's batches side by side
 	uShift  []float64
 	bbShift float64
 	// shiftedBias's: b̃, the shift it is formed for, and its job

@@ -36,15 +36,36 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 	// first are; from there on each one is (a finite row whose shift
 	// overflows float32 leaves the sums infinite and is no error).
 	scan := false
-	for b, x := range batches {
-		var n outputNorm
-		fit.observe(x, func(block []float32) { n.add(e.blockNorm(block, fit.blockSum, rs.fitSink)) })
+	checked := func(b int, n outputNorm) error {
 		if scan = scan || slices.ContainsFunc(fit.sum, notFinite); scan {
-			if err := fit.check(x); err != nil {
-				return nil, &BatchError{b, err}
+			if err := fit.check(batches[b]); err != nil {
+				return &BatchError{b, err}
 			}
 		}
 		rs.norms = append(rs.norms, n)
+		return nil
+	}
+	workers := e.workerCount()
+	side := fitSideCount(batches, e.in, workers)
+	for g0 := 0; g0 < side; g0 += workers {
+		fs := e.sideState(fit, workers)
+		fs.formGroup(batches[g0:g0+workers], workers)
+		for i, x := range batches[g0 : g0+workers] {
+			for c, v := range fs.colSums[i] {
+				fit.sum[c] += v
+			}
+			fit.tokens += len(x) / e.in
+			if err := checked(g0+i, fs.norms[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for b := side; b < len(batches); b++ {
+		var n outputNorm
+		fit.observe(batches[b], func(block []float32) { n.add(e.blockNorm(block, fit.blockSum, rs.fitSink)) })
+		if err := checked(b, n); err != nil {
+			return nil, err
+		}
 	}
 	return rs.norms, nil
 }
@@ -79,12 +100,17 @@ func (e *Evaluator) shiftedNorms(batches [][]float32, mean []float64) []outputNo
 // sink (which contracts them: contractStrip), colSum set to its column
 // sums.
 func (e *Evaluator) blockNorm(block []float32, colSum []float64, sink stripSink) outputNorm {
-	rs, gb := e.repairState(), e.gram
+	return e.blockNormOn(e.gram.gramScratch, block, colSum, e.workerCount(), sink)
+}
+
+// blockNormOn is blockNorm on the scratch gb and the given workers.
+func (e *Evaluator) blockNormOn(gb *gramScratch, block []float32, colSum []float64, workers int, sink stripSink) outputNorm {
+	rs := e.repairState()
 	tokens := len(block) / e.in
 	gb.rounds = gramRounds(tokens)
 	clear(gb.part)
 	clear(gb.mask)
-	gb.builder.fuse(colSum, gb.diag, block, e.workerCount(), nil, sink)
+	gb.builder.fuse(colSum, gb.diag, block, workers, nil, sink)
 	var us float64
 	for c, u := range rs.uShift {
 		us += u * colSum[c]
