@@ -105,9 +105,15 @@ func (f *Fit) observe(batch []float32, gram func(block []float32)) {
 			block, f.shifting = f.rows, nil
 		}
 		gram(block)
-		for i, v := range f.blockSum {
-			f.sum[i] += v
-		}
+		f.count(f.blockSum, len(block)/in)
+	}
+}
+
+// count adds a block of rows, whose column sums are colSum, to the
+// tokens and Σx.
+func (f *Fit) count(colSum []float64, rows int) {
+	for i, v := range colSum {
+		f.sum[i] += v
 	}
 	f.tokens += rows
 }

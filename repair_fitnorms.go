@@ -51,10 +51,7 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 		fs := e.sideState(fit, workers)
 		fs.formGroup(batches[g0:g0+workers], workers)
 		for i, x := range batches[g0 : g0+workers] {
-			for c, v := range fs.colSums[i] {
-				fit.sum[c] += v
-			}
-			fit.tokens += len(x) / e.in
+			fit.count(fs.colSums[i], len(x)/e.in)
 			if err := checked(g0+i, fs.norms[i]); err != nil {
 				return nil, err
 			}
@@ -188,14 +185,17 @@ func dotWiden(w, x []float32) float64 {
 // addStrip adds the entries of a strip of G (stripSink) on and right of
 // the diagonal to acc, in×in row-major.
 func addStrip(kern *kernel, acc []float64, in, i0, m, c0 int, strip []float32, ld int) {
+	upperRows(in, i0, m, c0, strip, ld, func(i, start int, src []float32) { kern.widenAdd(acc[i*in+start:], src) })
+}
+
+// upperRows calls row for each row i of a strip of G (stripSink) with
+// entries on or right of the diagonal: src holds them, from column start.
+func upperRows(in, i0, m, c0 int, strip []float32, ld int, row func(i, start int, src []float32)) {
 	end := min(in, c0+ld)
 	for r := range m {
 		i := i0 + r
-		start := max(c0, i)
-		if start >= end {
-			continue
+		if start := max(c0, i); start < end {
+			row(i, start, strip[r*ld+start-c0:r*ld+end-c0])
 		}
-		src := strip[r*ld+start-c0 : r*ld+end-c0]
-		kern.widenAdd(acc[i*in+start:], src)
 	}
 }

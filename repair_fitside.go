@@ -72,13 +72,7 @@ func (e *Evaluator) sideState(fit *Fit, workers int) *fitSide {
 // copyStrip copies the entries of a strip of G (stripSink) on and right of
 // the diagonal to g, in×in row-major.
 func copyStrip(g []float32, in, i0, m, c0 int, strip []float32, ld int) {
-	end := min(in, c0+ld)
-	for r := range m {
-		i := i0 + r
-		if start := max(c0, i); start < end {
-			copy(g[i*in+start:i*in+end], strip[r*ld+start-c0:])
-		}
-	}
+	upperRows(in, i0, m, c0, strip, ld, func(i, start int, src []float32) { copy(g[i*in+start:], src) })
 }
 
 // formGroup forms the Gram blocks and norms of group, one batch per
