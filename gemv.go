@@ -6,7 +6,9 @@ package chanprune
 // 512-bit FMA a cycle). It streams each packed weight panel once (in the
 // layer's format, widened in registers), with no packing per call beyond
 // gathering the tokens' kept channels (T·depth floats, nothing beside the
-// weight), and shares the output panels out among the workers.
+// weight), and shares the output panels out among the workers, each
+// worker taking the same run of them on every call first (job.doOwned),
+// so that its part of the weight stays in the caches near its core.
 
 // gemvMaxT is the most tokens the small-T path takes; larger calls run the
 // blocked gemm (product.go).
@@ -14,11 +16,12 @@ const gemvMaxT = 8
 
 // gemvPieceBytes is about the least weight one piece of the small-T path
 // reads (a piece is whole panels, so at least one). Pieces are claimed one
-// by one with an atomic add, so small ones cost little, and they let a
-// worker that starts late share the rest evenly: a parked pool worker took
-// about 90 µs to start on the 2-vCPU VM of the benchmarks, a third of a
-// 1024x4096 T1 call, and with the earlier pieces of a quarter of a
-// worker's share the caller, its last piece claimed, ran on alone.
+// by one with a compare-and-swap, so small ones cost little, and they let
+// the others take over the run of a worker that starts late: a parked
+// pool worker took about 90 µs to start on the 2-vCPU VM of the
+// benchmarks, a third of a 1024x4096 T1 call, and with the earlier pieces
+// of a quarter of a worker's share the caller, its last piece claimed,
+// ran on alone.
 const gemvPieceBytes = 64 << 10
 
 // small reports whether a call of tokens rows takes the small-T path.
@@ -44,7 +47,7 @@ func (call *productCall) gemv(workers int) {
 			g.done = false
 		}
 	}
-	call.job.do(n, slots, (*productCall).gemvPiece, call)
+	call.job.doOwned(n, slots, (*productCall).gemvPiece, call)
 }
 
 // gatheredRows is one slot's copy of a call's rows gathered to the kept

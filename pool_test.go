@@ -3,6 +3,7 @@ package chanprune
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,23 +41,80 @@ func finishes(t *testing.T, what string, f func()) {
 	}
 }
 
+// handOuts are the two ways a job shares its items out: do, from one
+// counter, and doOwned, from a run per slot with stealing.
+var handOuts = []struct {
+	name string
+	do   func(j *job[counter], n, slots int, fn func(*counter, int, int), c *counter)
+}{
+	{"do", (*job[counter]).do},
+	{"doOwned", (*job[counter]).doOwned},
+}
+
 func TestJobRunsEachItemOnce(t *testing.T) {
-	for _, slots := range []int{1, 2, 3, 8} {
-		for _, n := range []int{0, 1, 2, 7, 100} {
-			c := &counter{hits: make([]atomic.Int32, n), inSlot: make([]atomic.Int32, slots)}
-			var j job[counter]
-			j.do(n, slots, (*counter).item, c)
-			for i := range c.hits {
-				if h := c.hits[i].Load(); h != 1 {
-					t.Fatalf("slots %d, n %d: item %d ran %d times, want 1", slots, n, i, h)
+	for _, h := range handOuts {
+		for _, slots := range []int{1, 2, 3, 8} {
+			for _, n := range []int{0, 1, 2, 7, 100} {
+				c := &counter{hits: make([]atomic.Int32, n), inSlot: make([]atomic.Int32, slots)}
+				var j job[counter]
+				for call := range 3 { // the same job again: runs set afresh
+					clear(c.hits)
+					h.do(&j, n, slots, (*counter).item, c)
+					for i := range c.hits {
+						if got := c.hits[i].Load(); got != 1 {
+							t.Fatalf("%s call %d, slots %d, n %d: item %d ran %d times, want 1", h.name, call, slots, n, i, got)
+						}
+					}
+					if c.clash.Load() {
+						t.Fatalf("%s, slots %d, n %d: a slot ran on two goroutines at once", h.name, slots, n)
+					}
+					if j.ctx != nil {
+						t.Fatalf("%s, slots %d, n %d: the job keeps its context after do", h.name, slots, n)
+					}
 				}
 			}
-			if c.clash.Load() {
-				t.Fatalf("slots %d, n %d: a slot ran on two goroutines at once", slots, n)
+		}
+	}
+}
+
+// TestOwnedRunTake takes a run's items from both ends at once: each item
+// once, the owner's in order from the front.
+func TestOwnedRunTake(t *testing.T) {
+	const lo, hi = 5, 20005
+	var r ownedRun
+	r.bounds.Store(hi<<32 | lo)
+	hits := make([]atomic.Int32, hi)
+	var wg sync.WaitGroup
+	for thief := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := hi
+			for i, ok := r.take(false); ok; i, ok = r.take(false) {
+				if i >= last {
+					t.Errorf("thief %d took %d after %d: not from the back", thief, i, last)
+				}
+				last = i
+				hits[i].Add(1)
 			}
-			if j.ctx != nil {
-				t.Fatalf("slots %d, n %d: the job keeps its context after do", slots, n)
-			}
+		}()
+	}
+	last := lo - 1
+	for i, ok := r.take(true); ok; i, ok = r.take(true) {
+		if i <= last {
+			t.Fatalf("the owner took %d after %d: not from the front", i, last)
+		}
+		last = i
+		hits[i].Add(1)
+	}
+	wg.Wait()
+	for i := range hits {
+		want := int32(0)
+		if i >= lo {
+			want = 1
+		}
+		if got := hits[i].Load(); got != want {
+			t.Fatalf("item %d taken %d times, want %d", i, got, want)
 		}
 	}
 }
@@ -89,12 +147,14 @@ func TestJobDoesNotWaitForBusyWorkers(t *testing.T) {
 	for deadline := time.Now().Add(time.Second); int(b.started.Load()) < workers+1 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	c := &counter{hits: make([]atomic.Int32, 50), inSlot: make([]atomic.Int32, workers+1)}
-	var j job[counter]
-	finishes(t, "a job while the workers are busy", func() { j.do(50, workers+1, (*counter).item, c) })
-	for i := range c.hits {
-		if h := c.hits[i].Load(); h != 1 {
-			t.Fatalf("item %d ran %d times, want 1", i, h)
+	for _, h := range handOuts {
+		c := &counter{hits: make([]atomic.Int32, 50), inSlot: make([]atomic.Int32, workers+1)}
+		var j job[counter]
+		finishes(t, h.name+" while the workers are busy", func() { h.do(&j, 50, workers+1, (*counter).item, c) })
+		for i := range c.hits {
+			if got := c.hits[i].Load(); got != 1 {
+				t.Fatalf("%s: item %d ran %d times, want 1", h.name, i, got)
+			}
 		}
 	}
 }
@@ -150,11 +210,13 @@ func TestJobAlreadyRunning(t *testing.T) {
 }
 
 func TestJobAllocatesNothing(t *testing.T) {
-	c := &counter{hits: make([]atomic.Int32, 64), inSlot: make([]atomic.Int32, 4)}
-	var j job[counter]
-	j.do(64, 4, (*counter).item, c) // start the workers
-	if allocs := testing.AllocsPerRun(allocRuns, func() { j.do(64, 4, (*counter).item, c) }); allocs != 0 {
-		t.Fatalf("job.do allocated %v times a call, want 0", allocs)
+	for _, h := range handOuts {
+		c := &counter{hits: make([]atomic.Int32, 64), inSlot: make([]atomic.Int32, 4)}
+		var j job[counter]
+		h.do(&j, 64, 4, (*counter).item, c) // start the workers
+		if allocs := testing.AllocsPerRun(allocRuns, func() { h.do(&j, 64, 4, (*counter).item, c) }); allocs != 0 {
+			t.Fatalf("job.%s allocated %v times a call, want 0", h.name, allocs)
+		}
 	}
 }
 
