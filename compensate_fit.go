@@ -10,11 +10,11 @@ import (
 // set larger than memory streams through it. Σ xᵀx is formed by the float32
 // Gram kernel over blocks of at most gramRows rows, each block rounded once
 // into the float64 sum strip by strip as the workers form it (fuse), so
-// that no block's matrix is stored. The rows are first shifted by the first batch's
-// column means (x − μ₀, rounded to float32 relative to the difference), so
-// that channels whose mean dwarfs their spread keep the digits of their
-// scatter: S = Σ(x−μ₀)ᵀ(x−μ₀) − T·(m−μ₀)ᵀ(m−μ₀) cancels only what the
-// shift leaves. A Fit holds about 8·In² bytes; it is not safe for
+// that no block's matrix is stored. The rows are first shifted by the
+// first batch's column means (x − μ₀, rounded to float32 relative to the
+// difference), so that channels whose mean dwarfs their spread keep the
+// digits of their scatter: S = Σ(x−μ₀)ᵀ(x−μ₀) − T·(m−μ₀)ᵀ(m−μ₀) cancels
+// only what the shift leaves. A Fit holds about 8·In² bytes; it is not safe for
 // concurrent use, but is independent of the Evaluator that made it.
 type Fit struct {
 	in, tokens, workers int

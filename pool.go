@@ -34,17 +34,19 @@ const workerSpin = 20 * time.Microsecond
 
 // A job runs fn(ctx, slot, i) for every i in [0, n); each slot takes the
 // next i as it finishes the last (from its own run first under doOwned),
-// and a slot indexes per-worker scratch. A
-// job is reused from call to call. fn is a method expression such as
-// (*Evaluator).evalBatch, named at the call to do: a static func that,
-// unlike a method value, allocates nothing.
+// and a slot indexes per-worker scratch. A job is reused from call to
+// call. fn is a method expression such as (*Evaluator).evalBatch, named at
+// the call to do: a static func that, unlike a method value, allocates
+// nothing.
 type job[T any] struct {
-	fn      func(ctx *T, slot, i int)
-	ctx     *T
-	n       int
-	next    atomic.Int64
+	fn   func(ctx *T, slot, i int)
+	ctx  *T
+	n    int
+	next atomic.Int64
+	// wg and left both count the offered slots not yet done or withdrawn
+	// (open and settle): the caller polls left, then blocks on wg.
 	wg      sync.WaitGroup
-	left    atomic.Int64 // the offered slots not yet done or withdrawn
+	left    atomic.Int64
 	running atomic.Bool
 	call    uint64 // the number of this call of do
 	// per slot: 2·call while the call's offer of the slot is open, 2·call+1
@@ -157,14 +159,12 @@ func (j *job[T]) run(n, slots int, owned bool, fn func(ctx *T, slot, i int), ctx
 		startWorkers(slots - 1)
 		for ; offered < min(slots, len(j.offers)); offered++ {
 			j.offers[offered].Store(2 * j.call)
-			j.wg.Add(1)
-			j.left.Add(1)
+			j.open()
 			select {
 			case pool.work <- slotOffer{j, offered, j.call}:
 				continue
 			default:
-				j.left.Add(-1)
-				j.wg.Done()
+				j.settle()
 			}
 			break
 		}
@@ -172,8 +172,7 @@ func (j *job[T]) run(n, slots int, owned bool, fn func(ctx *T, slot, i int), ctx
 	j.runSlot(0)
 	for s := 1; s < offered; s++ {
 		if j.offers[s].CompareAndSwap(2*j.call, 2*j.call+1) {
-			j.left.Add(-1)
-			j.wg.Done() // withdrawn: no worker took it
+			j.settle() // withdrawn: no worker took it
 		}
 	}
 	for start := time.Now(); j.left.Load() > 0 && time.Since(start) < workerSpin; {
@@ -202,9 +201,19 @@ func (j *job[T]) runSlot(slot int) {
 func (j *job[T]) take(slot int, call uint64) {
 	if j.offers[slot].CompareAndSwap(2*call, 2*call+1) {
 		j.runSlot(slot)
-		j.left.Add(-1)
-		j.wg.Done()
+		j.settle()
 	}
+}
+
+// open counts an offered slot; settle, once it is done or withdrawn.
+func (j *job[T]) open() {
+	j.wg.Add(1)
+	j.left.Add(1)
+}
+
+func (j *job[T]) settle() {
+	j.left.Add(-1)
+	j.wg.Done()
 }
 
 // startWorkers makes sure at least n pool goroutines run, and returns once

@@ -47,8 +47,11 @@ func (e *Evaluator) fitWithNorms(fit *Fit, batches [][]float32) ([]outputNorm, e
 	}
 	workers := e.workerCount()
 	side := fitSideCount(batches, e.in, workers)
+	var fs *fitSide
+	if side > 0 {
+		fs = e.sideState(fit, workers)
+	}
 	for g0 := 0; g0 < side; g0 += workers {
-		fs := e.sideState(fit, workers)
 		fs.formGroup(batches[g0:g0+workers], workers)
 		for i, x := range batches[g0 : g0+workers] {
 			fit.count(fs.colSums[i], len(x)/e.in)
