@@ -204,24 +204,32 @@ func packRow(panels []float32, x []float32, rows, t, width int) {
 }
 
 // columnSums sets the entries of colSum and diag of mr-channel panel i,
-// summed over every block in one pass over its panels.
+// summed over every block in one pass over its panels. Each channel's
+// terms are added in token order; two channels go together (mr is even,
+// and a panel's columns past in are zero), so that four chains of float64
+// adds overlap where one channel's two would wait on the add latency.
 func (gb *gramBuilder) columnSums(_, i int) {
 	mr, in := gb.kern.mr, gb.in
 	i0 := i * mr
 	m := min(mr, in-i0)
-	var sum, sq [maxTile]float64
-	for b := range panels(len(gb.call.x)/in, gramRows) {
-		a := gb.panel(gb.a, mr, b, i)
-		for t := range len(a) / mr {
-			for c, v := range a[t*mr : t*mr+m] {
-				sum[c] += float64(v)
-				sq[c] += float64(v) * float64(v)
+	blocks := panels(len(gb.call.x)/in, gramRows)
+	for c := 0; c < m; c += 2 {
+		var s0, s1, q0, q1 float64
+		for b := range blocks {
+			a := gb.panel(gb.a, mr, b, i)
+			for t := c; t < len(a); t += mr {
+				v := a[t : t+2]
+				v0, v1 := float64(v[0]), float64(v[1])
+				s0 += v0
+				q0 += v0 * v0
+				s1 += v1
+				q1 += v1 * v1
 			}
 		}
-	}
-	for c := range m {
-		gb.call.colSum[i0+c] = sum[c]
-		gb.call.diag[i0+c] = float32(sq[c])
+		gb.call.colSum[i0+c], gb.call.diag[i0+c] = s0, float32(q0)
+		if c+1 < m {
+			gb.call.colSum[i0+c+1], gb.call.diag[i0+c+1] = s1, float32(q1)
+		}
 	}
 }
 

@@ -46,9 +46,10 @@ type sweepGram struct {
 	// per band, its column sums in cols: Σ v_ij, Σ w_ij, then each score
 	// set's shares of ‖d‖², over the band's rows i < j
 	bandCols [][][]float64
-	colSets  int       // the score sets that bandCols is laid out for
-	setBelow []int32   // per band, then score set: a row's rank (sweepStrip; a band has one worker)
-	setSums  []float64 // per band, then score set: a row segment's share of ‖d‖² (sweepStrip)
+	colSets  int // the score sets that bandCols is laid out for
+	// per channel, then score set: the row's share of ‖d‖² of its entries
+	// ranked before it (sweepStrip), which addBands moves to lower
+	rowLower []float64
 	keep     bool      // store G's upper triangle in g (recheck)
 	g        []float32 // G's upper triangle, in×in row-major, if keep
 	sink     stripSink // sweepStrip
@@ -120,9 +121,8 @@ func (sg *sweepGram) ready() {
 			sg.bandCols = append(sg.bandCols, cols)
 		}
 	}
-	n := (len(sg.bands) - 1) * sets
-	sg.setBelow = slices.Grow(sg.setBelow[:0], n)[:n]
-	sg.setSums = slices.Grow(sg.setSums[:0], n)[:n]
+	n := in * sets
+	sg.rowLower = slices.Grow(sg.rowLower[:0], n)[:n]
 	sg.cur = slices.Grow(sg.cur[:0], len(s.points))[:len(s.points)]
 	sg.bad = slices.Grow(sg.bad[:0], len(s.points))[:len(s.points)]
 }
@@ -173,9 +173,7 @@ func (s *Stream) redoUncertified() {
 func (sg *sweepGram) observe(x []float32, workers int) {
 	e := sg.e
 	clear(sg.part)
-	for _, l := range sg.lower[:len(sg.s.names)] {
-		clear(l)
-	}
+	clear(sg.rowLower)
 	sg.us, sg.tb = sg.form(x, workers, sg.bands, sg.sink) // sg.cols are zero: addBands
 
 	sg.addBands()
@@ -208,7 +206,6 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	sets := len(s.names)
 	stride := setStride(in)
 	setCols := sg.cols[(b*(2+sets)+2)*stride:] // cols[2:] as one slice
-	below, lower := sg.setBelow[b*sets:(b+1)*sets], sg.setSums[b*sets:(b+1)*sets]
 	for r := range m {
 		i := i0 + r
 		start := max(c0, i)
@@ -233,15 +230,10 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 		}
 		// Every set splits every row, also one ranked at or past the most
 		// channels a ratio prunes: its sum is never read, nor are the
-		// column adds, which go to channels ranked later still.
-		for set, rank := range s.ranks[:sets] {
-			below[set], lower[set] = rank[i], 0
-		}
+		// column adds, which go to channels ranked later still. The row's
+		// ranks are its belows.
 		e.kern.sweepSplit(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, cols[0][start:end], cols[1][start:end], p,
-			s.rankBuf[start:], below, setCols[start:], stride, lower)
-		for set, v := range lower {
-			sg.lower[set][i] += v
-		}
+			s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets], setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets])
 	}
 }
 
@@ -250,8 +242,12 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 // bands' sums for the next batch.
 func (sg *sweepGram) addBands() {
 	in, mr := sg.e.in, sg.e.kern.mr
+	sets := len(sg.s.names)
 	for j, p := range sg.part {
 		sg.c[j], sg.w[j] = p[0], p[2]
+		for set, v := range sg.rowLower[j*sets : (j+1)*sets] {
+			sg.lower[set][j] = v
+		}
 	}
 	for b := range len(sg.bands) - 1 {
 		j0 := min(in, sg.bands[b]*mr+1) // the band's columns right of its first row

@@ -32,15 +32,18 @@ type Stream struct {
 	orders  [][]int32 // per score set: channels by ascending score
 	ranks   [][]int32 // per score set: each channel's place in its order
 	rankBuf []int32   // ranks' backing array, set i at [i·setStride(in):], for lowerSplitSets
-	points  []Point   // score set-major: points[set·len(ratios)+r]
-	cur     []sums    // per point: the sums of the batch in progress
-	byK     []int     // ratio indexes by ascending k
-	method  Method    // chosen for a sweep; Auto: planned per batch (planStream)
-	spent   float64   // what the direct path has cost, for planStream
-	batches int
-	gram    *sweepGram   // a batch's Gram state, made at first use
-	side    []*sweepGram // the other workers' of a sweep's batches side by side
-	sideOut sideResults  // those batches' sums, until they are recorded in order
+	// channel-major: rowRanks[c·sets+i] = ranks[i][c], a row's belows for
+	// sweepSplit (sweepStrip)
+	rowRanks []int32
+	points   []Point // score set-major: points[set·len(ratios)+r]
+	cur      []sums  // per point: the sums of the batch in progress
+	byK      []int   // ratio indexes by ascending k
+	method   Method  // chosen for a sweep; Auto: planned per batch (planStream)
+	spent    float64 // what the direct path has cost, for planStream
+	batches  int
+	gram     *sweepGram   // a batch's Gram state, made at first use
+	side     []*sweepGram // the other workers' of a sweep's batches side by side
+	sideOut  sideResults  // those batches' sums, until they are recorded in order
 	// per point: the Gram sums of the batch in progress are not certified
 	// (gram_certify.go)
 	uncertified []bool
@@ -90,6 +93,12 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 			groups, k := s.e.groups.cut(r)
 			s.points = append(s.points, Point{Set: set.Name, Metrics: Metrics{Ratio: r, NumPruned: k,
 				NumPrunedGroups: groups, GroupSize: s.e.groups.size, Tie: s.e.groups.tie(groups), PerBatch: sparePerBatch(s.points)}})
+		}
+	}
+	s.rowRanks = slices.Grow(s.rowRanks[:0], len(sets)*s.e.in)[:len(sets)*s.e.in]
+	for i := range sets {
+		for c, p := range s.ranks[i] {
+			s.rowRanks[c*len(sets)+i] = p
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
