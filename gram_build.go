@@ -164,12 +164,20 @@ func (gb *gramBuilder) blockRows(b int) (r0, rows int) {
 	return r0, min(len(gb.call.x)/gb.in-r0, gramRows)
 }
 
-// panel returns panel p of block b of a packed layout (w or a) of width
-// channels a row: the block's rows of channels p·width … (p+1)·width-1.
-func (gb *gramBuilder) panel(packed []float32, width, b, p int) []float32 {
+// block returns block b of a packed layout (w or a) of width channels a
+// row, and its rows: its panel p, the rows of channels p·width …
+// (p+1)·width-1, is rows·width floats at p·rows·width.
+func (gb *gramBuilder) block(packed []float32, width, b int) (blk []float32, rows int) {
 	r0, rows := gb.blockRows(b)
-	base := r0 * panels(gb.in, width) * width
-	return packed[base+p*rows*width : base+(p+1)*rows*width]
+	n := panels(gb.in, width) * width
+	return packed[r0*n : (r0+rows)*n], rows
+}
+
+// panel returns panel p of block b of a packed layout of width channels a
+// row (block).
+func (gb *gramBuilder) panel(packed []float32, width, b, p int) []float32 {
+	blk, rows := gb.block(packed, width, b)
+	return blk[p*rows*width : (p+1)*rows*width]
 }
 
 // packSpan is the rows a pack job item takes: its writes to a panel are
@@ -269,10 +277,12 @@ func (gb *gramBuilder) stripRow(slot, i int) {
 	for c0 := i0 / nr * nr; c0 < in; c0 += ld {
 		end := min(in, c0+ld)
 		for b := range blocks {
-			_, rows := gb.blockRows(b)
+			// The panels' offsets step along, with no division a tile.
 			a := gb.panel(gb.a, mr, b, i)
-			for j0 := c0; j0 < end; j0 += nr {
-				gb.kern.gemm(a, gb.panel(gb.w, nr, b, j0/nr), rows, gb.zeros, strip[j0-c0:], ld, m, min(nr, in-j0))
+			w, rows := gb.block(gb.w, nr, b)
+			size := rows * nr
+			for j0, p := c0, c0/nr*size; j0 < end; j0, p = j0+nr, p+size {
+				gb.kern.gemm(a, w[p:p+size], rows, gb.zeros, strip[j0-c0:], ld, m, min(nr, in-j0))
 			}
 			if blocks > 1 {
 				widenStrip(gb.wide[slot][:m*ld], strip, b == 0, m, ld, end-c0)
