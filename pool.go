@@ -133,6 +133,7 @@ func (j *job[T]) doOwned(n, slots int, fn func(ctx *T, slot, i int), ctx *T) {
 	j.run(n, slots, uint64(n) <= math.MaxUint32, fn, ctx)
 }
 
+// run is do, and doOwned where owned.
 func (j *job[T]) run(n, slots int, owned bool, fn func(ctx *T, slot, i int), ctx *T) {
 	if !j.running.CompareAndSwap(false, true) {
 		panic("job.do: the job is already running")

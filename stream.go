@@ -81,6 +81,7 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 			s.ranks = append(s.ranks, s.rankBuf[i*stride:i*stride+in:i*stride+in])
 		}
 	}
+	s.rowRanks = slices.Grow(s.rowRanks[:0], len(sets)*s.e.in)[:len(sets)*s.e.in]
 	s.points = dst[:0]
 	for i, set := range sets {
 		s.names = append(s.names, set.Name)
@@ -88,17 +89,12 @@ func (s *Stream) reset(sets []ScoreSet, ratios []float64, dst []Point) error {
 		s.e.groups.orderChannels(s.orders[i])
 		for p, c := range s.orders[i] {
 			s.ranks[i][c] = int32(p)
+			s.rowRanks[int(c)*len(sets)+i] = int32(p)
 		}
 		for _, r := range ratios {
 			groups, k := s.e.groups.cut(r)
 			s.points = append(s.points, Point{Set: set.Name, Metrics: Metrics{Ratio: r, NumPruned: k,
 				NumPrunedGroups: groups, GroupSize: s.e.groups.size, Tie: s.e.groups.tie(groups), PerBatch: sparePerBatch(s.points)}})
-		}
-	}
-	s.rowRanks = slices.Grow(s.rowRanks[:0], len(sets)*s.e.in)[:len(sets)*s.e.in]
-	for i := range sets {
-		for c, p := range s.ranks[i] {
-			s.rowRanks[c*len(sets)+i] = p
 		}
 	}
 	s.cur = slices.Grow(s.cur[:0], len(s.points))[:len(s.points)]
