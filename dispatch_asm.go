@@ -18,7 +18,7 @@ type kernelSpec struct {
 // feature it requires. A row without a lowerSplitSets kernel (NEON's) gets
 // one made of its lowerSplit (kernel.lowerSplitEach), one without
 // sweepSplit one made of its contractSplitRow and lowerSplitSets
-// (kernel.sweepSplitEach).
+// (kernel.sweepSplitEach), one without packGram packGramGeneric.
 func archKernels() []KernelInfo {
 	infos := make([]KernelInfo, len(kernelTable))
 	for i, s := range kernelTable {
@@ -27,6 +27,9 @@ func archKernels() []KernelInfo {
 		}
 		if s.kernel.sweepSplit == nil {
 			s.kernel.sweepSplit = s.kernel.sweepSplitEach
+		}
+		if s.kernel.packGram == nil {
+			s.kernel.packGram = s.kernel.packGramGeneric
 		}
 		infos[i] = KernelInfo{Name: s.kernel.name, Supported: supports(s.requires), kernel: s.kernel}
 	}

@@ -187,7 +187,7 @@ const packSpan = 16
 // packRows packs rows [s·packSpan, …) of the current block into both panel
 // layouts: row t of the block's nr-channel panel j holds
 // x[t, j·nr : (j+1)·nr], of its mr-channel panel x[t, i·mr : (i+1)·mr],
-// zero padded past in.
+// zero padded past in. The kernel packs the whole panels (packGram).
 func (gb *gramBuilder) packRows(_, s int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
 	r0, rows := gb.blockRows(gb.call.block)
@@ -195,20 +195,22 @@ func (gb *gramBuilder) packRows(_, s int) {
 	a := gb.a[r0*panels(in, mr)*mr:]
 	for t := s * packSpan; t < min(rows, (s+1)*packSpan); t++ {
 		x := gb.call.x[(r0+t)*in : (r0+t+1)*in]
-		packRow(w, x, rows, t, nr)
-		packRow(a, x, rows, t, mr)
+		gb.kern.packGram(a[t*mr:], w[t*nr:], x, rows)
+		packLast(w, x, rows, t, nr)
+		packLast(a, x, rows, t, mr)
 	}
 }
 
-// packRow writes row x (one token, in channels) as row t of every
-// width-channel panel of panels holding rows rows each.
-func packRow(panels []float32, x []float32, rows, t, width int) {
-	c0 := 0
-	for p := 0; c0 < len(x); p, c0 = p+1, c0+width {
-		out := panels[(p*rows+t)*width : (p*rows+t+1)*width]
-		n := copy(out, x[c0:])
-		clear(out[n:])
+// packLast writes the last width-channel panel's row t of row x, if x
+// leaves that panel partial (packGramFunc leaves it to its caller): the
+// channels x has, then zeros.
+func packLast(panels []float32, x []float32, rows, t, width int) {
+	p := len(x) / width
+	if len(x) == p*width {
+		return
 	}
+	out := panels[(p*rows+t)*width : (p*rows+t+1)*width]
+	clear(out[copy(out, x[p*width:]):])
 }
 
 // columnSums sets the entries of colSum and diag of mr-channel panel i,

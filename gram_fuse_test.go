@@ -19,8 +19,13 @@ func gramReference(kern *kernel, x []float32, in int) []float32 {
 		n := min(rows-r0, gramRows)
 		a, w := make([]float32, n*panels(in, mr)*mr), make([]float32, n*panels(in, nr)*nr)
 		for t := range n {
-			packRow(a, x[(r0+t)*in:(r0+t+1)*in], n, t, mr)
-			packRow(w, x[(r0+t)*in:(r0+t+1)*in], n, t, nr)
+			row := x[(r0+t)*in : (r0+t+1)*in]
+			for c0 := 0; c0 < in; c0 += mr {
+				copy(a[(c0*n + t*mr):][:mr], row[c0:])
+			}
+			for c0 := 0; c0 < in; c0 += nr {
+				copy(w[(c0*n + t*nr):][:nr], row[c0:])
+			}
 		}
 		for i0 := 0; i0 < in; i0 += mr {
 			for j0 := i0 / nr * nr; j0 < in; j0 += nr {

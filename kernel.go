@@ -59,6 +59,10 @@ type kernel struct {
 	// widenAdd adds a strip of a fit set's Gram blocks into its float64
 	// Σ xᵀx (widenAddFunc).
 	widenAdd widenAddFunc
+	// packGram lays a row of a Gram block out in its mr- and nr-channel
+	// panels (packGramFunc); a table that leaves it nil gets
+	// packGramGeneric (dispatch_asm.go).
+	packGram packGramFunc
 
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
@@ -297,3 +301,13 @@ type axpy4Func func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)
 // long): dst[i] += float64(src[i]). Widening is exact and each add rounds
 // once, so every kernel agrees with widenAddGeneric bit for bit.
 type widenAddFunc func(dst []float64, src []float32)
+
+// packGramFunc lays row x (one token of len(x) channels) of a Gram block of
+// rows rows out in the block's two panel layouts (gramBuilder), whole
+// panels only: for p < len(x)/mr it copies x[p·mr:(p+1)·mr] to
+// a[p·rows·mr:], for p < len(x)/nr x[p·nr:(p+1)·nr] to w[p·rows·nr:], and
+// writes nothing else. The caller passes a and w from the row's place in
+// the first panel, and packs a last panel that len(x) leaves partial
+// itself (packLast). A copy, so every kernel agrees with packGramGeneric
+// bit for bit.
+type packGramFunc func(a, w, x []float32, rows int)

@@ -134,6 +134,13 @@ func axpy4AVX2(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []floa
 //go:noescape
 func widenAddAVX2(dst []float64, src []float32)
 
+// packGramAVX2 copies x[p·6:(p+1)·6] to a[p·rows·6:] for p < len(x)/6 and
+// x[p·16:(p+1)·16] to w[p·rows·16:] for p < len(x)/16, with AVX2+FMA. It implements
+// packGramFunc (kernel.go); refer to packGramGeneric in kernel_generic.go.
+//
+//go:noescape
+func packGramAVX2(a []float32, w []float32, x []float32, rows int)
+
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -403,6 +410,13 @@ func axpy4AVX512(x []float64, s *[4]float64, y0 []float64, y1 []float64, y2 []fl
 //
 //go:noescape
 func widenAddAVX512(dst []float64, src []float32)
+
+// packGramAVX512 copies x[p·14:(p+1)·14] to a[p·rows·14:] for p < len(x)/14 and
+// x[p·32:(p+1)·32] to w[p·rows·32:] for p < len(x)/32, with AVX-512. It implements
+// packGramFunc (kernel.go); refer to packGramGeneric in kernel_generic.go.
+//
+//go:noescape
+func packGramAVX512(a []float32, w []float32, x []float32, rows int)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

@@ -3435,6 +3435,54 @@ done:
 	VZEROUPPER
 	RET
 
+// func packGramAVX2(a []float32, w []float32, x []float32, rows int)
+// Requires: AVX
+TEXT ·packGramAVX2(SB), NOSPLIT, $0-80
+	MOVQ x_base+48(FP), AX
+	MOVQ x_len+56(FP), CX
+	MOVQ rows+72(FP), DX
+	MOVQ a_base+0(FP), BX
+
+	// The 6-channel panels.
+	IMUL3Q $0x00000018, DX, SI
+	MOVQ   AX, DI
+	MOVQ   CX, R8
+
+apanel:
+	CMPQ    R8, $0x00000006
+	JB      adone
+	VMOVUPS (DI), X0
+	VMOVUPS X0, (BX)
+	MOVQ    16(DI), R9
+	MOVQ    R9, 16(BX)
+	ADDQ    $0x00000018, DI
+	ADDQ    SI, BX
+	SUBQ    $0x00000006, R8
+	JMP     apanel
+
+adone:
+	MOVQ w_base+24(FP), BX
+
+	// The 16-channel panels.
+	IMUL3Q $0x00000040, DX, DX
+	MOVQ   CX, CX
+
+wpanel:
+	CMPQ    CX, $0x00000010
+	JB      wdone
+	VMOVUPS (AX), Y0
+	VMOVUPS Y0, (BX)
+	VMOVUPS 32(AX), Y0
+	VMOVUPS Y0, 32(BX)
+	ADDQ    $0x00000040, AX
+	ADDQ    DX, BX
+	SUBQ    $0x00000010, CX
+	JMP     wpanel
+
+wdone:
+	VZEROUPPER
+	RET
+
 // func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, FMA3
 TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
@@ -14764,6 +14812,54 @@ tail:
 	JMP       tail
 
 done:
+	VZEROUPPER
+	RET
+
+// func packGramAVX512(a []float32, w []float32, x []float32, rows int)
+// Requires: AVX, AVX512F
+TEXT ·packGramAVX512(SB), NOSPLIT, $0-80
+	MOVQ x_base+48(FP), AX
+	MOVQ x_len+56(FP), CX
+	MOVQ rows+72(FP), DX
+	MOVQ a_base+0(FP), BX
+
+	// The 14-channel panels.
+	IMUL3Q $0x00000038, DX, SI
+	MOVQ   AX, DI
+	MOVQ   CX, R8
+	MOVL   $0x00003fff, R9
+	KMOVW  R9, K1
+
+apanel:
+	CMPQ      R8, $0x0000000e
+	JB        adone
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS   Z0, K1, (BX)
+	ADDQ      $0x00000038, DI
+	ADDQ      SI, BX
+	SUBQ      $0x0000000e, R8
+	JMP       apanel
+
+adone:
+	MOVQ w_base+24(FP), BX
+
+	// The 32-channel panels.
+	IMUL3Q $0x00000080, DX, DX
+	MOVQ   CX, CX
+
+wpanel:
+	CMPQ    CX, $0x00000020
+	JB      wdone
+	VMOVUPS (AX), Z0
+	VMOVUPS Z0, (BX)
+	VMOVUPS 64(AX), Z0
+	VMOVUPS Z0, 64(BX)
+	ADDQ    $0x00000080, AX
+	ADDQ    DX, BX
+	SUBQ    $0x00000020, CX
+	JMP     wpanel
+
+wdone:
 	VZEROUPPER
 	RET
 

@@ -28,6 +28,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.sweepSplit = k.sweepSplitEach
 	k.contract = contractGeneric
 	k.dot4, k.axpy4, k.widenAdd = dot4Generic, axpy4Generic, widenAddGeneric
+	k.packGram = k.packGramGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
 	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
@@ -92,6 +93,20 @@ func gemvGeneric[W float32 | uint16](k *kernel, t int, x []float32, ldx int, w [
 		for j := range n {
 			c[i*ldc+j] = acc[i*nr+j] + bias[j]
 		}
+	}
+}
+
+// packGramGeneric is the reference packGramFunc for k's tile shape.
+func (k *kernel) packGramGeneric(a, w, x []float32, rows int) {
+	packPanels(a, x, rows, k.mr)
+	packPanels(w, x, rows, k.nr)
+}
+
+// packPanels copies x's whole panels of width channels to dst, one every
+// rows·width floats.
+func packPanels(dst, x []float32, rows, width int) {
+	for p := range len(x) / width {
+		copy(dst[p*rows*width:][:width], x[p*width:])
 	}
 }
 

@@ -30,7 +30,7 @@ func raceWrap(k *kernel) {
 	mr, nr := k.mr, k.nr
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
-	sweepSplit, dot4, axpy4, widenAdd := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd
+	sweepSplit, dot4, axpy4, widenAdd, packGram := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -97,6 +97,18 @@ func raceWrap(k *kernel) {
 		raceRead(src)
 		raceWrite(dst[:len(src)])
 		widenAdd(dst, src)
+	}
+	k.packGram = func(a, w, x []float32, rows int) {
+		raceRead(x)
+		for _, l := range [...]struct {
+			dst   []float32
+			width int
+		}{{a, mr}, {w, nr}} {
+			for p := range len(x) / l.width {
+				raceWrite(l.dst[p*rows*l.width:][:l.width])
+			}
+		}
+		packGram(a, w, x, rows)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

@@ -78,6 +78,10 @@
 //   - widenAdd (widenAddFunc, a Gram strip added into the float64 Σ xᵀx of
 //     a fit set) widens from memory (VCVTPS2PD) and adds dst from memory,
 //     two registers a step, the rest one by one (widenadd.go).
+//   - packGram (packGramFunc, a row of a Gram block into its mr- and
+//     nr-channel panels) moves each whole panel with whole vectors and,
+//     for the rest of its width, one load and store under a K mask
+//     (AVX-512) or an XMM, MOVQ and MOVL (AVX2) (packgram.go).
 //
 // # Register budgets
 //
@@ -210,6 +214,7 @@ func main() {
 		s.isa.dot4(c)
 		s.isa.axpy4(c)
 		s.isa.widenAdd(c)
+		s.isa.packGram(c, s.mr, s.nr)
 		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
@@ -217,7 +222,7 @@ func main() {
 				eval: t.kernelName("eval"), gemm: t.kernelName(gemmSet.kind), gemmAcc: t.kernelName(gemmAdd.kind),
 				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name, sweepSplit: "sweepSplit" + s.isa.name,
-				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name, widenAdd: "widenAdd" + s.isa.name,
+				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name, widenAdd: "widenAdd" + s.isa.name, packGram: "packGram" + s.isa.name,
 				gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},

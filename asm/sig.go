@@ -51,6 +51,7 @@ const (
 	dot4Sig           = "func(a, b0, b1, b2, b3 []float64, s *[4]float64)"
 	axpy4Sig          = "func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)"
 	widenAddSig       = "func(dst []float64, src []float32)"
+	packGramSig       = "func(a, w, x []float32, rows int)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed
