@@ -75,8 +75,9 @@ func (x *isa) packPanels(c *build.Context, label string, dst, src, n, rows reg.G
 	c.Label(label + "done")
 }
 
-// packRest copies floats from to width-1 of a panel past the whole
-// vectors, AVX2's way: an XMM of four, a MOVQ of two, a MOVL of one.
+// packRest copies a panel's floats past its whole vectors, from index
+// from to width−1, AVX2's way: an XMM of four, a MOVQ of two, a MOVL of
+// one.
 func (x *isa) packRest(c *build.Context, p, dst reg.GPVirtual, from, width int) {
 	for at := from; at < width; {
 		src, to := Mem{Base: p, Disp: 4 * at}, Mem{Base: dst, Disp: 4 * at}
