@@ -333,6 +333,19 @@ func TestSweepDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	}
 }
 
+// TestSweepSideChunks: a sweep side by side recorded in chunks of one
+// batch a worker (sideSums cut down) gives the points of one worker, bit
+// for bit, however many workers run it.
+func TestSweepSideChunks(t *testing.T) {
+	r := newRand(67)
+	l := randLayer(r, 300, 8, true)
+	sets := []ScoreSet{{Name: "a", Scores: randScores(r, l.In)}, {Name: "b", Scores: randScores(r, l.In)}}
+	batches := randBatches(r, 300, 9, 40, 13, 7, 64, 3, 100, 1, 20, 5, 33)
+	defer func(n int) { sideSums = n }(sideSums)
+	sideSums = 1
+	sweepSameForAnyGOMAXPROCS(t, l, batches, sets, []float64{0.2, 0.5})
+}
+
 func sweepSameForAnyGOMAXPROCS(t *testing.T, l Linear, batches [][]float32, sets []ScoreSet, ratios []float64) {
 	t.Helper()
 	var first []Point
