@@ -18,7 +18,8 @@ type kernelSpec struct {
 // feature it requires. A row without a lowerSplitSets kernel (NEON's) gets
 // one made of its lowerSplit (kernel.lowerSplitEach), one without
 // sweepSplit one made of its contractSplitRow and lowerSplitSets
-// (kernel.sweepSplitEach), one without packGram packGramGeneric.
+// (kernel.sweepSplitEach), one without packGram or columnSums the generic
+// one.
 func archKernels() []KernelInfo {
 	infos := make([]KernelInfo, len(kernelTable))
 	for i, s := range kernelTable {
@@ -30,6 +31,9 @@ func archKernels() []KernelInfo {
 		}
 		if s.kernel.packGram == nil {
 			s.kernel.packGram = s.kernel.packGramGeneric
+		}
+		if s.kernel.columnSums == nil {
+			s.kernel.columnSums = s.kernel.columnSumsGeneric
 		}
 		infos[i] = KernelInfo{Name: s.kernel.name, Supported: supports(s.requires), kernel: s.kernel}
 	}

@@ -22,10 +22,11 @@ type gramBuilder struct {
 	a     []float32        // the same as mr-channel panels
 	tiles [][]float32      // per worker slot: a strip for the sink, or a tile for add
 	wide  [][]float64      // per worker slot: a strip summed over the blocks (fuse, over gramRows rows)
+	sums  [][]float64      // per worker slot: a panel's column sums, then their squares' (fuse)
 	zeros []float32        // the gemm kernel's bias
 	job   job[gramBuilder] // the tile rows
 	pack  job[gramBuilder] // spans of packSpan rows of a block
-	cols  job[gramBuilder] // the mr-channel panels' column sums
+	cols  job[gramBuilder] // the nr-channel panels' column sums
 	call  struct {
 		g      []float32 // add: the upper triangle that the block is added to
 		colSum []float64
@@ -79,7 +80,7 @@ func (gb *gramBuilder) fuse(colSum []float64, diag []float32, x []float32, worke
 		gb.call.block = b
 		gb.pack.do(panels(min(rows-b*gramRows, gramRows), packSpan), workers, (*gramBuilder).packRows, gb)
 	}
-	gb.cols.do(panels(in, mr), workers, (*gramBuilder).columnSums, gb)
+	gb.cols.do(panels(in, gb.kern.nr), workers, (*gramBuilder).columnSums, gb)
 	if bands != nil {
 		gb.job.do(len(bands)-1, workers, (*gramBuilder).stripBand, gb)
 	} else {
@@ -136,6 +137,7 @@ func (gb *gramBuilder) scratch(rows, workers int) {
 	}
 	for len(gb.tiles) < workers {
 		gb.tiles = append(gb.tiles, nil)
+		gb.sums = append(gb.sums, make([]float64, 2*nr))
 	}
 	for s := range gb.tiles[:workers] {
 		if size := mr * gb.stripWidth(); len(gb.tiles[s]) < size {
@@ -213,33 +215,19 @@ func packLast(panels []float32, x []float32, rows, t, width int) {
 	clear(out[copy(out, x[p*width:]):])
 }
 
-// columnSums sets the entries of colSum and diag of mr-channel panel i,
-// summed over every block in one pass over its panels. Each channel's
-// terms are added in token order; two channels go together (mr is even,
-// and a panel's columns past in are zero), so that four chains of float64
-// adds overlap where one channel's two would wait on the add latency.
-func (gb *gramBuilder) columnSums(_, i int) {
-	mr, in := gb.kern.mr, gb.in
-	i0 := i * mr
-	m := min(mr, in-i0)
-	blocks := panels(len(gb.call.x)/in, gramRows)
-	for c := 0; c < m; c += 2 {
-		var s0, s1, q0, q1 float64
-		for b := range blocks {
-			a := gb.panel(gb.a, mr, b, i)
-			for t := c; t < len(a); t += mr {
-				v := a[t : t+2]
-				v0, v1 := float64(v[0]), float64(v[1])
-				s0 += v0
-				q0 += v0 * v0
-				s1 += v1
-				q1 += v1 * v1
-			}
-		}
-		gb.call.colSum[i0+c], gb.call.diag[i0+c] = s0, float32(q0)
-		if c+1 < m {
-			gb.call.colSum[i0+c+1], gb.call.diag[i0+c+1] = s1, float32(q1)
-		}
+// columnSums sets the entries of colSum and diag of nr-channel panel j,
+// summed by the kernel over every block's rows in token order
+// (columnSumsFunc).
+func (gb *gramBuilder) columnSums(slot, j int) {
+	nr, in := gb.kern.nr, gb.in
+	s, q := gb.sums[slot][:nr], gb.sums[slot][nr:]
+	clear(gb.sums[slot])
+	for b := range panels(len(gb.call.x)/in, gramRows) {
+		gb.kern.columnSums(gb.panel(gb.w, nr, b, j), s, q)
+	}
+	j0 := j * nr
+	for c := range min(nr, in-j0) {
+		gb.call.colSum[j0+c], gb.call.diag[j0+c] = s[c], float32(q[c])
 	}
 }
 

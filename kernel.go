@@ -63,6 +63,10 @@ type kernel struct {
 	// panels (packGramFunc); a table that leaves it nil gets
 	// packGramGeneric (dispatch_asm.go).
 	packGram packGramFunc
+	// columnSums adds up a Gram panel's channels and their squares
+	// (columnSumsFunc); a table that leaves it nil gets columnSumsGeneric
+	// (dispatch_asm.go).
+	columnSums columnSumsFunc
 
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
@@ -311,3 +315,11 @@ type widenAddFunc func(dst []float64, src []float32)
 // itself (packLast). A copy, so every kernel agrees with packGramGeneric
 // bit for bit.
 type packGramFunc func(a, w, x []float32, rows int)
+
+// columnSumsFunc adds up the nr channels of one nr-channel Gram panel
+// (gramBuilder.w's layout: len(panel)/nr rows of nr floats): for each
+// channel c < nr, in row order, s[c] += x and q[c] += x·x, with x the
+// entry widened to float64 (whose square is exact in float64, fused or
+// not). len(s) and len(q) ≥ nr. Each channel's adds are the same in every
+// kernel, so every kernel agrees with columnSumsGeneric bit for bit.
+type columnSumsFunc func(panel []float32, s, q []float64)

@@ -141,6 +141,14 @@ func widenAddAVX2(dst []float64, src []float32)
 //go:noescape
 func packGramAVX2(a []float32, w []float32, x []float32, rows int)
 
+// columnSumsAVX2 adds to s[c] and q[c], c < 16, the sum of panel[t·16+c] and of its
+// square over the rows t < len(panel)/16, in row order, in float64, with AVX2+FMA.
+// It implements columnSumsFunc (kernel.go); refer to columnSumsGeneric in
+// kernel_generic.go.
+//
+//go:noescape
+func columnSumsAVX2(panel []float32, s []float64, q []float64)
+
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -417,6 +425,14 @@ func widenAddAVX512(dst []float64, src []float32)
 //
 //go:noescape
 func packGramAVX512(a []float32, w []float32, x []float32, rows int)
+
+// columnSumsAVX512 adds to s[c] and q[c], c < 32, the sum of panel[t·32+c] and of its
+// square over the rows t < len(panel)/32, in row order, in float64, with AVX-512.
+// It implements columnSumsFunc (kernel.go); refer to columnSumsGeneric in
+// kernel_generic.go.
+//
+//go:noescape
+func columnSumsAVX512(panel []float32, s []float64, q []float64)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

@@ -3483,6 +3483,59 @@ wdone:
 	VZEROUPPER
 	RET
 
+// func columnSumsAVX2(panel []float32, s []float64, q []float64)
+// Requires: AVX
+TEXT ·columnSumsAVX2(SB), NOSPLIT, $0-72
+	// Register budget: 8 sums + 2 temporaries = 10 YMM.
+	MOVQ    panel_base+0(FP), AX
+	MOVQ    panel_len+8(FP), CX
+	SHRQ    $0x04, CX
+	MOVQ    s_base+24(FP), DX
+	MOVQ    q_base+48(FP), BX
+	VMOVUPD (DX), Y0
+	VMOVUPD (BX), Y1
+	VMOVUPD 32(DX), Y2
+	VMOVUPD 32(BX), Y3
+	VMOVUPD 64(DX), Y4
+	VMOVUPD 64(BX), Y5
+	VMOVUPD 96(DX), Y6
+	VMOVUPD 96(BX), Y7
+	TESTQ   CX, CX
+	JZ      store
+
+row:
+	VCVTPS2PD (AX), Y8
+	VADDPD    Y8, Y0, Y0
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y1, Y1
+	VCVTPS2PD 16(AX), Y8
+	VADDPD    Y8, Y2, Y2
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y3, Y3
+	VCVTPS2PD 32(AX), Y8
+	VADDPD    Y8, Y4, Y4
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y5, Y5
+	VCVTPS2PD 48(AX), Y8
+	VADDPD    Y8, Y6, Y6
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y7, Y7
+	ADDQ      $0x00000040, AX
+	DECQ      CX
+	JNZ       row
+
+store:
+	VMOVUPD Y0, (DX)
+	VMOVUPD Y1, (BX)
+	VMOVUPD Y2, 32(DX)
+	VMOVUPD Y3, 32(BX)
+	VMOVUPD Y4, 64(DX)
+	VMOVUPD Y5, 64(BX)
+	VMOVUPD Y6, 96(DX)
+	VMOVUPD Y7, 96(BX)
+	VZEROUPPER
+	RET
+
 // func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, FMA3
 TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
@@ -14860,6 +14913,59 @@ wpanel:
 	JMP     wpanel
 
 wdone:
+	VZEROUPPER
+	RET
+
+// func columnSumsAVX512(panel []float32, s []float64, q []float64)
+// Requires: AVX, AVX512F
+TEXT ·columnSumsAVX512(SB), NOSPLIT, $0-72
+	// Register budget: 8 sums + 2 temporaries = 10 ZMM.
+	MOVQ    panel_base+0(FP), AX
+	MOVQ    panel_len+8(FP), CX
+	SHRQ    $0x05, CX
+	MOVQ    s_base+24(FP), DX
+	MOVQ    q_base+48(FP), BX
+	VMOVUPD (DX), Z0
+	VMOVUPD (BX), Z1
+	VMOVUPD 64(DX), Z2
+	VMOVUPD 64(BX), Z3
+	VMOVUPD 128(DX), Z4
+	VMOVUPD 128(BX), Z5
+	VMOVUPD 192(DX), Z6
+	VMOVUPD 192(BX), Z7
+	TESTQ   CX, CX
+	JZ      store
+
+row:
+	VCVTPS2PD (AX), Z8
+	VADDPD    Z8, Z0, Z0
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z1, Z1
+	VCVTPS2PD 32(AX), Z8
+	VADDPD    Z8, Z2, Z2
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z3, Z3
+	VCVTPS2PD 64(AX), Z8
+	VADDPD    Z8, Z4, Z4
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z5, Z5
+	VCVTPS2PD 96(AX), Z8
+	VADDPD    Z8, Z6, Z6
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z7, Z7
+	ADDQ      $0x00000080, AX
+	DECQ      CX
+	JNZ       row
+
+store:
+	VMOVUPD Z0, (DX)
+	VMOVUPD Z1, (BX)
+	VMOVUPD Z2, 64(DX)
+	VMOVUPD Z3, 64(BX)
+	VMOVUPD Z4, 128(DX)
+	VMOVUPD Z5, 128(BX)
+	VMOVUPD Z6, 192(DX)
+	VMOVUPD Z7, 192(BX)
 	VZEROUPPER
 	RET
 

@@ -29,6 +29,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.contract = contractGeneric
 	k.dot4, k.axpy4, k.widenAdd = dot4Generic, axpy4Generic, widenAddGeneric
 	k.packGram = k.packGramGeneric
+	k.columnSums = k.columnSumsGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
 	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
@@ -107,6 +108,19 @@ func (k *kernel) packGramGeneric(a, w, x []float32, rows int) {
 func packPanels(dst, x []float32, rows, width int) {
 	for p := range len(x) / width {
 		copy(dst[p*rows*width:][:width], x[p*width:])
+	}
+}
+
+// columnSumsGeneric is the reference columnSumsFunc for k's tile shape.
+func (k *kernel) columnSumsGeneric(panel []float32, s, q []float64) {
+	nr := k.nr
+	s, q = s[:nr], q[:nr]
+	for t := 0; t+nr <= len(panel); t += nr {
+		for c, v := range panel[t : t+nr] {
+			x := float64(v)
+			s[c] += x
+			q[c] += x * x
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ func raceWrap(k *kernel) {
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
 	sweepSplit, dot4, axpy4, widenAdd, packGram := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram
+	columnSums := k.columnSums
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -109,6 +110,12 @@ func raceWrap(k *kernel) {
 			}
 		}
 		packGram(a, w, x, rows)
+	}
+	k.columnSums = func(panel []float32, s, q []float64) {
+		raceRead(panel[:len(panel)/nr*nr])
+		raceWrite(s[:nr])
+		raceWrite(q[:nr])
+		columnSums(panel, s, q)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

@@ -52,6 +52,7 @@ const (
 	axpy4Sig          = "func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)"
 	widenAddSig       = "func(dst []float64, src []float32)"
 	packGramSig       = "func(a, w, x []float32, rows int)"
+	columnSumsSig     = "func(panel []float32, s, q []float64)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed
