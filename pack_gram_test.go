@@ -46,10 +46,8 @@ func checkPackGram(t *testing.T, kern *kernel, in, rows, row int, next func() ui
 			}
 		}
 	}
-	for i := range x {
-		if math.Float32bits(x[i]) != math.Float32bits(xWas[i]) {
-			t.Fatalf("in %d: packGram changed x[%d]", in, i)
-		}
+	if !sameBits(x, xWas) {
+		t.Fatalf("in %d: packGram changed x", in)
 	}
 }
 
