@@ -192,9 +192,9 @@ const packSpan = 16
 // zero padded past in. The kernel packs the whole panels (packGram).
 func (gb *gramBuilder) packRows(_, s int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
-	r0, rows := gb.blockRows(gb.call.block)
-	w := gb.w[r0*panels(in, nr)*nr:]
-	a := gb.a[r0*panels(in, mr)*mr:]
+	r0, _ := gb.blockRows(gb.call.block)
+	w, rows := gb.block(gb.w, nr, gb.call.block)
+	a, _ := gb.block(gb.a, mr, gb.call.block)
 	for t := s * packSpan; t < min(rows, (s+1)*packSpan); t++ {
 		x := gb.call.x[(r0+t)*in : (r0+t+1)*in]
 		gb.kern.packGram(a[t*mr:], w[t*nr:], x, rows)
@@ -203,15 +203,15 @@ func (gb *gramBuilder) packRows(_, s int) {
 	}
 }
 
-// packLast writes the last width-channel panel's row t of row x, if x
-// leaves that panel partial (packGramFunc leaves it to its caller): the
-// channels x has, then zeros.
-func packLast(panels []float32, x []float32, rows, t, width int) {
+// packLast writes row t of the last width-channel panel of block blk from
+// row x, if x leaves that panel partial (packGramFunc leaves it to its
+// caller): the channels x has, then zeros.
+func packLast(blk []float32, x []float32, rows, t, width int) {
 	p := len(x) / width
 	if len(x) == p*width {
 		return
 	}
-	out := panels[(p*rows+t)*width : (p*rows+t+1)*width]
+	out := blk[(p*rows+t)*width : (p*rows+t+1)*width]
 	clear(out[copy(out, x[p*width:]):])
 }
 
