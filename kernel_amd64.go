@@ -89,9 +89,9 @@ func lowerSplitSetsAVX2(h []float32, g []float32, ranks []int32, below []int32, 
 func readSumAVX2(x []float32) float32
 
 // contractAVX2 adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with
-// w = fg·h²·gd + fh·g²·hd, in float64, with AVX2+FMA; len(h) a multiple
-// of 8. It implements contractFunc (kernel.go); refer to
-// contractGeneric in kernel_generic.go.
+// w = fg·h²·gd + fh·g²·hd, in float64, with AVX2+FMA, any len(h).
+// It implements contractFunc (kernel.go); refer to contractGeneric in
+// kernel_generic.go.
 //
 //go:noescape
 func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
@@ -374,9 +374,9 @@ func lowerSplitSetsAVX512(h []float32, g []float32, ranks []int32, below []int32
 func readSumAVX512(x []float32) float32
 
 // contractAVX512 adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with
-// w = fg·h²·gd + fh·g²·hd, in float64, with AVX-512; len(h) a multiple
-// of 8. It implements contractFunc (kernel.go); refer to
-// contractGeneric in kernel_generic.go.
+// w = fg·h²·gd + fh·g²·hd, in float64, with AVX-512, any len(h).
+// It implements contractFunc (kernel.go); refer to contractGeneric in
+// kernel_generic.go.
 //
 //go:noescape
 func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)

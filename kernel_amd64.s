@@ -1895,6 +1895,58 @@ loop:
 	JNZ         loop
 
 reduce:
+	// The last len mod 8 entries, widened under a mask of their count.
+	MOVQ         h_len+8(FP), SI
+	ANDQ         $0x00000007, SI
+	JZ           sums
+	LEAQ         colmask16<>+0(SB), R8
+	NEGQ         SI
+	VMOVUPS      64(R8)(SI*4), Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VMASKMOVPS   (DI), X6, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   (AX), X6, X9
+	VCVTPS2PD    X9, Y9
+	VMASKMOVPS   (CX), X6, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VMASKMOVPS   (BX), X6, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VMASKMOVPS   (DX), X6, X6
+	VCVTPS2PD    X6, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y0, Y9, Y6
+	VFMADD231PD  Y1, Y10, Y6
+	VADDPD       Y12, Y2, Y2
+	VFMADD231PD  Y8, Y12, Y3
+	VADDPD       Y6, Y4, Y4
+	VFMADD231PD  Y8, Y6, Y5
+	VMASKMOVPS   16(DI), X7, X6
+	VCVTPS2PD    X6, Y6
+	VMASKMOVPS   16(AX), X7, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   16(CX), X7, X9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMASKMOVPS   16(BX), X7, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMASKMOVPS   16(DX), X7, X7
+	VCVTPS2PD    X7, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y0, Y8, Y0
+	VFMADD231PD  Y1, Y9, Y0
+	VADDPD       Y11, Y2, Y2
+	VFMADD231PD  Y6, Y11, Y3
+	VADDPD       Y0, Y4, Y4
+	VFMADD231PD  Y6, Y0, Y5
+
+sums:
 	MOVQ       s+136(FP), AX
 	VHADDPD    Y3, Y2, Y2
 	VHADDPD    Y5, Y4, Y4
@@ -9963,10 +10015,10 @@ reduce:
 TEXT ·contractAVX512(SB), NOSPLIT, $0-144
 	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 ZMM.
 	MOVQ         h_base+0(FP), AX
-	MOVQ         g_base+24(FP), CX
-	MOVQ         hd_base+72(FP), DX
-	MOVQ         gd_base+96(FP), BX
-	MOVQ         h_len+8(FP), SI
+	MOVQ         g_base+24(FP), DX
+	MOVQ         hd_base+72(FP), BX
+	MOVQ         gd_base+96(FP), SI
+	MOVQ         h_len+8(FP), CX
 	MOVQ         fg+120(FP), DI
 	VPBROADCASTQ DI, Z0
 	MOVQ         fh+128(FP), DI
@@ -9978,19 +10030,19 @@ TEXT ·contractAVX512(SB), NOSPLIT, $0-144
 	VPXORD       Z5, Z5, Z5
 
 	// Iterations of 8 entries.
-	SHRQ $0x03, SI
+	SHRQ $0x03, CX
 	JZ   reduce
 
 loop:
 	VCVTPS2PD   (DI), Z6
 	VCVTPS2PD   (AX), Z7
-	VCVTPS2PD   (CX), Z8
+	VCVTPS2PD   (DX), Z8
 	VMULPD      Z8, Z7, Z10
 	VMULPD      Z7, Z7, Z7
-	VCVTPS2PD   (BX), Z9
+	VCVTPS2PD   (SI), Z9
 	VMULPD      Z9, Z7, Z7
 	VMULPD      Z8, Z8, Z8
-	VCVTPS2PD   (DX), Z9
+	VCVTPS2PD   (BX), Z9
 	VMULPD      Z9, Z8, Z8
 	VMULPD      Z0, Z7, Z7
 	VFMADD231PD Z1, Z8, Z7
@@ -9999,14 +10051,41 @@ loop:
 	VADDPD      Z7, Z4, Z4
 	VFMADD231PD Z6, Z7, Z5
 	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
 	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
 	ADDQ        $0x00000020, DI
-	DECQ        SI
+	DECQ        CX
 	JNZ         loop
 
 reduce:
+	// The last len mod 8 entries, widened under a mask of their count.
+	MOVQ        h_len+8(FP), CX
+	ANDQ        $0x00000007, CX
+	JZ          sums
+	MOVL        $0x00000001, R8
+	SHLL        CL, R8
+	DECL        R8
+	KMOVW       R8, K1
+	KSHIFTRW    $0x08, K1, K2
+	VCVTPS2PD.Z (DI), K1, Z6
+	VCVTPS2PD.Z (AX), K1, Z7
+	VCVTPS2PD.Z (DX), K1, Z8
+	VMULPD      Z8, Z7, Z10
+	VMULPD      Z7, Z7, Z7
+	VCVTPS2PD.Z (SI), K1, Z9
+	VMULPD      Z9, Z7, Z7
+	VMULPD      Z8, Z8, Z8
+	VCVTPS2PD.Z (BX), K1, Z9
+	VMULPD      Z9, Z8, Z8
+	VMULPD      Z0, Z7, Z0
+	VFMADD231PD Z1, Z8, Z0
+	VADDPD      Z10, Z2, Z2
+	VFMADD231PD Z6, Z10, Z3
+	VADDPD      Z0, Z4, Z4
+	VFMADD231PD Z6, Z0, Z5
+
+sums:
 	MOVQ          s+136(FP), AX
 	VSHUFF64X2    $0x44, Z3, Z2, Z0
 	VSHUFF64X2    $0xee, Z3, Z2, Z2

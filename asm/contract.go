@@ -19,15 +19,19 @@ const contractBlock = 8
 // fh·(g·g·hd) (contractRow.terms); four accumulators take Σv, Σv·mask, Σw,
 // Σw·mask. A step is about 17 vector operations into four chains, so the
 // chains never wait on the add latency. An iteration is contractBlock
-// entries (one AVX-512 step, two AVX2 steps); the caller contracts the rest
-// (len mod contractBlock) in Go, so nothing at or past len(h) is read.
+// entries (one AVX-512 step, two AVX2 steps); the last len mod
+// contractBlock entries are the same steps on rows widened under a mask of
+// their count (zero past it: VCVTPS2PD under a K mask, or VMASKMOVPS and
+// VCVTPS2PD), which contract the row as if it went on with zeros, so
+// nothing at or past len(h) is read. The Evaluate path calls it once a row
+// segment, where a Go tail for the rest cost a tenth of the contraction.
 func (x *isa) contract(c *build.Context) {
 	name := "contract" + x.name
 	leafFunction(c, name, contractSig,
 		fmt.Sprintf("%s adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with", name),
-		fmt.Sprintf("w = fg·h²·gd + fh·g²·hd, in float64, with %s; len(h) a multiple", x.title),
-		fmt.Sprintf("of %d. It implements contractFunc (kernel.go); refer to", contractBlock),
-		"contractGeneric in kernel_generic.go.",
+		fmt.Sprintf("w = fg·h²·gd + fh·g²·hd, in float64, with %s, any len(h).", x.title),
+		"It implements contractFunc (kernel.go); refer to contractGeneric in",
+		"kernel_generic.go.",
 	)
 	c.Commentf("Register budget: 4 sums + fg, fh + 6 temporaries = 12 %s.", x.regName())
 	r := x.contractRow(c)
@@ -37,15 +41,29 @@ func (x *isa) contract(c *build.Context) {
 		acc[i] = x.vec(c)
 		x.zero(c, acc[i])
 	}
-	r.loop(c, x, []reg.GPVirtual{mask}, nil, func(off int) {
-		mv := x.vec(c)
-		c.VCVTPS2PD(Mem{Base: mask}.Offset(off), mv)
-		v, w := r.terms(c, x, off)
+	add := func(v, w, mv reg.VecVirtual) {
 		c.VADDPD(v, acc[0], acc[0])
 		c.VFMADD231PD(mv, v, acc[1])
 		c.VADDPD(w, acc[2], acc[2])
 		c.VFMADD231PD(mv, w, acc[3])
+	}
+	r.loop(c, x, []reg.GPVirtual{mask}, nil, func(off int) {
+		mv := x.vec(c)
+		c.VCVTPS2PD(Mem{Base: mask}.Offset(off), mv)
+		v, w := r.terms(c, x, off)
+		add(v, w, mv)
 	})
+	c.Commentf("The last len mod %d entries, widened under a mask of their count.", contractBlock)
+	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
+	c.ANDQ(U32(contractBlock-1), n)
+	c.JZ(LabelRef("sums"))
+	x.maskedSteps(c, n, func(widen func(row reg.GPVirtual, dst reg.VecVirtual)) {
+		mv := x.vec(c)
+		widen(mask, mv)
+		v, w := r.termsBy(c, x, widen)
+		add(v, w, mv)
+	})
+	c.Label("sums")
 	x.reduce(c, acc, Mem{Base: c.Load(c.Param("s"), c.GP64())})
 	c.VZEROUPPER()
 	c.RET()
@@ -178,6 +196,31 @@ func (r *contractRow) terms(c *build.Context, x *isa, off int) (v, w reg.VecVirt
 	return r.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
 		c.VCVTPS2PD(Mem{Base: row}.Offset(off), dst)
 	})
+}
+
+// maskedSteps emits the steps of the last n < contractBlock entries of a
+// contraction: step gets the widening of a row's entries (by its base
+// register) under the mask of the ones that exist, zero elsewhere. AVX-512
+// takes them in one step (a K mask of n bits); AVX2 in two of 4, each with
+// its half of an 8-lane mask (VMASKMOVPS, then VCVTPS2PD).
+func (x *isa) maskedSteps(c *build.Context, n reg.GPVirtual, step func(widen func(row reg.GPVirtual, dst reg.VecVirtual))) {
+	if x.lanes == 16 {
+		in := tailMask512(c, n)[0]
+		step(func(row reg.GPVirtual, dst reg.VecVirtual) { c.VCVTPS2PD_Z(Mem{Base: row}, in, dst) })
+		return
+	}
+	p, in, hi := c.GP64(), c.YMM(), c.XMM()
+	c.LEAQ(colMaskTable(c, 16), p)
+	c.NEGQ(n)
+	c.VMOVUPS(Mem{Base: p, Index: n, Scale: 4, Disp: 4 * 16}, in) // lane l: −1 iff l < n
+	c.VEXTRACTF128(U8(1), in, hi)
+	for i, half := range []reg.Register{in.AsX(), hi} {
+		step(func(row reg.GPVirtual, dst reg.VecVirtual) {
+			t := c.XMM()
+			c.VMASKMOVPS(Mem{Base: row}.Offset(16*i), half, t)
+			c.VCVTPS2PD(t, dst)
+		})
+	}
 }
 
 // termsBy is terms with the widening of each row's entries (h, g, gd and
