@@ -95,7 +95,7 @@ func FuzzEvalKernel(f *testing.F) {
 			truth, tol := c.bound(kern.mr, kern.nr)
 			got, twin := runEval(t, kern.eval, c), runEval(t, twinOf(kern).eval, c)
 			for s := range got {
-				if math.Abs(got[s]-truth[s]) > tol[s] || math.Abs(got[s]-twin[s]) > 2*tol[s] {
+				if !within(got[s]-truth[s], tol[s]) || !within(got[s]-twin[s], 2*tol[s]) {
 					t.Fatalf("%s k=%d nk=%d m=%d: sum %d = %v, twin %v, truth %v ± %v",
 						kern.name, kk, c.nk, c.m, s, got[s], twin[s], truth[s], tol[s])
 				}

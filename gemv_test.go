@@ -96,7 +96,7 @@ func checkGemv(t *testing.T, k *kernel, c gemvCase) {
 				abs += math.Abs(v)
 			}
 			tol := dotError(c.depth+1, abs)
-			if g := float64(got[at]); math.Abs(g-want) > tol || math.Abs(g-float64(twin[at])) > 2*tol {
+			if g := float64(got[at]); !within(g-want, tol) || !within(g-float64(twin[at]), 2*tol) {
 				t.Fatalf("%s %v t=%d depth=%d n=%d: c[%d, %d] = %v, twin %v, want %v ± %v",
 					k.name, c.f, c.tokens, c.depth, c.n, i, j, got[at], twin[at], want, tol)
 			}

@@ -49,7 +49,7 @@ func TestSweepStripSumsAreFullRows(t *testing.T) {
 					w, wAbs = w+q, wAbs+math.Abs(q)
 				}
 				tol := float64(in) * 0x1p-53
-				if math.Abs(sg.c[j]-c) > tol*cAbs || math.Abs(sg.w[j]-w) > (tol+8*0x1p-53)*wAbs {
+				if !within(sg.c[j]-c, tol*cAbs) || !within(sg.w[j]-w, (tol+8*0x1p-53)*wAbs) {
 					t.Fatalf("%v: channel %d: c %v, w %v; full rows give %v, %v", sh, j, sg.c[j], sg.w[j], c, w)
 				}
 				for set, rank := range s.ranks[:len(s.names)] {
@@ -62,7 +62,7 @@ func TestSweepStripSumsAreFullRows(t *testing.T) {
 							want, abs = want+2*m, abs+2*math.Abs(m)
 						}
 					}
-					if math.Abs(sg.lower[set][j]-want) > tol*abs {
+					if !within(sg.lower[set][j]-want, tol*abs) {
 						t.Fatalf("%v: set %d channel %d: lower %v, full row gives %v", sh, set, j, sg.lower[set][j], want)
 					}
 				}

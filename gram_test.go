@@ -40,7 +40,7 @@ func TestGramBuilder(t *testing.T) {
 					}
 					// γ(gramRows) within each block, and the final rounding to float32.
 					tol := dotError(min(rows, gramRows), abs) + unitRoundoff*math.Abs(want)
-					if math.Abs(float64(g[i*in+j])-want) > tol {
+					if !within(float64(g[i*in+j])-want, tol) {
 						t.Fatalf("%v: G[%d,%d] = %v, want %v ± %v", sh, i, j, g[i*in+j], want, tol)
 					}
 				}
@@ -77,7 +77,7 @@ func TestLayerGramMemory(t *testing.T) {
 				abs += math.Abs(v)
 			}
 			tol := dotError(gramRows, abs) + dotError(panels(out, gramRows), abs)
-			if h := float64(e.layerGram.h[i*in+j]); math.Abs(h-want) > tol {
+			if h := float64(e.layerGram.h[i*in+j]); !within(h-want, tol) {
 				t.Fatalf("H[%d,%d] = %v, want %v ± %v", i, j, h, want, tol)
 			}
 		}

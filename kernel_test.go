@@ -140,7 +140,7 @@ func TestEvalKernels(t *testing.T) {
 			truth, tol := c.bound(kern.mr, kern.nr)
 			got, twin := runEval(t, kern.eval, c), runEval(t, twinKern.eval, c)
 			for s := range got {
-				if math.Abs(got[s]-truth[s]) > tol[s] || math.Abs(got[s]-twin[s]) > 2*tol[s] {
+				if !within(got[s]-truth[s], tol[s]) || !within(got[s]-twin[s], 2*tol[s]) {
 					t.Fatalf("k=%d nk=%d m=%d: sum %d = %v, twin %v, truth %v ± %v", k, nk, m, s, got[s], twin[s], truth[s], tol[s])
 				}
 			}
@@ -254,7 +254,7 @@ func checkGemm(t *testing.T, kern *kernel, c gemmCase, got, twin []float32) {
 			}
 			tol := dotError(c.k+1, abs)
 			g, tw := float64(got[i*c.ldc+j]), float64(twin[i*c.ldc+j])
-			if math.Abs(g-want) > tol || math.Abs(g-tw) > 2*tol {
+			if !within(g-want, tol) || !within(g-tw, 2*tol) {
 				t.Fatalf("%s acc=%v k=%d m=%d n=%d: c[%d,%d] = %v, twin %v, truth %v ± %v",
 					kern.name, c.acc, c.k, c.m, c.n, i, j, g, tw, want, tol)
 			}

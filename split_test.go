@@ -116,6 +116,10 @@ func sameFloat(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
 }
 
+// within reports whether |x| ≤ tol: false for a NaN, which a check of
+// |x| > tol would let through.
+func within(x, tol float64) bool { return math.Abs(x) <= tol }
+
 // closeOrSame reports whether got is within tol of want, or, where want is
 // not finite, the same NaN or infinity.
 func closeOrSame(got, want, tol float64) bool {
