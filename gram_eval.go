@@ -227,7 +227,7 @@ func (gs *gramScratch) contractRows(i0, m, c0, end int, strip []float32, ld int)
 			continue
 		}
 		fg, fh := gs.rounds*float64(gs.diag[i]), lg.rounds*float64(lg.diag[i])
-		e.kern.contractRow(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
+		e.kern.contract(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
 			mask[start:end], lg.diag[start:end], gs.diag[start:end], fg, fh, &gs.part[i])
 	}
 }

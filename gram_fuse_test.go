@@ -130,7 +130,7 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			g := gramReference(kern, x, in)
 			for i := range in {
 				fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
-				kern.contractRow(lg.h[i*in+i+1:(i+1)*in], g[i*in+i+1:(i+1)*in],
+				kern.contract(lg.h[i*in+i+1:(i+1)*in], g[i*in+i+1:(i+1)*in],
 					gb.mask[i+1:], lg.diag[i+1:], gb.diag[i+1:], fg, fh, &gb.part[i])
 			}
 			stored, sv := gb.contractedSums(us, tb, 90)

@@ -50,10 +50,6 @@ type kernel struct {
 
 	// contract is the Gram path's contraction of a row of H⊙G (contractFunc).
 	contract contractFunc
-	// contractAnyLen says contract takes any length (the x86 kernels',
-	// the last len mod contractBlock entries under a mask); otherwise it
-	// takes whole blocks and contractRow adds the rest in Go.
-	contractAnyLen bool
 
 	// dot4 and axpy4 are the inner loops of the float64 Cholesky factor
 	// and solves of a lstsq repair (compensate_solve.go): four dot
@@ -201,10 +197,10 @@ func (k *kernel) lowerSplitEach(h, g []float32, ranks []int32, below []int32, co
 //
 //	s[0] += Σ v_j,  s[1] += Σ v_j·mask_j,  s[2] += Σ w_j,  s[3] += Σ w_j·mask_j
 //
-// in float64, in any order. len(h) is a multiple of contractBlock, or any
-// length for a kernel with contractAnyLen (as if the row went on with
-// zeros, which add nothing for finite fg and fh); g, mask, hd and gd are
-// at least as long. The Gram path calls it on the row of H
+// in float64, in any order, for any len(h) (the SIMD kernels take the last
+// len mod contractBlock entries under a mask, as if the row went on with
+// zeros, or one by one); g, mask, hd and gd are at least as long. The Gram
+// path calls it once per row segment, on the row of H
 // and G right of the diagonal, mask 1 for a pruned channel and 0 for a
 // kept one, hd and gd the diagonals of H and G (float32 values, so the
 // widening is exact). Every SIMD kernel is checked against contractGeneric.
@@ -221,25 +217,14 @@ type contractFunc func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)
 // contractSplitGeneric.
 type contractSplitFunc func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)
 
-// contractBlock is the length unit of contractFunc and contractSplitFunc: one iteration of the
-// AVX-512 kernel, two of AVX2's and four of NEON's. Callers contract the
-// last len mod contractBlock entries with contractGeneric, where the kernel
-// does not (contractAnyLen).
+// contractBlock is the length unit of contractSplitFunc, and contractFunc's
+// iteration: one of the AVX-512 kernel, two of AVX2's and four of NEON's.
+// Callers contract the last len mod contractBlock entries of a split row
+// with contractSplitGeneric (contractSplitRow).
 const contractBlock = 8
 
-// contractRow is contractFunc for any length: the kernel's contract, or,
-// unless it takes any length, the whole blocks and then contractGeneric.
-func (k *kernel) contractRow(h, g, mask, hd, gd []float32, fg, fh float64, s *sums) {
-	if k.contractAnyLen {
-		k.contract(h, g, mask, hd, gd, fg, fh, s)
-		return
-	}
-	n := len(h) - len(h)%contractBlock
-	k.contract(h[:n], g, mask, hd, gd, fg, fh, s)
-	contractGeneric(h[n:], g[n:], mask[n:], hd[n:], gd[n:], fg, fh, s)
-}
-
-// contractSplitRow is contractSplitFunc for any length, as contractRow.
+// contractSplitRow is contractSplitFunc for any length: the whole blocks go
+// to the kernel's contractSplit, the rest to contractSplitGeneric.
 func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
 	n := len(h) - len(h)%contractBlock
 	k.contractSplit(h[:n], g, hd, gd, fg, fh, colV, colW, s)

@@ -48,8 +48,8 @@ func lowerSplitNEON(h, g []float32, rank []int32, below int32, col []float64) fl
 func readSumNEON(x []float32) float32
 
 // contractNEON adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with
-// w = fg·h²·gd + fh·g²·hd, in float64; len(h) a multiple of 8: a contractFunc
-// (kernel.go). Refer to contractGeneric in kernel_generic.go for the reference.
+// w = fg·h²·gd + fh·g²·hd, in float64, any len(h): a contractFunc (kernel.go).
+// Refer to contractGeneric in kernel_generic.go for the reference.
 //
 //go:noescape
 func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)

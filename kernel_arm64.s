@@ -1329,7 +1329,8 @@ reduce:
 // func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
 // Requires: ASIMD
 // Registers: V0 fg, V1 fh, V2–V11 h, g, mask, hd, gd (two each), V12–V17 widened
-// and products, V24–V31 two sets of the four float64 sums; R0–R4 the inputs, R5 count.
+// and products, V24–V31 two sets of the four float64 sums, F18 and F19–F22 the
+// last entries' gd and sums; R0–R4 the inputs, R5 count, R7 the last entries.
 TEXT ·contractNEON(SB), NOSPLIT, $0-144
 	MOVD h_base+0(FP), R0
 	MOVD g_base+24(FP), R1
@@ -1427,8 +1428,47 @@ loop:
 	SUBS   $1, R5, R5
 	BNE    loop
 
-	// Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.
 reduce:
+	// The last len mod 8 entries, one by one.
+	MOVD  h_len+8(FP), R7
+	AND   $7, R7, R7
+	CBZ   R7, fold
+	FMOVD ZR, F19
+	FMOVD ZR, F20
+	FMOVD ZR, F21
+	FMOVD ZR, F22
+	MOVD  R7, R6
+
+tail:
+	FMOVS.P 4(R0), F12
+	FCVTSD  F12, F12
+	FMOVS.P 4(R1), F13
+	FCVTSD  F13, F13
+	FMOVS.P 4(R2), F14
+	FCVTSD  F14, F14
+	FMOVS.P 4(R3), F15
+	FCVTSD  F15, F15
+	FMOVS.P 4(R4), F18
+	FCVTSD  F18, F18
+	FMULD   F13, F12, F16 // v = h·g
+	FMULD   F12, F12, F12
+	FMULD   F18, F12, F12 // h²·gd
+	FMULD   F13, F13, F13
+	FMULD   F15, F13, F13 // g²·hd
+	FMULD   F0, F12, F17
+	FMULD   F1, F13, F13
+	FADDD   F13, F17, F17 // w = fg·h²·gd + fh·g²·hd
+	FADDD   F16, F19, F19
+	FMULD   F14, F16, F16
+	FADDD   F16, F20, F20 // Σ v·mask
+	FADDD   F17, F21, F21
+	FMULD   F14, F17, F17
+	FADDD   F17, F22, F22 // Σ w·mask
+	SUBS    $1, R6, R6
+	BNE     tail
+
+fold:
+	// Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.
 	WORD $0x4e7cd718            // fadd v24.2d, v24.2d, v28.2d
 	WORD $0x4e7dd739            // fadd v25.2d, v25.2d, v29.2d
 	WORD $0x4e7ed75a            // fadd v26.2d, v26.2d, v30.2d
@@ -1440,6 +1480,23 @@ reduce:
 	WORD $0x4e70d58c            // fadd v12.2d, v12.2d, v16.2d
 	WORD $0x4e71d5ad            // fadd v13.2d, v13.2d, v17.2d
 	VST1 [V12.D2, V13.D2], (R0)
+
+	// Then the last entries' sums, if there were any (s keeps a −0 otherwise).
+	CBZ   R7, done
+	FMOVD 0(R0), F12
+	FADDD F19, F12, F12
+	FMOVD F12, 0(R0)
+	FMOVD 8(R0), F12
+	FADDD F20, F12, F12
+	FMOVD F12, 8(R0)
+	FMOVD 16(R0), F12
+	FADDD F21, F12, F12
+	FMOVD F12, 16(R0)
+	FMOVD 24(R0), F12
+	FADDD F22, F12, F12
+	FMOVD F12, 24(R0)
+
+done:
 	RET
 
 // func contractSplitNEON(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *[4]float64)

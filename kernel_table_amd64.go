@@ -9,7 +9,7 @@ package chanprune
 var kernelTable = []kernelSpec{
 	{kernel: &kernel{name: "avx2", mr: 6, nr: 16,
 		eval: evalAVX2_6x16, gemm: gemmAVX2_6x16, gemmAcc: gemmAccAVX2_6x16, lowerSplit: lowerSplitAVX2, readSum: readSumAVX2,
-		lowerSplitSets: lowerSplitSetsAVX2, contract: contractAVX2, contractAnyLen: true, contractSplit: contractSplitAVX2, sweepSplit: sweepSplitAVX2,
+		lowerSplitSets: lowerSplitSetsAVX2, contract: contractAVX2, contractSplit: contractSplitAVX2, sweepSplit: sweepSplitAVX2,
 		dot4: dot4AVX2, axpy4: axpy4AVX2, widenAdd: widenAddAVX2, packGram: packGramAVX2, columnSums: columnSumsAVX2,
 		peak: peakAVX2, peakFlops: 192, gramEntryMACs: 50, gramBatchMACs: 7000000,
 		gemv32:    []gemv32Func{gemvAVX2_1x16, gemvAVX2_2x16, gemvAVX2_3x16, gemvAVX2_4x16, gemvAVX2_5x16, gemvAVX2_6x16},
@@ -20,7 +20,7 @@ var kernelTable = []kernelSpec{
 		requires: []string{"AVX", "AVX2", "F16C", "FMA3"}},
 	{kernel: &kernel{name: "avx512", mr: 14, nr: 32,
 		eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32, lowerSplit: lowerSplitAVX512, readSum: readSumAVX512,
-		lowerSplitSets: lowerSplitSetsAVX512, contract: contractAVX512, contractAnyLen: true, contractSplit: contractSplitAVX512, sweepSplit: sweepSplitAVX512,
+		lowerSplitSets: lowerSplitSetsAVX512, contract: contractAVX512, contractSplit: contractSplitAVX512, sweepSplit: sweepSplitAVX512,
 		dot4: dot4AVX512, axpy4: axpy4AVX512, widenAdd: widenAddAVX512, packGram: packGramAVX512, columnSums: columnSumsAVX512,
 		peak: peakAVX512, peakFlops: 768, gramEntryMACs: 55, gramBatchMACs: 14000000,
 		gemv32:    []gemv32Func{gemvAVX512_1x32, gemvAVX512_2x32, gemvAVX512_3x32, gemvAVX512_4x32, gemvAVX512_5x32, gemvAVX512_6x32, gemvAVX512_7x32, gemvAVX512_8x32},

@@ -74,7 +74,7 @@ func tablePass(path string, fams []family) pass.Func {
 			k, tk := fm.funcs, fm.tail
 			fmt.Fprintf(&b, "{kernel: &kernel{name: %q, mr: %d, nr: %d,\n"+
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSplit: %s, readSum: %s,\n"+
-				"lowerSplitSets: %s, contract: %s, contractAnyLen: true, contractSplit: %s, sweepSplit: %s,\n"+
+				"lowerSplitSets: %s, contract: %s, contractSplit: %s, sweepSplit: %s,\n"+
 				"dot4: %s, axpy4: %s, widenAdd: %s, packGram: %s, columnSums: %s,\n"+
 				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
 				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\n"+

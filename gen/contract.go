@@ -13,9 +13,10 @@ const contractBlock = 8
 // mask, hd and gd (one VLD1 of two registers each) and takes them in four
 // groups of two lanes, widened with fcvtl or fcvtl2; even groups add into
 // one set of four .2d accumulators and odd groups into another, so each
-// chain has two groups of work between its adds. The caller contracts the
-// last len mod contractBlock entries in Go, so nothing at or past len(h)
-// is read.
+// chain has two groups of work between its adds. The last len mod
+// contractBlock entries go one by one in scalar float64 (fcvt, fmul,
+// fadd: w's two parts added, not fused) into four scalar sums, added to s
+// after the vector sums, so nothing at or past len(h) is read.
 func contractKernel() *kernelFunc {
 	const (
 		loaded = vreg(2)  // h V2–V3, g V4–V5, mask V6–V7, hd V8–V9, gd V10–V11
@@ -27,12 +28,13 @@ func contractKernel() *kernelFunc {
 		name: "contractNEON",
 		doc: []string{
 			"contractNEON adds to s Σ h·g, Σ h·g·mask, Σ w and Σ w·mask with",
-			"w = fg·h²·gd + fh·g²·hd, in float64; len(h) a multiple of 8: a contractFunc",
-			"(kernel.go). Refer to contractGeneric in kernel_generic.go for the reference.",
+			"w = fg·h²·gd + fh·g²·hd, in float64, any len(h): a contractFunc (kernel.go).",
+			"Refer to contractGeneric in kernel_generic.go for the reference.",
 		},
 		comments: []string{
 			"Registers: V0 fg, V1 fh, V2–V11 h, g, mask, hd, gd (two each), V12–V17 widened",
-			"and products, V24–V31 two sets of the four float64 sums; R0–R4 the inputs, R5 count.",
+			"and products, V24–V31 two sets of the four float64 sums, F18 and F19–F22 the",
+			"last entries' gd and sums; R0–R4 the inputs, R5 count, R7 the last entries.",
 		},
 		params: []param{{"h", "[]float32"}, {"g", "[]float32"}, {"mask", "[]float32"},
 			{"hd", "[]float32"}, {"gd", "[]float32"}, {"fg", "float64"}, {"fh", "float64"}, {"s", "*[4]float64"}},
@@ -51,8 +53,9 @@ func contractKernel() *kernelFunc {
 		a.ins("SUBS", "$1, R5, R5") // the count, after the five inputs
 		a.ins("BNE", "loop")
 
-		a.comment("Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.")
 		a.label("reduce")
+		contractTail(a, f)
+		a.comment("Fold the sets, then add [Σv, Σv·mask], [Σw, Σw·mask] to s.")
 		for i := range vreg(4) {
 			a.word(faddD2(accs+i, accs+i, accs+4+i))
 		}
@@ -63,9 +66,54 @@ func contractKernel() *kernelFunc {
 		a.word(faddD2(hw, hw, pw))
 		a.word(faddD2(gw, gw, ww))
 		a.ins("VST1", fmt.Sprintf("%s, (R0)", regList(hw, 2, vreg.D2)))
+		a.comment("Then the last entries' sums, if there were any (s keeps a −0 otherwise).")
+		a.ins("CBZ", "R7, done")
+		for i := range 4 {
+			a.ins("FMOVD", fmt.Sprintf("%d(R0), F12", 8*i))
+			a.ins("FADDD", fmt.Sprintf("F%d, F12, F12", 19+i))
+			a.ins("FMOVD", fmt.Sprintf("F12, %d(R0)", 8*i))
+		}
+		a.label("done")
 		a.ins("RET", "")
 	}
 	return f
+}
+
+// contractTail emits contractNEON's last len mod contractBlock entries, one
+// by one from where the loop left R0–R4, into the scalar sums F19 (Σv),
+// F20 (Σv·mask), F21 (Σw) and F22 (Σw·mask): v and w as contractTerms
+// forms them, w's parts added unfused. R7 keeps their count.
+func contractTail(a *asm, f *kernelFunc) {
+	a.comment("The last len mod %d entries, one by one.", contractBlock)
+	a.ins("MOVD", f.arg("h", "len")+", R7")
+	a.ins("AND", fmt.Sprintf("$%d, R7, R7", contractBlock-1))
+	a.ins("CBZ", "R7, fold")
+	for i := 19; i <= 22; i++ {
+		a.ins("FMOVD", fmt.Sprintf("ZR, F%d", i))
+	}
+	a.ins("MOVD", "R7, R6")
+	a.label("tail")
+	for i, r := range []string{"F12", "F13", "F14", "F15", "F18"} { // h, g, mask, hd, gd
+		a.ins("FMOVS.P", fmt.Sprintf("4(R%d), %s", i, r))
+		a.ins("FCVTSD", fmt.Sprintf("%s, %s", r, r))
+	}
+	a.insc("FMULD", "F13, F12, F16", "v = h·g")
+	a.ins("FMULD", "F12, F12, F12")
+	a.insc("FMULD", "F18, F12, F12", "h²·gd")
+	a.ins("FMULD", "F13, F13, F13")
+	a.insc("FMULD", "F15, F13, F13", "g²·hd")
+	a.ins("FMULD", "F0, F12, F17")
+	a.ins("FMULD", "F1, F13, F13")
+	a.insc("FADDD", "F13, F17, F17", "w = fg·h²·gd + fh·g²·hd")
+	a.ins("FADDD", "F16, F19, F19")
+	a.ins("FMULD", "F14, F16, F16")
+	a.insc("FADDD", "F16, F20, F20", "Σ v·mask")
+	a.ins("FADDD", "F17, F21, F21")
+	a.ins("FMULD", "F14, F17, F17")
+	a.insc("FADDD", "F17, F22, F22", "Σ w·mask")
+	a.ins("SUBS", "$1, R6, R6")
+	a.ins("BNE", "tail")
+	a.label("fold")
 }
 
 // contractStart emits the start of contractNEON and contractSplitNEON: the

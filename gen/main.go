@@ -56,7 +56,7 @@
 //     contract.go): 8 entries of h, g, mask and the diagonals an
 //     iteration, widened group by group (fcvtl, fcvtl2), the products in
 //     .2d (fmul, fmla) and the four sums in two sets of accumulators; the
-//     caller does the last len mod 8 entries.
+//     last len mod 8 entries one by one in scalar float64.
 //   - contractSplitNEON (contractSplitFunc, contract.go): contractNEON's v
 //     and w in the same order, unmasked, into two sets of Σv, Σw, and
 //     added to 8 entries of colV and colW an iteration (VLD1, fadd .2d,
