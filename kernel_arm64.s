@@ -1460,10 +1460,10 @@ tail:
 	FADDD   F13, F17, F17 // w = fg·h²·gd + fh·g²·hd
 	FADDD   F16, F19, F19
 	FMULD   F14, F16, F16
-	FADDD   F16, F20, F20 // Σ v·mask
+	FADDD   F16, F20, F20 // the masked sum
 	FADDD   F17, F21, F21
 	FMULD   F14, F17, F17
-	FADDD   F17, F22, F22 // Σ w·mask
+	FADDD   F17, F22, F22 // the masked sum
 	SUBS    $1, R6, R6
 	BNE     tail
 

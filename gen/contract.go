@@ -105,12 +105,12 @@ func contractTail(a *asm, f *kernelFunc) {
 	a.ins("FMULD", "F0, F12, F17")
 	a.ins("FMULD", "F1, F13, F13")
 	a.insc("FADDD", "F13, F17, F17", "w = fg·h²·gd + fh·g²·hd")
-	a.ins("FADDD", "F16, F19, F19")
-	a.ins("FMULD", "F14, F16, F16")
-	a.insc("FADDD", "F16, F20, F20", "Σ v·mask")
-	a.ins("FADDD", "F17, F21, F21")
-	a.ins("FMULD", "F14, F17, F17")
-	a.insc("FADDD", "F17, F22, F22", "Σ w·mask")
+	for i, t := range []string{"F16", "F17"} { // v into F19, F20, then w into F21, F22
+		sum, masked := 19+2*i, 20+2*i
+		a.ins("FADDD", fmt.Sprintf("%s, F%d, F%d", t, sum, sum))
+		a.ins("FMULD", fmt.Sprintf("F14, %s, %s", t, t))
+		a.insc("FADDD", fmt.Sprintf("%s, F%d, F%d", t, masked, masked), "the masked sum")
+	}
 	a.ins("SUBS", "$1, R6, R6")
 	a.ins("BNE", "tail")
 	a.label("fold")
