@@ -209,18 +209,37 @@ func (x *isa) maskedSteps(c *build.Context, n reg.GPVirtual, step func(widen fun
 		step(func(row reg.GPVirtual, dst reg.VecVirtual) { c.VCVTPS2PD_Z(Mem{Base: row}, in, dst) })
 		return
 	}
-	p, in, hi := c.GP64(), c.YMM(), c.XMM()
+	half := halves256(c, countMask256(c, n))
+	for i := range half {
+		step(func(row reg.GPVirtual, dst reg.VecVirtual) {
+			widenMasked256(c, Mem{Base: row}.Offset(16*i), half[i], dst)
+		})
+	}
+}
+
+// countMask256 returns the 8-lane mask of the lanes l < n (n < 8, which
+// it negates), loaded from colMaskTable.
+func countMask256(c *build.Context, n reg.GPVirtual) reg.VecVirtual {
+	p, in := c.GP64(), c.YMM()
 	c.LEAQ(colMaskTable(c, 16), p)
 	c.NEGQ(n)
 	c.VMOVUPS(Mem{Base: p, Index: n, Scale: 4, Disp: 4 * 16}, in) // lane l: −1 iff l < n
+	return in
+}
+
+// halves256 returns the two 4-lane halves of the 8-lane mask in.
+func halves256(c *build.Context, in reg.VecVirtual) [2]reg.Register {
+	hi := c.XMM()
 	c.VEXTRACTF128(U8(1), in, hi)
-	for i, half := range []reg.Register{in.AsX(), hi} {
-		step(func(row reg.GPVirtual, dst reg.VecVirtual) {
-			t := c.XMM()
-			c.VMASKMOVPS(Mem{Base: row}.Offset(16*i), half, t)
-			c.VCVTPS2PD(t, dst)
-		})
-	}
+	return [2]reg.Register{in.AsX(), hi}
+}
+
+// widenMasked256 widens the 4 float32 at m under the 4-lane mask half
+// (VMASKMOVPS, zero elsewhere) to float64 in dst.
+func widenMasked256(c *build.Context, m Mem, half reg.Register, dst reg.VecVirtual) {
+	t := c.XMM()
+	c.VMASKMOVPS(m, half, t)
+	c.VCVTPS2PD(t, dst)
 }
 
 // termsBy is terms with the widening of each row's entries (h, g, gd and

@@ -264,11 +264,7 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 	var in reg.VecVirtual
 	v := c.YMM() // m; allocated first, as before sweepSplit, so lowerSplitSets' registers stay
 	if n != nil {
-		p := c.GP64()
-		c.LEAQ(colMaskTable(c, 16), p)
-		c.NEGQ(n)
-		in = c.YMM()
-		c.VMOVUPS(Mem{Base: p, Index: n, Scale: 4, Disp: 4 * 16}, in) // lane l: −1 iff l < n
+		in = countMask256(c, n)
 	}
 	if ls.con != nil {
 		ls.con.step256(c, in)

@@ -117,8 +117,7 @@ func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
 	var half [2]reg.Register
 	if in != nil {
-		half[0], half[1] = in.AsX(), c.XMM()
-		c.VEXTRACTF128(U8(1), in, half[1])
+		half = halves256(c, in)
 	}
 	sc.halves(c, avx2, func(i int, row reg.GPVirtual, dst reg.VecVirtual) {
 		m := Mem{Base: row}.Offset(16 * i)
@@ -126,9 +125,7 @@ func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
 			c.VCVTPS2PD(m, dst)
 			return
 		}
-		t := c.XMM()
-		c.VMASKMOVPS(m, half[i], t)
-		c.VCVTPS2PD(t, dst)
+		widenMasked256(c, m, half[i], dst)
 	}, func(i int) func(c *build.Context, col Mem, v reg.VecVirtual) {
 		if in == nil {
 			return addColumn
