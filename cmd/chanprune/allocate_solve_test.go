@@ -65,7 +65,7 @@ func TestSolveCoverEqualsBruteForce(t *testing.T) {
 		for l, i := range pick {
 			w += layers[l][i].weight
 		}
-		if w < need || math.Abs(cost-pickedCost(layers, pick)) > 1e-12 || math.Abs(cost-want) > 1e-9 {
+		if w < need || !within(cost-pickedCost(layers, pick), 1e-12) || !within(cost-want, 1e-9) {
 			t.Fatalf("trial %d: need %d of %v: pick %v weighs %d, cost %v (sums to %v), brute force %v",
 				trial, need, layers, pick, w, cost, pickedCost(layers, pick), want)
 		}
@@ -104,7 +104,7 @@ func TestSolveCoverEqualsPlainDP(t *testing.T) {
 		need := r.Int64N(mostWeight(layers) + 1)
 		want, _ := plainCover(layers, need)
 		pick, cost, ok := solveCover(layers, need)
-		if !ok || math.Abs(cost-want) > 1e-9 || pickedWeight(layers, pick, need) < need {
+		if !ok || !within(cost-want, 1e-9) || pickedWeight(layers, pick, need) < need {
 			t.Fatalf("trial %d: %d layers, need %d: ok %v cost %v, want %v", trial, len(layers), need, ok, cost, want)
 		}
 	}

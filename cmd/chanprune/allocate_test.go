@@ -133,11 +133,11 @@ func TestAllocateEqualsBruteForce(t *testing.T) {
 					}
 					sumW, sumC = sumW+l.PrunedParams, sumC+l.Objective
 				}
-				if math.Abs(got.Objective-want) > 1e-9 || math.Abs(sumC-got.Objective) > 1e-12 || sumW != got.PrunedParams ||
+				if !within(got.Objective-want, 1e-9) || !within(sumC-got.Objective, 1e-12) || sumW != got.PrunedParams ||
 					float64(got.PrunedParams) < f*float64(got.TotalParams) || got.TotalParams != 4*30+3*32 {
 					t.Errorf("%s: %+v, want objective %v", what, got, want)
 				}
-				if (uniform == nil) != (got.Uniform == nil) || uniform != nil && (uniform.Ratio != got.Uniform.Ratio || math.Abs(uniform.Objective-got.Uniform.Objective) > 1e-12) {
+				if (uniform == nil) != (got.Uniform == nil) || uniform != nil && (uniform.Ratio != got.Uniform.Ratio || !within(uniform.Objective-got.Uniform.Objective, 1e-12)) {
 					t.Errorf("%s: uniform %+v, want %+v", what, got.Uniform, uniform)
 				}
 			}
@@ -176,7 +176,7 @@ func TestAllocateCompensateAndRefusals(t *testing.T) {
 		want, _, _ := allocBrute(t, []byte(report), "a", mode, "rel-rmse", 0.25)
 		code, stdout, stderr := runCLI(t, "allocate", "--budget", "0.25", "--scores", "a", "--compensate", mode, "--format", "json", path)
 		var got allocationJSON
-		if code != 0 || json.Unmarshal([]byte(stdout), &got) != nil || math.Abs(got.Objective-want) > 1e-12 {
+		if code != 0 || json.Unmarshal([]byte(stdout), &got) != nil || !within(got.Objective-want, 1e-12) {
 			t.Errorf("--compensate %s: exit %d %s: %s, want objective %v", mode, code, stderr, stdout, want)
 		}
 	}

@@ -70,7 +70,7 @@ func TestEvalCompensationConformance(t *testing.T) {
 			if code != 0 || json.Unmarshal([]byte(stdout), &m) != nil {
 				t.Fatalf("%s %s: exit %d: %s", dir, mode, code, stderr)
 			}
-			if math.Abs(m.RMSE-want.RMSE) > 1e-4*want.RMSE+1e-9 || math.Abs(m.CosineSimilarity-want.CosineSimilarity) > 2e-6 || m.NumPruned != want.NumPruned {
+			if !within(m.RMSE-want.RMSE, 1e-4*want.RMSE+1e-9) || !within(m.CosineSimilarity-want.CosineSimilarity, 2e-6) || m.NumPruned != want.NumPruned {
 				t.Errorf("%s %s: rmse %v cos %v k %d, want %v %v %d", dir, mode, m.RMSE, m.CosineSimilarity, m.NumPruned, want.RMSE, want.CosineSimilarity, want.NumPruned)
 			}
 			wantFit := map[bool]string{true: "--fit batches", false: "evaluated batches"}[len(fit) > 0]
@@ -97,7 +97,7 @@ func TestSweepCompensationList(t *testing.T) {
 	if len(points) != 4 || points[0].Compensation != "none" || points[2].Compensation != "lstsq" || points[2].Fit != "evaluated batches" {
 		t.Fatalf("points %+v", points)
 	}
-	if want := c.F64["lstsq"]; math.Abs(points[2].RMSE-want.RMSE) > 1e-4*want.RMSE {
+	if want := c.F64["lstsq"]; !within(points[2].RMSE-want.RMSE, 1e-4*want.RMSE) {
 		t.Errorf("lstsq point rmse %v, want %v", points[2].RMSE, want.RMSE)
 	}
 	code, stdout, _ = runCLI(t, append(append(sweep, "--format", "csv"), batches...)...)
@@ -186,7 +186,7 @@ func TestPruneCompensate(t *testing.T) {
 		rmse += math.Sqrt(dd / float64(tokens*out))
 	}
 	rmse /= float64(len(batches))
-	if want := c.F64["lstsq"].RMSE; math.Abs(rmse-want) > 1e-4*want {
+	if want := c.F64["lstsq"].RMSE; !within(rmse-want, 1e-4*want) {
 		t.Errorf("the written layer's rmse %v, want %v", rmse, want)
 	}
 	// --out-bias is required with --compensate, refused without it.

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,7 +35,7 @@ func groupCaseFlags(c extcase.Group) []string {
 // conformance tolerances.
 func checkGroupCase(t *testing.T, c extcase.Group, cmd string, rmse, cos float64, pruned, groups, size int) {
 	t.Helper()
-	if math.Abs(rmse-c.F64.RMSE) > 1e-5*c.F64.RMSE || math.Abs(cos-c.F64.CosineSimilarity) > 2e-6 ||
+	if !within(rmse-c.F64.RMSE, 1e-5*c.F64.RMSE) || !within(cos-c.F64.CosineSimilarity, 2e-6) ||
 		pruned != c.F64.NumPruned || groups != c.NumPrunedGroups || size != c.GroupSize {
 		t.Errorf("%s: rmse %.10g cos %.10g, %d channels in %d groups of %d; want %.10g %.10g, %d in %d of %d",
 			cmd, rmse, cos, pruned, groups, size, c.F64.RMSE, c.F64.CosineSimilarity, c.F64.NumPruned, c.NumPrunedGroups, c.GroupSize)

@@ -89,6 +89,10 @@ func rawNpy(dict string, data []byte) []byte {
 	return append(append(b, hdr...), data...)
 }
 
+// within reports whether |x| ≤ tol; false for a NaN, which a check
+// written as |x| > tol would let pass.
+func within(x, tol float64) bool { return math.Abs(x) <= tol }
+
 func fill(n int, f func(i int) float32) []float32 {
 	x := make([]float32, n)
 	for i := range x {
@@ -191,7 +195,7 @@ func TestEvalConformanceJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("%v in %s", err, stdout)
 	}
-	if math.Abs(got.RMSE-want.F64.RMSE) > 1e-5*want.F64.RMSE || math.Abs(got.CosineSimilarity-want.F64.CosineSimilarity) > 2e-6 ||
+	if !within(got.RMSE-want.F64.RMSE, 1e-5*want.F64.RMSE) || !within(got.CosineSimilarity-want.F64.CosineSimilarity, 2e-6) ||
 		got.NumPruned != want.F64.NumPruned || len(got.PerBatch) != want.Batches {
 		t.Errorf("got %+v, want %+v", got, want.F64)
 	}

@@ -108,7 +108,7 @@ func TestPruneCoupledBlock(t *testing.T) {
 		d := float64(yAfter[i]) - float64(y[i])
 		sum += d * d
 	}
-	if rmse := math.Sqrt(sum / float64(len(y))); math.Abs(rmse-m.RMSE) > 1e-5*m.RMSE || rmse == 0 {
+	if rmse := math.Sqrt(sum / float64(len(y))); !within(rmse-m.RMSE, 1e-5*m.RMSE) || rmse == 0 {
 		t.Errorf("the block's output moved by rmse %v, Evaluate says %v", rmse, m.RMSE)
 	}
 }

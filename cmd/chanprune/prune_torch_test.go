@@ -136,7 +136,7 @@ func TestPruneOutLoadsInTorch(t *testing.T) {
 			t.Fatalf("torch y %v", got.Y)
 		}
 		for i, v := range y {
-			if math.Abs(float64(v)-got.Y[i]) > 1e-5*(1+math.Abs(got.Y[i])) {
+			if !within(float64(v)-got.Y[i], 1e-5*(1+math.Abs(got.Y[i]))) {
 				t.Errorf("y[%d]: LoadLayer %v, torch %v", i, v, got.Y[i])
 			}
 		}

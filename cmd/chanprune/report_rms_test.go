@@ -55,7 +55,7 @@ func TestReportOutputRMS(t *testing.T) {
 			}
 			want += math.Sqrt(yy/float64(len(x)/l.in*l.out)) / float64(len(l.batches))
 		}
-		if r := got.Layers[i].OutputRMS; want == 0 || math.Abs(r-want) > 1e-6*want {
+		if r := got.Layers[i].OutputRMS; want == 0 || !within(r-want, 1e-6*want) {
 			t.Errorf("layer %s: output_rms %v, want %v", l.name, r, want)
 		}
 	}

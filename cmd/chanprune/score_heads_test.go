@@ -39,7 +39,7 @@ func TestScoreHeadEstimatorsCLI(t *testing.T) {
 				}
 				got := readScores(t, whole, len(tc.want))
 				for i, v := range got {
-					if math.Abs(float64(v)-tc.want[i]) > 1e-5*math.Abs(tc.want[i]) {
+					if !within(float64(v)-tc.want[i], 1e-5*math.Abs(tc.want[i])) {
 						t.Errorf("%s: score %d = %v, want %v", tc.method, i, v, tc.want[i])
 					}
 				}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -49,8 +48,8 @@ func TestSweepFormats(t *testing.T) {
 		t.Fatalf("points out of order: %+v", points)
 	}
 	// The case's own pair has the conformance answer.
-	if p := points[0]; math.Abs(p.RMSE-0.252464089596186) > 1e-5*0.252464089596186 ||
-		math.Abs(p.CosineSimilarity-0.8954281885196419) > 2e-6 || p.NumPruned != 12 {
+	if p := points[0]; !within(p.RMSE-0.252464089596186, 1e-5*0.252464089596186) ||
+		!within(p.CosineSimilarity-0.8954281885196419, 2e-6) || p.NumPruned != 12 {
 		t.Errorf("case@0.2 = %+v, want the conformance answer", p)
 	}
 	// Each point is what eval says for its pair.
@@ -61,7 +60,7 @@ func TestSweepFormats(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &m) != nil {
 			t.Fatalf("eval: exit %d: %s", code, stderr)
 		}
-		if math.Abs(m.RMSE-p.RMSE) > 1e-5*m.RMSE || math.Abs(m.CosineSimilarity-p.CosineSimilarity) > 2e-6 || m.NumPruned != p.NumPruned {
+		if !within(m.RMSE-p.RMSE, 1e-5*m.RMSE) || !within(m.CosineSimilarity-p.CosineSimilarity, 2e-6) || m.NumPruned != p.NumPruned {
 			t.Errorf("sweep %+v, eval %+v", p, m)
 		}
 	}
