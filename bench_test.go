@@ -70,7 +70,7 @@ func benchEvaluate(b *testing.B, method chanprune.Method) {
 				}
 			}
 			b.ReportMetric(ex.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, 1), 1)
+			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, 1, 1), 1)
 		})
 	}
 }
@@ -106,7 +106,7 @@ func BenchmarkSweep(b *testing.B) {
 			}
 			loopSweep(b, e, ex.Batches, sets, ratios)
 			evals := len(sets) * len(ratios)
-			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals), evals)
+			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals, len(sets)), evals)
 		})
 	}
 }

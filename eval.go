@@ -252,7 +252,7 @@ func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32
 	}
 	groups, k := e.groups.cut(ratio)
 	e.groups.orderChannels(e.order)
-	if err := e.measure(m, batches, k, e.plan(batches, 1, false)); err != nil {
+	if err := e.measure(m, batches, k, e.plan(batches, 1, 1, false)); err != nil {
 		return err
 	}
 	m.Ratio, m.NumPrunedGroups, m.GroupSize, m.Tie = ratio, groups, e.groups.size, e.groups.tie(groups)

@@ -132,9 +132,10 @@ func ReportBandwidthFraction(b *testing.B, bytesPerOp int) {
 	b.ReportMetric(gbps/bw, "bw-fraction")
 }
 
-// PlannedMethod is the method e picks for evals evaluations over batches.
-func PlannedMethod(e *Evaluator, batches [][]float32, evals int) Method {
-	return e.plan(batches, evals, false)
+// PlannedMethod is the method e picks for pairs (score set, ratio) pairs
+// of sets score sets over batches.
+func PlannedMethod(e *Evaluator, batches [][]float32, pairs, sets int) Method {
+	return e.plan(batches, pairs, sets, false)
 }
 
 // WeightBytes is the bytes of one weight in format f, for the benchmarks'

@@ -55,7 +55,7 @@ func TestGramCertifiesCancellation(t *testing.T) {
 		}
 		evaluators[m] = e
 	}
-	if m := evaluators[Auto].plan(batches, 1, false); m != Gram {
+	if m := evaluators[Auto].plan(batches, 1, 1, false); m != Gram {
 		t.Fatalf("Auto plans %v for the layer: the test needs Gram", m)
 	}
 	results := map[Method]Metrics{}

@@ -1,6 +1,7 @@
 package chanprune
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"testing"
@@ -96,13 +97,13 @@ func TestPlanCountsBuildingH(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := e.plan(batches, 1, false); m != Direct {
+		if m := e.plan(batches, 1, 1, false); m != Direct {
 			t.Errorf("first Evaluate plans %v, want Direct: building H costs more than the product", m)
 		}
 		var spent float64
 		var methods []Method
 		for range 3 {
-			m := e.planStream(batches, 1, &spent)
+			m := e.planStream(batches, 1, 1, &spent)
 			if m == Gram && e.layerGram == nil {
 				e.buildLayerGram()
 			}
@@ -112,8 +113,53 @@ func TestPlanCountsBuildingH(t *testing.T) {
 		if methods[0] != Direct || methods[1] != Gram || methods[2] != Gram {
 			t.Errorf("a stream plans %v, want Direct until direct has cost as much as H, then Gram", methods)
 		}
-		if m := e.plan(batches, 1, false); m != Gram {
+		if m := e.plan(batches, 1, 1, false); m != Gram {
 			t.Errorf("with H built, Evaluate plans %v, want Gram", m)
+		}
+	})
+}
+
+// A layer wider than tall (in > out): one evaluation plans Direct, as G
+// alone costs more than the product, but a sweep's 45 pairs share G and
+// plan Gram, every point of it within the conformance tolerances of the
+// same sweep on the direct path.
+func TestPlanSweepsWideLayers(t *testing.T) {
+	const in, out = 256, 64
+	l := randLayer(newRand(21), in, out, true)
+	batches := randBatches(newRand(22), in, 64, 64, 64, 64)
+	var sets []ScoreSet
+	for i := range 5 {
+		sets = append(sets, ScoreSet{Name: fmt.Sprint(i), Scores: randScores(newRand(uint64(30+i)), in)})
+	}
+	ratios := []float64{0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9}
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		e, err := NewEvaluator(l, WithKernel(kern.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := e.plan(batches, 1, 1, false); m != Direct {
+			t.Errorf("one evaluation plans %v, want Direct", m)
+		}
+		if m := e.plan(batches, len(sets)*len(ratios), len(sets), false); m != Gram {
+			t.Errorf("a sweep of %d pairs plans %v, want Gram", len(sets)*len(ratios), m)
+		}
+		got, err := e.Sweep(batches, sets, ratios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewEvaluator(l, WithKernel(kern.name), WithMethod(Direct))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := d.Sweep(batches, sets, ratios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range got {
+			if p.Method != Gram || !withinConformance(p.Metrics, want[i].Metrics) {
+				t.Errorf("%s at %v: %v rmse %v cosine %v, want Gram within tolerance of direct's %v, %v",
+					p.Set, p.Ratio, p.Method, p.RMSE, p.CosineSimilarity, want[i].RMSE, want[i].CosineSimilarity)
+			}
 		}
 	})
 }

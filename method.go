@@ -14,11 +14,10 @@ const (
 	// Gram forms G = xᵀx once per batch and contracts it with H = WᵀW:
 	// cheaper when out is large next to in, or when many (score set, ratio)
 	// pairs share the batches. Its sums cancel where W nearly annihilates
-	// the activations, which happens when in > out (H is then singular),
-	// and Auto never picks it for in > out. Each batch's sums are certified
-	// (gram_certify.go); under Auto a batch that fails is redone on the
-	// direct path, under a forced Gram it is counted in
-	// Metrics.Uncertified.
+	// the activations, which can happen when in > out (H is then
+	// singular), so each batch's sums are certified (gram_certify.go);
+	// under Auto a batch that fails is redone on the direct path, under a
+	// forced Gram it is counted in Metrics.Uncertified.
 	Gram
 )
 
@@ -52,29 +51,44 @@ func WithMethod(m Method) Option {
 // float32, 8·in² bytes, counted twice to leave room for its scratch.
 const maxGramBytes = 1 << 30
 
-// plan returns the method for evals evaluations over batches, counting H
-// as paid if it is built already or paid is set. The costs are in
-// multiply-adds of the kernel: the direct path does tokens·in·out per
-// evaluation; the Gram path does tokens·in²/2 per batch in the kernel,
-// visits the in²/2 entries of H⊙G once per batch and evaluation (each worth
-// kernel.gramEntryMACs), spends kernel.gramBatchMACs more per batch, and
-// builds H (out·in²/2) once.
-func (e *Evaluator) plan(batches [][]float32, evals int, paid bool) Method {
+// plan returns the method for pairs (score set, ratio) pairs of sets
+// score sets over batches, counting H as paid if it is built already or
+// paid is set. The costs are in multiply-adds of the kernel: the direct
+// path does tokens·in·out per pair; the Gram path does tokens·in²/2 per
+// batch in the kernel, visits the in²/2 entries of H⊙G once per batch
+// (gramEntryCost), spends kernel.gramBatchMACs more per batch, and builds
+// H (out·in²/2) once. A layer wider than tall (in > out) is no exception:
+// one evaluation of it costs less direct (tokens·in²/2 > tokens·in·out),
+// but a sweep's pairs share G, and its batches are certified like any.
+func (e *Evaluator) plan(batches [][]float32, pairs, sets int, paid bool) Method {
 	if e.method != Auto {
 		return e.method
 	}
 	in := float64(e.in)
-	if e.in > e.out || 16*in*in > maxGramBytes {
+	if 16*in*in > maxGramBytes {
 		return Direct
 	}
-	gram := float64(len(batches)*e.kern.gramBatchMACs) + float64(len(batches)*evals*e.kern.gramEntryMACs)*in*in/2
+	gram := float64(len(batches)) * (float64(e.kern.gramBatchMACs) + gramEntryCost(e.kern, pairs, sets)*in*in/2)
 	if e.layerGram == nil && !paid {
 		gram += e.buildCost()
 	}
-	if gram+e.tokens(batches)*in*in/2 < e.directCost(batches, evals) {
+	if gram+e.tokens(batches)*in*in/2 < e.directCost(batches, pairs) {
 		return Gram
 	}
 	return Direct
+}
+
+// gramEntryCost is what an entry of H⊙G costs a batch, in the kernel's
+// multiply-adds: one pair is one contraction (gramEntryMACs); more pairs
+// share one sweep pass (sweepSplit) whatever their number, which costs
+// about (3+sets)/3 contractions for sets score sets (CPU profiles of
+// BenchmarkSweep/seed, 5 sets: 0.92 ns an entry against the contraction's
+// 0.34, AVX-512).
+func gramEntryCost(k *kernel, pairs, sets int) float64 {
+	if pairs <= 1 {
+		return float64(k.gramEntryMACs)
+	}
+	return float64(k.gramEntryMACs) * float64(3+sets) / 3
 }
 
 // planStream plans the next batch of a stream, whose length is unknown:
@@ -82,10 +96,10 @@ func (e *Evaluator) plan(batches [][]float32, evals int, paid bool) Method {
 // building H and going Gram for the batch, and builds H once what direct
 // has cost (spent) reaches the cost of building it, so it pays at most
 // about twice what the better choice for the whole stream would have.
-func (e *Evaluator) planStream(batch [][]float32, evals int, spent *float64) Method {
-	m := e.plan(batch, evals, *spent >= e.buildCost())
+func (e *Evaluator) planStream(batch [][]float32, pairs, sets int, spent *float64) Method {
+	m := e.plan(batch, pairs, sets, *spent >= e.buildCost())
 	if m == Direct {
-		*spent += e.directCost(batch, evals)
+		*spent += e.directCost(batch, pairs)
 	}
 	return m
 }
@@ -93,8 +107,8 @@ func (e *Evaluator) planStream(batch [][]float32, evals int, spent *float64) Met
 // buildCost is the multiply-adds of building H.
 func (e *Evaluator) buildCost() float64 { return float64(e.out) * float64(e.in) * float64(e.in) / 2 }
 
-func (e *Evaluator) directCost(batches [][]float32, evals int) float64 {
-	return float64(evals) * e.tokens(batches) * float64(e.in) * float64(e.out)
+func (e *Evaluator) directCost(batches [][]float32, pairs int) float64 {
+	return float64(pairs) * e.tokens(batches) * float64(e.in) * float64(e.out)
 }
 
 func (e *Evaluator) tokens(batches [][]float32) float64 {

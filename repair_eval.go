@@ -194,7 +194,7 @@ func (p *repairProbe) observe(x []float32, b int, method Method) (sums, Method, 
 	p.one[0] = p.augment(x)
 	defer func() { p.one[0] = nil }()
 	if method == Auto {
-		method = p.e.planStream(p.one[:], 1, &p.spent)
+		method = p.e.planStream(p.one[:], 1, 1, &p.spent)
 	}
 	if err := p.e.measure(&p.m, p.one[:], p.in-len(p.layer.Kept), method); err != nil {
 		return sums{}, 0, false, nonFiniteBatch(b, x, p.in)
@@ -271,7 +271,7 @@ func (e *Evaluator) evaluateRepaired(m *Metrics, batches [][]float32, scores []f
 		if probe, err = e.newRepairProbe(fit, e.pruned, r); err != nil {
 			return err
 		}
-		plan = probe.e.plan(batches, 1, false) // the probe has the layer's shape: plan all batches at once
+		plan = probe.e.plan(batches, 1, 1, false) // the probe has the layer's shape: plan all batches at once
 	}
 	end := 0 // of the group g last formed
 	for b, x := range batches {

@@ -185,7 +185,7 @@ func (s *Stream) observeSums(batch []float32) error {
 	}
 	method := s.method
 	if method == Auto {
-		method = s.e.planStream(s.one[:], len(s.points), &s.spent)
+		method = s.e.planStream(s.one[:], len(s.points), len(s.names), &s.spent)
 	}
 	for i := range s.ran {
 		s.ran[i] = method
@@ -264,7 +264,7 @@ func (e *Evaluator) sweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 	if err := checkBatches(batches, e.in); err != nil {
 		return err
 	}
-	s.method = e.plan(batches, len(s.points), false)
+	s.method = e.plan(batches, len(s.points), len(s.names), false)
 	side := 0
 	if shift == nil { // shifted rows are made one batch at a time
 		var err error
