@@ -168,16 +168,20 @@ var shapes = []struct {
 	reads   int // float32 accumulators of readSum
 	gemvT   int // the most tokens of a small-T kernel (gemv.go)
 
-	// The planner's exchange rates (kernel.go), in this kernel's
-	// multiply-adds: they go to the kernel table as they are. The entry
-	// rate is the contract kernel's time per entry over the gemm's per
-	// multiply-add, from CPU profiles of BenchmarkEvaluateAuto/seed (2-core
-	// AMD EPYC, busy); the batch rate was fitted to BenchmarkEvaluateAuto
-	// on the developer machine.
+	// The planner's exchange rates (kernel.go), in the direct path's
+	// multiply-adds: they go to the kernel table as they are. Both were
+	// fitted to which path is faster for one evaluation, each forced and
+	// timed with H built, on 35 shapes (in 256–2048, out 0.625–1.5·in,
+	// batches of 16, 32 and 128 tokens; 2-core AMD EPYC with full-width
+	// AVX-512): with these, the planner picks the slower path on none of
+	// them (AVX2) and on four, by at most 5% (AVX-512). The rates
+	// before (50 and 55 an entry, 7e6 and 14e6 a batch, from profiles
+	// and from BenchmarkEvaluateAuto/seed alone) picked the slower on 12
+	// and 13, up to 2.4× slower.
 	gramEntryMACs, gramBatchMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 50, 7e6},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 55, 14e6},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 20, 1e5},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 20, 3e5},
 }
 
 func main() {
