@@ -163,3 +163,22 @@ func TestPlanSweepsWideLayers(t *testing.T) {
 		}
 	})
 }
+
+// The direct path computes whole weight panels, so the planner prices a
+// layer of fewer outputs than a panel as a whole panel.
+func TestDirectCostPadsPanels(t *testing.T) {
+	batches := randBatches(newRand(23), 64, 16)
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		var costs []float64
+		for _, out := range []int{1, kern.nr} {
+			e, err := NewEvaluator(randLayer(newRand(24), 64, out, false), WithKernel(kern.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			costs = append(costs, e.directCost(batches, 3))
+		}
+		if want := float64(3 * 16 * 64 * kern.nr); costs[0] != want || costs[1] != want {
+			t.Errorf("direct costs of 1 and %d outputs: %v, want %v both", kern.nr, costs, want)
+		}
+	})
+}

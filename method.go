@@ -54,10 +54,10 @@ const maxGramBytes = 1 << 30
 // plan returns the method for pairs (score set, ratio) pairs of sets
 // score sets over batches, counting H as paid if it is built already or
 // paid is set. The costs are in multiply-adds of the kernel: the direct
-// path does tokens·in·out per pair; the Gram path does tokens·in²/2 per
-// batch in the kernel, visits the in²/2 entries of H⊙G once per batch
-// (gramEntryCost), spends kernel.gramBatchMACs more per batch, and builds
-// H (out·in²/2) once. A layer wider than tall (in > out) is no exception:
+// path does tokens·in·out per pair (directCost); the Gram path does
+// tokens·in²/2 per batch in the kernel, visits the in²/2 entries of H⊙G
+// once per batch (gramEntryCost), spends kernel.gramBatchMACs more per
+// batch, and builds H (out·in²/2) once. A layer wider than tall (in > out) is no exception:
 // one evaluation of it costs less direct (tokens·in²/2 > tokens·in·out),
 // but a sweep's pairs share G, and its batches are certified like any.
 func (e *Evaluator) plan(batches [][]float32, pairs, sets int, paid bool) Method {
@@ -107,8 +107,12 @@ func (e *Evaluator) planStream(batch [][]float32, pairs, sets int, spent *float6
 // buildCost is the multiply-adds of building H.
 func (e *Evaluator) buildCost() float64 { return float64(e.out) * float64(e.in) * float64(e.in) / 2 }
 
+// directCost is the multiply-adds of the direct path for pairs pairs:
+// tokens·in·out each, out padded to whole weight panels, which the kernel
+// computes (a 1024→8 layer costs what a 1024→32 one does with AVX-512).
 func (e *Evaluator) directCost(batches [][]float32, pairs int) float64 {
-	return float64(pairs) * e.tokens(batches) * float64(e.in) * float64(e.out)
+	out := panels(e.out, e.kern.nr) * e.kern.nr
+	return float64(pairs) * e.tokens(batches) * float64(e.in) * float64(out)
 }
 
 func (e *Evaluator) tokens(batches [][]float32) float64 {
