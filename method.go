@@ -57,9 +57,10 @@ const maxGramBytes = 1 << 30
 // path does tokens·in·out per pair (directCost); the Gram path does
 // tokens·in²/2 per batch in the kernel, visits the in²/2 entries of H⊙G
 // once per batch (gramEntryCost), spends kernel.gramBatchMACs more per
-// batch, and builds H (out·in²/2) once. A layer wider than tall (in > out) is no exception:
-// one evaluation of it costs less direct (tokens·in²/2 > tokens·in·out),
-// but a sweep's pairs share G, and its batches are certified like any.
+// batch, and builds H (out·in²/2) once. A layer wider than tall (in > out)
+// is no exception: one evaluation of it costs less direct (tokens·in²/2 >
+// tokens·in·out), but a sweep's pairs share G, and its batches are
+// certified like any.
 func (e *Evaluator) plan(batches [][]float32, pairs, sets int, paid bool) Method {
 	if e.method != Auto {
 		return e.method

@@ -26,8 +26,8 @@ type outputNorm struct{ yy, v float64 }
 // gramRepairs reports whether a repaired evaluation takes the fast route:
 // it needs H, which the Gram path keeps, so not where H is too large or
 // Direct is forced; nor, under Auto, for a layer wider than tall, whose
-// evaluations plan Direct (only its unrepaired sweeps go Gram) and where
-// the fast route's certificate has not been tried.
+// evaluations plan Direct (its sweeps, unrepaired or bias-repaired, may
+// go Gram) and where the fast route's certificate has not been tried.
 func (e *Evaluator) gramRepairs() bool {
 	switch e.method {
 	case Gram:
