@@ -79,7 +79,7 @@ func (c *conformanceCase) check(m Metrics) error {
 // rounding: below confRMSEAbs).
 func checkTruth(m Metrics, rmse, cos float64, k int, rmseRel float64) error {
 	rmseOK := math.Abs(m.RMSE-rmse) <= rmseRel*rmse || rmse <= confRMSEAbs && math.Abs(m.RMSE) <= confRMSEAbs
-	if !rmseOK || math.Abs(m.CosineSimilarity-cos) > confCosAbs || m.NumPruned != k {
+	if !rmseOK || !within(m.CosineSimilarity-cos, confCosAbs) || m.NumPruned != k {
 		return fmt.Errorf("got rmse %.12g cos %.12g k %d, want %.12g %.12g %d",
 			m.RMSE, m.CosineSimilarity, m.NumPruned, rmse, cos, k)
 	}

@@ -98,7 +98,7 @@ func TestIterativeByHand(t *testing.T) {
 	for i, st := range steps {
 		observeAll(t, e, []shaped{{st.x, []int{1, 2}}})
 		for c, want := range st.acc {
-			if math.Abs(it.Accumulator[c]-want) > 1e-6*want {
+			if !within(it.Accumulator[c]-want, 1e-6*want) {
 				t.Errorf("after batch %d: accumulator %v, want %v", i, it.Accumulator, st.acc)
 			}
 		}
@@ -128,7 +128,7 @@ func TestIterativeScaleByMagnitudeByHand(t *testing.T) {
 		observeAll(t, e, []shaped{{[]float32{3, 4}, []int{1, 1, 2}}})
 		got := iterativeOf(e).Accumulator
 		for c := range want {
-			if math.Abs(got[c]-want[c]) > 1e-6*want[c] {
+			if !within(got[c]-want[c], 1e-6*want[c]) {
 				t.Errorf("%s: accumulator %v, want %v", spelling, got, want)
 			}
 		}

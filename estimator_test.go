@@ -217,7 +217,7 @@ func TestFluctuationWelford(t *testing.T) {
 		for _, v := range all {
 			m2 += (v - mean) * (v - mean)
 		}
-		if math.Abs(f.Mean[c]-mean) > 1e-12*math.Abs(mean)+1e-15 || math.Abs(f.M2[c]-m2) > 1e-9*m2 || f.Tokens != len(all) {
+		if !within(f.Mean[c]-mean, 1e-12*math.Abs(mean)+1e-15) || !within(f.M2[c]-m2, 1e-9*m2) || f.Tokens != len(all) {
 			t.Errorf("channel %d: mean %v M2 %v tokens %d, want %v %v %d", c, f.Mean[c], f.M2[c], f.Tokens, mean, m2, len(all))
 		}
 	}

@@ -138,7 +138,7 @@ func TestChannelPermutationInvariance(t *testing.T) {
 		t.Fatal(err)
 	}
 	tol := refEval(l, batches, scores, 0.3).tol
-	if math.Abs(got.RMSE-base.RMSE) > 2*tol.rmse || math.Abs(got.CosineSimilarity-base.CosineSimilarity) > 2*tol.cos {
+	if !within(got.RMSE-base.RMSE, 2*tol.rmse) || !within(got.CosineSimilarity-base.CosineSimilarity, 2*tol.cos) {
 		t.Errorf("permuted: rmse %v cos %v, want %v %v", got.RMSE, got.CosineSimilarity, base.RMSE, base.CosineSimilarity)
 	}
 }
@@ -204,7 +204,7 @@ func TestBatchesCombineByCount(t *testing.T) {
 	rmse := (2*first.RMSE + 3*second.RMSE) / 5
 	cos := (2*first.CosineSimilarity + 3*second.CosineSimilarity) / 5
 	const rel = 4 * 0x1p-52 // a few roundings of the means themselves
-	if math.Abs(rmse-whole.RMSE) > rel*whole.RMSE || math.Abs(cos-whole.CosineSimilarity) > rel {
+	if !within(rmse-whole.RMSE, rel*whole.RMSE) || !within(cos-whole.CosineSimilarity, rel) {
 		t.Errorf("halves give %v %v, whole %v %v", rmse, cos, whole.RMSE, whole.CosineSimilarity)
 	}
 	for b, bm := range whole.PerBatch {

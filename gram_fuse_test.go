@@ -135,12 +135,12 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			}
 			stored, sv := gb.contractedSums(us, tb, 90)
 			for i := range fused {
-				if d := math.Abs(fused[i] - stored[i]); d > 1e-6*math.Abs(stored[i]) {
+				if !within(fused[i]-stored[i], 1e-6*math.Abs(stored[i])) {
 					t.Errorf("%d tokens: sum %d: fused %v, stored %v", tokens, i, fused[i], stored[i])
 				}
 			}
 			for i, pair := range [][2]float64{{fv.kk, sv.kk}, {fv.kp, sv.kp}, {fv.pp, sv.pp}} {
-				if d := math.Abs(pair[0] - pair[1]); d > 1e-6*math.Abs(pair[1]) {
+				if !within(pair[0]-pair[1], 1e-6*math.Abs(pair[1])) {
 					t.Errorf("%d tokens: variance %d: fused %v, stored %v", tokens, i, pair[0], pair[1])
 				}
 			}

@@ -24,7 +24,7 @@ func checkForward(t *testing.T, l Linear, keep []int, x, y []float32) {
 				want += v
 				abs += math.Abs(v)
 			}
-			if got := float64(y[ti*l.Out+o]); math.Abs(got-want) > dotError(len(keep)+1, abs) {
+			if got := float64(y[ti*l.Out+o]); !within(got-want, dotError(len(keep)+1, abs)) {
 				t.Fatalf("y[%d,%d] = %v, want %v", ti, o, got, want)
 			}
 		}

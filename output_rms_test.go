@@ -59,7 +59,7 @@ func TestOutputRMS(t *testing.T) {
 				got = append(got, p.OutputRMS)
 			}
 			for i, g := range got {
-				if math.Abs(g-want) > 1e-5*want {
+				if !within(g-want, 1e-5*want) {
 					t.Errorf("%v %d→%d result %d: output rms %v, want %v", method, tc.in, tc.out, i, g, want)
 				}
 			}

@@ -2,7 +2,6 @@ package chanprune
 
 import (
 	"errors"
-	"math"
 	"testing"
 )
 
@@ -74,7 +73,7 @@ func FuzzRepair(f *testing.F) {
 			// float32 from x_K·W_K' and b', which cancel where a repair
 			// fitted on a few held-out tokens extrapolates: a looser bound,
 			// growing with the RMSE (the inputs' y is of order 1).
-			if math.Abs(m.RMSE-rmse) > 1e-4*rmse+1e-6 || math.Abs(m.CosineSimilarity-cos) > 1e-3*(1+rmse) {
+			if !within(m.RMSE-rmse, 1e-4*rmse+1e-6) || !within(m.CosineSimilarity-cos, 1e-3*(1+rmse)) {
 				t.Fatalf("%d→%d ratio %v damp %v %v held-out %v: rmse %.9g cos %.9g, reference %.9g %.9g",
 					n, o, rat, d, mode, heldOut, m.RMSE, m.CosineSimilarity, rmse, cos)
 			}

@@ -2,7 +2,6 @@ package chanprune
 
 import (
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/chanprune/chanprune/internal/seed"
@@ -77,7 +76,7 @@ func TestRepairFastRouteMatchesReference(t *testing.T) {
 						mask[c] = true
 					}
 					rmse, cos, _ := refRepaired(l, batches, fit, mask, mode, DefaultDamp)
-					if math.Abs(m.RMSE-rmse) > compRMSERel*rmse || math.Abs(m.CosineSimilarity-cos) > 2e-6 {
+					if !within(m.RMSE-rmse, compRMSERel*rmse) || !within(m.CosineSimilarity-cos, 2e-6) {
 						t.Errorf("%s: got rmse %.9g cos %.9g, want %.9g %.9g", name, m.RMSE, m.CosineSimilarity, rmse, cos)
 					}
 				}
@@ -322,7 +321,7 @@ func TestRepairKeptRouteCertifiesHighRatios(t *testing.T) {
 					if fast := fastBatches(m); fast < len(m.PerBatch) {
 						t.Errorf("%s: %d of %d batches took the fast route, want all", name, fast, len(m.PerBatch))
 					}
-					if math.Abs(m.RMSE-ref.RMSE) > compRMSERel*ref.RMSE || math.Abs(m.CosineSimilarity-ref.CosineSimilarity) > 2e-6 {
+					if !within(m.RMSE-ref.RMSE, compRMSERel*ref.RMSE) || !within(m.CosineSimilarity-ref.CosineSimilarity, 2e-6) {
 						t.Errorf("%s: got rmse %.9g cos %.9g, the probe %.9g %.9g", name, m.RMSE, m.CosineSimilarity, ref.RMSE, ref.CosineSimilarity)
 					}
 				}

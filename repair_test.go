@@ -57,7 +57,7 @@ func TestRepairMatchesReference(t *testing.T) {
 				mask[c] = true
 			}
 			rmse, cos, _ := refRepaired(l, batches, fit, mask, mode, tc.damp)
-			if math.Abs(m.RMSE-rmse) > 1e-4*rmse || math.Abs(m.CosineSimilarity-cos) > 2e-6 {
+			if !within(m.RMSE-rmse, 1e-4*rmse) || !within(m.CosineSimilarity-cos, 2e-6) {
 				t.Errorf("%dx%d ratio %v damp %v %v: got rmse %.9g cos %.9g, want %.9g %.9g",
 					tc.in, tc.out, tc.ratio, tc.damp, mode, m.RMSE, m.CosineSimilarity, rmse, cos)
 			}
@@ -255,7 +255,7 @@ func TestRepairedLayerServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rmse := math.Sqrt(dd / (64 * 9)); math.Abs(rmse-m.RMSE) > 1e-4*m.RMSE {
+	if rmse := math.Sqrt(dd / (64 * 9)); !within(rmse-m.RMSE, 1e-4*m.RMSE) {
 		t.Errorf("served rmse %v, evaluated %v", rmse, m.RMSE)
 	}
 	if len(rl.Bias) != 9 || len(rl.Kept)+len(rl.Pruned) != 14 {
