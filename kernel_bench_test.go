@@ -163,7 +163,9 @@ func BenchmarkContractSplitKernel(b *testing.B) {
 // BenchmarkContractSplitKernel and of BenchmarkLowerSplitSetsKernel
 // together; Gentries/s counts the row's entries. The sets lie
 // setStride(splitBenchLen) apart, as the sweep lays out a 1024-channel
-// layer's.
+// layer's. The sweep's segments are at most a strip (256 columns) long,
+// their column sums in L1 where this row's are in L2, so that column
+// traffic costs more here than there (README, the sweep's profile).
 func BenchmarkSweepSplitKernel(b *testing.B) {
 	const n, sets = splitBenchLen, splitBenchSets
 	for _, way := range []string{"fused", "apart"} {
