@@ -164,6 +164,34 @@ func TestPlanSweepsWideLayers(t *testing.T) {
 	})
 }
 
+// A sweep of a layer with few outputs plans Gram on the x86 kernels: its
+// direct path packs the activations once per pair (directPackMACs), which
+// costs more than its products. An AVX2 sweep of 45 pairs on 1024→8 in 16
+// batches of 128 tokens took 72 ms direct against 21 ms Gram; before the
+// packing term the planner took the direct path.
+func TestPlanSweepsNarrowLayers(t *testing.T) {
+	const in = 1024
+	tokens := make([]int, 16)
+	for i := range tokens {
+		tokens[i] = 128
+	}
+	batches := randBatches(newRand(25), in, tokens...)
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		if kern.directPackMACs == 0 {
+			t.Skip("no packing rate measured")
+		}
+		for _, out := range []int{8, 16} {
+			e, err := NewEvaluator(randLayer(newRand(26), in, out, true), WithKernel(kern.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := e.plan(batches, 45, 5, false); m != Gram {
+				t.Errorf("%d→%d: a sweep of 45 pairs plans %v, want Gram", in, out, m)
+			}
+		}
+	})
+}
+
 // The direct path computes whole weight panels, so the planner prices a
 // layer of fewer outputs than a panel as a whole panel.
 func TestDirectCostPadsPanels(t *testing.T) {
@@ -177,7 +205,7 @@ func TestDirectCostPadsPanels(t *testing.T) {
 			}
 			costs = append(costs, e.directCost(batches, 3))
 		}
-		if want := float64(3 * 16 * 64 * kern.nr); costs[0] != want || costs[1] != want {
+		if want := float64(3 * 16 * 64 * (kern.nr + kern.directPackMACs)); costs[0] != want || costs[1] != want {
 			t.Errorf("direct costs of 1 and %d outputs: %v, want %v both", kern.nr, costs, want)
 		}
 	})

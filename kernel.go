@@ -74,9 +74,12 @@ type kernel struct {
 	// The planner's exchange rates, in this kernel's multiply-adds (asm/
 	// and gen/ say how each was set): what the Gram path spends per entry
 	// of H⊙G it contracts (the contract kernel), and per batch beyond its
-	// products (packing, hand-offs between workers).
-	gramEntryMACs int
-	gramBatchMACs int
+	// products (packing, hand-offs between workers); and what the direct
+	// path spends per activation it packs, once per pair and token (0
+	// where unmeasured: NEON, generic).
+	gramEntryMACs  int
+	gramBatchMACs  int
+	directPackMACs int
 }
 
 // evalFunc evaluates one mr×nr tile of the pruned layer and adds its

@@ -110,10 +110,13 @@ func (e *Evaluator) buildCost() float64 { return float64(e.out) * float64(e.in) 
 
 // directCost is the multiply-adds of the direct path for pairs pairs:
 // tokens·in·out each, out padded to whole weight panels, which the kernel
-// computes (a 1024→8 layer costs what a 1024→32 one does with AVX-512).
+// computes (a 1024→8 layer costs what a 1024→32 one does with AVX-512),
+// and each pair's packing of the activations, tokens·in of them at
+// directPackMACs each, which is most of a narrow layer's cost (a sweep of
+// 45 pairs on 1024→8 took 3.4 times as long direct as Gram on AVX2).
 func (e *Evaluator) directCost(batches [][]float32, pairs int) float64 {
 	out := panels(e.out, e.kern.nr) * e.kern.nr
-	return float64(pairs) * e.tokens(batches) * float64(e.in) * float64(out)
+	return float64(pairs) * e.tokens(batches) * float64(e.in) * float64(out+e.kern.directPackMACs)
 }
 
 func (e *Evaluator) tokens(batches [][]float32) float64 {

@@ -169,19 +169,22 @@ var shapes = []struct {
 	gemvT   int // the most tokens of a small-T kernel (gemv.go)
 
 	// The planner's exchange rates (kernel.go), in the direct path's
-	// multiply-adds: they go to the kernel table as they are. Both were
-	// fitted to which path is faster for one evaluation, each forced and
-	// timed with H built, on 35 shapes (in 256–2048, out 0.625–1.5·in,
-	// batches of 16, 32 and 128 tokens; 2-core AMD EPYC with full-width
-	// AVX-512): with these, the planner picks the slower path on none of
-	// them (AVX2) and on four, by at most 5% (AVX-512). The rates
-	// before (50 and 55 an entry, 7e6 and 14e6 a batch, from profiles
-	// and from BenchmarkEvaluateAuto/seed alone) picked the slower on 12
-	// and 13, up to 2.4× slower.
-	gramEntryMACs, gramBatchMACs int
+	// multiply-adds: they go to the kernel table as they are. All three
+	// were fitted to which path is faster, each forced and timed with H
+	// built (2-core AMD EPYC with full-width AVX-512, median of 3), on
+	// 108 cases a kernel: in 256–2048, out 8, 16, 64 and 0.625–1.5·in,
+	// one evaluation of 4096 tokens (2048 at in = 2048) in batches of
+	// 16, 32 or 128, and for in ≤ 1024 a sweep of 5 score sets × 9
+	// ratios on 2048 tokens in batches of 32 or 128. With these the
+	// planner picks a path more than 5% slower on one case (AVX2, 11%)
+	// and two (AVX-512, 6%). The rates before (20 an entry, 1e5 and 3e5
+	// a batch, no packing term; fitted to 35 single evaluations) picked
+	// the direct path for the AVX2 sweeps of 1024→8 and 1024→16, 2.7 to
+	// 4.0 times slower, and on AVX-512 paths up to 1.22 times slower.
+	gramEntryMACs, gramBatchMACs, directPackMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 20, 1e5},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 20, 3e5},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 15, 3e5, 20},
+	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 15, 1e6, 20},
 }
 
 func main() {
@@ -236,7 +239,7 @@ func main() {
 			},
 			tailMR:    s.tailMR,
 			tail:      kernelFuncs{eval: tail.kernelName("eval"), gemm: tail.kernelName(gemmSet.kind), gemmAcc: tail.kernelName(gemmAdd.kind)},
-			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs,
+			peakFlops: flops, gramEntryMACs: s.gramEntryMACs, gramBatchMACs: s.gramBatchMACs, directPackMACs: s.directPackMACs,
 		})
 		// gemmAcc runs gemm's loop; lowerSplit, readSum and the contracts are not FMA kernels.
 		stem := strings.ToLower(s.isa.name) + "_"

@@ -23,13 +23,13 @@ import (
 
 // A family is one instruction set's kernels as a row of the table.
 type family struct {
-	name                         string // the kernel's name: avx2
-	mr, nr                       int
-	funcs                        kernelFuncs
-	tailMR                       int         // the tail tile's rows
-	tail                         kernelFuncs // the tail tile's eval, gemm and gemmAcc
-	peakFlops                    int
-	gramEntryMACs, gramBatchMACs int
+	name                                         string // the kernel's name: avx2
+	mr, nr                                       int
+	funcs                                        kernelFuncs
+	tailMR                                       int         // the tail tile's rows
+	tail                                         kernelFuncs // the tail tile's eval, gemm and gemmAcc
+	peakFlops                                    int
+	gramEntryMACs, gramBatchMACs, directPackMACs int
 }
 
 // kernelFuncs names a family's functions, one per field of the library's
@@ -76,14 +76,14 @@ func tablePass(path string, fams []family) pass.Func {
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSplit: %s, readSum: %s,\n"+
 				"lowerSplitSets: %s, contract: %s, contractSplit: %s, sweepSplit: %s,\n"+
 				"dot4: %s, axpy4: %s, widenAdd: %s, packGram: %s, columnSums: %s,\n"+
-				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d,\n"+
+				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d, directPackMACs: %d,\n"+
 				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\n"+
 				"widenBF16: %s, widenF16: %s, bf16Pairs: true,\n"+
 				"tail: &kernel{name: %q, mr: %d, nr: %d, eval: %s, gemm: %s, gemmAcc: %s}},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSplit, k.readSum, k.lowerSplitSets, k.contract, k.contractSplit, k.sweepSplit,
 				k.dot4, k.axpy4, k.widenAdd, k.packGram, k.columnSums,
-				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs,
+				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs, fm.directPackMACs,
 				strings.Join(k.gemv32, ", "), strings.Join(k.gemvBF16, ", "), strings.Join(k.gemvF16, ", "),
 				k.widenBF16, k.widenF16,
 				fm.name+"/tail", fm.tailMR, fm.nr, tk.eval, tk.gemm, tk.gemmAcc,
