@@ -54,7 +54,8 @@ const maxGramBytes = 1 << 30
 // plan returns the method for pairs (score set, ratio) pairs of sets
 // score sets over batches, counting H as paid if it is built already or
 // paid is set. The costs are in multiply-adds of the kernel: the direct
-// path does tokens·in·out per pair (directCost); the Gram path does
+// path does tokens·in·out per pair and packs its activations
+// (directCost); the Gram path does
 // tokens·in²/2 per batch in the kernel, visits the in²/2 entries of H⊙G
 // once per batch (gramEntryCost), spends kernel.gramBatchMACs more per
 // batch, and builds H (out·in²/2) once. A layer wider than tall (in > out)
