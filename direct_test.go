@@ -58,3 +58,57 @@ func TestGridSplitsOneBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchRunsKeepEachBatchsSums checks that evaluating batches together
+// (batchRuns) changes no batch's sums by a bit: each batch's metrics equal
+// those of the batch evaluated alone, whatever the worker count and so
+// whichever runs the batches were cut into, runs ending where the batch
+// size changes.
+func TestBatchRunsKeepEachBatchsSums(t *testing.T) {
+	r := newRand(11)
+	l := randLayer(r, 24, 100, true)
+	scores := randScores(r, l.In)
+	tokens := make([]int, 3*groupTokens/16+5)
+	for b := range tokens {
+		tokens[b] = 16
+	}
+	tokens[40] = 9 // a run ends before it
+	batches := randBatches(r, l.In, tokens...)
+	alone, err := NewEvaluator(l, WithWorkers(1), WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]BatchMetrics, len(batches))
+	for b, x := range batches {
+		var m Metrics
+		if err := alone.EvaluateTo(&m, [][]float32{x}, scores, 0.3); err != nil {
+			t.Fatal(err)
+		}
+		want[b] = m.PerBatch[0]
+	}
+	for _, workers := range []int{1, 2, 3, 7} {
+		e, err := NewEvaluator(l, WithWorkers(workers), WithMethod(Direct))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m Metrics
+		if err := e.EvaluateTo(&m, batches, scores, 0.3); err != nil {
+			t.Fatal(err)
+		}
+		longest := 0
+		for _, run := range e.runs {
+			longest = max(longest, run.hi-run.lo)
+			if run.lo <= 40 && 40 < run.hi && run.hi-run.lo > 1 {
+				t.Errorf("%d workers: run %v holds batch 40 and another", workers, run)
+			}
+		}
+		if workers <= 2 && longest != groupTokens/16 {
+			t.Errorf("%d workers: longest run %d batches, want %d", workers, longest, groupTokens/16)
+		}
+		for b := range batches {
+			if m.PerBatch[b] != want[b] {
+				t.Errorf("%d workers, batch %d: %+v, alone %+v", workers, b, m.PerBatch[b], want[b])
+			}
+		}
+	}
+}

@@ -124,7 +124,8 @@ type Evaluator struct {
 	packed      [][]float32 // packed activations, one buffer per worker
 	batchSums   []sums
 	pieceSums   []sums
-	workerSums  []sums
+	workerSums  [][]sums   // per worker: a piece's sums of each batch of its run
+	runs        []batchRun // how the whole batches of a call are cut (batchRuns)
 
 	layerGram *layerGram // H, u, ‖b‖², built on the Gram path's first use
 	gram      *gramBatch
@@ -135,6 +136,7 @@ type Evaluator struct {
 	call struct {
 		batches            [][]float32
 		nk                 int
+		runs               []batchRun
 		x                  []float32 // the batch whose pieces are shared
 		rows               rowLayout // how x is laid out in row panels
 		grid               pieceGrid // how x is cut

@@ -35,7 +35,7 @@ const workerSpin = 20 * time.Microsecond
 // A job runs fn(ctx, slot, i) for every i in [0, n); each slot takes the
 // next i as it finishes the last (from its own run first under doOwned),
 // and a slot indexes per-worker scratch. A job is reused from call to
-// call. fn is a method expression such as (*Evaluator).evalBatch, named at
+// call. fn is a method expression such as (*Evaluator).evalRun, named at
 // the call to do: a static func that, unlike a method value, allocates
 // nothing.
 type job[T any] struct {
