@@ -6,7 +6,9 @@ package chanprune
 // token count only, never on the number of workers; each piece's reductions
 // start from zero and are formed in the same order whoever runs it, and a
 // batch's sums are its piece sums added in piece order, so the result does
-// not depend on the number of workers.
+// not depend on the number of workers. A worker that takes a run of small
+// batches (batchRuns) forms each batch's pieces in this order too, a weight
+// panel at a time over all of the run's batches.
 
 const (
 	// chunkOutputs is the widest chunk in outputs: wide enough to amortise
