@@ -105,19 +105,17 @@ func (e *Evaluator) run(batches [][]float32, nk int) {
 }
 
 // batchRuns cuts batches into the runs the workers take: up to
-// groupTokens tokens of consecutive batches of one size, except that the
-// last batches, fewer than a full run for every worker, go one by one so
-// that the workers finish together.
+// groupTokens tokens of consecutive batches of one size, and at most the
+// batches left over the workers, so that the runs shrink towards the end
+// and the workers finish together.
 func (e *Evaluator) batchRuns(batches [][]float32, workers int) []batchRun {
 	runs := e.runs[:0]
 	for b := 0; b < len(batches); {
 		l := e.layout(batches[b])
-		g := max(1, min(groupTokens/max(1, l.tokens), groupFloats/max(1, l.rows()*e.in)))
+		g := min(groupTokens/max(1, l.tokens), groupFloats/max(1, l.rows()*e.in), (len(batches)-b)/workers)
 		n := 1
-		if b+g*workers <= len(batches) {
-			for n < g && len(batches[b+n]) == len(batches[b]) {
-				n++
-			}
+		for n < g && len(batches[b+n]) == len(batches[b]) {
+			n++
 		}
 		runs = append(runs, batchRun{b, b + n})
 		b += n
