@@ -169,20 +169,7 @@ func TestStreamOfOnePairIsEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := e.NewStream([]ScoreSet{{"s", scores}}, []float64{0.3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range batches {
-		if err := s.Observe(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	points, err := s.Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := points[0].Metrics
+	got := streamed(t, e, batches, []ScoreSet{{"s", scores}}, []float64{0.3})[0].Metrics
 	for b := range batches {
 		if got.PerBatch[b] != want.PerBatch[b] {
 			t.Errorf("batch %d: stream %+v, Evaluate %+v", b, got.PerBatch[b], want.PerBatch[b])

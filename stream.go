@@ -271,6 +271,11 @@ func (e *Evaluator) sweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 		if side, err = s.sweepSide(batches); err != nil {
 			return err
 		}
+		if side == 0 {
+			if side, err = s.sweepDirect(batches); err != nil {
+				return err
+			}
+		}
 	}
 	for _, x := range batches[side:] {
 		if shift != nil {
