@@ -325,7 +325,6 @@ func TestSweepDeterministicAcrossGOMAXPROCS(t *testing.T) {
 		sets = append(sets, ScoreSet{Name: fmt.Sprint(i), Scores: randScores(r, l.In)})
 	}
 	ratios := []float64{0.1, 0.3, 0.6, 0.9}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	// A batch above sideBatchFloats makes every batch shared; nine small
 	// ones go side by side, the last batches mod workers shared.
 	for _, batches := range [][][]float32{randBatches(r, 1000, 9, 300, 130), randBatches(r, 1000, 9, 40, 130, 7, 64, 3, 100, 1, 20)} {
@@ -348,6 +347,7 @@ func TestSweepSideChunks(t *testing.T) {
 
 func sweepSameForAnyGOMAXPROCS(t *testing.T, l Linear, batches [][]float32, sets []ScoreSet, ratios []float64) {
 	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // the tests after it run as before
 	var first []Point
 	for i, procs := range []int{1, 2, 7, 16} {
 		runtime.GOMAXPROCS(procs)
