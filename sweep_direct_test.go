@@ -40,3 +40,48 @@ func TestSweepDirectEqualsStream(t *testing.T) {
 		}
 	}
 }
+
+// An Auto sweep redoes its uncertified batches on the direct path pair by
+// pair over the chunk (redoChunk): each redone batch has the bits of the
+// direct sweep's, pairs that prune the same channels (ratio 0.5 twice)
+// included, and is recorded as direct.
+func TestSweepRedoesUncertifiedInRuns(t *testing.T) {
+	l, batches := annihilating(1e-3, 256, 512, 64, 64, 64, 64, 64, 32, 64)
+	sets := []ScoreSet{{"a", randScores(newRand(5), l.In)}, {"b", randScores(newRand(6), l.In)}}
+	ratios := []float64{0.25, 0.5, 0.5}
+	direct, err := NewEvaluator(l, WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := direct.Sweep(batches, sets, ratios)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{2, 3} {
+		e, err := NewEvaluator(l, WithWorkers(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := e.plan(batches, len(sets)*len(ratios), len(sets), false); m != Gram {
+			t.Fatalf("Auto plans %v for the sweep: the test needs Gram", m)
+		}
+		got, err := e.Sweep(batches, sets, ratios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redone := 0
+		for i, p := range got {
+			for b, bm := range p.PerBatch {
+				if bm.Method == Direct {
+					redone++
+					if bm != want[i].PerBatch[b] {
+						t.Errorf("%d workers, point %d, batch %d: %+v, direct sweep %+v", workers, i, b, bm, want[i].PerBatch[b])
+					}
+				}
+			}
+		}
+		if redone == 0 {
+			t.Errorf("%d workers: no batch redone: the test needs uncertified batches", workers)
+		}
+	}
+}
