@@ -108,7 +108,7 @@ func (s *Stream) redoChunk() bool {
 		return false
 	}
 	e, out, points := s.e, &s.sideOut, len(s.points)
-	defer clear(out.redo)
+	defer func() { clear(out.redo[:cap(out.redo)]) }() // keep no caller memory alive
 	for i := range s.points {
 		out.redo, out.redoAt = out.redo[:0], out.redoAt[:0]
 		for b, x := range out.batches {
