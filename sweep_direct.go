@@ -11,7 +11,6 @@ import "slices"
 // waiting. It returns how many batches it took: all of them when the sweep
 // runs the direct path unrepaired, else none.
 func (s *Stream) sweepDirect(batches [][]float32) (int, error) {
-	e := s.e
 	if s.method != Direct || s.repair != nil || len(batches) < 2 {
 		return 0, nil
 	}
@@ -20,32 +19,68 @@ func (s *Stream) sweepDirect(batches [][]float32) (int, error) {
 	chunk := max(1, sideSums/points)
 	for b0 := 0; b0 < len(batches); b0 += chunk {
 		out.batches = batches[b0:min(len(batches), b0+chunk)]
-		n := len(out.batches)
-		out.cur = slices.Grow(out.cur[:0], n*points)[:n*points]
-		for i := range s.points {
-			if j := s.same[i]; j >= 0 {
-				for b := range n {
-					out.cur[b*points+i] = out.cur[b*points+j]
-				}
-				continue
-			}
-			p := &s.points[i]
-			splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
-			e.run(out.batches, e.in-p.NumPruned)
-			for b, sum := range e.batchSums[:n] {
-				out.cur[b*points+i] = sum
-			}
-		}
-		clear(s.uncertified)
-		for i := range s.ran {
-			s.ran[i] = Direct
-		}
-		for b, x := range out.batches {
-			copy(s.cur, out.cur[b*points:(b+1)*points])
-			if err := s.record(x); err != nil {
-				return 0, err
-			}
+		size := len(out.batches) * points
+		out.cur = slices.Grow(out.cur[:0], size)[:size]
+		s.directChunk(nil)
+		if err := s.recordChunk(Direct, nil, false); err != nil {
+			return 0, err
 		}
 	}
 	return len(batches), nil
+}
+
+// directChunk sets out.cur of each pair on each of the chunk's batches
+// whose entry in need is set (every batch if need is nil) from the direct
+// path, pair by pair over all those batches, so that the direct path's
+// runs share each weight panel among them. Each batch's sums are the bits
+// that observePoint gives it alone.
+func (s *Stream) directChunk(need []bool) {
+	e, out, points := s.e, &s.sideOut, len(s.points)
+	defer func() { clear(out.direct[:cap(out.direct)]) }() // keep no caller memory alive
+	for i := range s.points {
+		out.direct, out.directAt = out.direct[:0], out.directAt[:0]
+		for b, x := range out.batches {
+			if need == nil || need[b*points+i] {
+				out.direct, out.directAt = append(out.direct, x), append(out.directAt, b)
+			}
+		}
+		if len(out.direct) == 0 {
+			continue
+		}
+		if j := s.same[i]; j >= 0 { // an earlier pair that prunes the same channels, so needed the same batches
+			for _, b := range out.directAt {
+				out.cur[b*points+i] = out.cur[b*points+j]
+			}
+			continue
+		}
+		p := &s.points[i]
+		splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
+		e.run(out.direct, e.in-p.NumPruned)
+		for k, b := range out.directAt {
+			out.cur[b*points+i] = e.batchSums[k]
+		}
+	}
+}
+
+// recordChunk records the chunk's batches in order, as observe does, with
+// every pair's sums in out.cur from method, except where bad (nil for
+// none) marks Gram sums that are not certified: those pairs ran the
+// direct path if redone, else count as uncertified.
+func (s *Stream) recordChunk(method Method, bad []bool, redone bool) error {
+	points, out := len(s.points), &s.sideOut
+	for b, x := range out.batches {
+		copy(s.cur, out.cur[b*points:(b+1)*points])
+		for i := range s.ran {
+			miss := bad != nil && bad[b*points+i]
+			s.uncertified[i] = miss && !redone
+			s.ran[i] = method
+			if miss && redone {
+				s.ran[i] = Direct
+			}
+		}
+		if err := s.record(x); err != nil {
+			return err
+		}
+	}
+	return nil
 }

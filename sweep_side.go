@@ -24,12 +24,12 @@ var sideSums = 1 << 17
 // sideResults holds a chunk of a sweep's batches and, batch-major, every
 // pair's sums on them and whether they are certified.
 type sideResults struct {
-	batches [][]float32
-	cur     []sums
-	bad     []bool
-	job     job[Stream]
-	redo    [][]float32 // the batches of a pair that redoChunk redoes
-	redoAt  []int       // their indexes in batches
+	batches  [][]float32
+	cur      []sums
+	bad      []bool
+	job      job[Stream]
+	direct   [][]float32 // the batches of a pair that directChunk runs
+	directAt []int       // their indexes in batches
 }
 
 // sweepSide evaluates batches from the first side by side, if the sweep
@@ -66,20 +66,8 @@ func (s *Stream) sweepSide(batches [][]float32) (int, error) {
 		out.cur = slices.Grow(out.cur[:0], size)[:size]
 		out.bad = slices.Grow(out.bad[:0], size)[:size]
 		out.job.do(len(out.batches), workers, (*Stream).sideBatch, s)
-		redone := s.redoChunk()
-		for b, x := range out.batches {
-			copy(s.cur, out.cur[b*points:(b+1)*points])
-			for i := range s.ran {
-				bad := out.bad[b*points+i]
-				s.uncertified[i] = bad && !redone
-				s.ran[i] = Gram
-				if bad && redone {
-					s.ran[i] = Direct
-				}
-			}
-			if err := s.record(x); err != nil {
-				return 0, err
-			}
+		if err := s.recordChunk(Gram, out.bad, s.redoChunk()); err != nil {
+			return 0, err
 		}
 	}
 	return n, nil
@@ -98,39 +86,12 @@ func (s *Stream) sideBatch(slot, b int) {
 }
 
 // redoChunk redoes on the direct path the pairs of the chunk's batches
-// whose Gram sums are not certified, unless the Gram path is forced, and
-// reports whether it did. It goes pair by pair over all the batches that
-// need it, so that the direct path's runs (direct.go) share each weight
-// panel among them; each batch's sums are the bits that redoUncertified
-// gives it alone.
+// whose Gram sums are not certified (directChunk), unless the Gram path is
+// forced, and reports whether it did.
 func (s *Stream) redoChunk() bool {
 	if s.e.method == Gram {
 		return false
 	}
-	e, out, points := s.e, &s.sideOut, len(s.points)
-	defer func() { clear(out.redo[:cap(out.redo)]) }() // keep no caller memory alive
-	for i := range s.points {
-		out.redo, out.redoAt = out.redo[:0], out.redoAt[:0]
-		for b, x := range out.batches {
-			if out.bad[b*points+i] {
-				out.redo, out.redoAt = append(out.redo, x), append(out.redoAt, b)
-			}
-		}
-		if len(out.redo) == 0 {
-			continue
-		}
-		if j := s.same[i]; j >= 0 { // an earlier pair that prunes the same channels, redone too
-			for _, b := range out.redoAt {
-				out.cur[b*points+i] = out.cur[b*points+j]
-			}
-			continue
-		}
-		p := &s.points[i]
-		splitChannels(e.perm, s.orders[i/len(s.ratios)], p.NumPruned, e.pruned)
-		e.run(out.redo, e.in-p.NumPruned)
-		for k, b := range out.redoAt {
-			out.cur[b*points+i] = e.batchSums[k]
-		}
-	}
+	s.directChunk(s.sideOut.bad)
 	return true
 }
