@@ -34,15 +34,17 @@ const sweepColsBudget = 4 << 20
 // batches one per worker (sweep_side.go).
 type sweepGram struct {
 	*gramScratch
-	s      *Stream
-	c      []float64   // per channel j: Σ_i H_ij·G_ij
-	w      []float64   // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	lower  [][]float64 // per score set: each channel's share of ‖d‖²
-	mdiag  []float64   // per channel j: M_jj rounded to float32, lower's diagonal
-	wdiag  []float64   // per channel j: w_jj, its term of w_j (splitVariances)
-	bands  []int       // the tile rows' bands (tileBands)
-	bandOf []int       // per tile row: its band
-	cols   []float64   // per band: (2 + sets)·in column sums, zero between batches
+	s     *Stream
+	c     []float64   // per channel j: Σ_i H_ij·G_ij
+	w     []float64   // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	lower [][]float64 // per score set: each channel's share of ‖d‖²
+	mdiag []float64   // per channel j: M_jj rounded to float32, lower's diagonal
+	// per channel i: row i's factors fg and fh of w_ij (sweepStrip)
+	factors []float64
+	wdiag   []float64 // per channel j: w_jj, its term of w_j (splitVariances)
+	bands   []int     // the tile rows' bands (tileBands)
+	bandOf  []int     // per tile row: its band
+	cols    []float64 // per band: (2 + sets)·in column sums, zero between batches
 	// per band, its column sums in cols: Σ v_ij, Σ w_ij, then each score
 	// set's shares of ‖d‖², over the band's rows i < j
 	bandCols [][][]float64
@@ -96,6 +98,7 @@ func (sg *sweepGram) ready() {
 		sg.w = make([]float64, in)
 		sg.mdiag = make([]float64, in)
 		sg.wdiag = make([]float64, in)
+		sg.factors = make([]float64, 2*in)
 	}
 	for len(sg.lower) < sets {
 		sg.lower = append(sg.lower, make([]float64, in))
@@ -196,45 +199,60 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 // the strip it adds the entries of M on and right of the diagonal to row
 // i's sums (c, w and, for each score set that may prune channel i, the
 // share of ‖d‖² of the entries ranked before i) and those right of it to
-// their columns' sums in the band's partials.
+// their columns' sums in the band's partials. The rows above c0 lie
+// wholly right of the diagonal and share the strip's columns: one kernel
+// call splits them all; a row the diagonal cuts has a call of its own.
 func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
+	lg, in := sg.e.layerGram, sg.e.in
+	end := min(in, c0+ld)
+	for i := i0; i < i0+m; i++ { // the rows' factors fg and fh
+		sg.factors[2*i], sg.factors[2*i+1] = sg.rounds*float64(sg.diag[i]), lg.rounds*float64(lg.diag[i])
+	}
+	whole := min(m, max(0, c0-i0))
+	if whole > 0 {
+		sg.splitRows(i0, whole, c0, end, strip, ld)
+	}
+	for r := whole; r < m && i0+r < end; r++ {
+		i := i0 + r // i ≥ c0: the strip holds the diagonal entry
+		h, g := lg.h[i*in+i:i*in+end], strip[r*ld+i-c0:r*ld+end-c0]
+		p := &sg.part[i]
+		hv, gv := float64(h[0]), float64(g[0])
+		p[0] += hv * gv
+		// w_ii from the diagonals, as Evaluate's contraction forms it
+		hd, gd := float64(lg.diag[i]), float64(sg.diag[i])
+		sg.wdiag[i] = (sg.factors[2*i]*hd + sg.factors[2*i+1]*gd) * hd * gd
+		p[2] += sg.wdiag[i]
+		sg.mdiag[i] = float64(h[0] * g[0])
+		if sg.keep {
+			sg.g[i*in+i] = g[0]
+		}
+		sg.splitRows(i, 1, i+1, end, strip[r*ld+i+1-c0:], ld)
+	}
+}
+
+// splitRows hands rows i … i+rows-1 of M, columns start … end-1, to the
+// sweepSplit kernel in one call: G's entries at g, ld apart (the strip),
+// H's in layerGram.h. Every set splits every row, also one ranked at or
+// past the most channels a ratio prunes: its sum is never read, nor are
+// the column adds, which go to channels ranked later still. The rows'
+// ranks are their belows.
+func (sg *sweepGram) splitRows(i, rows, start, end int, g []float32, ld int) {
 	e, s := sg.e, sg.s
 	lg, in := e.layerGram, e.in
-	end := min(in, c0+ld)
-	b := sg.bandOf[i0/e.kern.mr]
+	b := sg.bandOf[i/e.kern.mr]
 	cols := sg.bandCols[b]
 	sets := len(s.names)
 	stride := setStride(in)
 	setCols := sg.cols[(b*(2+sets)+2)*stride:] // cols[2:] as one slice
-	for r := range m {
-		i := i0 + r
-		start := max(c0, i)
-		if start >= end {
-			continue
+	n := end - start
+	if sg.keep {
+		for r := range rows {
+			copy(sg.g[(i+r)*in+start:], g[r*ld:r*ld+n])
 		}
-		h, g := lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:r*ld+end-c0]
-		if sg.keep {
-			copy(sg.g[i*in+start:], g)
-		}
-		fg, fh := sg.rounds*float64(sg.diag[i]), lg.rounds*float64(lg.diag[i])
-		p := &sg.part[i]
-		if start == i { // the diagonal entry, row i's alone
-			hv, gv := float64(h[0]), float64(g[0])
-			p[0] += hv * gv
-			// w_ii from the diagonals, as Evaluate's contraction forms it
-			hd, gd := float64(lg.diag[i]), float64(sg.diag[i])
-			sg.wdiag[i] = (fg*hd + fh*gd) * hd * gd
-			p[2] += sg.wdiag[i]
-			sg.mdiag[i] = float64(h[0] * g[0])
-			h, g, start = h[1:], g[1:], i+1
-		}
-		// Every set splits every row, also one ranked at or past the most
-		// channels a ratio prunes: its sum is never read, nor are the
-		// column adds, which go to channels ranked later still. The row's
-		// ranks are its belows.
-		e.kern.sweepSplit(h, g, lg.diag[start:end], sg.diag[start:end], fg, fh, cols[0][start:end], cols[1][start:end], p,
-			s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets], setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets])
 	}
+	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag[start:end], sg.diag[start:end], sg.factors[2*i:2*(i+rows)],
+		cols[0][start:end], cols[1][start:end], sg.part[i:i+rows], s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets],
+		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], in, ld)
 }
 
 // addBands completes the channels' sums from the rows' (gramScratch.part,

@@ -235,25 +235,35 @@ func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, 
 }
 
 // sweepSplitFunc is contractSplitFunc followed by lowerSplitSetsFunc on
-// the same row segment, in one pass over it and for any len(h): it adds
-// v_j and w_j to colV[j] and colW[j] and their sums to s[0] and s[2] as
-// contractSplitFunc does, then splits m_j for each score set as
-// lowerSplitSetsFunc does (ranks, below, cols, stride, sums as there).
-// Every column entry is what the two give it: colV and cols bit for bit,
-// and colW bit for bit as the kernel's contractSplit forms w, for the last
-// len mod contractBlock entries too, which a SIMD kernel does under a mask
-// (the row padded with zeros, as it were); sweepSplitEach forms those as
-// contractSplitRow does (contractSplitGeneric). The sums are held to the
-// tolerances of the two. g, hd, gd, colV and colW are at least as long as
-// h. The sweep calls it once per row segment (gram_sweep.go).
-type sweepSplitFunc func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+// the same row segment, in one pass over it and for any len(h), for each of
+// len(s) rows that share the segment's columns: row r's h, g, below and
+// sums are the len(h), len(h), len(below) and len(sums) entries r·ldh,
+// r·ldg, r·len(below) and r·len(sums) entries past the slices' first,
+// within their capacity; its factors are fg = f[2r] and fh = f[2r+1], its
+// sums s[r]. For each row in order it adds v_j and w_j to colV[j] and
+// colW[j] and their sums to s[r][0] and s[r][2] as contractSplitFunc does,
+// then splits m_j for each score set as lowerSplitSetsFunc does (ranks,
+// cols, stride as there). Every column entry is what the two give it, row
+// after row: colV and cols bit for bit, and colW bit for bit as the
+// kernel's contractSplit forms w, for the last len mod contractBlock
+// entries too, which a SIMD kernel does under a mask (the row padded with
+// zeros, as it were); sweepSplitEach forms those as contractSplitRow does
+// (contractSplitGeneric). The sums are held to the tolerances of the two.
+// g, hd, gd, colV and colW are at least as long as h. The sweep calls it
+// once for the rows of a strip right of the diagonal, and once per row
+// where the diagonal cuts the strip (gram_sweep.go).
+type sweepSplitFunc func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg int)
 
 // sweepSplitEach is a sweepSplitFunc from k's contractSplitRow and
-// lowerSplitSets, one call each: the generic kernel's, and the fallback
-// of a kernel table without sweepSplit.
-func (k *kernel) sweepSplitEach(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64) {
-	k.contractSplitRow(h, g, hd, gd, fg, fh, colV, colW, s)
-	k.lowerSplitSets(h, g, ranks, below, cols, stride, setSums)
+// lowerSplitSets, one call each a row: the generic kernel's, and the
+// fallback of a kernel table without sweepSplit.
+func (k *kernel) sweepSplitEach(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64, ldh, ldg int) {
+	n, sets, ns := len(h), len(below), len(setSums)
+	for r := range s {
+		hr, gr := h[r*ldh:r*ldh+n], g[r*ldg:r*ldg+n]
+		k.contractSplitRow(hr, gr, hd, gd, f[2*r], f[2*r+1], colV, colW, &s[r])
+		k.lowerSplitSets(hr, gr, ranks, below[r*sets:(r+1)*sets], cols, stride, setSums[r*ns:(r+1)*ns])
+	}
 }
 
 // readSumFunc returns the float32 sum of x, len(x) a multiple of

@@ -104,14 +104,16 @@ func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []f
 //go:noescape
 func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
-// sweepSplitAVX2 does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then
-// lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over
-// the row, any len(h), with AVX2+FMA, the contract and 2 sets in the first
-// pass, 4 sets a pass after it. It implements sweepSplitFunc (kernel.go);
-// refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.
+// sweepSplitAVX2 does, for each row r < len(s), contractSplit on h, g, hd, gd,
+// f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,
+// cols, stride, sums in one pass over the row, any len(h); row r's h, g, below
+// and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on.
+// With AVX2+FMA, the contract and 2 sets in the first pass, 4 sets a
+// pass after it. It implements sweepSplitFunc (kernel.go); refer to
+// sweepSplitEach there.
 //
 //go:noescape
-func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int)
 
 // dot4AVX2 sets s[k] to the float64 dot product of a with bk (len(a)
 // entries) for k < 4, with AVX2+FMA. It implements dot4Func (kernel.go);
@@ -389,14 +391,16 @@ func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd [
 //go:noescape
 func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
-// sweepSplitAVX512 does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then
-// lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over
-// the row, any len(h), with AVX-512, the contract and 8 sets in the first
-// pass, 8 sets a pass after it. It implements sweepSplitFunc (kernel.go);
-// refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.
+// sweepSplitAVX512 does, for each row r < len(s), contractSplit on h, g, hd, gd,
+// f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,
+// cols, stride, sums in one pass over the row, any len(h); row r's h, g, below
+// and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on.
+// With AVX-512, the contract and 8 sets in the first pass, 8 sets a
+// pass after it. It implements sweepSplitFunc (kernel.go); refer to
+// sweepSplitEach there.
 //
 //go:noescape
-func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int)
 
 // dot4AVX512 sets s[k] to the float64 dot product of a with bk (len(a)
 // entries) for k < 4, with AVX-512. It implements dot4Func (kernel.go);

@@ -2039,14 +2039,20 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+// func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·sweepSplitAVX2(SB), NOSPLIT, $8-272
-	MOVQ stride+240(FP), AX
-	LEAQ (AX)(AX*1), CX
-	LEAQ (AX)(AX*2), DX
-	MOVQ $0x00000000, (SP)
-	MOVQ below_len+200(FP), BX
+TEXT ·sweepSplitAVX2(SB), NOSPLIT, $16-312
+	MOVQ  stride+264(FP), AX
+	LEAQ  (AX)(AX*1), CX
+	LEAQ  (AX)(AX*2), DX
+	MOVQ  $0x00000000, (SP)
+	MOVQ  s_len+176(FP), BX
+	MOVQ  BX, 8(SP)
+	TESTQ BX, BX
+	JZ    ret
+
+row:
+	MOVQ below_len+224(FP), BX
 	CMPQ BX, $0x02
 	JAE  csets2
 	CMPQ BX, $0x01
@@ -2061,17 +2067,18 @@ TEXT ·sweepSplitAVX2(SB), NOSPLIT, $8-272
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	VBROADCASTSD fg+96(FP), Y0
-	VBROADCASTSD fh+104(FP), Y1
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Y0
+	VBROADCASTSD 8(R10), Y1
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(BX*4), R12
 	LEAQ         (R13)(BX*8), R13
-	MOVQ         below_base+192(FP), BX
+	MOVQ         below_base+216(FP), BX
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           clast0
@@ -2185,7 +2192,7 @@ clast0:
 	VMASKMOVPD   Y0, Y1, 32(R11)
 
 csums0:
-	MOVQ         s+160(FP), BX
+	MOVQ         s_base+168(FP), BX
 	VEXTRACTF128 $0x01, Y4, X0
 	VADDPD       X0, X4, X4
 	VPERMILPD    $0x01, X4, X0
@@ -2198,7 +2205,7 @@ csums0:
 	VADDSD       X0, X5, X5
 	VADDSD       16(BX), X5, X5
 	VMOVSD       X5, 16(BX)
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	ADDQ         $0x00000000, (SP)
@@ -2215,17 +2222,18 @@ csets1:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R9
 	MOVQ         gd_base+72(FP), R10
-	VBROADCASTSD fg+96(FP), Y2
-	VBROADCASTSD fh+104(FP), Y3
-	MOVQ         colV_base+112(FP), R11
-	MOVQ         colW_base+136(FP), R12
+	MOVQ         f_base+96(FP), R11
+	VBROADCASTSD (R11), Y2
+	VBROADCASTSD 8(R11), Y3
+	MOVQ         colV_base+120(FP), R11
+	MOVQ         colW_base+144(FP), R12
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
-	MOVQ         ranks_base+168(FP), R13
-	MOVQ         cols_base+216(FP), R14
+	MOVQ         ranks_base+192(FP), R13
+	MOVQ         cols_base+240(FP), R14
 	LEAQ         (R13)(SI*4), R13
 	LEAQ         (R14)(SI*8), R14
-	MOVQ         below_base+192(FP), SI
+	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VXORPS       Y1, Y1, Y1
 	MOVQ         h_len+8(FP), BX
@@ -2386,7 +2394,7 @@ clast1:
 	VMASKMOVPD   Y0, Y2, 32(R14)
 
 csums1:
-	MOVQ         s+160(FP), BX
+	MOVQ         s_base+168(FP), BX
 	VEXTRACTF128 $0x01, Y4, X0
 	VADDPD       X0, X4, X4
 	VPERMILPD    $0x01, X4, X0
@@ -2399,7 +2407,7 @@ csums1:
 	VADDSD       X0, X5, X5
 	VADDSD       16(BX), X5, X5
 	VMOVSD       X5, 16(BX)
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	VEXTRACTF128 $0x01, Y1, X0
@@ -2422,17 +2430,18 @@ csets2:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R9
 	MOVQ         gd_base+72(FP), R10
-	VBROADCASTSD fg+96(FP), Y6
-	VBROADCASTSD fh+104(FP), Y7
-	MOVQ         colV_base+112(FP), R11
-	MOVQ         colW_base+136(FP), R12
+	MOVQ         f_base+96(FP), R11
+	VBROADCASTSD (R11), Y6
+	VBROADCASTSD 8(R11), Y7
+	MOVQ         colV_base+120(FP), R11
+	MOVQ         colW_base+144(FP), R12
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
-	MOVQ         ranks_base+168(FP), R13
-	MOVQ         cols_base+216(FP), R14
+	MOVQ         ranks_base+192(FP), R13
+	MOVQ         cols_base+240(FP), R14
 	LEAQ         (R13)(SI*4), R13
 	LEAQ         (R14)(SI*8), R14
-	MOVQ         below_base+192(FP), SI
+	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VXORPS       Y1, Y1, Y1
@@ -2629,7 +2638,7 @@ clast2:
 	VMASKMOVPD   Y0, Y2, 32(R14)(AX*8)
 
 csums2:
-	MOVQ         s+160(FP), BX
+	MOVQ         s_base+168(FP), BX
 	VEXTRACTF128 $0x01, Y4, X0
 	VADDPD       X0, X4, X4
 	VPERMILPD    $0x01, X4, X0
@@ -2642,7 +2651,7 @@ csums2:
 	VADDSD       X0, X5, X5
 	VADDSD       16(BX), X5, X5
 	VMOVSD       X5, 16(BX)
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	VEXTRACTF128 $0x01, Y1, X0
@@ -2660,7 +2669,7 @@ csums2:
 	ADDQ         $0x00000002, (SP)
 
 chunk:
-	MOVQ below_len+200(FP), BX
+	MOVQ below_len+224(FP), BX
 	SUBQ (SP), BX
 	JLE  done
 	CMPQ BX, $0x04
@@ -2679,11 +2688,11 @@ sets4:
 	IMULQ        AX, SI
 	MOVQ         h_base+0(FP), DI
 	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+168(FP), R9
-	MOVQ         cols_base+216(FP), R10
+	MOVQ         ranks_base+192(FP), R9
+	MOVQ         cols_base+240(FP), R10
 	LEAQ         (R9)(SI*4), R9
 	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+192(FP), SI
+	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VPBROADCASTD 8(SI)(BX*4), Y4
@@ -2861,7 +2870,7 @@ last4:
 	VMASKMOVPD   Y0, Y2, 32(R10)(DX*8)
 
 sums4:
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	VEXTRACTF128 $0x01, Y1, X0
@@ -2898,11 +2907,11 @@ sets3:
 	IMULQ        AX, SI
 	MOVQ         h_base+0(FP), DI
 	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+168(FP), R9
-	MOVQ         cols_base+216(FP), R10
+	MOVQ         ranks_base+192(FP), R9
+	MOVQ         cols_base+240(FP), R10
 	LEAQ         (R9)(SI*4), R9
 	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+192(FP), SI
+	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VPBROADCASTD 8(SI)(BX*4), Y4
@@ -3044,7 +3053,7 @@ last3:
 	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
 
 sums3:
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	VEXTRACTF128 $0x01, Y1, X0
@@ -3075,11 +3084,11 @@ sets2:
 	IMULQ        AX, SI
 	MOVQ         h_base+0(FP), DI
 	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+168(FP), R9
-	MOVQ         cols_base+216(FP), R10
+	MOVQ         ranks_base+192(FP), R9
+	MOVQ         cols_base+240(FP), R10
 	LEAQ         (R9)(SI*4), R9
 	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+192(FP), SI
+	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VXORPS       Y1, Y1, Y1
@@ -3185,7 +3194,7 @@ last2:
 	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
 
 sums2:
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	VEXTRACTF128 $0x01, Y1, X0
@@ -3210,11 +3219,11 @@ sets1:
 	IMULQ        AX, SI
 	MOVQ         h_base+0(FP), DI
 	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+168(FP), R9
-	MOVQ         cols_base+216(FP), R10
+	MOVQ         ranks_base+192(FP), R9
+	MOVQ         cols_base+240(FP), R10
 	LEAQ         (R9)(SI*4), R9
 	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+192(FP), SI
+	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VXORPS       Y1, Y1, Y1
 	MOVQ         h_len+8(FP), BX
@@ -3284,7 +3293,7 @@ last1:
 	VMASKMOVPD   Y0, Y2, 32(R10)
 
 sums1:
-	MOVQ         sums_base+248(FP), SI
+	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
 	VEXTRACTF128 $0x01, Y1, X0
@@ -3297,6 +3306,34 @@ sums1:
 	JMP          chunk
 
 done:
+	DECQ 8(SP)
+	JZ   ret
+	MOVQ h_base+0(FP), BX
+	MOVQ ldh+296(FP), SI
+	LEAQ (BX)(SI*4), BX
+	MOVQ BX, h_base+0(FP)
+	MOVQ g_base+24(FP), BX
+	MOVQ ldg+304(FP), SI
+	LEAQ (BX)(SI*4), BX
+	MOVQ BX, g_base+24(FP)
+	MOVQ below_base+216(FP), BX
+	MOVQ below_len+224(FP), SI
+	LEAQ (BX)(SI*4), BX
+	MOVQ BX, below_base+216(FP)
+	MOVQ sums_base+272(FP), BX
+	MOVQ sums_len+280(FP), SI
+	LEAQ (BX)(SI*8), BX
+	MOVQ BX, sums_base+272(FP)
+	MOVQ f_base+96(FP), BX
+	ADDQ $0x00000010, BX
+	MOVQ BX, f_base+96(FP)
+	MOVQ s_base+168(FP), BX
+	ADDQ $0x00000020, BX
+	MOVQ BX, s_base+168(FP)
+	MOVQ $0x00000000, (SP)
+	JMP  row
+
+ret:
 	VZEROUPPER
 	RET
 
@@ -10179,14 +10216,20 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
+// func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int)
 // Requires: AVX, AVX512F
-TEXT ·sweepSplitAVX512(SB), NOSPLIT, $8-272
-	MOVQ stride+240(FP), AX
-	LEAQ (AX)(AX*1), DX
-	LEAQ (AX)(AX*2), BX
-	MOVQ $0x00000000, (SP)
-	MOVQ below_len+200(FP), CX
+TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-312
+	MOVQ  stride+264(FP), AX
+	LEAQ  (AX)(AX*1), DX
+	LEAQ  (AX)(AX*2), BX
+	MOVQ  $0x00000000, (SP)
+	MOVQ  s_len+176(FP), CX
+	MOVQ  CX, 8(SP)
+	TESTQ CX, CX
+	JZ    ret
+
+row:
+	MOVQ below_len+224(FP), CX
 	CMPQ CX, $0x08
 	JAE  csets8
 	CMPQ CX, $0x01
@@ -10213,19 +10256,18 @@ TEXT ·sweepSplitAVX512(SB), NOSPLIT, $8-272
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z0
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z3
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z0
+	VBROADCASTSD 8(R10), Z3
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(CX*4), R12
 	LEAQ         (R13)(CX*8), R13
-	MOVQ         below_base+192(FP), CX
+	MOVQ         below_base+216(FP), CX
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast0
@@ -10326,7 +10368,7 @@ clast0:
 	VMOVUPD     Z0, K2, 64(R11)
 
 csums0:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -10343,7 +10385,7 @@ csums0:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	ADDQ       $0x00000000, (SP)
@@ -10360,19 +10402,18 @@ csets1:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z3
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z6
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z3
+	VBROADCASTSD 8(R10), Z6
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
-	MOVQ         below_base+192(FP), R14
+	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
@@ -10512,7 +10553,7 @@ clast1:
 	VMOVUPD       Z0, K6, 64(R13)
 
 csums1:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -10529,7 +10570,7 @@ csums1:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -10555,19 +10596,18 @@ csets2:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z6
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z9
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z6
+	VBROADCASTSD 8(R10), Z9
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
-	MOVQ         below_base+192(FP), R14
+	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
 	VPBROADCASTD 4(R14)(CX*4), Z3
 	VPXORD       Z1, Z1, Z1
@@ -10735,7 +10775,7 @@ clast2:
 	VMOVUPD       Z0, K6, 64(R13)(AX*8)
 
 csums2:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -10752,7 +10792,7 @@ csums2:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -10787,19 +10827,18 @@ csets3:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z9
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z12
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z9
+	VBROADCASTSD 8(R10), Z12
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
-	MOVQ         below_base+192(FP), R14
+	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
 	VPBROADCASTD 4(R14)(CX*4), Z3
 	VPBROADCASTD 8(R14)(CX*4), Z6
@@ -10995,7 +11034,7 @@ clast3:
 	VMOVUPD       Z0, K6, 64(R13)(DX*8)
 
 csums3:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -11012,7 +11051,7 @@ csums3:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -11056,19 +11095,18 @@ csets4:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z12
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z15
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z12
+	VBROADCASTSD 8(R10), Z15
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
-	MOVQ         below_base+192(FP), R14
+	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
 	VPBROADCASTD 4(R14)(CX*4), Z3
 	VPBROADCASTD 8(R14)(CX*4), Z6
@@ -11292,7 +11330,7 @@ clast4:
 	VMOVUPD       Z0, K6, 64(R13)(BX*8)
 
 csums4:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -11309,7 +11347,7 @@ csums4:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -11362,22 +11400,21 @@ csets5:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z15
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z18
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z15
+	VBROADCASTSD 8(R10), Z18
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
 	LEAQ         (R13)(R15*8), R13
 	LEAQ         (R12)(DX*8), R14
 	LEAQ         (DX)(DX*1), R15
 	LEAQ         (R13)(R15*8), R15
-	MOVQ         below_base+192(FP), BP
+	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
 	VPBROADCASTD 4(BP)(CX*4), Z3
 	VPBROADCASTD 8(BP)(CX*4), Z6
@@ -11631,7 +11668,7 @@ clast5:
 	VMOVUPD       Z0, K6, 64(R15)
 
 csums5:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -11648,7 +11685,7 @@ csums5:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -11710,22 +11747,21 @@ csets6:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z18
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z21
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z18
+	VBROADCASTSD 8(R10), Z21
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
 	LEAQ         (R13)(R15*8), R13
 	LEAQ         (R12)(DX*8), R14
 	LEAQ         (DX)(DX*1), R15
 	LEAQ         (R13)(R15*8), R15
-	MOVQ         below_base+192(FP), BP
+	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
 	VPBROADCASTD 4(BP)(CX*4), Z3
 	VPBROADCASTD 8(BP)(CX*4), Z6
@@ -12007,7 +12043,7 @@ clast6:
 	VMOVUPD       Z0, K6, 64(R15)(AX*8)
 
 csums6:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -12024,7 +12060,7 @@ csums6:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -12095,22 +12131,21 @@ csets7:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z21
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z26
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z21
+	VBROADCASTSD 8(R10), Z26
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
 	LEAQ         (R13)(R15*8), R13
 	LEAQ         (R12)(DX*8), R14
 	LEAQ         (DX)(DX*1), R15
 	LEAQ         (R13)(R15*8), R15
-	MOVQ         below_base+192(FP), BP
+	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
 	VPBROADCASTD 4(BP)(CX*4), Z3
 	VPBROADCASTD 8(BP)(CX*4), Z6
@@ -12420,7 +12455,7 @@ clast7:
 	VMOVUPD       Z0, K6, 64(R15)(DX*8)
 
 csums7:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -12437,7 +12472,7 @@ csums7:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -12517,22 +12552,21 @@ csets8:
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
-	MOVQ         fg+96(FP), R10
-	VPBROADCASTQ R10, Z26
-	MOVQ         fh+104(FP), R10
-	VPBROADCASTQ R10, Z27
-	MOVQ         colV_base+112(FP), R10
-	MOVQ         colW_base+136(FP), R11
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Z26
+	VBROADCASTSD 8(R10), Z27
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z25, Z25, Z25
-	MOVQ         ranks_base+168(FP), R12
-	MOVQ         cols_base+216(FP), R13
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
 	LEAQ         (R13)(R15*8), R13
 	LEAQ         (R12)(DX*8), R14
 	LEAQ         (DX)(DX*1), R15
 	LEAQ         (R13)(R15*8), R15
-	MOVQ         below_base+192(FP), BP
+	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
 	VPBROADCASTD 4(BP)(CX*4), Z3
 	VPBROADCASTD 8(BP)(CX*4), Z6
@@ -12870,7 +12904,7 @@ clast8:
 	VMOVUPD       Z0, K6, 64(R15)(BX*8)
 
 csums8:
-	MOVQ       s+160(FP), CX
+	MOVQ       s_base+168(FP), CX
 	VSHUFF64X2 $0x4e, Z24, Z24, Z0
 	VADDPD     Z0, Z24, Z24
 	VSHUFF64X2 $0xb1, Z24, Z24, Z0
@@ -12887,7 +12921,7 @@ csums8:
 	VADDPD     Z0, Z25, Z25
 	VADDSD     16(CX), X25, X25
 	VMOVSD     X25, 16(CX)
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -12965,7 +12999,7 @@ csums8:
 	ADDQ       $0x00000008, (SP)
 
 chunk:
-	MOVQ below_len+200(FP), CX
+	MOVQ below_len+224(FP), CX
 	SUBQ (SP), CX
 	JLE  done
 	CMPQ CX, $0x08
@@ -12992,14 +13026,14 @@ sets8:
 	IMULQ        AX, R11
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R11*4), R8
 	LEAQ         (R9)(R11*8), R9
 	LEAQ         (R8)(DX*8), R10
 	LEAQ         (DX)(DX*1), R11
 	LEAQ         (R9)(R11*8), R11
-	MOVQ         below_base+192(FP), R12
+	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
 	VPBROADCASTD 4(R12)(CX*4), Z3
 	VPBROADCASTD 8(R12)(CX*4), Z6
@@ -13029,107 +13063,107 @@ sets8:
 	JZ           last8
 
 steps8:
-	VMOVUPS       (SI), Z24
-	VMULPS        (DI), Z24, Z24
-	VCVTPS2PD     Y24, Z25
-	VEXTRACTF64X4 $0x01, Z24, Y24
-	VCVTPS2PD     Y24, Z24
+	VMOVUPS       (SI), Z26
+	VMULPS        (DI), Z26, Z26
+	VCVTPS2PD     Y26, Z27
+	VEXTRACTF64X4 $0x01, Z26, Y26
+	VCVTPS2PD     Y26, Z26
 	VPCMPGTD      (R8), Z0, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z1, K1, Z1
-	VADDPD        Z24, Z2, K2, Z2
-	VMOVUPD       (R9), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)
-	VMOVUPD       64(R9), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)
+	VADDPD        Z27, Z1, K1, Z1
+	VADDPD        Z26, Z2, K2, Z2
+	VMOVUPD       (R9), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R9)
+	VMOVUPD       64(R9), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R9)
 	VPCMPGTD      (R8)(AX*4), Z3, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z4, K1, Z4
-	VADDPD        Z24, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(AX*8)
+	VADDPD        Z27, Z4, K1, Z4
+	VADDPD        Z26, Z5, K2, Z5
+	VMOVUPD       (R9)(AX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R9)(AX*8)
 	VPCMPGTD      (R8)(DX*4), Z6, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z7, K1, Z7
-	VADDPD        Z24, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(DX*8)
+	VADDPD        Z27, Z7, K1, Z7
+	VADDPD        Z26, Z8, K2, Z8
+	VMOVUPD       (R9)(DX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R9)(DX*8)
 	VPCMPGTD      (R8)(BX*4), Z9, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z10, K1, Z10
-	VADDPD        Z24, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(BX*8)
+	VADDPD        Z27, Z10, K1, Z10
+	VADDPD        Z26, Z11, K2, Z11
+	VMOVUPD       (R9)(BX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R9)(BX*8)
 	VPCMPGTD      (R10), Z12, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z13, K1, Z13
-	VADDPD        Z24, Z14, K2, Z14
-	VMOVUPD       (R11), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)
-	VMOVUPD       64(R11), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)
+	VADDPD        Z27, Z13, K1, Z13
+	VADDPD        Z26, Z14, K2, Z14
+	VMOVUPD       (R11), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R11)
+	VMOVUPD       64(R11), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R11)
 	VPCMPGTD      (R10)(AX*4), Z15, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z16, K1, Z16
-	VADDPD        Z24, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)(AX*8)
+	VADDPD        Z27, Z16, K1, Z16
+	VADDPD        Z26, Z17, K2, Z17
+	VMOVUPD       (R11)(AX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R11)(AX*8)
 	VPCMPGTD      (R10)(DX*4), Z18, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z19, K1, Z19
-	VADDPD        Z24, Z20, K2, Z20
-	VMOVUPD       (R11)(DX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(DX*8)
-	VMOVUPD       64(R11)(DX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)(DX*8)
+	VADDPD        Z27, Z19, K1, Z19
+	VADDPD        Z26, Z20, K2, Z20
+	VMOVUPD       (R11)(DX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z28
+	VADDPD        Z26, Z28, K4, Z28
+	VMOVUPD       Z28, 64(R11)(DX*8)
 	VPCMPGTD      (R10)(BX*4), Z21, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z22, K1, Z22
-	VADDPD        Z24, Z23, K2, Z23
-	VMOVUPD       (R11)(BX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(BX*8)
-	VMOVUPD       64(R11)(BX*8), Z25
-	VADDPD        Z24, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R11)(BX*8)
+	VADDPD        Z27, Z22, K1, Z22
+	VADDPD        Z26, Z23, K2, Z23
+	VMOVUPD       (R11)(BX*8), Z28
+	VADDPD        Z27, Z28, K3, Z28
+	VMOVUPD       Z28, (R11)(BX*8)
+	VMOVUPD       64(R11)(BX*8), Z27
+	VADDPD        Z26, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R11)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -13149,119 +13183,119 @@ last8:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z24
-	VMOVUPS.Z     (DI), K1, Z25
-	VMULPS        Z25, Z24, Z24
-	VCVTPS2PD     Y24, Z25
-	VEXTRACTF64X4 $0x01, Z24, Y24
-	VCVTPS2PD     Y24, Z24
-	VMOVDQU32.Z   (R8), K1, Z26
-	VPCMPGTD      Z26, Z0, K1, K3
+	VMOVUPS.Z     (SI), K1, Z26
+	VMOVUPS.Z     (DI), K1, Z27
+	VMULPS        Z27, Z26, Z26
+	VCVTPS2PD     Y26, Z27
+	VEXTRACTF64X4 $0x01, Z26, Y26
+	VCVTPS2PD     Y26, Z26
+	VMOVDQU32.Z   (R8), K1, Z28
+	VPCMPGTD      Z28, Z0, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z1, K3, Z1
-	VADDPD        Z24, Z2, K4, Z2
+	VADDPD        Z27, Z1, K3, Z1
+	VADDPD        Z26, Z2, K4, Z2
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
 	VPCMPGTD      Z0, Z3, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z4, K3, Z4
-	VADDPD        Z24, Z5, K4, Z5
+	VADDPD        Z27, Z4, K3, Z4
+	VADDPD        Z26, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
 	VPCMPGTD      Z0, Z6, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z7, K3, Z7
-	VADDPD        Z24, Z8, K4, Z8
+	VADDPD        Z27, Z7, K3, Z7
+	VADDPD        Z26, Z8, K4, Z8
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
 	VPCMPGTD      Z0, Z9, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z10, K3, Z10
-	VADDPD        Z24, Z11, K4, Z11
+	VADDPD        Z27, Z10, K3, Z10
+	VADDPD        Z26, Z11, K4, Z11
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
 	VPCMPGTD      Z0, Z12, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z13, K3, Z13
-	VADDPD        Z24, Z14, K4, Z14
+	VADDPD        Z27, Z13, K3, Z13
+	VADDPD        Z26, Z14, K4, Z14
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
 	VPCMPGTD      Z0, Z15, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z16, K3, Z16
-	VADDPD        Z24, Z17, K4, Z17
+	VADDPD        Z27, Z16, K3, Z16
+	VADDPD        Z26, Z17, K4, Z17
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R11)(AX*8)
 	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
 	VPCMPGTD      Z0, Z18, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z19, K3, Z19
-	VADDPD        Z24, Z20, K4, Z20
+	VADDPD        Z27, Z19, K3, Z19
+	VADDPD        Z26, Z20, K4, Z20
 	VMOVUPD.Z     (R11)(DX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)(DX*8)
 	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R11)(DX*8)
 	VMOVDQU32.Z   (R10)(BX*4), K1, Z0
 	VPCMPGTD      Z0, Z21, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z22, K3, Z22
-	VADDPD        Z24, Z23, K4, Z23
+	VADDPD        Z27, Z22, K3, Z22
+	VADDPD        Z26, Z23, K4, Z23
 	VMOVUPD.Z     (R11)(BX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
+	VADDPD        Z27, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)(BX*8)
 	VMOVUPD.Z     64(R11)(BX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
+	VADDPD        Z26, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R11)(BX*8)
 
 sums8:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -13346,14 +13380,14 @@ sets7:
 	IMULQ        AX, R11
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R11*4), R8
 	LEAQ         (R9)(R11*8), R9
 	LEAQ         (R8)(DX*8), R10
 	LEAQ         (DX)(DX*1), R11
 	LEAQ         (R9)(R11*8), R11
-	MOVQ         below_base+192(FP), R12
+	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
 	VPBROADCASTD 4(R12)(CX*4), Z3
 	VPBROADCASTD 8(R12)(CX*4), Z6
@@ -13382,93 +13416,93 @@ sets7:
 steps7:
 	VMOVUPS       (SI), Z21
 	VMULPS        (DI), Z21, Z21
-	VCVTPS2PD     Y21, Z24
+	VCVTPS2PD     Y21, Z26
 	VEXTRACTF64X4 $0x01, Z21, Y21
 	VCVTPS2PD     Y21, Z21
 	VPCMPGTD      (R8), Z0, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z1, K1, Z1
+	VADDPD        Z26, Z1, K1, Z1
 	VADDPD        Z21, Z2, K2, Z2
-	VMOVUPD       (R9), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)
-	VMOVUPD       64(R9), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)
+	VMOVUPD       (R9), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R9)
+	VMOVUPD       64(R9), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R9)
 	VPCMPGTD      (R8)(AX*4), Z3, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z4, K1, Z4
+	VADDPD        Z26, Z4, K1, Z4
 	VADDPD        Z21, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)(AX*8)
+	VMOVUPD       (R9)(AX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R9)(AX*8)
 	VPCMPGTD      (R8)(DX*4), Z6, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z7, K1, Z7
+	VADDPD        Z26, Z7, K1, Z7
 	VADDPD        Z21, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)(DX*8)
+	VMOVUPD       (R9)(DX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R9)(DX*8)
 	VPCMPGTD      (R8)(BX*4), Z9, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z10, K1, Z10
+	VADDPD        Z26, Z10, K1, Z10
 	VADDPD        Z21, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)(BX*8)
+	VMOVUPD       (R9)(BX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R9)(BX*8)
 	VPCMPGTD      (R10), Z12, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z13, K1, Z13
+	VADDPD        Z26, Z13, K1, Z13
 	VADDPD        Z21, Z14, K2, Z14
-	VMOVUPD       (R11), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R11)
-	VMOVUPD       64(R11), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R11)
+	VMOVUPD       (R11), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R11)
+	VMOVUPD       64(R11), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R11)
 	VPCMPGTD      (R10)(AX*4), Z15, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z16, K1, Z16
+	VADDPD        Z26, Z16, K1, Z16
 	VADDPD        Z21, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R11)(AX*8)
+	VMOVUPD       (R11)(AX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z27
+	VADDPD        Z21, Z27, K4, Z27
+	VMOVUPD       Z27, 64(R11)(AX*8)
 	VPCMPGTD      (R10)(DX*4), Z18, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z19, K1, Z19
+	VADDPD        Z26, Z19, K1, Z19
 	VADDPD        Z21, Z20, K2, Z20
-	VMOVUPD       (R11)(DX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R11)(DX*8)
-	VMOVUPD       64(R11)(DX*8), Z24
-	VADDPD        Z21, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R11)(DX*8)
+	VMOVUPD       (R11)(DX*8), Z27
+	VADDPD        Z26, Z27, K3, Z27
+	VMOVUPD       Z27, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z26
+	VADDPD        Z21, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R11)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -13489,20 +13523,20 @@ last7:
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
 	VMOVUPS.Z     (SI), K1, Z21
-	VMOVUPS.Z     (DI), K1, Z24
-	VMULPS        Z24, Z21, Z21
-	VCVTPS2PD     Y21, Z24
+	VMOVUPS.Z     (DI), K1, Z26
+	VMULPS        Z26, Z21, Z21
+	VCVTPS2PD     Y21, Z26
 	VEXTRACTF64X4 $0x01, Z21, Y21
 	VCVTPS2PD     Y21, Z21
-	VMOVDQU32.Z   (R8), K1, Z25
-	VPCMPGTD      Z25, Z0, K1, K3
+	VMOVDQU32.Z   (R8), K1, Z27
+	VPCMPGTD      Z27, Z0, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z1, K3, Z1
+	VADDPD        Z26, Z1, K3, Z1
 	VADDPD        Z21, Z2, K4, Z2
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
@@ -13512,10 +13546,10 @@ last7:
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z4, K3, Z4
+	VADDPD        Z26, Z4, K3, Z4
 	VADDPD        Z21, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
@@ -13525,10 +13559,10 @@ last7:
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z7, K3, Z7
+	VADDPD        Z26, Z7, K3, Z7
 	VADDPD        Z21, Z8, K4, Z8
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
@@ -13538,10 +13572,10 @@ last7:
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z10, K3, Z10
+	VADDPD        Z26, Z10, K3, Z10
 	VADDPD        Z21, Z11, K4, Z11
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
@@ -13551,10 +13585,10 @@ last7:
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z13, K3, Z13
+	VADDPD        Z26, Z13, K3, Z13
 	VADDPD        Z21, Z14, K4, Z14
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
@@ -13564,10 +13598,10 @@ last7:
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z16, K3, Z16
+	VADDPD        Z26, Z16, K3, Z16
 	VADDPD        Z21, Z17, K4, Z17
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
@@ -13577,17 +13611,17 @@ last7:
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z19, K3, Z19
+	VADDPD        Z26, Z19, K3, Z19
 	VADDPD        Z21, Z20, K4, Z20
 	VMOVUPD.Z     (R11)(DX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
+	VADDPD        Z26, Z0, K5, Z0
 	VMOVUPD       Z0, K5, (R11)(DX*8)
 	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
 	VADDPD        Z21, Z0, K6, Z0
 	VMOVUPD       Z0, K6, 64(R11)(DX*8)
 
 sums7:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -13663,14 +13697,14 @@ sets6:
 	IMULQ        AX, R11
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R11*4), R8
 	LEAQ         (R9)(R11*8), R9
 	LEAQ         (R8)(DX*8), R10
 	LEAQ         (DX)(DX*1), R11
 	LEAQ         (R9)(R11*8), R11
-	MOVQ         below_base+192(FP), R12
+	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
 	VPBROADCASTD 4(R12)(CX*4), Z3
 	VPBROADCASTD 8(R12)(CX*4), Z6
@@ -13705,69 +13739,69 @@ steps6:
 	KSHIFTRW      $0x08, K3, K4
 	VADDPD        Z21, Z1, K1, Z1
 	VADDPD        Z18, Z2, K2, Z2
-	VMOVUPD       (R9), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)
-	VMOVUPD       64(R9), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)
+	VMOVUPD       (R9), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)
+	VMOVUPD       64(R9), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)
 	VPCMPGTD      (R8)(AX*4), Z3, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
 	VADDPD        Z21, Z4, K1, Z4
 	VADDPD        Z18, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)(AX*8)
+	VMOVUPD       (R9)(AX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)(AX*8)
 	VPCMPGTD      (R8)(DX*4), Z6, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
 	VADDPD        Z21, Z7, K1, Z7
 	VADDPD        Z18, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)(DX*8)
+	VMOVUPD       (R9)(DX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)(DX*8)
 	VPCMPGTD      (R8)(BX*4), Z9, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
 	VADDPD        Z21, Z10, K1, Z10
 	VADDPD        Z18, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)(BX*8)
+	VMOVUPD       (R9)(BX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R9)(BX*8)
 	VPCMPGTD      (R10), Z12, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
 	VADDPD        Z21, Z13, K1, Z13
 	VADDPD        Z18, Z14, K2, Z14
-	VMOVUPD       (R11), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R11)
-	VMOVUPD       64(R11), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R11)
+	VMOVUPD       (R11), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R11)
+	VMOVUPD       64(R11), Z26
+	VADDPD        Z18, Z26, K4, Z26
+	VMOVUPD       Z26, 64(R11)
 	VPCMPGTD      (R10)(AX*4), Z15, K1
 	KNOTW         K1, K3
 	KSHIFTRW      $0x08, K1, K2
 	KSHIFTRW      $0x08, K3, K4
 	VADDPD        Z21, Z16, K1, Z16
 	VADDPD        Z18, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R11)(AX*8)
+	VMOVUPD       (R11)(AX*8), Z26
+	VADDPD        Z21, Z26, K3, Z26
+	VMOVUPD       Z26, (R11)(AX*8)
 	VMOVUPD       64(R11)(AX*8), Z21
 	VADDPD        Z18, Z21, K4, Z21
 	VMOVUPD       Z21, 64(R11)(AX*8)
@@ -13796,8 +13830,8 @@ last6:
 	VCVTPS2PD     Y18, Z21
 	VEXTRACTF64X4 $0x01, Z18, Y18
 	VCVTPS2PD     Y18, Z18
-	VMOVDQU32.Z   (R8), K1, Z24
-	VPCMPGTD      Z24, Z0, K1, K3
+	VMOVDQU32.Z   (R8), K1, Z26
+	VPCMPGTD      Z26, Z0, K1, K3
 	KANDNW        K1, K3, K5
 	KSHIFTRW      $0x08, K3, K4
 	KSHIFTRW      $0x08, K5, K6
@@ -13876,7 +13910,7 @@ last6:
 	VMOVUPD       Z0, K6, 64(R11)(AX*8)
 
 sums6:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -13943,14 +13977,14 @@ sets5:
 	IMULQ        AX, R11
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R11*4), R8
 	LEAQ         (R9)(R11*8), R9
 	LEAQ         (R8)(DX*8), R10
 	LEAQ         (DX)(DX*1), R11
 	LEAQ         (R9)(R11*8), R11
-	MOVQ         below_base+192(FP), R12
+	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
 	VPBROADCASTD 4(R12)(CX*4), Z3
 	VPBROADCASTD 8(R12)(CX*4), Z6
@@ -14128,7 +14162,7 @@ last5:
 	VMOVUPD       Z0, K6, 64(R11)
 
 sums5:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -14186,11 +14220,11 @@ sets4:
 	IMULQ        AX, R10
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R10*4), R8
 	LEAQ         (R9)(R10*8), R9
-	MOVQ         below_base+192(FP), R10
+	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
 	VPBROADCASTD 4(R10)(CX*4), Z3
 	VPBROADCASTD 8(R10)(CX*4), Z6
@@ -14338,7 +14372,7 @@ last4:
 	VMOVUPD       Z0, K6, 64(R9)(BX*8)
 
 sums4:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -14387,11 +14421,11 @@ sets3:
 	IMULQ        AX, R10
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R10*4), R8
 	LEAQ         (R9)(R10*8), R9
-	MOVQ         below_base+192(FP), R10
+	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
 	VPBROADCASTD 4(R10)(CX*4), Z3
 	VPBROADCASTD 8(R10)(CX*4), Z6
@@ -14511,7 +14545,7 @@ last3:
 	VMOVUPD       Z0, K6, 64(R9)(DX*8)
 
 sums3:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -14551,11 +14585,11 @@ sets2:
 	IMULQ        AX, R10
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R10*4), R8
 	LEAQ         (R9)(R10*8), R9
-	MOVQ         below_base+192(FP), R10
+	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
 	VPBROADCASTD 4(R10)(CX*4), Z3
 	VPXORD       Z1, Z1, Z1
@@ -14647,7 +14681,7 @@ last2:
 	VMOVUPD       Z0, K6, 64(R9)(AX*8)
 
 sums2:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -14678,11 +14712,11 @@ sets1:
 	IMULQ        AX, R10
 	MOVQ         h_base+0(FP), SI
 	MOVQ         g_base+24(FP), DI
-	MOVQ         ranks_base+168(FP), R8
-	MOVQ         cols_base+216(FP), R9
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
 	LEAQ         (R8)(R10*4), R8
 	LEAQ         (R9)(R10*8), R9
-	MOVQ         below_base+192(FP), R10
+	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
@@ -14746,7 +14780,7 @@ last1:
 	VMOVUPD       Z0, K6, 64(R9)
 
 sums1:
-	MOVQ       sums_base+248(FP), SI
+	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
 	VADDPD     Z2, Z1, Z1
@@ -14762,6 +14796,34 @@ sums1:
 	JMP        chunk
 
 done:
+	DECQ 8(SP)
+	JZ   ret
+	MOVQ h_base+0(FP), CX
+	MOVQ ldh+296(FP), SI
+	LEAQ (CX)(SI*4), CX
+	MOVQ CX, h_base+0(FP)
+	MOVQ g_base+24(FP), CX
+	MOVQ ldg+304(FP), SI
+	LEAQ (CX)(SI*4), CX
+	MOVQ CX, g_base+24(FP)
+	MOVQ below_base+216(FP), CX
+	MOVQ below_len+224(FP), SI
+	LEAQ (CX)(SI*4), CX
+	MOVQ CX, below_base+216(FP)
+	MOVQ sums_base+272(FP), CX
+	MOVQ sums_len+280(FP), SI
+	LEAQ (CX)(SI*8), CX
+	MOVQ CX, sums_base+272(FP)
+	MOVQ f_base+96(FP), CX
+	ADDQ $0x00000010, CX
+	MOVQ CX, f_base+96(FP)
+	MOVQ s_base+168(FP), CX
+	ADDQ $0x00000020, CX
+	MOVQ CX, s_base+168(FP)
+	MOVQ $0x00000000, (SP)
+	JMP  row
+
+ret:
 	VZEROUPPER
 	RET
 

@@ -180,9 +180,9 @@ func BenchmarkSweepSplitKernel(b *testing.B) {
 				split = k.kernel.sweepSplitEach
 			}
 			b.SetBytes((48 + 28*sets) * n)
-			var s sums
+			f, s := []float64{0.75, 1.5}, make([]sums, 1)
 			for b.Loop() {
-				split(c.h, c.g, hd, gd, 0.75, 1.5, colV, colW, &s, c.ranks, c.below, c.cols, c.stride, c.sums)
+				split(c.h, c.g, hd, gd, f, colV, colW, s, c.ranks, c.below, c.cols, c.stride, c.sums, 0, 0)
 			}
 			reportGentries(b, n)
 		})

@@ -60,13 +60,18 @@ func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase) {
 	n, sets := len(c.h), len(c.below)
 	payload := math.Float64frombits(0x7ff8_0000_dead_beef)
 	start := sums{0.5, math.Copysign(0, -1), 2, payload}
-	got, twin, padded := start, start, start
+	twin, padded := start, start
+	gotS := []sums{start, start} // the second, past the call's rows, stays
 	gotV, gotW := append([]float64(nil), c.colV...), append([]float64(nil), c.colW...)
 	twinV, twinW := append([]float64(nil), c.colV...), append([]float64(nil), c.colW...)
 	gotCols, twinCols := append([]float64(nil), c.cols...), append([]float64(nil), c.cols...)
 	gotSums, twinSums := append([]float64(nil), c.sums...), append([]float64(nil), c.sums...)
 
-	kern.sweepSplit(c.h, c.g, c.hd, c.gd, c.fg, c.fh, gotV, gotW, &got, c.ranks, c.below, gotCols, c.stride, gotSums)
+	kern.sweepSplit(c.h, c.g, c.hd, c.gd, []float64{c.fg, c.fh}, gotV, gotW, gotS[:1], c.ranks, c.below, gotCols, c.stride, gotSums, 0, 0)
+	got := gotS[0]
+	if !sameSums(gotS[1], start) {
+		t.Fatalf("%s n=%d sets=%d: s[1], past the one row, = %v", kern.name, n, sets, gotS[1])
+	}
 	kern.contractSplitRow(c.h, c.g, c.hd, c.gd, c.fg, c.fh, twinV, twinW, &twin)
 	_, padW := contractPadded(kern, c, &padded)
 	kern.lowerSplitSets(c.h, c.g, c.ranks, c.below, twinCols, c.stride, twinSums)
@@ -116,6 +121,94 @@ func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase) {
 		tol := 2 * float64(n+1) * 0x1p-53 * (m + setsStart)
 		if s >= sets && gotSums[s] != splitGuard || !closeOrSame(gotSums[s], twinSums[s], tol) {
 			t.Fatalf("%s n=%d sets=%d: sums[%d] = %v, lowerSplitSets %v ± %v", kern.name, n, sets, s, gotSums[s], twinSums[s], tol)
+		}
+	}
+}
+
+// sameSums reports whether a and b hold the same bits.
+func sameSums(a, b sums) bool {
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSweepSplitRows holds a call of several rows to the same kernel
+// called row by row: the rows lie ldh and ldg apart in h and g (wider
+// than the rows), their belows and sums one after another, and share the
+// columns, so every column, row sum and set sum must come out bit for bit
+// as the rows one call each give them; the slots past the last row's
+// (another row's s, belows and sums, guards in the columns) stay as they
+// were. A kernel that steps a row's pointer wrongly, or runs one row too
+// many or too few, fails it.
+func TestSweepSplitRows(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, kern *kernel) {
+		r := newRand(79)
+		normal := func() float32 { return float32(r.NormFloat64()) }
+		for _, k := range []*kernel{kern, withSweepEach(kern)} {
+			for _, rows := range []int{1, 2, 3, 14} {
+				for _, sets := range []int{0, 1, 5, 9} {
+					for _, n := range []int{0, 1, 15, 16, 17, 40, 100} {
+						checkSweepSplitRows(t, k, newSweepSplitCase(r, n, sets, 0, 0, normal), r, rows)
+					}
+				}
+			}
+		}
+	})
+}
+
+// checkSweepSplitRows runs kern's sweepSplit on rows rows that share c's
+// columns, in one call and one call a row, and compares the two.
+func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.Rand, rows int) {
+	t.Helper()
+	n, sets := len(c.h), len(c.below)
+	ldh, ldg := n+1+r.IntN(5), n+r.IntN(3)
+	h, g := make([]float32, (rows+1)*ldh), make([]float32, (rows+1)*ldg)
+	for i := range h {
+		h[i] = float32(r.NormFloat64())
+	}
+	for i := range g {
+		g[i] = float32(r.NormFloat64())
+	}
+	f := make([]float64, 2*(rows+1))
+	for i := range f {
+		f[i] = r.NormFloat64()
+	}
+	below := make([]int32, (rows+1)*sets)
+	for i := range below {
+		below[i] = int32(r.IntN(n + 2))
+	}
+	type run struct {
+		colV, colW, cols, sums []float64
+		s                      []sums
+	}
+	newRun := func() *run {
+		u := &run{append([]float64(nil), c.colV...), append([]float64(nil), c.colW...), append([]float64(nil), c.cols...), make([]float64, (rows+1)*sets), make([]sums, rows+1)}
+		for i := range u.sums {
+			u.sums[i] = float64(i) + 0.5
+		}
+		for i := range u.s {
+			u.s[i] = sums{float64(i), 1, 2, 3}
+		}
+		return u
+	}
+	all, each := newRun(), newRun()
+	kern.sweepSplit(h[:n], g[:n], c.hd, c.gd, f[:2*rows], all.colV, all.colW, all.s[:rows], c.ranks, below[:sets], all.cols, c.stride, all.sums[:sets], ldh, ldg)
+	for i := range rows {
+		kern.sweepSplit(h[i*ldh:i*ldh+n], g[i*ldg:i*ldg+n], c.hd, c.gd, f[2*i:2*i+2], each.colV, each.colW, each.s[i:i+1], c.ranks, below[i*sets:(i+1)*sets], each.cols, c.stride, each.sums[i*sets:(i+1)*sets], 0, 0)
+	}
+	for _, x := range [][2][]float64{{all.colV, each.colV}, {all.colW, each.colW}, {all.cols, each.cols}, {all.sums, each.sums}} {
+		for j := range x[0] {
+			if !sameFloat(x[0][j], x[1][j]) {
+				t.Fatalf("%s n=%d sets=%d rows=%d: entry %d = %v in one call, %v a row at a time", kern.name, n, sets, rows, j, x[0][j], x[1][j])
+			}
+		}
+	}
+	for i := range all.s {
+		if !sameSums(all.s[i], each.s[i]) {
+			t.Fatalf("%s n=%d sets=%d rows=%d: s[%d] = %v in one call, %v a row at a time", kern.name, n, sets, rows, i, all.s[i], each.s[i])
 		}
 	}
 }

@@ -94,7 +94,7 @@ func (x *isa) contractSplit(c *build.Context) {
 		v, w := r.terms(c, x, off)
 		addSplit(c, v, w, sv, sw, Mem{Base: colV}.Offset(2*off), Mem{Base: colW}.Offset(2*off), addColumn)
 	})
-	addSplitSums(c, sv, sw)
+	addSplitSums(c, c.Load(c.Param("s"), c.GP64()), sv, sw)
 	c.VZEROUPPER()
 	c.RET()
 }
@@ -115,9 +115,9 @@ func addColumn(c *build.Context, col Mem, v reg.VecVirtual) {
 	c.VMOVUPD(v, col)
 }
 
-// addSplitSums adds the lanes of sv to s[0] and those of sw to s[2].
-func addSplitSums(c *build.Context, sv, sw reg.VecVirtual) {
-	s := c.Load(c.Param("s"), c.GP64())
+// addSplitSums adds the lanes of sv to s[0] and those of sw to s[2], s
+// the address of a sums.
+func addSplitSums(c *build.Context, s reg.Register, sv, sw reg.VecVirtual) {
 	for i, v := range []reg.VecVirtual{sv, sw} {
 		m := Mem{Base: s}.Offset(16 * i) // s[0], s[2]
 		t := fold(c, v)

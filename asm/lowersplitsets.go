@@ -79,6 +79,9 @@ func (ls *setsSplit) chunks(maxSets int) {
 		ls.chunk(k)
 	}
 	c.Label("done")
+	if ls.next != nil {
+		ls.next()
+	}
 	c.VZEROUPPER()
 	c.RET()
 }
@@ -109,6 +112,9 @@ type setsSplit struct {
 	// con, when not nil, is the contract part that the chunks being
 	// emitted carry (sweepSplit).
 	con *setsContract
+	// next, when not nil, emits what follows the last chunk, before the
+	// return (sweepSplit's next row).
+	next func()
 }
 
 // label names the chunk of k sets' label stem: a chunk that carries the

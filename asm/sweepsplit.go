@@ -10,27 +10,40 @@ import (
 
 // sweepSplit emits sweepSplit<ISA>, the sweepSplitFunc of the instruction
 // set (kernel.go): contractSplit and lowerSplitSets of a row segment in one
-// pass, so that the sweep pays one call and one loop for both. The first
-// pass over the row carries the contract part (contractSplit's v and w in
-// the same order, contractRow.termsBy, so the columns get the same bits)
-// and up to conSets score sets; the sets past those go in lowerSplitSets'
-// passes of maxSets. A step is lowerSplitSets' (one vector of int32); the
-// last len mod step entries are one step under a mask of their count, the
-// contract part's loads and column stores masked too, so any length is
-// done in the kernel and nothing at or past len(h) is read or written.
+// pass, so that the sweep pays one call and one loop for both, for each of
+// len(s) rows in one call. The first pass over a row carries the contract
+// part (contractSplit's v and w in the same order, contractRow.termsBy, so
+// the columns get the same bits) and up to conSets score sets; the sets
+// past those go in lowerSplitSets' passes of maxSets. A step is
+// lowerSplitSets' (one vector of int32); the last len mod step entries are
+// one step under a mask of their count, the contract part's loads and
+// column stores masked too, so any length is done in the kernel and
+// nothing at or past a row's len(h) entries is read or written. After a
+// row the kernel moves the row's parameters in its own argument frame on
+// to the next row's (nextRow) and goes round again: the per-row work of a
+// call (the Go call, the factors, the sums) is what the rows share.
 func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 	name := "sweepSplit" + x.name
 	if conSets > maxSets {
 		panic(fmt.Sprintf("%s: %d sets with the contract, more than the %d of a pass", name, conSets, maxSets))
 	}
 	leafFunction(c, name, sweepSplitSig,
-		fmt.Sprintf("%s does contractSplit on h, g, hd, gd, fg, fh, colV, colW, s and then", name),
-		"lowerSplitSets on h, g, ranks, below, cols, stride, sums in one pass over",
-		fmt.Sprintf("the row, any len(h), with %s, the contract and %d sets in the first", x.title, conSets),
-		fmt.Sprintf("pass, %d sets a pass after it. It implements sweepSplitFunc (kernel.go);", maxSets),
-		"refer to contractSplitGeneric and lowerSplitGeneric in kernel_generic.go.",
+		fmt.Sprintf("%s does, for each row r < len(s), contractSplit on h, g, hd, gd,", name),
+		"f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,",
+		"cols, stride, sums in one pass over the row, any len(h); row r's h, g, below",
+		"and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on.",
+		fmt.Sprintf("With %s, the contract and %d sets in the first pass, %d sets a", x.title, conSets, maxSets),
+		"pass after it. It implements sweepSplitFunc (kernel.go); refer to",
+		"sweepSplitEach there.",
 	)
 	ls := x.newSetsSplit(c, maxSets)
+	rows := c.AllocLocal(8)
+	n := c.GP64()
+	c.Load(c.Param("s").Len(), n)
+	c.MOVQ(n, rows)
+	c.TESTQ(n, n)
+	c.JZ(LabelRef("ret")) // no row
+	c.Label("row")
 	// Like the sets' registers, the sums are the same virtual registers
 	// in every body that carries the contract.
 	ls.con = &setsContract{sv: x.vec(c), sw: x.vec(c)}
@@ -41,7 +54,40 @@ func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 		ls.chunk(k)
 	}
 	ls.con = nil
+	ls.next = func() { ls.nextRow(rows) }
 	ls.chunks(maxSets)
+}
+
+// nextRow emits the end of a row of sweepSplit: while rows (in the frame)
+// counts down to more rows, the row's parameters in the argument frame
+// move on to the next row's, and the kernel goes round again from its
+// first chunk. The last row's are left as they are, so no pointer in the
+// frame runs past its slice's memory.
+func (ls *setsSplit) nextRow(rows Mem) {
+	c := ls.c
+	c.DECQ(rows)
+	c.JZ(LabelRef("ret"))
+	t, by := c.GP64(), c.GP64()
+	for _, p := range []struct {
+		slice, by string // by: the parameter whose value is the step, or ""
+		size      int    // bytes an entry
+	}{{"h", "ldh", 4}, {"g", "ldg", 4}, {"below", "below", 4}, {"sums", "sums", 8}, {"f", "", 16}, {"s", "", 32}} {
+		c.Load(c.Param(p.slice).Base(), t)
+		switch p.by {
+		case "":
+			c.ADDQ(U32(p.size), t)
+		case p.slice: // a row's own length
+			c.Load(c.Param(p.by).Len(), by)
+			c.LEAQ(Mem{Base: t, Index: by, Scale: uint8(p.size)}, t)
+		default:
+			c.Load(c.Param(p.by), by)
+			c.LEAQ(Mem{Base: t, Index: by, Scale: uint8(p.size)}, t)
+		}
+		c.Store(t, c.Param(p.slice).Base())
+	}
+	c.MOVQ(U32(0), ls.first)
+	c.JMP(LabelRef("row"))
+	c.Label("ret")
 }
 
 // setsContract is the contract part of a sweepSplit pass.
@@ -56,7 +102,10 @@ func (sc *setsContract) start(ls *setsSplit) {
 	c := ls.c
 	c.Comment("The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.")
 	sc.row = &contractRow{h: ls.h, g: ls.g, hd: ptr(c, "hd"), gd: ptr(c, "gd")}
-	sc.row.fg, sc.row.fh = ls.factors(c)
+	f := ptr(c, "f") // the row's fg and fh
+	sc.row.fg, sc.row.fh = ls.vec(c), ls.vec(c)
+	c.VBROADCASTSD(Mem{Base: f}, sc.row.fg)
+	c.VBROADCASTSD(Mem{Base: f, Disp: 8}, sc.row.fh)
 	sc.colV, sc.colW = ptr(c, "colV"), ptr(c, "colW")
 	ls.zero(c, sc.sv)
 	ls.zero(c, sc.sw)
@@ -71,8 +120,8 @@ func (sc *setsContract) advance(c *build.Context, n int) {
 	c.ADDQ(U32(8*n), sc.colW)
 }
 
-// finish adds the sums to s[0] and s[2].
-func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, sc.sv, sc.sw) }
+// finish adds the sums to the row's s[0] and s[2].
+func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, ptr(c, "s"), sc.sv, sc.sw) }
 
 // halves emits the contract part of one step, a vector of float64 at a
 // time: widen converts a row's entries at a byte offset, add adds a vector
