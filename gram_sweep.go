@@ -201,7 +201,9 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 // share of ‖d‖² of the entries ranked before i) and those right of it to
 // their columns' sums in the band's partials. The rows above c0 lie
 // wholly right of the diagonal and share the strip's columns: one kernel
-// call splits them all; a row the diagonal cuts has a call of its own.
+// call splits them all. The rows the diagonal cuts take their diagonal
+// entries here and the entries right of them in one more call, each row
+// one column shorter than the one before.
 func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	lg, in := sg.e.layerGram, sg.e.in
 	end := min(in, c0+ld)
@@ -210,33 +212,36 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	}
 	whole := min(m, max(0, c0-i0))
 	if whole > 0 {
-		sg.splitRows(i0, whole, c0, end, strip, ld)
+		sg.splitRows(i0, whole, c0, end, 0, strip, ld)
 	}
-	for r := whole; r < m && i0+r < end; r++ {
-		i := i0 + r // i ≥ c0: the strip holds the diagonal entry
-		h, g := lg.h[i*in+i:i*in+end], strip[r*ld+i-c0:r*ld+end-c0]
+	cut := min(m, end-i0) // the rows through the diagonal: i0+whole … i0+cut-1
+	for r := whole; r < cut; r++ {
+		i := i0 + r
+		hv, gv := lg.h[i*in+i], strip[r*ld+i-c0]
 		p := &sg.part[i]
-		hv, gv := float64(h[0]), float64(g[0])
-		p[0] += hv * gv
+		p[0] += float64(hv) * float64(gv)
 		// w_ii from the diagonals, as Evaluate's contraction forms it
 		hd, gd := float64(lg.diag[i]), float64(sg.diag[i])
 		sg.wdiag[i] = (sg.factors[2*i]*hd + sg.factors[2*i+1]*gd) * hd * gd
 		p[2] += sg.wdiag[i]
-		sg.mdiag[i] = float64(h[0] * g[0])
+		sg.mdiag[i] = float64(hv * gv)
 		if sg.keep {
-			sg.g[i*in+i] = g[0]
+			sg.g[i*in+i] = gv
 		}
-		sg.splitRows(i, 1, i+1, end, strip[r*ld+i+1-c0:], ld)
+	}
+	if i := i0 + whole; cut > whole {
+		sg.splitRows(i, cut-whole, i+1, end, 1, strip[whole*ld+i+1-c0:], ld)
 	}
 }
 
-// splitRows hands rows i … i+rows-1 of M, columns start … end-1, to the
-// sweepSplit kernel in one call: G's entries at g, ld apart (the strip),
+// splitRows hands rows i … i+rows-1 of M to the sweepSplit kernel in one
+// call: row i's columns start … end-1, each next row's shift columns
+// fewer, from shift further on; G's entries at g, ld apart (the strip),
 // H's in layerGram.h. Every set splits every row, also one ranked at or
 // past the most channels a ratio prunes: its sum is never read, nor are
 // the column adds, which go to channels ranked later still. The rows'
 // ranks are their belows.
-func (sg *sweepGram) splitRows(i, rows, start, end int, g []float32, ld int) {
+func (sg *sweepGram) splitRows(i, rows, start, end, shift int, g []float32, ld int) {
 	e, s := sg.e, sg.s
 	lg, in := e.layerGram, e.in
 	b := sg.bandOf[i/e.kern.mr]
@@ -247,12 +252,13 @@ func (sg *sweepGram) splitRows(i, rows, start, end int, g []float32, ld int) {
 	n := end - start
 	if sg.keep {
 		for r := range rows {
-			copy(sg.g[(i+r)*in+start:], g[r*ld:r*ld+n])
+			o := r * shift
+			copy(sg.g[(i+r)*in+start+o:], g[r*(ld+shift):r*(ld+shift)+n-o])
 		}
 	}
 	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag[start:end], sg.diag[start:end], sg.factors[2*i:2*(i+rows)],
 		cols[0][start:end], cols[1][start:end], sg.part[i:i+rows], s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets],
-		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], in, ld)
+		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], in+shift, ld+shift, shift)
 }
 
 // addBands completes the channels' sums from the rows' (gramScratch.part,

@@ -2039,9 +2039,9 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int)
+// func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·sweepSplitAVX2(SB), NOSPLIT, $16-312
+TEXT ·sweepSplitAVX2(SB), NOSPLIT, $16-320
 	MOVQ  stride+264(FP), AX
 	LEAQ  (AX)(AX*1), CX
 	LEAQ  (AX)(AX*2), DX
@@ -3330,6 +3330,28 @@ done:
 	MOVQ s_base+168(FP), BX
 	ADDQ $0x00000020, BX
 	MOVQ BX, s_base+168(FP)
+	MOVQ shift+312(FP), SI
+	MOVQ h_len+8(FP), BX
+	SUBQ SI, BX
+	MOVQ BX, h_len+8(FP)
+	MOVQ hd_base+48(FP), BX
+	LEAQ (BX)(SI*4), BX
+	MOVQ BX, hd_base+48(FP)
+	MOVQ gd_base+72(FP), BX
+	LEAQ (BX)(SI*4), BX
+	MOVQ BX, gd_base+72(FP)
+	MOVQ ranks_base+192(FP), BX
+	LEAQ (BX)(SI*4), BX
+	MOVQ BX, ranks_base+192(FP)
+	MOVQ colV_base+120(FP), BX
+	LEAQ (BX)(SI*8), BX
+	MOVQ BX, colV_base+120(FP)
+	MOVQ colW_base+144(FP), BX
+	LEAQ (BX)(SI*8), BX
+	MOVQ BX, colW_base+144(FP)
+	MOVQ cols_base+240(FP), BX
+	LEAQ (BX)(SI*8), BX
+	MOVQ BX, cols_base+240(FP)
 	MOVQ $0x00000000, (SP)
 	JMP  row
 
@@ -10216,9 +10238,9 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int)
+// func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 // Requires: AVX, AVX512F
-TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-312
+TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-320
 	MOVQ  stride+264(FP), AX
 	LEAQ  (AX)(AX*1), DX
 	LEAQ  (AX)(AX*2), BX
@@ -14820,6 +14842,28 @@ done:
 	MOVQ s_base+168(FP), CX
 	ADDQ $0x00000020, CX
 	MOVQ CX, s_base+168(FP)
+	MOVQ shift+312(FP), SI
+	MOVQ h_len+8(FP), CX
+	SUBQ SI, CX
+	MOVQ CX, h_len+8(FP)
+	MOVQ hd_base+48(FP), CX
+	LEAQ (CX)(SI*4), CX
+	MOVQ CX, hd_base+48(FP)
+	MOVQ gd_base+72(FP), CX
+	LEAQ (CX)(SI*4), CX
+	MOVQ CX, gd_base+72(FP)
+	MOVQ ranks_base+192(FP), CX
+	LEAQ (CX)(SI*4), CX
+	MOVQ CX, ranks_base+192(FP)
+	MOVQ colV_base+120(FP), CX
+	LEAQ (CX)(SI*8), CX
+	MOVQ CX, colV_base+120(FP)
+	MOVQ colW_base+144(FP), CX
+	LEAQ (CX)(SI*8), CX
+	MOVQ CX, colW_base+144(FP)
+	MOVQ cols_base+240(FP), CX
+	LEAQ (CX)(SI*8), CX
+	MOVQ CX, cols_base+240(FP)
 	MOVQ $0x00000000, (SP)
 	JMP  row
 

@@ -67,7 +67,7 @@ func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase) {
 	gotCols, twinCols := append([]float64(nil), c.cols...), append([]float64(nil), c.cols...)
 	gotSums, twinSums := append([]float64(nil), c.sums...), append([]float64(nil), c.sums...)
 
-	kern.sweepSplit(c.h, c.g, c.hd, c.gd, []float64{c.fg, c.fh}, gotV, gotW, gotS[:1], c.ranks, c.below, gotCols, c.stride, gotSums, 0, 0)
+	kern.sweepSplit(c.h, c.g, c.hd, c.gd, []float64{c.fg, c.fh}, gotV, gotW, gotS[:1], c.ranks, c.below, gotCols, c.stride, gotSums, 0, 0, 0)
 	got := gotS[0]
 	if !sameSums(gotS[1], start) {
 		t.Fatalf("%s n=%d sets=%d: s[1], past the one row, = %v", kern.name, n, sets, gotS[1])
@@ -138,7 +138,9 @@ func sameSums(a, b sums) bool {
 // TestSweepSplitRows holds a call of several rows to the same kernel
 // called row by row: the rows lie ldh and ldg apart in h and g (wider
 // than the rows), their belows and sums one after another, and share the
-// columns, so every column, row sum and set sum must come out bit for bit
+// columns, each row's from shift entries past the one before's and shift
+// entries shorter (0: a rectangle; 1: the rows past a diagonal), so
+// every column, row sum and set sum must come out bit for bit
 // as the rows one call each give them; the slots past the last row's
 // (another row's s, belows and sums, guards in the columns) stay as they
 // were. A kernel that steps a row's pointer wrongly, or runs one row too
@@ -150,8 +152,12 @@ func TestSweepSplitRows(t *testing.T) {
 		for _, k := range []*kernel{kern, withSweepEach(kern)} {
 			for _, rows := range []int{1, 2, 3, 14} {
 				for _, sets := range []int{0, 1, 5, 9} {
-					for _, n := range []int{0, 1, 15, 16, 17, 40, 100} {
-						checkSweepSplitRows(t, k, newSweepSplitCase(r, n, sets, 0, 0, normal), r, rows)
+					for _, n := range []int{0, 1, 13, 15, 16, 17, 40, 100} {
+						for _, shift := range []int{0, 1, 2} {
+							if n >= (rows-1)*shift {
+								checkSweepSplitRows(t, k, newSweepSplitCase(r, n, sets, 0, 0, normal), r, rows, shift)
+							}
+						}
 					}
 				}
 			}
@@ -160,8 +166,9 @@ func TestSweepSplitRows(t *testing.T) {
 }
 
 // checkSweepSplitRows runs kern's sweepSplit on rows rows that share c's
-// columns, in one call and one call a row, and compares the two.
-func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.Rand, rows int) {
+// columns, shift entries on a row, in one call and one call a row, and
+// compares the two.
+func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.Rand, rows, shift int) {
 	t.Helper()
 	n, sets := len(c.h), len(c.below)
 	ldh, ldg := n+1+r.IntN(5), n+r.IntN(3)
@@ -195,20 +202,22 @@ func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.
 		return u
 	}
 	all, each := newRun(), newRun()
-	kern.sweepSplit(h[:n], g[:n], c.hd, c.gd, f[:2*rows], all.colV, all.colW, all.s[:rows], c.ranks, below[:sets], all.cols, c.stride, all.sums[:sets], ldh, ldg)
+	kern.sweepSplit(h[:n], g[:n], c.hd, c.gd, f[:2*rows], all.colV, all.colW, all.s[:rows], c.ranks, below[:sets], all.cols, c.stride, all.sums[:sets], ldh, ldg, shift)
 	for i := range rows {
-		kern.sweepSplit(h[i*ldh:i*ldh+n], g[i*ldg:i*ldg+n], c.hd, c.gd, f[2*i:2*i+2], each.colV, each.colW, each.s[i:i+1], c.ranks, below[i*sets:(i+1)*sets], each.cols, c.stride, each.sums[i*sets:(i+1)*sets], 0, 0)
+		o := i * shift
+		kern.sweepSplit(h[i*ldh:i*ldh+n-o], g[i*ldg:i*ldg+n-o], c.hd[o:], c.gd[o:], f[2*i:2*i+2], each.colV[o:], each.colW[o:], each.s[i:i+1], c.ranks[o:],
+			below[i*sets:(i+1)*sets], each.cols[o:], c.stride, each.sums[i*sets:(i+1)*sets], 0, 0, 0)
 	}
 	for _, x := range [][2][]float64{{all.colV, each.colV}, {all.colW, each.colW}, {all.cols, each.cols}, {all.sums, each.sums}} {
 		for j := range x[0] {
 			if !sameFloat(x[0][j], x[1][j]) {
-				t.Fatalf("%s n=%d sets=%d rows=%d: entry %d = %v in one call, %v a row at a time", kern.name, n, sets, rows, j, x[0][j], x[1][j])
+				t.Fatalf("%s n=%d sets=%d rows=%d shift=%d: entry %d = %v in one call, %v a row at a time", kern.name, n, sets, rows, shift, j, x[0][j], x[1][j])
 			}
 		}
 	}
 	for i := range all.s {
 		if !sameSums(all.s[i], each.s[i]) {
-			t.Fatalf("%s n=%d sets=%d rows=%d: s[%d] = %v in one call, %v a row at a time", kern.name, n, sets, rows, i, all.s[i], each.s[i])
+			t.Fatalf("%s n=%d sets=%d rows=%d shift=%d: s[%d] = %v in one call, %v a row at a time", kern.name, n, sets, rows, shift, i, all.s[i], each.s[i])
 		}
 	}
 }

@@ -47,7 +47,7 @@ const (
 	readSumSig        = "func(x []float32) float32"
 	contractSig       = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
 	contractSplitSig  = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)"
-	sweepSplitSig     = "func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg int)"
+	sweepSplitSig     = "func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)"
 	dot4Sig           = "func(a, b0, b1, b2, b3 []float64, s *[4]float64)"
 	axpy4Sig          = "func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)"
 	widenAddSig       = "func(dst []float64, src []float32)"

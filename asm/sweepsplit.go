@@ -31,7 +31,8 @@ func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 		fmt.Sprintf("%s does, for each row r < len(s), contractSplit on h, g, hd, gd,", name),
 		"f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,",
 		"cols, stride, sums in one pass over the row, any len(h); row r's h, g, below",
-		"and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on.",
+		"and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, its",
+		"columns r·shift entries on, and it is r·shift entries shorter.",
 		fmt.Sprintf("With %s, the contract and %d sets in the first pass, %d sets a", x.title, conSets, maxSets),
 		"pass after it. It implements sweepSplitFunc (kernel.go); refer to",
 		"sweepSplitEach there.",
@@ -60,8 +61,9 @@ func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 
 // nextRow emits the end of a row of sweepSplit: while rows (in the frame)
 // counts down to more rows, the row's parameters in the argument frame
-// move on to the next row's, and the kernel goes round again from its
-// first chunk. The last row's are left as they are, so no pointer in the
+// move on to the next row's (the rows' own, then the shared columns' by
+// shift entries, len(h) shift less), and the kernel goes round again from
+// its first chunk. The last row's are left as they are, so no pointer in the
 // frame runs past its slice's memory.
 func (ls *setsSplit) nextRow(rows Mem) {
 	c := ls.c
@@ -83,6 +85,19 @@ func (ls *setsSplit) nextRow(rows Mem) {
 			c.Load(c.Param(p.by), by)
 			c.LEAQ(Mem{Base: t, Index: by, Scale: uint8(p.size)}, t)
 		}
+		c.Store(t, c.Param(p.slice).Base())
+	}
+	// The columns' window moves on by shift entries and the row shortens.
+	c.Load(c.Param("shift"), by)
+	c.Load(c.Param("h").Len(), t)
+	c.SUBQ(by, t)
+	c.Store(t, c.Param("h").Len())
+	for _, p := range []struct {
+		slice string
+		size  int
+	}{{"hd", 4}, {"gd", 4}, {"ranks", 4}, {"colV", 8}, {"colW", 8}, {"cols", 8}} {
+		c.Load(c.Param(p.slice).Base(), t)
+		c.LEAQ(Mem{Base: t, Index: by, Scale: uint8(p.size)}, t)
 		c.Store(t, c.Param(p.slice).Base())
 	}
 	c.MOVQ(U32(0), ls.first)
