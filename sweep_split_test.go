@@ -271,12 +271,16 @@ func TestSweepSplitKernelsNonFinite(t *testing.T) {
 
 // FuzzSweepSplitKernel runs every kernel's sweepSplit against its
 // contractSplit and lowerSplitSets on rows decoded from the input, with a
-// NaN or infinity at one entry when special asks for it.
+// NaN or infinity at one entry when special asks for it, then a call of
+// 1 to 4 rows on the same columns against one call a row.
 func FuzzSweepSplitKernel(f *testing.F) {
 	fuzzSets(f, func(t *testing.T, kern *kernel, r *rand.Rand, rows, sets int, gen func() float32, special func(h []float32)) {
 		fgh := [][2]float64{{0.75, 1.5}, {-3, 0x1p-20}, {0, 1e10}}[r.IntN(3)]
 		c := newSweepSplitCase(r, rows, sets, fgh[0], fgh[1], gen)
 		special(c.h)
 		checkSweepSplit(t, kern, c)
+		if rows, shift := 1+r.IntN(4), r.IntN(3); len(c.h) >= (rows-1)*shift {
+			checkSweepSplitRows(t, kern, c, r, rows, shift)
+		}
 	})
 }
