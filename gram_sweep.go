@@ -34,17 +34,16 @@ const sweepColsBudget = 4 << 20
 // batches one per worker (sweep_side.go).
 type sweepGram struct {
 	*gramScratch
-	s     *Stream
-	c     []float64   // per channel j: Σ_i H_ij·G_ij
-	w     []float64   // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
-	lower [][]float64 // per score set: each channel's share of ‖d‖²
-	mdiag []float64   // per channel j: M_jj rounded to float32, lower's diagonal
-	// per channel i: row i's factors fg and fh of w_ij (sweepStrip)
-	factors []float64
-	wdiag   []float64 // per channel j: w_jj, its term of w_j (splitVariances)
-	bands   []int     // the tile rows' bands (tileBands)
-	bandOf  []int     // per tile row: its band
-	cols    []float64 // per band: (2 + sets)·in column sums, zero between batches
+	s       *Stream
+	c       []float64   // per channel j: Σ_i H_ij·G_ij
+	w       []float64   // per channel j: Σ_i w_ij, the variance proxies of row j (gram_certify.go)
+	lower   [][]float64 // per score set: each channel's share of ‖d‖²
+	mdiag   []float64   // per channel j: M_jj rounded to float32, lower's diagonal
+	wdiag   []float64   // per channel j: w_jj, its term of w_j (splitVariances)
+	factors []float64   // per channel i: fg and fh of row i's w_ij (sweepStrip)
+	bands   []int       // the tile rows' bands (tileBands)
+	bandOf  []int       // per tile row: its band
+	cols    []float64   // per band: (2 + sets)·in column sums, zero between batches
 	// per band, its column sums in cols: Σ v_ij, Σ w_ij, then each score
 	// set's shares of ‖d‖², over the band's rows i < j
 	bandCols [][][]float64
@@ -248,17 +247,16 @@ func (sg *sweepGram) splitRows(i, rows, start, end, shift int, g []float32, ld i
 	cols := sg.bandCols[b]
 	sets := len(s.names)
 	stride := setStride(in)
-	setCols := sg.cols[(b*(2+sets)+2)*stride:] // cols[2:] as one slice
-	n := end - start
+	setCols := sg.cols[(b*(2+sets)+2)*stride:]   // cols[2:] as one slice
+	n, ldh, ldg := end-start, in+shift, ld+shift // a row's entries; where the next row's start in H and in g
 	if sg.keep {
 		for r := range rows {
-			o := r * shift
-			copy(sg.g[(i+r)*in+start+o:], g[r*(ld+shift):r*(ld+shift)+n-o])
+			copy(sg.g[i*in+start+r*ldh:], g[r*ldg:r*ldg+n-r*shift])
 		}
 	}
 	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag[start:end], sg.diag[start:end], sg.factors[2*i:2*(i+rows)],
 		cols[0][start:end], cols[1][start:end], sg.part[i:i+rows], s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets],
-		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], in+shift, ld+shift, shift)
+		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], ldh, ldg, shift)
 }
 
 // addBands completes the channels' sums from the rows' (gramScratch.part,

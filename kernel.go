@@ -242,10 +242,11 @@ func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, 
 // slices' first, within their capacity; its columns are those of hd, gd,
 // colV, colW, ranks and cols from entry r·shift on (shift 1: rows that
 // each start one past the diagonal); its factors are fg = f[2r] and
-// fh = f[2r+1], its sums s[r]. len(h) is at least (len(s)−1)·shift. For each row in order it adds v_j and w_j to colV[j] and
-// colW[j] and their sums to s[r][0] and s[r][2] as contractSplitFunc does,
-// then splits m_j for each score set as lowerSplitSetsFunc does (ranks,
-// cols, stride as there). Every column entry is what the two give it, row
+// fh = f[2r+1], its sums s[r]. len(h) is at least (len(s)−1)·shift. For
+// each row in order it adds v_j and w_j to colV[j] and colW[j] and their
+// sums to s[r][0] and s[r][2] as contractSplitFunc does, then splits m_j
+// for each score set as lowerSplitSetsFunc does (ranks, cols, stride as
+// there). Every column entry is what the two give it, row
 // after row: colV and cols bit for bit, and colW bit for bit as the
 // kernel's contractSplit forms w, for the last len mod contractBlock
 // entries too, which a SIMD kernel does under a mask (the row padded with
