@@ -18,8 +18,8 @@ type kernelSpec struct {
 // feature it requires. A row without a lowerSplitSets kernel (NEON's) gets
 // one made of its lowerSplit (kernel.lowerSplitEach), one without
 // sweepSplit one made of its contractSplitRow and lowerSplitSets
-// (kernel.sweepSplitEach), one without packGram or columnSums the generic
-// one.
+// (kernel.sweepSplitEach), one without packGram, columnSums or moveAdd the
+// generic one.
 func archKernels() []KernelInfo {
 	infos := make([]KernelInfo, len(kernelTable))
 	for i, s := range kernelTable {
@@ -34,6 +34,9 @@ func archKernels() []KernelInfo {
 		}
 		if s.kernel.columnSums == nil {
 			s.kernel.columnSums = s.kernel.columnSumsGeneric
+		}
+		if s.kernel.moveAdd == nil {
+			s.kernel.moveAdd = moveAddGeneric
 		}
 		infos[i] = KernelInfo{Name: s.kernel.name, Supported: supports(s.requires), kernel: s.kernel}
 	}

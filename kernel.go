@@ -67,6 +67,10 @@ type kernel struct {
 	// (columnSumsFunc); a table that leaves it nil gets columnSumsGeneric
 	// (dispatch_asm.go).
 	columnSums columnSumsFunc
+	// moveAdd moves a sweep band's column sums into the channels' sums
+	// (moveAddFunc); a table that leaves it nil gets moveAddGeneric
+	// (dispatch_asm.go).
+	moveAdd moveAddFunc
 
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
@@ -336,3 +340,8 @@ type packGramFunc func(a, w, x []float32, rows int)
 // not). len(s) and len(q) ≥ nr. Each channel's adds are the same in every
 // kernel, so every kernel agrees with columnSumsGeneric bit for bit.
 type columnSumsFunc func(panel []float32, s, q []float64)
+
+// moveAddFunc adds src to dst entry by entry and zeroes src: dst[j] +=
+// src[j], then src[j] = 0, for j < len(src) (len(dst) ≥ len(src)). Each add
+// rounds once, so every kernel agrees with moveAddGeneric bit for bit.
+type moveAddFunc func(dst, src []float64)

@@ -152,6 +152,13 @@ func packGramAVX2(a []float32, w []float32, x []float32, rows int)
 //go:noescape
 func columnSumsAVX2(panel []float32, s []float64, q []float64)
 
+// moveAddAVX2 adds src to dst (len(src) entries) and zeroes src, with
+// AVX2+FMA. It implements moveAddFunc (kernel.go); refer to
+// moveAddGeneric in kernel_generic.go.
+//
+//go:noescape
+func moveAddAVX2(dst []float64, src []float64)
+
 // gemvAVX2_1x16 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 16 outputs, with AVX2+FMA.
 // It implements gemv32Func (kernel.go); refer to gemvGeneric in kernel_generic.go.
@@ -439,6 +446,13 @@ func packGramAVX512(a []float32, w []float32, x []float32, rows int)
 //
 //go:noescape
 func columnSumsAVX512(panel []float32, s []float64, q []float64)
+
+// moveAddAVX512 adds src to dst (len(src) entries) and zeroes src, with
+// AVX-512. It implements moveAddFunc (kernel.go); refer to
+// moveAddGeneric in kernel_generic.go.
+//
+//go:noescape
+func moveAddAVX512(dst []float64, src []float64)
 
 // gemvAVX512_1x32 sets c[i·ldc+j] to Σ_p x[i·ldx+p]·w[p, j] + bias[j] for the
 // i < 1 tokens and j < n outputs of a float32 panel of 32 outputs, with AVX-512.

@@ -3647,6 +3647,47 @@ store:
 	VZEROUPPER
 	RET
 
+// func moveAddAVX2(dst []float64, src []float64)
+// Requires: AVX
+TEXT ·moveAddAVX2(SB), NOSPLIT, $0-48
+	// Register budget: 3 YMM.
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   src_len+32(FP), DX
+	MOVQ   DX, BX
+	ANDQ   $-8, BX
+	XORQ   SI, SI
+	VXORPS Y0, Y0, Y0
+	CMPQ   SI, BX
+	JAE    tail
+
+step:
+	VMOVUPD (CX)(SI*8), Y1
+	VADDPD  (AX)(SI*8), Y1, Y1
+	VMOVUPD Y1, (AX)(SI*8)
+	VMOVUPD Y0, (CX)(SI*8)
+	VMOVUPD 32(CX)(SI*8), Y1
+	VADDPD  32(AX)(SI*8), Y1, Y1
+	VMOVUPD Y1, 32(AX)(SI*8)
+	VMOVUPD Y0, 32(CX)(SI*8)
+	ADDQ    $0x00000008, SI
+	CMPQ    SI, BX
+	JB      step
+
+tail:
+	CMPQ   SI, DX
+	JAE    done
+	VMOVSD (CX)(SI*8), X0
+	VADDSD (AX)(SI*8), X0, X0
+	VMOVSD X0, (AX)(SI*8)
+	MOVQ   $0x00000000, (CX)(SI*8)
+	INCQ   SI
+	JMP    tail
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvAVX2_1x16(x []float32, ldx int, w []float32, depth int, bias []float32, c []float32, ldc int, n int)
 // Requires: AVX, FMA3
 TEXT ·gemvAVX2_1x16(SB), NOSPLIT, $0-128
@@ -15151,6 +15192,47 @@ store:
 	VMOVUPD Z5, 128(BX)
 	VMOVUPD Z6, 192(DX)
 	VMOVUPD Z7, 192(BX)
+	VZEROUPPER
+	RET
+
+// func moveAddAVX512(dst []float64, src []float64)
+// Requires: AVX, AVX512F
+TEXT ·moveAddAVX512(SB), NOSPLIT, $0-48
+	// Register budget: 3 ZMM.
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   src_len+32(FP), DX
+	MOVQ   DX, BX
+	ANDQ   $-16, BX
+	XORQ   SI, SI
+	VPXORD Z0, Z0, Z0
+	CMPQ   SI, BX
+	JAE    tail
+
+step:
+	VMOVUPD (CX)(SI*8), Z1
+	VADDPD  (AX)(SI*8), Z1, Z1
+	VMOVUPD Z1, (AX)(SI*8)
+	VMOVUPD Z0, (CX)(SI*8)
+	VMOVUPD 64(CX)(SI*8), Z1
+	VADDPD  64(AX)(SI*8), Z1, Z1
+	VMOVUPD Z1, 64(AX)(SI*8)
+	VMOVUPD Z0, 64(CX)(SI*8)
+	ADDQ    $0x00000010, SI
+	CMPQ    SI, BX
+	JB      step
+
+tail:
+	CMPQ   SI, DX
+	JAE    done
+	VMOVSD (CX)(SI*8), X0
+	VADDSD (AX)(SI*8), X0, X0
+	VMOVSD X0, (AX)(SI*8)
+	MOVQ   $0x00000000, (CX)(SI*8)
+	INCQ   SI
+	JMP    tail
+
+done:
 	VZEROUPPER
 	RET
 

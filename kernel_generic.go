@@ -30,6 +30,7 @@ func newGenericKernel(name string, mr, nr int) *kernel {
 	k.dot4, k.axpy4, k.widenAdd = dot4Generic, axpy4Generic, widenAddGeneric
 	k.packGram = k.packGramGeneric
 	k.columnSums = k.columnSumsGeneric
+	k.moveAdd = moveAddGeneric
 	k.readSum = readSumGeneric
 	k.gemv32, k.gemvBF16, k.gemvF16 = k.gemvGenerics()
 	k.widenBF16 = func(dst []float32, src []uint16) { k.unpack16(dst, src, BFloat16) }
@@ -265,6 +266,16 @@ func contractSplitGeneric(h, g, hd, gd []float32, fg, fh float64, colV, colW []f
 	}
 	s[0] += sum4(v)
 	s[2] += sum4(w)
+}
+
+// moveAddGeneric is the reference moveAddFunc: the adds, then clear (a
+// quarter faster than zeroing each entry as it is added).
+func moveAddGeneric(dst, src []float64) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] += v
+	}
+	clear(src)
 }
 
 // widenAddGeneric is the reference widenAddFunc, four entries at a time

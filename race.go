@@ -31,7 +31,7 @@ func raceWrap(k *kernel) {
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
 	sweepSplit, dot4, axpy4, widenAdd, packGram := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram
-	columnSums := k.columnSums
+	columnSums, moveAdd := k.columnSums, k.moveAdd
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -121,6 +121,11 @@ func raceWrap(k *kernel) {
 		raceWrite(s[:nr])
 		raceWrite(q[:nr])
 		columnSums(panel, s, q)
+	}
+	k.moveAdd = func(dst, src []float64) {
+		raceWrite(src)
+		raceWrite(dst[:len(src)])
+		moveAdd(dst, src)
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

@@ -85,6 +85,9 @@
 //   - columnSums (columnSumsFunc, a Gram panel's per-channel Σx and Σx²)
 //     keeps a lane per channel in registers over the panel's rows: widen,
 //     add, square, add, in row order (colsums.go).
+//   - moveAdd (moveAddFunc, a sweep band's column sums moved into the
+//     channels') adds two registers a step from memory, stores the sums
+//     and a zero register, the rest one by one (moveadd.go).
 //
 // # Register budgets
 //
@@ -226,6 +229,7 @@ func main() {
 		s.isa.widenAdd(c)
 		s.isa.packGram(c, s.mr, s.nr)
 		s.isa.columnSums(c, s.nr)
+		s.isa.moveAdd(c)
 		gv := gemvs(c, s.isa, s.nr, s.gemvT)
 		fams = append(fams, family{
 			name: strings.ToLower(s.isa.name), mr: s.mr, nr: s.nr,
@@ -234,7 +238,7 @@ func main() {
 				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name, sweepSplit: "sweepSplit" + s.isa.name,
 				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name, widenAdd: "widenAdd" + s.isa.name, packGram: "packGram" + s.isa.name,
-				columnSums: "columnSums" + s.isa.name, gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
+				columnSums: "columnSums" + s.isa.name, moveAdd: "moveAdd" + s.isa.name, gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
 			tailMR:    s.tailMR,

@@ -53,6 +53,7 @@ const (
 	widenAddSig       = "func(dst []float64, src []float32)"
 	packGramSig       = "func(a, w, x []float32, rows int)"
 	columnSumsSig     = "func(panel []float32, s, q []float64)"
+	moveAddSig        = "func(dst, src []float64)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed
