@@ -178,10 +178,17 @@ type lowerSplitFunc func(h, g []float32, rank []int32, below int32, col []float6
 // m_j to sums[t] (float64, any order) if ranks[t·stride+j] < below[t], and
 // to cols[t·stride+j] otherwise (one float64 add). len(sums) ≥ len(below);
 // len(ranks) and len(cols) ≥ (len(below)−1)·stride + len(h) when there is
-// a set; any len(h) and any number of sets. Each set gets exactly what
-// lowerSplitFunc gives it (cols bit for bit; a NaN or infinity stays on
-// its side), so every SIMD kernel is checked set by set against
-// lowerSplitGeneric, which the generic kernel calls once per set
+// a set; any len(h) and any number of sets. Each set's cols are bit for
+// bit what lowerSplitFunc gives it, a NaN or infinity reaching only its
+// own column; its sum may be formed as Σm over the whole row less the
+// column side's (the x86 kernels: no mask of the row's side to form), so
+// it is held to 2(n+1)·2⁻⁵³·Σ|m| over the whole row, and a NaN or
+// infinity on the column side may make it NaN. A pair whose sums that
+// makes NaN is not certified (gram_certify.go), so Auto redoes its batch
+// on the direct path and a forced Gram path counts it Uncertified; such an
+// entry of M is an overflowing float32 product, whose own column's pairs
+// were already infinite. Every SIMD kernel is checked set by set
+// against lowerSplitGeneric, which the generic kernel calls once per set
 // (lowerSplitEach). The sweep calls it once per row segment for all its
 // score sets (gram_sweep.go).
 type lowerSplitSetsFunc func(h, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)

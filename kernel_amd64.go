@@ -73,8 +73,9 @@ func lowerSplitAVX2(h []float32, g []float32, rank []int32, below int32, col []f
 
 // lowerSplitSetsAVX2 does lowerSplit for each set t < len(below): it adds to sums[t]
 // Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <
-// below[t] (signed), summed in float64, and the product to cols[t·stride+j] for
-// every other j < len(h), with AVX2+FMA, 4 sets a pass. It implements
+// below[t] (signed), summed in float64 as the row's sum less the others', and
+// the product to cols[t·stride+j] for every other j < len(h), with
+// AVX2+FMA, 4 sets a pass. It implements
 // lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go
 // for each set.
 //
@@ -368,8 +369,9 @@ func lowerSplitAVX512(h []float32, g []float32, rank []int32, below int32, col [
 
 // lowerSplitSetsAVX512 does lowerSplit for each set t < len(below): it adds to sums[t]
 // Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <
-// below[t] (signed), summed in float64, and the product to cols[t·stride+j] for
-// every other j < len(h), with AVX-512, 8 sets a pass. It implements
+// below[t] (signed), summed in float64 as the row's sum less the others', and
+// the product to cols[t·stride+j] for every other j < len(h), with
+// AVX-512, 8 sets a pass. It implements
 // lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go
 // for each set.
 //

@@ -1141,7 +1141,7 @@ chunk:
 	JEQ  sets3
 
 sets4:
-	// 4 sets: 4 below + 4 accumulators + m's 2 halves + 4 temporaries = 14 of 16 YMM, 3 more in the last step.
+	// 4 sets: 4 below + 4 accumulators + the total + m's 2 halves + 4 temporaries = 15 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -1160,72 +1160,67 @@ sets4:
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
 	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last4
 
 steps4:
-	VMOVUPS      (DI), Y8
-	VMULPS       (R8), Y8, Y8
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VPCMPGTD     (R9), Y0, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VMOVUPS      (DI), Y9
+	VMULPS       (R8), Y9, Y9
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y9, Y8, Y8
+	VPCMPGTD     (R9), Y0, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y1, Y1
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y1, Y1
+	VADDPD       (R10), Y12, Y12
+	VMOVUPD      Y12, (R10)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R10), Y11, Y11
-	VMOVUPD      Y11, (R10)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R10), Y10, Y10
-	VMOVUPD      Y10, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VADDPD       Y11, Y1, Y1
+	VADDPD       32(R10), Y11, Y11
+	VMOVUPD      Y11, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y3, Y3
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y3, Y3
+	VADDPD       (R10)(AX*8), Y12, Y12
+	VMOVUPD      Y12, (R10)(AX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R10)(AX*8), Y11, Y11
-	VMOVUPD      Y11, (R10)(AX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R10)(AX*8), Y10, Y10
-	VMOVUPD      Y10, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VADDPD       Y11, Y3, Y3
+	VADDPD       32(R10)(AX*8), Y11, Y11
+	VMOVUPD      Y11, 32(R10)(AX*8)
+	VPCMPGTD     (R9)(CX*4), Y4, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y5, Y5
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y5, Y5
+	VADDPD       (R10)(CX*8), Y12, Y12
+	VMOVUPD      Y12, (R10)(CX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R10)(CX*8), Y11, Y11
-	VMOVUPD      Y11, (R10)(CX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R10)(CX*8), Y10, Y10
-	VMOVUPD      Y10, 32(R10)(CX*8)
-	VPCMPGTD     (R9)(DX*4), Y6, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
-	VADDPD       Y12, Y7, Y7
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y7, Y7
+	VADDPD       Y11, Y5, Y5
+	VADDPD       32(R10)(CX*8), Y11, Y11
+	VMOVUPD      Y11, 32(R10)(CX*8)
+	VPCMPGTD     (R9)(DX*4), Y6, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
+	VADDPD       Y10, Y7, Y7
+	VADDPD       (R10)(DX*8), Y10, Y10
+	VMOVUPD      Y10, (R10)(DX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
-	VADDPD       (R10)(DX*8), Y9, Y9
-	VMOVUPD      Y9, (R10)(DX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
-	VADDPD       32(R10)(DX*8), Y8, Y8
-	VMOVUPD      Y8, 32(R10)(DX*8)
+	VADDPD       Y9, Y7, Y7
+	VADDPD       32(R10)(DX*8), Y9, Y9
+	VMOVUPD      Y9, 32(R10)(DX*8)
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
@@ -1240,89 +1235,83 @@ last4:
 	JZ           sums4
 	LEAQ         colmask16<>+0(SB), SI
 	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y9
-	VMASKMOVPS   (DI), Y9, Y8
-	VMASKMOVPS   (R8), Y9, Y10
-	VMULPS       Y10, Y8, Y8
-	VCVTPS2PD    X8, Y10
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VPMASKMOVD   (R9), Y9, Y11
-	VPCMPGTD     Y11, Y0, Y0
-	VPMOVSXDQ    X0, Y11
+	VMOVUPS      64(SI)(BX*4), Y10
+	VMASKMOVPS   (DI), Y10, Y9
+	VMASKMOVPS   (R8), Y10, Y11
+	VMULPS       Y11, Y9, Y9
+	VCVTPS2PD    X9, Y11
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y11, Y8, Y8
+	VADDPD       Y9, Y8, Y8
+	VPMASKMOVD   (R9), Y10, Y12
+	VPCMPGTD     Y12, Y0, Y0
+	VPMOVSXDQ    X0, Y12
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y11, Y10, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y11, Y12
 	VADDPD       Y12, Y1, Y1
-	VANDPD       Y0, Y8, Y12
-	VADDPD       Y12, Y1, Y1
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y10, Y11
-	VPMOVSXDQ    X9, Y12
-	VMASKMOVPD   (R10), Y12, Y13
-	VADDPD       Y13, Y11, Y11
-	VMASKMOVPD   Y11, Y12, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X11
-	VPMOVSXDQ    X11, Y11
-	VMASKMOVPD   32(R10), Y11, Y12
-	VADDPD       Y12, Y0, Y0
-	VMASKMOVPD   Y0, Y11, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y9, Y0
+	VPMOVSXDQ    X10, Y13
+	VMASKMOVPD   (R10), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R10)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y10, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R10), Y12, Y13
+	VADDPD       Y13, Y0, Y0
+	VMASKMOVPD   Y0, Y12, 32(R10)
+	VPMASKMOVD   (R9)(AX*4), Y10, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y10, Y11
-	VADDPD       Y11, Y3, Y3
-	VANDPD       Y0, Y8, Y11
-	VADDPD       Y11, Y3, Y3
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
-	VPMOVSXDQ    X9, Y11
-	VMASKMOVPD   (R10)(AX*8), Y11, Y12
-	VADDPD       Y12, Y2, Y2
-	VMASKMOVPD   Y2, Y11, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
+	VADDPD       Y2, Y3, Y3
+	VPMOVSXDQ    X10, Y12
+	VMASKMOVPD   (R10)(AX*8), Y12, Y13
+	VADDPD       Y13, Y2, Y2
+	VMASKMOVPD   Y2, Y12, (R10)(AX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y3, Y3
+	VEXTRACTI128 $0x01, Y10, X2
 	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y11
-	VADDPD       Y11, Y0, Y0
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y12
+	VADDPD       Y12, Y0, Y0
 	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-	VPMASKMOVD   (R9)(CX*4), Y9, Y0
+	VPMASKMOVD   (R9)(CX*4), Y10, Y0
 	VPCMPGTD     Y0, Y4, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y10, Y4
-	VADDPD       Y4, Y5, Y5
-	VANDPD       Y0, Y8, Y4
-	VADDPD       Y4, Y5, Y5
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
-	VPMOVSXDQ    X9, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y11
-	VADDPD       Y11, Y2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
+	VADDPD       Y2, Y5, Y5
+	VPMOVSXDQ    X10, Y4
+	VMASKMOVPD   (R10)(CX*8), Y4, Y12
+	VADDPD       Y12, Y2, Y2
 	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X2
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y5, Y5
+	VEXTRACTI128 $0x01, Y10, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
 	VADDPD       Y4, Y0, Y0
 	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
-	VPMASKMOVD   (R9)(DX*4), Y9, Y0
+	VPMASKMOVD   (R9)(DX*4), Y10, Y0
 	VPCMPGTD     Y0, Y6, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y10, Y4
-	VADDPD       Y4, Y7, Y7
-	VANDPD       Y0, Y8, Y4
-	VADDPD       Y4, Y7, Y7
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
-	VPMOVSXDQ    X9, Y4
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
+	VADDPD       Y2, Y7, Y7
+	VPMOVSXDQ    X10, Y4
 	VMASKMOVPD   (R10)(DX*8), Y4, Y6
 	VADDPD       Y6, Y2, Y2
 	VMASKMOVPD   Y2, Y4, (R10)(DX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X2
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y7, Y7
+	VEXTRACTI128 $0x01, Y10, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(DX*8), Y2, Y4
 	VADDPD       Y4, Y0, Y0
@@ -1332,35 +1321,43 @@ sums4:
 	MOVQ         sums_base+128(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	VEXTRACTF128 $0x01, Y5, X0
 	VADDPD       X0, X5, X5
 	VPERMILPD    $0x01, X5, X0
 	VADDSD       X0, X5, X5
+	VSUBSD       X5, X8, X5
 	VADDSD       16(SI), X5, X5
 	VMOVSD       X5, 16(SI)
 	VEXTRACTF128 $0x01, Y7, X0
 	VADDPD       X0, X7, X7
 	VPERMILPD    $0x01, X7, X0
 	VADDSD       X0, X7, X7
+	VSUBSD       X7, X8, X7
 	VADDSD       24(SI), X7, X7
 	VMOVSD       X7, 24(SI)
 	ADDQ         $0x00000004, (SP)
 	JMP          chunk
 
 sets3:
-	// 3 sets: 3 below + 3 accumulators + m's 2 halves + 4 temporaries = 12 of 16 YMM, 3 more in the last step.
+	// 3 sets: 3 below + 3 accumulators + the total + m's 2 halves + 4 temporaries = 13 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -1377,6 +1374,7 @@ sets3:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last3
@@ -1387,46 +1385,42 @@ steps3:
 	VCVTPS2PD    X6, Y7
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
-	VPCMPGTD     (R9), Y0, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y6, Y8, Y8
+	VPCMPGTD     (R9), Y0, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
 	VADDPD       Y10, Y1, Y1
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y1, Y1
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
-	VADDPD       (R10), Y9, Y9
-	VMOVUPD      Y9, (R10)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
-	VADDPD       32(R10), Y8, Y8
-	VMOVUPD      Y8, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
+	VADDPD       (R10), Y10, Y10
+	VMOVUPD      Y10, (R10)
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       32(R10), Y9, Y9
+	VMOVUPD      Y9, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
 	VADDPD       Y10, Y3, Y3
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y3, Y3
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
-	VADDPD       (R10)(AX*8), Y9, Y9
-	VMOVUPD      Y9, (R10)(AX*8)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
-	VADDPD       32(R10)(AX*8), Y8, Y8
-	VMOVUPD      Y8, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
-	VADDPD       Y10, Y5, Y5
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y5, Y5
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       (R10)(AX*8), Y10, Y10
+	VMOVUPD      Y10, (R10)(AX*8)
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VADDPD       32(R10)(AX*8), Y9, Y9
+	VMOVUPD      Y9, 32(R10)(AX*8)
+	VPCMPGTD     (R9)(CX*4), Y4, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y5, Y5
 	VADDPD       (R10)(CX*8), Y7, Y7
 	VMOVUPD      Y7, (R10)(CX*8)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y5, Y5
 	VADDPD       32(R10)(CX*8), Y6, Y6
 	VMOVUPD      Y6, 32(R10)(CX*8)
 	ADDQ         $0x00000020, DI
@@ -1445,66 +1439,62 @@ last3:
 	NEGQ         BX
 	VMOVUPS      64(SI)(BX*4), Y7
 	VMASKMOVPS   (DI), Y7, Y6
-	VMASKMOVPS   (R8), Y7, Y8
-	VMULPS       Y8, Y6, Y6
-	VCVTPS2PD    X6, Y8
+	VMASKMOVPS   (R8), Y7, Y9
+	VMULPS       Y9, Y6, Y6
+	VCVTPS2PD    X6, Y9
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
-	VPMASKMOVD   (R9), Y7, Y9
-	VPCMPGTD     Y9, Y0, Y0
-	VPMOVSXDQ    X0, Y9
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y6, Y8, Y8
+	VPMASKMOVD   (R9), Y7, Y10
+	VPCMPGTD     Y10, Y0, Y0
+	VPMOVSXDQ    X0, Y10
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y9, Y8, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
 	VADDPD       Y10, Y1, Y1
-	VANDPD       Y0, Y6, Y10
-	VADDPD       Y10, Y1, Y1
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y9
-	VPMOVSXDQ    X7, Y10
-	VMASKMOVPD   (R10), Y10, Y11
-	VADDPD       Y11, Y9, Y9
-	VMASKMOVPD   Y9, Y10, (R10)
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R10), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R10)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VEXTRACTI128 $0x01, Y7, X9
-	VPMOVSXDQ    X9, Y9
-	VMASKMOVPD   32(R10), Y9, Y10
-	VADDPD       Y10, Y0, Y0
-	VMASKMOVPD   Y0, Y9, 32(R10)
+	VADDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R10), Y10, Y11
+	VADDPD       Y11, Y0, Y0
+	VMASKMOVPD   Y0, Y10, 32(R10)
 	VPMASKMOVD   (R9)(AX*4), Y7, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y8, Y9
-	VADDPD       Y9, Y3, Y3
-	VANDPD       Y0, Y6, Y9
-	VADDPD       Y9, Y3, Y3
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y8, Y2
-	VPMOVSXDQ    X7, Y9
-	VMASKMOVPD   (R10)(AX*8), Y9, Y10
-	VADDPD       Y10, Y2, Y2
-	VMASKMOVPD   Y2, Y9, (R10)(AX*8)
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
+	VADDPD       Y2, Y3, Y3
+	VPMOVSXDQ    X7, Y10
+	VMASKMOVPD   (R10)(AX*8), Y10, Y11
+	VADDPD       Y11, Y2, Y2
+	VMASKMOVPD   Y2, Y10, (R10)(AX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VADDPD       Y0, Y3, Y3
 	VEXTRACTI128 $0x01, Y7, X2
 	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y9
-	VADDPD       Y9, Y0, Y0
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y10
+	VADDPD       Y10, Y0, Y0
 	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
 	VPMASKMOVD   (R9)(CX*4), Y7, Y0
 	VPCMPGTD     Y0, Y4, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y8, Y4
-	VADDPD       Y4, Y5, Y5
-	VANDPD       Y0, Y6, Y4
-	VADDPD       Y4, Y5, Y5
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y8, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
+	VADDPD       Y2, Y5, Y5
 	VPMOVSXDQ    X7, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y8
-	VADDPD       Y8, Y2, Y2
+	VMASKMOVPD   (R10)(CX*8), Y4, Y9
+	VADDPD       Y9, Y2, Y2
 	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VADDPD       Y0, Y5, Y5
 	VEXTRACTI128 $0x01, Y7, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
@@ -1515,29 +1505,36 @@ sums3:
 	MOVQ         sums_base+128(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	VEXTRACTF128 $0x01, Y5, X0
 	VADDPD       X0, X5, X5
 	VPERMILPD    $0x01, X5, X0
 	VADDSD       X0, X5, X5
+	VSUBSD       X5, X8, X5
 	VADDSD       16(SI), X5, X5
 	VMOVSD       X5, 16(SI)
 	ADDQ         $0x00000003, (SP)
 	JMP          chunk
 
 sets2:
-	// 2 sets: 2 below + 2 accumulators + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	// 2 sets: 2 below + 2 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -1552,6 +1549,7 @@ sets2:
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y3, Y3, Y3
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last2
@@ -1562,32 +1560,30 @@ steps2:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y8, Y8
+	VADDPD       Y4, Y8, Y8
 	VPCMPGTD     (R9), Y0, Y6
 	VPMOVSXDQ    X6, Y7
 	VEXTRACTI128 $0x01, Y6, X6
 	VPMOVSXDQ    X6, Y6
-	VANDPD       Y7, Y5, Y8
-	VADDPD       Y8, Y1, Y1
-	VANDPD       Y6, Y4, Y8
-	VADDPD       Y8, Y1, Y1
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y7
+	VADDPD       Y7, Y1, Y1
 	VADDPD       (R10), Y7, Y7
 	VMOVUPD      Y7, (R10)
 	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
+	VADDPD       Y6, Y1, Y1
 	VADDPD       32(R10), Y6, Y6
 	VMOVUPD      Y6, 32(R10)
 	VPCMPGTD     (R9)(AX*4), Y2, Y6
 	VPMOVSXDQ    X6, Y7
 	VEXTRACTI128 $0x01, Y6, X6
 	VPMOVSXDQ    X6, Y6
-	VANDPD       Y7, Y5, Y8
-	VADDPD       Y8, Y3, Y3
-	VANDPD       Y6, Y4, Y8
-	VADDPD       Y8, Y3, Y3
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y5
+	VADDPD       Y5, Y3, Y3
 	VADDPD       (R10)(AX*8), Y5, Y5
 	VMOVUPD      Y5, (R10)(AX*8)
 	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	VADDPD       32(R10)(AX*8), Y4, Y4
 	VMOVUPD      Y4, 32(R10)(AX*8)
 	ADDQ         $0x00000020, DI
@@ -1611,41 +1607,39 @@ last2:
 	VCVTPS2PD    X4, Y6
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y8, Y8
+	VADDPD       Y4, Y8, Y8
 	VPMASKMOVD   (R9), Y5, Y7
 	VPCMPGTD     Y7, Y0, Y0
 	VPMOVSXDQ    X0, Y7
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y7, Y6, Y8
-	VADDPD       Y8, Y1, Y1
-	VANDPD       Y0, Y4, Y8
-	VADDPD       Y8, Y1, Y1
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
-	VPMOVSXDQ    X5, Y8
-	VMASKMOVPD   (R10), Y8, Y9
-	VADDPD       Y9, Y7, Y7
-	VMASKMOVPD   Y7, Y8, (R10)
+	VADDPD       Y7, Y1, Y1
+	VPMOVSXDQ    X5, Y9
+	VMASKMOVPD   (R10), Y9, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y9, (R10)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
+	VADDPD       Y0, Y1, Y1
 	VEXTRACTI128 $0x01, Y5, X7
 	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R10), Y7, Y8
-	VADDPD       Y8, Y0, Y0
+	VMASKMOVPD   32(R10), Y7, Y9
+	VADDPD       Y9, Y0, Y0
 	VMASKMOVPD   Y0, Y7, 32(R10)
 	VPMASKMOVD   (R9)(AX*4), Y5, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y6, Y7
-	VADDPD       Y7, Y3, Y3
-	VANDPD       Y0, Y4, Y7
-	VADDPD       Y7, Y3, Y3
 	VBLENDVPD    Y2, negzero64<>+0(SB), Y6, Y2
+	VADDPD       Y2, Y3, Y3
 	VPMOVSXDQ    X5, Y6
 	VMASKMOVPD   (R10)(AX*8), Y6, Y7
 	VADDPD       Y7, Y2, Y2
 	VMASKMOVPD   Y2, Y6, (R10)(AX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
+	VADDPD       Y0, Y3, Y3
 	VEXTRACTI128 $0x01, Y5, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(AX*8), Y2, Y4
@@ -1656,23 +1650,29 @@ sums2:
 	MOVQ         sums_base+128(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	ADDQ         $0x00000002, (SP)
 	JMP          chunk
 
 sets1:
-	// 1 sets: 1 below + 1 accumulators + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	// 1 sets: 1 below + 1 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -1685,6 +1685,7 @@ sets1:
 	MOVQ         below_base+72(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last1
@@ -1695,18 +1696,18 @@ steps1:
 	VCVTPS2PD    X2, Y3
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y8, Y8
+	VADDPD       Y2, Y8, Y8
 	VPCMPGTD     (R9), Y0, Y4
 	VPMOVSXDQ    X4, Y5
 	VEXTRACTI128 $0x01, Y4, X4
 	VPMOVSXDQ    X4, Y4
-	VANDPD       Y5, Y3, Y6
-	VADDPD       Y6, Y1, Y1
-	VANDPD       Y4, Y2, Y6
-	VADDPD       Y6, Y1, Y1
 	VBLENDVPD    Y5, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	VADDPD       (R10), Y3, Y3
 	VMOVUPD      Y3, (R10)
 	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
 	VADDPD       32(R10), Y2, Y2
 	VMOVUPD      Y2, 32(R10)
 	ADDQ         $0x00000020, DI
@@ -1730,21 +1731,21 @@ last1:
 	VCVTPS2PD    X2, Y4
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
+	VADDPD       Y4, Y8, Y8
+	VADDPD       Y2, Y8, Y8
 	VPMASKMOVD   (R9), Y3, Y5
 	VPCMPGTD     Y5, Y0, Y0
 	VPMOVSXDQ    X0, Y5
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y5, Y4, Y6
-	VADDPD       Y6, Y1, Y1
-	VANDPD       Y0, Y2, Y6
-	VADDPD       Y6, Y1, Y1
 	VBLENDVPD    Y5, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y1, Y1
 	VPMOVSXDQ    X3, Y5
 	VMASKMOVPD   (R10), Y5, Y6
 	VADDPD       Y6, Y4, Y4
 	VMASKMOVPD   Y4, Y5, (R10)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
+	VADDPD       Y0, Y1, Y1
 	VEXTRACTI128 $0x01, Y3, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10), Y2, Y3
@@ -1755,10 +1756,15 @@ sums1:
 	MOVQ         sums_base+128(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	ADDQ         $0x00000001, (SP)
@@ -2058,7 +2064,7 @@ row:
 	CMPQ BX, $0x01
 	JEQ  csets1
 
-	// 0 sets: 0 below + 0 accumulators + m's 2 halves + 4 temporaries = 6 of 16 YMM, 3 more in the last step.
+	// 0 sets: 0 below + 0 accumulators + the total + m's 2 halves + 4 temporaries = 7 of 16 YMM, 3 more in the last step.
 	MOVQ  (SP), BX
 	IMULQ AX, BX
 	MOVQ  h_base+0(FP), SI
@@ -2212,7 +2218,7 @@ csums0:
 	JMP          chunk
 
 csets1:
-	// 1 sets: 1 below + 1 accumulators + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	// 1 sets: 1 below + 1 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
 	MOVQ  (SP), BX
 	MOVQ  BX, SI
 	IMULQ AX, SI
@@ -2236,6 +2242,7 @@ csets1:
 	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           clast1
@@ -2243,36 +2250,36 @@ csets1:
 csteps1:
 	VCVTPS2PD    (DI), Y6
 	VCVTPS2PD    (R8), Y7
-	VMULPD       Y7, Y6, Y9
+	VMULPD       Y7, Y6, Y10
 	VMULPD       Y6, Y6, Y6
-	VCVTPS2PD    (R10), Y8
-	VMULPD       Y8, Y6, Y6
+	VCVTPS2PD    (R10), Y9
+	VMULPD       Y9, Y6, Y6
 	VMULPD       Y7, Y7, Y7
-	VCVTPS2PD    (R9), Y8
-	VMULPD       Y8, Y7, Y7
+	VCVTPS2PD    (R9), Y9
+	VMULPD       Y9, Y7, Y7
 	VMULPD       Y2, Y6, Y6
 	VFMADD231PD  Y3, Y7, Y6
-	VADDPD       Y9, Y4, Y4
+	VADDPD       Y10, Y4, Y4
 	VADDPD       Y6, Y5, Y5
-	VADDPD       (R11), Y9, Y9
-	VMOVUPD      Y9, (R11)
+	VADDPD       (R11), Y10, Y10
+	VMOVUPD      Y10, (R11)
 	VADDPD       (R12), Y6, Y6
 	VMOVUPD      Y6, (R12)
 	VCVTPS2PD    16(DI), Y6
 	VCVTPS2PD    16(R8), Y7
-	VMULPD       Y7, Y6, Y9
+	VMULPD       Y7, Y6, Y10
 	VMULPD       Y6, Y6, Y6
-	VCVTPS2PD    16(R10), Y8
-	VMULPD       Y8, Y6, Y6
+	VCVTPS2PD    16(R10), Y9
+	VMULPD       Y9, Y6, Y6
 	VMULPD       Y7, Y7, Y7
-	VCVTPS2PD    16(R9), Y8
-	VMULPD       Y8, Y7, Y7
+	VCVTPS2PD    16(R9), Y9
+	VMULPD       Y9, Y7, Y7
 	VMULPD       Y2, Y6, Y6
 	VFMADD231PD  Y3, Y7, Y6
-	VADDPD       Y9, Y4, Y4
+	VADDPD       Y10, Y4, Y4
 	VADDPD       Y6, Y5, Y5
-	VADDPD       32(R11), Y9, Y9
-	VMOVUPD      Y9, 32(R11)
+	VADDPD       32(R11), Y10, Y10
+	VMOVUPD      Y10, 32(R11)
 	VADDPD       32(R12), Y6, Y6
 	VMOVUPD      Y6, 32(R12)
 	VMOVUPS      (DI), Y6
@@ -2280,18 +2287,18 @@ csteps1:
 	VCVTPS2PD    X6, Y7
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
-	VPCMPGTD     (R13), Y0, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
-	VADDPD       Y10, Y1, Y1
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y1, Y1
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y6, Y8, Y8
+	VPCMPGTD     (R13), Y0, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y1, Y1
 	VADDPD       (R14), Y7, Y7
 	VMOVUPD      Y7, (R14)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y1, Y1
 	VADDPD       32(R14), Y6, Y6
 	VMOVUPD      Y6, 32(R14)
 	ADDQ         $0x00000020, DI
@@ -2314,53 +2321,53 @@ clast1:
 	NEGQ         BX
 	VMOVUPS      64(SI)(BX*4), Y6
 	VEXTRACTF128 $0x01, Y6, X7
-	VMASKMOVPS   (DI), X6, X8
-	VCVTPS2PD    X8, Y8
-	VMASKMOVPS   (R8), X6, X9
+	VMASKMOVPS   (DI), X6, X9
 	VCVTPS2PD    X9, Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VMASKMOVPS   (R10), X6, X10
+	VMASKMOVPS   (R8), X6, X10
 	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y8, Y8
+	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VMASKMOVPS   (R9), X6, X10
-	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y2, Y8, Y8
-	VFMADD231PD  Y3, Y9, Y8
-	VADDPD       Y11, Y4, Y4
-	VADDPD       Y8, Y5, Y5
-	VPMOVSXDQ    X6, Y9
-	VMASKMOVPD   (R11), Y9, Y10
-	VADDPD       Y10, Y11, Y11
-	VMASKMOVPD   Y11, Y9, (R11)
-	VPMOVSXDQ    X6, Y9
-	VMASKMOVPD   (R12), Y9, Y10
-	VADDPD       Y10, Y8, Y8
-	VMASKMOVPD   Y8, Y9, (R12)
-	VMASKMOVPS   16(DI), X7, X8
-	VCVTPS2PD    X8, Y8
-	VMASKMOVPS   16(R8), X7, X9
+	VMASKMOVPS   (R10), X6, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VMASKMOVPS   (R9), X6, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y2, Y9, Y9
+	VFMADD231PD  Y3, Y10, Y9
+	VADDPD       Y12, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R11), Y10, Y11
+	VADDPD       Y11, Y12, Y12
+	VMASKMOVPD   Y12, Y10, (R11)
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R12), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R12)
+	VMASKMOVPS   16(DI), X7, X9
 	VCVTPS2PD    X9, Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VMASKMOVPS   16(R10), X7, X10
+	VMASKMOVPS   16(R8), X7, X10
 	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y8, Y8
+	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
+	VMASKMOVPS   16(R10), X7, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
 	VMASKMOVPS   16(R9), X7, X7
-	VCVTPS2PD    X7, Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y2, Y8, Y2
-	VFMADD231PD  Y3, Y9, Y2
-	VADDPD       Y11, Y4, Y4
+	VCVTPS2PD    X7, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y2, Y9, Y2
+	VFMADD231PD  Y3, Y10, Y2
+	VADDPD       Y12, Y4, Y4
 	VADDPD       Y2, Y5, Y5
 	VEXTRACTI128 $0x01, Y6, X3
 	VPMOVSXDQ    X3, Y3
 	VMASKMOVPD   32(R11), Y3, Y7
-	VADDPD       Y7, Y11, Y11
-	VMASKMOVPD   Y11, Y3, 32(R11)
+	VADDPD       Y7, Y12, Y12
+	VMASKMOVPD   Y12, Y3, 32(R11)
 	VEXTRACTI128 $0x01, Y6, X3
 	VPMOVSXDQ    X3, Y3
 	VMASKMOVPD   32(R12), Y3, Y7
@@ -2372,21 +2379,21 @@ clast1:
 	VCVTPS2PD    X2, Y3
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y8, Y8
+	VADDPD       Y2, Y8, Y8
 	VPMASKMOVD   (R13), Y6, Y7
 	VPCMPGTD     Y7, Y0, Y0
 	VPMOVSXDQ    X0, Y7
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y7, Y3, Y8
-	VADDPD       Y8, Y1, Y1
-	VANDPD       Y0, Y2, Y8
-	VADDPD       Y8, Y1, Y1
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	VPMOVSXDQ    X6, Y7
-	VMASKMOVPD   (R14), Y7, Y8
-	VADDPD       Y8, Y3, Y3
+	VMASKMOVPD   (R14), Y7, Y9
+	VADDPD       Y9, Y3, Y3
 	VMASKMOVPD   Y3, Y7, (R14)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
+	VADDPD       Y0, Y1, Y1
 	VEXTRACTI128 $0x01, Y6, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R14), Y2, Y3
@@ -2410,17 +2417,22 @@ csums1:
 	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	ADDQ         $0x00000001, (SP)
 	JMP          chunk
 
 csets2:
-	// 2 sets: 2 below + 2 accumulators + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	// 2 sets: 2 below + 2 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
 	MOVQ  (SP), BX
 	MOVQ  BX, SI
 	IMULQ AX, SI
@@ -2446,78 +2458,77 @@ csets2:
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y3, Y3, Y3
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           clast2
 
 csteps2:
-	VCVTPS2PD    (DI), Y8
-	VCVTPS2PD    (R8), Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VCVTPS2PD    (R10), Y10
-	VMULPD       Y10, Y8, Y8
+	VCVTPS2PD    (DI), Y9
+	VCVTPS2PD    (R8), Y10
+	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VCVTPS2PD    (R9), Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y6, Y8, Y8
-	VFMADD231PD  Y7, Y9, Y8
-	VADDPD       Y11, Y4, Y4
-	VADDPD       Y8, Y5, Y5
-	VADDPD       (R11), Y11, Y11
-	VMOVUPD      Y11, (R11)
-	VADDPD       (R12), Y8, Y8
-	VMOVUPD      Y8, (R12)
-	VCVTPS2PD    16(DI), Y8
-	VCVTPS2PD    16(R8), Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VCVTPS2PD    16(R10), Y10
-	VMULPD       Y10, Y8, Y8
+	VCVTPS2PD    (R10), Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VCVTPS2PD    (R9), Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y6, Y9, Y9
+	VFMADD231PD  Y7, Y10, Y9
+	VADDPD       Y12, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       (R11), Y12, Y12
+	VMOVUPD      Y12, (R11)
+	VADDPD       (R12), Y9, Y9
+	VMOVUPD      Y9, (R12)
+	VCVTPS2PD    16(DI), Y9
+	VCVTPS2PD    16(R8), Y10
+	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VCVTPS2PD    16(R9), Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y6, Y8, Y8
-	VFMADD231PD  Y7, Y9, Y8
-	VADDPD       Y11, Y4, Y4
-	VADDPD       Y8, Y5, Y5
-	VADDPD       32(R11), Y11, Y11
-	VMOVUPD      Y11, 32(R11)
-	VADDPD       32(R12), Y8, Y8
-	VMOVUPD      Y8, 32(R12)
-	VMOVUPS      (DI), Y8
-	VMULPS       (R8), Y8, Y8
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VPCMPGTD     (R13), Y0, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VCVTPS2PD    16(R10), Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VCVTPS2PD    16(R9), Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y6, Y9, Y9
+	VFMADD231PD  Y7, Y10, Y9
+	VADDPD       Y12, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       32(R11), Y12, Y12
+	VMOVUPD      Y12, 32(R11)
+	VADDPD       32(R12), Y9, Y9
+	VMOVUPD      Y9, 32(R12)
+	VMOVUPS      (DI), Y9
+	VMULPS       (R8), Y9, Y9
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y9, Y8, Y8
+	VPCMPGTD     (R13), Y0, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y1, Y1
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y1, Y1
+	VADDPD       (R14), Y12, Y12
+	VMOVUPD      Y12, (R14)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R14), Y11, Y11
-	VMOVUPD      Y11, (R14)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R14), Y10, Y10
-	VMOVUPD      Y10, 32(R14)
-	VPCMPGTD     (R13)(AX*4), Y2, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
-	VADDPD       Y12, Y3, Y3
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y3, Y3
+	VADDPD       Y11, Y1, Y1
+	VADDPD       32(R14), Y11, Y11
+	VMOVUPD      Y11, 32(R14)
+	VPCMPGTD     (R13)(AX*4), Y2, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VADDPD       (R14)(AX*8), Y10, Y10
+	VMOVUPD      Y10, (R14)(AX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
-	VADDPD       (R14)(AX*8), Y9, Y9
-	VMOVUPD      Y9, (R14)(AX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
-	VADDPD       32(R14)(AX*8), Y8, Y8
-	VMOVUPD      Y8, 32(R14)(AX*8)
+	VADDPD       Y9, Y3, Y3
+	VADDPD       32(R14)(AX*8), Y9, Y9
+	VMOVUPD      Y9, 32(R14)(AX*8)
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R13
@@ -2536,102 +2547,100 @@ clast2:
 	JZ           csums2
 	LEAQ         colmask16<>+0(SB), SI
 	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y8
-	VEXTRACTF128 $0x01, Y8, X9
-	VMASKMOVPS   (DI), X8, X10
-	VCVTPS2PD    X10, Y10
-	VMASKMOVPS   (R8), X8, X11
+	VMOVUPS      64(SI)(BX*4), Y9
+	VEXTRACTF128 $0x01, Y9, X10
+	VMASKMOVPS   (DI), X9, X11
 	VCVTPS2PD    X11, Y11
-	VMULPD       Y11, Y10, Y13
-	VMULPD       Y10, Y10, Y10
-	VMASKMOVPS   (R10), X8, X12
+	VMASKMOVPS   (R8), X9, X12
 	VCVTPS2PD    X12, Y12
-	VMULPD       Y12, Y10, Y10
+	VMULPD       Y12, Y11, Y14
 	VMULPD       Y11, Y11, Y11
-	VMASKMOVPS   (R9), X8, X12
-	VCVTPS2PD    X12, Y12
-	VMULPD       Y12, Y11, Y11
-	VMULPD       Y6, Y10, Y10
-	VFMADD231PD  Y7, Y11, Y10
-	VADDPD       Y13, Y4, Y4
-	VADDPD       Y10, Y5, Y5
-	VPMOVSXDQ    X8, Y11
-	VMASKMOVPD   (R11), Y11, Y12
-	VADDPD       Y12, Y13, Y13
-	VMASKMOVPD   Y13, Y11, (R11)
-	VPMOVSXDQ    X8, Y11
-	VMASKMOVPD   (R12), Y11, Y12
-	VADDPD       Y12, Y10, Y10
-	VMASKMOVPD   Y10, Y11, (R12)
-	VMASKMOVPS   16(DI), X9, X10
-	VCVTPS2PD    X10, Y10
-	VMASKMOVPS   16(R8), X9, X11
+	VMASKMOVPS   (R10), X9, X13
+	VCVTPS2PD    X13, Y13
+	VMULPD       Y13, Y11, Y11
+	VMULPD       Y12, Y12, Y12
+	VMASKMOVPS   (R9), X9, X13
+	VCVTPS2PD    X13, Y13
+	VMULPD       Y13, Y12, Y12
+	VMULPD       Y6, Y11, Y11
+	VFMADD231PD  Y7, Y12, Y11
+	VADDPD       Y14, Y4, Y4
+	VADDPD       Y11, Y5, Y5
+	VPMOVSXDQ    X9, Y12
+	VMASKMOVPD   (R11), Y12, Y13
+	VADDPD       Y13, Y14, Y14
+	VMASKMOVPD   Y14, Y12, (R11)
+	VPMOVSXDQ    X9, Y12
+	VMASKMOVPD   (R12), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R12)
+	VMASKMOVPS   16(DI), X10, X11
 	VCVTPS2PD    X11, Y11
-	VMULPD       Y11, Y10, Y13
-	VMULPD       Y10, Y10, Y10
-	VMASKMOVPS   16(R10), X9, X12
+	VMASKMOVPS   16(R8), X10, X12
 	VCVTPS2PD    X12, Y12
-	VMULPD       Y12, Y10, Y10
+	VMULPD       Y12, Y11, Y14
 	VMULPD       Y11, Y11, Y11
-	VMASKMOVPS   16(R9), X9, X9
-	VCVTPS2PD    X9, Y12
-	VMULPD       Y12, Y11, Y11
-	VMULPD       Y6, Y10, Y6
-	VFMADD231PD  Y7, Y11, Y6
-	VADDPD       Y13, Y4, Y4
+	VMASKMOVPS   16(R10), X10, X13
+	VCVTPS2PD    X13, Y13
+	VMULPD       Y13, Y11, Y11
+	VMULPD       Y12, Y12, Y12
+	VMASKMOVPS   16(R9), X10, X10
+	VCVTPS2PD    X10, Y13
+	VMULPD       Y13, Y12, Y12
+	VMULPD       Y6, Y11, Y6
+	VFMADD231PD  Y7, Y12, Y6
+	VADDPD       Y14, Y4, Y4
 	VADDPD       Y6, Y5, Y5
-	VEXTRACTI128 $0x01, Y8, X7
+	VEXTRACTI128 $0x01, Y9, X7
 	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R11), Y7, Y9
-	VADDPD       Y9, Y13, Y13
-	VMASKMOVPD   Y13, Y7, 32(R11)
-	VEXTRACTI128 $0x01, Y8, X7
+	VMASKMOVPD   32(R11), Y7, Y10
+	VADDPD       Y10, Y14, Y14
+	VMASKMOVPD   Y14, Y7, 32(R11)
+	VEXTRACTI128 $0x01, Y9, X7
 	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R12), Y7, Y9
-	VADDPD       Y9, Y6, Y6
+	VMASKMOVPD   32(R12), Y7, Y10
+	VADDPD       Y10, Y6, Y6
 	VMASKMOVPD   Y6, Y7, 32(R12)
-	VMASKMOVPS   (DI), Y8, Y6
-	VMASKMOVPS   (R8), Y8, Y7
+	VMASKMOVPS   (DI), Y9, Y6
+	VMASKMOVPS   (R8), Y9, Y7
 	VMULPS       Y7, Y6, Y6
 	VCVTPS2PD    X6, Y7
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
-	VPMASKMOVD   (R13), Y8, Y9
-	VPCMPGTD     Y9, Y0, Y0
-	VPMOVSXDQ    X0, Y9
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y6, Y8, Y8
+	VPMASKMOVD   (R13), Y9, Y10
+	VPCMPGTD     Y10, Y0, Y0
+	VPMOVSXDQ    X0, Y10
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y9, Y7, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
 	VADDPD       Y10, Y1, Y1
-	VANDPD       Y0, Y6, Y10
-	VADDPD       Y10, Y1, Y1
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
-	VPMOVSXDQ    X8, Y10
-	VMASKMOVPD   (R14), Y10, Y11
-	VADDPD       Y11, Y9, Y9
-	VMASKMOVPD   Y9, Y10, (R14)
+	VPMOVSXDQ    X9, Y11
+	VMASKMOVPD   (R14), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R14)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VEXTRACTI128 $0x01, Y8, X9
-	VPMOVSXDQ    X9, Y9
-	VMASKMOVPD   32(R14), Y9, Y10
-	VADDPD       Y10, Y0, Y0
-	VMASKMOVPD   Y0, Y9, 32(R14)
-	VPMASKMOVD   (R13)(AX*4), Y8, Y0
+	VADDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y9, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R14), Y10, Y11
+	VADDPD       Y11, Y0, Y0
+	VMASKMOVPD   Y0, Y10, 32(R14)
+	VPMASKMOVD   (R13)(AX*4), Y9, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y7, Y9
-	VADDPD       Y9, Y3, Y3
-	VANDPD       Y0, Y6, Y9
-	VADDPD       Y9, Y3, Y3
 	VBLENDVPD    Y2, negzero64<>+0(SB), Y7, Y2
-	VPMOVSXDQ    X8, Y7
-	VMASKMOVPD   (R14)(AX*8), Y7, Y9
-	VADDPD       Y9, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VPMOVSXDQ    X9, Y7
+	VMASKMOVPD   (R14)(AX*8), Y7, Y10
+	VADDPD       Y10, Y2, Y2
 	VMASKMOVPD   Y2, Y7, (R14)(AX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VEXTRACTI128 $0x01, Y8, X2
+	VADDPD       Y0, Y3, Y3
+	VEXTRACTI128 $0x01, Y9, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R14)(AX*8), Y2, Y6
 	VADDPD       Y6, Y0, Y0
@@ -2654,16 +2663,22 @@ csums2:
 	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	ADDQ         $0x00000002, (SP)
@@ -2682,7 +2697,7 @@ chunk:
 	JEQ  sets3
 
 sets4:
-	// 4 sets: 4 below + 4 accumulators + m's 2 halves + 4 temporaries = 14 of 16 YMM, 3 more in the last step.
+	// 4 sets: 4 below + 4 accumulators + the total + m's 2 halves + 4 temporaries = 15 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -2701,72 +2716,67 @@ sets4:
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
 	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last4
 
 steps4:
-	VMOVUPS      (DI), Y8
-	VMULPS       (R8), Y8, Y8
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VPCMPGTD     (R9), Y0, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VMOVUPS      (DI), Y9
+	VMULPS       (R8), Y9, Y9
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y9, Y8, Y8
+	VPCMPGTD     (R9), Y0, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y1, Y1
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y1, Y1
+	VADDPD       (R10), Y12, Y12
+	VMOVUPD      Y12, (R10)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R10), Y11, Y11
-	VMOVUPD      Y11, (R10)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R10), Y10, Y10
-	VMOVUPD      Y10, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VADDPD       Y11, Y1, Y1
+	VADDPD       32(R10), Y11, Y11
+	VMOVUPD      Y11, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y3, Y3
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y3, Y3
+	VADDPD       (R10)(AX*8), Y12, Y12
+	VMOVUPD      Y12, (R10)(AX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R10)(AX*8), Y11, Y11
-	VMOVUPD      Y11, (R10)(AX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R10)(AX*8), Y10, Y10
-	VMOVUPD      Y10, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
+	VADDPD       Y11, Y3, Y3
+	VADDPD       32(R10)(AX*8), Y11, Y11
+	VMOVUPD      Y11, 32(R10)(AX*8)
+	VPCMPGTD     (R9)(CX*4), Y4, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
 	VADDPD       Y12, Y5, Y5
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y5, Y5
+	VADDPD       (R10)(CX*8), Y12, Y12
+	VMOVUPD      Y12, (R10)(CX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       (R10)(CX*8), Y11, Y11
-	VMOVUPD      Y11, (R10)(CX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
-	VADDPD       32(R10)(CX*8), Y10, Y10
-	VMOVUPD      Y10, 32(R10)(CX*8)
-	VPCMPGTD     (R9)(DX*4), Y6, Y10
-	VPMOVSXDQ    X10, Y11
-	VEXTRACTI128 $0x01, Y10, X10
-	VPMOVSXDQ    X10, Y10
-	VANDPD       Y11, Y9, Y12
-	VADDPD       Y12, Y7, Y7
-	VANDPD       Y10, Y8, Y12
-	VADDPD       Y12, Y7, Y7
+	VADDPD       Y11, Y5, Y5
+	VADDPD       32(R10)(CX*8), Y11, Y11
+	VMOVUPD      Y11, 32(R10)(CX*8)
+	VPCMPGTD     (R9)(DX*4), Y6, Y11
+	VPMOVSXDQ    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
+	VADDPD       Y10, Y7, Y7
+	VADDPD       (R10)(DX*8), Y10, Y10
+	VMOVUPD      Y10, (R10)(DX*8)
 	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
-	VADDPD       (R10)(DX*8), Y9, Y9
-	VMOVUPD      Y9, (R10)(DX*8)
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
-	VADDPD       32(R10)(DX*8), Y8, Y8
-	VMOVUPD      Y8, 32(R10)(DX*8)
+	VADDPD       Y9, Y7, Y7
+	VADDPD       32(R10)(DX*8), Y9, Y9
+	VMOVUPD      Y9, 32(R10)(DX*8)
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
@@ -2781,89 +2791,83 @@ last4:
 	JZ           sums4
 	LEAQ         colmask16<>+0(SB), SI
 	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y9
-	VMASKMOVPS   (DI), Y9, Y8
-	VMASKMOVPS   (R8), Y9, Y10
-	VMULPS       Y10, Y8, Y8
-	VCVTPS2PD    X8, Y10
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VPMASKMOVD   (R9), Y9, Y11
-	VPCMPGTD     Y11, Y0, Y0
-	VPMOVSXDQ    X0, Y11
+	VMOVUPS      64(SI)(BX*4), Y10
+	VMASKMOVPS   (DI), Y10, Y9
+	VMASKMOVPS   (R8), Y10, Y11
+	VMULPS       Y11, Y9, Y9
+	VCVTPS2PD    X9, Y11
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y11, Y8, Y8
+	VADDPD       Y9, Y8, Y8
+	VPMASKMOVD   (R9), Y10, Y12
+	VPCMPGTD     Y12, Y0, Y0
+	VPMOVSXDQ    X0, Y12
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y11, Y10, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y11, Y12
 	VADDPD       Y12, Y1, Y1
-	VANDPD       Y0, Y8, Y12
-	VADDPD       Y12, Y1, Y1
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y10, Y11
-	VPMOVSXDQ    X9, Y12
-	VMASKMOVPD   (R10), Y12, Y13
-	VADDPD       Y13, Y11, Y11
-	VMASKMOVPD   Y11, Y12, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X11
-	VPMOVSXDQ    X11, Y11
-	VMASKMOVPD   32(R10), Y11, Y12
-	VADDPD       Y12, Y0, Y0
-	VMASKMOVPD   Y0, Y11, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y9, Y0
+	VPMOVSXDQ    X10, Y13
+	VMASKMOVPD   (R10), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R10)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y10, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R10), Y12, Y13
+	VADDPD       Y13, Y0, Y0
+	VMASKMOVPD   Y0, Y12, 32(R10)
+	VPMASKMOVD   (R9)(AX*4), Y10, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y10, Y11
-	VADDPD       Y11, Y3, Y3
-	VANDPD       Y0, Y8, Y11
-	VADDPD       Y11, Y3, Y3
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
-	VPMOVSXDQ    X9, Y11
-	VMASKMOVPD   (R10)(AX*8), Y11, Y12
-	VADDPD       Y12, Y2, Y2
-	VMASKMOVPD   Y2, Y11, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
+	VADDPD       Y2, Y3, Y3
+	VPMOVSXDQ    X10, Y12
+	VMASKMOVPD   (R10)(AX*8), Y12, Y13
+	VADDPD       Y13, Y2, Y2
+	VMASKMOVPD   Y2, Y12, (R10)(AX*8)
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y3, Y3
+	VEXTRACTI128 $0x01, Y10, X2
 	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y11
-	VADDPD       Y11, Y0, Y0
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y12
+	VADDPD       Y12, Y0, Y0
 	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-	VPMASKMOVD   (R9)(CX*4), Y9, Y0
+	VPMASKMOVD   (R9)(CX*4), Y10, Y0
 	VPCMPGTD     Y0, Y4, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y10, Y4
-	VADDPD       Y4, Y5, Y5
-	VANDPD       Y0, Y8, Y4
-	VADDPD       Y4, Y5, Y5
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
-	VPMOVSXDQ    X9, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y11
-	VADDPD       Y11, Y2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
+	VADDPD       Y2, Y5, Y5
+	VPMOVSXDQ    X10, Y4
+	VMASKMOVPD   (R10)(CX*8), Y4, Y12
+	VADDPD       Y12, Y2, Y2
 	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X2
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y5, Y5
+	VEXTRACTI128 $0x01, Y10, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
 	VADDPD       Y4, Y0, Y0
 	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
-	VPMASKMOVD   (R9)(DX*4), Y9, Y0
+	VPMASKMOVD   (R9)(DX*4), Y10, Y0
 	VPCMPGTD     Y0, Y6, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y10, Y4
-	VADDPD       Y4, Y7, Y7
-	VANDPD       Y0, Y8, Y4
-	VADDPD       Y4, Y7, Y7
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y10, Y2
-	VPMOVSXDQ    X9, Y4
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
+	VADDPD       Y2, Y7, Y7
+	VPMOVSXDQ    X10, Y4
 	VMASKMOVPD   (R10)(DX*8), Y4, Y6
 	VADDPD       Y6, Y2, Y2
 	VMASKMOVPD   Y2, Y4, (R10)(DX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y8, Y0
-	VEXTRACTI128 $0x01, Y9, X2
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
+	VADDPD       Y0, Y7, Y7
+	VEXTRACTI128 $0x01, Y10, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(DX*8), Y2, Y4
 	VADDPD       Y4, Y0, Y0
@@ -2873,35 +2877,43 @@ sums4:
 	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	VEXTRACTF128 $0x01, Y5, X0
 	VADDPD       X0, X5, X5
 	VPERMILPD    $0x01, X5, X0
 	VADDSD       X0, X5, X5
+	VSUBSD       X5, X8, X5
 	VADDSD       16(SI), X5, X5
 	VMOVSD       X5, 16(SI)
 	VEXTRACTF128 $0x01, Y7, X0
 	VADDPD       X0, X7, X7
 	VPERMILPD    $0x01, X7, X0
 	VADDSD       X0, X7, X7
+	VSUBSD       X7, X8, X7
 	VADDSD       24(SI), X7, X7
 	VMOVSD       X7, 24(SI)
 	ADDQ         $0x00000004, (SP)
 	JMP          chunk
 
 sets3:
-	// 3 sets: 3 below + 3 accumulators + m's 2 halves + 4 temporaries = 12 of 16 YMM, 3 more in the last step.
+	// 3 sets: 3 below + 3 accumulators + the total + m's 2 halves + 4 temporaries = 13 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -2918,6 +2930,7 @@ sets3:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last3
@@ -2928,46 +2941,42 @@ steps3:
 	VCVTPS2PD    X6, Y7
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
-	VPCMPGTD     (R9), Y0, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y6, Y8, Y8
+	VPCMPGTD     (R9), Y0, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
 	VADDPD       Y10, Y1, Y1
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y1, Y1
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
-	VADDPD       (R10), Y9, Y9
-	VMOVUPD      Y9, (R10)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
-	VADDPD       32(R10), Y8, Y8
-	VMOVUPD      Y8, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
+	VADDPD       (R10), Y10, Y10
+	VMOVUPD      Y10, (R10)
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       32(R10), Y9, Y9
+	VMOVUPD      Y9, 32(R10)
+	VPCMPGTD     (R9)(AX*4), Y2, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
 	VADDPD       Y10, Y3, Y3
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y3, Y3
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
-	VADDPD       (R10)(AX*8), Y9, Y9
-	VMOVUPD      Y9, (R10)(AX*8)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
-	VADDPD       32(R10)(AX*8), Y8, Y8
-	VMOVUPD      Y8, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y8
-	VPMOVSXDQ    X8, Y9
-	VEXTRACTI128 $0x01, Y8, X8
-	VPMOVSXDQ    X8, Y8
-	VANDPD       Y9, Y7, Y10
-	VADDPD       Y10, Y5, Y5
-	VANDPD       Y8, Y6, Y10
-	VADDPD       Y10, Y5, Y5
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       (R10)(AX*8), Y10, Y10
+	VMOVUPD      Y10, (R10)(AX*8)
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VADDPD       32(R10)(AX*8), Y9, Y9
+	VMOVUPD      Y9, 32(R10)(AX*8)
+	VPCMPGTD     (R9)(CX*4), Y4, Y9
+	VPMOVSXDQ    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y5, Y5
 	VADDPD       (R10)(CX*8), Y7, Y7
 	VMOVUPD      Y7, (R10)(CX*8)
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y5, Y5
 	VADDPD       32(R10)(CX*8), Y6, Y6
 	VMOVUPD      Y6, 32(R10)(CX*8)
 	ADDQ         $0x00000020, DI
@@ -2986,66 +2995,62 @@ last3:
 	NEGQ         BX
 	VMOVUPS      64(SI)(BX*4), Y7
 	VMASKMOVPS   (DI), Y7, Y6
-	VMASKMOVPS   (R8), Y7, Y8
-	VMULPS       Y8, Y6, Y6
-	VCVTPS2PD    X6, Y8
+	VMASKMOVPS   (R8), Y7, Y9
+	VMULPS       Y9, Y6, Y6
+	VCVTPS2PD    X6, Y9
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
-	VPMASKMOVD   (R9), Y7, Y9
-	VPCMPGTD     Y9, Y0, Y0
-	VPMOVSXDQ    X0, Y9
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y6, Y8, Y8
+	VPMASKMOVD   (R9), Y7, Y10
+	VPCMPGTD     Y10, Y0, Y0
+	VPMOVSXDQ    X0, Y10
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y9, Y8, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
 	VADDPD       Y10, Y1, Y1
-	VANDPD       Y0, Y6, Y10
-	VADDPD       Y10, Y1, Y1
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y9
-	VPMOVSXDQ    X7, Y10
-	VMASKMOVPD   (R10), Y10, Y11
-	VADDPD       Y11, Y9, Y9
-	VMASKMOVPD   Y9, Y10, (R10)
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R10), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R10)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VEXTRACTI128 $0x01, Y7, X9
-	VPMOVSXDQ    X9, Y9
-	VMASKMOVPD   32(R10), Y9, Y10
-	VADDPD       Y10, Y0, Y0
-	VMASKMOVPD   Y0, Y9, 32(R10)
+	VADDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R10), Y10, Y11
+	VADDPD       Y11, Y0, Y0
+	VMASKMOVPD   Y0, Y10, 32(R10)
 	VPMASKMOVD   (R9)(AX*4), Y7, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y8, Y9
-	VADDPD       Y9, Y3, Y3
-	VANDPD       Y0, Y6, Y9
-	VADDPD       Y9, Y3, Y3
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y8, Y2
-	VPMOVSXDQ    X7, Y9
-	VMASKMOVPD   (R10)(AX*8), Y9, Y10
-	VADDPD       Y10, Y2, Y2
-	VMASKMOVPD   Y2, Y9, (R10)(AX*8)
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
+	VADDPD       Y2, Y3, Y3
+	VPMOVSXDQ    X7, Y10
+	VMASKMOVPD   (R10)(AX*8), Y10, Y11
+	VADDPD       Y11, Y2, Y2
+	VMASKMOVPD   Y2, Y10, (R10)(AX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VADDPD       Y0, Y3, Y3
 	VEXTRACTI128 $0x01, Y7, X2
 	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y9
-	VADDPD       Y9, Y0, Y0
+	VMASKMOVPD   32(R10)(AX*8), Y2, Y10
+	VADDPD       Y10, Y0, Y0
 	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
 	VPMASKMOVD   (R9)(CX*4), Y7, Y0
 	VPCMPGTD     Y0, Y4, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y8, Y4
-	VADDPD       Y4, Y5, Y5
-	VANDPD       Y0, Y6, Y4
-	VADDPD       Y4, Y5, Y5
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y8, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
+	VADDPD       Y2, Y5, Y5
 	VPMOVSXDQ    X7, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y8
-	VADDPD       Y8, Y2, Y2
+	VMASKMOVPD   (R10)(CX*8), Y4, Y9
+	VADDPD       Y9, Y2, Y2
 	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
+	VADDPD       Y0, Y5, Y5
 	VEXTRACTI128 $0x01, Y7, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
@@ -3056,29 +3061,36 @@ sums3:
 	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	VEXTRACTF128 $0x01, Y5, X0
 	VADDPD       X0, X5, X5
 	VPERMILPD    $0x01, X5, X0
 	VADDSD       X0, X5, X5
+	VSUBSD       X5, X8, X5
 	VADDSD       16(SI), X5, X5
 	VMOVSD       X5, 16(SI)
 	ADDQ         $0x00000003, (SP)
 	JMP          chunk
 
 sets2:
-	// 2 sets: 2 below + 2 accumulators + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	// 2 sets: 2 below + 2 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -3093,6 +3105,7 @@ sets2:
 	VPBROADCASTD 4(SI)(BX*4), Y2
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y3, Y3, Y3
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last2
@@ -3103,32 +3116,30 @@ steps2:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y8, Y8
+	VADDPD       Y4, Y8, Y8
 	VPCMPGTD     (R9), Y0, Y6
 	VPMOVSXDQ    X6, Y7
 	VEXTRACTI128 $0x01, Y6, X6
 	VPMOVSXDQ    X6, Y6
-	VANDPD       Y7, Y5, Y8
-	VADDPD       Y8, Y1, Y1
-	VANDPD       Y6, Y4, Y8
-	VADDPD       Y8, Y1, Y1
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y7
+	VADDPD       Y7, Y1, Y1
 	VADDPD       (R10), Y7, Y7
 	VMOVUPD      Y7, (R10)
 	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
+	VADDPD       Y6, Y1, Y1
 	VADDPD       32(R10), Y6, Y6
 	VMOVUPD      Y6, 32(R10)
 	VPCMPGTD     (R9)(AX*4), Y2, Y6
 	VPMOVSXDQ    X6, Y7
 	VEXTRACTI128 $0x01, Y6, X6
 	VPMOVSXDQ    X6, Y6
-	VANDPD       Y7, Y5, Y8
-	VADDPD       Y8, Y3, Y3
-	VANDPD       Y6, Y4, Y8
-	VADDPD       Y8, Y3, Y3
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y5
+	VADDPD       Y5, Y3, Y3
 	VADDPD       (R10)(AX*8), Y5, Y5
 	VMOVUPD      Y5, (R10)(AX*8)
 	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	VADDPD       32(R10)(AX*8), Y4, Y4
 	VMOVUPD      Y4, 32(R10)(AX*8)
 	ADDQ         $0x00000020, DI
@@ -3152,41 +3163,39 @@ last2:
 	VCVTPS2PD    X4, Y6
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y8, Y8
+	VADDPD       Y4, Y8, Y8
 	VPMASKMOVD   (R9), Y5, Y7
 	VPCMPGTD     Y7, Y0, Y0
 	VPMOVSXDQ    X0, Y7
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y7, Y6, Y8
-	VADDPD       Y8, Y1, Y1
-	VANDPD       Y0, Y4, Y8
-	VADDPD       Y8, Y1, Y1
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
-	VPMOVSXDQ    X5, Y8
-	VMASKMOVPD   (R10), Y8, Y9
-	VADDPD       Y9, Y7, Y7
-	VMASKMOVPD   Y7, Y8, (R10)
+	VADDPD       Y7, Y1, Y1
+	VPMOVSXDQ    X5, Y9
+	VMASKMOVPD   (R10), Y9, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y9, (R10)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
+	VADDPD       Y0, Y1, Y1
 	VEXTRACTI128 $0x01, Y5, X7
 	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R10), Y7, Y8
-	VADDPD       Y8, Y0, Y0
+	VMASKMOVPD   32(R10), Y7, Y9
+	VADDPD       Y9, Y0, Y0
 	VMASKMOVPD   Y0, Y7, 32(R10)
 	VPMASKMOVD   (R9)(AX*4), Y5, Y0
 	VPCMPGTD     Y0, Y2, Y0
 	VPMOVSXDQ    X0, Y2
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y2, Y6, Y7
-	VADDPD       Y7, Y3, Y3
-	VANDPD       Y0, Y4, Y7
-	VADDPD       Y7, Y3, Y3
 	VBLENDVPD    Y2, negzero64<>+0(SB), Y6, Y2
+	VADDPD       Y2, Y3, Y3
 	VPMOVSXDQ    X5, Y6
 	VMASKMOVPD   (R10)(AX*8), Y6, Y7
 	VADDPD       Y7, Y2, Y2
 	VMASKMOVPD   Y2, Y6, (R10)(AX*8)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
+	VADDPD       Y0, Y3, Y3
 	VEXTRACTI128 $0x01, Y5, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10)(AX*8), Y2, Y4
@@ -3197,23 +3206,29 @@ sums2:
 	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
+	VSUBSD       X3, X8, X3
 	VADDSD       8(SI), X3, X3
 	VMOVSD       X3, 8(SI)
 	ADDQ         $0x00000002, (SP)
 	JMP          chunk
 
 sets1:
-	// 1 sets: 1 below + 1 accumulators + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	// 1 sets: 1 below + 1 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
 	MOVQ         (SP), BX
 	MOVQ         BX, SI
 	IMULQ        AX, SI
@@ -3226,6 +3241,7 @@ sets1:
 	MOVQ         below_base+216(FP), SI
 	VPBROADCASTD (SI)(BX*4), Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
 	MOVQ         h_len+8(FP), BX
 	SHRQ         $0x03, BX
 	JZ           last1
@@ -3236,18 +3252,18 @@ steps1:
 	VCVTPS2PD    X2, Y3
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y8, Y8
+	VADDPD       Y2, Y8, Y8
 	VPCMPGTD     (R9), Y0, Y4
 	VPMOVSXDQ    X4, Y5
 	VEXTRACTI128 $0x01, Y4, X4
 	VPMOVSXDQ    X4, Y4
-	VANDPD       Y5, Y3, Y6
-	VADDPD       Y6, Y1, Y1
-	VANDPD       Y4, Y2, Y6
-	VADDPD       Y6, Y1, Y1
 	VBLENDVPD    Y5, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	VADDPD       (R10), Y3, Y3
 	VMOVUPD      Y3, (R10)
 	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
 	VADDPD       32(R10), Y2, Y2
 	VMOVUPD      Y2, 32(R10)
 	ADDQ         $0x00000020, DI
@@ -3271,21 +3287,21 @@ last1:
 	VCVTPS2PD    X2, Y4
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
+	VADDPD       Y4, Y8, Y8
+	VADDPD       Y2, Y8, Y8
 	VPMASKMOVD   (R9), Y3, Y5
 	VPCMPGTD     Y5, Y0, Y0
 	VPMOVSXDQ    X0, Y5
 	VEXTRACTI128 $0x01, Y0, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y5, Y4, Y6
-	VADDPD       Y6, Y1, Y1
-	VANDPD       Y0, Y2, Y6
-	VADDPD       Y6, Y1, Y1
 	VBLENDVPD    Y5, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y1, Y1
 	VPMOVSXDQ    X3, Y5
 	VMASKMOVPD   (R10), Y5, Y6
 	VADDPD       Y6, Y4, Y4
 	VMASKMOVPD   Y4, Y5, (R10)
 	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
+	VADDPD       Y0, Y1, Y1
 	VEXTRACTI128 $0x01, Y3, X2
 	VPMOVSXDQ    X2, Y2
 	VMASKMOVPD   32(R10), Y2, Y3
@@ -3296,10 +3312,15 @@ sums1:
 	MOVQ         sums_base+272(FP), SI
 	MOVQ         (SP), BX
 	LEAQ         (SI)(BX*8), SI
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPD       X0, X8, X8
+	VPERMILPD    $0x01, X8, X0
+	VADDSD       X0, X8, X8
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
+	VSUBSD       X1, X8, X1
 	VADDSD       (SI), X1, X1
 	VMOVSD       X1, (SI)
 	ADDQ         $0x00000001, (SP)
@@ -8279,7 +8300,7 @@ chunk:
 	JEQ  sets7
 
 sets8:
-	// 8 sets: 8 below + 16 accumulators + 5 temporaries = 29 of 32 ZMM; 4 K, 6 in the last step.
+	// 8 sets: 8 below + 8 accumulators + the total + 5 temporaries = 22 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -8294,135 +8315,114 @@ sets8:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+72(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
-	VPBROADCASTD 20(R12)(CX*4), Z15
-	VPBROADCASTD 24(R12)(CX*4), Z18
-	VPBROADCASTD 28(R12)(CX*4), Z21
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
+	VPBROADCASTD 20(R12)(CX*4), Z10
+	VPBROADCASTD 24(R12)(CX*4), Z12
+	VPBROADCASTD 28(R12)(CX*4), Z14
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
-	VPXORD       Z19, Z19, Z19
-	VPXORD       Z20, Z20, Z20
-	VPXORD       Z22, Z22, Z22
-	VPXORD       Z23, Z23, Z23
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last8
 
 steps8:
-	VMOVUPS       (SI), Z24
-	VMULPS        (DI), Z24, Z24
-	VCVTPS2PD     Y24, Z25
-	VEXTRACTF64X4 $0x01, Z24, Y24
-	VCVTPS2PD     Y24, Z24
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z17
+	VMULPS        (DI), Z17, Z17
+	VCVTPS2PD     Y17, Z18
+	VEXTRACTF64X4 $0x01, Z17, Y17
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z17, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z1, K1, Z1
-	VADDPD        Z24, Z2, K2, Z2
-	VMOVUPD       (R9), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)
-	VMOVUPD       64(R9), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z1, K1, Z1
+	VADDPD        Z17, Z1, K2, Z1
+	VMOVUPD       (R9), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)
+	VMOVUPD       64(R9), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z4, K1, Z4
-	VADDPD        Z24, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z3, K1, Z3
+	VADDPD        Z17, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z7, K1, Z7
-	VADDPD        Z24, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z5, K1, Z5
+	VADDPD        Z17, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z10, K1, Z10
-	VADDPD        Z24, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z7, K1, Z7
+	VADDPD        Z17, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z13, K1, Z13
-	VADDPD        Z24, Z14, K2, Z14
-	VMOVUPD       (R11), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)
-	VMOVUPD       64(R11), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)
-	VPCMPGTD      (R10)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z9, K1, Z9
+	VADDPD        Z17, Z9, K2, Z9
+	VMOVUPD       (R11), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R11)
+	VMOVUPD       64(R11), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R11)
+	VPCMPD        $0x02, (R10)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z16, K1, Z16
-	VADDPD        Z24, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)(AX*8)
-	VPCMPGTD      (R10)(DX*4), Z18, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z11, K1, Z11
+	VADDPD        Z17, Z11, K2, Z11
+	VMOVUPD       (R11)(AX*8), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R11)(AX*8)
+	VPCMPD        $0x02, (R10)(DX*4), Z12, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z19, K1, Z19
-	VADDPD        Z24, Z20, K2, Z20
-	VMOVUPD       (R11)(DX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(DX*8)
-	VMOVUPD       64(R11)(DX*8), Z26
-	VADDPD        Z24, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)(DX*8)
-	VPCMPGTD      (R10)(BX*4), Z21, K1
-	KNOTW         K1, K3
+	VADDPD        Z18, Z13, K1, Z13
+	VADDPD        Z17, Z13, K2, Z13
+	VMOVUPD       (R11)(DX*8), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z19
+	VADDPD        Z17, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R11)(DX*8)
+	VPCMPD        $0x02, (R10)(BX*4), Z14, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z25, Z22, K1, Z22
-	VADDPD        Z24, Z23, K2, Z23
-	VMOVUPD       (R11)(BX*8), Z26
-	VADDPD        Z25, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(BX*8)
-	VMOVUPD       64(R11)(BX*8), Z25
-	VADDPD        Z24, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R11)(BX*8)
+	VADDPD        Z18, Z15, K1, Z15
+	VADDPD        Z17, Z15, K2, Z15
+	VMOVUPD       (R11)(BX*8), Z19
+	VADDPD        Z18, Z19, K1, Z19
+	VMOVUPD       Z19, (R11)(BX*8)
+	VMOVUPD       64(R11)(BX*8), Z18
+	VADDPD        Z17, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R11)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -8442,198 +8442,190 @@ last8:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z24
-	VMOVUPS.Z     (DI), K1, Z25
-	VMULPS        Z25, Z24, Z24
-	VCVTPS2PD     Y24, Z25
-	VEXTRACTF64X4 $0x01, Z24, Y24
-	VCVTPS2PD     Y24, Z24
-	VMOVDQU32.Z   (R8), K1, Z26
-	VPCMPGTD      Z26, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z17
+	VMOVUPS.Z     (DI), K1, Z18
+	VMULPS        Z18, Z17, Z17
+	VCVTPS2PD     Y17, Z18
+	VEXTRACTF64X4 $0x01, Z17, Y17
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z17, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z1, K3, Z1
-	VADDPD        Z24, Z2, K4, Z2
+	VADDPD        Z18, Z1, K3, Z1
+	VADDPD        Z17, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z4, K3, Z4
-	VADDPD        Z24, Z5, K4, Z5
+	VADDPD        Z18, Z3, K3, Z3
+	VADDPD        Z17, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z7, K3, Z7
-	VADDPD        Z24, Z8, K4, Z8
+	VADDPD        Z18, Z5, K3, Z5
+	VADDPD        Z17, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z10, K3, Z10
-	VADDPD        Z24, Z11, K4, Z11
+	VADDPD        Z18, Z7, K3, Z7
+	VADDPD        Z17, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z13, K3, Z13
-	VADDPD        Z24, Z14, K4, Z14
+	VADDPD        Z18, Z9, K3, Z9
+	VADDPD        Z17, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z16, K3, Z16
-	VADDPD        Z24, Z17, K4, Z17
+	VADDPD        Z18, Z11, K3, Z11
+	VADDPD        Z17, Z11, K4, Z11
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
 	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z18, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z12, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z19, K3, Z19
-	VADDPD        Z24, Z20, K4, Z20
+	VADDPD        Z18, Z13, K3, Z13
+	VADDPD        Z17, Z13, K4, Z13
 	VMOVUPD.Z     (R11)(DX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(DX*8)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(DX*8)
 	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(DX*8)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(DX*8)
 	VMOVDQU32.Z   (R10)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z21, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z14, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z25, Z22, K3, Z22
-	VADDPD        Z24, Z23, K4, Z23
+	VADDPD        Z18, Z15, K3, Z15
+	VADDPD        Z17, Z15, K4, Z15
 	VMOVUPD.Z     (R11)(BX*8), K1, Z0
-	VADDPD        Z25, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(BX*8)
+	VADDPD        Z18, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(BX*8)
 	VMOVUPD.Z     64(R11)(BX*8), K2, Z0
-	VADDPD        Z24, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(BX*8)
+	VADDPD        Z17, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(BX*8)
 
 sums8:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
-	VADDPD     Z20, Z19, Z19
-	VSHUFF64X2 $0x4e, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VSHUFF64X2 $0xb1, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VPERMILPD  $0x55, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VADDSD     48(SI), X19, X19
-	VMOVSD     X19, 48(SI)
-	VADDPD     Z23, Z22, Z22
-	VSHUFF64X2 $0x4e, Z22, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VSHUFF64X2 $0xb1, Z22, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VPERMILPD  $0x55, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VADDSD     56(SI), X22, X22
-	VMOVSD     X22, 56(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSUBSD     X13, X16, X13
+	VADDSD     48(SI), X13, X13
+	VMOVSD     X13, 48(SI)
+	VSHUFF64X2 $0x4e, Z15, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VSHUFF64X2 $0xb1, Z15, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VPERMILPD  $0x55, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VSUBSD     X15, X16, X15
+	VADDSD     56(SI), X15, X15
+	VMOVSD     X15, 56(SI)
 	ADDQ       $0x00000008, (SP)
 	JMP        chunk
 
 sets7:
-	// 7 sets: 7 below + 14 accumulators + 5 temporaries = 26 of 32 ZMM; 4 K, 6 in the last step.
+	// 7 sets: 7 below + 7 accumulators + the total + 5 temporaries = 20 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -8648,120 +8640,102 @@ sets7:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+72(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
-	VPBROADCASTD 20(R12)(CX*4), Z15
-	VPBROADCASTD 24(R12)(CX*4), Z18
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
+	VPBROADCASTD 20(R12)(CX*4), Z10
+	VPBROADCASTD 24(R12)(CX*4), Z12
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
-	VPXORD       Z19, Z19, Z19
-	VPXORD       Z20, Z20, Z20
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last7
 
 steps7:
-	VMOVUPS       (SI), Z21
-	VMULPS        (DI), Z21, Z21
-	VCVTPS2PD     Y21, Z24
-	VEXTRACTF64X4 $0x01, Z21, Y21
-	VCVTPS2PD     Y21, Z21
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z14
+	VMULPS        (DI), Z14, Z14
+	VCVTPS2PD     Y14, Z17
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z17, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z1, K1, Z1
-	VADDPD        Z21, Z2, K2, Z2
-	VMOVUPD       (R9), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)
-	VMOVUPD       64(R9), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z17, Z1, K1, Z1
+	VADDPD        Z14, Z1, K2, Z1
+	VMOVUPD       (R9), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R9)
+	VMOVUPD       64(R9), Z18
+	VADDPD        Z14, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z4, K1, Z4
-	VADDPD        Z21, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z17, Z3, K1, Z3
+	VADDPD        Z14, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z18
+	VADDPD        Z14, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z7, K1, Z7
-	VADDPD        Z21, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z17, Z5, K1, Z5
+	VADDPD        Z14, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z18
+	VADDPD        Z14, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z10, K1, Z10
-	VADDPD        Z21, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z17, Z7, K1, Z7
+	VADDPD        Z14, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z18
+	VADDPD        Z14, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z13, K1, Z13
-	VADDPD        Z21, Z14, K2, Z14
-	VMOVUPD       (R11), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R11)
-	VMOVUPD       64(R11), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R11)
-	VPCMPGTD      (R10)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z17, Z9, K1, Z9
+	VADDPD        Z14, Z9, K2, Z9
+	VMOVUPD       (R11), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R11)
+	VMOVUPD       64(R11), Z18
+	VADDPD        Z14, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R11)
+	VPCMPD        $0x02, (R10)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z16, K1, Z16
-	VADDPD        Z21, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z25
-	VADDPD        Z21, Z25, K4, Z25
-	VMOVUPD       Z25, 64(R11)(AX*8)
-	VPCMPGTD      (R10)(DX*4), Z18, K1
-	KNOTW         K1, K3
+	VADDPD        Z17, Z11, K1, Z11
+	VADDPD        Z14, Z11, K2, Z11
+	VMOVUPD       (R11)(AX*8), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z18
+	VADDPD        Z14, Z18, K2, Z18
+	VMOVUPD       Z18, 64(R11)(AX*8)
+	VPCMPD        $0x02, (R10)(DX*4), Z12, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z24, Z19, K1, Z19
-	VADDPD        Z21, Z20, K2, Z20
-	VMOVUPD       (R11)(DX*8), Z25
-	VADDPD        Z24, Z25, K3, Z25
-	VMOVUPD       Z25, (R11)(DX*8)
-	VMOVUPD       64(R11)(DX*8), Z24
-	VADDPD        Z21, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R11)(DX*8)
+	VADDPD        Z17, Z13, K1, Z13
+	VADDPD        Z14, Z13, K2, Z13
+	VMOVUPD       (R11)(DX*8), Z18
+	VADDPD        Z17, Z18, K1, Z18
+	VMOVUPD       Z18, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z17
+	VADDPD        Z14, Z17, K2, Z17
+	VMOVUPD       Z17, 64(R11)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -8781,176 +8755,170 @@ last7:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z21
-	VMOVUPS.Z     (DI), K1, Z24
-	VMULPS        Z24, Z21, Z21
-	VCVTPS2PD     Y21, Z24
-	VEXTRACTF64X4 $0x01, Z21, Y21
-	VCVTPS2PD     Y21, Z21
-	VMOVDQU32.Z   (R8), K1, Z25
-	VPCMPGTD      Z25, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z17
+	VMULPS        Z17, Z14, Z14
+	VCVTPS2PD     Y14, Z17
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z17, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z18
+	VPCMPD        $0x02, Z18, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z1, K3, Z1
-	VADDPD        Z21, Z2, K4, Z2
+	VADDPD        Z17, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z4, K3, Z4
-	VADDPD        Z21, Z5, K4, Z5
+	VADDPD        Z17, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z7, K3, Z7
-	VADDPD        Z21, Z8, K4, Z8
+	VADDPD        Z17, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z10, K3, Z10
-	VADDPD        Z21, Z11, K4, Z11
+	VADDPD        Z17, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z13, K3, Z13
-	VADDPD        Z21, Z14, K4, Z14
+	VADDPD        Z17, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z16, K3, Z16
-	VADDPD        Z21, Z17, K4, Z17
+	VADDPD        Z17, Z11, K3, Z11
+	VADDPD        Z14, Z11, K4, Z11
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
 	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z18, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z12, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z24, Z19, K3, Z19
-	VADDPD        Z21, Z20, K4, Z20
+	VADDPD        Z17, Z13, K3, Z13
+	VADDPD        Z14, Z13, K4, Z13
 	VMOVUPD.Z     (R11)(DX*8), K1, Z0
-	VADDPD        Z24, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(DX*8)
+	VADDPD        Z17, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(DX*8)
 	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(DX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(DX*8)
 
 sums7:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
-	VADDPD     Z20, Z19, Z19
-	VSHUFF64X2 $0x4e, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VSHUFF64X2 $0xb1, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VPERMILPD  $0x55, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VADDSD     48(SI), X19, X19
-	VMOVSD     X19, 48(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSUBSD     X13, X16, X13
+	VADDSD     48(SI), X13, X13
+	VMOVSD     X13, 48(SI)
 	ADDQ       $0x00000007, (SP)
 	JMP        chunk
 
 sets6:
-	// 6 sets: 6 below + 12 accumulators + 5 temporaries = 23 of 32 ZMM; 4 K, 6 in the last step.
+	// 6 sets: 6 below + 6 accumulators + the total + 5 temporaries = 18 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -8965,105 +8933,90 @@ sets6:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+72(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
-	VPBROADCASTD 20(R12)(CX*4), Z15
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
+	VPBROADCASTD 20(R12)(CX*4), Z10
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last6
 
 steps6:
-	VMOVUPS       (SI), Z18
-	VMULPS        (DI), Z18, Z18
-	VCVTPS2PD     Y18, Z21
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z12
+	VMULPS        (DI), Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z1, K1, Z1
-	VADDPD        Z18, Z2, K2, Z2
-	VMOVUPD       (R9), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)
-	VMOVUPD       64(R9), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z1, K1, Z1
+	VADDPD        Z12, Z1, K2, Z1
+	VMOVUPD       (R9), Z17
+	VADDPD        Z14, Z17, K1, Z17
+	VMOVUPD       Z17, (R9)
+	VMOVUPD       64(R9), Z17
+	VADDPD        Z12, Z17, K2, Z17
+	VMOVUPD       Z17, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z4, K1, Z4
-	VADDPD        Z18, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z3, K1, Z3
+	VADDPD        Z12, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z17
+	VADDPD        Z14, Z17, K1, Z17
+	VMOVUPD       Z17, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z17
+	VADDPD        Z12, Z17, K2, Z17
+	VMOVUPD       Z17, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z7, K1, Z7
-	VADDPD        Z18, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z5, K1, Z5
+	VADDPD        Z12, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z17
+	VADDPD        Z14, Z17, K1, Z17
+	VMOVUPD       Z17, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z17
+	VADDPD        Z12, Z17, K2, Z17
+	VMOVUPD       Z17, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z10, K1, Z10
-	VADDPD        Z18, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z7, K1, Z7
+	VADDPD        Z12, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z17
+	VADDPD        Z14, Z17, K1, Z17
+	VMOVUPD       Z17, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z17
+	VADDPD        Z12, Z17, K2, Z17
+	VMOVUPD       Z17, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z13, K1, Z13
-	VADDPD        Z18, Z14, K2, Z14
-	VMOVUPD       (R11), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R11)
-	VMOVUPD       64(R11), Z24
-	VADDPD        Z18, Z24, K4, Z24
-	VMOVUPD       Z24, 64(R11)
-	VPCMPGTD      (R10)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z9, K1, Z9
+	VADDPD        Z12, Z9, K2, Z9
+	VMOVUPD       (R11), Z17
+	VADDPD        Z14, Z17, K1, Z17
+	VMOVUPD       Z17, (R11)
+	VMOVUPD       64(R11), Z17
+	VADDPD        Z12, Z17, K2, Z17
+	VMOVUPD       Z17, 64(R11)
+	VPCMPD        $0x02, (R10)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z16, K1, Z16
-	VADDPD        Z18, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z24
-	VADDPD        Z21, Z24, K3, Z24
-	VMOVUPD       Z24, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z21
-	VADDPD        Z18, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R11)(AX*8)
+	VADDPD        Z14, Z11, K1, Z11
+	VADDPD        Z12, Z11, K2, Z11
+	VMOVUPD       (R11)(AX*8), Z17
+	VADDPD        Z14, Z17, K1, Z17
+	VMOVUPD       Z17, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z14
+	VADDPD        Z12, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R11)(AX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -9083,154 +9036,150 @@ last6:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z18
-	VMOVUPS.Z     (DI), K1, Z21
-	VMULPS        Z21, Z18, Z18
-	VCVTPS2PD     Y18, Z21
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VMOVDQU32.Z   (R8), K1, Z24
-	VPCMPGTD      Z24, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z17
+	VPCMPD        $0x02, Z17, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z1, K3, Z1
-	VADDPD        Z18, Z2, K4, Z2
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z4, K3, Z4
-	VADDPD        Z18, Z5, K4, Z5
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z7, K3, Z7
-	VADDPD        Z18, Z8, K4, Z8
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z10, K3, Z10
-	VADDPD        Z18, Z11, K4, Z11
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z13, K3, Z13
-	VADDPD        Z18, Z14, K4, Z14
+	VADDPD        Z14, Z9, K3, Z9
+	VADDPD        Z12, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z16, K3, Z16
-	VADDPD        Z18, Z17, K4, Z17
+	VADDPD        Z14, Z11, K3, Z11
+	VADDPD        Z12, Z11, K4, Z11
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
 
 sums6:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
 	ADDQ       $0x00000006, (SP)
 	JMP        chunk
 
 sets5:
-	// 5 sets: 5 below + 10 accumulators + 5 temporaries = 20 of 32 ZMM; 4 K, 6 in the last step.
+	// 5 sets: 5 below + 5 accumulators + the total + 5 temporaries = 16 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -9245,90 +9194,78 @@ sets5:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+72(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last5
 
 steps5:
-	VMOVUPS       (SI), Z15
-	VMULPS        (DI), Z15, Z15
-	VCVTPS2PD     Y15, Z18
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z10
+	VMULPS        (DI), Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z1, K1, Z1
-	VADDPD        Z15, Z2, K2, Z2
-	VMOVUPD       (R9), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)
-	VMOVUPD       64(R9), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z1, K1, Z1
+	VADDPD        Z10, Z1, K2, Z1
+	VMOVUPD       (R9), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)
+	VMOVUPD       64(R9), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z4, K1, Z4
-	VADDPD        Z15, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z3, K1, Z3
+	VADDPD        Z10, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z7, K1, Z7
-	VADDPD        Z15, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z5, K1, Z5
+	VADDPD        Z10, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z10, K1, Z10
-	VADDPD        Z15, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z7, K1, Z7
+	VADDPD        Z10, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z13, K1, Z13
-	VADDPD        Z15, Z14, K2, Z14
-	VMOVUPD       (R11), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R11)
-	VMOVUPD       64(R11), Z18
-	VADDPD        Z15, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R11)
+	VADDPD        Z12, Z9, K1, Z9
+	VADDPD        Z10, Z9, K2, Z9
+	VMOVUPD       (R11), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R11)
+	VMOVUPD       64(R11), Z12
+	VADDPD        Z10, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R11)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -9348,132 +9285,130 @@ last5:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z15
-	VMOVUPS.Z     (DI), K1, Z18
-	VMULPS        Z18, Z15, Z15
-	VCVTPS2PD     Y15, Z18
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VMOVDQU32.Z   (R8), K1, Z21
-	VPCMPGTD      Z21, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z1, K3, Z1
-	VADDPD        Z15, Z2, K4, Z2
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z4, K3, Z4
-	VADDPD        Z15, Z5, K4, Z5
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z7, K3, Z7
-	VADDPD        Z15, Z8, K4, Z8
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z10, K3, Z10
-	VADDPD        Z15, Z11, K4, Z11
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z10, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z13, K3, Z13
-	VADDPD        Z15, Z14, K4, Z14
+	VADDPD        Z12, Z9, K3, Z9
+	VADDPD        Z10, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 
 sums5:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	VSHUFF64X2 $0x4e, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VSHUFF64X2 $0xb1, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VPERMILPD  $0x55, Z7, Z0
 	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
 	ADDQ       $0x00000005, (SP)
 	JMP        chunk
 
 sets4:
-	// 4 sets: 4 below + 8 accumulators + 5 temporaries = 17 of 32 ZMM; 4 K, 6 in the last step.
+	// 4 sets: 4 below + 4 accumulators + the total + 5 temporaries = 14 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -9485,75 +9420,66 @@ sets4:
 	LEAQ         (R9)(R10*8), R9
 	MOVQ         below_base+72(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
-	VPBROADCASTD 4(R10)(CX*4), Z3
-	VPBROADCASTD 8(R10)(CX*4), Z6
-	VPBROADCASTD 12(R10)(CX*4), Z9
+	VPBROADCASTD 4(R10)(CX*4), Z2
+	VPBROADCASTD 8(R10)(CX*4), Z4
+	VPBROADCASTD 12(R10)(CX*4), Z6
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last4
 
 steps4:
-	VMOVUPS       (SI), Z12
-	VMULPS        (DI), Z12, Z12
-	VCVTPS2PD     Y12, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z8
+	VMULPS        (DI), Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z1, K1, Z1
-	VADDPD        Z12, Z2, K2, Z2
-	VMOVUPD       (R9), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)
-	VMOVUPD       64(R9), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z1, K1, Z1
+	VADDPD        Z8, Z1, K2, Z1
+	VMOVUPD       (R9), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)
+	VMOVUPD       64(R9), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z4, K1, Z4
-	VADDPD        Z12, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z3, K1, Z3
+	VADDPD        Z8, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z7, K1, Z7
-	VADDPD        Z12, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z5, K1, Z5
+	VADDPD        Z8, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z10, K1, Z10
-	VADDPD        Z12, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z15
-	VADDPD        Z12, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R9)(BX*8)
+	VADDPD        Z10, Z7, K1, Z7
+	VADDPD        Z8, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z10
+	VADDPD        Z8, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R9)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -9571,110 +9497,110 @@ last4:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z12
-	VMOVUPS.Z     (DI), K1, Z15
-	VMULPS        Z15, Z12, Z12
-	VCVTPS2PD     Y12, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VMOVDQU32.Z   (R8), K1, Z18
-	VPCMPGTD      Z18, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z1, K3, Z1
-	VADDPD        Z12, Z2, K4, Z2
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z4, K3, Z4
-	VADDPD        Z12, Z5, K4, Z5
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z7, K3, Z7
-	VADDPD        Z12, Z8, K4, Z8
+	VADDPD        Z10, Z5, K3, Z5
+	VADDPD        Z8, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z10, K3, Z10
-	VADDPD        Z12, Z11, K4, Z11
+	VADDPD        Z10, Z7, K3, Z7
+	VADDPD        Z8, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 
 sums4:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	VSHUFF64X2 $0x4e, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VSHUFF64X2 $0xb1, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VPERMILPD  $0x55, Z7, Z0
 	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
 	ADDQ       $0x00000004, (SP)
 	JMP        chunk
 
 sets3:
-	// 3 sets: 3 below + 6 accumulators + 5 temporaries = 14 of 32 ZMM; 4 K, 6 in the last step.
+	// 3 sets: 3 below + 3 accumulators + the total + 5 temporaries = 12 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -9686,60 +9612,54 @@ sets3:
 	LEAQ         (R9)(R10*8), R9
 	MOVQ         below_base+72(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
-	VPBROADCASTD 4(R10)(CX*4), Z3
-	VPBROADCASTD 8(R10)(CX*4), Z6
+	VPBROADCASTD 4(R10)(CX*4), Z2
+	VPBROADCASTD 8(R10)(CX*4), Z4
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
-	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last3
 
 steps3:
-	VMOVUPS       (SI), Z9
-	VMULPS        (DI), Z9, Z9
-	VCVTPS2PD     Y9, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z6
+	VMULPS        (DI), Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z1, K1, Z1
-	VADDPD        Z9, Z2, K2, Z2
-	VMOVUPD       (R9), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R9)
-	VMOVUPD       64(R9), Z15
-	VADDPD        Z9, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z8, Z1, K1, Z1
+	VADDPD        Z6, Z1, K2, Z1
+	VMOVUPD       (R9), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R9)
+	VMOVUPD       64(R9), Z10
+	VADDPD        Z6, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z4, K1, Z4
-	VADDPD        Z9, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z15
-	VADDPD        Z9, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z8, Z3, K1, Z3
+	VADDPD        Z6, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z10
+	VADDPD        Z6, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z7, K1, Z7
-	VADDPD        Z9, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z12
-	VADDPD        Z9, Z12, K4, Z12
-	VMOVUPD       Z12, 64(R9)(DX*8)
+	VADDPD        Z8, Z5, K1, Z5
+	VADDPD        Z6, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z8
+	VADDPD        Z6, Z8, K2, Z8
+	VMOVUPD       Z8, 64(R9)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -9757,88 +9677,90 @@ last3:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z9
-	VMOVUPS.Z     (DI), K1, Z12
-	VMULPS        Z12, Z9, Z9
-	VCVTPS2PD     Y9, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VMOVDQU32.Z   (R8), K1, Z15
-	VPCMPGTD      Z15, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z1, K3, Z1
-	VADDPD        Z9, Z2, K4, Z2
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z4, K3, Z4
-	VADDPD        Z9, Z5, K4, Z5
+	VADDPD        Z8, Z3, K3, Z3
+	VADDPD        Z6, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z7, K3, Z7
-	VADDPD        Z9, Z8, K4, Z8
+	VADDPD        Z8, Z5, K3, Z5
+	VADDPD        Z6, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 
 sums3:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	ADDQ       $0x00000003, (SP)
 	JMP        chunk
 
 sets2:
-	// 2 sets: 2 below + 4 accumulators + 5 temporaries = 11 of 32 ZMM; 4 K, 6 in the last step.
+	// 2 sets: 2 below + 2 accumulators + the total + 5 temporaries = 10 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -9850,45 +9772,42 @@ sets2:
 	LEAQ         (R9)(R10*8), R9
 	MOVQ         below_base+72(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
-	VPBROADCASTD 4(R10)(CX*4), Z3
+	VPBROADCASTD 4(R10)(CX*4), Z2
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last2
 
 steps2:
-	VMOVUPS       (SI), Z6
-	VMULPS        (DI), Z6, Z6
-	VCVTPS2PD     Y6, Z9
-	VEXTRACTF64X4 $0x01, Z6, Y6
-	VCVTPS2PD     Y6, Z6
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z4
+	VMULPS        (DI), Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z9, Z1, K1, Z1
-	VADDPD        Z6, Z2, K2, Z2
-	VMOVUPD       (R9), Z12
-	VADDPD        Z9, Z12, K3, Z12
-	VMOVUPD       Z12, (R9)
-	VMOVUPD       64(R9), Z12
-	VADDPD        Z6, Z12, K4, Z12
-	VMOVUPD       Z12, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z6, Z1, K1, Z1
+	VADDPD        Z4, Z1, K2, Z1
+	VMOVUPD       (R9), Z8
+	VADDPD        Z6, Z8, K1, Z8
+	VMOVUPD       Z8, (R9)
+	VMOVUPD       64(R9), Z8
+	VADDPD        Z4, Z8, K2, Z8
+	VMOVUPD       Z8, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z9, Z4, K1, Z4
-	VADDPD        Z6, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z12
-	VADDPD        Z9, Z12, K3, Z12
-	VMOVUPD       Z12, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z9
-	VADDPD        Z6, Z9, K4, Z9
-	VMOVUPD       Z9, 64(R9)(AX*8)
+	VADDPD        Z6, Z3, K1, Z3
+	VADDPD        Z4, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z8
+	VADDPD        Z6, Z8, K1, Z8
+	VMOVUPD       Z8, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z6
+	VADDPD        Z4, Z6, K2, Z6
+	VMOVUPD       Z6, 64(R9)(AX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -9906,66 +9825,70 @@ last2:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z6
-	VMOVUPS.Z     (DI), K1, Z9
-	VMULPS        Z9, Z6, Z6
-	VCVTPS2PD     Y6, Z9
-	VEXTRACTF64X4 $0x01, Z6, Y6
-	VCVTPS2PD     Y6, Z6
-	VMOVDQU32.Z   (R8), K1, Z12
-	VPCMPGTD      Z12, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z4
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z8
+	VPCMPD        $0x02, Z8, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z9, Z1, K3, Z1
-	VADDPD        Z6, Z2, K4, Z2
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z4, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z9, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z6, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z9, Z4, K3, Z4
-	VADDPD        Z6, Z5, K4, Z5
+	VADDPD        Z6, Z3, K3, Z3
+	VADDPD        Z4, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z9, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z6, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 
 sums2:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
 	ADDQ       $0x00000002, (SP)
 	JMP        chunk
 
 sets1:
-	// 1 sets: 1 below + 2 accumulators + 5 temporaries = 8 of 32 ZMM; 4 K, 6 in the last step.
+	// 1 sets: 1 below + 1 accumulators + the total + 5 temporaries = 8 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -9978,29 +9901,29 @@ sets1:
 	MOVQ         below_base+72(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last1
 
 steps1:
-	VMOVUPS       (SI), Z3
-	VMULPS        (DI), Z3, Z3
-	VCVTPS2PD     Y3, Z6
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z2
+	VMULPS        (DI), Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z6, Z1, K1, Z1
-	VADDPD        Z3, Z2, K2, Z2
-	VMOVUPD       (R9), Z9
-	VADDPD        Z6, Z9, K3, Z9
-	VMOVUPD       Z9, (R9)
-	VMOVUPD       64(R9), Z6
-	VADDPD        Z3, Z6, K4, Z6
-	VMOVUPD       Z6, 64(R9)
+	VADDPD        Z4, Z1, K1, Z1
+	VADDPD        Z2, Z1, K2, Z1
+	VMOVUPD       (R9), Z6
+	VADDPD        Z4, Z6, K1, Z6
+	VMOVUPD       Z6, (R9)
+	VMOVUPD       64(R9), Z4
+	VADDPD        Z2, Z4, K2, Z4
+	VMOVUPD       Z4, 64(R9)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -10018,37 +9941,43 @@ last1:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z3
-	VMOVUPS.Z     (DI), K1, Z6
-	VMULPS        Z6, Z3, Z3
-	VCVTPS2PD     Y3, Z6
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VMOVDQU32.Z   (R8), K1, Z9
-	VPCMPGTD      Z9, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z2
+	VMOVUPS.Z     (DI), K1, Z4
+	VMULPS        Z4, Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z6
+	VPCMPD        $0x02, Z6, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z6, Z1, K3, Z1
-	VADDPD        Z3, Z2, K4, Z2
+	VADDPD        Z4, Z1, K3, Z1
+	VADDPD        Z2, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z6, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z4, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z3, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z2, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 
 sums1:
 	MOVQ       sums_base+128(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
 	ADDQ       $0x00000001, (SP)
@@ -10310,7 +10239,7 @@ row:
 	CMPQ CX, $0x07
 	JEQ  csets7
 
-	// 0 sets: 0 below + 0 accumulators + 5 temporaries = 5 of 32 ZMM; 4 K, 6 in the last step.
+	// 0 sets: 0 below + 0 accumulators + the total + 5 temporaries = 6 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	IMULQ AX, CX
 	MOVQ  h_base+0(FP), SI
@@ -10321,11 +10250,11 @@ row:
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
 	VBROADCASTSD (R10), Z0
-	VBROADCASTSD 8(R10), Z3
+	VBROADCASTSD 8(R10), Z2
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(CX*4), R12
@@ -10336,40 +10265,40 @@ row:
 	JZ           clast0
 
 csteps0:
-	VCVTPS2PD   (SI), Z6
-	VCVTPS2PD   (DI), Z9
-	VMULPD      Z9, Z6, Z15
+	VCVTPS2PD   (SI), Z4
+	VCVTPS2PD   (DI), Z6
+	VMULPD      Z6, Z4, Z10
+	VMULPD      Z4, Z4, Z4
+	VCVTPS2PD   (R9), Z8
+	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD   (R9), Z12
-	VMULPD      Z12, Z6, Z6
-	VMULPD      Z9, Z9, Z9
-	VCVTPS2PD   (R8), Z12
-	VMULPD      Z12, Z9, Z9
-	VMULPD      Z0, Z6, Z6
-	VFMADD231PD Z3, Z9, Z6
-	VADDPD      Z15, Z24, Z24
-	VADDPD      Z6, Z25, Z25
-	VADDPD      (R10), Z15, Z15
-	VMOVUPD     Z15, (R10)
-	VADDPD      (R11), Z6, Z6
-	VMOVUPD     Z6, (R11)
-	VCVTPS2PD   32(SI), Z6
-	VCVTPS2PD   32(DI), Z9
-	VMULPD      Z9, Z6, Z15
+	VCVTPS2PD   (R8), Z8
+	VMULPD      Z8, Z6, Z6
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z2, Z6, Z4
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z4, Z18, Z18
+	VADDPD      (R10), Z10, Z10
+	VMOVUPD     Z10, (R10)
+	VADDPD      (R11), Z4, Z4
+	VMOVUPD     Z4, (R11)
+	VCVTPS2PD   32(SI), Z4
+	VCVTPS2PD   32(DI), Z6
+	VMULPD      Z6, Z4, Z10
+	VMULPD      Z4, Z4, Z4
+	VCVTPS2PD   32(R9), Z8
+	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD   32(R9), Z12
-	VMULPD      Z12, Z6, Z6
-	VMULPD      Z9, Z9, Z9
-	VCVTPS2PD   32(R8), Z12
-	VMULPD      Z12, Z9, Z9
-	VMULPD      Z0, Z6, Z6
-	VFMADD231PD Z3, Z9, Z6
-	VADDPD      Z15, Z24, Z24
-	VADDPD      Z6, Z25, Z25
-	VADDPD      64(R10), Z15, Z15
-	VMOVUPD     Z15, 64(R10)
-	VADDPD      64(R11), Z6, Z6
-	VMOVUPD     Z6, 64(R11)
+	VCVTPS2PD   32(R8), Z8
+	VMULPD      Z8, Z6, Z6
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z2, Z6, Z4
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z4, Z18, Z18
+	VADDPD      64(R10), Z10, Z10
+	VMOVUPD     Z10, 64(R10)
+	VADDPD      64(R11), Z4, Z4
+	VMOVUPD     Z4, 64(R11)
 	ADDQ        $0x00000040, SI
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R12
@@ -10391,63 +10320,63 @@ clast0:
 	DECL        R12
 	KMOVW       R12, K1
 	KSHIFTRW    $0x08, K1, K2
-	VCVTPS2PD.Z (SI), K1, Z6
-	VCVTPS2PD.Z (DI), K1, Z9
-	VMULPD      Z9, Z6, Z15
+	VCVTPS2PD.Z (SI), K1, Z4
+	VCVTPS2PD.Z (DI), K1, Z6
+	VMULPD      Z6, Z4, Z10
+	VMULPD      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z8
+	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD.Z (R9), K1, Z12
-	VMULPD      Z12, Z6, Z6
-	VMULPD      Z9, Z9, Z9
-	VCVTPS2PD.Z (R8), K1, Z12
-	VMULPD      Z12, Z9, Z9
-	VMULPD      Z0, Z6, Z6
-	VFMADD231PD Z3, Z9, Z6
-	VADDPD      Z15, Z24, Z24
-	VADDPD      Z6, Z25, Z25
-	VMOVUPD.Z   (R10), K1, Z9
-	VADDPD      Z9, Z15, Z15
-	VMOVUPD     Z15, K1, (R10)
-	VMOVUPD.Z   (R11), K1, Z9
-	VADDPD      Z9, Z6, Z6
-	VMOVUPD     Z6, K1, (R11)
-	VCVTPS2PD.Z 32(SI), K2, Z6
-	VCVTPS2PD.Z 32(DI), K2, Z9
-	VMULPD      Z9, Z6, Z15
+	VCVTPS2PD.Z (R8), K1, Z8
+	VMULPD      Z8, Z6, Z6
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z2, Z6, Z4
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z4, Z18, Z18
+	VMOVUPD.Z   (R10), K1, Z6
+	VADDPD      Z6, Z10, Z10
+	VMOVUPD     Z10, K1, (R10)
+	VMOVUPD.Z   (R11), K1, Z6
+	VADDPD      Z6, Z4, Z4
+	VMOVUPD     Z4, K1, (R11)
+	VCVTPS2PD.Z 32(SI), K2, Z4
+	VCVTPS2PD.Z 32(DI), K2, Z6
+	VMULPD      Z6, Z4, Z10
+	VMULPD      Z4, Z4, Z4
+	VCVTPS2PD.Z 32(R9), K2, Z8
+	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD.Z 32(R9), K2, Z12
-	VMULPD      Z12, Z6, Z6
-	VMULPD      Z9, Z9, Z9
-	VCVTPS2PD.Z 32(R8), K2, Z12
-	VMULPD      Z12, Z9, Z9
-	VMULPD      Z0, Z6, Z0
-	VFMADD231PD Z3, Z9, Z0
-	VADDPD      Z15, Z24, Z24
-	VADDPD      Z0, Z25, Z25
-	VMOVUPD.Z   64(R10), K2, Z3
-	VADDPD      Z3, Z15, Z15
-	VMOVUPD     Z15, K2, 64(R10)
-	VMOVUPD.Z   64(R11), K2, Z3
-	VADDPD      Z3, Z0, Z0
+	VCVTPS2PD.Z 32(R8), K2, Z8
+	VMULPD      Z8, Z6, Z6
+	VMULPD      Z0, Z4, Z0
+	VFMADD231PD Z2, Z6, Z0
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z0, Z18, Z18
+	VMOVUPD.Z   64(R10), K2, Z2
+	VADDPD      Z2, Z10, Z10
+	VMOVUPD     Z10, K2, 64(R10)
+	VMOVUPD.Z   64(R11), K2, Z2
+	VADDPD      Z2, Z0, Z0
 	VMOVUPD     Z0, K2, 64(R11)
 
 csums0:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
@@ -10455,7 +10384,7 @@ csums0:
 	JMP        chunk
 
 csets1:
-	// 1 sets: 1 below + 2 accumulators + 5 temporaries = 8 of 32 ZMM; 4 K, 6 in the last step.
+	// 1 sets: 1 below + 1 accumulators + the total + 5 temporaries = 8 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R14
 	IMULQ AX, R14
@@ -10466,12 +10395,12 @@ csets1:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z3
-	VBROADCASTSD 8(R10), Z6
+	VBROADCASTSD (R10), Z2
+	VBROADCASTSD 8(R10), Z4
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
@@ -10479,63 +10408,63 @@ csets1:
 	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast1
 
 csteps1:
-	VCVTPS2PD     (SI), Z9
-	VCVTPS2PD     (DI), Z12
-	VMULPD        Z12, Z9, Z18
-	VMULPD        Z9, Z9, Z9
-	VCVTPS2PD     (R9), Z15
-	VMULPD        Z15, Z9, Z9
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     (R8), Z15
-	VMULPD        Z15, Z12, Z12
-	VMULPD        Z3, Z9, Z9
-	VFMADD231PD   Z6, Z12, Z9
-	VADDPD        Z18, Z24, Z24
-	VADDPD        Z9, Z25, Z25
-	VADDPD        (R10), Z18, Z18
-	VMOVUPD       Z18, (R10)
-	VADDPD        (R11), Z9, Z9
-	VMOVUPD       Z9, (R11)
-	VCVTPS2PD     32(SI), Z9
-	VCVTPS2PD     32(DI), Z12
-	VMULPD        Z12, Z9, Z18
-	VMULPD        Z9, Z9, Z9
-	VCVTPS2PD     32(R9), Z15
-	VMULPD        Z15, Z9, Z9
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     32(R8), Z15
-	VMULPD        Z15, Z12, Z12
-	VMULPD        Z3, Z9, Z9
-	VFMADD231PD   Z6, Z12, Z9
-	VADDPD        Z18, Z24, Z24
-	VADDPD        Z9, Z25, Z25
-	VADDPD        64(R10), Z18, Z18
-	VMOVUPD       Z18, 64(R10)
-	VADDPD        64(R11), Z9, Z9
-	VMOVUPD       Z9, 64(R11)
-	VMOVUPS       (SI), Z9
-	VMULPS        (DI), Z9, Z9
-	VCVTPS2PD     Y9, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z6
+	VCVTPS2PD     (DI), Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VCVTPS2PD     (R9), Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD     (R8), Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z6
+	VFMADD231PD   Z4, Z8, Z6
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VADDPD        (R10), Z12, Z12
+	VMOVUPD       Z12, (R10)
+	VADDPD        (R11), Z6, Z6
+	VMOVUPD       Z6, (R11)
+	VCVTPS2PD     32(SI), Z6
+	VCVTPS2PD     32(DI), Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VCVTPS2PD     32(R9), Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD     32(R8), Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z6
+	VFMADD231PD   Z4, Z8, Z6
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VADDPD        64(R10), Z12, Z12
+	VMOVUPD       Z12, 64(R10)
+	VADDPD        64(R11), Z6, Z6
+	VMOVUPD       Z6, 64(R11)
+	VMOVUPS       (SI), Z6
+	VMULPS        (DI), Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z1, K1, Z1
-	VADDPD        Z9, Z2, K2, Z2
-	VMOVUPD       (R13), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R13)
-	VMOVUPD       64(R13), Z12
-	VADDPD        Z9, Z12, K4, Z12
-	VMOVUPD       Z12, 64(R13)
+	VADDPD        Z8, Z1, K1, Z1
+	VADDPD        Z6, Z1, K2, Z1
+	VMOVUPD       (R13), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R13)
+	VMOVUPD       64(R13), Z8
+	VADDPD        Z6, Z8, K2, Z8
+	VMOVUPD       Z8, 64(R13)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -10557,99 +10486,105 @@ clast1:
 	DECL          R14
 	KMOVW         R14, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z9
-	VCVTPS2PD.Z   (DI), K1, Z12
-	VMULPD        Z12, Z9, Z18
-	VMULPD        Z9, Z9, Z9
-	VCVTPS2PD.Z   (R9), K1, Z15
-	VMULPD        Z15, Z9, Z9
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   (R8), K1, Z15
-	VMULPD        Z15, Z12, Z12
-	VMULPD        Z3, Z9, Z9
-	VFMADD231PD   Z6, Z12, Z9
-	VADDPD        Z18, Z24, Z24
-	VADDPD        Z9, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z12
-	VADDPD        Z12, Z18, Z18
-	VMOVUPD       Z18, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z12
-	VADDPD        Z12, Z9, Z9
-	VMOVUPD       Z9, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z9
-	VCVTPS2PD.Z   32(DI), K2, Z12
-	VMULPD        Z12, Z9, Z18
-	VMULPD        Z9, Z9, Z9
-	VCVTPS2PD.Z   32(R9), K2, Z15
-	VMULPD        Z15, Z9, Z9
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   32(R8), K2, Z15
-	VMULPD        Z15, Z12, Z12
-	VMULPD        Z3, Z9, Z3
-	VFMADD231PD   Z6, Z12, Z3
-	VADDPD        Z18, Z24, Z24
-	VADDPD        Z3, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z6
+	VCVTPS2PD.Z   (SI), K1, Z6
+	VCVTPS2PD.Z   (DI), K1, Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VCVTPS2PD.Z   (R9), K1, Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD.Z   (R8), K1, Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z6
+	VFMADD231PD   Z4, Z8, Z6
+	VADDPD        Z12, Z17, Z17
 	VADDPD        Z6, Z18, Z18
-	VMOVUPD       Z18, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z6
-	VADDPD        Z6, Z3, Z3
-	VMOVUPD       Z3, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z3
-	VMOVUPS.Z     (DI), K1, Z6
-	VMULPS        Z6, Z3, Z3
-	VCVTPS2PD     Y3, Z6
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VMOVDQU32.Z   (R12), K1, Z9
-	VPCMPGTD      Z9, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPD.Z     (R10), K1, Z8
+	VADDPD        Z8, Z12, Z12
+	VMOVUPD       Z12, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z8
+	VADDPD        Z8, Z6, Z6
+	VMOVUPD       Z6, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z6
+	VCVTPS2PD.Z   32(DI), K2, Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VCVTPS2PD.Z   32(R9), K2, Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD.Z   32(R8), K2, Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z2
+	VFMADD231PD   Z4, Z8, Z2
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z2, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z4
+	VADDPD        Z4, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z4
+	VADDPD        Z4, Z2, Z2
+	VMOVUPD       Z2, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z2
+	VMOVUPS.Z     (DI), K1, Z4
+	VMULPS        Z4, Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z6
+	VPCMPD        $0x02, Z6, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z6, Z1, K3, Z1
-	VADDPD        Z3, Z2, K4, Z2
+	VADDPD        Z4, Z1, K3, Z1
+	VADDPD        Z2, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z6, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z4, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z3, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z2, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 
 csums1:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
 	ADDQ       $0x00000001, (SP)
 	JMP        chunk
 
 csets2:
-	// 2 sets: 2 below + 4 accumulators + 5 temporaries = 11 of 32 ZMM; 4 K, 6 in the last step.
+	// 2 sets: 2 below + 2 accumulators + the total + 5 temporaries = 10 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R14
 	IMULQ AX, R14
@@ -10660,91 +10595,88 @@ csets2:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z6
-	VBROADCASTSD 8(R10), Z9
+	VBROADCASTSD (R10), Z4
+	VBROADCASTSD 8(R10), Z6
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
 	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
-	VPBROADCASTD 4(R14)(CX*4), Z3
+	VPBROADCASTD 4(R14)(CX*4), Z2
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast2
 
 csteps2:
-	VCVTPS2PD     (SI), Z12
-	VCVTPS2PD     (DI), Z15
-	VMULPD        Z15, Z12, Z21
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     (R9), Z18
-	VMULPD        Z18, Z12, Z12
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD     (R8), Z18
-	VMULPD        Z18, Z15, Z15
-	VMULPD        Z6, Z12, Z12
-	VFMADD231PD   Z9, Z15, Z12
-	VADDPD        Z21, Z24, Z24
-	VADDPD        Z12, Z25, Z25
-	VADDPD        (R10), Z21, Z21
-	VMOVUPD       Z21, (R10)
-	VADDPD        (R11), Z12, Z12
-	VMOVUPD       Z12, (R11)
-	VCVTPS2PD     32(SI), Z12
-	VCVTPS2PD     32(DI), Z15
-	VMULPD        Z15, Z12, Z21
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     32(R9), Z18
-	VMULPD        Z18, Z12, Z12
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD     32(R8), Z18
-	VMULPD        Z18, Z15, Z15
-	VMULPD        Z6, Z12, Z12
-	VFMADD231PD   Z9, Z15, Z12
-	VADDPD        Z21, Z24, Z24
-	VADDPD        Z12, Z25, Z25
-	VADDPD        64(R10), Z21, Z21
-	VMOVUPD       Z21, 64(R10)
-	VADDPD        64(R11), Z12, Z12
-	VMOVUPD       Z12, 64(R11)
-	VMOVUPS       (SI), Z12
-	VMULPS        (DI), Z12, Z12
-	VCVTPS2PD     Y12, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z8
+	VCVTPS2PD     (DI), Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD     (R9), Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD     (R8), Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z8
+	VFMADD231PD   Z6, Z10, Z8
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VADDPD        (R10), Z14, Z14
+	VMOVUPD       Z14, (R10)
+	VADDPD        (R11), Z8, Z8
+	VMOVUPD       Z8, (R11)
+	VCVTPS2PD     32(SI), Z8
+	VCVTPS2PD     32(DI), Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD     32(R9), Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD     32(R8), Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z8
+	VFMADD231PD   Z6, Z10, Z8
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VADDPD        64(R10), Z14, Z14
+	VMOVUPD       Z14, 64(R10)
+	VADDPD        64(R11), Z8, Z8
+	VMOVUPD       Z8, 64(R11)
+	VMOVUPS       (SI), Z8
+	VMULPS        (DI), Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z1, K1, Z1
-	VADDPD        Z12, Z2, K2, Z2
-	VMOVUPD       (R13), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R13)
-	VMOVUPD       64(R13), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z1, K1, Z1
+	VADDPD        Z8, Z1, K2, Z1
+	VMOVUPD       (R13), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R13)
+	VMOVUPD       64(R13), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z4, K1, Z4
-	VADDPD        Z12, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z15
-	VADDPD        Z12, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R13)(AX*8)
+	VADDPD        Z10, Z3, K1, Z3
+	VADDPD        Z8, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z10
+	VADDPD        Z8, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R13)(AX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -10766,121 +10698,125 @@ clast2:
 	DECL          R14
 	KMOVW         R14, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z12
-	VCVTPS2PD.Z   (DI), K1, Z15
-	VMULPD        Z15, Z12, Z21
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   (R9), K1, Z18
-	VMULPD        Z18, Z12, Z12
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD.Z   (R8), K1, Z18
-	VMULPD        Z18, Z15, Z15
-	VMULPD        Z6, Z12, Z12
-	VFMADD231PD   Z9, Z15, Z12
-	VADDPD        Z21, Z24, Z24
-	VADDPD        Z12, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z15
-	VADDPD        Z15, Z21, Z21
-	VMOVUPD       Z21, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z15
-	VADDPD        Z15, Z12, Z12
-	VMOVUPD       Z12, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z12
-	VCVTPS2PD.Z   32(DI), K2, Z15
-	VMULPD        Z15, Z12, Z21
-	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   32(R9), K2, Z18
-	VMULPD        Z18, Z12, Z12
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD.Z   32(R8), K2, Z18
-	VMULPD        Z18, Z15, Z15
-	VMULPD        Z6, Z12, Z6
-	VFMADD231PD   Z9, Z15, Z6
-	VADDPD        Z21, Z24, Z24
-	VADDPD        Z6, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z9
-	VADDPD        Z9, Z21, Z21
-	VMOVUPD       Z21, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z9
-	VADDPD        Z9, Z6, Z6
-	VMOVUPD       Z6, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z6
-	VMOVUPS.Z     (DI), K1, Z9
-	VMULPS        Z9, Z6, Z6
-	VCVTPS2PD     Y6, Z9
-	VEXTRACTF64X4 $0x01, Z6, Y6
-	VCVTPS2PD     Y6, Z6
-	VMOVDQU32.Z   (R12), K1, Z12
-	VPCMPGTD      Z12, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z8
+	VCVTPS2PD.Z   (DI), K1, Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD.Z   (R9), K1, Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD.Z   (R8), K1, Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z8
+	VFMADD231PD   Z6, Z10, Z8
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z10
+	VADDPD        Z10, Z14, Z14
+	VMOVUPD       Z14, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z10
+	VADDPD        Z10, Z8, Z8
+	VMOVUPD       Z8, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z8
+	VCVTPS2PD.Z   32(DI), K2, Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VCVTPS2PD.Z   32(R9), K2, Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD.Z   32(R8), K2, Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z4
+	VFMADD231PD   Z6, Z10, Z4
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z4, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z6
+	VADDPD        Z6, Z14, Z14
+	VMOVUPD       Z14, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z6
+	VADDPD        Z6, Z4, Z4
+	VMOVUPD       Z4, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z4
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z8
+	VPCMPD        $0x02, Z8, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z9, Z1, K3, Z1
-	VADDPD        Z6, Z2, K4, Z2
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z4, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z9, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z6, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z9, Z4, K3, Z4
-	VADDPD        Z6, Z5, K4, Z5
+	VADDPD        Z6, Z3, K3, Z3
+	VADDPD        Z4, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z9, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z6, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 
 csums2:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
 	ADDQ       $0x00000002, (SP)
 	JMP        chunk
 
 csets3:
-	// 3 sets: 3 below + 6 accumulators + 5 temporaries = 14 of 32 ZMM; 4 K, 6 in the last step.
+	// 3 sets: 3 below + 3 accumulators + the total + 5 temporaries = 12 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R14
 	IMULQ AX, R14
@@ -10891,106 +10827,100 @@ csets3:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z9
-	VBROADCASTSD 8(R10), Z12
+	VBROADCASTSD (R10), Z6
+	VBROADCASTSD 8(R10), Z8
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
 	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
-	VPBROADCASTD 4(R14)(CX*4), Z3
-	VPBROADCASTD 8(R14)(CX*4), Z6
+	VPBROADCASTD 4(R14)(CX*4), Z2
+	VPBROADCASTD 8(R14)(CX*4), Z4
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
-	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast3
 
 csteps3:
-	VCVTPS2PD     (SI), Z15
-	VCVTPS2PD     (DI), Z18
-	VMULPD        Z18, Z15, Z26
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD     (R9), Z21
-	VMULPD        Z21, Z15, Z15
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD     (R8), Z21
-	VMULPD        Z21, Z18, Z18
-	VMULPD        Z9, Z15, Z15
-	VFMADD231PD   Z12, Z18, Z15
-	VADDPD        Z26, Z24, Z24
-	VADDPD        Z15, Z25, Z25
-	VADDPD        (R10), Z26, Z26
-	VMOVUPD       Z26, (R10)
-	VADDPD        (R11), Z15, Z15
-	VMOVUPD       Z15, (R11)
-	VCVTPS2PD     32(SI), Z15
-	VCVTPS2PD     32(DI), Z18
-	VMULPD        Z18, Z15, Z26
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD     32(R9), Z21
-	VMULPD        Z21, Z15, Z15
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD     32(R8), Z21
-	VMULPD        Z21, Z18, Z18
-	VMULPD        Z9, Z15, Z15
-	VFMADD231PD   Z12, Z18, Z15
-	VADDPD        Z26, Z24, Z24
-	VADDPD        Z15, Z25, Z25
-	VADDPD        64(R10), Z26, Z26
-	VMOVUPD       Z26, 64(R10)
-	VADDPD        64(R11), Z15, Z15
-	VMOVUPD       Z15, 64(R11)
-	VMOVUPS       (SI), Z15
-	VMULPS        (DI), Z15, Z15
-	VCVTPS2PD     Y15, Z18
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z10
+	VCVTPS2PD     (DI), Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD     (R9), Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     (R8), Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z10
+	VFMADD231PD   Z8, Z12, Z10
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VADDPD        (R10), Z19, Z19
+	VMOVUPD       Z19, (R10)
+	VADDPD        (R11), Z10, Z10
+	VMOVUPD       Z10, (R11)
+	VCVTPS2PD     32(SI), Z10
+	VCVTPS2PD     32(DI), Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD     32(R9), Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     32(R8), Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z10
+	VFMADD231PD   Z8, Z12, Z10
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VADDPD        64(R10), Z19, Z19
+	VMOVUPD       Z19, 64(R10)
+	VADDPD        64(R11), Z10, Z10
+	VMOVUPD       Z10, 64(R11)
+	VMOVUPS       (SI), Z10
+	VMULPS        (DI), Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z1, K1, Z1
-	VADDPD        Z15, Z2, K2, Z2
-	VMOVUPD       (R13), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R13)
-	VMOVUPD       64(R13), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z1, K1, Z1
+	VADDPD        Z10, Z1, K2, Z1
+	VMOVUPD       (R13), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R13)
+	VMOVUPD       64(R13), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z4, K1, Z4
-	VADDPD        Z15, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R13)(AX*8)
-	VPCMPGTD      (R12)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z3, K1, Z3
+	VADDPD        Z10, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R13)(AX*8)
+	VPCMPD        $0x02, (R12)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z7, K1, Z7
-	VADDPD        Z15, Z8, K2, Z8
-	VMOVUPD       (R13)(DX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R13)(DX*8)
-	VMOVUPD       64(R13)(DX*8), Z18
-	VADDPD        Z15, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R13)(DX*8)
+	VADDPD        Z12, Z5, K1, Z5
+	VADDPD        Z10, Z5, K2, Z5
+	VMOVUPD       (R13)(DX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z12
+	VADDPD        Z10, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R13)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -11012,143 +10942,145 @@ clast3:
 	DECL          R14
 	KMOVW         R14, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z15
-	VCVTPS2PD.Z   (DI), K1, Z18
-	VMULPD        Z18, Z15, Z26
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD.Z   (R9), K1, Z21
-	VMULPD        Z21, Z15, Z15
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD.Z   (R8), K1, Z21
-	VMULPD        Z21, Z18, Z18
-	VMULPD        Z9, Z15, Z15
-	VFMADD231PD   Z12, Z18, Z15
-	VADDPD        Z26, Z24, Z24
-	VADDPD        Z15, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z18
-	VADDPD        Z18, Z26, Z26
-	VMOVUPD       Z26, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z18
-	VADDPD        Z18, Z15, Z15
-	VMOVUPD       Z15, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z15
-	VCVTPS2PD.Z   32(DI), K2, Z18
-	VMULPD        Z18, Z15, Z26
-	VMULPD        Z15, Z15, Z15
-	VCVTPS2PD.Z   32(R9), K2, Z21
-	VMULPD        Z21, Z15, Z15
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD.Z   32(R8), K2, Z21
-	VMULPD        Z21, Z18, Z18
-	VMULPD        Z9, Z15, Z9
-	VFMADD231PD   Z12, Z18, Z9
-	VADDPD        Z26, Z24, Z24
-	VADDPD        Z9, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z12
-	VADDPD        Z12, Z26, Z26
-	VMOVUPD       Z26, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z12
-	VADDPD        Z12, Z9, Z9
-	VMOVUPD       Z9, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z9
-	VMOVUPS.Z     (DI), K1, Z12
-	VMULPS        Z12, Z9, Z9
-	VCVTPS2PD     Y9, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VMOVDQU32.Z   (R12), K1, Z15
-	VPCMPGTD      Z15, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z10
+	VCVTPS2PD.Z   (DI), K1, Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD.Z   (R9), K1, Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   (R8), K1, Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z10
+	VFMADD231PD   Z8, Z12, Z10
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z12
+	VADDPD        Z12, Z19, Z19
+	VMOVUPD       Z19, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z12
+	VADDPD        Z12, Z10, Z10
+	VMOVUPD       Z10, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z10
+	VCVTPS2PD.Z   32(DI), K2, Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VCVTPS2PD.Z   32(R9), K2, Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   32(R8), K2, Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z6
+	VFMADD231PD   Z8, Z12, Z6
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z8
+	VADDPD        Z8, Z19, Z19
+	VMOVUPD       Z19, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z8
+	VADDPD        Z8, Z6, Z6
+	VMOVUPD       Z6, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z1, K3, Z1
-	VADDPD        Z9, Z2, K4, Z2
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z4, K3, Z4
-	VADDPD        Z9, Z5, K4, Z5
+	VADDPD        Z8, Z3, K3, Z3
+	VADDPD        Z6, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z7, K3, Z7
-	VADDPD        Z9, Z8, K4, Z8
+	VADDPD        Z8, Z5, K3, Z5
+	VADDPD        Z6, Z5, K4, Z5
 	VMOVUPD.Z     (R13)(DX*8), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
 	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
 
 csums3:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	ADDQ       $0x00000003, (SP)
 	JMP        chunk
 
 csets4:
-	// 4 sets: 4 below + 8 accumulators + 5 temporaries = 17 of 32 ZMM; 4 K, 6 in the last step.
+	// 4 sets: 4 below + 4 accumulators + the total + 5 temporaries = 14 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R14
 	IMULQ AX, R14
@@ -11159,121 +11091,112 @@ csets4:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z12
-	VBROADCASTSD 8(R10), Z15
+	VBROADCASTSD (R10), Z8
+	VBROADCASTSD 8(R10), Z10
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R14*4), R12
 	LEAQ         (R13)(R14*8), R13
 	MOVQ         below_base+216(FP), R14
 	VPBROADCASTD (R14)(CX*4), Z0
-	VPBROADCASTD 4(R14)(CX*4), Z3
-	VPBROADCASTD 8(R14)(CX*4), Z6
-	VPBROADCASTD 12(R14)(CX*4), Z9
+	VPBROADCASTD 4(R14)(CX*4), Z2
+	VPBROADCASTD 8(R14)(CX*4), Z4
+	VPBROADCASTD 12(R14)(CX*4), Z6
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast4
 
 csteps4:
-	VCVTPS2PD     (SI), Z18
-	VCVTPS2PD     (DI), Z21
-	VMULPD        Z21, Z18, Z27
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD     (R9), Z26
-	VMULPD        Z26, Z18, Z18
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     (R8), Z26
-	VMULPD        Z26, Z21, Z21
-	VMULPD        Z12, Z18, Z18
-	VFMADD231PD   Z15, Z21, Z18
-	VADDPD        Z27, Z24, Z24
-	VADDPD        Z18, Z25, Z25
-	VADDPD        (R10), Z27, Z27
-	VMOVUPD       Z27, (R10)
-	VADDPD        (R11), Z18, Z18
-	VMOVUPD       Z18, (R11)
-	VCVTPS2PD     32(SI), Z18
-	VCVTPS2PD     32(DI), Z21
-	VMULPD        Z21, Z18, Z27
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD     32(R9), Z26
-	VMULPD        Z26, Z18, Z18
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     32(R8), Z26
-	VMULPD        Z26, Z21, Z21
-	VMULPD        Z12, Z18, Z18
-	VFMADD231PD   Z15, Z21, Z18
-	VADDPD        Z27, Z24, Z24
-	VADDPD        Z18, Z25, Z25
-	VADDPD        64(R10), Z27, Z27
-	VMOVUPD       Z27, 64(R10)
-	VADDPD        64(R11), Z18, Z18
-	VMOVUPD       Z18, 64(R11)
-	VMOVUPS       (SI), Z18
-	VMULPS        (DI), Z18, Z18
-	VCVTPS2PD     Y18, Z21
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z12
+	VCVTPS2PD     (DI), Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     (R9), Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD     (R8), Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z12
+	VFMADD231PD   Z10, Z14, Z12
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VADDPD        (R10), Z20, Z20
+	VMOVUPD       Z20, (R10)
+	VADDPD        (R11), Z12, Z12
+	VMOVUPD       Z12, (R11)
+	VCVTPS2PD     32(SI), Z12
+	VCVTPS2PD     32(DI), Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD     32(R9), Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD     32(R8), Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z12
+	VFMADD231PD   Z10, Z14, Z12
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VADDPD        64(R10), Z20, Z20
+	VMOVUPD       Z20, 64(R10)
+	VADDPD        64(R11), Z12, Z12
+	VMOVUPD       Z12, 64(R11)
+	VMOVUPS       (SI), Z12
+	VMULPS        (DI), Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z1, K1, Z1
-	VADDPD        Z18, Z2, K2, Z2
-	VMOVUPD       (R13), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R13)
-	VMOVUPD       64(R13), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z1, K1, Z1
+	VADDPD        Z12, Z1, K2, Z1
+	VMOVUPD       (R13), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R13)
+	VMOVUPD       64(R13), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z4, K1, Z4
-	VADDPD        Z18, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R13)(AX*8)
-	VPCMPGTD      (R12)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z3, K1, Z3
+	VADDPD        Z12, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R13)(AX*8)
+	VPCMPD        $0x02, (R12)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z7, K1, Z7
-	VADDPD        Z18, Z8, K2, Z8
-	VMOVUPD       (R13)(DX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R13)(DX*8)
-	VMOVUPD       64(R13)(DX*8), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R13)(DX*8)
-	VPCMPGTD      (R12)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z5, K1, Z5
+	VADDPD        Z12, Z5, K2, Z5
+	VMOVUPD       (R13)(DX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R13)(DX*8)
+	VPCMPD        $0x02, (R12)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z10, K1, Z10
-	VADDPD        Z18, Z11, K2, Z11
-	VMOVUPD       (R13)(BX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R13)(BX*8)
-	VMOVUPD       64(R13)(BX*8), Z21
-	VADDPD        Z18, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R13)(BX*8)
+	VADDPD        Z14, Z7, K1, Z7
+	VADDPD        Z12, Z7, K2, Z7
+	VMOVUPD       (R13)(BX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z14
+	VADDPD        Z12, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R13)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -11295,165 +11218,165 @@ clast4:
 	DECL          R14
 	KMOVW         R14, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z18
-	VCVTPS2PD.Z   (DI), K1, Z21
-	VMULPD        Z21, Z18, Z27
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD.Z   (R9), K1, Z26
-	VMULPD        Z26, Z18, Z18
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   (R8), K1, Z26
-	VMULPD        Z26, Z21, Z21
-	VMULPD        Z12, Z18, Z18
-	VFMADD231PD   Z15, Z21, Z18
-	VADDPD        Z27, Z24, Z24
-	VADDPD        Z18, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z21
-	VADDPD        Z21, Z27, Z27
-	VMOVUPD       Z27, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z21
-	VADDPD        Z21, Z18, Z18
-	VMOVUPD       Z18, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z18
-	VCVTPS2PD.Z   32(DI), K2, Z21
-	VMULPD        Z21, Z18, Z27
-	VMULPD        Z18, Z18, Z18
-	VCVTPS2PD.Z   32(R9), K2, Z26
-	VMULPD        Z26, Z18, Z18
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   32(R8), K2, Z26
-	VMULPD        Z26, Z21, Z21
-	VMULPD        Z12, Z18, Z12
-	VFMADD231PD   Z15, Z21, Z12
-	VADDPD        Z27, Z24, Z24
-	VADDPD        Z12, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z15
-	VADDPD        Z15, Z27, Z27
-	VMOVUPD       Z27, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z15
-	VADDPD        Z15, Z12, Z12
-	VMOVUPD       Z12, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z12
-	VMOVUPS.Z     (DI), K1, Z15
-	VMULPS        Z15, Z12, Z12
-	VCVTPS2PD     Y12, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VMOVDQU32.Z   (R12), K1, Z18
-	VPCMPGTD      Z18, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z12
+	VCVTPS2PD.Z   (DI), K1, Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   (R9), K1, Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD.Z   (R8), K1, Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z12
+	VFMADD231PD   Z10, Z14, Z12
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z14
+	VADDPD        Z14, Z20, Z20
+	VMOVUPD       Z20, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z14
+	VADDPD        Z14, Z12, Z12
+	VMOVUPD       Z12, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z12
+	VCVTPS2PD.Z   32(DI), K2, Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VCVTPS2PD.Z   32(R9), K2, Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD.Z   32(R8), K2, Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z8
+	VFMADD231PD   Z10, Z14, Z8
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z10
+	VADDPD        Z10, Z20, Z20
+	VMOVUPD       Z20, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z10
+	VADDPD        Z10, Z8, Z8
+	VMOVUPD       Z8, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z1, K3, Z1
-	VADDPD        Z12, Z2, K4, Z2
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z4, K3, Z4
-	VADDPD        Z12, Z5, K4, Z5
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z7, K3, Z7
-	VADDPD        Z12, Z8, K4, Z8
+	VADDPD        Z10, Z5, K3, Z5
+	VADDPD        Z8, Z5, K4, Z5
 	VMOVUPD.Z     (R13)(DX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
 	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
 	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z10, K3, Z10
-	VADDPD        Z12, Z11, K4, Z11
+	VADDPD        Z10, Z7, K3, Z7
+	VADDPD        Z8, Z7, K4, Z7
 	VMOVUPD.Z     (R13)(BX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
 	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
 
 csums4:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	VSHUFF64X2 $0x4e, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VSHUFF64X2 $0xb1, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VPERMILPD  $0x55, Z7, Z0
 	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
 	ADDQ       $0x00000004, (SP)
 	JMP        chunk
 
 csets5:
-	// 5 sets: 5 below + 10 accumulators + 5 temporaries = 20 of 32 ZMM; 4 K, 6 in the last step.
+	// 5 sets: 5 below + 5 accumulators + the total + 5 temporaries = 16 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R15
 	IMULQ AX, R15
@@ -11464,12 +11387,12 @@ csets5:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z15
-	VBROADCASTSD 8(R10), Z18
+	VBROADCASTSD (R10), Z10
+	VBROADCASTSD 8(R10), Z12
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
@@ -11479,124 +11402,112 @@ csets5:
 	LEAQ         (R13)(R15*8), R15
 	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
-	VPBROADCASTD 4(BP)(CX*4), Z3
-	VPBROADCASTD 8(BP)(CX*4), Z6
-	VPBROADCASTD 12(BP)(CX*4), Z9
-	VPBROADCASTD 16(BP)(CX*4), Z12
+	VPBROADCASTD 4(BP)(CX*4), Z2
+	VPBROADCASTD 8(BP)(CX*4), Z4
+	VPBROADCASTD 12(BP)(CX*4), Z6
+	VPBROADCASTD 16(BP)(CX*4), Z8
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast5
 
 csteps5:
-	VCVTPS2PD     (SI), Z21
-	VCVTPS2PD     (DI), Z26
-	VMULPD        Z26, Z21, Z28
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     (R9), Z27
-	VMULPD        Z27, Z21, Z21
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD     (R8), Z27
-	VMULPD        Z27, Z26, Z26
-	VMULPD        Z15, Z21, Z21
-	VFMADD231PD   Z18, Z26, Z21
-	VADDPD        Z28, Z24, Z24
-	VADDPD        Z21, Z25, Z25
-	VADDPD        (R10), Z28, Z28
-	VMOVUPD       Z28, (R10)
-	VADDPD        (R11), Z21, Z21
-	VMOVUPD       Z21, (R11)
-	VCVTPS2PD     32(SI), Z21
-	VCVTPS2PD     32(DI), Z26
-	VMULPD        Z26, Z21, Z28
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     32(R9), Z27
-	VMULPD        Z27, Z21, Z21
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD     32(R8), Z27
-	VMULPD        Z27, Z26, Z26
-	VMULPD        Z15, Z21, Z21
-	VFMADD231PD   Z18, Z26, Z21
-	VADDPD        Z28, Z24, Z24
-	VADDPD        Z21, Z25, Z25
-	VADDPD        64(R10), Z28, Z28
-	VMOVUPD       Z28, 64(R10)
-	VADDPD        64(R11), Z21, Z21
-	VMOVUPD       Z21, 64(R11)
-	VMOVUPS       (SI), Z21
-	VMULPS        (DI), Z21, Z21
-	VCVTPS2PD     Y21, Z26
-	VEXTRACTF64X4 $0x01, Z21, Y21
-	VCVTPS2PD     Y21, Z21
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z14
+	VCVTPS2PD     (DI), Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD     (R9), Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD     (R8), Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z14
+	VFMADD231PD   Z12, Z19, Z14
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VADDPD        (R10), Z21, Z21
+	VMOVUPD       Z21, (R10)
+	VADDPD        (R11), Z14, Z14
+	VMOVUPD       Z14, (R11)
+	VCVTPS2PD     32(SI), Z14
+	VCVTPS2PD     32(DI), Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD     32(R9), Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD     32(R8), Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z14
+	VFMADD231PD   Z12, Z19, Z14
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VADDPD        64(R10), Z21, Z21
+	VMOVUPD       Z21, 64(R10)
+	VADDPD        64(R11), Z14, Z14
+	VMOVUPD       Z14, 64(R11)
+	VMOVUPS       (SI), Z14
+	VMULPS        (DI), Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z1, K1, Z1
-	VADDPD        Z21, Z2, K2, Z2
-	VMOVUPD       (R13), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R13)
-	VMOVUPD       64(R13), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z1, K1, Z1
+	VADDPD        Z14, Z1, K2, Z1
+	VMOVUPD       (R13), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R13)
+	VMOVUPD       64(R13), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z4, K1, Z4
-	VADDPD        Z21, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R13)(AX*8)
-	VPCMPGTD      (R12)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z3, K1, Z3
+	VADDPD        Z14, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R13)(AX*8)
+	VPCMPD        $0x02, (R12)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z7, K1, Z7
-	VADDPD        Z21, Z8, K2, Z8
-	VMOVUPD       (R13)(DX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R13)(DX*8)
-	VMOVUPD       64(R13)(DX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R13)(DX*8)
-	VPCMPGTD      (R12)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z5, K1, Z5
+	VADDPD        Z14, Z5, K2, Z5
+	VMOVUPD       (R13)(DX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R13)(DX*8)
+	VPCMPD        $0x02, (R12)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z10, K1, Z10
-	VADDPD        Z21, Z11, K2, Z11
-	VMOVUPD       (R13)(BX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R13)(BX*8)
-	VMOVUPD       64(R13)(BX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R13)(BX*8)
-	VPCMPGTD      (R14), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z7, K1, Z7
+	VADDPD        Z14, Z7, K2, Z7
+	VMOVUPD       (R13)(BX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R13)(BX*8)
+	VPCMPD        $0x02, (R14), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z13, K1, Z13
-	VADDPD        Z21, Z14, K2, Z14
-	VMOVUPD       (R15), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R15)
-	VMOVUPD       64(R15), Z26
-	VADDPD        Z21, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R15)
+	VADDPD        Z19, Z9, K1, Z9
+	VADDPD        Z14, Z9, K2, Z9
+	VMOVUPD       (R15), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R15)
+	VMOVUPD       64(R15), Z19
+	VADDPD        Z14, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R15)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -11620,187 +11531,185 @@ clast5:
 	DECL          BP
 	KMOVW         BP, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z21
-	VCVTPS2PD.Z   (DI), K1, Z26
-	VMULPD        Z26, Z21, Z28
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   (R9), K1, Z27
-	VMULPD        Z27, Z21, Z21
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD.Z   (R8), K1, Z27
-	VMULPD        Z27, Z26, Z26
-	VMULPD        Z15, Z21, Z21
-	VFMADD231PD   Z18, Z26, Z21
-	VADDPD        Z28, Z24, Z24
-	VADDPD        Z21, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z26
-	VADDPD        Z26, Z28, Z28
-	VMOVUPD       Z28, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z26
-	VADDPD        Z26, Z21, Z21
-	VMOVUPD       Z21, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z21
-	VCVTPS2PD.Z   32(DI), K2, Z26
-	VMULPD        Z26, Z21, Z28
-	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   32(R9), K2, Z27
-	VMULPD        Z27, Z21, Z21
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD.Z   32(R8), K2, Z27
-	VMULPD        Z27, Z26, Z26
-	VMULPD        Z15, Z21, Z15
-	VFMADD231PD   Z18, Z26, Z15
-	VADDPD        Z28, Z24, Z24
-	VADDPD        Z15, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z18
-	VADDPD        Z18, Z28, Z28
-	VMOVUPD       Z28, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z18
-	VADDPD        Z18, Z15, Z15
-	VMOVUPD       Z15, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z15
-	VMOVUPS.Z     (DI), K1, Z18
-	VMULPS        Z18, Z15, Z15
-	VCVTPS2PD     Y15, Z18
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VMOVDQU32.Z   (R12), K1, Z21
-	VPCMPGTD      Z21, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z14
+	VCVTPS2PD.Z   (DI), K1, Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD.Z   (R9), K1, Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD.Z   (R8), K1, Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z14
+	VFMADD231PD   Z12, Z19, Z14
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z19
+	VADDPD        Z19, Z21, Z21
+	VMOVUPD       Z21, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z19
+	VADDPD        Z19, Z14, Z14
+	VMOVUPD       Z14, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z14
+	VCVTPS2PD.Z   32(DI), K2, Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VCVTPS2PD.Z   32(R9), K2, Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD.Z   32(R8), K2, Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z10
+	VFMADD231PD   Z12, Z19, Z10
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z12
+	VADDPD        Z12, Z21, Z21
+	VMOVUPD       Z21, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z12
+	VADDPD        Z12, Z10, Z10
+	VMOVUPD       Z10, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z1, K3, Z1
-	VADDPD        Z15, Z2, K4, Z2
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z4, K3, Z4
-	VADDPD        Z15, Z5, K4, Z5
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z7, K3, Z7
-	VADDPD        Z15, Z8, K4, Z8
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
 	VMOVUPD.Z     (R13)(DX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
 	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
 	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z10, K3, Z10
-	VADDPD        Z15, Z11, K4, Z11
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z10, Z7, K4, Z7
 	VMOVUPD.Z     (R13)(BX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
 	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
 	VMOVDQU32.Z   (R14), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z13, K3, Z13
-	VADDPD        Z15, Z14, K4, Z14
+	VADDPD        Z12, Z9, K3, Z9
+	VADDPD        Z10, Z9, K4, Z9
 	VMOVUPD.Z     (R15), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
 	VMOVUPD.Z     64(R15), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
 
 csums5:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	VSHUFF64X2 $0x4e, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VSHUFF64X2 $0xb1, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VPERMILPD  $0x55, Z7, Z0
 	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
 	ADDQ       $0x00000005, (SP)
 	JMP        chunk
 
 csets6:
-	// 6 sets: 6 below + 12 accumulators + 5 temporaries = 23 of 32 ZMM; 4 K, 6 in the last step.
+	// 6 sets: 6 below + 6 accumulators + the total + 5 temporaries = 18 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R15
 	IMULQ AX, R15
@@ -11811,12 +11720,12 @@ csets6:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z18
-	VBROADCASTSD 8(R10), Z21
+	VBROADCASTSD (R10), Z12
+	VBROADCASTSD 8(R10), Z14
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
@@ -11826,139 +11735,124 @@ csets6:
 	LEAQ         (R13)(R15*8), R15
 	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
-	VPBROADCASTD 4(BP)(CX*4), Z3
-	VPBROADCASTD 8(BP)(CX*4), Z6
-	VPBROADCASTD 12(BP)(CX*4), Z9
-	VPBROADCASTD 16(BP)(CX*4), Z12
-	VPBROADCASTD 20(BP)(CX*4), Z15
+	VPBROADCASTD 4(BP)(CX*4), Z2
+	VPBROADCASTD 8(BP)(CX*4), Z4
+	VPBROADCASTD 12(BP)(CX*4), Z6
+	VPBROADCASTD 16(BP)(CX*4), Z8
+	VPBROADCASTD 20(BP)(CX*4), Z10
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast6
 
 csteps6:
-	VCVTPS2PD     (SI), Z26
-	VCVTPS2PD     (DI), Z27
-	VMULPD        Z27, Z26, Z29
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD     (R9), Z28
-	VMULPD        Z28, Z26, Z26
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD     (R8), Z28
-	VMULPD        Z28, Z27, Z27
-	VMULPD        Z18, Z26, Z26
-	VFMADD231PD   Z21, Z27, Z26
-	VADDPD        Z29, Z24, Z24
-	VADDPD        Z26, Z25, Z25
-	VADDPD        (R10), Z29, Z29
-	VMOVUPD       Z29, (R10)
-	VADDPD        (R11), Z26, Z26
-	VMOVUPD       Z26, (R11)
-	VCVTPS2PD     32(SI), Z26
-	VCVTPS2PD     32(DI), Z27
-	VMULPD        Z27, Z26, Z29
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD     32(R9), Z28
-	VMULPD        Z28, Z26, Z26
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD     32(R8), Z28
-	VMULPD        Z28, Z27, Z27
-	VMULPD        Z18, Z26, Z26
-	VFMADD231PD   Z21, Z27, Z26
-	VADDPD        Z29, Z24, Z24
-	VADDPD        Z26, Z25, Z25
-	VADDPD        64(R10), Z29, Z29
-	VMOVUPD       Z29, 64(R10)
-	VADDPD        64(R11), Z26, Z26
-	VMOVUPD       Z26, 64(R11)
-	VMOVUPS       (SI), Z26
-	VMULPS        (DI), Z26, Z26
-	VCVTPS2PD     Y26, Z27
-	VEXTRACTF64X4 $0x01, Z26, Y26
-	VCVTPS2PD     Y26, Z26
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z19
+	VCVTPS2PD     (DI), Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD     (R9), Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD     (R8), Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z19
+	VFMADD231PD   Z14, Z20, Z19
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        (R10), Z22, Z22
+	VMOVUPD       Z22, (R10)
+	VADDPD        (R11), Z19, Z19
+	VMOVUPD       Z19, (R11)
+	VCVTPS2PD     32(SI), Z19
+	VCVTPS2PD     32(DI), Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD     32(R9), Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD     32(R8), Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z19
+	VFMADD231PD   Z14, Z20, Z19
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        64(R10), Z22, Z22
+	VMOVUPD       Z22, 64(R10)
+	VADDPD        64(R11), Z19, Z19
+	VMOVUPD       Z19, 64(R11)
+	VMOVUPS       (SI), Z19
+	VMULPS        (DI), Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z1, K1, Z1
-	VADDPD        Z26, Z2, K2, Z2
-	VMOVUPD       (R13), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R13)
-	VMOVUPD       64(R13), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z1, K1, Z1
+	VADDPD        Z19, Z1, K2, Z1
+	VMOVUPD       (R13), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R13)
+	VMOVUPD       64(R13), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z4, K1, Z4
-	VADDPD        Z26, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R13)(AX*8)
-	VPCMPGTD      (R12)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z3, K1, Z3
+	VADDPD        Z19, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R13)(AX*8)
+	VPCMPD        $0x02, (R12)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z7, K1, Z7
-	VADDPD        Z26, Z8, K2, Z8
-	VMOVUPD       (R13)(DX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R13)(DX*8)
-	VMOVUPD       64(R13)(DX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R13)(DX*8)
-	VPCMPGTD      (R12)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z5, K1, Z5
+	VADDPD        Z19, Z5, K2, Z5
+	VMOVUPD       (R13)(DX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R13)(DX*8)
+	VPCMPD        $0x02, (R12)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z10, K1, Z10
-	VADDPD        Z26, Z11, K2, Z11
-	VMOVUPD       (R13)(BX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R13)(BX*8)
-	VMOVUPD       64(R13)(BX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R13)(BX*8)
-	VPCMPGTD      (R14), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z7, K1, Z7
+	VADDPD        Z19, Z7, K2, Z7
+	VMOVUPD       (R13)(BX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R13)(BX*8)
+	VPCMPD        $0x02, (R14), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z13, K1, Z13
-	VADDPD        Z26, Z14, K2, Z14
-	VMOVUPD       (R15), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R15)
-	VMOVUPD       64(R15), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R15)
-	VPCMPGTD      (R14)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z9, K1, Z9
+	VADDPD        Z19, Z9, K2, Z9
+	VMOVUPD       (R15), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R15)
+	VMOVUPD       64(R15), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R15)
+	VPCMPD        $0x02, (R14)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z16, K1, Z16
-	VADDPD        Z26, Z17, K2, Z17
-	VMOVUPD       (R15)(AX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R15)(AX*8)
-	VMOVUPD       64(R15)(AX*8), Z27
-	VADDPD        Z26, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R15)(AX*8)
+	VADDPD        Z20, Z11, K1, Z11
+	VADDPD        Z19, Z11, K2, Z11
+	VMOVUPD       (R15)(AX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R15)(AX*8)
+	VMOVUPD       64(R15)(AX*8), Z20
+	VADDPD        Z19, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R15)(AX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -11982,209 +11876,205 @@ clast6:
 	DECL          BP
 	KMOVW         BP, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z26
-	VCVTPS2PD.Z   (DI), K1, Z27
-	VMULPD        Z27, Z26, Z29
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD.Z   (R9), K1, Z28
-	VMULPD        Z28, Z26, Z26
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD.Z   (R8), K1, Z28
-	VMULPD        Z28, Z27, Z27
-	VMULPD        Z18, Z26, Z26
-	VFMADD231PD   Z21, Z27, Z26
-	VADDPD        Z29, Z24, Z24
-	VADDPD        Z26, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z27
-	VADDPD        Z27, Z29, Z29
-	VMOVUPD       Z29, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z27
-	VADDPD        Z27, Z26, Z26
-	VMOVUPD       Z26, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z26
-	VCVTPS2PD.Z   32(DI), K2, Z27
-	VMULPD        Z27, Z26, Z29
-	VMULPD        Z26, Z26, Z26
-	VCVTPS2PD.Z   32(R9), K2, Z28
-	VMULPD        Z28, Z26, Z26
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD.Z   32(R8), K2, Z28
-	VMULPD        Z28, Z27, Z27
-	VMULPD        Z18, Z26, Z18
-	VFMADD231PD   Z21, Z27, Z18
-	VADDPD        Z29, Z24, Z24
-	VADDPD        Z18, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z21
-	VADDPD        Z21, Z29, Z29
-	VMOVUPD       Z29, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z21
-	VADDPD        Z21, Z18, Z18
-	VMOVUPD       Z18, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z18
-	VMOVUPS.Z     (DI), K1, Z21
-	VMULPS        Z21, Z18, Z18
-	VCVTPS2PD     Y18, Z21
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VMOVDQU32.Z   (R12), K1, Z26
-	VPCMPGTD      Z26, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z19
+	VCVTPS2PD.Z   (DI), K1, Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD.Z   (R9), K1, Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD.Z   (R8), K1, Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z19
+	VFMADD231PD   Z14, Z20, Z19
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z20
+	VADDPD        Z20, Z22, Z22
+	VMOVUPD       Z22, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z20
+	VADDPD        Z20, Z19, Z19
+	VMOVUPD       Z19, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z19
+	VCVTPS2PD.Z   32(DI), K2, Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VCVTPS2PD.Z   32(R9), K2, Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD.Z   32(R8), K2, Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z12
+	VFMADD231PD   Z14, Z20, Z12
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z14
+	VADDPD        Z14, Z22, Z22
+	VMOVUPD       Z22, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z14
+	VADDPD        Z14, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z1, K3, Z1
-	VADDPD        Z18, Z2, K4, Z2
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z4, K3, Z4
-	VADDPD        Z18, Z5, K4, Z5
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z7, K3, Z7
-	VADDPD        Z18, Z8, K4, Z8
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
 	VMOVUPD.Z     (R13)(DX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
 	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
 	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z10, K3, Z10
-	VADDPD        Z18, Z11, K4, Z11
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
 	VMOVUPD.Z     (R13)(BX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
 	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
 	VMOVDQU32.Z   (R14), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z13, K3, Z13
-	VADDPD        Z18, Z14, K4, Z14
+	VADDPD        Z14, Z9, K3, Z9
+	VADDPD        Z12, Z9, K4, Z9
 	VMOVUPD.Z     (R15), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
 	VMOVUPD.Z     64(R15), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
 	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z16, K3, Z16
-	VADDPD        Z18, Z17, K4, Z17
+	VADDPD        Z14, Z11, K3, Z11
+	VADDPD        Z12, Z11, K4, Z11
 	VMOVUPD.Z     (R15)(AX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)(AX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(AX*8)
 	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)(AX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(AX*8)
 
 csums6:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
 	ADDQ       $0x00000006, (SP)
 	JMP        chunk
 
 csets7:
-	// 7 sets: 7 below + 14 accumulators + 5 temporaries = 26 of 32 ZMM; 4 K, 6 in the last step.
+	// 7 sets: 7 below + 7 accumulators + the total + 5 temporaries = 20 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R15
 	IMULQ AX, R15
@@ -12195,12 +12085,12 @@ csets7:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z21
-	VBROADCASTSD 8(R10), Z26
+	VBROADCASTSD (R10), Z14
+	VBROADCASTSD 8(R10), Z19
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
@@ -12210,154 +12100,136 @@ csets7:
 	LEAQ         (R13)(R15*8), R15
 	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
-	VPBROADCASTD 4(BP)(CX*4), Z3
-	VPBROADCASTD 8(BP)(CX*4), Z6
-	VPBROADCASTD 12(BP)(CX*4), Z9
-	VPBROADCASTD 16(BP)(CX*4), Z12
-	VPBROADCASTD 20(BP)(CX*4), Z15
-	VPBROADCASTD 24(BP)(CX*4), Z18
+	VPBROADCASTD 4(BP)(CX*4), Z2
+	VPBROADCASTD 8(BP)(CX*4), Z4
+	VPBROADCASTD 12(BP)(CX*4), Z6
+	VPBROADCASTD 16(BP)(CX*4), Z8
+	VPBROADCASTD 20(BP)(CX*4), Z10
+	VPBROADCASTD 24(BP)(CX*4), Z12
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
-	VPXORD       Z19, Z19, Z19
-	VPXORD       Z20, Z20, Z20
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast7
 
 csteps7:
-	VCVTPS2PD     (SI), Z27
-	VCVTPS2PD     (DI), Z28
-	VMULPD        Z28, Z27, Z30
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD     (R9), Z29
-	VMULPD        Z29, Z27, Z27
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD     (R8), Z29
-	VMULPD        Z29, Z28, Z28
-	VMULPD        Z21, Z27, Z27
-	VFMADD231PD   Z26, Z28, Z27
-	VADDPD        Z30, Z24, Z24
-	VADDPD        Z27, Z25, Z25
-	VADDPD        (R10), Z30, Z30
-	VMOVUPD       Z30, (R10)
-	VADDPD        (R11), Z27, Z27
-	VMOVUPD       Z27, (R11)
-	VCVTPS2PD     32(SI), Z27
-	VCVTPS2PD     32(DI), Z28
-	VMULPD        Z28, Z27, Z30
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD     32(R9), Z29
-	VMULPD        Z29, Z27, Z27
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD     32(R8), Z29
-	VMULPD        Z29, Z28, Z28
-	VMULPD        Z21, Z27, Z27
-	VFMADD231PD   Z26, Z28, Z27
-	VADDPD        Z30, Z24, Z24
-	VADDPD        Z27, Z25, Z25
-	VADDPD        64(R10), Z30, Z30
-	VMOVUPD       Z30, 64(R10)
-	VADDPD        64(R11), Z27, Z27
-	VMOVUPD       Z27, 64(R11)
-	VMOVUPS       (SI), Z27
-	VMULPS        (DI), Z27, Z27
-	VCVTPS2PD     Y27, Z28
-	VEXTRACTF64X4 $0x01, Z27, Y27
-	VCVTPS2PD     Y27, Z27
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z20
+	VCVTPS2PD     (DI), Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD     (R9), Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     (R8), Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z20
+	VFMADD231PD   Z19, Z21, Z20
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z20, Z18, Z18
+	VADDPD        (R10), Z23, Z23
+	VMOVUPD       Z23, (R10)
+	VADDPD        (R11), Z20, Z20
+	VMOVUPD       Z20, (R11)
+	VCVTPS2PD     32(SI), Z20
+	VCVTPS2PD     32(DI), Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD     32(R9), Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     32(R8), Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z20
+	VFMADD231PD   Z19, Z21, Z20
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z20, Z18, Z18
+	VADDPD        64(R10), Z23, Z23
+	VMOVUPD       Z23, 64(R10)
+	VADDPD        64(R11), Z20, Z20
+	VMOVUPD       Z20, 64(R11)
+	VMOVUPS       (SI), Z20
+	VMULPS        (DI), Z20, Z20
+	VCVTPS2PD     Y20, Z21
+	VEXTRACTF64X4 $0x01, Z20, Y20
+	VCVTPS2PD     Y20, Z20
+	VADDPD        Z21, Z16, Z16
+	VADDPD        Z20, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z1, K1, Z1
-	VADDPD        Z27, Z2, K2, Z2
-	VMOVUPD       (R13), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R13)
-	VMOVUPD       64(R13), Z29
-	VADDPD        Z27, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z21, Z1, K1, Z1
+	VADDPD        Z20, Z1, K2, Z1
+	VMOVUPD       (R13), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R13)
+	VMOVUPD       64(R13), Z22
+	VADDPD        Z20, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z4, K1, Z4
-	VADDPD        Z27, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z29
-	VADDPD        Z27, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R13)(AX*8)
-	VPCMPGTD      (R12)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z21, Z3, K1, Z3
+	VADDPD        Z20, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z22
+	VADDPD        Z20, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R13)(AX*8)
+	VPCMPD        $0x02, (R12)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z7, K1, Z7
-	VADDPD        Z27, Z8, K2, Z8
-	VMOVUPD       (R13)(DX*8), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R13)(DX*8)
-	VMOVUPD       64(R13)(DX*8), Z29
-	VADDPD        Z27, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R13)(DX*8)
-	VPCMPGTD      (R12)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z21, Z5, K1, Z5
+	VADDPD        Z20, Z5, K2, Z5
+	VMOVUPD       (R13)(DX*8), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z22
+	VADDPD        Z20, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R13)(DX*8)
+	VPCMPD        $0x02, (R12)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z10, K1, Z10
-	VADDPD        Z27, Z11, K2, Z11
-	VMOVUPD       (R13)(BX*8), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R13)(BX*8)
-	VMOVUPD       64(R13)(BX*8), Z29
-	VADDPD        Z27, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R13)(BX*8)
-	VPCMPGTD      (R14), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z21, Z7, K1, Z7
+	VADDPD        Z20, Z7, K2, Z7
+	VMOVUPD       (R13)(BX*8), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z22
+	VADDPD        Z20, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R13)(BX*8)
+	VPCMPD        $0x02, (R14), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z13, K1, Z13
-	VADDPD        Z27, Z14, K2, Z14
-	VMOVUPD       (R15), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R15)
-	VMOVUPD       64(R15), Z29
-	VADDPD        Z27, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R15)
-	VPCMPGTD      (R14)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z21, Z9, K1, Z9
+	VADDPD        Z20, Z9, K2, Z9
+	VMOVUPD       (R15), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R15)
+	VMOVUPD       64(R15), Z22
+	VADDPD        Z20, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R15)
+	VPCMPD        $0x02, (R14)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z16, K1, Z16
-	VADDPD        Z27, Z17, K2, Z17
-	VMOVUPD       (R15)(AX*8), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R15)(AX*8)
-	VMOVUPD       64(R15)(AX*8), Z29
-	VADDPD        Z27, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R15)(AX*8)
-	VPCMPGTD      (R14)(DX*4), Z18, K1
-	KNOTW         K1, K3
+	VADDPD        Z21, Z11, K1, Z11
+	VADDPD        Z20, Z11, K2, Z11
+	VMOVUPD       (R15)(AX*8), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R15)(AX*8)
+	VMOVUPD       64(R15)(AX*8), Z22
+	VADDPD        Z20, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R15)(AX*8)
+	VPCMPD        $0x02, (R14)(DX*4), Z12, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z28, Z19, K1, Z19
-	VADDPD        Z27, Z20, K2, Z20
-	VMOVUPD       (R15)(DX*8), Z29
-	VADDPD        Z28, Z29, K3, Z29
-	VMOVUPD       Z29, (R15)(DX*8)
-	VMOVUPD       64(R15)(DX*8), Z28
-	VADDPD        Z27, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R15)(DX*8)
+	VADDPD        Z21, Z13, K1, Z13
+	VADDPD        Z20, Z13, K2, Z13
+	VMOVUPD       (R15)(DX*8), Z22
+	VADDPD        Z21, Z22, K1, Z22
+	VMOVUPD       Z22, (R15)(DX*8)
+	VMOVUPD       64(R15)(DX*8), Z21
+	VADDPD        Z20, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R15)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -12381,231 +12253,225 @@ clast7:
 	DECL          BP
 	KMOVW         BP, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z27
-	VCVTPS2PD.Z   (DI), K1, Z28
-	VMULPD        Z28, Z27, Z30
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD.Z   (R9), K1, Z29
-	VMULPD        Z29, Z27, Z27
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD.Z   (R8), K1, Z29
-	VMULPD        Z29, Z28, Z28
-	VMULPD        Z21, Z27, Z27
-	VFMADD231PD   Z26, Z28, Z27
-	VADDPD        Z30, Z24, Z24
-	VADDPD        Z27, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z28
-	VADDPD        Z28, Z30, Z30
-	VMOVUPD       Z30, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z28
-	VADDPD        Z28, Z27, Z27
-	VMOVUPD       Z27, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z27
-	VCVTPS2PD.Z   32(DI), K2, Z28
-	VMULPD        Z28, Z27, Z30
-	VMULPD        Z27, Z27, Z27
-	VCVTPS2PD.Z   32(R9), K2, Z29
-	VMULPD        Z29, Z27, Z27
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD.Z   32(R8), K2, Z29
-	VMULPD        Z29, Z28, Z28
-	VMULPD        Z21, Z27, Z21
-	VFMADD231PD   Z26, Z28, Z21
-	VADDPD        Z30, Z24, Z24
-	VADDPD        Z21, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z26
-	VADDPD        Z26, Z30, Z30
-	VMOVUPD       Z30, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z26
-	VADDPD        Z26, Z21, Z21
-	VMOVUPD       Z21, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z21
-	VMOVUPS.Z     (DI), K1, Z26
-	VMULPS        Z26, Z21, Z21
-	VCVTPS2PD     Y21, Z26
-	VEXTRACTF64X4 $0x01, Z21, Y21
-	VCVTPS2PD     Y21, Z21
-	VMOVDQU32.Z   (R12), K1, Z27
-	VPCMPGTD      Z27, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z20
+	VCVTPS2PD.Z   (DI), K1, Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD.Z   (R9), K1, Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   (R8), K1, Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z20
+	VFMADD231PD   Z19, Z21, Z20
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z20, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z21
+	VADDPD        Z21, Z23, Z23
+	VMOVUPD       Z23, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z21
+	VADDPD        Z21, Z20, Z20
+	VMOVUPD       Z20, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z20
+	VCVTPS2PD.Z   32(DI), K2, Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VCVTPS2PD.Z   32(R9), K2, Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   32(R8), K2, Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z14
+	VFMADD231PD   Z19, Z21, Z14
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z19
+	VADDPD        Z19, Z23, Z23
+	VMOVUPD       Z23, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z19
+	VADDPD        Z19, Z14, Z14
+	VMOVUPD       Z14, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z19
+	VMULPS        Z19, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z20
+	VPCMPD        $0x02, Z20, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z1, K3, Z1
-	VADDPD        Z21, Z2, K4, Z2
+	VADDPD        Z19, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z4, K3, Z4
-	VADDPD        Z21, Z5, K4, Z5
+	VADDPD        Z19, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z7, K3, Z7
-	VADDPD        Z21, Z8, K4, Z8
+	VADDPD        Z19, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
 	VMOVUPD.Z     (R13)(DX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
 	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
 	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z10, K3, Z10
-	VADDPD        Z21, Z11, K4, Z11
+	VADDPD        Z19, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
 	VMOVUPD.Z     (R13)(BX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
 	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
 	VMOVDQU32.Z   (R14), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z13, K3, Z13
-	VADDPD        Z21, Z14, K4, Z14
+	VADDPD        Z19, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
 	VMOVUPD.Z     (R15), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
 	VMOVUPD.Z     64(R15), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
 	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z16, K3, Z16
-	VADDPD        Z21, Z17, K4, Z17
+	VADDPD        Z19, Z11, K3, Z11
+	VADDPD        Z14, Z11, K4, Z11
 	VMOVUPD.Z     (R15)(AX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)(AX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(AX*8)
 	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)(AX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(AX*8)
 	VMOVDQU32.Z   (R14)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z18, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z12, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z19, K3, Z19
-	VADDPD        Z21, Z20, K4, Z20
+	VADDPD        Z19, Z13, K3, Z13
+	VADDPD        Z14, Z13, K4, Z13
 	VMOVUPD.Z     (R15)(DX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)(DX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(DX*8)
 	VMOVUPD.Z     64(R15)(DX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)(DX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(DX*8)
 
 csums7:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
-	VADDPD     Z20, Z19, Z19
-	VSHUFF64X2 $0x4e, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VSHUFF64X2 $0xb1, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VPERMILPD  $0x55, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VADDSD     48(SI), X19, X19
-	VMOVSD     X19, 48(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSUBSD     X13, X16, X13
+	VADDSD     48(SI), X13, X13
+	VMOVSD     X13, 48(SI)
 	ADDQ       $0x00000007, (SP)
 	JMP        chunk
 
 csets8:
-	// 8 sets: 8 below + 16 accumulators + 5 temporaries = 29 of 32 ZMM; 4 K, 6 in the last step.
+	// 8 sets: 8 below + 8 accumulators + the total + 5 temporaries = 22 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ  (SP), CX
 	MOVQ  CX, R15
 	IMULQ AX, R15
@@ -12616,12 +12482,12 @@ csets8:
 	MOVQ         hd_base+48(FP), R8
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
-	VBROADCASTSD (R10), Z26
-	VBROADCASTSD 8(R10), Z27
+	VBROADCASTSD (R10), Z19
+	VBROADCASTSD 8(R10), Z20
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VPXORD       Z24, Z24, Z24
-	VPXORD       Z25, Z25, Z25
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
 	LEAQ         (R12)(R15*4), R12
@@ -12631,169 +12497,148 @@ csets8:
 	LEAQ         (R13)(R15*8), R15
 	MOVQ         below_base+216(FP), BP
 	VPBROADCASTD (BP)(CX*4), Z0
-	VPBROADCASTD 4(BP)(CX*4), Z3
-	VPBROADCASTD 8(BP)(CX*4), Z6
-	VPBROADCASTD 12(BP)(CX*4), Z9
-	VPBROADCASTD 16(BP)(CX*4), Z12
-	VPBROADCASTD 20(BP)(CX*4), Z15
-	VPBROADCASTD 24(BP)(CX*4), Z18
-	VPBROADCASTD 28(BP)(CX*4), Z21
+	VPBROADCASTD 4(BP)(CX*4), Z2
+	VPBROADCASTD 8(BP)(CX*4), Z4
+	VPBROADCASTD 12(BP)(CX*4), Z6
+	VPBROADCASTD 16(BP)(CX*4), Z8
+	VPBROADCASTD 20(BP)(CX*4), Z10
+	VPBROADCASTD 24(BP)(CX*4), Z12
+	VPBROADCASTD 28(BP)(CX*4), Z14
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
-	VPXORD       Z19, Z19, Z19
-	VPXORD       Z20, Z20, Z20
-	VPXORD       Z22, Z22, Z22
-	VPXORD       Z23, Z23, Z23
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast8
 
 csteps8:
-	VCVTPS2PD     (SI), Z28
-	VCVTPS2PD     (DI), Z29
-	VMULPD        Z29, Z28, Z31
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD     (R9), Z30
-	VMULPD        Z30, Z28, Z28
-	VMULPD        Z29, Z29, Z29
-	VCVTPS2PD     (R8), Z30
-	VMULPD        Z30, Z29, Z29
-	VMULPD        Z26, Z28, Z28
-	VFMADD231PD   Z27, Z29, Z28
-	VADDPD        Z31, Z24, Z24
-	VADDPD        Z28, Z25, Z25
-	VADDPD        (R10), Z31, Z31
-	VMOVUPD       Z31, (R10)
-	VADDPD        (R11), Z28, Z28
-	VMOVUPD       Z28, (R11)
-	VCVTPS2PD     32(SI), Z28
-	VCVTPS2PD     32(DI), Z29
-	VMULPD        Z29, Z28, Z31
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD     32(R9), Z30
-	VMULPD        Z30, Z28, Z28
-	VMULPD        Z29, Z29, Z29
-	VCVTPS2PD     32(R8), Z30
-	VMULPD        Z30, Z29, Z29
-	VMULPD        Z26, Z28, Z28
-	VFMADD231PD   Z27, Z29, Z28
-	VADDPD        Z31, Z24, Z24
-	VADDPD        Z28, Z25, Z25
-	VADDPD        64(R10), Z31, Z31
-	VMOVUPD       Z31, 64(R10)
-	VADDPD        64(R11), Z28, Z28
-	VMOVUPD       Z28, 64(R11)
-	VMOVUPS       (SI), Z28
-	VMULPS        (DI), Z28, Z28
-	VCVTPS2PD     Y28, Z29
-	VEXTRACTF64X4 $0x01, Z28, Y28
-	VCVTPS2PD     Y28, Z28
-	VPCMPGTD      (R12), Z0, K1
-	KNOTW         K1, K3
+	VCVTPS2PD     (SI), Z21
+	VCVTPS2PD     (DI), Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     (R9), Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VCVTPS2PD     (R8), Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z21
+	VFMADD231PD   Z20, Z22, Z21
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z21, Z18, Z18
+	VADDPD        (R10), Z24, Z24
+	VMOVUPD       Z24, (R10)
+	VADDPD        (R11), Z21, Z21
+	VMOVUPD       Z21, (R11)
+	VCVTPS2PD     32(SI), Z21
+	VCVTPS2PD     32(DI), Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD     32(R9), Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VCVTPS2PD     32(R8), Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z21
+	VFMADD231PD   Z20, Z22, Z21
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z21, Z18, Z18
+	VADDPD        64(R10), Z24, Z24
+	VMOVUPD       Z24, 64(R10)
+	VADDPD        64(R11), Z21, Z21
+	VMOVUPD       Z21, 64(R11)
+	VMOVUPS       (SI), Z21
+	VMULPS        (DI), Z21, Z21
+	VCVTPS2PD     Y21, Z22
+	VEXTRACTF64X4 $0x01, Z21, Y21
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z16, Z16
+	VADDPD        Z21, Z16, Z16
+	VPCMPD        $0x02, (R12), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z1, K1, Z1
-	VADDPD        Z28, Z2, K2, Z2
-	VMOVUPD       (R13), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R13)
-	VMOVUPD       64(R13), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R13)
-	VPCMPGTD      (R12)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z1, K1, Z1
+	VADDPD        Z21, Z1, K2, Z1
+	VMOVUPD       (R13), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R13)
+	VMOVUPD       64(R13), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R13)
+	VPCMPD        $0x02, (R12)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z4, K1, Z4
-	VADDPD        Z28, Z5, K2, Z5
-	VMOVUPD       (R13)(AX*8), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R13)(AX*8)
-	VMOVUPD       64(R13)(AX*8), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R13)(AX*8)
-	VPCMPGTD      (R12)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z3, K1, Z3
+	VADDPD        Z21, Z3, K2, Z3
+	VMOVUPD       (R13)(AX*8), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R13)(AX*8)
+	VMOVUPD       64(R13)(AX*8), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R13)(AX*8)
+	VPCMPD        $0x02, (R12)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z7, K1, Z7
-	VADDPD        Z28, Z8, K2, Z8
-	VMOVUPD       (R13)(DX*8), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R13)(DX*8)
-	VMOVUPD       64(R13)(DX*8), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R13)(DX*8)
-	VPCMPGTD      (R12)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z5, K1, Z5
+	VADDPD        Z21, Z5, K2, Z5
+	VMOVUPD       (R13)(DX*8), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R13)(DX*8)
+	VMOVUPD       64(R13)(DX*8), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R13)(DX*8)
+	VPCMPD        $0x02, (R12)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z10, K1, Z10
-	VADDPD        Z28, Z11, K2, Z11
-	VMOVUPD       (R13)(BX*8), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R13)(BX*8)
-	VMOVUPD       64(R13)(BX*8), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R13)(BX*8)
-	VPCMPGTD      (R14), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z7, K1, Z7
+	VADDPD        Z21, Z7, K2, Z7
+	VMOVUPD       (R13)(BX*8), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R13)(BX*8)
+	VMOVUPD       64(R13)(BX*8), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R13)(BX*8)
+	VPCMPD        $0x02, (R14), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z13, K1, Z13
-	VADDPD        Z28, Z14, K2, Z14
-	VMOVUPD       (R15), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R15)
-	VMOVUPD       64(R15), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R15)
-	VPCMPGTD      (R14)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z9, K1, Z9
+	VADDPD        Z21, Z9, K2, Z9
+	VMOVUPD       (R15), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R15)
+	VMOVUPD       64(R15), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R15)
+	VPCMPD        $0x02, (R14)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z16, K1, Z16
-	VADDPD        Z28, Z17, K2, Z17
-	VMOVUPD       (R15)(AX*8), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R15)(AX*8)
-	VMOVUPD       64(R15)(AX*8), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R15)(AX*8)
-	VPCMPGTD      (R14)(DX*4), Z18, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z11, K1, Z11
+	VADDPD        Z21, Z11, K2, Z11
+	VMOVUPD       (R15)(AX*8), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R15)(AX*8)
+	VMOVUPD       64(R15)(AX*8), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R15)(AX*8)
+	VPCMPD        $0x02, (R14)(DX*4), Z12, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z19, K1, Z19
-	VADDPD        Z28, Z20, K2, Z20
-	VMOVUPD       (R15)(DX*8), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R15)(DX*8)
-	VMOVUPD       64(R15)(DX*8), Z30
-	VADDPD        Z28, Z30, K4, Z30
-	VMOVUPD       Z30, 64(R15)(DX*8)
-	VPCMPGTD      (R14)(BX*4), Z21, K1
-	KNOTW         K1, K3
+	VADDPD        Z22, Z13, K1, Z13
+	VADDPD        Z21, Z13, K2, Z13
+	VMOVUPD       (R15)(DX*8), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R15)(DX*8)
+	VMOVUPD       64(R15)(DX*8), Z23
+	VADDPD        Z21, Z23, K2, Z23
+	VMOVUPD       Z23, 64(R15)(DX*8)
+	VPCMPD        $0x02, (R14)(BX*4), Z14, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z29, Z22, K1, Z22
-	VADDPD        Z28, Z23, K2, Z23
-	VMOVUPD       (R15)(BX*8), Z30
-	VADDPD        Z29, Z30, K3, Z30
-	VMOVUPD       Z30, (R15)(BX*8)
-	VMOVUPD       64(R15)(BX*8), Z29
-	VADDPD        Z28, Z29, K4, Z29
-	VMOVUPD       Z29, 64(R15)(BX*8)
+	VADDPD        Z22, Z15, K1, Z15
+	VADDPD        Z21, Z15, K2, Z15
+	VMOVUPD       (R15)(BX*8), Z23
+	VADDPD        Z22, Z23, K1, Z23
+	VMOVUPD       Z23, (R15)(BX*8)
+	VMOVUPD       64(R15)(BX*8), Z22
+	VADDPD        Z21, Z22, K2, Z22
+	VMOVUPD       Z22, 64(R15)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
@@ -12817,248 +12662,240 @@ clast8:
 	DECL          BP
 	KMOVW         BP, K1
 	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   (SI), K1, Z28
-	VCVTPS2PD.Z   (DI), K1, Z29
-	VMULPD        Z29, Z28, Z31
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD.Z   (R9), K1, Z30
-	VMULPD        Z30, Z28, Z28
-	VMULPD        Z29, Z29, Z29
-	VCVTPS2PD.Z   (R8), K1, Z30
-	VMULPD        Z30, Z29, Z29
-	VMULPD        Z26, Z28, Z28
-	VFMADD231PD   Z27, Z29, Z28
-	VADDPD        Z31, Z24, Z24
-	VADDPD        Z28, Z25, Z25
-	VMOVUPD.Z     (R10), K1, Z29
-	VADDPD        Z29, Z31, Z31
-	VMOVUPD       Z31, K1, (R10)
-	VMOVUPD.Z     (R11), K1, Z29
-	VADDPD        Z29, Z28, Z28
-	VMOVUPD       Z28, K1, (R11)
-	VCVTPS2PD.Z   32(SI), K2, Z28
-	VCVTPS2PD.Z   32(DI), K2, Z29
-	VMULPD        Z29, Z28, Z31
-	VMULPD        Z28, Z28, Z28
-	VCVTPS2PD.Z   32(R9), K2, Z30
-	VMULPD        Z30, Z28, Z28
-	VMULPD        Z29, Z29, Z29
-	VCVTPS2PD.Z   32(R8), K2, Z30
-	VMULPD        Z30, Z29, Z29
-	VMULPD        Z26, Z28, Z26
-	VFMADD231PD   Z27, Z29, Z26
-	VADDPD        Z31, Z24, Z24
-	VADDPD        Z26, Z25, Z25
-	VMOVUPD.Z     64(R10), K2, Z27
-	VADDPD        Z27, Z31, Z31
-	VMOVUPD       Z31, K2, 64(R10)
-	VMOVUPD.Z     64(R11), K2, Z27
-	VADDPD        Z27, Z26, Z26
-	VMOVUPD       Z26, K2, 64(R11)
-	VMOVUPS.Z     (SI), K1, Z26
-	VMOVUPS.Z     (DI), K1, Z27
-	VMULPS        Z27, Z26, Z26
-	VCVTPS2PD     Y26, Z27
-	VEXTRACTF64X4 $0x01, Z26, Y26
-	VCVTPS2PD     Y26, Z26
-	VMOVDQU32.Z   (R12), K1, Z28
-	VPCMPGTD      Z28, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VCVTPS2PD.Z   (SI), K1, Z21
+	VCVTPS2PD.Z   (DI), K1, Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   (R9), K1, Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VCVTPS2PD.Z   (R8), K1, Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z21
+	VFMADD231PD   Z20, Z22, Z21
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z21, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z22
+	VADDPD        Z22, Z24, Z24
+	VMOVUPD       Z24, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z22
+	VADDPD        Z22, Z21, Z21
+	VMOVUPD       Z21, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z21
+	VCVTPS2PD.Z   32(DI), K2, Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VCVTPS2PD.Z   32(R9), K2, Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VCVTPS2PD.Z   32(R8), K2, Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z19
+	VFMADD231PD   Z20, Z22, Z19
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z20
+	VADDPD        Z20, Z24, Z24
+	VMOVUPD       Z24, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z20
+	VADDPD        Z20, Z19, Z19
+	VMOVUPD       Z19, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z19
+	VMOVUPS.Z     (DI), K1, Z20
+	VMULPS        Z20, Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z21
+	VPCMPD        $0x02, Z21, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z1, K3, Z1
-	VADDPD        Z26, Z2, K4, Z2
+	VADDPD        Z20, Z1, K3, Z1
+	VADDPD        Z19, Z1, K4, Z1
 	VMOVUPD.Z     (R13), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
 	VMOVUPD.Z     64(R13), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
 	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z4, K3, Z4
-	VADDPD        Z26, Z5, K4, Z5
+	VADDPD        Z20, Z3, K3, Z3
+	VADDPD        Z19, Z3, K4, Z3
 	VMOVUPD.Z     (R13)(AX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(AX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
 	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(AX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
 	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z7, K3, Z7
-	VADDPD        Z26, Z8, K4, Z8
+	VADDPD        Z20, Z5, K3, Z5
+	VADDPD        Z19, Z5, K4, Z5
 	VMOVUPD.Z     (R13)(DX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(DX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
 	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(DX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
 	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z10, K3, Z10
-	VADDPD        Z26, Z11, K4, Z11
+	VADDPD        Z20, Z7, K3, Z7
+	VADDPD        Z19, Z7, K4, Z7
 	VMOVUPD.Z     (R13)(BX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R13)(BX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
 	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R13)(BX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
 	VMOVDQU32.Z   (R14), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z13, K3, Z13
-	VADDPD        Z26, Z14, K4, Z14
+	VADDPD        Z20, Z9, K3, Z9
+	VADDPD        Z19, Z9, K4, Z9
 	VMOVUPD.Z     (R15), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
 	VMOVUPD.Z     64(R15), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
 	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z16, K3, Z16
-	VADDPD        Z26, Z17, K4, Z17
+	VADDPD        Z20, Z11, K3, Z11
+	VADDPD        Z19, Z11, K4, Z11
 	VMOVUPD.Z     (R15)(AX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)(AX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(AX*8)
 	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)(AX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(AX*8)
 	VMOVDQU32.Z   (R14)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z18, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z12, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z19, K3, Z19
-	VADDPD        Z26, Z20, K4, Z20
+	VADDPD        Z20, Z13, K3, Z13
+	VADDPD        Z19, Z13, K4, Z13
 	VMOVUPD.Z     (R15)(DX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)(DX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(DX*8)
 	VMOVUPD.Z     64(R15)(DX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)(DX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(DX*8)
 	VMOVDQU32.Z   (R14)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z21, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z14, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z22, K3, Z22
-	VADDPD        Z26, Z23, K4, Z23
+	VADDPD        Z20, Z15, K3, Z15
+	VADDPD        Z19, Z15, K4, Z15
 	VMOVUPD.Z     (R15)(BX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R15)(BX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(BX*8)
 	VMOVUPD.Z     64(R15)(BX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R15)(BX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(BX*8)
 
 csums8:
 	MOVQ       s_base+168(FP), CX
-	VSHUFF64X2 $0x4e, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VSHUFF64X2 $0xb1, Z24, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VPERMILPD  $0x55, Z24, Z0
-	VADDPD     Z0, Z24, Z24
-	VADDSD     (CX), X24, X24
-	VMOVSD     X24, (CX)
-	VSHUFF64X2 $0x4e, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VSHUFF64X2 $0xb1, Z25, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VPERMILPD  $0x55, Z25, Z0
-	VADDPD     Z0, Z25, Z25
-	VADDSD     16(CX), X25, X25
-	VMOVSD     X25, 16(CX)
+	VSHUFF64X2 $0x4e, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VSHUFF64X2 $0xb1, Z17, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VPERMILPD  $0x55, Z17, Z0
+	VADDPD     Z0, Z17, Z17
+	VADDSD     (CX), X17, X17
+	VMOVSD     X17, (CX)
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VADDSD     16(CX), X18, X18
+	VMOVSD     X18, 16(CX)
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
-	VADDPD     Z20, Z19, Z19
-	VSHUFF64X2 $0x4e, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VSHUFF64X2 $0xb1, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VPERMILPD  $0x55, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VADDSD     48(SI), X19, X19
-	VMOVSD     X19, 48(SI)
-	VADDPD     Z23, Z22, Z22
-	VSHUFF64X2 $0x4e, Z22, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VSHUFF64X2 $0xb1, Z22, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VPERMILPD  $0x55, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VADDSD     56(SI), X22, X22
-	VMOVSD     X22, 56(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSUBSD     X13, X16, X13
+	VADDSD     48(SI), X13, X13
+	VMOVSD     X13, 48(SI)
+	VSHUFF64X2 $0x4e, Z15, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VSHUFF64X2 $0xb1, Z15, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VPERMILPD  $0x55, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VSUBSD     X15, X16, X15
+	VADDSD     56(SI), X15, X15
+	VMOVSD     X15, 56(SI)
 	ADDQ       $0x00000008, (SP)
 
 chunk:
@@ -13083,7 +12920,7 @@ chunk:
 	JEQ  sets7
 
 sets8:
-	// 8 sets: 8 below + 16 accumulators + 5 temporaries = 29 of 32 ZMM; 4 K, 6 in the last step.
+	// 8 sets: 8 below + 8 accumulators + the total + 5 temporaries = 22 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -13098,135 +12935,114 @@ sets8:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
-	VPBROADCASTD 20(R12)(CX*4), Z15
-	VPBROADCASTD 24(R12)(CX*4), Z18
-	VPBROADCASTD 28(R12)(CX*4), Z21
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
+	VPBROADCASTD 20(R12)(CX*4), Z10
+	VPBROADCASTD 24(R12)(CX*4), Z12
+	VPBROADCASTD 28(R12)(CX*4), Z14
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
-	VPXORD       Z19, Z19, Z19
-	VPXORD       Z20, Z20, Z20
-	VPXORD       Z22, Z22, Z22
-	VPXORD       Z23, Z23, Z23
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last8
 
 steps8:
-	VMOVUPS       (SI), Z26
-	VMULPS        (DI), Z26, Z26
-	VCVTPS2PD     Y26, Z27
-	VEXTRACTF64X4 $0x01, Z26, Y26
-	VCVTPS2PD     Y26, Z26
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z19
+	VMULPS        (DI), Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z1, K1, Z1
-	VADDPD        Z26, Z2, K2, Z2
-	VMOVUPD       (R9), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R9)
-	VMOVUPD       64(R9), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z1, K1, Z1
+	VADDPD        Z19, Z1, K2, Z1
+	VMOVUPD       (R9), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R9)
+	VMOVUPD       64(R9), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z4, K1, Z4
-	VADDPD        Z26, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z3, K1, Z3
+	VADDPD        Z19, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z7, K1, Z7
-	VADDPD        Z26, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z5, K1, Z5
+	VADDPD        Z19, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z10, K1, Z10
-	VADDPD        Z26, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z7, K1, Z7
+	VADDPD        Z19, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z13, K1, Z13
-	VADDPD        Z26, Z14, K2, Z14
-	VMOVUPD       (R11), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R11)
-	VMOVUPD       64(R11), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R11)
-	VPCMPGTD      (R10)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z9, K1, Z9
+	VADDPD        Z19, Z9, K2, Z9
+	VMOVUPD       (R11), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R11)
+	VMOVUPD       64(R11), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R11)
+	VPCMPD        $0x02, (R10)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z16, K1, Z16
-	VADDPD        Z26, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R11)(AX*8)
-	VPCMPGTD      (R10)(DX*4), Z18, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z11, K1, Z11
+	VADDPD        Z19, Z11, K2, Z11
+	VMOVUPD       (R11)(AX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R11)(AX*8)
+	VPCMPD        $0x02, (R10)(DX*4), Z12, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z19, K1, Z19
-	VADDPD        Z26, Z20, K2, Z20
-	VMOVUPD       (R11)(DX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R11)(DX*8)
-	VMOVUPD       64(R11)(DX*8), Z28
-	VADDPD        Z26, Z28, K4, Z28
-	VMOVUPD       Z28, 64(R11)(DX*8)
-	VPCMPGTD      (R10)(BX*4), Z21, K1
-	KNOTW         K1, K3
+	VADDPD        Z20, Z13, K1, Z13
+	VADDPD        Z19, Z13, K2, Z13
+	VMOVUPD       (R11)(DX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z21
+	VADDPD        Z19, Z21, K2, Z21
+	VMOVUPD       Z21, 64(R11)(DX*8)
+	VPCMPD        $0x02, (R10)(BX*4), Z14, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z27, Z22, K1, Z22
-	VADDPD        Z26, Z23, K2, Z23
-	VMOVUPD       (R11)(BX*8), Z28
-	VADDPD        Z27, Z28, K3, Z28
-	VMOVUPD       Z28, (R11)(BX*8)
-	VMOVUPD       64(R11)(BX*8), Z27
-	VADDPD        Z26, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R11)(BX*8)
+	VADDPD        Z20, Z15, K1, Z15
+	VADDPD        Z19, Z15, K2, Z15
+	VMOVUPD       (R11)(BX*8), Z21
+	VADDPD        Z20, Z21, K1, Z21
+	VMOVUPD       Z21, (R11)(BX*8)
+	VMOVUPD       64(R11)(BX*8), Z20
+	VADDPD        Z19, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R11)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -13246,198 +13062,190 @@ last8:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z26
-	VMOVUPS.Z     (DI), K1, Z27
-	VMULPS        Z27, Z26, Z26
-	VCVTPS2PD     Y26, Z27
-	VEXTRACTF64X4 $0x01, Z26, Y26
-	VCVTPS2PD     Y26, Z26
-	VMOVDQU32.Z   (R8), K1, Z28
-	VPCMPGTD      Z28, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z19
+	VMOVUPS.Z     (DI), K1, Z20
+	VMULPS        Z20, Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z21
+	VPCMPD        $0x02, Z21, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z1, K3, Z1
-	VADDPD        Z26, Z2, K4, Z2
+	VADDPD        Z20, Z1, K3, Z1
+	VADDPD        Z19, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z4, K3, Z4
-	VADDPD        Z26, Z5, K4, Z5
+	VADDPD        Z20, Z3, K3, Z3
+	VADDPD        Z19, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z7, K3, Z7
-	VADDPD        Z26, Z8, K4, Z8
+	VADDPD        Z20, Z5, K3, Z5
+	VADDPD        Z19, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z10, K3, Z10
-	VADDPD        Z26, Z11, K4, Z11
+	VADDPD        Z20, Z7, K3, Z7
+	VADDPD        Z19, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z13, K3, Z13
-	VADDPD        Z26, Z14, K4, Z14
+	VADDPD        Z20, Z9, K3, Z9
+	VADDPD        Z19, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z16, K3, Z16
-	VADDPD        Z26, Z17, K4, Z17
+	VADDPD        Z20, Z11, K3, Z11
+	VADDPD        Z19, Z11, K4, Z11
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
 	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z18, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z12, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z19, K3, Z19
-	VADDPD        Z26, Z20, K4, Z20
+	VADDPD        Z20, Z13, K3, Z13
+	VADDPD        Z19, Z13, K4, Z13
 	VMOVUPD.Z     (R11)(DX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(DX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(DX*8)
 	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(DX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(DX*8)
 	VMOVDQU32.Z   (R10)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z21, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z14, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z27, Z22, K3, Z22
-	VADDPD        Z26, Z23, K4, Z23
+	VADDPD        Z20, Z15, K3, Z15
+	VADDPD        Z19, Z15, K4, Z15
 	VMOVUPD.Z     (R11)(BX*8), K1, Z0
-	VADDPD        Z27, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(BX*8)
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(BX*8)
 	VMOVUPD.Z     64(R11)(BX*8), K2, Z0
-	VADDPD        Z26, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(BX*8)
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(BX*8)
 
 sums8:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
-	VADDPD     Z20, Z19, Z19
-	VSHUFF64X2 $0x4e, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VSHUFF64X2 $0xb1, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VPERMILPD  $0x55, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VADDSD     48(SI), X19, X19
-	VMOVSD     X19, 48(SI)
-	VADDPD     Z23, Z22, Z22
-	VSHUFF64X2 $0x4e, Z22, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VSHUFF64X2 $0xb1, Z22, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VPERMILPD  $0x55, Z22, Z0
-	VADDPD     Z0, Z22, Z22
-	VADDSD     56(SI), X22, X22
-	VMOVSD     X22, 56(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSUBSD     X13, X16, X13
+	VADDSD     48(SI), X13, X13
+	VMOVSD     X13, 48(SI)
+	VSHUFF64X2 $0x4e, Z15, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VSHUFF64X2 $0xb1, Z15, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VPERMILPD  $0x55, Z15, Z0
+	VADDPD     Z0, Z15, Z15
+	VSUBSD     X15, X16, X15
+	VADDSD     56(SI), X15, X15
+	VMOVSD     X15, 56(SI)
 	ADDQ       $0x00000008, (SP)
 	JMP        chunk
 
 sets7:
-	// 7 sets: 7 below + 14 accumulators + 5 temporaries = 26 of 32 ZMM; 4 K, 6 in the last step.
+	// 7 sets: 7 below + 7 accumulators + the total + 5 temporaries = 20 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -13452,120 +13260,102 @@ sets7:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
-	VPBROADCASTD 20(R12)(CX*4), Z15
-	VPBROADCASTD 24(R12)(CX*4), Z18
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
+	VPBROADCASTD 20(R12)(CX*4), Z10
+	VPBROADCASTD 24(R12)(CX*4), Z12
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
-	VPXORD       Z19, Z19, Z19
-	VPXORD       Z20, Z20, Z20
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last7
 
 steps7:
-	VMOVUPS       (SI), Z21
-	VMULPS        (DI), Z21, Z21
-	VCVTPS2PD     Y21, Z26
-	VEXTRACTF64X4 $0x01, Z21, Y21
-	VCVTPS2PD     Y21, Z21
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z14
+	VMULPS        (DI), Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z1, K1, Z1
-	VADDPD        Z21, Z2, K2, Z2
-	VMOVUPD       (R9), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R9)
-	VMOVUPD       64(R9), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z1, K1, Z1
+	VADDPD        Z14, Z1, K2, Z1
+	VMOVUPD       (R9), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R9)
+	VMOVUPD       64(R9), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z4, K1, Z4
-	VADDPD        Z21, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z3, K1, Z3
+	VADDPD        Z14, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z7, K1, Z7
-	VADDPD        Z21, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z5, K1, Z5
+	VADDPD        Z14, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z10, K1, Z10
-	VADDPD        Z21, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z7, K1, Z7
+	VADDPD        Z14, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z13, K1, Z13
-	VADDPD        Z21, Z14, K2, Z14
-	VMOVUPD       (R11), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R11)
-	VMOVUPD       64(R11), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R11)
-	VPCMPGTD      (R10)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z9, K1, Z9
+	VADDPD        Z14, Z9, K2, Z9
+	VMOVUPD       (R11), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R11)
+	VMOVUPD       64(R11), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R11)
+	VPCMPD        $0x02, (R10)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z16, K1, Z16
-	VADDPD        Z21, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z27
-	VADDPD        Z21, Z27, K4, Z27
-	VMOVUPD       Z27, 64(R11)(AX*8)
-	VPCMPGTD      (R10)(DX*4), Z18, K1
-	KNOTW         K1, K3
+	VADDPD        Z19, Z11, K1, Z11
+	VADDPD        Z14, Z11, K2, Z11
+	VMOVUPD       (R11)(AX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z20
+	VADDPD        Z14, Z20, K2, Z20
+	VMOVUPD       Z20, 64(R11)(AX*8)
+	VPCMPD        $0x02, (R10)(DX*4), Z12, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z26, Z19, K1, Z19
-	VADDPD        Z21, Z20, K2, Z20
-	VMOVUPD       (R11)(DX*8), Z27
-	VADDPD        Z26, Z27, K3, Z27
-	VMOVUPD       Z27, (R11)(DX*8)
-	VMOVUPD       64(R11)(DX*8), Z26
-	VADDPD        Z21, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)(DX*8)
+	VADDPD        Z19, Z13, K1, Z13
+	VADDPD        Z14, Z13, K2, Z13
+	VMOVUPD       (R11)(DX*8), Z20
+	VADDPD        Z19, Z20, K1, Z20
+	VMOVUPD       Z20, (R11)(DX*8)
+	VMOVUPD       64(R11)(DX*8), Z19
+	VADDPD        Z14, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R11)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -13585,176 +13375,170 @@ last7:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z21
-	VMOVUPS.Z     (DI), K1, Z26
-	VMULPS        Z26, Z21, Z21
-	VCVTPS2PD     Y21, Z26
-	VEXTRACTF64X4 $0x01, Z21, Y21
-	VCVTPS2PD     Y21, Z21
-	VMOVDQU32.Z   (R8), K1, Z27
-	VPCMPGTD      Z27, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z19
+	VMULPS        Z19, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z20
+	VPCMPD        $0x02, Z20, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z1, K3, Z1
-	VADDPD        Z21, Z2, K4, Z2
+	VADDPD        Z19, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z4, K3, Z4
-	VADDPD        Z21, Z5, K4, Z5
+	VADDPD        Z19, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z7, K3, Z7
-	VADDPD        Z21, Z8, K4, Z8
+	VADDPD        Z19, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z10, K3, Z10
-	VADDPD        Z21, Z11, K4, Z11
+	VADDPD        Z19, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z13, K3, Z13
-	VADDPD        Z21, Z14, K4, Z14
+	VADDPD        Z19, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z16, K3, Z16
-	VADDPD        Z21, Z17, K4, Z17
+	VADDPD        Z19, Z11, K3, Z11
+	VADDPD        Z14, Z11, K4, Z11
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
 	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z18, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z12, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z26, Z19, K3, Z19
-	VADDPD        Z21, Z20, K4, Z20
+	VADDPD        Z19, Z13, K3, Z13
+	VADDPD        Z14, Z13, K4, Z13
 	VMOVUPD.Z     (R11)(DX*8), K1, Z0
-	VADDPD        Z26, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(DX*8)
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(DX*8)
 	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
-	VADDPD        Z21, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(DX*8)
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(DX*8)
 
 sums7:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
-	VADDPD     Z20, Z19, Z19
-	VSHUFF64X2 $0x4e, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VSHUFF64X2 $0xb1, Z19, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VPERMILPD  $0x55, Z19, Z0
-	VADDPD     Z0, Z19, Z19
-	VADDSD     48(SI), X19, X19
-	VMOVSD     X19, 48(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
+	VSHUFF64X2 $0x4e, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSHUFF64X2 $0xb1, Z13, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VPERMILPD  $0x55, Z13, Z0
+	VADDPD     Z0, Z13, Z13
+	VSUBSD     X13, X16, X13
+	VADDSD     48(SI), X13, X13
+	VMOVSD     X13, 48(SI)
 	ADDQ       $0x00000007, (SP)
 	JMP        chunk
 
 sets6:
-	// 6 sets: 6 below + 12 accumulators + 5 temporaries = 23 of 32 ZMM; 4 K, 6 in the last step.
+	// 6 sets: 6 below + 6 accumulators + the total + 5 temporaries = 18 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -13769,105 +13553,90 @@ sets6:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
-	VPBROADCASTD 20(R12)(CX*4), Z15
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
+	VPBROADCASTD 20(R12)(CX*4), Z10
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
+	VPXORD       Z9, Z9, Z9
 	VPXORD       Z11, Z11, Z11
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
 	VPXORD       Z16, Z16, Z16
-	VPXORD       Z17, Z17, Z17
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last6
 
 steps6:
-	VMOVUPS       (SI), Z18
-	VMULPS        (DI), Z18, Z18
-	VCVTPS2PD     Y18, Z21
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z12
+	VMULPS        (DI), Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z1, K1, Z1
-	VADDPD        Z18, Z2, K2, Z2
-	VMOVUPD       (R9), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)
-	VMOVUPD       64(R9), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z1, K1, Z1
+	VADDPD        Z12, Z1, K2, Z1
+	VMOVUPD       (R9), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)
+	VMOVUPD       64(R9), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z4, K1, Z4
-	VADDPD        Z18, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z3, K1, Z3
+	VADDPD        Z12, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z7, K1, Z7
-	VADDPD        Z18, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z5, K1, Z5
+	VADDPD        Z12, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z10, K1, Z10
-	VADDPD        Z18, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z7, K1, Z7
+	VADDPD        Z12, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z13, K1, Z13
-	VADDPD        Z18, Z14, K2, Z14
-	VMOVUPD       (R11), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)
-	VMOVUPD       64(R11), Z26
-	VADDPD        Z18, Z26, K4, Z26
-	VMOVUPD       Z26, 64(R11)
-	VPCMPGTD      (R10)(AX*4), Z15, K1
-	KNOTW         K1, K3
+	VADDPD        Z14, Z9, K1, Z9
+	VADDPD        Z12, Z9, K2, Z9
+	VMOVUPD       (R11), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R11)
+	VMOVUPD       64(R11), Z19
+	VADDPD        Z12, Z19, K2, Z19
+	VMOVUPD       Z19, 64(R11)
+	VPCMPD        $0x02, (R10)(AX*4), Z10, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z21, Z16, K1, Z16
-	VADDPD        Z18, Z17, K2, Z17
-	VMOVUPD       (R11)(AX*8), Z26
-	VADDPD        Z21, Z26, K3, Z26
-	VMOVUPD       Z26, (R11)(AX*8)
-	VMOVUPD       64(R11)(AX*8), Z21
-	VADDPD        Z18, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R11)(AX*8)
+	VADDPD        Z14, Z11, K1, Z11
+	VADDPD        Z12, Z11, K2, Z11
+	VMOVUPD       (R11)(AX*8), Z19
+	VADDPD        Z14, Z19, K1, Z19
+	VMOVUPD       Z19, (R11)(AX*8)
+	VMOVUPD       64(R11)(AX*8), Z14
+	VADDPD        Z12, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R11)(AX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -13887,154 +13656,150 @@ last6:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z18
-	VMOVUPS.Z     (DI), K1, Z21
-	VMULPS        Z21, Z18, Z18
-	VCVTPS2PD     Y18, Z21
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VMOVDQU32.Z   (R8), K1, Z26
-	VPCMPGTD      Z26, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z1, K3, Z1
-	VADDPD        Z18, Z2, K4, Z2
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z4, K3, Z4
-	VADDPD        Z18, Z5, K4, Z5
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z7, K3, Z7
-	VADDPD        Z18, Z8, K4, Z8
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z10, K3, Z10
-	VADDPD        Z18, Z11, K4, Z11
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z13, K3, Z13
-	VADDPD        Z18, Z14, K4, Z14
+	VADDPD        Z14, Z9, K3, Z9
+	VADDPD        Z12, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z15, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z10, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z21, Z16, K3, Z16
-	VADDPD        Z18, Z17, K4, Z17
+	VADDPD        Z14, Z11, K3, Z11
+	VADDPD        Z12, Z11, K4, Z11
 	VMOVUPD.Z     (R11)(AX*8), K1, Z0
-	VADDPD        Z21, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)(AX*8)
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
 	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
-	VADDPD        Z18, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)(AX*8)
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
 
 sums6:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x4e, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VSHUFF64X2 $0xb1, Z1, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VPERMILPD  $0x55, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VADDSD     (SI), X1, X1
-	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
-	VADDPD     Z17, Z16, Z16
 	VSHUFF64X2 $0x4e, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0xb1, Z16, Z16, Z0
 	VADDPD     Z0, Z16, Z16
 	VPERMILPD  $0x55, Z16, Z0
 	VADDPD     Z0, Z16, Z16
-	VADDSD     40(SI), X16, X16
-	VMOVSD     X16, 40(SI)
+	VSHUFF64X2 $0x4e, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
+	VADDSD     (SI), X1, X1
+	VMOVSD     X1, (SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
+	VSHUFF64X2 $0x4e, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSHUFF64X2 $0xb1, Z7, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z0
+	VADDPD     Z0, Z7, Z7
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
+	VSHUFF64X2 $0x4e, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSHUFF64X2 $0xb1, Z11, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VPERMILPD  $0x55, Z11, Z0
+	VADDPD     Z0, Z11, Z11
+	VSUBSD     X11, X16, X11
+	VADDSD     40(SI), X11, X11
+	VMOVSD     X11, 40(SI)
 	ADDQ       $0x00000006, (SP)
 	JMP        chunk
 
 sets5:
-	// 5 sets: 5 below + 10 accumulators + 5 temporaries = 20 of 32 ZMM; 4 K, 6 in the last step.
+	// 5 sets: 5 below + 5 accumulators + the total + 5 temporaries = 16 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R11
 	IMULQ        AX, R11
@@ -14049,90 +13814,78 @@ sets5:
 	LEAQ         (R9)(R11*8), R11
 	MOVQ         below_base+216(FP), R12
 	VPBROADCASTD (R12)(CX*4), Z0
-	VPBROADCASTD 4(R12)(CX*4), Z3
-	VPBROADCASTD 8(R12)(CX*4), Z6
-	VPBROADCASTD 12(R12)(CX*4), Z9
-	VPBROADCASTD 16(R12)(CX*4), Z12
+	VPBROADCASTD 4(R12)(CX*4), Z2
+	VPBROADCASTD 8(R12)(CX*4), Z4
+	VPBROADCASTD 12(R12)(CX*4), Z6
+	VPBROADCASTD 16(R12)(CX*4), Z8
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last5
 
 steps5:
-	VMOVUPS       (SI), Z15
-	VMULPS        (DI), Z15, Z15
-	VCVTPS2PD     Y15, Z18
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z10
+	VMULPS        (DI), Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z1, K1, Z1
-	VADDPD        Z15, Z2, K2, Z2
-	VMOVUPD       (R9), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)
-	VMOVUPD       64(R9), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z1, K1, Z1
+	VADDPD        Z10, Z1, K2, Z1
+	VMOVUPD       (R9), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)
+	VMOVUPD       64(R9), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z4, K1, Z4
-	VADDPD        Z15, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z3, K1, Z3
+	VADDPD        Z10, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z7, K1, Z7
-	VADDPD        Z15, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z5, K1, Z5
+	VADDPD        Z10, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z10, K1, Z10
-	VADDPD        Z15, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z21
-	VADDPD        Z15, Z21, K4, Z21
-	VMOVUPD       Z21, 64(R9)(BX*8)
-	VPCMPGTD      (R10), Z12, K1
-	KNOTW         K1, K3
+	VADDPD        Z12, Z7, K1, Z7
+	VADDPD        Z10, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z14
+	VADDPD        Z10, Z14, K2, Z14
+	VMOVUPD       Z14, 64(R9)(BX*8)
+	VPCMPD        $0x02, (R10), Z8, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z18, Z13, K1, Z13
-	VADDPD        Z15, Z14, K2, Z14
-	VMOVUPD       (R11), Z21
-	VADDPD        Z18, Z21, K3, Z21
-	VMOVUPD       Z21, (R11)
-	VMOVUPD       64(R11), Z18
-	VADDPD        Z15, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R11)
+	VADDPD        Z12, Z9, K1, Z9
+	VADDPD        Z10, Z9, K2, Z9
+	VMOVUPD       (R11), Z14
+	VADDPD        Z12, Z14, K1, Z14
+	VMOVUPD       Z14, (R11)
+	VMOVUPD       64(R11), Z12
+	VADDPD        Z10, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R11)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -14152,132 +13905,130 @@ last5:
 	DECL          R12
 	KMOVW         R12, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z15
-	VMOVUPS.Z     (DI), K1, Z18
-	VMULPS        Z18, Z15, Z15
-	VCVTPS2PD     Y15, Z18
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VMOVDQU32.Z   (R8), K1, Z21
-	VPCMPGTD      Z21, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z1, K3, Z1
-	VADDPD        Z15, Z2, K4, Z2
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z4, K3, Z4
-	VADDPD        Z15, Z5, K4, Z5
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z7, K3, Z7
-	VADDPD        Z15, Z8, K4, Z8
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z10, K3, Z10
-	VADDPD        Z15, Z11, K4, Z11
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z10, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 	VMOVDQU32.Z   (R10), K1, Z0
-	VPCMPGTD      Z0, Z12, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z8, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z18, Z13, K3, Z13
-	VADDPD        Z15, Z14, K4, Z14
+	VADDPD        Z12, Z9, K3, Z9
+	VADDPD        Z10, Z9, K4, Z9
 	VMOVUPD.Z     (R11), K1, Z0
-	VADDPD        Z18, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R11)
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
 	VMOVUPD.Z     64(R11), K2, Z0
-	VADDPD        Z15, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R11)
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
 
 sums5:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	VSHUFF64X2 $0x4e, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VSHUFF64X2 $0xb1, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VPERMILPD  $0x55, Z7, Z0
 	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0x4e, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0xb1, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x55, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VADDSD     32(SI), X13, X13
-	VMOVSD     X13, 32(SI)
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
+	VSHUFF64X2 $0x4e, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0xb1, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x55, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSUBSD     X9, X16, X9
+	VADDSD     32(SI), X9, X9
+	VMOVSD     X9, 32(SI)
 	ADDQ       $0x00000005, (SP)
 	JMP        chunk
 
 sets4:
-	// 4 sets: 4 below + 8 accumulators + 5 temporaries = 17 of 32 ZMM; 4 K, 6 in the last step.
+	// 4 sets: 4 below + 4 accumulators + the total + 5 temporaries = 14 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -14289,75 +14040,66 @@ sets4:
 	LEAQ         (R9)(R10*8), R9
 	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
-	VPBROADCASTD 4(R10)(CX*4), Z3
-	VPBROADCASTD 8(R10)(CX*4), Z6
-	VPBROADCASTD 12(R10)(CX*4), Z9
+	VPBROADCASTD 4(R10)(CX*4), Z2
+	VPBROADCASTD 8(R10)(CX*4), Z4
+	VPBROADCASTD 12(R10)(CX*4), Z6
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last4
 
 steps4:
-	VMOVUPS       (SI), Z12
-	VMULPS        (DI), Z12, Z12
-	VCVTPS2PD     Y12, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z8
+	VMULPS        (DI), Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z1, K1, Z1
-	VADDPD        Z12, Z2, K2, Z2
-	VMOVUPD       (R9), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)
-	VMOVUPD       64(R9), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z1, K1, Z1
+	VADDPD        Z8, Z1, K2, Z1
+	VMOVUPD       (R9), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)
+	VMOVUPD       64(R9), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z4, K1, Z4
-	VADDPD        Z12, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z3, K1, Z3
+	VADDPD        Z8, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z7, K1, Z7
-	VADDPD        Z12, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z18
-	VADDPD        Z12, Z18, K4, Z18
-	VMOVUPD       Z18, 64(R9)(DX*8)
-	VPCMPGTD      (R8)(BX*4), Z9, K1
-	KNOTW         K1, K3
+	VADDPD        Z10, Z5, K1, Z5
+	VADDPD        Z8, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z12
+	VADDPD        Z8, Z12, K2, Z12
+	VMOVUPD       Z12, 64(R9)(DX*8)
+	VPCMPD        $0x02, (R8)(BX*4), Z6, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z15, Z10, K1, Z10
-	VADDPD        Z12, Z11, K2, Z11
-	VMOVUPD       (R9)(BX*8), Z18
-	VADDPD        Z15, Z18, K3, Z18
-	VMOVUPD       Z18, (R9)(BX*8)
-	VMOVUPD       64(R9)(BX*8), Z15
-	VADDPD        Z12, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R9)(BX*8)
+	VADDPD        Z10, Z7, K1, Z7
+	VADDPD        Z8, Z7, K2, Z7
+	VMOVUPD       (R9)(BX*8), Z12
+	VADDPD        Z10, Z12, K1, Z12
+	VMOVUPD       Z12, (R9)(BX*8)
+	VMOVUPD       64(R9)(BX*8), Z10
+	VADDPD        Z8, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R9)(BX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -14375,110 +14117,110 @@ last4:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z12
-	VMOVUPS.Z     (DI), K1, Z15
-	VMULPS        Z15, Z12, Z12
-	VCVTPS2PD     Y12, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VMOVDQU32.Z   (R8), K1, Z18
-	VPCMPGTD      Z18, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z1, K3, Z1
-	VADDPD        Z12, Z2, K4, Z2
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z4, K3, Z4
-	VADDPD        Z12, Z5, K4, Z5
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z7, K3, Z7
-	VADDPD        Z12, Z8, K4, Z8
+	VADDPD        Z10, Z5, K3, Z5
+	VADDPD        Z8, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
-	VPCMPGTD      Z0, Z9, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z6, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z15, Z10, K3, Z10
-	VADDPD        Z12, Z11, K4, Z11
+	VADDPD        Z10, Z7, K3, Z7
+	VADDPD        Z8, Z7, K4, Z7
 	VMOVUPD.Z     (R9)(BX*8), K1, Z0
-	VADDPD        Z15, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(BX*8)
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
 	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
-	VADDPD        Z12, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(BX*8)
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
 
 sums4:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	VSHUFF64X2 $0x4e, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VSHUFF64X2 $0xb1, Z7, Z7, Z0
 	VADDPD     Z0, Z7, Z7
 	VPERMILPD  $0x55, Z7, Z0
 	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0x4e, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VSHUFF64X2 $0xb1, Z10, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VPERMILPD  $0x55, Z10, Z0
-	VADDPD     Z0, Z10, Z10
-	VADDSD     24(SI), X10, X10
-	VMOVSD     X10, 24(SI)
+	VSUBSD     X7, X16, X7
+	VADDSD     24(SI), X7, X7
+	VMOVSD     X7, 24(SI)
 	ADDQ       $0x00000004, (SP)
 	JMP        chunk
 
 sets3:
-	// 3 sets: 3 below + 6 accumulators + 5 temporaries = 14 of 32 ZMM; 4 K, 6 in the last step.
+	// 3 sets: 3 below + 3 accumulators + the total + 5 temporaries = 12 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -14490,60 +14232,54 @@ sets3:
 	LEAQ         (R9)(R10*8), R9
 	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
-	VPBROADCASTD 4(R10)(CX*4), Z3
-	VPBROADCASTD 8(R10)(CX*4), Z6
+	VPBROADCASTD 4(R10)(CX*4), Z2
+	VPBROADCASTD 8(R10)(CX*4), Z4
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
+	VPXORD       Z3, Z3, Z3
 	VPXORD       Z5, Z5, Z5
-	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last3
 
 steps3:
-	VMOVUPS       (SI), Z9
-	VMULPS        (DI), Z9, Z9
-	VCVTPS2PD     Y9, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z6
+	VMULPS        (DI), Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z1, K1, Z1
-	VADDPD        Z9, Z2, K2, Z2
-	VMOVUPD       (R9), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R9)
-	VMOVUPD       64(R9), Z15
-	VADDPD        Z9, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z8, Z1, K1, Z1
+	VADDPD        Z6, Z1, K2, Z1
+	VMOVUPD       (R9), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R9)
+	VMOVUPD       64(R9), Z10
+	VADDPD        Z6, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z4, K1, Z4
-	VADDPD        Z9, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z15
-	VADDPD        Z9, Z15, K4, Z15
-	VMOVUPD       Z15, 64(R9)(AX*8)
-	VPCMPGTD      (R8)(DX*4), Z6, K1
-	KNOTW         K1, K3
+	VADDPD        Z8, Z3, K1, Z3
+	VADDPD        Z6, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z10
+	VADDPD        Z6, Z10, K2, Z10
+	VMOVUPD       Z10, 64(R9)(AX*8)
+	VPCMPD        $0x02, (R8)(DX*4), Z4, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z12, Z7, K1, Z7
-	VADDPD        Z9, Z8, K2, Z8
-	VMOVUPD       (R9)(DX*8), Z15
-	VADDPD        Z12, Z15, K3, Z15
-	VMOVUPD       Z15, (R9)(DX*8)
-	VMOVUPD       64(R9)(DX*8), Z12
-	VADDPD        Z9, Z12, K4, Z12
-	VMOVUPD       Z12, 64(R9)(DX*8)
+	VADDPD        Z8, Z5, K1, Z5
+	VADDPD        Z6, Z5, K2, Z5
+	VMOVUPD       (R9)(DX*8), Z10
+	VADDPD        Z8, Z10, K1, Z10
+	VMOVUPD       Z10, (R9)(DX*8)
+	VMOVUPD       64(R9)(DX*8), Z8
+	VADDPD        Z6, Z8, K2, Z8
+	VMOVUPD       Z8, 64(R9)(DX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -14561,88 +14297,90 @@ last3:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z9
-	VMOVUPS.Z     (DI), K1, Z12
-	VMULPS        Z12, Z9, Z9
-	VCVTPS2PD     Y9, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VMOVDQU32.Z   (R8), K1, Z15
-	VPCMPGTD      Z15, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z1, K3, Z1
-	VADDPD        Z9, Z2, K4, Z2
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z4, K3, Z4
-	VADDPD        Z9, Z5, K4, Z5
+	VADDPD        Z8, Z3, K3, Z3
+	VADDPD        Z6, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
-	VPCMPGTD      Z0, Z6, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z4, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z12, Z7, K3, Z7
-	VADDPD        Z9, Z8, K4, Z8
+	VADDPD        Z8, Z5, K3, Z5
+	VADDPD        Z6, Z5, K4, Z5
 	VMOVUPD.Z     (R9)(DX*8), K1, Z0
-	VADDPD        Z12, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(DX*8)
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
 	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
-	VADDPD        Z9, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(DX*8)
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
 
 sums3:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
-	VADDPD     Z8, Z7, Z7
-	VSHUFF64X2 $0x4e, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VSHUFF64X2 $0xb1, Z7, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z0
-	VADDPD     Z0, Z7, Z7
-	VADDSD     16(SI), X7, X7
-	VMOVSD     X7, 16(SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
+	VSHUFF64X2 $0x4e, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z0
+	VADDPD     Z0, Z5, Z5
+	VSUBSD     X5, X16, X5
+	VADDSD     16(SI), X5, X5
+	VMOVSD     X5, 16(SI)
 	ADDQ       $0x00000003, (SP)
 	JMP        chunk
 
 sets2:
-	// 2 sets: 2 below + 4 accumulators + 5 temporaries = 11 of 32 ZMM; 4 K, 6 in the last step.
+	// 2 sets: 2 below + 2 accumulators + the total + 5 temporaries = 10 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -14654,45 +14392,42 @@ sets2:
 	LEAQ         (R9)(R10*8), R9
 	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
-	VPBROADCASTD 4(R10)(CX*4), Z3
+	VPBROADCASTD 4(R10)(CX*4), Z2
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last2
 
 steps2:
-	VMOVUPS       (SI), Z6
-	VMULPS        (DI), Z6, Z6
-	VCVTPS2PD     Y6, Z9
-	VEXTRACTF64X4 $0x01, Z6, Y6
-	VCVTPS2PD     Y6, Z6
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z4
+	VMULPS        (DI), Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z9, Z1, K1, Z1
-	VADDPD        Z6, Z2, K2, Z2
-	VMOVUPD       (R9), Z12
-	VADDPD        Z9, Z12, K3, Z12
-	VMOVUPD       Z12, (R9)
-	VMOVUPD       64(R9), Z12
-	VADDPD        Z6, Z12, K4, Z12
-	VMOVUPD       Z12, 64(R9)
-	VPCMPGTD      (R8)(AX*4), Z3, K1
-	KNOTW         K1, K3
+	VADDPD        Z6, Z1, K1, Z1
+	VADDPD        Z4, Z1, K2, Z1
+	VMOVUPD       (R9), Z8
+	VADDPD        Z6, Z8, K1, Z8
+	VMOVUPD       Z8, (R9)
+	VMOVUPD       64(R9), Z8
+	VADDPD        Z4, Z8, K2, Z8
+	VMOVUPD       Z8, 64(R9)
+	VPCMPD        $0x02, (R8)(AX*4), Z2, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z9, Z4, K1, Z4
-	VADDPD        Z6, Z5, K2, Z5
-	VMOVUPD       (R9)(AX*8), Z12
-	VADDPD        Z9, Z12, K3, Z12
-	VMOVUPD       Z12, (R9)(AX*8)
-	VMOVUPD       64(R9)(AX*8), Z9
-	VADDPD        Z6, Z9, K4, Z9
-	VMOVUPD       Z9, 64(R9)(AX*8)
+	VADDPD        Z6, Z3, K1, Z3
+	VADDPD        Z4, Z3, K2, Z3
+	VMOVUPD       (R9)(AX*8), Z8
+	VADDPD        Z6, Z8, K1, Z8
+	VMOVUPD       Z8, (R9)(AX*8)
+	VMOVUPD       64(R9)(AX*8), Z6
+	VADDPD        Z4, Z6, K2, Z6
+	VMOVUPD       Z6, 64(R9)(AX*8)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -14710,66 +14445,70 @@ last2:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z6
-	VMOVUPS.Z     (DI), K1, Z9
-	VMULPS        Z9, Z6, Z6
-	VCVTPS2PD     Y6, Z9
-	VEXTRACTF64X4 $0x01, Z6, Y6
-	VCVTPS2PD     Y6, Z6
-	VMOVDQU32.Z   (R8), K1, Z12
-	VPCMPGTD      Z12, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z4
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z8
+	VPCMPD        $0x02, Z8, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z9, Z1, K3, Z1
-	VADDPD        Z6, Z2, K4, Z2
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z4, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z9, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z6, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
-	VPCMPGTD      Z0, Z3, K1, K3
-	KANDNW        K1, K3, K5
+	VPCMPD        $0x02, Z0, Z2, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z9, Z4, K3, Z4
-	VADDPD        Z6, Z5, K4, Z5
+	VADDPD        Z6, Z3, K3, Z3
+	VADDPD        Z4, Z3, K4, Z3
 	VMOVUPD.Z     (R9)(AX*8), K1, Z0
-	VADDPD        Z9, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)(AX*8)
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
 	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
-	VADDPD        Z6, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)(AX*8)
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
 
 sums2:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
-	VADDPD     Z5, Z4, Z4
-	VSHUFF64X2 $0x4e, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VSHUFF64X2 $0xb1, Z4, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VPERMILPD  $0x55, Z4, Z0
-	VADDPD     Z0, Z4, Z4
-	VADDSD     8(SI), X4, X4
-	VMOVSD     X4, 8(SI)
+	VSHUFF64X2 $0x4e, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSHUFF64X2 $0xb1, Z3, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VPERMILPD  $0x55, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+	VSUBSD     X3, X16, X3
+	VADDSD     8(SI), X3, X3
+	VMOVSD     X3, 8(SI)
 	ADDQ       $0x00000002, (SP)
 	JMP        chunk
 
 sets1:
-	// 1 sets: 1 below + 2 accumulators + 5 temporaries = 8 of 32 ZMM; 4 K, 6 in the last step.
+	// 1 sets: 1 below + 1 accumulators + the total + 5 temporaries = 8 of 32 ZMM; 2 K, 4 in the last step.
 	MOVQ         (SP), CX
 	MOVQ         CX, R10
 	IMULQ        AX, R10
@@ -14782,29 +14521,29 @@ sets1:
 	MOVQ         below_base+216(FP), R10
 	VPBROADCASTD (R10)(CX*4), Z0
 	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
+	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           last1
 
 steps1:
-	VMOVUPS       (SI), Z3
-	VMULPS        (DI), Z3, Z3
-	VCVTPS2PD     Y3, Z6
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VPCMPGTD      (R8), Z0, K1
-	KNOTW         K1, K3
+	VMOVUPS       (SI), Z2
+	VMULPS        (DI), Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VPCMPD        $0x02, (R8), Z0, K1
 	KSHIFTRW      $0x08, K1, K2
-	KSHIFTRW      $0x08, K3, K4
-	VADDPD        Z6, Z1, K1, Z1
-	VADDPD        Z3, Z2, K2, Z2
-	VMOVUPD       (R9), Z9
-	VADDPD        Z6, Z9, K3, Z9
-	VMOVUPD       Z9, (R9)
-	VMOVUPD       64(R9), Z6
-	VADDPD        Z3, Z6, K4, Z6
-	VMOVUPD       Z6, 64(R9)
+	VADDPD        Z4, Z1, K1, Z1
+	VADDPD        Z2, Z1, K2, Z1
+	VMOVUPD       (R9), Z6
+	VADDPD        Z4, Z6, K1, Z6
+	VMOVUPD       Z6, (R9)
+	VMOVUPD       64(R9), Z4
+	VADDPD        Z2, Z4, K2, Z4
+	VMOVUPD       Z4, 64(R9)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R8
@@ -14822,37 +14561,43 @@ last1:
 	DECL          R10
 	KMOVW         R10, K1
 	KSHIFTRW      $0x08, K1, K2
-	VMOVUPS.Z     (SI), K1, Z3
-	VMOVUPS.Z     (DI), K1, Z6
-	VMULPS        Z6, Z3, Z3
-	VCVTPS2PD     Y3, Z6
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VMOVDQU32.Z   (R8), K1, Z9
-	VPCMPGTD      Z9, Z0, K1, K3
-	KANDNW        K1, K3, K5
+	VMOVUPS.Z     (SI), K1, Z2
+	VMOVUPS.Z     (DI), K1, Z4
+	VMULPS        Z4, Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z6
+	VPCMPD        $0x02, Z6, Z0, K1, K3
 	KSHIFTRW      $0x08, K3, K4
-	KSHIFTRW      $0x08, K5, K6
-	VADDPD        Z6, Z1, K3, Z1
-	VADDPD        Z3, Z2, K4, Z2
+	VADDPD        Z4, Z1, K3, Z1
+	VADDPD        Z2, Z1, K4, Z1
 	VMOVUPD.Z     (R9), K1, Z0
-	VADDPD        Z6, Z0, K5, Z0
-	VMOVUPD       Z0, K5, (R9)
+	VADDPD        Z4, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
 	VMOVUPD.Z     64(R9), K2, Z0
-	VADDPD        Z3, Z0, K6, Z0
-	VMOVUPD       Z0, K6, 64(R9)
+	VADDPD        Z2, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
 
 sums1:
 	MOVQ       sums_base+272(FP), SI
 	MOVQ       (SP), CX
 	LEAQ       (SI)(CX*8), SI
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VSHUFF64X2 $0xb1, Z16, Z16, Z0
+	VADDPD     Z0, Z16, Z16
+	VPERMILPD  $0x55, Z16, Z0
+	VADDPD     Z0, Z16, Z16
 	VSHUFF64X2 $0x4e, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VSHUFF64X2 $0xb1, Z1, Z1, Z0
 	VADDPD     Z0, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z0
 	VADDPD     Z0, Z1, Z1
+	VSUBSD     X1, X16, X1
 	VADDSD     (SI), X1, X1
 	VMOVSD     X1, (SI)
 	ADDQ       $0x00000001, (SP)

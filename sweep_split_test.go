@@ -11,7 +11,7 @@ import (
 // for bit what those give (colW's last len mod contractBlock entries as
 // contractSplit forms them on the row padded with zeros, or, for
 // sweepSplitEach, as contractSplitRow does), the sums within the split
-// kernels' tolerances; every slice runs past the row with guards, as in
+// kernels' tolerances (the sets' as setSumOK holds them); every slice runs past the row with guards, as in
 // split_test.go and split_sets_test.go.
 
 // sweepSplitCase is one call of a sweepSplitFunc: the sets' case and the
@@ -110,17 +110,14 @@ func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase) {
 		}
 	}
 	for s := range gotSums {
-		var m float64 // Σ|m| of the set's row, for checkLowerSplitSets' bound
-		if s < sets {
-			for j, v := range c.h {
-				if c.ranks[s*c.stride+j] < c.below[s] {
-					m += math.Abs(float64(v * c.g[j]))
-				}
+		if s >= sets {
+			if gotSums[s] != splitGuard {
+				t.Fatalf("%s n=%d sets=%d: sums[%d] past the sets = %v", kern.name, n, sets, s, gotSums[s])
 			}
+			continue
 		}
-		tol := 2 * float64(n+1) * 0x1p-53 * (m + setsStart)
-		if s >= sets && gotSums[s] != splitGuard || !closeOrSame(gotSums[s], twinSums[s], tol) {
-			t.Fatalf("%s n=%d sets=%d: sums[%d] = %v, lowerSplitSets %v ± %v", kern.name, n, sets, s, gotSums[s], twinSums[s], tol)
+		if ok, want, tol := setSumOK(gotSums[s], setsStart, c.h, c.g, c.ranks[s*c.stride:][:n], c.below[s]); !ok {
+			t.Fatalf("%s n=%d sets=%d: sums[%d] = %v, want %v ± %v (lowerSplitSets: %v)", kern.name, n, sets, s, gotSums[s]-setsStart, want, tol, twinSums[s]-setsStart)
 		}
 	}
 }

@@ -332,10 +332,34 @@ func widen512(c *build.Context, v reg.VecVirtual) (wl, wh reg.VecVirtual) {
 func split512(c *build.Context, wl, wh reg.VecVirtual, m masks512, lo, hi reg.VecVirtual, col Mem, in []reg.Register) {
 	c.VADDPD(wl, lo, m.k, lo)
 	c.VADDPD(wh, hi, m.kh, hi)
+	addColumns512(c, wl, wh, m.kc, m.kch, col, in)
+}
+
+// compareColumn512 compares the 16 ranks at rank with below into the K
+// masks of the column side, rank ≥ below (VPCMPD LE), and its high byte
+// moved down; in, when not nil, limits them to the entries that exist.
+func compareColumn512(c *build.Context, rank Mem, below reg.VecVirtual, in []reg.Register) (kc, kch reg.Register) {
+	kc, kch = c.K(), c.K()
+	if in == nil {
+		c.VPCMPD(U8(2), rank, below, kc) // below ≤ rank
+	} else {
+		r := c.ZMM()
+		c.VMOVDQU32_Z(rank, in[0], r)
+		c.VPCMPD(U8(2), r, below, in[0], kc)
+	}
+	c.KSHIFTRW(U8(8), kc, kch)
+	return kc, kch
+}
+
+// addColumns512 adds the halves wl and wh of a block to the 16 columns at
+// col where kc and kch are set (col + m, so that a column's NaN stays its
+// own); in, when not nil, limits the loads and stores to the entries that
+// exist.
+func addColumns512(c *build.Context, wl, wh reg.VecVirtual, kc, kch reg.Register, col Mem, in []reg.Register) {
 	for i, half := range []struct {
 		w  reg.VecVirtual
 		kc reg.Register
-	}{{wl, m.kc}, {wh, m.kch}} {
+	}{{wl, kc}, {wh, kch}} {
 		cm, cv := col.Offset(64*i), c.ZMM()
 		if in == nil {
 			c.VMOVUPD(cm, cv)

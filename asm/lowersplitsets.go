@@ -14,9 +14,14 @@ import (
 // instruction set (kernel.go; each set's reference is lowerSplitGeneric in
 // kernel_generic.go): lowerSplit for up to maxSets score sets in one pass
 // over the row, so that m = h·g is loaded, multiplied and widened once per
-// step for all of them. Each set keeps its below and its row sum in
-// registers and costs per step only the rank compare, the masked row add
-// and the column's load, add and store. More sets are done in chunks of
+// step for all of them. The row's side of a set is not summed itself: the
+// pass sums m over the whole row once (total) and each set the entries it
+// adds to its columns, and a set's row sum is total less its column side's
+// (a NaN or infinity on the column side then reaches the sum as a NaN,
+// which lowerSplitSetsFunc allows). So each set keeps its below and one
+// accumulator in registers and costs per step only the rank compare, the
+// masked add and the column's load, add and store, with no mask of the
+// row's side to form. More sets are done in chunks of
 // maxSets, one pass each; a chunk of fewer sets (the last) has code of its
 // own, one body per chunk size, chosen by a compare chain at the chunk's
 // start. The last len mod step entries are one step under a mask of
@@ -35,8 +40,9 @@ func (x *isa) lowerSplitSets(c *build.Context, maxSets int) {
 	leafFunction(c, name, lowerSplitSetsSig,
 		fmt.Sprintf("%s does lowerSplit for each set t < len(below): it adds to sums[t]", name),
 		"Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <",
-		"below[t] (signed), summed in float64, and the product to cols[t·stride+j] for",
-		fmt.Sprintf("every other j < len(h), with %s, %d sets a pass. It implements", x.title, maxSets),
+		"below[t] (signed), summed in float64 as the row's sum less the others', and",
+		"the product to cols[t·stride+j] for every other j < len(h), with",
+		fmt.Sprintf("%s, %d sets a pass. It implements", x.title, maxSets),
 		"lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go",
 		"for each set.",
 	)
@@ -53,10 +59,9 @@ func (x *isa) newSetsSplit(c *build.Context, maxSets int) *setsSplit {
 	// around the chunk loop and clash with all the others'.
 	for range maxSets {
 		ls.below = append(ls.below, x.vec(c))
-		for range x.lanes / 8 {
-			ls.acc = append(ls.acc, x.vec(c))
-		}
+		ls.acc = append(ls.acc, x.vec(c))
 	}
+	ls.total = x.vec(c)
 	s := ls.stride
 	c.Load(c.Param("stride"), s[1])
 	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 1}, s[2])
@@ -108,7 +113,10 @@ type setsSplit struct {
 	// chunk's sets 0 and 4
 	h, g       reg.GPVirtual
 	rank, col  [2]reg.GPVirtual
-	below, acc []reg.VecVirtual // per set of a chunk; acc: 2 a set for AVX-512
+	below, acc []reg.VecVirtual // per set of a chunk
+	// total is Σm over the row; each set's sum is what its column side
+	// (acc) leaves of it
+	total reg.VecVirtual
 	// con, when not nil, is the contract part that the chunks being
 	// emitted carry (sweepSplit).
 	con *setsContract
@@ -142,9 +150,9 @@ func (ls *setsSplit) chunk(k int) {
 	c := ls.c
 	c.Label(ls.label("sets", k))
 	if ls.lanes == 16 {
-		c.Commentf("%d sets: %d below + %d accumulators + 5 temporaries = %d of 32 ZMM; 4 K, 6 in the last step.", k, k, 2*k, 3*k+5)
+		c.Commentf("%d sets: %d below + %d accumulators + the total + 5 temporaries = %d of 32 ZMM; 2 K, 4 in the last step.", k, k, k, 2*k+6)
 	} else {
-		c.Commentf("%d sets: %d below + %d accumulators + m's 2 halves + 4 temporaries = %d of 16 YMM, 3 more in the last step.", k, k, k, 2*k+6)
+		c.Commentf("%d sets: %d below + %d accumulators + the total + m's 2 halves + 4 temporaries = %d of 16 YMM, 3 more in the last step.", k, k, k, 2*k+7)
 	}
 	first, off := c.GP64(), c.GP64()
 	c.MOVQ(ls.first, first)
@@ -167,8 +175,11 @@ func (ls *setsSplit) chunk(k int) {
 	for t := range k {
 		c.VPBROADCASTD(Mem{Base: bp, Index: first, Scale: 4, Disp: 4 * t}, ls.below[t])
 	}
-	for _, a := range ls.acc[:k*ls.lanes/8] {
+	for _, a := range ls.acc[:k] {
 		ls.zero(c, a)
+	}
+	if k > 0 {
+		ls.zero(c, ls.total)
 	}
 	step := ls.lanes // entries a step: one vector of int32
 	cnt := c.GP64()
@@ -208,12 +219,13 @@ func (ls *setsSplit) chunk(k int) {
 	sp := ptr(c, "sums")
 	c.MOVQ(ls.first, first)
 	c.LEAQ(Mem{Base: sp, Index: first, Scale: 8}, sp)
+	var total reg.Register
+	if k > 0 {
+		total = fold(c, ls.total)
+	}
 	for t := range k {
-		a := ls.acc[t*ls.lanes/8]
-		if ls.lanes == 16 {
-			c.VADDPD(ls.acc[2*t+1], a, a)
-		}
-		s := fold(c, a)
+		s := fold(c, ls.acc[t])
+		c.VSUBSD(s, total, s) // the row's side: Σm less the column's
 		at := Mem{Base: sp, Disp: 8 * t}
 		c.VADDSD(at, s, s)
 		c.VMOVSD(s, at)
@@ -233,8 +245,10 @@ func (ls *setsSplit) step(k int, n reg.GPVirtual) {
 	}
 }
 
-// step512 is step for AVX-512: 16 entries, m widened once, each set split
-// as lowerSplit512 splits its block (compare512, split512).
+// step512 is step for AVX-512: 16 entries, m widened once and added to the
+// total; for each set VPCMPD compares the 16 ranks with below into the K
+// mask of the column side (compareColumn512), under which m is added to
+// the set's accumulator and its columns (addColumns512).
 func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 	c := ls.c
 	var in []reg.Register
@@ -250,18 +264,23 @@ func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 		return
 	}
 	wl, wh := widen512(c, loadProduct512(c, Mem{Base: ls.h}, Mem{Base: ls.g}, inAll))
+	c.VADDPD(wl, ls.total, ls.total)
+	c.VADDPD(wh, ls.total, ls.total)
 	for t := range k {
-		m := compare512(c, ls.at(ls.rank, t, 4, 0), ls.below[t], in)
-		split512(c, wl, wh, m, ls.acc[2*t], ls.acc[2*t+1], ls.at(ls.col, t, 8, 0), in)
+		kc, kch := compareColumn512(c, ls.at(ls.rank, t, 4, 0), ls.below[t], in)
+		c.VADDPD(wl, ls.acc[t], kc, ls.acc[t])
+		c.VADDPD(wh, ls.acc[t], kch, ls.acc[t])
+		addColumns512(c, wl, wh, kc, kch, ls.at(ls.col, t, 8, 0), in)
 	}
 }
 
 // step256 is step for AVX2: 8 entries. m is widened to two YMM of float64
 // once; for each set VPCMPGTD compares the 8 ranks with below (int32
-// lanes) and VPMOVSXDQ widens the mask to the halves' float64 lanes. The
-// row adds m ANDed with the mask (+0 elsewhere); the column adds m blended
-// with −0 where the row takes it (VBLENDVPD), which leaves every column
-// entry, −0 and NaN included, as it was. The last step loads h, g and the
+// lanes) and VPMOVSXDQ widens the mask to the halves' float64 lanes. m
+// blended with −0 where the row takes it (VBLENDVPD) is added to the
+// set's accumulator and to the columns, which leaves every column entry,
+// −0 and NaN included, as it was where the row takes m; m itself goes to
+// the total. The last step loads h, g and the
 // ranks under a mask of the n entries (VMASKMOVPS, VPMASKMOVD: +0 and rank
 // 0 elsewhere) and loads and stores the columns under its widened halves
 // (VMASKMOVPD), formed per half as needed to stay within 16 YMM.
@@ -292,6 +311,8 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 	c.VCVTPS2PD(v.AsX(), m[0])
 	c.VEXTRACTF128(U8(1), v, hi)
 	c.VCVTPS2PD(hi, m[1])
+	c.VADDPD(m[0], ls.total, ls.total)
+	c.VADDPD(m[1], ls.total, ls.total)
 	negZero := negZeroTable(c)
 	for t := range k {
 		rank, kv := ls.at(ls.rank, t, 4, 0), c.YMM()
@@ -304,13 +325,9 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 		}
 		mask := [2]reg.VecVirtual{widenHalf(c, kv, 0), widenHalf(c, kv, 1)}
 		for i := range 2 {
-			u := c.YMM()
-			c.VANDPD(mask[i], m[i], u) // m where rank < below, else +0
-			c.VADDPD(u, ls.acc[t], ls.acc[t])
-		}
-		for i := range 2 {
 			col, u := ls.at(ls.col, t, 8, 32*i), c.YMM()
 			c.VBLENDVPD(mask[i], negZero, m[i], u) // −0 where rank < below, else m
+			c.VADDPD(u, ls.acc[t], ls.acc[t])      // the column side's sum
 			if n == nil {
 				c.VADDPD(col, u, u)
 				c.VMOVUPD(u, col)

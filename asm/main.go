@@ -46,11 +46,13 @@
 //     then AVX2 does the last len mod 4 one by one and AVX-512 one block
 //     under a count mask with masked loads and stores (lowersplit.go).
 //   - lowerSplitSets (lowerSplitSetsFunc, lowerSplit for all the sweep's
-//     score sets in one pass) forms and widens m once a step and splits it
-//     for up to 4 (AVX2) or 8 (AVX-512) sets a pass, each set's below and
-//     row sum in registers; AVX2 compares the int32 ranks (VPCMPGTD),
-//     widens the mask (VPMOVSXDQ) and adds m blended with −0 to the
-//     columns, 8 a step; AVX-512 splits as lowerSplit does, 16 a step. More
+//     score sets in one pass) forms and widens m once a step, adds it to
+//     the row's total and splits it for up to 4 (AVX2) or 8 (AVX-512) sets
+//     a pass, each set's below and column-side sum in registers (its row
+//     sum is the total less that); AVX2 compares the int32 ranks
+//     (VPCMPGTD), widens the mask (VPMOVSXDQ) and adds m blended with −0
+//     to the columns and the sum, 8 a step; AVX-512 compares into the
+//     column side's K mask (VPCMPD) and adds under it, 16 a step. More
 //     sets go in passes of one generated body per chunk size; the last
 //     len mod step entries are one step under a count mask
 //     (lowersplitsets.go).
@@ -99,10 +101,10 @@
 //	lowerSplit AVX2:   4 accumulators + below + 3 temporaries = 8 YMM
 //	lowerSplit AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
 //	                   (6 K in the tail)
-//	lowerSplitSets AVX2 (k ≤ 4 sets):   k below + k accumulators + 2 m +
-//	                   4 temporaries = 2k+6 YMM (3 more in the last step)
-//	lowerSplitSets AVX512 (k ≤ 8 sets): k below + 2k accumulators +
-//	                   5 temporaries = 3k+5 ZMM, 4 K (6 in the last step)
+//	lowerSplitSets AVX2 (k ≤ 4 sets):   k below + k accumulators + total +
+//	                   2 m + 4 temporaries = 2k+7 YMM (3 more in the last step)
+//	lowerSplitSets AVX512 (k ≤ 8 sets): k below + k accumulators + total +
+//	                   5 temporaries = 2k+6 ZMM, 2 K (4 in the last step)
 //	contract (both): 4 sums + fg, fh + 6 temporaries
 //	contractSplit (both): 2 sums + fg, fh + 4 temporaries
 //	sweepSplit: a pass with the contract is lowerSplitSets' for its k sets
