@@ -3675,10 +3675,10 @@ TEXT ·moveAddAVX2(SB), NOSPLIT, $0-48
 	MOVQ   dst_base+0(FP), AX
 	MOVQ   src_base+24(FP), CX
 	MOVQ   src_len+32(FP), DX
+	VXORPS Y0, Y0, Y0
 	MOVQ   DX, BX
 	ANDQ   $-8, BX
 	XORQ   SI, SI
-	VXORPS Y0, Y0, Y0
 	CMPQ   SI, BX
 	JAE    tail
 
@@ -14947,10 +14947,10 @@ TEXT ·moveAddAVX512(SB), NOSPLIT, $0-48
 	MOVQ   dst_base+0(FP), AX
 	MOVQ   src_base+24(FP), CX
 	MOVQ   src_len+32(FP), DX
+	VPXORD Z0, Z0, Z0
 	MOVQ   DX, BX
 	ANDQ   $-16, BX
 	XORQ   SI, SI
-	VPXORD Z0, Z0, Z0
 	CMPQ   SI, BX
 	JAE    tail
 

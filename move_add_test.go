@@ -55,14 +55,7 @@ func TestMoveAddKernels(t *testing.T) {
 // FuzzMoveAdd holds every kernel's moveAdd to the generic one bit for bit
 // on lengths and values decoded from the input.
 func FuzzMoveAdd(f *testing.F) {
-	for _, n := range []uint16{0, 1, 7, 8, 15, 16, 17, 100} {
-		f.Add(n, []byte{0x3f, 0xf0, 0, 1, 0xbf, 0x7f, 0xff, 0xff, 0x80})
-	}
-	f.Fuzz(func(t *testing.T, n uint16, data []byte) {
-		forEachKernel(t, func(t *testing.T, kern *kernel) {
-			vals := &fuzzFloats{data: data}
-			n := int(n) % 300
-			checkMoveAdd(t, kern, vals.vector64(n+3), vals.vector64(n))
-		})
+	fuzzVectors(f, func(t *testing.T, kern *kernel, n int, vals *fuzzFloats) {
+		checkMoveAdd(t, kern, vals.vector64(n+3), vals.vector64(n))
 	})
 }

@@ -47,18 +47,25 @@ func TestWidenAddKernels(t *testing.T) {
 // FuzzWidenAdd holds every kernel's widenAdd to the generic one bit for
 // bit on lengths and values decoded from the input.
 func FuzzWidenAdd(f *testing.F) {
+	fuzzVectors(f, func(t *testing.T, kern *kernel, n int, vals *fuzzFloats) {
+		src := make([]float32, n)
+		for i, v := range vals.vector64(n) {
+			src[i] = float32(v)
+		}
+		checkWidenAdd(t, kern, vals.vector64(n+3), src)
+	})
+}
+
+// fuzzVectors is the body of the fuzz targets of the vector kernels
+// (widenAdd, moveAdd): for each input and kernel, run gets a length
+// below 300 and the values decoded from the input.
+func fuzzVectors(f *testing.F, run func(t *testing.T, kern *kernel, n int, vals *fuzzFloats)) {
 	for _, n := range []uint16{0, 1, 7, 8, 15, 16, 17, 100} {
 		f.Add(n, []byte{0x3f, 0xf0, 0, 1, 0xbf, 0x7f, 0xff, 0xff, 0x80})
 	}
 	f.Fuzz(func(t *testing.T, n uint16, data []byte) {
 		forEachKernel(t, func(t *testing.T, kern *kernel) {
-			vals := &fuzzFloats{data: data}
-			n := int(n) % 300
-			src := make([]float32, n)
-			for i, v := range vals.vector64(n) {
-				src[i] = float32(v)
-			}
-			checkWidenAdd(t, kern, vals.vector64(n+3), src)
+			run(t, kern, int(n)%300, &fuzzFloats{data: data})
 		})
 	})
 }

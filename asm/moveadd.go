@@ -24,41 +24,23 @@ func (x *isa) moveAdd(c *build.Context) {
 	c.Commentf("Register budget: 3 %s.", x.regName())
 	dst, src := ptr(c, "dst"), ptr(c, "src")
 	n := c.Load(c.Param("src").Len(), c.GP64()).(reg.GPVirtual)
-	step := 2 * x.f64Lanes()
-	whole := c.GP64()
-	c.MOVQ(n, whole)
-	c.ANDQ(I32(-step), whole)
-	i := c.GP64()
-	c.XORQ(i, i)
-	at := func(p reg.GPVirtual, off int) Mem { return Mem{Base: p, Index: i, Scale: 8}.Offset(off) }
 	zero := x.vec(c)
 	x.zero(c, zero)
-	c.CMPQ(i, whole)
-	c.JAE(LabelRef("tail"))
-	c.Label("step")
-	for h := range 2 {
-		v := x.vec(c)
-		c.VMOVUPD(at(src, h*x.vecBytes()), v)
-		c.VADDPD(at(dst, h*x.vecBytes()), v, v)
-		c.VMOVUPD(v, at(dst, h*x.vecBytes()))
-		c.VMOVUPD(zero, at(src, h*x.vecBytes()))
-	}
-	c.ADDQ(U32(step), i)
-	c.CMPQ(i, whole)
-	c.JB(LabelRef("step"))
-
-	c.Label("tail")
-	c.CMPQ(i, n)
-	c.JAE(LabelRef("done"))
-	t := c.XMM()
-	c.VMOVSD(at(src, 0), t)
-	c.VADDSD(at(dst, 0), t, t)
-	c.VMOVSD(t, at(dst, 0))
-	c.MOVQ(U32(0), at(src, 0))
-	c.INCQ(i)
-	c.JMP(LabelRef("tail"))
-
-	c.Label("done")
+	stepsThenOnes(c, n, 2*x.f64Lanes(), func(at indexed) {
+		for h := range 2 {
+			v := x.vec(c)
+			c.VMOVUPD(at(src, 8, h*x.vecBytes()), v)
+			c.VADDPD(at(dst, 8, h*x.vecBytes()), v, v)
+			c.VMOVUPD(v, at(dst, 8, h*x.vecBytes()))
+			c.VMOVUPD(zero, at(src, 8, h*x.vecBytes()))
+		}
+	}, func(at indexed) {
+		t := c.XMM()
+		c.VMOVSD(at(src, 8, 0), t)
+		c.VADDSD(at(dst, 8, 0), t, t)
+		c.VMOVSD(t, at(dst, 8, 0))
+		c.MOVQ(U32(0), at(src, 8, 0))
+	})
 	c.VZEROUPPER()
 	c.RET()
 }

@@ -25,39 +25,53 @@ func (x *isa) widenAdd(c *build.Context) {
 	c.Commentf("Register budget: 2 %s.", x.regName())
 	dst, src := ptr(c, "dst"), ptr(c, "src")
 	n := c.Load(c.Param("src").Len(), c.GP64()).(reg.GPVirtual)
-	step := 2 * x.f64Lanes()
-	whole := c.GP64()
-	c.MOVQ(n, whole)
-	c.ANDQ(I32(-step), whole)
+	stepsThenOnes(c, n, 2*x.f64Lanes(), func(at indexed) {
+		for h := range 2 {
+			v := x.vec(c)
+			c.VCVTPS2PD(at(src, 4, 2*h*x.vecBytes()/4), v)
+			c.VADDPD(at(dst, 8, h*x.vecBytes()), v, v)
+			c.VMOVUPD(v, at(dst, 8, h*x.vecBytes()))
+		}
+	}, func(at indexed) {
+		t := c.XMM()
+		c.VCVTSS2SD(at(src, 4, 0), t, t)
+		c.VADDSD(at(dst, 8, 0), t, t)
+		c.VMOVSD(t, at(dst, 8, 0))
+	})
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// indexed addresses the entry at the loop's index (entries of scale
+// bytes) from base p, off bytes on.
+type indexed func(p reg.GPVirtual, scale uint8, off int) Mem
+
+// stepsThenOnes emits a loop over the n entries (a general register) from
+// the first: step entries at a time (whole), then the entries past the last
+// whole step one at a time (one), each addressing memory by the loop's
+// index (at).
+func stepsThenOnes(c *build.Context, n reg.GPVirtual, step int, whole, one func(at indexed)) {
+	last := c.GP64() // where the whole steps end
+	c.MOVQ(n, last)
+	c.ANDQ(I32(-step), last)
 	i := c.GP64()
 	c.XORQ(i, i)
 	at := func(p reg.GPVirtual, scale uint8, off int) Mem {
 		return Mem{Base: p, Index: i, Scale: scale}.Offset(off)
 	}
-	c.CMPQ(i, whole)
+	c.CMPQ(i, last)
 	c.JAE(LabelRef("tail"))
 	c.Label("step")
-	for h := range 2 {
-		v := x.vec(c)
-		c.VCVTPS2PD(at(src, 4, 2*h*x.vecBytes()/4), v)
-		c.VADDPD(at(dst, 8, h*x.vecBytes()), v, v)
-		c.VMOVUPD(v, at(dst, 8, h*x.vecBytes()))
-	}
+	whole(at)
 	c.ADDQ(U32(step), i)
-	c.CMPQ(i, whole)
+	c.CMPQ(i, last)
 	c.JB(LabelRef("step"))
 
 	c.Label("tail")
 	c.CMPQ(i, n)
 	c.JAE(LabelRef("done"))
-	t := c.XMM()
-	c.VCVTSS2SD(at(src, 4, 0), t, t)
-	c.VADDSD(at(dst, 8, 0), t, t)
-	c.VMOVSD(t, at(dst, 8, 0))
+	one(at)
 	c.INCQ(i)
 	c.JMP(LabelRef("tail"))
-
 	c.Label("done")
-	c.VZEROUPPER()
-	c.RET()
 }
