@@ -58,9 +58,15 @@ type gramVariance struct{ kk, kp, pp float64 }
 // With K the kept and P the pruned channels, ‖y‖² = KK + KP + PP + bias
 // terms, y·y' = KK + KP/2 + …, ‖y'‖² = KK + … and ‖d‖² = PP; the bias
 // terms are exact in float64 (and with every channel pruned, K is empty).
+// Sums that are not finite (an overflowing float32 entry of G or H⊙G, or
+// the NaN it gives a sweep's row sums, kernel.go) are not certified: the
+// first-order bound says nothing about them.
 func certified(s sums, v gramVariance) bool {
 	scale := certLambda * unitRoundoff
 	yy, yy1, y1y1, dd := s[sYY], s[sYY1], s[sY1Y1], s[sDD]
+	if !isFinite(yy) || !isFinite(yy1) || !isFinite(y1y1) || !isFinite(dd) {
+		return false
+	}
 	if errDD := scale * math.Sqrt(v.pp); errDD > 2*certRMSE*dd {
 		return false // Δrmse/rmse = Δdd/(2·dd)
 	}

@@ -133,3 +133,30 @@ func TestGramCertifiesOrdinaryLayer(t *testing.T) {
 		}
 	}
 }
+
+// A NaN or infinity in ‖d‖² or y·d (what a NaN or infinity in a set's
+// column side gives the x86 lowerSplitSets, kernel.go) is not certified,
+// however small the variances, also where every channel is pruned and the
+// other sums, exact, do not involve ‖d‖².
+func TestGramNaNNotCertified(t *testing.T) {
+	tiny := gramVariance{kk: 1e-300, kp: 1e-300, pp: 1e-300}
+	nan := math.NaN()
+	for _, c := range []struct {
+		name        string
+		yd, dd      float64
+		all         bool
+		us, tb      float64
+		wantCertify bool
+	}{
+		{"dd", 0.5, nan, false, 0, 0, false},
+		{"yd", nan, 0.25, false, 0, 0, false},
+		{"dd, every channel pruned", 1, nan, true, 0.5, 1, false},
+		{"infinite dd, every channel pruned", 1, math.Inf(1), true, 0.5, 1, false},
+		{"finite", 0.5, 0.25, false, 0, 0, true},
+	} {
+		s := gramSums(1, c.yd, c.dd, c.all, c.us, c.tb)
+		if got := certified(s, tiny); got != c.wantCertify {
+			t.Errorf("%s: certified = %v, want %v (sums %v)", c.name, got, c.wantCertify, s)
+		}
+	}
+}

@@ -184,10 +184,11 @@ type lowerSplitFunc func(h, g []float32, rank []int32, below int32, col []float6
 // column side's (the x86 kernels: no mask of the row's side to form), so
 // it is held to 2(n+1)·2⁻⁵³·Σ|m| over the whole row, and a NaN or
 // infinity on the column side may make it NaN. A pair whose sums that
-// makes NaN is not certified (gram_certify.go), so Auto redoes its batch
-// on the direct path and a forced Gram path counts it Uncertified; such an
-// entry of M is an overflowing float32 product, whose own column's pairs
-// were already infinite. Every SIMD kernel is checked set by set
+// makes NaN is not certified (certified, gram_certify.go, refuses sums
+// that are not finite), so Auto redoes its batch on the direct path and a
+// forced Gram path counts it Uncertified. Such an entry of M is an
+// overflowing float32 product, and the pairs whose sums it reached before
+// are refused the same way. Every SIMD kernel is checked set by set
 // against lowerSplitGeneric, which the generic kernel calls once per set
 // (lowerSplitEach). The sweep calls it once per row segment for all its
 // score sets (gram_sweep.go).
