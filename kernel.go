@@ -265,8 +265,9 @@ func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, 
 // zeros, as it were); sweepSplitEach forms those as contractSplitRow does
 // (contractSplitGeneric). The sums are held to the tolerances of the two.
 // g, hd, gd, colV and colW are at least as long as h. The sweep calls it
-// once for the rows of a strip right of the diagonal, and once, shift 1,
-// for the rows the diagonal cuts (gram_sweep.go).
+// once for the rows of a strip right of the diagonal, and twice for the
+// rows the diagonal cuts: shift 1 up to a sweepAlign boundary, then shift
+// 0 from there (gram_sweep.go).
 type sweepSplitFunc func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)
 
 // sweepSplitEach is a sweepSplitFunc from k's contractSplitRow and

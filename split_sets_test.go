@@ -8,10 +8,10 @@ import (
 
 // Tests of lowerSplitSets (kernel.go) against lowerSplitGeneric set by
 // set: columns bit for bit, as checkLowerSplit holds them, each set's sum
-// as setSumOK holds it. The sets lie stride entries
-// apart with a gap of guards between them, and ranks, cols and sums run
-// splitGuards entries past the last set: a kernel that reads or writes
-// past a set's row, or past len(below) sums, is caught as in split_test.go.
+// as setSumOK holds it. The sets lie stride entries apart with a gap of
+// guards between them, and ranks, cols and sums run splitGuards entries
+// past the last set: a kernel that reads or writes past a set's row, or
+// past len(below) sums, is caught as in split_test.go.
 
 // setsGap is the number of guard entries between two sets' rows.
 const setsGap = 2

@@ -11,8 +11,8 @@ import (
 // for bit what those give (colW's last len mod contractBlock entries as
 // contractSplit forms them on the row padded with zeros, or, for
 // sweepSplitEach, as contractSplitRow does), the sums within the split
-// kernels' tolerances (the sets' as setSumOK holds them); every slice runs past the row with guards, as in
-// split_test.go and split_sets_test.go.
+// kernels' tolerances (the sets' as setSumOK holds them); every slice runs
+// past the row with guards, as in split_test.go and split_sets_test.go.
 
 // sweepSplitCase is one call of a sweepSplitFunc: the sets' case and the
 // contract part's diagonals and columns (splitGuards past the row).
