@@ -154,7 +154,13 @@ var shapes = []struct {
 	isa    *isa
 	mr, nr int
 	unroll int // K steps per loop iteration
-	bcasts int // rows broadcast by VBROADCASTSS (tile.go); the rest by {1to16}
+	// bcasts rows get a[i] by VBROADCASTSS (tile.go), the rest by {1to16}
+	// FMA operands. AVX-512: 6 of 14 and all 8 of the tail; on a Zen 5
+	// (2-vCPU EPYC VM) 6 and 8 took 0.98 of Evaluate's time with 3 and 2
+	// (5 alternating rounds, seed and down), as 14 and 8 did, but llvm-mca's
+	// znver4 model puts each VBROADCASTSS on an FMA pipe and predicts 0.67
+	// for 14; for 6 it predicts 0.90 (TestMCA's floor).
+	bcasts int
 	// The tail tile: tailMR rows (its bcasts tailBcasts) by the same nr,
 	// for the rows of a batch that whole mr panels would pad (rowLayout in
 	// pack.go): 128 tokens are 8 panels of 14 and 2 of 8 rather than 10 of
@@ -189,7 +195,7 @@ var shapes = []struct {
 	gramEntryMACs, gramBatchMACs, directPackMACs int
 }{
 	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 15, 3e5, 20},
-	{avx512, 14, 32, 1, 3, 8, 2, 24, 4, 8, 8, 8, 8, 15, 1e6, 20},
+	{avx512, 14, 32, 1, 6, 8, 8, 24, 4, 8, 8, 8, 8, 15, 1e6, 20},
 }
 
 func main() {

@@ -7,8 +7,9 @@ k_one:
 	vfmadd231ps (%rax){1to16}, %zmm29, %zmm1
 	vfmadd231ps 4(%rax){1to16}, %zmm28, %zmm2
 	vfmadd231ps 4(%rax){1to16}, %zmm29, %zmm3
-	vfmadd231ps 8(%rax){1to16}, %zmm28, %zmm4
-	vfmadd231ps 8(%rax){1to16}, %zmm29, %zmm5
+	vbroadcastss 8(%rax), %zmm30
+	vfmadd231ps %zmm28, %zmm30, %zmm4
+	vfmadd231ps %zmm29, %zmm30, %zmm5
 	vfmadd231ps 12(%rax){1to16}, %zmm28, %zmm6
 	vfmadd231ps 12(%rax){1to16}, %zmm29, %zmm7
 	vbroadcastss 16(%rax), %zmm30
@@ -16,8 +17,9 @@ k_one:
 	vfmadd231ps %zmm29, %zmm30, %zmm9
 	vfmadd231ps 20(%rax){1to16}, %zmm28, %zmm10
 	vfmadd231ps 20(%rax){1to16}, %zmm29, %zmm11
-	vfmadd231ps 24(%rax){1to16}, %zmm28, %zmm12
-	vfmadd231ps 24(%rax){1to16}, %zmm29, %zmm13
+	vbroadcastss 24(%rax), %zmm30
+	vfmadd231ps %zmm28, %zmm30, %zmm12
+	vfmadd231ps %zmm29, %zmm30, %zmm13
 	vfmadd231ps 28(%rax){1to16}, %zmm28, %zmm14
 	vfmadd231ps 28(%rax){1to16}, %zmm29, %zmm15
 	vfmadd231ps 32(%rax){1to16}, %zmm28, %zmm16
@@ -27,8 +29,9 @@ k_one:
 	vfmadd231ps %zmm29, %zmm30, %zmm19
 	vfmadd231ps 40(%rax){1to16}, %zmm28, %zmm20
 	vfmadd231ps 40(%rax){1to16}, %zmm29, %zmm21
-	vfmadd231ps 44(%rax){1to16}, %zmm28, %zmm22
-	vfmadd231ps 44(%rax){1to16}, %zmm29, %zmm23
+	vbroadcastss 44(%rax), %zmm30
+	vfmadd231ps %zmm28, %zmm30, %zmm22
+	vfmadd231ps %zmm29, %zmm30, %zmm23
 	vfmadd231ps 48(%rax){1to16}, %zmm28, %zmm24
 	vfmadd231ps 48(%rax){1to16}, %zmm29, %zmm25
 	vbroadcastss 52(%rax), %zmm30
