@@ -71,6 +71,9 @@ type kernel struct {
 	// (moveAddFunc); a table that leaves it nil gets moveAddGeneric
 	// (dispatch_asm.go).
 	moveAdd moveAddFunc
+	// packRows packs up to packRowsMax rows of a direct row panel
+	// (packRowsFunc); nil where packActivationPanel's Go loop does it.
+	packRows packRowsFunc
 
 	// readSum streams memory for MeasureBandwidth (readSumFunc).
 	readSum readSumFunc
@@ -354,3 +357,10 @@ type columnSumsFunc func(panel []float32, s, q []float64)
 // src[j], then src[j] = 0, for j < len(src) (len(dst) ≥ len(src)). Each add
 // rounds once, so every kernel agrees with moveAddGeneric bit for bit.
 type moveAddFunc func(dst, src []float64)
+
+// packRowsFunc copies, for every p, column perm[p] of the first rows rows
+// of x (rows of in floats, row r at x[r·in:]) to dst[p·mr : p·mr+rows]:
+// dst[p·mr+r] = x[r·in+perm[p]]. It takes 1 to packRowsMax rows and writes
+// nothing else; the caller checks the bounds. A copy, so every kernel
+// agrees with packActivationPanel's Go loop bit for bit.
+type packRowsFunc func(dst, x []float32, in, mr int, perm []int32, rows int)

@@ -4,6 +4,13 @@
 
 package chanprune
 
+// packRows copies column perm[p] of rows r < rows of x (rows of in floats) to
+// dst[p·mr + r], for every p. It implements packRowsFunc (kernel.go); refer to
+// the Go loop of packActivationPanel in pack.go.
+//
+//go:noescape
+func packRows(dst []float32, x []float32, in int, mr int, perm []int32, rows int)
+
 // evalAVX2_6x16 evaluates one 6×16 tile of the pruned layer with AVX2+FMA:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.

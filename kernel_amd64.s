@@ -4,6 +4,153 @@
 
 #include "textflag.h"
 
+// func packRows(dst []float32, x []float32, in int, mr int, perm []int32, rows int)
+TEXT ·packRows(SB), NOSPLIT, $0-96
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  x_base+24(FP), CX
+	MOVQ  perm_base+64(FP), DX
+	MOVQ  perm_len+72(FP), BX
+	MOVQ  mr+56(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  rows+88(FP), DI
+	MOVQ  in+48(FP), R8
+	LEAQ  (CX)(R8*4), R9
+	LEAQ  (R9)(R8*4), R10
+	LEAQ  (R10)(R8*4), R11
+	LEAQ  (R11)(R8*4), R12
+	LEAQ  (R12)(R8*4), R13
+	LEAQ  (R13)(R8*4), R8
+	TESTQ BX, BX
+	JZ    done
+	CMPQ  DI, $0x07
+	JE    rows7
+	CMPQ  DI, $0x06
+	JE    rows6
+	CMPQ  DI, $0x05
+	JE    rows5
+	CMPQ  DI, $0x04
+	JE    rows4
+	CMPQ  DI, $0x03
+	JE    rows3
+	CMPQ  DI, $0x02
+	JE    rows2
+	CMPQ  DI, $0x01
+	JNE   done
+
+rows1:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), DI
+	MOVL    DI, (AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows1
+	JMP     done
+
+rows2:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R8
+	MOVL    R8, (AX)
+	MOVL    (R9)(DI*4), R8
+	MOVL    R8, 4(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows2
+	JMP     done
+
+rows3:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R8
+	MOVL    R8, (AX)
+	MOVL    (R9)(DI*4), R8
+	MOVL    R8, 4(AX)
+	MOVL    (R10)(DI*4), R8
+	MOVL    R8, 8(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows3
+	JMP     done
+
+rows4:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R8
+	MOVL    R8, (AX)
+	MOVL    (R9)(DI*4), R8
+	MOVL    R8, 4(AX)
+	MOVL    (R10)(DI*4), R8
+	MOVL    R8, 8(AX)
+	MOVL    (R11)(DI*4), R8
+	MOVL    R8, 12(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows4
+	JMP     done
+
+rows5:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R8
+	MOVL    R8, (AX)
+	MOVL    (R9)(DI*4), R8
+	MOVL    R8, 4(AX)
+	MOVL    (R10)(DI*4), R8
+	MOVL    R8, 8(AX)
+	MOVL    (R11)(DI*4), R8
+	MOVL    R8, 12(AX)
+	MOVL    (R12)(DI*4), R8
+	MOVL    R8, 16(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows5
+	JMP     done
+
+rows6:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R8
+	MOVL    R8, (AX)
+	MOVL    (R9)(DI*4), R8
+	MOVL    R8, 4(AX)
+	MOVL    (R10)(DI*4), R8
+	MOVL    R8, 8(AX)
+	MOVL    (R11)(DI*4), R8
+	MOVL    R8, 12(AX)
+	MOVL    (R12)(DI*4), R8
+	MOVL    R8, 16(AX)
+	MOVL    (R13)(DI*4), R8
+	MOVL    R8, 20(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows6
+	JMP     done
+
+rows7:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R14
+	MOVL    R14, (AX)
+	MOVL    (R9)(DI*4), R14
+	MOVL    R14, 4(AX)
+	MOVL    (R10)(DI*4), R14
+	MOVL    R14, 8(AX)
+	MOVL    (R11)(DI*4), R14
+	MOVL    R14, 12(AX)
+	MOVL    (R12)(DI*4), R14
+	MOVL    R14, 16(AX)
+	MOVL    (R13)(DI*4), R14
+	MOVL    R14, 20(AX)
+	MOVL    (R8)(DI*4), R14
+	MOVL    R14, 24(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows7
+
+done:
+	RET
+
 // func evalAVX2_6x16(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
 // Requires: AVX, FMA3
 TEXT ·evalAVX2_6x16(SB), $832-120

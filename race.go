@@ -31,7 +31,7 @@ func raceWrap(k *kernel) {
 	eval, gemm, gemmAcc, readSum := k.eval, k.gemm, k.gemmAcc, k.readSum
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
 	sweepSplit, dot4, axpy4, widenAdd, packGram := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram
-	columnSums, moveAdd := k.columnSums, k.moveAdd
+	columnSums, moveAdd, packRows := k.columnSums, k.moveAdd, k.packRows
 	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
@@ -126,6 +126,16 @@ func raceWrap(k *kernel) {
 		raceWrite(src)
 		raceWrite(dst[:len(src)])
 		moveAdd(dst, src)
+	}
+	if packRows != nil { // nil: packActivationPanel packs in Go
+		k.packRows = func(dst, x []float32, in, mr int, perm []int32, rows int) {
+			raceRead(x[:rows*in])
+			raceRead(perm)
+			for p := range perm {
+				raceWrite(dst[p*mr:][:rows])
+			}
+			packRows(dst, x, in, mr, perm, rows)
+		}
 	}
 	k.readSum = func(x []float32) float32 {
 		raceRead(x)

@@ -90,6 +90,9 @@
 //   - moveAdd (moveAddFunc, a sweep band's column sums moved into the
 //     channels') adds two registers a step from memory, stores the sums
 //     and a zero register, the rest one by one (moveadd.go).
+//   - packRows (packRowsFunc, up to 7 rows of a direct row panel, their
+//     columns in perm's order) is scalar: a row start a general register,
+//     a load and a store a value, one loop per row count (packrows.go).
 //
 // # Register budgets
 //
@@ -216,6 +219,7 @@ func main() {
 	))
 	var loops []mcaLoop
 	var fams []family
+	packRows(c) // scalar: one for both tables
 	for _, s := range shapes {
 		t := newTile(c, s.isa, s.mr, s.nr, s.unroll, s.bcasts)
 		t.eval()
@@ -246,7 +250,7 @@ func main() {
 				lowerSplit: "lowerSplit" + s.isa.name, lowerSplitSets: "lowerSplitSets" + s.isa.name, readSum: "readSum" + s.isa.name, peak: "peak" + s.isa.name,
 				contract: "contract" + s.isa.name, contractSplit: "contractSplit" + s.isa.name, sweepSplit: "sweepSplit" + s.isa.name,
 				dot4: "dot4" + s.isa.name, axpy4: "axpy4" + s.isa.name, widenAdd: "widenAdd" + s.isa.name, packGram: "packGram" + s.isa.name,
-				columnSums: "columnSums" + s.isa.name, moveAdd: "moveAdd" + s.isa.name, gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
+				columnSums: "columnSums" + s.isa.name, moveAdd: "moveAdd" + s.isa.name, packRows: "packRows", gemv32: gv["gemv"], gemvBF16: gv["gemvBF16"], gemvF16: gv["gemvF16"],
 				widenBF16: gv["widenBF16"][0], widenF16: gv["widenF16"][0],
 			},
 			tailMR:    s.tailMR,

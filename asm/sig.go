@@ -54,6 +54,7 @@ const (
 	packGramSig       = "func(a, w, x []float32, rows int)"
 	columnSumsSig     = "func(panel []float32, s, q []float64)"
 	moveAddSig        = "func(dst, src []float64)"
+	packRowsSig       = "func(dst, x []float32, in, mr int, perm []int32, rows int)"
 )
 
 // signature parses expr in the stand-in package; it panics on a malformed

@@ -35,13 +35,13 @@ type family struct {
 // kernelFuncs names a family's functions, one per field of the library's
 // kernel type.
 type kernelFuncs struct {
-	eval, gemm, gemmAcc, lowerSplit, lowerSplitSets, readSum, peak, contract, contractSplit, sweepSplit, dot4, axpy4, widenAdd, packGram, columnSums, moveAdd string
-	gemv32, gemvBF16, gemvF16                                                                                                                                 []string // by token count, from 1
-	widenBF16, widenF16                                                                                                                                       string
+	eval, gemm, gemmAcc, lowerSplit, lowerSplitSets, readSum, peak, contract, contractSplit, sweepSplit, dot4, axpy4, widenAdd, packGram, columnSums, moveAdd, packRows string
+	gemv32, gemvBF16, gemvF16                                                                                                                                           []string // by token count, from 1
+	widenBF16, widenF16                                                                                                                                                 string
 }
 
 func (k kernelFuncs) all() []string {
-	all := []string{k.eval, k.gemm, k.gemmAcc, k.lowerSplit, k.lowerSplitSets, k.readSum, k.peak, k.contract, k.contractSplit, k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram, k.columnSums, k.moveAdd}
+	all := []string{k.eval, k.gemm, k.gemmAcc, k.lowerSplit, k.lowerSplitSets, k.readSum, k.peak, k.contract, k.contractSplit, k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram, k.columnSums, k.moveAdd, k.packRows}
 	return slices.Concat(all, k.gemv32, k.gemvBF16, k.gemvF16, []string{k.widenBF16, k.widenF16})
 }
 
@@ -76,13 +76,14 @@ func tablePass(path string, fams []family) pass.Func {
 				"eval: %s, gemm: %s, gemmAcc: %s, lowerSplit: %s, readSum: %s,\n"+
 				"lowerSplitSets: %s, contract: %s, contractSplit: %s, sweepSplit: %s,\n"+
 				"dot4: %s, axpy4: %s, widenAdd: %s, packGram: %s, columnSums: %s, moveAdd: %s,\n"+
+				"packRows: %s,\n"+
 				"peak: %s, peakFlops: %d, gramEntryMACs: %d, gramBatchMACs: %d, directPackMACs: %d,\n"+
 				"gemv32: []gemv32Func{%s},\ngemvBF16: []gemv16Func{%s},\ngemvF16: []gemv16Func{%s},\n"+
 				"widenBF16: %s, widenF16: %s, bf16Pairs: true,\n"+
 				"tail: &kernel{name: %q, mr: %d, nr: %d, eval: %s, gemm: %s, gemmAcc: %s}},\n"+
 				"requires: []string{%s}},\n",
 				fm.name, fm.mr, fm.nr, k.eval, k.gemm, k.gemmAcc, k.lowerSplit, k.readSum, k.lowerSplitSets, k.contract, k.contractSplit, k.sweepSplit,
-				k.dot4, k.axpy4, k.widenAdd, k.packGram, k.columnSums, k.moveAdd,
+				k.dot4, k.axpy4, k.widenAdd, k.packGram, k.columnSums, k.moveAdd, k.packRows,
 				k.peak, fm.peakFlops, fm.gramEntryMACs, fm.gramBatchMACs, fm.directPackMACs,
 				strings.Join(k.gemv32, ", "), strings.Join(k.gemvBF16, ", "), strings.Join(k.gemvF16, ", "),
 				k.widenBF16, k.widenF16,
