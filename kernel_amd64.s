@@ -19,9 +19,12 @@ TEXT ·packRows(SB), NOSPLIT, $0-96
 	LEAQ  (R10)(R8*4), R11
 	LEAQ  (R11)(R8*4), R12
 	LEAQ  (R12)(R8*4), R13
-	LEAQ  (R13)(R8*4), R8
+	LEAQ  (R13)(R8*4), R14
+	LEAQ  (R14)(R8*4), R8
 	TESTQ BX, BX
 	JZ    done
+	CMPQ  DI, $0x08
+	JE    rows8
 	CMPQ  DI, $0x07
 	JE    rows7
 	CMPQ  DI, $0x06
@@ -129,24 +132,48 @@ rows6:
 
 rows7:
 	MOVLQSX (DX), DI
-	MOVL    (CX)(DI*4), R14
-	MOVL    R14, (AX)
-	MOVL    (R9)(DI*4), R14
-	MOVL    R14, 4(AX)
-	MOVL    (R10)(DI*4), R14
-	MOVL    R14, 8(AX)
-	MOVL    (R11)(DI*4), R14
-	MOVL    R14, 12(AX)
-	MOVL    (R12)(DI*4), R14
-	MOVL    R14, 16(AX)
-	MOVL    (R13)(DI*4), R14
-	MOVL    R14, 20(AX)
-	MOVL    (R8)(DI*4), R14
-	MOVL    R14, 24(AX)
+	MOVL    (CX)(DI*4), R8
+	MOVL    R8, (AX)
+	MOVL    (R9)(DI*4), R8
+	MOVL    R8, 4(AX)
+	MOVL    (R10)(DI*4), R8
+	MOVL    R8, 8(AX)
+	MOVL    (R11)(DI*4), R8
+	MOVL    R8, 12(AX)
+	MOVL    (R12)(DI*4), R8
+	MOVL    R8, 16(AX)
+	MOVL    (R13)(DI*4), R8
+	MOVL    R8, 20(AX)
+	MOVL    (R14)(DI*4), R8
+	MOVL    R8, 24(AX)
 	ADDQ    $0x04, DX
 	ADDQ    SI, AX
 	DECQ    BX
 	JNZ     rows7
+	JMP     done
+
+rows8:
+	MOVLQSX (DX), DI
+	MOVL    (CX)(DI*4), R15
+	MOVL    R15, (AX)
+	MOVL    (R9)(DI*4), R15
+	MOVL    R15, 4(AX)
+	MOVL    (R10)(DI*4), R15
+	MOVL    R15, 8(AX)
+	MOVL    (R11)(DI*4), R15
+	MOVL    R15, 12(AX)
+	MOVL    (R12)(DI*4), R15
+	MOVL    R15, 16(AX)
+	MOVL    (R13)(DI*4), R15
+	MOVL    R15, 20(AX)
+	MOVL    (R14)(DI*4), R15
+	MOVL    R15, 24(AX)
+	MOVL    (R8)(DI*4), R15
+	MOVL    R15, 28(AX)
+	ADDQ    $0x04, DX
+	ADDQ    SI, AX
+	DECQ    BX
+	JNZ     rows8
 
 done:
 	RET

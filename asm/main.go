@@ -90,7 +90,7 @@
 //   - moveAdd (moveAddFunc, a sweep band's column sums moved into the
 //     channels') adds two registers a step from memory, stores the sums
 //     and a zero register, the rest one by one (moveadd.go).
-//   - packRows (packRowsFunc, up to 7 rows of a direct row panel, their
+//   - packRows (packRowsFunc, up to 8 rows of a direct row panel, their
 //     columns in perm's order) is scalar: a row start a general register,
 //     a load and a store a value, one loop per row count (packrows.go).
 //

@@ -9,9 +9,10 @@ import (
 )
 
 // packRowsMax is the most rows one packRows call takes: a general register
-// holds each row's start, and 7 of them with the loop's five fit in the
-// 14 that Go's assembler lets avo allocate.
-const packRowsMax = 7
+// holds each row's start, and 8 of them with the loop's 6 (dst, perm, the
+// count, dst's step, the channel, the value) are the 14 that avo allocates
+// (all but SP and BP). An 8-row tail panel is one call, a 14-row panel two.
+const packRowsMax = 8
 
 // packRows emits packRows, the packRowsFunc of every amd64 kernel
 // (kernel.go; the reference is the Go loop of packActivationPanel in
