@@ -60,7 +60,7 @@ const packSentinel = 0x7fc0_1234
 // TestPackActivations: each kernel's packing (the Go loop for generic,
 // packRows where the table has it) against the definition, over every
 // tail of the panels and of the channels (not a multiple of four or of
-// seven rows), channels in any order, and −0, infinities and NaN copied
+// eight rows), channels in any order, and −0, infinities and NaN copied
 // bit for bit.
 func TestPackActivations(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
@@ -88,10 +88,10 @@ func TestPackActivations(t *testing.T) {
 // shapes, channel orders and values decoded from the input.
 func FuzzPackActivations(f *testing.F) {
 	for _, n := range []uint16{1, 7, 15, 128, 300} {
-		f.Add(n, uint16(n%37+1), uint8(n%7), []byte{0x3f, 0xf0, 0, 1, 0xbf, 0x7f, 0xff, 0xff, 0x80})
+		f.Add(n, uint16(n%37+1), n%41, uint8(n%7), uint64(n), []byte{0x3f, 0xf0, 0, 1, 0xbf, 0x7f, 0xff, 0xff, 0x80})
 	}
 	shapes := [][2]int{{14, 8}, {6, 4}, {8, 0}, {16, 0}, {14, 0}, {4, 0}, {12, 0}}
-	f.Fuzz(func(t *testing.T, tokens, in uint16, shape uint8, data []byte) {
+	f.Fuzz(func(t *testing.T, tokens, in, depth uint16, shape uint8, seed uint64, data []byte) {
 		sh := shapes[int(shape)%len(shapes)]
 		nt, ni := int(tokens)%130+1, int(in)%300+1
 		vals := &fuzzFloats{data: data}
@@ -99,9 +99,8 @@ func FuzzPackActivations(f *testing.F) {
 		for i := range x {
 			x[i] = math.Float32frombits(uint32(vals.bits(4))) // any bits: a copy
 		}
-		r := newRand(uint64(len(data)))
-		perm := make([]int32, int(tokens)%(ni+1))
-		for p, c := range r.Perm(ni)[:len(perm)] {
+		perm := make([]int32, int(depth)%(ni+1))
+		for p, c := range newRand(seed).Perm(ni)[:len(perm)] {
 			perm[p] = int32(c)
 		}
 		forEachKernel(t, func(t *testing.T, kern *kernel) {

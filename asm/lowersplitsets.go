@@ -178,7 +178,7 @@ func (ls *setsSplit) chunk(k int) {
 	for _, a := range ls.acc[:k] {
 		ls.zero(c, a)
 	}
-	if k > 0 {
+	if k > 0 { // sweepSplit's chunk of no sets (the contract alone) has no total
 		ls.zero(c, ls.total)
 	}
 	step := ls.lanes // entries a step: one vector of int32
