@@ -2,16 +2,16 @@ package chanprune
 
 import "slices"
 
-// sweepDirect evaluates a direct sweep's batches pair by pair over many
-// batches at a time, not batch by batch, so that the direct path's runs
-// (direct.go) share each weight panel read from memory among the batches:
-// batch by batch, every pair of every batch read the whole weight again.
-// Each batch's sums are the bits that it gives alone; the batches are
-// then recorded in order, as observe records them, sideSums sums at most
-// waiting. It returns how many batches it took: all of them when the sweep
-// runs the direct path unrepaired, else none.
-func (s *Stream) sweepDirect(batches [][]float32) (int, error) {
-	if s.method != Direct || s.repair != nil || len(batches) < 2 {
+// sweepDirect evaluates batches, when method is Direct, pair by pair over
+// many batches at a time, not batch by batch, so that the direct path's
+// runs (direct.go) share each weight panel read from memory among the
+// batches: batch by batch, every pair of every batch read the whole weight
+// again. Each batch's sums are the bits that it gives alone; the batches
+// are then recorded in order, as observe records them, sideSums sums at
+// most waiting. It returns how many batches it took: all of them when
+// method is Direct and the stream is unrepaired, else none.
+func (s *Stream) sweepDirect(method Method, batches [][]float32) (int, error) {
+	if method != Direct || s.repair != nil || len(batches) < 2 {
 		return 0, nil
 	}
 	points, out := len(s.points), &s.sideOut

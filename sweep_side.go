@@ -32,14 +32,15 @@ type sideResults struct {
 	directAt []int       // their indexes in batches
 }
 
-// sweepSide evaluates batches from the first side by side, if the sweep
-// runs the Gram path and they and G are small enough, a chunk at a time,
-// and records each as observe does (redoing its uncertified pairs on the
-// direct path). It returns how many batches it took.
-func (s *Stream) sweepSide(batches [][]float32) (int, error) {
+// sweepSide evaluates batches from the first side by side, if method is
+// Gram, the stream is an unrepaired sweep and they and G are small
+// enough, a chunk at a time, and records each as observe does (redoing its
+// uncertified pairs on the direct path). It returns how many batches it
+// took.
+func (s *Stream) sweepSide(method Method, batches [][]float32) (int, error) {
 	e := s.e
 	workers := e.workerCount()
-	if s.method != Gram || len(s.points) == 1 || sweepColsLen(e.in, len(s.names), sweepBandCount(e.in, e.kern.mr, len(s.names))) > sideSweepFloats {
+	if method != Gram || s.repair != nil || len(s.points) == 1 || sweepColsLen(e.in, len(s.names), sweepBandCount(e.in, e.kern.mr, len(s.names))) > sideSweepFloats {
 		return 0, nil
 	}
 	n := sideCount(batches, workers)

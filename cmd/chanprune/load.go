@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/chanprune/chanprune"
@@ -137,22 +138,75 @@ func readBatches(b *tensorfile.Batches, use func(x *tensorfile.Array) error) err
 	return nil
 }
 
-// observeBatches feeds each batch, [..., in] with at least one row, to the
-// stream, adding one to p per batch.
+// observeBatches hands its stream consecutive batches of up to groupRows
+// rows a worker, two of the runs that a worker of the direct path runs a
+// weight panel over at once (BenchmarkStream: the last runs of a call are
+// shorter), and up to groupBytes.
+const (
+	groupRows  = 1024
+	groupBytes = 64 << 20
+)
+
+// observeBatches feeds the batches, each [..., in] with at least one row,
+// to the stream in groups of consecutive batches (ObserveBatches) of up to
+// groupRows rows a worker and groupBytes (a larger batch alone), each batch
+// in a buffer of its own reused from group to group, so that memory holds
+// a group whatever their number; it adds one to p per batch, and errors
+// name the batch.
 func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progress) error {
-	return readBatches(b, func(x *tensorfile.Array) error {
-		if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
-			return fmt.Errorf("shape %v does not end in the layer's %d input channels", x.Shape, in)
-		}
-		if len(x.Data) == 0 {
-			return fmt.Errorf("shape %v has no rows", x.Shape)
-		}
-		if err := s.Observe(x.Data); err != nil {
+	defer b.Close()
+	observe := func(group [][]float32) error {
+		if err := s.ObserveBatches(group); err != nil {
+			var be *chanprune.BatchError
+			if errors.As(err, &be) { // the stream counts the batches from the first
+				return argError("batch", b.Name(be.Batch), be.Err)
+			}
 			return err
 		}
-		p.Add(1)
+		p.Add(len(group))
 		return nil
-	})
+	}
+	var bufs, group [][]float32
+	rows, most := 0, max(1, min(groupRows*runtime.GOMAXPROCS(0), groupBytes/(4*in)))
+	for i := range b.Len() {
+		k := len(group)
+		if k == len(bufs) {
+			bufs = append(bufs, nil)
+		}
+		x, err := b.Read(i, bufs[k])
+		if err == nil {
+			err = checkRows(x, in)
+		}
+		if err != nil {
+			return argError("batch", b.Name(i), err)
+		}
+		bufs[k] = x.Data
+		n := len(x.Data) / in
+		if k > 0 && rows+n > most { // the group so far, then a new one from this batch
+			if err := observe(group); err != nil {
+				return err
+			}
+			bufs[0], bufs[k] = bufs[k], bufs[0]
+			group, rows = group[:0], 0
+		}
+		group = append(group, x.Data)
+		rows += n
+	}
+	if len(group) == 0 { // no batch: Result says so
+		return nil
+	}
+	return observe(group)
+}
+
+// checkRows checks that a batch is [..., in] with at least one row.
+func checkRows(x *tensorfile.Array, in int) error {
+	if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
+		return fmt.Errorf("shape %v does not end in the layer's %d input channels", x.Shape, in)
+	}
+	if len(x.Data) == 0 {
+		return fmt.Errorf("shape %v has no rows", x.Shape)
+	}
+	return nil
 }
 
 // batchNames names every batch, for the per-batch results.

@@ -143,6 +143,8 @@ func TestEvalBadInputs(t *testing.T) {
 		{"batch does not fit W", f.args("0.5", writeNpy(t, d, "wide.npy", []int{2, 7}, make([]float32, 14))), "wide.npy"},
 		{"zero-row batch", f.args("0.5", writeNpy(t, d, "empty.npy", []int{0, 6}, nil)), "empty.npy"},
 		{"NaN activation", f.args("0.5", f.x0, writeNpy(t, d, "nanx.npy", []int{1, 6}, []float32{0, 0, float32(math.Inf(-1)), 0, 0, 0})), "nanx.npy"},
+		// read in one group with the batches around it (observeBatches)
+		{"NaN activation amid batches", f.args("0.5", f.x0, writeNpy(t, d, "nanmid.npy", []int{1, 6}, []float32{0, float32(math.NaN()), 0, 0, 0, 0}), f.x1, f.x0), "nanmid.npy"},
 		{"unsupported dtype", f.args("0.5", writeBytes(t, d, "int.npy",
 			rawNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (1, 6), }", f32))), "int.npy"},
 		{"weight not 2-D", []string{"eval", "--weight", f.s, "--scores", f.s, "--ratio", "0.5", f.x0}, "s.npy"},

@@ -1,0 +1,166 @@
+package chanprune
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+)
+
+// A streamBatchesCase is a stream's pairs and the batches it is fed.
+type streamBatchesCase struct {
+	name    string
+	layer   Linear
+	sets    []ScoreSet
+	ratios  []float64
+	batches [][]float32
+}
+
+// streamBatchesCases are runs of one size, so that ObserveBatches has runs
+// to form, and sizes that Auto plans Direct and Gram by turns: for a
+// sweep, before and after H is built; for one pair of a 64→256 layer, 80
+// tokens go Direct until H is built and Gram after, and a few 5-token
+// batches make the direct path's cost reach H's.
+func streamBatchesCases() []streamBatchesCase {
+	l, _, sets := sweepCase(31, 24, 40)
+	one := randLayer(newRand(34), 64, 256, true)
+	oneSet := []ScoreSet{{"random", randScores(newRand(35), 64)}}
+	return []streamBatchesCase{
+		{"runs", l, sets, sweepRatios, randBatches(newRand(32), 24, 7, 7, 7, 1, 12, 12, 300, 300, 5, 64, 64, 64)},
+		{"mixed", l, sets, sweepRatios, randBatches(newRand(33), 24, 1, 1, 300, 1, 1, 300, 300, 1, 12, 1, 2, 200, 1)},
+		{"one pair", l, sets[:1], []float64{0.3}, randBatches(newRand(36), 24, 7, 7, 300, 12, 12, 1)},
+		{"H built", one, oneSet, []float64{0.5}, randBatches(newRand(37), 64, 300, 80, 80, 5, 300, 90)},
+		{"H paid", one, oneSet, []float64{0.5}, randBatches(newRand(38), 64, 5, 5, 5, 5, 80, 80, 5)},
+	}
+}
+
+// groupCycles are the group sizes ObserveBatches is fed, each repeated
+// over the batches: all at once, and runs of several sizes.
+var groupCycles = [][]int{{1 << 10}, {1}, {2, 3, 4}, {5, 1, 6}, {1, 11}}
+
+// observeGroups feeds batches to s in groups of the sizes of cycle, by
+// turns, until none is left.
+func observeGroups(s *Stream, batches [][]float32, cycle []int) error {
+	for i := 0; len(batches) > 0; i++ {
+		n := min(len(batches), cycle[i%len(cycle)])
+		if err := s.ObserveBatches(batches[:n]); err != nil {
+			return err
+		}
+		batches = batches[n:]
+	}
+	return nil
+}
+
+// ObserveBatches gives the points of Observe in turn, bit for bit and
+// with the same method per batch, however the batches are grouped, on
+// every method, for a sweep and for a single pair.
+func TestObserveBatchesEqualsObserve(t *testing.T) {
+	for _, c := range streamBatchesCases() {
+		for _, method := range []Method{Direct, Gram, Auto} {
+			for _, workers := range []int{1, 3} {
+				// A fresh Evaluator for each stream: H, once built, is the
+				// Evaluator's and changes what Auto plans.
+				want := streamed(t, newTestEvaluator(t, c.layer, method, workers), c.batches, c.sets, c.ratios)
+				for _, cycle := range groupCycles {
+					s, err := newTestEvaluator(t, c.layer, method, workers).NewStream(c.sets, c.ratios)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := observeGroups(s, c.batches, cycle); err != nil {
+						t.Fatal(err)
+					}
+					got, err := s.Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s, %v, %d workers, groups of %v: points differ from Observe in turn",
+							c.name, method, workers, cycle)
+					}
+				}
+			}
+		}
+	}
+}
+
+// newTestEvaluator is an Evaluator of l on method and workers.
+func newTestEvaluator(t *testing.T, l Linear, method Method, workers int) *Evaluator {
+	t.Helper()
+	e, err := NewEvaluator(l, WithMethod(method), WithWorkers(workers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// clonePoints copies points with their per-batch metrics, which share
+// memory with the stream that made them.
+func clonePoints(points []Point) []Point {
+	out := append([]Point(nil), points...)
+	for i := range out {
+		out[i].PerBatch = append([]BatchMetrics(nil), out[i].PerBatch...)
+	}
+	return out
+}
+
+// ObserveBatches stops where Observe in turn stops: at a batch of the
+// wrong shape or with metrics that are not finite, the error naming it in
+// the stream's count, the batches before it observed, and the stream
+// going on after it as Observe's does.
+func TestObserveBatchesStopsAtBadBatch(t *testing.T) {
+	for _, c := range streamBatchesCases()[3:] {
+		batches := c.batches
+		inf := append([]float32(nil), batches[2]...)
+		inf[5] = float32(math.Inf(1))
+		for _, tc := range []struct {
+			name string
+			bad  []float32
+			want error
+		}{
+			{"ragged", batches[2][:len(batches[2])-1], ErrShape},
+			{"empty", nil, ErrEmpty},
+			{"infinite", inf, nil},
+		} {
+			for _, method := range []Method{Direct, Gram, Auto} {
+				group := append(append(append([][]float32(nil), batches[:2]...), tc.bad), batches[3:]...)
+				ref, err := newTestEvaluator(t, c.layer, method, 2).NewStream(c.sets, c.ratios)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var refErr error
+				for _, x := range group {
+					if refErr = ref.Observe(x); refErr != nil {
+						break
+					}
+				}
+				s, err := newTestEvaluator(t, c.layer, method, 2).NewStream(c.sets, c.ratios)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Observe(batches[0]); err != nil { // so that the error counts from 1
+					t.Fatal(err)
+				}
+				err = s.ObserveBatches(group[1:])
+				var be *BatchError
+				if refErr == nil || err == nil || !errors.As(err, &be) || be.Batch != 2 || err.Error() != refErr.Error() ||
+					(tc.want != nil && !errors.Is(err, tc.want)) {
+					t.Errorf("%s, %s, %v: ObserveBatches err %v, Observe in turn %v; want batch 2's", c.name, tc.name, method, err, refErr)
+					continue
+				}
+				// Both go on with the rest.
+				if err := ref.ObserveBatches(batches[3:]); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.ObserveBatches(batches[3:]); err != nil {
+					t.Fatal(err)
+				}
+				want, _ := ref.Result()
+				want = clonePoints(want)
+				got, _ := s.Result()
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s, %s, %v: the stream after the error differs from Observe's", c.name, tc.name, method)
+				}
+			}
+		}
+	}
+}
