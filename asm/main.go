@@ -185,20 +185,26 @@ var shapes = []struct {
 	// The planner's exchange rates (kernel.go), in the direct path's
 	// multiply-adds: they go to the kernel table as they are. All three
 	// were fitted to which path is faster, each forced and timed with H
-	// built (2-core AMD EPYC with full-width AVX-512, median of 3), on
-	// 108 cases a kernel: in 256–2048, out 8, 16, 64 and 0.625–1.5·in,
-	// one evaluation of 4096 tokens (2048 at in = 2048) in batches of
-	// 16, 32 or 128, and for in ≤ 1024 a sweep of 5 score sets × 9
-	// ratios on 2048 tokens in batches of 32 or 128. With these the
-	// planner picks a path more than 5% slower on one case (AVX2, 11%)
-	// and two (AVX-512, 6%). The rates before (20 an entry, 1e5 and 3e5
-	// a batch, no packing term; fitted to 35 single evaluations) picked
-	// the direct path for the AVX2 sweeps of 1024→8 and 1024→16, 2.7 to
-	// 4.0 times slower, and on AVX-512 paths up to 1.22 times slower.
+	// built (2-core AMD EPYC, a Zen 5 with full-width AVX-512, median of
+	// 3), on 108 cases a kernel: in 256–2048, out 8, 16, 64 and
+	// 0.625–1.5·in, one evaluation of 4096 tokens (2048 at in = 2048) in
+	// batches of 16, 32 or 128, and for in ≤ 1024 a sweep of 5 score sets
+	// × 9 ratios on 2048 tokens in batches of 32 or 128. They were refitted
+	// on 2026-11-29 after the direct path's batch runs (direct.go) made
+	// small batches cheaper: with these the planner picks a path more than
+	// 5% slower on three cases (AVX2, at most 13%) and five (AVX-512, at
+	// most 24%: 2048→1280 in 128-token batches, which no choice of the
+	// three rates gets right with the rest), against seven (25%) and six
+	// (59%) with the rates before (15 an entry, 3e5 and 1e6 a batch, 20 a
+	// packed activation). The fit is flat for 18–30 an entry, 0–3e5 a
+	// batch and 5–20 an activation; these sit inside it for both kernels.
+	// Earlier rates with no packing term sent AVX2 sweeps of 1024→8 and
+	// 1024→16 in 128-token batches down the direct path, 2.7 to 4.0 times
+	// slower then, 1.8–2.0 now.
 	gramEntryMACs, gramBatchMACs, directPackMACs int
 }{
-	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 15, 3e5, 20},
-	{avx512, 14, 32, 1, 6, 8, 8, 24, 4, 8, 8, 8, 8, 15, 1e6, 20},
+	{avx2, 6, 16, 1, 6, 4, 4, 12, 4, 4, 2, 8, 6, 20, 1e5, 10},
+	{avx512, 14, 32, 1, 6, 8, 8, 24, 4, 8, 8, 8, 8, 20, 1e5, 10},
 }
 
 func main() {
