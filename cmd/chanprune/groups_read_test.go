@@ -75,3 +75,19 @@ func TestEvalGroupsEqualObserve(t *testing.T) {
 		}
 	}
 }
+
+// trimBuffers keeps the first buffer whatever its size and the next ones
+// while they hold at most the limit in all, and releases the rest.
+func TestTrimBuffers(t *testing.T) {
+	bufs := [][]float32{make([]float32, 100), make([]float32, 0, 4), make([]float32, 3), make([]float32, 5), nil, make([]float32, 1)}
+	got := trimBuffers(bufs, 8)
+	if len(got) != 3 || cap(got[0]) != 100 || cap(got[1]) != 4 || cap(got[2]) != 3 {
+		t.Errorf("kept %d buffers, want the first 3 (100, 4, 3)", len(got))
+	}
+	if bufs[3] != nil || bufs[5] != nil {
+		t.Error("the buffers past the limit are still referenced")
+	}
+	if got := trimBuffers(bufs[:3], 7); len(got) != 3 {
+		t.Errorf("within the limit: kept %d of 3", len(got))
+	}
+}

@@ -150,9 +150,9 @@ const (
 // observeBatches feeds the batches, each [..., in] with at least one row,
 // to the stream in groups of consecutive batches (ObserveBatches) of up to
 // groupRows rows a worker and groupBytes (a larger batch alone), each batch
-// in a buffer of its own reused from group to group, so that memory holds
-// a group whatever their number; it adds one to p per batch, and errors
-// name the batch.
+// in a buffer of its own reused from group to group (trimBuffers), so
+// that memory holds the largest batch and about three groups whatever
+// their number; it adds one to p per batch, and errors name the batch.
 func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progress) error {
 	defer b.Close()
 	observe := func(group [][]float32) error {
@@ -188,6 +188,7 @@ func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progre
 			}
 			bufs[0], bufs[k] = bufs[k], bufs[0]
 			group, rows = group[:0], 0
+			bufs = trimBuffers(bufs, 2*most*in)
 		}
 		group = append(group, x.Data)
 		rows += n
@@ -196,6 +197,22 @@ func observeBatches(s *chanprune.Stream, b *tensorfile.Batches, in int, p progre
 		return nil
 	}
 	return observe(group)
+}
+
+// trimBuffers keeps observeBatches' buffers after the first (a group's
+// first batch, which may be larger than a group) while they hold at most
+// limit floats in all: each keeps the capacity of the largest batch read
+// into it, so batches of changing sizes would otherwise leave every slot
+// as large as the largest batch it ever took.
+func trimBuffers(bufs [][]float32, limit int) [][]float32 {
+	total := 0
+	for i := 1; i < len(bufs); i++ {
+		if total += cap(bufs[i]); total > limit {
+			clear(bufs[i:])
+			return bufs[:i]
+		}
+	}
+	return bufs
 }
 
 // checkRows checks that a batch is [..., in] with at least one row.
