@@ -18,9 +18,10 @@ type streamBatchesCase struct {
 
 // streamBatchesCases are runs of one size, so that ObserveBatches has runs
 // to form, and sizes that Auto plans Direct and Gram by turns: for a
-// sweep, before and after H is built; for one pair of a 64→256 layer, 80
-// tokens go Direct until H is built and Gram after, and a few 5-token
-// batches make the direct path's cost reach H's.
+// sweep, before and after H is built; for one pair of a 64→256 layer, 40
+// tokens go Direct until H is built or paid for and Gram after
+// (TestObserveBatchesCasesSwitch), and a few 5-token batches make the
+// direct path's cost reach H's.
 func streamBatchesCases() []streamBatchesCase {
 	l, _, sets := sweepCase(31, 24, 40)
 	one := randLayer(newRand(34), 64, 256, true)
@@ -29,8 +30,8 @@ func streamBatchesCases() []streamBatchesCase {
 		{"runs", l, sets, sweepRatios, randBatches(newRand(32), 24, 7, 7, 7, 1, 12, 12, 300, 300, 5, 64, 64, 64)},
 		{"mixed", l, sets, sweepRatios, randBatches(newRand(33), 24, 1, 1, 300, 1, 1, 300, 300, 1, 12, 1, 2, 200, 1)},
 		{"one pair", l, sets[:1], []float64{0.3}, randBatches(newRand(36), 24, 7, 7, 300, 12, 12, 1)},
-		{"H built", one, oneSet, []float64{0.5}, randBatches(newRand(37), 64, 300, 80, 80, 5, 300, 90)},
-		{"H paid", one, oneSet, []float64{0.5}, randBatches(newRand(38), 64, 5, 5, 5, 5, 80, 80, 5)},
+		{"H built", one, oneSet, []float64{0.5}, randBatches(newRand(37), 64, 300, 40, 40, 5, 300, 40)},
+		{"H paid", one, oneSet, []float64{0.5}, randBatches(newRand(38), 64, 5, 5, 5, 5, 40, 40, 5)},
 	}
 }
 
@@ -54,6 +55,25 @@ func observeGroups(s *Stream, batches [][]float32, cycle []int) error {
 // ObserveBatches gives the points of Observe in turn, bit for bit and
 // with the same method per batch, however the batches are grouped, on
 // every method, for a sweep and for a single pair.
+// The one-pair cases hold what they are for: Auto plans their 40-token
+// batches Direct before H is built or paid for and Gram after, so that a
+// run planned ahead of H, or a cost counted twice, would change a method.
+func TestObserveBatchesCasesSwitch(t *testing.T) {
+	c := streamBatchesCases()[3]
+	e := newTestEvaluator(t, c.layer, Auto, 1)
+	b := c.batches[1:2]
+	if len(b[0]) != 40*c.layer.In {
+		t.Fatalf("batch of %d values, want 40 tokens", len(b[0]))
+	}
+	if before, paid := e.plan(b, 1, 1, false), e.plan(b, 1, 1, true); before != Direct || paid != Gram {
+		t.Errorf("40 tokens plan %v before H and %v once paid, want direct then gram", before, paid)
+	}
+	e.setGramMask() // builds H
+	if m := e.plan(b, 1, 1, false); m != Gram {
+		t.Errorf("40 tokens plan %v with H built, want gram", m)
+	}
+}
+
 func TestObserveBatchesEqualsObserve(t *testing.T) {
 	for _, c := range streamBatchesCases() {
 		for _, method := range []Method{Direct, Gram, Auto} {
@@ -91,16 +111,6 @@ func newTestEvaluator(t *testing.T, l Linear, method Method, workers int) *Evalu
 		t.Fatal(err)
 	}
 	return e
-}
-
-// clonePoints copies points with their per-batch metrics, which share
-// memory with the stream that made them.
-func clonePoints(points []Point) []Point {
-	out := append([]Point(nil), points...)
-	for i := range out {
-		out[i].PerBatch = append([]BatchMetrics(nil), out[i].PerBatch...)
-	}
-	return out
 }
 
 // ObserveBatches stops where Observe in turn stops: at a batch of the
@@ -147,16 +157,23 @@ func TestObserveBatchesStopsAtBadBatch(t *testing.T) {
 					t.Errorf("%s, %s, %v: ObserveBatches err %v, Observe in turn %v; want batch 2's", c.name, tc.name, method, err, refErr)
 					continue
 				}
-				// Both go on with the rest.
-				if err := ref.ObserveBatches(batches[3:]); err != nil {
-					t.Fatal(err)
+				// Both go on with the rest, each its own way.
+				for _, x := range batches[3:] {
+					if err := ref.Observe(x); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if err := s.ObserveBatches(batches[3:]); err != nil {
 					t.Fatal(err)
 				}
-				want, _ := ref.Result()
-				want = clonePoints(want)
-				got, _ := s.Result()
+				want, err := ref.Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.Result()
+				if err != nil {
+					t.Fatal(err)
+				}
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("%s, %s, %v: the stream after the error differs from Observe's", c.name, tc.name, method)
 				}

@@ -138,10 +138,10 @@ func readBatches(b *tensorfile.Batches, use func(x *tensorfile.Array) error) err
 	return nil
 }
 
-// observeBatches hands its stream consecutive batches of up to groupRows
-// rows a worker, two of the runs that a worker of the direct path runs a
-// weight panel over at once (BenchmarkStream: the last runs of a call are
-// shorter), and up to groupBytes.
+// groupRows and groupBytes bound the groups observeBatches hands its
+// stream: groupRows rows a worker, two of the runs that a worker of the
+// direct path runs a weight panel over at once (BenchmarkStream: the last
+// runs of a call are shorter), and groupBytes in all.
 const (
 	groupRows  = 1024
 	groupBytes = 64 << 20
