@@ -18,21 +18,49 @@ type streamBatchesCase struct {
 
 // streamBatchesCases are runs of one size, so that ObserveBatches has runs
 // to form, and sizes that Auto plans Direct and Gram by turns: for a
-// sweep, before and after H is built; for one pair of a 64→256 layer, 40
-// tokens go Direct until H is built or paid for and Gram after
-// (TestObserveBatchesCasesSwitch), and a few 5-token batches make the
-// direct path's cost reach H's.
-func streamBatchesCases() []streamBatchesCase {
+// sweep, before and after H is built; for one pair of a 64→256 layer, a
+// batch that Auto plans Gram before H (big), batches that go Direct until
+// H is built or paid for and Gram after (mid), so that a run planned
+// ahead of H, or a cost counted twice, would change a method, and 5-token
+// batches, which make the direct path's cost reach H's.
+func streamBatchesCases(t *testing.T) []streamBatchesCase {
+	t.Helper()
 	l, _, sets := sweepCase(31, 24, 40)
 	one := randLayer(newRand(34), 64, 256, true)
 	oneSet := []ScoreSet{{"random", randScores(newRand(35), 64)}}
+	big, mid := switchTokens(t, one)
 	return []streamBatchesCase{
 		{"runs", l, sets, sweepRatios, randBatches(newRand(32), 24, 7, 7, 7, 1, 12, 12, 300, 300, 5, 64, 64, 64)},
 		{"mixed", l, sets, sweepRatios, randBatches(newRand(33), 24, 1, 1, 300, 1, 1, 300, 300, 1, 12, 1, 2, 200, 1)},
 		{"one pair", l, sets[:1], []float64{0.3}, randBatches(newRand(36), 24, 7, 7, 300, 12, 12, 1)},
-		{"H built", one, oneSet, []float64{0.5}, randBatches(newRand(37), 64, 300, 40, 40, 5, 300, 40)},
-		{"H paid", one, oneSet, []float64{0.5}, randBatches(newRand(38), 64, 5, 5, 5, 5, 40, 40, 5)},
+		{"H built", one, oneSet, []float64{0.5}, randBatches(newRand(37), 64, big, mid, mid, 5, big, mid)},
+		{"H paid", one, oneSet, []float64{0.5}, randBatches(newRand(38), 64, 5, 5, 5, 5, mid, mid, 5)},
 	}
+}
+
+// switchTokens returns, for one pair of l under the kernel's own planner
+// rates, the fewest tokens that Auto plans Gram before H is built (big)
+// and the fewest that it plans Direct before H is paid for and Gram after
+// and with H built (mid); 5 tokens must plan Direct either way.
+func switchTokens(t *testing.T, l Linear) (big, mid int) {
+	t.Helper()
+	e, built := newTestEvaluator(t, l, Auto, 1), newTestEvaluator(t, l, Auto, 1)
+	built.setGramMask() // builds H
+	plan := func(e *Evaluator, tokens int, paid bool) Method {
+		return e.plan([][]float32{make([]float32, tokens*l.In)}, 1, 1, paid)
+	}
+	for tokens := 1; tokens <= 4096 && (big == 0 || mid == 0); tokens++ {
+		if big == 0 && plan(e, tokens, false) == Gram {
+			big = tokens
+		}
+		if mid == 0 && plan(e, tokens, false) == Direct && plan(e, tokens, true) == Gram && plan(built, tokens, false) == Gram {
+			mid = tokens
+		}
+	}
+	if big == 0 || mid == 0 || plan(e, 5, true) != Direct || plan(built, 5, false) != Direct {
+		t.Fatalf("%d→%d: no batch sizes that switch the plan with H (big %d, mid %d)", l.In, l.Out, big, mid)
+	}
+	return big, mid
 }
 
 // groupCycles are the group sizes ObserveBatches is fed, each repeated
@@ -55,27 +83,8 @@ func observeGroups(s *Stream, batches [][]float32, cycle []int) error {
 // ObserveBatches gives the points of Observe in turn, bit for bit and
 // with the same method per batch, however the batches are grouped, on
 // every method, for a sweep and for a single pair.
-// The one-pair cases hold what they are for: Auto plans their 40-token
-// batches Direct before H is built or paid for and Gram after, so that a
-// run planned ahead of H, or a cost counted twice, would change a method.
-func TestObserveBatchesCasesSwitch(t *testing.T) {
-	c := streamBatchesCases()[3]
-	e := newTestEvaluator(t, c.layer, Auto, 1)
-	b := c.batches[1:2]
-	if len(b[0]) != 40*c.layer.In {
-		t.Fatalf("batch of %d values, want 40 tokens", len(b[0]))
-	}
-	if before, paid := e.plan(b, 1, 1, false), e.plan(b, 1, 1, true); before != Direct || paid != Gram {
-		t.Errorf("40 tokens plan %v before H and %v once paid, want direct then gram", before, paid)
-	}
-	e.setGramMask() // builds H
-	if m := e.plan(b, 1, 1, false); m != Gram {
-		t.Errorf("40 tokens plan %v with H built, want gram", m)
-	}
-}
-
 func TestObserveBatchesEqualsObserve(t *testing.T) {
-	for _, c := range streamBatchesCases() {
+	for _, c := range streamBatchesCases(t) {
 		for _, method := range []Method{Direct, Gram, Auto} {
 			for _, workers := range []int{1, 3} {
 				// A fresh Evaluator for each stream: H, once built, is the
@@ -118,7 +127,7 @@ func newTestEvaluator(t *testing.T, l Linear, method Method, workers int) *Evalu
 // the stream's count, the batches before it observed, and the stream
 // going on after it as Observe's does.
 func TestObserveBatchesStopsAtBadBatch(t *testing.T) {
-	for _, c := range streamBatchesCases()[3:] {
+	for _, c := range streamBatchesCases(t)[3:] {
 		batches := c.batches
 		inf := append([]float32(nil), batches[2]...)
 		inf[5] = float32(math.Inf(1))
