@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -137,8 +138,15 @@ func TestSweepReadsBatchesLazily(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	allocated(1) // warm: the worker pool
-	few, many := allocated(12), allocated(24)
-	perFile := (int64(many) - int64(few)) / 12
+	// The least of three tries: a collection in between empties the
+	// reader's chunk pool, and the runtime allocates on its own; both only
+	// add (one CI run measured 71 KB a file, a chunk and 5.8 KB besides,
+	// where most measure under 12 KB).
+	perFile := int64(math.MaxInt64)
+	for range 3 {
+		few, many := allocated(12), allocated(24)
+		perFile = min(perFile, (int64(many)-int64(few))/12)
+	}
 	if limit := int64(65<<10 + 4<<10); perFile > limit {
 		t.Errorf("each more batch file of %d bytes allocates %d bytes, want ≤ %d", 4*tokens*in, perFile, limit)
 	}
