@@ -112,3 +112,60 @@ func TestBatchRunsKeepEachBatchsSums(t *testing.T) {
 		}
 	}
 }
+
+// TestPanelPrefetchCoversNextPanel checks the prefetch plan of a weight
+// panel's passes: nothing until its last passes, then the next panel (the
+// first after the last) cut into consecutive parts that cover it exactly,
+// each with a step that keeps the kernel's stream inside it (evalFunc).
+func TestPanelPrefetchCoversNextPanel(t *testing.T) {
+	shapes := []struct{ in, out int }{{4096, 1024}, {1024, 4096}, {3, 40}, {1000, 7}, {64, 64}}
+	for _, k := range Kernels() {
+		for _, s := range shapes {
+			for _, passes := range []int{1, 2, 3, 7, 8, 16, 17, 40} {
+				kern := k.kernel
+				np := panels(s.out, kern.nr)
+				e := &Evaluator{in: s.in, out: s.out, kern: kern, weight: make([]float32, np*kern.nr*s.in)}
+				size := s.in * kern.nr
+				for _, j := range []int{0, np - 1} {
+					name := fmt.Sprintf("%s/%d→%d/passes %d/panel %d", k.Name, s.in, s.out, passes, j)
+					pre := e.prefetcher(j, passes)
+					want := e.weight[(j+1)%np*size : ((j+1)%np+1)*size]
+					covered, started := 0, false
+					for p := range passes {
+						pf, step := pre.pass(s.in)
+						if len(pf) == 0 {
+							if started && covered < len(want) {
+								t.Fatalf("%s: pass %d prefetches nothing after others began", name, p)
+							}
+							continue
+						}
+						if !started && p < passes-panels(4*kern.nr, prefetchStep) {
+							t.Fatalf("%s: pass %d prefetches, before the last passes", name, p)
+						}
+						started = true
+						if covered >= len(want) || &pf[0] != &want[covered] {
+							t.Fatalf("%s: pass %d prefetches from float %d of the next panel, want %d", name, p, offsetIn(want, pf), covered)
+						}
+						if step < 0 || (s.in-1)*step >= 4*len(pf) {
+							t.Fatalf("%s: pass %d: step %d over %d K steps leaves its %d floats", name, p, step, s.in, len(pf))
+						}
+						covered += len(pf)
+					}
+					if covered != len(want) {
+						t.Fatalf("%s: %d of the next panel's %d floats prefetched", name, covered, len(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// offsetIn is where sub starts in s, in floats, or -1.
+func offsetIn(s, sub []float32) int {
+	for i := range s {
+		if &s[i] == &sub[0] {
+			return i
+		}
+	}
+	return -1
+}

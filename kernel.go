@@ -99,12 +99,17 @@ type kernel struct {
 //     outputs o, zero for padded outputs; the kernel reads row idx[p] for p.
 //   - bias holds nr floats (zero padded), added to y'.
 //   - m ≤ mr is the number of real tokens; rows m..mr-1 are left out of s.
+//   - pf is memory the caller reads next, a hint: at its p-th K step the
+//     kernel may prefetch the line pfStep·p bytes past pf's start, for
+//     p < len(idx). Where pf is not empty, (len(idx)−1)·pfStep <
+//     4·len(pf), so every such line is pf's. The amd64 kernels prefetch;
+//     NEON and the generic kernel ignore pf.
 //
 // For the tile it forms y' = a[:nk]·w[idx[:nk]] + bias and
 // d = a[nk:]·w[idx[nk:]] (what pruning removes, so y = y' + d), and adds
 // Σd², Σy·y', Σy² and Σy'² to s in float64. Every SIMD kernel is checked
 // against evalGeneric (kernel_generic.go).
-type evalFunc func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+type evalFunc func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int)
 
 // gemmFunc sets the top-left m×n part of an mr×nr tile of C to a·w + bias,
 // the dense product that serving the pruned layer and the Gram path use:

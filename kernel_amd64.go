@@ -14,10 +14,11 @@ func packRows(dst []float32, x []float32, in int, mr int, perm []int32, rows int
 // evalAVX2_6x16 evaluates one 6×16 tile of the pruned layer with AVX2+FMA:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
+// Each K step prefetches the next line of pf, pfStep bytes on.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
-func evalAVX2_6x16(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+func evalAVX2_6x16(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int)
 
 // gemmAVX2_6x16 sets the top-left m×n part of a 6×16 tile of c to
 // a·w + bias with AVX2+FMA: a holds k rows of 6 floats, w k contiguous
@@ -40,10 +41,11 @@ func gemmAccAVX2_6x16(a []float32, w []float32, k int, c []float32, ldc int, m i
 // evalAVX2_4x16 evaluates one 4×16 tile of the pruned layer with AVX2+FMA:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
+// Each K step prefetches the next line of pf, pfStep bytes on.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
-func evalAVX2_4x16(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+func evalAVX2_4x16(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int)
 
 // gemmAVX2_4x16 sets the top-left m×n part of a 4×16 tile of c to
 // a·w + bias with AVX2+FMA: a holds k rows of 4 floats, w k contiguous
@@ -310,10 +312,11 @@ func widenF16AVX2_16(dst []float32, src []uint16)
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
+// Each K step prefetches the next line of pf, pfStep bytes on.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
-func evalAVX512_14x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+func evalAVX512_14x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int)
 
 // gemmAVX512_14x32 sets the top-left m×n part of a 14×32 tile of c to
 // a·w + bias with AVX-512: a holds k rows of 14 floats, w k contiguous
@@ -336,10 +339,11 @@ func gemmAccAVX512_14x32(a []float32, w []float32, k int, c []float32, ldc int, 
 // evalAVX512_8x32 evaluates one 8×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
+// Each K step prefetches the next line of pf, pfStep bytes on.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
-func evalAVX512_8x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)
+func evalAVX512_8x32(a []float32, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int)
 
 // gemmAVX512_8x32 sets the top-left m×n part of a 8×32 tile of c to
 // a·w + bias with AVX-512: a holds k rows of 8 floats, w k contiguous

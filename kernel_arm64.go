@@ -5,11 +5,12 @@
 package chanprune
 
 // evalNEON_8x12 evaluates one 8×12 tile of the pruned layer and adds its
-// reductions Σd², Σy·y', Σy², Σy'² to s: an evalFunc (kernel.go). Refer to
-// kernel_generic.go (evalGeneric, tileProduct, reduceTile) for the reference.
+// reductions Σd², Σy·y', Σy², Σy'² to s: an evalFunc (kernel.go), which leaves
+// the prefetch hint pf unused. Refer to kernel_generic.go (evalGeneric,
+// tileProduct, reduceTile) for the reference.
 //
 //go:noescape
-func evalNEON_8x12(a, w []float32, idx []int32, nk int, bias []float32, m int, s *[4]float64)
+func evalNEON_8x12(a, w []float32, idx []int32, nk int, bias []float32, m int, s *[4]float64, pf []float32, pfStep int)
 
 // gemmNEON_8x12 sets the top-left m×n corner of an 8×12 tile of c to a·w + bias
 // (row i at c[i·ldc]) and writes nothing else: a gemmFunc (kernel.go). Refer to

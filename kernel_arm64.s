@@ -4,11 +4,11 @@
 
 #include "textflag.h"
 
-// func evalNEON_8x12(a, w []float32, idx []int32, nk int, bias []float32, m int, s *[4]float64)
+// func evalNEON_8x12(a, w []float32, idx []int32, nk int, bias []float32, m int, s *[4]float64, pf []float32, pfStep int)
 // Requires: ASIMD
 // Frame: the 384-byte scratch tile holds y' while d is formed.
 // Registers: V0–V1 a, V2–V4 w, V8–V31 the tile; epilogue V0–V3, sums V4–V7.
-TEXT ·evalNEON_8x12(SB), NOSPLIT, $384-120
+TEXT ·evalNEON_8x12(SB), NOSPLIT, $384-152
 	MOVD a_base+0(FP), R0
 	MOVD w_base+24(FP), R1
 	MOVD idx_base+48(FP), R2

@@ -135,8 +135,9 @@ func readSumGeneric(x []float32) float32 {
 	return s
 }
 
-// evalGeneric is the reference evalFunc for k's tile shape.
-func (k *kernel) evalGeneric(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
+// evalGeneric is the reference evalFunc for k's tile shape; it ignores
+// the prefetch hint.
+func (k *kernel) evalGeneric(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, _ []float32, _ int) {
 	var kept, pruned [maxTile]float32
 	mr, nr := k.mr, k.nr
 	tileProduct(mr, nr, a[:nk*mr], w, idx[:nk], kept[:mr*nr])

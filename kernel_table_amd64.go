@@ -18,7 +18,7 @@ var kernelTable = []kernelSpec{
 		gemvF16:   []gemv16Func{gemvF16AVX2_1x16, gemvF16AVX2_2x16, gemvF16AVX2_3x16, gemvF16AVX2_4x16, gemvF16AVX2_5x16, gemvF16AVX2_6x16},
 		widenBF16: widenBF16AVX2_16, widenF16: widenF16AVX2_16, bf16Pairs: true,
 		tail: &kernel{name: "avx2/tail", mr: 4, nr: 16, eval: evalAVX2_4x16, gemm: gemmAVX2_4x16, gemmAcc: gemmAccAVX2_4x16}},
-		requires: []string{"AVX", "AVX2", "F16C", "FMA3"}},
+		requires: []string{"AVX", "AVX2", "F16C", "FMA3", "MMX+"}},
 	{kernel: &kernel{name: "avx512", mr: 14, nr: 32,
 		eval: evalAVX512_14x32, gemm: gemmAVX512_14x32, gemmAcc: gemmAccAVX512_14x32, lowerSplit: lowerSplitAVX512, readSum: readSumAVX512,
 		lowerSplitSets: lowerSplitSetsAVX512, contract: contractAVX512, contractSplit: contractSplitAVX512, sweepSplit: sweepSplitAVX512,
@@ -30,5 +30,5 @@ var kernelTable = []kernelSpec{
 		gemvF16:   []gemv16Func{gemvF16AVX512_1x32, gemvF16AVX512_2x32, gemvF16AVX512_3x32, gemvF16AVX512_4x32, gemvF16AVX512_5x32, gemvF16AVX512_6x32, gemvF16AVX512_7x32, gemvF16AVX512_8x32},
 		widenBF16: widenBF16AVX512_32, widenF16: widenF16AVX512_32, bf16Pairs: true,
 		tail: &kernel{name: "avx512/tail", mr: 8, nr: 32, eval: evalAVX512_8x32, gemm: gemmAVX512_8x32, gemmAcc: gemmAccAVX512_8x32}},
-		requires: []string{"AVX", "AVX512F", "FMA3"}},
+		requires: []string{"AVX", "AVX512F", "FMA3", "MMX+"}},
 }

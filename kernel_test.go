@@ -96,15 +96,16 @@ func dotError(n int, abs float64) float64 {
 }
 
 // runEval calls eval on zeroed sums surrounded by guards, then once more on
-// the result, which must double it exactly: the kernel adds its tile's sums.
+// the result with a prefetch stream over w, which must double it exactly:
+// the kernel adds its tile's sums, and a prefetch changes none of them.
 func runEval(t *testing.T, eval evalFunc, c evalCase) sums {
 	t.Helper()
 	var buf [6]float64
 	buf[0], buf[5] = -7, -7
 	s := (*sums)(buf[1:5])
-	eval(c.a, c.w, c.idx, c.nk, c.bias, c.m, s)
+	eval(c.a, c.w, c.idx, c.nk, c.bias, c.m, s, nil, 0)
 	got := *s
-	eval(c.a, c.w, c.idx, c.nk, c.bias, c.m, s)
+	eval(c.a, c.w, c.idx, c.nk, c.bias, c.m, s, c.w, 4*len(c.w)/max(1, len(c.idx)))
 	if buf[0] != -7 || buf[5] != -7 {
 		t.Fatalf("wrote outside the sums: %v", buf)
 	}

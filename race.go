@@ -32,7 +32,10 @@ func raceWrap(k *kernel) {
 	lowerSplit, lowerSplitSets, contract, contractSplit := k.lowerSplit, k.lowerSplitSets, k.contract, k.contractSplit
 	sweepSplit, dot4, axpy4, widenAdd, packGram := k.sweepSplit, k.dot4, k.axpy4, k.widenAdd, k.packGram
 	columnSums, moveAdd, packRows := k.columnSums, k.moveAdd, k.packRows
-	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums) {
+	k.eval = func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int) {
+		if len(pf) > 0 && len(idx) > 0 && (pfStep < 0 || (len(idx)-1)*pfStep >= 4*len(pf)) {
+			panic("eval: the prefetch stream runs past pf") // a caller's bug
+		}
 		raceRead(a[:len(idx)*mr])
 		raceRead(idx)
 		for _, c := range idx {
@@ -40,7 +43,7 @@ func raceWrap(k *kernel) {
 		}
 		raceRead(bias[:nr])
 		raceWrite(s[:])
-		eval(a, w, idx, nk, bias, m, s)
+		eval(a, w, idx, nk, bias, m, s, pf, pfStep)
 	}
 	k.gemm = func(a, w []float32, depth int, bias, c []float32, ldc, m, n int) {
 		raceRead(a[:depth*mr])

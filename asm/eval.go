@@ -25,6 +25,7 @@ func (t *tile) eval() {
 		fmt.Sprintf("%s evaluates one %d×%d tile of the pruned layer with %s:", name, t.mr, t.nr, t.title),
 		"it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and",
 		"adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.",
+		"Each K step prefetches the next line of pf, pfStep bytes on.",
 		"It implements evalFunc (kernel.go); refer to kernel_generic.go.",
 	)
 	tileBytes := 4 * t.mr * t.nr
@@ -39,6 +40,16 @@ func (t *tile) eval() {
 	n := t.Load(t.Param("idx").Len(), t.GP64()).(reg.GPVirtual)
 	nk := t.Load(t.Param("nk"), t.GP64()).(reg.GPVirtual)
 	t.SUBQ(nk, n) // n = k - nk, the pruned count
+	pf := &prefetch{
+		ptr:  t.Load(t.Param("pf").Base(), t.GP64()).(reg.GPVirtual),
+		step: t.Load(t.Param("pfStep"), t.GP64()).(reg.GPVirtual),
+	}
+	pfLen := t.Load(t.Param("pf").Len(), t.GP64())
+	t.TESTQ(pfLen, pfLen)
+	t.JNZ(LabelRef("pf_set"))
+	t.MOVQ(a, pf.ptr)      // no pf: a's first line, which the tile reads anyway,
+	t.MOVQ(pfLen, pf.step) // and no step
+	t.Label("pf_set")
 
 	sp := t.GP64()
 	t.LEAQ(frame.Offset(63), sp)
@@ -48,11 +59,11 @@ func (t *tile) eval() {
 	acc := t.accumulators()
 	t.Comment("y' = a[:nk]·w[idx[:nk]], to scratch[0].")
 	t.zeroAll(acc)
-	t.kloop("kept", nk, a, w, idx, acc)
+	t.kloop("kept", nk, a, w, idx, pf, acc)
 	t.storeTile(acc, scratch)
 	t.Comment("d = a[nk:]·w[idx[nk:]], to scratch[1].")
 	t.zeroAll(acc)
-	t.kloop("pruned", n, a, w, idx, acc)
+	t.kloop("pruned", n, a, w, idx, pf, acc)
 	t.storeTile(acc, scratch.Offset(tileBytes))
 
 	t.evalEpilogue(scratch, tileBytes, acc)

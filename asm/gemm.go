@@ -63,7 +63,7 @@ func (t *tile) gemm(g gemmVariant) {
 	k := t.Load(t.Param("k"), t.GP64()).(reg.GPVirtual)
 	acc := t.accumulators()
 	t.zeroAll(acc)
-	t.kloop("k", k, a, w, nil, acc)
+	t.kloop("k", k, a, w, nil, nil, acc)
 
 	if !g.accumulate {
 		t.Comment("Add bias after the sum, in the order gemmGeneric rounds.")

@@ -34,7 +34,7 @@ var lib = func() *types.Package {
 // Signatures of the kernel kinds (see evalFunc, gemmFunc, gemmAccFunc,
 // lowerSplitFunc and the others in kernel.go).
 const (
-	evalSig    = "func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums)"
+	evalSig    = "func(a, w []float32, idx []int32, nk int, bias []float32, m int, s *sums, pf []float32, pfStep int)"
 	gemmSig    = "func(a, w []float32, k int, bias, c []float32, ldc, m, n int)"
 	gemmAccSig = "func(a, w []float32, k int, c []float32, ldc, m, n int)"
 	peakSig    = "func(n int)"

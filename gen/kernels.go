@@ -245,8 +245,9 @@ func evalKernel(s shape) *kernelFunc {
 		name: "evalNEON_" + s.tag(),
 		doc: []string{
 			fmt.Sprintf("evalNEON_%s evaluates one %d×%d tile of the pruned layer and adds its", s.tag(), s.mr, s.nr),
-			"reductions Σd², Σy·y', Σy², Σy'² to s: an evalFunc (kernel.go). Refer to",
-			"kernel_generic.go (evalGeneric, tileProduct, reduceTile) for the reference.",
+			"reductions Σd², Σy·y', Σy², Σy'² to s: an evalFunc (kernel.go), which leaves",
+			"the prefetch hint pf unused. Refer to kernel_generic.go (evalGeneric,",
+			"tileProduct, reduceTile) for the reference.",
 		},
 		comments: []string{
 			fmt.Sprintf("Frame: the %d-byte scratch tile holds y' while d is formed.", s.tileBytes()),
@@ -254,7 +255,7 @@ func evalKernel(s shape) *kernelFunc {
 				s.na()-1, s.wReg(0), s.wReg(s.nv()-1), s.accBase()),
 		},
 		params: []param{{"a", "[]float32"}, {"w", "[]float32"}, {"idx", "[]int32"}, {"nk", "int"},
-			{"bias", "[]float32"}, {"m", "int"}, {"s", "*[4]float64"}},
+			{"bias", "[]float32"}, {"m", "int"}, {"s", "*[4]float64"}, {"pf", "[]float32"}, {"pfStep", "int"}},
 		frame: s.tileBytes(),
 	}
 	f.body = func(a *asm) {
