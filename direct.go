@@ -248,16 +248,17 @@ func (e *Evaluator) grow(batches [][]float32, runs []batchRun, workers int) {
 // waited for it: in Evaluate/down (4096→1024, AVX-512) the first of a
 // panel's 14-row tiles took 40 µs and the others 18. Prefetched a line
 // every eighth step over the last passes of the panel before, it is in
-// the caches by then: down took 0.91 of its time on AVX-512 and 0.95 on
-// AVX2, seed 0.96 and 0.99, with 4, 8 or 16 bytes a step alike; 32 (the
-// next panel in two passes, crowding out the current one) was slower.
+// the caches by then (the first tile: 21 µs): down took 0.91–0.98 of its
+// time on AVX-512 and 0.95–0.97 on AVX2, seed 0.96–0.99, the less the
+// busier the VM; 4, 8 or 16 bytes a step did alike, 32 (the next panel in
+// two passes, crowding the current one out of L2) was slower.
 const prefetchStep = 8
 
 // panelPrefetch spreads the prefetch of the weight panel after this one
 // over this one's last passes (evalFunc's pf).
 type panelPrefetch struct {
 	next         []float32 // the panel after this one
-	left, spread int       // passes still to run; the last spread prefetch
+	left, spread int       // passes still to run; how many of the last ones prefetch
 	per          int       // floats of next a prefetching pass covers
 }
 
