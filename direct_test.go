@@ -144,7 +144,7 @@ func TestPanelPrefetchCoversNextPanel(t *testing.T) {
 						}
 						started = true
 						if covered >= len(want) || &pf[0] != &want[covered] {
-							t.Fatalf("%s: pass %d prefetches from float %d of the next panel, want %d", name, p, offsetIn(want, pf), covered)
+							t.Fatalf("%s: pass %d does not prefetch from float %d of the next panel on", name, p, covered)
 						}
 						if step < 0 || (s.in-1)*step >= 4*len(pf) {
 							t.Fatalf("%s: pass %d: step %d over %d K steps leaves its %d floats", name, p, step, s.in, len(pf))
@@ -158,14 +158,4 @@ func TestPanelPrefetchCoversNextPanel(t *testing.T) {
 			}
 		}
 	}
-}
-
-// offsetIn is where sub starts in s, in floats, or -1.
-func offsetIn(s, sub []float32) int {
-	for i := range s {
-		if &s[i] == &sub[0] {
-			return i
-		}
-	}
-	return -1
 }

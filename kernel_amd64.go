@@ -14,7 +14,7 @@ func packRows(dst []float32, x []float32, in int, mr int, perm []int32, rows int
 // evalAVX2_6x16 evaluates one 6×16 tile of the pruned layer with AVX2+FMA:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
-// Each K step prefetches the next line of pf, pfStep bytes on.
+// It prefetches pf as it goes, pfStep bytes a K step, once every two steps.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
@@ -41,7 +41,7 @@ func gemmAccAVX2_6x16(a []float32, w []float32, k int, c []float32, ldc int, m i
 // evalAVX2_4x16 evaluates one 4×16 tile of the pruned layer with AVX2+FMA:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
-// Each K step prefetches the next line of pf, pfStep bytes on.
+// It prefetches pf as it goes, pfStep bytes a K step, once every two steps.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
@@ -312,7 +312,7 @@ func widenF16AVX2_16(dst []float32, src []uint16)
 // evalAVX512_14x32 evaluates one 14×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
-// Each K step prefetches the next line of pf, pfStep bytes on.
+// It prefetches pf as it goes, pfStep bytes a K step, once every two steps.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape
@@ -339,7 +339,7 @@ func gemmAccAVX512_14x32(a []float32, w []float32, k int, c []float32, ldc int, 
 // evalAVX512_8x32 evaluates one 8×32 tile of the pruned layer with AVX-512:
 // it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and
 // adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.
-// Each K step prefetches the next line of pf, pfStep bytes on.
+// It prefetches pf as it goes, pfStep bytes a K step, once every two steps.
 // It implements evalFunc (kernel.go); refer to kernel_generic.go.
 //
 //go:noescape

@@ -25,7 +25,7 @@ func (t *tile) eval() {
 		fmt.Sprintf("%s evaluates one %d×%d tile of the pruned layer with %s:", name, t.mr, t.nr, t.title),
 		"it forms y' = a[:nk]·w[idx[:nk]] + bias and d = a[nk:]·w[idx[nk:]] and",
 		"adds Σd², Σy·y', Σy² and Σy'² (y = y'+d, in float64) over rows i < m to s.",
-		"Each K step prefetches the next line of pf, pfStep bytes on.",
+		"It prefetches pf as it goes, pfStep bytes a K step, once every two steps.",
 		"It implements evalFunc (kernel.go); refer to kernel_generic.go.",
 	)
 	tileBytes := 4 * t.mr * t.nr
