@@ -2,7 +2,9 @@ package chanprune_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/seed"
@@ -109,6 +111,67 @@ func BenchmarkSweep(b *testing.B) {
 			reportMethodFraction(b, kern.Name, ex, chanprune.PlannedMethod(e, ex.Batches, evals, len(sets)), evals)
 		})
 	}
+}
+
+// BenchmarkSweepOverAuto measures one BenchmarkSweep op of the seed
+// example over one BenchmarkEvaluateAuto op (issue 14's 1.3×) as pairs
+// taken back to back: each op runs one of each, first one then the other
+// in turn, on evaluators made as those benchmarks make theirs, and times
+// both. It reports the median of the ops' ratios (sweep/auto) and the
+// medians of the two times: a slow spell of a shared machine slows both
+// halves of a pair, so the ratio keeps steadier than one of two medians
+// taken in separate runs. Run it with 20x or more.
+func BenchmarkSweepOverAuto(b *testing.B) {
+	ex := seed.Seed()
+	layer := chanprune.Linear{Weight: ex.Weight, Bias: ex.Bias, In: ex.In, Out: ex.Out}
+	sets, ratios := sweepPairs(ex)
+	scores := ex.RandomScores(1)
+	chanprune.ForEachKernelB(b, "seed", func(b *testing.B, kern chanprune.KernelInfo) {
+		auto, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name), chanprune.WithMethod(chanprune.Auto))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sweeper, err := chanprune.NewEvaluator(layer, chanprune.WithKernel(kern.Name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var m chanprune.Metrics
+		var points []chanprune.Point
+		ops := [2]func() error{
+			func() error { return auto.EvaluateTo(&m, ex.Batches, scores, 0.2) },
+			func() error { return sweeper.SweepTo(&points, ex.Batches, sets, ratios) },
+		}
+		for _, op := range ops { // warm: scratch and H
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var took [2][]float64 // seconds: auto, sweep
+		var over []float64
+		for i := 0; b.Loop(); i++ {
+			var pair [2]float64
+			for k := range 2 {
+				which := (i + k) % 2
+				start := time.Now()
+				if err := ops[which](); err != nil {
+					b.Fatal(err)
+				}
+				pair[which] = time.Since(start).Seconds()
+			}
+			took[0], took[1] = append(took[0], pair[0]), append(took[1], pair[1])
+			over = append(over, pair[1]/pair[0])
+		}
+		b.ReportMetric(median(over), "sweep/auto")
+		b.ReportMetric(1e3*median(took[0]), "auto-ms")
+		b.ReportMetric(1e3*median(took[1]), "sweep-ms")
+	})
+}
+
+// median returns the median of v, which it sorts.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	return (v[(n-1)/2] + v[n/2]) / 2
 }
 
 // sweepPairs returns BenchmarkSweep's 45 pairs: 5 score sets (the
