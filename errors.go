@@ -27,4 +27,8 @@ var (
 	// ErrBusy reports a call on an Evaluator, or on one of its Streams,
 	// while another call on it is in progress in another goroutine.
 	ErrBusy = errors.New("evaluator in use")
+	// ErrNil reports a nil where a call needs something to write to or
+	// read from: EvaluateTo's metrics, SweepTo's points, Save's writer,
+	// LoadEstimator's reader.
+	ErrNil = errors.New("nil argument")
 )

@@ -81,3 +81,34 @@ func TestMeasurePeak(t *testing.T) {
 		}
 	})
 }
+
+// TestNilArguments checks that a nil destination, writer or reader is an
+// ErrNil error, not a panic, and that a nil Option is left out.
+func TestNilArguments(t *testing.T) {
+	r := newRand(10)
+	l := randLayer(r, 4, 3, true)
+	batches, scores := randBatches(r, 4, 2), randScores(r, 4)
+	e, err := NewEvaluator(l, nil, WithWorkers(1), nil)
+	if err != nil {
+		t.Fatalf("NewEvaluator with nil options: %v", err)
+	}
+	est, err := NewEstimator(EstimatorNames()[0], l, EstimatorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func() error{
+		"EvaluateTo":         func() error { return e.EvaluateTo(nil, batches, scores, 0.5) },
+		"EvaluateRepairedTo": func() error { return e.EvaluateRepairedTo(nil, batches, scores, 0.5, Repair{Mode: CompensateBias}) },
+		"SweepTo":            func() error { return e.SweepTo(nil, batches, []ScoreSet{{Name: "s", Scores: scores}}, []float64{0.5}) },
+		"Save":               func() error { return est.Save(nil) },
+		"LoadEstimator":      func() error { _, err := LoadEstimator(nil, l); return err },
+	} {
+		if err := call(); !errors.Is(err, ErrNil) {
+			t.Errorf("%s with nil: got %v, want ErrNil", name, err)
+		}
+	}
+	// The evaluator is usable after the refused calls.
+	if _, err := e.Evaluate(batches, scores, 0.5); err != nil {
+		t.Errorf("Evaluate after the nil calls: %v", err)
+	}
+}

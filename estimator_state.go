@@ -41,6 +41,9 @@ type stateFile struct {
 }
 
 func (e *estimator) Save(w io.Writer) error {
+	if w == nil {
+		return fmt.Errorf("%s: saving the state: writer: %w", e.kind.name, ErrNil)
+	}
 	state, err := json.Marshal(e.scorer)
 	if err != nil {
 		return fmt.Errorf("%s: saving the state: %w", e.kind.name, err)
@@ -58,6 +61,9 @@ func (e *estimator) Save(w io.Writer) error {
 // on float32 data can reach, so that no later batch takes a sum to Inf or
 // a score to NaN.
 func LoadEstimator(r io.Reader, layer Linear) (Estimator, error) {
+	if r == nil {
+		return nil, fmt.Errorf("estimator state: reader: %w", ErrNil)
+	}
 	var f stateFile
 	if err := decodeStrict(r, &f); err != nil {
 		return nil, err

@@ -145,7 +145,8 @@ type Evaluator struct {
 	}
 }
 
-// An Option configures an Evaluator.
+// An Option configures an Evaluator. A nil Option is ignored, so that an
+// option chosen at run time may be left out as nil.
 type Option func(*config)
 
 type config struct {
@@ -164,7 +165,9 @@ type config struct {
 func newConfig(opts []Option) config {
 	var cfg config
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	return cfg
 }
@@ -245,6 +248,9 @@ func (e *Evaluator) checkPair(batches [][]float32, scores []float32, ratio float
 // EvaluateTo is Evaluate writing into m and reusing the capacity of
 // m.PerBatch, so a loop that passes the same m allocates nothing.
 func (e *Evaluator) EvaluateTo(m *Metrics, batches [][]float32, scores []float32, ratio float64) error {
+	if m == nil {
+		return fmt.Errorf("EvaluateTo: metrics: %w", ErrNil)
+	}
 	if err := e.acquire("Evaluate"); err != nil {
 		return err
 	}

@@ -218,6 +218,9 @@ func (e *Evaluator) EvaluateRepaired(batches [][]float32, scores []float32, rati
 // repaired evaluation on the planned or Gram path allocates nothing. On an
 // error m is undefined.
 func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores []float32, ratio float64, r Repair) error {
+	if m == nil {
+		return fmt.Errorf("EvaluateRepairedTo: metrics: %w", ErrNil)
+	}
 	if err := checkRepair(r.Mode, r.Damp); err != nil {
 		return err
 	}

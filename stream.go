@@ -321,6 +321,9 @@ func (e *Evaluator) Sweep(batches [][]float32, sets []ScoreSet, ratios []float64
 // SweepTo is Sweep writing into *dst and reusing its memory, so that a loop
 // passing the same dst allocates nothing.
 func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, ratios []float64) error {
+	if dst == nil {
+		return fmt.Errorf("SweepTo: points: %w", ErrNil)
+	}
 	if err := e.acquire("Sweep"); err != nil {
 		return err
 	}
