@@ -165,7 +165,7 @@ func BenchmarkContractSplitKernel(b *testing.B) {
 // setStride(splitBenchLen) apart, as the sweep lays out a 1024-channel
 // layer's. The sweep's segments are at most a strip (256 columns) long,
 // their column sums in L1 where this row's are in L2, so that column
-// traffic costs more here than there (README, the sweep's profile).
+// traffic costs more here than there (BENCHMARKS.md, the sweep's profile).
 func BenchmarkSweepSplitKernel(b *testing.B) {
 	const n, sets = splitBenchLen, splitBenchSets
 	for _, way := range []string{"fused", "apart"} {
