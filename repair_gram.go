@@ -285,7 +285,8 @@ func (g *repairGram) variances(x []float32, b, tokens int) (vyd, vdd float64) {
 		return 0, 0
 	}
 	// K1 is kept per batch only where no larger than the batch itself.
-	k1, fresh := g.k1tmp, true
+	var k1 []float32
+	fresh := true
 	if tokens <= in {
 		k1, fresh = g.k1.slot(b, tokens*tokens)
 	} else {

@@ -127,11 +127,9 @@ func refRepaired(l Linear, batches, fit [][]float32, pruned []bool, mode Compens
 		n := len(x) / in
 		for t := range n {
 			for o := range out {
-				y, y2 := b2[o], b2[o]
+				y, y2 := 0.0, b2[o]
 				if len(l.Bias) > 0 {
 					y = float64(l.Bias[o])
-				} else {
-					y = 0
 				}
 				for ch := range in {
 					v := float64(x[t*in+ch])

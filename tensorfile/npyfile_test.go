@@ -353,7 +353,7 @@ func TestNpyWriteRoundTrip(t *testing.T) {
 	arrays := []*Array{
 		{Shape: []int{}, Data: []float32{7}},
 		{Shape: []int{0, 4}, Data: []float32{}},
-		{Shape: []int{5}, Data: []float32{1, -0.0, float32(math.Inf(1)), nan, 0x1p-149}},
+		{Shape: []int{5}, Data: []float32{1, 0, float32(math.Inf(1)), nan, 0x1p-149}}, // [1]: −0, set below
 		{Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
 		{Shape: []int{3, 1, 2}, Data: []float32{1, 2, 3, 4, 5, 6}},
 		{Shape: []int{chunkBytes/4 + 3}, Data: make([]float32, chunkBytes/4+3)},
