@@ -60,7 +60,7 @@ func (f *Fit) Observe(batch []float32) error {
 		return err
 	}
 	f.observe(batch, func(block []float32) {
-		f.builder.fuse(f.blockSum, f.diag, block, f.workers, nil, f.sink)
+		f.builder.fuse(f.blockSum, f.diag, nil, block, f.workers, nil, f.sink)
 	})
 	return nil
 }

@@ -7,12 +7,13 @@ import (
 )
 
 // contractCase draws a row segment of n entries of H and G, a 0/1 mask
-// and positive diagonals, with values from gen.
-func contractCase(r *rand.Rand, n int, gen func() float32) (h, g, mask, hd, gd []float32) {
-	h, g, mask, hd, gd = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+// and positive diagonals (float32 values, held as float64 as the Gram
+// path holds them), with values from gen.
+func contractCase(r *rand.Rand, n int, gen func() float32) (h, g []float32, mask, hd, gd []float64) {
+	h, g, mask, hd, gd = make([]float32, n), make([]float32, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for j := range n {
 		h[j], g[j] = gen(), gen()
-		hd[j], gd[j] = float32(math.Abs(float64(gen()))), float32(math.Abs(float64(gen())))
+		hd[j], gd[j] = math.Abs(float64(gen())), math.Abs(float64(gen()))
 		if r.IntN(3) == 0 {
 			mask[j] = 1
 		}
@@ -27,14 +28,14 @@ func contractCase(r *rand.Rand, n int, gen func() float32) (h, g, mask, hd, gd [
 // in its two parts before they are added, so its magnitude is that of
 // the parts (which cancel when fg and fh differ in sign). Where the row
 // holds a NaN or an infinity the sums must be the same NaN or infinity.
-func checkContract(t *testing.T, kern *kernel, h, g, mask, hd, gd []float32, fg, fh float64) {
+func checkContract(t *testing.T, kern *kernel, h, g []float32, mask, hd, gd []float64, fg, fh float64) {
 	t.Helper()
 	start := sums{0.5, -1, 2, 3}
 	var want, abs sums
 	for j := range h {
-		hv, gv, m := float64(h[j]), float64(g[j]), float64(mask[j])
+		hv, gv, m := float64(h[j]), float64(g[j]), mask[j]
 		v := hv * gv
-		wg, wh := fg*hv*hv*float64(gd[j]), fh*gv*gv*float64(hd[j])
+		wg, wh := fg*hv*hv*gd[j], fh*gv*gv*hd[j]
 		w, wAbs := wg+wh, math.Abs(wg)+math.Abs(wh)
 		for i, x := range [4]float64{v, v * m, w, w * m} {
 			want[i] += x

@@ -3,7 +3,8 @@ package chanprune
 // layerGram is what the Gram path keeps of the layer.
 type layerGram struct {
 	h      []float32 // H = WᵀW, in×in, both triangles
-	diag   []float32 // H_ii, for the contract kernel
+	diag   []float32 // H_ii
+	diag64 []float64 // H_ii as float64, for the contract kernel
 	u      []float64 // u = Wᵀb
 	bb     float64   // ‖b‖²
 	rounds float64   // gramRounds(out): the roundings in an entry of H
@@ -15,11 +16,12 @@ type layerGram struct {
 type gramScratch struct {
 	e       *Evaluator
 	builder *gramBuilder
-	diag    []float32 // G_ii, for the contract kernel
+	diag    []float32 // G_ii
+	diag64  []float64 // G_ii as float64, for the contract kernel
 	rounds  float64   // gramRounds(tokens): the roundings in an entry of G
 	colSum  []float64 // s = Σ_t x_t
 	part    []sums    // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
-	mask    []float32 // 1 for a pruned channel, else 0
+	mask    []float64 // 1 for a pruned channel, else 0
 	sink    stripSink // contractStrip
 }
 
@@ -28,9 +30,10 @@ func newGramScratch(e *Evaluator) *gramScratch {
 		e:       e,
 		builder: newGramBuilder(e.kern, e.in),
 		diag:    make([]float32, e.in),
+		diag64:  make([]float64, e.in),
 		colSum:  make([]float64, e.in),
 		part:    make([]sums, e.in),
-		mask:    make([]float32, e.in),
+		mask:    make([]float64, e.in),
 	}
 	s.sink = s.contractStrip
 	return s
@@ -65,6 +68,7 @@ func (e *Evaluator) buildLayerGram() {
 	lg := &layerGram{
 		h:      make([]float32, in*in),
 		diag:   make([]float32, in),
+		diag64: make([]float64, in),
 		u:      make([]float64, in),
 		rounds: gramRounds(out) + float64(panels(out, gramRows)),
 	}
@@ -85,6 +89,7 @@ func (e *Evaluator) buildLayerGram() {
 	mirror(lg.h, in)
 	for i := range in {
 		lg.diag[i] = lg.h[i*in+i]
+		lg.diag64[i] = float64(lg.diag[i])
 	}
 	e.layerGram = lg
 }
@@ -95,7 +100,7 @@ func (e *Evaluator) buildLayerGram() {
 func (s *gramScratch) form(x []float32, workers int, bands []int, sink stripSink) (us, tb float64) {
 	lg := s.e.layerGram
 	s.rounds = gramRounds(len(x) / s.e.in)
-	s.builder.fuse(s.colSum, s.diag, x, workers, bands, sink)
+	s.builder.fuse(s.colSum, s.diag, s.diag64, x, workers, bands, sink)
 	for c, u := range lg.u {
 		us += u * s.colSum[c]
 	}
@@ -190,7 +195,7 @@ func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance
 		hd, gd := float64(e.layerGram.diag[i]), float64(gs.diag[i])
 		fg, fh := gs.rounds*gd, e.layerGram.rounds*hd
 		a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
-		diag, p := hd*gd, float64(mask[i])
+		diag, p := hd*gd, mask[i]
 		wDiag := (fg*hd + fh*gd) * hd * gd
 		hg += diag + 2*a
 		hgP += diag*p + p*a + pp
@@ -201,7 +206,7 @@ func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance
 	}
 	var usP float64
 	for c, u := range e.layerGram.u {
-		usP += u * gs.colSum[c] * float64(mask[c])
+		usP += u * gs.colSum[c] * mask[c]
 	}
 	return gramSums(hg+2*us+tb, hgP+usP, dd, k == e.in, us, tb), v
 }
@@ -228,7 +233,7 @@ func (gs *gramScratch) contractRows(i0, m, c0, end int, strip []float32, ld int)
 		}
 		fg, fh := gs.rounds*float64(gs.diag[i]), lg.rounds*float64(lg.diag[i])
 		e.kern.contract(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
-			mask[start:end], lg.diag[start:end], gs.diag[start:end], fg, fh, &gs.part[i])
+			mask[start:end], lg.diag64[start:end], gs.diag64[start:end], fg, fh, &gs.part[i])
 	}
 }
 

@@ -214,8 +214,8 @@ func (k *kernel) lowerSplitEach(h, g []float32, ranks []int32, below []int32, co
 }
 
 // contractFunc adds to s the contraction of one row segment of H⊙G with
-// its rounding-error proxies (gram_certify.go). For j < len(h), with
-// every float32 widened to float64, v_j = h_j·g_j and
+// its rounding-error proxies (gram_certify.go). For j < len(h), with h
+// and g widened to float64, v_j = h_j·g_j and
 // w_j = fg·h_j²·gd_j + fh·g_j²·hd_j, it adds
 //
 //	s[0] += Σ v_j,  s[1] += Σ v_j·mask_j,  s[2] += Σ w_j,  s[3] += Σ w_j·mask_j
@@ -225,12 +225,17 @@ func (k *kernel) lowerSplitEach(h, g []float32, ranks []int32, below []int32, co
 // zeros, or one by one); g, mask, hd and gd are at least as long. The Gram
 // path calls it once per row segment, on the row of H
 // and G right of the diagonal, mask 1 for a pruned channel and 0 for a
-// kept one, hd and gd the diagonals of H and G (float32 values, so the
-// widening is exact). Every SIMD kernel is checked against contractGeneric.
-type contractFunc func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)
+// kept one, hd and gd the diagonals of H and G: float32 values held as
+// float64 (layerGram.diag64, gramScratch.diag64), so that each row
+// segment loads them rather than widening them again (on Zen 4, where a
+// 512-bit widening takes two 256-bit operations, the AVX-512 kernel ran in
+// 0.70–0.74 of its time so). Every SIMD kernel is checked against
+// contractGeneric.
+type contractFunc func(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *sums)
 
 // contractSplitFunc is contractFunc without the mask and with column
-// adds: for j < len(h), with v_j and w_j as there, it adds Σ v_j to s[0]
+// adds, its diagonals float32 (widened, exactly): for j < len(h), with
+// v_j and w_j as there, it adds Σ v_j to s[0]
 // and Σ w_j to s[2] (float64, any order), leaves s[1] and s[3], and adds
 // v_j to colV[j] and w_j to colW[j] (one float64 add each). len(h) is a
 // multiple of contractBlock; g, hd, gd, colV and colW are at least as

@@ -104,7 +104,7 @@ func readSumAVX2(x []float32) float32
 // kernel_generic.go.
 //
 //go:noescape
-func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+func contractAVX2(h []float32, g []float32, mask []float64, hd []float64, gd []float64, fg float64, fh float64, s *sums)
 
 // contractSplitAVX2 adds to s[0] Σ v and to s[2] Σ w with v = h·g and
 // w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j],
@@ -402,7 +402,7 @@ func readSumAVX512(x []float32) float32
 // kernel_generic.go.
 //
 //go:noescape
-func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+func contractAVX512(h []float32, g []float32, mask []float64, hd []float64, gd []float64, fg float64, fh float64, s *sums)
 
 // contractSplitAVX512 adds to s[0] Σ v and to s[2] Σ w with v = h·g and
 // w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j],

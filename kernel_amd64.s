@@ -2422,8 +2422,8 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func contractAVX2(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
-// Requires: AVX, FMA3
+// func contractAVX2(h []float32, g []float32, mask []float64, hd []float64, gd []float64, fg float64, fh float64, s *sums)
+// Requires: AVX, AVX2, FMA3
 TEXT ·contractAVX2(SB), NOSPLIT, $0-144
 	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 YMM.
 	MOVQ         h_base+0(FP), AX
@@ -2444,15 +2444,15 @@ TEXT ·contractAVX2(SB), NOSPLIT, $0-144
 	JZ   reduce
 
 loop:
-	VCVTPS2PD   (DI), Y6
+	VMOVUPD     (DI), Y6
 	VCVTPS2PD   (AX), Y7
 	VCVTPS2PD   (CX), Y8
 	VMULPD      Y8, Y7, Y10
 	VMULPD      Y7, Y7, Y7
-	VCVTPS2PD   (BX), Y9
+	VMOVUPD     (BX), Y9
 	VMULPD      Y9, Y7, Y7
 	VMULPD      Y8, Y8, Y8
-	VCVTPS2PD   (DX), Y9
+	VMOVUPD     (DX), Y9
 	VMULPD      Y9, Y8, Y8
 	VMULPD      Y0, Y7, Y7
 	VFMADD231PD Y1, Y8, Y7
@@ -2460,15 +2460,15 @@ loop:
 	VFMADD231PD Y6, Y10, Y3
 	VADDPD      Y7, Y4, Y4
 	VFMADD231PD Y6, Y7, Y5
-	VCVTPS2PD   16(DI), Y6
+	VMOVUPD     32(DI), Y6
 	VCVTPS2PD   16(AX), Y7
 	VCVTPS2PD   16(CX), Y8
 	VMULPD      Y8, Y7, Y10
 	VMULPD      Y7, Y7, Y7
-	VCVTPS2PD   16(BX), Y9
+	VMOVUPD     32(BX), Y9
 	VMULPD      Y9, Y7, Y7
 	VMULPD      Y8, Y8, Y8
-	VCVTPS2PD   16(DX), Y9
+	VMOVUPD     32(DX), Y9
 	VMULPD      Y9, Y8, Y8
 	VMULPD      Y0, Y7, Y7
 	VFMADD231PD Y1, Y8, Y7
@@ -2478,9 +2478,9 @@ loop:
 	VFMADD231PD Y6, Y7, Y5
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, DI
 	DECQ        SI
 	JNZ         loop
 
@@ -2493,48 +2493,51 @@ reduce:
 	NEGQ         SI
 	VMOVUPS      64(R8)(SI*4), Y6
 	VEXTRACTF128 $0x01, Y6, X7
-	VMASKMOVPS   (DI), X6, X8
-	VCVTPS2PD    X8, Y8
+	VPMOVSXDQ    X6, Y8
+	VMASKMOVPD   (DI), Y8, Y8
 	VMASKMOVPS   (AX), X6, X9
 	VCVTPS2PD    X9, Y9
 	VMASKMOVPS   (CX), X6, X10
 	VCVTPS2PD    X10, Y10
 	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VMASKMOVPS   (BX), X6, X11
-	VCVTPS2PD    X11, Y11
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (BX), Y11, Y11
 	VMULPD       Y11, Y9, Y9
 	VMULPD       Y10, Y10, Y10
-	VMASKMOVPS   (DX), X6, X6
-	VCVTPS2PD    X6, Y11
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (DX), Y11, Y11
 	VMULPD       Y11, Y10, Y10
-	VMULPD       Y0, Y9, Y6
-	VFMADD231PD  Y1, Y10, Y6
+	VMULPD       Y0, Y9, Y9
+	VFMADD231PD  Y1, Y10, Y9
 	VADDPD       Y12, Y2, Y2
 	VFMADD231PD  Y8, Y12, Y3
-	VADDPD       Y6, Y4, Y4
-	VFMADD231PD  Y8, Y6, Y5
-	VMASKMOVPS   16(DI), X7, X6
-	VCVTPS2PD    X6, Y6
-	VMASKMOVPS   16(AX), X7, X8
-	VCVTPS2PD    X8, Y8
-	VMASKMOVPS   16(CX), X7, X9
+	VADDPD       Y9, Y4, Y4
+	VFMADD231PD  Y8, Y9, Y5
+	VEXTRACTI128 $0x01, Y6, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(DI), Y8, Y8
+	VMASKMOVPS   16(AX), X7, X9
 	VCVTPS2PD    X9, Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VMASKMOVPS   16(BX), X7, X10
-	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y8, Y8
+	VMASKMOVPS   16(CX), X7, X7
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y7, Y9, Y11
 	VMULPD       Y9, Y9, Y9
-	VMASKMOVPS   16(DX), X7, X7
-	VCVTPS2PD    X7, Y10
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(BX), Y10, Y10
 	VMULPD       Y10, Y9, Y9
-	VMULPD       Y0, Y8, Y0
-	VFMADD231PD  Y1, Y9, Y0
+	VMULPD       Y7, Y7, Y7
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VMASKMOVPD   32(DX), Y6, Y10
+	VMULPD       Y10, Y7, Y7
+	VMULPD       Y0, Y9, Y0
+	VFMADD231PD  Y1, Y7, Y0
 	VADDPD       Y11, Y2, Y2
-	VFMADD231PD  Y6, Y11, Y3
+	VFMADD231PD  Y8, Y11, Y3
 	VADDPD       Y0, Y4, Y4
-	VFMADD231PD  Y6, Y0, Y5
+	VFMADD231PD  Y8, Y0, Y5
 
 sums:
 	MOVQ       s+136(FP), AX
@@ -11293,7 +11296,7 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func contractAVX512(h []float32, g []float32, mask []float32, hd []float32, gd []float32, fg float64, fh float64, s *sums)
+// func contractAVX512(h []float32, g []float32, mask []float64, hd []float64, gd []float64, fg float64, fh float64, s *sums)
 // Requires: AVX, AVX512F
 TEXT ·contractAVX512(SB), NOSPLIT, $0-144
 	// Register budget: 4 sums + fg, fh + 6 temporaries = 12 ZMM.
@@ -11317,15 +11320,15 @@ TEXT ·contractAVX512(SB), NOSPLIT, $0-144
 	JZ   reduce
 
 loop:
-	VCVTPS2PD   (DI), Z6
+	VMOVUPD     (DI), Z6
 	VCVTPS2PD   (AX), Z7
 	VCVTPS2PD   (DX), Z8
 	VMULPD      Z8, Z7, Z10
 	VMULPD      Z7, Z7, Z7
-	VCVTPS2PD   (SI), Z9
+	VMOVUPD     (SI), Z9
 	VMULPD      Z9, Z7, Z7
 	VMULPD      Z8, Z8, Z8
-	VCVTPS2PD   (BX), Z9
+	VMOVUPD     (BX), Z9
 	VMULPD      Z9, Z8, Z8
 	VMULPD      Z0, Z7, Z7
 	VFMADD231PD Z1, Z8, Z7
@@ -11335,9 +11338,9 @@ loop:
 	VFMADD231PD Z6, Z7, Z5
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
-	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DI
 	DECQ        CX
 	JNZ         loop
 
@@ -11351,15 +11354,15 @@ reduce:
 	DECL        R8
 	KMOVW       R8, K1
 	KSHIFTRW    $0x08, K1, K2
-	VCVTPS2PD.Z (DI), K1, Z6
+	VMOVUPD.Z   (DI), K1, Z6
 	VCVTPS2PD.Z (AX), K1, Z7
 	VCVTPS2PD.Z (DX), K1, Z8
 	VMULPD      Z8, Z7, Z10
 	VMULPD      Z7, Z7, Z7
-	VCVTPS2PD.Z (SI), K1, Z9
+	VMOVUPD.Z   (SI), K1, Z9
 	VMULPD      Z9, Z7, Z7
 	VMULPD      Z8, Z8, Z8
-	VCVTPS2PD.Z (BX), K1, Z9
+	VMOVUPD.Z   (BX), K1, Z9
 	VMULPD      Z9, Z8, Z8
 	VMULPD      Z0, Z7, Z0
 	VFMADD231PD Z1, Z8, Z0

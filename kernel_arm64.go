@@ -53,7 +53,7 @@ func readSumNEON(x []float32) float32
 // Refer to contractGeneric in kernel_generic.go for the reference.
 //
 //go:noescape
-func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
+func contractNEON(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *[4]float64)
 
 // contractSplitNEON adds to s[0] Σ v and to s[2] Σ w with v = h·g and
 // w = fg·h²·gd + fh·g²·hd, in float64, and v_j to colV[j], w_j to colW[j];

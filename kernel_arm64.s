@@ -1326,11 +1326,12 @@ reduce:
 	FMOVS F24, ret+24(FP)
 	RET
 
-// func contractNEON(h, g, mask, hd, gd []float32, fg, fh float64, s *[4]float64)
+// func contractNEON(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *[4]float64)
 // Requires: ASIMD
-// Registers: V0 fg, V1 fh, V2–V11 h, g, mask, hd, gd (two each), V12–V17 widened
-// and products, V24–V31 two sets of the four float64 sums, F18 and F19–F22 the
-// last entries' gd and sums; R0–R4 the inputs, R5 count, R7 the last entries.
+// Registers: V0 fg, V1 fh, V2–V5 h, g (two each), V6–V11 and V18–V23 mask, hd,
+// gd (four each), V12–V17 widened and products, V24–V31 two sets of the four
+// float64 sums, F18 and F19–F22 the last entries' gd and sums; R0–R4 the inputs,
+// R5 count, R7 the last entries.
 TEXT ·contractNEON(SB), NOSPLIT, $0-144
 	MOVD h_base+0(FP), R0
 	MOVD g_base+24(FP), R1
@@ -1358,73 +1359,64 @@ TEXT ·contractNEON(SB), NOSPLIT, $0-144
 loop:
 	VLD1.P 32(R0), [V2.S4, V3.S4]   // h[j : j+8]
 	VLD1.P 32(R1), [V4.S4, V5.S4]   // g[j : j+8]
-	VLD1.P 32(R2), [V6.S4, V7.S4]   // mask[j : j+8]
-	VLD1.P 32(R3), [V8.S4, V9.S4]   // hd[j : j+8]
-	VLD1.P 32(R4), [V10.S4, V11.S4] // gd[j : j+8]
-	WORD   $0x0e6178ce              // fcvtl v14.2d, v6.2s
+	VLD1.P 32(R2), [V6.D2, V7.D2]   // mask[j+0 : j+4]
+	VLD1.P 32(R2), [V8.D2, V9.D2]   // mask[j+4 : j+8]
+	VLD1.P 32(R3), [V18.D2, V19.D2] // hd[j+0 : j+4]
+	VLD1.P 32(R3), [V20.D2, V21.D2] // hd[j+4 : j+8]
+	VLD1.P 32(R4), [V10.D2, V11.D2] // gd[j+0 : j+4]
+	VLD1.P 32(R4), [V22.D2, V23.D2] // gd[j+4 : j+8]
 	WORD   $0x0e61784c              // fcvtl v12.2d, v2.2s
 	WORD   $0x0e61788d              // fcvtl v13.2d, v4.2s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x0e61794f              // fcvtl v15.2d, v10.2s
-	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6add8c              // fmul v12.2d, v12.2d, v10.2d
 	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x0e61790f              // fcvtl v15.2d, v8.2s
-	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e72ddad              // fmul v13.2d, v13.2d, v18.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
+	VFMLA  V6.D2, V16.D2, V25.D2    // Σ v·mask
 	WORD   $0x4e71d75a              // fadd v26.2d, v26.2d, v17.2d
-	VFMLA  V14.D2, V17.D2, V27.D2   // Σ w·mask
-	WORD   $0x4e6178ce              // fcvtl2 v14.2d, v6.4s
+	VFMLA  V6.D2, V17.D2, V27.D2    // Σ w·mask
 	WORD   $0x4e61784c              // fcvtl2 v12.2d, v2.4s
 	WORD   $0x4e61788d              // fcvtl2 v13.2d, v4.4s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x4e61794f              // fcvtl2 v15.2d, v10.4s
-	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6bdd8c              // fmul v12.2d, v12.2d, v11.2d
 	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x4e61790f              // fcvtl2 v15.2d, v8.4s
-	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e73ddad              // fmul v13.2d, v13.2d, v19.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
+	VFMLA  V7.D2, V16.D2, V29.D2    // Σ v·mask
 	WORD   $0x4e71d7de              // fadd v30.2d, v30.2d, v17.2d
-	VFMLA  V14.D2, V17.D2, V31.D2   // Σ w·mask
-	WORD   $0x0e6178ee              // fcvtl v14.2d, v7.2s
+	VFMLA  V7.D2, V17.D2, V31.D2    // Σ w·mask
 	WORD   $0x0e61786c              // fcvtl v12.2d, v3.2s
 	WORD   $0x0e6178ad              // fcvtl v13.2d, v5.2s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x0e61796f              // fcvtl v15.2d, v11.2s
-	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e76dd8c              // fmul v12.2d, v12.2d, v22.2d
 	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x0e61792f              // fcvtl v15.2d, v9.2s
-	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e74ddad              // fmul v13.2d, v13.2d, v20.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d718              // fadd v24.2d, v24.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V25.D2   // Σ v·mask
+	VFMLA  V8.D2, V16.D2, V25.D2    // Σ v·mask
 	WORD   $0x4e71d75a              // fadd v26.2d, v26.2d, v17.2d
-	VFMLA  V14.D2, V17.D2, V27.D2   // Σ w·mask
-	WORD   $0x4e6178ee              // fcvtl2 v14.2d, v7.4s
+	VFMLA  V8.D2, V17.D2, V27.D2    // Σ w·mask
 	WORD   $0x4e61786c              // fcvtl2 v12.2d, v3.4s
 	WORD   $0x4e6178ad              // fcvtl2 v13.2d, v5.4s
 	WORD   $0x6e6ddd90              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x4e61796f              // fcvtl2 v15.2d, v11.4s
-	WORD   $0x6e6fdd8c              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e77dd8c              // fmul v12.2d, v12.2d, v23.2d
 	WORD   $0x6e6dddad              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x4e61792f              // fcvtl2 v15.2d, v9.4s
-	WORD   $0x6e6fddad              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e75ddad              // fmul v13.2d, v13.2d, v21.2d
 	WORD   $0x6e60dd91              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d79c              // fadd v28.2d, v28.2d, v16.2d
-	VFMLA  V14.D2, V16.D2, V29.D2   // Σ v·mask
+	VFMLA  V9.D2, V16.D2, V29.D2    // Σ v·mask
 	WORD   $0x4e71d7de              // fadd v30.2d, v30.2d, v17.2d
-	VFMLA  V14.D2, V17.D2, V31.D2   // Σ w·mask
+	VFMLA  V9.D2, V17.D2, V31.D2    // Σ w·mask
 	SUBS   $1, R5, R5
 	BNE    loop
 
@@ -1444,12 +1436,9 @@ tail:
 	FCVTSD  F12, F12
 	FMOVS.P 4(R1), F13
 	FCVTSD  F13, F13
-	FMOVS.P 4(R2), F14
-	FCVTSD  F14, F14
-	FMOVS.P 4(R3), F15
-	FCVTSD  F15, F15
-	FMOVS.P 4(R4), F18
-	FCVTSD  F18, F18
+	FMOVD.P 8(R2), F14
+	FMOVD.P 8(R3), F15
+	FMOVD.P 8(R4), F18
 	FMULD   F13, F12, F16 // v = h·g
 	FMULD   F12, F12, F12
 	FMULD   F18, F12, F12 // h²·gd

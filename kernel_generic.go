@@ -187,12 +187,12 @@ func lowerSplitGeneric(h, g []float32, rank []int32, below int32, col []float64)
 // contractGeneric is the reference contractFunc, for any length: four
 // partial sums of each kind (entry j into sum j mod 4) hide the latency of
 // the float64 adds.
-func contractGeneric(h, g, mask, hd, gd []float32, fg, fh float64, s *sums) {
+func contractGeneric(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *sums) {
 	var v, vm, w, wm [4]float64
 	for j := range h {
-		hv, gv, m := float64(h[j]), float64(g[j]), float64(mask[j])
+		hv, gv, m := float64(h[j]), float64(g[j]), mask[j]
 		p := hv * gv
-		q := fg*hv*hv*float64(gd[j]) + fh*gv*gv*float64(hd[j])
+		q := fg*hv*hv*gd[j] + fh*gv*gv*hd[j]
 		l := j % 4
 		v[l] += p
 		vm[l] += p * m

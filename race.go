@@ -144,7 +144,7 @@ func raceWrap(k *kernel) {
 		raceRead(x)
 		return readSum(x)
 	}
-	k.contract = func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums) {
+	k.contract = func(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *sums) {
 		n := len(h)
 		raceRead(h)
 		raceRead(g[:n])

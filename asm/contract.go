@@ -14,17 +14,18 @@ const contractBlock = 8
 
 // contract emits contract<ISA>, the contractFunc of the instruction set
 // (kernel.go; the reference is contractGeneric in kernel_generic.go). A
-// step widens f64Lanes entries of h, g, mask, hd and gd straight from memory
-// (VCVTPS2PD m→register) and forms v = h·g and w = fg·(h·h·gd) +
-// fh·(g·g·hd) (contractRow.terms); four accumulators take Σv, Σv·mask, Σw,
-// Σw·mask. A step is about 17 vector operations into four chains, so the
-// chains never wait on the add latency. An iteration is contractBlock
-// entries (one AVX-512 step, two AVX2 steps); the last len mod
-// contractBlock entries are the same steps on rows widened under a mask of
-// their count (zero past it: VCVTPS2PD under a K mask, or VMASKMOVPS and
-// VCVTPS2PD), which contract the row as if it went on with zeros, so
-// nothing at or past len(h) is read. The Evaluate path calls it once a row
-// segment, where a Go tail for the rest cost a tenth of the contraction.
+// step widens f64Lanes entries of h and g straight from memory (VCVTPS2PD
+// m→register), loads those of mask, hd and gd (float64 already), and
+// forms v = h·g and w = fg·(h·h·gd) + fh·(g·g·hd) (contractRow.terms);
+// four accumulators take Σv, Σv·mask, Σw, Σw·mask. A step is about 14
+// vector operations into four chains, so the chains never wait on the add
+// latency. An iteration is contractBlock entries (one AVX-512 step, two
+// AVX2 steps); the last len mod contractBlock entries are the same steps
+// on rows loaded under a mask of their count (zero past it: under a K
+// mask, or VMASKMOVPS or VMASKMOVPD), which contract the row as if it went
+// on with zeros, so nothing at or past len(h) is read. The Evaluate path
+// calls it once a row segment, where a Go tail for the rest cost a tenth
+// of the contraction.
 func (x *isa) contract(c *build.Context) {
 	name := "contract" + x.name
 	leafFunction(c, name, contractSig,
@@ -35,6 +36,7 @@ func (x *isa) contract(c *build.Context) {
 	)
 	c.Commentf("Register budget: 4 sums + fg, fh + 6 temporaries = 12 %s.", x.regName())
 	r := x.contractRow(c)
+	r.diag64 = true
 	mask := ptr(c, "mask")
 	var acc [4]reg.VecVirtual
 	for i := range acc {
@@ -47,9 +49,9 @@ func (x *isa) contract(c *build.Context) {
 		c.VADDPD(w, acc[2], acc[2])
 		c.VFMADD231PD(mv, w, acc[3])
 	}
-	r.loop(c, x, []reg.GPVirtual{mask}, nil, func(off int) {
+	r.loop(c, x, nil, []reg.GPVirtual{mask}, func(off int) {
 		mv := x.vec(c)
-		c.VCVTPS2PD(Mem{Base: mask}.Offset(off), mv)
+		c.VMOVUPD(Mem{Base: mask}.Offset(2*off), mv)
 		v, w := r.terms(c, x, off)
 		add(v, w, mv)
 	})
@@ -57,10 +59,16 @@ func (x *isa) contract(c *build.Context) {
 	n := c.Load(c.Param("h").Len(), c.GP64()).(reg.GPVirtual)
 	c.ANDQ(U32(contractBlock-1), n)
 	c.JZ(LabelRef("sums"))
-	x.maskedSteps(c, n, func(widen func(row reg.GPVirtual, dst reg.VecVirtual)) {
+	x.maskedSteps(c, n, func(widen, load64 func(row reg.GPVirtual, dst reg.VecVirtual)) {
 		mv := x.vec(c)
-		widen(mask, mv)
-		v, w := r.termsBy(c, x, widen)
+		load64(mask, mv)
+		v, w := r.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
+			if r.isDiag(row) {
+				load64(row, dst)
+				return
+			}
+			widen(row, dst)
+		})
 		add(v, w, mv)
 	})
 	c.Label("sums")
@@ -136,7 +144,13 @@ func ptr(c *build.Context, name string) reg.GPVirtual {
 type contractRow struct {
 	h, g, hd, gd, n reg.GPVirtual
 	fg, fh          reg.VecVirtual
+	// diag64: hd and gd hold float64 (contract), not float32
+	// (contractSplit, sweepSplit)
+	diag64 bool
 }
+
+// isDiag reports whether row is one of the diagonals and they hold float64.
+func (r *contractRow) isDiag(row reg.GPVirtual) bool { return r.diag64 && (row == r.hd || row == r.gd) }
 
 // contractRow loads the shared parameters.
 func (x *isa) contractRow(c *build.Context) *contractRow {
@@ -171,6 +185,12 @@ func (x *isa) factors(c *build.Context) (fg, fh reg.VecVirtual) {
 // vector's byte offset off in the float32 rows, then h, g, the diagonals,
 // the float32 rows rows32 and the float64 rows rows64 advance.
 func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirtual, step func(off int)) {
+	rows32 = append([]reg.GPVirtual{r.h, r.g}, rows32...)
+	if r.diag64 {
+		rows64 = append([]reg.GPVirtual{r.hd, r.gd}, rows64...)
+	} else {
+		rows32 = append(rows32, r.hd, r.gd)
+	}
 	c.Commentf("Iterations of %d entries.", contractBlock)
 	c.SHRQ(U8(3), r.n)
 	c.JZ(LabelRef("reduce"))
@@ -178,7 +198,7 @@ func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirt
 	for off := 0; off < 4*contractBlock; off += 4 * x.f64Lanes() {
 		step(off)
 	}
-	for _, p := range append([]reg.GPVirtual{r.h, r.g, r.hd, r.gd}, rows32...) {
+	for _, p := range rows32 {
 		c.ADDQ(U32(4*contractBlock), p)
 	}
 	for _, p := range rows64 {
@@ -190,29 +210,40 @@ func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirt
 }
 
 // terms widens the f64Lanes entries at byte offset off of h, g, gd and hd
-// (VCVTPS2PD from memory) and returns v = h·g and w = fg·(h·h·gd) +
-// fh·(g·g·hd), in that order of operations.
+// (VCVTPS2PD from memory; float64 diagonals are loaded from twice the
+// offset) and returns v = h·g and w = fg·(h·h·gd) + fh·(g·g·hd), in that
+// order of operations.
 func (r *contractRow) terms(c *build.Context, x *isa, off int) (v, w reg.VecVirtual) {
 	return r.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
+		if r.isDiag(row) {
+			c.VMOVUPD(Mem{Base: row}.Offset(2*off), dst)
+			return
+		}
 		c.VCVTPS2PD(Mem{Base: row}.Offset(off), dst)
 	})
 }
 
 // maskedSteps emits the steps of the last n < contractBlock entries of a
-// contraction: step gets the widening of a row's entries (by its base
-// register) under the mask of the ones that exist, zero elsewhere. AVX-512
-// takes them in one step (a K mask of n bits); AVX2 in two of 4, each with
-// its half of an 8-lane mask (VMASKMOVPS, then VCVTPS2PD).
-func (x *isa) maskedSteps(c *build.Context, n reg.GPVirtual, step func(widen func(row reg.GPVirtual, dst reg.VecVirtual))) {
+// contraction: step gets the widening of a float32 row's entries and the
+// load of a float64 row's (by its base register) under the mask of the
+// ones that exist, zero elsewhere. AVX-512 takes them in one step (a K
+// mask of n bits); AVX2 in two of 4, each with its half of an 8-lane mask
+// (VMASKMOVPS, then VCVTPS2PD; VMASKMOVPD under the half widened to 64-bit
+// lanes).
+func (x *isa) maskedSteps(c *build.Context, n reg.GPVirtual, step func(widen, load64 func(row reg.GPVirtual, dst reg.VecVirtual))) {
 	if x.lanes == 16 {
 		in := tailMask512(c, n)[0]
-		step(func(row reg.GPVirtual, dst reg.VecVirtual) { c.VCVTPS2PD_Z(Mem{Base: row}, in, dst) })
+		step(func(row reg.GPVirtual, dst reg.VecVirtual) { c.VCVTPS2PD_Z(Mem{Base: row}, in, dst) },
+			func(row reg.GPVirtual, dst reg.VecVirtual) { c.VMOVUPD_Z(Mem{Base: row}, in, dst) })
 		return
 	}
-	half := halves256(c, countMask256(c, n))
+	in := countMask256(c, n)
+	half := halves256(c, in)
 	for i := range half {
 		step(func(row reg.GPVirtual, dst reg.VecVirtual) {
 			widenMasked256(c, Mem{Base: row}.Offset(16*i), half[i], dst)
+		}, func(row reg.GPVirtual, dst reg.VecVirtual) {
+			c.VMASKMOVPD(Mem{Base: row}.Offset(32*i), widenHalf(c, in, i), dst)
 		})
 	}
 }

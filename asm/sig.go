@@ -45,7 +45,7 @@ const (
 	lowerSplitSig     = "func(h, g []float32, rank []int32, below int32, col []float64) float64"
 	lowerSplitSetsSig = "func(h, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)"
 	readSumSig        = "func(x []float32) float32"
-	contractSig       = "func(h, g, mask, hd, gd []float32, fg, fh float64, s *sums)"
+	contractSig       = "func(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *sums)"
 	contractSplitSig  = "func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)"
 	sweepSplitSig     = "func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)"
 	dot4Sig           = "func(a, b0, b1, b2, b3 []float64, s *[4]float64)"

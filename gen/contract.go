@@ -9,20 +9,23 @@ const contractBlock = 8
 // contractKernel is contractNEON, the contractFunc (kernel.go; the
 // reference is contractGeneric in kernel_generic.go): for j < len(h), with
 // v = h·g and w = fg·h²·gd + fh·g²·hd in float64, it adds Σv, Σv·mask, Σw
-// and Σw·mask to s. An iteration loads contractBlock entries of h, g,
-// mask, hd and gd (one VLD1 of two registers each) and takes them in four
-// groups of two lanes, widened with fcvtl or fcvtl2; even groups add into
-// one set of four .2d accumulators and odd groups into another, so each
-// chain has two groups of work between its adds. The last len mod
-// contractBlock entries go one by one in scalar float64 (fcvt, fmul,
-// fadd: w's two parts added, not fused) into four scalar sums, added to s
-// after the vector sums, so nothing at or past len(h) is read.
+// and Σw·mask to s. An iteration loads contractBlock entries of h and g
+// (one VLD1 of two registers each) and of the float64 mask, hd and gd
+// (four .2d registers each) and takes them in four groups of two lanes, h
+// and g widened with fcvtl or fcvtl2; even groups add into one set of four
+// .2d accumulators and odd groups into another, so each chain has two
+// groups of work between its adds. The last len mod contractBlock entries
+// go one by one in scalar float64 (fcvt, fmul, fadd: w's two parts added,
+// not fused) into four scalar sums, added to s after the vector sums, so
+// nothing at or past len(h) is read.
 func contractKernel() *kernelFunc {
 	const (
-		loaded = vreg(2)  // h V2–V3, g V4–V5, mask V6–V7, hd V8–V9, gd V10–V11
-		mw     = vreg(14) // the widened mask
+		loaded = vreg(2)  // h V2–V3, g V4–V5
 		accs   = vreg(24) // set s: V24+4s … V27+4s
 	)
+	// The float64 inputs' registers, group by group: mask V6–V9, hd
+	// V18–V21, gd V10–V11 and V22–V23.
+	in64 := [][4]vreg{{6, 7, 8, 9}, {18, 19, 20, 21}, {10, 11, 22, 23}}
 	widen := func(d vreg, input, group int) word { return widenGroup(d, loaded, input, group) }
 	f := &kernelFunc{
 		name: "contractNEON",
@@ -32,19 +35,27 @@ func contractKernel() *kernelFunc {
 			"Refer to contractGeneric in kernel_generic.go for the reference.",
 		},
 		comments: []string{
-			"Registers: V0 fg, V1 fh, V2–V11 h, g, mask, hd, gd (two each), V12–V17 widened",
-			"and products, V24–V31 two sets of the four float64 sums, F18 and F19–F22 the",
-			"last entries' gd and sums; R0–R4 the inputs, R5 count, R7 the last entries.",
+			"Registers: V0 fg, V1 fh, V2–V5 h, g (two each), V6–V11 and V18–V23 mask, hd,",
+			"gd (four each), V12–V17 widened and products, V24–V31 two sets of the four",
+			"float64 sums, F18 and F19–F22 the last entries' gd and sums; R0–R4 the inputs,",
+			"R5 count, R7 the last entries.",
 		},
-		params: []param{{"h", "[]float32"}, {"g", "[]float32"}, {"mask", "[]float32"},
-			{"hd", "[]float32"}, {"gd", "[]float32"}, {"fg", "float64"}, {"fh", "float64"}, {"s", "*[4]float64"}},
+		params: []param{{"h", "[]float32"}, {"g", "[]float32"}, {"mask", "[]float64"},
+			{"hd", "[]float64"}, {"gd", "[]float64"}, {"fg", "float64"}, {"fh", "float64"}, {"s", "*[4]float64"}},
 	}
 	f.body = func(a *asm) {
-		contractStart(a, f, []string{"h", "g", "mask", "hd", "gd"}, nil, loaded, accs, 8)
+		contractStart(a, f, []string{"h", "g"}, []string{"mask", "hd", "gd"}, nil, loaded, accs, 8)
+		for i, name := range []string{"mask", "hd", "gd"} {
+			r := in64[i]
+			for half := range 2 {
+				a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", 2+i, regList(r[2*half], 2, vreg.D2)), fmt.Sprintf("%s[j+%d : j+%d]", name, 4*half, 4*half+4))
+			}
+		}
 		for group := range 4 {
 			acc := func(i int) vreg { return accs + vreg(4*(group%2)+i) }
-			a.word(widen(mw, 2, group))
-			contractTerms(a, func(d vreg, input int) word { return widen(d, []int{0, 1, 3, 4}[input], group) })
+			mw := in64[0][group]
+			contractTerms(a, func(d vreg, input int) word { return widen(d, input, group) },
+				func(input int) vreg { return in64[input-1][group] })
 			a.word(faddD2(acc(0), acc(0), pw))
 			a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", mw.D2(), pw.D2(), acc(1).D2()), "Σ v·mask")
 			a.word(faddD2(acc(2), acc(2), ww))
@@ -93,7 +104,11 @@ func contractTail(a *asm, f *kernelFunc) {
 	}
 	a.ins("MOVD", "R7, R6")
 	a.label("tail")
-	for i, r := range []string{"F12", "F13", "F14", "F15", "F18"} { // h, g, mask, hd, gd
+	for i, r := range []string{"F12", "F13", "F14", "F15", "F18"} { // h, g, then mask, hd, gd in float64
+		if i >= 2 {
+			a.ins("FMOVD.P", fmt.Sprintf("8(R%d), %s", i, r))
+			continue
+		}
 		a.ins("FMOVS.P", fmt.Sprintf("4(R%d), %s", i, r))
 		a.ins("FCVTSD", fmt.Sprintf("%s, %s", r, r))
 	}
@@ -117,13 +132,14 @@ func contractTail(a *asm, f *kernelFunc) {
 }
 
 // contractStart emits the start of contractNEON and contractSplitNEON: the
-// bases of the float32 inputs in, then of the float64 columns cols, into
-// R0, R1, …; in the next register the count of iterations, len(h) /
-// contractBlock (none: on to reduce); fg and fh broadcast into V0, V1;
-// nacc accumulators from acc on zeroed; then the loop label and each
-// input's contractBlock entries loaded into two registers from loaded on.
-func contractStart(a *asm, f *kernelFunc, in, cols []string, loaded, acc vreg, nacc int) {
-	ptrs := append(append([]string(nil), in...), cols...)
+// bases of the float32 inputs in, then of the float64 inputs in64 and
+// columns cols, into R0, R1, …; in the next register the count of
+// iterations, len(h) / contractBlock (none: on to reduce); fg and fh
+// broadcast into V0, V1; nacc accumulators from acc on zeroed; then the
+// loop label and each float32 input's contractBlock entries loaded into
+// two registers from loaded on (the caller loads the rest).
+func contractStart(a *asm, f *kernelFunc, in, in64, cols []string, loaded, acc vreg, nacc int) {
+	ptrs := append(append(append([]string(nil), in...), in64...), cols...)
 	for i, name := range ptrs {
 		a.ins("MOVD", fmt.Sprintf("%s, R%d", f.arg(name, "base"), i))
 	}
@@ -168,18 +184,17 @@ func widenGroup(d, loaded vreg, input, group int) word {
 
 // contractTerms emits the arithmetic of one group of two lanes, the same in
 // both kernels: v = h·g into pw and w = fg·((h·h)·gd) + fh·((g·g)·hd) into
-// ww, in that order. widen(d, i) widens the group of h, g, hd or gd (i = 0
-// to 3) into d.
-func contractTerms(a *asm, widen func(d vreg, input int) word) {
+// ww, in that order. widen(d, i) widens the group of h or g (i = 0, 1) into
+// d; diag(i) returns the register that holds the group of hd or gd (i = 2,
+// 3) as float64, having emitted what puts it there.
+func contractTerms(a *asm, widen func(d vreg, input int) word, diag func(input int) vreg) {
 	a.word(widen(hw, 0))
 	a.word(widen(gw, 1))
 	a.word(fmulD2(pw, hw, gw))
 	a.word(fmulD2(hw, hw, hw))
-	a.word(widen(tw, 3))
-	a.word(fmulD2(hw, hw, tw))
+	a.word(fmulD2(hw, hw, diag(3)))
 	a.word(fmulD2(gw, gw, gw))
-	a.word(widen(tw, 2))
-	a.word(fmulD2(gw, gw, tw))
+	a.word(fmulD2(gw, gw, diag(2)))
 	a.word(fmulD2(ww, hw, fg))
 	a.insc("VFMLA", fmt.Sprintf("%s, %s, %s", fh.D2(), gw.D2(), ww.D2()), "w = fg·h²·gd + fh·g²·hd")
 }
@@ -219,12 +234,16 @@ func contractSplitKernel() *kernelFunc {
 			{"fg", "float64"}, {"fh", "float64"}, {"colV", "[]float64"}, {"colW", "[]float64"}, {"s", "*[4]float64"}},
 	}
 	f.body = func(a *asm) {
-		contractStart(a, f, []string{"h", "g", "hd", "gd"}, []string{"colV", "colW"}, loaded, accs, 4)
+		contractStart(a, f, []string{"h", "g", "hd", "gd"}, nil, []string{"colV", "colW"}, loaded, accs, 4)
 		a.insc("VLD1", fmt.Sprintf("(R4), %s", regList(colV, 4, vreg.D2)), "colV[j : j+8]")
 		a.insc("VLD1", fmt.Sprintf("(R5), %s", regList(colW, 4, vreg.D2)), "colW[j : j+8]")
 		for group := range 4 {
 			set := accs + vreg(2*(group%2))
-			contractTerms(a, func(d vreg, input int) word { return widenGroup(d, loaded, input, group) })
+			widen := func(d vreg, input int) word { return widenGroup(d, loaded, input, group) }
+			contractTerms(a, widen, func(input int) vreg {
+				a.word(widen(tw, input))
+				return tw
+			})
 			a.word(faddD2(set, set, pw))
 			a.word(faddD2(set+1, set+1, ww))
 			a.word(faddD2(colV+vreg(group), colV+vreg(group), pw))
