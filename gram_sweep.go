@@ -266,7 +266,7 @@ func (sg *sweepGram) splitRows(i, rows, start, end, shift int, g []float32, ld i
 			copy(sg.g[i*in+start+r*ldh:], g[r*ldg:r*ldg+n-r*shift])
 		}
 	}
-	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag[start:end], sg.diag[start:end], sg.factors[2*i:2*(i+rows)],
+	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag64[start:end], sg.diag64[start:end], sg.factors[2*i:2*(i+rows)],
 		cols[0][start:end], cols[1][start:end], sg.part[i:i+rows], s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets],
 		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], ldh, ldg, shift)
 }

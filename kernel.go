@@ -234,8 +234,7 @@ func (k *kernel) lowerSplitEach(h, g []float32, ranks []int32, below []int32, co
 type contractFunc func(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *sums)
 
 // contractSplitFunc is contractFunc without the mask and with column
-// adds, its diagonals float32 (widened, exactly): for j < len(h), with
-// v_j and w_j as there, it adds Σ v_j to s[0]
+// adds: for j < len(h), with v_j and w_j as there, it adds Σ v_j to s[0]
 // and Σ w_j to s[2] (float64, any order), leaves s[1] and s[3], and adds
 // v_j to colV[j] and w_j to colW[j] (one float64 add each). len(h) is a
 // multiple of contractBlock; g, hd, gd, colV and colW are at least as
@@ -243,7 +242,7 @@ type contractFunc func(h, g []float32, mask, hd, gd []float64, fg, fh float64, s
 // of the diagonal, so a row's sums and its column adds make the full rows
 // of H⊙G (gram_sweep.go). Every SIMD kernel is checked against
 // contractSplitGeneric.
-type contractSplitFunc func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums)
+type contractSplitFunc func(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *sums)
 
 // contractBlock is the length unit of contractSplitFunc, and contractFunc's
 // iteration: one of the AVX-512 kernel, two of AVX2's and four of NEON's.
@@ -253,7 +252,7 @@ const contractBlock = 8
 
 // contractSplitRow is contractSplitFunc for any length: the whole blocks go
 // to the kernel's contractSplit, the rest to contractSplitGeneric.
-func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
+func (k *kernel) contractSplitRow(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *sums) {
 	n := len(h) - len(h)%contractBlock
 	k.contractSplit(h[:n], g, hd, gd, fg, fh, colV, colW, s)
 	contractSplitGeneric(h[n:], g[n:], hd[n:], gd[n:], fg, fh, colV[n:], colW[n:], s)
@@ -281,12 +280,12 @@ func (k *kernel) contractSplitRow(h, g, hd, gd []float32, fg, fh float64, colV, 
 // once for the rows of a strip right of the diagonal, and twice for the
 // rows the diagonal cuts: shift 1 up to a sweepAlign boundary, then shift
 // 0 from there (gram_sweep.go).
-type sweepSplitFunc func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)
+type sweepSplitFunc func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)
 
 // sweepSplitEach is a sweepSplitFunc from k's contractSplitRow and
 // lowerSplitSets, one call each a row: the generic kernel's, and the
 // fallback of a kernel table without sweepSplit.
-func (k *kernel) sweepSplitEach(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64, ldh, ldg, shift int) {
+func (k *kernel) sweepSplitEach(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64, ldh, ldg, shift int) {
 	n, sets, ns := len(h), len(below), len(setSums)
 	for r := range s {
 		o := r * shift

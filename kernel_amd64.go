@@ -112,7 +112,7 @@ func contractAVX2(h []float32, g []float32, mask []float64, hd []float64, gd []f
 // contractSplitFunc (kernel.go); refer to contractSplitGeneric in kernel_generic.go.
 //
 //go:noescape
-func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+func contractSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
 // sweepSplitAVX2 does, for each row r < len(s), contractSplit on h, g, hd, gd,
 // f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,
@@ -124,7 +124,7 @@ func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg 
 // sweepSplitEach there.
 //
 //go:noescape
-func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 
 // dot4AVX2 sets s[k] to the float64 dot product of a with bk (len(a)
 // entries) for k < 4, with AVX2+FMA. It implements dot4Func (kernel.go);
@@ -410,7 +410,7 @@ func contractAVX512(h []float32, g []float32, mask []float64, hd []float64, gd [
 // contractSplitFunc (kernel.go); refer to contractSplitGeneric in kernel_generic.go.
 //
 //go:noescape
-func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+func contractSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 
 // sweepSplitAVX512 does, for each row r < len(s), contractSplit on h, g, hd, gd,
 // f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,
@@ -422,7 +422,7 @@ func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f
 // sweepSplitEach there.
 //
 //go:noescape
-func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 
 // dot4AVX512 sets s[k] to the float64 dot product of a with bk (len(a)
 // entries) for k < 4, with AVX-512. It implements dot4Func (kernel.go);

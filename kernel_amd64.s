@@ -2551,7 +2551,7 @@ sums:
 	VZEROUPPER
 	RET
 
-// func contractSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+// func contractSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 // Requires: AVX, FMA3
 TEXT ·contractSplitAVX2(SB), NOSPLIT, $0-168
 	// Register budget: 2 sums + fg, fh + 4 temporaries = 8 YMM.
@@ -2576,10 +2576,10 @@ loop:
 	VCVTPS2PD   (CX), Y5
 	VMULPD      Y5, Y4, Y7
 	VMULPD      Y4, Y4, Y4
-	VCVTPS2PD   (BX), Y6
+	VMOVUPD     (BX), Y6
 	VMULPD      Y6, Y4, Y4
 	VMULPD      Y5, Y5, Y5
-	VCVTPS2PD   (DX), Y6
+	VMOVUPD     (DX), Y6
 	VMULPD      Y6, Y5, Y5
 	VMULPD      Y0, Y4, Y4
 	VFMADD231PD Y1, Y5, Y4
@@ -2593,10 +2593,10 @@ loop:
 	VCVTPS2PD   16(CX), Y5
 	VMULPD      Y5, Y4, Y7
 	VMULPD      Y4, Y4, Y4
-	VCVTPS2PD   16(BX), Y6
+	VMOVUPD     32(BX), Y6
 	VMULPD      Y6, Y4, Y4
 	VMULPD      Y5, Y5, Y5
-	VCVTPS2PD   16(DX), Y6
+	VMOVUPD     32(DX), Y6
 	VMULPD      Y6, Y5, Y5
 	VMULPD      Y0, Y4, Y4
 	VFMADD231PD Y1, Y5, Y4
@@ -2608,8 +2608,8 @@ loop:
 	VMOVUPD     Y4, 32(R8)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        SI
@@ -2632,7 +2632,7 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX2(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+// func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·sweepSplitAVX2(SB), NOSPLIT, $16-320
 	MOVQ  stride+264(FP), AX
@@ -2681,10 +2681,10 @@ csteps0:
 	VCVTPS2PD   (DI), Y3
 	VMULPD      Y3, Y2, Y7
 	VMULPD      Y2, Y2, Y2
-	VCVTPS2PD   (R9), Y6
+	VMOVUPD     (R9), Y6
 	VMULPD      Y6, Y2, Y2
 	VMULPD      Y3, Y3, Y3
-	VCVTPS2PD   (R8), Y6
+	VMOVUPD     (R8), Y6
 	VMULPD      Y6, Y3, Y3
 	VMULPD      Y0, Y2, Y2
 	VFMADD231PD Y1, Y3, Y2
@@ -2698,10 +2698,10 @@ csteps0:
 	VCVTPS2PD   16(DI), Y3
 	VMULPD      Y3, Y2, Y7
 	VMULPD      Y2, Y2, Y2
-	VCVTPS2PD   16(R9), Y6
+	VMOVUPD     32(R9), Y6
 	VMULPD      Y6, Y2, Y2
 	VMULPD      Y3, Y3, Y3
-	VCVTPS2PD   16(R8), Y6
+	VMOVUPD     32(R8), Y6
 	VMULPD      Y6, Y3, Y3
 	VMULPD      Y0, Y2, Y2
 	VFMADD231PD Y1, Y3, Y2
@@ -2715,8 +2715,8 @@ csteps0:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R12
 	ADDQ        $0x00000040, R13
-	ADDQ        $0x00000020, R8
-	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
 	ADDQ        $0x00000040, R10
 	ADDQ        $0x00000040, R11
 	DECQ        BX
@@ -2737,12 +2737,12 @@ clast0:
 	VCVTPS2PD    X7, Y7
 	VMULPD       Y7, Y6, Y9
 	VMULPD       Y6, Y6, Y6
-	VMASKMOVPS   (R9), X2, X8
-	VCVTPS2PD    X8, Y8
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R9), Y8, Y8
 	VMULPD       Y8, Y6, Y6
 	VMULPD       Y7, Y7, Y7
-	VMASKMOVPS   (R8), X2, X8
-	VCVTPS2PD    X8, Y8
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R8), Y8, Y8
 	VMULPD       Y8, Y7, Y7
 	VMULPD       Y0, Y6, Y6
 	VFMADD231PD  Y1, Y7, Y6
@@ -2758,26 +2758,28 @@ clast0:
 	VMASKMOVPD   Y6, Y7, (R11)
 	VMASKMOVPS   16(SI), X3, X6
 	VCVTPS2PD    X6, Y6
-	VMASKMOVPS   16(DI), X3, X7
-	VCVTPS2PD    X7, Y7
-	VMULPD       Y7, Y6, Y9
+	VMASKMOVPS   16(DI), X3, X3
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y3, Y6, Y8
 	VMULPD       Y6, Y6, Y6
-	VMASKMOVPS   16(R9), X3, X8
-	VCVTPS2PD    X8, Y8
-	VMULPD       Y8, Y6, Y6
-	VMULPD       Y7, Y7, Y7
-	VMASKMOVPS   16(R8), X3, X3
-	VCVTPS2PD    X3, Y8
-	VMULPD       Y8, Y7, Y7
+	VEXTRACTI128 $0x01, Y2, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R9), Y7, Y7
+	VMULPD       Y7, Y6, Y6
+	VMULPD       Y3, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R8), Y7, Y7
+	VMULPD       Y7, Y3, Y3
 	VMULPD       Y0, Y6, Y0
-	VFMADD231PD  Y1, Y7, Y0
-	VADDPD       Y9, Y4, Y4
+	VFMADD231PD  Y1, Y3, Y0
+	VADDPD       Y8, Y4, Y4
 	VADDPD       Y0, Y5, Y5
 	VEXTRACTI128 $0x01, Y2, X1
 	VPMOVSXDQ    X1, Y1
 	VMASKMOVPD   32(R10), Y1, Y3
-	VADDPD       Y3, Y9, Y9
-	VMASKMOVPD   Y9, Y1, 32(R10)
+	VADDPD       Y3, Y8, Y8
+	VMASKMOVPD   Y8, Y1, 32(R10)
 	VEXTRACTI128 $0x01, Y2, X1
 	VPMOVSXDQ    X1, Y1
 	VMASKMOVPD   32(R11), Y1, Y2
@@ -2839,10 +2841,10 @@ csteps1:
 	VCVTPS2PD    (R8), Y7
 	VMULPD       Y7, Y6, Y10
 	VMULPD       Y6, Y6, Y6
-	VCVTPS2PD    (R10), Y9
+	VMOVUPD      (R10), Y9
 	VMULPD       Y9, Y6, Y6
 	VMULPD       Y7, Y7, Y7
-	VCVTPS2PD    (R9), Y9
+	VMOVUPD      (R9), Y9
 	VMULPD       Y9, Y7, Y7
 	VMULPD       Y2, Y6, Y6
 	VFMADD231PD  Y3, Y7, Y6
@@ -2856,10 +2858,10 @@ csteps1:
 	VCVTPS2PD    16(R8), Y7
 	VMULPD       Y7, Y6, Y10
 	VMULPD       Y6, Y6, Y6
-	VCVTPS2PD    16(R10), Y9
+	VMOVUPD      32(R10), Y9
 	VMULPD       Y9, Y6, Y6
 	VMULPD       Y7, Y7, Y7
-	VCVTPS2PD    16(R9), Y9
+	VMOVUPD      32(R9), Y9
 	VMULPD       Y9, Y7, Y7
 	VMULPD       Y2, Y6, Y6
 	VFMADD231PD  Y3, Y7, Y6
@@ -2892,8 +2894,8 @@ csteps1:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
 	DECQ         BX
@@ -2914,12 +2916,12 @@ clast1:
 	VCVTPS2PD    X10, Y10
 	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VMASKMOVPS   (R10), X6, X11
-	VCVTPS2PD    X11, Y11
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (R10), Y11, Y11
 	VMULPD       Y11, Y9, Y9
 	VMULPD       Y10, Y10, Y10
-	VMASKMOVPS   (R9), X6, X11
-	VCVTPS2PD    X11, Y11
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (R9), Y11, Y11
 	VMULPD       Y11, Y10, Y10
 	VMULPD       Y2, Y9, Y9
 	VFMADD231PD  Y3, Y10, Y9
@@ -2935,26 +2937,28 @@ clast1:
 	VMASKMOVPD   Y9, Y10, (R12)
 	VMASKMOVPS   16(DI), X7, X9
 	VCVTPS2PD    X9, Y9
-	VMASKMOVPS   16(R8), X7, X10
-	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y9, Y12
+	VMASKMOVPS   16(R8), X7, X7
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y7, Y9, Y11
 	VMULPD       Y9, Y9, Y9
-	VMASKMOVPS   16(R10), X7, X11
-	VCVTPS2PD    X11, Y11
-	VMULPD       Y11, Y9, Y9
-	VMULPD       Y10, Y10, Y10
-	VMASKMOVPS   16(R9), X7, X7
-	VCVTPS2PD    X7, Y11
-	VMULPD       Y11, Y10, Y10
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R10), Y10, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y7, Y7, Y7
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9), Y10, Y10
+	VMULPD       Y10, Y7, Y7
 	VMULPD       Y2, Y9, Y2
-	VFMADD231PD  Y3, Y10, Y2
-	VADDPD       Y12, Y4, Y4
+	VFMADD231PD  Y3, Y7, Y2
+	VADDPD       Y11, Y4, Y4
 	VADDPD       Y2, Y5, Y5
 	VEXTRACTI128 $0x01, Y6, X3
 	VPMOVSXDQ    X3, Y3
 	VMASKMOVPD   32(R11), Y3, Y7
-	VADDPD       Y7, Y12, Y12
-	VMASKMOVPD   Y12, Y3, 32(R11)
+	VADDPD       Y7, Y11, Y11
+	VMASKMOVPD   Y11, Y3, 32(R11)
 	VEXTRACTI128 $0x01, Y6, X3
 	VPMOVSXDQ    X3, Y3
 	VMASKMOVPD   32(R12), Y3, Y7
@@ -3055,10 +3059,10 @@ csteps2:
 	VCVTPS2PD    (R8), Y10
 	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VCVTPS2PD    (R10), Y11
+	VMOVUPD      (R10), Y11
 	VMULPD       Y11, Y9, Y9
 	VMULPD       Y10, Y10, Y10
-	VCVTPS2PD    (R9), Y11
+	VMOVUPD      (R9), Y11
 	VMULPD       Y11, Y10, Y10
 	VMULPD       Y6, Y9, Y9
 	VFMADD231PD  Y7, Y10, Y9
@@ -3072,10 +3076,10 @@ csteps2:
 	VCVTPS2PD    16(R8), Y10
 	VMULPD       Y10, Y9, Y12
 	VMULPD       Y9, Y9, Y9
-	VCVTPS2PD    16(R10), Y11
+	VMOVUPD      32(R10), Y11
 	VMULPD       Y11, Y9, Y9
 	VMULPD       Y10, Y10, Y10
-	VCVTPS2PD    16(R9), Y11
+	VMOVUPD      32(R9), Y11
 	VMULPD       Y11, Y10, Y10
 	VMULPD       Y6, Y9, Y9
 	VFMADD231PD  Y7, Y10, Y9
@@ -3120,8 +3124,8 @@ csteps2:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
 	DECQ         BX
@@ -3142,12 +3146,12 @@ clast2:
 	VCVTPS2PD    X12, Y12
 	VMULPD       Y12, Y11, Y14
 	VMULPD       Y11, Y11, Y11
-	VMASKMOVPS   (R10), X9, X13
-	VCVTPS2PD    X13, Y13
+	VPMOVSXDQ    X9, Y13
+	VMASKMOVPD   (R10), Y13, Y13
 	VMULPD       Y13, Y11, Y11
 	VMULPD       Y12, Y12, Y12
-	VMASKMOVPS   (R9), X9, X13
-	VCVTPS2PD    X13, Y13
+	VPMOVSXDQ    X9, Y13
+	VMASKMOVPD   (R9), Y13, Y13
 	VMULPD       Y13, Y12, Y12
 	VMULPD       Y6, Y11, Y11
 	VFMADD231PD  Y7, Y12, Y11
@@ -3163,26 +3167,28 @@ clast2:
 	VMASKMOVPD   Y11, Y12, (R12)
 	VMASKMOVPS   16(DI), X10, X11
 	VCVTPS2PD    X11, Y11
-	VMASKMOVPS   16(R8), X10, X12
-	VCVTPS2PD    X12, Y12
-	VMULPD       Y12, Y11, Y14
+	VMASKMOVPS   16(R8), X10, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y11, Y13
 	VMULPD       Y11, Y11, Y11
-	VMASKMOVPS   16(R10), X10, X13
-	VCVTPS2PD    X13, Y13
-	VMULPD       Y13, Y11, Y11
-	VMULPD       Y12, Y12, Y12
-	VMASKMOVPS   16(R9), X10, X10
-	VCVTPS2PD    X10, Y13
-	VMULPD       Y13, Y12, Y12
+	VEXTRACTI128 $0x01, Y9, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R10), Y12, Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       Y10, Y10, Y10
+	VEXTRACTI128 $0x01, Y9, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R9), Y12, Y12
+	VMULPD       Y12, Y10, Y10
 	VMULPD       Y6, Y11, Y6
-	VFMADD231PD  Y7, Y12, Y6
-	VADDPD       Y14, Y4, Y4
+	VFMADD231PD  Y7, Y10, Y6
+	VADDPD       Y13, Y4, Y4
 	VADDPD       Y6, Y5, Y5
 	VEXTRACTI128 $0x01, Y9, X7
 	VPMOVSXDQ    X7, Y7
 	VMASKMOVPD   32(R11), Y7, Y10
-	VADDPD       Y10, Y14, Y14
-	VMASKMOVPD   Y14, Y7, 32(R11)
+	VADDPD       Y10, Y13, Y13
+	VMASKMOVPD   Y13, Y7, 32(R11)
 	VEXTRACTI128 $0x01, Y9, X7
 	VPMOVSXDQ    X7, Y7
 	VMASKMOVPD   32(R12), Y7, Y10
@@ -3943,10 +3949,10 @@ done:
 	SUBQ SI, BX
 	MOVQ BX, h_len+8(FP)
 	MOVQ hd_base+48(FP), BX
-	LEAQ (BX)(SI*4), BX
+	LEAQ (BX)(SI*8), BX
 	MOVQ BX, hd_base+48(FP)
 	MOVQ gd_base+72(FP), BX
-	LEAQ (BX)(SI*4), BX
+	LEAQ (BX)(SI*8), BX
 	MOVQ BX, gd_base+72(FP)
 	MOVQ ranks_base+192(FP), BX
 	LEAQ (BX)(SI*4), BX
@@ -11395,7 +11401,7 @@ sums:
 	VZEROUPPER
 	RET
 
-// func contractSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, fg float64, fh float64, colV []float64, colW []float64, s *sums)
+// func contractSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, fg float64, fh float64, colV []float64, colW []float64, s *sums)
 // Requires: AVX, AVX512F
 TEXT ·contractSplitAVX512(SB), NOSPLIT, $0-168
 	// Register budget: 2 sums + fg, fh + 4 temporaries = 8 ZMM.
@@ -11422,10 +11428,10 @@ loop:
 	VCVTPS2PD   (CX), Z5
 	VMULPD      Z5, Z4, Z7
 	VMULPD      Z4, Z4, Z4
-	VCVTPS2PD   (BX), Z6
+	VMOVUPD     (BX), Z6
 	VMULPD      Z6, Z4, Z4
 	VMULPD      Z5, Z5, Z5
-	VCVTPS2PD   (DX), Z6
+	VMOVUPD     (DX), Z6
 	VMULPD      Z6, Z5, Z5
 	VMULPD      Z0, Z4, Z4
 	VFMADD231PD Z1, Z5, Z4
@@ -11437,8 +11443,8 @@ loop:
 	VMOVUPD     Z4, (R8)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        SI
@@ -11465,7 +11471,7 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX512(h []float32, g []float32, hd []float32, gd []float32, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+// func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 // Requires: AVX, AVX512F
 TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-320
 	MOVQ  stride+264(FP), AX
@@ -11526,10 +11532,10 @@ csteps0:
 	VCVTPS2PD   (DI), Z6
 	VMULPD      Z6, Z4, Z10
 	VMULPD      Z4, Z4, Z4
-	VCVTPS2PD   (R9), Z8
+	VMOVUPD     (R9), Z8
 	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD   (R8), Z8
+	VMOVUPD     (R8), Z8
 	VMULPD      Z8, Z6, Z6
 	VMULPD      Z0, Z4, Z4
 	VFMADD231PD Z2, Z6, Z4
@@ -11543,10 +11549,10 @@ csteps0:
 	VCVTPS2PD   32(DI), Z6
 	VMULPD      Z6, Z4, Z10
 	VMULPD      Z4, Z4, Z4
-	VCVTPS2PD   32(R9), Z8
+	VMOVUPD     64(R9), Z8
 	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD   32(R8), Z8
+	VMOVUPD     64(R8), Z8
 	VMULPD      Z8, Z6, Z6
 	VMULPD      Z0, Z4, Z4
 	VFMADD231PD Z2, Z6, Z4
@@ -11560,8 +11566,8 @@ csteps0:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R12
 	ADDQ        $0x00000080, R13
-	ADDQ        $0x00000040, R8
-	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
 	ADDQ        $0x00000080, R10
 	ADDQ        $0x00000080, R11
 	DECQ        CX
@@ -11581,10 +11587,10 @@ clast0:
 	VCVTPS2PD.Z (DI), K1, Z6
 	VMULPD      Z6, Z4, Z10
 	VMULPD      Z4, Z4, Z4
-	VCVTPS2PD.Z (R9), K1, Z8
+	VMOVUPD.Z   (R9), K1, Z8
 	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD.Z (R8), K1, Z8
+	VMOVUPD.Z   (R8), K1, Z8
 	VMULPD      Z8, Z6, Z6
 	VMULPD      Z0, Z4, Z4
 	VFMADD231PD Z2, Z6, Z4
@@ -11600,10 +11606,10 @@ clast0:
 	VCVTPS2PD.Z 32(DI), K2, Z6
 	VMULPD      Z6, Z4, Z10
 	VMULPD      Z4, Z4, Z4
-	VCVTPS2PD.Z 32(R9), K2, Z8
+	VMOVUPD.Z   64(R9), K2, Z8
 	VMULPD      Z8, Z4, Z4
 	VMULPD      Z6, Z6, Z6
-	VCVTPS2PD.Z 32(R8), K2, Z8
+	VMOVUPD.Z   64(R8), K2, Z8
 	VMULPD      Z8, Z6, Z6
 	VMULPD      Z0, Z4, Z0
 	VFMADD231PD Z2, Z6, Z0
@@ -11675,10 +11681,10 @@ csteps1:
 	VCVTPS2PD     (DI), Z8
 	VMULPD        Z8, Z6, Z12
 	VMULPD        Z6, Z6, Z6
-	VCVTPS2PD     (R9), Z10
+	VMOVUPD       (R9), Z10
 	VMULPD        Z10, Z6, Z6
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD     (R8), Z10
+	VMOVUPD       (R8), Z10
 	VMULPD        Z10, Z8, Z8
 	VMULPD        Z2, Z6, Z6
 	VFMADD231PD   Z4, Z8, Z6
@@ -11692,10 +11698,10 @@ csteps1:
 	VCVTPS2PD     32(DI), Z8
 	VMULPD        Z8, Z6, Z12
 	VMULPD        Z6, Z6, Z6
-	VCVTPS2PD     32(R9), Z10
+	VMOVUPD       64(R9), Z10
 	VMULPD        Z10, Z6, Z6
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD     32(R8), Z10
+	VMOVUPD       64(R8), Z10
 	VMULPD        Z10, Z8, Z8
 	VMULPD        Z2, Z6, Z6
 	VFMADD231PD   Z4, Z8, Z6
@@ -11726,8 +11732,8 @@ csteps1:
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000080, R13
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -11747,10 +11753,10 @@ clast1:
 	VCVTPS2PD.Z   (DI), K1, Z8
 	VMULPD        Z8, Z6, Z12
 	VMULPD        Z6, Z6, Z6
-	VCVTPS2PD.Z   (R9), K1, Z10
+	VMOVUPD.Z     (R9), K1, Z10
 	VMULPD        Z10, Z6, Z6
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD.Z   (R8), K1, Z10
+	VMOVUPD.Z     (R8), K1, Z10
 	VMULPD        Z10, Z8, Z8
 	VMULPD        Z2, Z6, Z6
 	VFMADD231PD   Z4, Z8, Z6
@@ -11766,10 +11772,10 @@ clast1:
 	VCVTPS2PD.Z   32(DI), K2, Z8
 	VMULPD        Z8, Z6, Z12
 	VMULPD        Z6, Z6, Z6
-	VCVTPS2PD.Z   32(R9), K2, Z10
+	VMOVUPD.Z     64(R9), K2, Z10
 	VMULPD        Z10, Z6, Z6
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD.Z   32(R8), K2, Z10
+	VMOVUPD.Z     64(R8), K2, Z10
 	VMULPD        Z10, Z8, Z8
 	VMULPD        Z2, Z6, Z2
 	VFMADD231PD   Z4, Z8, Z2
@@ -11877,10 +11883,10 @@ csteps2:
 	VCVTPS2PD     (DI), Z10
 	VMULPD        Z10, Z8, Z14
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD     (R9), Z12
+	VMOVUPD       (R9), Z12
 	VMULPD        Z12, Z8, Z8
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD     (R8), Z12
+	VMOVUPD       (R8), Z12
 	VMULPD        Z12, Z10, Z10
 	VMULPD        Z4, Z8, Z8
 	VFMADD231PD   Z6, Z10, Z8
@@ -11894,10 +11900,10 @@ csteps2:
 	VCVTPS2PD     32(DI), Z10
 	VMULPD        Z10, Z8, Z14
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD     32(R9), Z12
+	VMOVUPD       64(R9), Z12
 	VMULPD        Z12, Z8, Z8
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD     32(R8), Z12
+	VMOVUPD       64(R8), Z12
 	VMULPD        Z12, Z10, Z10
 	VMULPD        Z4, Z8, Z8
 	VFMADD231PD   Z6, Z10, Z8
@@ -11938,8 +11944,8 @@ csteps2:
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000080, R13
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -11959,10 +11965,10 @@ clast2:
 	VCVTPS2PD.Z   (DI), K1, Z10
 	VMULPD        Z10, Z8, Z14
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD.Z   (R9), K1, Z12
+	VMOVUPD.Z     (R9), K1, Z12
 	VMULPD        Z12, Z8, Z8
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD.Z   (R8), K1, Z12
+	VMOVUPD.Z     (R8), K1, Z12
 	VMULPD        Z12, Z10, Z10
 	VMULPD        Z4, Z8, Z8
 	VFMADD231PD   Z6, Z10, Z8
@@ -11978,10 +11984,10 @@ clast2:
 	VCVTPS2PD.Z   32(DI), K2, Z10
 	VMULPD        Z10, Z8, Z14
 	VMULPD        Z8, Z8, Z8
-	VCVTPS2PD.Z   32(R9), K2, Z12
+	VMOVUPD.Z     64(R9), K2, Z12
 	VMULPD        Z12, Z8, Z8
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD.Z   32(R8), K2, Z12
+	VMOVUPD.Z     64(R8), K2, Z12
 	VMULPD        Z12, Z10, Z10
 	VMULPD        Z4, Z8, Z4
 	VFMADD231PD   Z6, Z10, Z4
@@ -12111,10 +12117,10 @@ csteps3:
 	VCVTPS2PD     (DI), Z12
 	VMULPD        Z12, Z10, Z19
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD     (R9), Z14
+	VMOVUPD       (R9), Z14
 	VMULPD        Z14, Z10, Z10
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     (R8), Z14
+	VMOVUPD       (R8), Z14
 	VMULPD        Z14, Z12, Z12
 	VMULPD        Z6, Z10, Z10
 	VFMADD231PD   Z8, Z12, Z10
@@ -12128,10 +12134,10 @@ csteps3:
 	VCVTPS2PD     32(DI), Z12
 	VMULPD        Z12, Z10, Z19
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD     32(R9), Z14
+	VMOVUPD       64(R9), Z14
 	VMULPD        Z14, Z10, Z10
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     32(R8), Z14
+	VMOVUPD       64(R8), Z14
 	VMULPD        Z14, Z12, Z12
 	VMULPD        Z6, Z10, Z10
 	VFMADD231PD   Z8, Z12, Z10
@@ -12182,8 +12188,8 @@ csteps3:
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000080, R13
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -12203,10 +12209,10 @@ clast3:
 	VCVTPS2PD.Z   (DI), K1, Z12
 	VMULPD        Z12, Z10, Z19
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD.Z   (R9), K1, Z14
+	VMOVUPD.Z     (R9), K1, Z14
 	VMULPD        Z14, Z10, Z10
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   (R8), K1, Z14
+	VMOVUPD.Z     (R8), K1, Z14
 	VMULPD        Z14, Z12, Z12
 	VMULPD        Z6, Z10, Z10
 	VFMADD231PD   Z8, Z12, Z10
@@ -12222,10 +12228,10 @@ clast3:
 	VCVTPS2PD.Z   32(DI), K2, Z12
 	VMULPD        Z12, Z10, Z19
 	VMULPD        Z10, Z10, Z10
-	VCVTPS2PD.Z   32(R9), K2, Z14
+	VMOVUPD.Z     64(R9), K2, Z14
 	VMULPD        Z14, Z10, Z10
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   32(R8), K2, Z14
+	VMOVUPD.Z     64(R8), K2, Z14
 	VMULPD        Z14, Z12, Z12
 	VMULPD        Z6, Z10, Z6
 	VFMADD231PD   Z8, Z12, Z6
@@ -12377,10 +12383,10 @@ csteps4:
 	VCVTPS2PD     (DI), Z14
 	VMULPD        Z14, Z12, Z20
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     (R9), Z19
+	VMOVUPD       (R9), Z19
 	VMULPD        Z19, Z12, Z12
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD     (R8), Z19
+	VMOVUPD       (R8), Z19
 	VMULPD        Z19, Z14, Z14
 	VMULPD        Z8, Z12, Z12
 	VFMADD231PD   Z10, Z14, Z12
@@ -12394,10 +12400,10 @@ csteps4:
 	VCVTPS2PD     32(DI), Z14
 	VMULPD        Z14, Z12, Z20
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD     32(R9), Z19
+	VMOVUPD       64(R9), Z19
 	VMULPD        Z19, Z12, Z12
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD     32(R8), Z19
+	VMOVUPD       64(R8), Z19
 	VMULPD        Z19, Z14, Z14
 	VMULPD        Z8, Z12, Z12
 	VFMADD231PD   Z10, Z14, Z12
@@ -12458,8 +12464,8 @@ csteps4:
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000080, R13
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -12479,10 +12485,10 @@ clast4:
 	VCVTPS2PD.Z   (DI), K1, Z14
 	VMULPD        Z14, Z12, Z20
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   (R9), K1, Z19
+	VMOVUPD.Z     (R9), K1, Z19
 	VMULPD        Z19, Z12, Z12
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD.Z   (R8), K1, Z19
+	VMOVUPD.Z     (R8), K1, Z19
 	VMULPD        Z19, Z14, Z14
 	VMULPD        Z8, Z12, Z12
 	VFMADD231PD   Z10, Z14, Z12
@@ -12498,10 +12504,10 @@ clast4:
 	VCVTPS2PD.Z   32(DI), K2, Z14
 	VMULPD        Z14, Z12, Z20
 	VMULPD        Z12, Z12, Z12
-	VCVTPS2PD.Z   32(R9), K2, Z19
+	VMOVUPD.Z     64(R9), K2, Z19
 	VMULPD        Z19, Z12, Z12
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD.Z   32(R8), K2, Z19
+	VMOVUPD.Z     64(R8), K2, Z19
 	VMULPD        Z19, Z14, Z14
 	VMULPD        Z8, Z12, Z8
 	VFMADD231PD   Z10, Z14, Z8
@@ -12678,10 +12684,10 @@ csteps5:
 	VCVTPS2PD     (DI), Z19
 	VMULPD        Z19, Z14, Z21
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD     (R9), Z20
+	VMOVUPD       (R9), Z20
 	VMULPD        Z20, Z14, Z14
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD     (R8), Z20
+	VMOVUPD       (R8), Z20
 	VMULPD        Z20, Z19, Z19
 	VMULPD        Z10, Z14, Z14
 	VFMADD231PD   Z12, Z19, Z14
@@ -12695,10 +12701,10 @@ csteps5:
 	VCVTPS2PD     32(DI), Z19
 	VMULPD        Z19, Z14, Z21
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD     32(R9), Z20
+	VMOVUPD       64(R9), Z20
 	VMULPD        Z20, Z14, Z14
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD     32(R8), Z20
+	VMOVUPD       64(R8), Z20
 	VMULPD        Z20, Z19, Z19
 	VMULPD        Z10, Z14, Z14
 	VFMADD231PD   Z12, Z19, Z14
@@ -12771,8 +12777,8 @@ csteps5:
 	ADDQ          $0x00000040, R14
 	ADDQ          $0x00000080, R13
 	ADDQ          $0x00000080, R15
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -12792,10 +12798,10 @@ clast5:
 	VCVTPS2PD.Z   (DI), K1, Z19
 	VMULPD        Z19, Z14, Z21
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD.Z   (R9), K1, Z20
+	VMOVUPD.Z     (R9), K1, Z20
 	VMULPD        Z20, Z14, Z14
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD.Z   (R8), K1, Z20
+	VMOVUPD.Z     (R8), K1, Z20
 	VMULPD        Z20, Z19, Z19
 	VMULPD        Z10, Z14, Z14
 	VFMADD231PD   Z12, Z19, Z14
@@ -12811,10 +12817,10 @@ clast5:
 	VCVTPS2PD.Z   32(DI), K2, Z19
 	VMULPD        Z19, Z14, Z21
 	VMULPD        Z14, Z14, Z14
-	VCVTPS2PD.Z   32(R9), K2, Z20
+	VMOVUPD.Z     64(R9), K2, Z20
 	VMULPD        Z20, Z14, Z14
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD.Z   32(R8), K2, Z20
+	VMOVUPD.Z     64(R8), K2, Z20
 	VMULPD        Z20, Z19, Z19
 	VMULPD        Z10, Z14, Z10
 	VFMADD231PD   Z12, Z19, Z10
@@ -13013,10 +13019,10 @@ csteps6:
 	VCVTPS2PD     (DI), Z20
 	VMULPD        Z20, Z19, Z22
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD     (R9), Z21
+	VMOVUPD       (R9), Z21
 	VMULPD        Z21, Z19, Z19
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD     (R8), Z21
+	VMOVUPD       (R8), Z21
 	VMULPD        Z21, Z20, Z20
 	VMULPD        Z12, Z19, Z19
 	VFMADD231PD   Z14, Z20, Z19
@@ -13030,10 +13036,10 @@ csteps6:
 	VCVTPS2PD     32(DI), Z20
 	VMULPD        Z20, Z19, Z22
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD     32(R9), Z21
+	VMOVUPD       64(R9), Z21
 	VMULPD        Z21, Z19, Z19
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD     32(R8), Z21
+	VMOVUPD       64(R8), Z21
 	VMULPD        Z21, Z20, Z20
 	VMULPD        Z12, Z19, Z19
 	VFMADD231PD   Z14, Z20, Z19
@@ -13116,8 +13122,8 @@ csteps6:
 	ADDQ          $0x00000040, R14
 	ADDQ          $0x00000080, R13
 	ADDQ          $0x00000080, R15
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -13137,10 +13143,10 @@ clast6:
 	VCVTPS2PD.Z   (DI), K1, Z20
 	VMULPD        Z20, Z19, Z22
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD.Z   (R9), K1, Z21
+	VMOVUPD.Z     (R9), K1, Z21
 	VMULPD        Z21, Z19, Z19
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD.Z   (R8), K1, Z21
+	VMOVUPD.Z     (R8), K1, Z21
 	VMULPD        Z21, Z20, Z20
 	VMULPD        Z12, Z19, Z19
 	VFMADD231PD   Z14, Z20, Z19
@@ -13156,10 +13162,10 @@ clast6:
 	VCVTPS2PD.Z   32(DI), K2, Z20
 	VMULPD        Z20, Z19, Z22
 	VMULPD        Z19, Z19, Z19
-	VCVTPS2PD.Z   32(R9), K2, Z21
+	VMOVUPD.Z     64(R9), K2, Z21
 	VMULPD        Z21, Z19, Z19
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD.Z   32(R8), K2, Z21
+	VMOVUPD.Z     64(R8), K2, Z21
 	VMULPD        Z21, Z20, Z20
 	VMULPD        Z12, Z19, Z12
 	VFMADD231PD   Z14, Z20, Z12
@@ -13380,10 +13386,10 @@ csteps7:
 	VCVTPS2PD     (DI), Z21
 	VMULPD        Z21, Z20, Z23
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD     (R9), Z22
+	VMOVUPD       (R9), Z22
 	VMULPD        Z22, Z20, Z20
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     (R8), Z22
+	VMOVUPD       (R8), Z22
 	VMULPD        Z22, Z21, Z21
 	VMULPD        Z14, Z20, Z20
 	VFMADD231PD   Z19, Z21, Z20
@@ -13397,10 +13403,10 @@ csteps7:
 	VCVTPS2PD     32(DI), Z21
 	VMULPD        Z21, Z20, Z23
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD     32(R9), Z22
+	VMOVUPD       64(R9), Z22
 	VMULPD        Z22, Z20, Z20
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     32(R8), Z22
+	VMOVUPD       64(R8), Z22
 	VMULPD        Z22, Z21, Z21
 	VMULPD        Z14, Z20, Z20
 	VFMADD231PD   Z19, Z21, Z20
@@ -13493,8 +13499,8 @@ csteps7:
 	ADDQ          $0x00000040, R14
 	ADDQ          $0x00000080, R13
 	ADDQ          $0x00000080, R15
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -13514,10 +13520,10 @@ clast7:
 	VCVTPS2PD.Z   (DI), K1, Z21
 	VMULPD        Z21, Z20, Z23
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD.Z   (R9), K1, Z22
+	VMOVUPD.Z     (R9), K1, Z22
 	VMULPD        Z22, Z20, Z20
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   (R8), K1, Z22
+	VMOVUPD.Z     (R8), K1, Z22
 	VMULPD        Z22, Z21, Z21
 	VMULPD        Z14, Z20, Z20
 	VFMADD231PD   Z19, Z21, Z20
@@ -13533,10 +13539,10 @@ clast7:
 	VCVTPS2PD.Z   32(DI), K2, Z21
 	VMULPD        Z21, Z20, Z23
 	VMULPD        Z20, Z20, Z20
-	VCVTPS2PD.Z   32(R9), K2, Z22
+	VMOVUPD.Z     64(R9), K2, Z22
 	VMULPD        Z22, Z20, Z20
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   32(R8), K2, Z22
+	VMOVUPD.Z     64(R8), K2, Z22
 	VMULPD        Z22, Z21, Z21
 	VMULPD        Z14, Z20, Z14
 	VFMADD231PD   Z19, Z21, Z14
@@ -13779,10 +13785,10 @@ csteps8:
 	VCVTPS2PD     (DI), Z22
 	VMULPD        Z22, Z21, Z24
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     (R9), Z23
+	VMOVUPD       (R9), Z23
 	VMULPD        Z23, Z21, Z21
 	VMULPD        Z22, Z22, Z22
-	VCVTPS2PD     (R8), Z23
+	VMOVUPD       (R8), Z23
 	VMULPD        Z23, Z22, Z22
 	VMULPD        Z19, Z21, Z21
 	VFMADD231PD   Z20, Z22, Z21
@@ -13796,10 +13802,10 @@ csteps8:
 	VCVTPS2PD     32(DI), Z22
 	VMULPD        Z22, Z21, Z24
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD     32(R9), Z23
+	VMOVUPD       64(R9), Z23
 	VMULPD        Z23, Z21, Z21
 	VMULPD        Z22, Z22, Z22
-	VCVTPS2PD     32(R8), Z23
+	VMOVUPD       64(R8), Z23
 	VMULPD        Z23, Z22, Z22
 	VMULPD        Z19, Z21, Z21
 	VFMADD231PD   Z20, Z22, Z21
@@ -13902,8 +13908,8 @@ csteps8:
 	ADDQ          $0x00000040, R14
 	ADDQ          $0x00000080, R13
 	ADDQ          $0x00000080, R15
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	DECQ          CX
@@ -13923,10 +13929,10 @@ clast8:
 	VCVTPS2PD.Z   (DI), K1, Z22
 	VMULPD        Z22, Z21, Z24
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   (R9), K1, Z23
+	VMOVUPD.Z     (R9), K1, Z23
 	VMULPD        Z23, Z21, Z21
 	VMULPD        Z22, Z22, Z22
-	VCVTPS2PD.Z   (R8), K1, Z23
+	VMOVUPD.Z     (R8), K1, Z23
 	VMULPD        Z23, Z22, Z22
 	VMULPD        Z19, Z21, Z21
 	VFMADD231PD   Z20, Z22, Z21
@@ -13942,10 +13948,10 @@ clast8:
 	VCVTPS2PD.Z   32(DI), K2, Z22
 	VMULPD        Z22, Z21, Z24
 	VMULPD        Z21, Z21, Z21
-	VCVTPS2PD.Z   32(R9), K2, Z23
+	VMOVUPD.Z     64(R9), K2, Z23
 	VMULPD        Z23, Z21, Z21
 	VMULPD        Z22, Z22, Z22
-	VCVTPS2PD.Z   32(R8), K2, Z23
+	VMOVUPD.Z     64(R8), K2, Z23
 	VMULPD        Z23, Z22, Z22
 	VMULPD        Z19, Z21, Z19
 	VFMADD231PD   Z20, Z22, Z19
@@ -15890,10 +15896,10 @@ done:
 	SUBQ SI, CX
 	MOVQ CX, h_len+8(FP)
 	MOVQ hd_base+48(FP), CX
-	LEAQ (CX)(SI*4), CX
+	LEAQ (CX)(SI*8), CX
 	MOVQ CX, hd_base+48(FP)
 	MOVQ gd_base+72(FP), CX
-	LEAQ (CX)(SI*4), CX
+	LEAQ (CX)(SI*8), CX
 	MOVQ CX, gd_base+72(FP)
 	MOVQ ranks_base+192(FP), CX
 	LEAQ (CX)(SI*4), CX

@@ -61,7 +61,7 @@ func contractNEON(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *[4]
 // contractSplitGeneric in kernel_generic.go for the reference.
 //
 //go:noescape
-func contractSplitNEON(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *[4]float64)
+func contractSplitNEON(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *[4]float64)
 
 // dot4NEON sets s[k] to the dot product of a and b_k over len(a) entries, summed
 // as dot64 sums (eight partials of fused multiply-adds over blocks of 8, added

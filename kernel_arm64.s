@@ -1488,11 +1488,11 @@ fold:
 done:
 	RET
 
-// func contractSplitNEON(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *[4]float64)
+// func contractSplitNEON(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *[4]float64)
 // Requires: ASIMD
-// Registers: V0 fg, V1 fh, V2–V9 h, g, hd, gd (two each), V12–V17 widened and
-// products, V18–V21 colV, V22–V25 colW, V28–V31 two sets of Σv, Σw; R0–R3 the
-// inputs, R4 colV, R5 colW, R6 count.
+// Registers: V0 fg, V1 fh, V2–V5 h, g (two each), V6–V11, V14, V15 hd, gd (four
+// each), V12, V13, V16, V17 widened and products, V18–V21 colV, V22–V25 colW,
+// V28–V31 two sets of Σv, Σw; R0–R3 the inputs, R4 colV, R5 colW, R6 count.
 TEXT ·contractSplitNEON(SB), NOSPLIT, $0-168
 	MOVD h_base+0(FP), R0
 	MOVD g_base+24(FP), R1
@@ -1517,19 +1517,19 @@ TEXT ·contractSplitNEON(SB), NOSPLIT, $0-168
 loop:
 	VLD1.P 32(R0), [V2.S4, V3.S4]                   // h[j : j+8]
 	VLD1.P 32(R1), [V4.S4, V5.S4]                   // g[j : j+8]
-	VLD1.P 32(R2), [V6.S4, V7.S4]                   // hd[j : j+8]
-	VLD1.P 32(R3), [V8.S4, V9.S4]                   // gd[j : j+8]
+	VLD1.P 32(R2), [V6.D2, V7.D2]                   // hd[j+0 : j+4]
+	VLD1.P 32(R2), [V8.D2, V9.D2]                   // hd[j+4 : j+8]
+	VLD1.P 32(R3), [V10.D2, V11.D2]                 // gd[j+0 : j+4]
+	VLD1.P 32(R3), [V14.D2, V15.D2]                 // gd[j+4 : j+8]
 	VLD1   (R4), [V18.D2, V19.D2, V20.D2, V21.D2]   // colV[j : j+8]
 	VLD1   (R5), [V22.D2, V23.D2, V24.D2, V25.D2]   // colW[j : j+8]
 	WORD   $0x0e61784c                              // fcvtl v12.2d, v2.2s
 	WORD   $0x0e61788d                              // fcvtl v13.2d, v4.2s
 	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x0e61790f                              // fcvtl v15.2d, v8.2s
-	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6add8c                              // fmul v12.2d, v12.2d, v10.2d
 	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x0e6178cf                              // fcvtl v15.2d, v6.2s
-	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e66ddad                              // fmul v13.2d, v13.2d, v6.2d
 	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d79c                              // fadd v28.2d, v28.2d, v16.2d
@@ -1540,11 +1540,9 @@ loop:
 	WORD   $0x4e61788d                              // fcvtl2 v13.2d, v4.4s
 	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x4e61790f                              // fcvtl2 v15.2d, v8.4s
-	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6bdd8c                              // fmul v12.2d, v12.2d, v11.2d
 	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x4e6178cf                              // fcvtl2 v15.2d, v6.4s
-	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e67ddad                              // fmul v13.2d, v13.2d, v7.2d
 	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d7de                              // fadd v30.2d, v30.2d, v16.2d
@@ -1555,11 +1553,9 @@ loop:
 	WORD   $0x0e6178ad                              // fcvtl v13.2d, v5.2s
 	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x0e61792f                              // fcvtl v15.2d, v9.2s
-	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
+	WORD   $0x6e6edd8c                              // fmul v12.2d, v12.2d, v14.2d
 	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x0e6178ef                              // fcvtl v15.2d, v7.2s
-	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e68ddad                              // fmul v13.2d, v13.2d, v8.2d
 	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d79c                              // fadd v28.2d, v28.2d, v16.2d
@@ -1570,11 +1566,9 @@ loop:
 	WORD   $0x4e6178ad                              // fcvtl2 v13.2d, v5.4s
 	WORD   $0x6e6ddd90                              // fmul v16.2d, v12.2d, v13.2d
 	WORD   $0x6e6cdd8c                              // fmul v12.2d, v12.2d, v12.2d
-	WORD   $0x4e61792f                              // fcvtl2 v15.2d, v9.4s
 	WORD   $0x6e6fdd8c                              // fmul v12.2d, v12.2d, v15.2d
 	WORD   $0x6e6dddad                              // fmul v13.2d, v13.2d, v13.2d
-	WORD   $0x4e6178ef                              // fcvtl2 v15.2d, v7.4s
-	WORD   $0x6e6fddad                              // fmul v13.2d, v13.2d, v15.2d
+	WORD   $0x6e69ddad                              // fmul v13.2d, v13.2d, v9.2d
 	WORD   $0x6e60dd91                              // fmul v17.2d, v12.2d, v0.2d
 	VFMLA  V1.D2, V13.D2, V17.D2                    // w = fg·h²·gd + fh·g²·hd
 	WORD   $0x4e70d7de                              // fadd v30.2d, v30.2d, v16.2d

@@ -254,12 +254,12 @@ func reduceTile(nr, m int, kept, pruned, bias []float32, s *sums) {
 
 // contractSplitGeneric is the reference contractSplitFunc, its sums in
 // four partial sums as contractGeneric's.
-func contractSplitGeneric(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
+func contractSplitGeneric(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *sums) {
 	var v, w [4]float64
 	for j := range h {
 		hv, gv := float64(h[j]), float64(g[j])
 		p := hv * gv
-		q := fg*hv*hv*float64(gd[j]) + fh*gv*gv*float64(hd[j])
+		q := fg*hv*hv*gd[j] + fh*gv*gv*hd[j]
 		v[j%4] += p
 		w[j%4] += q
 		colV[j] += p

@@ -76,7 +76,7 @@ func raceWrap(k *kernel) {
 		raceSets(n, ranks, below, cols, stride, sums)
 		lowerSplitSets(h, g, ranks, below, cols, stride, sums)
 	}
-	k.sweepSplit = func(h, g, hd, gd []float32, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int) {
+	k.sweepSplit = func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int) {
 		n, sets, ns := len(h), len(below), len(sums)
 		raceRead(f[:2*len(s)])
 		for r := range s {
@@ -154,7 +154,7 @@ func raceWrap(k *kernel) {
 		raceWrite(s[:])
 		contract(h, g, mask, hd, gd, fg, fh, s)
 	}
-	k.contractSplit = func(h, g, hd, gd []float32, fg, fh float64, colV, colW []float64, s *sums) {
+	k.contractSplit = func(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *sums) {
 		raceContractSplit(h, g, hd, gd, colV, colW, s)
 		contractSplit(h, g, hd, gd, fg, fh, colV, colW, s)
 	}
@@ -167,7 +167,7 @@ func raceWrap(k *kernel) {
 }
 
 // raceContractSplit reports the operands of a contractSplitFunc.
-func raceContractSplit(h, g, hd, gd []float32, colV, colW []float64, s *sums) {
+func raceContractSplit(h, g []float32, hd, gd []float64, colV, colW []float64, s *sums) {
 	n := len(h)
 	raceRead(h)
 	raceRead(g[:n])

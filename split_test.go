@@ -195,7 +195,7 @@ func FuzzLowerSplitKernel(f *testing.F) {
 // one more, so the two w differ by at most 8·2⁻⁵³·(|part₁| + |part₂|); the
 // column's add rounds each result once more, 2⁻⁵³ of each. The bound
 // below adds a ninth ulp for the second-order terms.
-func checkContractSplit(t *testing.T, kern *kernel, r *rand.Rand, h, g, hd, gd []float32, fg, fh float64) {
+func checkContractSplit(t *testing.T, kern *kernel, r *rand.Rand, h, g []float32, hd, gd []float64, fg, fh float64) {
 	t.Helper()
 	n := len(h)
 	colV, colW := make([]float64, n+splitGuards), make([]float64, n+splitGuards)
@@ -217,7 +217,7 @@ func checkContractSplit(t *testing.T, kern *kernel, r *rand.Rand, h, g, hd, gd [
 	for j := range h {
 		hv, gv := float64(h[j]), float64(g[j])
 		v := hv * gv
-		wg, wh := fg*hv*hv*float64(gd[j]), fh*gv*gv*float64(hd[j])
+		wg, wh := fg*hv*hv*gd[j], fh*gv*gv*hd[j]
 		want[0] += v
 		want[1] += wg + wh
 		abs[0] += math.Abs(v)
@@ -252,16 +252,16 @@ func checkContractSplit(t *testing.T, kern *kernel, r *rand.Rand, h, g, hd, gd [
 }
 
 // splitRow draws a row of n entries (and splitGuards NaN past it) of H, G
-// and positive diagonals, from gen.
-func splitRow(n int, gen func() float32) (h, g, hd, gd []float32) {
-	h, g, hd, gd = make([]float32, n+splitGuards), make([]float32, n+splitGuards), make([]float32, n+splitGuards), make([]float32, n+splitGuards)
+// and positive diagonals (float32 values held as float64), from gen.
+func splitRow(n int, gen func() float32) (h, g []float32, hd, gd []float64) {
+	h, g, hd, gd = make([]float32, n+splitGuards), make([]float32, n+splitGuards), make([]float64, n+splitGuards), make([]float64, n+splitGuards)
 	for j := range h {
 		if j >= n {
-			h[j], g[j], hd[j], gd[j] = float32(math.NaN()), float32(math.NaN()), float32(math.NaN()), float32(math.NaN())
+			h[j], g[j], hd[j], gd[j] = float32(math.NaN()), float32(math.NaN()), math.NaN(), math.NaN()
 			continue
 		}
 		h[j], g[j] = gen(), gen()
-		hd[j], gd[j] = float32(math.Abs(float64(gen()))), float32(math.Abs(float64(gen())))
+		hd[j], gd[j] = math.Abs(float64(gen())), math.Abs(float64(gen()))
 	}
 	return h[:n], g, hd, gd
 }
@@ -293,7 +293,12 @@ func TestContractSplitKernelsNonFinite(t *testing.T) {
 		for j := range n {
 			for which := range 4 {
 				h, g, hd, gd := splitRow(n, normal)
-				[][]float32{h, g, hd, gd}[which][j] = splitSpecials[(j+which)%len(splitSpecials)]
+				special := splitSpecials[(j+which)%len(splitSpecials)]
+				if which < 2 {
+					[][]float32{h, g}[which][j] = special
+				} else {
+					[][]float64{hd, gd}[which-2][j] = float64(special)
+				}
 				checkContractSplit(t, kern, r, h, g, hd, gd, 0.75, 1.5)
 			}
 		}

@@ -18,7 +18,7 @@ import (
 // contract part's diagonals and columns (splitGuards past the row).
 type sweepSplitCase struct {
 	*lowerSplitSetsCase
-	hd, gd     []float32
+	hd, gd     []float64
 	fg, fh     float64
 	colV, colW []float64
 }
@@ -44,13 +44,14 @@ func newSweepSplitCase(r *rand.Rand, n, sets int, fg, fh float64, gen func() flo
 func contractPadded(kern *kernel, c *sweepSplitCase, s *sums) (colV, colW []float64) {
 	n := len(c.h)
 	size := (n + contractBlock - 1) / contractBlock * contractBlock
-	pad := func(x []float32) []float32 {
-		return append(append(make([]float32, 0, size), x[:n]...), make([]float32, size-n)...)
-	}
-	colV = append(append([]float64(nil), c.colV[:n]...), make([]float64, size-n)...)
-	colW = append(append([]float64(nil), c.colW[:n]...), make([]float64, size-n)...)
-	kern.contractSplit(pad(c.h), pad(c.g), pad(c.hd), pad(c.gd), c.fg, c.fh, colV, colW, s)
+	colV, colW = padZeros(c.colV, n, size), padZeros(c.colW, n, size)
+	kern.contractSplit(padZeros(c.h, n, size), padZeros(c.g, n, size), padZeros(c.hd, n, size), padZeros(c.gd, n, size), c.fg, c.fh, colV, colW, s)
 	return colV[:n], colW[:n]
+}
+
+// padZeros returns a copy of x's first n entries followed by zeros up to size.
+func padZeros[E float32 | float64](x []E, n, size int) []E {
+	return append(append(make([]E, 0, size), x[:n]...), make([]E, size-n)...)
 }
 
 // checkSweepSplit runs kern's sweepSplit on c and holds it to kern's
@@ -258,7 +259,7 @@ func TestSweepSplitKernelsNonFinite(t *testing.T) {
 				if which == 0 {
 					putSpecial(c.h, c.g, j)
 				} else {
-					[][]float32{c.hd, c.gd}[which-1][j] = splitSpecials[j%len(splitSpecials)]
+					[][]float64{c.hd, c.gd}[which-1][j] = float64(splitSpecials[j%len(splitSpecials)])
 				}
 				checkSweepSplit(t, kern, c)
 			}

@@ -36,7 +36,6 @@ func (x *isa) contract(c *build.Context) {
 	)
 	c.Commentf("Register budget: 4 sums + fg, fh + 6 temporaries = 12 %s.", x.regName())
 	r := x.contractRow(c)
-	r.diag64 = true
 	mask := ptr(c, "mask")
 	var acc [4]reg.VecVirtual
 	for i := range acc {
@@ -80,7 +79,7 @@ func (x *isa) contract(c *build.Context) {
 // contractSplit emits contractSplit<ISA>, the contractSplitFunc of the
 // instruction set (kernel.go; the reference is contractSplitGeneric in
 // kernel_generic.go): contract's v and w, the same arithmetic in the same
-// order (contractRow.terms), without the mask, summed into two accumulators
+// order (contractRow.terms, the diagonals float64), without the mask, summed into two accumulators
 // (Σv, Σw) and added to colV and colW entry by entry: VADDPD from memory
 // and a full store per vector of each. A step is about 17 vector
 // operations into two chains. Lengths as for contract.
@@ -139,18 +138,17 @@ func ptr(c *build.Context, name string) reg.GPVirtual {
 	return c.Load(c.Param(name).Base(), c.GP64()).(reg.GPVirtual)
 }
 
-// A contractRow holds what contract and contractSplit share: the pointers
-// to h, g and the diagonals, the length and the broadcast factors.
+// A contractRow holds what contract, contractSplit and sweepSplit share:
+// the pointers to h, g (float32) and the diagonals (float64), the length
+// and the broadcast factors.
 type contractRow struct {
 	h, g, hd, gd, n reg.GPVirtual
 	fg, fh          reg.VecVirtual
-	// diag64: hd and gd hold float64 (contract), not float32
-	// (contractSplit, sweepSplit)
-	diag64 bool
 }
 
-// isDiag reports whether row is one of the diagonals and they hold float64.
-func (r *contractRow) isDiag(row reg.GPVirtual) bool { return r.diag64 && (row == r.hd || row == r.gd) }
+// isDiag reports whether row is one of the diagonals, which are loaded as
+// they are (float64) where h and g are widened.
+func (r *contractRow) isDiag(row reg.GPVirtual) bool { return row == r.hd || row == r.gd }
 
 // contractRow loads the shared parameters.
 func (x *isa) contractRow(c *build.Context) *contractRow {
@@ -186,11 +184,7 @@ func (x *isa) factors(c *build.Context) (fg, fh reg.VecVirtual) {
 // the float32 rows rows32 and the float64 rows rows64 advance.
 func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirtual, step func(off int)) {
 	rows32 = append([]reg.GPVirtual{r.h, r.g}, rows32...)
-	if r.diag64 {
-		rows64 = append([]reg.GPVirtual{r.hd, r.gd}, rows64...)
-	} else {
-		rows32 = append(rows32, r.hd, r.gd)
-	}
+	rows64 = append([]reg.GPVirtual{r.hd, r.gd}, rows64...)
 	c.Commentf("Iterations of %d entries.", contractBlock)
 	c.SHRQ(U8(3), r.n)
 	c.JZ(LabelRef("reduce"))
@@ -209,8 +203,8 @@ func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirt
 	c.Label("reduce")
 }
 
-// terms widens the f64Lanes entries at byte offset off of h, g, gd and hd
-// (VCVTPS2PD from memory; float64 diagonals are loaded from twice the
+// terms widens the f64Lanes entries at byte offset off of h and g
+// (VCVTPS2PD from memory), loads those of gd and hd (float64, at twice the
 // offset) and returns v = h·g and w = fg·(h·h·gd) + fh·(g·g·hd), in that
 // order of operations.
 func (r *contractRow) terms(c *build.Context, x *isa, off int) (v, w reg.VecVirtual) {

@@ -95,7 +95,7 @@ func (ls *setsSplit) nextRow(rows Mem) {
 	for _, p := range []struct {
 		slice string
 		size  int
-	}{{"hd", 4}, {"gd", 4}, {"ranks", 4}, {"colV", 8}, {"colW", 8}, {"cols", 8}} {
+	}{{"hd", 8}, {"gd", 8}, {"ranks", 4}, {"colV", 8}, {"colW", 8}, {"cols", 8}} {
 		c.Load(c.Param(p.slice).Base(), t)
 		c.LEAQ(Mem{Base: t, Index: by, Scale: uint8(p.size)}, t)
 		c.Store(t, c.Param(p.slice).Base())
@@ -129,8 +129,8 @@ func (sc *setsContract) start(ls *setsSplit) {
 // advance moves the diagonals' and columns' pointers on by n entries (h
 // and g are the pass's).
 func (sc *setsContract) advance(c *build.Context, n int) {
-	c.ADDQ(U32(4*n), sc.row.hd)
-	c.ADDQ(U32(4*n), sc.row.gd)
+	c.ADDQ(U32(8*n), sc.row.hd)
+	c.ADDQ(U32(8*n), sc.row.gd)
 	c.ADDQ(U32(8*n), sc.colV)
 	c.ADDQ(U32(8*n), sc.colW)
 }
@@ -139,11 +139,17 @@ func (sc *setsContract) advance(c *build.Context, n int) {
 func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, ptr(c, "s"), sc.sv, sc.sw) }
 
 // halves emits the contract part of one step, a vector of float64 at a
-// time: widen converts a row's entries at a byte offset, add adds a vector
-// to a column.
-func (sc *setsContract) halves(c *build.Context, x *isa, widen func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual)) {
+// time: widen converts the entries of h or g in a half of the step, load64
+// loads those of a (float64) diagonal, add adds a vector to a column.
+func (sc *setsContract) halves(c *build.Context, x *isa, widen, load64 func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual)) {
 	for i := range 2 {
-		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) { widen(i, row, dst) })
+		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
+			if sc.row.isDiag(row) {
+				load64(i, row, dst)
+				return
+			}
+			widen(i, row, dst)
+		})
 		off := 8 * x.f64Lanes() * i
 		addSplit(c, v, w, sc.sv, sc.sw, Mem{Base: sc.colV}.Offset(off), Mem{Base: sc.colW}.Offset(off), add(i))
 	}
@@ -151,8 +157,9 @@ func (sc *setsContract) halves(c *build.Context, x *isa, widen func(half int, ro
 
 // step512 is the contract part of an AVX-512 step: 16 entries, two halves
 // of 8; in, when not nil, holds the K masks of the last step's entries
-// (tailMask512): the rows are widened from memory under them (zero
-// elsewhere) and the columns loaded and stored under them.
+// (tailMask512): h and g are widened from memory under them and the
+// diagonals loaded under them (zero elsewhere), and the columns loaded and
+// stored under them.
 func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 	sc.halves(c, avx512, func(i int, row reg.GPVirtual, dst reg.VecVirtual) {
 		m := Mem{Base: row}.Offset(32 * i)
@@ -161,6 +168,13 @@ func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 			return
 		}
 		c.VCVTPS2PD_Z(m, in[i], dst)
+	}, func(i int, row reg.GPVirtual, dst reg.VecVirtual) {
+		m := Mem{Base: row}.Offset(64 * i)
+		if in == nil {
+			c.VMOVUPD(m, dst)
+			return
+		}
+		c.VMOVUPD_Z(m, in[i], dst)
 	}, func(i int) func(c *build.Context, col Mem, v reg.VecVirtual) {
 		if in == nil {
 			return addColumn
@@ -176,8 +190,9 @@ func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 
 // step256 is the contract part of an AVX2 step: 8 entries, two halves of
 // 4; in, when not nil, is the last step's mask of its entries (int32
-// lanes): the rows are loaded under its halves (VMASKMOVPS, zero
-// elsewhere) and the columns under its halves widened (VMASKMOVPD).
+// lanes): h and g are loaded under its halves (VMASKMOVPS, zero
+// elsewhere), the diagonals and the columns under its halves widened
+// (VMASKMOVPD).
 func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
 	var half [2]reg.Register
 	if in != nil {
@@ -190,6 +205,13 @@ func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
 			return
 		}
 		widenMasked256(c, m, half[i], dst)
+	}, func(i int, row reg.GPVirtual, dst reg.VecVirtual) {
+		m := Mem{Base: row}.Offset(32 * i)
+		if in == nil {
+			c.VMOVUPD(m, dst)
+			return
+		}
+		c.VMASKMOVPD(m, widenHalf(c, in, i), dst)
 	}, func(i int) func(c *build.Context, col Mem, v reg.VecVirtual) {
 		if in == nil {
 			return addColumn

@@ -45,12 +45,7 @@ func contractKernel() *kernelFunc {
 	}
 	f.body = func(a *asm) {
 		contractStart(a, f, []string{"h", "g"}, []string{"mask", "hd", "gd"}, nil, loaded, accs, 8)
-		for i, name := range []string{"mask", "hd", "gd"} {
-			r := in64[i]
-			for half := range 2 {
-				a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", 2+i, regList(r[2*half], 2, vreg.D2)), fmt.Sprintf("%s[j+%d : j+%d]", name, 4*half, 4*half+4))
-			}
-		}
+		loadFloat64s(a, []string{"mask", "hd", "gd"}, in64, 2)
 		for group := range 4 {
 			acc := func(i int) vreg { return accs + vreg(4*(group%2)+i) }
 			mw := in64[0][group]
@@ -161,9 +156,22 @@ func contractStart(a *asm, f *kernelFunc, in, in64, cols []string, loaded, acc v
 	}
 }
 
+// loadFloat64s emits the loads of contractBlock float64 entries of each
+// input names[i], from the pointer in R(first+i), into regs[i]: two
+// VLD1s of two .2d registers each (the pairs need not be adjacent).
+func loadFloat64s(a *asm, names []string, regs [][4]vreg, first int) {
+	for i, name := range names {
+		for half := range 2 {
+			a.insc("VLD1.P", fmt.Sprintf("32(R%d), %s", first+i, regList(regs[i][2*half], 2, vreg.D2)),
+				fmt.Sprintf("%s[j+%d : j+%d]", name, 4*half, 4*half+4))
+		}
+	}
+}
+
 // The registers contractNEON and contractSplitNEON share: the broadcast
 // factors, the widened h and g of a group of two lanes (squared and scaled
-// in place), a widened diagonal, and the group's v and w.
+// in place), and the group's v and w; tw is a scratch register of
+// contractSplitNEON's last fold (in the loop, part of gd).
 const (
 	fg, fh = vreg(0), vreg(1)
 	hw, gw = vreg(12), vreg(13)
@@ -212,11 +220,14 @@ func contractTerms(a *asm, widen func(d vreg, input int) word, diag func(input i
 // columns whole. The caller does the last len mod contractBlock entries.
 func contractSplitKernel() *kernelFunc {
 	const (
-		loaded = vreg(2)  // h V2–V3, g V4–V5, hd V6–V7, gd V8–V9
+		loaded = vreg(2)  // h V2–V3, g V4–V5
 		colV   = vreg(18) // V18–V21
 		colW   = vreg(22) // V22–V25
 		accs   = vreg(28) // set s: Σv V28+2s, Σw V29+2s
 	)
+	// The float64 diagonals' registers, group by group: hd V6–V9, gd
+	// V10–V11 and V14–V15.
+	in64 := [][4]vreg{{6, 7, 8, 9}, {10, 11, 14, 15}}
 	f := &kernelFunc{
 		name: "contractSplitNEON",
 		doc: []string{
@@ -226,24 +237,22 @@ func contractSplitKernel() *kernelFunc {
 			"contractSplitGeneric in kernel_generic.go for the reference.",
 		},
 		comments: []string{
-			"Registers: V0 fg, V1 fh, V2–V9 h, g, hd, gd (two each), V12–V17 widened and",
-			"products, V18–V21 colV, V22–V25 colW, V28–V31 two sets of Σv, Σw; R0–R3 the",
-			"inputs, R4 colV, R5 colW, R6 count.",
+			"Registers: V0 fg, V1 fh, V2–V5 h, g (two each), V6–V11, V14, V15 hd, gd (four",
+			"each), V12, V13, V16, V17 widened and products, V18–V21 colV, V22–V25 colW,",
+			"V28–V31 two sets of Σv, Σw; R0–R3 the inputs, R4 colV, R5 colW, R6 count.",
 		},
-		params: []param{{"h", "[]float32"}, {"g", "[]float32"}, {"hd", "[]float32"}, {"gd", "[]float32"},
+		params: []param{{"h", "[]float32"}, {"g", "[]float32"}, {"hd", "[]float64"}, {"gd", "[]float64"},
 			{"fg", "float64"}, {"fh", "float64"}, {"colV", "[]float64"}, {"colW", "[]float64"}, {"s", "*[4]float64"}},
 	}
 	f.body = func(a *asm) {
-		contractStart(a, f, []string{"h", "g", "hd", "gd"}, nil, []string{"colV", "colW"}, loaded, accs, 4)
+		contractStart(a, f, []string{"h", "g"}, []string{"hd", "gd"}, []string{"colV", "colW"}, loaded, accs, 4)
+		loadFloat64s(a, []string{"hd", "gd"}, in64, 2)
 		a.insc("VLD1", fmt.Sprintf("(R4), %s", regList(colV, 4, vreg.D2)), "colV[j : j+8]")
 		a.insc("VLD1", fmt.Sprintf("(R5), %s", regList(colW, 4, vreg.D2)), "colW[j : j+8]")
 		for group := range 4 {
 			set := accs + vreg(2*(group%2))
-			widen := func(d vreg, input int) word { return widenGroup(d, loaded, input, group) }
-			contractTerms(a, widen, func(input int) vreg {
-				a.word(widen(tw, input))
-				return tw
-			})
+			contractTerms(a, func(d vreg, input int) word { return widenGroup(d, loaded, input, group) },
+				func(input int) vreg { return in64[input-2][group] })
 			a.word(faddD2(set, set, pw))
 			a.word(faddD2(set+1, set+1, ww))
 			a.word(faddD2(colV+vreg(group), colV+vreg(group), pw))
