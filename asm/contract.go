@@ -61,13 +61,7 @@ func (x *isa) contract(c *build.Context) {
 	x.maskedSteps(c, n, func(widen, load64 func(row reg.GPVirtual, dst reg.VecVirtual)) {
 		mv := x.vec(c)
 		load64(mask, mv)
-		v, w := r.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
-			if r.isDiag(row) {
-				load64(row, dst)
-				return
-			}
-			widen(row, dst)
-		})
+		v, w := r.termsBy(c, x, widen, load64)
 		add(v, w, mv)
 	})
 	c.Label("sums")
@@ -79,9 +73,9 @@ func (x *isa) contract(c *build.Context) {
 // contractSplit emits contractSplit<ISA>, the contractSplitFunc of the
 // instruction set (kernel.go; the reference is contractSplitGeneric in
 // kernel_generic.go): contract's v and w, the same arithmetic in the same
-// order (contractRow.terms, the diagonals float64), without the mask, summed into two accumulators
-// (Σv, Σw) and added to colV and colW entry by entry: VADDPD from memory
-// and a full store per vector of each. A step is about 17 vector
+// order (contractRow.terms), without the mask, summed into two
+// accumulators (Σv, Σw) and added to colV and colW entry by entry: VADDPD
+// from memory and a full store per vector of each. A step is about 17 vector
 // operations into two chains. Lengths as for contract.
 func (x *isa) contractSplit(c *build.Context) {
 	name := "contractSplit" + x.name
@@ -146,10 +140,6 @@ type contractRow struct {
 	fg, fh          reg.VecVirtual
 }
 
-// isDiag reports whether row is one of the diagonals, which are loaded as
-// they are (float64) where h and g are widened.
-func (r *contractRow) isDiag(row reg.GPVirtual) bool { return row == r.hd || row == r.gd }
-
 // contractRow loads the shared parameters.
 func (x *isa) contractRow(c *build.Context) *contractRow {
 	r := &contractRow{h: ptr(c, "h"), g: ptr(c, "g"), hd: ptr(c, "hd"), gd: ptr(c, "gd")}
@@ -209,11 +199,9 @@ func (r *contractRow) loop(c *build.Context, x *isa, rows32, rows64 []reg.GPVirt
 // order of operations.
 func (r *contractRow) terms(c *build.Context, x *isa, off int) (v, w reg.VecVirtual) {
 	return r.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
-		if r.isDiag(row) {
-			c.VMOVUPD(Mem{Base: row}.Offset(2*off), dst)
-			return
-		}
 		c.VCVTPS2PD(Mem{Base: row}.Offset(off), dst)
+	}, func(row reg.GPVirtual, dst reg.VecVirtual) {
+		c.VMOVUPD(Mem{Base: row}.Offset(2*off), dst)
 	})
 }
 
@@ -267,19 +255,20 @@ func widenMasked256(c *build.Context, m Mem, half reg.Register, dst reg.VecVirtu
 	c.VCVTPS2PD(t, dst)
 }
 
-// termsBy is terms with the widening of each row's entries (h, g, gd and
-// hd, by their base register) left to widen, which may mask the loads.
-func (r *contractRow) termsBy(c *build.Context, x *isa, widen func(row reg.GPVirtual, dst reg.VecVirtual)) (v, w reg.VecVirtual) {
+// termsBy is terms with the widening of h's and g's entries left to widen
+// and the load of gd's and hd's to load64 (by their base register), either
+// of which may mask the loads.
+func (r *contractRow) termsBy(c *build.Context, x *isa, widen, load64 func(row reg.GPVirtual, dst reg.VecVirtual)) (v, w reg.VecVirtual) {
 	hv, gv, t := x.vec(c), x.vec(c), x.vec(c)
 	v, w = x.vec(c), x.vec(c)
 	widen(r.h, hv)
 	widen(r.g, gv)
 	c.VMULPD(gv, hv, v) // v = h·g
 	c.VMULPD(hv, hv, hv)
-	widen(r.gd, t)
+	load64(r.gd, t)
 	c.VMULPD(t, hv, hv) // h²·gd
 	c.VMULPD(gv, gv, gv)
-	widen(r.hd, t)
+	load64(r.hd, t)
 	c.VMULPD(t, gv, gv) // g²·hd
 	c.VMULPD(r.fg, hv, w)
 	c.VFMADD231PD(r.fh, gv, w) // w = fg·h²·gd + fh·g²·hd

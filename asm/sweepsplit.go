@@ -143,13 +143,8 @@ func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, ptr(c, "s"), 
 // loads those of a (float64) diagonal, add adds a vector to a column.
 func (sc *setsContract) halves(c *build.Context, x *isa, widen, load64 func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual)) {
 	for i := range 2 {
-		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) {
-			if sc.row.isDiag(row) {
-				load64(i, row, dst)
-				return
-			}
-			widen(i, row, dst)
-		})
+		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) { widen(i, row, dst) },
+			func(row reg.GPVirtual, dst reg.VecVirtual) { load64(i, row, dst) })
 		off := 8 * x.f64Lanes() * i
 		addSplit(c, v, w, sc.sv, sc.sw, Mem{Base: sc.colV}.Offset(off), Mem{Base: sc.colW}.Offset(off), add(i))
 	}
