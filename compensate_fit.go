@@ -23,7 +23,7 @@ type Fit struct {
 	shiftBuf            []float32 // shift's memory, kept by reset
 	sum                 []float64 // Σ_t (x_t − μ₀)
 	xx                  []float64 // Σ_t (x_t − μ₀)ᵀ(x_t − μ₀), In×In, upper triangle
-	diag                []float32 // one block's Gram diagonal (fuse's)
+	diag                []float64 // one block's Gram diagonal (fuse's)
 	sink                stripSink // adds a strip of a block's Gram matrix to xx
 	blockSum            []float64 // one block's column sums
 	rows                []float32 // one block's shifted rows
@@ -45,7 +45,7 @@ func newFit(kern *kernel, in, workers int, centre bool) *Fit {
 		centre:   centre,
 		sum:      make([]float64, in),
 		xx:       make([]float64, in*in),
-		diag:     make([]float32, in),
+		diag:     make([]float64, in),
 		blockSum: make([]float64, in),
 		builder:  newGramBuilder(kern, in),
 	}
@@ -60,7 +60,7 @@ func (f *Fit) Observe(batch []float32) error {
 		return err
 	}
 	f.observe(batch, func(block []float32) {
-		f.builder.fuse(f.blockSum, f.diag, nil, block, f.workers, nil, f.sink)
+		f.builder.fuse(f.blockSum, f.diag, block, f.workers, nil, f.sink)
 	})
 	return nil
 }

@@ -30,8 +30,7 @@ type gramBuilder struct {
 	call  struct {
 		g      []float32 // add: the upper triangle that the block is added to
 		colSum []float64
-		diag   []float32 // G_cc, for fuse
-		diag64 []float64 // G_cc again, if not nil (the contract kernel's)
+		diag   []float64 // G_cc, for fuse
 		sink   stripSink
 		bands  []int     // fuse's bands, if any
 		x      []float32 // all the rows
@@ -58,12 +57,12 @@ type stripSink func(i0, m, c0 int, strip []float32, ld int)
 // blocks' products are summed in float64 (in the slot's wide strip) and
 // rounded once, which bounds its error by γ(gramRows)·Σ|x_i·x_j| however
 // many rows there are. colSum is set to Σ_t x_tc and diag to G's
-// diagonal (Σ_t x_tc² summed in float64, rounded once), and diag64, if not
-// nil, to the same float32 values as float64, before the first strip, so
-// sink may read them for any channel. With bands (tileBands),
+// diagonal (Σ_t x_tc² summed in float64, rounded once to float32 as G's
+// other entries are, held as float64 for the Gram kernels) before the
+// first strip, so sink may read them for any channel. With bands (tileBands),
 // one worker forms the tile rows of a band, in order, so that sink may
 // keep state per band; without (nil), each tile row is an item of work.
-func (gb *gramBuilder) fuse(colSum []float64, diag []float32, diag64 []float64, x []float32, workers int, bands []int, sink stripSink) {
+func (gb *gramBuilder) fuse(colSum, diag []float64, x []float32, workers int, bands []int, sink stripSink) {
 	mr, in := gb.kern.mr, gb.in
 	rows := len(x) / in
 	gb.scratch(rows, workers)
@@ -77,7 +76,7 @@ func (gb *gramBuilder) fuse(colSum []float64, diag []float32, diag64 []float64, 
 			}
 		}
 	}
-	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.diag64, gb.call.sink, gb.call.bands = x, colSum, diag, diag64, sink, bands
+	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.sink, gb.call.bands = x, colSum, diag, sink, bands
 	for b := range panels(rows, gramRows) {
 		gb.call.block = b
 		gb.pack.do(panels(min(rows-b*gramRows, gramRows), packSpan), workers, (*gramBuilder).packRows, gb)
@@ -88,7 +87,7 @@ func (gb *gramBuilder) fuse(colSum []float64, diag []float32, diag64 []float64, 
 	} else {
 		gb.job.do(panels(in, mr), workers, (*gramBuilder).stripRow, gb)
 	}
-	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.diag64, gb.call.sink, gb.call.bands = nil, nil, nil, nil, nil, nil
+	gb.call.x, gb.call.colSum, gb.call.diag, gb.call.sink, gb.call.bands = nil, nil, nil, nil, nil
 }
 
 // tileBands cuts the tile rows of an in×in upper triangle (tiles of mr
@@ -229,12 +228,7 @@ func (gb *gramBuilder) columnSums(slot, j int) {
 	}
 	j0 := j * nr
 	for c := range min(nr, in-j0) {
-		gb.call.colSum[j0+c], gb.call.diag[j0+c] = s[c], float32(q[c])
-	}
-	if d := gb.call.diag64; d != nil {
-		for c, v := range gb.call.diag[j0:min(in, j0+nr)] {
-			d[j0+c] = float64(v)
-		}
+		gb.call.colSum[j0+c], gb.call.diag[j0+c] = s[c], float64(float32(q[c]))
 	}
 }
 

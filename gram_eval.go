@@ -3,8 +3,7 @@ package chanprune
 // layerGram is what the Gram path keeps of the layer.
 type layerGram struct {
 	h      []float32 // H = WᵀW, in×in, both triangles
-	diag   []float32 // H_ii
-	diag64 []float64 // H_ii as float64, for the contract kernel
+	diag   []float64 // H_ii (float32 values), for the Gram kernels
 	u      []float64 // u = Wᵀb
 	bb     float64   // ‖b‖²
 	rounds float64   // gramRounds(out): the roundings in an entry of H
@@ -16,8 +15,7 @@ type layerGram struct {
 type gramScratch struct {
 	e       *Evaluator
 	builder *gramBuilder
-	diag    []float32 // G_ii
-	diag64  []float64 // G_ii as float64, for the contract kernel
+	diag    []float64 // G_ii (float32 values), for the Gram kernels
 	rounds  float64   // gramRounds(tokens): the roundings in an entry of G
 	colSum  []float64 // s = Σ_t x_t
 	part    []sums    // per row: the contract kernel's sums (scratch: a kernel's *sums escapes)
@@ -29,8 +27,7 @@ func newGramScratch(e *Evaluator) *gramScratch {
 	s := &gramScratch{
 		e:       e,
 		builder: newGramBuilder(e.kern, e.in),
-		diag:    make([]float32, e.in),
-		diag64:  make([]float64, e.in),
+		diag:    make([]float64, e.in),
 		colSum:  make([]float64, e.in),
 		part:    make([]sums, e.in),
 		mask:    make([]float64, e.in),
@@ -67,8 +64,7 @@ func (e *Evaluator) buildLayerGram() {
 	e.newGramBatch()
 	lg := &layerGram{
 		h:      make([]float32, in*in),
-		diag:   make([]float32, in),
-		diag64: make([]float64, in),
+		diag:   make([]float64, in),
 		u:      make([]float64, in),
 		rounds: gramRounds(out) + float64(panels(out, gramRows)),
 	}
@@ -88,8 +84,7 @@ func (e *Evaluator) buildLayerGram() {
 	}
 	mirror(lg.h, in)
 	for i := range in {
-		lg.diag[i] = lg.h[i*in+i]
-		lg.diag64[i] = float64(lg.diag[i])
+		lg.diag[i] = float64(lg.h[i*in+i])
 	}
 	e.layerGram = lg
 }
@@ -100,7 +95,7 @@ func (e *Evaluator) buildLayerGram() {
 func (s *gramScratch) form(x []float32, workers int, bands []int, sink stripSink) (us, tb float64) {
 	lg := s.e.layerGram
 	s.rounds = gramRounds(len(x) / s.e.in)
-	s.builder.fuse(s.colSum, s.diag, s.diag64, x, workers, bands, sink)
+	s.builder.fuse(s.colSum, s.diag, x, workers, bands, sink)
 	for c, u := range lg.u {
 		us += u * s.colSum[c]
 	}
@@ -192,7 +187,7 @@ func (gs *gramScratch) contractedSums(us, tb float64, k int) (sums, gramVariance
 	for i, s := range gs.part {
 		// Row i's share, counting each off-diagonal entry for both of its
 		// channels: its diagonal entry and Σ_{j>i}.
-		hd, gd := float64(e.layerGram.diag[i]), float64(gs.diag[i])
+		hd, gd := e.layerGram.diag[i], gs.diag[i]
 		fg, fh := gs.rounds*gd, e.layerGram.rounds*hd
 		a, pp, wa, wp := s[0], s[1], 4*s[2], 4*s[3]
 		diag, p := hd*gd, mask[i]
@@ -231,9 +226,9 @@ func (gs *gramScratch) contractRows(i0, m, c0, end int, strip []float32, ld int)
 		if start >= end {
 			continue
 		}
-		fg, fh := gs.rounds*float64(gs.diag[i]), lg.rounds*float64(lg.diag[i])
+		fg, fh := gs.rounds*gs.diag[i], lg.rounds*lg.diag[i]
 		e.kern.contract(lg.h[i*in+start:i*in+end], strip[r*ld+start-c0:],
-			mask[start:end], lg.diag64[start:end], gs.diag64[start:end], fg, fh, &gs.part[i])
+			mask[start:end], lg.diag[start:end], gs.diag[start:end], fg, fh, &gs.part[i])
 	}
 }
 

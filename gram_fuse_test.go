@@ -61,14 +61,14 @@ func TestGramBuilderFuse(t *testing.T) {
 			want := gramReference(kern, x, in)
 			gb := newGramBuilder(kern, in)
 			got, seen := make([]float32, in*in), make([]int, in*in)
-			colSum, diag, diag64 := make([]float64, in), make([]float32, in), make([]float64, in)
+			colSum, diag := make([]float64, in), make([]float64, in)
 			var bands []int
 			lastRow := make(map[int]int) // per band: the tile row it formed last
 			if k%2 == 1 {
 				bands = tileBands(nil, in, kern.mr, 5)
 			}
 			var mu sync.Mutex
-			gb.fuse(colSum, diag, diag64, x, 3, bands, func(i0, m, c0 int, strip []float32, ld int) {
+			gb.fuse(colSum, diag, x, 3, bands, func(i0, m, c0 int, strip []float32, ld int) {
 				if bands != nil {
 					mu.Lock()
 					b := sort.SearchInts(bands, i0/kern.mr+1) - 1
@@ -93,8 +93,8 @@ func TestGramBuilderFuse(t *testing.T) {
 					sum += v
 					sq += v * v
 				}
-				if colSum[i] != sum || diag[i] != float32(sq) || diag64[i] != float64(float32(sq)) {
-					t.Fatalf("%v: channel %d: column sum %v, diagonal %v (float64 %v); want %v, %v", sh, i, colSum[i], diag[i], diag64[i], sum, float32(sq))
+				if colSum[i] != sum || diag[i] != float64(float32(sq)) {
+					t.Fatalf("%v: channel %d: column sum %v, diagonal %v; want %v, %v", sh, i, colSum[i], diag[i], sum, float32(sq))
 				}
 				for j := i; j < in; j++ {
 					if seen[i*in+j] != 1 || got[i*in+j] != want[i*in+j] {
@@ -129,9 +129,9 @@ func TestGramFusedMatchesStored(t *testing.T) {
 			us, tb := gb.form(x, 3, nil, func(int, int, int, []float32, int) {})
 			g := gramReference(kern, x, in)
 			for i := range in {
-				fg, fh := gb.rounds*float64(gb.diag[i]), lg.rounds*float64(lg.diag[i])
+				fg, fh := gb.rounds*gb.diag[i], lg.rounds*lg.diag[i]
 				kern.contract(lg.h[i*in+i+1:(i+1)*in], g[i*in+i+1:(i+1)*in],
-					gb.mask[i+1:], lg.diag64[i+1:], gb.diag64[i+1:], fg, fh, &gb.part[i])
+					gb.mask[i+1:], lg.diag[i+1:], gb.diag[i+1:], fg, fh, &gb.part[i])
 			}
 			stored, sv := gb.contractedSums(us, tb, 90)
 			for i := range fused {

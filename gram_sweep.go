@@ -192,7 +192,7 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 		hg += c
 		sg.r += sg.w[j]
 		sg.dw += sg.wdiag[j]
-		sg.a += float64(e.layerGram.diag[j]) * float64(sg.diag[j])
+		sg.a += e.layerGram.diag[j] * sg.diag[j]
 	}
 	sg.yy = hg + 2*sg.us + sg.tb
 	for i := range sg.s.names {
@@ -215,7 +215,7 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	lg, in := sg.e.layerGram, sg.e.in
 	end := min(in, c0+ld)
 	for i := i0; i < i0+m; i++ { // the rows' factors fg and fh
-		sg.factors[2*i], sg.factors[2*i+1] = sg.rounds*float64(sg.diag[i]), lg.rounds*float64(lg.diag[i])
+		sg.factors[2*i], sg.factors[2*i+1] = sg.rounds*sg.diag[i], lg.rounds*lg.diag[i]
 	}
 	whole := min(m, max(0, c0-i0))
 	if whole > 0 {
@@ -228,7 +228,7 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 		p := &sg.part[i]
 		p[0] += float64(hv) * float64(gv)
 		// w_ii from the diagonals, as Evaluate's contraction forms it
-		hd, gd := float64(lg.diag[i]), float64(sg.diag[i])
+		hd, gd := lg.diag[i], sg.diag[i]
 		sg.wdiag[i] = (sg.factors[2*i]*hd + sg.factors[2*i+1]*gd) * hd * gd
 		p[2] += sg.wdiag[i]
 		sg.mdiag[i] = float64(hv * gv)
@@ -266,7 +266,7 @@ func (sg *sweepGram) splitRows(i, rows, start, end, shift int, g []float32, ld i
 			copy(sg.g[i*in+start+r*ldh:], g[r*ldg:r*ldg+n-r*shift])
 		}
 	}
-	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag64[start:end], sg.diag64[start:end], sg.factors[2*i:2*(i+rows)],
+	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag[start:end], sg.diag[start:end], sg.factors[2*i:2*(i+rows)],
 		cols[0][start:end], cols[1][start:end], sg.part[i:i+rows], s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets],
 		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], ldh, ldg, shift)
 }
@@ -314,7 +314,7 @@ func (sg *sweepGram) gramSet(i int) {
 			dd += lower[q]
 			yd += sg.c[q] + u[q]*sg.colSum[q]
 			w += sg.w[q]
-			a += float64(e.layerGram.diag[q]) * float64(sg.diag[q])
+			a += e.layerGram.diag[q] * sg.diag[q]
 			dw += sg.wdiag[q]
 		}
 		sg.cur[p] = gramSums(sg.yy, yd, dd, k == in, sg.us, sg.tb)

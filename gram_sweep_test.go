@@ -42,9 +42,9 @@ func TestSweepStripSumsAreFullRows(t *testing.T) {
 					h, gg := float64(hv), float64(gv)
 					v := h * gg
 					if i == j { // w_jj from the diagonals of H and G, as Evaluate's
-						h, gg = float64(lg.diag[j]), float64(sg.diag[j])
+						h, gg = lg.diag[j], sg.diag[j]
 					}
-					q := sg.rounds*float64(sg.diag[i])*h*h*float64(sg.diag[j]) + lg.rounds*float64(lg.diag[i])*gg*gg*float64(lg.diag[j])
+					q := sg.rounds*sg.diag[i]*h*h*sg.diag[j] + lg.rounds*lg.diag[i]*gg*gg*lg.diag[j]
 					c, cAbs = c+v, cAbs+math.Abs(v)
 					w, wAbs = w+q, wAbs+math.Abs(q)
 				}

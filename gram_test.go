@@ -14,7 +14,7 @@ func TestGramBuilder(t *testing.T) {
 			rows, in := sh[0], sh[1]
 			x := randBatches(r, in, rows)[0]
 			g, colSum := make([]float32, in*in), make([]float64, in)
-			newGramBuilder(kern, in).fuse(colSum, make([]float32, in), nil, x, 3, nil, func(i0, m, c0 int, strip []float32, ld int) {
+			newGramBuilder(kern, in).fuse(colSum, make([]float64, in), x, 3, nil, func(i0, m, c0 int, strip []float32, ld int) {
 				for r := range m {
 					i := i0 + r
 					if start := max(c0, i); start < min(in, c0+ld) {

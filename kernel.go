@@ -226,7 +226,7 @@ func (k *kernel) lowerSplitEach(h, g []float32, ranks []int32, below []int32, co
 // path calls it once per row segment, on the row of H
 // and G right of the diagonal, mask 1 for a pruned channel and 0 for a
 // kept one, hd and gd the diagonals of H and G: float32 values held as
-// float64 (layerGram.diag64, gramScratch.diag64), so that each row
+// float64 (layerGram.diag, gramScratch.diag), so that each row
 // segment loads them rather than widening them again (on Zen 4, where a
 // 512-bit widening takes two 256-bit operations, the AVX-512 kernel ran in
 // 0.70–0.74 of its time so). Every SIMD kernel is checked against

@@ -64,7 +64,7 @@ func (e *Evaluator) biasSiblingFor(mean []float64) *biasSibling {
 	}
 	if lg := e.layerGram; lg != nil {
 		// H and its diagonal shared; u = Wᵀc₀ and ‖c₀‖² as buildLayerGram forms them.
-		slg := &layerGram{h: lg.h, diag: lg.diag, diag64: lg.diag64, u: make([]float64, e.in), rounds: lg.rounds}
+		slg := &layerGram{h: lg.h, diag: lg.diag, u: make([]float64, e.in), rounds: lg.rounds}
 		for o := range e.out {
 			b := float64(bs.bias[o])
 			slg.bb += b * b

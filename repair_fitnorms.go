@@ -110,7 +110,7 @@ func (e *Evaluator) blockNormOn(gb *gramScratch, block []float32, colSum []float
 	gb.rounds = gramRounds(tokens)
 	clear(gb.part)
 	clear(gb.mask)
-	gb.builder.fuse(colSum, gb.diag, gb.diag64, block, workers, nil, sink)
+	gb.builder.fuse(colSum, gb.diag, block, workers, nil, sink)
 	var us float64
 	for c, u := range rs.uShift {
 		us += u * colSum[c]

@@ -200,7 +200,7 @@ func (g *repairGram) set(e *Evaluator, rf *repairFit) {
 	g.quad = repack(g.quad, e.kern, g.hpp, g.channels[:p], p, p)
 	g.sqrtH, g.sqrtHP = grow(g.sqrtH, in), grow(g.sqrtHP, p)
 	for c, h := range lg.diag {
-		g.sqrtH[c] = float32(math.Sqrt(float64(h)))
+		g.sqrtH[c] = float32(math.Sqrt(h))
 	}
 	for j, c := range rf.pruned {
 		g.sqrtHP[j] = g.sqrtH[c]

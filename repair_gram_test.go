@@ -432,7 +432,7 @@ func TestRepairGramVariancesCountMirroredEntries(t *testing.T) {
 						}
 					}
 				}
-				v := g.rounds * float64(diag[a]) * float64(diag[bb])
+				v := g.rounds * diag[a] * diag[bb]
 				wantYD += v * cyd * cyd
 				wantDD += v * cdd * cdd
 			}

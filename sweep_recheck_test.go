@@ -41,7 +41,7 @@ func TestSplitVariancesBoundEachPair(t *testing.T) {
 			clear(sg.mask)
 			for _, q := range order {
 				w += sg.w[q]
-				a += float64(e.layerGram.diag[q]) * float64(sg.diag[q])
+				a += e.layerGram.diag[q] * sg.diag[q]
 				dw += sg.wdiag[q]
 				sg.mask[q] = 1
 			}
