@@ -84,7 +84,7 @@ func lowerSplitAVX2(h []float32, g []float32, rank []int32, below int32, col []f
 // Σ h[j]·g[j] (a float32 product) over the j < len(h) with ranks[t·stride+j] <
 // below[t] (signed), summed in float64 as the row's sum less the others', and
 // the product to cols[t·stride+j] for every other j < len(h), with
-// AVX2+FMA, 4 sets a pass. It implements
+// AVX2+FMA, 5 sets a pass. It implements
 // lowerSplitSetsFunc (kernel.go); refer to lowerSplitGeneric in kernel_generic.go
 // for each set.
 //
@@ -119,7 +119,7 @@ func contractSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, fg 
 // cols, stride, sums in one pass over the row, any len(h); row r's h, g, below
 // and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, its
 // columns r·shift entries on, and it is r·shift entries shorter.
-// With AVX2+FMA, the contract and 2 sets in the first pass, 4 sets a
+// With AVX2+FMA, the contract and 5 sets in the first pass, 5 sets a
 // pass after it. It implements sweepSplitFunc (kernel.go); refer to
 // sweepSplitEach there.
 //

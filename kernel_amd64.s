@@ -1705,652 +1705,954 @@ done:
 
 // func lowerSplitSetsAVX2(h []float32, g []float32, ranks []int32, below []int32, cols []float64, stride int, sums []float64)
 // Requires: AVX, AVX2
-TEXT ·lowerSplitSetsAVX2(SB), NOSPLIT, $8-152
+TEXT ·lowerSplitSetsAVX2(SB), NOSPLIT, $168-152
 	MOVQ stride+120(FP), AX
-	LEAQ (AX)(AX*1), CX
-	LEAQ (AX)(AX*2), DX
+	SHLQ $0x02, AX
+	LEAQ (AX)(AX*2), CX
 	MOVQ $0x00000000, (SP)
 
 chunk:
-	MOVQ below_len+80(FP), BX
-	SUBQ (SP), BX
+	MOVQ below_len+80(FP), DX
+	SUBQ (SP), DX
 	JLE  done
-	CMPQ BX, $0x04
-	JAE  sets4
-	CMPQ BX, $0x01
+	CMPQ DX, $0x05
+	JAE  sets5
+	CMPQ DX, $0x01
 	JEQ  sets1
-	CMPQ BX, $0x02
+	CMPQ DX, $0x02
 	JEQ  sets2
-	CMPQ BX, $0x03
+	CMPQ DX, $0x03
 	JEQ  sets3
+	CMPQ DX, $0x04
+	JEQ  sets4
+
+sets5:
+	// 5 sets: 5 accumulators + the total + m's 2 halves + 4 temporaries = 12 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+48(FP), R8
+	MOVQ         cols_base+96(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+72(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VPBROADCASTD 12(BX)(DX*4), Y0
+	VMOVDQU      Y0, 104(SP)
+	VPBROADCASTD 16(BX)(DX*4), Y0
+	VMOVDQU      Y0, 136(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last5
+
+steps5:
+	VMOVUPS      (SI), Y6
+	VMULPS       (DI), Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPCMPGTD     (R8), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R9), Y9, Y9
+	VMOVUPD      Y9, (R9)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R9), Y8, Y8
+	VMOVUPD      Y8, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPCMPGTD     (R8)(AX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       (R9)(AX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPCMPGTD     (R8)(AX*2), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VADDPD       (R9)(AX*4), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y8
+	VPCMPGTD     (R8)(CX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y3, Y3
+	VADDPD       (R9)(CX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y8
+	VPCMPGTD     (R8)(AX*4), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VADDPD       (R9)(AX*8), Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*8)
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VADDPD       32(R9)(AX*8), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*8)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps5
+
+last5:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums5
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y7
+	VMASKMOVPS   (SI), Y7, Y6
+	VMASKMOVPS   (DI), Y7, Y8
+	VMULPS       Y8, Y6, Y6
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPMASKMOVD   (R8), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)
+	VMOVDQU      40(SP), Y9
+	VPMASKMOVD   (R8)(AX*1), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPMASKMOVD   (R8)(AX*2), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9)(AX*4), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y2, Y2
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(AX*4), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y9
+	VPMASKMOVD   (R8)(CX*1), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y3, Y3
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9)(CX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(CX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y9
+	VPMASKMOVD   (R8)(AX*4), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPMOVSXDQ    X7, Y10
+	VMASKMOVPD   (R9)(AX*8), Y10, Y11
+	VADDPD       Y11, Y8, Y8
+	VMASKMOVPD   Y8, Y10, (R9)(AX*8)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R9)(AX*8), Y7, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y7, 32(R9)(AX*8)
+
+sums5:
+	MOVQ         sums_base+128(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X6
+	VADDPD       X6, X5, X5
+	VPERMILPD    $0x01, X5, X6
+	VADDSD       X6, X5, X5
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPD       X6, X0, X0
+	VPERMILPD    $0x01, X0, X6
+	VADDSD       X6, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VSUBSD       X3, X5, X3
+	VADDSD       24(BX), X3, X3
+	VMOVSD       X3, 24(BX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	VSUBSD       X4, X5, X4
+	VADDSD       32(BX), X4, X4
+	VMOVSD       X4, 32(BX)
+	ADDQ         $0x00000005, (SP)
+	JMP          chunk
 
 sets4:
-	// 4 sets: 4 below + 4 accumulators + the total + m's 2 halves + 4 temporaries = 15 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+48(FP), R9
-	MOVQ         cols_base+96(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+72(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
-	VPBROADCASTD 8(SI)(BX*4), Y4
-	VPBROADCASTD 12(SI)(BX*4), Y6
+	// 4 sets: 4 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+48(FP), R8
+	MOVQ         cols_base+96(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+72(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VPBROADCASTD 12(BX)(DX*4), Y0
+	VMOVDQU      Y0, 104(SP)
+	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
-	VXORPS       Y7, Y7, Y7
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
 	JZ           last4
 
 steps4:
-	VMOVUPS      (DI), Y9
-	VMULPS       (R8), Y9, Y9
-	VCVTPS2PD    X9, Y10
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y9, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y1, Y1
-	VADDPD       (R10), Y12, Y12
-	VMOVUPD      Y12, (R10)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       32(R10), Y11, Y11
-	VMOVUPD      Y11, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y3, Y3
-	VADDPD       (R10)(AX*8), Y12, Y12
-	VMOVUPD      Y12, (R10)(AX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y3, Y3
-	VADDPD       32(R10)(AX*8), Y11, Y11
-	VMOVUPD      Y11, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y5, Y5
-	VADDPD       (R10)(CX*8), Y12, Y12
-	VMOVUPD      Y12, (R10)(CX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y5, Y5
-	VADDPD       32(R10)(CX*8), Y11, Y11
-	VMOVUPD      Y11, 32(R10)(CX*8)
-	VPCMPGTD     (R9)(DX*4), Y6, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
-	VADDPD       Y10, Y7, Y7
-	VADDPD       (R10)(DX*8), Y10, Y10
-	VMOVUPD      Y10, (R10)(DX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
-	VADDPD       Y9, Y7, Y7
-	VADDPD       32(R10)(DX*8), Y9, Y9
-	VMOVUPD      Y9, 32(R10)(DX*8)
+	VMOVUPS      (SI), Y4
+	VMULPS       (DI), Y4, Y4
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y7
+	VPCMPGTD     (R8), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       32(R9), Y7, Y7
+	VMOVUPD      Y7, 32(R9)
+	VMOVDQU      40(SP), Y7
+	VPCMPGTD     (R8)(AX*1), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       (R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y7
+	VPCMPGTD     (R8)(AX*2), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPD       (R9)(AX*4), Y8, Y8
+	VMOVUPD      Y8, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y7
+	VPCMPGTD     (R8)(CX*1), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VADDPD       (R9)(CX*2), Y6, Y6
+	VMOVUPD      Y6, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y7, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y4, Y4
+	VMOVUPD      Y4, 32(R9)(CX*2)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
+	ADDQ         $0x00000040, R9
+	DECQ         DX
 	JNZ          steps4
 
 last4:
 	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
 	JZ           sums4
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y10
-	VMASKMOVPS   (DI), Y10, Y9
-	VMASKMOVPS   (R8), Y10, Y11
-	VMULPS       Y11, Y9, Y9
-	VCVTPS2PD    X9, Y11
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y11, Y8, Y8
-	VADDPD       Y9, Y8, Y8
-	VPMASKMOVD   (R9), Y10, Y12
-	VPCMPGTD     Y12, Y0, Y0
-	VPMOVSXDQ    X0, Y12
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y11, Y12
-	VADDPD       Y12, Y1, Y1
-	VPMOVSXDQ    X10, Y13
-	VMASKMOVPD   (R10), Y13, Y14
-	VADDPD       Y14, Y12, Y12
-	VMASKMOVPD   Y12, Y13, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y10, X12
-	VPMOVSXDQ    X12, Y12
-	VMASKMOVPD   32(R10), Y12, Y13
-	VADDPD       Y13, Y0, Y0
-	VMASKMOVPD   Y0, Y12, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y10, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X10, Y12
-	VMASKMOVPD   (R10)(AX*8), Y12, Y13
-	VADDPD       Y13, Y2, Y2
-	VMASKMOVPD   Y2, Y12, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y10, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y12
-	VADDPD       Y12, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-	VPMASKMOVD   (R9)(CX*4), Y10, Y0
-	VPCMPGTD     Y0, Y4, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
-	VADDPD       Y2, Y5, Y5
-	VPMOVSXDQ    X10, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y12
-	VADDPD       Y12, Y2, Y2
-	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y5, Y5
-	VEXTRACTI128 $0x01, Y10, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
-	VPMASKMOVD   (R9)(DX*4), Y10, Y0
-	VPCMPGTD     Y0, Y6, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
-	VADDPD       Y2, Y7, Y7
-	VPMOVSXDQ    X10, Y4
-	VMASKMOVPD   (R10)(DX*8), Y4, Y6
-	VADDPD       Y6, Y2, Y2
-	VMASKMOVPD   Y2, Y4, (R10)(DX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y7, Y7
-	VEXTRACTI128 $0x01, Y10, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(DX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(DX*8)
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y6
+	VMASKMOVPS   (SI), Y6, Y4
+	VMASKMOVPS   (DI), Y6, Y7
+	VMULPS       Y7, Y4, Y4
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPMASKMOVD   (R8), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y0, Y0
+	VEXTRACTI128 $0x01, Y6, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPMASKMOVD   (R8)(AX*1), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y1, Y1
+	VEXTRACTI128 $0x01, Y6, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9)(AX*2), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPMASKMOVD   (R8)(AX*2), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9)(AX*4), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y2, Y2
+	VEXTRACTI128 $0x01, Y6, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9)(AX*4), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y8
+	VPMASKMOVD   (R8)(CX*1), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VPMOVSXDQ    X6, Y9
+	VMASKMOVPD   (R9)(CX*2), Y9, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y9, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VMASKMOVPD   32(R9)(CX*2), Y6, Y7
+	VADDPD       Y7, Y4, Y4
+	VMASKMOVPD   Y4, Y6, 32(R9)(CX*2)
 
 sums4:
-	MOVQ         sums_base+128(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
+	MOVQ         sums_base+128(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X4
+	VADDPD       X4, X5, X5
+	VPERMILPD    $0x01, X5, X4
+	VADDSD       X4, X5, X5
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPD       X4, X0, X0
+	VPERMILPD    $0x01, X0, X4
+	VADDSD       X4, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPD       X0, X3, X3
 	VPERMILPD    $0x01, X3, X0
 	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VSUBSD       X5, X8, X5
-	VADDSD       16(SI), X5, X5
-	VMOVSD       X5, 16(SI)
-	VEXTRACTF128 $0x01, Y7, X0
-	VADDPD       X0, X7, X7
-	VPERMILPD    $0x01, X7, X0
-	VADDSD       X0, X7, X7
-	VSUBSD       X7, X8, X7
-	VADDSD       24(SI), X7, X7
-	VMOVSD       X7, 24(SI)
+	VSUBSD       X3, X5, X3
+	VADDSD       24(BX), X3, X3
+	VMOVSD       X3, 24(BX)
 	ADDQ         $0x00000004, (SP)
 	JMP          chunk
 
 sets3:
-	// 3 sets: 3 below + 3 accumulators + the total + m's 2 halves + 4 temporaries = 13 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+48(FP), R9
-	MOVQ         cols_base+96(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+72(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
-	VPBROADCASTD 8(SI)(BX*4), Y4
+	// 3 sets: 3 accumulators + the total + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+48(FP), R8
+	MOVQ         cols_base+96(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+72(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
-	VXORPS       Y3, Y3, Y3
+	VXORPS       Y2, Y2, Y2
 	VXORPS       Y5, Y5, Y5
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
 	JZ           last3
 
 steps3:
-	VMOVUPS      (DI), Y6
-	VMULPS       (R8), Y6, Y6
-	VCVTPS2PD    X6, Y7
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y6, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
-	VADDPD       Y10, Y1, Y1
-	VADDPD       (R10), Y10, Y10
-	VMOVUPD      Y10, (R10)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       32(R10), Y9, Y9
-	VMOVUPD      Y9, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
-	VADDPD       Y10, Y3, Y3
-	VADDPD       (R10)(AX*8), Y10, Y10
-	VMOVUPD      Y10, (R10)(AX*8)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
-	VADDPD       Y9, Y3, Y3
-	VADDPD       32(R10)(AX*8), Y9, Y9
-	VMOVUPD      Y9, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPD       (R10)(CX*8), Y7, Y7
-	VMOVUPD      Y7, (R10)(CX*8)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	VADDPD       32(R10)(CX*8), Y6, Y6
-	VMOVUPD      Y6, 32(R10)(CX*8)
+	VMOVUPS      (SI), Y3
+	VMULPS       (DI), Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y6
+	VPCMPGTD     (R8), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       (R9), Y7, Y7
+	VMOVUPD      Y7, (R9)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
+	VADDPD       Y6, Y0, Y0
+	VADDPD       32(R9), Y6, Y6
+	VMOVUPD      Y6, 32(R9)
+	VMOVDQU      40(SP), Y6
+	VPCMPGTD     (R8)(AX*1), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y1, Y1
+	VADDPD       (R9)(AX*2), Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
+	VADDPD       Y6, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y6
+	VPCMPGTD     (R8)(AX*2), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VADDPD       (R9)(AX*4), Y4, Y4
+	VMOVUPD      Y4, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y6, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y3, Y3
+	VMOVUPD      Y3, 32(R9)(AX*4)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
+	ADDQ         $0x00000040, R9
+	DECQ         DX
 	JNZ          steps3
 
 last3:
 	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
 	JZ           sums3
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y7
-	VMASKMOVPS   (DI), Y7, Y6
-	VMASKMOVPS   (R8), Y7, Y9
-	VMULPS       Y9, Y6, Y6
-	VCVTPS2PD    X6, Y9
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y6, Y8, Y8
-	VPMASKMOVD   (R9), Y7, Y10
-	VPCMPGTD     Y10, Y0, Y0
-	VPMOVSXDQ    X0, Y10
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
-	VADDPD       Y10, Y1, Y1
-	VPMOVSXDQ    X7, Y11
-	VMASKMOVPD   (R10), Y11, Y12
-	VADDPD       Y12, Y10, Y10
-	VMASKMOVPD   Y10, Y11, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y7, X10
-	VPMOVSXDQ    X10, Y10
-	VMASKMOVPD   32(R10), Y10, Y11
-	VADDPD       Y11, Y0, Y0
-	VMASKMOVPD   Y0, Y10, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y7, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X7, Y10
-	VMASKMOVPD   (R10)(AX*8), Y10, Y11
-	VADDPD       Y11, Y2, Y2
-	VMASKMOVPD   Y2, Y10, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y7, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y10
-	VADDPD       Y10, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-	VPMASKMOVD   (R9)(CX*4), Y7, Y0
-	VPCMPGTD     Y0, Y4, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
-	VADDPD       Y2, Y5, Y5
-	VPMOVSXDQ    X7, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y9
-	VADDPD       Y9, Y2, Y2
-	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y5, Y5
-	VEXTRACTI128 $0x01, Y7, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y4
+	VMASKMOVPS   (SI), Y4, Y3
+	VMASKMOVPS   (DI), Y4, Y6
+	VMULPS       Y6, Y3, Y3
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y7
+	VPMASKMOVD   (R8), Y4, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R9), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R9)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VADDPD       Y7, Y0, Y0
+	VEXTRACTI128 $0x01, Y4, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, 32(R9)
+	VMOVDQU      40(SP), Y7
+	VPMASKMOVD   (R8)(AX*1), Y4, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R9)(AX*2), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VADDPD       Y7, Y1, Y1
+	VEXTRACTI128 $0x01, Y4, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9)(AX*2), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y7
+	VPMASKMOVD   (R8)(AX*2), Y4, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VPMOVSXDQ    X4, Y8
+	VMASKMOVPD   (R9)(AX*4), Y8, Y9
+	VADDPD       Y9, Y6, Y6
+	VMASKMOVPD   Y6, Y8, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y7, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R9)(AX*4), Y4, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPD   Y3, Y4, 32(R9)(AX*4)
 
 sums3:
-	MOVQ         sums_base+128(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
+	MOVQ         sums_base+128(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X3, X5, X5
+	VPERMILPD    $0x01, X5, X3
+	VADDSD       X3, X5, X5
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPD       X3, X0, X0
+	VPERMILPD    $0x01, X0, X3
+	VADDSD       X3, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X3
-	VPERMILPD    $0x01, X3, X0
-	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VSUBSD       X5, X8, X5
-	VADDSD       16(SI), X5, X5
-	VMOVSD       X5, 16(SI)
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
 	ADDQ         $0x00000003, (SP)
 	JMP          chunk
 
 sets2:
-	// 2 sets: 2 below + 2 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+48(FP), R9
-	MOVQ         cols_base+96(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+72(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
+	// 2 sets: 2 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+48(FP), R8
+	MOVQ         cols_base+96(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+72(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
 	JZ           last2
 
 steps2:
-	VMOVUPS      (DI), Y4
-	VMULPS       (R8), Y4, Y4
-	VCVTPS2PD    X4, Y5
-	VEXTRACTF128 $0x01, Y4, X4
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y8, Y8
-	VADDPD       Y4, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y6
-	VPMOVSXDQ    X6, Y7
-	VEXTRACTI128 $0x01, Y6, X6
-	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y7
-	VADDPD       Y7, Y1, Y1
-	VADDPD       (R10), Y7, Y7
-	VMOVUPD      Y7, (R10)
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
-	VADDPD       Y6, Y1, Y1
-	VADDPD       32(R10), Y6, Y6
-	VMOVUPD      Y6, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y6
-	VPMOVSXDQ    X6, Y7
-	VEXTRACTI128 $0x01, Y6, X6
-	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VADDPD       (R10)(AX*8), Y5, Y5
-	VMOVUPD      Y5, (R10)(AX*8)
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	VADDPD       32(R10)(AX*8), Y4, Y4
-	VMOVUPD      Y4, 32(R10)(AX*8)
+	VMOVUPS      (SI), Y2
+	VMULPS       (DI), Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPCMPGTD     (R8), Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
+	VADDPD       Y6, Y0, Y0
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VADDPD       32(R9), Y4, Y4
+	VMOVUPD      Y4, 32(R9)
+	VMOVDQU      40(SP), Y4
+	VPCMPGTD     (R8)(AX*1), Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	VADDPD       (R9)(AX*2), Y3, Y3
+	VMOVUPD      Y3, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y2, Y2
+	VMOVUPD      Y2, 32(R9)(AX*2)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
+	ADDQ         $0x00000040, R9
+	DECQ         DX
 	JNZ          steps2
 
 last2:
 	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
 	JZ           sums2
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y5
-	VMASKMOVPS   (DI), Y5, Y4
-	VMASKMOVPS   (R8), Y5, Y6
-	VMULPS       Y6, Y4, Y4
-	VCVTPS2PD    X4, Y6
-	VEXTRACTF128 $0x01, Y4, X4
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y6, Y8, Y8
-	VADDPD       Y4, Y8, Y8
-	VPMASKMOVD   (R9), Y5, Y7
-	VPCMPGTD     Y7, Y0, Y0
-	VPMOVSXDQ    X0, Y7
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
-	VADDPD       Y7, Y1, Y1
-	VPMOVSXDQ    X5, Y9
-	VMASKMOVPD   (R10), Y9, Y10
-	VADDPD       Y10, Y7, Y7
-	VMASKMOVPD   Y7, Y9, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y5, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R10), Y7, Y9
-	VADDPD       Y9, Y0, Y0
-	VMASKMOVPD   Y0, Y7, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y5, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y6, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X5, Y6
-	VMASKMOVPD   (R10)(AX*8), Y6, Y7
-	VADDPD       Y7, Y2, Y2
-	VMASKMOVPD   Y2, Y6, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y5, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-
-sums2:
-	MOVQ         sums_base+128(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X3
-	VPERMILPD    $0x01, X3, X0
-	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	ADDQ         $0x00000002, (SP)
-	JMP          chunk
-
-sets1:
-	// 1 sets: 1 below + 1 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+48(FP), R9
-	MOVQ         cols_base+96(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+72(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
-	JZ           last1
-
-steps1:
-	VMOVUPS      (DI), Y2
-	VMULPS       (R8), Y2, Y2
-	VCVTPS2PD    X2, Y3
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       Y3, Y8, Y8
-	VADDPD       Y2, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y4
-	VPMOVSXDQ    X4, Y5
-	VEXTRACTI128 $0x01, Y4, X4
-	VPMOVSXDQ    X4, Y4
-	VBLENDVPD    Y5, negzero64<>+0(SB), Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	VADDPD       (R10), Y3, Y3
-	VMOVUPD      Y3, (R10)
-	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
-	VADDPD       Y2, Y1, Y1
-	VADDPD       32(R10), Y2, Y2
-	VMOVUPD      Y2, 32(R10)
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
-	JNZ          steps1
-
-last1:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
-	JZ           sums1
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y3
-	VMASKMOVPS   (DI), Y3, Y2
-	VMASKMOVPS   (R8), Y3, Y4
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y3
+	VMASKMOVPS   (SI), Y3, Y2
+	VMASKMOVPS   (DI), Y3, Y4
 	VMULPS       Y4, Y2, Y2
 	VCVTPS2PD    X2, Y4
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
-	VADDPD       Y4, Y8, Y8
-	VADDPD       Y2, Y8, Y8
-	VPMASKMOVD   (R9), Y3, Y5
-	VPCMPGTD     Y5, Y0, Y0
-	VPMOVSXDQ    X0, Y5
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y5, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y6
+	VPMASKMOVD   (R8), Y3, Y7
+	VPCMPGTD     Y7, Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VPMOVSXDQ    X3, Y8
+	VMASKMOVPD   (R9), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, (R9)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTI128 $0x01, Y3, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R9), Y7, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y7, 32(R9)
+	VMOVDQU      40(SP), Y6
+	VPMASKMOVD   (R8)(AX*1), Y3, Y7
+	VPCMPGTD     Y7, Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
 	VADDPD       Y4, Y1, Y1
-	VPMOVSXDQ    X3, Y5
-	VMASKMOVPD   (R10), Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMASKMOVPD   Y4, Y5, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y3, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10), Y2, Y3
-	VADDPD       Y3, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)
+	VPMOVSXDQ    X3, Y7
+	VMASKMOVPD   (R9)(AX*2), Y7, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y7, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y6, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R9)(AX*2), Y3, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y3, 32(R9)(AX*2)
 
-sums1:
-	MOVQ         sums_base+128(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
+sums2:
+	MOVQ         sums_base+128(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDSD       X2, X5, X5
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X0
+	VPERMILPD    $0x01, X0, X2
+	VADDSD       X2, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	ADDQ         $0x00000002, (SP)
+	JMP          chunk
+
+sets1:
+	// 1 sets: 1 accumulators + the total + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+48(FP), R8
+	MOVQ         cols_base+96(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+72(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last1
+
+steps1:
+	VMOVUPS      (SI), Y1
+	VMULPS       (DI), Y1, Y1
+	VCVTPS2PD    X1, Y2
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y3
+	VPCMPGTD     (R8), Y3, Y3
+	VPMOVSXDQ    X3, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VEXTRACTI128 $0x01, Y3, X2
+	VPMOVSXDQ    X2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps1
+
+last1:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums1
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y2
+	VMASKMOVPS   (SI), Y2, Y1
+	VMASKMOVPS   (DI), Y2, Y3
+	VMULPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPMASKMOVD   (R8), Y2, Y6
+	VPCMPGTD     Y6, Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VPMOVSXDQ    X2, Y6
+	VMASKMOVPD   (R9), Y6, Y7
+	VADDPD       Y7, Y3, Y3
+	VMASKMOVPD   Y3, Y6, (R9)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R9), Y2, Y3
+	VADDPD       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y2, 32(R9)
+
+sums1:
+	MOVQ         sums_base+128(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	ADDQ         $0x00000001, (SP)
 	JMP          chunk
 
@@ -2634,25 +2936,190 @@ reduce:
 
 // func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·sweepSplitAVX2(SB), NOSPLIT, $16-320
+TEXT ·sweepSplitAVX2(SB), NOSPLIT, $240-320
 	MOVQ  stride+264(FP), AX
-	LEAQ  (AX)(AX*1), CX
-	LEAQ  (AX)(AX*2), DX
+	SHLQ  $0x02, AX
+	LEAQ  (AX)(AX*2), CX
 	MOVQ  $0x00000000, (SP)
-	MOVQ  s_len+176(FP), BX
-	MOVQ  BX, 8(SP)
-	TESTQ BX, BX
+	MOVQ  s_len+176(FP), DX
+	MOVQ  DX, 168(SP)
+	TESTQ DX, DX
 	JZ    ret
 
 row:
-	MOVQ below_len+224(FP), BX
-	CMPQ BX, $0x02
-	JAE  csets2
-	CMPQ BX, $0x01
+	MOVQ below_len+224(FP), DX
+	CMPQ DX, $0x05
+	JAE  csets5
+	CMPQ DX, $0x01
 	JEQ  csets1
+	CMPQ DX, $0x02
+	JEQ  csets2
+	CMPQ DX, $0x03
+	JEQ  csets3
+	CMPQ DX, $0x04
+	JEQ  csets4
 
-	// 0 sets: 0 below + 0 accumulators + the total + m's 2 halves + 4 temporaries = 7 of 16 YMM, 3 more in the last step.
-	MOVQ  (SP), BX
+	// 0 sets: 0 accumulators + the total + m's 2 halves + 4 temporaries = 7 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), DX
+	IMULQ AX, DX
+	MOVQ  h_base+0(FP), BX
+	MOVQ  g_base+24(FP), SI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), DI
+	MOVQ         gd_base+72(FP), R8
+	MOVQ         f_base+96(FP), R9
+	VBROADCASTSD (R9), Y0
+	VMOVUPD      Y0, 176(SP)
+	VBROADCASTSD 8(R9), Y0
+	VMOVUPD      Y0, 208(SP)
+	MOVQ         colV_base+120(FP), R9
+	MOVQ         colW_base+144(FP), R10
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	MOVQ         ranks_base+192(FP), R11
+	MOVQ         cols_base+240(FP), R12
+	ADDQ         DX, R11
+	LEAQ         (R12)(DX*2), R12
+	MOVQ         below_base+216(FP), DX
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           clast0
+
+csteps0:
+	VCVTPS2PD   (BX), Y0
+	VCVTPS2PD   (SI), Y1
+	VMULPD      Y1, Y0, Y3
+	VMULPD      Y0, Y0, Y0
+	VMOVUPD     (R8), Y2
+	VMULPD      Y2, Y0, Y0
+	VMULPD      Y1, Y1, Y1
+	VMOVUPD     (DI), Y2
+	VMULPD      Y2, Y1, Y1
+	VMULPD      176(SP), Y0, Y0
+	VFMADD231PD 208(SP), Y1, Y0
+	VADDPD      Y3, Y6, Y6
+	VADDPD      Y0, Y7, Y7
+	VADDPD      (R9), Y3, Y3
+	VMOVUPD     Y3, (R9)
+	VADDPD      (R10), Y0, Y0
+	VMOVUPD     Y0, (R10)
+	VCVTPS2PD   16(BX), Y0
+	VCVTPS2PD   16(SI), Y1
+	VMULPD      Y1, Y0, Y3
+	VMULPD      Y0, Y0, Y0
+	VMOVUPD     32(R8), Y2
+	VMULPD      Y2, Y0, Y0
+	VMULPD      Y1, Y1, Y1
+	VMOVUPD     32(DI), Y2
+	VMULPD      Y2, Y1, Y1
+	VMULPD      176(SP), Y0, Y0
+	VFMADD231PD 208(SP), Y1, Y0
+	VADDPD      Y3, Y6, Y6
+	VADDPD      Y0, Y7, Y7
+	VADDPD      32(R9), Y3, Y3
+	VMOVUPD     Y3, 32(R9)
+	VADDPD      32(R10), Y0, Y0
+	VMOVUPD     Y0, 32(R10)
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	DECQ        DX
+	JNZ         csteps0
+
+clast0:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums0
+	LEAQ         colmask16<>+0(SB), R11
+	NEGQ         DX
+	VMOVUPS      64(R11)(DX*4), Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMASKMOVPS   (BX), X0, X2
+	VCVTPS2PD    X2, Y2
+	VMASKMOVPS   (SI), X0, X3
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y3, Y2, Y5
+	VMULPD       Y2, Y2, Y2
+	VPMOVSXDQ    X0, Y4
+	VMASKMOVPD   (R8), Y4, Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y3
+	VPMOVSXDQ    X0, Y4
+	VMASKMOVPD   (DI), Y4, Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y3, Y2
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VPMOVSXDQ    X0, Y3
+	VMASKMOVPD   (R9), Y3, Y4
+	VADDPD       Y4, Y5, Y5
+	VMASKMOVPD   Y5, Y3, (R9)
+	VPMOVSXDQ    X0, Y3
+	VMASKMOVPD   (R10), Y3, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y3, (R10)
+	VMASKMOVPS   16(BX), X1, X2
+	VCVTPS2PD    X2, Y2
+	VMASKMOVPS   16(SI), X1, X1
+	VCVTPS2PD    X1, Y1
+	VMULPD       Y1, Y2, Y4
+	VMULPD       Y2, Y2, Y2
+	VEXTRACTI128 $0x01, Y0, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R8), Y3, Y3
+	VMULPD       Y3, Y2, Y2
+	VMULPD       Y1, Y1, Y1
+	VEXTRACTI128 $0x01, Y0, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(DI), Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y1, Y2
+	VADDPD       Y4, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VEXTRACTI128 $0x01, Y0, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R9), Y1, Y3
+	VADDPD       Y3, Y4, Y4
+	VMASKMOVPD   Y4, Y1, 32(R9)
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VMASKMOVPD   32(R10), Y0, Y1
+	VADDPD       Y1, Y2, Y2
+	VMASKMOVPD   Y2, Y0, 32(R10)
+
+csums0:
+	MOVQ         s_base+168(FP), DX
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPD       X0, X6, X6
+	VPERMILPD    $0x01, X6, X0
+	VADDSD       X0, X6, X6
+	VADDSD       (DX), X6, X6
+	VMOVSD       X6, (DX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPD       X0, X7, X7
+	VPERMILPD    $0x01, X7, X0
+	VADDSD       X0, X7, X7
+	VADDSD       16(DX), X7, X7
+	VMOVSD       X7, 16(DX)
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	ADDQ         $0x00000000, (SP)
+	JMP          chunk
+
+csets1:
+	// 1 sets: 1 accumulators + the total + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), DX
+	MOVQ  DX, BX
 	IMULQ AX, BX
 	MOVQ  h_base+0(FP), SI
 	MOVQ  g_base+24(FP), DI
@@ -2662,1310 +3129,2509 @@ row:
 	MOVQ         gd_base+72(FP), R9
 	MOVQ         f_base+96(FP), R10
 	VBROADCASTSD (R10), Y0
-	VBROADCASTSD 8(R10), Y1
+	VMOVUPD      Y0, 176(SP)
+	VBROADCASTSD 8(R10), Y0
+	VMOVUPD      Y0, 208(SP)
 	MOVQ         colV_base+120(FP), R10
 	MOVQ         colW_base+144(FP), R11
-	VXORPS       Y4, Y4, Y4
-	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
 	MOVQ         ranks_base+192(FP), R12
 	MOVQ         cols_base+240(FP), R13
-	LEAQ         (R12)(BX*4), R12
-	LEAQ         (R13)(BX*8), R13
+	ADDQ         BX, R12
+	LEAQ         (R13)(BX*2), R13
 	MOVQ         below_base+216(FP), BX
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
-	JZ           clast0
-
-csteps0:
-	VCVTPS2PD   (SI), Y2
-	VCVTPS2PD   (DI), Y3
-	VMULPD      Y3, Y2, Y7
-	VMULPD      Y2, Y2, Y2
-	VMOVUPD     (R9), Y6
-	VMULPD      Y6, Y2, Y2
-	VMULPD      Y3, Y3, Y3
-	VMOVUPD     (R8), Y6
-	VMULPD      Y6, Y3, Y3
-	VMULPD      Y0, Y2, Y2
-	VFMADD231PD Y1, Y3, Y2
-	VADDPD      Y7, Y4, Y4
-	VADDPD      Y2, Y5, Y5
-	VADDPD      (R10), Y7, Y7
-	VMOVUPD     Y7, (R10)
-	VADDPD      (R11), Y2, Y2
-	VMOVUPD     Y2, (R11)
-	VCVTPS2PD   16(SI), Y2
-	VCVTPS2PD   16(DI), Y3
-	VMULPD      Y3, Y2, Y7
-	VMULPD      Y2, Y2, Y2
-	VMOVUPD     32(R9), Y6
-	VMULPD      Y6, Y2, Y2
-	VMULPD      Y3, Y3, Y3
-	VMOVUPD     32(R8), Y6
-	VMULPD      Y6, Y3, Y3
-	VMULPD      Y0, Y2, Y2
-	VFMADD231PD Y1, Y3, Y2
-	VADDPD      Y7, Y4, Y4
-	VADDPD      Y2, Y5, Y5
-	VADDPD      32(R10), Y7, Y7
-	VMOVUPD     Y7, 32(R10)
-	VADDPD      32(R11), Y2, Y2
-	VMOVUPD     Y2, 32(R11)
-	ADDQ        $0x00000020, SI
-	ADDQ        $0x00000020, DI
-	ADDQ        $0x00000020, R12
-	ADDQ        $0x00000040, R13
-	ADDQ        $0x00000040, R8
-	ADDQ        $0x00000040, R9
-	ADDQ        $0x00000040, R10
-	ADDQ        $0x00000040, R11
-	DECQ        BX
-	JNZ         csteps0
-
-clast0:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
-	JZ           csums0
-	LEAQ         colmask16<>+0(SB), R12
-	NEGQ         BX
-	VMOVUPS      64(R12)(BX*4), Y2
-	VEXTRACTF128 $0x01, Y2, X3
-	VMASKMOVPS   (SI), X2, X6
-	VCVTPS2PD    X6, Y6
-	VMASKMOVPS   (DI), X2, X7
-	VCVTPS2PD    X7, Y7
-	VMULPD       Y7, Y6, Y9
-	VMULPD       Y6, Y6, Y6
-	VPMOVSXDQ    X2, Y8
-	VMASKMOVPD   (R9), Y8, Y8
-	VMULPD       Y8, Y6, Y6
-	VMULPD       Y7, Y7, Y7
-	VPMOVSXDQ    X2, Y8
-	VMASKMOVPD   (R8), Y8, Y8
-	VMULPD       Y8, Y7, Y7
-	VMULPD       Y0, Y6, Y6
-	VFMADD231PD  Y1, Y7, Y6
-	VADDPD       Y9, Y4, Y4
-	VADDPD       Y6, Y5, Y5
-	VPMOVSXDQ    X2, Y7
-	VMASKMOVPD   (R10), Y7, Y8
-	VADDPD       Y8, Y9, Y9
-	VMASKMOVPD   Y9, Y7, (R10)
-	VPMOVSXDQ    X2, Y7
-	VMASKMOVPD   (R11), Y7, Y8
-	VADDPD       Y8, Y6, Y6
-	VMASKMOVPD   Y6, Y7, (R11)
-	VMASKMOVPS   16(SI), X3, X6
-	VCVTPS2PD    X6, Y6
-	VMASKMOVPS   16(DI), X3, X3
-	VCVTPS2PD    X3, Y3
-	VMULPD       Y3, Y6, Y8
-	VMULPD       Y6, Y6, Y6
-	VEXTRACTI128 $0x01, Y2, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R9), Y7, Y7
-	VMULPD       Y7, Y6, Y6
-	VMULPD       Y3, Y3, Y3
-	VEXTRACTI128 $0x01, Y2, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R8), Y7, Y7
-	VMULPD       Y7, Y3, Y3
-	VMULPD       Y0, Y6, Y0
-	VFMADD231PD  Y1, Y3, Y0
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y0, Y5, Y5
-	VEXTRACTI128 $0x01, Y2, X1
-	VPMOVSXDQ    X1, Y1
-	VMASKMOVPD   32(R10), Y1, Y3
-	VADDPD       Y3, Y8, Y8
-	VMASKMOVPD   Y8, Y1, 32(R10)
-	VEXTRACTI128 $0x01, Y2, X1
-	VPMOVSXDQ    X1, Y1
-	VMASKMOVPD   32(R11), Y1, Y2
-	VADDPD       Y2, Y0, Y0
-	VMASKMOVPD   Y0, Y1, 32(R11)
-
-csums0:
-	MOVQ         s_base+168(FP), BX
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPD       X0, X4, X4
-	VPERMILPD    $0x01, X4, X0
-	VADDSD       X0, X4, X4
-	VADDSD       (BX), X4, X4
-	VMOVSD       X4, (BX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VADDSD       16(BX), X5, X5
-	VMOVSD       X5, 16(BX)
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	ADDQ         $0x00000000, (SP)
-	JMP          chunk
-
-csets1:
-	// 1 sets: 1 below + 1 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
-	MOVQ  (SP), BX
-	MOVQ  BX, SI
-	IMULQ AX, SI
-	MOVQ  h_base+0(FP), DI
-	MOVQ  g_base+24(FP), R8
-
-	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
-	MOVQ         hd_base+48(FP), R9
-	MOVQ         gd_base+72(FP), R10
-	MOVQ         f_base+96(FP), R11
-	VBROADCASTSD (R11), Y2
-	VBROADCASTSD 8(R11), Y3
-	MOVQ         colV_base+120(FP), R11
-	MOVQ         colW_base+144(FP), R12
-	VXORPS       Y4, Y4, Y4
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VXORPS       Y0, Y0, Y0
 	VXORPS       Y5, Y5, Y5
-	MOVQ         ranks_base+192(FP), R13
-	MOVQ         cols_base+240(FP), R14
-	LEAQ         (R13)(SI*4), R13
-	LEAQ         (R14)(SI*8), R14
-	MOVQ         below_base+216(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
 	JZ           clast1
 
 csteps1:
-	VCVTPS2PD    (DI), Y6
-	VCVTPS2PD    (R8), Y7
-	VMULPD       Y7, Y6, Y10
-	VMULPD       Y6, Y6, Y6
-	VMOVUPD      (R10), Y9
-	VMULPD       Y9, Y6, Y6
-	VMULPD       Y7, Y7, Y7
-	VMOVUPD      (R9), Y9
-	VMULPD       Y9, Y7, Y7
-	VMULPD       Y2, Y6, Y6
-	VFMADD231PD  Y3, Y7, Y6
-	VADDPD       Y10, Y4, Y4
-	VADDPD       Y6, Y5, Y5
-	VADDPD       (R11), Y10, Y10
-	VMOVUPD      Y10, (R11)
-	VADDPD       (R12), Y6, Y6
-	VMOVUPD      Y6, (R12)
-	VCVTPS2PD    16(DI), Y6
-	VCVTPS2PD    16(R8), Y7
-	VMULPD       Y7, Y6, Y10
-	VMULPD       Y6, Y6, Y6
-	VMOVUPD      32(R10), Y9
-	VMULPD       Y9, Y6, Y6
-	VMULPD       Y7, Y7, Y7
-	VMOVUPD      32(R9), Y9
-	VMULPD       Y9, Y7, Y7
-	VMULPD       Y2, Y6, Y6
-	VFMADD231PD  Y3, Y7, Y6
-	VADDPD       Y10, Y4, Y4
-	VADDPD       Y6, Y5, Y5
-	VADDPD       32(R11), Y10, Y10
-	VMOVUPD      Y10, 32(R11)
-	VADDPD       32(R12), Y6, Y6
-	VMOVUPD      Y6, 32(R12)
-	VMOVUPS      (DI), Y6
-	VMULPS       (R8), Y6, Y6
-	VCVTPS2PD    X6, Y7
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y6, Y8, Y8
-	VPCMPGTD     (R13), Y0, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y7
-	VADDPD       Y7, Y1, Y1
-	VADDPD       (R14), Y7, Y7
-	VMOVUPD      Y7, (R14)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
-	VADDPD       Y6, Y1, Y1
-	VADDPD       32(R14), Y6, Y6
-	VMOVUPD      Y6, 32(R14)
+	VCVTPS2PD    (SI), Y1
+	VCVTPS2PD    (DI), Y2
+	VMULPD       Y2, Y1, Y4
+	VMULPD       Y1, Y1, Y1
+	VMOVUPD      (R9), Y3
+	VMULPD       Y3, Y1, Y1
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      (R8), Y3
+	VMULPD       Y3, Y2, Y2
+	VMULPD       176(SP), Y1, Y1
+	VFMADD231PD  208(SP), Y2, Y1
+	VADDPD       Y4, Y6, Y6
+	VADDPD       Y1, Y7, Y7
+	VADDPD       (R10), Y4, Y4
+	VMOVUPD      Y4, (R10)
+	VADDPD       (R11), Y1, Y1
+	VMOVUPD      Y1, (R11)
+	VCVTPS2PD    16(SI), Y1
+	VCVTPS2PD    16(DI), Y2
+	VMULPD       Y2, Y1, Y4
+	VMULPD       Y1, Y1, Y1
+	VMOVUPD      32(R9), Y3
+	VMULPD       Y3, Y1, Y1
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      32(R8), Y3
+	VMULPD       Y3, Y2, Y2
+	VMULPD       176(SP), Y1, Y1
+	VFMADD231PD  208(SP), Y2, Y1
+	VADDPD       Y4, Y6, Y6
+	VADDPD       Y1, Y7, Y7
+	VADDPD       32(R10), Y4, Y4
+	VMOVUPD      Y4, 32(R10)
+	VADDPD       32(R11), Y1, Y1
+	VMOVUPD      Y1, 32(R11)
+	VMOVUPS      (SI), Y1
+	VMULPS       (DI), Y1, Y1
+	VCVTPS2PD    X1, Y2
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y3
+	VPCMPGTD     (R12), Y3, Y3
+	VPMOVSXDQ    X3, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VADDPD       (R13), Y2, Y2
+	VMOVUPD      Y2, (R13)
+	VEXTRACTI128 $0x01, Y3, X2
+	VPMOVSXDQ    X2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       32(R13), Y1, Y1
+	VMOVUPD      Y1, 32(R13)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R13
-	ADDQ         $0x00000040, R14
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	DECQ         BX
+	DECQ         DX
 	JNZ          csteps1
 
 clast1:
 	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
 	JZ           csums1
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VMASKMOVPS   (DI), X6, X9
-	VCVTPS2PD    X9, Y9
-	VMASKMOVPS   (R8), X6, X10
-	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y9, Y12
-	VMULPD       Y9, Y9, Y9
-	VPMOVSXDQ    X6, Y11
-	VMASKMOVPD   (R10), Y11, Y11
-	VMULPD       Y11, Y9, Y9
-	VMULPD       Y10, Y10, Y10
-	VPMOVSXDQ    X6, Y11
-	VMASKMOVPD   (R9), Y11, Y11
-	VMULPD       Y11, Y10, Y10
-	VMULPD       Y2, Y9, Y9
-	VFMADD231PD  Y3, Y10, Y9
-	VADDPD       Y12, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VPMOVSXDQ    X6, Y10
-	VMASKMOVPD   (R11), Y10, Y11
-	VADDPD       Y11, Y12, Y12
-	VMASKMOVPD   Y12, Y10, (R11)
-	VPMOVSXDQ    X6, Y10
-	VMASKMOVPD   (R12), Y10, Y11
-	VADDPD       Y11, Y9, Y9
-	VMASKMOVPD   Y9, Y10, (R12)
-	VMASKMOVPS   16(DI), X7, X9
-	VCVTPS2PD    X9, Y9
-	VMASKMOVPS   16(R8), X7, X7
-	VCVTPS2PD    X7, Y7
-	VMULPD       Y7, Y9, Y11
-	VMULPD       Y9, Y9, Y9
-	VEXTRACTI128 $0x01, Y6, X10
-	VPMOVSXDQ    X10, Y10
-	VMASKMOVPD   32(R10), Y10, Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y7, Y7, Y7
-	VEXTRACTI128 $0x01, Y6, X10
-	VPMOVSXDQ    X10, Y10
-	VMASKMOVPD   32(R9), Y10, Y10
-	VMULPD       Y10, Y7, Y7
-	VMULPD       Y2, Y9, Y2
-	VFMADD231PD  Y3, Y7, Y2
-	VADDPD       Y11, Y4, Y4
-	VADDPD       Y2, Y5, Y5
-	VEXTRACTI128 $0x01, Y6, X3
-	VPMOVSXDQ    X3, Y3
-	VMASKMOVPD   32(R11), Y3, Y7
-	VADDPD       Y7, Y11, Y11
-	VMASKMOVPD   Y11, Y3, 32(R11)
-	VEXTRACTI128 $0x01, Y6, X3
-	VPMOVSXDQ    X3, Y3
-	VMASKMOVPD   32(R12), Y3, Y7
-	VADDPD       Y7, Y2, Y2
-	VMASKMOVPD   Y2, Y3, 32(R12)
-	VMASKMOVPS   (DI), Y6, Y2
-	VMASKMOVPS   (R8), Y6, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTPS2PD    X2, Y3
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       Y3, Y8, Y8
-	VADDPD       Y2, Y8, Y8
-	VPMASKMOVD   (R13), Y6, Y7
-	VPCMPGTD     Y7, Y0, Y0
-	VPMOVSXDQ    X0, Y7
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	VPMOVSXDQ    X6, Y7
-	VMASKMOVPD   (R14), Y7, Y9
-	VADDPD       Y9, Y3, Y3
-	VMASKMOVPD   Y3, Y7, (R14)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y6, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R14), Y2, Y3
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VMASKMOVPS   (SI), X2, X3
+	VCVTPS2PD    X3, Y3
+	VMASKMOVPS   (DI), X2, X4
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y4, Y3, Y9
+	VMULPD       Y3, Y3, Y3
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R9), Y8, Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       Y4, Y4, Y4
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R8), Y8, Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y4, Y3
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VPMOVSXDQ    X2, Y4
+	VMASKMOVPD   (R10), Y4, Y8
+	VADDPD       Y8, Y9, Y9
+	VMASKMOVPD   Y9, Y4, (R10)
+	VPMOVSXDQ    X2, Y4
+	VMASKMOVPD   (R11), Y4, Y8
+	VADDPD       Y8, Y3, Y3
+	VMASKMOVPD   Y3, Y4, (R11)
+	VMASKMOVPS   16(SI), X1, X3
+	VCVTPS2PD    X3, Y3
+	VMASKMOVPS   16(DI), X1, X1
+	VCVTPS2PD    X1, Y1
+	VMULPD       Y1, Y3, Y8
+	VMULPD       Y3, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R9), Y4, Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y1, Y1, Y1
+	VEXTRACTI128 $0x01, Y2, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R8), Y4, Y4
+	VMULPD       Y4, Y1, Y1
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y1, Y3
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VEXTRACTI128 $0x01, Y2, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R10), Y1, Y4
+	VADDPD       Y4, Y8, Y8
+	VMASKMOVPD   Y8, Y1, 32(R10)
+	VEXTRACTI128 $0x01, Y2, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R11), Y1, Y4
+	VADDPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y1, 32(R11)
+	VMASKMOVPS   (SI), Y2, Y1
+	VMASKMOVPS   (DI), Y2, Y3
+	VMULPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPMASKMOVD   (R12), Y2, Y8
+	VPCMPGTD     Y8, Y4, Y4
+	VPMOVSXDQ    X4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y3
 	VADDPD       Y3, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R14)
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R13), Y8, Y9
+	VADDPD       Y9, Y3, Y3
+	VMASKMOVPD   Y3, Y8, (R13)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R13), Y2, Y3
+	VADDPD       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y2, 32(R13)
 
 csums1:
-	MOVQ         s_base+168(FP), BX
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPD       X0, X4, X4
-	VPERMILPD    $0x01, X4, X0
-	VADDSD       X0, X4, X4
-	VADDSD       (BX), X4, X4
-	VMOVSD       X4, (BX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VADDSD       16(BX), X5, X5
-	VMOVSD       X5, 16(BX)
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
+	MOVQ         s_base+168(FP), DX
+	VEXTRACTF128 $0x01, Y6, X1
+	VADDPD       X1, X6, X6
+	VPERMILPD    $0x01, X6, X1
+	VADDSD       X1, X6, X6
+	VADDSD       (DX), X6, X6
+	VMOVSD       X6, (DX)
+	VEXTRACTF128 $0x01, Y7, X1
+	VADDPD       X1, X7, X7
+	VPERMILPD    $0x01, X7, X1
+	VADDSD       X1, X7, X7
+	VADDSD       16(DX), X7, X7
+	VMOVSD       X7, 16(DX)
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	ADDQ         $0x00000001, (SP)
 	JMP          chunk
 
 csets2:
-	// 2 sets: 2 below + 2 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
-	MOVQ  (SP), BX
-	MOVQ  BX, SI
-	IMULQ AX, SI
-	MOVQ  h_base+0(FP), DI
-	MOVQ  g_base+24(FP), R8
+	// 2 sets: 2 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), DX
+	MOVQ  DX, BX
+	IMULQ AX, BX
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
 
 	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
-	MOVQ         hd_base+48(FP), R9
-	MOVQ         gd_base+72(FP), R10
-	MOVQ         f_base+96(FP), R11
-	VBROADCASTSD (R11), Y6
-	VBROADCASTSD 8(R11), Y7
-	MOVQ         colV_base+120(FP), R11
-	MOVQ         colW_base+144(FP), R12
-	VXORPS       Y4, Y4, Y4
-	VXORPS       Y5, Y5, Y5
-	MOVQ         ranks_base+192(FP), R13
-	MOVQ         cols_base+240(FP), R14
-	LEAQ         (R13)(SI*4), R13
-	LEAQ         (R14)(SI*8), R14
-	MOVQ         below_base+216(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Y0
+	VMOVUPD      Y0, 176(SP)
+	VBROADCASTSD 8(R10), Y0
+	VMOVUPD      Y0, 208(SP)
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
+	ADDQ         BX, R12
+	LEAQ         (R13)(BX*2), R13
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
 	JZ           clast2
 
 csteps2:
-	VCVTPS2PD    (DI), Y9
-	VCVTPS2PD    (R8), Y10
-	VMULPD       Y10, Y9, Y12
-	VMULPD       Y9, Y9, Y9
-	VMOVUPD      (R10), Y11
-	VMULPD       Y11, Y9, Y9
-	VMULPD       Y10, Y10, Y10
-	VMOVUPD      (R9), Y11
-	VMULPD       Y11, Y10, Y10
-	VMULPD       Y6, Y9, Y9
-	VFMADD231PD  Y7, Y10, Y9
-	VADDPD       Y12, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       (R11), Y12, Y12
-	VMOVUPD      Y12, (R11)
-	VADDPD       (R12), Y9, Y9
-	VMOVUPD      Y9, (R12)
-	VCVTPS2PD    16(DI), Y9
-	VCVTPS2PD    16(R8), Y10
-	VMULPD       Y10, Y9, Y12
-	VMULPD       Y9, Y9, Y9
-	VMOVUPD      32(R10), Y11
-	VMULPD       Y11, Y9, Y9
-	VMULPD       Y10, Y10, Y10
-	VMOVUPD      32(R9), Y11
-	VMULPD       Y11, Y10, Y10
-	VMULPD       Y6, Y9, Y9
-	VFMADD231PD  Y7, Y10, Y9
-	VADDPD       Y12, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       32(R11), Y12, Y12
-	VMOVUPD      Y12, 32(R11)
-	VADDPD       32(R12), Y9, Y9
-	VMOVUPD      Y9, 32(R12)
-	VMOVUPS      (DI), Y9
-	VMULPS       (R8), Y9, Y9
-	VCVTPS2PD    X9, Y10
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y9, Y8, Y8
-	VPCMPGTD     (R13), Y0, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y1, Y1
-	VADDPD       (R14), Y12, Y12
-	VMOVUPD      Y12, (R14)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       32(R14), Y11, Y11
-	VMOVUPD      Y11, 32(R14)
-	VPCMPGTD     (R13)(AX*4), Y2, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
-	VADDPD       Y10, Y3, Y3
-	VADDPD       (R14)(AX*8), Y10, Y10
-	VMOVUPD      Y10, (R14)(AX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VADDPD       32(R14)(AX*8), Y9, Y9
-	VMOVUPD      Y9, 32(R14)(AX*8)
+	VCVTPS2PD    (SI), Y2
+	VCVTPS2PD    (DI), Y3
+	VMULPD       Y3, Y2, Y8
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      (R9), Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      (R8), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y3, Y2
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VADDPD       (R10), Y8, Y8
+	VMOVUPD      Y8, (R10)
+	VADDPD       (R11), Y2, Y2
+	VMOVUPD      Y2, (R11)
+	VCVTPS2PD    16(SI), Y2
+	VCVTPS2PD    16(DI), Y3
+	VMULPD       Y3, Y2, Y8
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      32(R9), Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      32(R8), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y3, Y2
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VADDPD       32(R10), Y8, Y8
+	VMOVUPD      Y8, 32(R10)
+	VADDPD       32(R11), Y2, Y2
+	VMOVUPD      Y2, 32(R11)
+	VMOVUPS      (SI), Y2
+	VMULPS       (DI), Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPCMPGTD     (R12), Y4, Y4
+	VPMOVSXDQ    X4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       (R13), Y8, Y8
+	VMOVUPD      Y8, (R13)
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VADDPD       32(R13), Y4, Y4
+	VMOVUPD      Y4, 32(R13)
+	VMOVDQU      40(SP), Y4
+	VPCMPGTD     (R12)(AX*1), Y4, Y4
+	VPMOVSXDQ    X4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	VADDPD       (R13)(AX*2), Y3, Y3
+	VMOVUPD      Y3, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y2, Y2
+	VMOVUPD      Y2, 32(R13)(AX*2)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R13
-	ADDQ         $0x00000040, R14
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	DECQ         BX
+	DECQ         DX
 	JNZ          csteps2
 
 clast2:
 	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
 	JZ           csums2
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VMASKMOVPS   (DI), X9, X11
-	VCVTPS2PD    X11, Y11
-	VMASKMOVPS   (R8), X9, X12
-	VCVTPS2PD    X12, Y12
-	VMULPD       Y12, Y11, Y14
-	VMULPD       Y11, Y11, Y11
-	VPMOVSXDQ    X9, Y13
-	VMASKMOVPD   (R10), Y13, Y13
-	VMULPD       Y13, Y11, Y11
-	VMULPD       Y12, Y12, Y12
-	VPMOVSXDQ    X9, Y13
-	VMASKMOVPD   (R9), Y13, Y13
-	VMULPD       Y13, Y12, Y12
-	VMULPD       Y6, Y11, Y11
-	VFMADD231PD  Y7, Y12, Y11
-	VADDPD       Y14, Y4, Y4
-	VADDPD       Y11, Y5, Y5
-	VPMOVSXDQ    X9, Y12
-	VMASKMOVPD   (R11), Y12, Y13
-	VADDPD       Y13, Y14, Y14
-	VMASKMOVPD   Y14, Y12, (R11)
-	VPMOVSXDQ    X9, Y12
-	VMASKMOVPD   (R12), Y12, Y13
-	VADDPD       Y13, Y11, Y11
-	VMASKMOVPD   Y11, Y12, (R12)
-	VMASKMOVPS   16(DI), X10, X11
-	VCVTPS2PD    X11, Y11
-	VMASKMOVPS   16(R8), X10, X10
-	VCVTPS2PD    X10, Y10
-	VMULPD       Y10, Y11, Y13
-	VMULPD       Y11, Y11, Y11
-	VEXTRACTI128 $0x01, Y9, X12
-	VPMOVSXDQ    X12, Y12
-	VMASKMOVPD   32(R10), Y12, Y12
-	VMULPD       Y12, Y11, Y11
-	VMULPD       Y10, Y10, Y10
-	VEXTRACTI128 $0x01, Y9, X12
-	VPMOVSXDQ    X12, Y12
-	VMASKMOVPD   32(R9), Y12, Y12
-	VMULPD       Y12, Y10, Y10
-	VMULPD       Y6, Y11, Y6
-	VFMADD231PD  Y7, Y10, Y6
-	VADDPD       Y13, Y4, Y4
-	VADDPD       Y6, Y5, Y5
-	VEXTRACTI128 $0x01, Y9, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R11), Y7, Y10
-	VADDPD       Y10, Y13, Y13
-	VMASKMOVPD   Y13, Y7, 32(R11)
-	VEXTRACTI128 $0x01, Y9, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R12), Y7, Y10
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VMASKMOVPS   (SI), X3, X4
+	VCVTPS2PD    X4, Y4
+	VMASKMOVPS   (DI), X3, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y4, Y10
+	VMULPD       Y4, Y4, Y4
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R9), Y9, Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       Y8, Y8, Y8
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R8), Y9, Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y8, Y4
 	VADDPD       Y10, Y6, Y6
-	VMASKMOVPD   Y6, Y7, 32(R12)
-	VMASKMOVPS   (DI), Y9, Y6
-	VMASKMOVPS   (R8), Y9, Y7
-	VMULPS       Y7, Y6, Y6
-	VCVTPS2PD    X6, Y7
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y6, Y8, Y8
-	VPMASKMOVD   (R13), Y9, Y10
-	VPCMPGTD     Y10, Y0, Y0
-	VPMOVSXDQ    X0, Y10
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
-	VADDPD       Y10, Y1, Y1
-	VPMOVSXDQ    X9, Y11
-	VMASKMOVPD   (R14), Y11, Y12
-	VADDPD       Y12, Y10, Y10
-	VMASKMOVPD   Y10, Y11, (R14)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y9, X10
-	VPMOVSXDQ    X10, Y10
-	VMASKMOVPD   32(R14), Y10, Y11
-	VADDPD       Y11, Y0, Y0
-	VMASKMOVPD   Y0, Y10, 32(R14)
-	VPMASKMOVD   (R13)(AX*4), Y9, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y7, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X9, Y7
-	VMASKMOVPD   (R14)(AX*8), Y7, Y10
-	VADDPD       Y10, Y2, Y2
-	VMASKMOVPD   Y2, Y7, (R14)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y9, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R14)(AX*8), Y2, Y6
-	VADDPD       Y6, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R14)(AX*8)
-
-csums2:
-	MOVQ         s_base+168(FP), BX
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPD       X0, X4, X4
-	VPERMILPD    $0x01, X4, X0
-	VADDSD       X0, X4, X4
-	VADDSD       (BX), X4, X4
-	VMOVSD       X4, (BX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VADDSD       16(BX), X5, X5
-	VMOVSD       X5, 16(BX)
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X3
-	VPERMILPD    $0x01, X3, X0
-	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	ADDQ         $0x00000002, (SP)
-
-chunk:
-	MOVQ below_len+224(FP), BX
-	SUBQ (SP), BX
-	JLE  done
-	CMPQ BX, $0x04
-	JAE  sets4
-	CMPQ BX, $0x01
-	JEQ  sets1
-	CMPQ BX, $0x02
-	JEQ  sets2
-	CMPQ BX, $0x03
-	JEQ  sets3
-
-sets4:
-	// 4 sets: 4 below + 4 accumulators + the total + m's 2 halves + 4 temporaries = 15 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+192(FP), R9
-	MOVQ         cols_base+240(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+216(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
-	VPBROADCASTD 8(SI)(BX*4), Y4
-	VPBROADCASTD 12(SI)(BX*4), Y6
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y5, Y5, Y5
-	VXORPS       Y7, Y7, Y7
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
-	JZ           last4
-
-steps4:
-	VMOVUPS      (DI), Y9
-	VMULPS       (R8), Y9, Y9
-	VCVTPS2PD    X9, Y10
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y9, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y1, Y1
-	VADDPD       (R10), Y12, Y12
-	VMOVUPD      Y12, (R10)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       32(R10), Y11, Y11
-	VMOVUPD      Y11, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y3, Y3
-	VADDPD       (R10)(AX*8), Y12, Y12
-	VMOVUPD      Y12, (R10)(AX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y3, Y3
-	VADDPD       32(R10)(AX*8), Y11, Y11
-	VMOVUPD      Y11, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
-	VADDPD       Y12, Y5, Y5
-	VADDPD       (R10)(CX*8), Y12, Y12
-	VMOVUPD      Y12, (R10)(CX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
-	VADDPD       Y11, Y5, Y5
-	VADDPD       32(R10)(CX*8), Y11, Y11
-	VMOVUPD      Y11, 32(R10)(CX*8)
-	VPCMPGTD     (R9)(DX*4), Y6, Y11
-	VPMOVSXDQ    X11, Y12
-	VEXTRACTI128 $0x01, Y11, X11
-	VPMOVSXDQ    X11, Y11
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
-	VADDPD       Y10, Y7, Y7
-	VADDPD       (R10)(DX*8), Y10, Y10
-	VMOVUPD      Y10, (R10)(DX*8)
-	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
-	VADDPD       Y9, Y7, Y7
-	VADDPD       32(R10)(DX*8), Y9, Y9
-	VMOVUPD      Y9, 32(R10)(DX*8)
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
-	JNZ          steps4
-
-last4:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
-	JZ           sums4
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y10
-	VMASKMOVPS   (DI), Y10, Y9
-	VMASKMOVPS   (R8), Y10, Y11
-	VMULPS       Y11, Y9, Y9
-	VCVTPS2PD    X9, Y11
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y11, Y8, Y8
-	VADDPD       Y9, Y8, Y8
-	VPMASKMOVD   (R9), Y10, Y12
-	VPCMPGTD     Y12, Y0, Y0
-	VPMOVSXDQ    X0, Y12
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y12, negzero64<>+0(SB), Y11, Y12
-	VADDPD       Y12, Y1, Y1
-	VPMOVSXDQ    X10, Y13
-	VMASKMOVPD   (R10), Y13, Y14
-	VADDPD       Y14, Y12, Y12
-	VMASKMOVPD   Y12, Y13, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y10, X12
-	VPMOVSXDQ    X12, Y12
-	VMASKMOVPD   32(R10), Y12, Y13
-	VADDPD       Y13, Y0, Y0
-	VMASKMOVPD   Y0, Y12, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y10, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X10, Y12
-	VMASKMOVPD   (R10)(AX*8), Y12, Y13
-	VADDPD       Y13, Y2, Y2
-	VMASKMOVPD   Y2, Y12, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y10, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y12
-	VADDPD       Y12, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-	VPMASKMOVD   (R9)(CX*4), Y10, Y0
-	VPCMPGTD     Y0, Y4, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
-	VADDPD       Y2, Y5, Y5
-	VPMOVSXDQ    X10, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y12
-	VADDPD       Y12, Y2, Y2
-	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y5, Y5
-	VEXTRACTI128 $0x01, Y10, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
-	VPMASKMOVD   (R9)(DX*4), Y10, Y0
-	VPCMPGTD     Y0, Y6, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y11, Y2
-	VADDPD       Y2, Y7, Y7
-	VPMOVSXDQ    X10, Y4
-	VMASKMOVPD   (R10)(DX*8), Y4, Y6
-	VADDPD       Y6, Y2, Y2
-	VMASKMOVPD   Y2, Y4, (R10)(DX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y9, Y0
-	VADDPD       Y0, Y7, Y7
-	VEXTRACTI128 $0x01, Y10, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(DX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(DX*8)
-
-sums4:
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X3
-	VPERMILPD    $0x01, X3, X0
-	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VSUBSD       X5, X8, X5
-	VADDSD       16(SI), X5, X5
-	VMOVSD       X5, 16(SI)
-	VEXTRACTF128 $0x01, Y7, X0
-	VADDPD       X0, X7, X7
-	VPERMILPD    $0x01, X7, X0
-	VADDSD       X0, X7, X7
-	VSUBSD       X7, X8, X7
-	VADDSD       24(SI), X7, X7
-	VMOVSD       X7, 24(SI)
-	ADDQ         $0x00000004, (SP)
-	JMP          chunk
-
-sets3:
-	// 3 sets: 3 below + 3 accumulators + the total + m's 2 halves + 4 temporaries = 13 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+192(FP), R9
-	MOVQ         cols_base+240(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+216(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
-	VPBROADCASTD 8(SI)(BX*4), Y4
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y5, Y5, Y5
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
-	JZ           last3
-
-steps3:
-	VMOVUPS      (DI), Y6
-	VMULPS       (R8), Y6, Y6
-	VCVTPS2PD    X6, Y7
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y6, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
-	VADDPD       Y10, Y1, Y1
-	VADDPD       (R10), Y10, Y10
-	VMOVUPD      Y10, (R10)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       32(R10), Y9, Y9
-	VMOVUPD      Y9, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y10
-	VADDPD       Y10, Y3, Y3
-	VADDPD       (R10)(AX*8), Y10, Y10
-	VMOVUPD      Y10, (R10)(AX*8)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
-	VADDPD       Y9, Y3, Y3
-	VADDPD       32(R10)(AX*8), Y9, Y9
-	VMOVUPD      Y9, 32(R10)(AX*8)
-	VPCMPGTD     (R9)(CX*4), Y4, Y9
-	VPMOVSXDQ    X9, Y10
-	VEXTRACTI128 $0x01, Y9, X9
-	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPD       (R10)(CX*8), Y7, Y7
-	VMOVUPD      Y7, (R10)(CX*8)
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	VADDPD       32(R10)(CX*8), Y6, Y6
-	VMOVUPD      Y6, 32(R10)(CX*8)
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
-	JNZ          steps3
-
-last3:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
-	JZ           sums3
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y7
-	VMASKMOVPS   (DI), Y7, Y6
-	VMASKMOVPS   (R8), Y7, Y9
-	VMULPS       Y9, Y6, Y6
-	VCVTPS2PD    X6, Y9
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y6, Y8, Y8
-	VPMASKMOVD   (R9), Y7, Y10
-	VPCMPGTD     Y10, Y0, Y0
-	VPMOVSXDQ    X0, Y10
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
-	VADDPD       Y10, Y1, Y1
-	VPMOVSXDQ    X7, Y11
-	VMASKMOVPD   (R10), Y11, Y12
-	VADDPD       Y12, Y10, Y10
-	VMASKMOVPD   Y10, Y11, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y7, X10
-	VPMOVSXDQ    X10, Y10
-	VMASKMOVPD   32(R10), Y10, Y11
-	VADDPD       Y11, Y0, Y0
-	VMASKMOVPD   Y0, Y10, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y7, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X7, Y10
-	VMASKMOVPD   (R10)(AX*8), Y10, Y11
-	VADDPD       Y11, Y2, Y2
-	VMASKMOVPD   Y2, Y10, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y7, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y10
-	VADDPD       Y10, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-	VPMASKMOVD   (R9)(CX*4), Y7, Y0
-	VPCMPGTD     Y0, Y4, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y9, Y2
-	VADDPD       Y2, Y5, Y5
-	VPMOVSXDQ    X7, Y4
-	VMASKMOVPD   (R10)(CX*8), Y4, Y9
-	VADDPD       Y9, Y2, Y2
-	VMASKMOVPD   Y2, Y4, (R10)(CX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y6, Y0
-	VADDPD       Y0, Y5, Y5
-	VEXTRACTI128 $0x01, Y7, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(CX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(CX*8)
-
-sums3:
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X3
-	VPERMILPD    $0x01, X3, X0
-	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X5
-	VPERMILPD    $0x01, X5, X0
-	VADDSD       X0, X5, X5
-	VSUBSD       X5, X8, X5
-	VADDSD       16(SI), X5, X5
-	VMOVSD       X5, 16(SI)
-	ADDQ         $0x00000003, (SP)
-	JMP          chunk
-
-sets2:
-	// 2 sets: 2 below + 2 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+192(FP), R9
-	MOVQ         cols_base+240(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+216(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VPBROADCASTD 4(SI)(BX*4), Y2
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
-	JZ           last2
-
-steps2:
-	VMOVUPS      (DI), Y4
-	VMULPS       (R8), Y4, Y4
-	VCVTPS2PD    X4, Y5
-	VEXTRACTF128 $0x01, Y4, X4
+	VADDPD       Y4, Y7, Y7
+	VPMOVSXDQ    X3, Y8
+	VMASKMOVPD   (R10), Y8, Y9
+	VADDPD       Y9, Y10, Y10
+	VMASKMOVPD   Y10, Y8, (R10)
+	VPMOVSXDQ    X3, Y8
+	VMASKMOVPD   (R11), Y8, Y9
+	VADDPD       Y9, Y4, Y4
+	VMASKMOVPD   Y4, Y8, (R11)
+	VMASKMOVPS   16(SI), X2, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y8, Y8
-	VADDPD       Y4, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y6
-	VPMOVSXDQ    X6, Y7
-	VEXTRACTI128 $0x01, Y6, X6
-	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y7
-	VADDPD       Y7, Y1, Y1
-	VADDPD       (R10), Y7, Y7
-	VMOVUPD      Y7, (R10)
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
-	VADDPD       Y6, Y1, Y1
-	VADDPD       32(R10), Y6, Y6
-	VMOVUPD      Y6, 32(R10)
-	VPCMPGTD     (R9)(AX*4), Y2, Y6
-	VPMOVSXDQ    X6, Y7
-	VEXTRACTI128 $0x01, Y6, X6
-	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VADDPD       (R10)(AX*8), Y5, Y5
-	VMOVUPD      Y5, (R10)(AX*8)
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	VADDPD       32(R10)(AX*8), Y4, Y4
-	VMOVUPD      Y4, 32(R10)(AX*8)
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
-	JNZ          steps2
-
-last2:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
-	JZ           sums2
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y5
-	VMASKMOVPS   (DI), Y5, Y4
-	VMASKMOVPS   (R8), Y5, Y6
-	VMULPS       Y6, Y4, Y4
-	VCVTPS2PD    X4, Y6
-	VEXTRACTF128 $0x01, Y4, X4
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y6, Y8, Y8
-	VADDPD       Y4, Y8, Y8
-	VPMASKMOVD   (R9), Y5, Y7
-	VPCMPGTD     Y7, Y0, Y0
-	VPMOVSXDQ    X0, Y7
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
-	VADDPD       Y7, Y1, Y1
-	VPMOVSXDQ    X5, Y9
-	VMASKMOVPD   (R10), Y9, Y10
-	VADDPD       Y10, Y7, Y7
-	VMASKMOVPD   Y7, Y9, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y5, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R10), Y7, Y9
-	VADDPD       Y9, Y0, Y0
-	VMASKMOVPD   Y0, Y7, 32(R10)
-	VPMASKMOVD   (R9)(AX*4), Y5, Y0
-	VPCMPGTD     Y0, Y2, Y0
-	VPMOVSXDQ    X0, Y2
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y2, negzero64<>+0(SB), Y6, Y2
-	VADDPD       Y2, Y3, Y3
-	VPMOVSXDQ    X5, Y6
-	VMASKMOVPD   (R10)(AX*8), Y6, Y7
-	VADDPD       Y7, Y2, Y2
-	VMASKMOVPD   Y2, Y6, (R10)(AX*8)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y0
-	VADDPD       Y0, Y3, Y3
-	VEXTRACTI128 $0x01, Y5, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10)(AX*8), Y2, Y4
-	VADDPD       Y4, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)(AX*8)
-
-sums2:
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X3
-	VPERMILPD    $0x01, X3, X0
-	VADDSD       X0, X3, X3
-	VSUBSD       X3, X8, X3
-	VADDSD       8(SI), X3, X3
-	VMOVSD       X3, 8(SI)
-	ADDQ         $0x00000002, (SP)
-	JMP          chunk
-
-sets1:
-	// 1 sets: 1 below + 1 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
-	MOVQ         (SP), BX
-	MOVQ         BX, SI
-	IMULQ        AX, SI
-	MOVQ         h_base+0(FP), DI
-	MOVQ         g_base+24(FP), R8
-	MOVQ         ranks_base+192(FP), R9
-	MOVQ         cols_base+240(FP), R10
-	LEAQ         (R9)(SI*4), R9
-	LEAQ         (R10)(SI*8), R10
-	MOVQ         below_base+216(FP), SI
-	VPBROADCASTD (SI)(BX*4), Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y8, Y8, Y8
-	MOVQ         h_len+8(FP), BX
-	SHRQ         $0x03, BX
-	JZ           last1
-
-steps1:
-	VMOVUPS      (DI), Y2
-	VMULPS       (R8), Y2, Y2
-	VCVTPS2PD    X2, Y3
-	VEXTRACTF128 $0x01, Y2, X2
+	VMASKMOVPS   16(DI), X2, X2
 	VCVTPS2PD    X2, Y2
-	VADDPD       Y3, Y8, Y8
-	VADDPD       Y2, Y8, Y8
-	VPCMPGTD     (R9), Y0, Y4
-	VPMOVSXDQ    X4, Y5
-	VEXTRACTI128 $0x01, Y4, X4
-	VPMOVSXDQ    X4, Y4
-	VBLENDVPD    Y5, negzero64<>+0(SB), Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	VADDPD       (R10), Y3, Y3
-	VMOVUPD      Y3, (R10)
-	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
-	VADDPD       Y2, Y1, Y1
-	VADDPD       32(R10), Y2, Y2
-	VMOVUPD      Y2, 32(R10)
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000040, R10
-	DECQ         BX
-	JNZ          steps1
-
-last1:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), BX
-	ANDQ         $0x00000007, BX
-	JZ           sums1
-	LEAQ         colmask16<>+0(SB), SI
-	NEGQ         BX
-	VMOVUPS      64(SI)(BX*4), Y3
-	VMASKMOVPS   (DI), Y3, Y2
-	VMASKMOVPS   (R8), Y3, Y4
+	VMULPD       Y2, Y4, Y9
+	VMULPD       Y4, Y4, Y4
+	VEXTRACTI128 $0x01, Y3, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9), Y8, Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       Y2, Y2, Y2
+	VEXTRACTI128 $0x01, Y3, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R8), Y8, Y8
+	VMULPD       Y8, Y2, Y2
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y2, Y4
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y3, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10), Y2, Y8
+	VADDPD       Y8, Y9, Y9
+	VMASKMOVPD   Y9, Y2, 32(R10)
+	VEXTRACTI128 $0x01, Y3, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R11), Y2, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y2, 32(R11)
+	VMASKMOVPS   (SI), Y3, Y2
+	VMASKMOVPS   (DI), Y3, Y4
 	VMULPS       Y4, Y2, Y2
 	VCVTPS2PD    X2, Y4
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
-	VADDPD       Y4, Y8, Y8
-	VADDPD       Y2, Y8, Y8
-	VPMASKMOVD   (R9), Y3, Y5
-	VPCMPGTD     Y5, Y0, Y0
-	VPMOVSXDQ    X0, Y5
-	VEXTRACTI128 $0x01, Y0, X0
-	VPMOVSXDQ    X0, Y0
-	VBLENDVPD    Y5, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPMASKMOVD   (R12), Y3, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y0, Y0
+	VPMOVSXDQ    X3, Y10
+	VMASKMOVPD   (R13), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R13)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y2, Y8
+	VADDPD       Y8, Y0, Y0
+	VEXTRACTI128 $0x01, Y3, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R13), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R13)
+	VMOVDQU      40(SP), Y8
+	VPMASKMOVD   (R12)(AX*1), Y3, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y4
 	VADDPD       Y4, Y1, Y1
-	VPMOVSXDQ    X3, Y5
-	VMASKMOVPD   (R10), Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMASKMOVPD   Y4, Y5, (R10)
-	VBLENDVPD    Y0, negzero64<>+0(SB), Y2, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTI128 $0x01, Y3, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R10), Y2, Y3
-	VADDPD       Y3, Y0, Y0
-	VMASKMOVPD   Y0, Y2, 32(R10)
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R13)(AX*2), Y9, Y10
+	VADDPD       Y10, Y4, Y4
+	VMASKMOVPD   Y4, Y9, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R13)(AX*2), Y3, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y3, 32(R13)(AX*2)
 
-sums1:
-	MOVQ         sums_base+272(FP), SI
-	MOVQ         (SP), BX
-	LEAQ         (SI)(BX*8), SI
-	VEXTRACTF128 $0x01, Y8, X0
-	VADDPD       X0, X8, X8
-	VPERMILPD    $0x01, X8, X0
-	VADDSD       X0, X8, X8
+csums2:
+	MOVQ         s_base+168(FP), DX
+	VEXTRACTF128 $0x01, Y6, X2
+	VADDPD       X2, X6, X6
+	VPERMILPD    $0x01, X6, X2
+	VADDSD       X2, X6, X6
+	VADDSD       (DX), X6, X6
+	VMOVSD       X6, (DX)
+	VEXTRACTF128 $0x01, Y7, X2
+	VADDPD       X2, X7, X7
+	VPERMILPD    $0x01, X7, X2
+	VADDSD       X2, X7, X7
+	VADDSD       16(DX), X7, X7
+	VMOVSD       X7, 16(DX)
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDSD       X2, X5, X5
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X0
+	VPERMILPD    $0x01, X0, X2
+	VADDSD       X2, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X1
-	VSUBSD       X1, X8, X1
-	VADDSD       (SI), X1, X1
-	VMOVSD       X1, (SI)
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	ADDQ         $0x00000002, (SP)
+	JMP          chunk
+
+csets3:
+	// 3 sets: 3 accumulators + the total + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), DX
+	MOVQ  DX, BX
+	IMULQ AX, BX
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Y0
+	VMOVUPD      Y0, 176(SP)
+	VBROADCASTSD 8(R10), Y0
+	VMOVUPD      Y0, 208(SP)
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
+	ADDQ         BX, R12
+	LEAQ         (R13)(BX*2), R13
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           clast3
+
+csteps3:
+	VCVTPS2PD    (SI), Y3
+	VCVTPS2PD    (DI), Y4
+	VMULPD       Y4, Y3, Y9
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      (R9), Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      (R8), Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y4, Y3
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VADDPD       (R10), Y9, Y9
+	VMOVUPD      Y9, (R10)
+	VADDPD       (R11), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VCVTPS2PD    16(SI), Y3
+	VCVTPS2PD    16(DI), Y4
+	VMULPD       Y4, Y3, Y9
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      32(R9), Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      32(R8), Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y4, Y3
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VADDPD       32(R10), Y9, Y9
+	VMOVUPD      Y9, 32(R10)
+	VADDPD       32(R11), Y3, Y3
+	VMOVUPD      Y3, 32(R11)
+	VMOVUPS      (SI), Y3
+	VMULPS       (DI), Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPCMPGTD     (R12), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R13), Y9, Y9
+	VMOVUPD      Y9, (R13)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R13), Y8, Y8
+	VMOVUPD      Y8, 32(R13)
+	VMOVDQU      40(SP), Y8
+	VPCMPGTD     (R12)(AX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       (R13)(AX*2), Y9, Y9
+	VMOVUPD      Y9, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPCMPGTD     (R12)(AX*2), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VADDPD       (R13)(AX*4), Y4, Y4
+	VMOVUPD      Y4, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y3, Y3
+	VMOVUPD      Y3, 32(R13)(AX*4)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps3
+
+clast3:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums3
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VMASKMOVPS   (SI), X4, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   (DI), X4, X9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R9), Y10, Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R8), Y10, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y9, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R10), Y9, Y10
+	VADDPD       Y10, Y11, Y11
+	VMASKMOVPD   Y11, Y9, (R10)
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R11), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R11)
+	VMASKMOVPS   16(SI), X3, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   16(DI), X3, X3
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y3, Y8, Y10
+	VMULPD       Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y4, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9), Y9, Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       Y3, Y3, Y3
+	VEXTRACTI128 $0x01, Y4, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R8), Y9, Y9
+	VMULPD       Y9, Y3, Y3
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y3, Y8
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R10), Y3, Y9
+	VADDPD       Y9, Y10, Y10
+	VMASKMOVPD   Y10, Y3, 32(R10)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R11), Y3, Y9
+	VADDPD       Y9, Y8, Y8
+	VMASKMOVPD   Y8, Y3, 32(R11)
+	VMASKMOVPS   (SI), Y4, Y3
+	VMASKMOVPS   (DI), Y4, Y8
+	VMULPS       Y8, Y3, Y3
+	VCVTPS2PD    X3, Y8
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPMASKMOVD   (R12), Y4, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VPMOVSXDQ    X4, Y11
+	VMASKMOVPD   (R13), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R13)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y3, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTI128 $0x01, Y4, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R13), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R13)
+	VMOVDQU      40(SP), Y9
+	VPMASKMOVD   (R12)(AX*1), Y4, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VPMOVSXDQ    X4, Y11
+	VMASKMOVPD   (R13)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y3, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTI128 $0x01, Y4, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R13)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPMASKMOVD   (R12)(AX*2), Y4, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R13)(AX*4), Y10, Y11
+	VADDPD       Y11, Y8, Y8
+	VMASKMOVPD   Y8, Y10, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R13)(AX*4), Y4, Y8
+	VADDPD       Y8, Y3, Y3
+	VMASKMOVPD   Y3, Y4, 32(R13)(AX*4)
+
+csums3:
+	MOVQ         s_base+168(FP), DX
+	VEXTRACTF128 $0x01, Y6, X3
+	VADDPD       X3, X6, X6
+	VPERMILPD    $0x01, X6, X3
+	VADDSD       X3, X6, X6
+	VADDSD       (DX), X6, X6
+	VMOVSD       X6, (DX)
+	VEXTRACTF128 $0x01, Y7, X3
+	VADDPD       X3, X7, X7
+	VPERMILPD    $0x01, X7, X3
+	VADDSD       X3, X7, X7
+	VADDSD       16(DX), X7, X7
+	VMOVSD       X7, 16(DX)
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X3, X5, X5
+	VPERMILPD    $0x01, X5, X3
+	VADDSD       X3, X5, X5
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPD       X3, X0, X0
+	VPERMILPD    $0x01, X0, X3
+	VADDSD       X3, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	ADDQ         $0x00000003, (SP)
+	JMP          chunk
+
+csets4:
+	// 4 sets: 4 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), DX
+	MOVQ  DX, BX
+	IMULQ AX, BX
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Y0
+	VMOVUPD      Y0, 176(SP)
+	VBROADCASTSD 8(R10), Y0
+	VMOVUPD      Y0, 208(SP)
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
+	ADDQ         BX, R12
+	LEAQ         (R13)(BX*2), R13
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VPBROADCASTD 12(BX)(DX*4), Y0
+	VMOVDQU      Y0, 104(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           clast4
+
+csteps4:
+	VCVTPS2PD    (SI), Y4
+	VCVTPS2PD    (DI), Y8
+	VMULPD       Y8, Y4, Y10
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      (R9), Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      (R8), Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y8, Y4
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VADDPD       (R10), Y10, Y10
+	VMOVUPD      Y10, (R10)
+	VADDPD       (R11), Y4, Y4
+	VMOVUPD      Y4, (R11)
+	VCVTPS2PD    16(SI), Y4
+	VCVTPS2PD    16(DI), Y8
+	VMULPD       Y8, Y4, Y10
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      32(R9), Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      32(R8), Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y8, Y4
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VADDPD       32(R10), Y10, Y10
+	VMOVUPD      Y10, 32(R10)
+	VADDPD       32(R11), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMOVUPS      (SI), Y4
+	VMULPS       (DI), Y4, Y4
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPCMPGTD     (R12), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VADDPD       (R13), Y10, Y10
+	VMOVUPD      Y10, (R13)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       32(R13), Y9, Y9
+	VMOVUPD      Y9, 32(R13)
+	VMOVDQU      40(SP), Y9
+	VPCMPGTD     (R12)(AX*1), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       (R13)(AX*2), Y10, Y10
+	VMOVUPD      Y10, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y9, Y9
+	VMOVUPD      Y9, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPCMPGTD     (R12)(AX*2), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       (R13)(AX*4), Y10, Y10
+	VMOVUPD      Y10, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y9, Y9
+	VMOVUPD      Y9, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y9
+	VPCMPGTD     (R12)(CX*1), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VADDPD       (R13)(CX*2), Y8, Y8
+	VMOVUPD      Y8, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       32(R13)(CX*2), Y4, Y4
+	VMOVUPD      Y4, 32(R13)(CX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps4
+
+clast4:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums4
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y8
+	VEXTRACTF128 $0x01, Y8, X4
+	VMASKMOVPS   (SI), X8, X9
+	VCVTPS2PD    X9, Y9
+	VMASKMOVPS   (DI), X8, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R9), Y11, Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R8), Y11, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       176(SP), Y9, Y9
+	VFMADD231PD  208(SP), Y10, Y9
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VPMOVSXDQ    X8, Y10
+	VMASKMOVPD   (R10), Y10, Y11
+	VADDPD       Y11, Y12, Y12
+	VMASKMOVPD   Y12, Y10, (R10)
+	VPMOVSXDQ    X8, Y10
+	VMASKMOVPD   (R11), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R11)
+	VMASKMOVPS   16(SI), X4, X9
+	VCVTPS2PD    X9, Y9
+	VMASKMOVPS   16(DI), X4, X4
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y4, Y9, Y11
+	VMULPD       Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y8, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9), Y10, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y4, Y4, Y4
+	VEXTRACTI128 $0x01, Y8, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R8), Y10, Y10
+	VMULPD       Y10, Y4, Y4
+	VMULPD       176(SP), Y9, Y9
+	VFMADD231PD  208(SP), Y4, Y9
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VEXTRACTI128 $0x01, Y8, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R10), Y4, Y10
+	VADDPD       Y10, Y11, Y11
+	VMASKMOVPD   Y11, Y4, 32(R10)
+	VEXTRACTI128 $0x01, Y8, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R11), Y4, Y10
+	VADDPD       Y10, Y9, Y9
+	VMASKMOVPD   Y9, Y4, 32(R11)
+	VMASKMOVPS   (SI), Y8, Y4
+	VMASKMOVPS   (DI), Y8, Y9
+	VMULPS       Y9, Y4, Y4
+	VCVTPS2PD    X4, Y9
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y10
+	VPMASKMOVD   (R12), Y8, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y0, Y0
+	VPMOVSXDQ    X8, Y12
+	VMASKMOVPD   (R13), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R13)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y10
+	VADDPD       Y10, Y0, Y0
+	VEXTRACTI128 $0x01, Y8, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R13), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, 32(R13)
+	VMOVDQU      40(SP), Y10
+	VPMASKMOVD   (R12)(AX*1), Y8, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y1, Y1
+	VPMOVSXDQ    X8, Y12
+	VMASKMOVPD   (R13)(AX*2), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y10
+	VADDPD       Y10, Y1, Y1
+	VEXTRACTI128 $0x01, Y8, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R13)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y10
+	VPMASKMOVD   (R12)(AX*2), Y8, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y2, Y2
+	VPMOVSXDQ    X8, Y12
+	VMASKMOVPD   (R13)(AX*4), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y10
+	VADDPD       Y10, Y2, Y2
+	VEXTRACTI128 $0x01, Y8, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R13)(AX*4), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y10
+	VPMASKMOVD   (R12)(CX*1), Y8, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R13)(CX*2), Y11, Y12
+	VADDPD       Y12, Y9, Y9
+	VMASKMOVPD   Y9, Y11, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y10, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R13)(CX*2), Y8, Y9
+	VADDPD       Y9, Y4, Y4
+	VMASKMOVPD   Y4, Y8, 32(R13)(CX*2)
+
+csums4:
+	MOVQ         s_base+168(FP), DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VADDPD       X4, X6, X6
+	VPERMILPD    $0x01, X6, X4
+	VADDSD       X4, X6, X6
+	VADDSD       (DX), X6, X6
+	VMOVSD       X6, (DX)
+	VEXTRACTF128 $0x01, Y7, X4
+	VADDPD       X4, X7, X7
+	VPERMILPD    $0x01, X7, X4
+	VADDSD       X4, X7, X7
+	VADDSD       16(DX), X7, X7
+	VMOVSD       X7, 16(DX)
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X4
+	VADDPD       X4, X5, X5
+	VPERMILPD    $0x01, X5, X4
+	VADDSD       X4, X5, X5
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPD       X4, X0, X0
+	VPERMILPD    $0x01, X0, X4
+	VADDSD       X4, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VSUBSD       X3, X5, X3
+	VADDSD       24(BX), X3, X3
+	VMOVSD       X3, 24(BX)
+	ADDQ         $0x00000004, (SP)
+	JMP          chunk
+
+csets5:
+	// 5 sets: 5 accumulators + the total + m's 2 halves + 4 temporaries = 12 of 16 YMM, 3 more in the last step.
+	MOVQ  (SP), DX
+	MOVQ  DX, BX
+	IMULQ AX, BX
+	MOVQ  h_base+0(FP), SI
+	MOVQ  g_base+24(FP), DI
+
+	// The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.
+	MOVQ         hd_base+48(FP), R8
+	MOVQ         gd_base+72(FP), R9
+	MOVQ         f_base+96(FP), R10
+	VBROADCASTSD (R10), Y0
+	VMOVUPD      Y0, 176(SP)
+	VBROADCASTSD 8(R10), Y0
+	VMOVUPD      Y0, 208(SP)
+	MOVQ         colV_base+120(FP), R10
+	MOVQ         colW_base+144(FP), R11
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	MOVQ         ranks_base+192(FP), R12
+	MOVQ         cols_base+240(FP), R13
+	ADDQ         BX, R12
+	LEAQ         (R13)(BX*2), R13
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VPBROADCASTD 12(BX)(DX*4), Y0
+	VMOVDQU      Y0, 104(SP)
+	VPBROADCASTD 16(BX)(DX*4), Y0
+	VMOVDQU      Y0, 136(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           clast5
+
+csteps5:
+	VCVTPS2PD    (SI), Y8
+	VCVTPS2PD    (DI), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      (R9), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      (R8), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y9, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VADDPD       (R10), Y11, Y11
+	VMOVUPD      Y11, (R10)
+	VADDPD       (R11), Y8, Y8
+	VMOVUPD      Y8, (R11)
+	VCVTPS2PD    16(SI), Y8
+	VCVTPS2PD    16(DI), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      32(R9), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      32(R8), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y9, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VADDPD       32(R10), Y11, Y11
+	VMOVUPD      Y11, 32(R10)
+	VADDPD       32(R11), Y8, Y8
+	VMOVUPD      Y8, 32(R11)
+	VMOVUPS      (SI), Y8
+	VMULPS       (DI), Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y8, Y5, Y5
+	VMOVDQU      8(SP), Y10
+	VPCMPGTD     (R12), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y0, Y0
+	VADDPD       (R13), Y11, Y11
+	VMOVUPD      Y11, (R13)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VADDPD       32(R13), Y10, Y10
+	VMOVUPD      Y10, 32(R13)
+	VMOVDQU      40(SP), Y10
+	VPCMPGTD     (R12)(AX*1), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y1, Y1
+	VADDPD       (R13)(AX*2), Y11, Y11
+	VMOVUPD      Y11, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y10
+	VPCMPGTD     (R12)(AX*2), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y2, Y2
+	VADDPD       (R13)(AX*4), Y11, Y11
+	VMOVUPD      Y11, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y10
+	VPCMPGTD     (R12)(CX*1), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y3, Y3
+	VADDPD       (R13)(CX*2), Y11, Y11
+	VMOVUPD      Y11, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y3, Y3
+	VADDPD       32(R13)(CX*2), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(CX*2)
+	VMOVDQU      136(SP), Y10
+	VPCMPGTD     (R12)(AX*4), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VADDPD       (R13)(AX*8), Y9, Y9
+	VMOVUPD      Y9, (R13)(AX*8)
+	VEXTRACTI128 $0x01, Y10, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPD       32(R13)(AX*8), Y8, Y8
+	VMOVUPD      Y8, 32(R13)(AX*8)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps5
+
+clast5:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums5
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y9
+	VEXTRACTF128 $0x01, Y9, X8
+	VMASKMOVPS   (SI), X9, X10
+	VCVTPS2PD    X10, Y10
+	VMASKMOVPS   (DI), X9, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y10, Y13
+	VMULPD       Y10, Y10, Y10
+	VPMOVSXDQ    X9, Y12
+	VMASKMOVPD   (R9), Y12, Y12
+	VMULPD       Y12, Y10, Y10
+	VMULPD       Y11, Y11, Y11
+	VPMOVSXDQ    X9, Y12
+	VMASKMOVPD   (R8), Y12, Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       176(SP), Y10, Y10
+	VFMADD231PD  208(SP), Y11, Y10
+	VADDPD       Y13, Y6, Y6
+	VADDPD       Y10, Y7, Y7
+	VPMOVSXDQ    X9, Y11
+	VMASKMOVPD   (R10), Y11, Y12
+	VADDPD       Y12, Y13, Y13
+	VMASKMOVPD   Y13, Y11, (R10)
+	VPMOVSXDQ    X9, Y11
+	VMASKMOVPD   (R11), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R11)
+	VMASKMOVPS   16(SI), X8, X10
+	VCVTPS2PD    X10, Y10
+	VMASKMOVPS   16(DI), X8, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y10, Y12
+	VMULPD       Y10, Y10, Y10
+	VEXTRACTI128 $0x01, Y9, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R9), Y11, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y9, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R8), Y11, Y11
+	VMULPD       Y11, Y8, Y8
+	VMULPD       176(SP), Y10, Y10
+	VFMADD231PD  208(SP), Y8, Y10
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y10, Y7, Y7
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R10), Y8, Y11
+	VADDPD       Y11, Y12, Y12
+	VMASKMOVPD   Y12, Y8, 32(R10)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R11), Y8, Y11
+	VADDPD       Y11, Y10, Y10
+	VMASKMOVPD   Y10, Y8, 32(R11)
+	VMASKMOVPS   (SI), Y9, Y8
+	VMASKMOVPS   (DI), Y9, Y10
+	VMULPS       Y10, Y8, Y8
+	VCVTPS2PD    X8, Y10
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y5, Y5
+	VADDPD       Y8, Y5, Y5
+	VMOVDQU      8(SP), Y11
+	VPMASKMOVD   (R12), Y9, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y0, Y0
+	VPMOVSXDQ    X9, Y13
+	VMASKMOVPD   (R13), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y0, Y0
+	VEXTRACTI128 $0x01, Y9, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)
+	VMOVDQU      40(SP), Y11
+	VPMASKMOVD   (R12)(AX*1), Y9, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y1, Y1
+	VPMOVSXDQ    X9, Y13
+	VMASKMOVPD   (R13)(AX*2), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y1, Y1
+	VEXTRACTI128 $0x01, Y9, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13)(AX*2), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y11
+	VPMASKMOVD   (R12)(AX*2), Y9, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y2, Y2
+	VPMOVSXDQ    X9, Y13
+	VMASKMOVPD   (R13)(AX*4), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y2, Y2
+	VEXTRACTI128 $0x01, Y9, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13)(AX*4), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y11
+	VPMASKMOVD   (R12)(CX*1), Y9, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y3, Y3
+	VPMOVSXDQ    X9, Y13
+	VMASKMOVPD   (R13)(CX*2), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y3, Y3
+	VEXTRACTI128 $0x01, Y9, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13)(CX*2), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)(CX*2)
+	VMOVDQU      136(SP), Y11
+	VPMASKMOVD   (R12)(AX*4), Y9, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VPMOVSXDQ    X9, Y12
+	VMASKMOVPD   (R13)(AX*8), Y12, Y13
+	VADDPD       Y13, Y10, Y10
+	VMASKMOVPD   Y10, Y12, (R13)(AX*8)
+	VEXTRACTI128 $0x01, Y11, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R13)(AX*8), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R13)(AX*8)
+
+csums5:
+	MOVQ         s_base+168(FP), DX
+	VEXTRACTF128 $0x01, Y6, X8
+	VADDPD       X8, X6, X6
+	VPERMILPD    $0x01, X6, X8
+	VADDSD       X8, X6, X6
+	VADDSD       (DX), X6, X6
+	VMOVSD       X6, (DX)
+	VEXTRACTF128 $0x01, Y7, X6
+	VADDPD       X6, X7, X7
+	VPERMILPD    $0x01, X7, X6
+	VADDSD       X6, X7, X7
+	VADDSD       16(DX), X7, X7
+	VMOVSD       X7, 16(DX)
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X6
+	VADDPD       X6, X5, X5
+	VPERMILPD    $0x01, X5, X6
+	VADDSD       X6, X5, X5
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPD       X6, X0, X0
+	VPERMILPD    $0x01, X0, X6
+	VADDSD       X6, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VSUBSD       X3, X5, X3
+	VADDSD       24(BX), X3, X3
+	VMOVSD       X3, 24(BX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	VSUBSD       X4, X5, X4
+	VADDSD       32(BX), X4, X4
+	VMOVSD       X4, 32(BX)
+	ADDQ         $0x00000005, (SP)
+
+chunk:
+	MOVQ below_len+224(FP), DX
+	SUBQ (SP), DX
+	JLE  done
+	CMPQ DX, $0x05
+	JAE  sets5
+	CMPQ DX, $0x01
+	JEQ  sets1
+	CMPQ DX, $0x02
+	JEQ  sets2
+	CMPQ DX, $0x03
+	JEQ  sets3
+	CMPQ DX, $0x04
+	JEQ  sets4
+
+sets5:
+	// 5 sets: 5 accumulators + the total + m's 2 halves + 4 temporaries = 12 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VPBROADCASTD 12(BX)(DX*4), Y0
+	VMOVDQU      Y0, 104(SP)
+	VPBROADCASTD 16(BX)(DX*4), Y0
+	VMOVDQU      Y0, 136(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last5
+
+steps5:
+	VMOVUPS      (SI), Y6
+	VMULPS       (DI), Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPCMPGTD     (R8), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R9), Y9, Y9
+	VMOVUPD      Y9, (R9)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R9), Y8, Y8
+	VMOVUPD      Y8, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPCMPGTD     (R8)(AX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       (R9)(AX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPCMPGTD     (R8)(AX*2), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VADDPD       (R9)(AX*4), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y8
+	VPCMPGTD     (R8)(CX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y3, Y3
+	VADDPD       (R9)(CX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y8
+	VPCMPGTD     (R8)(AX*4), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VADDPD       (R9)(AX*8), Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*8)
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VADDPD       32(R9)(AX*8), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*8)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps5
+
+last5:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums5
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y7
+	VMASKMOVPS   (SI), Y7, Y6
+	VMASKMOVPS   (DI), Y7, Y8
+	VMULPS       Y8, Y6, Y6
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPMASKMOVD   (R8), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)
+	VMOVDQU      40(SP), Y9
+	VPMASKMOVD   (R8)(AX*1), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPMASKMOVD   (R8)(AX*2), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9)(AX*4), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y2, Y2
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(AX*4), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y9
+	VPMASKMOVD   (R8)(CX*1), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y3, Y3
+	VPMOVSXDQ    X7, Y11
+	VMASKMOVPD   (R9)(CX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTI128 $0x01, Y7, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(CX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y9
+	VPMASKMOVD   (R8)(AX*4), Y7, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPMOVSXDQ    X7, Y10
+	VMASKMOVPD   (R9)(AX*8), Y10, Y11
+	VADDPD       Y11, Y8, Y8
+	VMASKMOVPD   Y8, Y10, (R9)(AX*8)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R9)(AX*8), Y7, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y7, 32(R9)(AX*8)
+
+sums5:
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X6
+	VADDPD       X6, X5, X5
+	VPERMILPD    $0x01, X5, X6
+	VADDSD       X6, X5, X5
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPD       X6, X0, X0
+	VPERMILPD    $0x01, X0, X6
+	VADDSD       X6, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VSUBSD       X3, X5, X3
+	VADDSD       24(BX), X3, X3
+	VMOVSD       X3, 24(BX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	VSUBSD       X4, X5, X4
+	VADDSD       32(BX), X4, X4
+	VMOVSD       X4, 32(BX)
+	ADDQ         $0x00000005, (SP)
+	JMP          chunk
+
+sets4:
+	// 4 sets: 4 accumulators + the total + m's 2 halves + 4 temporaries = 11 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VPBROADCASTD 12(BX)(DX*4), Y0
+	VMOVDQU      Y0, 104(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last4
+
+steps4:
+	VMOVUPS      (SI), Y4
+	VMULPS       (DI), Y4, Y4
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y7
+	VPCMPGTD     (R8), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       32(R9), Y7, Y7
+	VMOVUPD      Y7, 32(R9)
+	VMOVDQU      40(SP), Y7
+	VPCMPGTD     (R8)(AX*1), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       (R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y7
+	VPCMPGTD     (R8)(AX*2), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPD       (R9)(AX*4), Y8, Y8
+	VMOVUPD      Y8, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y7
+	VPCMPGTD     (R8)(CX*1), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VADDPD       (R9)(CX*2), Y6, Y6
+	VMOVUPD      Y6, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y7, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y4, Y4
+	VMOVUPD      Y4, 32(R9)(CX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps4
+
+last4:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums4
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y6
+	VMASKMOVPS   (SI), Y6, Y4
+	VMASKMOVPS   (DI), Y6, Y7
+	VMULPS       Y7, Y4, Y4
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPMASKMOVD   (R8), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y0, Y0
+	VEXTRACTI128 $0x01, Y6, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPMASKMOVD   (R8)(AX*1), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y1, Y1
+	VEXTRACTI128 $0x01, Y6, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9)(AX*2), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPMASKMOVD   (R8)(AX*2), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9)(AX*4), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y2, Y2
+	VEXTRACTI128 $0x01, Y6, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9)(AX*4), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y8
+	VPMASKMOVD   (R8)(CX*1), Y6, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VPMOVSXDQ    X6, Y9
+	VMASKMOVPD   (R9)(CX*2), Y9, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y9, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VMASKMOVPD   32(R9)(CX*2), Y6, Y7
+	VADDPD       Y7, Y4, Y4
+	VMASKMOVPD   Y4, Y6, 32(R9)(CX*2)
+
+sums4:
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X4
+	VADDPD       X4, X5, X5
+	VPERMILPD    $0x01, X5, X4
+	VADDSD       X4, X5, X5
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPD       X4, X0, X0
+	VPERMILPD    $0x01, X0, X4
+	VADDSD       X4, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X3
+	VPERMILPD    $0x01, X3, X0
+	VADDSD       X0, X3, X3
+	VSUBSD       X3, X5, X3
+	VADDSD       24(BX), X3, X3
+	VMOVSD       X3, 24(BX)
+	ADDQ         $0x00000004, (SP)
+	JMP          chunk
+
+sets3:
+	// 3 sets: 3 accumulators + the total + m's 2 halves + 4 temporaries = 10 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VPBROADCASTD 8(BX)(DX*4), Y0
+	VMOVDQU      Y0, 72(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last3
+
+steps3:
+	VMOVUPS      (SI), Y3
+	VMULPS       (DI), Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y6
+	VPCMPGTD     (R8), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       (R9), Y7, Y7
+	VMOVUPD      Y7, (R9)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
+	VADDPD       Y6, Y0, Y0
+	VADDPD       32(R9), Y6, Y6
+	VMOVUPD      Y6, 32(R9)
+	VMOVDQU      40(SP), Y6
+	VPCMPGTD     (R8)(AX*1), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y1, Y1
+	VADDPD       (R9)(AX*2), Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
+	VADDPD       Y6, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y6
+	VPCMPGTD     (R8)(AX*2), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VADDPD       (R9)(AX*4), Y4, Y4
+	VMOVUPD      Y4, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y6, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y3, Y3
+	VMOVUPD      Y3, 32(R9)(AX*4)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps3
+
+last3:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums3
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y4
+	VMASKMOVPS   (SI), Y4, Y3
+	VMASKMOVPS   (DI), Y4, Y6
+	VMULPS       Y6, Y3, Y3
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y7
+	VPMASKMOVD   (R8), Y4, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R9), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R9)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VADDPD       Y7, Y0, Y0
+	VEXTRACTI128 $0x01, Y4, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, 32(R9)
+	VMOVDQU      40(SP), Y7
+	VPMASKMOVD   (R8)(AX*1), Y4, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R9)(AX*2), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VADDPD       Y7, Y1, Y1
+	VEXTRACTI128 $0x01, Y4, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9)(AX*2), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y7
+	VPMASKMOVD   (R8)(AX*2), Y4, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VPMOVSXDQ    X4, Y8
+	VMASKMOVPD   (R9)(AX*4), Y8, Y9
+	VADDPD       Y9, Y6, Y6
+	VMASKMOVPD   Y6, Y8, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y7, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R9)(AX*4), Y4, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPD   Y3, Y4, 32(R9)(AX*4)
+
+sums3:
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X3, X5, X5
+	VPERMILPD    $0x01, X5, X3
+	VADDSD       X3, X5, X5
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPD       X3, X0, X0
+	VPERMILPD    $0x01, X0, X3
+	VADDSD       X3, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VSUBSD       X2, X5, X2
+	VADDSD       16(BX), X2, X2
+	VMOVSD       X2, 16(BX)
+	ADDQ         $0x00000003, (SP)
+	JMP          chunk
+
+sets2:
+	// 2 sets: 2 accumulators + the total + m's 2 halves + 4 temporaries = 9 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VPBROADCASTD 4(BX)(DX*4), Y0
+	VMOVDQU      Y0, 40(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last2
+
+steps2:
+	VMOVUPS      (SI), Y2
+	VMULPS       (DI), Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPCMPGTD     (R8), Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
+	VADDPD       Y6, Y0, Y0
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y4
+	VADDPD       Y4, Y0, Y0
+	VADDPD       32(R9), Y4, Y4
+	VMOVUPD      Y4, 32(R9)
+	VMOVDQU      40(SP), Y4
+	VPCMPGTD     (R8)(AX*1), Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	VADDPD       (R9)(AX*2), Y3, Y3
+	VMOVUPD      Y3, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y2, Y2
+	VMOVUPD      Y2, 32(R9)(AX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps2
+
+last2:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums2
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y3
+	VMASKMOVPS   (SI), Y3, Y2
+	VMASKMOVPS   (DI), Y3, Y4
+	VMULPS       Y4, Y2, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y6
+	VPMASKMOVD   (R8), Y3, Y7
+	VPCMPGTD     Y7, Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VPMOVSXDQ    X3, Y8
+	VMASKMOVPD   (R9), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, (R9)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTI128 $0x01, Y3, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R9), Y7, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y7, 32(R9)
+	VMOVDQU      40(SP), Y6
+	VPMASKMOVD   (R8)(AX*1), Y3, Y7
+	VPCMPGTD     Y7, Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VPMOVSXDQ    X3, Y7
+	VMASKMOVPD   (R9)(AX*2), Y7, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y7, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y6, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R9)(AX*2), Y3, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y3, 32(R9)(AX*2)
+
+sums2:
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDSD       X2, X5, X5
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X0
+	VPERMILPD    $0x01, X0, X2
+	VADDSD       X2, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VSUBSD       X1, X5, X1
+	VADDSD       8(BX), X1, X1
+	VMOVSD       X1, 8(BX)
+	ADDQ         $0x00000002, (SP)
+	JMP          chunk
+
+sets1:
+	// 1 sets: 1 accumulators + the total + m's 2 halves + 4 temporaries = 8 of 16 YMM, 3 more in the last step.
+	MOVQ         (SP), DX
+	MOVQ         DX, BX
+	IMULQ        AX, BX
+	MOVQ         h_base+0(FP), SI
+	MOVQ         g_base+24(FP), DI
+	MOVQ         ranks_base+192(FP), R8
+	MOVQ         cols_base+240(FP), R9
+	ADDQ         BX, R8
+	LEAQ         (R9)(BX*2), R9
+	MOVQ         below_base+216(FP), BX
+	VPBROADCASTD (BX)(DX*4), Y0
+	VMOVDQU      Y0, 8(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y5, Y5, Y5
+	MOVQ         h_len+8(FP), DX
+	SHRQ         $0x03, DX
+	JZ           last1
+
+steps1:
+	VMOVUPS      (SI), Y1
+	VMULPS       (DI), Y1, Y1
+	VCVTPS2PD    X1, Y2
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y3
+	VPCMPGTD     (R8), Y3, Y3
+	VPMOVSXDQ    X3, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VEXTRACTI128 $0x01, Y3, X2
+	VPMOVSXDQ    X2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps1
+
+last1:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums1
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y2
+	VMASKMOVPS   (SI), Y2, Y1
+	VMASKMOVPS   (DI), Y2, Y3
+	VMULPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPMASKMOVD   (R8), Y2, Y6
+	VPCMPGTD     Y6, Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VPMOVSXDQ    X2, Y6
+	VMASKMOVPD   (R9), Y6, Y7
+	VADDPD       Y7, Y3, Y3
+	VMASKMOVPD   Y3, Y6, (R9)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R9), Y2, Y3
+	VADDPD       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y2, 32(R9)
+
+sums1:
+	MOVQ         sums_base+272(FP), BX
+	MOVQ         (SP), DX
+	LEAQ         (BX)(DX*8), BX
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	VSUBSD       X0, X5, X0
+	VADDSD       (BX), X0, X0
+	VMOVSD       X0, (BX)
 	ADDQ         $0x00000001, (SP)
 	JMP          chunk
 
 done:
-	DECQ 8(SP)
+	DECQ 168(SP)
 	JZ   ret
-	MOVQ h_base+0(FP), BX
-	MOVQ ldh+296(FP), SI
-	LEAQ (BX)(SI*4), BX
-	MOVQ BX, h_base+0(FP)
-	MOVQ g_base+24(FP), BX
-	MOVQ ldg+304(FP), SI
-	LEAQ (BX)(SI*4), BX
-	MOVQ BX, g_base+24(FP)
-	MOVQ below_base+216(FP), BX
-	MOVQ below_len+224(FP), SI
-	LEAQ (BX)(SI*4), BX
-	MOVQ BX, below_base+216(FP)
-	MOVQ sums_base+272(FP), BX
-	MOVQ sums_len+280(FP), SI
-	LEAQ (BX)(SI*8), BX
-	MOVQ BX, sums_base+272(FP)
-	MOVQ f_base+96(FP), BX
-	ADDQ $0x00000010, BX
-	MOVQ BX, f_base+96(FP)
-	MOVQ s_base+168(FP), BX
-	ADDQ $0x00000020, BX
-	MOVQ BX, s_base+168(FP)
-	MOVQ shift+312(FP), SI
-	MOVQ h_len+8(FP), BX
-	SUBQ SI, BX
-	MOVQ BX, h_len+8(FP)
-	MOVQ hd_base+48(FP), BX
-	LEAQ (BX)(SI*8), BX
-	MOVQ BX, hd_base+48(FP)
-	MOVQ gd_base+72(FP), BX
-	LEAQ (BX)(SI*8), BX
-	MOVQ BX, gd_base+72(FP)
-	MOVQ ranks_base+192(FP), BX
-	LEAQ (BX)(SI*4), BX
-	MOVQ BX, ranks_base+192(FP)
-	MOVQ colV_base+120(FP), BX
-	LEAQ (BX)(SI*8), BX
-	MOVQ BX, colV_base+120(FP)
-	MOVQ colW_base+144(FP), BX
-	LEAQ (BX)(SI*8), BX
-	MOVQ BX, colW_base+144(FP)
-	MOVQ cols_base+240(FP), BX
-	LEAQ (BX)(SI*8), BX
-	MOVQ BX, cols_base+240(FP)
+	MOVQ h_base+0(FP), DX
+	MOVQ ldh+296(FP), BX
+	LEAQ (DX)(BX*4), DX
+	MOVQ DX, h_base+0(FP)
+	MOVQ g_base+24(FP), DX
+	MOVQ ldg+304(FP), BX
+	LEAQ (DX)(BX*4), DX
+	MOVQ DX, g_base+24(FP)
+	MOVQ below_base+216(FP), DX
+	MOVQ below_len+224(FP), BX
+	LEAQ (DX)(BX*4), DX
+	MOVQ DX, below_base+216(FP)
+	MOVQ sums_base+272(FP), DX
+	MOVQ sums_len+280(FP), BX
+	LEAQ (DX)(BX*8), DX
+	MOVQ DX, sums_base+272(FP)
+	MOVQ f_base+96(FP), DX
+	ADDQ $0x00000010, DX
+	MOVQ DX, f_base+96(FP)
+	MOVQ s_base+168(FP), DX
+	ADDQ $0x00000020, DX
+	MOVQ DX, s_base+168(FP)
+	MOVQ shift+312(FP), BX
+	MOVQ h_len+8(FP), DX
+	SUBQ BX, DX
+	MOVQ DX, h_len+8(FP)
+	MOVQ hd_base+48(FP), DX
+	LEAQ (DX)(BX*8), DX
+	MOVQ DX, hd_base+48(FP)
+	MOVQ gd_base+72(FP), DX
+	LEAQ (DX)(BX*8), DX
+	MOVQ DX, gd_base+72(FP)
+	MOVQ ranks_base+192(FP), DX
+	LEAQ (DX)(BX*4), DX
+	MOVQ DX, ranks_base+192(FP)
+	MOVQ colV_base+120(FP), DX
+	LEAQ (DX)(BX*8), DX
+	MOVQ DX, colV_base+120(FP)
+	MOVQ colW_base+144(FP), DX
+	LEAQ (DX)(BX*8), DX
+	MOVQ DX, colW_base+144(FP)
+	MOVQ cols_base+240(FP), DX
+	LEAQ (DX)(BX*8), DX
+	MOVQ DX, cols_base+240(FP)
 	MOVQ $0x00000000, (SP)
 	JMP  row
 

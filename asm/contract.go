@@ -137,7 +137,7 @@ func ptr(c *build.Context, name string) reg.GPVirtual {
 // and the broadcast factors.
 type contractRow struct {
 	h, g, hd, gd, n reg.GPVirtual
-	fg, fh          reg.VecVirtual
+	fg, fh          Op // vectors of the factors, in registers or in memory
 }
 
 // contractRow loads the shared parameters.

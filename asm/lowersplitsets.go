@@ -27,11 +27,16 @@ import (
 // start. The last len mod step entries are one step under a mask of
 // their count, so no entry at or past len(h) is read or written.
 //
-// A set's ranks and column are addressed from a base pointer (set 0, or
-// set 4 of the chunk) and an index register of 1, 2 or 3 strides, scaled
-// by the entry size: 10 general registers in the steps (one pointer pair
-// fewer for 4 sets or fewer), 13 in the last; the chunk's first set waits
-// in the frame.
+// AVX-512 addresses a set's ranks and column from a base pointer (set 0,
+// or set 4 of the chunk) and an index register of 1, 2 or 3 strides,
+// scaled by the entry size: 10 general registers in the steps (one
+// pointer pair fewer for 4 sets or fewer), 13 in the last, and keeps each
+// set's below in a ZMM. AVX2 keeps the belows in the frame instead, a
+// broadcast vector a set that each compare loads (a load, where the
+// registers are what 5 sets with the contract lack), and reaches sets 0
+// to 4 from one base through two index registers: R, a set's ranks in
+// bytes, and 3R, at scales 1, 2 and 4 for the int32 ranks and twice those
+// for the float64 columns (at). The chunk's first set waits in the frame.
 func (x *isa) lowerSplitSets(c *build.Context, maxSets int) {
 	name := "lowerSplitSets" + x.name
 	if maxSets < 1 || maxSets > 8 {
@@ -53,19 +58,35 @@ func (x *isa) lowerSplitSets(c *build.Context, maxSets int) {
 // newSetsSplit allocates the sets' registers for chunks of up to maxSets
 // sets and loads the strides; the first chunk starts at set 0.
 func (x *isa) newSetsSplit(c *build.Context, maxSets int) *setsSplit {
-	ls := &setsSplit{isa: x, c: c, stride: [4]reg.Register{nil, c.GP64(), c.GP64(), c.GP64()}, first: c.AllocLocal(8)}
+	ls := &setsSplit{isa: x, c: c, first: c.AllocLocal(8), inFrame: x.lanes == 8}
 	// The sets' registers are the same virtual registers in every chunk
 	// body: zeroing reads a register, so each body's own would be live
 	// around the chunk loop and clash with all the others'.
 	for range maxSets {
-		ls.below = append(ls.below, x.vec(c))
+		if !ls.inFrame {
+			ls.below = append(ls.below, x.vec(c))
+		}
 		ls.acc = append(ls.acc, x.vec(c))
 	}
 	ls.total = x.vec(c)
-	s := ls.stride
-	c.Load(c.Param("stride"), s[1])
-	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 1}, s[2])
-	c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 2}, s[3])
+	if ls.inFrame {
+		if maxSets > 5 {
+			panic(fmt.Sprintf("%s: %d sets a pass, more than the 5 that two index registers reach", x.name, maxSets))
+		}
+		ls.belows = c.AllocLocal(32 * maxSets)
+		r := c.GP64()
+		c.Load(c.Param("stride"), r)
+		c.SHLQ(U8(2), r) // a set's ranks, in bytes
+		r3 := c.GP64()
+		c.LEAQ(Mem{Base: r, Index: r, Scale: 2}, r3)
+		ls.stride = [4]reg.Register{nil, r, nil, r3}
+	} else {
+		s := [4]reg.Register{nil, c.GP64(), c.GP64(), c.GP64()}
+		c.Load(c.Param("stride"), s[1])
+		c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 1}, s[2])
+		c.LEAQ(Mem{Base: s[1], Index: s[1], Scale: 2}, s[3])
+		ls.stride = s
+	}
 	c.MOVQ(U32(0), ls.first)
 	return ls
 }
@@ -106,9 +127,17 @@ func (ls *setsSplit) dispatch(left reg.GPVirtual, most int, label string) {
 // setsSplit is the state of lowerSplitSets' generation.
 type setsSplit struct {
 	*isa
-	c      *build.Context
-	stride [4]reg.Register // 0, 1, 2, 3 strides (entries)
-	first  Mem             // the chunk's first set, in the frame
+	c *build.Context
+	// stride: 0, 1, 2, 3 strides (entries); with inFrame, [1] is one
+	// stride of ranks in bytes (R) and [3] three (3R)
+	stride [4]reg.Register
+	first  Mem // the chunk's first set, in the frame
+	// inFrame (AVX2): the chunk's belows wait in the frame (belows, a
+	// vector a set), loaded for each compare, and the sets are
+	// addressed by R and 3R from one base (at).
+	inFrame bool
+	belows  Mem
+	factors Mem // sweepSplit's fg and fh in the frame, a vector each (setsContract.start)
 	// per chunk: the pointers to h, g and to the ranks and columns of the
 	// chunk's sets 0 and 4
 	h, g       reg.GPVirtual
@@ -137,6 +166,18 @@ func (ls *setsSplit) label(stem string, k int) string {
 // at returns the address of set t's entry at byte offset off in the
 // set-major array at base, whose entries are size bytes.
 func (ls *setsSplit) at(base [2]reg.GPVirtual, t, size, off int) Mem {
+	if ls.inFrame {
+		// Set t lies t·R bytes on for int32, 2t·R for float64: R·1, 2, 4
+		// or 3R·1 times size/4.
+		m, k := Mem{Base: base[0], Disp: off}, size/4
+		switch t {
+		case 1, 2, 4:
+			m.Index, m.Scale = ls.stride[1], uint8(t*k)
+		case 3:
+			m.Index, m.Scale = ls.stride[3], uint8(k)
+		}
+		return m
+	}
 	m := Mem{Base: base[t/4], Disp: off}
 	if t%4 > 0 {
 		m.Index, m.Scale = ls.stride[t%4], uint8(size)
@@ -152,20 +193,25 @@ func (ls *setsSplit) chunk(k int) {
 	if ls.lanes == 16 {
 		c.Commentf("%d sets: %d below + %d accumulators + the total + 5 temporaries = %d of 32 ZMM; 2 K, 4 in the last step.", k, k, k, 2*k+6)
 	} else {
-		c.Commentf("%d sets: %d below + %d accumulators + the total + m's 2 halves + 4 temporaries = %d of 16 YMM, 3 more in the last step.", k, k, k, 2*k+7)
+		c.Commentf("%d sets: %d accumulators + the total + m's 2 halves + 4 temporaries = %d of 16 YMM, 3 more in the last step.", k, k, k+7)
 	}
 	first, off := c.GP64(), c.GP64()
 	c.MOVQ(ls.first, first)
 	c.MOVQ(first, off)
-	c.IMULQ(ls.stride[1], off) // the chunk's offset in ranks and cols: first·stride entries
+	c.IMULQ(ls.stride[1], off) // the chunk's offset in ranks and cols: first·stride entries (bytes of ranks if inFrame)
 	ls.h, ls.g = ptr(c, "h"), ptr(c, "g")
 	if ls.con != nil {
 		ls.con.start(ls)
 	}
 	ls.rank[0], ls.col[0] = ptr(c, "ranks"), ptr(c, "cols")
-	c.LEAQ(Mem{Base: ls.rank[0], Index: off, Scale: 4}, ls.rank[0])
-	c.LEAQ(Mem{Base: ls.col[0], Index: off, Scale: 8}, ls.col[0])
-	if k > 4 {
+	if ls.inFrame {
+		c.ADDQ(off, ls.rank[0])
+		c.LEAQ(Mem{Base: ls.col[0], Index: off, Scale: 2}, ls.col[0])
+	} else {
+		c.LEAQ(Mem{Base: ls.rank[0], Index: off, Scale: 4}, ls.rank[0])
+		c.LEAQ(Mem{Base: ls.col[0], Index: off, Scale: 8}, ls.col[0])
+	}
+	if k > 4 && !ls.inFrame {
 		ls.rank[1], ls.col[1] = c.GP64(), c.GP64()
 		c.LEAQ(Mem{Base: ls.rank[0], Index: ls.stride[2], Scale: 8}, ls.rank[1]) // + 4 strides of int32
 		c.LEAQ(Mem{Base: ls.stride[2], Index: ls.stride[2], Scale: 1}, off)
@@ -173,7 +219,14 @@ func (ls *setsSplit) chunk(k int) {
 	}
 	bp := ptr(c, "below")
 	for t := range k {
-		c.VPBROADCASTD(Mem{Base: bp, Index: first, Scale: 4, Disp: 4 * t}, ls.below[t])
+		at := Mem{Base: bp, Index: first, Scale: 4, Disp: 4 * t}
+		if !ls.inFrame {
+			c.VPBROADCASTD(at, ls.below[t])
+			continue
+		}
+		b := c.YMM()
+		c.VPBROADCASTD(at, b)
+		c.VMOVDQU(b, ls.belows.Offset(32*t))
 	}
 	for _, a := range ls.acc[:k] {
 		ls.zero(c, a)
@@ -316,18 +369,19 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 	negZero := negZeroTable(c)
 	for t := range k {
 		rank, kv := ls.at(ls.rank, t, 4, 0), c.YMM()
+		c.VMOVDQU(ls.belows.Offset(32*t), kv)
 		if n == nil {
-			c.VPCMPGTD(rank, ls.below[t], kv) // kv = below > rank
+			c.VPCMPGTD(rank, kv, kv) // kv = below > rank
 		} else {
 			r := c.YMM()
 			c.VPMASKMOVD(rank, in, r)
-			c.VPCMPGTD(r, ls.below[t], kv)
+			c.VPCMPGTD(r, kv, kv)
 		}
-		mask := [2]reg.VecVirtual{widenHalf(c, kv, 0), widenHalf(c, kv, 1)}
 		for i := range 2 {
+			mask := widenHalf(c, kv, i)
 			col, u := ls.at(ls.col, t, 8, 32*i), c.YMM()
-			c.VBLENDVPD(mask[i], negZero, m[i], u) // −0 where rank < below, else m
-			c.VADDPD(u, ls.acc[t], ls.acc[t])      // the column side's sum
+			c.VBLENDVPD(mask, negZero, m[i], u) // −0 where rank < below, else m
+			c.VADDPD(u, ls.acc[t], ls.acc[t])   // the column side's sum
 			if n == nil {
 				c.VADDPD(col, u, u)
 				c.VMOVUPD(u, col)

@@ -47,9 +47,10 @@
 //     under a count mask with masked loads and stores (lowersplit.go).
 //   - lowerSplitSets (lowerSplitSetsFunc, lowerSplit for all the sweep's
 //     score sets in one pass) forms and widens m once a step, adds it to
-//     the row's total and splits it for up to 4 (AVX2) or 8 (AVX-512) sets
-//     a pass, each set's below and column-side sum in registers (its row
-//     sum is the total less that); AVX2 compares the int32 ranks
+//     the row's total and splits it for up to 5 (AVX2) or 8 (AVX-512) sets
+//     a pass, each set's column-side sum in a register (its row sum is
+//     the total less that) and its below in one too (AVX-512) or in the
+//     frame (AVX2); AVX2 compares the int32 ranks
 //     (VPCMPGTD), widens the mask (VPMOVSXDQ) and adds m blended with −0
 //     to the columns and the sum, 8 a step; AVX-512 compares into the
 //     column side's K mask (VPCMPD) and adds under it, 16 a step. More
@@ -67,7 +68,7 @@
 //   - sweepSplit (sweepSplitFunc, contractSplit then lowerSplitSets of
 //     one row segment) does both in one pass: its first pass over the row
 //     carries contractSplit's v and w (the same operations in the same
-//     order) with up to 2 (AVX2) or 8 (AVX-512) sets, the other sets go
+//     order) with up to 5 (AVX2) or 8 (AVX-512) sets, the other sets go
 //     in lowerSplitSets' passes; a step is lowerSplitSets', and the last
 //     len mod step entries are one step under a count mask for the
 //     contract part too (masked widening loads and column loads and
@@ -104,14 +105,16 @@
 //	lowerSplit AVX2:   4 accumulators + below + 3 temporaries = 8 YMM
 //	lowerSplit AVX512: 4 accumulators + below + 3 temporaries = 8 ZMM, 4 K
 //	                   (6 K in the tail)
-//	lowerSplitSets AVX2 (k ≤ 4 sets):   k below + k accumulators + total +
-//	                   2 m + 4 temporaries = 2k+7 YMM (3 more in the last step)
+//	lowerSplitSets AVX2 (k ≤ 5 sets):   k accumulators + total + 2 m +
+//	                   4 temporaries = k+7 YMM (3 more in the last step),
+//	                   the belows in the frame
 //	lowerSplitSets AVX512 (k ≤ 8 sets): k below + k accumulators + total +
 //	                   5 temporaries = 2k+6 ZMM, 2 K (4 in the last step)
 //	contract (both): 4 sums + fg, fh + 6 temporaries
 //	contractSplit (both): 2 sums + fg, fh + 4 temporaries
 //	sweepSplit: a pass with the contract is lowerSplitSets' for its k sets
-//	           plus 2 sums + fg, fh and contractSplit's temporaries
+//	           plus 2 sums + fg, fh and contractSplit's temporaries; AVX2
+//	           takes fg and fh from the frame: 5 + 1 + 2 + 2 + 4 = 14 YMM
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
 // give the accumulators enough independent chains to cover the FMA latency
@@ -178,11 +181,13 @@ var shapes = []struct {
 	sums               int // float64 accumulators of lowerSplit
 	sets               int // score sets a pass of lowerSplitSets
 	// conSets is the most score sets in sweepSplit's first pass, the
-	// one with the contract part. AVX2: with 4 the allocator ran past
-	// 16 YMM (Y16 and up, which VEX cannot encode); 1, 2 and 3 timed
-	// alike on 5 sets, 2 a shade ahead. AVX-512: 5 sets in that one pass
-	// were about a tenth faster than 4 and a pass for the fifth, and 8
-	// fit in 32 ZMM.
+	// one with the contract part. AVX2: with the belows in registers 4
+	// ran past 16 YMM (Y16 and up, which VEX cannot encode), and 1, 2
+	// and 3 timed alike on 5 sets; with them in the frame, fg and fh
+	// too, 5 fit, and the seed sweep took 0.97 of its time against 2
+	// and a pass for the other 3 (the second pass formed, widened and
+	// summed m again). AVX-512: 5 sets in that one pass were about a
+	// tenth faster than 4 and a pass for the fifth, and 8 fit in 32 ZMM.
 	conSets int
 	reads   int // float32 accumulators of readSum
 	gemvT   int // the most tokens of a small-T kernel (gemv.go)
@@ -208,7 +213,7 @@ var shapes = []struct {
 	// slower then, 1.8–2.0 now.
 	gramEntryMACs, gramBatchMACs, directPackMACs int
 }{
-	{avx2, 6, 16, 2, 6, 4, 4, 12, 4, 4, 2, 8, 6, 20, 1e5, 10},
+	{avx2, 6, 16, 2, 6, 4, 4, 12, 4, 5, 5, 8, 6, 20, 1e5, 10},
 	{avx512, 14, 32, 2, 6, 8, 8, 24, 4, 8, 8, 8, 8, 20, 1e5, 10},
 }
 

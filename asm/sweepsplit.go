@@ -118,9 +118,23 @@ func (sc *setsContract) start(ls *setsSplit) {
 	c.Comment("The contract part: Σv, Σw, fg, fh + 5 temporaries and the masks in the last step.")
 	sc.row = &contractRow{h: ls.h, g: ls.g, hd: ptr(c, "hd"), gd: ptr(c, "gd")}
 	f := ptr(c, "f") // the row's fg and fh
-	sc.row.fg, sc.row.fh = ls.vec(c), ls.vec(c)
-	c.VBROADCASTSD(Mem{Base: f}, sc.row.fg)
-	c.VBROADCASTSD(Mem{Base: f, Disp: 8}, sc.row.fh)
+	if ls.inFrame {
+		// Memory operands, in the frame: AVX2's 16 YMM hold the sets.
+		if ls.factors == (Mem{}) { // one slot for every chunk body
+			ls.factors = c.AllocLocal(64)
+		}
+		for i, at := range []Mem{ls.factors, ls.factors.Offset(32)} {
+			t := c.YMM()
+			c.VBROADCASTSD(Mem{Base: f, Disp: 8 * i}, t)
+			c.VMOVUPD(t, at)
+		}
+		sc.row.fg, sc.row.fh = ls.factors, ls.factors.Offset(32)
+	} else {
+		fg, fh := ls.vec(c), ls.vec(c)
+		c.VBROADCASTSD(Mem{Base: f}, fg)
+		c.VBROADCASTSD(Mem{Base: f, Disp: 8}, fh)
+		sc.row.fg, sc.row.fh = fg, fh
+	}
 	sc.colV, sc.colW = ptr(c, "colV"), ptr(c, "colW")
 	ls.zero(c, sc.sv)
 	ls.zero(c, sc.sw)
