@@ -329,7 +329,8 @@ func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 
 // step256 is step for AVX2: 8 entries. m is widened to two YMM of float64
 // once; for each set VPCMPGTD compares the 8 ranks with below (int32
-// lanes) and VPMOVSXDQ widens the mask to the halves' float64 lanes. m
+// lanes, loaded from the frame into the compare's register) and
+// VPMOVSXDQ widens the mask to the halves' float64 lanes. m
 // blended with −0 where the row takes it (VBLENDVPD) is added to the
 // set's accumulator and to the columns, which leaves every column entry,
 // −0 and NaN included, as it was where the row takes m; m itself goes to
