@@ -194,7 +194,7 @@ func widenGroup(d, loaded vreg, input, group int) word {
 // both kernels: v = h·g into pw and w = fg·((h·h)·gd) + fh·((g·g)·hd) into
 // ww, in that order. widen(d, i) widens the group of h or g (i = 0, 1) into
 // d; diag(i) returns the register that holds the group of hd or gd (i = 2,
-// 3) as float64, having emitted what puts it there.
+// 3) as float64, loaded before (loadFloat64s).
 func contractTerms(a *asm, widen func(d vreg, input int) word, diag func(input int) vreg) {
 	a.word(widen(hw, 0))
 	a.word(widen(gw, 1))
