@@ -82,3 +82,23 @@ func FuzzPackGram(f *testing.F) {
 		})
 	})
 }
+
+// BenchmarkPackGram packs one seed-sized batch (128 tokens of 1024
+// channels) into a gramBuilder's two panel layouts on one core, as fuse
+// does before the gemm; SetBytes counts the batch once.
+func BenchmarkPackGram(b *testing.B) {
+	ForEachKernelB(b, "128x1024", func(b *testing.B, k KernelInfo) {
+		const in, rows = 1024, 128
+		x := make([]float32, in*rows)
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		gb := newGramBuilder(k.kernel, in)
+		gb.scratch(rows, 1)
+		gb.call.x = x
+		b.SetBytes(int64(4 * len(x)))
+		for b.Loop() {
+			gb.pack.do(panels(rows, packSpan), 1, (*gramBuilder).packRows, gb)
+		}
+	})
+}
