@@ -2935,7 +2935,7 @@ reduce:
 	RET
 
 // func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·sweepSplitAVX2(SB), NOSPLIT, $240-320
 	MOVQ  stride+264(FP), AX
 	SHLQ  $0x02, AX
@@ -2985,8 +2985,11 @@ row:
 	MOVQ         h_len+8(FP), DX
 	SHRQ         $0x03, DX
 	JZ           clast0
+	MOVQ         ldh+296(FP), R13
+	SHLQ         $0x02, R13
 
 csteps0:
+	PREFETCHT0  (BX)(R13*1)
 	VCVTPS2PD   (BX), Y0
 	VCVTPS2PD   (SI), Y1
 	VMULPD      Y1, Y0, Y3
@@ -3148,8 +3151,11 @@ csets1:
 	MOVQ         h_len+8(FP), DX
 	SHRQ         $0x03, DX
 	JZ           clast1
+	MOVQ         ldh+296(FP), BX
+	SHLQ         $0x02, BX
 
 csteps1:
+	PREFETCHT0   (SI)(BX*1)
 	VCVTPS2PD    (SI), Y1
 	VCVTPS2PD    (DI), Y2
 	VMULPD       Y2, Y1, Y4
@@ -3372,8 +3378,11 @@ csets2:
 	MOVQ         h_len+8(FP), DX
 	SHRQ         $0x03, DX
 	JZ           clast2
+	MOVQ         ldh+296(FP), BX
+	SHLQ         $0x02, BX
 
 csteps2:
+	PREFETCHT0   (SI)(BX*1)
 	VCVTPS2PD    (SI), Y2
 	VCVTPS2PD    (DI), Y3
 	VMULPD       Y3, Y2, Y8
@@ -3638,8 +3647,11 @@ csets3:
 	MOVQ         h_len+8(FP), DX
 	SHRQ         $0x03, DX
 	JZ           clast3
+	MOVQ         ldh+296(FP), BX
+	SHLQ         $0x02, BX
 
 csteps3:
+	PREFETCHT0   (SI)(BX*1)
 	VCVTPS2PD    (SI), Y3
 	VCVTPS2PD    (DI), Y4
 	VMULPD       Y4, Y3, Y9
@@ -3946,8 +3958,11 @@ csets4:
 	MOVQ         h_len+8(FP), DX
 	SHRQ         $0x03, DX
 	JZ           clast4
+	MOVQ         ldh+296(FP), BX
+	SHLQ         $0x02, BX
 
 csteps4:
+	PREFETCHT0   (SI)(BX*1)
 	VCVTPS2PD    (SI), Y4
 	VCVTPS2PD    (DI), Y8
 	VMULPD       Y8, Y4, Y10
@@ -4296,8 +4311,11 @@ csets5:
 	MOVQ         h_len+8(FP), DX
 	SHRQ         $0x03, DX
 	JZ           clast5
+	MOVQ         ldh+296(FP), BX
+	SHLQ         $0x02, BX
 
 csteps5:
+	PREFETCHT0   (SI)(BX*1)
 	VCVTPS2PD    (SI), Y8
 	VCVTPS2PD    (DI), Y9
 	VMULPD       Y9, Y8, Y11
@@ -13138,7 +13156,7 @@ reduce:
 	RET
 
 // func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-320
 	MOVQ  stride+264(FP), AX
 	LEAQ  (AX)(AX*1), DX
@@ -13192,8 +13210,11 @@ row:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast0
+	MOVQ         ldh+296(FP), R14
+	SHLQ         $0x02, R14
 
 csteps0:
+	PREFETCHT0  (SI)(R14*1)
 	VCVTPS2PD   (SI), Z4
 	VCVTPS2PD   (DI), Z6
 	VMULPD      Z6, Z4, Z10
@@ -13341,8 +13362,11 @@ csets1:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast1
+	MOVQ         ldh+296(FP), R14
+	SHLQ         $0x02, R14
 
 csteps1:
+	PREFETCHT0    (SI)(R14*1)
 	VCVTPS2PD     (SI), Z6
 	VCVTPS2PD     (DI), Z8
 	VMULPD        Z8, Z6, Z12
@@ -13543,8 +13567,11 @@ csets2:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast2
+	MOVQ         ldh+296(FP), R14
+	SHLQ         $0x02, R14
 
 csteps2:
+	PREFETCHT0    (SI)(R14*1)
 	VCVTPS2PD     (SI), Z8
 	VCVTPS2PD     (DI), Z10
 	VMULPD        Z10, Z8, Z14
@@ -13777,8 +13804,11 @@ csets3:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast3
+	MOVQ         ldh+296(FP), R14
+	SHLQ         $0x02, R14
 
 csteps3:
+	PREFETCHT0    (SI)(R14*1)
 	VCVTPS2PD     (SI), Z10
 	VCVTPS2PD     (DI), Z12
 	VMULPD        Z12, Z10, Z19
@@ -14043,8 +14073,11 @@ csets4:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast4
+	MOVQ         ldh+296(FP), R14
+	SHLQ         $0x02, R14
 
 csteps4:
+	PREFETCHT0    (SI)(R14*1)
 	VCVTPS2PD     (SI), Z12
 	VCVTPS2PD     (DI), Z14
 	VMULPD        Z14, Z12, Z20
@@ -14344,8 +14377,11 @@ csets5:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast5
+	MOVQ         ldh+296(FP), BP
+	SHLQ         $0x02, BP
 
 csteps5:
+	PREFETCHT0    (SI)(BP*1)
 	VCVTPS2PD     (SI), Z14
 	VCVTPS2PD     (DI), Z19
 	VMULPD        Z19, Z14, Z21
@@ -14679,8 +14715,11 @@ csets6:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast6
+	MOVQ         ldh+296(FP), BP
+	SHLQ         $0x02, BP
 
 csteps6:
+	PREFETCHT0    (SI)(BP*1)
 	VCVTPS2PD     (SI), Z19
 	VCVTPS2PD     (DI), Z20
 	VMULPD        Z20, Z19, Z22
@@ -15046,8 +15085,11 @@ csets7:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast7
+	MOVQ         ldh+296(FP), BP
+	SHLQ         $0x02, BP
 
 csteps7:
+	PREFETCHT0    (SI)(BP*1)
 	VCVTPS2PD     (SI), Z20
 	VCVTPS2PD     (DI), Z21
 	VMULPD        Z21, Z20, Z23
@@ -15445,8 +15487,11 @@ csets8:
 	MOVQ         h_len+8(FP), CX
 	SHRQ         $0x04, CX
 	JZ           clast8
+	MOVQ         ldh+296(FP), BP
+	SHLQ         $0x02, BP
 
 csteps8:
+	PREFETCHT0    (SI)(BP*1)
 	VCVTPS2PD     (SI), Z21
 	VCVTPS2PD     (DI), Z22
 	VMULPD        Z22, Z21, Z24

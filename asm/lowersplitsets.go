@@ -239,7 +239,16 @@ func (ls *setsSplit) chunk(k int) {
 	c.Load(c.Param("h").Len(), cnt)
 	c.SHRQ(U8(bits.TrailingZeros(uint(step))), cnt)
 	c.JZ(LabelRef(ls.label("last", k)))
+	var ahead reg.GPVirtual // sweepSplit's first pass: ldh·4, the bytes to the next row's h, which it prefetches
+	if ls.con != nil {
+		ahead = c.GP64()
+		c.Load(c.Param("ldh"), ahead)
+		c.SHLQ(U8(2), ahead)
+	}
 	c.Label(ls.label("steps", k))
+	if ahead != nil {
+		c.PREFETCHT0(Mem{Base: ls.h, Index: ahead, Scale: 1})
+	}
 	ls.step(k, nil)
 	for _, p := range []reg.GPVirtual{ls.h, ls.g, ls.rank[0], ls.rank[1]} {
 		if p != nil {
