@@ -18,7 +18,10 @@ import "slices"
 // adds, to their columns' (lowerSplit, contractSplit). The column adds of a
 // band of tile rows go to the band's own partial sums, which are added
 // band by band after the batch, so the sums do not depend on which worker
-// formed which band.
+// formed which band. The channels' sums are their rows' plus the bands'
+// in band order: one worker forms the bands in that order and adds each
+// as it completes, while its column sums are still in L2; several add
+// them all after the batch.
 
 // sweepBands is the most bands (tileBands) a batch's triangle is cut into:
 // enough for the workers of a large machine to share one batch, few enough
@@ -58,6 +61,7 @@ type sweepGram struct {
 	// per channel, then score set: the row's share of ‖d‖² of its entries
 	// ranked before it (sweepStrip), which addBands moves to lower
 	rowLower []float64
+	inOrder  bool      // one worker forms the bands, in order: each is added as it completes (sweepStrip)
 	keep     bool      // store G's upper triangle in g (recheck)
 	g        []float32 // G's upper triangle, in×in row-major, if keep
 	sink     stripSink // sweepStrip
@@ -183,7 +187,13 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 	e := sg.e
 	clear(sg.part)
 	clear(sg.rowLower)
-	sg.us, sg.tb = sg.form(x, workers, sg.bands, sg.sink) // sg.cols are zero: addBands
+	clear(sg.c)
+	clear(sg.w)
+	for _, l := range sg.lower[:len(sg.s.names)] {
+		clear(l)
+	}
+	sg.inOrder = workers <= 1
+	sg.us, sg.tb = sg.form(x, workers, sg.bands, sg.sink) // sg.cols are zero: moveBand
 
 	sg.addBands()
 	var hg float64
@@ -243,6 +253,10 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 			sg.splitRows(i, cut-whole, a, end, 0, strip[whole*ld+a-c0:], ld)
 		}
 	}
+	t := i0 / sg.e.kern.mr
+	if b := sg.bandOf[t]; sg.inOrder && end == in && t == sg.bands[b+1]-1 { // the band's last strip
+		sg.moveBand(b)
+	}
 }
 
 // splitRows hands rows i … i+rows-1 of M to the sweepSplit kernel in one
@@ -271,30 +285,35 @@ func (sg *sweepGram) splitRows(i, rows, start, end, shift int, g []float32, ld i
 		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], ldh, ldg, shift)
 }
 
-// addBands completes the channels' sums from the rows' (gramScratch.part,
-// lower) and the bands' column sums, band after band, and zeroes the
-// bands' sums for the next batch.
-func (sg *sweepGram) addBands() {
+// moveBand adds band b's column sums to the channels' (c, w, lower) and
+// zeroes them for the next batch.
+func (sg *sweepGram) moveBand(b int) {
 	in, mr, moveAdd := sg.e.in, sg.e.kern.mr, sg.e.kern.moveAdd
+	j0 := min(in, sg.bands[b]*mr+1) // the band's columns right of its first row
+	cols := sg.bandCols[b]
+	moveAdd(sg.c[j0:], cols[0][j0:])
+	moveAdd(sg.w[j0:], cols[1][j0:])
+	for set, l := range sg.lower[:len(sg.s.names)] {
+		moveAdd(l[j0:], cols[2+set][j0:])
+	}
+}
+
+// addBands completes the channels' sums: the bands' column sums, band after
+// band, unless sweepStrip added them as they completed, then the rows'
+// (gramScratch.part, rowLower).
+func (sg *sweepGram) addBands() {
+	if !sg.inOrder {
+		for b := range len(sg.bands) - 1 {
+			sg.moveBand(b)
+		}
+	}
 	sets := len(sg.s.names)
 	for j, p := range sg.part {
-		sg.c[j], sg.w[j] = p[0], p[2]
+		sg.c[j] += p[0]
+		sg.w[j] += p[2]
 		for set, v := range sg.rowLower[j*sets : (j+1)*sets] {
-			sg.lower[set][j] = v
-		}
-	}
-	for b := range len(sg.bands) - 1 {
-		j0 := min(in, sg.bands[b]*mr+1) // the band's columns right of its first row
-		cols := sg.bandCols[b]
-		moveAdd(sg.c[j0:], cols[0][j0:])
-		moveAdd(sg.w[j0:], cols[1][j0:])
-		for set, l := range sg.lower[:len(sg.s.names)] {
-			moveAdd(l[j0:], cols[2+set][j0:])
-		}
-	}
-	for _, l := range sg.lower[:len(sg.s.names)] {
-		for j, v := range l {
-			l[j] = sg.mdiag[j] + 2*v
+			l := sg.lower[set]
+			l[j] = sg.mdiag[j] + 2*(l[j]+v)
 		}
 	}
 }
