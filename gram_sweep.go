@@ -51,6 +51,7 @@ type sweepGram struct {
 	mdiag   []float64   // per channel j: M_jj rounded to float32, lower's diagonal
 	wdiag   []float64   // per channel j: w_jj, its term of w_j (splitVariances)
 	factors []float64   // per channel i: fg and fh of row i's w_ij (sweepStrip)
+	terms   []chanTerms // per channel: its terms of gramSet's sums besides lower
 	bands   []int       // the tile rows' bands (tileBands)
 	bandOf  []int       // per tile row: its band
 	cols    []float64   // per band: (2 + sets)·in column sums, zero between batches
@@ -109,6 +110,7 @@ func (sg *sweepGram) ready() {
 		sg.mdiag = make([]float64, in)
 		sg.wdiag = make([]float64, in)
 		sg.factors = make([]float64, 2*in)
+		sg.terms = make([]chanTerms, in)
 	}
 	for len(sg.lower) < sets {
 		sg.lower = append(sg.lower, make([]float64, in))
@@ -198,11 +200,14 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 	sg.addBands()
 	var hg float64
 	sg.r, sg.a, sg.dw, sg.nGH = 0, 0, 0, sg.rounds+e.layerGram.rounds
+	u := e.layerGram.u
 	for j, c := range sg.c {
+		t := chanTerms{yd: c + u[j]*sg.colSum[j], w: sg.w[j], a: e.layerGram.diag[j] * sg.diag[j], dw: sg.wdiag[j]}
+		sg.terms[j] = t
 		hg += c
-		sg.r += sg.w[j]
-		sg.dw += sg.wdiag[j]
-		sg.a += e.layerGram.diag[j] * sg.diag[j]
+		sg.r += t.w
+		sg.dw += t.dw
+		sg.a += t.a
 	}
 	sg.yy = hg + 2*sg.us + sg.tb
 	for i := range sg.s.names {
@@ -318,10 +323,15 @@ func (sg *sweepGram) addBands() {
 	}
 }
 
+// chanTerms is what a pruned channel q adds to gramSet's sums besides its
+// share of ‖d‖², the same for every score set: c_q + u_q·s_q to y·d, r_q,
+// H_qq·G_qq and w_qq, side by side so that a channel's are one load away.
+type chanTerms struct{ yd, w, a, dw float64 }
+
 // gramSet evaluates score set i at each of its ratios.
 func (sg *sweepGram) gramSet(i int) {
 	e, s := sg.e, sg.s
-	in, u := e.in, e.layerGram.u
+	in := e.in
 	order, lower := s.orders[i], sg.lower[i]
 	var yd, dd float64
 	var w, a, dw float64 // Σ r_q, Σ H_qq·G_qq and Σ w_qq over the pruned channels q
@@ -330,11 +340,12 @@ func (sg *sweepGram) gramSet(i int) {
 		p := i*len(s.ratios) + r
 		for want := s.points[p].NumPruned; k < want; k++ {
 			q := int(order[k])
+			t := &sg.terms[q]
 			dd += lower[q]
-			yd += sg.c[q] + u[q]*sg.colSum[q]
-			w += sg.w[q]
-			a += e.layerGram.diag[q] * sg.diag[q]
-			dw += sg.wdiag[q]
+			yd += t.yd
+			w += t.w
+			a += t.a
+			dw += t.dw
 		}
 		sg.cur[p] = gramSums(sg.yy, yd, dd, k == in, sg.us, sg.tb)
 		sg.bad[p] = !sg.sweepCertified(sg.cur[p], w, a, dw)
