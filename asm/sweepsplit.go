@@ -25,9 +25,10 @@ import (
 // in = 1024), is in L1 when its turn comes: the hardware prefetchers,
 // among a step's dozen other streams, left those loads waiting (the
 // seed sweep took 0.92 of its time with every row's H in L1, and as
-// long with the prefetch). After a row the kernel moves the row's parameters in its own argument frame on
-// to the next row's (nextRow) and goes round again: the per-row work of a
-// call (the Go call, the factors, the sums) is what the rows share.
+// long with the prefetch). After a row the kernel moves the row's
+// parameters in its own argument frame on to the next row's (nextRow) and
+// goes round again: the per-row work of a call (the Go call, the factors,
+// the sums) is what the rows share.
 func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 	name := "sweepSplit" + x.name
 	if conSets > maxSets {
