@@ -16,12 +16,11 @@ import "slices"
 // strip by strip as the gemm forms G (sweepStrip), never storing G: row
 // i's entries right of the diagonal go to row i's sums and, by column
 // adds, to their columns' (lowerSplit, contractSplit). The column adds of a
-// band of tile rows go to the band's own partial sums, which are added
-// band by band after the batch, so the sums do not depend on which worker
-// formed which band. The channels' sums are their rows' plus the bands'
-// in band order: one worker forms the bands in that order and adds each
-// as it completes, while its column sums are still in L2; several add
-// them all after the batch.
+// band of tile rows go to the band's own partial sums, and a channel's sum
+// is the bands' added in band order plus its row's, so the sums do not
+// depend on which worker formed which band: one worker forms the bands in
+// that order and adds each as it completes (moveBand), while its column
+// sums are still in L2; several add them all after the batch.
 
 // sweepBands is the most bands (tileBands) a batch's triangle is cut into:
 // enough for the workers of a large machine to share one batch, few enough
