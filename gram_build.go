@@ -130,7 +130,10 @@ func (gb *gramBuilder) stripWidth() int { return gb.kern.nr * max(1, 256/gb.kern
 // scratch makes room for rows rows packed and the workers' strips.
 func (gb *gramBuilder) scratch(rows, workers int) {
 	mr, nr, in := gb.kern.mr, gb.kern.nr, gb.in
-	laid := rows + panels(rows, gramRows)*(panelRows(gramRows)-gramRows) // panelRows of every block
+	// The blocks as block lays them out: each full one panelRows(gramRows)
+	// rows, then the last one's.
+	blocks := max(1, panels(rows, gramRows))
+	laid := (blocks-1)*panelRows(gramRows) + panelRows(rows-(blocks-1)*gramRows)
 	if size := laid * panels(in, nr) * nr; len(gb.w) < size {
 		gb.w = make([]float32, size)
 	}

@@ -59,7 +59,7 @@ type sweepGram struct {
 	bandCols [][][]float64
 	colSets  int // the score sets that bandCols is laid out for
 	// per channel, then score set: the row's share of ‖d‖² of its entries
-	// ranked before it (sweepStrip), which addBands moves to lower
+	// ranked before it (sweepStrip), which addBands adds to lower
 	rowLower []float64
 	inOrder  bool      // one worker forms the bands, in order: each is added as it completes (sweepStrip)
 	keep     bool      // store G's upper triangle in g (recheck)

@@ -345,9 +345,9 @@ type axpy4Func func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)
 type widenAddFunc func(dst []float64, src []float32)
 
 // packGramFunc lays row x (one token of len(x) channels) of a Gram block
-// whose panels are laid out for rows rows (panelRows) in the block's two
-// panel layouts (gramBuilder), whole
-// panels only: for p < len(x)/mr it copies x[p·mr:(p+1)·mr] to
+// out in the block's two panel layouts (gramBuilder), whose panels are
+// laid out for rows rows (panelRows), whole panels only: for
+// p < len(x)/mr it copies x[p·mr:(p+1)·mr] to
 // a[p·rows·mr:], for p < len(x)/nr x[p·nr:(p+1)·nr] to w[p·rows·nr:], and
 // writes nothing else. The caller passes a and w from the row's place in
 // the first panel, and packs a last panel that len(x) leaves partial
