@@ -146,6 +146,9 @@ type setsSplit struct {
 	// total is Σm over the row; each set's sum is what its column side
 	// (acc) leaves of it
 	total reg.VecVirtual
+	// negZero (AVX2), when not nil, holds four float64 −0 through the
+	// steps (hold)
+	negZero reg.VecVirtual
 	// con, when not nil, is the contract part that the chunks being
 	// emitted carry (sweepSplit).
 	con *setsContract
@@ -245,6 +248,7 @@ func (ls *setsSplit) chunk(k int) {
 		c.Load(c.Param("ldh"), ahead)
 		c.SHLQ(U8(2), ahead)
 	}
+	ls.hold(k)
 	c.Label(ls.label("steps", k))
 	if ahead != nil {
 		c.PREFETCHT0(Mem{Base: ls.h, Index: ahead, Scale: 1})
@@ -267,6 +271,7 @@ func (ls *setsSplit) chunk(k int) {
 	c.JNZ(LabelRef(ls.label("steps", k)))
 
 	c.Label(ls.label("last", k))
+	ls.release()
 	c.Commentf("The last len mod %d entries: one step under a mask of their count.", step)
 	n := c.GP64()
 	c.Load(c.Param("h").Len(), n)
@@ -295,6 +300,38 @@ func (ls *setsSplit) chunk(k int) {
 	c.ADDQ(U32(k), ls.first)
 	c.JMP(LabelRef("chunk"))
 	ls.rank[1], ls.col[1] = nil, nil
+}
+
+// hold loads into registers for the steps what AVX2 otherwise reads from
+// memory in each: the blend's −0 and the contract part's fg and fh, ten
+// and four loads a step of 5 sets, which share the load ports with the
+// columns'. The last step's masks leave no room for them (release).
+func (ls *setsSplit) hold(k int) {
+	if !ls.inFrame {
+		return
+	}
+	c := ls.c
+	if k > 0 {
+		ls.negZero = c.YMM()
+		c.VMOVUPD(negZeroTable(c), ls.negZero)
+	}
+	if ls.con != nil {
+		fg, fh := c.YMM(), c.YMM()
+		c.VMOVUPD(ls.factors, fg)
+		c.VMOVUPD(ls.factors.Offset(32), fh)
+		ls.con.row.fg, ls.con.row.fh = fg, fh
+	}
+}
+
+// release returns the last step to the memory operands of hold's values.
+func (ls *setsSplit) release() {
+	if !ls.inFrame {
+		return
+	}
+	ls.negZero = nil
+	if ls.con != nil {
+		ls.con.row.fg, ls.con.row.fh = ls.factors, ls.factors.Offset(32)
+	}
 }
 
 // step emits one step for the chunk's k sets: the entries at the pointers,
@@ -376,7 +413,10 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 	c.VCVTPS2PD(hi, m[1])
 	c.VADDPD(m[0], ls.total, ls.total)
 	c.VADDPD(m[1], ls.total, ls.total)
-	negZero := negZeroTable(c)
+	var negZero Op = negZeroTable(c)
+	if ls.negZero != nil {
+		negZero = ls.negZero
+	}
 	for t := range k {
 		rank, kv := ls.at(ls.rank, t, 4, 0), c.YMM()
 		c.VMOVDQU(ls.belows.Offset(32*t), kv)

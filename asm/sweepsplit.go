@@ -126,7 +126,8 @@ func (sc *setsContract) start(ls *setsSplit) {
 	sc.row = &contractRow{h: ls.h, g: ls.g, hd: ptr(c, "hd"), gd: ptr(c, "gd")}
 	f := ptr(c, "f") // the row's fg and fh
 	if ls.inFrame {
-		// Memory operands, in the frame: AVX2's 16 YMM hold the sets.
+		// In the frame: AVX2's 16 YMM hold the sets in the last
+		// step; the steps take them into registers (setsSplit.hold).
 		if ls.factors == (Mem{}) { // one slot for every chunk body
 			ls.factors = c.AllocLocal(64)
 		}
