@@ -149,6 +149,9 @@ type setsSplit struct {
 	// negZero (AVX2), when not nil, holds four float64 −0 through the
 	// steps (hold)
 	negZero reg.VecVirtual
+	// hiIndex (AVX2), when not nil, holds hiIndexTable's VPERMD indices
+	// through the steps (hold)
+	hiIndex reg.VecVirtual
 	// con, when not nil, is the contract part that the chunks being
 	// emitted carry (sweepSplit).
 	con *setsContract
@@ -305,7 +308,9 @@ func (ls *setsSplit) chunk(k int) {
 // hold loads into registers for the steps what AVX2 otherwise reads from
 // memory in each: the blend's −0 and the contract part's fg and fh, ten
 // and four loads a step of 5 sets, which share the load ports with the
-// columns'. The last step's masks leave no room for them (release).
+// columns', and the VPERMD indices that widen a mask's high half in one
+// instruction instead of two. The last step's masks leave no room for
+// them (release).
 func (ls *setsSplit) hold(k int) {
 	if !ls.inFrame {
 		return
@@ -321,6 +326,10 @@ func (ls *setsSplit) hold(k int) {
 		c.VMOVUPD(ls.factors.Offset(32), fh)
 		ls.con.row.fg, ls.con.row.fh = fg, fh
 	}
+	if k > 0 {
+		ls.hiIndex = c.YMM()
+		c.VMOVDQU(hiIndexTable(c), ls.hiIndex)
+	}
 }
 
 // release returns the last step to the memory operands of hold's values.
@@ -328,7 +337,7 @@ func (ls *setsSplit) release() {
 	if !ls.inFrame {
 		return
 	}
-	ls.negZero = nil
+	ls.negZero, ls.hiIndex = nil, nil
 	if ls.con != nil {
 		ls.con.row.fg, ls.con.row.fh = ls.factors, ls.factors.Offset(32)
 	}
@@ -376,7 +385,8 @@ func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 // step256 is step for AVX2: 8 entries. m is widened to two YMM of float64
 // once; for each set VPCMPGTD compares the 8 ranks with below (int32
 // lanes, loaded from the frame into the compare's register) and
-// VPMOVSXDQ widens the mask to the halves' float64 lanes. m
+// VPMOVSXDQ widens the mask to the low half's float64 lanes, VPERMD (in
+// the steps) or VEXTRACTI128 and VPMOVSXDQ to the high half's. m
 // blended with −0 where the row takes it (VBLENDVPD) is added to the
 // set's accumulator and to the columns, which leaves every column entry,
 // −0 and NaN included, as it was where the row takes m; m itself goes to
@@ -428,7 +438,13 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 			c.VPCMPGTD(r, kv, kv)
 		}
 		for i := range 2 {
-			mask := widenHalf(c, kv, i)
+			var mask reg.VecVirtual
+			if i == 1 && ls.hiIndex != nil { // one VPERMD for VEXTRACTI128 and VPMOVSXDQ
+				mask = c.YMM()
+				c.VPERMD(kv, ls.hiIndex, mask)
+			} else {
+				mask = widenHalf(c, kv, i)
+			}
 			col, u := ls.at(ls.col, t, 8, 32*i), c.YMM()
 			c.VBLENDVPD(mask, negZero, m[i], u) // −0 where rank < below, else m
 			c.VADDPD(u, ls.acc[t], ls.acc[t])   // the column side's sum
@@ -457,6 +473,23 @@ func widenHalf(c *build.Context, v reg.VecVirtual, i int) reg.VecVirtual {
 	c.VEXTRACTI128(U8(1), v, x)
 	c.VPMOVSXDQ(x, w)
 	return w
+}
+
+// hiIndexTable returns the VPERMD indices 4, 4, 5, 5, 6, 6, 7, 7, which
+// put the high half of a vector of int32 masks in the high int32 of each
+// int64 lane, the bit VBLENDVPD reads, emitted once.
+func hiIndexTable(c *build.Context) Mem {
+	const name = "hiindex32"
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := c.StaticGlobal(name)
+	c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 8 {
+		c.AddDatum(4*i, U32(4+i/2))
+	}
+	tables[name] = m
+	return m
 }
 
 // negZeroTable returns four float64 −0, emitted once.

@@ -107,8 +107,8 @@
 //	                   (6 K in the tail)
 //	lowerSplitSets AVX2 (k ≤ 5 sets):   k accumulators + total + 2 m +
 //	                   4 temporaries = k+7 YMM (3 more in the last step),
-//	                   the belows in the frame, −0 in a register in the
-//	                   steps (hold)
+//	                   the belows in the frame, −0 and the VPERMD indices
+//	                   in registers in the steps (hold)
 //	lowerSplitSets AVX512 (k ≤ 8 sets): k below + k accumulators + total +
 //	                   5 temporaries = 2k+6 ZMM, 2 K (4 in the last step)
 //	contract (both): 4 sums + fg, fh + 6 temporaries
@@ -116,7 +116,8 @@
 //	sweepSplit: a pass with the contract is lowerSplitSets' for its k sets
 //	           plus 2 sums + fg, fh and contractSplit's temporaries; AVX2
 //	           takes fg and fh from the frame in the last step, holds
-//	           them and −0 in the steps: 5 + 1 + 2 + 3 + 4 = 15 YMM
+//	           them, −0 and the VPERMD indices in the steps:
+//	           5 + 1 + 2 + 4 + 4 = 16 YMM
 //
 // Each K step does MR·NR/lanes FMAs for NR/lanes + MR loads: the tile must
 // give the accumulators enough independent chains to cover the FMA latency
