@@ -27,11 +27,12 @@ import "slices"
 // that adding up the bands' column sums costs little beside the batch.
 const sweepBands = 16
 
-// sweepAlign is the column that the long segments of the rows a strip's
-// diagonal cuts start on a multiple of (sweepStrip): a cache line of
-// float32, so that the kernel's loads and its column sums' loads and
-// stores do not straddle two. Started one past each row's diagonal
-// instead, those rows took 1.5 times as long an entry as the others.
+// sweepAlign is the column that the segments of the rows a strip's
+// diagonal cuts start on a multiple of (sweepStrip), each row leaving out
+// its entries up to its diagonal: a cache line of float32, so that the
+// kernel's loads and its column sums' loads and stores do not straddle
+// two. Started one past each row's diagonal instead, those rows took 1.5
+// times as long an entry as the others.
 const sweepAlign = 16
 
 // sweepColsBudget bounds the bands' column sums, in float64s: with many
@@ -222,9 +223,9 @@ func (sg *sweepGram) observe(x []float32, workers int) {
 // their columns' sums in the band's partials. The rows above c0 lie
 // wholly right of the diagonal and share the strip's columns: one kernel
 // call splits them all. The rows the diagonal cuts take their diagonal
-// entries here and the entries right of them in two more calls: up to the
-// first sweepAlign boundary past the last one's diagonal, each row one
-// column shorter than the one before, then together from there.
+// entries here and the entries right of them in one more call, from the
+// sweepAlign boundary at or before the first one's diagonal, each row
+// leaving out the entries up to its own.
 func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	lg, in := sg.e.layerGram, sg.e.in
 	end := min(in, c0+ld)
@@ -233,7 +234,7 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 	}
 	whole := min(m, max(0, c0-i0))
 	if whole > 0 {
-		sg.splitRows(i0, whole, c0, end, 0, strip, ld)
+		sg.splitRows(i0, whole, c0, end, 0, 0, strip, ld)
 	}
 	cut := min(m, end-i0) // the rows through the diagonal: i0+whole … i0+cut-1
 	for r := whole; r < cut; r++ {
@@ -251,11 +252,8 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 		}
 	}
 	if i := i0 + whole; cut > whole {
-		a := min(end, (i0+cut+sweepAlign-1)/sweepAlign*sweepAlign)
-		sg.splitRows(i, cut-whole, i+1, a, 1, strip[whole*ld+i+1-c0:], ld)
-		if a < end {
-			sg.splitRows(i, cut-whole, a, end, 0, strip[whole*ld+a-c0:], ld)
-		}
+		a := max(c0, (i+1)/sweepAlign*sweepAlign)
+		sg.splitRows(i, cut-whole, a, end, i+1-a, 1, strip[whole*ld+a-c0:], ld)
 	}
 	t := i0 / sg.e.kern.mr
 	if b := sg.bandOf[t]; sg.inOrder && end == in && t == sg.bands[b+1]-1 { // the band's last strip
@@ -264,29 +262,30 @@ func (sg *sweepGram) sweepStrip(i0, m, c0 int, strip []float32, ld int) {
 }
 
 // splitRows hands rows i … i+rows-1 of M to the sweepSplit kernel in one
-// call: row i's columns start … end-1, each next row's shift columns
-// fewer, from shift further on; G's entries at g, ld apart (the strip),
+// call: columns start … end-1, of which row i leaves out the first lead
+// and each next row shift more; G's entries at g, ld apart (the strip),
 // H's in layerGram.h. Every set splits every row, also one ranked at or
 // past the most channels a ratio prunes: its sum is never read, nor are
 // the column adds, which go to channels ranked later still. The rows'
 // ranks are their belows.
-func (sg *sweepGram) splitRows(i, rows, start, end, shift int, g []float32, ld int) {
+func (sg *sweepGram) splitRows(i, rows, start, end, lead, shift int, g []float32, ld int) {
 	e, s := sg.e, sg.s
 	lg, in := e.layerGram, e.in
 	b := sg.bandOf[i/e.kern.mr]
 	cols := sg.bandCols[b]
 	sets := len(s.names)
 	stride := setStride(in)
-	setCols := sg.cols[(b*(2+sets)+2)*stride:]   // cols[2:] as one slice
-	n, ldh, ldg := end-start, in+shift, ld+shift // a row's entries; where the next row's start in H and in g
+	setCols := sg.cols[(b*(2+sets)+2)*stride:] // cols[2:] as one slice
+	n := end - start
 	if sg.keep {
 		for r := range rows {
-			copy(sg.g[i*in+start+r*ldh:], g[r*ldg:r*ldg+n-r*shift])
+			o := min(n, lead+r*shift)
+			copy(sg.g[(i+r)*in+start+o:], g[r*ld+o:r*ld+n])
 		}
 	}
 	e.kern.sweepSplit(lg.h[i*in+start:i*in+end], g[:n], lg.diag[start:end], sg.diag[start:end], sg.factors[2*i:2*(i+rows)],
 		cols[0][start:end], cols[1][start:end], sg.part[i:i+rows], s.rankBuf[start:], s.rowRanks[i*sets:(i+1)*sets],
-		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], ldh, ldg, shift)
+		setCols[start:], stride, sg.rowLower[i*sets:(i+1)*sets], in, ld, lead, shift)
 }
 
 // moveBand adds band b's column sums to the channels' (c, w, lower) and

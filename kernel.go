@@ -260,36 +260,37 @@ func (k *kernel) contractSplitRow(h, g []float32, hd, gd []float64, fg, fh float
 
 // sweepSplitFunc is contractSplitFunc followed by lowerSplitSetsFunc on
 // the same row segment, in one pass over it and for any len(h), for each of
-// len(s) rows that share the segment's columns: row r's h, g, below and
-// sums are the len(h)−r·shift, len(h)−r·shift, len(below) and len(sums)
-// entries r·ldh, r·ldg, r·len(below) and r·len(sums) entries past the
-// slices' first, within their capacity; its columns are those of hd, gd,
-// colV, colW, ranks and cols from entry r·shift on (shift 1: rows that
-// each start one past the diagonal); its factors are fg = f[2r] and
-// fh = f[2r+1], its sums s[r]. len(h) is at least (len(s)−1)·shift. For
-// each row in order it adds v_j and w_j to colV[j] and colW[j] and their
-// sums to s[r][0] and s[r][2] as contractSplitFunc does, then splits m_j
-// for each score set as lowerSplitSetsFunc does (ranks, cols, stride as
-// there). Every column entry is what the two give it, row
-// after row: colV and cols bit for bit, and colW bit for bit as the
-// kernel's contractSplit forms w, for the last len mod contractBlock
-// entries too, which a SIMD kernel does under a mask (the row padded with
-// zeros, as it were); sweepSplitEach forms those as contractSplitRow does
-// (contractSplitGeneric). The sums are held to the tolerances of the two.
-// g, hd, gd, colV and colW are at least as long as h. The sweep calls it
-// once for the rows of a strip right of the diagonal, and twice for the
-// rows the diagonal cuts: shift 1 up to a sweepAlign boundary, then shift
-// 0 from there (gram_sweep.go).
-type sweepSplitFunc func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)
+// len(s) rows over the segment's columns (those of hd, gd, colV, colW,
+// ranks and cols): row r's h, g, below and sums are the len(h), len(h),
+// len(below) and len(sums) entries r·ldh, r·ldg, r·len(below) and
+// r·len(sums) entries past the slices' first, within their capacity; its
+// factors are fg = f[2r] and fh = f[2r+1], its sums s[r]. Row r leaves out
+// its first lead + r·shift entries (all of them if that is len(h) or
+// more): shift 1 is the rows a strip's diagonal cuts, each starting one
+// past its diagonal. For each row in order it adds v_j and w_j of the
+// entries it keeps to colV[j] and colW[j] and their sums to s[r][0] and
+// s[r][2] as contractSplitFunc does, then splits their m_j for each score
+// set as lowerSplitSetsFunc does (ranks, cols, stride as there). Every
+// column entry is what the two give it, row after row: colV and cols bit
+// for bit, and colW bit for bit as the kernel's contractSplit forms w, for
+// entries in the steps the lead or the end cut too, which a SIMD kernel
+// does with the other entries of the step masked (left at zero, as it
+// were); sweepSplitEach forms the last len mod contractBlock entries a row
+// keeps as contractSplitRow does (contractSplitGeneric). The sums are held
+// to the tolerances of the two. g, hd, gd, colV and colW are at least as
+// long as h. The sweep calls it once for the rows of a strip right of the
+// diagonal, and once for the rows the diagonal cuts, with their columns
+// from a sweepAlign boundary (gram_sweep.go).
+type sweepSplitFunc func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, lead, shift int)
 
 // sweepSplitEach is a sweepSplitFunc from k's contractSplitRow and
 // lowerSplitSets, one call each a row: the generic kernel's, and the
 // fallback of a kernel table without sweepSplit.
-func (k *kernel) sweepSplitEach(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64, ldh, ldg, shift int) {
+func (k *kernel) sweepSplitEach(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64, ldh, ldg, lead, shift int) {
 	n, sets, ns := len(h), len(below), len(setSums)
 	for r := range s {
-		o := r * shift
-		hr, gr := h[r*ldh:r*ldh+n-o], g[r*ldg:r*ldg+n-o]
+		o := min(n, lead+r*shift)
+		hr, gr := h[r*ldh+o:r*ldh+n], g[r*ldg+o:r*ldg+n]
 		k.contractSplitRow(hr, gr, hd[o:], gd[o:], f[2*r], f[2*r+1], colV[o:], colW[o:], &s[r])
 		k.lowerSplitSets(hr, gr, ranks[o:], below[r*sets:(r+1)*sets], cols[o:], stride, setSums[r*ns:(r+1)*ns])
 	}

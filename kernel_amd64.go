@@ -117,14 +117,14 @@ func contractSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, fg 
 // sweepSplitAVX2 does, for each row r < len(s), contractSplit on h, g, hd, gd,
 // f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,
 // cols, stride, sums in one pass over the row, any len(h); row r's h, g, below
-// and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, its
-// columns r·shift entries on, and it is r·shift entries shorter.
+// and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, and it
+// leaves out its first lead + r·shift entries.
 // With AVX2+FMA, the contract and 5 sets in the first pass, 5 sets a
 // pass after it. It implements sweepSplitFunc (kernel.go); refer to
 // sweepSplitEach there.
 //
 //go:noescape
-func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, lead int, shift int)
 
 // dot4AVX2 sets s[k] to the float64 dot product of a with bk (len(a)
 // entries) for k < 4, with AVX2+FMA. It implements dot4Func (kernel.go);
@@ -415,14 +415,14 @@ func contractSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f
 // sweepSplitAVX512 does, for each row r < len(s), contractSplit on h, g, hd, gd,
 // f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,
 // cols, stride, sums in one pass over the row, any len(h); row r's h, g, below
-// and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, its
-// columns r·shift entries on, and it is r·shift entries shorter.
+// and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, and it
+// leaves out its first lead + r·shift entries.
 // With AVX-512, the contract and 8 sets in the first pass, 8 sets a
 // pass after it. It implements sweepSplitFunc (kernel.go); refer to
 // sweepSplitEach there.
 //
 //go:noescape
-func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, lead int, shift int)
 
 // dot4AVX512 sets s[k] to the float64 dot product of a with bk (len(a)
 // entries) for k < 4, with AVX-512. It implements dot4Func (kernel.go);

@@ -1842,110 +1842,110 @@ last5:
 	JZ           sums5
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y7
-	VMASKMOVPS   (SI), Y7, Y6
-	VMASKMOVPS   (DI), Y7, Y8
-	VMULPS       Y8, Y6, Y6
-	VCVTPS2PD    X6, Y8
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      64(BX)(DX*4), Y6
+	VMASKMOVPS   (SI), Y6, Y7
+	VMASKMOVPS   (DI), Y6, Y8
+	VMULPS       Y8, Y7, Y7
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
 	VADDPD       Y8, Y5, Y5
-	VADDPD       Y6, Y5, Y5
+	VADDPD       Y7, Y5, Y5
 	VMOVDQU      8(SP), Y9
-	VPMASKMOVD   (R8), Y7, Y10
+	VPMASKMOVD   (R8), Y6, Y10
 	VPCMPGTD     Y10, Y9, Y9
 	VPMOVSXDQ    X9, Y10
 	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
 	VADDPD       Y10, Y0, Y0
-	VPMOVSXDQ    X7, Y11
+	VPMOVSXDQ    X6, Y11
 	VMASKMOVPD   (R9), Y11, Y12
 	VADDPD       Y12, Y10, Y10
 	VMASKMOVPD   Y10, Y11, (R9)
 	VEXTRACTI128 $0x01, Y9, X9
 	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y0, Y0
-	VEXTRACTI128 $0x01, Y7, X10
+	VEXTRACTI128 $0x01, Y6, X10
 	VPMOVSXDQ    X10, Y10
 	VMASKMOVPD   32(R9), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, 32(R9)
 	VMOVDQU      40(SP), Y9
-	VPMASKMOVD   (R8)(AX*1), Y7, Y10
+	VPMASKMOVD   (R8)(AX*1), Y6, Y10
 	VPCMPGTD     Y10, Y9, Y9
 	VPMOVSXDQ    X9, Y10
 	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
 	VADDPD       Y10, Y1, Y1
-	VPMOVSXDQ    X7, Y11
+	VPMOVSXDQ    X6, Y11
 	VMASKMOVPD   (R9)(AX*2), Y11, Y12
 	VADDPD       Y12, Y10, Y10
 	VMASKMOVPD   Y10, Y11, (R9)(AX*2)
 	VEXTRACTI128 $0x01, Y9, X9
 	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y1, Y1
-	VEXTRACTI128 $0x01, Y7, X10
+	VEXTRACTI128 $0x01, Y6, X10
 	VPMOVSXDQ    X10, Y10
 	VMASKMOVPD   32(R9)(AX*2), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, 32(R9)(AX*2)
 	VMOVDQU      72(SP), Y9
-	VPMASKMOVD   (R8)(AX*2), Y7, Y10
+	VPMASKMOVD   (R8)(AX*2), Y6, Y10
 	VPCMPGTD     Y10, Y9, Y9
 	VPMOVSXDQ    X9, Y10
 	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
 	VADDPD       Y10, Y2, Y2
-	VPMOVSXDQ    X7, Y11
+	VPMOVSXDQ    X6, Y11
 	VMASKMOVPD   (R9)(AX*4), Y11, Y12
 	VADDPD       Y12, Y10, Y10
 	VMASKMOVPD   Y10, Y11, (R9)(AX*4)
 	VEXTRACTI128 $0x01, Y9, X9
 	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y2, Y2
-	VEXTRACTI128 $0x01, Y7, X10
+	VEXTRACTI128 $0x01, Y6, X10
 	VPMOVSXDQ    X10, Y10
 	VMASKMOVPD   32(R9)(AX*4), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, 32(R9)(AX*4)
 	VMOVDQU      104(SP), Y9
-	VPMASKMOVD   (R8)(CX*1), Y7, Y10
+	VPMASKMOVD   (R8)(CX*1), Y6, Y10
 	VPCMPGTD     Y10, Y9, Y9
 	VPMOVSXDQ    X9, Y10
 	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
 	VADDPD       Y10, Y3, Y3
-	VPMOVSXDQ    X7, Y11
+	VPMOVSXDQ    X6, Y11
 	VMASKMOVPD   (R9)(CX*2), Y11, Y12
 	VADDPD       Y12, Y10, Y10
 	VMASKMOVPD   Y10, Y11, (R9)(CX*2)
 	VEXTRACTI128 $0x01, Y9, X9
 	VPMOVSXDQ    X9, Y9
-	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y3, Y3
-	VEXTRACTI128 $0x01, Y7, X10
+	VEXTRACTI128 $0x01, Y6, X10
 	VPMOVSXDQ    X10, Y10
 	VMASKMOVPD   32(R9)(CX*2), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, 32(R9)(CX*2)
 	VMOVDQU      136(SP), Y9
-	VPMASKMOVD   (R8)(AX*4), Y7, Y10
+	VPMASKMOVD   (R8)(AX*4), Y6, Y10
 	VPCMPGTD     Y10, Y9, Y9
 	VPMOVSXDQ    X9, Y10
 	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPMOVSXDQ    X7, Y10
+	VPMOVSXDQ    X6, Y10
 	VMASKMOVPD   (R9)(AX*8), Y10, Y11
 	VADDPD       Y11, Y8, Y8
 	VMASKMOVPD   Y8, Y10, (R9)(AX*8)
 	VEXTRACTI128 $0x01, Y9, X8
 	VPMOVSXDQ    X8, Y8
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTI128 $0x01, Y7, X7
-	VPMOVSXDQ    X7, Y7
-	VMASKMOVPD   32(R9)(AX*8), Y7, Y8
-	VADDPD       Y8, Y6, Y6
-	VMASKMOVPD   Y6, Y7, 32(R9)(AX*8)
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VMASKMOVPD   32(R9)(AX*8), Y6, Y8
+	VADDPD       Y8, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 32(R9)(AX*8)
 
 sums5:
 	MOVQ         sums_base+128(FP), BX
@@ -2094,91 +2094,91 @@ last4:
 	JZ           sums4
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y6
-	VMASKMOVPS   (SI), Y6, Y4
-	VMASKMOVPS   (DI), Y6, Y7
-	VMULPS       Y7, Y4, Y4
-	VCVTPS2PD    X4, Y7
-	VEXTRACTF128 $0x01, Y4, X4
-	VCVTPS2PD    X4, Y4
+	VMOVUPS      64(BX)(DX*4), Y4
+	VMASKMOVPS   (SI), Y4, Y6
+	VMASKMOVPS   (DI), Y4, Y7
+	VMULPS       Y7, Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y5, Y5
-	VADDPD       Y4, Y5, Y5
+	VADDPD       Y6, Y5, Y5
 	VMOVDQU      8(SP), Y8
-	VPMASKMOVD   (R8), Y6, Y9
+	VPMASKMOVD   (R8), Y4, Y9
 	VPCMPGTD     Y9, Y8, Y8
 	VPMOVSXDQ    X8, Y9
 	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y0, Y0
-	VPMOVSXDQ    X6, Y10
+	VPMOVSXDQ    X4, Y10
 	VMASKMOVPD   (R9), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, (R9)
 	VEXTRACTI128 $0x01, Y8, X8
 	VPMOVSXDQ    X8, Y8
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
 	VADDPD       Y8, Y0, Y0
-	VEXTRACTI128 $0x01, Y6, X9
+	VEXTRACTI128 $0x01, Y4, X9
 	VPMOVSXDQ    X9, Y9
 	VMASKMOVPD   32(R9), Y9, Y10
 	VADDPD       Y10, Y8, Y8
 	VMASKMOVPD   Y8, Y9, 32(R9)
 	VMOVDQU      40(SP), Y8
-	VPMASKMOVD   (R8)(AX*1), Y6, Y9
+	VPMASKMOVD   (R8)(AX*1), Y4, Y9
 	VPCMPGTD     Y9, Y8, Y8
 	VPMOVSXDQ    X8, Y9
 	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y1, Y1
-	VPMOVSXDQ    X6, Y10
+	VPMOVSXDQ    X4, Y10
 	VMASKMOVPD   (R9)(AX*2), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, (R9)(AX*2)
 	VEXTRACTI128 $0x01, Y8, X8
 	VPMOVSXDQ    X8, Y8
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
 	VADDPD       Y8, Y1, Y1
-	VEXTRACTI128 $0x01, Y6, X9
+	VEXTRACTI128 $0x01, Y4, X9
 	VPMOVSXDQ    X9, Y9
 	VMASKMOVPD   32(R9)(AX*2), Y9, Y10
 	VADDPD       Y10, Y8, Y8
 	VMASKMOVPD   Y8, Y9, 32(R9)(AX*2)
 	VMOVDQU      72(SP), Y8
-	VPMASKMOVD   (R8)(AX*2), Y6, Y9
+	VPMASKMOVD   (R8)(AX*2), Y4, Y9
 	VPCMPGTD     Y9, Y8, Y8
 	VPMOVSXDQ    X8, Y9
 	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
 	VADDPD       Y9, Y2, Y2
-	VPMOVSXDQ    X6, Y10
+	VPMOVSXDQ    X4, Y10
 	VMASKMOVPD   (R9)(AX*4), Y10, Y11
 	VADDPD       Y11, Y9, Y9
 	VMASKMOVPD   Y9, Y10, (R9)(AX*4)
 	VEXTRACTI128 $0x01, Y8, X8
 	VPMOVSXDQ    X8, Y8
-	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
 	VADDPD       Y8, Y2, Y2
-	VEXTRACTI128 $0x01, Y6, X9
+	VEXTRACTI128 $0x01, Y4, X9
 	VPMOVSXDQ    X9, Y9
 	VMASKMOVPD   32(R9)(AX*4), Y9, Y10
 	VADDPD       Y10, Y8, Y8
 	VMASKMOVPD   Y8, Y9, 32(R9)(AX*4)
 	VMOVDQU      104(SP), Y8
-	VPMASKMOVD   (R8)(CX*1), Y6, Y9
+	VPMASKMOVD   (R8)(CX*1), Y4, Y9
 	VPCMPGTD     Y9, Y8, Y8
 	VPMOVSXDQ    X8, Y9
 	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
 	VADDPD       Y7, Y3, Y3
-	VPMOVSXDQ    X6, Y9
+	VPMOVSXDQ    X4, Y9
 	VMASKMOVPD   (R9)(CX*2), Y9, Y10
 	VADDPD       Y10, Y7, Y7
 	VMASKMOVPD   Y7, Y9, (R9)(CX*2)
 	VEXTRACTI128 $0x01, Y8, X7
 	VPMOVSXDQ    X7, Y7
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	VEXTRACTI128 $0x01, Y6, X6
-	VPMOVSXDQ    X6, Y6
-	VMASKMOVPD   32(R9)(CX*2), Y6, Y7
-	VADDPD       Y7, Y4, Y4
-	VMASKMOVPD   Y4, Y6, 32(R9)(CX*2)
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R9)(CX*2), Y4, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y4, 32(R9)(CX*2)
 
 sums4:
 	MOVQ         sums_base+128(FP), BX
@@ -2305,72 +2305,72 @@ last3:
 	JZ           sums3
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y4
-	VMASKMOVPS   (SI), Y4, Y3
-	VMASKMOVPS   (DI), Y4, Y6
-	VMULPS       Y6, Y3, Y3
-	VCVTPS2PD    X3, Y6
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y3
+	VMOVUPS      64(BX)(DX*4), Y3
+	VMASKMOVPS   (SI), Y3, Y4
+	VMASKMOVPS   (DI), Y3, Y6
+	VMULPS       Y6, Y4, Y4
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
 	VADDPD       Y6, Y5, Y5
-	VADDPD       Y3, Y5, Y5
+	VADDPD       Y4, Y5, Y5
 	VMOVDQU      8(SP), Y7
-	VPMASKMOVD   (R8), Y4, Y8
+	VPMASKMOVD   (R8), Y3, Y8
 	VPCMPGTD     Y8, Y7, Y7
 	VPMOVSXDQ    X7, Y8
 	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
 	VADDPD       Y8, Y0, Y0
-	VPMOVSXDQ    X4, Y9
+	VPMOVSXDQ    X3, Y9
 	VMASKMOVPD   (R9), Y9, Y10
 	VADDPD       Y10, Y8, Y8
 	VMASKMOVPD   Y8, Y9, (R9)
 	VEXTRACTI128 $0x01, Y7, X7
 	VPMOVSXDQ    X7, Y7
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
 	VADDPD       Y7, Y0, Y0
-	VEXTRACTI128 $0x01, Y4, X8
+	VEXTRACTI128 $0x01, Y3, X8
 	VPMOVSXDQ    X8, Y8
 	VMASKMOVPD   32(R9), Y8, Y9
 	VADDPD       Y9, Y7, Y7
 	VMASKMOVPD   Y7, Y8, 32(R9)
 	VMOVDQU      40(SP), Y7
-	VPMASKMOVD   (R8)(AX*1), Y4, Y8
+	VPMASKMOVD   (R8)(AX*1), Y3, Y8
 	VPCMPGTD     Y8, Y7, Y7
 	VPMOVSXDQ    X7, Y8
 	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
 	VADDPD       Y8, Y1, Y1
-	VPMOVSXDQ    X4, Y9
+	VPMOVSXDQ    X3, Y9
 	VMASKMOVPD   (R9)(AX*2), Y9, Y10
 	VADDPD       Y10, Y8, Y8
 	VMASKMOVPD   Y8, Y9, (R9)(AX*2)
 	VEXTRACTI128 $0x01, Y7, X7
 	VPMOVSXDQ    X7, Y7
-	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
 	VADDPD       Y7, Y1, Y1
-	VEXTRACTI128 $0x01, Y4, X8
+	VEXTRACTI128 $0x01, Y3, X8
 	VPMOVSXDQ    X8, Y8
 	VMASKMOVPD   32(R9)(AX*2), Y8, Y9
 	VADDPD       Y9, Y7, Y7
 	VMASKMOVPD   Y7, Y8, 32(R9)(AX*2)
 	VMOVDQU      72(SP), Y7
-	VPMASKMOVD   (R8)(AX*2), Y4, Y8
+	VPMASKMOVD   (R8)(AX*2), Y3, Y8
 	VPCMPGTD     Y8, Y7, Y7
 	VPMOVSXDQ    X7, Y8
 	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
 	VADDPD       Y6, Y2, Y2
-	VPMOVSXDQ    X4, Y8
+	VPMOVSXDQ    X3, Y8
 	VMASKMOVPD   (R9)(AX*4), Y8, Y9
 	VADDPD       Y9, Y6, Y6
 	VMASKMOVPD   Y6, Y8, (R9)(AX*4)
 	VEXTRACTI128 $0x01, Y7, X6
 	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VEXTRACTI128 $0x01, Y4, X4
-	VPMOVSXDQ    X4, Y4
-	VMASKMOVPD   32(R9)(AX*4), Y4, Y6
-	VADDPD       Y6, Y3, Y3
-	VMASKMOVPD   Y3, Y4, 32(R9)(AX*4)
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R9)(AX*4), Y3, Y6
+	VADDPD       Y6, Y4, Y4
+	VMASKMOVPD   Y4, Y3, 32(R9)(AX*4)
 
 sums3:
 	MOVQ         sums_base+128(FP), BX
@@ -2475,53 +2475,53 @@ last2:
 	JZ           sums2
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y3
-	VMASKMOVPS   (SI), Y3, Y2
-	VMASKMOVPS   (DI), Y3, Y4
-	VMULPS       Y4, Y2, Y2
-	VCVTPS2PD    X2, Y4
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
+	VMOVUPS      64(BX)(DX*4), Y2
+	VMASKMOVPS   (SI), Y2, Y3
+	VMASKMOVPS   (DI), Y2, Y4
+	VMULPS       Y4, Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
 	VADDPD       Y4, Y5, Y5
-	VADDPD       Y2, Y5, Y5
+	VADDPD       Y3, Y5, Y5
 	VMOVDQU      8(SP), Y6
-	VPMASKMOVD   (R8), Y3, Y7
+	VPMASKMOVD   (R8), Y2, Y7
 	VPCMPGTD     Y7, Y6, Y6
 	VPMOVSXDQ    X6, Y7
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
 	VADDPD       Y7, Y0, Y0
-	VPMOVSXDQ    X3, Y8
+	VPMOVSXDQ    X2, Y8
 	VMASKMOVPD   (R9), Y8, Y9
 	VADDPD       Y9, Y7, Y7
 	VMASKMOVPD   Y7, Y8, (R9)
 	VEXTRACTI128 $0x01, Y6, X6
 	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
 	VADDPD       Y6, Y0, Y0
-	VEXTRACTI128 $0x01, Y3, X7
+	VEXTRACTI128 $0x01, Y2, X7
 	VPMOVSXDQ    X7, Y7
 	VMASKMOVPD   32(R9), Y7, Y8
 	VADDPD       Y8, Y6, Y6
 	VMASKMOVPD   Y6, Y7, 32(R9)
 	VMOVDQU      40(SP), Y6
-	VPMASKMOVD   (R8)(AX*1), Y3, Y7
+	VPMASKMOVD   (R8)(AX*1), Y2, Y7
 	VPCMPGTD     Y7, Y6, Y6
 	VPMOVSXDQ    X6, Y7
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
 	VADDPD       Y4, Y1, Y1
-	VPMOVSXDQ    X3, Y7
+	VPMOVSXDQ    X2, Y7
 	VMASKMOVPD   (R9)(AX*2), Y7, Y8
 	VADDPD       Y8, Y4, Y4
 	VMASKMOVPD   Y4, Y7, (R9)(AX*2)
 	VEXTRACTI128 $0x01, Y6, X4
 	VPMOVSXDQ    X4, Y4
-	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
-	VADDPD       Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y3, X3
-	VPMOVSXDQ    X3, Y3
-	VMASKMOVPD   32(R9)(AX*2), Y3, Y4
-	VADDPD       Y4, Y2, Y2
-	VMASKMOVPD   Y2, Y3, 32(R9)(AX*2)
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R9)(AX*2), Y2, Y4
+	VADDPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y2, 32(R9)(AX*2)
 
 sums2:
 	MOVQ         sums_base+128(FP), BX
@@ -2604,34 +2604,34 @@ last1:
 	JZ           sums1
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y2
-	VMASKMOVPS   (SI), Y2, Y1
-	VMASKMOVPS   (DI), Y2, Y3
-	VMULPS       Y3, Y1, Y1
-	VCVTPS2PD    X1, Y3
-	VEXTRACTF128 $0x01, Y1, X1
-	VCVTPS2PD    X1, Y1
+	VMOVUPS      64(BX)(DX*4), Y1
+	VMASKMOVPS   (SI), Y1, Y2
+	VMASKMOVPS   (DI), Y1, Y3
+	VMULPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
 	VADDPD       Y3, Y5, Y5
-	VADDPD       Y1, Y5, Y5
+	VADDPD       Y2, Y5, Y5
 	VMOVDQU      8(SP), Y4
-	VPMASKMOVD   (R8), Y2, Y6
+	VPMASKMOVD   (R8), Y1, Y6
 	VPCMPGTD     Y6, Y4, Y4
 	VPMOVSXDQ    X4, Y6
 	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
 	VADDPD       Y3, Y0, Y0
-	VPMOVSXDQ    X2, Y6
+	VPMOVSXDQ    X1, Y6
 	VMASKMOVPD   (R9), Y6, Y7
 	VADDPD       Y7, Y3, Y3
 	VMASKMOVPD   Y3, Y6, (R9)
 	VEXTRACTI128 $0x01, Y4, X3
 	VPMOVSXDQ    X3, Y3
-	VBLENDVPD    Y3, negzero64<>+0(SB), Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VEXTRACTI128 $0x01, Y2, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R9), Y2, Y3
-	VADDPD       Y3, Y1, Y1
-	VMASKMOVPD   Y1, Y2, 32(R9)
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTI128 $0x01, Y1, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R9), Y1, Y3
+	VADDPD       Y3, Y2, Y2
+	VMASKMOVPD   Y2, Y1, 32(R9)
 
 sums1:
 	MOVQ         sums_base+128(FP), BX
@@ -2939,9 +2939,9 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+// func sweepSplitAVX2(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, lead int, shift int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·sweepSplitAVX2(SB), NOSPLIT, $240-320
+TEXT ·sweepSplitAVX2(SB), NOSPLIT, $240-328
 	MOVQ  stride+264(FP), AX
 	SHLQ  $0x02, AX
 	LEAQ  (AX)(AX*2), CX
@@ -2988,12 +2988,154 @@ row:
 	LEAQ         (R12)(DX*2), R12
 	MOVQ         below_base+216(FP), DX
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           clast0
-	MOVQ         ldh+296(FP), R13
-	SHLQ         $0x02, R13
-	VMOVUPD      176(SP), Y0
-	VMOVUPD      208(SP), Y1
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), R13
+	CMPQ         R13, DX
+	JAE          csums0
+	ANDQ         $-8, R13
+	LEAQ         (BX)(R13*4), BX
+	LEAQ         (SI)(R13*4), SI
+	LEAQ         (R11)(R13*4), R11
+	LEAQ         (R12)(R13*8), R12
+	LEAQ         (DI)(R13*8), DI
+	LEAQ         (R8)(R13*8), R8
+	LEAQ         (R9)(R13*8), R9
+	LEAQ         (R10)(R13*8), R10
+	SUBQ         R13, DX
+	MOVQ         lead+312(FP), R13
+	ANDQ         $0x00000007, R13
+	JZ           ckept0
+	CMPQ         DX, $0x08
+	JB           cpart0
+	LEAQ         colmask16<>+0(SB), R14
+	NEGQ         R13
+	VMOVUPS      64(R14)(R13*4), Y0
+	VCVTPS2PD    (BX), Y1
+	VCVTPS2PD    (SI), Y2
+	VMULPD       Y2, Y1, Y4
+	VMULPD       Y1, Y1, Y1
+	VMOVUPD      (R8), Y3
+	VMULPD       Y3, Y1, Y1
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      (DI), Y3
+	VMULPD       Y3, Y2, Y2
+	VMULPD       176(SP), Y1, Y1
+	VFMADD231PD  208(SP), Y2, Y1
+	VPMOVSXDQ    X0, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y4, Y4
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y4, Y6, Y6
+	VADDPD       Y1, Y7, Y7
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	VADDPD       (R10), Y1, Y1
+	VMOVUPD      Y1, (R10)
+	VCVTPS2PD    16(BX), Y1
+	VCVTPS2PD    16(SI), Y2
+	VMULPD       Y2, Y1, Y4
+	VMULPD       Y1, Y1, Y1
+	VMOVUPD      32(R8), Y3
+	VMULPD       Y3, Y1, Y1
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      32(DI), Y3
+	VMULPD       Y3, Y2, Y2
+	VMULPD       176(SP), Y1, Y1
+	VFMADD231PD  208(SP), Y2, Y1
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y4, Y4
+	VBLENDVPD    Y0, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y4, Y6, Y6
+	VADDPD       Y1, Y7, Y7
+	VADDPD       32(R9), Y4, Y4
+	VMOVUPD      Y4, 32(R9)
+	VADDPD       32(R10), Y1, Y1
+	VMOVUPD      Y1, 32(R10)
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x08, DX
+	JMP          ckept0
+
+cpart0:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R11
+	NEGQ         DX
+	VMOVUPS      64(R11)(DX*4), Y0
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         R13
+	VMOVUPS      64(DX)(R13*4), Y1
+	VPANDN       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VMASKMOVPS   (BX), X1, X2
+	VCVTPS2PD    X2, Y2
+	VMASKMOVPS   (SI), X1, X3
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y3, Y2, Y5
+	VMULPD       Y2, Y2, Y2
+	VPMOVSXDQ    X1, Y4
+	VMASKMOVPD   (R8), Y4, Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y3
+	VPMOVSXDQ    X1, Y4
+	VMASKMOVPD   (DI), Y4, Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y3, Y2
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VPMOVSXDQ    X1, Y3
+	VMASKMOVPD   (R9), Y3, Y4
+	VADDPD       Y4, Y5, Y5
+	VMASKMOVPD   Y5, Y3, (R9)
+	VPMOVSXDQ    X1, Y3
+	VMASKMOVPD   (R10), Y3, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y3, (R10)
+	VMASKMOVPS   16(BX), X0, X2
+	VCVTPS2PD    X2, Y2
+	VMASKMOVPS   16(SI), X0, X0
+	VCVTPS2PD    X0, Y0
+	VMULPD       Y0, Y2, Y4
+	VMULPD       Y2, Y2, Y2
+	VEXTRACTI128 $0x01, Y1, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R8), Y3, Y3
+	VMULPD       Y3, Y2, Y2
+	VMULPD       Y0, Y0, Y0
+	VEXTRACTI128 $0x01, Y1, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(DI), Y3, Y3
+	VMULPD       Y3, Y0, Y0
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y0, Y2
+	VADDPD       Y4, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VEXTRACTI128 $0x01, Y1, X0
+	VPMOVSXDQ    X0, Y0
+	VMASKMOVPD   32(R9), Y0, Y3
+	VADDPD       Y3, Y4, Y4
+	VMASKMOVPD   Y4, Y0, 32(R9)
+	VEXTRACTI128 $0x01, Y1, X0
+	VPMOVSXDQ    X0, Y0
+	VMASKMOVPD   32(R10), Y0, Y1
+	VADDPD       Y1, Y2, Y2
+	VMASKMOVPD   Y2, Y0, 32(R10)
+	JMP          csums0
+
+ckept0:
+	SHRQ    $0x03, DX
+	JZ      clast0
+	MOVQ    ldh+296(FP), R13
+	SHLQ    $0x02, R13
+	VMOVUPD 176(SP), Y0
+	VMOVUPD 208(SP), Y1
 
 csteps0:
 	PREFETCHT0  (BX)(R13*1)
@@ -3156,70 +3298,91 @@ csets1:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           clast1
-	MOVQ         ldh+296(FP), BX
-	SHLQ         $0x02, BX
-	VMOVUPD      negzero64<>+0(SB), Y1
-	VMOVUPD      176(SP), Y2
-	VMOVUPD      208(SP), Y3
-	VMOVDQU      hiindex32<>+0(SB), Y4
 
-csteps1:
-	PREFETCHT0   (SI)(BX*1)
-	VCVTPS2PD    (SI), Y8
-	VCVTPS2PD    (DI), Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VMOVUPD      (R9), Y10
-	VMULPD       Y10, Y8, Y8
-	VMULPD       Y9, Y9, Y9
-	VMOVUPD      (R8), Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y2, Y8, Y8
-	VFMADD231PD  Y3, Y9, Y8
-	VADDPD       Y11, Y6, Y6
-	VADDPD       Y8, Y7, Y7
-	VADDPD       (R10), Y11, Y11
-	VMOVUPD      Y11, (R10)
-	VADDPD       (R11), Y8, Y8
-	VMOVUPD      Y8, (R11)
-	VCVTPS2PD    16(SI), Y8
-	VCVTPS2PD    16(DI), Y9
-	VMULPD       Y9, Y8, Y11
-	VMULPD       Y8, Y8, Y8
-	VMOVUPD      32(R9), Y10
-	VMULPD       Y10, Y8, Y8
-	VMULPD       Y9, Y9, Y9
-	VMOVUPD      32(R8), Y10
-	VMULPD       Y10, Y9, Y9
-	VMULPD       Y2, Y8, Y8
-	VFMADD231PD  Y3, Y9, Y8
-	VADDPD       Y11, Y6, Y6
-	VADDPD       Y8, Y7, Y7
-	VADDPD       32(R10), Y11, Y11
-	VMOVUPD      Y11, 32(R10)
-	VADDPD       32(R11), Y8, Y8
-	VMOVUPD      Y8, 32(R11)
-	VMOVUPS      (SI), Y8
-	VMULPS       (DI), Y8, Y8
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y8, Y5, Y5
-	VMOVDQU      8(SP), Y10
-	VPCMPGTD     (R12), Y10, Y10
-	VPMOVSXDQ    X10, Y11
-	VBLENDVPD    Y11, Y1, Y9, Y9
-	VADDPD       Y9, Y0, Y0
-	VADDPD       (R13), Y9, Y9
-	VMOVUPD      Y9, (R13)
-	VPERMD       Y10, Y4, Y9
-	VBLENDVPD    Y9, Y1, Y8, Y8
-	VADDPD       Y8, Y0, Y0
-	VADDPD       32(R13), Y8, Y8
-	VMOVUPD      Y8, 32(R13)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          csums1
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R12)(BX*4), R12
+	LEAQ         (R13)(BX*8), R13
+	LEAQ         (R8)(BX*8), R8
+	LEAQ         (R9)(BX*8), R9
+	LEAQ         (R10)(BX*8), R10
+	LEAQ         (R11)(BX*8), R11
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           ckept1
+	CMPQ         DX, $0x08
+	JB           cpart1
+	LEAQ         colmask16<>+0(SB), R14
+	NEGQ         BX
+	VMOVUPS      64(R14)(BX*4), Y1
+	VCVTPS2PD    (SI), Y2
+	VCVTPS2PD    (DI), Y3
+	VMULPD       Y3, Y2, Y8
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      (R9), Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      (R8), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y3, Y2
+	VPMOVSXDQ    X1, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y8, Y8
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VADDPD       (R10), Y8, Y8
+	VMOVUPD      Y8, (R10)
+	VADDPD       (R11), Y2, Y2
+	VMOVUPD      Y2, (R11)
+	VCVTPS2PD    16(SI), Y2
+	VCVTPS2PD    16(DI), Y3
+	VMULPD       Y3, Y2, Y8
+	VMULPD       Y2, Y2, Y2
+	VMOVUPD      32(R9), Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      32(R8), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       176(SP), Y2, Y2
+	VFMADD231PD  208(SP), Y3, Y2
+	VEXTRACTI128 $0x01, Y1, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y8, Y8
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y2, Y7, Y7
+	VADDPD       32(R10), Y8, Y8
+	VMOVUPD      Y8, 32(R10)
+	VADDPD       32(R11), Y2, Y2
+	VMOVUPD      Y2, 32(R11)
+	VMOVUPS      (SI), Y2
+	VMULPS       (DI), Y2, Y2
+	VBLENDVPS    Y1, negzero32<>+0(SB), Y2, Y2
+	VCVTPS2PD    X2, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y1, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y3
+	VPCMPGTD     (R12), Y3, Y3
+	VPMOVSXDQ    X3, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       (R13), Y1, Y1
+	VMOVUPD      Y1, (R13)
+	VEXTRACTI128 $0x01, Y3, X1
+	VPMOVSXDQ    X1, Y1
+	VBLENDVPD    Y1, negzero64<>+0(SB), Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       32(R13), Y1, Y1
+	VMOVUPD      Y1, 32(R13)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
@@ -3228,17 +3391,18 @@ csteps1:
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	DECQ         DX
-	JNZ          csteps1
+	SUBQ         $0x08, DX
+	JMP          ckept1
 
-clast1:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           csums1
-	LEAQ         colmask16<>+0(SB), BX
+cpart1:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R14
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y2
+	VMOVUPS      64(R14)(DX*4), Y1
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y2
+	VPANDN       Y1, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X1
 	VMASKMOVPS   (SI), X2, X3
 	VCVTPS2PD    X3, Y3
@@ -3321,6 +3485,174 @@ clast1:
 	VMASKMOVPD   32(R13), Y2, Y3
 	VADDPD       Y3, Y1, Y1
 	VMASKMOVPD   Y1, Y2, 32(R13)
+	JMP          csums1
+
+ckept1:
+	SHRQ    $0x03, DX
+	JZ      clast1
+	MOVQ    ldh+296(FP), BX
+	SHLQ    $0x02, BX
+	VMOVUPD negzero64<>+0(SB), Y1
+	VMOVUPD 176(SP), Y2
+	VMOVUPD 208(SP), Y3
+	VMOVDQU hiindex32<>+0(SB), Y4
+
+csteps1:
+	PREFETCHT0   (SI)(BX*1)
+	VCVTPS2PD    (SI), Y8
+	VCVTPS2PD    (DI), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      (R9), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      (R8), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y2, Y8, Y8
+	VFMADD231PD  Y3, Y9, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VADDPD       (R10), Y11, Y11
+	VMOVUPD      Y11, (R10)
+	VADDPD       (R11), Y8, Y8
+	VMOVUPD      Y8, (R11)
+	VCVTPS2PD    16(SI), Y8
+	VCVTPS2PD    16(DI), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      32(R9), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      32(R8), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y2, Y8, Y8
+	VFMADD231PD  Y3, Y9, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VADDPD       32(R10), Y11, Y11
+	VMOVUPD      Y11, 32(R10)
+	VADDPD       32(R11), Y8, Y8
+	VMOVUPD      Y8, 32(R11)
+	VMOVUPS      (SI), Y8
+	VMULPS       (DI), Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y8, Y5, Y5
+	VMOVDQU      8(SP), Y10
+	VPCMPGTD     (R12), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, Y1, Y9, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R13), Y9, Y9
+	VMOVUPD      Y9, (R13)
+	VPERMD       Y10, Y4, Y9
+	VBLENDVPD    Y9, Y1, Y8, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R13), Y8, Y8
+	VMOVUPD      Y8, 32(R13)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps1
+
+clast1:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums1
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMASKMOVPS   (SI), X1, X3
+	VCVTPS2PD    X3, Y3
+	VMASKMOVPS   (DI), X1, X4
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y4, Y3, Y9
+	VMULPD       Y3, Y3, Y3
+	VPMOVSXDQ    X1, Y8
+	VMASKMOVPD   (R9), Y8, Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       Y4, Y4, Y4
+	VPMOVSXDQ    X1, Y8
+	VMASKMOVPD   (R8), Y8, Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y4, Y3
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VPMOVSXDQ    X1, Y4
+	VMASKMOVPD   (R10), Y4, Y8
+	VADDPD       Y8, Y9, Y9
+	VMASKMOVPD   Y9, Y4, (R10)
+	VPMOVSXDQ    X1, Y4
+	VMASKMOVPD   (R11), Y4, Y8
+	VADDPD       Y8, Y3, Y3
+	VMASKMOVPD   Y3, Y4, (R11)
+	VMASKMOVPS   16(SI), X2, X3
+	VCVTPS2PD    X3, Y3
+	VMASKMOVPS   16(DI), X2, X2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y2, Y3, Y8
+	VMULPD       Y3, Y3, Y3
+	VEXTRACTI128 $0x01, Y1, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R9), Y4, Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y2, Y2, Y2
+	VEXTRACTI128 $0x01, Y1, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R8), Y4, Y4
+	VMULPD       Y4, Y2, Y2
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y2, Y3
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VEXTRACTI128 $0x01, Y1, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R10), Y2, Y4
+	VADDPD       Y4, Y8, Y8
+	VMASKMOVPD   Y8, Y2, 32(R10)
+	VEXTRACTI128 $0x01, Y1, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R11), Y2, Y4
+	VADDPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y2, 32(R11)
+	VMASKMOVPS   (SI), Y1, Y2
+	VMASKMOVPS   (DI), Y1, Y3
+	VMULPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPMASKMOVD   (R12), Y1, Y8
+	VPCMPGTD     Y8, Y4, Y4
+	VPMOVSXDQ    X4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VPMOVSXDQ    X1, Y8
+	VMASKMOVPD   (R13), Y8, Y9
+	VADDPD       Y9, Y3, Y3
+	VMASKMOVPD   Y3, Y8, (R13)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTI128 $0x01, Y1, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R13), Y1, Y3
+	VADDPD       Y3, Y2, Y2
+	VMASKMOVPD   Y2, Y1, 32(R13)
 
 csums1:
 	MOVQ         s_base+168(FP), DX
@@ -3386,82 +3718,104 @@ csets2:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           clast2
-	MOVQ         ldh+296(FP), BX
-	SHLQ         $0x02, BX
-	VMOVUPD      negzero64<>+0(SB), Y2
-	VMOVUPD      176(SP), Y3
-	VMOVUPD      208(SP), Y4
-	VMOVDQU      hiindex32<>+0(SB), Y8
 
-csteps2:
-	PREFETCHT0   (SI)(BX*1)
-	VCVTPS2PD    (SI), Y9
-	VCVTPS2PD    (DI), Y10
-	VMULPD       Y10, Y9, Y12
-	VMULPD       Y9, Y9, Y9
-	VMOVUPD      (R9), Y11
-	VMULPD       Y11, Y9, Y9
-	VMULPD       Y10, Y10, Y10
-	VMOVUPD      (R8), Y11
-	VMULPD       Y11, Y10, Y10
-	VMULPD       Y3, Y9, Y9
-	VFMADD231PD  Y4, Y10, Y9
-	VADDPD       Y12, Y6, Y6
-	VADDPD       Y9, Y7, Y7
-	VADDPD       (R10), Y12, Y12
-	VMOVUPD      Y12, (R10)
-	VADDPD       (R11), Y9, Y9
-	VMOVUPD      Y9, (R11)
-	VCVTPS2PD    16(SI), Y9
-	VCVTPS2PD    16(DI), Y10
-	VMULPD       Y10, Y9, Y12
-	VMULPD       Y9, Y9, Y9
-	VMOVUPD      32(R9), Y11
-	VMULPD       Y11, Y9, Y9
-	VMULPD       Y10, Y10, Y10
-	VMOVUPD      32(R8), Y11
-	VMULPD       Y11, Y10, Y10
-	VMULPD       Y3, Y9, Y9
-	VFMADD231PD  Y4, Y10, Y9
-	VADDPD       Y12, Y6, Y6
-	VADDPD       Y9, Y7, Y7
-	VADDPD       32(R10), Y12, Y12
-	VMOVUPD      Y12, 32(R10)
-	VADDPD       32(R11), Y9, Y9
-	VMOVUPD      Y9, 32(R11)
-	VMOVUPS      (SI), Y9
-	VMULPS       (DI), Y9, Y9
-	VCVTPS2PD    X9, Y10
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y5, Y5
-	VADDPD       Y9, Y5, Y5
-	VMOVDQU      8(SP), Y11
-	VPCMPGTD     (R12), Y11, Y11
-	VPMOVSXDQ    X11, Y12
-	VBLENDVPD    Y12, Y2, Y10, Y12
-	VADDPD       Y12, Y0, Y0
-	VADDPD       (R13), Y12, Y12
-	VMOVUPD      Y12, (R13)
-	VPERMD       Y11, Y8, Y11
-	VBLENDVPD    Y11, Y2, Y9, Y11
-	VADDPD       Y11, Y0, Y0
-	VADDPD       32(R13), Y11, Y11
-	VMOVUPD      Y11, 32(R13)
-	VMOVDQU      40(SP), Y11
-	VPCMPGTD     (R12)(AX*1), Y11, Y11
-	VPMOVSXDQ    X11, Y12
-	VBLENDVPD    Y12, Y2, Y10, Y10
-	VADDPD       Y10, Y1, Y1
-	VADDPD       (R13)(AX*2), Y10, Y10
-	VMOVUPD      Y10, (R13)(AX*2)
-	VPERMD       Y11, Y8, Y10
-	VBLENDVPD    Y10, Y2, Y9, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       32(R13)(AX*2), Y9, Y9
-	VMOVUPD      Y9, 32(R13)(AX*2)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          csums2
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R12)(BX*4), R12
+	LEAQ         (R13)(BX*8), R13
+	LEAQ         (R8)(BX*8), R8
+	LEAQ         (R9)(BX*8), R9
+	LEAQ         (R10)(BX*8), R10
+	LEAQ         (R11)(BX*8), R11
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           ckept2
+	CMPQ         DX, $0x08
+	JB           cpart2
+	LEAQ         colmask16<>+0(SB), R14
+	NEGQ         BX
+	VMOVUPS      64(R14)(BX*4), Y2
+	VCVTPS2PD    (SI), Y3
+	VCVTPS2PD    (DI), Y4
+	VMULPD       Y4, Y3, Y9
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      (R9), Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      (R8), Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y4, Y3
+	VPMOVSXDQ    X2, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y9, Y9
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VADDPD       (R10), Y9, Y9
+	VMOVUPD      Y9, (R10)
+	VADDPD       (R11), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VCVTPS2PD    16(SI), Y3
+	VCVTPS2PD    16(DI), Y4
+	VMULPD       Y4, Y3, Y9
+	VMULPD       Y3, Y3, Y3
+	VMOVUPD      32(R9), Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      32(R8), Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       176(SP), Y3, Y3
+	VFMADD231PD  208(SP), Y4, Y3
+	VEXTRACTI128 $0x01, Y2, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y9, Y9
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y3, Y7, Y7
+	VADDPD       32(R10), Y9, Y9
+	VMOVUPD      Y9, 32(R10)
+	VADDPD       32(R11), Y3, Y3
+	VMOVUPD      Y3, 32(R11)
+	VMOVUPS      (SI), Y3
+	VMULPS       (DI), Y3, Y3
+	VBLENDVPS    Y2, negzero32<>+0(SB), Y3, Y3
+	VCVTPS2PD    X3, Y2
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPCMPGTD     (R12), Y4, Y4
+	VPMOVSXDQ    X4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y2, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       (R13), Y8, Y8
+	VMOVUPD      Y8, (R13)
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y4
+	VADDPD       Y4, Y0, Y0
+	VADDPD       32(R13), Y4, Y4
+	VMOVUPD      Y4, 32(R13)
+	VMOVDQU      40(SP), Y4
+	VPCMPGTD     (R12)(AX*1), Y4, Y4
+	VPMOVSXDQ    X4, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       (R13)(AX*2), Y2, Y2
+	VMOVUPD      Y2, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y4, X2
+	VPMOVSXDQ    X2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y3, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y2, Y2
+	VMOVUPD      Y2, 32(R13)(AX*2)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
@@ -3470,17 +3824,18 @@ csteps2:
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	DECQ         DX
-	JNZ          csteps2
+	SUBQ         $0x08, DX
+	JMP          ckept2
 
-clast2:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           csums2
-	LEAQ         colmask16<>+0(SB), BX
+cpart2:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R14
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y3
+	VMOVUPS      64(R14)(DX*4), Y2
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y3
+	VPANDN       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
 	VMASKMOVPS   (SI), X3, X4
 	VCVTPS2PD    X4, Y4
@@ -3582,6 +3937,205 @@ clast2:
 	VMASKMOVPD   32(R13)(AX*2), Y3, Y4
 	VADDPD       Y4, Y2, Y2
 	VMASKMOVPD   Y2, Y3, 32(R13)(AX*2)
+	JMP          csums2
+
+ckept2:
+	SHRQ    $0x03, DX
+	JZ      clast2
+	MOVQ    ldh+296(FP), BX
+	SHLQ    $0x02, BX
+	VMOVUPD negzero64<>+0(SB), Y2
+	VMOVUPD 176(SP), Y3
+	VMOVUPD 208(SP), Y4
+	VMOVDQU hiindex32<>+0(SB), Y8
+
+csteps2:
+	PREFETCHT0   (SI)(BX*1)
+	VCVTPS2PD    (SI), Y9
+	VCVTPS2PD    (DI), Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      (R9), Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VMOVUPD      (R8), Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y3, Y9, Y9
+	VFMADD231PD  Y4, Y10, Y9
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VADDPD       (R10), Y12, Y12
+	VMOVUPD      Y12, (R10)
+	VADDPD       (R11), Y9, Y9
+	VMOVUPD      Y9, (R11)
+	VCVTPS2PD    16(SI), Y9
+	VCVTPS2PD    16(DI), Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      32(R9), Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VMOVUPD      32(R8), Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y3, Y9, Y9
+	VFMADD231PD  Y4, Y10, Y9
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VADDPD       32(R10), Y12, Y12
+	VMOVUPD      Y12, 32(R10)
+	VADDPD       32(R11), Y9, Y9
+	VMOVUPD      Y9, 32(R11)
+	VMOVUPS      (SI), Y9
+	VMULPS       (DI), Y9, Y9
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y5, Y5
+	VADDPD       Y9, Y5, Y5
+	VMOVDQU      8(SP), Y11
+	VPCMPGTD     (R12), Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, Y2, Y10, Y12
+	VADDPD       Y12, Y0, Y0
+	VADDPD       (R13), Y12, Y12
+	VMOVUPD      Y12, (R13)
+	VPERMD       Y11, Y8, Y11
+	VBLENDVPD    Y11, Y2, Y9, Y11
+	VADDPD       Y11, Y0, Y0
+	VADDPD       32(R13), Y11, Y11
+	VMOVUPD      Y11, 32(R13)
+	VMOVDQU      40(SP), Y11
+	VPCMPGTD     (R12)(AX*1), Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, Y2, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       (R13)(AX*2), Y10, Y10
+	VMOVUPD      Y10, (R13)(AX*2)
+	VPERMD       Y11, Y8, Y10
+	VBLENDVPD    Y10, Y2, Y9, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y9, Y9
+	VMOVUPD      Y9, 32(R13)(AX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps2
+
+clast2:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums2
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMASKMOVPS   (SI), X2, X4
+	VCVTPS2PD    X4, Y4
+	VMASKMOVPS   (DI), X2, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y4, Y10
+	VMULPD       Y4, Y4, Y4
+	VPMOVSXDQ    X2, Y9
+	VMASKMOVPD   (R9), Y9, Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       Y8, Y8, Y8
+	VPMOVSXDQ    X2, Y9
+	VMASKMOVPD   (R8), Y9, Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y8, Y4
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R10), Y8, Y9
+	VADDPD       Y9, Y10, Y10
+	VMASKMOVPD   Y10, Y8, (R10)
+	VPMOVSXDQ    X2, Y8
+	VMASKMOVPD   (R11), Y8, Y9
+	VADDPD       Y9, Y4, Y4
+	VMASKMOVPD   Y4, Y8, (R11)
+	VMASKMOVPS   16(SI), X3, X4
+	VCVTPS2PD    X4, Y4
+	VMASKMOVPS   16(DI), X3, X3
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y3, Y4, Y9
+	VMULPD       Y4, Y4, Y4
+	VEXTRACTI128 $0x01, Y2, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9), Y8, Y8
+	VMULPD       Y8, Y4, Y4
+	VMULPD       Y3, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R8), Y8, Y8
+	VMULPD       Y8, Y3, Y3
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y3, Y4
+	VADDPD       Y9, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y2, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R10), Y3, Y8
+	VADDPD       Y8, Y9, Y9
+	VMASKMOVPD   Y9, Y3, 32(R10)
+	VEXTRACTI128 $0x01, Y2, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R11), Y3, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y3, 32(R11)
+	VMASKMOVPS   (SI), Y2, Y3
+	VMASKMOVPS   (DI), Y2, Y4
+	VMULPS       Y4, Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPMASKMOVD   (R12), Y2, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y0, Y0
+	VPMOVSXDQ    X2, Y10
+	VMASKMOVPD   (R13), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R13)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y3, Y8
+	VADDPD       Y8, Y0, Y0
+	VEXTRACTI128 $0x01, Y2, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R13), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R13)
+	VMOVDQU      40(SP), Y8
+	VPMASKMOVD   (R12)(AX*1), Y2, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VPMOVSXDQ    X2, Y9
+	VMASKMOVPD   (R13)(AX*2), Y9, Y10
+	VADDPD       Y10, Y4, Y4
+	VMASKMOVPD   Y4, Y9, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R13)(AX*2), Y2, Y4
+	VADDPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y2, 32(R13)(AX*2)
 
 csums2:
 	MOVQ         s_base+168(FP), DX
@@ -3657,94 +4211,117 @@ csets3:
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           clast3
-	MOVQ         ldh+296(FP), BX
-	SHLQ         $0x02, BX
-	VMOVUPD      negzero64<>+0(SB), Y3
-	VMOVUPD      176(SP), Y4
-	VMOVUPD      208(SP), Y8
-	VMOVDQU      hiindex32<>+0(SB), Y9
 
-csteps3:
-	PREFETCHT0   (SI)(BX*1)
-	VCVTPS2PD    (SI), Y10
-	VCVTPS2PD    (DI), Y11
-	VMULPD       Y11, Y10, Y13
-	VMULPD       Y10, Y10, Y10
-	VMOVUPD      (R9), Y12
-	VMULPD       Y12, Y10, Y10
-	VMULPD       Y11, Y11, Y11
-	VMOVUPD      (R8), Y12
-	VMULPD       Y12, Y11, Y11
-	VMULPD       Y4, Y10, Y10
-	VFMADD231PD  Y8, Y11, Y10
-	VADDPD       Y13, Y6, Y6
-	VADDPD       Y10, Y7, Y7
-	VADDPD       (R10), Y13, Y13
-	VMOVUPD      Y13, (R10)
-	VADDPD       (R11), Y10, Y10
-	VMOVUPD      Y10, (R11)
-	VCVTPS2PD    16(SI), Y10
-	VCVTPS2PD    16(DI), Y11
-	VMULPD       Y11, Y10, Y13
-	VMULPD       Y10, Y10, Y10
-	VMOVUPD      32(R9), Y12
-	VMULPD       Y12, Y10, Y10
-	VMULPD       Y11, Y11, Y11
-	VMOVUPD      32(R8), Y12
-	VMULPD       Y12, Y11, Y11
-	VMULPD       Y4, Y10, Y10
-	VFMADD231PD  Y8, Y11, Y10
-	VADDPD       Y13, Y6, Y6
-	VADDPD       Y10, Y7, Y7
-	VADDPD       32(R10), Y13, Y13
-	VMOVUPD      Y13, 32(R10)
-	VADDPD       32(R11), Y10, Y10
-	VMOVUPD      Y10, 32(R11)
-	VMOVUPS      (SI), Y10
-	VMULPS       (DI), Y10, Y10
-	VCVTPS2PD    X10, Y11
-	VEXTRACTF128 $0x01, Y10, X10
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y5, Y5
-	VADDPD       Y10, Y5, Y5
-	VMOVDQU      8(SP), Y12
-	VPCMPGTD     (R12), Y12, Y12
-	VPMOVSXDQ    X12, Y13
-	VBLENDVPD    Y13, Y3, Y11, Y13
-	VADDPD       Y13, Y0, Y0
-	VADDPD       (R13), Y13, Y13
-	VMOVUPD      Y13, (R13)
-	VPERMD       Y12, Y9, Y12
-	VBLENDVPD    Y12, Y3, Y10, Y12
-	VADDPD       Y12, Y0, Y0
-	VADDPD       32(R13), Y12, Y12
-	VMOVUPD      Y12, 32(R13)
-	VMOVDQU      40(SP), Y12
-	VPCMPGTD     (R12)(AX*1), Y12, Y12
-	VPMOVSXDQ    X12, Y13
-	VBLENDVPD    Y13, Y3, Y11, Y13
-	VADDPD       Y13, Y1, Y1
-	VADDPD       (R13)(AX*2), Y13, Y13
-	VMOVUPD      Y13, (R13)(AX*2)
-	VPERMD       Y12, Y9, Y12
-	VBLENDVPD    Y12, Y3, Y10, Y12
-	VADDPD       Y12, Y1, Y1
-	VADDPD       32(R13)(AX*2), Y12, Y12
-	VMOVUPD      Y12, 32(R13)(AX*2)
-	VMOVDQU      72(SP), Y12
-	VPCMPGTD     (R12)(AX*2), Y12, Y12
-	VPMOVSXDQ    X12, Y13
-	VBLENDVPD    Y13, Y3, Y11, Y11
-	VADDPD       Y11, Y2, Y2
-	VADDPD       (R13)(AX*4), Y11, Y11
-	VMOVUPD      Y11, (R13)(AX*4)
-	VPERMD       Y12, Y9, Y11
-	VBLENDVPD    Y11, Y3, Y10, Y10
-	VADDPD       Y10, Y2, Y2
-	VADDPD       32(R13)(AX*4), Y10, Y10
-	VMOVUPD      Y10, 32(R13)(AX*4)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          csums3
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R12)(BX*4), R12
+	LEAQ         (R13)(BX*8), R13
+	LEAQ         (R8)(BX*8), R8
+	LEAQ         (R9)(BX*8), R9
+	LEAQ         (R10)(BX*8), R10
+	LEAQ         (R11)(BX*8), R11
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           ckept3
+	CMPQ         DX, $0x08
+	JB           cpart3
+	LEAQ         colmask16<>+0(SB), R14
+	NEGQ         BX
+	VMOVUPS      64(R14)(BX*4), Y3
+	VCVTPS2PD    (SI), Y4
+	VCVTPS2PD    (DI), Y8
+	VMULPD       Y8, Y4, Y10
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      (R9), Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      (R8), Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y8, Y4
+	VPMOVSXDQ    X3, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y10, Y10
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VADDPD       (R10), Y10, Y10
+	VMOVUPD      Y10, (R10)
+	VADDPD       (R11), Y4, Y4
+	VMOVUPD      Y4, (R11)
+	VCVTPS2PD    16(SI), Y4
+	VCVTPS2PD    16(DI), Y8
+	VMULPD       Y8, Y4, Y10
+	VMULPD       Y4, Y4, Y4
+	VMOVUPD      32(R9), Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      32(R8), Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       176(SP), Y4, Y4
+	VFMADD231PD  208(SP), Y8, Y4
+	VEXTRACTI128 $0x01, Y3, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y10, Y10
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y4, Y7, Y7
+	VADDPD       32(R10), Y10, Y10
+	VMOVUPD      Y10, 32(R10)
+	VADDPD       32(R11), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMOVUPS      (SI), Y4
+	VMULPS       (DI), Y4, Y4
+	VBLENDVPS    Y3, negzero32<>+0(SB), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPCMPGTD     (R12), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y3, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R13), Y9, Y9
+	VMOVUPD      Y9, (R13)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R13), Y8, Y8
+	VMOVUPD      Y8, 32(R13)
+	VMOVDQU      40(SP), Y8
+	VPCMPGTD     (R12)(AX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y3, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       (R13)(AX*2), Y9, Y9
+	VMOVUPD      Y9, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPCMPGTD     (R12)(AX*2), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       (R13)(AX*4), Y3, Y3
+	VMOVUPD      Y3, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y3, Y3
+	VMOVUPD      Y3, 32(R13)(AX*4)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
@@ -3753,17 +4330,18 @@ csteps3:
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	DECQ         DX
-	JNZ          csteps3
+	SUBQ         $0x08, DX
+	JMP          ckept3
 
-clast3:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           csums3
-	LEAQ         colmask16<>+0(SB), BX
+cpart3:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R14
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y4
+	VMOVUPS      64(R14)(DX*4), Y3
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y4
+	VPANDN       Y3, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X3
 	VMASKMOVPS   (SI), X4, X8
 	VCVTPS2PD    X8, Y8
@@ -3884,6 +4462,236 @@ clast3:
 	VMASKMOVPD   32(R13)(AX*4), Y4, Y8
 	VADDPD       Y8, Y3, Y3
 	VMASKMOVPD   Y3, Y4, 32(R13)(AX*4)
+	JMP          csums3
+
+ckept3:
+	SHRQ    $0x03, DX
+	JZ      clast3
+	MOVQ    ldh+296(FP), BX
+	SHLQ    $0x02, BX
+	VMOVUPD negzero64<>+0(SB), Y3
+	VMOVUPD 176(SP), Y4
+	VMOVUPD 208(SP), Y8
+	VMOVDQU hiindex32<>+0(SB), Y9
+
+csteps3:
+	PREFETCHT0   (SI)(BX*1)
+	VCVTPS2PD    (SI), Y10
+	VCVTPS2PD    (DI), Y11
+	VMULPD       Y11, Y10, Y13
+	VMULPD       Y10, Y10, Y10
+	VMOVUPD      (R9), Y12
+	VMULPD       Y12, Y10, Y10
+	VMULPD       Y11, Y11, Y11
+	VMOVUPD      (R8), Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       Y4, Y10, Y10
+	VFMADD231PD  Y8, Y11, Y10
+	VADDPD       Y13, Y6, Y6
+	VADDPD       Y10, Y7, Y7
+	VADDPD       (R10), Y13, Y13
+	VMOVUPD      Y13, (R10)
+	VADDPD       (R11), Y10, Y10
+	VMOVUPD      Y10, (R11)
+	VCVTPS2PD    16(SI), Y10
+	VCVTPS2PD    16(DI), Y11
+	VMULPD       Y11, Y10, Y13
+	VMULPD       Y10, Y10, Y10
+	VMOVUPD      32(R9), Y12
+	VMULPD       Y12, Y10, Y10
+	VMULPD       Y11, Y11, Y11
+	VMOVUPD      32(R8), Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       Y4, Y10, Y10
+	VFMADD231PD  Y8, Y11, Y10
+	VADDPD       Y13, Y6, Y6
+	VADDPD       Y10, Y7, Y7
+	VADDPD       32(R10), Y13, Y13
+	VMOVUPD      Y13, 32(R10)
+	VADDPD       32(R11), Y10, Y10
+	VMOVUPD      Y10, 32(R11)
+	VMOVUPS      (SI), Y10
+	VMULPS       (DI), Y10, Y10
+	VCVTPS2PD    X10, Y11
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y5, Y5
+	VADDPD       Y10, Y5, Y5
+	VMOVDQU      8(SP), Y12
+	VPCMPGTD     (R12), Y12, Y12
+	VPMOVSXDQ    X12, Y13
+	VBLENDVPD    Y13, Y3, Y11, Y13
+	VADDPD       Y13, Y0, Y0
+	VADDPD       (R13), Y13, Y13
+	VMOVUPD      Y13, (R13)
+	VPERMD       Y12, Y9, Y12
+	VBLENDVPD    Y12, Y3, Y10, Y12
+	VADDPD       Y12, Y0, Y0
+	VADDPD       32(R13), Y12, Y12
+	VMOVUPD      Y12, 32(R13)
+	VMOVDQU      40(SP), Y12
+	VPCMPGTD     (R12)(AX*1), Y12, Y12
+	VPMOVSXDQ    X12, Y13
+	VBLENDVPD    Y13, Y3, Y11, Y13
+	VADDPD       Y13, Y1, Y1
+	VADDPD       (R13)(AX*2), Y13, Y13
+	VMOVUPD      Y13, (R13)(AX*2)
+	VPERMD       Y12, Y9, Y12
+	VBLENDVPD    Y12, Y3, Y10, Y12
+	VADDPD       Y12, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y12, Y12
+	VMOVUPD      Y12, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y12
+	VPCMPGTD     (R12)(AX*2), Y12, Y12
+	VPMOVSXDQ    X12, Y13
+	VBLENDVPD    Y13, Y3, Y11, Y11
+	VADDPD       Y11, Y2, Y2
+	VADDPD       (R13)(AX*4), Y11, Y11
+	VMOVUPD      Y11, (R13)(AX*4)
+	VPERMD       Y12, Y9, Y11
+	VBLENDVPD    Y11, Y3, Y10, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(AX*4)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps3
+
+clast3:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums3
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VMASKMOVPS   (SI), X3, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   (DI), X3, X9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VPMOVSXDQ    X3, Y10
+	VMASKMOVPD   (R9), Y10, Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VPMOVSXDQ    X3, Y10
+	VMASKMOVPD   (R8), Y10, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y9, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R10), Y9, Y10
+	VADDPD       Y10, Y11, Y11
+	VMASKMOVPD   Y11, Y9, (R10)
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R11), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R11)
+	VMASKMOVPS   16(SI), X4, X8
+	VCVTPS2PD    X8, Y8
+	VMASKMOVPS   16(DI), X4, X4
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y4, Y8, Y10
+	VMULPD       Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y3, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9), Y9, Y9
+	VMULPD       Y9, Y8, Y8
+	VMULPD       Y4, Y4, Y4
+	VEXTRACTI128 $0x01, Y3, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R8), Y9, Y9
+	VMULPD       Y9, Y4, Y4
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y4, Y8
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VEXTRACTI128 $0x01, Y3, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R10), Y4, Y9
+	VADDPD       Y9, Y10, Y10
+	VMASKMOVPD   Y10, Y4, 32(R10)
+	VEXTRACTI128 $0x01, Y3, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R11), Y4, Y9
+	VADDPD       Y9, Y8, Y8
+	VMASKMOVPD   Y8, Y4, 32(R11)
+	VMASKMOVPS   (SI), Y3, Y4
+	VMASKMOVPS   (DI), Y3, Y8
+	VMULPS       Y8, Y4, Y4
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPMASKMOVD   (R12), Y3, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VPMOVSXDQ    X3, Y11
+	VMASKMOVPD   (R13), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R13)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTI128 $0x01, Y3, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R13), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R13)
+	VMOVDQU      40(SP), Y9
+	VPMASKMOVD   (R12)(AX*1), Y3, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VPMOVSXDQ    X3, Y11
+	VMASKMOVPD   (R13)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y4, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTI128 $0x01, Y3, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R13)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPMASKMOVD   (R12)(AX*2), Y3, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VPMOVSXDQ    X3, Y10
+	VMASKMOVPD   (R13)(AX*4), Y10, Y11
+	VADDPD       Y11, Y8, Y8
+	VMASKMOVPD   Y8, Y10, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R13)(AX*4), Y3, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y3, 32(R13)(AX*4)
 
 csums3:
 	MOVQ         s_base+168(FP), DX
@@ -3969,106 +4777,130 @@ csets4:
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           clast4
-	MOVQ         ldh+296(FP), BX
-	SHLQ         $0x02, BX
-	VMOVUPD      negzero64<>+0(SB), Y4
-	VMOVUPD      176(SP), Y8
-	VMOVUPD      208(SP), Y9
-	VMOVDQU      hiindex32<>+0(SB), Y10
 
-csteps4:
-	PREFETCHT0   (SI)(BX*1)
-	VCVTPS2PD    (SI), Y11
-	VCVTPS2PD    (DI), Y12
-	VMULPD       Y12, Y11, Y14
-	VMULPD       Y11, Y11, Y11
-	VMOVUPD      (R9), Y13
-	VMULPD       Y13, Y11, Y11
-	VMULPD       Y12, Y12, Y12
-	VMOVUPD      (R8), Y13
-	VMULPD       Y13, Y12, Y12
-	VMULPD       Y8, Y11, Y11
-	VFMADD231PD  Y9, Y12, Y11
-	VADDPD       Y14, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       (R10), Y14, Y14
-	VMOVUPD      Y14, (R10)
-	VADDPD       (R11), Y11, Y11
-	VMOVUPD      Y11, (R11)
-	VCVTPS2PD    16(SI), Y11
-	VCVTPS2PD    16(DI), Y12
-	VMULPD       Y12, Y11, Y14
-	VMULPD       Y11, Y11, Y11
-	VMOVUPD      32(R9), Y13
-	VMULPD       Y13, Y11, Y11
-	VMULPD       Y12, Y12, Y12
-	VMOVUPD      32(R8), Y13
-	VMULPD       Y13, Y12, Y12
-	VMULPD       Y8, Y11, Y11
-	VFMADD231PD  Y9, Y12, Y11
-	VADDPD       Y14, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       32(R10), Y14, Y14
-	VMOVUPD      Y14, 32(R10)
-	VADDPD       32(R11), Y11, Y11
-	VMOVUPD      Y11, 32(R11)
-	VMOVUPS      (SI), Y11
-	VMULPS       (DI), Y11, Y11
-	VCVTPS2PD    X11, Y12
-	VEXTRACTF128 $0x01, Y11, X11
-	VCVTPS2PD    X11, Y11
-	VADDPD       Y12, Y5, Y5
-	VADDPD       Y11, Y5, Y5
-	VMOVDQU      8(SP), Y13
-	VPCMPGTD     (R12), Y13, Y13
-	VPMOVSXDQ    X13, Y14
-	VBLENDVPD    Y14, Y4, Y12, Y14
-	VADDPD       Y14, Y0, Y0
-	VADDPD       (R13), Y14, Y14
-	VMOVUPD      Y14, (R13)
-	VPERMD       Y13, Y10, Y13
-	VBLENDVPD    Y13, Y4, Y11, Y13
-	VADDPD       Y13, Y0, Y0
-	VADDPD       32(R13), Y13, Y13
-	VMOVUPD      Y13, 32(R13)
-	VMOVDQU      40(SP), Y13
-	VPCMPGTD     (R12)(AX*1), Y13, Y13
-	VPMOVSXDQ    X13, Y14
-	VBLENDVPD    Y14, Y4, Y12, Y14
-	VADDPD       Y14, Y1, Y1
-	VADDPD       (R13)(AX*2), Y14, Y14
-	VMOVUPD      Y14, (R13)(AX*2)
-	VPERMD       Y13, Y10, Y13
-	VBLENDVPD    Y13, Y4, Y11, Y13
-	VADDPD       Y13, Y1, Y1
-	VADDPD       32(R13)(AX*2), Y13, Y13
-	VMOVUPD      Y13, 32(R13)(AX*2)
-	VMOVDQU      72(SP), Y13
-	VPCMPGTD     (R12)(AX*2), Y13, Y13
-	VPMOVSXDQ    X13, Y14
-	VBLENDVPD    Y14, Y4, Y12, Y14
-	VADDPD       Y14, Y2, Y2
-	VADDPD       (R13)(AX*4), Y14, Y14
-	VMOVUPD      Y14, (R13)(AX*4)
-	VPERMD       Y13, Y10, Y13
-	VBLENDVPD    Y13, Y4, Y11, Y13
-	VADDPD       Y13, Y2, Y2
-	VADDPD       32(R13)(AX*4), Y13, Y13
-	VMOVUPD      Y13, 32(R13)(AX*4)
-	VMOVDQU      104(SP), Y13
-	VPCMPGTD     (R12)(CX*1), Y13, Y13
-	VPMOVSXDQ    X13, Y14
-	VBLENDVPD    Y14, Y4, Y12, Y12
-	VADDPD       Y12, Y3, Y3
-	VADDPD       (R13)(CX*2), Y12, Y12
-	VMOVUPD      Y12, (R13)(CX*2)
-	VPERMD       Y13, Y10, Y12
-	VBLENDVPD    Y12, Y4, Y11, Y11
-	VADDPD       Y11, Y3, Y3
-	VADDPD       32(R13)(CX*2), Y11, Y11
-	VMOVUPD      Y11, 32(R13)(CX*2)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          csums4
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R12)(BX*4), R12
+	LEAQ         (R13)(BX*8), R13
+	LEAQ         (R8)(BX*8), R8
+	LEAQ         (R9)(BX*8), R9
+	LEAQ         (R10)(BX*8), R10
+	LEAQ         (R11)(BX*8), R11
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           ckept4
+	CMPQ         DX, $0x08
+	JB           cpart4
+	LEAQ         colmask16<>+0(SB), R14
+	NEGQ         BX
+	VMOVUPS      64(R14)(BX*4), Y4
+	VCVTPS2PD    (SI), Y8
+	VCVTPS2PD    (DI), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      (R9), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      (R8), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y9, Y8
+	VPMOVSXDQ    X4, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y11, Y11
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VADDPD       (R10), Y11, Y11
+	VMOVUPD      Y11, (R10)
+	VADDPD       (R11), Y8, Y8
+	VMOVUPD      Y8, (R11)
+	VCVTPS2PD    16(SI), Y8
+	VCVTPS2PD    16(DI), Y9
+	VMULPD       Y9, Y8, Y11
+	VMULPD       Y8, Y8, Y8
+	VMOVUPD      32(R9), Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      32(R8), Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       176(SP), Y8, Y8
+	VFMADD231PD  208(SP), Y9, Y8
+	VEXTRACTI128 $0x01, Y4, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y11, Y11
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y8, Y7, Y7
+	VADDPD       32(R10), Y11, Y11
+	VMOVUPD      Y11, 32(R10)
+	VADDPD       32(R11), Y8, Y8
+	VMOVUPD      Y8, 32(R11)
+	VMOVUPS      (SI), Y8
+	VMULPS       (DI), Y8, Y8
+	VBLENDVPS    Y4, negzero32<>+0(SB), Y8, Y8
+	VCVTPS2PD    X8, Y4
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y8, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPCMPGTD     (R12), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y10
+	VADDPD       Y10, Y0, Y0
+	VADDPD       (R13), Y10, Y10
+	VMOVUPD      Y10, (R13)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       32(R13), Y9, Y9
+	VMOVUPD      Y9, 32(R13)
+	VMOVDQU      40(SP), Y9
+	VPCMPGTD     (R12)(AX*1), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       (R13)(AX*2), Y10, Y10
+	VMOVUPD      Y10, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y9, Y9
+	VMOVUPD      Y9, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPCMPGTD     (R12)(AX*2), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       (R13)(AX*4), Y10, Y10
+	VMOVUPD      Y10, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y9
+	VADDPD       Y9, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y9, Y9
+	VMOVUPD      Y9, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y9
+	VPCMPGTD     (R12)(CX*1), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       (R13)(CX*2), Y4, Y4
+	VMOVUPD      Y4, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y9, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y8, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       32(R13)(CX*2), Y4, Y4
+	VMOVUPD      Y4, 32(R13)(CX*2)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
@@ -4077,17 +4909,18 @@ csteps4:
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	DECQ         DX
-	JNZ          csteps4
+	SUBQ         $0x08, DX
+	JMP          ckept4
 
-clast4:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           csums4
-	LEAQ         colmask16<>+0(SB), BX
+cpart4:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R14
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y8
+	VMOVUPS      64(R14)(DX*4), Y4
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y8
+	VPANDN       Y4, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X4
 	VMASKMOVPS   (SI), X8, X9
 	VCVTPS2PD    X9, Y9
@@ -4227,6 +5060,267 @@ clast4:
 	VMASKMOVPD   32(R13)(CX*2), Y8, Y9
 	VADDPD       Y9, Y4, Y4
 	VMASKMOVPD   Y4, Y8, 32(R13)(CX*2)
+	JMP          csums4
+
+ckept4:
+	SHRQ    $0x03, DX
+	JZ      clast4
+	MOVQ    ldh+296(FP), BX
+	SHLQ    $0x02, BX
+	VMOVUPD negzero64<>+0(SB), Y4
+	VMOVUPD 176(SP), Y8
+	VMOVUPD 208(SP), Y9
+	VMOVDQU hiindex32<>+0(SB), Y10
+
+csteps4:
+	PREFETCHT0   (SI)(BX*1)
+	VCVTPS2PD    (SI), Y11
+	VCVTPS2PD    (DI), Y12
+	VMULPD       Y12, Y11, Y14
+	VMULPD       Y11, Y11, Y11
+	VMOVUPD      (R9), Y13
+	VMULPD       Y13, Y11, Y11
+	VMULPD       Y12, Y12, Y12
+	VMOVUPD      (R8), Y13
+	VMULPD       Y13, Y12, Y12
+	VMULPD       Y8, Y11, Y11
+	VFMADD231PD  Y9, Y12, Y11
+	VADDPD       Y14, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VADDPD       (R10), Y14, Y14
+	VMOVUPD      Y14, (R10)
+	VADDPD       (R11), Y11, Y11
+	VMOVUPD      Y11, (R11)
+	VCVTPS2PD    16(SI), Y11
+	VCVTPS2PD    16(DI), Y12
+	VMULPD       Y12, Y11, Y14
+	VMULPD       Y11, Y11, Y11
+	VMOVUPD      32(R9), Y13
+	VMULPD       Y13, Y11, Y11
+	VMULPD       Y12, Y12, Y12
+	VMOVUPD      32(R8), Y13
+	VMULPD       Y13, Y12, Y12
+	VMULPD       Y8, Y11, Y11
+	VFMADD231PD  Y9, Y12, Y11
+	VADDPD       Y14, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VADDPD       32(R10), Y14, Y14
+	VMOVUPD      Y14, 32(R10)
+	VADDPD       32(R11), Y11, Y11
+	VMOVUPD      Y11, 32(R11)
+	VMOVUPS      (SI), Y11
+	VMULPS       (DI), Y11, Y11
+	VCVTPS2PD    X11, Y12
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VADDPD       Y12, Y5, Y5
+	VADDPD       Y11, Y5, Y5
+	VMOVDQU      8(SP), Y13
+	VPCMPGTD     (R12), Y13, Y13
+	VPMOVSXDQ    X13, Y14
+	VBLENDVPD    Y14, Y4, Y12, Y14
+	VADDPD       Y14, Y0, Y0
+	VADDPD       (R13), Y14, Y14
+	VMOVUPD      Y14, (R13)
+	VPERMD       Y13, Y10, Y13
+	VBLENDVPD    Y13, Y4, Y11, Y13
+	VADDPD       Y13, Y0, Y0
+	VADDPD       32(R13), Y13, Y13
+	VMOVUPD      Y13, 32(R13)
+	VMOVDQU      40(SP), Y13
+	VPCMPGTD     (R12)(AX*1), Y13, Y13
+	VPMOVSXDQ    X13, Y14
+	VBLENDVPD    Y14, Y4, Y12, Y14
+	VADDPD       Y14, Y1, Y1
+	VADDPD       (R13)(AX*2), Y14, Y14
+	VMOVUPD      Y14, (R13)(AX*2)
+	VPERMD       Y13, Y10, Y13
+	VBLENDVPD    Y13, Y4, Y11, Y13
+	VADDPD       Y13, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y13, Y13
+	VMOVUPD      Y13, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y13
+	VPCMPGTD     (R12)(AX*2), Y13, Y13
+	VPMOVSXDQ    X13, Y14
+	VBLENDVPD    Y14, Y4, Y12, Y14
+	VADDPD       Y14, Y2, Y2
+	VADDPD       (R13)(AX*4), Y14, Y14
+	VMOVUPD      Y14, (R13)(AX*4)
+	VPERMD       Y13, Y10, Y13
+	VBLENDVPD    Y13, Y4, Y11, Y13
+	VADDPD       Y13, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y13, Y13
+	VMOVUPD      Y13, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y13
+	VPCMPGTD     (R12)(CX*1), Y13, Y13
+	VPMOVSXDQ    X13, Y14
+	VBLENDVPD    Y14, Y4, Y12, Y12
+	VADDPD       Y12, Y3, Y3
+	VADDPD       (R13)(CX*2), Y12, Y12
+	VMOVUPD      Y12, (R13)(CX*2)
+	VPERMD       Y13, Y10, Y12
+	VBLENDVPD    Y12, Y4, Y11, Y11
+	VADDPD       Y11, Y3, Y3
+	VADDPD       32(R13)(CX*2), Y11, Y11
+	VMOVUPD      Y11, 32(R13)(CX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps4
+
+clast4:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums4
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y4
+	VEXTRACTF128 $0x01, Y4, X8
+	VMASKMOVPS   (SI), X4, X9
+	VCVTPS2PD    X9, Y9
+	VMASKMOVPS   (DI), X4, X10
+	VCVTPS2PD    X10, Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VPMOVSXDQ    X4, Y11
+	VMASKMOVPD   (R9), Y11, Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VPMOVSXDQ    X4, Y11
+	VMASKMOVPD   (R8), Y11, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       176(SP), Y9, Y9
+	VFMADD231PD  208(SP), Y10, Y9
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R10), Y10, Y11
+	VADDPD       Y11, Y12, Y12
+	VMASKMOVPD   Y12, Y10, (R10)
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R11), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R11)
+	VMASKMOVPS   16(SI), X8, X9
+	VCVTPS2PD    X9, Y9
+	VMASKMOVPS   16(DI), X8, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y8, Y9, Y11
+	VMULPD       Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y4, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9), Y10, Y10
+	VMULPD       Y10, Y9, Y9
+	VMULPD       Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y4, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R8), Y10, Y10
+	VMULPD       Y10, Y8, Y8
+	VMULPD       176(SP), Y9, Y9
+	VFMADD231PD  208(SP), Y8, Y9
+	VADDPD       Y11, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VEXTRACTI128 $0x01, Y4, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R10), Y8, Y10
+	VADDPD       Y10, Y11, Y11
+	VMASKMOVPD   Y11, Y8, 32(R10)
+	VEXTRACTI128 $0x01, Y4, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R11), Y8, Y10
+	VADDPD       Y10, Y9, Y9
+	VMASKMOVPD   Y9, Y8, 32(R11)
+	VMASKMOVPS   (SI), Y4, Y8
+	VMASKMOVPS   (DI), Y4, Y9
+	VMULPS       Y9, Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y8, Y5, Y5
+	VMOVDQU      8(SP), Y10
+	VPMASKMOVD   (R12), Y4, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y0, Y0
+	VPMOVSXDQ    X4, Y12
+	VMASKMOVPD   (R13), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R13)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VEXTRACTI128 $0x01, Y4, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R13), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, 32(R13)
+	VMOVDQU      40(SP), Y10
+	VPMASKMOVD   (R12)(AX*1), Y4, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y1, Y1
+	VPMOVSXDQ    X4, Y12
+	VMASKMOVPD   (R13)(AX*2), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VEXTRACTI128 $0x01, Y4, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R13)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y10
+	VPMASKMOVD   (R12)(AX*2), Y4, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y2, Y2
+	VPMOVSXDQ    X4, Y12
+	VMASKMOVPD   (R13)(AX*4), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VEXTRACTI128 $0x01, Y4, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R13)(AX*4), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y10
+	VPMASKMOVD   (R12)(CX*1), Y4, Y11
+	VPCMPGTD     Y11, Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VPMOVSXDQ    X4, Y11
+	VMASKMOVPD   (R13)(CX*2), Y11, Y12
+	VADDPD       Y12, Y9, Y9
+	VMASKMOVPD   Y9, Y11, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y10, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R13)(CX*2), Y4, Y9
+	VADDPD       Y9, Y8, Y8
+	VMASKMOVPD   Y8, Y4, 32(R13)(CX*2)
 
 csums4:
 	MOVQ         s_base+168(FP), DX
@@ -4322,118 +5416,143 @@ csets5:
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           clast5
-	MOVQ         ldh+296(FP), BX
-	SHLQ         $0x02, BX
-	VMOVUPD      negzero64<>+0(SB), Y8
-	VMOVUPD      176(SP), Y9
-	VMOVUPD      208(SP), Y10
-	VMOVDQU      hiindex32<>+0(SB), Y11
 
-csteps5:
-	PREFETCHT0   (SI)(BX*1)
-	VCVTPS2PD    (SI), Y12
-	VCVTPS2PD    (DI), Y13
-	VMULPD       Y13, Y12, Y15
-	VMULPD       Y12, Y12, Y12
-	VMOVUPD      (R9), Y14
-	VMULPD       Y14, Y12, Y12
-	VMULPD       Y13, Y13, Y13
-	VMOVUPD      (R8), Y14
-	VMULPD       Y14, Y13, Y13
-	VMULPD       Y9, Y12, Y12
-	VFMADD231PD  Y10, Y13, Y12
-	VADDPD       Y15, Y6, Y6
-	VADDPD       Y12, Y7, Y7
-	VADDPD       (R10), Y15, Y15
-	VMOVUPD      Y15, (R10)
-	VADDPD       (R11), Y12, Y12
-	VMOVUPD      Y12, (R11)
-	VCVTPS2PD    16(SI), Y12
-	VCVTPS2PD    16(DI), Y13
-	VMULPD       Y13, Y12, Y15
-	VMULPD       Y12, Y12, Y12
-	VMOVUPD      32(R9), Y14
-	VMULPD       Y14, Y12, Y12
-	VMULPD       Y13, Y13, Y13
-	VMOVUPD      32(R8), Y14
-	VMULPD       Y14, Y13, Y13
-	VMULPD       Y9, Y12, Y12
-	VFMADD231PD  Y10, Y13, Y12
-	VADDPD       Y15, Y6, Y6
-	VADDPD       Y12, Y7, Y7
-	VADDPD       32(R10), Y15, Y15
-	VMOVUPD      Y15, 32(R10)
-	VADDPD       32(R11), Y12, Y12
-	VMOVUPD      Y12, 32(R11)
-	VMOVUPS      (SI), Y12
-	VMULPS       (DI), Y12, Y12
-	VCVTPS2PD    X12, Y13
-	VEXTRACTF128 $0x01, Y12, X12
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y5, Y5
-	VADDPD       Y12, Y5, Y5
-	VMOVDQU      8(SP), Y14
-	VPCMPGTD     (R12), Y14, Y14
-	VPMOVSXDQ    X14, Y15
-	VBLENDVPD    Y15, Y8, Y13, Y15
-	VADDPD       Y15, Y0, Y0
-	VADDPD       (R13), Y15, Y15
-	VMOVUPD      Y15, (R13)
-	VPERMD       Y14, Y11, Y14
-	VBLENDVPD    Y14, Y8, Y12, Y14
-	VADDPD       Y14, Y0, Y0
-	VADDPD       32(R13), Y14, Y14
-	VMOVUPD      Y14, 32(R13)
-	VMOVDQU      40(SP), Y14
-	VPCMPGTD     (R12)(AX*1), Y14, Y14
-	VPMOVSXDQ    X14, Y15
-	VBLENDVPD    Y15, Y8, Y13, Y15
-	VADDPD       Y15, Y1, Y1
-	VADDPD       (R13)(AX*2), Y15, Y15
-	VMOVUPD      Y15, (R13)(AX*2)
-	VPERMD       Y14, Y11, Y14
-	VBLENDVPD    Y14, Y8, Y12, Y14
-	VADDPD       Y14, Y1, Y1
-	VADDPD       32(R13)(AX*2), Y14, Y14
-	VMOVUPD      Y14, 32(R13)(AX*2)
-	VMOVDQU      72(SP), Y14
-	VPCMPGTD     (R12)(AX*2), Y14, Y14
-	VPMOVSXDQ    X14, Y15
-	VBLENDVPD    Y15, Y8, Y13, Y15
-	VADDPD       Y15, Y2, Y2
-	VADDPD       (R13)(AX*4), Y15, Y15
-	VMOVUPD      Y15, (R13)(AX*4)
-	VPERMD       Y14, Y11, Y14
-	VBLENDVPD    Y14, Y8, Y12, Y14
-	VADDPD       Y14, Y2, Y2
-	VADDPD       32(R13)(AX*4), Y14, Y14
-	VMOVUPD      Y14, 32(R13)(AX*4)
-	VMOVDQU      104(SP), Y14
-	VPCMPGTD     (R12)(CX*1), Y14, Y14
-	VPMOVSXDQ    X14, Y15
-	VBLENDVPD    Y15, Y8, Y13, Y15
-	VADDPD       Y15, Y3, Y3
-	VADDPD       (R13)(CX*2), Y15, Y15
-	VMOVUPD      Y15, (R13)(CX*2)
-	VPERMD       Y14, Y11, Y14
-	VBLENDVPD    Y14, Y8, Y12, Y14
-	VADDPD       Y14, Y3, Y3
-	VADDPD       32(R13)(CX*2), Y14, Y14
-	VMOVUPD      Y14, 32(R13)(CX*2)
-	VMOVDQU      136(SP), Y14
-	VPCMPGTD     (R12)(AX*4), Y14, Y14
-	VPMOVSXDQ    X14, Y15
-	VBLENDVPD    Y15, Y8, Y13, Y13
-	VADDPD       Y13, Y4, Y4
-	VADDPD       (R13)(AX*8), Y13, Y13
-	VMOVUPD      Y13, (R13)(AX*8)
-	VPERMD       Y14, Y11, Y13
-	VBLENDVPD    Y13, Y8, Y12, Y12
-	VADDPD       Y12, Y4, Y4
-	VADDPD       32(R13)(AX*8), Y12, Y12
-	VMOVUPD      Y12, 32(R13)(AX*8)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          csums5
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R12)(BX*4), R12
+	LEAQ         (R13)(BX*8), R13
+	LEAQ         (R8)(BX*8), R8
+	LEAQ         (R9)(BX*8), R9
+	LEAQ         (R10)(BX*8), R10
+	LEAQ         (R11)(BX*8), R11
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           ckept5
+	CMPQ         DX, $0x08
+	JB           cpart5
+	LEAQ         colmask16<>+0(SB), R14
+	NEGQ         BX
+	VMOVUPS      64(R14)(BX*4), Y8
+	VCVTPS2PD    (SI), Y9
+	VCVTPS2PD    (DI), Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      (R9), Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VMOVUPD      (R8), Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       176(SP), Y9, Y9
+	VFMADD231PD  208(SP), Y10, Y9
+	VPMOVSXDQ    X8, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y12, Y12
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y9
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VADDPD       (R10), Y12, Y12
+	VMOVUPD      Y12, (R10)
+	VADDPD       (R11), Y9, Y9
+	VMOVUPD      Y9, (R11)
+	VCVTPS2PD    16(SI), Y9
+	VCVTPS2PD    16(DI), Y10
+	VMULPD       Y10, Y9, Y12
+	VMULPD       Y9, Y9, Y9
+	VMOVUPD      32(R9), Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       Y10, Y10, Y10
+	VMOVUPD      32(R8), Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       176(SP), Y9, Y9
+	VFMADD231PD  208(SP), Y10, Y9
+	VEXTRACTI128 $0x01, Y8, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y12, Y12
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y9
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y9, Y7, Y7
+	VADDPD       32(R10), Y12, Y12
+	VMOVUPD      Y12, 32(R10)
+	VADDPD       32(R11), Y9, Y9
+	VMOVUPD      Y9, 32(R11)
+	VMOVUPS      (SI), Y9
+	VMULPS       (DI), Y9, Y9
+	VBLENDVPS    Y8, negzero32<>+0(SB), Y9, Y9
+	VCVTPS2PD    X9, Y8
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y9, Y5, Y5
+	VMOVDQU      8(SP), Y10
+	VPCMPGTD     (R12), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y0, Y0
+	VADDPD       (R13), Y11, Y11
+	VMOVUPD      Y11, (R13)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
+	VADDPD       Y10, Y0, Y0
+	VADDPD       32(R13), Y10, Y10
+	VMOVUPD      Y10, 32(R13)
+	VMOVDQU      40(SP), Y10
+	VPCMPGTD     (R12)(AX*1), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y1, Y1
+	VADDPD       (R13)(AX*2), Y11, Y11
+	VMOVUPD      Y11, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y10
+	VPCMPGTD     (R12)(AX*2), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y2, Y2
+	VADDPD       (R13)(AX*4), Y11, Y11
+	VMOVUPD      Y11, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y10
+	VPCMPGTD     (R12)(CX*1), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y11
+	VADDPD       Y11, Y3, Y3
+	VADDPD       (R13)(CX*2), Y11, Y11
+	VMOVUPD      Y11, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y10, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y10
+	VADDPD       Y10, Y3, Y3
+	VADDPD       32(R13)(CX*2), Y10, Y10
+	VMOVUPD      Y10, 32(R13)(CX*2)
+	VMOVDQU      136(SP), Y10
+	VPCMPGTD     (R12)(AX*4), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPD       (R13)(AX*8), Y8, Y8
+	VMOVUPD      Y8, (R13)(AX*8)
+	VEXTRACTI128 $0x01, Y10, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y9, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPD       32(R13)(AX*8), Y8, Y8
+	VMOVUPD      Y8, 32(R13)(AX*8)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
@@ -4442,17 +5561,18 @@ csteps5:
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	DECQ         DX
-	JNZ          csteps5
+	SUBQ         $0x08, DX
+	JMP          ckept5
 
-clast5:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           csums5
-	LEAQ         colmask16<>+0(SB), BX
+cpart5:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R14
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y9
+	VMOVUPS      64(R14)(DX*4), Y8
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y9
+	VPANDN       Y8, Y9, Y9
 	VEXTRACTF128 $0x01, Y9, X8
 	VMASKMOVPS   (SI), X9, X10
 	VCVTPS2PD    X10, Y10
@@ -4611,6 +5731,298 @@ clast5:
 	VMASKMOVPD   32(R13)(AX*8), Y9, Y10
 	VADDPD       Y10, Y8, Y8
 	VMASKMOVPD   Y8, Y9, 32(R13)(AX*8)
+	JMP          csums5
+
+ckept5:
+	SHRQ    $0x03, DX
+	JZ      clast5
+	MOVQ    ldh+296(FP), BX
+	SHLQ    $0x02, BX
+	VMOVUPD negzero64<>+0(SB), Y8
+	VMOVUPD 176(SP), Y9
+	VMOVUPD 208(SP), Y10
+	VMOVDQU hiindex32<>+0(SB), Y11
+
+csteps5:
+	PREFETCHT0   (SI)(BX*1)
+	VCVTPS2PD    (SI), Y12
+	VCVTPS2PD    (DI), Y13
+	VMULPD       Y13, Y12, Y15
+	VMULPD       Y12, Y12, Y12
+	VMOVUPD      (R9), Y14
+	VMULPD       Y14, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VMOVUPD      (R8), Y14
+	VMULPD       Y14, Y13, Y13
+	VMULPD       Y9, Y12, Y12
+	VFMADD231PD  Y10, Y13, Y12
+	VADDPD       Y15, Y6, Y6
+	VADDPD       Y12, Y7, Y7
+	VADDPD       (R10), Y15, Y15
+	VMOVUPD      Y15, (R10)
+	VADDPD       (R11), Y12, Y12
+	VMOVUPD      Y12, (R11)
+	VCVTPS2PD    16(SI), Y12
+	VCVTPS2PD    16(DI), Y13
+	VMULPD       Y13, Y12, Y15
+	VMULPD       Y12, Y12, Y12
+	VMOVUPD      32(R9), Y14
+	VMULPD       Y14, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VMOVUPD      32(R8), Y14
+	VMULPD       Y14, Y13, Y13
+	VMULPD       Y9, Y12, Y12
+	VFMADD231PD  Y10, Y13, Y12
+	VADDPD       Y15, Y6, Y6
+	VADDPD       Y12, Y7, Y7
+	VADDPD       32(R10), Y15, Y15
+	VMOVUPD      Y15, 32(R10)
+	VADDPD       32(R11), Y12, Y12
+	VMOVUPD      Y12, 32(R11)
+	VMOVUPS      (SI), Y12
+	VMULPS       (DI), Y12, Y12
+	VCVTPS2PD    X12, Y13
+	VEXTRACTF128 $0x01, Y12, X12
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y5, Y5
+	VADDPD       Y12, Y5, Y5
+	VMOVDQU      8(SP), Y14
+	VPCMPGTD     (R12), Y14, Y14
+	VPMOVSXDQ    X14, Y15
+	VBLENDVPD    Y15, Y8, Y13, Y15
+	VADDPD       Y15, Y0, Y0
+	VADDPD       (R13), Y15, Y15
+	VMOVUPD      Y15, (R13)
+	VPERMD       Y14, Y11, Y14
+	VBLENDVPD    Y14, Y8, Y12, Y14
+	VADDPD       Y14, Y0, Y0
+	VADDPD       32(R13), Y14, Y14
+	VMOVUPD      Y14, 32(R13)
+	VMOVDQU      40(SP), Y14
+	VPCMPGTD     (R12)(AX*1), Y14, Y14
+	VPMOVSXDQ    X14, Y15
+	VBLENDVPD    Y15, Y8, Y13, Y15
+	VADDPD       Y15, Y1, Y1
+	VADDPD       (R13)(AX*2), Y15, Y15
+	VMOVUPD      Y15, (R13)(AX*2)
+	VPERMD       Y14, Y11, Y14
+	VBLENDVPD    Y14, Y8, Y12, Y14
+	VADDPD       Y14, Y1, Y1
+	VADDPD       32(R13)(AX*2), Y14, Y14
+	VMOVUPD      Y14, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y14
+	VPCMPGTD     (R12)(AX*2), Y14, Y14
+	VPMOVSXDQ    X14, Y15
+	VBLENDVPD    Y15, Y8, Y13, Y15
+	VADDPD       Y15, Y2, Y2
+	VADDPD       (R13)(AX*4), Y15, Y15
+	VMOVUPD      Y15, (R13)(AX*4)
+	VPERMD       Y14, Y11, Y14
+	VBLENDVPD    Y14, Y8, Y12, Y14
+	VADDPD       Y14, Y2, Y2
+	VADDPD       32(R13)(AX*4), Y14, Y14
+	VMOVUPD      Y14, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y14
+	VPCMPGTD     (R12)(CX*1), Y14, Y14
+	VPMOVSXDQ    X14, Y15
+	VBLENDVPD    Y15, Y8, Y13, Y15
+	VADDPD       Y15, Y3, Y3
+	VADDPD       (R13)(CX*2), Y15, Y15
+	VMOVUPD      Y15, (R13)(CX*2)
+	VPERMD       Y14, Y11, Y14
+	VBLENDVPD    Y14, Y8, Y12, Y14
+	VADDPD       Y14, Y3, Y3
+	VADDPD       32(R13)(CX*2), Y14, Y14
+	VMOVUPD      Y14, 32(R13)(CX*2)
+	VMOVDQU      136(SP), Y14
+	VPCMPGTD     (R12)(AX*4), Y14, Y14
+	VPMOVSXDQ    X14, Y15
+	VBLENDVPD    Y15, Y8, Y13, Y13
+	VADDPD       Y13, Y4, Y4
+	VADDPD       (R13)(AX*8), Y13, Y13
+	VMOVUPD      Y13, (R13)(AX*8)
+	VPERMD       Y14, Y11, Y13
+	VBLENDVPD    Y13, Y8, Y12, Y12
+	VADDPD       Y12, Y4, Y4
+	VADDPD       32(R13)(AX*8), Y12, Y12
+	VMOVUPD      Y12, 32(R13)(AX*8)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         DX
+	JNZ          csteps5
+
+clast5:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           csums5
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VMASKMOVPS   (SI), X8, X10
+	VCVTPS2PD    X10, Y10
+	VMASKMOVPS   (DI), X8, X11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y11, Y10, Y13
+	VMULPD       Y10, Y10, Y10
+	VPMOVSXDQ    X8, Y12
+	VMASKMOVPD   (R9), Y12, Y12
+	VMULPD       Y12, Y10, Y10
+	VMULPD       Y11, Y11, Y11
+	VPMOVSXDQ    X8, Y12
+	VMASKMOVPD   (R8), Y12, Y12
+	VMULPD       Y12, Y11, Y11
+	VMULPD       176(SP), Y10, Y10
+	VFMADD231PD  208(SP), Y11, Y10
+	VADDPD       Y13, Y6, Y6
+	VADDPD       Y10, Y7, Y7
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R10), Y11, Y12
+	VADDPD       Y12, Y13, Y13
+	VMASKMOVPD   Y13, Y11, (R10)
+	VPMOVSXDQ    X8, Y11
+	VMASKMOVPD   (R11), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R11)
+	VMASKMOVPS   16(SI), X9, X10
+	VCVTPS2PD    X10, Y10
+	VMASKMOVPS   16(DI), X9, X9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y10, Y12
+	VMULPD       Y10, Y10, Y10
+	VEXTRACTI128 $0x01, Y8, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R9), Y11, Y11
+	VMULPD       Y11, Y10, Y10
+	VMULPD       Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y8, X11
+	VPMOVSXDQ    X11, Y11
+	VMASKMOVPD   32(R8), Y11, Y11
+	VMULPD       Y11, Y9, Y9
+	VMULPD       176(SP), Y10, Y10
+	VFMADD231PD  208(SP), Y9, Y10
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y10, Y7, Y7
+	VEXTRACTI128 $0x01, Y8, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R10), Y9, Y11
+	VADDPD       Y11, Y12, Y12
+	VMASKMOVPD   Y12, Y9, 32(R10)
+	VEXTRACTI128 $0x01, Y8, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R11), Y9, Y11
+	VADDPD       Y11, Y10, Y10
+	VMASKMOVPD   Y10, Y9, 32(R11)
+	VMASKMOVPS   (SI), Y8, Y9
+	VMASKMOVPS   (DI), Y8, Y10
+	VMULPS       Y10, Y9, Y9
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y5, Y5
+	VADDPD       Y9, Y5, Y5
+	VMOVDQU      8(SP), Y11
+	VPMASKMOVD   (R12), Y8, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y0, Y0
+	VPMOVSXDQ    X8, Y13
+	VMASKMOVPD   (R13), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y0, Y0
+	VEXTRACTI128 $0x01, Y8, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)
+	VMOVDQU      40(SP), Y11
+	VPMASKMOVD   (R12)(AX*1), Y8, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y1, Y1
+	VPMOVSXDQ    X8, Y13
+	VMASKMOVPD   (R13)(AX*2), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)(AX*2)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y1, Y1
+	VEXTRACTI128 $0x01, Y8, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13)(AX*2), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)(AX*2)
+	VMOVDQU      72(SP), Y11
+	VPMASKMOVD   (R12)(AX*2), Y8, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y2, Y2
+	VPMOVSXDQ    X8, Y13
+	VMASKMOVPD   (R13)(AX*4), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)(AX*4)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y2, Y2
+	VEXTRACTI128 $0x01, Y8, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13)(AX*4), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)(AX*4)
+	VMOVDQU      104(SP), Y11
+	VPMASKMOVD   (R12)(CX*1), Y8, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y12
+	VADDPD       Y12, Y3, Y3
+	VPMOVSXDQ    X8, Y13
+	VMASKMOVPD   (R13)(CX*2), Y13, Y14
+	VADDPD       Y14, Y12, Y12
+	VMASKMOVPD   Y12, Y13, (R13)(CX*2)
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXDQ    X11, Y11
+	VBLENDVPD    Y11, negzero64<>+0(SB), Y9, Y11
+	VADDPD       Y11, Y3, Y3
+	VEXTRACTI128 $0x01, Y8, X12
+	VPMOVSXDQ    X12, Y12
+	VMASKMOVPD   32(R13)(CX*2), Y12, Y13
+	VADDPD       Y13, Y11, Y11
+	VMASKMOVPD   Y11, Y12, 32(R13)(CX*2)
+	VMOVDQU      136(SP), Y11
+	VPMASKMOVD   (R12)(AX*4), Y8, Y12
+	VPCMPGTD     Y12, Y11, Y11
+	VPMOVSXDQ    X11, Y12
+	VBLENDVPD    Y12, negzero64<>+0(SB), Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VPMOVSXDQ    X8, Y12
+	VMASKMOVPD   (R13)(AX*8), Y12, Y13
+	VADDPD       Y13, Y10, Y10
+	VMASKMOVPD   Y10, Y12, (R13)(AX*8)
+	VEXTRACTI128 $0x01, Y11, X10
+	VPMOVSXDQ    X10, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R13)(AX*8), Y8, Y10
+	VADDPD       Y10, Y9, Y9
+	VMASKMOVPD   Y9, Y8, 32(R13)(AX*8)
 
 csums5:
 	MOVQ         s_base+168(FP), DX
@@ -4714,94 +6126,114 @@ sets5:
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           last5
-	VMOVUPD      negzero64<>+0(SB), Y6
-	VMOVDQU      hiindex32<>+0(SB), Y7
 
-steps5:
-	VMOVUPS      (SI), Y8
-	VMULPS       (DI), Y8, Y8
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y8, Y5, Y5
-	VMOVDQU      8(SP), Y10
-	VPCMPGTD     (R8), Y10, Y10
-	VPMOVSXDQ    X10, Y11
-	VBLENDVPD    Y11, Y6, Y9, Y11
-	VADDPD       Y11, Y0, Y0
-	VADDPD       (R9), Y11, Y11
-	VMOVUPD      Y11, (R9)
-	VPERMD       Y10, Y7, Y10
-	VBLENDVPD    Y10, Y6, Y8, Y10
-	VADDPD       Y10, Y0, Y0
-	VADDPD       32(R9), Y10, Y10
-	VMOVUPD      Y10, 32(R9)
-	VMOVDQU      40(SP), Y10
-	VPCMPGTD     (R8)(AX*1), Y10, Y10
-	VPMOVSXDQ    X10, Y11
-	VBLENDVPD    Y11, Y6, Y9, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       (R9)(AX*2), Y11, Y11
-	VMOVUPD      Y11, (R9)(AX*2)
-	VPERMD       Y10, Y7, Y10
-	VBLENDVPD    Y10, Y6, Y8, Y10
-	VADDPD       Y10, Y1, Y1
-	VADDPD       32(R9)(AX*2), Y10, Y10
-	VMOVUPD      Y10, 32(R9)(AX*2)
-	VMOVDQU      72(SP), Y10
-	VPCMPGTD     (R8)(AX*2), Y10, Y10
-	VPMOVSXDQ    X10, Y11
-	VBLENDVPD    Y11, Y6, Y9, Y11
-	VADDPD       Y11, Y2, Y2
-	VADDPD       (R9)(AX*4), Y11, Y11
-	VMOVUPD      Y11, (R9)(AX*4)
-	VPERMD       Y10, Y7, Y10
-	VBLENDVPD    Y10, Y6, Y8, Y10
-	VADDPD       Y10, Y2, Y2
-	VADDPD       32(R9)(AX*4), Y10, Y10
-	VMOVUPD      Y10, 32(R9)(AX*4)
-	VMOVDQU      104(SP), Y10
-	VPCMPGTD     (R8)(CX*1), Y10, Y10
-	VPMOVSXDQ    X10, Y11
-	VBLENDVPD    Y11, Y6, Y9, Y11
-	VADDPD       Y11, Y3, Y3
-	VADDPD       (R9)(CX*2), Y11, Y11
-	VMOVUPD      Y11, (R9)(CX*2)
-	VPERMD       Y10, Y7, Y10
-	VBLENDVPD    Y10, Y6, Y8, Y10
-	VADDPD       Y10, Y3, Y3
-	VADDPD       32(R9)(CX*2), Y10, Y10
-	VMOVUPD      Y10, 32(R9)(CX*2)
-	VMOVDQU      136(SP), Y10
-	VPCMPGTD     (R8)(AX*4), Y10, Y10
-	VPMOVSXDQ    X10, Y11
-	VBLENDVPD    Y11, Y6, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VADDPD       (R9)(AX*8), Y9, Y9
-	VMOVUPD      Y9, (R9)(AX*8)
-	VPERMD       Y10, Y7, Y9
-	VBLENDVPD    Y9, Y6, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VADDPD       32(R9)(AX*8), Y8, Y8
-	VMOVUPD      Y8, 32(R9)(AX*8)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          sums5
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R8)(BX*4), R8
+	LEAQ         (R9)(BX*8), R9
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           kept5
+	CMPQ         DX, $0x08
+	JB           part5
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         BX
+	VMOVUPS      64(R10)(BX*4), Y6
+	VMOVUPS      (SI), Y7
+	VMULPS       (DI), Y7, Y7
+	VBLENDVPS    Y6, negzero32<>+0(SB), Y7, Y7
+	VCVTPS2PD    X7, Y6
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPCMPGTD     (R8), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R9), Y9, Y9
+	VMOVUPD      Y9, (R9)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y7, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R9), Y8, Y8
+	VMOVUPD      Y8, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPCMPGTD     (R8)(AX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       (R9)(AX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y7, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPCMPGTD     (R8)(AX*2), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y2, Y2
+	VADDPD       (R9)(AX*4), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y7, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y8
+	VPCMPGTD     (R8)(CX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y9
+	VADDPD       Y9, Y3, Y3
+	VADDPD       (R9)(CX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y7, Y8
+	VADDPD       Y8, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y8
+	VPCMPGTD     (R8)(AX*4), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VADDPD       (R9)(AX*8), Y6, Y6
+	VMOVUPD      Y6, (R9)(AX*8)
+	VEXTRACTI128 $0x01, Y8, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y7, Y6
+	VADDPD       Y6, Y4, Y4
+	VADDPD       32(R9)(AX*8), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*8)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000040, R9
-	DECQ         DX
-	JNZ          steps5
+	SUBQ         $0x08, DX
+	JMP          kept5
 
-last5:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           sums5
-	LEAQ         colmask16<>+0(SB), BX
+part5:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R10
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y7
+	VMOVUPS      64(R10)(DX*4), Y6
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y7
+	VPANDN       Y6, Y7, Y7
 	VMASKMOVPS   (SI), Y7, Y6
 	VMASKMOVPS   (DI), Y7, Y8
 	VMULPS       Y8, Y6, Y6
@@ -4905,6 +6337,200 @@ last5:
 	VMASKMOVPD   32(R9)(AX*8), Y7, Y8
 	VADDPD       Y8, Y6, Y6
 	VMASKMOVPD   Y6, Y7, 32(R9)(AX*8)
+	JMP          sums5
+
+kept5:
+	SHRQ    $0x03, DX
+	JZ      last5
+	VMOVUPD negzero64<>+0(SB), Y6
+	VMOVDQU hiindex32<>+0(SB), Y7
+
+steps5:
+	VMOVUPS      (SI), Y8
+	VMULPS       (DI), Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y8, Y5, Y5
+	VMOVDQU      8(SP), Y10
+	VPCMPGTD     (R8), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, Y6, Y9, Y11
+	VADDPD       Y11, Y0, Y0
+	VADDPD       (R9), Y11, Y11
+	VMOVUPD      Y11, (R9)
+	VPERMD       Y10, Y7, Y10
+	VBLENDVPD    Y10, Y6, Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VADDPD       32(R9), Y10, Y10
+	VMOVUPD      Y10, 32(R9)
+	VMOVDQU      40(SP), Y10
+	VPCMPGTD     (R8)(AX*1), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, Y6, Y9, Y11
+	VADDPD       Y11, Y1, Y1
+	VADDPD       (R9)(AX*2), Y11, Y11
+	VMOVUPD      Y11, (R9)(AX*2)
+	VPERMD       Y10, Y7, Y10
+	VBLENDVPD    Y10, Y6, Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y10, Y10
+	VMOVUPD      Y10, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y10
+	VPCMPGTD     (R8)(AX*2), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, Y6, Y9, Y11
+	VADDPD       Y11, Y2, Y2
+	VADDPD       (R9)(AX*4), Y11, Y11
+	VMOVUPD      Y11, (R9)(AX*4)
+	VPERMD       Y10, Y7, Y10
+	VBLENDVPD    Y10, Y6, Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y10, Y10
+	VMOVUPD      Y10, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y10
+	VPCMPGTD     (R8)(CX*1), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, Y6, Y9, Y11
+	VADDPD       Y11, Y3, Y3
+	VADDPD       (R9)(CX*2), Y11, Y11
+	VMOVUPD      Y11, (R9)(CX*2)
+	VPERMD       Y10, Y7, Y10
+	VBLENDVPD    Y10, Y6, Y8, Y10
+	VADDPD       Y10, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y10, Y10
+	VMOVUPD      Y10, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y10
+	VPCMPGTD     (R8)(AX*4), Y10, Y10
+	VPMOVSXDQ    X10, Y11
+	VBLENDVPD    Y11, Y6, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VADDPD       (R9)(AX*8), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*8)
+	VPERMD       Y10, Y7, Y9
+	VBLENDVPD    Y9, Y6, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPD       32(R9)(AX*8), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*8)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps5
+
+last5:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums5
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y6
+	VMASKMOVPS   (SI), Y6, Y7
+	VMASKMOVPS   (DI), Y6, Y8
+	VMULPS       Y8, Y7, Y7
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPMASKMOVD   (R8), Y6, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (R9), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)
+	VMOVDQU      40(SP), Y9
+	VPMASKMOVD   (R8)(AX*1), Y6, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (R9)(AX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPMASKMOVD   (R8)(AX*2), Y6, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (R9)(AX*4), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(AX*4), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y9
+	VPMASKMOVD   (R8)(CX*1), Y6, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y10
+	VADDPD       Y10, Y3, Y3
+	VPMOVSXDQ    X6, Y11
+	VMASKMOVPD   (R9)(CX*2), Y11, Y12
+	VADDPD       Y12, Y10, Y10
+	VMASKMOVPD   Y10, Y11, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXDQ    X9, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTI128 $0x01, Y6, X10
+	VPMOVSXDQ    X10, Y10
+	VMASKMOVPD   32(R9)(CX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, 32(R9)(CX*2)
+	VMOVDQU      136(SP), Y9
+	VPMASKMOVD   (R8)(AX*4), Y6, Y10
+	VPCMPGTD     Y10, Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, negzero64<>+0(SB), Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPMOVSXDQ    X6, Y10
+	VMASKMOVPD   (R9)(AX*8), Y10, Y11
+	VADDPD       Y11, Y8, Y8
+	VMASKMOVPD   Y8, Y10, (R9)(AX*8)
+	VEXTRACTI128 $0x01, Y9, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VMASKMOVPD   32(R9)(AX*8), Y6, Y8
+	VADDPD       Y8, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 32(R9)(AX*8)
 
 sums5:
 	MOVQ         sums_base+272(FP), BX
@@ -4978,82 +6604,101 @@ sets4:
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           last4
-	VMOVUPD      negzero64<>+0(SB), Y4
-	VMOVDQU      hiindex32<>+0(SB), Y6
 
-steps4:
-	VMOVUPS      (SI), Y7
-	VMULPS       (DI), Y7, Y7
-	VCVTPS2PD    X7, Y8
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y5, Y5
-	VADDPD       Y7, Y5, Y5
-	VMOVDQU      8(SP), Y9
-	VPCMPGTD     (R8), Y9, Y9
-	VPMOVSXDQ    X9, Y10
-	VBLENDVPD    Y10, Y4, Y8, Y10
-	VADDPD       Y10, Y0, Y0
-	VADDPD       (R9), Y10, Y10
-	VMOVUPD      Y10, (R9)
-	VPERMD       Y9, Y6, Y9
-	VBLENDVPD    Y9, Y4, Y7, Y9
-	VADDPD       Y9, Y0, Y0
-	VADDPD       32(R9), Y9, Y9
-	VMOVUPD      Y9, 32(R9)
-	VMOVDQU      40(SP), Y9
-	VPCMPGTD     (R8)(AX*1), Y9, Y9
-	VPMOVSXDQ    X9, Y10
-	VBLENDVPD    Y10, Y4, Y8, Y10
-	VADDPD       Y10, Y1, Y1
-	VADDPD       (R9)(AX*2), Y10, Y10
-	VMOVUPD      Y10, (R9)(AX*2)
-	VPERMD       Y9, Y6, Y9
-	VBLENDVPD    Y9, Y4, Y7, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       32(R9)(AX*2), Y9, Y9
-	VMOVUPD      Y9, 32(R9)(AX*2)
-	VMOVDQU      72(SP), Y9
-	VPCMPGTD     (R8)(AX*2), Y9, Y9
-	VPMOVSXDQ    X9, Y10
-	VBLENDVPD    Y10, Y4, Y8, Y10
-	VADDPD       Y10, Y2, Y2
-	VADDPD       (R9)(AX*4), Y10, Y10
-	VMOVUPD      Y10, (R9)(AX*4)
-	VPERMD       Y9, Y6, Y9
-	VBLENDVPD    Y9, Y4, Y7, Y9
-	VADDPD       Y9, Y2, Y2
-	VADDPD       32(R9)(AX*4), Y9, Y9
-	VMOVUPD      Y9, 32(R9)(AX*4)
-	VMOVDQU      104(SP), Y9
-	VPCMPGTD     (R8)(CX*1), Y9, Y9
-	VPMOVSXDQ    X9, Y10
-	VBLENDVPD    Y10, Y4, Y8, Y8
-	VADDPD       Y8, Y3, Y3
-	VADDPD       (R9)(CX*2), Y8, Y8
-	VMOVUPD      Y8, (R9)(CX*2)
-	VPERMD       Y9, Y6, Y8
-	VBLENDVPD    Y8, Y4, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VADDPD       32(R9)(CX*2), Y7, Y7
-	VMOVUPD      Y7, 32(R9)(CX*2)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          sums4
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R8)(BX*4), R8
+	LEAQ         (R9)(BX*8), R9
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           kept4
+	CMPQ         DX, $0x08
+	JB           part4
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         BX
+	VMOVUPS      64(R10)(BX*4), Y4
+	VMOVUPS      (SI), Y6
+	VMULPS       (DI), Y6, Y6
+	VBLENDVPS    Y4, negzero32<>+0(SB), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y7
+	VPCMPGTD     (R8), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       32(R9), Y7, Y7
+	VMOVUPD      Y7, 32(R9)
+	VMOVDQU      40(SP), Y7
+	VPCMPGTD     (R8)(AX*1), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       (R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
+	VADDPD       Y7, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y7
+	VPCMPGTD     (R8)(AX*2), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPD       (R9)(AX*4), Y8, Y8
+	VMOVUPD      Y8, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y7
+	VADDPD       Y7, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y7
+	VPCMPGTD     (R8)(CX*1), Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       (R9)(CX*2), Y4, Y4
+	VMOVUPD      Y4, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y7, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y6, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y4, Y4
+	VMOVUPD      Y4, 32(R9)(CX*2)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000040, R9
-	DECQ         DX
-	JNZ          steps4
+	SUBQ         $0x08, DX
+	JMP          kept4
 
-last4:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           sums4
-	LEAQ         colmask16<>+0(SB), BX
+part4:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R10
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y6
+	VMOVUPS      64(R10)(DX*4), Y4
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y6
+	VPANDN       Y4, Y6, Y6
 	VMASKMOVPS   (SI), Y6, Y4
 	VMASKMOVPS   (DI), Y6, Y7
 	VMULPS       Y7, Y4, Y4
@@ -5138,6 +6783,169 @@ last4:
 	VMASKMOVPD   32(R9)(CX*2), Y6, Y7
 	VADDPD       Y7, Y4, Y4
 	VMASKMOVPD   Y4, Y6, 32(R9)(CX*2)
+	JMP          sums4
+
+kept4:
+	SHRQ    $0x03, DX
+	JZ      last4
+	VMOVUPD negzero64<>+0(SB), Y4
+	VMOVDQU hiindex32<>+0(SB), Y6
+
+steps4:
+	VMOVUPS      (SI), Y7
+	VMULPS       (DI), Y7, Y7
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VMOVDQU      8(SP), Y9
+	VPCMPGTD     (R8), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, Y4, Y8, Y10
+	VADDPD       Y10, Y0, Y0
+	VADDPD       (R9), Y10, Y10
+	VMOVUPD      Y10, (R9)
+	VPERMD       Y9, Y6, Y9
+	VBLENDVPD    Y9, Y4, Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       32(R9), Y9, Y9
+	VMOVUPD      Y9, 32(R9)
+	VMOVDQU      40(SP), Y9
+	VPCMPGTD     (R8)(AX*1), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, Y4, Y8, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       (R9)(AX*2), Y10, Y10
+	VMOVUPD      Y10, (R9)(AX*2)
+	VPERMD       Y9, Y6, Y9
+	VBLENDVPD    Y9, Y4, Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y9, Y9
+	VMOVUPD      Y9, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y9
+	VPCMPGTD     (R8)(AX*2), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, Y4, Y8, Y10
+	VADDPD       Y10, Y2, Y2
+	VADDPD       (R9)(AX*4), Y10, Y10
+	VMOVUPD      Y10, (R9)(AX*4)
+	VPERMD       Y9, Y6, Y9
+	VBLENDVPD    Y9, Y4, Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y9, Y9
+	VMOVUPD      Y9, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y9
+	VPCMPGTD     (R8)(CX*1), Y9, Y9
+	VPMOVSXDQ    X9, Y10
+	VBLENDVPD    Y10, Y4, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VADDPD       (R9)(CX*2), Y8, Y8
+	VMOVUPD      Y8, (R9)(CX*2)
+	VPERMD       Y9, Y6, Y8
+	VBLENDVPD    Y8, Y4, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPD       32(R9)(CX*2), Y7, Y7
+	VMOVUPD      Y7, 32(R9)(CX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps4
+
+last4:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums4
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y4
+	VMASKMOVPS   (SI), Y4, Y6
+	VMASKMOVPS   (DI), Y4, Y7
+	VMULPS       Y7, Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPMASKMOVD   (R8), Y4, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R9), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VEXTRACTI128 $0x01, Y4, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPMASKMOVD   (R8)(AX*1), Y4, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R9)(AX*2), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VEXTRACTI128 $0x01, Y4, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9)(AX*2), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPMASKMOVD   (R8)(AX*2), Y4, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y9
+	VADDPD       Y9, Y2, Y2
+	VPMOVSXDQ    X4, Y10
+	VMASKMOVPD   (R9)(AX*4), Y10, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y10, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y2, Y2
+	VEXTRACTI128 $0x01, Y4, X9
+	VPMOVSXDQ    X9, Y9
+	VMASKMOVPD   32(R9)(AX*4), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, 32(R9)(AX*4)
+	VMOVDQU      104(SP), Y8
+	VPMASKMOVD   (R8)(CX*1), Y4, Y9
+	VPCMPGTD     Y9, Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, negzero64<>+0(SB), Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VPMOVSXDQ    X4, Y9
+	VMASKMOVPD   (R9)(CX*2), Y9, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y9, (R9)(CX*2)
+	VEXTRACTI128 $0x01, Y8, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VMASKMOVPD   32(R9)(CX*2), Y4, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y4, 32(R9)(CX*2)
 
 sums4:
 	MOVQ         sums_base+272(FP), BX
@@ -5201,70 +7009,88 @@ sets3:
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           last3
-	VMOVUPD      negzero64<>+0(SB), Y3
-	VMOVDQU      hiindex32<>+0(SB), Y4
 
-steps3:
-	VMOVUPS      (SI), Y6
-	VMULPS       (DI), Y6, Y6
-	VCVTPS2PD    X6, Y7
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y6, Y5, Y5
-	VMOVDQU      8(SP), Y8
-	VPCMPGTD     (R8), Y8, Y8
-	VPMOVSXDQ    X8, Y9
-	VBLENDVPD    Y9, Y3, Y7, Y9
-	VADDPD       Y9, Y0, Y0
-	VADDPD       (R9), Y9, Y9
-	VMOVUPD      Y9, (R9)
-	VPERMD       Y8, Y4, Y8
-	VBLENDVPD    Y8, Y3, Y6, Y8
-	VADDPD       Y8, Y0, Y0
-	VADDPD       32(R9), Y8, Y8
-	VMOVUPD      Y8, 32(R9)
-	VMOVDQU      40(SP), Y8
-	VPCMPGTD     (R8)(AX*1), Y8, Y8
-	VPMOVSXDQ    X8, Y9
-	VBLENDVPD    Y9, Y3, Y7, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       (R9)(AX*2), Y9, Y9
-	VMOVUPD      Y9, (R9)(AX*2)
-	VPERMD       Y8, Y4, Y8
-	VBLENDVPD    Y8, Y3, Y6, Y8
-	VADDPD       Y8, Y1, Y1
-	VADDPD       32(R9)(AX*2), Y8, Y8
-	VMOVUPD      Y8, 32(R9)(AX*2)
-	VMOVDQU      72(SP), Y8
-	VPCMPGTD     (R8)(AX*2), Y8, Y8
-	VPMOVSXDQ    X8, Y9
-	VBLENDVPD    Y9, Y3, Y7, Y7
-	VADDPD       Y7, Y2, Y2
-	VADDPD       (R9)(AX*4), Y7, Y7
-	VMOVUPD      Y7, (R9)(AX*4)
-	VPERMD       Y8, Y4, Y7
-	VBLENDVPD    Y7, Y3, Y6, Y6
-	VADDPD       Y6, Y2, Y2
-	VADDPD       32(R9)(AX*4), Y6, Y6
-	VMOVUPD      Y6, 32(R9)(AX*4)
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          sums3
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R8)(BX*4), R8
+	LEAQ         (R9)(BX*8), R9
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           kept3
+	CMPQ         DX, $0x08
+	JB           part3
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         BX
+	VMOVUPS      64(R10)(BX*4), Y3
+	VMOVUPS      (SI), Y4
+	VMULPS       (DI), Y4, Y4
+	VBLENDVPS    Y3, negzero32<>+0(SB), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y6
+	VPCMPGTD     (R8), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       (R9), Y7, Y7
+	VMOVUPD      Y7, (R9)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
+	VADDPD       Y6, Y0, Y0
+	VADDPD       32(R9), Y6, Y6
+	VMOVUPD      Y6, 32(R9)
+	VMOVDQU      40(SP), Y6
+	VPCMPGTD     (R8)(AX*1), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y7
+	VADDPD       Y7, Y1, Y1
+	VADDPD       (R9)(AX*2), Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y6
+	VADDPD       Y6, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y6
+	VPCMPGTD     (R8)(AX*2), Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       (R9)(AX*4), Y3, Y3
+	VMOVUPD      Y3, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y6, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y3, Y3
+	VMOVUPD      Y3, 32(R9)(AX*4)
 	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000040, R9
-	DECQ         DX
-	JNZ          steps3
+	SUBQ         $0x08, DX
+	JMP          kept3
 
-last3:
-	// The last len mod 8 entries: one step under a mask of their count.
-	MOVQ         h_len+8(FP), DX
-	ANDQ         $0x00000007, DX
-	JZ           sums3
-	LEAQ         colmask16<>+0(SB), BX
+part3:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R10
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y4
+	VMOVUPS      64(R10)(DX*4), Y3
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y4
+	VPANDN       Y3, Y4, Y4
 	VMASKMOVPS   (SI), Y4, Y3
 	VMASKMOVPS   (DI), Y4, Y6
 	VMULPS       Y6, Y3, Y3
@@ -5330,6 +7156,138 @@ last3:
 	VMASKMOVPD   32(R9)(AX*4), Y4, Y6
 	VADDPD       Y6, Y3, Y3
 	VMASKMOVPD   Y3, Y4, 32(R9)(AX*4)
+	JMP          sums3
+
+kept3:
+	SHRQ    $0x03, DX
+	JZ      last3
+	VMOVUPD negzero64<>+0(SB), Y3
+	VMOVDQU hiindex32<>+0(SB), Y4
+
+steps3:
+	VMOVUPS      (SI), Y6
+	VMULPS       (DI), Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      8(SP), Y8
+	VPCMPGTD     (R8), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, Y3, Y7, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       (R9), Y9, Y9
+	VMOVUPD      Y9, (R9)
+	VPERMD       Y8, Y4, Y8
+	VBLENDVPD    Y8, Y3, Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       32(R9), Y8, Y8
+	VMOVUPD      Y8, 32(R9)
+	VMOVDQU      40(SP), Y8
+	VPCMPGTD     (R8)(AX*1), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, Y3, Y7, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       (R9)(AX*2), Y9, Y9
+	VMOVUPD      Y9, (R9)(AX*2)
+	VPERMD       Y8, Y4, Y8
+	VBLENDVPD    Y8, Y3, Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y8
+	VPCMPGTD     (R8)(AX*2), Y8, Y8
+	VPMOVSXDQ    X8, Y9
+	VBLENDVPD    Y9, Y3, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VADDPD       (R9)(AX*4), Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*4)
+	VPERMD       Y8, Y4, Y7
+	VBLENDVPD    Y7, Y3, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VADDPD       32(R9)(AX*4), Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*4)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	DECQ         DX
+	JNZ          steps3
+
+last3:
+	// The last len mod 8 entries: one step under a mask of their count.
+	MOVQ         h_len+8(FP), DX
+	ANDQ         $0x00000007, DX
+	JZ           sums3
+	LEAQ         colmask16<>+0(SB), BX
+	NEGQ         DX
+	VMOVUPS      64(BX)(DX*4), Y3
+	VMASKMOVPS   (SI), Y3, Y4
+	VMASKMOVPS   (DI), Y3, Y6
+	VMULPS       Y6, Y4, Y4
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y4, Y5, Y5
+	VMOVDQU      8(SP), Y7
+	VPMASKMOVD   (R8), Y3, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y0, Y0
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R9), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R9)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VEXTRACTI128 $0x01, Y3, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, 32(R9)
+	VMOVDQU      40(SP), Y7
+	VPMASKMOVD   (R8)(AX*1), Y3, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y8
+	VADDPD       Y8, Y1, Y1
+	VPMOVSXDQ    X3, Y9
+	VMASKMOVPD   (R9)(AX*2), Y9, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y9, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y7, X7
+	VPMOVSXDQ    X7, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y1, Y1
+	VEXTRACTI128 $0x01, Y3, X8
+	VPMOVSXDQ    X8, Y8
+	VMASKMOVPD   32(R9)(AX*2), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, 32(R9)(AX*2)
+	VMOVDQU      72(SP), Y7
+	VPMASKMOVD   (R8)(AX*2), Y3, Y8
+	VPCMPGTD     Y8, Y7, Y7
+	VPMOVSXDQ    X7, Y8
+	VBLENDVPD    Y8, negzero64<>+0(SB), Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VPMOVSXDQ    X3, Y8
+	VMASKMOVPD   (R9)(AX*4), Y8, Y9
+	VADDPD       Y9, Y6, Y6
+	VMASKMOVPD   Y6, Y8, (R9)(AX*4)
+	VEXTRACTI128 $0x01, Y7, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R9)(AX*4), Y3, Y6
+	VADDPD       Y6, Y4, Y4
+	VMASKMOVPD   Y4, Y3, 32(R9)(AX*4)
 
 sums3:
 	MOVQ         sums_base+272(FP), BX
@@ -5383,10 +7341,128 @@ sets2:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           last2
-	VMOVUPD      negzero64<>+0(SB), Y2
-	VMOVDQU      hiindex32<>+0(SB), Y3
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          sums2
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R8)(BX*4), R8
+	LEAQ         (R9)(BX*8), R9
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           kept2
+	CMPQ         DX, $0x08
+	JB           part2
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         BX
+	VMOVUPS      64(R10)(BX*4), Y2
+	VMOVUPS      (SI), Y3
+	VMULPS       (DI), Y3, Y3
+	VBLENDVPS    Y2, negzero32<>+0(SB), Y3, Y3
+	VCVTPS2PD    X3, Y2
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y3, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPCMPGTD     (R8), Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y6
+	VADDPD       Y6, Y0, Y0
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	VEXTRACTI128 $0x01, Y4, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y4
+	VADDPD       Y4, Y0, Y0
+	VADDPD       32(R9), Y4, Y4
+	VMOVUPD      Y4, 32(R9)
+	VMOVDQU      40(SP), Y4
+	VPCMPGTD     (R8)(AX*1), Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       (R9)(AX*2), Y2, Y2
+	VMOVUPD      Y2, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y4, X2
+	VPMOVSXDQ    X2, Y2
+	VBLENDVPD    Y2, negzero64<>+0(SB), Y3, Y2
+	VADDPD       Y2, Y1, Y1
+	VADDPD       32(R9)(AX*2), Y2, Y2
+	VMOVUPD      Y2, 32(R9)(AX*2)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x08, DX
+	JMP          kept2
+
+part2:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         DX
+	VMOVUPS      64(R10)(DX*4), Y2
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y3
+	VPANDN       Y2, Y3, Y3
+	VMASKMOVPS   (SI), Y3, Y2
+	VMASKMOVPS   (DI), Y3, Y4
+	VMULPS       Y4, Y2, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y6
+	VPMASKMOVD   (R8), Y3, Y7
+	VPCMPGTD     Y7, Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
+	VADDPD       Y7, Y0, Y0
+	VPMOVSXDQ    X3, Y8
+	VMASKMOVPD   (R9), Y8, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y8, (R9)
+	VEXTRACTI128 $0x01, Y6, X6
+	VPMOVSXDQ    X6, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTI128 $0x01, Y3, X7
+	VPMOVSXDQ    X7, Y7
+	VMASKMOVPD   32(R9), Y7, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y7, 32(R9)
+	VMOVDQU      40(SP), Y6
+	VPMASKMOVD   (R8)(AX*1), Y3, Y7
+	VPCMPGTD     Y7, Y6, Y6
+	VPMOVSXDQ    X6, Y7
+	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VPMOVSXDQ    X3, Y7
+	VMASKMOVPD   (R9)(AX*2), Y7, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y7, (R9)(AX*2)
+	VEXTRACTI128 $0x01, Y6, X4
+	VPMOVSXDQ    X4, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTI128 $0x01, Y3, X3
+	VPMOVSXDQ    X3, Y3
+	VMASKMOVPD   32(R9)(AX*2), Y3, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y3, 32(R9)(AX*2)
+	JMP          sums2
+
+kept2:
+	SHRQ    $0x03, DX
+	JZ      last2
+	VMOVUPD negzero64<>+0(SB), Y2
+	VMOVDQU hiindex32<>+0(SB), Y3
 
 steps2:
 	VMOVUPS      (SI), Y4
@@ -5434,53 +7510,53 @@ last2:
 	JZ           sums2
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y3
-	VMASKMOVPS   (SI), Y3, Y2
-	VMASKMOVPS   (DI), Y3, Y4
-	VMULPS       Y4, Y2, Y2
-	VCVTPS2PD    X2, Y4
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
+	VMOVUPS      64(BX)(DX*4), Y2
+	VMASKMOVPS   (SI), Y2, Y3
+	VMASKMOVPS   (DI), Y2, Y4
+	VMULPS       Y4, Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
 	VADDPD       Y4, Y5, Y5
-	VADDPD       Y2, Y5, Y5
+	VADDPD       Y3, Y5, Y5
 	VMOVDQU      8(SP), Y6
-	VPMASKMOVD   (R8), Y3, Y7
+	VPMASKMOVD   (R8), Y2, Y7
 	VPCMPGTD     Y7, Y6, Y6
 	VPMOVSXDQ    X6, Y7
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y7
 	VADDPD       Y7, Y0, Y0
-	VPMOVSXDQ    X3, Y8
+	VPMOVSXDQ    X2, Y8
 	VMASKMOVPD   (R9), Y8, Y9
 	VADDPD       Y9, Y7, Y7
 	VMASKMOVPD   Y7, Y8, (R9)
 	VEXTRACTI128 $0x01, Y6, X6
 	VPMOVSXDQ    X6, Y6
-	VBLENDVPD    Y6, negzero64<>+0(SB), Y2, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y6
 	VADDPD       Y6, Y0, Y0
-	VEXTRACTI128 $0x01, Y3, X7
+	VEXTRACTI128 $0x01, Y2, X7
 	VPMOVSXDQ    X7, Y7
 	VMASKMOVPD   32(R9), Y7, Y8
 	VADDPD       Y8, Y6, Y6
 	VMASKMOVPD   Y6, Y7, 32(R9)
 	VMOVDQU      40(SP), Y6
-	VPMASKMOVD   (R8)(AX*1), Y3, Y7
+	VPMASKMOVD   (R8)(AX*1), Y2, Y7
 	VPCMPGTD     Y7, Y6, Y6
 	VPMOVSXDQ    X6, Y7
 	VBLENDVPD    Y7, negzero64<>+0(SB), Y4, Y4
 	VADDPD       Y4, Y1, Y1
-	VPMOVSXDQ    X3, Y7
+	VPMOVSXDQ    X2, Y7
 	VMASKMOVPD   (R9)(AX*2), Y7, Y8
 	VADDPD       Y8, Y4, Y4
 	VMASKMOVPD   Y4, Y7, (R9)(AX*2)
 	VEXTRACTI128 $0x01, Y6, X4
 	VPMOVSXDQ    X4, Y4
-	VBLENDVPD    Y4, negzero64<>+0(SB), Y2, Y2
-	VADDPD       Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y3, X3
-	VPMOVSXDQ    X3, Y3
-	VMASKMOVPD   32(R9)(AX*2), Y3, Y4
-	VADDPD       Y4, Y2, Y2
-	VMASKMOVPD   Y2, Y3, 32(R9)(AX*2)
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R9)(AX*2), Y2, Y4
+	VADDPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y2, 32(R9)(AX*2)
 
 sums2:
 	MOVQ         sums_base+272(FP), BX
@@ -5524,10 +7600,96 @@ sets1:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y5, Y5, Y5
 	MOVQ         h_len+8(FP), DX
-	SHRQ         $0x03, DX
-	JZ           last1
-	VMOVUPD      negzero64<>+0(SB), Y1
-	VMOVDQU      hiindex32<>+0(SB), Y2
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 8 entries.
+	MOVQ         lead+312(FP), BX
+	CMPQ         BX, DX
+	JAE          sums1
+	ANDQ         $-8, BX
+	LEAQ         (SI)(BX*4), SI
+	LEAQ         (DI)(BX*4), DI
+	LEAQ         (R8)(BX*4), R8
+	LEAQ         (R9)(BX*8), R9
+	SUBQ         BX, DX
+	MOVQ         lead+312(FP), BX
+	ANDQ         $0x00000007, BX
+	JZ           kept1
+	CMPQ         DX, $0x08
+	JB           part1
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         BX
+	VMOVUPS      64(R10)(BX*4), Y1
+	VMOVUPS      (SI), Y2
+	VMULPS       (DI), Y2, Y2
+	VBLENDVPS    Y1, negzero32<>+0(SB), Y2, Y2
+	VCVTPS2PD    X2, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y1, Y5, Y5
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      8(SP), Y3
+	VPCMPGTD     (R8), Y3, Y3
+	VPMOVSXDQ    X3, Y4
+	VBLENDVPD    Y4, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	VEXTRACTI128 $0x01, Y3, X1
+	VPMOVSXDQ    X1, Y1
+	VBLENDVPD    Y1, negzero64<>+0(SB), Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x08, DX
+	JMP          kept1
+
+part1:
+	// The row ends in the same step: its entries between lead mod 8 and the end.
+	LEAQ         colmask16<>+0(SB), R10
+	NEGQ         DX
+	VMOVUPS      64(R10)(DX*4), Y1
+	LEAQ         colmask16<>+0(SB), DX
+	NEGQ         BX
+	VMOVUPS      64(DX)(BX*4), Y2
+	VPANDN       Y1, Y2, Y2
+	VMASKMOVPS   (SI), Y2, Y1
+	VMASKMOVPS   (DI), Y2, Y3
+	VMULPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      8(SP), Y4
+	VPMASKMOVD   (R8), Y2, Y6
+	VPCMPGTD     Y6, Y4, Y4
+	VPMOVSXDQ    X4, Y6
+	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VPMOVSXDQ    X2, Y6
+	VMASKMOVPD   (R9), Y6, Y7
+	VADDPD       Y7, Y3, Y3
+	VMASKMOVPD   Y3, Y6, (R9)
+	VEXTRACTI128 $0x01, Y4, X3
+	VPMOVSXDQ    X3, Y3
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VMASKMOVPD   32(R9), Y2, Y3
+	VADDPD       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y2, 32(R9)
+	JMP          sums1
+
+kept1:
+	SHRQ    $0x03, DX
+	JZ      last1
+	VMOVUPD negzero64<>+0(SB), Y1
+	VMOVDQU hiindex32<>+0(SB), Y2
 
 steps1:
 	VMOVUPS      (SI), Y3
@@ -5563,34 +7725,34 @@ last1:
 	JZ           sums1
 	LEAQ         colmask16<>+0(SB), BX
 	NEGQ         DX
-	VMOVUPS      64(BX)(DX*4), Y2
-	VMASKMOVPS   (SI), Y2, Y1
-	VMASKMOVPS   (DI), Y2, Y3
-	VMULPS       Y3, Y1, Y1
-	VCVTPS2PD    X1, Y3
-	VEXTRACTF128 $0x01, Y1, X1
-	VCVTPS2PD    X1, Y1
+	VMOVUPS      64(BX)(DX*4), Y1
+	VMASKMOVPS   (SI), Y1, Y2
+	VMASKMOVPS   (DI), Y1, Y3
+	VMULPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
 	VADDPD       Y3, Y5, Y5
-	VADDPD       Y1, Y5, Y5
+	VADDPD       Y2, Y5, Y5
 	VMOVDQU      8(SP), Y4
-	VPMASKMOVD   (R8), Y2, Y6
+	VPMASKMOVD   (R8), Y1, Y6
 	VPCMPGTD     Y6, Y4, Y4
 	VPMOVSXDQ    X4, Y6
 	VBLENDVPD    Y6, negzero64<>+0(SB), Y3, Y3
 	VADDPD       Y3, Y0, Y0
-	VPMOVSXDQ    X2, Y6
+	VPMOVSXDQ    X1, Y6
 	VMASKMOVPD   (R9), Y6, Y7
 	VADDPD       Y7, Y3, Y3
 	VMASKMOVPD   Y3, Y6, (R9)
 	VEXTRACTI128 $0x01, Y4, X3
 	VPMOVSXDQ    X3, Y3
-	VBLENDVPD    Y3, negzero64<>+0(SB), Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VEXTRACTI128 $0x01, Y2, X2
-	VPMOVSXDQ    X2, Y2
-	VMASKMOVPD   32(R9), Y2, Y3
-	VADDPD       Y3, Y1, Y1
-	VMASKMOVPD   Y1, Y2, 32(R9)
+	VBLENDVPD    Y3, negzero64<>+0(SB), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTI128 $0x01, Y1, X1
+	VPMOVSXDQ    X1, Y1
+	VMASKMOVPD   32(R9), Y1, Y3
+	VADDPD       Y3, Y2, Y2
+	VMASKMOVPD   Y2, Y1, 32(R9)
 
 sums1:
 	MOVQ         sums_base+272(FP), BX
@@ -5635,34 +7797,26 @@ done:
 	MOVQ s_base+168(FP), DX
 	ADDQ $0x00000020, DX
 	MOVQ DX, s_base+168(FP)
-	MOVQ shift+312(FP), BX
-	MOVQ h_len+8(FP), DX
-	SUBQ BX, DX
-	MOVQ DX, h_len+8(FP)
-	MOVQ hd_base+48(FP), DX
-	LEAQ (DX)(BX*8), DX
-	MOVQ DX, hd_base+48(FP)
-	MOVQ gd_base+72(FP), DX
-	LEAQ (DX)(BX*8), DX
-	MOVQ DX, gd_base+72(FP)
-	MOVQ ranks_base+192(FP), DX
-	LEAQ (DX)(BX*4), DX
-	MOVQ DX, ranks_base+192(FP)
-	MOVQ colV_base+120(FP), DX
-	LEAQ (DX)(BX*8), DX
-	MOVQ DX, colV_base+120(FP)
-	MOVQ colW_base+144(FP), DX
-	LEAQ (DX)(BX*8), DX
-	MOVQ DX, colW_base+144(FP)
-	MOVQ cols_base+240(FP), DX
-	LEAQ (DX)(BX*8), DX
-	MOVQ DX, cols_base+240(FP)
+	MOVQ shift+320(FP), BX
+	MOVQ lead+312(FP), DX
+	ADDQ BX, DX
+	MOVQ DX, lead+312(FP)
 	MOVQ $0x00000000, (SP)
 	JMP  row
 
 ret:
 	VZEROUPPER
 	RET
+
+DATA negzero32<>+0(SB)/4, $0x80000000
+DATA negzero32<>+4(SB)/4, $0x80000000
+DATA negzero32<>+8(SB)/4, $0x80000000
+DATA negzero32<>+12(SB)/4, $0x80000000
+DATA negzero32<>+16(SB)/4, $0x80000000
+DATA negzero32<>+20(SB)/4, $0x80000000
+DATA negzero32<>+24(SB)/4, $0x80000000
+DATA negzero32<>+28(SB)/4, $0x80000000
+GLOBL negzero32<>(SB), RODATA|NOPTR, $32
 
 // func dot4AVX2(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float64, s *[4]float64)
 // Requires: AVX, FMA3
@@ -13162,9 +15316,9 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, shift int)
+// func sweepSplitAVX512(h []float32, g []float32, hd []float64, gd []float64, f []float64, colV []float64, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh int, ldg int, lead int, shift int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-320
+TEXT ·sweepSplitAVX512(SB), NOSPLIT, $16-328
 	MOVQ  stride+264(FP), AX
 	LEAQ  (AX)(AX*1), DX
 	LEAQ  (AX)(AX*2), BX
@@ -13215,10 +15369,130 @@ row:
 	LEAQ         (R13)(CX*8), R13
 	MOVQ         below_base+216(FP), CX
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast0
-	MOVQ         ldh+296(FP), R14
-	SHLQ         $0x02, R14
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ         lead+312(FP), R14
+	CMPQ         R14, CX
+	JAE          csums0
+	ANDQ         $-16, R14
+	LEAQ         (SI)(R14*4), SI
+	LEAQ         (DI)(R14*4), DI
+	LEAQ         (R12)(R14*4), R12
+	LEAQ         (R13)(R14*8), R13
+	LEAQ         (R8)(R14*8), R8
+	LEAQ         (R9)(R14*8), R9
+	LEAQ         (R10)(R14*8), R10
+	LEAQ         (R11)(R14*8), R11
+	SUBQ         R14, CX
+	MOVQ         lead+312(FP), R14
+	ANDQ         $0x0000000f, R14
+	JZ           ckept0
+	CMPQ         CX, $0x10
+	JB           cpart0
+	VPBROADCASTD R14, Z4
+	VPCMPD       $0x02, lanes32<>+0(SB), Z4, K1
+	KSHIFTRW     $0x08, K1, K2
+	VCVTPS2PD.Z  (SI), K1, Z4
+	VCVTPS2PD.Z  (DI), K1, Z6
+	VMULPD       Z6, Z4, Z10
+	VMULPD       Z4, Z4, Z4
+	VMOVUPD.Z    (R9), K1, Z8
+	VMULPD       Z8, Z4, Z4
+	VMULPD       Z6, Z6, Z6
+	VMOVUPD.Z    (R8), K1, Z8
+	VMULPD       Z8, Z6, Z6
+	VMULPD       Z0, Z4, Z4
+	VFMADD231PD  Z2, Z6, Z4
+	VADDPD       Z10, Z17, Z17
+	VADDPD       Z4, Z18, Z18
+	VMOVUPD.Z    (R10), K1, Z6
+	VADDPD       Z6, Z10, Z10
+	VMOVUPD      Z10, K1, (R10)
+	VMOVUPD.Z    (R11), K1, Z6
+	VADDPD       Z6, Z4, Z4
+	VMOVUPD      Z4, K1, (R11)
+	VCVTPS2PD.Z  32(SI), K2, Z4
+	VCVTPS2PD.Z  32(DI), K2, Z6
+	VMULPD       Z6, Z4, Z10
+	VMULPD       Z4, Z4, Z4
+	VMOVUPD.Z    64(R9), K2, Z8
+	VMULPD       Z8, Z4, Z4
+	VMULPD       Z6, Z6, Z6
+	VMOVUPD.Z    64(R8), K2, Z8
+	VMULPD       Z8, Z6, Z6
+	VMULPD       Z0, Z4, Z4
+	VFMADD231PD  Z2, Z6, Z4
+	VADDPD       Z10, Z17, Z17
+	VADDPD       Z4, Z18, Z18
+	VMOVUPD.Z    64(R10), K2, Z6
+	VADDPD       Z6, Z10, Z10
+	VMOVUPD      Z10, K2, 64(R10)
+	VMOVUPD.Z    64(R11), K2, Z6
+	VADDPD       Z6, Z4, Z4
+	VMOVUPD      Z4, K2, 64(R11)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000080, R11
+	SUBQ         $0x10, CX
+	JMP          ckept0
+
+cpart0:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD R14, Z4
+	VPCMPD       $0x02, lanes32<>+0(SB), Z4, K1
+	VPBROADCASTD CX, Z4
+	VPCMPD       $0x06, lanes32<>+0(SB), Z4, K1, K1
+	KSHIFTRW     $0x08, K1, K2
+	VCVTPS2PD.Z  (SI), K1, Z4
+	VCVTPS2PD.Z  (DI), K1, Z6
+	VMULPD       Z6, Z4, Z10
+	VMULPD       Z4, Z4, Z4
+	VMOVUPD.Z    (R9), K1, Z8
+	VMULPD       Z8, Z4, Z4
+	VMULPD       Z6, Z6, Z6
+	VMOVUPD.Z    (R8), K1, Z8
+	VMULPD       Z8, Z6, Z6
+	VMULPD       Z0, Z4, Z4
+	VFMADD231PD  Z2, Z6, Z4
+	VADDPD       Z10, Z17, Z17
+	VADDPD       Z4, Z18, Z18
+	VMOVUPD.Z    (R10), K1, Z6
+	VADDPD       Z6, Z10, Z10
+	VMOVUPD      Z10, K1, (R10)
+	VMOVUPD.Z    (R11), K1, Z6
+	VADDPD       Z6, Z4, Z4
+	VMOVUPD      Z4, K1, (R11)
+	VCVTPS2PD.Z  32(SI), K2, Z4
+	VCVTPS2PD.Z  32(DI), K2, Z6
+	VMULPD       Z6, Z4, Z10
+	VMULPD       Z4, Z4, Z4
+	VMOVUPD.Z    64(R9), K2, Z8
+	VMULPD       Z8, Z4, Z4
+	VMULPD       Z6, Z6, Z6
+	VMOVUPD.Z    64(R8), K2, Z8
+	VMULPD       Z8, Z6, Z6
+	VMULPD       Z0, Z4, Z0
+	VFMADD231PD  Z2, Z6, Z0
+	VADDPD       Z10, Z17, Z17
+	VADDPD       Z0, Z18, Z18
+	VMOVUPD.Z    64(R10), K2, Z2
+	VADDPD       Z2, Z10, Z10
+	VMOVUPD      Z10, K2, 64(R10)
+	VMOVUPD.Z    64(R11), K2, Z2
+	VADDPD       Z2, Z0, Z0
+	VMOVUPD      Z0, K2, 64(R11)
+	JMP          csums0
+
+ckept0:
+	SHRQ $0x04, CX
+	JZ   clast0
+	MOVQ ldh+296(FP), R14
+	SHLQ $0x02, R14
 
 csteps0:
 	PREFETCHT0  (SI)(R14*1)
@@ -13367,10 +15641,168 @@ csets1:
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast1
-	MOVQ         ldh+296(FP), R14
-	SHLQ         $0x02, R14
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R14
+	CMPQ          R14, CX
+	JAE           csums1
+	ANDQ          $-16, R14
+	LEAQ          (SI)(R14*4), SI
+	LEAQ          (DI)(R14*4), DI
+	LEAQ          (R12)(R14*4), R12
+	LEAQ          (R13)(R14*8), R13
+	LEAQ          (R8)(R14*8), R8
+	LEAQ          (R9)(R14*8), R9
+	LEAQ          (R10)(R14*8), R10
+	LEAQ          (R11)(R14*8), R11
+	SUBQ          R14, CX
+	MOVQ          lead+312(FP), R14
+	ANDQ          $0x0000000f, R14
+	JZ            ckept1
+	CMPQ          CX, $0x10
+	JB            cpart1
+	VPBROADCASTD  R14, Z6
+	VPCMPD        $0x02, lanes32<>+0(SB), Z6, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z6
+	VCVTPS2PD.Z   (DI), K1, Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VMOVUPD.Z     (R9), K1, Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     (R8), K1, Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z6
+	VFMADD231PD   Z4, Z8, Z6
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z8
+	VADDPD        Z8, Z12, Z12
+	VMOVUPD       Z12, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z8
+	VADDPD        Z8, Z6, Z6
+	VMOVUPD       Z6, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z6
+	VCVTPS2PD.Z   32(DI), K2, Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VMOVUPD.Z     64(R9), K2, Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     64(R8), K2, Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z6
+	VFMADD231PD   Z4, Z8, Z6
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z8
+	VADDPD        Z8, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z8
+	VADDPD        Z8, Z6, Z6
+	VMOVUPD       Z6, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z10
+	VADDPD        Z8, Z10, K3, Z10
+	VMOVUPD       Z10, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z8
+	VADDPD        Z6, Z8, K4, Z8
+	VMOVUPD       Z8, K4, 64(R13)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept1
+
+cpart1:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R14, Z6
+	VPCMPD        $0x02, lanes32<>+0(SB), Z6, K1
+	VPBROADCASTD  CX, Z6
+	VPCMPD        $0x06, lanes32<>+0(SB), Z6, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z6
+	VCVTPS2PD.Z   (DI), K1, Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VMOVUPD.Z     (R9), K1, Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     (R8), K1, Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z6
+	VFMADD231PD   Z4, Z8, Z6
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z8
+	VADDPD        Z8, Z12, Z12
+	VMOVUPD       Z12, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z8
+	VADDPD        Z8, Z6, Z6
+	VMOVUPD       Z6, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z6
+	VCVTPS2PD.Z   32(DI), K2, Z8
+	VMULPD        Z8, Z6, Z12
+	VMULPD        Z6, Z6, Z6
+	VMOVUPD.Z     64(R9), K2, Z10
+	VMULPD        Z10, Z6, Z6
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     64(R8), K2, Z10
+	VMULPD        Z10, Z8, Z8
+	VMULPD        Z2, Z6, Z2
+	VFMADD231PD   Z4, Z8, Z2
+	VADDPD        Z12, Z17, Z17
+	VADDPD        Z2, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z4
+	VADDPD        Z4, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z4
+	VADDPD        Z4, Z2, Z2
+	VMOVUPD       Z2, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z2
+	VMOVUPS.Z     (DI), K1, Z4
+	VMULPS        Z4, Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z6
+	VPCMPD        $0x02, Z6, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z4, Z1, K3, Z1
+	VADDPD        Z2, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z4, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z2, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	JMP           csums1
+
+ckept1:
+	SHRQ $0x04, CX
+	JZ   clast1
+	MOVQ ldh+296(FP), R14
+	SHLQ $0x02, R14
 
 csteps1:
 	PREFETCHT0    (SI)(R14*1)
@@ -13572,10 +16004,190 @@ csets2:
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast2
-	MOVQ         ldh+296(FP), R14
-	SHLQ         $0x02, R14
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R14
+	CMPQ          R14, CX
+	JAE           csums2
+	ANDQ          $-16, R14
+	LEAQ          (SI)(R14*4), SI
+	LEAQ          (DI)(R14*4), DI
+	LEAQ          (R12)(R14*4), R12
+	LEAQ          (R13)(R14*8), R13
+	LEAQ          (R8)(R14*8), R8
+	LEAQ          (R9)(R14*8), R9
+	LEAQ          (R10)(R14*8), R10
+	LEAQ          (R11)(R14*8), R11
+	SUBQ          R14, CX
+	MOVQ          lead+312(FP), R14
+	ANDQ          $0x0000000f, R14
+	JZ            ckept2
+	CMPQ          CX, $0x10
+	JB            cpart2
+	VPBROADCASTD  R14, Z8
+	VPCMPD        $0x02, lanes32<>+0(SB), Z8, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z8
+	VCVTPS2PD.Z   (DI), K1, Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     (R9), K1, Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     (R8), K1, Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z8
+	VFMADD231PD   Z6, Z10, Z8
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z10
+	VADDPD        Z10, Z14, Z14
+	VMOVUPD       Z14, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z10
+	VADDPD        Z10, Z8, Z8
+	VMOVUPD       Z8, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z8
+	VCVTPS2PD.Z   32(DI), K2, Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     64(R9), K2, Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     64(R8), K2, Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z8
+	VFMADD231PD   Z6, Z10, Z8
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z10
+	VADDPD        Z10, Z14, Z14
+	VMOVUPD       Z14, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z10
+	VADDPD        Z10, Z8, Z8
+	VMOVUPD       Z8, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z12
+	VADDPD        Z10, Z12, K3, Z12
+	VMOVUPD       Z12, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z12
+	VADDPD        Z8, Z12, K4, Z12
+	VMOVUPD       Z12, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z12
+	VPCMPD        $0x02, Z12, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z12
+	VADDPD        Z10, Z12, K3, Z12
+	VMOVUPD       Z12, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z10
+	VADDPD        Z8, Z10, K4, Z10
+	VMOVUPD       Z10, K4, 64(R13)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept2
+
+cpart2:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R14, Z8
+	VPCMPD        $0x02, lanes32<>+0(SB), Z8, K1
+	VPBROADCASTD  CX, Z8
+	VPCMPD        $0x06, lanes32<>+0(SB), Z8, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z8
+	VCVTPS2PD.Z   (DI), K1, Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     (R9), K1, Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     (R8), K1, Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z8
+	VFMADD231PD   Z6, Z10, Z8
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z10
+	VADDPD        Z10, Z14, Z14
+	VMOVUPD       Z14, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z10
+	VADDPD        Z10, Z8, Z8
+	VMOVUPD       Z8, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z8
+	VCVTPS2PD.Z   32(DI), K2, Z10
+	VMULPD        Z10, Z8, Z14
+	VMULPD        Z8, Z8, Z8
+	VMOVUPD.Z     64(R9), K2, Z12
+	VMULPD        Z12, Z8, Z8
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     64(R8), K2, Z12
+	VMULPD        Z12, Z10, Z10
+	VMULPD        Z4, Z8, Z4
+	VFMADD231PD   Z6, Z10, Z4
+	VADDPD        Z14, Z17, Z17
+	VADDPD        Z4, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z6
+	VADDPD        Z6, Z14, Z14
+	VMOVUPD       Z14, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z6
+	VADDPD        Z6, Z4, Z4
+	VMOVUPD       Z4, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z4
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z8
+	VPCMPD        $0x02, Z8, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z4, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z3, K3, Z3
+	VADDPD        Z4, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	JMP           csums2
+
+ckept2:
+	SHRQ $0x04, CX
+	JZ   clast2
+	MOVQ ldh+296(FP), R14
+	SHLQ $0x02, R14
 
 csteps2:
 	PREFETCHT0    (SI)(R14*1)
@@ -13809,10 +16421,212 @@ csets3:
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast3
-	MOVQ         ldh+296(FP), R14
-	SHLQ         $0x02, R14
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R14
+	CMPQ          R14, CX
+	JAE           csums3
+	ANDQ          $-16, R14
+	LEAQ          (SI)(R14*4), SI
+	LEAQ          (DI)(R14*4), DI
+	LEAQ          (R12)(R14*4), R12
+	LEAQ          (R13)(R14*8), R13
+	LEAQ          (R8)(R14*8), R8
+	LEAQ          (R9)(R14*8), R9
+	LEAQ          (R10)(R14*8), R10
+	LEAQ          (R11)(R14*8), R11
+	SUBQ          R14, CX
+	MOVQ          lead+312(FP), R14
+	ANDQ          $0x0000000f, R14
+	JZ            ckept3
+	CMPQ          CX, $0x10
+	JB            cpart3
+	VPBROADCASTD  R14, Z10
+	VPCMPD        $0x02, lanes32<>+0(SB), Z10, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z10
+	VCVTPS2PD.Z   (DI), K1, Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     (R9), K1, Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     (R8), K1, Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z10
+	VFMADD231PD   Z8, Z12, Z10
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z12
+	VADDPD        Z12, Z19, Z19
+	VMOVUPD       Z19, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z12
+	VADDPD        Z12, Z10, Z10
+	VMOVUPD       Z10, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z10
+	VCVTPS2PD.Z   32(DI), K2, Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     64(R9), K2, Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     64(R8), K2, Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z10
+	VFMADD231PD   Z8, Z12, Z10
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z12
+	VADDPD        Z12, Z19, Z19
+	VMOVUPD       Z19, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z12
+	VADDPD        Z12, Z10, Z10
+	VMOVUPD       Z10, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z14
+	VADDPD        Z10, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z14
+	VPCMPD        $0x02, Z14, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z14
+	VADDPD        Z10, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z14
+	VPCMPD        $0x02, Z14, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z12
+	VADDPD        Z10, Z12, K4, Z12
+	VMOVUPD       Z12, K4, 64(R13)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept3
+
+cpart3:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R14, Z10
+	VPCMPD        $0x02, lanes32<>+0(SB), Z10, K1
+	VPBROADCASTD  CX, Z10
+	VPCMPD        $0x06, lanes32<>+0(SB), Z10, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z10
+	VCVTPS2PD.Z   (DI), K1, Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     (R9), K1, Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     (R8), K1, Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z10
+	VFMADD231PD   Z8, Z12, Z10
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z12
+	VADDPD        Z12, Z19, Z19
+	VMOVUPD       Z19, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z12
+	VADDPD        Z12, Z10, Z10
+	VMOVUPD       Z10, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z10
+	VCVTPS2PD.Z   32(DI), K2, Z12
+	VMULPD        Z12, Z10, Z19
+	VMULPD        Z10, Z10, Z10
+	VMOVUPD.Z     64(R9), K2, Z14
+	VMULPD        Z14, Z10, Z10
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     64(R8), K2, Z14
+	VMULPD        Z14, Z12, Z12
+	VMULPD        Z6, Z10, Z6
+	VFMADD231PD   Z8, Z12, Z6
+	VADDPD        Z19, Z17, Z17
+	VADDPD        Z6, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z8
+	VADDPD        Z8, Z19, Z19
+	VMOVUPD       Z19, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z8
+	VADDPD        Z8, Z6, Z6
+	VMOVUPD       Z6, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z3, K3, Z3
+	VADDPD        Z6, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z5, K3, Z5
+	VADDPD        Z6, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
+	JMP           csums3
+
+ckept3:
+	SHRQ $0x04, CX
+	JZ   clast3
+	MOVQ ldh+296(FP), R14
+	SHLQ $0x02, R14
 
 csteps3:
 	PREFETCHT0    (SI)(R14*1)
@@ -14078,10 +16892,234 @@ csets4:
 	VPXORD       Z7, Z7, Z7
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast4
-	MOVQ         ldh+296(FP), R14
-	SHLQ         $0x02, R14
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R14
+	CMPQ          R14, CX
+	JAE           csums4
+	ANDQ          $-16, R14
+	LEAQ          (SI)(R14*4), SI
+	LEAQ          (DI)(R14*4), DI
+	LEAQ          (R12)(R14*4), R12
+	LEAQ          (R13)(R14*8), R13
+	LEAQ          (R8)(R14*8), R8
+	LEAQ          (R9)(R14*8), R9
+	LEAQ          (R10)(R14*8), R10
+	LEAQ          (R11)(R14*8), R11
+	SUBQ          R14, CX
+	MOVQ          lead+312(FP), R14
+	ANDQ          $0x0000000f, R14
+	JZ            ckept4
+	CMPQ          CX, $0x10
+	JB            cpart4
+	VPBROADCASTD  R14, Z12
+	VPCMPD        $0x02, lanes32<>+0(SB), Z12, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z12
+	VCVTPS2PD.Z   (DI), K1, Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     (R9), K1, Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     (R8), K1, Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z12
+	VFMADD231PD   Z10, Z14, Z12
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z14
+	VADDPD        Z14, Z20, Z20
+	VMOVUPD       Z20, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z14
+	VADDPD        Z14, Z12, Z12
+	VMOVUPD       Z12, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z12
+	VCVTPS2PD.Z   32(DI), K2, Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     64(R9), K2, Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     64(R8), K2, Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z12
+	VFMADD231PD   Z10, Z14, Z12
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z14
+	VADDPD        Z14, Z20, Z20
+	VMOVUPD       Z20, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z14
+	VADDPD        Z14, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z14
+	VADDPD        Z12, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R13)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept4
+
+cpart4:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R14, Z12
+	VPCMPD        $0x02, lanes32<>+0(SB), Z12, K1
+	VPBROADCASTD  CX, Z12
+	VPCMPD        $0x06, lanes32<>+0(SB), Z12, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z12
+	VCVTPS2PD.Z   (DI), K1, Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     (R9), K1, Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     (R8), K1, Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z12
+	VFMADD231PD   Z10, Z14, Z12
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z14
+	VADDPD        Z14, Z20, Z20
+	VMOVUPD       Z20, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z14
+	VADDPD        Z14, Z12, Z12
+	VMOVUPD       Z12, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z12
+	VCVTPS2PD.Z   32(DI), K2, Z14
+	VMULPD        Z14, Z12, Z20
+	VMULPD        Z12, Z12, Z12
+	VMOVUPD.Z     64(R9), K2, Z19
+	VMULPD        Z19, Z12, Z12
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     64(R8), K2, Z19
+	VMULPD        Z19, Z14, Z14
+	VMULPD        Z8, Z12, Z8
+	VFMADD231PD   Z10, Z14, Z8
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z8, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z10
+	VADDPD        Z10, Z20, Z20
+	VMOVUPD       Z20, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z10
+	VADDPD        Z10, Z8, Z8
+	VMOVUPD       Z8, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z5, K3, Z5
+	VADDPD        Z8, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z7, K3, Z7
+	VADDPD        Z8, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
+	JMP           csums4
+
+ckept4:
+	SHRQ $0x04, CX
+	JZ   clast4
+	MOVQ ldh+296(FP), R14
+	SHLQ $0x02, R14
 
 csteps4:
 	PREFETCHT0    (SI)(R14*1)
@@ -14382,10 +17420,260 @@ csets5:
 	VPXORD       Z9, Z9, Z9
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast5
-	MOVQ         ldh+296(FP), BP
-	SHLQ         $0x02, BP
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), BP
+	CMPQ          BP, CX
+	JAE           csums5
+	ANDQ          $-16, BP
+	LEAQ          (SI)(BP*4), SI
+	LEAQ          (DI)(BP*4), DI
+	LEAQ          (R12)(BP*4), R12
+	LEAQ          (R14)(BP*4), R14
+	LEAQ          (R13)(BP*8), R13
+	LEAQ          (R15)(BP*8), R15
+	LEAQ          (R8)(BP*8), R8
+	LEAQ          (R9)(BP*8), R9
+	LEAQ          (R10)(BP*8), R10
+	LEAQ          (R11)(BP*8), R11
+	SUBQ          BP, CX
+	MOVQ          lead+312(FP), BP
+	ANDQ          $0x0000000f, BP
+	JZ            ckept5
+	CMPQ          CX, $0x10
+	JB            cpart5
+	VPBROADCASTD  BP, Z14
+	VPCMPD        $0x02, lanes32<>+0(SB), Z14, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z14
+	VCVTPS2PD.Z   (DI), K1, Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     (R9), K1, Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     (R8), K1, Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z14
+	VFMADD231PD   Z12, Z19, Z14
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z19
+	VADDPD        Z19, Z21, Z21
+	VMOVUPD       Z21, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z19
+	VADDPD        Z19, Z14, Z14
+	VMOVUPD       Z14, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z14
+	VCVTPS2PD.Z   32(DI), K2, Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     64(R9), K2, Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     64(R8), K2, Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z14
+	VFMADD231PD   Z12, Z19, Z14
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z19
+	VADDPD        Z19, Z21, Z21
+	VMOVUPD       Z21, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z19
+	VADDPD        Z19, Z14, Z14
+	VMOVUPD       Z14, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z19
+	VMULPS        Z19, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z20
+	VPCMPD        $0x02, Z20, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z20
+	VPCMPD        $0x02, Z20, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z19
+	VADDPD        Z14, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R15)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept5
+
+cpart5:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  BP, Z14
+	VPCMPD        $0x02, lanes32<>+0(SB), Z14, K1
+	VPBROADCASTD  CX, Z14
+	VPCMPD        $0x06, lanes32<>+0(SB), Z14, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z14
+	VCVTPS2PD.Z   (DI), K1, Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     (R9), K1, Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     (R8), K1, Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z14
+	VFMADD231PD   Z12, Z19, Z14
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z19
+	VADDPD        Z19, Z21, Z21
+	VMOVUPD       Z21, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z19
+	VADDPD        Z19, Z14, Z14
+	VMOVUPD       Z14, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z14
+	VCVTPS2PD.Z   32(DI), K2, Z19
+	VMULPD        Z19, Z14, Z21
+	VMULPD        Z14, Z14, Z14
+	VMOVUPD.Z     64(R9), K2, Z20
+	VMULPD        Z20, Z14, Z14
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     64(R8), K2, Z20
+	VMULPD        Z20, Z19, Z19
+	VMULPD        Z10, Z14, Z10
+	VFMADD231PD   Z12, Z19, Z10
+	VADDPD        Z21, Z17, Z17
+	VADDPD        Z10, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z12
+	VADDPD        Z12, Z21, Z21
+	VMOVUPD       Z21, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z12
+	VADDPD        Z12, Z10, Z10
+	VMOVUPD       Z10, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z10, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z9, K3, Z9
+	VADDPD        Z10, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
+	JMP           csums5
+
+ckept5:
+	SHRQ $0x04, CX
+	JZ   clast5
+	MOVQ ldh+296(FP), BP
+	SHLQ $0x02, BP
 
 csteps5:
 	PREFETCHT0    (SI)(BP*1)
@@ -14720,10 +18008,282 @@ csets6:
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast6
-	MOVQ         ldh+296(FP), BP
-	SHLQ         $0x02, BP
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), BP
+	CMPQ          BP, CX
+	JAE           csums6
+	ANDQ          $-16, BP
+	LEAQ          (SI)(BP*4), SI
+	LEAQ          (DI)(BP*4), DI
+	LEAQ          (R12)(BP*4), R12
+	LEAQ          (R14)(BP*4), R14
+	LEAQ          (R13)(BP*8), R13
+	LEAQ          (R15)(BP*8), R15
+	LEAQ          (R8)(BP*8), R8
+	LEAQ          (R9)(BP*8), R9
+	LEAQ          (R10)(BP*8), R10
+	LEAQ          (R11)(BP*8), R11
+	SUBQ          BP, CX
+	MOVQ          lead+312(FP), BP
+	ANDQ          $0x0000000f, BP
+	JZ            ckept6
+	CMPQ          CX, $0x10
+	JB            cpart6
+	VPBROADCASTD  BP, Z19
+	VPCMPD        $0x02, lanes32<>+0(SB), Z19, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z19
+	VCVTPS2PD.Z   (DI), K1, Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     (R9), K1, Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     (R8), K1, Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z19
+	VFMADD231PD   Z14, Z20, Z19
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z20
+	VADDPD        Z20, Z22, Z22
+	VMOVUPD       Z22, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z20
+	VADDPD        Z20, Z19, Z19
+	VMOVUPD       Z19, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z19
+	VCVTPS2PD.Z   32(DI), K2, Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     64(R9), K2, Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     64(R8), K2, Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z19
+	VFMADD231PD   Z14, Z20, Z19
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z20
+	VADDPD        Z20, Z22, Z22
+	VMOVUPD       Z22, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z20
+	VADDPD        Z20, Z19, Z19
+	VMOVUPD       Z19, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z19
+	VMOVUPS.Z     (DI), K1, Z20
+	VMULPS        Z20, Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z21
+	VPCMPD        $0x02, Z21, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z1, K3, Z1
+	VADDPD        Z19, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z3, K3, Z3
+	VADDPD        Z19, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z5, K3, Z5
+	VADDPD        Z19, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z7, K3, Z7
+	VADDPD        Z19, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z21
+	VPCMPD        $0x02, Z21, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z9, K3, Z9
+	VADDPD        Z19, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z11, K3, Z11
+	VADDPD        Z19, Z11, K4, Z11
+	VMOVUPD.Z     (R15)(AX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z20
+	VADDPD        Z19, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R15)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept6
+
+cpart6:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  BP, Z19
+	VPCMPD        $0x02, lanes32<>+0(SB), Z19, K1
+	VPBROADCASTD  CX, Z19
+	VPCMPD        $0x06, lanes32<>+0(SB), Z19, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z19
+	VCVTPS2PD.Z   (DI), K1, Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     (R9), K1, Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     (R8), K1, Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z19
+	VFMADD231PD   Z14, Z20, Z19
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z20
+	VADDPD        Z20, Z22, Z22
+	VMOVUPD       Z22, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z20
+	VADDPD        Z20, Z19, Z19
+	VMOVUPD       Z19, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z19
+	VCVTPS2PD.Z   32(DI), K2, Z20
+	VMULPD        Z20, Z19, Z22
+	VMULPD        Z19, Z19, Z19
+	VMOVUPD.Z     64(R9), K2, Z21
+	VMULPD        Z21, Z19, Z19
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     64(R8), K2, Z21
+	VMULPD        Z21, Z20, Z20
+	VMULPD        Z12, Z19, Z12
+	VFMADD231PD   Z14, Z20, Z12
+	VADDPD        Z22, Z17, Z17
+	VADDPD        Z12, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z14
+	VADDPD        Z14, Z22, Z22
+	VMOVUPD       Z22, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z14
+	VADDPD        Z14, Z12, Z12
+	VMOVUPD       Z12, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z9, K3, Z9
+	VADDPD        Z12, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z11, K3, Z11
+	VADDPD        Z12, Z11, K4, Z11
+	VMOVUPD.Z     (R15)(AX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(AX*8)
+	JMP           csums6
+
+ckept6:
+	SHRQ $0x04, CX
+	JZ   clast6
+	MOVQ ldh+296(FP), BP
+	SHLQ $0x02, BP
 
 csteps6:
 	PREFETCHT0    (SI)(BP*1)
@@ -15090,10 +18650,304 @@ csets7:
 	VPXORD       Z13, Z13, Z13
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast7
-	MOVQ         ldh+296(FP), BP
-	SHLQ         $0x02, BP
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), BP
+	CMPQ          BP, CX
+	JAE           csums7
+	ANDQ          $-16, BP
+	LEAQ          (SI)(BP*4), SI
+	LEAQ          (DI)(BP*4), DI
+	LEAQ          (R12)(BP*4), R12
+	LEAQ          (R14)(BP*4), R14
+	LEAQ          (R13)(BP*8), R13
+	LEAQ          (R15)(BP*8), R15
+	LEAQ          (R8)(BP*8), R8
+	LEAQ          (R9)(BP*8), R9
+	LEAQ          (R10)(BP*8), R10
+	LEAQ          (R11)(BP*8), R11
+	SUBQ          BP, CX
+	MOVQ          lead+312(FP), BP
+	ANDQ          $0x0000000f, BP
+	JZ            ckept7
+	CMPQ          CX, $0x10
+	JB            cpart7
+	VPBROADCASTD  BP, Z20
+	VPCMPD        $0x02, lanes32<>+0(SB), Z20, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z20
+	VCVTPS2PD.Z   (DI), K1, Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     (R9), K1, Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     (R8), K1, Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z20
+	VFMADD231PD   Z19, Z21, Z20
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z20, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z21
+	VADDPD        Z21, Z23, Z23
+	VMOVUPD       Z23, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z21
+	VADDPD        Z21, Z20, Z20
+	VMOVUPD       Z20, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z20
+	VCVTPS2PD.Z   32(DI), K2, Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     64(R9), K2, Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     64(R8), K2, Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z20
+	VFMADD231PD   Z19, Z21, Z20
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z20, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z21
+	VADDPD        Z21, Z23, Z23
+	VMOVUPD       Z23, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z21
+	VADDPD        Z21, Z20, Z20
+	VMOVUPD       Z20, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z20
+	VMOVUPS.Z     (DI), K1, Z21
+	VMULPS        Z21, Z20, Z20
+	VCVTPS2PD     Y20, Z21
+	VEXTRACTF64X4 $0x01, Z20, Y20
+	VCVTPS2PD     Y20, Z20
+	VADDPD        Z21, Z16, Z16
+	VADDPD        Z20, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z22
+	VPCMPD        $0x02, Z22, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z1, K3, Z1
+	VADDPD        Z20, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z22
+	VADDPD        Z20, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z22
+	VPCMPD        $0x02, Z22, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z3, K3, Z3
+	VADDPD        Z20, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z22
+	VADDPD        Z20, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z22
+	VPCMPD        $0x02, Z22, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z5, K3, Z5
+	VADDPD        Z20, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z22
+	VADDPD        Z20, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z22
+	VPCMPD        $0x02, Z22, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z7, K3, Z7
+	VADDPD        Z20, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z22
+	VADDPD        Z20, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z22
+	VPCMPD        $0x02, Z22, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z9, K3, Z9
+	VADDPD        Z20, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z22
+	VADDPD        Z20, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z22
+	VPCMPD        $0x02, Z22, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z11, K3, Z11
+	VADDPD        Z20, Z11, K4, Z11
+	VMOVUPD.Z     (R15)(AX*8), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z22
+	VADDPD        Z20, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R15)(AX*8)
+	VMOVDQU32.Z   (R14)(DX*4), K1, Z22
+	VPCMPD        $0x02, Z22, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z21, Z13, K3, Z13
+	VADDPD        Z20, Z13, K4, Z13
+	VMOVUPD.Z     (R15)(DX*8), K1, Z22
+	VADDPD        Z21, Z22, K3, Z22
+	VMOVUPD       Z22, K3, (R15)(DX*8)
+	VMOVUPD.Z     64(R15)(DX*8), K2, Z21
+	VADDPD        Z20, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R15)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept7
+
+cpart7:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  BP, Z20
+	VPCMPD        $0x02, lanes32<>+0(SB), Z20, K1
+	VPBROADCASTD  CX, Z20
+	VPCMPD        $0x06, lanes32<>+0(SB), Z20, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z20
+	VCVTPS2PD.Z   (DI), K1, Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     (R9), K1, Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     (R8), K1, Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z20
+	VFMADD231PD   Z19, Z21, Z20
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z20, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z21
+	VADDPD        Z21, Z23, Z23
+	VMOVUPD       Z23, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z21
+	VADDPD        Z21, Z20, Z20
+	VMOVUPD       Z20, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z20
+	VCVTPS2PD.Z   32(DI), K2, Z21
+	VMULPD        Z21, Z20, Z23
+	VMULPD        Z20, Z20, Z20
+	VMOVUPD.Z     64(R9), K2, Z22
+	VMULPD        Z22, Z20, Z20
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     64(R8), K2, Z22
+	VMULPD        Z22, Z21, Z21
+	VMULPD        Z14, Z20, Z14
+	VFMADD231PD   Z19, Z21, Z14
+	VADDPD        Z23, Z17, Z17
+	VADDPD        Z14, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z19
+	VADDPD        Z19, Z23, Z23
+	VMOVUPD       Z23, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z19
+	VADDPD        Z19, Z14, Z14
+	VMOVUPD       Z14, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z19
+	VMULPS        Z19, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z20
+	VPCMPD        $0x02, Z20, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z11, K3, Z11
+	VADDPD        Z14, Z11, K4, Z11
+	VMOVUPD.Z     (R15)(AX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(AX*8)
+	VMOVDQU32.Z   (R14)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z13, K3, Z13
+	VADDPD        Z14, Z13, K4, Z13
+	VMOVUPD.Z     (R15)(DX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(DX*8)
+	VMOVUPD.Z     64(R15)(DX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(DX*8)
+	JMP           csums7
+
+ckept7:
+	SHRQ $0x04, CX
+	JZ   clast7
+	MOVQ ldh+296(FP), BP
+	SHLQ $0x02, BP
 
 csteps7:
 	PREFETCHT0    (SI)(BP*1)
@@ -15492,10 +19346,326 @@ csets8:
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           clast8
-	MOVQ         ldh+296(FP), BP
-	SHLQ         $0x02, BP
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), BP
+	CMPQ          BP, CX
+	JAE           csums8
+	ANDQ          $-16, BP
+	LEAQ          (SI)(BP*4), SI
+	LEAQ          (DI)(BP*4), DI
+	LEAQ          (R12)(BP*4), R12
+	LEAQ          (R14)(BP*4), R14
+	LEAQ          (R13)(BP*8), R13
+	LEAQ          (R15)(BP*8), R15
+	LEAQ          (R8)(BP*8), R8
+	LEAQ          (R9)(BP*8), R9
+	LEAQ          (R10)(BP*8), R10
+	LEAQ          (R11)(BP*8), R11
+	SUBQ          BP, CX
+	MOVQ          lead+312(FP), BP
+	ANDQ          $0x0000000f, BP
+	JZ            ckept8
+	CMPQ          CX, $0x10
+	JB            cpart8
+	VPBROADCASTD  BP, Z21
+	VPCMPD        $0x02, lanes32<>+0(SB), Z21, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z21
+	VCVTPS2PD.Z   (DI), K1, Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     (R9), K1, Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VMOVUPD.Z     (R8), K1, Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z21
+	VFMADD231PD   Z20, Z22, Z21
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z21, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z22
+	VADDPD        Z22, Z24, Z24
+	VMOVUPD       Z24, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z22
+	VADDPD        Z22, Z21, Z21
+	VMOVUPD       Z21, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z21
+	VCVTPS2PD.Z   32(DI), K2, Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     64(R9), K2, Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VMOVUPD.Z     64(R8), K2, Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z21
+	VFMADD231PD   Z20, Z22, Z21
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z21, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z22
+	VADDPD        Z22, Z24, Z24
+	VMOVUPD       Z24, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z22
+	VADDPD        Z22, Z21, Z21
+	VMOVUPD       Z21, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z21
+	VMOVUPS.Z     (DI), K1, Z22
+	VMULPS        Z22, Z21, Z21
+	VCVTPS2PD     Y21, Z22
+	VEXTRACTF64X4 $0x01, Z21, Y21
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z16, Z16
+	VADDPD        Z21, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z23
+	VPCMPD        $0x02, Z23, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z1, K3, Z1
+	VADDPD        Z21, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z23
+	VPCMPD        $0x02, Z23, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z3, K3, Z3
+	VADDPD        Z21, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z23
+	VPCMPD        $0x02, Z23, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z5, K3, Z5
+	VADDPD        Z21, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z23
+	VPCMPD        $0x02, Z23, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z7, K3, Z7
+	VADDPD        Z21, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z23
+	VPCMPD        $0x02, Z23, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z9, K3, Z9
+	VADDPD        Z21, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z23
+	VPCMPD        $0x02, Z23, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z11, K3, Z11
+	VADDPD        Z21, Z11, K4, Z11
+	VMOVUPD.Z     (R15)(AX*8), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R15)(AX*8)
+	VMOVDQU32.Z   (R14)(DX*4), K1, Z23
+	VPCMPD        $0x02, Z23, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z13, K3, Z13
+	VADDPD        Z21, Z13, K4, Z13
+	VMOVUPD.Z     (R15)(DX*8), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R15)(DX*8)
+	VMOVUPD.Z     64(R15)(DX*8), K2, Z23
+	VADDPD        Z21, Z23, K4, Z23
+	VMOVUPD       Z23, K4, 64(R15)(DX*8)
+	VMOVDQU32.Z   (R14)(BX*4), K1, Z23
+	VPCMPD        $0x02, Z23, Z14, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z22, Z15, K3, Z15
+	VADDPD        Z21, Z15, K4, Z15
+	VMOVUPD.Z     (R15)(BX*8), K1, Z23
+	VADDPD        Z22, Z23, K3, Z23
+	VMOVUPD       Z23, K3, (R15)(BX*8)
+	VMOVUPD.Z     64(R15)(BX*8), K2, Z22
+	VADDPD        Z21, Z22, K4, Z22
+	VMOVUPD       Z22, K4, 64(R15)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000080, R13
+	ADDQ          $0x00000080, R15
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           ckept8
+
+cpart8:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  BP, Z21
+	VPCMPD        $0x02, lanes32<>+0(SB), Z21, K1
+	VPBROADCASTD  CX, Z21
+	VPCMPD        $0x06, lanes32<>+0(SB), Z21, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   (SI), K1, Z21
+	VCVTPS2PD.Z   (DI), K1, Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     (R9), K1, Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VMOVUPD.Z     (R8), K1, Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z21
+	VFMADD231PD   Z20, Z22, Z21
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z21, Z18, Z18
+	VMOVUPD.Z     (R10), K1, Z22
+	VADDPD        Z22, Z24, Z24
+	VMOVUPD       Z24, K1, (R10)
+	VMOVUPD.Z     (R11), K1, Z22
+	VADDPD        Z22, Z21, Z21
+	VMOVUPD       Z21, K1, (R11)
+	VCVTPS2PD.Z   32(SI), K2, Z21
+	VCVTPS2PD.Z   32(DI), K2, Z22
+	VMULPD        Z22, Z21, Z24
+	VMULPD        Z21, Z21, Z21
+	VMOVUPD.Z     64(R9), K2, Z23
+	VMULPD        Z23, Z21, Z21
+	VMULPD        Z22, Z22, Z22
+	VMOVUPD.Z     64(R8), K2, Z23
+	VMULPD        Z23, Z22, Z22
+	VMULPD        Z19, Z21, Z19
+	VFMADD231PD   Z20, Z22, Z19
+	VADDPD        Z24, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VMOVUPD.Z     64(R10), K2, Z20
+	VADDPD        Z20, Z24, Z24
+	VMOVUPD       Z24, K2, 64(R10)
+	VMOVUPD.Z     64(R11), K2, Z20
+	VADDPD        Z20, Z19, Z19
+	VMOVUPD       Z19, K2, 64(R11)
+	VMOVUPS.Z     (SI), K1, Z19
+	VMOVUPS.Z     (DI), K1, Z20
+	VMULPS        Z20, Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VMOVDQU32.Z   (R12), K1, Z21
+	VPCMPD        $0x02, Z21, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z1, K3, Z1
+	VADDPD        Z19, Z1, K4, Z1
+	VMOVUPD.Z     (R13), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)
+	VMOVUPD.Z     64(R13), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)
+	VMOVDQU32.Z   (R12)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z3, K3, Z3
+	VADDPD        Z19, Z3, K4, Z3
+	VMOVUPD.Z     (R13)(AX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(AX*8)
+	VMOVUPD.Z     64(R13)(AX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(AX*8)
+	VMOVDQU32.Z   (R12)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z5, K3, Z5
+	VADDPD        Z19, Z5, K4, Z5
+	VMOVUPD.Z     (R13)(DX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(DX*8)
+	VMOVUPD.Z     64(R13)(DX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(DX*8)
+	VMOVDQU32.Z   (R12)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z7, K3, Z7
+	VADDPD        Z19, Z7, K4, Z7
+	VMOVUPD.Z     (R13)(BX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R13)(BX*8)
+	VMOVUPD.Z     64(R13)(BX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R13)(BX*8)
+	VMOVDQU32.Z   (R14), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z9, K3, Z9
+	VADDPD        Z19, Z9, K4, Z9
+	VMOVUPD.Z     (R15), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)
+	VMOVUPD.Z     64(R15), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)
+	VMOVDQU32.Z   (R14)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z11, K3, Z11
+	VADDPD        Z19, Z11, K4, Z11
+	VMOVUPD.Z     (R15)(AX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(AX*8)
+	VMOVUPD.Z     64(R15)(AX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(AX*8)
+	VMOVDQU32.Z   (R14)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z13, K3, Z13
+	VADDPD        Z19, Z13, K4, Z13
+	VMOVUPD.Z     (R15)(DX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(DX*8)
+	VMOVUPD.Z     64(R15)(DX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(DX*8)
+	VMOVDQU32.Z   (R14)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z14, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z15, K3, Z15
+	VADDPD        Z19, Z15, K4, Z15
+	VMOVUPD.Z     (R15)(BX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R15)(BX*8)
+	VMOVUPD.Z     64(R15)(BX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R15)(BX*8)
+	JMP           csums8
+
+ckept8:
+	SHRQ $0x04, CX
+	JZ   clast8
+	MOVQ ldh+296(FP), BP
+	SHLQ $0x02, BP
 
 csteps8:
 	PREFETCHT0    (SI)(BP*1)
@@ -15933,8 +20103,240 @@ sets8:
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last8
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R12
+	CMPQ          R12, CX
+	JAE           sums8
+	ANDQ          $-16, R12
+	LEAQ          (SI)(R12*4), SI
+	LEAQ          (DI)(R12*4), DI
+	LEAQ          (R8)(R12*4), R8
+	LEAQ          (R10)(R12*4), R10
+	LEAQ          (R9)(R12*8), R9
+	LEAQ          (R11)(R12*8), R11
+	SUBQ          R12, CX
+	MOVQ          lead+312(FP), R12
+	ANDQ          $0x0000000f, R12
+	JZ            kept8
+	CMPQ          CX, $0x10
+	JB            part8
+	VPBROADCASTD  R12, Z19
+	VPCMPD        $0x02, lanes32<>+0(SB), Z19, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z19
+	VMOVUPS.Z     (DI), K1, Z20
+	VMULPS        Z20, Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z21
+	VPCMPD        $0x02, Z21, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z1, K3, Z1
+	VADDPD        Z19, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z3, K3, Z3
+	VADDPD        Z19, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z5, K3, Z5
+	VADDPD        Z19, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z7, K3, Z7
+	VADDPD        Z19, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z21
+	VPCMPD        $0x02, Z21, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z9, K3, Z9
+	VADDPD        Z19, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z11, K3, Z11
+	VADDPD        Z19, Z11, K4, Z11
+	VMOVUPD.Z     (R11)(AX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R11)(AX*8)
+	VMOVDQU32.Z   (R10)(DX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z13, K3, Z13
+	VADDPD        Z19, Z13, K4, Z13
+	VMOVUPD.Z     (R11)(DX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R11)(DX*8)
+	VMOVUPD.Z     64(R11)(DX*8), K2, Z21
+	VADDPD        Z19, Z21, K4, Z21
+	VMOVUPD       Z21, K4, 64(R11)(DX*8)
+	VMOVDQU32.Z   (R10)(BX*4), K1, Z21
+	VPCMPD        $0x02, Z21, Z14, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z15, K3, Z15
+	VADDPD        Z19, Z15, K4, Z15
+	VMOVUPD.Z     (R11)(BX*8), K1, Z21
+	VADDPD        Z20, Z21, K3, Z21
+	VMOVUPD       Z21, K3, (R11)(BX*8)
+	VMOVUPD.Z     64(R11)(BX*8), K2, Z20
+	VADDPD        Z19, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R11)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           kept8
+
+part8:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R12, Z19
+	VPCMPD        $0x02, lanes32<>+0(SB), Z19, K1
+	VPBROADCASTD  CX, Z19
+	VPCMPD        $0x06, lanes32<>+0(SB), Z19, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z19
+	VMOVUPS.Z     (DI), K1, Z20
+	VMULPS        Z20, Z19, Z19
+	VCVTPS2PD     Y19, Z20
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z16, Z16
+	VADDPD        Z19, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z21
+	VPCMPD        $0x02, Z21, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z1, K3, Z1
+	VADDPD        Z19, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z3, K3, Z3
+	VADDPD        Z19, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z5, K3, Z5
+	VADDPD        Z19, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z7, K3, Z7
+	VADDPD        Z19, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z9, K3, Z9
+	VADDPD        Z19, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z11, K3, Z11
+	VADDPD        Z19, Z11, K4, Z11
+	VMOVUPD.Z     (R11)(AX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
+	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z13, K3, Z13
+	VADDPD        Z19, Z13, K4, Z13
+	VMOVUPD.Z     (R11)(DX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(DX*8)
+	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(DX*8)
+	VMOVDQU32.Z   (R10)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z14, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z20, Z15, K3, Z15
+	VADDPD        Z19, Z15, K4, Z15
+	VMOVUPD.Z     (R11)(BX*8), K1, Z0
+	VADDPD        Z20, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(BX*8)
+	VMOVUPD.Z     64(R11)(BX*8), K2, Z0
+	VADDPD        Z19, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(BX*8)
+	JMP           sums8
+
+kept8:
+	SHRQ $0x04, CX
+	JZ   last8
 
 steps8:
 	VMOVUPS       (SI), Z19
@@ -16256,8 +20658,218 @@ sets7:
 	VPXORD       Z13, Z13, Z13
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last7
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R12
+	CMPQ          R12, CX
+	JAE           sums7
+	ANDQ          $-16, R12
+	LEAQ          (SI)(R12*4), SI
+	LEAQ          (DI)(R12*4), DI
+	LEAQ          (R8)(R12*4), R8
+	LEAQ          (R10)(R12*4), R10
+	LEAQ          (R9)(R12*8), R9
+	LEAQ          (R11)(R12*8), R11
+	SUBQ          R12, CX
+	MOVQ          lead+312(FP), R12
+	ANDQ          $0x0000000f, R12
+	JZ            kept7
+	CMPQ          CX, $0x10
+	JB            part7
+	VPBROADCASTD  R12, Z14
+	VPCMPD        $0x02, lanes32<>+0(SB), Z14, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z19
+	VMULPS        Z19, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z20
+	VPCMPD        $0x02, Z20, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z20
+	VPCMPD        $0x02, Z20, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z11, K3, Z11
+	VADDPD        Z14, Z11, K4, Z11
+	VMOVUPD.Z     (R11)(AX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z20
+	VADDPD        Z14, Z20, K4, Z20
+	VMOVUPD       Z20, K4, 64(R11)(AX*8)
+	VMOVDQU32.Z   (R10)(DX*4), K1, Z20
+	VPCMPD        $0x02, Z20, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z13, K3, Z13
+	VADDPD        Z14, Z13, K4, Z13
+	VMOVUPD.Z     (R11)(DX*8), K1, Z20
+	VADDPD        Z19, Z20, K3, Z20
+	VMOVUPD       Z20, K3, (R11)(DX*8)
+	VMOVUPD.Z     64(R11)(DX*8), K2, Z19
+	VADDPD        Z14, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R11)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           kept7
+
+part7:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R12, Z14
+	VPCMPD        $0x02, lanes32<>+0(SB), Z14, K1
+	VPBROADCASTD  CX, Z14
+	VPCMPD        $0x06, lanes32<>+0(SB), Z14, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z14
+	VMOVUPS.Z     (DI), K1, Z19
+	VMULPS        Z19, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z14, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z20
+	VPCMPD        $0x02, Z20, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z1, K3, Z1
+	VADDPD        Z14, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z3, K3, Z3
+	VADDPD        Z14, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z5, K3, Z5
+	VADDPD        Z14, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z7, K3, Z7
+	VADDPD        Z14, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z9, K3, Z9
+	VADDPD        Z14, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z11, K3, Z11
+	VADDPD        Z14, Z11, K4, Z11
+	VMOVUPD.Z     (R11)(AX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
+	VMOVDQU32.Z   (R10)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z12, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z19, Z13, K3, Z13
+	VADDPD        Z14, Z13, K4, Z13
+	VMOVUPD.Z     (R11)(DX*8), K1, Z0
+	VADDPD        Z19, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(DX*8)
+	VMOVUPD.Z     64(R11)(DX*8), K2, Z0
+	VADDPD        Z14, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(DX*8)
+	JMP           sums7
+
+kept7:
+	SHRQ $0x04, CX
+	JZ   last7
 
 steps7:
 	VMOVUPS       (SI), Z14
@@ -16547,8 +21159,196 @@ sets6:
 	VPXORD       Z11, Z11, Z11
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last6
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R12
+	CMPQ          R12, CX
+	JAE           sums6
+	ANDQ          $-16, R12
+	LEAQ          (SI)(R12*4), SI
+	LEAQ          (DI)(R12*4), DI
+	LEAQ          (R8)(R12*4), R8
+	LEAQ          (R10)(R12*4), R10
+	LEAQ          (R9)(R12*8), R9
+	LEAQ          (R11)(R12*8), R11
+	SUBQ          R12, CX
+	MOVQ          lead+312(FP), R12
+	ANDQ          $0x0000000f, R12
+	JZ            kept6
+	CMPQ          CX, $0x10
+	JB            part6
+	VPBROADCASTD  R12, Z12
+	VPCMPD        $0x02, lanes32<>+0(SB), Z12, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z19
+	VPCMPD        $0x02, Z19, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z9, K3, Z9
+	VADDPD        Z12, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z19
+	VADDPD        Z12, Z19, K4, Z19
+	VMOVUPD       Z19, K4, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z19
+	VPCMPD        $0x02, Z19, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z11, K3, Z11
+	VADDPD        Z12, Z11, K4, Z11
+	VMOVUPD.Z     (R11)(AX*8), K1, Z19
+	VADDPD        Z14, Z19, K3, Z19
+	VMOVUPD       Z19, K3, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z14
+	VADDPD        Z12, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R11)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           kept6
+
+part6:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R12, Z12
+	VPCMPD        $0x02, lanes32<>+0(SB), Z12, K1
+	VPBROADCASTD  CX, Z12
+	VPCMPD        $0x06, lanes32<>+0(SB), Z12, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z12
+	VMOVUPS.Z     (DI), K1, Z14
+	VMULPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z14
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z16, Z16
+	VADDPD        Z12, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z19
+	VPCMPD        $0x02, Z19, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z1, K3, Z1
+	VADDPD        Z12, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z3, K3, Z3
+	VADDPD        Z12, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z5, K3, Z5
+	VADDPD        Z12, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z7, K3, Z7
+	VADDPD        Z12, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z9, K3, Z9
+	VADDPD        Z12, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
+	VMOVDQU32.Z   (R10)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z10, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z14, Z11, K3, Z11
+	VADDPD        Z12, Z11, K4, Z11
+	VMOVUPD.Z     (R11)(AX*8), K1, Z0
+	VADDPD        Z14, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)(AX*8)
+	VMOVUPD.Z     64(R11)(AX*8), K2, Z0
+	VADDPD        Z12, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)(AX*8)
+	JMP           sums6
+
+kept6:
+	SHRQ $0x04, CX
+	JZ   last6
 
 steps6:
 	VMOVUPS       (SI), Z12
@@ -16806,8 +21606,174 @@ sets5:
 	VPXORD       Z9, Z9, Z9
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last5
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R12
+	CMPQ          R12, CX
+	JAE           sums5
+	ANDQ          $-16, R12
+	LEAQ          (SI)(R12*4), SI
+	LEAQ          (DI)(R12*4), DI
+	LEAQ          (R8)(R12*4), R8
+	LEAQ          (R10)(R12*4), R10
+	LEAQ          (R9)(R12*8), R9
+	LEAQ          (R11)(R12*8), R11
+	SUBQ          R12, CX
+	MOVQ          lead+312(FP), R12
+	ANDQ          $0x0000000f, R12
+	JZ            kept5
+	CMPQ          CX, $0x10
+	JB            part5
+	VPBROADCASTD  R12, Z10
+	VPCMPD        $0x02, lanes32<>+0(SB), Z10, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z14
+	VADDPD        Z10, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z14
+	VPCMPD        $0x02, Z14, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z14
+	VADDPD        Z10, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z14
+	VPCMPD        $0x02, Z14, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z14
+	VADDPD        Z10, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z14
+	VPCMPD        $0x02, Z14, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z10, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z14
+	VADDPD        Z10, Z14, K4, Z14
+	VMOVUPD       Z14, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z14
+	VPCMPD        $0x02, Z14, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z9, K3, Z9
+	VADDPD        Z10, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z14
+	VADDPD        Z12, Z14, K3, Z14
+	VMOVUPD       Z14, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z12
+	VADDPD        Z10, Z12, K4, Z12
+	VMOVUPD       Z12, K4, 64(R11)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x10, CX
+	JMP           kept5
+
+part5:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R12, Z10
+	VPCMPD        $0x02, lanes32<>+0(SB), Z10, K1
+	VPBROADCASTD  CX, Z10
+	VPCMPD        $0x06, lanes32<>+0(SB), Z10, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z10
+	VMOVUPS.Z     (DI), K1, Z12
+	VMULPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z12
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z16, Z16
+	VADDPD        Z10, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z14
+	VPCMPD        $0x02, Z14, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z1, K3, Z1
+	VADDPD        Z10, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z3, K3, Z3
+	VADDPD        Z10, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z5, K3, Z5
+	VADDPD        Z10, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z7, K3, Z7
+	VADDPD        Z10, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
+	VMOVDQU32.Z   (R10), K1, Z0
+	VPCMPD        $0x02, Z0, Z8, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z12, Z9, K3, Z9
+	VADDPD        Z10, Z9, K4, Z9
+	VMOVUPD.Z     (R11), K1, Z0
+	VADDPD        Z12, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R11)
+	VMOVUPD.Z     64(R11), K2, Z0
+	VADDPD        Z10, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R11)
+	JMP           sums5
+
+kept5:
+	SHRQ $0x04, CX
+	JZ   last5
 
 steps5:
 	VMOVUPS       (SI), Z10
@@ -17030,8 +21996,148 @@ sets4:
 	VPXORD       Z7, Z7, Z7
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last4
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R10
+	CMPQ          R10, CX
+	JAE           sums4
+	ANDQ          $-16, R10
+	LEAQ          (SI)(R10*4), SI
+	LEAQ          (DI)(R10*4), DI
+	LEAQ          (R8)(R10*4), R8
+	LEAQ          (R9)(R10*8), R9
+	SUBQ          R10, CX
+	MOVQ          lead+312(FP), R10
+	ANDQ          $0x0000000f, R10
+	JZ            kept4
+	CMPQ          CX, $0x10
+	JB            part4
+	VPBROADCASTD  R10, Z8
+	VPCMPD        $0x02, lanes32<>+0(SB), Z8, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z12
+	VADDPD        Z10, Z12, K3, Z12
+	VMOVUPD       Z12, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z12
+	VADDPD        Z8, Z12, K4, Z12
+	VMOVUPD       Z12, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z12
+	VPCMPD        $0x02, Z12, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z12
+	VADDPD        Z10, Z12, K3, Z12
+	VMOVUPD       Z12, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z12
+	VADDPD        Z8, Z12, K4, Z12
+	VMOVUPD       Z12, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z12
+	VPCMPD        $0x02, Z12, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z5, K3, Z5
+	VADDPD        Z8, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z12
+	VADDPD        Z10, Z12, K3, Z12
+	VMOVUPD       Z12, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z12
+	VADDPD        Z8, Z12, K4, Z12
+	VMOVUPD       Z12, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z12
+	VPCMPD        $0x02, Z12, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z7, K3, Z7
+	VADDPD        Z8, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z12
+	VADDPD        Z10, Z12, K3, Z12
+	VMOVUPD       Z12, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z10
+	VADDPD        Z8, Z10, K4, Z10
+	VMOVUPD       Z10, K4, 64(R9)(BX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x10, CX
+	JMP           kept4
+
+part4:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R10, Z8
+	VPCMPD        $0x02, lanes32<>+0(SB), Z8, K1
+	VPBROADCASTD  CX, Z8
+	VPCMPD        $0x06, lanes32<>+0(SB), Z8, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z8
+	VMOVUPS.Z     (DI), K1, Z10
+	VMULPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z10
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z8, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z12
+	VPCMPD        $0x02, Z12, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z1, K3, Z1
+	VADDPD        Z8, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z3, K3, Z3
+	VADDPD        Z8, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z5, K3, Z5
+	VADDPD        Z8, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
+	VMOVDQU32.Z   (R8)(BX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z6, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z10, Z7, K3, Z7
+	VADDPD        Z8, Z7, K4, Z7
+	VMOVUPD.Z     (R9)(BX*8), K1, Z0
+	VADDPD        Z10, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(BX*8)
+	VMOVUPD.Z     64(R9)(BX*8), K2, Z0
+	VADDPD        Z8, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(BX*8)
+	JMP           sums4
+
+kept4:
+	SHRQ $0x04, CX
+	JZ   last4
 
 steps4:
 	VMOVUPS       (SI), Z8
@@ -17220,8 +22326,126 @@ sets3:
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last3
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R10
+	CMPQ          R10, CX
+	JAE           sums3
+	ANDQ          $-16, R10
+	LEAQ          (SI)(R10*4), SI
+	LEAQ          (DI)(R10*4), DI
+	LEAQ          (R8)(R10*4), R8
+	LEAQ          (R9)(R10*8), R9
+	SUBQ          R10, CX
+	MOVQ          lead+312(FP), R10
+	ANDQ          $0x0000000f, R10
+	JZ            kept3
+	CMPQ          CX, $0x10
+	JB            part3
+	VPBROADCASTD  R10, Z6
+	VPCMPD        $0x02, lanes32<>+0(SB), Z6, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z10
+	VADDPD        Z8, Z10, K3, Z10
+	VMOVUPD       Z10, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z10
+	VADDPD        Z6, Z10, K4, Z10
+	VMOVUPD       Z10, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z10
+	VPCMPD        $0x02, Z10, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z3, K3, Z3
+	VADDPD        Z6, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z10
+	VADDPD        Z8, Z10, K3, Z10
+	VMOVUPD       Z10, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z10
+	VADDPD        Z6, Z10, K4, Z10
+	VMOVUPD       Z10, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z10
+	VPCMPD        $0x02, Z10, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z5, K3, Z5
+	VADDPD        Z6, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z10
+	VADDPD        Z8, Z10, K3, Z10
+	VMOVUPD       Z10, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z8
+	VADDPD        Z6, Z8, K4, Z8
+	VMOVUPD       Z8, K4, 64(R9)(DX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x10, CX
+	JMP           kept3
+
+part3:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R10, Z6
+	VPCMPD        $0x02, lanes32<>+0(SB), Z6, K1
+	VPBROADCASTD  CX, Z6
+	VPCMPD        $0x06, lanes32<>+0(SB), Z6, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z6
+	VMOVUPS.Z     (DI), K1, Z8
+	VMULPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z8
+	VEXTRACTF64X4 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z8, Z16, Z16
+	VADDPD        Z6, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z10
+	VPCMPD        $0x02, Z10, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z1, K3, Z1
+	VADDPD        Z6, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z3, K3, Z3
+	VADDPD        Z6, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	VMOVDQU32.Z   (R8)(DX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z4, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z8, Z5, K3, Z5
+	VADDPD        Z6, Z5, K4, Z5
+	VMOVUPD.Z     (R9)(DX*8), K1, Z0
+	VADDPD        Z8, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(DX*8)
+	VMOVUPD.Z     64(R9)(DX*8), K2, Z0
+	VADDPD        Z6, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(DX*8)
+	JMP           sums3
+
+kept3:
+	SHRQ $0x04, CX
+	JZ   last3
 
 steps3:
 	VMOVUPS       (SI), Z6
@@ -17378,8 +22602,104 @@ sets2:
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last2
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R10
+	CMPQ          R10, CX
+	JAE           sums2
+	ANDQ          $-16, R10
+	LEAQ          (SI)(R10*4), SI
+	LEAQ          (DI)(R10*4), DI
+	LEAQ          (R8)(R10*4), R8
+	LEAQ          (R9)(R10*8), R9
+	SUBQ          R10, CX
+	MOVQ          lead+312(FP), R10
+	ANDQ          $0x0000000f, R10
+	JZ            kept2
+	CMPQ          CX, $0x10
+	JB            part2
+	VPBROADCASTD  R10, Z4
+	VPCMPD        $0x02, lanes32<>+0(SB), Z4, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z4
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z8
+	VPCMPD        $0x02, Z8, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z4, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z8
+	VADDPD        Z6, Z8, K3, Z8
+	VMOVUPD       Z8, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z8
+	VADDPD        Z4, Z8, K4, Z8
+	VMOVUPD       Z8, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z8
+	VPCMPD        $0x02, Z8, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z3, K3, Z3
+	VADDPD        Z4, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z8
+	VADDPD        Z6, Z8, K3, Z8
+	VMOVUPD       Z8, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z6
+	VADDPD        Z4, Z6, K4, Z6
+	VMOVUPD       Z6, K4, 64(R9)(AX*8)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x10, CX
+	JMP           kept2
+
+part2:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R10, Z4
+	VPCMPD        $0x02, lanes32<>+0(SB), Z4, K1
+	VPBROADCASTD  CX, Z4
+	VPCMPD        $0x06, lanes32<>+0(SB), Z4, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z4
+	VMOVUPS.Z     (DI), K1, Z6
+	VMULPS        Z6, Z4, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z16, Z16
+	VADDPD        Z4, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z8
+	VPCMPD        $0x02, Z8, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z1, K3, Z1
+	VADDPD        Z4, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	VMOVDQU32.Z   (R8)(AX*4), K1, Z0
+	VPCMPD        $0x02, Z0, Z2, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z6, Z3, K3, Z3
+	VADDPD        Z4, Z3, K4, Z3
+	VMOVUPD.Z     (R9)(AX*8), K1, Z0
+	VADDPD        Z6, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)(AX*8)
+	VMOVUPD.Z     64(R9)(AX*8), K2, Z0
+	VADDPD        Z4, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)(AX*8)
+	JMP           sums2
+
+kept2:
+	SHRQ $0x04, CX
+	JZ   last2
 
 steps2:
 	VMOVUPS       (SI), Z4
@@ -17504,8 +22824,82 @@ sets1:
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z16, Z16, Z16
 	MOVQ         h_len+8(FP), CX
-	SHRQ         $0x04, CX
-	JZ           last1
+
+	// The row's lead: whole steps skipped, then a step without the first lead mod 16 entries.
+	MOVQ          lead+312(FP), R10
+	CMPQ          R10, CX
+	JAE           sums1
+	ANDQ          $-16, R10
+	LEAQ          (SI)(R10*4), SI
+	LEAQ          (DI)(R10*4), DI
+	LEAQ          (R8)(R10*4), R8
+	LEAQ          (R9)(R10*8), R9
+	SUBQ          R10, CX
+	MOVQ          lead+312(FP), R10
+	ANDQ          $0x0000000f, R10
+	JZ            kept1
+	CMPQ          CX, $0x10
+	JB            part1
+	VPBROADCASTD  R10, Z2
+	VPCMPD        $0x02, lanes32<>+0(SB), Z2, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z2
+	VMOVUPS.Z     (DI), K1, Z4
+	VMULPS        Z4, Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z6
+	VPCMPD        $0x02, Z6, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z4, Z1, K3, Z1
+	VADDPD        Z2, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z6
+	VADDPD        Z4, Z6, K3, Z6
+	VMOVUPD       Z6, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z4
+	VADDPD        Z2, Z4, K4, Z4
+	VMOVUPD       Z4, K4, 64(R9)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x10, CX
+	JMP           kept1
+
+part1:
+	// The row ends in the same step: its entries between lead mod 16 and the end.
+	VPBROADCASTD  R10, Z2
+	VPCMPD        $0x02, lanes32<>+0(SB), Z2, K1
+	VPBROADCASTD  CX, Z2
+	VPCMPD        $0x06, lanes32<>+0(SB), Z2, K1, K1
+	KSHIFTRW      $0x08, K1, K2
+	VMOVUPS.Z     (SI), K1, Z2
+	VMOVUPS.Z     (DI), K1, Z4
+	VMULPS        Z4, Z2, Z2
+	VCVTPS2PD     Y2, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z4, Z16, Z16
+	VADDPD        Z2, Z16, Z16
+	VMOVDQU32.Z   (R8), K1, Z6
+	VPCMPD        $0x02, Z6, Z0, K1, K3
+	KSHIFTRW      $0x08, K3, K4
+	VADDPD        Z4, Z1, K3, Z1
+	VADDPD        Z2, Z1, K4, Z1
+	VMOVUPD.Z     (R9), K1, Z0
+	VADDPD        Z4, Z0, K3, Z0
+	VMOVUPD       Z0, K3, (R9)
+	VMOVUPD.Z     64(R9), K2, Z0
+	VADDPD        Z2, Z0, K4, Z0
+	VMOVUPD       Z0, K4, 64(R9)
+	JMP           sums1
+
+kept1:
+	SHRQ $0x04, CX
+	JZ   last1
 
 steps1:
 	VMOVUPS       (SI), Z2
@@ -17609,34 +23003,34 @@ done:
 	MOVQ s_base+168(FP), CX
 	ADDQ $0x00000020, CX
 	MOVQ CX, s_base+168(FP)
-	MOVQ shift+312(FP), SI
-	MOVQ h_len+8(FP), CX
-	SUBQ SI, CX
-	MOVQ CX, h_len+8(FP)
-	MOVQ hd_base+48(FP), CX
-	LEAQ (CX)(SI*8), CX
-	MOVQ CX, hd_base+48(FP)
-	MOVQ gd_base+72(FP), CX
-	LEAQ (CX)(SI*8), CX
-	MOVQ CX, gd_base+72(FP)
-	MOVQ ranks_base+192(FP), CX
-	LEAQ (CX)(SI*4), CX
-	MOVQ CX, ranks_base+192(FP)
-	MOVQ colV_base+120(FP), CX
-	LEAQ (CX)(SI*8), CX
-	MOVQ CX, colV_base+120(FP)
-	MOVQ colW_base+144(FP), CX
-	LEAQ (CX)(SI*8), CX
-	MOVQ CX, colW_base+144(FP)
-	MOVQ cols_base+240(FP), CX
-	LEAQ (CX)(SI*8), CX
-	MOVQ CX, cols_base+240(FP)
+	MOVQ shift+320(FP), SI
+	MOVQ lead+312(FP), CX
+	ADDQ SI, CX
+	MOVQ CX, lead+312(FP)
 	MOVQ $0x00000000, (SP)
 	JMP  row
 
 ret:
 	VZEROUPPER
 	RET
+
+DATA lanes32<>+0(SB)/4, $0x00000000
+DATA lanes32<>+4(SB)/4, $0x00000001
+DATA lanes32<>+8(SB)/4, $0x00000002
+DATA lanes32<>+12(SB)/4, $0x00000003
+DATA lanes32<>+16(SB)/4, $0x00000004
+DATA lanes32<>+20(SB)/4, $0x00000005
+DATA lanes32<>+24(SB)/4, $0x00000006
+DATA lanes32<>+28(SB)/4, $0x00000007
+DATA lanes32<>+32(SB)/4, $0x00000008
+DATA lanes32<>+36(SB)/4, $0x00000009
+DATA lanes32<>+40(SB)/4, $0x0000000a
+DATA lanes32<>+44(SB)/4, $0x0000000b
+DATA lanes32<>+48(SB)/4, $0x0000000c
+DATA lanes32<>+52(SB)/4, $0x0000000d
+DATA lanes32<>+56(SB)/4, $0x0000000e
+DATA lanes32<>+60(SB)/4, $0x0000000f
+GLOBL lanes32<>(SB), RODATA|NOPTR, $64
 
 // func dot4AVX512(a []float64, b0 []float64, b1 []float64, b2 []float64, b3 []float64, s *[4]float64)
 // Requires: AVX, AVX512F, FMA3

@@ -182,7 +182,7 @@ func BenchmarkSweepSplitKernel(b *testing.B) {
 			b.SetBytes((48 + 28*sets) * n)
 			f, s := []float64{0.75, 1.5}, make([]sums, 1)
 			for b.Loop() {
-				split(c.h, c.g, hd, gd, f, colV, colW, s, c.ranks, c.below, c.cols, c.stride, c.sums, 0, 0, 0)
+				split(c.h, c.g, hd, gd, f, colV, colW, s, c.ranks, c.below, c.cols, c.stride, c.sums, 0, 0, 0, 0)
 			}
 			reportGentries(b, n)
 		})

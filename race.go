@@ -76,15 +76,15 @@ func raceWrap(k *kernel) {
 		raceSets(n, ranks, below, cols, stride, sums)
 		lowerSplitSets(h, g, ranks, below, cols, stride, sums)
 	}
-	k.sweepSplit = func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int) {
+	k.sweepSplit = func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, lead, shift int) {
 		n, sets, ns := len(h), len(below), len(sums)
 		raceRead(f[:2*len(s)])
 		for r := range s {
-			o := r * shift
-			raceContractSplit(h[r*ldh:r*ldh+n-o], g[r*ldg:r*ldg+n-o], hd[o:], gd[o:], colV[o:], colW[o:], &s[r])
+			o := min(n, lead+r*shift)
+			raceContractSplit(h[r*ldh+o:r*ldh+n], g[r*ldg+o:r*ldg+n], hd[o:], gd[o:], colV[o:], colW[o:], &s[r])
 			raceSets(n-o, ranks[o:], below[r*sets:(r+1)*sets], cols[o:], stride, sums[r*ns:(r+1)*ns])
 		}
-		sweepSplit(h, g, hd, gd, f, colV, colW, s, ranks, below, cols, stride, sums, ldh, ldg, shift)
+		sweepSplit(h, g, hd, gd, f, colV, colW, s, ranks, below, cols, stride, sums, ldh, ldg, lead, shift)
 	}
 	k.dot4 = func(a, b0, b1, b2, b3 []float64, s *[4]float64) {
 		raceRead(a)

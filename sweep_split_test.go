@@ -54,11 +54,22 @@ func padZeros[E float32 | float64](x []E, n, size int) []E {
 	return append(append(make([]E, 0, size), x[:n]...), make([]E, size-n)...)
 }
 
-// checkSweepSplit runs kern's sweepSplit on c and holds it to kern's
-// contractSplit (contractSplitRow and contractPadded) and lowerSplitSets.
-func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase) {
+// from returns c without its first lead entries: the same slices from
+// entry lead on (each set's ranks and columns too, the stride kept).
+func (c *sweepSplitCase) from(lead int) *sweepSplitCase {
+	s := *c.lowerSplitSetsCase
+	s.h, s.g, s.ranks, s.cols = s.h[lead:], s.g[lead:], s.ranks[lead:], s.cols[lead:]
+	return &sweepSplitCase{&s, c.hd[lead:], c.gd[lead:], c.fg, c.fh, c.colV[lead:], c.colW[lead:]}
+}
+
+// checkSweepSplit runs kern's sweepSplit on c leaving out the row's first
+// lead entries and holds it to kern's contractSplit (contractSplitRow and
+// contractPadded) and lowerSplitSets on the rest (c.from(lead)): the
+// columns of the entries left out must keep their bits.
+func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase, lead int) {
 	t.Helper()
 	n, sets := len(c.h), len(c.below)
+	kept := c.from(lead)
 	payload := math.Float64frombits(0x7ff8_0000_dead_beef)
 	start := sums{0.5, math.Copysign(0, -1), 2, payload}
 	twin, padded := start, start
@@ -68,58 +79,68 @@ func checkSweepSplit(t *testing.T, kern *kernel, c *sweepSplitCase) {
 	gotCols, twinCols := append([]float64(nil), c.cols...), append([]float64(nil), c.cols...)
 	gotSums, twinSums := append([]float64(nil), c.sums...), append([]float64(nil), c.sums...)
 
-	kern.sweepSplit(c.h, c.g, c.hd, c.gd, []float64{c.fg, c.fh}, gotV, gotW, gotS[:1], c.ranks, c.below, gotCols, c.stride, gotSums, 0, 0, 0)
+	kern.sweepSplit(c.h, c.g, c.hd, c.gd, []float64{c.fg, c.fh}, gotV, gotW, gotS[:1], c.ranks, c.below, gotCols, c.stride, gotSums, 0, 0, lead, 0)
 	got := gotS[0]
 	if !sameSums(gotS[1], start) {
-		t.Fatalf("%s n=%d sets=%d: s[1], past the one row, = %v", kern.name, n, sets, gotS[1])
+		t.Fatalf("%s n=%d sets=%d lead=%d: s[1], past the one row, = %v", kern.name, n, sets, lead, gotS[1])
 	}
-	kern.contractSplitRow(c.h, c.g, c.hd, c.gd, c.fg, c.fh, twinV, twinW, &twin)
-	_, padW := contractPadded(kern, c, &padded)
-	kern.lowerSplitSets(c.h, c.g, c.ranks, c.below, twinCols, c.stride, twinSums)
+	kern.contractSplitRow(kept.h, kept.g, kept.hd, kept.gd, c.fg, c.fh, twinV[lead:], twinW[lead:], &twin)
+	_, padW := contractPadded(kern, kept, &padded)
+	kern.lowerSplitSets(kept.h, kept.g, kept.ranks, c.below, twinCols[lead:], c.stride, twinSums)
 
 	var abs [2]float64 // Σ|v|, Σ|w| for the sums' tolerance
-	for j := range n {
+	for j := lead; j < n; j++ {
 		hv, gv := float64(c.h[j]), float64(c.g[j])
 		abs[0] += math.Abs(hv * gv)
 		abs[1] += math.Abs(c.fg*hv*hv*float64(c.gd[j])) + math.Abs(c.fh*gv*gv*float64(c.hd[j]))
 	}
 	for j := range gotV {
 		if !sameFloat(gotV[j], twinV[j]) {
-			t.Fatalf("%s n=%d sets=%d: colV[%d] = %v, twin %v", kern.name, n, sets, j, gotV[j], twinV[j])
+			t.Fatalf("%s n=%d sets=%d lead=%d: colV[%d] = %v, twin %v", kern.name, n, sets, lead, j, gotV[j], twinV[j])
 		}
-		if !sameFloat(gotW[j], twinW[j]) && (j >= n || !sameFloat(gotW[j], padW[j])) {
-			t.Fatalf("%s n=%d sets=%d: colW[%d] = %v (%#x), contractSplitRow %v, contractSplit padded %v",
-				kern.name, n, sets, j, gotW[j], math.Float64bits(gotW[j]), twinW[j], padW[min(j, n-1)])
+		if !sameFloat(gotW[j], twinW[j]) && (j < lead || j >= n || !sameFloat(gotW[j], padW[j-lead])) {
+			t.Fatalf("%s n=%d sets=%d lead=%d: colW[%d] = %v (%#x), contractSplitRow %v, contractSplit padded %v",
+				kern.name, n, sets, lead, j, gotW[j], math.Float64bits(gotW[j]), twinW[j], padW[max(0, min(j-lead, len(padW)-1))])
 		}
 	}
 	for j := range gotCols {
 		if !sameFloat(gotCols[j], twinCols[j]) {
-			t.Fatalf("%s n=%d sets=%d: cols[%d] (set %d, entry %d) = %v, lowerSplitSets %v",
-				kern.name, n, sets, j, j/c.stride, j%c.stride, gotCols[j], twinCols[j])
+			t.Fatalf("%s n=%d sets=%d lead=%d: cols[%d] (set %d, entry %d) = %v, lowerSplitSets %v",
+				kern.name, n, sets, lead, j, j/c.stride, j%c.stride, gotCols[j], twinCols[j])
 		}
 	}
 	for k, i := range []int{0, 2} {
 		// Both within checkContractSplit's bound of the truth.
-		tol := 2 * (float64(n+8)*0x1p-53*abs[k] + 0x1p-50*math.Abs(start[i]))
+		tol := 2 * (float64(n-lead+8)*0x1p-53*abs[k] + 0x1p-50*math.Abs(start[i]))
 		if !closeOrSame(got[i], twin[i], tol) {
-			t.Fatalf("%s n=%d sets=%d: s[%d] = %v, contractSplitRow %v ± %v", kern.name, n, sets, i, got[i], twin[i], tol)
+			t.Fatalf("%s n=%d sets=%d lead=%d: s[%d] = %v, contractSplitRow %v ± %v", kern.name, n, sets, lead, i, got[i], twin[i], tol)
 		}
 	}
 	for _, i := range []int{1, 3} {
 		if math.Float64bits(got[i]) != math.Float64bits(start[i]) {
-			t.Fatalf("%s n=%d sets=%d: s[%d] = %v, want it left at %v", kern.name, n, sets, i, got[i], start[i])
+			t.Fatalf("%s n=%d sets=%d lead=%d: s[%d] = %v, want it left at %v", kern.name, n, sets, lead, i, got[i], start[i])
 		}
 	}
 	for s := range gotSums {
 		if s >= sets {
 			if gotSums[s] != splitGuard {
-				t.Fatalf("%s n=%d sets=%d: sums[%d] past the sets = %v", kern.name, n, sets, s, gotSums[s])
+				t.Fatalf("%s n=%d sets=%d lead=%d: sums[%d] past the sets = %v", kern.name, n, sets, lead, s, gotSums[s])
 			}
 			continue
 		}
-		if ok, want, tol := setSumOK(gotSums[s], setsStart, c.h, c.g, c.ranks[s*c.stride:][:n], c.below[s]); !ok {
-			t.Fatalf("%s n=%d sets=%d: sums[%d] = %v, want %v ± %v (lowerSplitSets: %v)", kern.name, n, sets, s, gotSums[s]-setsStart, want, tol, twinSums[s]-setsStart)
+		if ok, want, tol := setSumOK(gotSums[s], setsStart, kept.h, kept.g, kept.ranks[s*c.stride:][:n-lead], c.below[s]); !ok {
+			t.Fatalf("%s n=%d sets=%d lead=%d: sums[%d] = %v, want %v ± %v (lowerSplitSets: %v)", kern.name, n, sets, lead, s, gotSums[s]-setsStart, want, tol, twinSums[s]-setsStart)
 		}
+	}
+}
+
+// leadSpecials fills the first lead entries of c's row (those a call
+// leaves out) with NaNs and infinities, which must reach nothing.
+func leadSpecials(c *sweepSplitCase, lead int) {
+	for j := range lead {
+		v := splitSpecials[j%len(splitSpecials)]
+		c.h[j], c.g[j] = v, -v
+		c.hd[j], c.gd[j] = float64(v), float64(v)
 	}
 }
 
@@ -134,14 +155,14 @@ func sameSums(a, b sums) bool {
 }
 
 // TestSweepSplitRows holds a call of several rows to the same kernel
-// called row by row: the rows lie ldh and ldg apart in h and g (wider
-// than the rows), their belows and sums one after another, and share the
-// columns, each row's from shift entries past the one before's and shift
-// entries shorter (0: a rectangle; 1: the rows past a diagonal), so
-// every column, row sum and set sum must come out bit for bit
-// as the rows one call each give them; the slots past the last row's
-// (another row's s, belows and sums, guards in the columns) stay as they
-// were. A kernel that steps a row's pointer wrongly, or runs one row too
+// called row by row: the rows lie ldh and ldg apart in h and g (at least
+// as wide as the rows), their belows and sums one after another, and
+// share the columns, each row leaving out shift entries more than the one
+// before, from lead (shift 0: a rectangle; 1: the rows past a diagonal),
+// so every column, row sum and set sum must come out bit for bit as the
+// rows one call each give them; the slots past the last row's (another
+// row's s, belows and sums, guards in the columns) stay as they were. A
+// kernel that steps a row's pointer or lead wrongly, or runs one row too
 // many or too few, fails it.
 func TestSweepSplitRows(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, kern *kernel) {
@@ -152,8 +173,8 @@ func TestSweepSplitRows(t *testing.T) {
 				for _, sets := range []int{0, 1, 5, 9} {
 					for _, n := range []int{0, 1, 13, 15, 16, 17, 40, 100} {
 						for _, shift := range []int{0, 1, 2} {
-							if n >= (rows-1)*shift {
-								checkSweepSplitRows(t, k, newSweepSplitCase(r, n, sets, 0, 0, normal), r, rows, shift)
+							for _, lead := range []int{0, 3, 9} {
+								checkSweepSplitRows(t, k, newSweepSplitCase(r, n, sets, 0, 0, normal), r, rows, lead, shift)
 							}
 						}
 					}
@@ -163,13 +184,13 @@ func TestSweepSplitRows(t *testing.T) {
 	})
 }
 
-// checkSweepSplitRows runs kern's sweepSplit on rows rows that share c's
-// columns, shift entries on a row, in one call and one call a row, and
-// compares the two.
-func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.Rand, rows, shift int) {
+// checkSweepSplitRows runs kern's sweepSplit on rows rows over c's
+// columns, leaving out lead entries and shift more a row, in one call and
+// one call a row, and compares the two.
+func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.Rand, rows, lead, shift int) {
 	t.Helper()
 	n, sets := len(c.h), len(c.below)
-	ldh, ldg := n+1+r.IntN(5), n+r.IntN(3)
+	ldh, ldg := n+r.IntN(5), n+r.IntN(3)
 	h, g := make([]float32, (rows+1)*ldh), make([]float32, (rows+1)*ldg)
 	for i := range h {
 		h[i] = float32(r.NormFloat64())
@@ -200,22 +221,21 @@ func checkSweepSplitRows(t *testing.T, kern *kernel, c *sweepSplitCase, r *rand.
 		return u
 	}
 	all, each := newRun(), newRun()
-	kern.sweepSplit(h[:n], g[:n], c.hd, c.gd, f[:2*rows], all.colV, all.colW, all.s[:rows], c.ranks, below[:sets], all.cols, c.stride, all.sums[:sets], ldh, ldg, shift)
+	kern.sweepSplit(h[:n], g[:n], c.hd, c.gd, f[:2*rows], all.colV, all.colW, all.s[:rows], c.ranks, below[:sets], all.cols, c.stride, all.sums[:sets], ldh, ldg, lead, shift)
 	for i := range rows {
-		o := i * shift
-		kern.sweepSplit(h[i*ldh:i*ldh+n-o], g[i*ldg:i*ldg+n-o], c.hd[o:], c.gd[o:], f[2*i:2*i+2], each.colV[o:], each.colW[o:], each.s[i:i+1], c.ranks[o:],
-			below[i*sets:(i+1)*sets], each.cols[o:], c.stride, each.sums[i*sets:(i+1)*sets], 0, 0, 0)
+		kern.sweepSplit(h[i*ldh:i*ldh+n], g[i*ldg:i*ldg+n], c.hd, c.gd, f[2*i:2*i+2], each.colV, each.colW, each.s[i:i+1], c.ranks,
+			below[i*sets:(i+1)*sets], each.cols, c.stride, each.sums[i*sets:(i+1)*sets], 0, 0, lead+i*shift, 0)
 	}
 	for _, x := range [][2][]float64{{all.colV, each.colV}, {all.colW, each.colW}, {all.cols, each.cols}, {all.sums, each.sums}} {
 		for j := range x[0] {
 			if !sameFloat(x[0][j], x[1][j]) {
-				t.Fatalf("%s n=%d sets=%d rows=%d shift=%d: entry %d = %v in one call, %v a row at a time", kern.name, n, sets, rows, shift, j, x[0][j], x[1][j])
+				t.Fatalf("%s n=%d sets=%d rows=%d lead=%d shift=%d: entry %d = %v in one call, %v a row at a time", kern.name, n, sets, rows, lead, shift, j, x[0][j], x[1][j])
 			}
 		}
 	}
 	for i := range all.s {
 		if !sameSums(all.s[i], each.s[i]) {
-			t.Fatalf("%s n=%d sets=%d rows=%d shift=%d: s[%d] = %v in one call, %v a row at a time", kern.name, n, sets, rows, shift, i, all.s[i], each.s[i])
+			t.Fatalf("%s n=%d sets=%d rows=%d lead=%d shift=%d: s[%d] = %v in one call, %v a row at a time", kern.name, n, sets, rows, lead, shift, i, all.s[i], each.s[i])
 		}
 	}
 }
@@ -237,9 +257,14 @@ func TestSweepSplitKernels(t *testing.T) {
 		for _, k := range []*kernel{kern, withSweepEach(kern)} {
 			for sets := range 10 {
 				for n := range 71 {
-					checkSweepSplit(t, k, newSweepSplitCase(r, n, sets, 0.75, 1.5, normal))
+					checkSweepSplit(t, k, newSweepSplitCase(r, n, sets, 0.75, 1.5, normal), 0)
+					if lead := min(n, sets+n%19); lead > 0 { // every lead mod a step, the row's end in its step or not
+						c := newSweepSplitCase(r, n, sets, 0.75, 1.5, normal)
+						leadSpecials(c, lead)
+						checkSweepSplit(t, k, c, lead)
+					}
 				}
-				checkSweepSplit(t, k, newSweepSplitCase(r, 1000, sets, -3, 0x1p-20, normal))
+				checkSweepSplit(t, k, newSweepSplitCase(r, 1000, sets, -3, 0x1p-20, normal), 0)
 			}
 		}
 	})
@@ -261,7 +286,7 @@ func TestSweepSplitKernelsNonFinite(t *testing.T) {
 				} else {
 					[][]float64{c.hd, c.gd}[which-1][j] = float64(splitSpecials[j%len(splitSpecials)])
 				}
-				checkSweepSplit(t, kern, c)
+				checkSweepSplit(t, kern, c, 0)
 			}
 		}
 	})
@@ -276,9 +301,11 @@ func FuzzSweepSplitKernel(f *testing.F) {
 		fgh := [][2]float64{{0.75, 1.5}, {-3, 0x1p-20}, {0, 1e10}}[r.IntN(3)]
 		c := newSweepSplitCase(r, rows, sets, fgh[0], fgh[1], gen)
 		special(c.h)
-		checkSweepSplit(t, kern, c)
-		if rows, shift := 1+r.IntN(4), r.IntN(3); len(c.h) >= (rows-1)*shift {
-			checkSweepSplitRows(t, kern, c, r, rows, shift)
+		lead := 0
+		if r.IntN(2) == 0 {
+			lead = r.IntN(len(c.h) + 1)
 		}
+		checkSweepSplit(t, kern, c, lead)
+		checkSweepSplitRows(t, kern, c, r, 1+r.IntN(4), r.IntN(20), r.IntN(3))
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
@@ -298,6 +299,38 @@ func tailMask512(c *build.Context, n reg.GPVirtual) []reg.Register {
 	c.KMOVW(t, kt)
 	c.KSHIFTRW(U8(8), kt, kth)
 	return []reg.Register{kt, kth}
+}
+
+// laneMask512 returns the K masks (as tailMask512's) of the lanes
+// lo ≤ l < hi, or l ≥ lo where hi is nil, from compares with the lane
+// numbers: no shift, so no CX and no general register besides lo and hi,
+// where AVX-512's sweepSplit has none to spare.
+func laneMask512(c *build.Context, lo, hi reg.GPVirtual) []reg.Register {
+	lanes := laneTable(c)
+	v, kt, kth := c.ZMM(), c.K(), c.K()
+	c.VPBROADCASTD(lo.As32(), v)
+	c.VPCMPD(U8(2), lanes, v, kt) // lo ≤ l
+	if hi != nil {
+		c.VPBROADCASTD(hi.As32(), v)
+		c.VPCMPD(U8(6), lanes, v, kt, kt) // and hi > l
+	}
+	c.KSHIFTRW(U8(8), kt, kth)
+	return []reg.Register{kt, kth}
+}
+
+// laneTable returns the int32 lane numbers 0 … 15, emitted once.
+func laneTable(c *build.Context) Mem {
+	const name = "lanes32"
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := c.StaticGlobal(name)
+	c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 16 {
+		c.AddDatum(4*i, U32(i))
+	}
+	tables[name] = m
+	return m
 }
 
 // loadProduct512 returns m = h·g of the 16 entries at h and g, under the

@@ -155,6 +155,9 @@ type setsSplit struct {
 	// con, when not nil, is the contract part that the chunks being
 	// emitted carry (sweepSplit).
 	con *setsContract
+	// lead (sweepSplit): each pass leaves out the row's first lead
+	// entries (leaveOut)
+	lead bool
 	// next, when not nil, emits what follows the last chunk, before the
 	// return (sweepSplit's next row).
 	next func()
@@ -243,6 +246,9 @@ func (ls *setsSplit) chunk(k int) {
 	step := ls.lanes // entries a step: one vector of int32
 	cnt := c.GP64()
 	c.Load(c.Param("h").Len(), cnt)
+	if ls.lead {
+		ls.leaveOut(k, cnt)
+	}
 	c.SHRQ(U8(bits.TrailingZeros(uint(step))), cnt)
 	c.JZ(LabelRef(ls.label("last", k)))
 	var ahead reg.GPVirtual // sweepSplit's first pass: ldh·4, the bytes to the next row's h, which it prefetches
@@ -256,20 +262,8 @@ func (ls *setsSplit) chunk(k int) {
 	if ahead != nil {
 		c.PREFETCHT0(Mem{Base: ls.h, Index: ahead, Scale: 1})
 	}
-	ls.step(k, nil)
-	for _, p := range []reg.GPVirtual{ls.h, ls.g, ls.rank[0], ls.rank[1]} {
-		if p != nil {
-			c.ADDQ(U32(4*step), p)
-		}
-	}
-	for _, p := range ls.col {
-		if p != nil {
-			c.ADDQ(U32(8*step), p)
-		}
-	}
-	if ls.con != nil {
-		ls.con.advance(c, step)
-	}
+	ls.step(k, stepLanes{})
+	ls.advanceStep()
 	c.DECQ(cnt)
 	c.JNZ(LabelRef(ls.label("steps", k)))
 
@@ -280,7 +274,7 @@ func (ls *setsSplit) chunk(k int) {
 	c.Load(c.Param("h").Len(), n)
 	c.ANDQ(U32(step-1), n)
 	c.JZ(LabelRef(ls.label("sums", k)))
-	ls.step(k, n)
+	ls.step(k, ls.firstLanes(n))
 
 	c.Label(ls.label("sums", k))
 	if ls.con != nil {
@@ -345,11 +339,124 @@ func (ls *setsSplit) release() {
 
 // step emits one step for the chunk's k sets: the entries at the pointers,
 // or, with a count n (< one step), the first n of them under a mask.
-func (ls *setsSplit) step(k int, n reg.GPVirtual) {
+func (ls *setsSplit) step(k int, sl stepLanes) {
 	if ls.lanes == 16 {
-		ls.step512(k, n)
+		ls.step512(k, sl.ks)
 	} else {
-		ls.step256(k, n)
+		ls.step256(k, sl.in, sl.out)
+	}
+}
+
+// stepLanes says which entries of a step count: all of them (the zero
+// value), those of a mask (AVX2: in, the lanes loaded and stored, with
+// VMASKMOV; AVX-512: the K masks ks), or, AVX2 only, all but those of
+// out, which are loaded and stored but add −0 to every sum and column.
+type stepLanes struct {
+	in, out reg.VecVirtual
+	ks      []reg.Register
+}
+
+// firstLanes returns the lanes l < n of a step (0 < n < a step; it
+// destroys n).
+func (ls *setsSplit) firstLanes(n reg.GPVirtual) stepLanes {
+	if ls.lanes == 16 {
+		return stepLanes{ks: tailMask512(ls.c, n)}
+	}
+	return stepLanes{in: countMask256(ls.c, n)}
+}
+
+// lanesBetween returns the lanes lo ≤ l < hi of a step (lo < hi ≤ a
+// step; it destroys both).
+func (ls *setsSplit) lanesBetween(lo, hi reg.GPVirtual) stepLanes {
+	c := ls.c
+	if ls.lanes == 16 {
+		return stepLanes{ks: laneMask512(c, lo, hi)}
+	}
+	below := countMask256(c, hi)
+	in := countMask256(c, lo)
+	c.VPANDN(below, in, in) // l < hi and not l < lo
+	return stepLanes{in: in}
+}
+
+// lanesFrom returns the lanes l ≥ lo of a whole step (0 < lo < a step;
+// it destroys lo): AVX2 loads and stores the whole step and adds −0 for
+// the lanes below lo, where VMASKMOV's stores cost several steps.
+func (ls *setsSplit) lanesFrom(lo reg.GPVirtual) stepLanes {
+	c := ls.c
+	if ls.lanes == 16 {
+		return stepLanes{ks: laneMask512(c, lo, nil)}
+	}
+	return stepLanes{out: countMask256(c, lo)}
+}
+
+// leaveOut emits, for sweepSplit's passes, the row's lead (the parameter,
+// which nextRow grows by shift row by row): the whole steps within it are
+// skipped, and the step it ends in is done without its first lead mod a
+// step entries, under the mask of those it keeps, and also without those
+// past the row's end if the row ends in it (then the pass is done). n
+// holds len(h) and is left holding the entries from the pointers on; a
+// row whose lead is len(h) or more is left out whole.
+func (ls *setsSplit) leaveOut(k int, n reg.GPVirtual) {
+	c := ls.c
+	step := ls.lanes
+	c.Commentf("The row's lead: whole steps skipped, then a step without the first lead mod %d entries.", step)
+	lead := c.GP64() // as few general registers as can be: AVX-512's pass holds 13 pointers and strides
+	c.Load(c.Param("lead"), lead)
+	c.CMPQ(lead, n)
+	c.JAE(LabelRef(ls.label("sums", k))) // nothing of the row is left
+	c.ANDQ(I32(-step), lead)             // the whole steps' entries
+	ls.advanceBy(lead)
+	c.SUBQ(lead, n)
+	c.Load(c.Param("lead"), lead)
+	c.ANDQ(U32(step-1), lead)
+	c.JZ(LabelRef(ls.label("kept", k)))
+	c.CMPQ(n, U8(step))
+	c.JB(LabelRef(ls.label("part", k)))
+	ls.step(k, ls.lanesFrom(lead))
+	ls.advanceStep()
+	c.SUBQ(U8(step), n)
+	c.JMP(LabelRef(ls.label("kept", k)))
+	c.Label(ls.label("part", k))
+	c.Commentf("The row ends in the same step: its entries between lead mod %d and the end.", step)
+	ls.step(k, ls.lanesBetween(lead, n))
+	c.JMP(LabelRef(ls.label("sums", k)))
+	c.Label(ls.label("kept", k))
+}
+
+// advanceStep moves the pass's pointers on by one step.
+func (ls *setsSplit) advanceStep() {
+	c, step := ls.c, ls.lanes
+	for _, p := range []reg.GPVirtual{ls.h, ls.g, ls.rank[0], ls.rank[1]} {
+		if p != nil {
+			c.ADDQ(U32(4*step), p)
+		}
+	}
+	for _, p := range ls.col {
+		if p != nil {
+			c.ADDQ(U32(8*step), p)
+		}
+	}
+	if ls.con != nil {
+		ls.con.advance(c, step)
+	}
+}
+
+// advanceBy moves the pass's pointers on by n entries.
+func (ls *setsSplit) advanceBy(n reg.GPVirtual) {
+	c := ls.c
+	for _, p := range []reg.GPVirtual{ls.h, ls.g, ls.rank[0], ls.rank[1]} {
+		if p != nil {
+			c.LEAQ(Mem{Base: p, Index: n, Scale: 4}, p)
+		}
+	}
+	ps := ls.col[:]
+	if ls.con != nil {
+		ps = append(ps, ls.con.row.hd, ls.con.row.gd, ls.con.colV, ls.con.colW)
+	}
+	for _, p := range ps {
+		if p != nil {
+			c.LEAQ(Mem{Base: p, Index: n, Scale: 8}, p)
+		}
 	}
 }
 
@@ -357,12 +464,10 @@ func (ls *setsSplit) step(k int, n reg.GPVirtual) {
 // total; for each set VPCMPD compares the 16 ranks with below into the K
 // mask of the column side (compareColumn512), under which m is added to
 // the set's accumulator and its columns (addColumns512).
-func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
+func (ls *setsSplit) step512(k int, in []reg.Register) {
 	c := ls.c
-	var in []reg.Register
 	var inAll reg.Register
-	if n != nil {
-		in = tailMask512(c, n)
+	if in != nil {
 		inAll = in[0]
 	}
 	if ls.con != nil {
@@ -394,22 +499,21 @@ func (ls *setsSplit) step512(k int, n reg.GPVirtual) {
 // ranks under a mask of the n entries (VMASKMOVPS, VPMASKMOVD: +0 and rank
 // 0 elsewhere) and loads and stores the columns under its widened halves
 // (VMASKMOVPD), formed per half as needed to stay within 16 YMM.
-func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
+func (ls *setsSplit) step256(k int, in, out reg.VecVirtual) {
 	c := ls.c
-	var in reg.VecVirtual
-	v := c.YMM() // m; allocated first, as before sweepSplit, so lowerSplitSets' registers stay
-	if n != nil {
-		in = countMask256(c, n)
-	}
+	v := c.YMM() // m
 	if ls.con != nil {
-		ls.con.step256(c, in)
+		ls.con.step256(c, in, out)
 	}
 	if k == 0 {
 		return
 	}
-	if n == nil {
+	if in == nil {
 		c.VMOVUPS(Mem{Base: ls.h}, v)
 		c.VMULPS(Mem{Base: ls.g}, v, v) // m = h·g
+		if out != nil {
+			c.VBLENDVPS(out, negZero32Table(c), v, v) // −0 in the lanes left out
+		}
 	} else {
 		gv := c.YMM()
 		c.VMASKMOVPS(Mem{Base: ls.h}, in, v)
@@ -430,7 +534,7 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 	for t := range k {
 		rank, kv := ls.at(ls.rank, t, 4, 0), c.YMM()
 		c.VMOVDQU(ls.belows.Offset(32*t), kv)
-		if n == nil {
+		if in == nil {
 			c.VPCMPGTD(rank, kv, kv) // kv = below > rank
 		} else {
 			r := c.YMM()
@@ -448,7 +552,7 @@ func (ls *setsSplit) step256(k int, n reg.GPVirtual) {
 			col, u := ls.at(ls.col, t, 8, 32*i), c.YMM()
 			c.VBLENDVPD(mask, negZero, m[i], u) // −0 where rank < below, else m
 			c.VADDPD(u, ls.acc[t], ls.acc[t])   // the column side's sum
-			if n == nil {
+			if in == nil {
 				c.VADDPD(col, u, u)
 				c.VMOVUPD(u, col)
 				continue
@@ -487,6 +591,21 @@ func hiIndexTable(c *build.Context) Mem {
 	c.DataAttributes(attr.RODATA | attr.NOPTR)
 	for i := range 8 {
 		c.AddDatum(4*i, U32(4+i/2))
+	}
+	tables[name] = m
+	return m
+}
+
+// negZero32Table returns eight float32 −0, emitted once.
+func negZero32Table(c *build.Context) Mem {
+	const name = "negzero32"
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := c.StaticGlobal(name)
+	c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 8 {
+		c.AddDatum(4*i, U32(1<<31))
 	}
 	tables[name] = m
 	return m

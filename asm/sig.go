@@ -47,7 +47,7 @@ const (
 	readSumSig        = "func(x []float32) float32"
 	contractSig       = "func(h, g []float32, mask, hd, gd []float64, fg, fh float64, s *sums)"
 	contractSplitSig  = "func(h, g []float32, hd, gd []float64, fg, fh float64, colV, colW []float64, s *sums)"
-	sweepSplitSig     = "func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, shift int)"
+	sweepSplitSig     = "func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, lead, shift int)"
 	dot4Sig           = "func(a, b0, b1, b2, b3 []float64, s *[4]float64)"
 	axpy4Sig          = "func(x []float64, s *[4]float64, y0, y1, y2, y3 []float64)"
 	widenAddSig       = "func(dst []float64, src []float32)"

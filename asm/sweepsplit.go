@@ -18,7 +18,12 @@ import (
 // lowerSplitSets' (one vector of int32); the last len mod step entries are
 // one step under a mask of their count, the contract part's loads and
 // column stores masked too, so any length is done in the kernel and
-// nothing at or past a row's len(h) entries is read or written. Each
+// nothing at or past a row's len(h) entries is read or written. A row
+// leaves out its first lead entries (the rows a strip's diagonal cuts,
+// each up to its diagonal, over columns that start on a cache line):
+// every pass skips the whole steps among them and does the step the lead
+// ends in without them (leaveOut), so the rows of a strip that share its
+// columns, cut or not, go in two calls of whole steps. Each
 // step of the first pass prefetches (PREFETCHT0, which reads nothing the
 // program sees and cannot fault) the next row's h, ldh entries on, so a
 // row's H, which a sweep reads from L3 (2 MiB of triangle a batch at
@@ -38,13 +43,14 @@ func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 		fmt.Sprintf("%s does, for each row r < len(s), contractSplit on h, g, hd, gd,", name),
 		"f[2r], f[2r+1], colV, colW, s[r] and then lowerSplitSets on h, g, ranks, below,",
 		"cols, stride, sums in one pass over the row, any len(h); row r's h, g, below",
-		"and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, its",
-		"columns r·shift entries on, and it is r·shift entries shorter.",
+		"and sums lie r·ldh, r·ldg, r·len(below) and r·len(sums) entries on, and it",
+		"leaves out its first lead + r·shift entries.",
 		fmt.Sprintf("With %s, the contract and %d sets in the first pass, %d sets a", x.title, conSets, maxSets),
 		"pass after it. It implements sweepSplitFunc (kernel.go); refer to",
 		"sweepSplitEach there.",
 	)
 	ls := x.newSetsSplit(c, maxSets)
+	ls.lead = true
 	rows := c.AllocLocal(8)
 	n := c.GP64()
 	c.Load(c.Param("s").Len(), n)
@@ -68,9 +74,8 @@ func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 
 // nextRow emits the end of a row of sweepSplit: while rows (in the frame)
 // counts down to more rows, the row's parameters in the argument frame
-// move on to the next row's (the rows' own, then the shared columns' by
-// shift entries, len(h) shift less), and the kernel goes round again from
-// its first chunk. The last row's are left as they are, so no pointer in the
+// move on to the next row's (the rows' own, and lead by shift), and the
+// kernel goes round again from its first chunk. The last row's are left as they are, so no pointer in the
 // frame runs past its slice's memory.
 func (ls *setsSplit) nextRow(rows Mem) {
 	c := ls.c
@@ -94,19 +99,11 @@ func (ls *setsSplit) nextRow(rows Mem) {
 		}
 		c.Store(t, c.Param(p.slice).Base())
 	}
-	// The columns' window moves on by shift entries and the row shortens.
+	// The next row leaves out shift entries more.
 	c.Load(c.Param("shift"), by)
-	c.Load(c.Param("h").Len(), t)
-	c.SUBQ(by, t)
-	c.Store(t, c.Param("h").Len())
-	for _, p := range []struct {
-		slice string
-		size  int
-	}{{"hd", 8}, {"gd", 8}, {"ranks", 4}, {"colV", 8}, {"colW", 8}, {"cols", 8}} {
-		c.Load(c.Param(p.slice).Base(), t)
-		c.LEAQ(Mem{Base: t, Index: by, Scale: uint8(p.size)}, t)
-		c.Store(t, c.Param(p.slice).Base())
-	}
+	c.Load(c.Param("lead"), t)
+	c.ADDQ(by, t)
+	c.Store(t, c.Param("lead"))
 	c.MOVQ(U32(0), ls.first)
 	c.JMP(LabelRef("row"))
 	c.Label("ret")
@@ -163,10 +160,15 @@ func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, ptr(c, "s"), 
 // halves emits the contract part of one step, a vector of float64 at a
 // time: widen converts the entries of h or g in a half of the step, load64
 // loads those of a (float64) diagonal, add adds a vector to a column.
-func (sc *setsContract) halves(c *build.Context, x *isa, widen, load64 func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual)) {
+func (sc *setsContract) halves(c *build.Context, x *isa, widen, load64 func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual), out reg.VecVirtual) {
 	for i := range 2 {
 		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) { widen(i, row, dst) },
 			func(row reg.GPVirtual, dst reg.VecVirtual) { load64(i, row, dst) })
+		if out != nil { // −0 in the lanes left out
+			m := widenHalf(c, out, i)
+			c.VBLENDVPD(m, negZeroTable(c), v, v)
+			c.VBLENDVPD(m, negZeroTable(c), w, w)
+		}
 		off := 8 * x.f64Lanes() * i
 		addSplit(c, v, w, sc.sv, sc.sw, Mem{Base: sc.colV}.Offset(off), Mem{Base: sc.colW}.Offset(off), add(i))
 	}
@@ -202,7 +204,7 @@ func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 			c.VADDPD(t, v, v) // v + col
 			c.VMOVUPD(v, in[i], col)
 		}
-	})
+	}, nil)
 }
 
 // step256 is the contract part of an AVX2 step: 8 entries, two halves of
@@ -210,7 +212,7 @@ func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 // lanes): h and g are loaded under its halves (VMASKMOVPS, zero
 // elsewhere), the diagonals and the columns under its halves widened
 // (VMASKMOVPD).
-func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
+func (sc *setsContract) step256(c *build.Context, in, out reg.VecVirtual) {
 	var half [2]reg.Register
 	if in != nil {
 		half = halves256(c, in)
@@ -239,5 +241,5 @@ func (sc *setsContract) step256(c *build.Context, in reg.VecVirtual) {
 			c.VADDPD(t, v, v) // v + col
 			c.VMASKMOVPD(v, m, col)
 		}
-	})
+	}, out)
 }
