@@ -170,21 +170,39 @@ func (t *tile) storeMasked256(acc [][]reg.VecVirtual, c, ldc, m, n reg.GPVirtual
 // colMaskTable returns the column mask table for a tile width: nr int32
 // −1s followed by nr zeros, emitted once per width.
 func colMaskTable(c *build.Context, nr int) Mem {
-	name := fmt.Sprintf("colmask%d", nr)
+	return rodata(c, fmt.Sprintf("colmask%d", nr), words(2*nr, func(i int) uint32 {
+		if i < nr {
+			return 0xffffffff
+		}
+		return 0
+	})...)
+}
+
+// tables holds the read-only tables emitted so far, by name (rodata).
+var tables = map[string]Mem{}
+
+// rodata returns the read-only table name of the entries, one after
+// another, emitted the first time it is asked for.
+func rodata(c *build.Context, name string, entries ...Constant) Mem {
 	if m, ok := tables[name]; ok {
 		return m
 	}
 	m := c.StaticGlobal(name)
 	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 2 * nr {
-		v := U32(0)
-		if i < nr {
-			v = U32(0xffffffff)
-		}
-		c.AddDatum(4*i, v)
+	off := 0
+	for _, v := range entries {
+		c.AddDatum(off, v)
+		off += v.Bytes()
 	}
 	tables[name] = m
 	return m
 }
 
-var tables = map[string]Mem{}
+// words returns n uint32 table entries, entry i f(i).
+func words(n int, f func(i int) uint32) []Constant {
+	w := make([]Constant, n)
+	for i := range w {
+		w[i] = U32(f(i))
+	}
+	return w
+}

@@ -235,14 +235,4 @@ func (t *tile) gemv(f gemvFormat) string {
 
 // hiMaskTable returns the float32 bits 0xffff0000: ANDed with a dword of
 // two bfloat16 values, it leaves the high one as a float32.
-func (t *tile) hiMaskTable() Mem {
-	const name = "bf16hi"
-	if m, ok := tables[name]; ok {
-		return m
-	}
-	m := t.StaticGlobal(name)
-	t.DataAttributes(attr.RODATA | attr.NOPTR)
-	t.AddDatum(0, U32(0xffff0000))
-	tables[name] = m
-	return m
-}
+func (t *tile) hiMaskTable() Mem { return rodata(t.Context, "bf16hi", U32(0xffff0000)) }

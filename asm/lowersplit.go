@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
@@ -318,19 +317,9 @@ func laneMask512(c *build.Context, lo, hi reg.GPVirtual) []reg.Register {
 	return []reg.Register{kt, kth}
 }
 
-// laneTable returns the int32 lane numbers 0 … 15, emitted once.
+// laneTable returns the int32 lane numbers 0 … 15.
 func laneTable(c *build.Context) Mem {
-	const name = "lanes32"
-	if m, ok := tables[name]; ok {
-		return m
-	}
-	m := c.StaticGlobal(name)
-	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 16 {
-		c.AddDatum(4*i, U32(i))
-	}
-	tables[name] = m
-	return m
+	return rodata(c, "lanes32", words(16, func(i int) uint32 { return uint32(i) })...)
 }
 
 // loadProduct512 returns m = h·g of the 16 entries at h and g, under the

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -581,47 +580,18 @@ func widenHalf(c *build.Context, v reg.VecVirtual, i int) reg.VecVirtual {
 
 // hiIndexTable returns the VPERMD indices 4, 4, 5, 5, 6, 6, 7, 7, which
 // put the high half of a vector of int32 masks in the high int32 of each
-// int64 lane, the bit VBLENDVPD reads, emitted once.
+// int64 lane, the bit VBLENDVPD reads.
 func hiIndexTable(c *build.Context) Mem {
-	const name = "hiindex32"
-	if m, ok := tables[name]; ok {
-		return m
-	}
-	m := c.StaticGlobal(name)
-	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 8 {
-		c.AddDatum(4*i, U32(4+i/2))
-	}
-	tables[name] = m
-	return m
+	return rodata(c, "hiindex32", words(8, func(i int) uint32 { return uint32(4 + i/2) })...)
 }
 
-// negZero32Table returns eight float32 −0, emitted once.
+// negZero32Table returns eight float32 −0.
 func negZero32Table(c *build.Context) Mem {
-	const name = "negzero32"
-	if m, ok := tables[name]; ok {
-		return m
-	}
-	m := c.StaticGlobal(name)
-	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 8 {
-		c.AddDatum(4*i, U32(1<<31))
-	}
-	tables[name] = m
-	return m
+	return rodata(c, "negzero32", words(8, func(int) uint32 { return 1 << 31 })...)
 }
 
-// negZeroTable returns four float64 −0, emitted once.
+// negZeroTable returns four float64 −0.
 func negZeroTable(c *build.Context) Mem {
-	const name = "negzero64"
-	if m, ok := tables[name]; ok {
-		return m
-	}
-	m := c.StaticGlobal(name)
-	c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 4 {
-		c.AddDatum(8*i, U64(1<<63))
-	}
-	tables[name] = m
-	return m
+	z := U64(1 << 63)
+	return rodata(c, "negzero64", z, z, z, z)
 }
