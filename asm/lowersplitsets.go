@@ -337,7 +337,7 @@ func (ls *setsSplit) release() {
 }
 
 // step emits one step for the chunk's k sets: the entries at the pointers,
-// or, with a count n (< one step), the first n of them under a mask.
+// all of them or those sl says.
 func (ls *setsSplit) step(k int, sl stepLanes) {
 	if ls.lanes == 16 {
 		ls.step512(k, sl.ks)
@@ -378,7 +378,7 @@ func (ls *setsSplit) lanesBetween(lo, hi reg.GPVirtual) stepLanes {
 }
 
 // lanesFrom returns the lanes l ≥ lo of a whole step (0 < lo < a step;
-// it destroys lo): AVX2 loads and stores the whole step and adds −0 for
+// AVX2 destroys lo): AVX2 loads and stores the whole step and adds −0 for
 // the lanes below lo, where VMASKMOV's stores cost several steps.
 func (ls *setsSplit) lanesFrom(lo reg.GPVirtual) stepLanes {
 	c := ls.c
