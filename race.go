@@ -80,7 +80,9 @@ func raceWrap(k *kernel) {
 		n, sets, ns := len(h), len(below), len(sums)
 		raceRead(f[:2*len(s)])
 		for r := range s {
-			o := min(n, lead+r*shift)
+			// From the start of the step the lead ends in: AVX2 loads
+			// that step whole and stores its columns back.
+			o := min(n, lead+r*shift) &^ 7
 			raceContractSplit(h[r*ldh+o:r*ldh+n], g[r*ldg+o:r*ldg+n], hd[o:], gd[o:], colV[o:], colW[o:], &s[r])
 			raceSets(n-o, ranks[o:], below[r*sets:(r+1)*sets], cols[o:], stride, sums[r*ns:(r+1)*ns])
 		}
