@@ -494,10 +494,13 @@ func (ls *setsSplit) step512(k int, in []reg.Register) {
 // blended with −0 where the row takes it (VBLENDVPD) is added to the
 // set's accumulator and to the columns, which leaves every column entry,
 // −0 and NaN included, as it was where the row takes m; m itself goes to
-// the total. The last step loads h, g and the
-// ranks under a mask of the n entries (VMASKMOVPS, VPMASKMOVD: +0 and rank
-// 0 elsewhere) and loads and stores the columns under its widened halves
-// (VMASKMOVPD), formed per half as needed to stay within 16 YMM.
+// the total. A step under the mask in (the last, or the lead's where the
+// row ends in it) loads h, g and the ranks under it (VMASKMOVPS,
+// VPMASKMOVD: +0 and rank 0 elsewhere) and loads and stores the columns
+// under its widened halves (VMASKMOVPD), formed per half as needed to
+// stay within 16 YMM. A step with the mask out (the lead's) loads and
+// stores everything and makes m, v and w −0 in the lanes out marks, so
+// that they add nothing anywhere.
 func (ls *setsSplit) step256(k int, in, out reg.VecVirtual) {
 	c := ls.c
 	v := c.YMM() // m

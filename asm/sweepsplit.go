@@ -75,8 +75,8 @@ func (x *isa) sweepSplit(c *build.Context, maxSets, conSets int) {
 // nextRow emits the end of a row of sweepSplit: while rows (in the frame)
 // counts down to more rows, the row's parameters in the argument frame
 // move on to the next row's (the rows' own, and lead by shift), and the
-// kernel goes round again from its first chunk. The last row's are left as they are, so no pointer in the
-// frame runs past its slice's memory.
+// kernel goes round again from its first chunk. The last row's are left
+// as they are, so no pointer in the frame runs past its slice's memory.
 func (ls *setsSplit) nextRow(rows Mem) {
 	c := ls.c
 	c.DECQ(rows)
@@ -159,7 +159,9 @@ func (sc *setsContract) finish(c *build.Context) { addSplitSums(c, ptr(c, "s"), 
 
 // halves emits the contract part of one step, a vector of float64 at a
 // time: widen converts the entries of h or g in a half of the step, load64
-// loads those of a (float64) diagonal, add adds a vector to a column.
+// loads those of a (float64) diagonal, add adds a vector to a column; out,
+// when not nil (AVX2), is the int32 mask of the lanes left out, whose v
+// and w become −0.
 func (sc *setsContract) halves(c *build.Context, x *isa, widen, load64 func(half int, row reg.GPVirtual, dst reg.VecVirtual), add func(half int) func(c *build.Context, col Mem, v reg.VecVirtual), out reg.VecVirtual) {
 	for i := range 2 {
 		v, w := sc.row.termsBy(c, x, func(row reg.GPVirtual, dst reg.VecVirtual) { widen(i, row, dst) },
@@ -211,7 +213,8 @@ func (sc *setsContract) step512(c *build.Context, in []reg.Register) {
 // 4; in, when not nil, is the last step's mask of its entries (int32
 // lanes): h and g are loaded under its halves (VMASKMOVPS, zero
 // elsewhere), the diagonals and the columns under its halves widened
-// (VMASKMOVPD).
+// (VMASKMOVPD); out, when not nil, the mask of the lanes left out of a
+// whole step (halves).
 func (sc *setsContract) step256(c *build.Context, in, out reg.VecVirtual) {
 	var half [2]reg.Register
 	if in != nil {
