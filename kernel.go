@@ -269,8 +269,9 @@ func (k *kernel) contractSplitRow(h, g []float32, hd, gd []float64, fg, fh float
 // more): shift 1 is the rows a strip's diagonal cuts, each starting one
 // past its diagonal. It adds nothing of them to anything, but a kernel may
 // load them and store their column entries back as they were (AVX2, in
-// the step the lead ends in), so the caller must own those columns too. For each row in order it adds v_j and w_j of the
-// entries it keeps to colV[j] and colW[j] and their sums to s[r][0] and
+// the step the lead ends in), so the caller must own those columns too.
+// For each row in order it adds v_j and w_j of the entries it keeps to
+// colV[j] and colW[j] and their sums to s[r][0] and
 // s[r][2] as contractSplitFunc does, then splits their m_j for each score
 // set as lowerSplitSetsFunc does (ranks, cols, stride as there). Every
 // column entry is what the two give it, row after row: colV and cols bit
