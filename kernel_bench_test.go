@@ -188,3 +188,56 @@ func BenchmarkSweepSplitKernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSweepSplitStrip times one kernel's sweepSplit as the sweep
+// calls it on a strip of a 1024-channel layer's triangle (gram_sweep.go):
+// a tile row of the kernel's Gram tiles (mr rows) over
+// splitBenchStripCols columns in one call, the rows of H 1024 entries
+// apart, splitBenchSets score sets, the strip's column sums in L1.
+// whole/… are rows right of the diagonal (lead 0); cut/… rows the
+// diagonal cuts, each leaving out one entry more than the one before from
+// a lead of 5. Gentries/s counts the entries the rows keep.
+func BenchmarkSweepSplitStrip(b *testing.B) {
+	const in, n, sets = splitBenchLen, splitBenchStripCols, splitBenchSets
+	for _, way := range []struct {
+		name        string
+		lead, shift int
+	}{{"whole", 0, 0}, {"cut", 5, 1}} {
+		ForEachKernelB(b, way.name, func(b *testing.B, k KernelInfo) {
+			rows := k.kernel.mr
+			r := newRand(83)
+			normal := func() float32 { return float32(r.NormFloat64()) }
+			h, g := make([]float32, rows*in), make([]float32, rows*n)
+			for i := range h {
+				h[i] = normal()
+			}
+			for i := range g {
+				g[i] = normal()
+			}
+			_, _, hd, gd := splitRow(n, normal)
+			stride := setStride(n)
+			ranks, cols := make([]int32, sets*stride), make([]float64, sets*stride)
+			for i := range ranks {
+				ranks[i] = int32(r.IntN(in))
+			}
+			below, setSums := make([]int32, rows*sets), make([]float64, rows*sets)
+			for i := range below {
+				below[i] = int32(r.IntN(in))
+			}
+			f, s := make([]float64, 2*rows), make([]sums, rows)
+			for i := range f {
+				f[i] = 0.5
+			}
+			colV, colW := make([]float64, n), make([]float64, n)
+			for b.Loop() {
+				k.kernel.sweepSplit(h[:n], g[:n], hd, gd, f, colV, colW, s, ranks, below[:sets], cols, stride, setSums[:sets], in, n, way.lead, way.shift)
+			}
+			kept := rows*n - rows*way.lead - way.shift*rows*(rows-1)/2
+			reportGentries(b, kept)
+		})
+	}
+}
+
+// splitBenchStripCols is the strip width of BenchmarkSweepSplitStrip, the
+// sweep's (gramBuilder.stripWidth).
+const splitBenchStripCols = 256
