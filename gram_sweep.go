@@ -279,7 +279,7 @@ func (sg *sweepGram) splitRows(i, rows, start, end, lead, shift int, g []float32
 	n := end - start
 	if sg.keep {
 		for r := range rows {
-			o := min(n, lead+r*shift)
+			o := sweepLead(n, lead, shift, r)
 			copy(sg.g[(i+r)*in+start+o:], g[r*ld+o:r*ld+n])
 		}
 	}

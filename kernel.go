@@ -271,11 +271,11 @@ func (k *kernel) contractSplitRow(h, g []float32, hd, gd []float64, fg, fh float
 // load them and store their column entries back as they were (AVX2, in
 // the step the lead ends in), so the caller must own those columns too.
 // For each row in order it adds v_j and w_j of the entries it keeps to
-// colV[j] and colW[j] and their sums to s[r][0] and
-// s[r][2] as contractSplitFunc does, then splits their m_j for each score
-// set as lowerSplitSetsFunc does (ranks, cols, stride as there). Every
-// column entry is what the two give it, row after row: colV and cols bit
-// for bit, and colW bit for bit as the kernel's contractSplit forms w, for
+// colV[j] and colW[j] and their sums to s[r][0] and s[r][2] as
+// contractSplitFunc does, then splits their m_j for each score set as
+// lowerSplitSetsFunc does (ranks, cols, stride as there). Every column
+// entry is what the two give it, row after row: colV and cols bit for
+// bit, and colW bit for bit as the kernel's contractSplit forms w, for
 // entries in the steps the lead or the end cut too, which a SIMD kernel
 // does with the other entries of the step masked (left at zero, as it
 // were); sweepSplitEach forms the last len mod contractBlock entries a row
@@ -286,13 +286,17 @@ func (k *kernel) contractSplitRow(h, g []float32, hd, gd []float64, fg, fh float
 // from a sweepAlign boundary (gram_sweep.go).
 type sweepSplitFunc func(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, sums []float64, ldh, ldg, lead, shift int)
 
+// sweepLead returns how many of a row's n entries row r of a
+// sweepSplitFunc call leaves out.
+func sweepLead(n, lead, shift, r int) int { return min(n, lead+r*shift) }
+
 // sweepSplitEach is a sweepSplitFunc from k's contractSplitRow and
 // lowerSplitSets, one call each a row: the generic kernel's, and the
 // fallback of a kernel table without sweepSplit.
 func (k *kernel) sweepSplitEach(h, g []float32, hd, gd []float64, f []float64, colV, colW []float64, s []sums, ranks []int32, below []int32, cols []float64, stride int, setSums []float64, ldh, ldg, lead, shift int) {
 	n, sets, ns := len(h), len(below), len(setSums)
 	for r := range s {
-		o := min(n, lead+r*shift)
+		o := sweepLead(n, lead, shift, r)
 		hr, gr := h[r*ldh+o:r*ldh+n], g[r*ldg+o:r*ldg+n]
 		k.contractSplitRow(hr, gr, hd[o:], gd[o:], f[2*r], f[2*r+1], colV[o:], colW[o:], &s[r])
 		k.lowerSplitSets(hr, gr, ranks[o:], below[r*sets:(r+1)*sets], cols[o:], stride, setSums[r*ns:(r+1)*ns])

@@ -3493,9 +3493,9 @@ ckept1:
 	MOVQ    ldh+296(FP), BX
 	SHLQ    $0x02, BX
 	VMOVUPD negzero64<>+0(SB), Y1
-	VMOVUPD 176(SP), Y2
-	VMOVUPD 208(SP), Y3
-	VMOVDQU hiindex32<>+0(SB), Y4
+	VMOVDQU hiindex32<>+0(SB), Y2
+	VMOVUPD 176(SP), Y3
+	VMOVUPD 208(SP), Y4
 
 csteps1:
 	PREFETCHT0   (SI)(BX*1)
@@ -3508,8 +3508,8 @@ csteps1:
 	VMULPD       Y9, Y9, Y9
 	VMOVUPD      (R8), Y10
 	VMULPD       Y10, Y9, Y9
-	VMULPD       Y2, Y8, Y8
-	VFMADD231PD  Y3, Y9, Y8
+	VMULPD       Y3, Y8, Y8
+	VFMADD231PD  Y4, Y9, Y8
 	VADDPD       Y11, Y6, Y6
 	VADDPD       Y8, Y7, Y7
 	VADDPD       (R10), Y11, Y11
@@ -3525,8 +3525,8 @@ csteps1:
 	VMULPD       Y9, Y9, Y9
 	VMOVUPD      32(R8), Y10
 	VMULPD       Y10, Y9, Y9
-	VMULPD       Y2, Y8, Y8
-	VFMADD231PD  Y3, Y9, Y8
+	VMULPD       Y3, Y8, Y8
+	VFMADD231PD  Y4, Y9, Y8
 	VADDPD       Y11, Y6, Y6
 	VADDPD       Y8, Y7, Y7
 	VADDPD       32(R10), Y11, Y11
@@ -3547,7 +3547,7 @@ csteps1:
 	VADDPD       Y9, Y0, Y0
 	VADDPD       (R13), Y9, Y9
 	VMOVUPD      Y9, (R13)
-	VPERMD       Y10, Y4, Y9
+	VPERMD       Y10, Y2, Y9
 	VBLENDVPD    Y9, Y1, Y8, Y8
 	VADDPD       Y8, Y0, Y0
 	VADDPD       32(R13), Y8, Y8
@@ -3945,9 +3945,9 @@ ckept2:
 	MOVQ    ldh+296(FP), BX
 	SHLQ    $0x02, BX
 	VMOVUPD negzero64<>+0(SB), Y2
-	VMOVUPD 176(SP), Y3
-	VMOVUPD 208(SP), Y4
-	VMOVDQU hiindex32<>+0(SB), Y8
+	VMOVDQU hiindex32<>+0(SB), Y3
+	VMOVUPD 176(SP), Y4
+	VMOVUPD 208(SP), Y8
 
 csteps2:
 	PREFETCHT0   (SI)(BX*1)
@@ -3960,8 +3960,8 @@ csteps2:
 	VMULPD       Y10, Y10, Y10
 	VMOVUPD      (R8), Y11
 	VMULPD       Y11, Y10, Y10
-	VMULPD       Y3, Y9, Y9
-	VFMADD231PD  Y4, Y10, Y9
+	VMULPD       Y4, Y9, Y9
+	VFMADD231PD  Y8, Y10, Y9
 	VADDPD       Y12, Y6, Y6
 	VADDPD       Y9, Y7, Y7
 	VADDPD       (R10), Y12, Y12
@@ -3977,8 +3977,8 @@ csteps2:
 	VMULPD       Y10, Y10, Y10
 	VMOVUPD      32(R8), Y11
 	VMULPD       Y11, Y10, Y10
-	VMULPD       Y3, Y9, Y9
-	VFMADD231PD  Y4, Y10, Y9
+	VMULPD       Y4, Y9, Y9
+	VFMADD231PD  Y8, Y10, Y9
 	VADDPD       Y12, Y6, Y6
 	VADDPD       Y9, Y7, Y7
 	VADDPD       32(R10), Y12, Y12
@@ -3999,7 +3999,7 @@ csteps2:
 	VADDPD       Y12, Y0, Y0
 	VADDPD       (R13), Y12, Y12
 	VMOVUPD      Y12, (R13)
-	VPERMD       Y11, Y8, Y11
+	VPERMD       Y11, Y3, Y11
 	VBLENDVPD    Y11, Y2, Y9, Y11
 	VADDPD       Y11, Y0, Y0
 	VADDPD       32(R13), Y11, Y11
@@ -4011,7 +4011,7 @@ csteps2:
 	VADDPD       Y10, Y1, Y1
 	VADDPD       (R13)(AX*2), Y10, Y10
 	VMOVUPD      Y10, (R13)(AX*2)
-	VPERMD       Y11, Y8, Y10
+	VPERMD       Y11, Y3, Y10
 	VBLENDVPD    Y10, Y2, Y9, Y9
 	VADDPD       Y9, Y1, Y1
 	VADDPD       32(R13)(AX*2), Y9, Y9
@@ -4470,9 +4470,9 @@ ckept3:
 	MOVQ    ldh+296(FP), BX
 	SHLQ    $0x02, BX
 	VMOVUPD negzero64<>+0(SB), Y3
-	VMOVUPD 176(SP), Y4
-	VMOVUPD 208(SP), Y8
-	VMOVDQU hiindex32<>+0(SB), Y9
+	VMOVDQU hiindex32<>+0(SB), Y4
+	VMOVUPD 176(SP), Y8
+	VMOVUPD 208(SP), Y9
 
 csteps3:
 	PREFETCHT0   (SI)(BX*1)
@@ -4485,8 +4485,8 @@ csteps3:
 	VMULPD       Y11, Y11, Y11
 	VMOVUPD      (R8), Y12
 	VMULPD       Y12, Y11, Y11
-	VMULPD       Y4, Y10, Y10
-	VFMADD231PD  Y8, Y11, Y10
+	VMULPD       Y8, Y10, Y10
+	VFMADD231PD  Y9, Y11, Y10
 	VADDPD       Y13, Y6, Y6
 	VADDPD       Y10, Y7, Y7
 	VADDPD       (R10), Y13, Y13
@@ -4502,8 +4502,8 @@ csteps3:
 	VMULPD       Y11, Y11, Y11
 	VMOVUPD      32(R8), Y12
 	VMULPD       Y12, Y11, Y11
-	VMULPD       Y4, Y10, Y10
-	VFMADD231PD  Y8, Y11, Y10
+	VMULPD       Y8, Y10, Y10
+	VFMADD231PD  Y9, Y11, Y10
 	VADDPD       Y13, Y6, Y6
 	VADDPD       Y10, Y7, Y7
 	VADDPD       32(R10), Y13, Y13
@@ -4524,7 +4524,7 @@ csteps3:
 	VADDPD       Y13, Y0, Y0
 	VADDPD       (R13), Y13, Y13
 	VMOVUPD      Y13, (R13)
-	VPERMD       Y12, Y9, Y12
+	VPERMD       Y12, Y4, Y12
 	VBLENDVPD    Y12, Y3, Y10, Y12
 	VADDPD       Y12, Y0, Y0
 	VADDPD       32(R13), Y12, Y12
@@ -4536,7 +4536,7 @@ csteps3:
 	VADDPD       Y13, Y1, Y1
 	VADDPD       (R13)(AX*2), Y13, Y13
 	VMOVUPD      Y13, (R13)(AX*2)
-	VPERMD       Y12, Y9, Y12
+	VPERMD       Y12, Y4, Y12
 	VBLENDVPD    Y12, Y3, Y10, Y12
 	VADDPD       Y12, Y1, Y1
 	VADDPD       32(R13)(AX*2), Y12, Y12
@@ -4548,7 +4548,7 @@ csteps3:
 	VADDPD       Y11, Y2, Y2
 	VADDPD       (R13)(AX*4), Y11, Y11
 	VMOVUPD      Y11, (R13)(AX*4)
-	VPERMD       Y12, Y9, Y11
+	VPERMD       Y12, Y4, Y11
 	VBLENDVPD    Y11, Y3, Y10, Y10
 	VADDPD       Y10, Y2, Y2
 	VADDPD       32(R13)(AX*4), Y10, Y10
@@ -5068,9 +5068,9 @@ ckept4:
 	MOVQ    ldh+296(FP), BX
 	SHLQ    $0x02, BX
 	VMOVUPD negzero64<>+0(SB), Y4
-	VMOVUPD 176(SP), Y8
-	VMOVUPD 208(SP), Y9
-	VMOVDQU hiindex32<>+0(SB), Y10
+	VMOVDQU hiindex32<>+0(SB), Y8
+	VMOVUPD 176(SP), Y9
+	VMOVUPD 208(SP), Y10
 
 csteps4:
 	PREFETCHT0   (SI)(BX*1)
@@ -5083,8 +5083,8 @@ csteps4:
 	VMULPD       Y12, Y12, Y12
 	VMOVUPD      (R8), Y13
 	VMULPD       Y13, Y12, Y12
-	VMULPD       Y8, Y11, Y11
-	VFMADD231PD  Y9, Y12, Y11
+	VMULPD       Y9, Y11, Y11
+	VFMADD231PD  Y10, Y12, Y11
 	VADDPD       Y14, Y6, Y6
 	VADDPD       Y11, Y7, Y7
 	VADDPD       (R10), Y14, Y14
@@ -5100,8 +5100,8 @@ csteps4:
 	VMULPD       Y12, Y12, Y12
 	VMOVUPD      32(R8), Y13
 	VMULPD       Y13, Y12, Y12
-	VMULPD       Y8, Y11, Y11
-	VFMADD231PD  Y9, Y12, Y11
+	VMULPD       Y9, Y11, Y11
+	VFMADD231PD  Y10, Y12, Y11
 	VADDPD       Y14, Y6, Y6
 	VADDPD       Y11, Y7, Y7
 	VADDPD       32(R10), Y14, Y14
@@ -5122,7 +5122,7 @@ csteps4:
 	VADDPD       Y14, Y0, Y0
 	VADDPD       (R13), Y14, Y14
 	VMOVUPD      Y14, (R13)
-	VPERMD       Y13, Y10, Y13
+	VPERMD       Y13, Y8, Y13
 	VBLENDVPD    Y13, Y4, Y11, Y13
 	VADDPD       Y13, Y0, Y0
 	VADDPD       32(R13), Y13, Y13
@@ -5134,7 +5134,7 @@ csteps4:
 	VADDPD       Y14, Y1, Y1
 	VADDPD       (R13)(AX*2), Y14, Y14
 	VMOVUPD      Y14, (R13)(AX*2)
-	VPERMD       Y13, Y10, Y13
+	VPERMD       Y13, Y8, Y13
 	VBLENDVPD    Y13, Y4, Y11, Y13
 	VADDPD       Y13, Y1, Y1
 	VADDPD       32(R13)(AX*2), Y13, Y13
@@ -5146,7 +5146,7 @@ csteps4:
 	VADDPD       Y14, Y2, Y2
 	VADDPD       (R13)(AX*4), Y14, Y14
 	VMOVUPD      Y14, (R13)(AX*4)
-	VPERMD       Y13, Y10, Y13
+	VPERMD       Y13, Y8, Y13
 	VBLENDVPD    Y13, Y4, Y11, Y13
 	VADDPD       Y13, Y2, Y2
 	VADDPD       32(R13)(AX*4), Y13, Y13
@@ -5158,7 +5158,7 @@ csteps4:
 	VADDPD       Y12, Y3, Y3
 	VADDPD       (R13)(CX*2), Y12, Y12
 	VMOVUPD      Y12, (R13)(CX*2)
-	VPERMD       Y13, Y10, Y12
+	VPERMD       Y13, Y8, Y12
 	VBLENDVPD    Y12, Y4, Y11, Y11
 	VADDPD       Y11, Y3, Y3
 	VADDPD       32(R13)(CX*2), Y11, Y11
@@ -5739,9 +5739,9 @@ ckept5:
 	MOVQ    ldh+296(FP), BX
 	SHLQ    $0x02, BX
 	VMOVUPD negzero64<>+0(SB), Y8
-	VMOVUPD 176(SP), Y9
-	VMOVUPD 208(SP), Y10
-	VMOVDQU hiindex32<>+0(SB), Y11
+	VMOVDQU hiindex32<>+0(SB), Y9
+	VMOVUPD 176(SP), Y10
+	VMOVUPD 208(SP), Y11
 
 csteps5:
 	PREFETCHT0   (SI)(BX*1)
@@ -5754,8 +5754,8 @@ csteps5:
 	VMULPD       Y13, Y13, Y13
 	VMOVUPD      (R8), Y14
 	VMULPD       Y14, Y13, Y13
-	VMULPD       Y9, Y12, Y12
-	VFMADD231PD  Y10, Y13, Y12
+	VMULPD       Y10, Y12, Y12
+	VFMADD231PD  Y11, Y13, Y12
 	VADDPD       Y15, Y6, Y6
 	VADDPD       Y12, Y7, Y7
 	VADDPD       (R10), Y15, Y15
@@ -5771,8 +5771,8 @@ csteps5:
 	VMULPD       Y13, Y13, Y13
 	VMOVUPD      32(R8), Y14
 	VMULPD       Y14, Y13, Y13
-	VMULPD       Y9, Y12, Y12
-	VFMADD231PD  Y10, Y13, Y12
+	VMULPD       Y10, Y12, Y12
+	VFMADD231PD  Y11, Y13, Y12
 	VADDPD       Y15, Y6, Y6
 	VADDPD       Y12, Y7, Y7
 	VADDPD       32(R10), Y15, Y15
@@ -5793,7 +5793,7 @@ csteps5:
 	VADDPD       Y15, Y0, Y0
 	VADDPD       (R13), Y15, Y15
 	VMOVUPD      Y15, (R13)
-	VPERMD       Y14, Y11, Y14
+	VPERMD       Y14, Y9, Y14
 	VBLENDVPD    Y14, Y8, Y12, Y14
 	VADDPD       Y14, Y0, Y0
 	VADDPD       32(R13), Y14, Y14
@@ -5805,7 +5805,7 @@ csteps5:
 	VADDPD       Y15, Y1, Y1
 	VADDPD       (R13)(AX*2), Y15, Y15
 	VMOVUPD      Y15, (R13)(AX*2)
-	VPERMD       Y14, Y11, Y14
+	VPERMD       Y14, Y9, Y14
 	VBLENDVPD    Y14, Y8, Y12, Y14
 	VADDPD       Y14, Y1, Y1
 	VADDPD       32(R13)(AX*2), Y14, Y14
@@ -5817,7 +5817,7 @@ csteps5:
 	VADDPD       Y15, Y2, Y2
 	VADDPD       (R13)(AX*4), Y15, Y15
 	VMOVUPD      Y15, (R13)(AX*4)
-	VPERMD       Y14, Y11, Y14
+	VPERMD       Y14, Y9, Y14
 	VBLENDVPD    Y14, Y8, Y12, Y14
 	VADDPD       Y14, Y2, Y2
 	VADDPD       32(R13)(AX*4), Y14, Y14
@@ -5829,7 +5829,7 @@ csteps5:
 	VADDPD       Y15, Y3, Y3
 	VADDPD       (R13)(CX*2), Y15, Y15
 	VMOVUPD      Y15, (R13)(CX*2)
-	VPERMD       Y14, Y11, Y14
+	VPERMD       Y14, Y9, Y14
 	VBLENDVPD    Y14, Y8, Y12, Y14
 	VADDPD       Y14, Y3, Y3
 	VADDPD       32(R13)(CX*2), Y14, Y14
@@ -5841,7 +5841,7 @@ csteps5:
 	VADDPD       Y13, Y4, Y4
 	VADDPD       (R13)(AX*8), Y13, Y13
 	VMOVUPD      Y13, (R13)(AX*8)
-	VPERMD       Y14, Y11, Y13
+	VPERMD       Y14, Y9, Y13
 	VBLENDVPD    Y13, Y8, Y12, Y12
 	VADDPD       Y12, Y4, Y4
 	VADDPD       32(R13)(AX*8), Y12, Y12

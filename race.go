@@ -82,7 +82,7 @@ func raceWrap(k *kernel) {
 		for r := range s {
 			// From the start of the step the lead ends in: AVX2 loads
 			// that step whole and stores its columns back.
-			o := min(n, lead+r*shift) &^ 7
+			o := sweepLead(n, lead, shift, r) &^ 7
 			raceContractSplit(h[r*ldh+o:r*ldh+n], g[r*ldg+o:r*ldg+n], hd[o:], gd[o:], colV[o:], colW[o:], &s[r])
 			raceSets(n-o, ranks[o:], below[r*sets:(r+1)*sets], cols[o:], stride, sums[r*ns:(r+1)*ns])
 		}

@@ -310,18 +310,15 @@ func (ls *setsSplit) hold(k int) {
 	}
 	c := ls.c
 	if k > 0 {
-		ls.negZero = c.YMM()
+		ls.negZero, ls.hiIndex = c.YMM(), c.YMM()
 		c.VMOVUPD(negZeroTable(c), ls.negZero)
+		c.VMOVDQU(hiIndexTable(c), ls.hiIndex)
 	}
 	if ls.con != nil {
 		fg, fh := c.YMM(), c.YMM()
 		c.VMOVUPD(ls.factors, fg)
 		c.VMOVUPD(ls.factors.Offset(32), fh)
 		ls.con.row.fg, ls.con.row.fh = fg, fh
-	}
-	if k > 0 {
-		ls.hiIndex = c.YMM()
-		c.VMOVDQU(hiIndexTable(c), ls.hiIndex)
 	}
 }
 

@@ -189,7 +189,9 @@ var shapes = []struct {
 	// and 3 timed alike on 5 sets; with them in the frame, fg and fh
 	// too, 5 fit, and the seed sweep's sweep/auto went from 1.35 to
 	// 1.33 against 2 and a pass for the other 3 (the second pass formed,
-	// widened and summed m again; BENCHMARKS.md). AVX-512: 5 sets in that
+	// widened and summed m again; BENCHMARKS.md). The steps now take fg
+	// and fh into registers after all (setsSplit.hold), with −0 and
+	// VPERMD's indices, in the 4 YMM the sets leave. AVX-512: 5 sets in that
 	// one pass were about a tenth faster than 4 and a pass for the fifth,
 	// and 8 fit in 32 ZMM.
 	conSets int
