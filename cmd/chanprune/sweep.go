@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -39,7 +40,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	bias := fs.String("bias", "", "bias `B.npy`, [out] (optional)")
 	var scoreFiles scoreFlags
 	fs.Var(&scoreFiles, "scores", "a score set `NAME=FILE[#KEY]` ([in] scores); repeat for more")
-	ratiosText := fs.String("ratios", "", "comma-separated prune `ratios`, each in [0, 1]")
+	ratiosText := fs.String("ratios", "", "comma-separated prune `ratios`, each in [0, 1], none twice")
 	format := fs.String("format", "text", "output `format`: text, json or csv")
 	method := methodFlag(fs)
 	comp := compensationFlags(fs, true, true)
@@ -139,6 +140,9 @@ func parseRatios(s string) ([]float64, error) {
 		r, err := parseRatio(f)
 		if err != nil {
 			return nil, fmt.Errorf("--ratios %q: ratio %d of %d: %w", s, i+1, len(fields), err)
+		}
+		if slices.Contains(ratios[:i], r) {
+			return nil, fmt.Errorf("--ratios %q: %g given twice", s, r)
 		}
 		ratios[i] = r
 	}

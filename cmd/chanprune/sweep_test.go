@@ -101,6 +101,7 @@ func TestSweepBadInputs(t *testing.T) {
 		{"scores of wrong length", append(base, "--scores", "bias="+f.b, "--ratios", "0.5", f.x0), "bias="},
 		{"no ratios", append(base, "--scores", "a="+f.s, f.x0), "--ratios"},
 		{"bad ratio", append(base, "--scores", "a="+f.s, "--ratios", "0.5,1.2", f.x0), "1.2"},
+		{"ratio twice", append(base, "--scores", "a="+f.s, "--ratios", "0.5,0.2,0.50", f.x0), "0.5 given twice"},
 		{"bad method", append(base, "--scores", "a="+f.s, "--ratios", "0.5", "--method", "fast", f.x0), "--method"},
 		{"bad format", append(base, "--scores", "a="+f.s, "--ratios", "0.5", "--format", "xml", f.x0), "--format"},
 		{"no batches", append(base, "--scores", "a="+f.s, "--ratios", "0.5"), "batches"},
