@@ -17,7 +17,7 @@ func runDemo(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	batches := fs.Int("batches", 100, "activation batches of [16, 8, 1024] to build")
 	ratioText := fs.String("ratio", "0.2", "fraction `R` of input channels to prune, in [0, 1]")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if *batches < 1 || *batches > 10000 {

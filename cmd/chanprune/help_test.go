@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -143,6 +144,17 @@ func TestVersion(t *testing.T) {
 	} {
 		if got := versionLine(tc.info, tc.ok); got != tc.want {
 			t.Errorf("versionLine = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// The commands that take only flags refuse an argument rather than
+// ignore it (demo 10 would otherwise build the default 100 batches).
+func TestFlagOnlyCommandsRefuseArguments(t *testing.T) {
+	for _, args := range [][]string{{"demo", "10"}, {"demo", "--batches", "1", "10"}, {"kernels", "peak"}, {"version", "x"}} {
+		code, out, stderr := runBuffers(args...)
+		if code != 1 || out != "" || !errLine.MatchString(stderr) || !strings.Contains(stderr, fmt.Sprintf("unexpected argument %q", args[len(args)-1])) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 1 and one line naming the argument", args, code, out, stderr)
 		}
 	}
 }

@@ -32,6 +32,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/chanprune/chanprune/internal/clip"
 )
 
 type command struct {
@@ -130,4 +132,14 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+// parseFlagsOnly is parseFlags for a command that takes no positional
+// arguments: one given is refused, not ignored.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	extra, err := parseFlags(fs, args)
+	if err == nil && len(extra) > 0 {
+		err = fmt.Errorf("unexpected argument %q: %s takes only flags", clip.Value(extra[0]), fs.Name())
+	}
+	return err
 }
