@@ -108,6 +108,10 @@ func mergeParts(files []string, parts []reportPart) ([]layerResult, error) {
 			return nil, fmt.Errorf("parts %s and %s come from different manifests (SHA-256 %.12s… and %.12s…)",
 				clip.Value(files[0]), clip.Value(files[pi]), first.ManifestSHA256, p.ManifestSHA256)
 		}
+		if p.Options != first.Options {
+			return nil, fmt.Errorf("parts %s and %s were evaluated with different options (%s and %s): run every shard with the same flags",
+				clip.Value(files[0]), clip.Value(files[pi]), optionsText(first.Options), optionsText(p.Options))
+		}
 		for j, i := range p.LayerIndices {
 			if owner[i] != 0 {
 				return nil, fmt.Errorf("layer %q (manifest index %d) is in two parts: %s and %s",
@@ -120,6 +124,15 @@ func mergeParts(files []string, parts []reportPart) ([]layerResult, error) {
 		return nil, err
 	}
 	return results, nil
+}
+
+// optionsText is a part's options for messages, which a part made
+// before parts recorded them lacks.
+func optionsText(o string) string {
+	if o == "" {
+		return "none recorded"
+	}
+	return clip.Value(o)
 }
 
 // missingLayers names the layers no part has, and the shards not given

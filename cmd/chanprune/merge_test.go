@@ -29,15 +29,16 @@ func newShardFixture(t *testing.T) (manifest string, names []string) {
 	return manifest, names
 }
 
-// writeParts runs report --shard i/n for every i and gives the parts'
-// paths, in reverse order (merge takes them in any).
-func writeParts(t *testing.T, manifest string, n int) []string {
+// writeParts runs report --shard i/n with flags for every i and gives the
+// parts' paths, in reverse order (merge takes them in any).
+func writeParts(t *testing.T, manifest string, n int, flags ...string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	var parts []string
 	for i := range n {
 		p := filepath.Join(dir, fmt.Sprintf("part-%d-of-%d.json", i, n))
-		if code, _, stderr := runCLI(t, "report", "--shard", fmt.Sprintf("%d/%d", i, n), "--out", p, manifest); code != 0 {
+		args := append([]string{"report", "--shard", fmt.Sprintf("%d/%d", i, n), "--out", p, manifest}, flags...)
+		if code, _, stderr := runCLI(t, args...); code != 0 {
 			t.Fatalf("shard %d/%d: exit %d: %s", i, n, code, stderr)
 		}
 		parts = append(parts, p)
@@ -144,8 +145,9 @@ func TestReportShardPart(t *testing.T) {
 	}
 }
 
-// merge refuses, in one line each: parts of different manifests, a layer
-// in two parts, layers in none (named), and files that are not parts.
+// merge refuses, in one line each: parts of different manifests or
+// options, a layer in two parts, layers in none (named), and files that
+// are not parts.
 func TestMergeRefusals(t *testing.T) {
 	manifest, _ := newShardFixture(t)
 	thirds := writeParts(t, manifest, 3) // 2/3, 1/3, 0/3
@@ -157,6 +159,8 @@ func TestMergeRefusals(t *testing.T) {
 	}
 	other := writeBytes(t, filepath.Dir(manifest), "other.json", append(raw, '\n'))
 	otherParts := writeParts(t, other, 3)
+	repaired := writeParts(t, manifest, 3, "--compensate", "none,bias")
+	grouped := writeParts(t, manifest, 3, "--group-size", "2")
 	dir := t.TempDir()
 	code, full, _ := runCLI(t, "report", "--format", "json", manifest)
 	if code != 0 {
@@ -177,6 +181,8 @@ func TestMergeRefusals(t *testing.T) {
 		want  []string
 	}{
 		{"different manifests", []string{thirds[0], thirds[1], otherParts[2]}, []string{"different manifests", "SHA-256"}},
+		{"different --compensate", []string{thirds[0], thirds[1], repaired[2]}, []string{"different options", "(--compensate none --group-size 1 and --compensate none,bias --group-size 1)"}},
+		{"different --group-size", []string{grouped[0], thirds[1], thirds[2]}, []string{"different options", "(--compensate none --group-size 2 --group-reduce mean and --compensate none --group-size 1)"}},
 		{"a layer twice", []string{thirds[2], thirds[1], thirds[0], halves[1]}, []string{`"model.layers.0.mlp.down_proj"`, "in two parts", halves[1]}},
 		{"the same part twice", []string{thirds[0], thirds[0], thirds[1], thirds[2]}, []string{"in two parts"}},
 		{"layers missing", []string{thirds[0], thirds[2]}, []string{"2 layers of 7 missing", `"model.layers.1.mlp.down_proj", "model.layers.4.mlp.down_proj"`, "no part of shard 1/3"}},

@@ -84,7 +84,7 @@ func runReport(args []string, stdout io.Writer) error {
 	}
 	p.Finish()
 	if part.set() {
-		return deliverPart(&outs, sink, stdout, reportPart{part.String(), sum, layerNames(manifest), indices, results})
+		return deliverPart(&outs, sink, stdout, reportPart{part.String(), sum, layerNames(manifest), reportOptions(modes, comp.damp, groups), indices, results})
 	}
 	return sink.deliver(&outs, stdout, results, kernel)
 }

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/chanprune/chanprune"
 	"github.com/chanprune/chanprune/internal/atomicfile"
 	"github.com/chanprune/chanprune/internal/clip"
 )
@@ -78,8 +80,29 @@ type reportPart struct {
 	Shard          string        `json:"shard"`
 	ManifestSHA256 string        `json:"manifest_sha256"`
 	ManifestLayers []string      `json:"manifest_layers"`
+	Options        string        `json:"options,omitempty"` // reportOptions; none in parts made before it
 	LayerIndices   []int         `json:"layer_indices"`
 	Layers         []layerResult `json:"layers"`
+}
+
+// reportOptions names the flags besides the manifest that shape a
+// report's numbers, as merge compares them across parts: --compensate,
+// --damp where lstsq uses it, --group-size, and --group-reduce where
+// groups are wider than one channel.
+func reportOptions(modes []chanprune.Compensation, damp float64, g *groupArgs) string {
+	names := make([]string, len(modes))
+	for i, m := range modes {
+		names[i] = m.String()
+	}
+	o := "--compensate " + strings.Join(names, ",")
+	if slices.Contains(modes, chanprune.CompensateLstsq) {
+		o += " --damp " + strconv.FormatFloat(damp, 'g', -1, 64)
+	}
+	o += " --group-size " + strconv.Itoa(g.size)
+	if g.size > 1 {
+		o += " --group-reduce " + g.reduce
+	}
+	return o
 }
 
 func manifestSum(raw []byte) string {
