@@ -65,6 +65,9 @@ func decodeLayer(n *yaml.Node, i int) (layerDoc, error) {
 	if err != nil {
 		return layerDoc{}, fmt.Errorf("%s: name: %w", label, err)
 	}
+	if name == "" {
+		return layerDoc{}, fmt.Errorf("layer %d: name: want a non-empty name", i+1)
+	}
 	return layerDoc{
 		label:  fmt.Sprintf("layer %q", clip.Value(name)),
 		name:   name,

@@ -54,6 +54,8 @@ func TestManifestLayerMessages(t *testing.T) {
 			"layer 1: want a map with the fields name, weight, bias, scores, batches, ratios, method, stacked, layout, group_size, group_reduce"},
 		{"no name", "layers: [{weight: W.npy}]",
 			"layer 1: name is required"},
+		{"empty name", "layers: [{name: \"\", weight: W.npy}]",
+			"layer 1: name: want a non-empty name"},
 		{"name not a string", "layers: [{name: [1], weight: W.npy}]",
 			"layer 1: name: a list: want a string"},
 		{"unknown field", "layers: [{name: l0, wieght: W.npy}]",
