@@ -31,6 +31,9 @@ func TestBusyEvaluatorRefusesCalls(t *testing.T) {
 		{"Sweep", func() error { _, err := e.Sweep(batches, sets, []float64{0.5}); return err }},
 		{"Observe", func() error { return s.Observe(batches[0]) }},
 		{"Result", func() error { _, err := s.Result(); return err }},
+		// Ordering the score sets writes the Evaluator's group scratch.
+		{"NewStream", func() error { _, err := e.NewStream(sets, []float64{0.5}); return err }},
+		{"NewRepairedStream", func() error { _, err := e.NewRepairedStream(sets, []float64{0.5}, Repair{}); return err }},
 	}
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, ErrBusy) {

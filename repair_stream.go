@@ -16,14 +16,14 @@ func (e *Evaluator) NewRepairedStream(sets []ScoreSet, ratios []float64, r Repai
 	if r.Mode != CompensateNone && r.Fit == nil {
 		return nil, errNeedFit(r.Mode)
 	}
-	s, err := e.NewStream(sets, ratios)
-	if err != nil {
-		return nil, err
-	}
 	if err := e.acquire("NewRepairedStream"); err != nil {
 		return nil, err
 	}
 	defer e.release()
+	s, err := e.newStream(sets, ratios)
+	if err != nil {
+		return nil, err
+	}
 	return s, s.setRepair(r, r.Fit)
 }
 

@@ -61,6 +61,16 @@ type Stream struct {
 // NewStream checks the score sets and ratios and returns a Stream that
 // evaluates each set at each ratio.
 func (e *Evaluator) NewStream(sets []ScoreSet, ratios []float64) (*Stream, error) {
+	if err := e.acquire("NewStream"); err != nil {
+		return nil, err
+	}
+	defer e.release()
+	return e.newStream(sets, ratios)
+}
+
+// newStream is NewStream on a held Evaluator: reset orders the score sets
+// in e's group scratch.
+func (e *Evaluator) newStream(sets []ScoreSet, ratios []float64) (*Stream, error) {
 	s := &Stream{e: e}
 	return s, s.reset(sets, ratios, nil)
 }
@@ -335,7 +345,7 @@ func (e *Evaluator) SweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, 
 // (formed in *rows) unless shift is nil.
 func (e *Evaluator) sweepTo(dst *[]Point, batches [][]float32, sets []ScoreSet, ratios []float64, shift []float32, rows *[]float32) error {
 	if e.sweep == nil {
-		s, err := e.NewStream(sets, ratios)
+		s, err := e.newStream(sets, ratios)
 		if err != nil {
 			return err
 		}
