@@ -63,3 +63,15 @@ func checkRepair(mode Compensation, damp float64) error {
 	}
 	return nil
 }
+
+// checkRepairOn is checkRepair of r's mode and damp, and refuses a fit set
+// of another width than e's layer.
+func (e *Evaluator) checkRepairOn(r Repair) error {
+	if err := checkRepair(r.Mode, r.Damp); err != nil {
+		return err
+	}
+	if r.Fit != nil && r.Fit.in != e.in {
+		return fmt.Errorf("repair: the fit set has In = %d, the layer %d: %w", r.Fit.in, e.in, ErrShape)
+	}
+	return nil
+}

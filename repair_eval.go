@@ -22,8 +22,9 @@ import "fmt"
 type Repair struct {
 	Mode Compensation
 	Damp float64 // lstsq's ridge damping; DefaultDamp is the usual choice
-	// Fit is the fit set; nil fits the repair on the evaluated batches
-	// (Evaluate and Sweep only: a Stream cannot look ahead).
+	// Fit is the fit set, of the layer's In; nil fits the repair on the
+	// evaluated batches (Evaluate and Sweep only: a Stream cannot look
+	// ahead).
 	Fit *Fit
 }
 
@@ -221,7 +222,7 @@ func (e *Evaluator) EvaluateRepairedTo(m *Metrics, batches [][]float32, scores [
 	if m == nil {
 		return fmt.Errorf("EvaluateRepairedTo: metrics: %w", ErrNil)
 	}
-	if err := checkRepair(r.Mode, r.Damp); err != nil {
+	if err := e.checkRepairOn(r); err != nil {
 		return err
 	}
 	if r.Mode == CompensateNone {

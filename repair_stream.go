@@ -10,7 +10,7 @@ import "fmt"
 // 32·In² more, and evaluates each batch once per pair: for many pairs of
 // a large layer, use a stream per pair (as the CLI does) or SweepRepaired.
 func (e *Evaluator) NewRepairedStream(sets []ScoreSet, ratios []float64, r Repair) (*Stream, error) {
-	if err := checkRepair(r.Mode, r.Damp); err != nil {
+	if err := e.checkRepairOn(r); err != nil {
 		return nil, err
 	}
 	if r.Mode != CompensateNone && r.Fit == nil {
@@ -68,7 +68,7 @@ func (s *Stream) observeRepaired(batch []float32) error {
 // layer at a time. With r.Mode CompensateNone it returns Sweep's points
 // bit for bit.
 func (e *Evaluator) SweepRepaired(batches [][]float32, sets []ScoreSet, ratios []float64, r Repair) ([]Point, error) {
-	if err := checkRepair(r.Mode, r.Damp); err != nil {
+	if err := e.checkRepairOn(r); err != nil {
 		return nil, err
 	}
 	if r.Mode == CompensateNone {

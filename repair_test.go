@@ -211,6 +211,41 @@ func TestRepairedStreamNeedsFit(t *testing.T) {
 	}
 }
 
+// TestRepairRefusesFitOfAnotherWidth: a fit set formed for a layer of
+// another In holds the statistics of other channels; an evaluation refuses
+// it rather than index past them or read a prefix of them.
+func TestRepairRefusesFitOfAnotherWidth(t *testing.T) {
+	r := newRand(23)
+	l := randLayer(r, 8, 5, true)
+	batches, scores := randBatches(r, 8, 6, 3), randScores(r, 8)
+	sets, ratios := []ScoreSet{{"a", scores}}, []float64{0.25, 0.5}
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow, err := NewEvaluator(randLayer(r, 4, 5, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := narrow.NewFit()
+	if err := fit.Observe(randBatches(r, 4, 16)[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []Compensation{CompensateNone, CompensateBias, CompensateLstsq} {
+		rep := Repair{Mode: mode, Damp: DefaultDamp, Fit: fit}
+		calls := map[string]func() error{
+			"EvaluateRepaired":  func() error { _, err := e.EvaluateRepaired(batches, scores, 0.5, rep); return err },
+			"SweepRepaired":     func() error { _, err := e.SweepRepaired(batches, sets, ratios, rep); return err },
+			"NewRepairedStream": func() error { _, err := e.NewRepairedStream(sets, ratios, rep); return err },
+		}
+		for name, call := range calls {
+			if err := call(); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "In = 4") {
+				t.Errorf("%s, %v, fit set of In 4 for In 8: got %v, want ErrShape naming its In", name, mode, err)
+			}
+		}
+	}
+}
+
 // TestRepairedLayerServes: the Layer built from Fit.Repair's output
 // forwards full-width rows to the repaired output, whose RMSE against the
 // layer's own is what EvaluateRepaired reports.
