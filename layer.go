@@ -27,6 +27,9 @@ type Layer struct {
 // NewLayer prepares the dense layer, for serving it unpruned or to compare
 // with its pruned form.
 func NewLayer(l Linear, opts ...Option) (*Layer, error) {
+	if err := checkLayer(l); err != nil { // before l.In sizes a slice
+		return nil, err
+	}
 	all := make([]int, l.In)
 	for c := range all {
 		all[c] = c

@@ -197,6 +197,11 @@ func TestLayerBadInputs(t *testing.T) {
 	if _, err := Compact(Linear{In: 2, Out: 2, Weight: []float32{1}}, []int{0}); !errors.Is(err, ErrShape) {
 		t.Errorf("short weight: got %v, want ErrShape", err)
 	}
+	for _, in := range []int{-1, math.MaxInt / 2} { // NewLayer lists the In channels
+		if _, err := NewLayer(Linear{In: in, Out: 2}); !errors.Is(err, ErrShape) {
+			t.Errorf("NewLayer with In = %d and no weight: got %v, want ErrShape", in, err)
+		}
+	}
 	if _, err := CompactByScores(l, []float32{1, 2, 3, 4, 5, float32(math.NaN())}, 0.5); !errors.Is(err, ErrNaNScore) {
 		t.Errorf("NaN score: got %v", err)
 	}
