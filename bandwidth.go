@@ -40,7 +40,7 @@ func MeasureBandwidth(bytes, workers int, d time.Duration) (float64, error) {
 		return 0, err
 	}
 	workers = max(workers, 1)
-	if bytes < workers*minBandwidthBytes || bytes > maxBandwidthBytes {
+	if bytes/workers < minBandwidthBytes || bytes > maxBandwidthBytes { // workers·minBandwidthBytes can overflow
 		return 0, fmt.Errorf("MeasureBandwidth: a buffer of %d bytes for %d workers: want %d bytes a worker to %d in all: %w",
 			bytes, workers, minBandwidthBytes, maxBandwidthBytes, ErrShape)
 	}

@@ -39,6 +39,11 @@ func TestMeasureBandwidth(t *testing.T) {
 			t.Errorf("%d bytes: got %v, want ErrShape", bytes, err)
 		}
 	}
+	// workers·minBandwidthBytes wraps to negative: the check must not overflow.
+	many := math.MaxInt/minBandwidthBytes + 1
+	if _, err := MeasureBandwidth(4096, many, time.Millisecond); !errors.Is(err, ErrShape) {
+		t.Errorf("%d workers: got %v, want ErrShape", many, err)
+	}
 	for _, bytes := range []int{1024, 3 << 20} {
 		if g, err := MeasureBandwidth(bytes, 2, time.Millisecond); err != nil || !(g > 0) {
 			t.Errorf("%d bytes: %v GB/s, %v", bytes, g, err)
