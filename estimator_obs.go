@@ -51,7 +51,8 @@ func newOBS(layer Linear, opts EstimatorOptions) (scorer, error) {
 		return nil, err
 	}
 	fit := newFit(kern, layer.In, runtime.GOMAXPROCS(0), true)
-	return &obs{Sum: fit.sum, XX: fit.xx, damp: damp, weight: layer.Weight, fit: fit}, nil
+	// A copy: the caller may reuse the weight's memory once NewEstimator returns.
+	return &obs{Sum: fit.sum, XX: fit.xx, damp: damp, weight: slices.Clone(layer.Weight), fit: fit}, nil
 }
 
 func (o *obs) observe(a activations) error {

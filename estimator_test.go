@@ -294,6 +294,38 @@ func TestEstimatorInputsUntouched(t *testing.T) {
 	}
 }
 
+// An estimator reads the layer only in NewEstimator: a caller may reuse the
+// weight's and bias's memory (for the next layer) while it still observes.
+func TestEstimatorsKeepNoLayerMemory(t *testing.T) {
+	r := newRand(27)
+	l := randLayer(r, 6, 4, true)
+	batches := randShaped(r, nil, []int{3, 2, 6}, []int{5, 6})
+	for _, name := range EstimatorNames() {
+		opts := estimatorOptions(name, len(batches), l.In)
+		scores := make([][]float32, 2)
+		for i := range scores {
+			own := Linear{Weight: slices.Clone(l.Weight), Bias: slices.Clone(l.Bias), In: l.In, Out: l.Out}
+			e := mustEstimator(t, name, own, opts)
+			if i == 1 { // the caller's buffers now hold another layer
+				copy(own.Weight, uniform(r, len(own.Weight), 1))
+				copy(own.Bias, uniform(r, len(own.Bias), 1))
+			}
+			for _, b := range batches {
+				if err := e.Observe(b.x, b.shape); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var err error
+			if scores[i], err = e.Scores(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(scores[0], scores[1]) {
+			t.Errorf("%s: scores %v after the layer's memory was reused, %v before", name, scores[1], scores[0])
+		}
+	}
+}
+
 func TestEstimatorBadOptions(t *testing.T) {
 	l := randLayer(newRand(26), 4, 3, true)
 	for _, tc := range []struct {
