@@ -48,7 +48,8 @@ type Metrics struct {
 	// be within the conformance tolerances and were kept because the Gram
 	// method was forced; under Auto such batches are redone on the direct
 	// path, and this is 0.
-	Uncertified int // OutputRMS is the mean over batches of sqrt(mean(y²)), the scale of
+	Uncertified int
+	// OutputRMS is the mean over batches of sqrt(mean(y²)), the scale of
 	// the original output, averaged as RMSE is: RMSE/OutputRMS compares
 	// layers. Points of one stream agree on it to float32 rounding.
 	OutputRMS float64
