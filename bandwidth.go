@@ -26,7 +26,7 @@ const bandwidthChunk = 16 << 10
 // (10⁹ bytes a second) summed over the workers: each reads its own
 // contiguous share again and again with the read kernel of the default
 // kernel (the widest loads this CPU has), for a warm-up of half a window
-// and then 5 windows of d, and the best window is reported. A buffer well
+// and then 5 windows of d (positive), and the best window is reported. A buffer well
 // inside a core's L2 measures that cache; one far past the last-level
 // cache measures DRAM. The buffer is allocated and written first (so every
 // page is real memory, not the shared zero page) and freed on return; the
@@ -38,6 +38,9 @@ func MeasureBandwidth(bytes, workers int, d time.Duration) (float64, error) {
 	k, err := selectKernel("")
 	if err != nil {
 		return 0, err
+	}
+	if err := checkWindow(d); err != nil {
+		return 0, fmt.Errorf("MeasureBandwidth: %w", err)
 	}
 	workers = max(workers, 1)
 	if bytes/workers < minBandwidthBytes || bytes > maxBandwidthBytes { // workers·minBandwidthBytes can overflow

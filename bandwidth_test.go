@@ -44,6 +44,11 @@ func TestMeasureBandwidth(t *testing.T) {
 	if _, err := MeasureBandwidth(4096, many, time.Millisecond); !errors.Is(err, ErrShape) {
 		t.Errorf("%d workers: got %v, want ErrShape", many, err)
 	}
+	for _, d := range []time.Duration{0, -time.Second} { // no window: no rate, not a rate of 0
+		if g, err := MeasureBandwidth(1024, 2, d); !errors.Is(err, ErrOption) {
+			t.Errorf("window %v: got %v GB/s, %v, want ErrOption", d, g, err)
+		}
+	}
 	for _, bytes := range []int{1024, 3 << 20} {
 		if g, err := MeasureBandwidth(bytes, 2, time.Millisecond); err != nil || !(g > 0) {
 			t.Errorf("%d bytes: %v GB/s, %v", bytes, g, err)

@@ -76,6 +76,11 @@ func TestMeasurePeak(t *testing.T) {
 		if k.peak == nil {
 			t.Skipf("kernel %s has no peak loop", k.name)
 		}
+		for _, d := range []time.Duration{0, -time.Second} { // no window: no rate, not a rate of 0
+			if g, err := MeasurePeak(k.name, 1, d); !errors.Is(err, ErrOption) {
+				t.Errorf("window %v: got %v GFLOP/s, %v, want ErrOption", d, g, err)
+			}
+		}
 		if g, err := MeasurePeak(k.name, 2, time.Millisecond); err != nil || !(g > 0) {
 			t.Errorf("%v GFLOP/s, %v", g, err)
 		}

@@ -1,6 +1,7 @@
 package chanprune
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,15 @@ func (t *team) finish() {
 // measureWindows is how many windows a measurement takes the best of: a
 // peak is a maximum, and a shared machine only ever lowers it.
 const measureWindows = 5
+
+// checkWindow refuses a measurement window that can hold no call: the
+// best window would be a rate of 0.
+func checkWindow(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("window %v: want a positive duration: %w", d, ErrOption)
+	}
+	return nil
+}
 
 // bestRate runs call on workers goroutines continuously: a warm-up of half
 // a window, then measureWindows windows of d, and returns the best window's
