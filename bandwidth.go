@@ -21,16 +21,17 @@ const (
 // small enough that its sum of ones is exact in float32.
 const bandwidthChunk = 16 << 10
 
-// MeasureBandwidth measures how fast workers goroutines (locked to OS
-// threads) stream a buffer of about the given size from memory, in GB/s
-// (10⁹ bytes a second) summed over the workers: each reads its own
-// contiguous share again and again with the read kernel of the default
-// kernel (the widest loads this CPU has), for a warm-up of half a window
-// and then 5 windows of d (positive), and the best window is reported. A buffer well
-// inside a core's L2 measures that cache; one far past the last-level
-// cache measures DRAM. The buffer is allocated and written first (so every
-// page is real memory, not the shared zero page) and freed on return; the
-// size is rounded down to a whole number of 512-byte blocks a worker.
+// MeasureBandwidth measures how fast workers goroutines (1 to 4096,
+// locked to OS threads) stream a buffer of about the given size from
+// memory, in GB/s (10⁹ bytes a second) summed over the workers: each reads
+// its own contiguous share again and again with the read kernel of the
+// default kernel (the widest loads this CPU has), for a warm-up of half a
+// window and then 5 windows of d (positive), and the best window is
+// reported. A buffer well inside a core's L2 measures that cache; one far
+// past the last-level cache measures DRAM. The buffer is allocated and
+// written first (so every page is real memory, not the shared zero page)
+// and freed on return; the size is rounded down to a whole number of
+// 512-byte blocks a worker.
 //
 // The package does not call it: it is exported for benchmarks and tools
 // that report their rates as fractions of the bandwidth (bw-fraction).
@@ -39,11 +40,10 @@ func MeasureBandwidth(bytes, workers int, d time.Duration) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := checkWindow(d); err != nil {
+	if err := checkMeasure(workers, d); err != nil {
 		return 0, fmt.Errorf("MeasureBandwidth: %w", err)
 	}
-	workers = max(workers, 1)
-	if bytes/workers < minBandwidthBytes || bytes > maxBandwidthBytes { // workers·minBandwidthBytes can overflow
+	if bytes/workers < minBandwidthBytes || bytes > maxBandwidthBytes {
 		return 0, fmt.Errorf("MeasureBandwidth: a buffer of %d bytes for %d workers: want %d bytes a worker to %d in all: %w",
 			bytes, workers, minBandwidthBytes, maxBandwidthBytes, ErrShape)
 	}

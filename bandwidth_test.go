@@ -39,10 +39,10 @@ func TestMeasureBandwidth(t *testing.T) {
 			t.Errorf("%d bytes: got %v, want ErrShape", bytes, err)
 		}
 	}
-	// workers·minBandwidthBytes wraps to negative: the check must not overflow.
-	many := math.MaxInt/minBandwidthBytes + 1
-	if _, err := MeasureBandwidth(4096, many, time.Millisecond); !errors.Is(err, ErrShape) {
-		t.Errorf("%d workers: got %v, want ErrShape", many, err)
+	for _, workers := range []int{-1, 0, maxMeasureWorkers + 1, math.MaxInt/minBandwidthBytes + 1} {
+		if _, err := MeasureBandwidth(4096, workers, time.Millisecond); !errors.Is(err, ErrOption) {
+			t.Errorf("%d workers: got %v, want ErrOption", workers, err)
+		}
 	}
 	for _, d := range []time.Duration{0, -time.Second} { // no window: no rate, not a rate of 0
 		if g, err := MeasureBandwidth(1024, 2, d); !errors.Is(err, ErrOption) {

@@ -81,6 +81,11 @@ func TestMeasurePeak(t *testing.T) {
 				t.Errorf("window %v: got %v GFLOP/s, %v, want ErrOption", d, g, err)
 			}
 		}
+		for _, workers := range []int{-1, 0, maxMeasureWorkers + 1, math.MaxInt} { // no team, or more threads than Go allows
+			if g, err := MeasurePeak(k.name, workers, time.Millisecond); !errors.Is(err, ErrOption) {
+				t.Errorf("%d workers: got %v GFLOP/s, %v, want ErrOption", workers, g, err)
+			}
+		}
 		if g, err := MeasurePeak(k.name, 2, time.Millisecond); err != nil || !(g > 0) {
 			t.Errorf("%v GFLOP/s, %v", g, err)
 		}

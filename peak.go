@@ -11,7 +11,7 @@ const peakCall = 1 << 12
 
 // MeasurePeak measures the FMA throughput a kernel's instruction set
 // reaches on this machine, in GFLOP/s over the given number of workers
-// (goroutines locked to OS threads): independent register-only FMAs, the
+// (1 to 4096 goroutines locked to OS threads): independent register-only FMAs, the
 // limit against which the other figures are read. Each worker runs the loop
 // without pause for a warm-up of half a window and then 5 windows of d,
 // and the best window is reported, so a call takes about 5.5·d; d must be
@@ -28,7 +28,7 @@ func MeasurePeak(kernel string, workers int, d time.Duration) (float64, error) {
 	if k.peak == nil {
 		return 0, fmt.Errorf("kernel %q has no peak loop: %w", kernel, ErrKernel)
 	}
-	if err := checkWindow(d); err != nil {
+	if err := checkMeasure(workers, d); err != nil {
 		return 0, fmt.Errorf("MeasurePeak: %w", err)
 	}
 	calls := bestRate(workers, d, func(int) { k.peak(peakCall) })

@@ -69,9 +69,18 @@ func (t *team) finish() {
 // peak is a maximum, and a shared machine only ever lowers it.
 const measureWindows = 5
 
-// checkWindow refuses a measurement window that can hold no call: the
-// best window would be a rate of 0.
-func checkWindow(d time.Duration) error {
+// maxMeasureWorkers bounds a measurement's workers: each holds an OS
+// thread, and Go ends a program that passes 10000 threads
+// (runtime/debug.SetMaxThreads).
+const maxMeasureWorkers = 4096
+
+// checkMeasure refuses a measurement's worker count outside 1 to
+// maxMeasureWorkers and a window that can hold no call (the best window
+// would be a rate of 0).
+func checkMeasure(workers int, d time.Duration) error {
+	if workers < 1 || workers > maxMeasureWorkers {
+		return fmt.Errorf("%d workers: want 1 to %d: %w", workers, maxMeasureWorkers, ErrOption)
+	}
 	if d <= 0 {
 		return fmt.Errorf("window %v: want a positive duration: %w", d, ErrOption)
 	}
