@@ -33,8 +33,17 @@ type Fit struct {
 }
 
 // NewFit returns an empty fit set for the Evaluator's layer, formed with its
-// kernel and workers.
-func (e *Evaluator) NewFit() *Fit { return newFit(e.kern, e.in, e.workerCount(), true) }
+// kernel and workers; on an Evaluator not made by NewEvaluator, a Fit that
+// refuses every call.
+func (e *Evaluator) NewFit() *Fit {
+	if e.kern == nil {
+		return new(Fit)
+	}
+	return newFit(e.kern, e.in, e.workerCount(), true)
+}
+
+// errZeroFit refuses a Fit not made by NewFit, which has no sums.
+var errZeroFit = fmt.Errorf("a Fit not made by NewFit: %w", ErrNil)
 
 // newFit returns an empty fit set, shifting its rows if centre; without,
 // xx is Σ xᵀx itself.
@@ -80,6 +89,8 @@ func (f *Fit) check(batch []float32) error {
 func (f *Fit) checkShape(batch []float32) error {
 	in := f.in
 	switch {
+	case f.builder == nil:
+		return fmt.Errorf("fit batch: %w", errZeroFit)
 	case len(batch) == 0:
 		return fmt.Errorf("fit batch: no rows: %w", ErrEmpty)
 	case len(batch)%in != 0:

@@ -29,6 +29,7 @@ var (
 	ErrBusy = errors.New("evaluator in use")
 	// ErrNil reports a nil where a call needs something to write to or
 	// read from: EvaluateTo's metrics, SweepTo's points, Save's writer,
-	// LoadEstimator's reader.
+	// LoadEstimator's reader; and a call on the zero value of a type that
+	// its constructor makes (an Evaluator, Stream, Layer or Fit).
 	ErrNil = errors.New("nil argument")
 )

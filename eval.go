@@ -223,8 +223,14 @@ func NewEvaluator(layer Linear, opts ...Option) (*Evaluator, error) {
 	return e, nil
 }
 
-// Kernel returns the name of the kernel the Evaluator runs.
-func (e *Evaluator) Kernel() string { return e.kern.name }
+// Kernel returns the name of the kernel the Evaluator runs ("" for an
+// Evaluator not made by NewEvaluator).
+func (e *Evaluator) Kernel() string {
+	if e.kern == nil {
+		return ""
+	}
+	return e.kern.name
+}
 
 // Evaluate measures the pruning of the NumPruned(In, ratio) lowest-scoring
 // channels over batches, as the package-level Evaluate does.
@@ -316,8 +322,12 @@ func (m *Metrics) average() {
 }
 
 // acquire claims the Evaluator's scratch for call, or reports ErrBusy if
-// another call holds it.
+// another call holds it; an Evaluator or Stream not made by its
+// constructor has none to claim.
 func (e *Evaluator) acquire(call string) error {
+	if e == nil || e.kern == nil {
+		return fmt.Errorf("%s: an Evaluator or Stream not made by NewEvaluator or NewStream: %w", call, ErrNil)
+	}
 	if !e.busy.CompareAndSwap(false, true) {
 		return fmt.Errorf("%s: another call on this Evaluator is in progress: %w", call, ErrBusy)
 	}

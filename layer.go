@@ -186,14 +186,28 @@ func (l *Layer) Tie() Tie { return l.tie }
 
 // Format returns the format the layer stores its weight in
 // (WithWeightFormat).
-func (l *Layer) Format() WeightFormat { return l.prod.format }
+func (l *Layer) Format() WeightFormat {
+	if l.prod == nil {
+		return Float32
+	}
+	return l.prod.format
+}
 
-// Kernel returns the name of the kernel the layer runs.
-func (l *Layer) Kernel() string { return l.prod.kern.name }
+// Kernel returns the name of the kernel the layer runs ("" for a Layer
+// not made by its constructors).
+func (l *Layer) Kernel() string {
+	if l.prod == nil {
+		return ""
+	}
+	return l.prod.kern.name
+}
 
 // Weight returns the compacted weight, [Out, len(Kept())] row-major: for a
 // 16-bit layer, its weights widened to float32 (the values it multiplies).
 func (l *Layer) Weight() []float32 {
+	if l.prod == nil {
+		return nil
+	}
 	depth, nr := len(l.kept), l.prod.kern.nr
 	packed := l.prod.weight
 	if packed == nil {
@@ -232,6 +246,9 @@ func (l *Layer) Forward(dst, x []float32) error {
 // channels, [T, len(Kept())].
 // With no channel kept, x is empty and dst's length gives T.
 func (l *Layer) ForwardCompact(dst, x []float32) error {
+	if l.prod == nil {
+		return errZeroLayer
+	}
 	if len(l.kept) == 0 {
 		if len(x) != 0 || len(dst) == 0 || len(dst)%l.out != 0 {
 			return fmt.Errorf("forward: no channels kept: want an empty x and a dst of T·%d: %w", l.out, ErrShape)
@@ -251,6 +268,9 @@ func (l *Layer) ForwardCompact(dst, x []float32) error {
 }
 
 func (l *Layer) check(dst, x []float32, width int) error {
+	if l.prod == nil {
+		return errZeroLayer
+	}
 	if len(x) == 0 {
 		return fmt.Errorf("forward: x has no rows: %w", ErrEmpty)
 	}
@@ -262,6 +282,10 @@ func (l *Layer) check(dst, x []float32, width int) error {
 	}
 	return nil
 }
+
+// errZeroLayer refuses a Layer not made by its constructors, which has
+// no weight to multiply.
+var errZeroLayer = fmt.Errorf("forward: a Layer not made by NewLayer, Compact or CompactByScores: %w", ErrNil)
 
 // forwardCalls counts the Forward and ForwardCompact calls in flight, of
 // all Layers.

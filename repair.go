@@ -42,6 +42,9 @@ func (r RepairedLayer) Layer(opts ...Option) (*Layer, error) {
 // the usual choice; only lstsq uses it). The layer's In must be the fit
 // set's. It does not modify layer or pruned.
 func (f *Fit) Repair(layer Linear, pruned []int, mode Compensation, damp float64) (RepairedLayer, error) {
+	if f.builder == nil {
+		return RepairedLayer{}, fmt.Errorf("repair: %w", errZeroFit)
+	}
 	if err := checkLayer(layer); err != nil {
 		return RepairedLayer{}, err
 	}
