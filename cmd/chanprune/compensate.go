@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,7 +19,8 @@ type compensation struct {
 	modesText string
 	damp      float64
 	fit       refList
-	list      bool // --compensate takes a comma list
+	list      bool          // --compensate takes a comma list
+	fs        *flag.FlagSet // to tell a --damp given from its default
 }
 
 // refList collects a repeated flag's values.
@@ -30,7 +32,7 @@ func (r *refList) Set(v string) error { *r = append(*r, v); return nil }
 // compensationFlags registers --compensate and --damp on fs, and --fit
 // where withFit; list lets --compensate take several modes.
 func compensationFlags(fs *flag.FlagSet, list, withFit bool) *compensation {
-	c := &compensation{list: list}
+	c := &compensation{list: list, fs: fs}
 	usage := "repair the layer after pruning: `MODE` none, bias (fold the pruned channels' mean into the bias) or lstsq (least-squares refit of the kept weights)"
 	if list {
 		usage = "comma-separated `MODES` of repair after pruning, each none, bias or lstsq; every point is evaluated in each"
@@ -65,7 +67,22 @@ func (c *compensation) modes() ([]chanprune.Compensation, error) {
 	if !(c.damp >= 0) || c.damp > 1e300 {
 		return nil, fmt.Errorf("--damp %v: want a number ≥ 0", c.damp)
 	}
+	c.warnUnused(modes)
 	return modes, nil
+}
+
+// warnUnused prints a line on stderr for --fit where no mode repairs and
+// for a --damp given where no mode is lstsq: the numbers are those of the
+// flags left out, and a loop over modes may pass both to every run.
+func (c *compensation) warnUnused(modes []chanprune.Compensation) {
+	if len(c.fit) > 0 && !repairs(modes) {
+		fmt.Fprintf(progressOut, "chanprune: warning: --fit is unused: --compensate %s repairs nothing\n", c.modesText)
+	}
+	damped := false
+	c.fs.Visit(func(f *flag.Flag) { damped = damped || f.Name == "damp" })
+	if damped && !slices.Contains(modes, chanprune.CompensateLstsq) {
+		fmt.Fprintf(progressOut, "chanprune: warning: --damp is unused: --compensate %s has no lstsq\n", c.modesText)
+	}
 }
 
 // passes returns how many times the evaluated batches are read for modes

@@ -131,6 +131,38 @@ func TestEvalWarnsFewFitTokens(t *testing.T) {
 	}
 }
 
+// TestEvalWarnsUnusedRepairFlags: --fit where no mode repairs and a
+// --damp given where no mode is lstsq change nothing, and say so on
+// stderr; the default --damp and a --fit that is used say nothing.
+func TestEvalWarnsUnusedRepairFlags(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "conformance-ext", "compensation", "comp_small")
+	c, layer, batches, _ := compensationArgs(t, dir)
+	eval := append([]string{"eval", "--ratio", fmt.Sprint(c.Ratio)}, layer...)
+	for _, tc := range []struct {
+		flags []string
+		want  []string // the warnings' flags
+	}{
+		{[]string{"--fit", batches[0]}, []string{"--fit"}},
+		{[]string{"--compensate", "bias", "--damp", "0.1"}, []string{"--damp"}},
+		{[]string{"--compensate", "none", "--damp", "0.1", "--fit", batches[0]}, []string{"--fit", "--damp"}},
+		{[]string{"--compensate", "lstsq", "--damp", "0.1", "--fit", batches[0]}, nil},
+		{[]string{"--compensate", "bias"}, nil},
+	} {
+		code, _, stderr := runCLI(t, append(append(eval, tc.flags...), batches...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s", tc.flags, code, stderr)
+		}
+		if got := strings.Count(stderr, "is unused"); got != len(tc.want) {
+			t.Errorf("%v: %d unused-flag warnings in %q, want %d", tc.flags, got, stderr, len(tc.want))
+		}
+		for _, f := range tc.want {
+			if !strings.Contains(stderr, "warning: "+f+" is unused") {
+				t.Errorf("%v: stderr %q: want a warning that %s is unused", tc.flags, stderr, f)
+			}
+		}
+	}
+}
+
 // TestPruneCompensate: prune --compensate lstsq writes the refitted kept
 // weight and bias; the layer they make, run on the case's batches, has
 // the case's lstsq RMSE (formed here in float64 from the files alone), and
