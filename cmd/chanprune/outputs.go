@@ -1,7 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
 	"github.com/chanprune/chanprune/internal/atomicfile"
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/tensorfile"
 )
 
@@ -17,6 +23,21 @@ func addOutput(outs *atomicfile.Set, flag, path string) (*atomicfile.Output, err
 		return nil, nil
 	}
 	return outs.Add(flag, path)
+}
+
+// tensorExts are the name extensions of the tensor formats the tool reads
+// and writes.
+var tensorExts = []string{".npy", ".npz", ".safetensors"}
+
+// addTensorOutput is addOutput for a tensor file written as ext (".npy" or
+// ".safetensors"), refusing a name with another tensor format's extension:
+// numpy and safetensors go by the name, and would refuse the file. Other
+// names (none, /dev/stdout) are taken as given.
+func addTensorOutput(outs *atomicfile.Set, flag, path, ext string) (*atomicfile.Output, error) {
+	if have := strings.ToLower(filepath.Ext(path)); have != ext && slices.Contains(tensorExts, have) {
+		return nil, fmt.Errorf("%s %s: writes a %s file, not %s: give it a %s name", flag, clip.Value(path), ext, have, ext)
+	}
+	return addOutput(outs, flag, path)
 }
 
 // inputs are the tensor references a command reads, each with the flag

@@ -61,19 +61,19 @@ func runPrune(args []string, stdout io.Writer) error {
 	}
 	var outs atomicfile.Set
 	defer outs.Abort()
-	weightOut, err := addOutput(&outs, "--out-weight", *outWeight)
+	weightOut, err := addTensorOutput(&outs, "--out-weight", *outWeight, ".npy")
 	if err != nil {
 		return err
 	}
-	keepOut, err := addOutput(&outs, "--out-keep", *outKeep)
+	keepOut, err := addTensorOutput(&outs, "--out-keep", *outKeep, ".npy")
 	if err != nil {
 		return err
 	}
-	fileOut, err := addOutput(&outs, "--out", *outFile)
+	fileOut, err := addTensorOutput(&outs, "--out", *outFile, ".safetensors")
 	if err != nil {
 		return err
 	}
-	biasOut, err := addOutput(&outs, "--out-bias", *outBias)
+	biasOut, err := addTensorOutput(&outs, "--out-bias", *outBias, ".npy")
 	if err != nil {
 		return err
 	}

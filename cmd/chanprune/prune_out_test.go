@@ -167,6 +167,9 @@ func TestPruneOutBadInputs(t *testing.T) {
 		{"coupled bias length", append(base, "--out", out, "--couple", up, "--couple-bias", f.b), "--couple-bias"},
 		{"out over the weight", append(base, "--out", f.w), "--out"},
 		{"out over a coupled layer", append(base, "--out", up, "--couple", up), "--out"},
+		{"out named npy", append(base, "--out", filepath.Join(f.dir, "p.npy")), "give it a .safetensors name"},
+		{"out-weight named safetensors", append(base, "--out-weight", filepath.Join(f.dir, "WK.safetensors"), "--out-keep", filepath.Join(f.dir, "k.npy")), "--out-weight"},
+		{"out-keep named npz", append(base, "--out-weight", filepath.Join(f.dir, "WK.npy"), "--out-keep", filepath.Join(f.dir, "k.NPZ")), "give it a .npy name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tc.args...)

@@ -52,7 +52,7 @@ func runScore(args []string, stdout io.Writer) error {
 	}
 	var outs atomicfile.Set
 	defer outs.Abort()
-	scoresOut, err := addOutput(&outs, "--out", *out)
+	scoresOut, err := addTensorOutput(&outs, "--out", *out, ".npy")
 	if err != nil {
 		return err
 	}

@@ -153,6 +153,7 @@ func TestScoreBadInputs(t *testing.T) {
 		{"state not JSON", with("--resume", f.w, f.x1), "--resume"},
 		{"state directory missing", with("--method", "l2norm", "--state", filepath.Join(d, "no", "s.json"), f.x0), "--state"},
 		{"out directory missing", []string{"score", "--method", "l2norm", "--weight", f.w, "--out", filepath.Join(d, "no", "s.npy"), f.x0}, "--out"},
+		{"out named safetensors", []string{"score", "--method", "l2norm", "--weight", f.w, "--out", filepath.Join(d, "s.safetensors"), f.x0}, "give it a .npy name"},
 		{"unknown flag", with("--method", "l2norm", "--frobnicate", f.x0), "frobnicate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
