@@ -29,7 +29,9 @@ import (
 // 3·In multiply-adds for each channel still in (about 1.5·In³ in all):
 // the costs Σ_o W'_oc² are Q's diagonal, and refitting W' updates Q (W'
 // itself is never formed). The state holds
-// Σ x and Σ xᵀx in float64 (8·In² bytes, saved as JSON).
+// Σ x and Σ xᵀx in float64 (8·In² bytes, saved as JSON); the estimator
+// also holds a copy of W (4·Out·In bytes) for Q, since the caller may
+// reuse the layer's memory once NewEstimator returns.
 type obs struct {
 	Tokens int       `json:"tokens"`
 	Shift  []float32 `json:"shift"` // μ₀, the first batch's column means (Fit)
