@@ -15,7 +15,7 @@ import (
 // ratio with one Sweep.
 func runDemo(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	batches := fs.Int("batches", 100, "activation batches of [16, 8, 1024] to build")
+	batches := fs.Int("batches", 100, "`N` activation batches of [16, 8, 1024] to build")
 	ratioText := fs.String("ratio", "0.2", "fraction `R` of input channels to prune, in [0, 1]")
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return err

@@ -49,7 +49,8 @@ var helpTexts = map[string]helpText{
 		example:  "chanprune allocate --budget 0.2 --scores l2norm --format json report.json",
 	},
 	"prune": {
-		synopsis: "chanprune prune --weight W --scores S --ratio R (--out F.safetensors | --out-weight WK.npy --out-keep KEEP.npy) [flags]",
+		synopsis: "chanprune prune --weight W --scores S --ratio R (--out F.safetensors | --out-weight WK.npy --out-keep KEEP.npy) [flags] [BATCH…]",
+		args:     []string{"BATCH…  with --compensate bias or lstsq and no --fit: the activation batches [..., in] the repair is fitted on"},
 		example:  "chanprune prune --weight layer.safetensors#weight --scores l2norm.npy --ratio 0.3 --out pruned.safetensors",
 		tensors:  true,
 	},

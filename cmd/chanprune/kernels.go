@@ -14,7 +14,7 @@ import (
 func runKernels(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("kernels", flag.ContinueOnError)
 	measure := fs.Bool("peak", false, "measure each supported kernel's FMA peak and the memory bandwidth (about 5.5 windows each)")
-	window := fs.Duration("window", 200*time.Millisecond, "length of one measurement window for --peak (the best of 5 is printed)")
+	window := fs.Duration("window", 200*time.Millisecond, "length `D` of one measurement window for --peak (the best of 5 is printed)")
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
