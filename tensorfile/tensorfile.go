@@ -97,8 +97,10 @@ func Read(ref Ref) (*Array, error) {
 	return t.read(nil)
 }
 
-// Keys lists the tensors of the container at path, in its order (see
-// file.keys); a .npy file has none.
+// Keys lists the tensors of the container at path, in its order: natural
+// order of the names for .npz and .safetensors (batch_2 before batch_10),
+// depth-first through a .pt's dicts (in insertion order) and lists; a .npy
+// file has none.
 func Keys(path string) ([]string, error) {
 	f, err := open(path)
 	if err != nil {
