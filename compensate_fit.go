@@ -8,8 +8,8 @@ import (
 // A Fit accumulates the statistics a repair is fitted on: the tokens of its
 // batches, their column sums and Σ_t x_tᵀx_t, all in float64, so that a fit
 // set larger than memory streams through it. Σ xᵀx is formed by the float32
-// Gram kernel over blocks of at most gramRows rows, each block rounded once
-// into the float64 sum strip by strip as the workers form it (fuse), so
+// Gram kernel over blocks of at most 256 rows (gramRows), each block rounded
+// once into the float64 sum strip by strip as the workers form it (fuse), so
 // that no block's matrix is stored. The rows are first shifted by the
 // first batch's column means (x − μ₀, rounded to float32 relative to the
 // difference), so that channels whose mean dwarfs their spread keep the
