@@ -41,6 +41,9 @@ func runPrune(args []string, stdout io.Writer) error {
 	if len(files) > 0 && mode == chanprune.CompensateNone {
 		return fmt.Errorf("unexpected argument %q: prune reads no batches without --compensate", files[0])
 	}
+	if len(files) > 0 && len(comp.fit) > 0 {
+		return fmt.Errorf("unexpected argument %q: with --fit, prune fits the repair on --fit's batches and reads no others", files[0])
+	}
 	if *outBias != "" && mode == chanprune.CompensateNone {
 		return fmt.Errorf("--out-bias goes with --compensate bias or lstsq, which change the bias")
 	}

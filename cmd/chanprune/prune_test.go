@@ -60,6 +60,8 @@ func TestPruneBadInputs(t *testing.T) {
 		{"bad ratio", append([]string{"prune", "--weight", f.w, "--scores", f.s, "--ratio", "2"}, out...), "--ratio"},
 		{"scores of wrong length", append([]string{"prune", "--weight", f.w, "--scores", f.b, "--ratio", "0.5"}, out...), "--scores"},
 		{"stray argument", append([]string{"prune", "--weight", f.w, "--scores", f.s, "--ratio", "0.5", f.x0}, out...), "x0.npy"},
+		{"batches beside --fit", append([]string{"prune", "--weight", f.w, "--scores", f.s, "--ratio", "0.5", "--compensate", "bias",
+			"--fit", f.x0, "--out-bias", filepath.Join(f.dir, "BK.npy"), f.x1}, out...), "x1.npy"},
 		{"unwritable output", []string{"prune", "--weight", f.w, "--scores", f.s, "--ratio", "0.5",
 			"--out-weight", filepath.Join(f.dir, "no", "such", "dir", "WK.npy"), "--out-keep", filepath.Join(f.dir, "k.npy")}, "--out-weight"},
 	} {
