@@ -219,6 +219,11 @@ func TestHostileSafetensors(t *testing.T) {
 		{"negative dimension", safetensorsBytes(`{"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}}`, f32), ErrFormat},
 		{"unknown dtype", safetensorsBytes(`{"a":{"dtype":"C64","shape":[2],"data_offsets":[0,16]}}`, f32), ErrDtype},
 		{"not JSON", safetensorsBytes(`{"a":`, f32), ErrFormat},
+		// The safetensors library refuses these; encoding/json would take
+		// the last "a" or "dtype", or "DTYPE" for "dtype".
+		{"tensor named twice", safetensorsBytes(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}`, f32), ErrFormat},
+		{"field given twice", safetensorsBytes(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16],"dtype":"F16","shape":[8]}}`, f32), ErrFormat},
+		{"field in capitals", safetensorsBytes(`{"a":{"DTYPE":"F32","SHAPE":[4],"DATA_OFFSETS":[0,16]}}`, f32), ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := readAll(tc.file); !errors.Is(err, tc.sentinel) {

@@ -58,8 +58,8 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 	if _, err := r.ReadAt(hdr, 8); err != nil {
 		return nil, fmt.Errorf("%w: safetensors header: %v", ErrTruncated, err)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hdr, &raw); err != nil {
+	raw, err := jsonObject(hdr)
+	if err != nil {
 		return nil, fmt.Errorf("%w: safetensors header: %v", ErrFormat, err)
 	}
 	f := &safetensorsFile{r: r, dataStart: 8 + int64(n), entries: map[string]stEntry{}, closer: closer{c}}
@@ -72,8 +72,8 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 			}
 			continue
 		}
-		var e stEntry
-		if err := json.Unmarshal(v, &e); err != nil {
+		e, err := decodeEntry(v)
+		if err != nil {
 			return nil, fmt.Errorf("%w: safetensors tensor %q: %v", ErrFormat, name, err)
 		}
 		if err := checkEntry(e, size-f.dataStart); err != nil {
@@ -87,6 +87,25 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 	}
 	slices.SortFunc(f.names, naturalCompare)
 	return f, nil
+}
+
+// decodeEntry decodes a tensor's entry by its exact field names (the
+// safetensors library ignores "DTYPE", where encoding/json would take it
+// for "dtype"), refusing a field given twice.
+func decodeEntry(v json.RawMessage) (stEntry, error) {
+	var e stEntry
+	fields, err := jsonObject(v)
+	if err != nil {
+		return e, err
+	}
+	for name, dst := range map[string]any{"dtype": &e.Dtype, "shape": &e.Shape, "data_offsets": &e.Offsets} {
+		if f, ok := fields[name]; ok {
+			if err := json.Unmarshal(f, dst); err != nil {
+				return e, fmt.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	return e, nil
 }
 
 // checkEntry checks that the tensor's bytes lie in the data region and
