@@ -281,8 +281,8 @@ func TestNotATensorFile(t *testing.T) {
 }
 
 // A dict key set twice keeps its first place and takes the last value, as
-// torch.load's dict does, in a dict and in an OrderedDict; keys 1 and '1'
-// are refused as ambiguous.
+// torch.load's dict does, in a dict and in an OrderedDict; keys 1 and '1',
+// or "a/b" beside "a" holding "b", are refused as ambiguous.
 func TestDuplicateDictKeys(t *testing.T) {
 	storage := floatsLE([]float32{0, 1, 2, 3})
 	item := func(key string, offset int) string {
@@ -310,6 +310,14 @@ func TestDuplicateDictKeys(t *testing.T) {
 	ambiguous := "\x80\x02}(K\x01" + rebuildTensorOp("FloatStorage", 4, 0, "K\x01\x85", "K\x01\x85") + item("1", 1) + "u."
 	if err := readAll(torchZip([]byte(ambiguous), storage)); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "ambiguous") {
 		t.Errorf("keys 1 and '1': got %v, want ErrFormat saying ambiguous", err)
+	}
+	// A key holding '/' may name a path another value has.
+	nested := func(key string) string { return "X\x01\x00\x00\x00a}" + item(key, 1) + "s" }
+	if err := readAll(torchZip([]byte("\x80\x02}("+item("a/b", 0)+nested("c")+"u."), storage)); err != nil {
+		t.Errorf("keys a/b and a/c: %v", err)
+	}
+	if err := readAll(torchZip([]byte("\x80\x02}("+item("a/b", 0)+nested("b")+"u."), storage)); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("keys a/b and a, b: got %v, want ErrFormat saying ambiguous", err)
 	}
 }
 

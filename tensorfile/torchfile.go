@@ -58,11 +58,26 @@ func openTorch(z *zipFile, pkl *zip.File) (*torchFile, error) {
 	if f.root, err = toNode(v, 0, 0, &budget); err != nil {
 		return nil, err
 	}
+	// Dict keys holding '/' can give two values one path, {"a/b": x,
+	// "a": {"b": y}}, of which a key would read only one.
+	seen := map[string]bool{}
+	clash := ""
 	f.root.walk("", func(p string, n *node) {
+		if n == f.root {
+			return
+		}
+		if seen[p] && clash == "" {
+			clash = p
+		}
+		seen[p] = true
 		if n.tensor != nil {
 			f.paths = append(f.paths, p)
 		}
 	})
+	if clash != "" {
+		return nil, fmt.Errorf("%w: pickle: two values have the path %q (dict keys holding '/'): ambiguous",
+			ErrFormat, clip.Value(clash))
+	}
 	return f, nil
 }
 
