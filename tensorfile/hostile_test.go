@@ -191,6 +191,9 @@ func TestHostileTorchTensors(t *testing.T) {
 		{"storage shorter than numel", torchZip(tensorPickle("FloatStorage", 5, "K\x05\x85", "K\x01\x85"), four), ErrFormat},
 		{"expanded view", torchZip(tensorPickle("FloatStorage", 1, "J\x00\x00\x00\x40\x85", "K\x00\x85"), four[:4]), ErrFormat},
 		{"int64", torchZip(tensorPickle("LongStorage", 2, "K\x02\x85", "K\x01\x85"), four), ErrDtype},
+		// torch.load would read both as floats, the first one's dtype.
+		{"one storage as two dtypes", torchZip([]byte("\x80\x02]("+rebuildTensorOp("FloatStorage", 4, 0, "K\x04\x85", "K\x01\x85")+
+			rebuildTensorOp("HalfStorage", 8, 0, "K\x08\x85", "K\x01\x85")+"e."), four), ErrFormat},
 		{"missing storage", zipOf(zip.Store, "archive/data.pkl")(tensorPickle("FloatStorage", 4, "K\x04\x85", "K\x01\x85")), ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,27 +58,44 @@ func openTorch(z *zipFile, pkl *zip.File) (*torchFile, error) {
 	if f.root, err = toNode(v, 0, 0, &budget); err != nil {
 		return nil, err
 	}
-	// Dict keys holding '/' can give two values one path, {"a/b": x,
-	// "a": {"b": y}}, of which a key would read only one.
-	seen := map[string]bool{}
-	clash := ""
-	f.root.walk("", func(p string, n *node) {
-		if n == f.root {
-			return
-		}
-		if seen[p] && clash == "" {
-			clash = p
-		}
-		seen[p] = true
-		if n.tensor != nil {
-			f.paths = append(f.paths, p)
-		}
-	})
-	if clash != "" {
-		return nil, fmt.Errorf("%w: pickle: two values have the path %q (dict keys holding '/'): ambiguous",
-			ErrFormat, clip.Value(clash))
+	if err := f.index(); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// index lists the tensors' paths, refusing what a key or torch.load would
+// read otherwise: two values with one path, as dict keys holding '/' give
+// ({"a/b": x, "a": {"b": y}}: a key reads only one), and a storage named
+// with two dtypes or sizes (torch.load takes the first for all; torch.save
+// never writes it).
+func (f *torchFile) index() error {
+	paths := map[string]bool{}
+	storages := map[string]storage{}
+	var err error
+	f.root.walk("", func(p string, n *node) {
+		if n == f.root || err != nil {
+			return
+		}
+		if paths[p] {
+			err = fmt.Errorf("%w: pickle: two values have the path %q (dict keys holding '/'): ambiguous",
+				ErrFormat, clip.Value(p))
+			return
+		}
+		paths[p] = true
+		if n.tensor == nil {
+			return
+		}
+		f.paths = append(f.paths, p)
+		s := *n.tensor.storage
+		if was, seen := storages[s.key]; seen && was != s {
+			err = fmt.Errorf("%w: pickle: storage %s is a %s of %d elements at %q, but a %s of %d before: ambiguous",
+				ErrFormat, clip.Value(s.key), s.dtype.name, s.numel, clip.Value(p), was.dtype.name, was.numel)
+			return
+		}
+		storages[s.key] = s
+	})
+	return err
 }
 
 // unpickle checks the pickle (checkPickle) and runs it, with the globals
