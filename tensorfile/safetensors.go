@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
 )
 
@@ -82,7 +83,7 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 		f.entries[name] = e
 		f.names = append(f.names, name)
 	}
-	if err := f.checkOverlap(); err != nil {
+	if err := f.checkLayout(size - f.dataStart); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(f.names, naturalCompare)
@@ -132,8 +133,10 @@ func checkEntry(e stEntry, dataLen int64) error {
 	return nil
 }
 
-// checkOverlap refuses tensors whose bytes overlap.
-func (f *safetensorsFile) checkOverlap() error {
+// checkLayout refuses tensors whose bytes overlap or leave bytes of the
+// data unindexed: the format allows no holes (they would let a file be
+// something else as well), and the safetensors library refuses them.
+func (f *safetensorsFile) checkLayout(dataLen int64) error {
 	names := slices.Clone(f.names)
 	off := func(name string) (uint64, uint64) { e := f.entries[name]; return e.Offsets[0], e.Offsets[1] }
 	slices.SortFunc(names, func(a, b string) int {
@@ -142,17 +145,21 @@ func (f *safetensorsFile) checkOverlap() error {
 		return cmp.Or(cmp.Compare(ab, bb), cmp.Compare(ae, be), cmp.Compare(a, b))
 	})
 	var prev string
+	var filled uint64 // the data bytes before it are indexed
 	for _, name := range names {
 		begin, end := off(name)
-		if begin == end {
+		switch {
+		case begin == end:
 			continue
+		case begin < filled:
+			return fmt.Errorf("%w: safetensors tensors %q and %q overlap", ErrFormat, clip.Value(prev), clip.Value(name))
+		case begin > filled:
+			return fmt.Errorf("%w: safetensors data bytes [%d, %d) belong to no tensor", ErrFormat, filled, begin)
 		}
-		if prev != "" {
-			if _, pend := off(prev); begin < pend {
-				return fmt.Errorf("%w: safetensors tensors %q and %q overlap", ErrFormat, prev, name)
-			}
-		}
-		prev = name
+		prev, filled = name, end
+	}
+	if filled != uint64(dataLen) {
+		return fmt.Errorf("%w: safetensors data bytes [%d, %d) belong to no tensor", ErrFormat, filled, dataLen)
 	}
 	return nil
 }
