@@ -217,6 +217,7 @@ func TestHostileSafetensors(t *testing.T) {
 		{"offsets past the data", safetensorsBytes(`{"a":{"dtype":"F32","shape":[5],"data_offsets":[0,20]}}`, f32), ErrFormat},
 		{"begin after end", safetensorsBytes(`{"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}`, f32), ErrFormat},
 		{"size does not match shape", safetensorsBytes(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}`, f32), ErrFormat},
+		{"name not UTF-8", safetensorsBytes("{\"\xff\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", f32), ErrFormat},
 		{"hole before a tensor", safetensorsBytes(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}`, f32), ErrFormat},
 		{"bytes after the last tensor", safetensorsBytes(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}`, f32), ErrFormat},
 		{"overlap", safetensorsBytes(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}`, f32), ErrFormat},

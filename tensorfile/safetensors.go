@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/internal/npy"
@@ -58,6 +59,9 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 	hdr := make([]byte, n)
 	if _, err := r.ReadAt(hdr, 8); err != nil {
 		return nil, fmt.Errorf("%w: safetensors header: %v", ErrTruncated, err)
+	}
+	if !utf8.Valid(hdr) { // encoding/json would turn its bytes into U+FFFD
+		return nil, fmt.Errorf("%w: safetensors header is not UTF-8", ErrFormat)
 	}
 	raw, err := jsonObject(hdr)
 	if err != nil {
