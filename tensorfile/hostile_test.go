@@ -136,6 +136,7 @@ func TestHostilePickles(t *testing.T) {
 		{"BINUNICODE past the end", "\x80\x02X\xff\xff\xff\x7fab.", ErrFormat},
 		{"odd SETITEMS (gopickle panics)", "}(K\x01u.", ErrFormat},
 		{"a list inside itself", "]q\x00h\x00a.", ErrTooLarge},
+		{"GET of a memo index never set", "\x80\x02]h\x07a.", ErrFormat},
 		{"a dict shared 2^40 times", shared, ErrTooLarge}, // costs about maxTree
 		{"unknown opcode", "\x80\x02\xff.", ErrFormat},
 		{"LONG4 of 5000 bytes (quadratic to decode)", "\x80\x02\x8b\x88\x13\x00\x00" + strings.Repeat("\xff", 5000) + ".", ErrTooLarge},

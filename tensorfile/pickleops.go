@@ -90,6 +90,10 @@ func checkPickle(p []byte, global func(module, name string) error) error {
 				return err
 			}
 		}
+		if strings.IndexByte("ghj", op) >= 0 && !names.memoized(memoIndex(op, p[i:i+arg])) {
+			// gopickle would push None, where Python refuses the pickle.
+			return fmt.Errorf("%w: pickle: GET at byte %d of a memo index never set", ErrFormat, at)
+		}
 		names.step(op, p[i:i+arg])
 		i += arg
 		if cost += 128 + int64(arg); cost > maxPickleCost {
@@ -177,6 +181,12 @@ func (n *stackNames) step(op byte, arg []byte) {
 	default:
 		n.known = 0
 	}
+}
+
+// memoized reports whether memo index at was set.
+func (n *stackNames) memoized(at int) bool {
+	_, ok := n.memo[at]
+	return ok
 }
 
 func (n *stackNames) push(s string) {
