@@ -50,3 +50,23 @@ func TestLongKeysCutInErrors(t *testing.T) {
 		t.Errorf("a missing key among long names: %d bytes: %.300q…, want ErrKey quoting both cut", len(err.Error()), err)
 	}
 }
+
+// Long names and tokens in a corrupt header: each message quotes them cut.
+func TestLongValuesCutInHeaderErrors(t *testing.T) {
+	long := strings.Repeat("N", 60000) // within a version 1 .npy header
+	for _, tc := range []struct {
+		name string
+		file []byte
+	}{
+		{"safetensors entry", safetensorsBytes(`{"`+long+`": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}`, make([]byte, 4))},
+		{"npy name", npyBytes(`{'descr': '<f4', 'fortran_order': `+long+`, 'shape': (1,), }`, make([]byte, 4))},
+		{"npy integer", npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (1`+long+`,), }`, make([]byte, 4))},
+		{"npy after the dict", npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), } `+long, make([]byte, 4))},
+		{"npy keys", npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '`+long+`': 1, }`, make([]byte, 4))},
+	} {
+		err := readAll(tc.file)
+		if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrDtype) || len(err.Error()) > 1000 {
+			t.Errorf("%s: %d bytes: %.300q…, want a format error quoting the value cut", tc.name, len(err.Error()), err)
+		}
+	}
+}

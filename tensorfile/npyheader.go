@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/chanprune/chanprune/internal/npy"
+
+	"github.com/chanprune/chanprune/internal/clip"
 )
 
 // maxNpyHeader bounds the header dict of a .npy file.
@@ -92,8 +94,8 @@ func parseNpyHeader(b []byte) (npyHeader, error) {
 	order, ok2 := d["fortran_order"]
 	shapeVal, ok3 := d["shape"]
 	if !ok1 || !ok2 || !ok3 || len(d) != 3 {
-		return npyHeader{}, fmt.Errorf("%w: .npy header keys are %q, want descr, fortran_order and shape",
-			ErrFormat, slices.Sorted(maps.Keys(d)))
+		return npyHeader{}, fmt.Errorf("%w: .npy header keys are %s, want descr, fortran_order and shape",
+			ErrFormat, clip.Value(fmt.Sprintf("%q", slices.Sorted(maps.Keys(d)))))
 	}
 	dt, ok := npyDtype(descr)
 	if !ok {

@@ -3,6 +3,8 @@ package tensorfile
 import (
 	"fmt"
 	"strings"
+
+	"github.com/chanprune/chanprune/internal/clip"
 )
 
 // A .npy header is a Python dict literal. pyParser handles the subset that
@@ -97,7 +99,7 @@ func (p *pyParser) dict() (map[string]pyValue, error) {
 	}
 	p.skipSpace()
 	if p.i < len(p.s) {
-		return nil, p.errorf("unexpected %q after the dict", p.s[p.i:])
+		return nil, p.errorf("unexpected %q after the dict", clip.Value(string(p.s[p.i:])))
 	}
 	return d, nil
 }
@@ -165,7 +167,7 @@ func (p *pyParser) integer() (pyValue, error) {
 	digits := strings.TrimSuffix(tok, "L")
 	body := strings.TrimLeft(digits, "+-")
 	if body == "" || len(digits)-len(body) > 1 || strings.TrimLeft(body, "0123456789") != "" {
-		return pyValue{}, p.errorf("invalid integer %q", tok)
+		return pyValue{}, p.errorf("invalid integer %q", clip.Value(tok))
 	}
 	return pyValue{kind: pyInt, text: digits}, nil
 }
@@ -183,7 +185,7 @@ func (p *pyParser) name() (pyValue, error) {
 	case "None":
 		return pyValue{kind: pyNone}, nil
 	default:
-		return pyValue{}, p.errorf("unknown name %q", tok)
+		return pyValue{}, p.errorf("unknown name %q", clip.Value(tok))
 	}
 }
 

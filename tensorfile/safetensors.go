@@ -79,10 +79,10 @@ func openSafetensors(r io.ReaderAt, size int64, c io.Closer) (*safetensorsFile, 
 		}
 		e, err := decodeEntry(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: safetensors tensor %q: %v", ErrFormat, name, err)
+			return nil, fmt.Errorf("%w: safetensors tensor %q: %v", ErrFormat, clip.Value(name), err)
 		}
 		if err := checkEntry(e, size-f.dataStart); err != nil {
-			return nil, fmt.Errorf("safetensors tensor %q: %w", name, err)
+			return nil, fmt.Errorf("safetensors tensor %q: %w", clip.Value(name), err)
 		}
 		f.entries[name] = e
 		f.names = append(f.names, name)
