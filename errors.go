@@ -15,7 +15,9 @@ var (
 	// ErrEmpty reports an empty list of batches or a batch with no rows.
 	ErrEmpty = errors.New("empty input")
 	// ErrNonFinite reports a NaN or ±Inf in the weight, the bias or an
-	// activation batch, or a layer output that overflows float32.
+	// activation batch, or a layer output that overflows float32; under
+	// WithMethod(Gram), also a batch whose float32 Gram sums overflow
+	// (an entry of G = xᵀx or H⊙G), which the direct method evaluates.
 	ErrNonFinite = errors.New("non-finite value")
 	// ErrKernel reports an unknown kernel name or one this CPU cannot run.
 	ErrKernel = errors.New("kernel not available")

@@ -122,3 +122,53 @@ func TestNilArguments(t *testing.T) {
 		t.Errorf("Evaluate after the nil calls: %v", err)
 	}
 }
+
+// Activations whose squares pass float32's range overflow the Gram method's
+// G = xᵀx while the layer's output stays ordinary: a forced Gram evaluation
+// must say that its own sums overflowed, not that the output did, which the
+// direct method shows it does not.
+func TestGramOverflowNamesItsSums(t *testing.T) {
+	r := newRand(9)
+	l := randLayer(r, 16, 40, true)
+	for i := range l.Weight {
+		l.Weight[i] *= 1e-25
+	}
+	batches := randBatches(r, 16, 8, 3)
+	for _, x := range batches {
+		for i := range x {
+			x[i] *= 1e25 // x² ≈ 1e50
+		}
+	}
+	scores := randScores(r, 16)
+	direct, err := NewEvaluator(l, WithMethod(Direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := direct.Evaluate(batches, scores, 0.5); err != nil {
+		t.Fatalf("direct: %v", err)
+	}
+	e, err := NewEvaluator(l, WithMethod(Gram))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := []ScoreSet{{"s", scores}}
+	check := func(what string, err error) {
+		t.Helper()
+		var be *BatchError
+		if !errors.Is(err, ErrNonFinite) || !errors.As(err, &be) || be.Batch != 0 ||
+			!strings.Contains(err.Error(), "Gram") || strings.Contains(err.Error(), "output overflows") {
+			t.Errorf("%s: %v, want ErrNonFinite naming the Gram sums of batch 0", what, err)
+		}
+	}
+	_, err = e.Evaluate(batches, scores, 0.5)
+	check("Evaluate", err)
+	_, err = e.Sweep(batches, sets, []float64{0.25, 0.5})
+	check("Sweep", err)
+	s, err := e.NewStream(sets, []float64{0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Stream", s.Observe(batches[0]))
+	_, err = e.EvaluateRepaired(batches, scores, 0.5, Repair{Mode: CompensateBias})
+	check("EvaluateRepaired", err)
+}

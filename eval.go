@@ -296,7 +296,7 @@ func (e *Evaluator) measure(m *Metrics, batches [][]float32, k int, method Metho
 		bm := batchMetrics(s, tokens, e.out)
 		bm.Method = e.ran[b]
 		if !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
-			return nonFiniteBatch(b, batches[b], e.in)
+			return nonFiniteBatch(b, batches[b], e.in, bm.Method)
 		}
 		m.addBatch(bm)
 	}
@@ -374,10 +374,16 @@ func (e *Evaluator) workerCount() int {
 
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// nonFiniteBatch explains a batch whose metrics are not finite.
-func nonFiniteBatch(b int, x []float32, in int) error {
+// nonFiniteBatch explains a batch whose metrics, computed by method, are
+// not finite. With finite activations, Gram's sums can overflow where the
+// layer's output does not (an entry of G = xᵀx or H⊙G past float32's
+// range), so that error names them rather than the output.
+func nonFiniteBatch(b int, x []float32, in int, method Method) error {
 	if i, ok := firstNonFinite(x); ok {
 		return &BatchError{b, fmt.Errorf("activation [%d, %d] is %v: %w", i/in, i%in, x[i], ErrNonFinite)}
+	}
+	if method == Gram {
+		return &BatchError{b, fmt.Errorf("the Gram method's float32 sums (G = xᵀx or H⊙G) overflow, the layer's output may not: the direct method evaluates it: %w", ErrNonFinite)}
 	}
 	return &BatchError{b, fmt.Errorf("the layer's output overflows float32: %w", ErrNonFinite)}
 }

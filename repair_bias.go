@@ -133,7 +133,7 @@ func (e *Evaluator) batchesMean(dst []float64, batches [][]float32) ([]float64, 
 	tokens := 0
 	for b, x := range batches {
 		if _, ok := firstNonFinite(x); ok {
-			return nil, 0, nonFiniteBatch(b, x, e.in)
+			return nil, 0, nonFiniteBatch(b, x, e.in, Direct)
 		}
 		for t := 0; t < len(x); t += e.in {
 			for c, v := range x[t : t+e.in] {

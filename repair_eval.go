@@ -198,7 +198,7 @@ func (p *repairProbe) observe(x []float32, b int, method Method) (sums, Method, 
 		method = p.e.planStream(p.one[:], 1, 1, &p.spent)
 	}
 	if err := p.e.measure(&p.m, p.one[:], p.in-len(p.layer.Kept), method); err != nil {
-		return sums{}, 0, false, nonFiniteBatch(b, x, p.in)
+		return sums{}, 0, false, nonFiniteBatch(b, x, p.in, p.e.ran[0])
 	}
 	return p.e.batchSums[0], p.e.ran[0], p.m.Uncertified > 0, nil
 }

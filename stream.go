@@ -253,9 +253,9 @@ func (s *Stream) observeAs(method Method, batch []float32) error {
 func (s *Stream) record(batch []float32) error {
 	e := s.e
 	tokens := len(batch) / e.in
-	for _, c := range s.cur {
+	for i, c := range s.cur {
 		if bm := batchMetrics(c, tokens, e.out); !isFinite(bm.RMSE) || !isFinite(bm.CosineSimilarity) {
-			return nonFiniteBatch(s.batches, batch, e.in)
+			return nonFiniteBatch(s.batches, batch, e.in, s.ran[i])
 		}
 	}
 	for i := range s.points {
