@@ -87,7 +87,7 @@ func runScore(args []string, stdout io.Writer) error {
 
 	var e chanprune.Estimator
 	if *resume != "" {
-		for _, name := range []string{"calibration", "iterations", "seed", "heads", "kv-heads"} {
+		for _, name := range []string{"calibration", "iterations", "seed", "damp", "heads", "kv-heads"} {
 			if set[name] {
 				return fmt.Errorf("--%s: the options come from the state of --resume %s", name, *resume)
 			}

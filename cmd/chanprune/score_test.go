@@ -147,6 +147,7 @@ func TestScoreBadInputs(t *testing.T) {
 		{"missing state", with("--resume", filepath.Join(d, "nope.json"), f.x1), "--resume"},
 		{"state of another layer", []string{"score", "--weight", otherW, "--resume", state, "--out", out, f.x1}, "another layer"},
 		{"state and options", with("--resume", state, "--seed", "2", f.x1), "--seed"},
+		{"state and damp", with("--resume", state, "--damp", "0.5", f.x1), "--damp: the options come from the state"},
 		{"state of another method", with("--resume", state, "--method", "wanda-sp", f.x1), "holds the state of l2norm"},
 		{"unknown layout", with("--method", "l2norm", "--layout", "bsh", f.x0), `--layout "bsh": want seq-first or batch-first`},
 		{"state of another layout", with("--resume", state, "--layout", "batch-first", f.x1), "read its batches seq-first: give --layout seq-first"},
