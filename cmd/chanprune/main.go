@@ -60,8 +60,20 @@ func main() {
 }
 
 // run executes one command line and returns the exit status: 0, 1 for a
-// failed command, 2 for a command line that names no command or an unknown one.
+// failed command or one whose stdout could not be written, 2 for a
+// command line that names no command or an unknown one.
 func run(args []string, stdout, stderr io.Writer) int {
+	out := &checkedWriter{w: stdout}
+	code := runCommand(args, out, stderr)
+	if code == 0 && out.err != nil {
+		fmt.Fprintf(stderr, "chanprune: %s\n", oneLine(out.err.Error()))
+		return 1
+	}
+	return code
+}
+
+// runCommand is run before the check that stdout took what was written.
+func runCommand(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 0:
 		usage(stderr)
