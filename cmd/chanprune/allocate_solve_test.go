@@ -72,6 +72,43 @@ func TestSolveCoverEqualsBruteForce(t *testing.T) {
 	}
 }
 
+// edgeGrid is randomGrid's harder cousin: layers with ratio 0 alone (no
+// points), outs of a model's size next to tiny ones, costs far apart,
+// negative (1 − cosine where a cosine rounds above 1) and falling as the
+// weight rises.
+func edgeGrid(r *rand.Rand, layers, options int) [][]option {
+	g := make([][]option, layers)
+	for l := range g {
+		out := int64(1 + r.IntN(5))
+		if r.IntN(3) == 0 {
+			out = int64(1 + r.IntN(1<<20))
+		}
+		g[l] = []option{{0, 0}}
+		for range r.IntN(options + 1) {
+			k := int64(r.IntN(9))
+			c := []float64{float64(r.IntN(3)), -1e-9 * r.Float64(), 1e6 * r.Float64(), 2*r.Float64() - 1, float64(k) * r.Float64()}[r.IntN(5)]
+			g[l] = append(g[l], option{k * out, c})
+		}
+	}
+	return g
+}
+
+// On edgeGrid, with budgets of exactly nothing and exactly the most the
+// grid prunes among the random ones.
+func TestSolveCoverEdgeGridsEqualsBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(18, 3))
+	for trial := range 20000 {
+		layers := edgeGrid(r, 1+r.IntN(5), 1+r.IntN(4))
+		most := mostWeight(layers)
+		need := []int64{0, most, r.Int64N(most + 3)}[r.IntN(3)]
+		want, feasible := bruteCover(layers, need)
+		pick, cost, ok := solveCover(layers, need)
+		if ok != feasible || ok && (pickedWeight(layers, pick, need) < need || cost != pickedCost(layers, pick) || !within(cost-want, 1e-9*(1+math.Abs(want)))) {
+			t.Fatalf("trial %d: need %d of %v: ok %v pick %v cost %v, brute force %v %v", trial, need, layers, ok, pick, cost, feasible, want)
+		}
+	}
+}
+
 // plainCover is the textbook programme over every weight up to need:
 // exact, and slow but for small weights.
 func plainCover(layers [][]option, need int64) (float64, bool) {
