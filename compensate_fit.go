@@ -178,6 +178,19 @@ func (f *Fit) scatterAt(i, j int) float64 {
 	return v
 }
 
+// overflowCheck refuses a fit set whose Σ(x−μ₀)² of some channel
+// overflowed float32 in a block of the Gram kernel: S then holds no
+// numbers to fit on, however independent the channels.
+func (f *Fit) overflowCheck() error {
+	for c := range f.in {
+		if !isFinite(f.scatterAt(c, c)) {
+			return fmt.Errorf("the fit set's Σxᵀx of channel %d overflows float32 (it is summed in float32 over blocks of %d rows): scale the activations down: %w",
+				c, gramRows, ErrNonFinite)
+		}
+	}
+	return nil
+}
+
 // mean returns the fit set's mean.
 func (f *Fit) mean() []float64 { return f.meanInto(nil) }
 

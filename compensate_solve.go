@@ -227,6 +227,9 @@ type ridgeSolver struct {
 // solve sets s.ct for the kept and pruned channels of fit.
 func (s *ridgeSolver) solve(fit *Fit, kept, pruned []int, damp float64) error {
 	k, p := len(kept), len(pruned)
+	if err := fit.overflowCheck(); err != nil {
+		return fmt.Errorf("lstsq: %w", err)
+	}
 	s.fit, s.kept, s.pruned = fit, kept, pruned
 	defer func() { s.fit = nil }()
 	s.l = ridgeSystem(s.l, fit.scatterAt, kept, damp)

@@ -101,6 +101,9 @@ func (o *obs) scores() []float32 {
 // scoresChecked returns the scores, or an error where A is not positive
 // definite.
 func (o *obs) scoresChecked() ([]float32, error) {
+	if err := o.fit.overflowCheck(); err != nil {
+		return nil, fmt.Errorf("obs: %w", err)
+	}
 	in := o.fit.in
 	_, scatter := o.fit.moments()
 	all := make([]int, in)

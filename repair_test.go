@@ -410,3 +410,46 @@ func TestRepairNonFiniteBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestFitOverflowIsNonFinite: activations whose squares overflow the float32
+// blocks of a fit set's Σxᵀx (256 rows of (3e18)²) are ErrNonFinite for
+// lstsq and obs, not channels "linearly dependent" that a larger damp would
+// fix; 1e17 fits in float32 and repairs.
+func TestFitOverflowIsNonFinite(t *testing.T) {
+	for _, c := range []struct {
+		scale    float32
+		overflow bool
+	}{{1e17, false}, {3e18, true}} {
+		r := newRand(46)
+		l := randLayer(r, 12, 9, true)
+		for i := range l.Weight {
+			l.Weight[i] /= c.scale
+		}
+		batches := randBatches(r, 12, 300, 20)
+		for _, x := range batches {
+			for i := range x {
+				x[i] *= c.scale
+			}
+		}
+		e, err := NewEvaluator(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.EvaluateRepaired(batches, randScores(r, 12), 0.5, Repair{Mode: CompensateLstsq, Damp: DefaultDamp})
+		if c.overflow != errors.Is(err, ErrNonFinite) || errors.Is(err, ErrNotPositiveDefinite) || !c.overflow && err != nil {
+			t.Errorf("lstsq on activations ×%g: %v, want ErrNonFinite %v", c.scale, err, c.overflow)
+		}
+		est, err := NewEstimator("obs", l, EstimatorOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range batches {
+			if err := est.Observe(x, []int{len(x) / 12, 12}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := est.Scores(); c.overflow != errors.Is(err, ErrNonFinite) || !c.overflow && err != nil {
+			t.Errorf("obs on activations ×%g: %v, want ErrNonFinite %v", c.scale, err, c.overflow)
+		}
+	}
+}
