@@ -25,12 +25,12 @@ type allocReport struct {
 		Out       int      `json:"out"`
 		OutputRMS *float64 `json:"output_rms"` // nil in reports made before it
 		Points    []struct {
-			Scores           string  `json:"scores"`
-			Ratio            float64 `json:"ratio"`
-			NumPruned        int     `json:"num_pruned"`
-			RMSE             float64 `json:"rmse"`
-			CosineSimilarity float64 `json:"cosine_similarity"`
-			Compensation     string  `json:"compensation"` // "" (none) in reports made before it
+			Scores           string   `json:"scores"`
+			Ratio            float64  `json:"ratio"`
+			NumPruned        int      `json:"num_pruned"`
+			RMSE             *float64 `json:"rmse"` // nil where a hand-edited report lost it
+			CosineSimilarity *float64 `json:"cosine_similarity"`
+			Compensation     string   `json:"compensation"` // "" (none) in reports made before it
 		} `json:"points"`
 	} `json:"layers"`
 }
@@ -115,6 +115,9 @@ func runAllocate(args []string, stdout io.Writer) error {
 		problem[i] = l.options
 	}
 	pick, cost, ok := solveCover(problem, need)
+	if ok && math.IsInf(cost, 0) {
+		return fmt.Errorf("report %s: the layers' objectives sum past float64's range", clip.Value(files[0]))
+	}
 	if !ok {
 		most := mostWeight(problem)
 		return fmt.Errorf("--budget %s: the grid prunes at most %d of the %d weights (%.6g): choose a budget up to that, or evaluate higher ratios",
@@ -162,7 +165,17 @@ func allocLayers(rep allocReport, scores, compensate, objective string) ([]alloc
 			if p.NumPruned < 0 || p.NumPruned > rl.In {
 				return nil, 0, fmt.Errorf("layer %q: %s@%g prunes %d of %d channels", name, clip.Value(p.Scores), p.Ratio, p.NumPruned, rl.In)
 			}
-			cost := 1 - p.CosineSimilarity
+			measure, field := p.CosineSimilarity, "cosine_similarity"
+			if objective == "rel-rmse" {
+				measure, field = p.RMSE, "rmse"
+			}
+			switch {
+			case measure == nil:
+				return nil, 0, fmt.Errorf("layer %q: %s@%g has no %s", name, clip.Value(p.Scores), p.Ratio, field)
+			case field == "rmse" && *measure < 0:
+				return nil, 0, fmt.Errorf("layer %q: %s@%g: rmse %v is negative", name, clip.Value(p.Scores), p.Ratio, *measure)
+			}
+			cost := 1 - *measure
 			if objective == "rel-rmse" {
 				switch {
 				case rl.OutputRMS == nil:
@@ -170,7 +183,7 @@ func allocLayers(rep allocReport, scores, compensate, objective string) ([]alloc
 				case *rl.OutputRMS <= 0 || math.IsNaN(*rl.OutputRMS):
 					return nil, 0, fmt.Errorf("layer %q: output_rms %v: rmse/output_rms is undefined; give --objective one-minus-cos", name, *rl.OutputRMS)
 				}
-				cost = p.RMSE / *rl.OutputRMS
+				cost = *measure / *rl.OutputRMS
 			}
 			if math.IsNaN(cost) || math.IsInf(cost, 0) {
 				return nil, 0, fmt.Errorf("layer %q: %s@%g: objective %v is not finite", name, clip.Value(p.Scores), p.Ratio, cost)

@@ -184,6 +184,10 @@ func TestAllocateCompensateAndRefusals(t *testing.T) {
 		t.Errorf("--compensate ls: want l0 at 0.5 with ls (0.2/2):\n%s", stdout)
 	}
 	old := writeBytes(t, dir, "old.json", []byte(strings.ReplaceAll(report, `"output_rms": `, `"x": `)))
+	noRMSE := writeBytes(t, dir, "normse.json", []byte(strings.Replace(report, `"rmse": 1,`, ``, 1)))
+	noCos := writeBytes(t, dir, "nocos.json", []byte(strings.Replace(report, `"cosine_similarity": 0.9}`, `"cosine_similarity": null}`, 1)))
+	negative := writeBytes(t, dir, "negative.json", []byte(strings.Replace(report, `"rmse": 1,`, `"rmse": -1,`, 1)))
+	huge := writeBytes(t, dir, "huge.json", []byte(strings.NewReplacer(`"rmse": 1,`, `"rmse": 1.5e308,`, `"rmse": 0.3,`, `"rmse": 1.5e308,`).Replace(report)))
 	for _, c := range []struct{ args, want string }{
 		{"--budget 0.8 --scores a " + path, "the grid prunes at most 8 of the 16 weights (0.5)"},
 		{"--budget 1.5 --scores a " + path, `--budget "1.5": want a fraction in [0, 1]`},
@@ -195,6 +199,10 @@ func TestAllocateCompensateAndRefusals(t *testing.T) {
 		{"--budget 0.1 --scores a --objective mse " + path, "--objective"},
 		{"--budget 0.1 " + path, "--scores NAME is required"},
 		{"--budget 0.1 --scores a " + old, `layer "l0" has no output_rms`},
+		{"--budget 0.1 --scores a " + noRMSE, `layer "l0": a@0.5 has no rmse`},
+		{"--budget 0.1 --scores a --objective one-minus-cos " + noCos, `layer "l0": a@0.5 has no cosine_similarity`},
+		{"--budget 0.1 --scores a " + negative, `layer "l0": a@0.5: rmse -1 is negative`},
+		{"--budget 0.5 --scores a " + huge, "objectives sum past float64's range"},
 		{"--budget 0.1 --scores a " + filepath.Join(dir, "none.json"), "none.json"},
 		{"--budget 0.1 --scores a " + writeBytes(t, dir, "bad.json", []byte("{")), "not a report's JSON"},
 		{"--budget 0.1 --scores a " + writeBytes(t, dir, "part.json", []byte(`{"shard": "0/2", `+report[1:])), "a part (shard 0/2) of a sharded report: join the parts with merge"},
