@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// SIGTERM or SIGINT while outputs are staged removes the temporaries and
-// exits 143 or 130 with one line. The run is held at the staged point
+// SIGTERM, SIGINT or SIGHUP while outputs are staged removes the
+// temporaries and exits 143, 130 or 129 with one line; under nohup a
+// SIGHUP is ignored, and the SIGTERM after it ends the run. The run is held at the staged point
 // without a test hook: --state is staged first, then the scores go to a
 // FIFO whose reader never reads, so the write blocks once the pipe is full.
 func TestSignalRemovesTemporaries(t *testing.T) {
@@ -31,15 +32,27 @@ func TestSignalRemovesTemporaries(t *testing.T) {
 		t.Skip("no FIFOs:", err)
 	}
 	state := filepath.Join(dir, "state.json")
+	nohup, _ := exec.LookPath("nohup")
 	for _, tc := range []struct {
-		sig  syscall.Signal
-		code int
-	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
+		sig    []syscall.Signal // sent in turn
+		code   int
+		prefix []string // the command before the binary
+	}{
+		{[]syscall.Signal{syscall.SIGTERM}, 143, nil},
+		{[]syscall.Signal{syscall.SIGINT}, 130, nil},
+		{[]syscall.Signal{syscall.SIGHUP}, 129, nil},
+		{[]syscall.Signal{syscall.SIGHUP, syscall.SIGTERM}, 143, []string{nohup}},
+	} {
+		if len(tc.prefix) > 0 && nohup == "" {
+			t.Log("no nohup: its case skipped")
+			continue
+		}
 		r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(binPath, "score", "--method", "l2norm", "--weight", w, "--state", state, "--out", fifo, x)
+		args := append(tc.prefix, binPath, "score", "--method", "l2norm", "--weight", w, "--state", state, "--out", fifo, x)
+		cmd := exec.Command(args[0], args[1:]...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -49,7 +62,12 @@ func TestSignalRemovesTemporaries(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatalf("no temporary appeared: %s", stderr.String())
 		}
-		cmd.Process.Signal(tc.sig)
+		for i, sig := range tc.sig {
+			if i > 0 {
+				time.Sleep(200 * time.Millisecond) // time for the one before to act, if it would
+			}
+			cmd.Process.Signal(sig)
+		}
 		err = cmd.Wait()
 		r.Close()
 		var exit *exec.ExitError
