@@ -33,6 +33,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/chanprune/chanprune/internal/atomicfile"
 	"github.com/chanprune/chanprune/internal/clip"
 )
 
@@ -103,6 +104,9 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		if err != nil {
+			if atomicfile.Stopped() {
+				select {} // a signal stopped the run: its handler prints the one line and exits
+			}
 			fmt.Fprintf(stderr, "chanprune: %s\n", oneLine(err.Error()))
 			return 1
 		}

@@ -148,7 +148,13 @@ func TestRemoveTemps(t *testing.T) {
 	if err := o.Write(writeString("state")); err != nil {
 		t.Fatal(err)
 	}
+	if Stopped() {
+		t.Fatal("Stopped before RemoveTemps")
+	}
 	RemoveTemps()
+	if !Stopped() {
+		t.Error("not Stopped after RemoveTemps")
+	}
 	wantNoTemps(t, dir)
 	if err := s.Commit(); !errors.Is(err, errStopped) {
 		t.Errorf("Commit after RemoveTemps: %v", err)

@@ -50,6 +50,13 @@ func dropTemp(name string) {
 	delete(live.paths, name)
 }
 
+// Stopped says whether RemoveTemps has run.
+func Stopped() bool {
+	live.Lock()
+	defer live.Unlock()
+	return live.stopped
+}
+
 // RemoveTemps removes every temporary not yet renamed, for a process about
 // to exit on a signal. It waits for a Set's renames under way to finish,
 // and no temporary is created or renamed afterwards.
