@@ -52,23 +52,18 @@ func TestSolveCoverEqualsBruteForce(t *testing.T) {
 	r := rand.New(rand.NewPCG(18, 1))
 	for trial := range 3000 {
 		layers := randomGrid(r, 1+r.IntN(6), 1+r.IntN(4))
-		need := r.Int64N(mostWeight(layers) + 3) // now and then beyond the grid
-		want, feasible := bruteCover(layers, need)
-		pick, cost, ok := solveCover(layers, need)
-		if ok != feasible {
-			t.Fatalf("trial %d: need %d of %v: ok %v, brute force %v", trial, need, layers, ok, feasible)
-		}
-		if !ok {
-			continue
-		}
-		var w int64
-		for l, i := range pick {
-			w += layers[l][i].weight
-		}
-		if w < need || !within(cost-pickedCost(layers, pick), 1e-12) || !within(cost-want, 1e-9) {
-			t.Fatalf("trial %d: need %d of %v: pick %v weighs %d, cost %v (sums to %v), brute force %v",
-				trial, need, layers, pick, w, cost, pickedCost(layers, pick), want)
-		}
+		checkCover(t, trial, layers, r.Int64N(mostWeight(layers)+3)) // now and then beyond the grid
+	}
+}
+
+// checkCover holds solveCover's answer for need of layers to the brute
+// force's.
+func checkCover(t *testing.T, trial int, layers [][]option, need int64) {
+	t.Helper()
+	want, feasible := bruteCover(layers, need)
+	pick, cost, ok := solveCover(layers, need)
+	if ok != feasible || ok && (pickedWeight(layers, pick, need) < need || cost != pickedCost(layers, pick) || !within(cost-want, 1e-9*(1+math.Abs(want)))) {
+		t.Fatalf("trial %d: need %d of %v: ok %v pick %v cost %v, brute force %v %v", trial, need, layers, ok, pick, cost, feasible, want)
 	}
 }
 
@@ -100,12 +95,7 @@ func TestSolveCoverEdgeGridsEqualsBruteForce(t *testing.T) {
 	for trial := range 20000 {
 		layers := edgeGrid(r, 1+r.IntN(5), 1+r.IntN(4))
 		most := mostWeight(layers)
-		need := []int64{0, most, r.Int64N(most + 3)}[r.IntN(3)]
-		want, feasible := bruteCover(layers, need)
-		pick, cost, ok := solveCover(layers, need)
-		if ok != feasible || ok && (pickedWeight(layers, pick, need) < need || cost != pickedCost(layers, pick) || !within(cost-want, 1e-9*(1+math.Abs(want)))) {
-			t.Fatalf("trial %d: need %d of %v: ok %v pick %v cost %v, brute force %v %v", trial, need, layers, ok, pick, cost, feasible, want)
-		}
+		checkCover(t, trial, layers, []int64{0, most, r.Int64N(most + 3)}[r.IntN(3)])
 	}
 }
 
