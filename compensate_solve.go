@@ -10,14 +10,18 @@ import (
 // Cᵀ = S_PK·(S_KK + λI)⁻¹ one pruned channel at a time.
 
 // ridgeSystem sets dst (grown as needed) to S_KK + λI (k×k, row-major),
-// λ = damp·mean_{c∈K} S_cc, S_ij given by at, and returns it.
-func ridgeSystem(dst []float64, at func(i, j int) float64, kept []int, damp float64) []float64 {
+// λ = damp·mean_{c∈K} S_cc, S_ij given by at, and returns it; a λ past
+// float64's range is refused (no pivot would then be finite).
+func ridgeSystem(dst []float64, at func(i, j int) float64, kept []int, damp float64) ([]float64, error) {
 	k := len(kept)
 	var trace float64
 	for _, c := range kept {
 		trace += at(c, c)
 	}
 	lambda := damp * trace / float64(k)
+	if k > 0 && !isFinite(lambda) {
+		return nil, fmt.Errorf("damp %v: λ = damp·mean S_cc overflows float64 (mean S_cc %g): %w", damp, trace/float64(k), ErrOption)
+	}
 	if cap(dst) < k*k {
 		dst = make([]float64, k*k)
 	}
@@ -28,7 +32,7 @@ func ridgeSystem(dst []float64, at func(i, j int) float64, kept []int, damp floa
 		}
 		a[i*k+i] += lambda
 	}
-	return a
+	return a, nil
 }
 
 // cholesky overwrites the lower triangle of a (n×n, row-major, symmetric)
@@ -232,7 +236,11 @@ func (s *ridgeSolver) solve(fit *Fit, kept, pruned []int, damp float64) error {
 	}
 	s.fit, s.kept, s.pruned = fit, kept, pruned
 	defer func() { s.fit = nil }()
-	s.l = ridgeSystem(s.l, fit.scatterAt, kept, damp)
+	l, err := ridgeSystem(s.l, fit.scatterAt, kept, damp)
+	if err != nil {
+		return fmt.Errorf("lstsq: %w", err)
+	}
+	s.l = l
 	s.chol.kern = fit.builder.kern
 	if row, ok := s.chol.factor(s.l, k, fit.workers); !ok {
 		return fmt.Errorf("lstsq with damp %v: S_KK + λI is not positive definite at kept channel %d: %w",

@@ -110,7 +110,10 @@ func (o *obs) scoresChecked() ([]float32, error) {
 	for c := range all {
 		all[c] = c
 	}
-	hinv := ridgeSystem(nil, o.fit.scatterAt, all, o.damp)
+	hinv, err := ridgeSystem(nil, o.fit.scatterAt, all, o.damp)
+	if err != nil {
+		return nil, fmt.Errorf("obs: %w", err)
+	}
 	if !slices.ContainsFunc(all, func(c int) bool { return scatter[c*in+c] != 0 }) {
 		for c := range in { // every channel constant: A = I, the order of ‖W[:,c]‖
 			hinv[c*in+c] = 1

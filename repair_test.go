@@ -453,3 +453,30 @@ func TestFitOverflowIsNonFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeDampIsAnOption: a damp whose λ = damp·mean S_cc overflows float64
+// is refused as the option it is (ErrOption), for lstsq and obs, not as
+// channels "linearly dependent" that a larger damp would fix.
+func TestHugeDampIsAnOption(t *testing.T) {
+	r := newRand(47)
+	l := randLayer(r, 6, 4, true)
+	batches := randBatches(r, 6, 40)
+	e, err := NewEvaluator(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.EvaluateRepaired(batches, randScores(r, 6), 0.5, Repair{Mode: CompensateLstsq, Damp: math.MaxFloat64})
+	if !errors.Is(err, ErrOption) || errors.Is(err, ErrNotPositiveDefinite) {
+		t.Errorf("lstsq with damp MaxFloat64: %v, want ErrOption", err)
+	}
+	est, err := NewEstimator("obs", l, EstimatorOptions{Damp: math.MaxFloat64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := est.Observe(batches[0], []int{40, 6}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := est.Scores(); !errors.Is(err, ErrOption) || errors.Is(err, ErrNotPositiveDefinite) {
+		t.Errorf("obs with damp MaxFloat64: %v, want ErrOption", err)
+	}
+}
