@@ -15,8 +15,9 @@ import (
 // Σ_o W'_oc² / [A⁻¹]_cc for the current refitted W'. Removing q refits
 // W' ← W' − W'_{:,q}·[A⁻¹]_{q,:} / [A⁻¹]_qq and downdates
 // A⁻¹ ← A⁻¹ − [A⁻¹]_{:,q}·[A⁻¹]_{q,:} / [A⁻¹]_qq (rank one), so that A⁻¹
-// stays the inverse over the remaining channels. Ties go to the lower
-// index. A channel's score is its position in the order, 0 for the first
+// stays the inverse over the remaining channels. Ties (costs equal as
+// computed) go to the lower index; channels tied only in exact arithmetic,
+// duplicates, are split by the inverse's rounding. A channel's score is its position in the order, 0 for the first
 // removed, like iterative's: the order that lstsq compensation repairs
 // best.
 //
