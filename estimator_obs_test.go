@@ -98,40 +98,22 @@ func bruteForceOBS(l Linear, batches [][]float32, damp float64) []float32 {
 			if k == 0 {
 				continue
 			}
-			// g = A_{K,:}·wᵀ; e −= gᵀ·A_KK⁻¹·g by Gauss–Jordan on [A_KK | g].
-			m := make([][]float64, k)
+			// g = A_{K,:}·wᵀ; e −= gᵀ·A_KK⁻¹·g.
+			akk := make([][]float64, k)
+			g := make([]float64, k)
 			for p, ci := range kept {
-				m[p] = make([]float64, k+1)
+				akk[p] = make([]float64, k)
 				for q, cj := range kept {
-					m[p][q] = a[ci][cj]
+					akk[p][q] = a[ci][cj]
 				}
 				for j := range in {
-					m[p][k] += a[ci][j] * float64(w[j])
+					g[p] += a[ci][j] * float64(w[j])
 				}
 			}
-			g := make([]float64, k)
-			for p := range k {
-				g[p] = m[p][k]
-			}
-			for col := range k {
-				piv := col
-				for r := col + 1; r < k; r++ {
-					if math.Abs(m[r][col]) > math.Abs(m[piv][col]) {
-						piv = r
-					}
+			for p, row := range invert64(akk) {
+				for q, v := range row {
+					e -= g[p] * v * g[q]
 				}
-				m[col], m[piv] = m[piv], m[col]
-				for r := range k {
-					if r != col {
-						f := m[r][col] / m[col][col]
-						for q := col; q <= k; q++ {
-							m[r][q] -= f * m[col][q]
-						}
-					}
-				}
-			}
-			for p := range k {
-				e -= g[p] * m[p][k] / m[p][p]
 			}
 		}
 		return e
