@@ -21,18 +21,21 @@ type groupArgs struct {
 	sizeName     string // the flag or field, for messages
 	reduceName   string
 	parsedReduce chanprune.GroupReduce
-	inManifest   bool // a manifest layer set group_size or group_reduce
+	inManifest   bool          // a manifest layer set group_size or group_reduce
+	fs           *flag.FlagSet // the flags', until check has looked at them
 }
 
 // groupFlags adds --group-size and --group-reduce to fs.
 func groupFlags(fs *flag.FlagSet) *groupArgs {
-	g := &groupArgs{sizeName: "--group-size", reduceName: "--group-reduce"}
+	g := &groupArgs{sizeName: "--group-size", reduceName: "--group-reduce", fs: fs}
 	fs.IntVar(&g.size, "group-size", 1, "prune whole groups of `G` contiguous input channels, such as attention heads (G = head_dim); 1 prunes single channels")
 	fs.StringVar(&g.reduce, "group-reduce", "mean", "how one score per channel becomes one per group: `REDUCE` mean, sum or max (scores of one per group are used as they are)")
 	return g
 }
 
-// check reads the reduction and checks the size, before any file is read.
+// check reads the reduction and checks the size, before any file is read;
+// the first check of the flags warns of a --group-reduce given without
+// groups, which changes nothing.
 func (g *groupArgs) check() error {
 	if g.size < 1 {
 		return fmt.Errorf("%s %d: want a positive number of channels", g.sizeName, g.size)
@@ -42,6 +45,14 @@ func (g *groupArgs) check() error {
 		return fmt.Errorf("%s %q: want mean, sum or max", g.reduceName, clip.Value(g.reduce))
 	}
 	g.parsedReduce = r
+	if g.fs != nil {
+		reduced := false
+		g.fs.Visit(func(f *flag.Flag) { reduced = reduced || f.Name == "group-reduce" })
+		if reduced && g.size == 1 {
+			fmt.Fprintf(progressOut, "chanprune: warning: --group-reduce is unused: --group-size 1 prunes single channels\n")
+		}
+		g.fs = nil
+	}
 	return nil
 }
 

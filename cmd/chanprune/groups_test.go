@@ -128,6 +128,26 @@ func TestGroupConformanceCLI(t *testing.T) {
 
 // TestGroupBadInputs checks that bad group sizes, reductions and score
 // lengths stop eval, sweep, prune and report with one clear line.
+// --group-reduce without groups changes nothing, and says so once on
+// stderr; with groups, or left at its default, nothing is said.
+func TestGroupReduceUnusedWarns(t *testing.T) {
+	f := newFixture(t) // a 6 → 5 layer
+	for _, tc := range []struct {
+		flags []string
+		warns bool
+	}{
+		{[]string{"--group-reduce", "max"}, true},
+		{[]string{"--group-size", "1", "--group-reduce", "sum"}, true},
+		{[]string{"--group-size", "2", "--group-reduce", "max"}, false},
+		{nil, false},
+	} {
+		code, _, stderr := runCLI(t, append(f.args("0.5", f.x0), tc.flags...)...)
+		if n := strings.Count(stderr, "--group-reduce is unused"); code != 0 || n != map[bool]int{true: 1}[tc.warns] {
+			t.Errorf("%v: exit %d, stderr %q: want the warning %v once", tc.flags, code, stderr, tc.warns)
+		}
+	}
+}
+
 func TestGroupBadInputs(t *testing.T) {
 	f := newFixture(t) // a 6 → 5 layer
 	d := f.dir
