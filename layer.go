@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 )
 
 // A Layer is a linear layer prepared for serving: its weight packed once
@@ -231,7 +232,8 @@ func (l *Layer) Bias() []float32 {
 
 // Forward sets dst ([T, Out]) to the layer's output for x ([T, In], the
 // full input rows; the kept channels are gathered on the fly). NaN and Inf
-// propagate as they would in PyTorch.
+// propagate as they would in PyTorch. dst must not share memory with x
+// (ErrShape).
 func (l *Layer) Forward(dst, x []float32) error {
 	if err := l.check(dst, x, l.in); err != nil {
 		return err
@@ -280,7 +282,18 @@ func (l *Layer) check(dst, x []float32, width int) error {
 	if t := len(x) / width; len(dst) != t*l.out {
 		return fmt.Errorf("forward: dst has %d values, want %d·%d: %w", len(dst), t, l.out, ErrShape)
 	}
+	if overlap(dst, x) {
+		return fmt.Errorf("forward: dst shares memory with x: %w", ErrShape)
+	}
 	return nil
+}
+
+// overlap reports whether a and b share memory. The kernels read x while
+// they write dst, from several workers (at T ≤ 8 x itself, unpacked).
+func overlap(a, b []float32) bool {
+	return len(a) > 0 && len(b) > 0 &&
+		uintptr(unsafe.Pointer(&a[0])) <= uintptr(unsafe.Pointer(&b[len(b)-1])) &&
+		uintptr(unsafe.Pointer(&b[0])) <= uintptr(unsafe.Pointer(&a[len(a)-1]))
 }
 
 // errZeroLayer refuses a Layer not made by its constructors, which has

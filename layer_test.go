@@ -231,6 +231,42 @@ func TestLayerBadInputs(t *testing.T) {
 	}
 }
 
+// TestLayerForwardRefusesOverlap: dst sharing memory with x is refused
+// (ErrShape), not computed: at T ≤ 8 the small-T kernels read x while
+// the output panels are written, so Forward(x, x) of a square layer
+// returned other values than Forward(y, x).
+func TestLayerForwardRefusesOverlap(t *testing.T) {
+	r := newRand(35)
+	l := randLayer(r, 20, 20, true)
+	p, err := NewLayer(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tokens := range []int{1, 8, 9} {
+		buf := randBatches(r, 20, 2*tokens)[0]
+		n := tokens * 20
+		for _, tc := range []struct {
+			name   string
+			dst, x []float32
+		}{
+			{"the same", buf[:n], buf[:n]},
+			{"dst from x's second value", buf[1 : n+1], buf[:n]},
+			{"x from dst's last value", buf[:n], buf[n-1 : 2*n-1]},
+		} {
+			for fname, forward := range map[string]func(dst, x []float32) error{"Forward": p.Forward, "ForwardCompact": p.ForwardCompact} {
+				if err := forward(tc.dst, tc.x); !errors.Is(err, ErrShape) {
+					t.Errorf("T%d %s, dst and x %s: got %v, want ErrShape", tokens, fname, tc.name, err)
+				}
+			}
+		}
+	}
+	// Adjacent slices of one array do not overlap.
+	buf := randBatches(r, 20, 2)[0]
+	if err := p.Forward(buf[20:], buf[:20]); err != nil {
+		t.Errorf("dst right after x: %v", err)
+	}
+}
+
 // TestRepairedLayerKeepsItsWeight: RepairedLayer.Layer in a 16-bit format
 // rounds a copy of the weight, never the RepairedLayer's own.
 func TestRepairedLayerKeepsItsWeight(t *testing.T) {
