@@ -7,13 +7,15 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/chanprune/chanprune/internal/clip"
 	"github.com/chanprune/chanprune/tensorfile"
 )
 
 // ErrLayerFile reports a file that LoadLayer cannot read as a pruned
 // layer: not a tensor file, a tensor or the in_features metadata missing,
-// or one of the wrong shape, dtype or values. Errors from reading the file
-// wrap tensorfile's sentinels too.
+// one of the wrong shape, dtype or values, or a tensor besides weight,
+// bias and keep. Errors from reading the file wrap tensorfile's sentinels
+// too.
 var ErrLayerFile = errors.New("not a pruned-layer file")
 
 // The keys of a pruned-layer file (as prune --out writes it).
@@ -35,10 +37,11 @@ const maxUnbackedOut = 1 << 20
 // chanprune prune --out writes it: weight [out, kept] (float32, bfloat16
 // or float16), an optional bias [out], keep (int64 [kept], the kept input
 // channels, strictly ascending) and the metadata in_features, the width of
-// the full input rows. It returns a Layer whose Forward takes full rows.
-// A bfloat16 or float16 weight is stored in its own format
-// (WithWeightFormat); opts are Compact's and come after that, so they can
-// change it. Errors wrap ErrLayerFile and name the file and the tensor.
+// the full input rows, and no other tensor. It returns a Layer whose
+// Forward takes full rows. A bfloat16 or float16 weight is stored in its
+// own format (WithWeightFormat); opts are Compact's and come after that,
+// so they can change it. Errors wrap ErrLayerFile and name the file and
+// the tensor.
 func LoadLayer(path string, opts ...Option) (*Layer, error) {
 	f, err := tensorfile.Open(path)
 	if err != nil {
@@ -76,6 +79,12 @@ func readLayerFile(f *tensorfile.File) (layerColumns, error) {
 	if err != nil || in <= 0 || in > math.MaxInt32 {
 		return layerColumns{}, fmt.Errorf("metadata %s = %q: want the width of the full input rows, a positive integer of at most 2³¹-1",
 			LayerInFeatures, f.Metadata()[LayerInFeatures])
+	}
+	for _, key := range f.Keys() {
+		if key != layerWeight && key != layerBias && key != layerKeep {
+			// A bias under another name would be left out silently.
+			return layerColumns{}, fmt.Errorf("tensor %q: want only %s, %s and %s", clip.Value(key), layerWeight, layerBias, layerKeep)
+		}
 	}
 	w, err := f.Read(layerWeight)
 	if err != nil {

@@ -152,6 +152,8 @@ func TestLoadLayerRefuses(t *testing.T) {
 		{"keep negative", with("keep", keepOf(-1, 2, 5)), meta, ErrLayerFile, "keep[0] = -1"},
 		{"keep past in_features", with("keep", keepOf(0, 2, 6)), meta, ErrLayerFile, "keep[2] = 6"},
 		{"bias of the wrong shape", with("bias", &tensorfile.Tensor{Name: "bias", Shape: []int{2}, Dtype: tensorfile.Float32, Floats: []float32{1, 2}}), meta, ErrLayerFile, "bias"},
+		// A bias under another name would be left out of the Layer.
+		{"a tensor besides weight, bias and keep", slices.Concat(with("bias", nil), []tensorfile.Tensor{{Name: "linear.bias", Shape: []int{3}, Dtype: tensorfile.Float32, Floats: []float32{1, 2, 3}}}), meta, ErrLayerFile, `"linear.bias"`},
 		{"NaN weight", with("weight", &tensorfile.Tensor{Name: "weight", Shape: []int{3, 3}, Dtype: tensorfile.Float32, Floats: []float32{0, float32(math.NaN()), 0, 0, 0, 0, 0, 0, 0}}), meta, ErrNonFinite, "weight [0, 2]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
