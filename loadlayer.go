@@ -78,7 +78,7 @@ func readLayerFile(f *tensorfile.File) (layerColumns, error) {
 	in, err := strconv.Atoi(f.Metadata()[LayerInFeatures])
 	if err != nil || in <= 0 || in > math.MaxInt32 {
 		return layerColumns{}, fmt.Errorf("metadata %s = %q: want the width of the full input rows, a positive integer of at most 2³¹-1",
-			LayerInFeatures, f.Metadata()[LayerInFeatures])
+			LayerInFeatures, clip.Value(f.Metadata()[LayerInFeatures]))
 	}
 	for _, key := range f.Keys() {
 		if key != layerWeight && key != layerBias && key != layerKeep {

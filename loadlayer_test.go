@@ -165,6 +165,11 @@ func TestLoadLayerRefuses(t *testing.T) {
 			}
 		})
 	}
+	// A hostile in_features comes back clipped, as tensorfile quotes names.
+	huge := strings.Repeat("9", 1<<20)
+	if _, err := LoadLayer(layerFile(t, good, map[string]string{LayerInFeatures: huge})); !errors.Is(err, ErrLayerFile) || len(err.Error()) > 1000 {
+		t.Errorf("in_features of %d digits: an error of %d bytes, want at most 1000 (%v)", len(huge), len(err.Error()), errors.Is(err, ErrLayerFile))
+	}
 	if _, err := LoadLayer(filepath.Join(t.TempDir(), "none.safetensors")); !errors.Is(err, ErrLayerFile) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
