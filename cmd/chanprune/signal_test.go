@@ -5,8 +5,10 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,6 +34,13 @@ func TestSignalRemovesTemporaries(t *testing.T) {
 		t.Skip("no FIFOs:", err)
 	}
 	state := filepath.Join(dir, "state.json")
+	// The children must start with SIGHUP and SIGINT at their defaults: a
+	// run under nohup or in a script's background ignores them, and the
+	// binary keeps a signal it was started ignoring. Caught here, they are
+	// reset in the children (exec keeps ignored signals, not caught ones).
+	caught := make(chan os.Signal, 1)
+	signal.Notify(caught, syscall.SIGHUP, syscall.SIGINT)
+	defer signal.Stop(caught)
 	nohup, _ := exec.LookPath("nohup")
 	for _, tc := range []struct {
 		sig    []syscall.Signal // sent in turn
@@ -68,7 +77,7 @@ func TestSignalRemovesTemporaries(t *testing.T) {
 			}
 			cmd.Process.Signal(sig)
 		}
-		err = cmd.Wait()
+		err = waitAtMost(cmd, 10*time.Second)
 		r.Close()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != tc.code {
@@ -83,6 +92,21 @@ func TestSignalRemovesTemporaries(t *testing.T) {
 		if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%v: --state landed from a stopped run", tc.sig)
 		}
+	}
+}
+
+// waitAtMost waits for cmd for up to d, then kills it: a run that ignores
+// the signal fails the test rather than hanging it.
+func waitAtMost(cmd *exec.Cmd, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("still running %v after the signal", d)
 	}
 }
 
