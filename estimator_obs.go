@@ -17,9 +17,9 @@ import (
 // A⁻¹ ← A⁻¹ − [A⁻¹]_{:,q}·[A⁻¹]_{q,:} / [A⁻¹]_qq (rank one), so that A⁻¹
 // stays the inverse over the remaining channels. Ties (costs equal as
 // computed) go to the lower index; channels tied only in exact arithmetic,
-// duplicates, are split by the inverse's rounding. A channel's score is its position in the order, 0 for the first
-// removed, like iterative's: the order that lstsq compensation repairs
-// best.
+// duplicates, are split by the inverse's rounding. A channel's score is
+// its position in the order, 0 for the first removed, like iterative's:
+// the order that lstsq compensation repairs best.
 //
 // Where every channel is constant on the fit set (S = 0) A is I, and the
 // order is that of ‖W[:,c]‖.
