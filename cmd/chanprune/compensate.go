@@ -78,9 +78,7 @@ func (c *compensation) warnUnused(modes []chanprune.Compensation) {
 	if len(c.fit) > 0 && !repairs(modes) {
 		fmt.Fprintf(progressOut, "chanprune: warning: --fit is unused: --compensate %s repairs nothing\n", c.modesText)
 	}
-	damped := false
-	c.fs.Visit(func(f *flag.Flag) { damped = damped || f.Name == "damp" })
-	if damped && !slices.Contains(modes, chanprune.CompensateLstsq) {
+	if givenFlags(c.fs)["damp"] && !slices.Contains(modes, chanprune.CompensateLstsq) {
 		fmt.Fprintf(progressOut, "chanprune: warning: --damp is unused: --compensate %s has no lstsq\n", c.modesText)
 	}
 }

@@ -46,9 +46,7 @@ func (g *groupArgs) check() error {
 	}
 	g.parsedReduce = r
 	if g.fs != nil {
-		reduced := false
-		g.fs.Visit(func(f *flag.Flag) { reduced = reduced || f.Name == "group-reduce" })
-		if reduced && g.size == 1 {
+		if g.size == 1 && givenFlags(g.fs)["group-reduce"] {
 			fmt.Fprintf(progressOut, "chanprune: warning: --group-reduce is unused: --group-size 1 prunes single channels\n")
 		}
 		g.fs = nil

@@ -150,6 +150,14 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// givenFlags is the set of fs's flags the command line gave, as opposed to
+// those left at their defaults.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
 // parseFlagsOnly is parseFlags for a command that takes no positional
 // arguments: one given is refused, not ignored.
 func parseFlagsOnly(fs *flag.FlagSet, args []string) error {

@@ -36,8 +36,7 @@ func runScore(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := givenFlags(fs)
 	if err := checkIterativeFlags(set, *method, *calibration); err != nil {
 		return err
 	}
