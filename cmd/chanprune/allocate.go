@@ -165,25 +165,22 @@ func allocLayers(rep allocReport, scores, compensate, objective string) ([]alloc
 			if p.NumPruned < 0 || p.NumPruned > rl.In {
 				return nil, 0, fmt.Errorf("layer %q: %s@%g prunes %d of %d channels", name, clip.Value(p.Scores), p.Ratio, p.NumPruned, rl.In)
 			}
-			measure, field := p.CosineSimilarity, "cosine_similarity"
-			if objective == "rel-rmse" {
-				measure, field = p.RMSE, "rmse"
-			}
+			var cost float64
 			switch {
-			case measure == nil:
-				return nil, 0, fmt.Errorf("layer %q: %s@%g has no %s", name, clip.Value(p.Scores), p.Ratio, field)
-			case field == "rmse" && *measure < 0:
-				return nil, 0, fmt.Errorf("layer %q: %s@%g: rmse %v is negative", name, clip.Value(p.Scores), p.Ratio, *measure)
-			}
-			cost := 1 - *measure
-			if objective == "rel-rmse" {
-				switch {
-				case rl.OutputRMS == nil:
-					return nil, 0, fmt.Errorf("layer %q has no output_rms (a report made before it): run report again, or give --objective one-minus-cos", name)
-				case *rl.OutputRMS <= 0 || math.IsNaN(*rl.OutputRMS):
-					return nil, 0, fmt.Errorf("layer %q: output_rms %v: rmse/output_rms is undefined; give --objective one-minus-cos", name, *rl.OutputRMS)
-				}
-				cost = *measure / *rl.OutputRMS
+			case objective == "one-minus-cos" && p.CosineSimilarity == nil:
+				return nil, 0, fmt.Errorf("layer %q: %s@%g has no cosine_similarity", name, clip.Value(p.Scores), p.Ratio)
+			case objective == "one-minus-cos":
+				cost = 1 - *p.CosineSimilarity
+			case p.RMSE == nil:
+				return nil, 0, fmt.Errorf("layer %q: %s@%g has no rmse", name, clip.Value(p.Scores), p.Ratio)
+			case *p.RMSE < 0:
+				return nil, 0, fmt.Errorf("layer %q: %s@%g: rmse %v is negative", name, clip.Value(p.Scores), p.Ratio, *p.RMSE)
+			case rl.OutputRMS == nil:
+				return nil, 0, fmt.Errorf("layer %q has no output_rms (a report made before it): run report again, or give --objective one-minus-cos", name)
+			case *rl.OutputRMS <= 0 || math.IsNaN(*rl.OutputRMS):
+				return nil, 0, fmt.Errorf("layer %q: output_rms %v: rmse/output_rms is undefined; give --objective one-minus-cos", name, *rl.OutputRMS)
+			default:
+				cost = *p.RMSE / *rl.OutputRMS
 			}
 			if math.IsNaN(cost) || math.IsInf(cost, 0) {
 				return nil, 0, fmt.Errorf("layer %q: %s@%g: objective %v is not finite", name, clip.Value(p.Scores), p.Ratio, cost)
