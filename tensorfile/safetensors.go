@@ -103,10 +103,13 @@ func decodeEntry(v json.RawMessage) (stEntry, error) {
 	if err != nil {
 		return e, err
 	}
-	for name, dst := range map[string]any{"dtype": &e.Dtype, "shape": &e.Shape, "data_offsets": &e.Offsets} {
-		if f, ok := fields[name]; ok {
-			if err := json.Unmarshal(f, dst); err != nil {
-				return e, fmt.Errorf("%s: %v", name, err)
+	for _, field := range []struct {
+		name string
+		dst  any
+	}{{"dtype", &e.Dtype}, {"shape", &e.Shape}, {"data_offsets", &e.Offsets}} { // in order: one message for a file
+		if f, ok := fields[field.name]; ok {
+			if err := json.Unmarshal(f, field.dst); err != nil {
+				return e, fmt.Errorf("%s: %v", field.name, err)
 			}
 		}
 	}
